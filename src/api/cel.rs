@@ -1,0 +1,73 @@
+//! CEL rules (x-kubernetes-validations) of the CRD.
+//!
+//! Servers with CEL (Kubernetes 1.25+) refuse a bad object at `kubectl apply` time with these
+//! messages. The controller's own validation (`super::validation`) checks the same things, so
+//! older servers and objects stored before a rule existed still get a clear status.
+
+use kube::core::{Reason, Rule};
+
+use super::patterns;
+
+/// The state in which immutable fields may still change: no model yet, or a Failed one (which
+/// the operator replaces).
+const CHANGE_ALLOWED: &str = "!has(oldSelf.status) || !has(oldSelf.status.modelArn) || \
+     (has(oldSelf.status.modelStatus) && oldSelf.status.modelStatus == 'Failed')";
+
+/// modelName defaults to metadata.name, so compare the effective names.
+pub const MODEL_NAME_EQUAL: &str = "(has(self.spec.modelName) ? self.spec.modelName : self.metadata.name) == \
+     (has(oldSelf.spec.modelName) ? oldSelf.spec.modelName : oldSelf.metadata.name)";
+
+/// A transition rule on the object root: `field` keeps its value once a model exists.
+pub fn immutable_once_created(field: &str, equal: &str) -> Rule {
+    let message = format!(
+        "spec.{field} cannot change once the Bedrock model exists: revert it, or delete and re-create the resource (it can change while the model is Failed, which replaces the model)"
+    );
+    Rule::new(format!("{CHANGE_ALLOWED} || ({equal})"))
+        .message(message.as_str())
+        .reason(Reason::FieldValueForbidden)
+        .field_path(format!(".spec.{field}"))
+}
+
+/// Equality of an optional spec field between the old and the new object.
+pub fn optional_equal(field: &str) -> String {
+    format!(
+        "has(self.spec.{field}) == has(oldSelf.spec.{field}) && (!has(self.spec.{field}) || self.spec.{field} == oldSelf.spec.{field})"
+    )
+}
+
+/// On `spec.source`: exactly one of the two sources.
+pub fn exactly_one_source() -> Rule {
+    Rule::new("has(self.s3Uri) != has(self.modelPackageArn)")
+        .message("exactly one of source.s3Uri or source.modelPackageArn must be set")
+        .reason(Reason::FieldValueRequired)
+}
+
+/// On `spec`: an S3 source needs a role for Bedrock to read it with.
+pub fn role_required_with_s3() -> Rule {
+    Rule::new("!has(self.source.s3Uri) || has(self.roleArn)")
+        .message("roleArn is required when source.s3Uri is set: name the IAM role Bedrock assumes to read the model artifacts")
+        .reason(Reason::FieldValueRequired)
+        .field_path(".roleArn")
+}
+
+/// On `spec.tags`: key length and character set (OpenAPI cannot constrain map keys).
+pub fn tag_keys() -> Rule {
+    let pattern = cel_string(patterns::TAG_KEY);
+    Rule::new(format!(
+        "self.all(k, k.size() >= 1 && k.size() <= {} && k.matches('{pattern}'))",
+        patterns::TAG_KEY_MAX
+    ))
+    .message("tag keys must be 1 to 128 characters of letters, digits, spaces and _ . : / = + - @")
+}
+
+/// On `spec.tags`: keys the operator or AWS reserve.
+pub fn tag_keys_not_reserved() -> Rule {
+    Rule::new("self.all(k, !k.startsWith('aws:') && !k.startsWith('bedrock-operator.dev/'))")
+        .message("tag keys starting with 'aws:' or 'bedrock-operator.dev/' are reserved")
+        .reason(Reason::FieldValueForbidden)
+}
+
+/// Escapes a regular expression for a single-quoted CEL string literal.
+fn cel_string(pattern: &str) -> String {
+    pattern.replace('\\', "\\\\").replace('\'', "\\'")
+}

@@ -1,0 +1,130 @@
+//! Condition types and reasons. Reasons are part of the API: docs/reference.md explains each
+//! one and what to do about it, and the Argo CD health check keys on them.
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
+
+/// True only when the model is Active in Bedrock and matches the spec.
+pub const READY: &str = "Ready";
+/// Whether the last reconcile reached the desired state.
+pub const SYNCED: &str = "Synced";
+
+/// Condition reasons, CamelCase.
+pub mod reason {
+    /// The model is Active and matches the spec.
+    pub const ACTIVE: &str = "Active";
+    /// Bedrock is creating (importing) the model.
+    pub const CREATING: &str = "Creating";
+    /// Bedrock could not create the model; see the message.
+    pub const FAILED: &str = "Failed";
+    /// The operator is deleting the model.
+    pub const DELETING: &str = "Deleting";
+    /// Bedrock refused to delete the model (for example, it is in use).
+    pub const DELETION_BLOCKED: &str = "DeletionBlocked";
+    /// The spec is invalid; the message names the field. No AWS call is made.
+    pub const INVALID_SPEC: &str = "InvalidSpec";
+    /// An immutable field changed while the model exists. No AWS call is made.
+    pub const IMMUTABLE_FIELD_CHANGED: &str = "ImmutableFieldChanged";
+    /// A model with this name exists and belongs to something else.
+    pub const NAME_CONFLICT: &str = "NameConflict";
+    /// AWS denied the operator (or the model's role) access.
+    pub const ACCESS_DENIED: &str = "AccessDenied";
+    /// Bedrock throttled the operator repeatedly; it keeps retrying with backoff.
+    pub const THROTTLED: &str = "Throttled";
+    /// The account's custom-model quota is used up.
+    pub const QUOTA_EXCEEDED: &str = "QuotaExceeded";
+    /// Bedrock rejected a parameter (ValidationException).
+    pub const VALIDATION_FAILED: &str = "ValidationFailed";
+    /// The model would carry more than 50 tags.
+    pub const TOO_MANY_TAGS: &str = "TooManyTags";
+    /// Bedrock reports a resource it needs (such as the model package) as missing.
+    pub const RESOURCE_NOT_FOUND: &str = "ResourceNotFound";
+    /// Bedrock or the network failed; the operator keeps retrying with backoff.
+    pub const BEDROCK_UNAVAILABLE: &str = "BedrockUnavailable";
+    /// The model in Bedrock differs from the spec in a way that cannot be changed in place.
+    pub const DRIFT_DETECTED: &str = "DriftDetected";
+    /// The model was kept in Bedrock because deletionPolicy is Retain.
+    pub const RETAINED: &str = "Retained";
+    /// Everything the spec asks for is in place.
+    pub const RECONCILED: &str = "Reconciled";
+}
+
+/// The desired value of one condition; turned into a `metav1.Condition` by [`merge`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Desired {
+    pub type_: &'static str,
+    pub status: bool,
+    pub reason: &'static str,
+    pub message: String,
+}
+
+impl Desired {
+    pub fn new(type_: &'static str, status: bool, reason: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            type_,
+            status,
+            reason,
+            message: message.into(),
+        }
+    }
+}
+
+/// Builds the condition list: `lastTransitionTime` moves only when a condition's status flips,
+/// so an unchanged condition serializes identically and the status write can be skipped.
+pub fn merge(existing: &[Condition], desired: &[Desired], generation: Option<i64>, now: &Time) -> Vec<Condition> {
+    desired
+        .iter()
+        .map(|want| {
+            let status = if want.status { "True" } else { "False" };
+            let previous = existing.iter().find(|c| c.type_ == want.type_);
+            let last_transition_time = match previous {
+                Some(prev) if prev.status == status => prev.last_transition_time.clone(),
+                _ => now.clone(),
+            };
+            Condition {
+                type_: want.type_.to_string(),
+                status: status.to_string(),
+                reason: want.reason.to_string(),
+                message: want.message.clone(),
+                observed_generation: generation,
+                last_transition_time,
+            }
+        })
+        .collect()
+}
+
+/// The condition of `type_`, if present.
+pub fn find<'a>(conditions: &'a [Condition], type_: &str) -> Option<&'a Condition> {
+    conditions.iter().find(|c| c.type_ == type_)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn time(secs: i64) -> Time {
+        Time(k8s_openapi::jiff::Timestamp::from_second(secs).unwrap())
+    }
+
+    #[test]
+    fn transition_time_moves_only_when_status_flips() {
+        let first = merge(&[], &[Desired::new(READY, false, reason::CREATING, "creating")], Some(1), &time(10));
+        assert_eq!(first[0].last_transition_time, time(10));
+
+        let same_status = merge(&first, &[Desired::new(READY, false, reason::FAILED, "failed")], Some(2), &time(20));
+        assert_eq!(same_status[0].last_transition_time, time(10), "False → False keeps the time");
+        assert_eq!(same_status[0].reason, "Failed");
+        assert_eq!(same_status[0].observed_generation, Some(2));
+
+        let flipped = merge(&same_status, &[Desired::new(READY, true, reason::ACTIVE, "active")], Some(2), &time(30));
+        assert_eq!(flipped[0].last_transition_time, time(30));
+        assert_eq!(flipped[0].status, "True");
+    }
+
+    #[test]
+    fn unchanged_conditions_are_equal() {
+        let desired = [Desired::new(SYNCED, true, reason::RECONCILED, "ok")];
+        let first = merge(&[], &desired, Some(1), &time(10));
+        let again = merge(&first, &desired, Some(1), &time(99));
+        assert_eq!(first, again);
+    }
+}

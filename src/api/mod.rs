@@ -1,0 +1,21 @@
+//! The custom resource: types, conditions, validation and the generated CRD.
+
+pub mod cel;
+pub mod conditions;
+pub mod crd;
+pub mod model;
+pub mod patterns;
+pub mod tags;
+pub mod validation;
+
+pub use model::{
+    AdoptionPolicy, BedrockCustomModel, BedrockCustomModelSpec, BedrockCustomModelStatus,
+    CreatedWith, DeletionPolicy, ModelSource,
+};
+
+/// Finalizer the operator puts on every resource so that deleting it deletes the model first.
+pub const FINALIZER: &str = "bedrock-operator.dev/finalizer";
+
+/// Annotation that asks for a fresh attempt at a Failed model without a spec change: set it to
+/// any new value (e.g. a timestamp).
+pub const RETRY_ANNOTATION: &str = "bedrock-operator.dev/retry";

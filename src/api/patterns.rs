@@ -1,0 +1,44 @@
+//! Input constraints of Bedrock's CreateCustomModel, anchored.
+//!
+//! These constants are the single source of truth: the CRD schema embeds them (through schemars
+//! attributes on the spec types) and the controller's validator compiles the same strings, so a
+//! value the API server accepts is exactly a value the controller accepts. They are copied from
+//! the Bedrock service model (API version 2023-04-20), where they are printed unanchored.
+
+/// `CustomModelName`: up to 63 letters and digits, single `-` or `_` between them.
+pub const MODEL_NAME: &str = r"^([0-9a-zA-Z][_-]?){1,63}$";
+pub const MODEL_NAME_MAX: u32 = 63;
+
+/// `S3Uri`.
+pub const S3_URI: &str =
+    r"^s3://[a-z0-9][-.a-z0-9]{1,61}[a-z0-9](?:/[-!_*'().a-z0-9A-Z]+(?:/[-!_*'().a-z0-9A-Z]+)*)?/?$";
+pub const S3_URI_MAX: u32 = 1024;
+
+/// `ModelPackageArn` (a SageMaker model package).
+pub const MODEL_PACKAGE_ARN: &str =
+    r"^arn:aws[a-z\-]*:sagemaker:[a-z0-9\-]{9,16}:[0-9]{12}:model-package/[\S]{1,2048}$";
+pub const MODEL_PACKAGE_ARN_MAX: u32 = 2200;
+
+/// `KmsKeyArn`.
+pub const KMS_KEY_ARN: &str = r"^arn:aws(-[^:]+)?:kms:[a-zA-Z0-9-]*:[0-9]{12}:key/[a-zA-Z0-9-]{36}$";
+pub const ARN_MAX: u32 = 2048;
+
+/// `RoleArn`.
+pub const ROLE_ARN: &str = r"^arn:aws(-[^:]+)?:iam::([0-9]{12})?:role/.+$";
+
+/// `TagKey` and `TagValue` share one character set.
+pub const TAG_KEY: &str = r"^[a-zA-Z0-9\s._:/=+@-]*$";
+pub const TAG_VALUE: &str = r"^[a-zA-Z0-9\s._:/=+@-]*$";
+pub const TAG_KEY_MAX: u32 = 128;
+pub const TAG_VALUE_MAX: u32 = 256;
+
+/// An AWS region name such as `us-east-1` or `us-gov-west-1`.
+pub const REGION: &str = r"^[a-z]{2}(-[a-z]+)+-[0-9]{1,2}$";
+pub const REGION_MAX: u32 = 20;
+
+/// Bedrock allows 50 tags per resource; the operator keeps [`OPERATOR_TAGS`] of them.
+pub const BEDROCK_TAG_LIMIT: usize = 50;
+/// How many tags the operator itself puts on every model (see `crate::api::tags`).
+pub const OPERATOR_TAGS: usize = 2;
+/// The most tags `spec.tags` may hold.
+pub const SPEC_TAGS_MAX: usize = BEDROCK_TAG_LIMIT - OPERATOR_TAGS;

@@ -1,0 +1,213 @@
+//! The controller's check of a spec, mirroring the CRD schema and CEL rules, so that servers
+//! without CEL (and objects stored before a rule existed) still get a clear `InvalidSpec` status
+//! that names the field, and no AWS call is made for them.
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+use super::{BedrockCustomModel, patterns};
+
+/// One problem with one field of the resource.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FieldError {
+    /// JSON path of the field, e.g. `spec.source.s3Uri`.
+    pub field: String,
+    /// A sentence that says what is wrong and what would be right.
+    pub message: String,
+}
+
+impl std::fmt::Display for FieldError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.field, self.message)
+    }
+}
+
+struct Check {
+    pattern: Regex,
+    max: usize,
+    expected: &'static str,
+}
+
+impl Check {
+    fn new(pattern: &str, max: u32, expected: &'static str) -> Self {
+        Self {
+            // The patterns are compile-time constants, and a unit test compiles every one.
+            pattern: Regex::new(pattern).expect("pattern constants are valid regular expressions"),
+            max: max as usize,
+            expected,
+        }
+    }
+
+    fn check(&self, field: &str, value: &str, errors: &mut Vec<FieldError>) {
+        let problem = if value.is_empty() {
+            Some("must not be empty".to_string())
+        } else if value.chars().count() > self.max {
+            Some(format!("is {} characters long; the limit is {}", value.chars().count(), self.max))
+        } else if !self.pattern.is_match(value) {
+            Some(format!("{} is not valid: expected {}", quoted(value), self.expected))
+        } else {
+            None
+        };
+        if let Some(message) = problem {
+            errors.push(FieldError {
+                field: field.to_string(),
+                message,
+            });
+        }
+    }
+}
+
+static MODEL_NAME: LazyLock<Check> = LazyLock::new(|| {
+    Check::new(
+        patterns::MODEL_NAME,
+        patterns::MODEL_NAME_MAX,
+        "1 to 63 letters and digits, with single '-' or '_' between them",
+    )
+});
+static S3_URI: LazyLock<Check> = LazyLock::new(|| {
+    Check::new(
+        patterns::S3_URI,
+        patterns::S3_URI_MAX,
+        "s3://bucket/path/ with a lowercase bucket name of 3 to 63 characters",
+    )
+});
+static MODEL_PACKAGE_ARN: LazyLock<Check> = LazyLock::new(|| {
+    Check::new(
+        patterns::MODEL_PACKAGE_ARN,
+        patterns::MODEL_PACKAGE_ARN_MAX,
+        "a SageMaker model package ARN such as arn:aws:sagemaker:us-east-1:123456789012:model-package/name/1",
+    )
+});
+static ROLE_ARN: LazyLock<Check> = LazyLock::new(|| {
+    Check::new(
+        patterns::ROLE_ARN,
+        patterns::ARN_MAX,
+        "an IAM role ARN such as arn:aws:iam::123456789012:role/BedrockImport",
+    )
+});
+static KMS_KEY_ARN: LazyLock<Check> = LazyLock::new(|| {
+    Check::new(
+        patterns::KMS_KEY_ARN,
+        patterns::ARN_MAX,
+        "a KMS key ARN such as arn:aws:kms:us-east-1:123456789012:key/<36-character key id>",
+    )
+});
+static REGION: LazyLock<Check> =
+    LazyLock::new(|| Check::new(patterns::REGION, patterns::REGION_MAX, "an AWS region such as us-east-1"));
+static TAG_KEY: LazyLock<Check> = LazyLock::new(|| {
+    Check::new(
+        patterns::TAG_KEY,
+        patterns::TAG_KEY_MAX,
+        "letters, digits, spaces and _ . : / = + - @",
+    )
+});
+static TAG_VALUE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(patterns::TAG_VALUE).expect("pattern constants are valid regular expressions"));
+
+/// Every problem with the spec, in field order; empty when the spec is valid.
+pub fn validate(model: &BedrockCustomModel) -> Vec<FieldError> {
+    let spec = &model.spec;
+    let mut errors = Vec::new();
+
+    match &spec.model_name {
+        Some(name) => MODEL_NAME.check("spec.modelName", name, &mut errors),
+        None => {
+            let name = model.metadata.name.as_deref().unwrap_or_default();
+            let mut name_errors = Vec::new();
+            MODEL_NAME.check("spec.modelName", name, &mut name_errors);
+            if !name_errors.is_empty() {
+                errors.push(FieldError {
+                    field: "spec.modelName".into(),
+                    message: format!(
+                        "is unset, so the model would be named after metadata.name {}, which is not a valid Bedrock model name (1 to 63 letters and digits, with single '-' or '_' between them): set spec.modelName",
+                        quoted(name)
+                    ),
+                });
+            }
+        }
+    }
+
+    match (&spec.source.s3_uri, &spec.source.model_package_arn) {
+        (Some(uri), None) => S3_URI.check("spec.source.s3Uri", uri, &mut errors),
+        (None, Some(arn)) => MODEL_PACKAGE_ARN.check("spec.source.modelPackageArn", arn, &mut errors),
+        (Some(_), Some(_)) => errors.push(FieldError {
+            field: "spec.source".into(),
+            message: "sets both s3Uri and modelPackageArn: set exactly one".into(),
+        }),
+        (None, None) => errors.push(FieldError {
+            field: "spec.source".into(),
+            message: "sets neither s3Uri nor modelPackageArn: set exactly one".into(),
+        }),
+    }
+
+    match &spec.role_arn {
+        Some(role) => ROLE_ARN.check("spec.roleArn", role, &mut errors),
+        None if spec.source.s3_uri.is_some() => errors.push(FieldError {
+            field: "spec.roleArn".into(),
+            message: "is required when source.s3Uri is set: name the IAM role Bedrock assumes to read the model artifacts".into(),
+        }),
+        None => {}
+    }
+
+    if let Some(key) = &spec.kms_key_arn {
+        KMS_KEY_ARN.check("spec.kmsKeyArn", key, &mut errors);
+    }
+
+    if spec.tags.len() > patterns::SPEC_TAGS_MAX {
+        errors.push(FieldError {
+            field: "spec.tags".into(),
+            message: format!(
+                "has {} entries; the limit is {} (Bedrock allows {} tags per model and the operator uses {})",
+                spec.tags.len(),
+                patterns::SPEC_TAGS_MAX,
+                patterns::BEDROCK_TAG_LIMIT,
+                patterns::OPERATOR_TAGS
+            ),
+        });
+    }
+    for (key, value) in &spec.tags {
+        let field = format!("spec.tags[{}]", quoted(key));
+        TAG_KEY.check(&field, key, &mut errors);
+        if key.starts_with("aws:") || key.starts_with(super::tags::OPERATOR_PREFIX) {
+            errors.push(FieldError {
+                field: field.clone(),
+                message: format!(
+                    "uses a reserved prefix: keys starting with 'aws:' or '{}' are reserved",
+                    super::tags::OPERATOR_PREFIX
+                ),
+            });
+        }
+        if value.chars().count() > patterns::TAG_VALUE_MAX as usize {
+            errors.push(FieldError {
+                field: field.clone(),
+                message: format!("value is {} characters long; the limit is 256", value.chars().count()),
+            });
+        } else if !TAG_VALUE.is_match(value) {
+            errors.push(FieldError {
+                field,
+                message: format!(
+                    "value {} is not valid: expected letters, digits, spaces and _ . : / = + - @",
+                    quoted(value)
+                ),
+            });
+        }
+    }
+
+    if let Some(region) = &spec.region {
+        REGION.check("spec.region", region, &mut errors);
+    }
+
+    errors
+}
+
+/// Quotes a user value for a message, shortening very long ones.
+fn quoted(value: &str) -> String {
+    const SHOWN: usize = 80;
+    if value.chars().count() > SHOWN {
+        let head: String = value.chars().take(SHOWN).collect();
+        format!("\"{head}…\"")
+    } else {
+        format!("\"{value}\"")
+    }
+}

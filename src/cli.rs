@@ -1,0 +1,92 @@
+//! Command line: `bedrock-operator run` and `bedrock-operator crd`.
+
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::controller::Timing;
+use crate::telemetry::LogFormat;
+
+/// Kubernetes operator for Amazon Bedrock imported custom models (BedrockCustomModel).
+#[derive(Debug, Parser)]
+#[command(name = "bedrock-operator", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the operator: watch BedrockCustomModel resources and manage their Bedrock models.
+    ///
+    /// Kubernetes access comes from KUBECONFIG, ~/.kube/config or the in-cluster service
+    /// account. AWS credentials and region come from the standard AWS chain (environment,
+    /// profile, IRSA web identity, EKS Pod Identity, instance metadata); the Bedrock endpoint
+    /// can be overridden with AWS_ENDPOINT_URL_BEDROCK or AWS_ENDPOINT_URL.
+    Run(RunArgs),
+    /// Print the CustomResourceDefinition (YAML) generated from the Rust types.
+    Crd,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Namespace to watch; repeat or separate with commas for several. All namespaces when unset.
+    #[arg(long = "namespace", env = "WATCH_NAMESPACES", value_delimiter = ',')]
+    pub namespaces: Vec<String>,
+
+    /// Reconciles running at once (per watched namespace).
+    #[arg(long, env = "CONCURRENCY", default_value_t = 16)]
+    pub concurrency: u16,
+
+    /// AWS region for resources that set no spec.region (default: from the AWS configuration).
+    #[arg(long, env = "AWS_REGION")]
+    pub region: Option<String>,
+
+    /// Most Bedrock calls per second, across all resources.
+    #[arg(long, env = "RATE_LIMIT_QPS", default_value_t = 10.0)]
+    pub rate_limit_qps: f64,
+
+    /// Bedrock calls allowed in a burst above the rate.
+    #[arg(long, env = "RATE_LIMIT_BURST", default_value_t = 20)]
+    pub rate_limit_burst: u32,
+
+    /// First look at a model after creating it; the interval then doubles up to --poll-max.
+    #[arg(long, env = "POLL_INITIAL", default_value = "2s", value_parser = humantime::parse_duration)]
+    pub poll_initial: Duration,
+
+    /// Longest interval between two looks at a Creating model.
+    #[arg(long, env = "POLL_MAX", default_value = "30s", value_parser = humantime::parse_duration)]
+    pub poll_max: Duration,
+
+    /// How often Active and Failed models are checked again for drift (±10 % jitter).
+    #[arg(long, env = "RESYNC", default_value = "10m", value_parser = humantime::parse_duration)]
+    pub resync: Duration,
+
+    /// Retry interval for errors a person must fix (access denied, quota, validation).
+    #[arg(long, env = "SLOW_RETRY", default_value = "5m", value_parser = humantime::parse_duration)]
+    pub slow_retry: Duration,
+
+    /// Limit for one Bedrock call.
+    #[arg(long, env = "CALL_TIMEOUT", default_value = "30s", value_parser = humantime::parse_duration)]
+    pub call_timeout: Duration,
+
+    /// Log format.
+    #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Plain)]
+    pub log_format: LogFormat,
+
+    /// Log level or tracing filter (RUST_LOG, when set, wins).
+    #[arg(long, env = "LOG_LEVEL", default_value = "info")]
+    pub log_level: String,
+}
+
+impl RunArgs {
+    pub fn timing(&self) -> Timing {
+        Timing {
+            poll_initial: self.poll_initial,
+            poll_max: self.poll_max,
+            resync: self.resync,
+            slow_retry: self.slow_retry,
+            ..Timing::default()
+        }
+    }
+}

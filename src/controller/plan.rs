@@ -1,0 +1,743 @@
+//! Every decision of the reconcile loop, as pure functions from (resource, observation, timing)
+//! to (actions, next status, events, when to look again). No I/O: unit-tested with plain values.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use sha2::{Digest, Sha256};
+
+use crate::api::conditions::{self, Desired, reason};
+use crate::api::tags::{self, Ownership};
+use crate::api::validation;
+use crate::api::{
+    AdoptionPolicy, BedrockCustomModel, BedrockCustomModelStatus, CreatedWith, DeletionPolicy, ModelSource,
+    RETRY_ANNOTATION,
+};
+use crate::bedrock::{BedrockError, CreateRequest, ErrorClass, ModelState, RemoteModel, Source};
+
+/// How often to look at models; configuration, never literals in the code path.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Timing {
+    /// First GetCustomModel after a create; the interval doubles from here.
+    pub poll_initial: Duration,
+    /// The longest interval between two looks at a Creating model.
+    pub poll_max: Duration,
+    /// How often an Active or Failed model is looked at again to catch drift (jittered).
+    pub resync: Duration,
+    /// Retry interval for errors a person has to fix (IAM, quotas, Bedrock validation).
+    pub slow_retry: Duration,
+    /// Backoff for throttling and server errors: base and cap (doubled per failure, jittered).
+    pub backoff_base: Duration,
+    pub backoff_max: Duration,
+    /// Consecutive transient failures before they are shown on the resource.
+    pub transient_failures_shown_after: u32,
+}
+
+impl Default for Timing {
+    fn default() -> Self {
+        Self {
+            poll_initial: Duration::from_secs(2),
+            poll_max: Duration::from_secs(30),
+            resync: Duration::from_secs(600),
+            slow_retry: Duration::from_secs(300),
+            backoff_base: Duration::from_millis(500),
+            backoff_max: Duration::from_secs(120),
+            transient_failures_shown_after: 3,
+        }
+    }
+}
+
+/// One call to make to Bedrock.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Action {
+    Create(CreateRequest),
+    Delete { arn: String },
+    Tag { arn: String, tags: BTreeMap<String, String> },
+    Untag { arn: String, keys: Vec<String> },
+}
+
+/// When to reconcile again if nothing else happens.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Next {
+    /// Look at a Creating model after this long.
+    Poll(Duration),
+    /// Steady state: look again after the (jittered) resync period.
+    Resync,
+    /// Nothing to do until the resource changes.
+    AwaitChange,
+    /// Look again after this long (errors a person must fix).
+    After(Duration),
+    /// Look again right away (a step of a multi-step change).
+    Soon,
+}
+
+/// A Kubernetes Event to publish.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Note {
+    pub warning: bool,
+    pub reason: &'static str,
+    pub action: &'static str,
+    pub message: String,
+}
+
+impl Note {
+    fn normal(reason: &'static str, action: &'static str, message: String) -> Self {
+        Self {
+            warning: false,
+            reason,
+            action,
+            message,
+        }
+    }
+    fn warning(reason: &'static str, action: &'static str, message: String) -> Self {
+        Self {
+            warning: true,
+            reason,
+            action,
+            message,
+        }
+    }
+}
+
+/// The outcome of planning: what to call, the status to report, what to announce, when next.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Plan {
+    pub actions: Vec<Action>,
+    /// The status without conditions; `conditions` are merged in when reporting.
+    pub status: BedrockCustomModelStatus,
+    pub conditions: Vec<Desired>,
+    pub events: Vec<Note>,
+    pub next: Next,
+}
+
+/// What the operator saw in Bedrock before deciding.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Observation {
+    /// The model: looked up by status.modelArn, or by name when the status has none.
+    pub model: Option<RemoteModel>,
+    /// Its tags, when they were read.
+    pub tags: Option<BTreeMap<String, String>>,
+}
+
+/// How the observe step should look for the model.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Lookup {
+    ByArn(String),
+    ByName(String),
+}
+
+/// The Bedrock model name: spec.modelName or metadata.name.
+fn model_name(resource: &BedrockCustomModel) -> String {
+    resource.model_name().to_string()
+}
+
+/// The parameters the spec asks to create the model with.
+pub fn desired_parameters(resource: &BedrockCustomModel, region: &str) -> CreatedWith {
+    CreatedWith {
+        model_name: model_name(resource),
+        source: Some(resource.spec.source.clone()),
+        role_arn: resource.spec.role_arn.clone(),
+        kms_key_arn: resource.spec.kms_key_arn.clone(),
+        region: region.to_string(),
+        adopted: false,
+    }
+}
+
+/// The immutable fields whose spec value differs from what the model was created with.
+pub fn immutable_changes(desired: &CreatedWith, current: &CreatedWith) -> Vec<&'static str> {
+    let mut changed = Vec::new();
+    if desired.model_name != current.model_name {
+        changed.push("modelName");
+    }
+    if current.source.is_some() && desired.source != current.source {
+        changed.push("source");
+    }
+    if !current.adopted && desired.role_arn != current.role_arn {
+        changed.push("roleArn");
+    }
+    if desired.kms_key_arn != current.kms_key_arn {
+        changed.push("kmsKeyArn");
+    }
+    if desired.region != current.region {
+        changed.push("region");
+    }
+    changed
+}
+
+/// The status every plan starts from: the current one, brought to this generation.
+fn base_status(resource: &BedrockCustomModel, region: &str) -> BedrockCustomModelStatus {
+    let mut status = resource.status.clone().unwrap_or_default();
+    status.observed_generation = resource.metadata.generation;
+    status.model_name = Some(model_name(resource));
+    if status.model_arn.is_none() {
+        status.region = Some(region.to_string());
+    }
+    status.conditions.clear();
+    status
+}
+
+fn is_failed(status: &BedrockCustomModelStatus) -> bool {
+    status.model_status.as_deref() == Some(ModelState::Failed.as_str())
+}
+
+/// Checks made before any AWS call: an invalid spec or a change to an immutable field stops
+/// here, with the reason on the resource and no call to Bedrock.
+pub fn precheck(resource: &BedrockCustomModel, region: &str) -> Option<Plan> {
+    let status = base_status(resource, region);
+    let errors = validation::validate(resource);
+    if !errors.is_empty() {
+        let message = format!(
+            "the spec is invalid, so nothing was sent to AWS: {}",
+            errors.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; ")
+        );
+        return Some(blocked(resource, status, reason::INVALID_SPEC, message, Next::AwaitChange));
+    }
+    let current = status.created_with.as_ref()?;
+    if status.model_arn.is_none() || is_failed(&status) {
+        return None;
+    }
+    let changed = immutable_changes(&desired_parameters(resource, region), current);
+    if changed.is_empty() {
+        return None;
+    }
+    let fields = changed.iter().map(|f| format!("spec.{f}")).collect::<Vec<_>>().join(", ");
+    let message = format!(
+        "{fields} cannot change while Bedrock model {} exists: revert the change to resume, or delete and re-create the resource to build a new model; nothing was sent to AWS",
+        current.model_name
+    );
+    Some(blocked(
+        resource,
+        status,
+        reason::IMMUTABLE_FIELD_CHANGED,
+        message,
+        Next::AwaitChange,
+    ))
+}
+
+/// A plan that makes no call and shows why on both conditions.
+fn blocked(
+    resource: &BedrockCustomModel,
+    status: BedrockCustomModelStatus,
+    why: &'static str,
+    message: String,
+    next: Next,
+) -> Plan {
+    let was = resource
+        .status
+        .as_ref()
+        .and_then(|s| conditions::find(&s.conditions, conditions::SYNCED))
+        .map(|c| (c.reason.clone(), c.message.clone()));
+    let events = if was.as_ref().map(|(r, m)| (r.as_str(), m.as_str())) == Some((why, message.as_str())) {
+        Vec::new()
+    } else {
+        vec![Note::warning(why, "Reconcile", message.clone())]
+    };
+    Plan {
+        actions: Vec::new(),
+        status,
+        conditions: vec![
+            Desired::new(conditions::READY, false, why, message.clone()),
+            Desired::new(conditions::SYNCED, false, why, message),
+        ],
+        events,
+        next,
+    }
+}
+
+/// Where the observe step should look for the model.
+pub fn lookup(resource: &BedrockCustomModel) -> Lookup {
+    match resource.status.as_ref().and_then(|s| s.model_arn.clone()) {
+        Some(arn) => Lookup::ByArn(arn),
+        None => Lookup::ByName(model_name(resource)),
+    }
+}
+
+/// Whether the observe step should also read the model's tags.
+pub fn needs_tags(lookup: &Lookup, model: &RemoteModel) -> bool {
+    matches!(lookup, Lookup::ByName(_)) || model.state == ModelState::Active
+}
+
+/// The deterministic idempotency token of a CreateCustomModel: the same resource asking for the
+/// same model (after a crash, a timeout, a restart) sends the same token, so Bedrock returns the
+/// model it already made; a deliberate re-creation bumps `recreations` and so sends a new one.
+pub fn client_request_token(uid: &str, request: &CreateRequest, region: &str, recreations: i32) -> String {
+    let mut hash = Sha256::new();
+    let source = match &request.source {
+        Source::S3Uri(uri) => format!("s3:{uri}"),
+        Source::ModelPackageArn(arn) => format!("package:{arn}"),
+    };
+    for part in [
+        uid,
+        region,
+        &request.model_name,
+        &source,
+        request.role_arn.as_deref().unwrap_or_default(),
+        request.kms_key_arn.as_deref().unwrap_or_default(),
+        &recreations.to_string(),
+    ] {
+        hash.update(part.as_bytes());
+        hash.update([0u8]);
+    }
+    for (key, value) in &request.tags {
+        hash.update(key.as_bytes());
+        hash.update([1u8]);
+        hash.update(value.as_bytes());
+        hash.update([0u8]);
+    }
+    let digest = hash.finalize();
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    format!("bcm-{}", &hex[..40])
+}
+
+fn desired_tags(resource: &BedrockCustomModel) -> BTreeMap<String, String> {
+    let mut tags = resource.spec.tags.clone();
+    tags.extend(tags::operator_tags(
+        resource.metadata.namespace.as_deref().unwrap_or_default(),
+        resource.metadata.name.as_deref().unwrap_or_default(),
+        resource.metadata.uid.as_deref().unwrap_or_default(),
+    ));
+    tags
+}
+
+/// The CreateCustomModel request for the spec.
+pub fn create_request(resource: &BedrockCustomModel, region: &str, recreations: i32) -> CreateRequest {
+    let source = match &resource.spec.source {
+        ModelSource {
+            s3_uri: Some(uri), ..
+        } => Source::S3Uri(uri.clone()),
+        ModelSource {
+            model_package_arn: Some(arn),
+            ..
+        } => Source::ModelPackageArn(arn.clone()),
+        // precheck() refuses a spec without a source before any plan is made.
+        ModelSource { .. } => Source::S3Uri(String::new()),
+    };
+    let mut request = CreateRequest {
+        model_name: model_name(resource),
+        source,
+        role_arn: resource.spec.role_arn.clone(),
+        kms_key_arn: resource.spec.kms_key_arn.clone(),
+        tags: desired_tags(resource),
+        client_request_token: String::new(),
+    };
+    request.client_request_token = client_request_token(
+        resource.metadata.uid.as_deref().unwrap_or_default(),
+        &request,
+        region,
+        recreations,
+    );
+    request
+}
+
+/// Plans a reconcile of a resource that is not being deleted, given what Bedrock said.
+pub fn plan_apply(
+    resource: &BedrockCustomModel,
+    region: &str,
+    observation: &Observation,
+    timing: &Timing,
+    elapsed_since_creation: Option<Duration>,
+) -> Plan {
+    let mut status = base_status(resource, region);
+    let name = model_name(resource);
+    match (status.model_arn.clone(), &observation.model) {
+        (None, None) => plan_create(resource, region, status, Vec::new()),
+        (None, Some(model)) => {
+            let uid = resource.metadata.uid.as_deref().unwrap_or_default();
+            let ownership = observation.tags.as_ref().map(|t| tags::ownership(t, uid));
+            let mut events = Vec::new();
+            if ownership == Some(Ownership::Ours) {
+                // Created by this resource earlier (e.g. just before a crash): take it back.
+                status.created_with = Some(desired_parameters(resource, region));
+            } else if resource.spec.adoption_policy == AdoptionPolicy::Adopt {
+                status.created_with = Some(CreatedWith {
+                    model_name: model.name.clone(),
+                    source: None,
+                    role_arn: None,
+                    kms_key_arn: model.kms_key_arn.clone(),
+                    region: region.to_string(),
+                    adopted: true,
+                });
+                events.push(Note::normal(
+                    "Adopted",
+                    "Adopt",
+                    format!("adopted existing Bedrock model {} ({})", model.name, model.arn),
+                ));
+            } else {
+                let message = format!(
+                    "a Bedrock model named {name} already exists in {region} and was not created by this resource ({}): choose another spec.modelName, delete that model, or set spec.adoptionPolicy: Adopt to manage it from this resource",
+                    model.arn
+                );
+                return blocked(
+                    resource,
+                    status,
+                    reason::NAME_CONFLICT,
+                    message,
+                    Next::After(timing.slow_retry),
+                );
+            }
+            status.model_arn = Some(model.arn.clone());
+            status.region = Some(region.to_string());
+            let mut plan = plan_existing(resource, region, status, model, observation, timing, elapsed_since_creation);
+            events.append(&mut plan.events);
+            plan.events = events;
+            plan
+        }
+        (Some(arn), None) => {
+            // The model is gone although nobody asked this operator to delete it.
+            let was_failed = is_failed(&status);
+            status.recreations += 1;
+            clear_model(&mut status);
+            let events = if was_failed {
+                Vec::new()
+            } else {
+                vec![Note::warning(
+                    "ModelMissing",
+                    "Recreate",
+                    format!("Bedrock model {arn} disappeared outside the operator; creating it again"),
+                )]
+            };
+            plan_create(resource, region, status, events)
+        }
+        (Some(_), Some(model)) => {
+            plan_existing(resource, region, status, model, observation, timing, elapsed_since_creation)
+        }
+    }
+}
+
+fn clear_model(status: &mut BedrockCustomModelStatus) {
+    status.model_arn = None;
+    status.model_status = None;
+    status.failure_message = None;
+    status.creation_time = None;
+    status.created_with = None;
+}
+
+fn plan_create(
+    resource: &BedrockCustomModel,
+    region: &str,
+    mut status: BedrockCustomModelStatus,
+    mut events: Vec<Note>,
+) -> Plan {
+    let request = create_request(resource, region, status.recreations);
+    status.region = Some(region.to_string());
+    status.managed_tag_keys = resource.spec.tags.keys().cloned().collect();
+    let message = format!("creating Bedrock model {}", request.model_name);
+    events.push(Note::normal("Creating", "Create", message.clone()));
+    Plan {
+        actions: vec![Action::Create(request)],
+        status,
+        conditions: vec![
+            Desired::new(conditions::READY, false, reason::CREATING, message.clone()),
+            Desired::new(conditions::SYNCED, true, reason::RECONCILED, message),
+        ],
+        events,
+        next: Next::Soon,
+    }
+}
+
+/// The status and conditions once Create has returned `arn`.
+pub fn after_create(plan: &mut Plan, resource: &BedrockCustomModel, region: &str, arn: String, timing: &Timing) {
+    plan.status.model_arn = Some(arn);
+    plan.status.model_status = Some(ModelState::Creating.as_str().to_string());
+    plan.status.created_with = Some(desired_parameters(resource, region));
+    plan.next = Next::Poll(timing.poll_initial);
+}
+
+fn plan_existing(
+    resource: &BedrockCustomModel,
+    region: &str,
+    mut status: BedrockCustomModelStatus,
+    model: &RemoteModel,
+    observation: &Observation,
+    timing: &Timing,
+    elapsed_since_creation: Option<Duration>,
+) -> Plan {
+    let previous_state = resource.status.as_ref().and_then(|s| s.model_status.clone());
+    status.model_arn = Some(model.arn.clone());
+    status.model_status = Some(model.state.as_str().to_string());
+    status.failure_message = model.failure_message.clone().filter(|_| model.state == ModelState::Failed);
+    if model.creation_time.is_some() {
+        status.creation_time = model.creation_time.clone();
+    }
+    let name = &model.name;
+
+    match &model.state {
+        ModelState::Failed => {
+            let changed = status
+                .created_with
+                .as_ref()
+                .map(|current| immutable_changes(&desired_parameters(resource, region), current))
+                .unwrap_or_default();
+            let retry = resource
+                .metadata
+                .annotations
+                .as_ref()
+                .and_then(|a| a.get(RETRY_ANNOTATION))
+                .filter(|value| Some(*value) != status.retry_handled.as_ref())
+                .cloned();
+            if !changed.is_empty() || retry.is_some() {
+                let why = if changed.is_empty() {
+                    format!("the {RETRY_ANNOTATION} annotation asks for a new attempt")
+                } else {
+                    format!(
+                        "{} changed",
+                        changed.iter().map(|f| format!("spec.{f}")).collect::<Vec<_>>().join(", ")
+                    )
+                };
+                if retry.is_some() {
+                    status.retry_handled = retry;
+                }
+                status.recreations += 1;
+                clear_model(&mut status);
+                let message = format!("replacing failed Bedrock model {name} because {why}");
+                return Plan {
+                    actions: vec![Action::Delete {
+                        arn: model.arn.clone(),
+                    }],
+                    status,
+                    conditions: vec![
+                        Desired::new(conditions::READY, false, reason::CREATING, message.clone()),
+                        Desired::new(conditions::SYNCED, true, reason::RECONCILED, message.clone()),
+                    ],
+                    events: vec![Note::normal("Replacing", "Replace", message)],
+                    next: Next::Soon,
+                };
+            }
+            let failure = model.failure_message.as_deref().unwrap_or("no reason given");
+            let message = format!(
+                "Bedrock could not create model {name}: {failure}. Fix the spec (changing source, roleArn or kmsKeyArn replaces the model) or set the {RETRY_ANNOTATION} annotation to a new value to try again"
+            );
+            let events = if previous_state.as_deref() != Some("Failed") {
+                vec![Note::warning("ModelFailed", "Create", message.clone())]
+            } else {
+                Vec::new()
+            };
+            Plan {
+                actions: Vec::new(),
+                status,
+                conditions: vec![
+                    Desired::new(conditions::READY, false, reason::FAILED, message.clone()),
+                    Desired::new(conditions::SYNCED, false, reason::FAILED, message),
+                ],
+                events,
+                next: Next::Resync,
+            }
+        }
+        ModelState::Active => {
+            let arn = model.arn.clone();
+            let mut actions = Vec::new();
+            if let Some(remote_tags) = &observation.tags {
+                let changes = tags::changes(&desired_tags(resource), remote_tags, &status.managed_tag_keys);
+                if !changes.set.is_empty() {
+                    actions.push(Action::Tag {
+                        arn: arn.clone(),
+                        tags: changes.set,
+                    });
+                }
+                if !changes.remove.is_empty() {
+                    actions.push(Action::Untag {
+                        arn: arn.clone(),
+                        keys: changes.remove,
+                    });
+                }
+                status.managed_tag_keys = resource.spec.tags.keys().cloned().collect();
+            }
+            let message = format!("Bedrock model {name} is Active");
+            let events = if previous_state.as_deref() != Some("Active") {
+                vec![Note::normal("Active", "Create", message.clone())]
+            } else {
+                Vec::new()
+            };
+            Plan {
+                actions,
+                status,
+                conditions: vec![
+                    Desired::new(conditions::READY, true, reason::ACTIVE, message.clone()),
+                    Desired::new(conditions::SYNCED, true, reason::RECONCILED, message),
+                ],
+                events,
+                next: Next::Resync,
+            }
+        }
+        ModelState::Creating | ModelState::Other(_) => {
+            let message = format!("Bedrock is creating model {name}");
+            let elapsed = elapsed_since_creation.unwrap_or_default();
+            Plan {
+                actions: Vec::new(),
+                status,
+                conditions: vec![
+                    Desired::new(conditions::READY, false, reason::CREATING, message.clone()),
+                    Desired::new(conditions::SYNCED, true, reason::RECONCILED, message),
+                ],
+                events: Vec::new(),
+                next: Next::Poll(poll_delay(timing, elapsed)),
+            }
+        }
+    }
+}
+
+/// The wait before the next look at a Creating model, from how long it has been creating:
+/// checks at `initial`, then at intervals doubling up to `max` (2 s, 4 s, 8 s, 16 s, 30 s, 30 s…
+/// by default), so short imports are seen quickly and long ones cost few calls. Stateless, so
+/// a restarted operator picks up the same schedule.
+pub fn poll_delay(timing: &Timing, elapsed: Duration) -> Duration {
+    let initial = timing.poll_initial.max(Duration::from_millis(100));
+    let max = timing.poll_max.max(initial);
+    let mut next_check = Duration::ZERO;
+    let mut step = initial;
+    while step < max {
+        next_check += step;
+        if next_check > elapsed {
+            return next_check - elapsed;
+        }
+        step = (step * 2).min(max);
+    }
+    // From here the checks are `max` apart.
+    let since = elapsed.saturating_sub(next_check);
+    let periods = since.as_nanos() / max.as_nanos() + 1;
+    let at = next_check + max * u32::try_from(periods).unwrap_or(u32::MAX);
+    at.saturating_sub(elapsed).max(Duration::from_millis(100))
+}
+
+/// What deleting the resource requires.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Cleanup {
+    /// deletionPolicy Retain: keep the model, let the resource go.
+    Retain,
+    /// Delete this model.
+    Delete { arn: String },
+    /// The status names no model, but one may have been created just before a crash: look it up
+    /// by name and delete it if it is ours.
+    LookUp { name: String },
+    /// Nothing was ever created for this resource: no AWS call.
+    Nothing,
+}
+
+/// Decides what deleting the resource takes.
+pub fn cleanup(resource: &BedrockCustomModel) -> Cleanup {
+    if resource.spec.deletion_policy == DeletionPolicy::Retain {
+        return Cleanup::Retain;
+    }
+    let status = resource.status.clone().unwrap_or_default();
+    if let Some(arn) = status.model_arn {
+        return Cleanup::Delete { arn };
+    }
+    if !validation::validate(resource).is_empty() {
+        // No valid spec, no create: this generation never reached Bedrock.
+        return Cleanup::Nothing;
+    }
+    let synced = conditions::find(&status.conditions, conditions::SYNCED);
+    let nothing_created = synced.is_some_and(|c| {
+        c.observed_generation == resource.metadata.generation
+            && [reason::INVALID_SPEC, reason::NAME_CONFLICT].contains(&c.reason.as_str())
+    });
+    if nothing_created {
+        Cleanup::Nothing
+    } else {
+        Cleanup::LookUp {
+            name: model_name(resource),
+        }
+    }
+}
+
+/// How a failed call shows on the resource: `None` for transient failures not yet worth a
+/// status write (they are retried with backoff).
+pub fn failure_conditions(
+    error: &BedrockError,
+    model_name: &str,
+    consecutive_failures: u32,
+    timing: &Timing,
+) -> Option<Vec<Desired>> {
+    let op = error.operation;
+    let detail = error.describe();
+    let retry = humanize(timing.slow_retry);
+    let (why, message, ready_too) = match error.class() {
+        ErrorClass::Throttled | ErrorClass::Retryable | ErrorClass::Conflict
+            if consecutive_failures < timing.transient_failures_shown_after =>
+        {
+            return None;
+        }
+        ErrorClass::Throttled => (
+            reason::THROTTLED,
+            format!("Bedrock is throttling the operator ({op}: {detail}); it keeps retrying with backoff"),
+            false,
+        ),
+        ErrorClass::Retryable | ErrorClass::Conflict => (
+            reason::BEDROCK_UNAVAILABLE,
+            format!("{op} failed ({detail}); the operator keeps retrying with backoff"),
+            false,
+        ),
+        ErrorClass::AccessDenied => (
+            reason::ACCESS_DENIED,
+            format!(
+                "AWS denied {op} for model {model_name}: {detail}. Check the operator's IAM policy (docs/security.md), including iam:PassRole on spec.roleArn; retrying every {retry}"
+            ),
+            true,
+        ),
+        ErrorClass::QuotaExceeded => (
+            reason::QUOTA_EXCEEDED,
+            format!(
+                "{op} for model {model_name} exceeds an AWS quota: {detail}. Delete unused custom models or request a quota increase; retrying every {retry}"
+            ),
+            true,
+        ),
+        ErrorClass::Validation => (
+            reason::VALIDATION_FAILED,
+            format!("Bedrock rejected {op} for model {model_name}: {detail}. Fix the spec; retrying every {retry}"),
+            true,
+        ),
+        ErrorClass::TooManyTags => (
+            reason::TOO_MANY_TAGS,
+            format!(
+                "model {model_name} would carry more than 50 tags ({detail}): remove entries from spec.tags or tags set on the model by other tools"
+            ),
+            true,
+        ),
+        ErrorClass::NotFound => (
+            reason::RESOURCE_NOT_FOUND,
+            format!(
+                "Bedrock could not find something {op} needs for model {model_name}: {detail}. Check spec.source and spec.roleArn; retrying every {retry}"
+            ),
+            true,
+        ),
+        ErrorClass::Terminal => (
+            reason::BEDROCK_UNAVAILABLE,
+            format!("{op} failed for model {model_name}: {detail}; retrying every {retry}"),
+            true,
+        ),
+    };
+    let mut desired = vec![Desired::new(conditions::SYNCED, false, why, message.clone())];
+    if ready_too {
+        desired.insert(0, Desired::new(conditions::READY, false, why, message));
+    }
+    Some(desired)
+}
+
+/// How long to wait before retrying after a failed call.
+pub fn retry_delay(class: ErrorClass, consecutive_failures: u32, timing: &Timing) -> Duration {
+    match class {
+        ErrorClass::Throttled | ErrorClass::Retryable | ErrorClass::Conflict => {
+            let exponent = consecutive_failures.saturating_sub(1).min(16);
+            (timing.backoff_base * 2u32.pow(exponent)).min(timing.backoff_max)
+        }
+        ErrorClass::NotFound
+        | ErrorClass::AccessDenied
+        | ErrorClass::QuotaExceeded
+        | ErrorClass::Validation
+        | ErrorClass::TooManyTags
+        | ErrorClass::Terminal => timing.slow_retry,
+    }
+}
+
+fn humanize(duration: Duration) -> String {
+    let secs = duration.as_secs();
+    if secs >= 60 && secs % 60 == 0 {
+        format!("{} min", secs / 60)
+    } else {
+        format!("{secs} s")
+    }
+}
+
+#[cfg(test)]
+#[path = "plan_tests.rs"]
+mod tests;

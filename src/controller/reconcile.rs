@@ -1,0 +1,408 @@
+//! The stages of one reconcile: observe (Kubernetes + Bedrock) → plan (pure, in `plan`) → act
+//! (Bedrock calls) → report (status, events).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use k8s_openapi::jiff::Timestamp;
+use kube::api::{Api, Patch, PatchParams};
+use kube::core::error_boundary::{DeserializeGuard, InvalidObject};
+use kube::runtime::controller::Action;
+use kube::runtime::events::{Event, EventType};
+use kube::runtime::finalizer::{Event as Finalizer, finalizer};
+use kube::{Resource, ResourceExt};
+use serde_json::json;
+use tracing::{debug, info, warn};
+
+use super::plan::{self, Cleanup, Lookup, Next, Note, Observation, Plan};
+use super::{Context, Error};
+use crate::api::conditions::{self, Desired, reason};
+use crate::api::{BedrockCustomModel, BedrockCustomModelStatus, FINALIZER};
+use crate::bedrock::{Bedrock, BedrockError, ErrorClass};
+
+/// Field manager of every status write.
+pub const FIELD_MANAGER: &str = "bedrock-operator";
+
+/// The pause before the next step of a multi-step change (replace = delete, then create).
+const SOON: Duration = Duration::from_millis(200);
+
+/// Entry point for the controller: one object, one pass.
+pub async fn reconcile<B: Bedrock>(
+    object: Arc<DeserializeGuard<BedrockCustomModel>>,
+    ctx: Arc<Context<B>>,
+) -> Result<Action, Error> {
+    let resource = match &object.0 {
+        Ok(resource) => resource.clone(),
+        Err(invalid) => return report_malformed(invalid, &ctx).await,
+    };
+    let namespace = resource.namespace().unwrap_or_default();
+    let api: Api<BedrockCustomModel> = Api::namespaced(ctx.client.clone(), &namespace);
+    let result = finalizer(&api, FINALIZER, Arc::new(resource), |event| async {
+        match event {
+            Finalizer::Apply(resource) => apply(&resource, &ctx).await,
+            Finalizer::Cleanup(resource) => cleanup(&resource, &ctx).await,
+        }
+    })
+    .await;
+    result.map_err(|e| Error::Finalizer(Box::new(e)))
+}
+
+fn region_of<B: Bedrock>(resource: &BedrockCustomModel, ctx: &Context<B>) -> String {
+    // A model keeps the region it was created in; a new one goes to spec.region or the default.
+    resource
+        .spec
+        .region
+        .clone()
+        .unwrap_or_else(|| ctx.default_region.clone())
+}
+
+async fn apply<B: Bedrock>(resource: &BedrockCustomModel, ctx: &Context<B>) -> Result<Action, Error> {
+    let region = region_of(resource, ctx);
+    if let Some(plan) = plan::precheck(resource, &region) {
+        report(resource, ctx, &plan.status, &plan.conditions, &plan.events).await?;
+        ctx.succeeded(resource);
+        return Ok(ctx.action(&plan.next));
+    }
+
+    // Observe.
+    let lookup = plan::lookup(resource);
+    let lookup_region = resource
+        .status
+        .as_ref()
+        .and_then(|s| s.region.clone())
+        .filter(|_| matches!(lookup, Lookup::ByArn(_)))
+        .unwrap_or_else(|| region.clone());
+    let identifier = match &lookup {
+        Lookup::ByArn(arn) => arn.as_str(),
+        Lookup::ByName(name) => name.as_str(),
+    };
+    let model = ctx
+        .bedrock
+        .get_model(&lookup_region, identifier)
+        .await
+        .map_err(|e| Error::Bedrock(Box::new(e)))?;
+    let tags = match &model {
+        Some(model) if plan::needs_tags(&lookup, model) => Some(
+            ctx.bedrock
+                .list_tags(&lookup_region, &model.arn)
+                .await
+                .map_err(|e| Error::Bedrock(Box::new(e)))?,
+        ),
+        _ => None,
+    };
+    let observation = Observation { model, tags };
+    let elapsed = observation
+        .model
+        .as_ref()
+        .and_then(|m| m.creation_time.as_deref())
+        .and_then(|t| t.parse::<Timestamp>().ok())
+        .map(|created| {
+            let span = Timestamp::now().duration_since(created);
+            Duration::try_from(span).unwrap_or_default()
+        });
+
+    // Plan.
+    let mut plan = plan::plan_apply(resource, &region, &observation, &ctx.timing, elapsed);
+
+    // Act.
+    if let Err(failure) = act(resource, &region, &mut plan, ctx).await {
+        return Err(fail(resource, ctx, plan, failure).await);
+    }
+
+    // Report.
+    report(resource, ctx, &plan.status, &plan.conditions, &plan.events).await?;
+    ctx.succeeded(resource);
+    Ok(ctx.action(&plan.next))
+}
+
+/// Runs the plan's calls in order; on the first failure stops and returns it.
+async fn act<B: Bedrock>(
+    resource: &BedrockCustomModel,
+    region: &str,
+    plan: &mut Plan,
+    ctx: &Context<B>,
+) -> Result<(), BedrockError> {
+    let actions = std::mem::take(&mut plan.actions);
+    for action in &actions {
+        match action {
+            plan::Action::Create(request) => {
+                let arn = ctx.bedrock.create_model(region, request).await?;
+                info!(model = %request.model_name, arn = %arn, "model created");
+                crate::fault::after_create();
+                plan::after_create(plan, resource, region, arn, &ctx.timing);
+            }
+            plan::Action::Delete { arn } => {
+                ctx.bedrock.delete_model(region_for_arn(resource, region), arn).await?;
+                info!(arn = %arn, "model deleted for replacement");
+            }
+            plan::Action::Tag { arn, tags } => {
+                ctx.bedrock.tag(region_for_arn(resource, region), arn, tags).await?;
+                debug!(arn = %arn, keys = tags.len(), "tags set");
+            }
+            plan::Action::Untag { arn, keys } => {
+                ctx.bedrock.untag(region_for_arn(resource, region), arn, keys).await?;
+                debug!(arn = %arn, keys = keys.len(), "tags removed");
+            }
+        }
+    }
+    plan.actions = actions;
+    Ok(())
+}
+
+/// The region of an existing model: where it was created, whatever the spec says now.
+fn region_for_arn<'a>(resource: &'a BedrockCustomModel, fallback: &'a str) -> &'a str {
+    resource
+        .status
+        .as_ref()
+        .and_then(|s| s.region.as_deref())
+        .unwrap_or(fallback)
+}
+
+/// Shows a failed call on the resource when it is worth showing, and hands the error to the
+/// error policy for the retry delay.
+async fn fail<B: Bedrock>(resource: &BedrockCustomModel, ctx: &Context<B>, plan: Plan, error: BedrockError) -> Error {
+    let failures = ctx.failures(resource) + 1;
+    let name = resource.model_name().to_string();
+    warn!(
+        resource = %resource.name_any(),
+        namespace = %resource.namespace().unwrap_or_default(),
+        operation = error.operation,
+        class = error.class().as_str(),
+        error = %error.describe(),
+        "Bedrock call failed"
+    );
+    if let Some(desired) = plan::failure_conditions(&error, &name, failures, &ctx.timing) {
+        // Keep the Ready condition as it was unless the failure decides it.
+        let mut conditions_to_write = desired;
+        if !conditions_to_write.iter().any(|c| c.type_ == conditions::READY)
+            && let Some(ready) = plan.conditions.iter().find(|c| c.type_ == conditions::READY)
+        {
+            conditions_to_write.insert(0, ready.clone());
+        }
+        let note = conditions_to_write.last().map(|c| Note {
+            warning: true,
+            reason: c.reason,
+            action: "Reconcile",
+            message: c.message.clone(),
+        });
+        let events = note.filter(|_| changed_reason(resource, &conditions_to_write)).into_iter().collect::<Vec<_>>();
+        if let Err(e) = report(resource, ctx, &plan.status, &conditions_to_write, &events).await {
+            warn!(error = %e, "could not write the failure to the status");
+        }
+    }
+    Error::Bedrock(Box::new(error))
+}
+
+fn changed_reason(resource: &BedrockCustomModel, desired: &[Desired]) -> bool {
+    let current = resource.status.as_ref().map(|s| s.conditions.as_slice()).unwrap_or_default();
+    desired.iter().any(|want| {
+        conditions::find(current, want.type_).is_none_or(|c| c.reason != want.reason || c.message != want.message)
+    })
+}
+
+async fn cleanup<B: Bedrock>(resource: &BedrockCustomModel, ctx: &Context<B>) -> Result<Action, Error> {
+    let region = resource
+        .status
+        .as_ref()
+        .and_then(|s| s.region.clone())
+        .unwrap_or_else(|| region_of(resource, ctx));
+    let target = match plan::cleanup(resource) {
+        Cleanup::Retain => {
+            publish(
+                resource,
+                ctx,
+                &[Note {
+                    warning: false,
+                    reason: reason::RETAINED,
+                    action: "Delete",
+                    message: format!(
+                        "kept Bedrock model {} because deletionPolicy is Retain",
+                        resource.model_name()
+                    ),
+                }],
+            )
+            .await;
+            return Ok(Action::await_change());
+        }
+        Cleanup::Nothing => return Ok(Action::await_change()),
+        Cleanup::Delete { arn } => Some(arn),
+        Cleanup::LookUp { name } => {
+            let found = ctx
+                .bedrock
+                .get_model(&region, &name)
+                .await
+                .map_err(|e| Error::Bedrock(Box::new(e)))?;
+            match found {
+                Some(model) => {
+                    let tags = ctx
+                        .bedrock
+                        .list_tags(&region, &model.arn)
+                        .await
+                        .map_err(|e| Error::Bedrock(Box::new(e)))?;
+                    let uid = resource.metadata.uid.as_deref().unwrap_or_default();
+                    (crate::api::tags::ownership(&tags, uid) == crate::api::tags::Ownership::Ours).then_some(model.arn)
+                }
+                None => None,
+            }
+        }
+    };
+    let Some(arn) = target else {
+        return Ok(Action::await_change());
+    };
+    match ctx.bedrock.delete_model(&region, &arn).await {
+        Ok(existed) => {
+            info!(arn = %arn, existed, "model deleted");
+            if existed {
+                publish(
+                    resource,
+                    ctx,
+                    &[Note {
+                        warning: false,
+                        reason: "Deleted",
+                        action: "Delete",
+                        message: format!("deleted Bedrock model {arn}"),
+                    }],
+                )
+                .await;
+            }
+            ctx.succeeded(resource);
+            Ok(Action::await_change())
+        }
+        Err(error) if error.class() == ErrorClass::Conflict => {
+            let message = format!(
+                "Bedrock refused to delete model {arn}: {}. The operator keeps the finalizer and retries with backoff; remove what uses the model (such as a provisioned throughput), or set spec.deletionPolicy: Retain to keep the model and let the resource go",
+                error.describe()
+            );
+            let desired = vec![
+                Desired::new(conditions::READY, false, reason::DELETION_BLOCKED, message.clone()),
+                Desired::new(conditions::SYNCED, false, reason::DELETION_BLOCKED, message.clone()),
+            ];
+            let events = if changed_reason(resource, &desired) {
+                vec![Note {
+                    warning: true,
+                    reason: reason::DELETION_BLOCKED,
+                    action: "Delete",
+                    message,
+                }]
+            } else {
+                Vec::new()
+            };
+            let mut status = resource.status.clone().unwrap_or_default();
+            status.observed_generation = resource.metadata.generation;
+            report(resource, ctx, &status, &desired, &events).await?;
+            Err(Error::Bedrock(Box::new(error)))
+        }
+        Err(error) => Err(Error::Bedrock(Box::new(error))),
+    }
+}
+
+/// Writes the status when it changed (server-side apply on the status subresource, one field
+/// manager) and publishes the events.
+async fn report<B: Bedrock>(
+    resource: &BedrockCustomModel,
+    ctx: &Context<B>,
+    status: &BedrockCustomModelStatus,
+    desired: &[Desired],
+    events: &[Note],
+) -> Result<(), Error> {
+    let now = Time(Timestamp::now());
+    let current = resource.status.clone().unwrap_or_default();
+    let mut next = status.clone();
+    next.conditions = conditions::merge(&current.conditions, desired, resource.metadata.generation, &now);
+    if resource.status.as_ref() != Some(&next) {
+        let api: Api<BedrockCustomModel> =
+            Api::namespaced(ctx.client.clone(), &resource.namespace().unwrap_or_default());
+        let patch = json!({
+            "apiVersion": BedrockCustomModel::api_version(&()),
+            "kind": BedrockCustomModel::kind(&()),
+            "status": next,
+        });
+        api.patch_status(
+            &resource.name_any(),
+            &PatchParams::apply(FIELD_MANAGER).force(),
+            &Patch::Apply(&patch),
+        )
+        .await
+        .map_err(Error::Kube)?;
+        if let Some(ready) = next.conditions.iter().find(|c| c.type_ == conditions::READY)
+            && current
+                .conditions
+                .iter()
+                .find(|c| c.type_ == conditions::READY)
+                .is_none_or(|c| c.reason != ready.reason || c.status != ready.status)
+        {
+            info!(
+                resource = %resource.name_any(),
+                namespace = %resource.namespace().unwrap_or_default(),
+                model = %resource.model_name(),
+                ready = %ready.status,
+                reason = %ready.reason,
+                "status changed"
+            );
+        }
+    }
+    publish(resource, ctx, events).await;
+    Ok(())
+}
+
+async fn publish<B: Bedrock>(resource: &BedrockCustomModel, ctx: &Context<B>, events: &[Note]) {
+    let reference = resource.object_ref(&());
+    for note in events {
+        let event = Event {
+            type_: if note.warning {
+                EventType::Warning
+            } else {
+                EventType::Normal
+            },
+            reason: note.reason.to_string(),
+            note: Some(note.message.chars().take(1000).collect()),
+            action: note.action.to_string(),
+            secondary: None,
+        };
+        // An event that cannot be written must not fail the reconcile.
+        if let Err(e) = ctx.recorder.publish(&event, &reference).await {
+            warn!(error = %e, reason = note.reason, "could not publish event");
+        }
+    }
+}
+
+/// An object that does not match the Rust types (written before a schema change, or on a
+/// server that did not enforce the schema): say so on it, and keep serving the others.
+async fn report_malformed<B: Bedrock>(invalid: &InvalidObject, ctx: &Context<B>) -> Result<Action, Error> {
+    let name = invalid.metadata.name.clone().unwrap_or_default();
+    let namespace = invalid.metadata.namespace.clone().unwrap_or_default();
+    warn!(resource = %name, namespace = %namespace, error = %invalid.error, "object does not match the BedrockCustomModel schema");
+    let message = format!(
+        "the object does not match the BedrockCustomModel schema, so nothing was sent to AWS: {}",
+        invalid.error
+    );
+    let now = Time(Timestamp::now());
+    let desired = [
+        Desired::new(conditions::READY, false, reason::INVALID_SPEC, message.clone()),
+        Desired::new(conditions::SYNCED, false, reason::INVALID_SPEC, message),
+    ];
+    let conditions = conditions::merge(&[], &desired, invalid.metadata.generation, &now);
+    let api: Api<DeserializeGuard<BedrockCustomModel>> = Api::namespaced(ctx.client.clone(), &namespace);
+    let patch = json!({
+        "apiVersion": BedrockCustomModel::api_version(&()),
+        "kind": BedrockCustomModel::kind(&()),
+        "status": { "observedGeneration": invalid.metadata.generation, "conditions": conditions },
+    });
+    api.patch_status(&name, &PatchParams::apply(FIELD_MANAGER).force(), &Patch::Apply(&patch))
+        .await
+        .map_err(Error::Kube)?;
+    Ok(Action::await_change())
+}
+
+impl<B: Bedrock> Context<B> {
+    /// The controller action for a plan's `next`.
+    pub(super) fn action(&self, next: &Next) -> Action {
+        match next {
+            Next::Poll(delay) | Next::After(delay) => Action::requeue(*delay),
+            Next::Resync => Action::requeue(super::jitter(self.timing.resync)),
+            Next::AwaitChange => Action::await_change(),
+            Next::Soon => Action::requeue(SOON),
+        }
+    }
+}

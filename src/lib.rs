@@ -1,0 +1,8 @@
+//! bedrock-operator: manages Amazon Bedrock imported custom models as Kubernetes resources.
+
+pub mod api;
+pub mod bedrock;
+pub mod cli;
+pub mod controller;
+pub mod fault;
+pub mod telemetry;
