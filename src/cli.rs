@@ -66,6 +66,14 @@ pub struct RunArgs {
     #[arg(long, env = "SLOW_RETRY", default_value = "5m", value_parser = humantime::parse_duration)]
     pub slow_retry: Duration,
 
+    /// First retry delay after throttling or a server error; doubles per consecutive failure.
+    #[arg(long, env = "BACKOFF_BASE", default_value = "500ms", value_parser = humantime::parse_duration)]
+    pub backoff_base: Duration,
+
+    /// Longest retry delay after throttling or server errors (±10 % jitter).
+    #[arg(long, env = "BACKOFF_MAX", default_value = "2m", value_parser = humantime::parse_duration)]
+    pub backoff_max: Duration,
+
     /// Limit for one Bedrock call.
     #[arg(long, env = "CALL_TIMEOUT", default_value = "30s", value_parser = humantime::parse_duration)]
     pub call_timeout: Duration,
@@ -86,6 +94,8 @@ impl RunArgs {
             poll_max: self.poll_max,
             resync: self.resync,
             slow_retry: self.slow_retry,
+            backoff_base: self.backoff_base,
+            backoff_max: self.backoff_max,
             ..Timing::default()
         }
     }

@@ -39,7 +39,9 @@ async fn run(args: RunArgs) -> ExitCode {
     })
     .await;
     let Some(region) = args.region.clone().or_else(|| bedrock.default_region()) else {
-        tracing::error!("no AWS region: set --region, AWS_REGION, or a region in the AWS configuration");
+        tracing::error!(
+            "no AWS region: set --region, AWS_REGION, or a region in the AWS configuration"
+        );
         return ExitCode::FAILURE;
     };
     let settings = controller::Settings {

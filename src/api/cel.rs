@@ -71,3 +71,7 @@ pub fn tag_keys_not_reserved() -> Rule {
 fn cel_string(pattern: &str) -> String {
     pattern.replace('\\', "\\\\").replace('\'', "\\'")
 }
+
+#[cfg(test)]
+#[path = "cel_tests.rs"]
+mod tests;

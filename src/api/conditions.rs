@@ -58,7 +58,12 @@ pub struct Desired {
 }
 
 impl Desired {
-    pub fn new(type_: &'static str, status: bool, reason: &'static str, message: impl Into<String>) -> Self {
+    pub fn new(
+        type_: &'static str,
+        status: bool,
+        reason: &'static str,
+        message: impl Into<String>,
+    ) -> Self {
         Self {
             type_,
             status,
@@ -70,7 +75,12 @@ impl Desired {
 
 /// Builds the condition list: `lastTransitionTime` moves only when a condition's status flips,
 /// so an unchanged condition serializes identically and the status write can be skipped.
-pub fn merge(existing: &[Condition], desired: &[Desired], generation: Option<i64>, now: &Time) -> Vec<Condition> {
+pub fn merge(
+    existing: &[Condition],
+    desired: &[Desired],
+    generation: Option<i64>,
+    now: &Time,
+) -> Vec<Condition> {
     desired
         .iter()
         .map(|want| {
@@ -107,15 +117,34 @@ mod tests {
 
     #[test]
     fn transition_time_moves_only_when_status_flips() {
-        let first = merge(&[], &[Desired::new(READY, false, reason::CREATING, "creating")], Some(1), &time(10));
+        let first = merge(
+            &[],
+            &[Desired::new(READY, false, reason::CREATING, "creating")],
+            Some(1),
+            &time(10),
+        );
         assert_eq!(first[0].last_transition_time, time(10));
 
-        let same_status = merge(&first, &[Desired::new(READY, false, reason::FAILED, "failed")], Some(2), &time(20));
-        assert_eq!(same_status[0].last_transition_time, time(10), "False → False keeps the time");
+        let same_status = merge(
+            &first,
+            &[Desired::new(READY, false, reason::FAILED, "failed")],
+            Some(2),
+            &time(20),
+        );
+        assert_eq!(
+            same_status[0].last_transition_time,
+            time(10),
+            "False → False keeps the time"
+        );
         assert_eq!(same_status[0].reason, "Failed");
         assert_eq!(same_status[0].observed_generation, Some(2));
 
-        let flipped = merge(&same_status, &[Desired::new(READY, true, reason::ACTIVE, "active")], Some(2), &time(30));
+        let flipped = merge(
+            &same_status,
+            &[Desired::new(READY, true, reason::ACTIVE, "active")],
+            Some(2),
+            &time(30),
+        );
         assert_eq!(flipped[0].last_transition_time, time(30));
         assert_eq!(flipped[0].status, "True");
     }

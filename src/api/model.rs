@@ -225,6 +225,9 @@ fn is_zero(value: &i32) -> bool {
 #[serde(rename_all = "camelCase")]
 pub struct CreatedWith {
     /// The model name.
+    // Defaults (so not `required` in the schema): kube-apiserver 1.20's server-side apply can
+    // leave an emptied object behind when a status write drops it.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub model_name: String,
     /// The source the model was created from; unset for an adopted model (Bedrock does not
     /// report it).
@@ -237,6 +240,7 @@ pub struct CreatedWith {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kms_key_arn: Option<String>,
     /// The region of the model.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub region: String,
     /// True when the model was adopted rather than created by this resource.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]

@@ -10,25 +10,29 @@ pub const MODEL_NAME: &str = r"^([0-9a-zA-Z][_-]?){1,63}$";
 pub const MODEL_NAME_MAX: u32 = 63;
 
 /// `S3Uri`.
-pub const S3_URI: &str =
-    r"^s3://[a-z0-9][-.a-z0-9]{1,61}[a-z0-9](?:/[-!_*'().a-z0-9A-Z]+(?:/[-!_*'().a-z0-9A-Z]+)*)?/?$";
+pub const S3_URI: &str = r"^s3://[a-z0-9][-.a-z0-9]{1,61}[a-z0-9](?:/[-!_*'().a-z0-9A-Z]+(?:/[-!_*'().a-z0-9A-Z]+)*)?/?$";
 pub const S3_URI_MAX: u32 = 1024;
 
-/// `ModelPackageArn` (a SageMaker model package).
+/// `ModelPackageArn` (a SageMaker model package). The service model ends in `[\S]{1,2048}`, but
+/// Go's regular expressions (which the API server uses) allow at most 1000 repetitions, so the
+/// length is bounded by [`MODEL_PACKAGE_ARN_MAX`] instead.
 pub const MODEL_PACKAGE_ARN: &str =
-    r"^arn:aws[a-z\-]*:sagemaker:[a-z0-9\-]{9,16}:[0-9]{12}:model-package/[\S]{1,2048}$";
+    r"^arn:aws[a-z\-]*:sagemaker:[a-z0-9\-]{9,16}:[0-9]{12}:model-package/[\S]+$";
 pub const MODEL_PACKAGE_ARN_MAX: u32 = 2200;
 
 /// `KmsKeyArn`.
-pub const KMS_KEY_ARN: &str = r"^arn:aws(-[^:]+)?:kms:[a-zA-Z0-9-]*:[0-9]{12}:key/[a-zA-Z0-9-]{36}$";
+pub const KMS_KEY_ARN: &str =
+    r"^arn:aws(-[^:]+)?:kms:[a-zA-Z0-9-]*:[0-9]{12}:key/[a-zA-Z0-9-]{36}$";
 pub const ARN_MAX: u32 = 2048;
 
 /// `RoleArn`.
 pub const ROLE_ARN: &str = r"^arn:aws(-[^:]+)?:iam::([0-9]{12})?:role/.+$";
 
-/// `TagKey` and `TagValue` share one character set.
-pub const TAG_KEY: &str = r"^[a-zA-Z0-9\s._:/=+@-]*$";
-pub const TAG_VALUE: &str = r"^[a-zA-Z0-9\s._:/=+@-]*$";
+/// `TagKey` and `TagValue` share one character set. The service model says `\s`; it is spelled
+/// out as ASCII whitespace because `\s` means Unicode whitespace to Rust's regex crate and ASCII
+/// whitespace to Go's (the API server's), and the two must accept the same keys.
+pub const TAG_KEY: &str = r"^[a-zA-Z0-9 \t\n\x0B\f\r._:/=+@-]*$";
+pub const TAG_VALUE: &str = r"^[a-zA-Z0-9 \t\n\x0B\f\r._:/=+@-]*$";
 pub const TAG_KEY_MAX: u32 = 128;
 pub const TAG_VALUE_MAX: u32 = 256;
 

@@ -43,9 +43,17 @@ impl Check {
         let problem = if value.is_empty() {
             Some("must not be empty".to_string())
         } else if value.chars().count() > self.max {
-            Some(format!("is {} characters long; the limit is {}", value.chars().count(), self.max))
+            Some(format!(
+                "is {} characters long; the limit is {}",
+                value.chars().count(),
+                self.max
+            ))
         } else if !self.pattern.is_match(value) {
-            Some(format!("{} is not valid: expected {}", quoted(value), self.expected))
+            Some(format!(
+                "{} is not valid: expected {}",
+                quoted(value),
+                self.expected
+            ))
         } else {
             None
         };
@@ -93,8 +101,13 @@ static KMS_KEY_ARN: LazyLock<Check> = LazyLock::new(|| {
         "a KMS key ARN such as arn:aws:kms:us-east-1:123456789012:key/<36-character key id>",
     )
 });
-static REGION: LazyLock<Check> =
-    LazyLock::new(|| Check::new(patterns::REGION, patterns::REGION_MAX, "an AWS region such as us-east-1"));
+static REGION: LazyLock<Check> = LazyLock::new(|| {
+    Check::new(
+        patterns::REGION,
+        patterns::REGION_MAX,
+        "an AWS region such as us-east-1",
+    )
+});
 static TAG_KEY: LazyLock<Check> = LazyLock::new(|| {
     Check::new(
         patterns::TAG_KEY,
@@ -102,8 +115,9 @@ static TAG_KEY: LazyLock<Check> = LazyLock::new(|| {
         "letters, digits, spaces and _ . : / = + - @",
     )
 });
-static TAG_VALUE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(patterns::TAG_VALUE).expect("pattern constants are valid regular expressions"));
+static TAG_VALUE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(patterns::TAG_VALUE).expect("pattern constants are valid regular expressions")
+});
 
 /// Every problem with the spec, in field order; empty when the spec is valid.
 pub fn validate(model: &BedrockCustomModel) -> Vec<FieldError> {
@@ -130,7 +144,9 @@ pub fn validate(model: &BedrockCustomModel) -> Vec<FieldError> {
 
     match (&spec.source.s3_uri, &spec.source.model_package_arn) {
         (Some(uri), None) => S3_URI.check("spec.source.s3Uri", uri, &mut errors),
-        (None, Some(arn)) => MODEL_PACKAGE_ARN.check("spec.source.modelPackageArn", arn, &mut errors),
+        (None, Some(arn)) => {
+            MODEL_PACKAGE_ARN.check("spec.source.modelPackageArn", arn, &mut errors)
+        }
         (Some(_), Some(_)) => errors.push(FieldError {
             field: "spec.source".into(),
             message: "sets both s3Uri and modelPackageArn: set exactly one".into(),
@@ -167,7 +183,8 @@ pub fn validate(model: &BedrockCustomModel) -> Vec<FieldError> {
         });
     }
     for (key, value) in &spec.tags {
-        let field = format!("spec.tags[{}]", quoted(key));
+        // The whole key, unshortened: the field path must name a real key.
+        let field = format!("spec.tags[\"{key}\"]");
         TAG_KEY.check(&field, key, &mut errors);
         if key.starts_with("aws:") || key.starts_with(super::tags::OPERATOR_PREFIX) {
             errors.push(FieldError {
@@ -181,7 +198,10 @@ pub fn validate(model: &BedrockCustomModel) -> Vec<FieldError> {
         if value.chars().count() > patterns::TAG_VALUE_MAX as usize {
             errors.push(FieldError {
                 field: field.clone(),
-                message: format!("value is {} characters long; the limit is 256", value.chars().count()),
+                message: format!(
+                    "value is {} characters long; the limit is 256",
+                    value.chars().count()
+                ),
             });
         } else if !TAG_VALUE.is_match(value) {
             errors.push(FieldError {
@@ -211,3 +231,7 @@ fn quoted(value: &str) -> String {
         format!("\"{value}\"")
     }
 }
+
+#[cfg(test)]
+#[path = "validation_tests.rs"]
+mod tests;

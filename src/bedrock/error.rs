@@ -42,8 +42,12 @@ impl ErrorClass {
     /// Classifies by error code (never by HTTP status: four codes share 400).
     pub fn from_code(code: &str, http_status: Option<u16>) -> Self {
         match code {
-            "ThrottlingException" | "TooManyRequestsException" | "RequestLimitExceeded" => ErrorClass::Throttled,
-            "InternalServerException" | "ServiceUnavailableException" | "InternalFailure" => ErrorClass::Retryable,
+            "ThrottlingException" | "TooManyRequestsException" | "RequestLimitExceeded" => {
+                ErrorClass::Throttled
+            }
+            "InternalServerException" | "ServiceUnavailableException" | "InternalFailure" => {
+                ErrorClass::Retryable
+            }
             "AccessDeniedException"
             | "UnrecognizedClientException"
             | "InvalidSignatureException"

@@ -78,7 +78,11 @@ pub trait Bedrock: Send + Sync + 'static {
     ) -> impl Future<Output = Result<Option<RemoteModel>, BedrockError>> + Send;
 
     /// DeleteCustomModel; `Ok(false)` when the model was already gone.
-    fn delete_model(&self, region: &str, identifier: &str) -> impl Future<Output = Result<bool, BedrockError>> + Send;
+    fn delete_model(
+        &self,
+        region: &str,
+        identifier: &str,
+    ) -> impl Future<Output = Result<bool, BedrockError>> + Send;
 
     /// ListTagsForResource.
     fn list_tags(
@@ -96,5 +100,10 @@ pub trait Bedrock: Send + Sync + 'static {
     ) -> impl Future<Output = Result<(), BedrockError>> + Send;
 
     /// UntagResource.
-    fn untag(&self, region: &str, arn: &str, keys: &[String]) -> impl Future<Output = Result<(), BedrockError>> + Send;
+    fn untag(
+        &self,
+        region: &str,
+        arn: &str,
+        keys: &[String],
+    ) -> impl Future<Output = Result<(), BedrockError>> + Send;
 }

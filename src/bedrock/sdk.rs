@@ -13,12 +13,13 @@ use std::time::Duration;
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_bedrock::Client;
+use aws_sdk_bedrock::config::http::HttpResponse;
 use aws_sdk_bedrock::config::retry::RetryConfig;
 use aws_sdk_bedrock::config::timeout::TimeoutConfig;
-use aws_sdk_bedrock::config::http::HttpResponse;
 use aws_sdk_bedrock::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_bedrock::types::{
-    CustomModelDataSource, ModelDataSource, ModelPackageArnDataSource, ModelStatus, S3DataSource, Tag,
+    CustomModelDataSource, ModelDataSource, ModelPackageArnDataSource, ModelStatus, S3DataSource,
+    Tag,
 };
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 
@@ -80,7 +81,10 @@ impl SdkBedrock {
     }
 
     fn client(&self, region: &str) -> Client {
-        let mut clients = self.clients.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut clients = self
+            .clients
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         clients
             .entry(region.to_string())
             .or_insert_with(|| {
@@ -107,7 +111,11 @@ impl SdkBedrock {
 }
 
 impl Bedrock for SdkBedrock {
-    async fn create_model(&self, region: &str, request: &CreateRequest) -> Result<String, BedrockError> {
+    async fn create_model(
+        &self,
+        region: &str,
+        request: &CreateRequest,
+    ) -> Result<String, BedrockError> {
         const OP: &str = "CreateCustomModel";
         let tags = request
             .tags
@@ -126,22 +134,29 @@ impl Bedrock for SdkBedrock {
             .set_model_tags(Some(tags));
         call = match &request.source {
             Source::S3Uri(uri) => call.model_source_config(ModelDataSource::S3DataSource(
-                S3DataSource::builder().s3_uri(uri).build().map_err(|e| construction(OP, e))?,
+                S3DataSource::builder()
+                    .s3_uri(uri)
+                    .build()
+                    .map_err(|e| construction(OP, e))?,
             )),
-            Source::ModelPackageArn(arn) => call.custom_model_data_source(
-                CustomModelDataSource::ModelPackageArnDataSource(
+            Source::ModelPackageArn(arn) => {
+                call.custom_model_data_source(CustomModelDataSource::ModelPackageArnDataSource(
                     ModelPackageArnDataSource::builder()
                         .model_package_arn(arn)
                         .build()
                         .map_err(|e| construction(OP, e))?,
-                ),
-            ),
+                ))
+            }
         };
         let output = call.send().await.map_err(|e| map_error(OP, e))?;
         Ok(output.model_arn().to_string())
     }
 
-    async fn get_model(&self, region: &str, identifier: &str) -> Result<Option<RemoteModel>, BedrockError> {
+    async fn get_model(
+        &self,
+        region: &str,
+        identifier: &str,
+    ) -> Result<Option<RemoteModel>, BedrockError> {
         const OP: &str = "GetCustomModel";
         let result = self
             .ready(region)
@@ -200,7 +215,11 @@ impl Bedrock for SdkBedrock {
         }
     }
 
-    async fn list_tags(&self, region: &str, arn: &str) -> Result<BTreeMap<String, String>, BedrockError> {
+    async fn list_tags(
+        &self,
+        region: &str,
+        arn: &str,
+    ) -> Result<BTreeMap<String, String>, BedrockError> {
         const OP: &str = "ListTagsForResource";
         let output = self
             .ready(region)
@@ -217,7 +236,12 @@ impl Bedrock for SdkBedrock {
             .collect())
     }
 
-    async fn tag(&self, region: &str, arn: &str, tags: &BTreeMap<String, String>) -> Result<(), BedrockError> {
+    async fn tag(
+        &self,
+        region: &str,
+        arn: &str,
+        tags: &BTreeMap<String, String>,
+    ) -> Result<(), BedrockError> {
         const OP: &str = "TagResource";
         let tags = tags
             .iter()
@@ -249,7 +273,10 @@ impl Bedrock for SdkBedrock {
     }
 }
 
-fn construction(operation: &'static str, err: impl StdError + Send + Sync + 'static) -> BedrockError {
+fn construction(
+    operation: &'static str,
+    err: impl StdError + Send + Sync + 'static,
+) -> BedrockError {
     BedrockError {
         operation,
         class: ErrorClass::Terminal,

@@ -41,7 +41,9 @@ impl Error {
         match self {
             Error::Bedrock(e) => Some(e),
             Error::Finalizer(e) => match e.as_ref() {
-                finalizer::Error::ApplyFailed(inner) | finalizer::Error::CleanupFailed(inner) => inner.bedrock(),
+                finalizer::Error::ApplyFailed(inner) | finalizer::Error::CleanupFailed(inner) => {
+                    inner.bedrock()
+                }
                 _ => None,
             },
             Error::Kube(_) => None,

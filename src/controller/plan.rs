@@ -10,8 +10,8 @@ use crate::api::conditions::{self, Desired, reason};
 use crate::api::tags::{self, Ownership};
 use crate::api::validation;
 use crate::api::{
-    AdoptionPolicy, BedrockCustomModel, BedrockCustomModelStatus, CreatedWith, DeletionPolicy, ModelSource,
-    RETRY_ANNOTATION,
+    AdoptionPolicy, BedrockCustomModel, BedrockCustomModelStatus, CreatedWith, DeletionPolicy,
+    ModelSource, RETRY_ANNOTATION,
 };
 use crate::bedrock::{BedrockError, CreateRequest, ErrorClass, ModelState, RemoteModel, Source};
 
@@ -51,9 +51,17 @@ impl Default for Timing {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Action {
     Create(CreateRequest),
-    Delete { arn: String },
-    Tag { arn: String, tags: BTreeMap<String, String> },
-    Untag { arn: String, keys: Vec<String> },
+    Delete {
+        arn: String,
+    },
+    Tag {
+        arn: String,
+        tags: BTreeMap<String, String>,
+    },
+    Untag {
+        arn: String,
+        keys: Vec<String>,
+    },
 }
 
 /// When to reconcile again if nothing else happens.
@@ -188,9 +196,19 @@ pub fn precheck(resource: &BedrockCustomModel, region: &str) -> Option<Plan> {
     if !errors.is_empty() {
         let message = format!(
             "the spec is invalid, so nothing was sent to AWS: {}",
-            errors.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; ")
+            errors
+                .iter()
+                .map(|e| e.to_string())
+                .collect::<Vec<_>>()
+                .join("; ")
         );
-        return Some(blocked(resource, status, reason::INVALID_SPEC, message, Next::AwaitChange));
+        return Some(blocked(
+            resource,
+            status,
+            reason::INVALID_SPEC,
+            message,
+            Next::AwaitChange,
+        ));
     }
     let current = status.created_with.as_ref()?;
     if status.model_arn.is_none() || is_failed(&status) {
@@ -200,7 +218,11 @@ pub fn precheck(resource: &BedrockCustomModel, region: &str) -> Option<Plan> {
     if changed.is_empty() {
         return None;
     }
-    let fields = changed.iter().map(|f| format!("spec.{f}")).collect::<Vec<_>>().join(", ");
+    let fields = changed
+        .iter()
+        .map(|f| format!("spec.{f}"))
+        .collect::<Vec<_>>()
+        .join(", ");
     let message = format!(
         "{fields} cannot change while Bedrock model {} exists: revert the change to resume, or delete and re-create the resource to build a new model; nothing was sent to AWS",
         current.model_name
@@ -227,11 +249,12 @@ fn blocked(
         .as_ref()
         .and_then(|s| conditions::find(&s.conditions, conditions::SYNCED))
         .map(|c| (c.reason.clone(), c.message.clone()));
-    let events = if was.as_ref().map(|(r, m)| (r.as_str(), m.as_str())) == Some((why, message.as_str())) {
-        Vec::new()
-    } else {
-        vec![Note::warning(why, "Reconcile", message.clone())]
-    };
+    let events =
+        if was.as_ref().map(|(r, m)| (r.as_str(), m.as_str())) == Some((why, message.as_str())) {
+            Vec::new()
+        } else {
+            vec![Note::warning(why, "Reconcile", message.clone())]
+        };
     Plan {
         actions: Vec::new(),
         status,
@@ -260,7 +283,12 @@ pub fn needs_tags(lookup: &Lookup, model: &RemoteModel) -> bool {
 /// The deterministic idempotency token of a CreateCustomModel: the same resource asking for the
 /// same model (after a crash, a timeout, a restart) sends the same token, so Bedrock returns the
 /// model it already made; a deliberate re-creation bumps `recreations` and so sends a new one.
-pub fn client_request_token(uid: &str, request: &CreateRequest, region: &str, recreations: i32) -> String {
+pub fn client_request_token(
+    uid: &str,
+    request: &CreateRequest,
+    region: &str,
+    recreations: i32,
+) -> String {
     let mut hash = Sha256::new();
     let source = match &request.source {
         Source::S3Uri(uri) => format!("s3:{uri}"),
@@ -300,7 +328,11 @@ fn desired_tags(resource: &BedrockCustomModel) -> BTreeMap<String, String> {
 }
 
 /// The CreateCustomModel request for the spec.
-pub fn create_request(resource: &BedrockCustomModel, region: &str, recreations: i32) -> CreateRequest {
+pub fn create_request(
+    resource: &BedrockCustomModel,
+    region: &str,
+    recreations: i32,
+) -> CreateRequest {
     let source = match &resource.spec.source {
         ModelSource {
             s3_uri: Some(uri), ..
@@ -360,7 +392,10 @@ pub fn plan_apply(
                 events.push(Note::normal(
                     "Adopted",
                     "Adopt",
-                    format!("adopted existing Bedrock model {} ({})", model.name, model.arn),
+                    format!(
+                        "adopted existing Bedrock model {} ({})",
+                        model.name, model.arn
+                    ),
                 ));
             } else {
                 let message = format!(
@@ -377,7 +412,15 @@ pub fn plan_apply(
             }
             status.model_arn = Some(model.arn.clone());
             status.region = Some(region.to_string());
-            let mut plan = plan_existing(resource, region, status, model, observation, timing, elapsed_since_creation);
+            let mut plan = plan_existing(
+                resource,
+                region,
+                status,
+                model,
+                observation,
+                timing,
+                elapsed_since_creation,
+            );
             events.append(&mut plan.events);
             plan.events = events;
             plan
@@ -393,23 +436,33 @@ pub fn plan_apply(
                 vec![Note::warning(
                     "ModelMissing",
                     "Recreate",
-                    format!("Bedrock model {arn} disappeared outside the operator; creating it again"),
+                    format!(
+                        "Bedrock model {arn} disappeared outside the operator; creating it again"
+                    ),
                 )]
             };
             plan_create(resource, region, status, events)
         }
-        (Some(_), Some(model)) => {
-            plan_existing(resource, region, status, model, observation, timing, elapsed_since_creation)
-        }
+        (Some(_), Some(model)) => plan_existing(
+            resource,
+            region,
+            status,
+            model,
+            observation,
+            timing,
+            elapsed_since_creation,
+        ),
     }
 }
 
+/// Forgets the current model. `created_with` stays (it is replaced when the next model is
+/// created, and unused until then) because dropping a nested object through server-side apply
+/// is unreliable on older API servers.
 fn clear_model(status: &mut BedrockCustomModelStatus) {
     status.model_arn = None;
     status.model_status = None;
     status.failure_message = None;
     status.creation_time = None;
-    status.created_with = None;
 }
 
 fn plan_create(
@@ -436,7 +489,13 @@ fn plan_create(
 }
 
 /// The status and conditions once Create has returned `arn`.
-pub fn after_create(plan: &mut Plan, resource: &BedrockCustomModel, region: &str, arn: String, timing: &Timing) {
+pub fn after_create(
+    plan: &mut Plan,
+    resource: &BedrockCustomModel,
+    region: &str,
+    arn: String,
+    timing: &Timing,
+) {
     plan.status.model_arn = Some(arn);
     plan.status.model_status = Some(ModelState::Creating.as_str().to_string());
     plan.status.created_with = Some(desired_parameters(resource, region));
@@ -452,10 +511,16 @@ fn plan_existing(
     timing: &Timing,
     elapsed_since_creation: Option<Duration>,
 ) -> Plan {
-    let previous_state = resource.status.as_ref().and_then(|s| s.model_status.clone());
+    let previous_state = resource
+        .status
+        .as_ref()
+        .and_then(|s| s.model_status.clone());
     status.model_arn = Some(model.arn.clone());
     status.model_status = Some(model.state.as_str().to_string());
-    status.failure_message = model.failure_message.clone().filter(|_| model.state == ModelState::Failed);
+    status.failure_message = model
+        .failure_message
+        .clone()
+        .filter(|_| model.state == ModelState::Failed);
     if model.creation_time.is_some() {
         status.creation_time = model.creation_time.clone();
     }
@@ -481,7 +546,11 @@ fn plan_existing(
                 } else {
                     format!(
                         "{} changed",
-                        changed.iter().map(|f| format!("spec.{f}")).collect::<Vec<_>>().join(", ")
+                        changed
+                            .iter()
+                            .map(|f| format!("spec.{f}"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
                     )
                 };
                 if retry.is_some() {
@@ -497,13 +566,21 @@ fn plan_existing(
                     status,
                     conditions: vec![
                         Desired::new(conditions::READY, false, reason::CREATING, message.clone()),
-                        Desired::new(conditions::SYNCED, true, reason::RECONCILED, message.clone()),
+                        Desired::new(
+                            conditions::SYNCED,
+                            true,
+                            reason::RECONCILED,
+                            message.clone(),
+                        ),
                     ],
                     events: vec![Note::normal("Replacing", "Replace", message)],
                     next: Next::Soon,
                 };
             }
-            let failure = model.failure_message.as_deref().unwrap_or("no reason given");
+            let failure = model
+                .failure_message
+                .as_deref()
+                .unwrap_or("no reason given");
             let message = format!(
                 "Bedrock could not create model {name}: {failure}. Fix the spec (changing source, roleArn or kmsKeyArn replaces the model) or set the {RETRY_ANNOTATION} annotation to a new value to try again"
             );
@@ -527,7 +604,11 @@ fn plan_existing(
             let arn = model.arn.clone();
             let mut actions = Vec::new();
             if let Some(remote_tags) = &observation.tags {
-                let changes = tags::changes(&desired_tags(resource), remote_tags, &status.managed_tag_keys);
+                let changes = tags::changes(
+                    &desired_tags(resource),
+                    remote_tags,
+                    &status.managed_tag_keys,
+                );
                 if !changes.set.is_empty() {
                     actions.push(Action::Tag {
                         arn: arn.clone(),
@@ -659,7 +740,9 @@ pub fn failure_conditions(
         }
         ErrorClass::Throttled => (
             reason::THROTTLED,
-            format!("Bedrock is throttling the operator ({op}: {detail}); it keeps retrying with backoff"),
+            format!(
+                "Bedrock is throttling the operator ({op}: {detail}); it keeps retrying with backoff"
+            ),
             false,
         ),
         ErrorClass::Retryable | ErrorClass::Conflict => (
@@ -683,7 +766,9 @@ pub fn failure_conditions(
         ),
         ErrorClass::Validation => (
             reason::VALIDATION_FAILED,
-            format!("Bedrock rejected {op} for model {model_name}: {detail}. Fix the spec; retrying every {retry}"),
+            format!(
+                "Bedrock rejected {op} for model {model_name}: {detail}. Fix the spec; retrying every {retry}"
+            ),
             true,
         ),
         ErrorClass::TooManyTags => (
@@ -706,7 +791,12 @@ pub fn failure_conditions(
             true,
         ),
     };
-    let mut desired = vec![Desired::new(conditions::SYNCED, false, why, message.clone())];
+    let mut desired = vec![Desired::new(
+        conditions::SYNCED,
+        false,
+        why,
+        message.clone(),
+    )];
     if ready_too {
         desired.insert(0, Desired::new(conditions::READY, false, why, message));
     }
@@ -731,7 +821,7 @@ pub fn retry_delay(class: ErrorClass, consecutive_failures: u32, timing: &Timing
 
 fn humanize(duration: Duration) -> String {
     let secs = duration.as_secs();
-    if secs >= 60 && secs % 60 == 0 {
+    if secs >= 60 && secs.is_multiple_of(60) {
         format!("{} min", secs / 60)
     } else {
         format!("{secs} s")

@@ -1,0 +1,1945 @@
+//! Table-driven tests of the reconcile decisions: plain values in, plan out.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use kube::api::ObjectMeta;
+use regex::Regex;
+
+use super::*;
+use crate::api::BedrockCustomModelSpec;
+
+const NAMESPACE: &str = "ml";
+const NAME: &str = "my-model";
+const UID: &str = "0b6f2c1e-5d7a-4c1b-9a8e-3f2d1c0b9a87";
+const GENERATION: i64 = 3;
+const REGION: &str = "us-east-1";
+const ARN: &str = "arn:aws:bedrock:us-east-1:123456789012:custom-model/imported/abc123def456";
+const S3_URI: &str = "s3://my-bucket/models/nova/";
+const ROLE: &str = "arn:aws:iam::123456789012:role/BedrockImport";
+const OTHER_ROLE: &str = "arn:aws:iam::123456789012:role/OtherRole";
+const PACKAGE_ARN: &str = "arn:aws:sagemaker:us-east-1:123456789012:model-package/my-group/1";
+const KMS: &str = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+const CREATED_AT: &str = "2025-06-01T12:00:00Z";
+const FAILURE: &str =
+    "ValidationException: the model artifacts in S3 are not a supported architecture";
+
+// ---------------------------------------------------------------------------------------------
+// Builders
+// ---------------------------------------------------------------------------------------------
+
+fn map(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+fn keys(list: &[&str]) -> Vec<String> {
+    list.iter().map(|k| k.to_string()).collect()
+}
+
+/// A valid S3 spec with one tag.
+fn spec() -> BedrockCustomModelSpec {
+    BedrockCustomModelSpec {
+        source: ModelSource {
+            s3_uri: Some(S3_URI.into()),
+            model_package_arn: None,
+        },
+        role_arn: Some(ROLE.into()),
+        tags: map(&[("team", "ml")]),
+        ..Default::default()
+    }
+}
+
+fn spec_with(change: impl FnOnce(&mut BedrockCustomModelSpec)) -> BedrockCustomModelSpec {
+    let mut spec = spec();
+    change(&mut spec);
+    spec
+}
+
+fn resource_with(
+    spec: BedrockCustomModelSpec,
+    status: Option<BedrockCustomModelStatus>,
+    annotations: &[(&str, &str)],
+) -> BedrockCustomModel {
+    let mut resource = BedrockCustomModel::new(NAME, spec);
+    resource.metadata = ObjectMeta {
+        name: Some(NAME.into()),
+        namespace: Some(NAMESPACE.into()),
+        uid: Some(UID.into()),
+        generation: Some(GENERATION),
+        annotations: (!annotations.is_empty()).then(|| map(annotations)),
+        ..Default::default()
+    };
+    resource.status = status;
+    resource
+}
+
+fn resource(
+    spec: BedrockCustomModelSpec,
+    status: Option<BedrockCustomModelStatus>,
+) -> BedrockCustomModel {
+    resource_with(spec, status, &[])
+}
+
+/// The parameters the default spec creates its model with.
+fn created_with_default() -> CreatedWith {
+    desired_parameters(&resource(spec(), None), REGION)
+}
+
+/// The status of a model created from [`spec`] and last seen in `state`.
+fn status_in(state: &str) -> BedrockCustomModelStatus {
+    BedrockCustomModelStatus {
+        observed_generation: Some(GENERATION - 1),
+        model_arn: Some(ARN.into()),
+        model_name: Some(NAME.into()),
+        region: Some(REGION.into()),
+        model_status: Some(state.into()),
+        failure_message: (state == "Failed").then(|| FAILURE.to_string()),
+        creation_time: Some(CREATED_AT.into()),
+        created_with: Some(created_with_default()),
+        managed_tag_keys: keys(&["team"]),
+        ..Default::default()
+    }
+}
+
+fn status_with(
+    state: &str,
+    change: impl FnOnce(&mut BedrockCustomModelStatus),
+) -> BedrockCustomModelStatus {
+    let mut status = status_in(state);
+    change(&mut status);
+    status
+}
+
+fn remote(state: ModelState) -> RemoteModel {
+    let failure_message = (state == ModelState::Failed).then(|| FAILURE.to_string());
+    RemoteModel {
+        arn: ARN.into(),
+        name: NAME.into(),
+        state,
+        failure_message,
+        creation_time: Some(CREATED_AT.into()),
+        kms_key_arn: None,
+    }
+}
+
+/// The operator's own tags for the test resource.
+fn operator_tags() -> BTreeMap<String, String> {
+    tags::operator_tags(NAMESPACE, NAME, UID)
+}
+
+/// Tags on a model: the operator's plus `extra`.
+fn remote_tags(extra: &[(&str, &str)]) -> BTreeMap<String, String> {
+    let mut all = operator_tags();
+    all.extend(map(extra));
+    all
+}
+
+fn observed(model: RemoteModel, tags: Option<BTreeMap<String, String>>) -> Observation {
+    Observation {
+        model: Some(model),
+        tags,
+    }
+}
+
+/// The CreateCustomModel request expected for `spec`, with the token of `recreations`.
+fn expected_create(spec: &BedrockCustomModelSpec, recreations: i32) -> CreateRequest {
+    let mut all_tags = spec.tags.clone();
+    all_tags.extend(operator_tags());
+    let source = match (&spec.source.s3_uri, &spec.source.model_package_arn) {
+        (Some(uri), _) => Source::S3Uri(uri.clone()),
+        (None, Some(arn)) => Source::ModelPackageArn(arn.clone()),
+        (None, None) => unreachable!("test specs have a source"),
+    };
+    let mut request = CreateRequest {
+        model_name: spec.model_name.clone().unwrap_or_else(|| NAME.into()),
+        source,
+        role_arn: spec.role_arn.clone(),
+        kms_key_arn: spec.kms_key_arn.clone(),
+        tags: all_tags,
+        client_request_token: String::new(),
+    };
+    request.client_request_token = client_request_token(UID, &request, REGION, recreations);
+    request
+}
+
+/// The fields every plan sets on the status, on top of what the resource had.
+fn base(status: BedrockCustomModelStatus) -> BedrockCustomModelStatus {
+    BedrockCustomModelStatus {
+        observed_generation: Some(GENERATION),
+        model_name: Some(NAME.into()),
+        conditions: Vec::new(),
+        ..status
+    }
+}
+
+fn condition<'a>(plan: &'a Plan, type_: &str, case: &str) -> &'a Desired {
+    plan.conditions
+        .iter()
+        .find(|c| c.type_ == type_)
+        .unwrap_or_else(|| panic!("{case}: no {type_} condition in {:?}", plan.conditions))
+}
+
+fn events(plan: &Plan) -> Vec<(&'static str, bool)> {
+    plan.events.iter().map(|e| (e.reason, e.warning)).collect()
+}
+
+fn time(secs: i64) -> Time {
+    Time(k8s_openapi::jiff::Timestamp::from_second(secs).expect("valid timestamp"))
+}
+
+// ---------------------------------------------------------------------------------------------
+// precheck
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn precheck_blocks_invalid_specs_and_immutable_changes() {
+    struct Case {
+        name: &'static str,
+        resource: BedrockCustomModel,
+        region: &'static str,
+        /// `None`: the precheck lets the reconcile go on.
+        reason: Option<&'static str>,
+        /// Each must appear in the message of both conditions.
+        fields: Vec<&'static str>,
+        /// Must not appear in the message.
+        not_fields: Vec<&'static str>,
+    }
+    let ok = |name, resource, region| Case {
+        name,
+        resource,
+        region,
+        reason: None,
+        fields: vec![],
+        not_fields: vec![],
+    };
+    let invalid = |name, spec, field| Case {
+        name,
+        resource: resource(spec, None),
+        region: REGION,
+        reason: Some(reason::INVALID_SPEC),
+        fields: vec![field],
+        not_fields: vec![],
+    };
+    let immutable = |name, spec, state, region, fields: Vec<&'static str>, not_fields| Case {
+        name,
+        resource: resource(spec, Some(status_in(state))),
+        region,
+        reason: Some(reason::IMMUTABLE_FIELD_CHANGED),
+        fields,
+        not_fields,
+    };
+    let adopted = CreatedWith {
+        model_name: NAME.into(),
+        source: None,
+        role_arn: None,
+        kms_key_arn: None,
+        region: REGION.into(),
+        adopted: true,
+    };
+    let cases = vec![
+        ok("valid, never reconciled", resource(spec(), None), REGION),
+        ok(
+            "valid model package spec without role",
+            resource(
+                spec_with(|s| {
+                    s.source = ModelSource {
+                        s3_uri: None,
+                        model_package_arn: Some(PACKAGE_ARN.into()),
+                    };
+                    s.role_arn = None;
+                }),
+                None,
+            ),
+            REGION,
+        ),
+        ok(
+            "valid, Active and unchanged",
+            resource(spec(), Some(status_in("Active"))),
+            REGION,
+        ),
+        ok(
+            "tags and deletionPolicy are mutable",
+            resource(
+                spec_with(|s| {
+                    s.tags = map(&[("env", "prod")]);
+                    s.deletion_policy = DeletionPolicy::Retain;
+                    s.adoption_policy = AdoptionPolicy::Adopt;
+                }),
+                Some(status_in("Active")),
+            ),
+            REGION,
+        ),
+        invalid(
+            "bad modelName",
+            spec_with(|s| s.model_name = Some("bad--name".into())),
+            "spec.modelName",
+        ),
+        invalid(
+            "both sources",
+            spec_with(|s| s.source.model_package_arn = Some(PACKAGE_ARN.into())),
+            "spec.source",
+        ),
+        invalid(
+            "no source",
+            spec_with(|s| s.source = ModelSource::default()),
+            "spec.source",
+        ),
+        invalid(
+            "bad s3Uri",
+            spec_with(|s| s.source.s3_uri = Some("s3://My-Bucket/model/".into())),
+            "spec.source.s3Uri",
+        ),
+        invalid(
+            "s3Uri without roleArn",
+            spec_with(|s| s.role_arn = None),
+            "spec.roleArn",
+        ),
+        invalid(
+            "bad kmsKeyArn",
+            spec_with(|s| s.kms_key_arn = Some("alias/my-key".into())),
+            "spec.kmsKeyArn",
+        ),
+        invalid(
+            "reserved tag key",
+            spec_with(|s| {
+                s.tags.insert("aws:x".into(), "y".into());
+            }),
+            "spec.tags[\"aws:x\"]",
+        ),
+        invalid(
+            "bad region",
+            spec_with(|s| s.region = Some("US-EAST-1".into())),
+            "spec.region",
+        ),
+        Case {
+            // An invalid spec is reported even while a model exists.
+            name: "invalid spec on an Active model",
+            resource: resource(
+                spec_with(|s| s.role_arn = Some("not-an-arn".into())),
+                Some(status_in("Active")),
+            ),
+            region: REGION,
+            reason: Some(reason::INVALID_SPEC),
+            fields: vec!["spec.roleArn"],
+            not_fields: vec![],
+        },
+        immutable(
+            "modelName changed while Active",
+            spec_with(|s| s.model_name = Some("renamed".into())),
+            "Active",
+            REGION,
+            vec!["spec.modelName"],
+            vec!["spec.source", "spec.roleArn"],
+        ),
+        immutable(
+            "source changed while Active",
+            spec_with(|s| s.source.s3_uri = Some("s3://my-bucket/models/nova-v2/".into())),
+            "Active",
+            REGION,
+            vec!["spec.source"],
+            vec!["spec.modelName", "spec.roleArn"],
+        ),
+        immutable(
+            "roleArn changed while Active",
+            spec_with(|s| s.role_arn = Some(OTHER_ROLE.into())),
+            "Active",
+            REGION,
+            vec!["spec.roleArn"],
+            vec!["spec.source", "spec.kmsKeyArn"],
+        ),
+        immutable(
+            "kmsKeyArn added while Active",
+            spec_with(|s| s.kms_key_arn = Some(KMS.into())),
+            "Active",
+            REGION,
+            vec!["spec.kmsKeyArn"],
+            vec!["spec.roleArn"],
+        ),
+        immutable(
+            "region changed while Active",
+            spec(),
+            "Active",
+            "eu-west-1",
+            vec!["spec.region"],
+            vec!["spec.modelName"],
+        ),
+        immutable(
+            "several fields changed while Creating",
+            spec_with(|s| {
+                s.model_name = Some("renamed".into());
+                s.role_arn = Some(OTHER_ROLE.into());
+                s.kms_key_arn = Some(KMS.into());
+            }),
+            "Creating",
+            REGION,
+            vec!["spec.modelName", "spec.roleArn", "spec.kmsKeyArn"],
+            vec!["spec.source"],
+        ),
+        ok(
+            "same change while Failed is left to plan_apply",
+            resource(
+                spec_with(|s| {
+                    s.model_name = Some("renamed".into());
+                    s.role_arn = Some(OTHER_ROLE.into());
+                }),
+                Some(status_in("Failed")),
+            ),
+            REGION,
+        ),
+        ok(
+            "region change while Failed",
+            resource(spec(), Some(status_in("Failed"))),
+            "eu-west-1",
+        ),
+        ok(
+            "no model yet (status without modelArn)",
+            resource(
+                spec_with(|s| s.role_arn = Some(OTHER_ROLE.into())),
+                Some(status_with("Creating", |st| st.model_arn = None)),
+            ),
+            REGION,
+        ),
+        ok(
+            "adopted model: source and roleArn are unknown, so not compared",
+            resource(
+                spec_with(|s| s.role_arn = Some(OTHER_ROLE.into())),
+                Some(status_with("Active", |st| st.created_with = Some(adopted))),
+            ),
+            REGION,
+        ),
+    ];
+
+    for case in cases {
+        let got = precheck(&case.resource, case.region);
+        let Some(want) = case.reason else {
+            assert_eq!(got, None, "{}: expected no precheck plan", case.name);
+            continue;
+        };
+        let plan = got.unwrap_or_else(|| panic!("{}: expected a {want} plan, got None", case.name));
+        assert!(
+            plan.actions.is_empty(),
+            "{}: no AWS call, got {:?}",
+            case.name,
+            plan.actions
+        );
+        assert_eq!(plan.next, Next::AwaitChange, "{}: next", case.name);
+        for type_ in [conditions::READY, conditions::SYNCED] {
+            let c = condition(&plan, type_, case.name);
+            assert!(!c.status, "{}: {type_} must be False", case.name);
+            assert_eq!(c.reason, want, "{}: {type_} reason", case.name);
+            for field in &case.fields {
+                assert!(
+                    c.message.contains(field),
+                    "{}: {type_} message should name {field}: {}",
+                    case.name,
+                    c.message
+                );
+            }
+            for field in &case.not_fields {
+                assert!(
+                    !c.message.contains(field),
+                    "{}: {type_} message should not name {field}: {}",
+                    case.name,
+                    c.message
+                );
+            }
+        }
+        assert_eq!(
+            events(&plan),
+            vec![(want, true)],
+            "{}: one warning event",
+            case.name
+        );
+        assert_eq!(
+            plan.status.observed_generation,
+            Some(GENERATION),
+            "{}: observedGeneration",
+            case.name
+        );
+        let before = case.resource.status.clone().unwrap_or_default();
+        assert_eq!(
+            plan.status.model_arn, before.model_arn,
+            "{}: modelArn kept",
+            case.name
+        );
+        assert_eq!(
+            plan.status.created_with, before.created_with,
+            "{}: createdWith kept",
+            case.name
+        );
+    }
+}
+
+#[test]
+fn precheck_announces_a_block_once() {
+    let first_resource = resource(
+        spec_with(|s| s.role_arn = Some(OTHER_ROLE.into())),
+        Some(status_in("Active")),
+    );
+    let first = precheck(&first_resource, REGION).expect("immutable change is blocked");
+    assert_eq!(first.events.len(), 1, "first block announces itself");
+
+    // The status now carries the same Synced condition: the next reconcile stays quiet.
+    let mut status = status_in("Active");
+    status.conditions = conditions::merge(&[], &first.conditions, Some(GENERATION), &time(100));
+    let again = precheck(&resource(first_resource.spec.clone(), Some(status)), REGION)
+        .expect("still blocked");
+    assert_eq!(again.conditions, first.conditions);
+    assert!(
+        again.events.is_empty(),
+        "no repeated event: {:?}",
+        again.events
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// plan_apply
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn plan_apply_branches() {
+    struct Case {
+        name: &'static str,
+        resource: BedrockCustomModel,
+        observation: Observation,
+        elapsed: Option<Duration>,
+        actions: Vec<Action>,
+        status: BedrockCustomModelStatus,
+        ready: (bool, &'static str),
+        synced: (bool, &'static str),
+        /// Each must appear in the Ready message.
+        message: Vec<&'static str>,
+        events: Vec<(&'static str, bool)>,
+        next: Next,
+    }
+    let timing = Timing::default();
+    let two_tags = spec_with(|s| s.tags = map(&[("team", "ml"), ("env", "prod")]));
+    let new_role = spec_with(|s| s.role_arn = Some(OTHER_ROLE.into()));
+    let adopt = spec_with(|s| s.adoption_policy = AdoptionPolicy::Adopt);
+    let package = spec_with(|s| {
+        s.model_name = Some("nova-ft_v2".into());
+        s.source = ModelSource {
+            s3_uri: None,
+            model_package_arn: Some(PACKAGE_ARN.into()),
+        };
+        s.role_arn = None;
+        s.kms_key_arn = Some(KMS.into());
+        s.tags = BTreeMap::new();
+    });
+
+    let cases = vec![
+        Case {
+            name: "nothing exists: create",
+            resource: resource(spec(), None),
+            observation: Observation::default(),
+            elapsed: None,
+            actions: vec![Action::Create(expected_create(&spec(), 0))],
+            status: base(BedrockCustomModelStatus {
+                region: Some(REGION.into()),
+                managed_tag_keys: keys(&["team"]),
+                ..Default::default()
+            }),
+            ready: (false, reason::CREATING),
+            synced: (true, reason::RECONCILED),
+            message: vec![NAME],
+            events: vec![("Creating", false)],
+            next: Next::Soon,
+        },
+        Case {
+            name: "nothing exists, modelName and package source: create",
+            resource: resource(package.clone(), None),
+            observation: Observation::default(),
+            elapsed: None,
+            actions: vec![Action::Create(expected_create(&package, 0))],
+            status: BedrockCustomModelStatus {
+                model_name: Some("nova-ft_v2".into()),
+                ..base(BedrockCustomModelStatus {
+                    region: Some(REGION.into()),
+                    ..Default::default()
+                })
+            },
+            ready: (false, reason::CREATING),
+            synced: (true, reason::RECONCILED),
+            message: vec!["nova-ft_v2"],
+            events: vec![("Creating", false)],
+            next: Next::Soon,
+        },
+        Case {
+            name: "ours by name (crash after create), still Creating: taken back silently",
+            resource: resource(spec(), None),
+            observation: observed(
+                remote(ModelState::Creating),
+                Some(remote_tags(&[("team", "ml")])),
+            ),
+            elapsed: Some(Duration::ZERO),
+            actions: vec![],
+            status: base(BedrockCustomModelStatus {
+                model_arn: Some(ARN.into()),
+                region: Some(REGION.into()),
+                model_status: Some("Creating".into()),
+                creation_time: Some(CREATED_AT.into()),
+                created_with: Some(created_with_default()),
+                ..Default::default()
+            }),
+            ready: (false, reason::CREATING),
+            synced: (true, reason::RECONCILED),
+            message: vec![NAME],
+            events: vec![],
+            next: Next::Poll(timing.poll_initial),
+        },
+        Case {
+            name: "ours by name, Active: taken back without adoption",
+            resource: resource(spec(), None),
+            observation: observed(
+                remote(ModelState::Active),
+                Some(remote_tags(&[("team", "ml")])),
+            ),
+            elapsed: None,
+            actions: vec![],
+            status: base(BedrockCustomModelStatus {
+                model_arn: Some(ARN.into()),
+                region: Some(REGION.into()),
+                model_status: Some("Active".into()),
+                creation_time: Some(CREATED_AT.into()),
+                created_with: Some(created_with_default()),
+                managed_tag_keys: keys(&["team"]),
+                ..Default::default()
+            }),
+            ready: (true, reason::ACTIVE),
+            synced: (true, reason::RECONCILED),
+            message: vec![NAME],
+            events: vec![("Active", false)],
+            next: Next::Resync,
+        },
+        Case {
+            name: "foreign model with the name: NameConflict",
+            resource: resource(spec(), None),
+            observation: observed(
+                remote(ModelState::Active),
+                Some(map(&[(tags::OWNER_UID, "someone-else"), ("team", "other")])),
+            ),
+            elapsed: None,
+            actions: vec![],
+            status: base(BedrockCustomModelStatus {
+                region: Some(REGION.into()),
+                ..Default::default()
+            }),
+            ready: (false, reason::NAME_CONFLICT),
+            synced: (false, reason::NAME_CONFLICT),
+            message: vec![NAME, ARN, "adoptionPolicy"],
+            events: vec![(reason::NAME_CONFLICT, true)],
+            next: Next::After(timing.slow_retry),
+        },
+        Case {
+            name: "untagged model with the name, tags not read: NameConflict",
+            resource: resource(spec(), None),
+            observation: observed(remote(ModelState::Active), None),
+            elapsed: None,
+            actions: vec![],
+            status: base(BedrockCustomModelStatus {
+                region: Some(REGION.into()),
+                ..Default::default()
+            }),
+            ready: (false, reason::NAME_CONFLICT),
+            synced: (false, reason::NAME_CONFLICT),
+            message: vec![NAME],
+            events: vec![(reason::NAME_CONFLICT, true)],
+            next: Next::After(timing.slow_retry),
+        },
+        Case {
+            name: "foreign model with adoptionPolicy Adopt: adopted and tagged",
+            resource: resource(adopt, None),
+            observation: observed(
+                remote(ModelState::Active),
+                Some(map(&[("cost-center", "42")])),
+            ),
+            elapsed: None,
+            actions: vec![Action::Tag {
+                arn: ARN.into(),
+                tags: remote_tags(&[("team", "ml")]),
+            }],
+            status: base(BedrockCustomModelStatus {
+                model_arn: Some(ARN.into()),
+                region: Some(REGION.into()),
+                model_status: Some("Active".into()),
+                creation_time: Some(CREATED_AT.into()),
+                created_with: Some(CreatedWith {
+                    model_name: NAME.into(),
+                    source: None,
+                    role_arn: None,
+                    kms_key_arn: None,
+                    region: REGION.into(),
+                    adopted: true,
+                }),
+                managed_tag_keys: keys(&["team"]),
+                ..Default::default()
+            }),
+            ready: (true, reason::ACTIVE),
+            synced: (true, reason::RECONCILED),
+            message: vec![NAME],
+            events: vec![("Adopted", false), ("Active", false)],
+            next: Next::Resync,
+        },
+        Case {
+            name: "known model gone out-of-band: re-created with a new token",
+            resource: resource(spec(), Some(status_in("Active"))),
+            observation: Observation::default(),
+            elapsed: None,
+            actions: vec![Action::Create(expected_create(&spec(), 1))],
+            status: base(BedrockCustomModelStatus {
+                region: Some(REGION.into()),
+                managed_tag_keys: keys(&["team"]),
+                recreations: 1,
+                ..Default::default()
+            }),
+            ready: (false, reason::CREATING),
+            synced: (true, reason::RECONCILED),
+            message: vec![NAME],
+            events: vec![("ModelMissing", true), ("Creating", false)],
+            next: Next::Soon,
+        },
+        Case {
+            name: "Creating: poll",
+            resource: resource(spec(), Some(status_in("Creating"))),
+            observation: observed(remote(ModelState::Creating), None),
+            elapsed: Some(Duration::from_secs(3)),
+            actions: vec![],
+            status: base(BedrockCustomModelStatus {
+                model_status: Some("Creating".into()),
+                ..status_in("Creating")
+            }),
+            ready: (false, reason::CREATING),
+            synced: (true, reason::RECONCILED),
+            message: vec![NAME],
+            events: vec![],
+            next: Next::Poll(Duration::from_secs(3)),
+        },
+        Case {
+            name: "unknown Bedrock status: treated as in progress",
+            resource: resource(spec(), Some(status_in("Creating"))),
+            observation: observed(remote(ModelState::Other("Importing".into())), None),
+            elapsed: Some(Duration::ZERO),
+            actions: vec![],
+            status: base(BedrockCustomModelStatus {
+                model_status: Some("Importing".into()),
+                ..status_in("Creating")
+            }),
+            ready: (false, reason::CREATING),
+            synced: (true, reason::RECONCILED),
+            message: vec![NAME],
+            events: vec![],
+            next: Next::Poll(timing.poll_initial),
+        },
+        Case {
+            name: "Creating → Active: Ready and announced",
+            resource: resource(spec(), Some(status_in("Creating"))),
+            observation: observed(
+                remote(ModelState::Active),
+                Some(remote_tags(&[("team", "ml")])),
+            ),
+            elapsed: None,
+            actions: vec![],
+            status: base(status_in("Active")),
+            ready: (true, reason::ACTIVE),
+            synced: (true, reason::RECONCILED),
+            message: vec![NAME],
+            events: vec![("Active", false)],
+            next: Next::Resync,
+        },
+        Case {
+            name: "Active, tags in sync, out-of-band tag present: nothing to do",
+            resource: resource(spec(), Some(status_in("Active"))),
+            observation: observed(
+                remote(ModelState::Active),
+                Some(remote_tags(&[("team", "ml"), ("cost-center", "42")])),
+            ),
+            elapsed: None,
+            actions: vec![],
+            status: base(status_in("Active")),
+            ready: (true, reason::ACTIVE),
+            synced: (true, reason::RECONCILED),
+            message: vec![NAME],
+            events: vec![],
+            next: Next::Resync,
+        },
+        Case {
+            name: "Active, spec tag added",
+            resource: resource(two_tags.clone(), Some(status_in("Active"))),
+            observation: observed(
+                remote(ModelState::Active),
+                Some(remote_tags(&[("team", "ml"), ("cost-center", "42")])),
+            ),
+            elapsed: None,
+            actions: vec![Action::Tag {
+                arn: ARN.into(),
+                tags: map(&[("env", "prod")]),
+            }],
+            status: base(status_with("Active", |st| {
+                st.managed_tag_keys = keys(&["env", "team"])
+            })),
+            ready: (true, reason::ACTIVE),
+            synced: (true, reason::RECONCILED),
+            message: vec![NAME],
+            events: vec![],
+            next: Next::Resync,
+        },
+        Case {
+            name: "Active, spec tag value changed",
+            resource: resource(
+                spec_with(|s| s.tags = map(&[("team", "data")])),
+                Some(status_in("Active")),
+            ),
+            observation: observed(
+                remote(ModelState::Active),
+                Some(remote_tags(&[("team", "ml"), ("cost-center", "42")])),
+            ),
+            elapsed: None,
+            actions: vec![Action::Tag {
+                arn: ARN.into(),
+                tags: map(&[("team", "data")]),
+            }],
+            status: base(status_in("Active")),
+            ready: (true, reason::ACTIVE),
+            synced: (true, reason::RECONCILED),
+            message: vec![NAME],
+            events: vec![],
+            next: Next::Resync,
+        },
+        Case {
+            name: "Active, spec tag removed: untag only that key",
+            resource: resource(
+                spec_with(|s| s.tags = BTreeMap::new()),
+                Some(status_in("Active")),
+            ),
+            observation: observed(
+                remote(ModelState::Active),
+                Some(remote_tags(&[("team", "ml"), ("cost-center", "42")])),
+            ),
+            elapsed: None,
+            actions: vec![Action::Untag {
+                arn: ARN.into(),
+                keys: keys(&["team"]),
+            }],
+            status: base(status_with("Active", |st| st.managed_tag_keys = Vec::new())),
+            ready: (true, reason::ACTIVE),
+            synced: (true, reason::RECONCILED),
+            message: vec![NAME],
+            events: vec![],
+            next: Next::Resync,
+        },
+        Case {
+            name: "Active, added, changed and removed at once; operator tag restored",
+            resource: resource(
+                spec_with(|s| s.tags = map(&[("team", "data"), ("env", "prod")])),
+                Some(status_with("Active", |st| {
+                    st.managed_tag_keys = keys(&["team", "owner"])
+                })),
+            ),
+            observation: observed(
+                remote(ModelState::Active),
+                Some(map(&[
+                    (tags::OWNER_UID, UID),
+                    ("team", "ml"),
+                    ("owner", "alice"),
+                    ("cost-center", "42"),
+                ])),
+            ),
+            elapsed: None,
+            actions: vec![
+                Action::Tag {
+                    arn: ARN.into(),
+                    tags: map(&[
+                        ("env", "prod"),
+                        ("team", "data"),
+                        (tags::OWNER, "ml/my-model"),
+                    ]),
+                },
+                Action::Untag {
+                    arn: ARN.into(),
+                    keys: keys(&["owner"]),
+                },
+            ],
+            status: base(status_with("Active", |st| {
+                st.managed_tag_keys = keys(&["env", "team"])
+            })),
+            ready: (true, reason::ACTIVE),
+            synced: (true, reason::RECONCILED),
+            message: vec![NAME],
+            events: vec![],
+            next: Next::Resync,
+        },
+        Case {
+            name: "Active, out-of-band tag with a key the spec now names: overwritten, not removed",
+            resource: resource(two_tags.clone(), Some(status_in("Active"))),
+            observation: observed(
+                remote(ModelState::Active),
+                Some(remote_tags(&[("team", "ml"), ("env", "dev")])),
+            ),
+            elapsed: None,
+            actions: vec![Action::Tag {
+                arn: ARN.into(),
+                tags: map(&[("env", "prod")]),
+            }],
+            status: base(status_with("Active", |st| {
+                st.managed_tag_keys = keys(&["env", "team"])
+            })),
+            ready: (true, reason::ACTIVE),
+            synced: (true, reason::RECONCILED),
+            message: vec![NAME],
+            events: vec![],
+            next: Next::Resync,
+        },
+        Case {
+            name: "Creating → Failed: Ready False with Bedrock's message, announced",
+            resource: resource(spec(), Some(status_in("Creating"))),
+            observation: observed(remote(ModelState::Failed), None),
+            elapsed: None,
+            actions: vec![],
+            status: base(status_in("Failed")),
+            ready: (false, reason::FAILED),
+            synced: (false, reason::FAILED),
+            message: vec![NAME, FAILURE, RETRY_ANNOTATION],
+            events: vec![("ModelFailed", true)],
+            next: Next::Resync,
+        },
+        Case {
+            name: "still Failed: no repeated event",
+            resource: resource(spec(), Some(status_in("Failed"))),
+            observation: observed(remote(ModelState::Failed), None),
+            elapsed: None,
+            actions: vec![],
+            status: base(status_in("Failed")),
+            ready: (false, reason::FAILED),
+            synced: (false, reason::FAILED),
+            message: vec![FAILURE],
+            events: vec![],
+            next: Next::Resync,
+        },
+        Case {
+            name: "Failed + immutable change: delete to replace",
+            resource: resource(new_role, Some(status_in("Failed"))),
+            observation: observed(remote(ModelState::Failed), None),
+            elapsed: None,
+            actions: vec![Action::Delete { arn: ARN.into() }],
+            status: base(BedrockCustomModelStatus {
+                region: Some(REGION.into()),
+                managed_tag_keys: keys(&["team"]),
+                recreations: 1,
+                ..Default::default()
+            }),
+            ready: (false, reason::CREATING),
+            synced: (true, reason::RECONCILED),
+            message: vec![NAME, "spec.roleArn"],
+            events: vec![("Replacing", false)],
+            next: Next::Soon,
+        },
+        Case {
+            name: "Failed + new retry annotation: delete to retry",
+            resource: resource_with(
+                spec(),
+                Some(status_in("Failed")),
+                &[(RETRY_ANNOTATION, "2025-06-02T08:00:00Z")],
+            ),
+            observation: observed(remote(ModelState::Failed), None),
+            elapsed: None,
+            actions: vec![Action::Delete { arn: ARN.into() }],
+            status: base(BedrockCustomModelStatus {
+                region: Some(REGION.into()),
+                managed_tag_keys: keys(&["team"]),
+                recreations: 1,
+                retry_handled: Some("2025-06-02T08:00:00Z".into()),
+                ..Default::default()
+            }),
+            ready: (false, reason::CREATING),
+            synced: (true, reason::RECONCILED),
+            message: vec![NAME, RETRY_ANNOTATION],
+            events: vec![("Replacing", false)],
+            next: Next::Soon,
+        },
+        Case {
+            name: "Failed + retry annotation changed again: delete again",
+            resource: resource_with(
+                spec(),
+                Some(status_with("Failed", |st| {
+                    st.retry_handled = Some("1".into());
+                    st.recreations = 1;
+                })),
+                &[(RETRY_ANNOTATION, "2")],
+            ),
+            observation: observed(remote(ModelState::Failed), None),
+            elapsed: None,
+            actions: vec![Action::Delete { arn: ARN.into() }],
+            status: base(BedrockCustomModelStatus {
+                region: Some(REGION.into()),
+                managed_tag_keys: keys(&["team"]),
+                recreations: 2,
+                retry_handled: Some("2".into()),
+                ..Default::default()
+            }),
+            ready: (false, reason::CREATING),
+            synced: (true, reason::RECONCILED),
+            message: vec![NAME],
+            events: vec![("Replacing", false)],
+            next: Next::Soon,
+        },
+        Case {
+            name: "Failed + retry annotation already handled: stays Failed",
+            resource: resource_with(
+                spec(),
+                Some(status_with("Failed", |st| {
+                    st.retry_handled = Some("1".into())
+                })),
+                &[(RETRY_ANNOTATION, "1")],
+            ),
+            observation: observed(remote(ModelState::Failed), None),
+            elapsed: None,
+            actions: vec![],
+            status: base(status_with("Failed", |st| {
+                st.retry_handled = Some("1".into())
+            })),
+            ready: (false, reason::FAILED),
+            synced: (false, reason::FAILED),
+            message: vec![FAILURE],
+            events: vec![],
+            next: Next::Resync,
+        },
+        Case {
+            name: "Failed model deleted out-of-band: re-created without a warning",
+            resource: resource(spec(), Some(status_in("Failed"))),
+            observation: Observation::default(),
+            elapsed: None,
+            actions: vec![Action::Create(expected_create(&spec(), 1))],
+            status: base(BedrockCustomModelStatus {
+                region: Some(REGION.into()),
+                managed_tag_keys: keys(&["team"]),
+                recreations: 1,
+                ..Default::default()
+            }),
+            ready: (false, reason::CREATING),
+            synced: (true, reason::RECONCILED),
+            message: vec![NAME],
+            events: vec![("Creating", false)],
+            next: Next::Soon,
+        },
+    ];
+
+    for case in cases {
+        let plan = plan_apply(
+            &case.resource,
+            REGION,
+            &case.observation,
+            &timing,
+            case.elapsed,
+        );
+        assert_eq!(plan.actions, case.actions, "{}: actions", case.name);
+        // Once the model is forgotten (no modelArn), createdWith is unused until the next create
+        // replaces it: whether it is kept or dropped is not behaviour, so it is not compared.
+        let mut got_status = plan.status.clone();
+        if case.status.model_arn.is_none() {
+            got_status.created_with = None;
+        }
+        assert_eq!(got_status, case.status, "{}: status", case.name);
+        assert!(
+            plan.status.conditions.is_empty(),
+            "{}: conditions are merged later",
+            case.name
+        );
+        let ready = condition(&plan, conditions::READY, case.name);
+        assert_eq!(
+            (ready.status, ready.reason),
+            case.ready,
+            "{}: Ready ({})",
+            case.name,
+            ready.message
+        );
+        let synced = condition(&plan, conditions::SYNCED, case.name);
+        assert_eq!(
+            (synced.status, synced.reason),
+            case.synced,
+            "{}: Synced ({})",
+            case.name,
+            synced.message
+        );
+        for part in &case.message {
+            assert!(
+                ready.message.contains(part),
+                "{}: Ready message should contain {part:?}: {}",
+                case.name,
+                ready.message
+            );
+        }
+        assert_eq!(
+            events(&plan),
+            case.events,
+            "{}: events {:?}",
+            case.name,
+            plan.events
+        );
+        assert_eq!(plan.next, case.next, "{}: next", case.name);
+    }
+}
+
+#[test]
+fn failed_model_is_replaced_by_delete_then_create() {
+    let timing = Timing::default();
+    let new_role = spec_with(|s| s.role_arn = Some(OTHER_ROLE.into()));
+
+    // Step 1: the model Failed and roleArn changed: delete it.
+    let failed = resource(new_role.clone(), Some(status_in("Failed")));
+    assert_eq!(precheck(&failed, REGION), None, "a Failed model may change");
+    let delete = plan_apply(
+        &failed,
+        REGION,
+        &observed(remote(ModelState::Failed), None),
+        &timing,
+        None,
+    );
+    assert_eq!(delete.actions, vec![Action::Delete { arn: ARN.into() }]);
+
+    // Step 2: with that status the model is looked up by name; it is gone: create anew, with
+    // the new parameters and a token that cannot return the failed model.
+    let next = resource(new_role.clone(), Some(delete.status));
+    assert_eq!(lookup(&next), Lookup::ByName(NAME.into()));
+    assert_eq!(precheck(&next, REGION), None);
+    let create = plan_apply(&next, REGION, &Observation::default(), &timing, None);
+    let Some(Action::Create(request)) = create.actions.first() else {
+        panic!("expected a create, got {:?}", create.actions);
+    };
+    assert_eq!(create.actions.len(), 1);
+    assert_eq!(*request, expected_create(&new_role, 1));
+    assert_ne!(
+        request.client_request_token,
+        expected_create(&new_role, 0).client_request_token
+    );
+    assert_ne!(
+        request.client_request_token,
+        expected_create(&spec(), 0).client_request_token
+    );
+    assert_eq!(create.status.recreations, 1);
+    assert_eq!(
+        events(&create),
+        vec![("Creating", false)],
+        "no ModelMissing warning"
+    );
+}
+
+#[test]
+fn crash_after_create_takes_the_model_back() {
+    let timing = Timing::default();
+    let fresh = resource(spec(), None);
+    let first = plan_apply(&fresh, REGION, &Observation::default(), &timing, None);
+    let Some(Action::Create(request)) = first.actions.first() else {
+        panic!("expected a create, got {:?}", first.actions);
+    };
+
+    // The operator crashed before writing the status: it looks by name and finds a model
+    // carrying the tags its own create sent.
+    assert_eq!(lookup(&fresh), Lookup::ByName(NAME.into()));
+    let found = observed(remote(ModelState::Creating), Some(request.tags.clone()));
+    let again = plan_apply(
+        &fresh,
+        REGION,
+        &found,
+        &timing,
+        Some(Duration::from_secs(1)),
+    );
+    assert!(
+        again.actions.is_empty(),
+        "no second create: {:?}",
+        again.actions
+    );
+    assert_eq!(again.status.model_arn.as_deref(), Some(ARN));
+    assert_eq!(again.status.created_with, Some(created_with_default()));
+    assert!(
+        events(&again).is_empty(),
+        "taken back silently: {:?}",
+        again.events
+    );
+    assert_eq!(again.next, Next::Poll(Duration::from_secs(1)));
+
+    // Another resource with the same model name sees the same model as foreign.
+    let mut other = resource(spec(), None);
+    other.metadata.uid = Some("another-uid".into());
+    let conflict = plan_apply(&other, REGION, &found, &timing, None);
+    assert!(conflict.actions.is_empty());
+    assert_eq!(
+        condition(&conflict, conditions::READY, "other resource").reason,
+        reason::NAME_CONFLICT
+    );
+}
+
+#[test]
+fn create_request_carries_operator_and_spec_tags() {
+    let spec = spec_with(|s| s.tags = map(&[("team", "ml"), ("env", "prod")]));
+    let request = create_request(&resource(spec, None), REGION, 0);
+    assert_eq!(
+        request.tags,
+        map(&[
+            ("team", "ml"),
+            ("env", "prod"),
+            (tags::OWNER, "ml/my-model"),
+            (tags::OWNER_UID, UID),
+        ])
+    );
+    assert_eq!(request.source, Source::S3Uri(S3_URI.into()));
+    assert_eq!(request.role_arn.as_deref(), Some(ROLE));
+}
+
+#[test]
+fn after_create_records_the_model() {
+    let timing = Timing::default();
+    let resource = resource(spec(), None);
+    let mut plan = plan_apply(&resource, REGION, &Observation::default(), &timing, None);
+    after_create(&mut plan, &resource, REGION, ARN.into(), &timing);
+    assert_eq!(plan.status.model_arn.as_deref(), Some(ARN));
+    assert_eq!(plan.status.model_status.as_deref(), Some("Creating"));
+    assert_eq!(plan.status.created_with, Some(created_with_default()));
+    assert_eq!(plan.next, Next::Poll(timing.poll_initial));
+}
+
+#[test]
+fn lookup_by_arn_when_known_else_by_name() {
+    let cases = [
+        (
+            "no status",
+            resource(spec(), None),
+            Lookup::ByName(NAME.into()),
+        ),
+        (
+            "status without arn",
+            resource(
+                spec_with(|s| s.model_name = Some("custom".into())),
+                Some(BedrockCustomModelStatus::default()),
+            ),
+            Lookup::ByName("custom".into()),
+        ),
+        (
+            "arn known",
+            resource(spec(), Some(status_in("Active"))),
+            Lookup::ByArn(ARN.into()),
+        ),
+    ];
+    for (name, resource, want) in cases {
+        assert_eq!(lookup(&resource), want, "{name}");
+    }
+    assert!(needs_tags(
+        &Lookup::ByName(NAME.into()),
+        &remote(ModelState::Creating)
+    ));
+    assert!(needs_tags(
+        &Lookup::ByArn(ARN.into()),
+        &remote(ModelState::Active)
+    ));
+    assert!(!needs_tags(
+        &Lookup::ByArn(ARN.into()),
+        &remote(ModelState::Creating)
+    ));
+    assert!(!needs_tags(
+        &Lookup::ByArn(ARN.into()),
+        &remote(ModelState::Failed)
+    ));
+}
+
+// ---------------------------------------------------------------------------------------------
+// client_request_token
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn client_request_token_is_deterministic_and_distinct() {
+    let token_pattern =
+        Regex::new(r"^[a-zA-Z0-9]([-a-zA-Z0-9]{0,254}[a-zA-Z0-9])?$").expect("pattern");
+    let request = expected_create(&spec(), 0);
+    let reference = client_request_token(UID, &request, REGION, 0);
+
+    let with = |change: &dyn Fn(&mut CreateRequest)| {
+        let mut changed = request.clone();
+        change(&mut changed);
+        changed
+    };
+    struct Case {
+        name: &'static str,
+        uid: &'static str,
+        request: CreateRequest,
+        region: &'static str,
+        recreations: i32,
+        same: bool,
+    }
+    let cases = vec![
+        Case {
+            name: "same inputs",
+            uid: UID,
+            request: request.clone(),
+            region: REGION,
+            recreations: 0,
+            same: true,
+        },
+        Case {
+            name: "the token field itself is not an input",
+            uid: UID,
+            request: with(&|r| r.client_request_token = "anything".into()),
+            region: REGION,
+            recreations: 0,
+            same: true,
+        },
+        Case {
+            name: "re-created once",
+            uid: UID,
+            request: request.clone(),
+            region: REGION,
+            recreations: 1,
+            same: false,
+        },
+        Case {
+            name: "re-created twice",
+            uid: UID,
+            request: request.clone(),
+            region: REGION,
+            recreations: 2,
+            same: false,
+        },
+        Case {
+            name: "another resource (uid)",
+            uid: "7d0e7c4a-0000-4000-8000-000000000000",
+            request: request.clone(),
+            region: REGION,
+            recreations: 0,
+            same: false,
+        },
+        Case {
+            name: "another region",
+            uid: UID,
+            request: request.clone(),
+            region: "eu-west-1",
+            recreations: 0,
+            same: false,
+        },
+        Case {
+            name: "another model name",
+            uid: UID,
+            request: with(&|r| r.model_name = "other".into()),
+            region: REGION,
+            recreations: 0,
+            same: false,
+        },
+        Case {
+            name: "another s3Uri",
+            uid: UID,
+            request: with(&|r| r.source = Source::S3Uri("s3://my-bucket/other/".into())),
+            region: REGION,
+            recreations: 0,
+            same: false,
+        },
+        Case {
+            name: "same string as a model package",
+            uid: UID,
+            request: with(&|r| r.source = Source::ModelPackageArn(S3_URI.into())),
+            region: REGION,
+            recreations: 0,
+            same: false,
+        },
+        Case {
+            name: "another role",
+            uid: UID,
+            request: with(&|r| r.role_arn = Some(OTHER_ROLE.into())),
+            region: REGION,
+            recreations: 0,
+            same: false,
+        },
+        Case {
+            name: "a kms key",
+            uid: UID,
+            request: with(&|r| r.kms_key_arn = Some(KMS.into())),
+            region: REGION,
+            recreations: 0,
+            same: false,
+        },
+        Case {
+            name: "another tag value",
+            uid: UID,
+            request: with(&|r| {
+                r.tags.insert("team".into(), "data".into());
+            }),
+            region: REGION,
+            recreations: 0,
+            same: false,
+        },
+        Case {
+            name: "an extra tag",
+            uid: UID,
+            request: with(&|r| {
+                r.tags.insert("env".into(), "prod".into());
+            }),
+            region: REGION,
+            recreations: 0,
+            same: false,
+        },
+    ];
+    for case in cases {
+        let token = client_request_token(case.uid, &case.request, case.region, case.recreations);
+        assert!(
+            token_pattern.is_match(&token),
+            "{}: {token} does not match Bedrock's clientRequestToken pattern",
+            case.name
+        );
+        assert!(token.len() <= 256, "{}: token too long", case.name);
+        assert_eq!(
+            token == reference,
+            case.same,
+            "{}: {token} vs {reference}",
+            case.name
+        );
+    }
+}
+
+#[test]
+fn create_request_token_follows_recreations() {
+    let resource = resource(spec(), None);
+    let first = create_request(&resource, REGION, 0);
+    let again = create_request(&resource, REGION, 0);
+    let recreated = create_request(&resource, REGION, 1);
+    assert_eq!(
+        first.client_request_token, again.client_request_token,
+        "a retried create reuses the token"
+    );
+    assert_ne!(first.client_request_token, recreated.client_request_token);
+    assert_eq!(
+        first.client_request_token,
+        client_request_token(UID, &first, REGION, 0)
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// poll_delay
+// ---------------------------------------------------------------------------------------------
+
+/// The check times (seconds since creation) that following `poll_delay` produces.
+fn schedule(timing: &Timing, checks: usize) -> Vec<Duration> {
+    let mut at = Duration::ZERO;
+    (0..checks)
+        .map(|_| {
+            at += poll_delay(timing, at);
+            at
+        })
+        .collect()
+}
+
+#[test]
+fn poll_delay_default_schedule() {
+    let timing = Timing::default();
+    assert_eq!(poll_delay(&timing, Duration::ZERO), timing.poll_initial);
+    let secs: Vec<u64> = schedule(&timing, 8).iter().map(Duration::as_secs).collect();
+    assert_eq!(secs, vec![2, 6, 14, 30, 60, 90, 120, 150]);
+}
+
+#[test]
+fn poll_delay_schedules() {
+    let secs = Duration::from_secs;
+    struct Case {
+        name: &'static str,
+        timing: Timing,
+        checks: Vec<Duration>,
+    }
+    let timing = |initial: Duration, max: Duration| Timing {
+        poll_initial: initial,
+        poll_max: max,
+        ..Timing::default()
+    };
+    let cases = vec![
+        Case {
+            name: "default",
+            timing: Timing::default(),
+            checks: [2, 6, 14, 30, 60, 90].map(secs).to_vec(),
+        },
+        Case {
+            name: "5 s up to 20 s",
+            timing: timing(secs(5), secs(20)),
+            checks: [5, 15, 35, 55, 75].map(secs).to_vec(),
+        },
+        Case {
+            name: "max below initial: constant",
+            timing: timing(secs(10), secs(3)),
+            checks: [10, 20, 30].map(secs).to_vec(),
+        },
+        Case {
+            name: "initial equals max",
+            timing: timing(secs(30), secs(30)),
+            checks: [30, 60, 90].map(secs).to_vec(),
+        },
+        Case {
+            name: "zero initial is clamped (no hot loop)",
+            timing: timing(Duration::ZERO, Duration::from_millis(400)),
+            checks: [100, 300, 700, 1100].map(Duration::from_millis).to_vec(),
+        },
+    ];
+    for case in cases {
+        assert_eq!(
+            schedule(&case.timing, case.checks.len()),
+            case.checks,
+            "{}: check times",
+            case.name
+        );
+    }
+}
+
+#[test]
+fn poll_delay_bounds_and_monotonicity() {
+    let timings = [
+        ("default", Timing::default()),
+        (
+            "1 s up to 7 s",
+            Timing {
+                poll_initial: Duration::from_secs(1),
+                poll_max: Duration::from_secs(7),
+                ..Timing::default()
+            },
+        ),
+    ];
+    for (name, timing) in timings {
+        // Wherever a reconcile happens to run, the next check is soon enough, never now,
+        // and never earlier than the next check seen from an earlier moment.
+        let mut previous_check = Duration::ZERO;
+        for millis in (0..=900_000u64).step_by(250) {
+            let elapsed = Duration::from_millis(millis);
+            let delay = poll_delay(&timing, elapsed);
+            assert!(delay > Duration::ZERO, "{name}: zero delay at {elapsed:?}");
+            assert!(
+                delay <= timing.poll_max,
+                "{name}: {delay:?} > poll_max at {elapsed:?}"
+            );
+            let check = elapsed + delay;
+            assert!(
+                check >= previous_check,
+                "{name}: next check went back at {elapsed:?}"
+            );
+            previous_check = check;
+        }
+        // Following the schedule, check times strictly increase and gaps never shrink.
+        let checks = schedule(&timing, 50);
+        for pair in checks.windows(2) {
+            assert!(
+                pair[1] > pair[0],
+                "{name}: check times must increase: {pair:?}"
+            );
+        }
+        let gaps: Vec<Duration> = std::iter::once(checks[0])
+            .chain(checks.windows(2).map(|p| p[1] - p[0]))
+            .collect();
+        for pair in gaps.windows(2) {
+            assert!(pair[1] >= pair[0], "{name}: intervals back off: {gaps:?}");
+        }
+        assert_eq!(
+            *gaps.last().expect("gaps"),
+            timing.poll_max,
+            "{name}: settles at poll_max"
+        );
+        // Long-running imports.
+        for hours in [1u64, 6, 24, 24 * 30, 24 * 365] {
+            let delay = poll_delay(&timing, Duration::from_secs(hours * 3600 + 1));
+            assert!(
+                delay > Duration::ZERO && delay <= timing.poll_max,
+                "{name}: {delay:?} after {hours} h"
+            );
+        }
+    }
+}
+
+#[test]
+fn default_poll_cap_is_at_most_30s() {
+    assert!(Timing::default().poll_max <= Duration::from_secs(30));
+}
+
+// ---------------------------------------------------------------------------------------------
+// cleanup
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn cleanup_cases() {
+    let synced = |why: &'static str, generation: i64| {
+        let desired = [Desired::new(conditions::SYNCED, false, why, "message")];
+        conditions::merge(&[], &desired, Some(generation), &time(0))
+    };
+    let no_arn = |why, generation| BedrockCustomModelStatus {
+        conditions: synced(why, generation),
+        ..Default::default()
+    };
+    let retain = spec_with(|s| s.deletion_policy = DeletionPolicy::Retain);
+    let invalid = spec_with(|s| s.role_arn = None);
+    let cases = vec![
+        (
+            "Retain with a model",
+            resource(retain.clone(), Some(status_in("Active"))),
+            Cleanup::Retain,
+        ),
+        (
+            "Retain without a model",
+            resource(retain, None),
+            Cleanup::Retain,
+        ),
+        (
+            "Retain with an invalid spec",
+            resource(
+                spec_with(|s| {
+                    s.deletion_policy = DeletionPolicy::Retain;
+                    s.role_arn = None;
+                }),
+                None,
+            ),
+            Cleanup::Retain,
+        ),
+        (
+            "modelArn known",
+            resource(spec(), Some(status_in("Active"))),
+            Cleanup::Delete { arn: ARN.into() },
+        ),
+        (
+            "modelArn known, Failed",
+            resource(spec(), Some(status_in("Failed"))),
+            Cleanup::Delete { arn: ARN.into() },
+        ),
+        (
+            "modelArn known, spec now invalid",
+            resource(invalid.clone(), Some(status_in("Active"))),
+            Cleanup::Delete { arn: ARN.into() },
+        ),
+        (
+            "invalid spec, no status",
+            resource(invalid.clone(), None),
+            Cleanup::Nothing,
+        ),
+        (
+            "invalid spec, InvalidSpec reported",
+            resource(invalid, Some(no_arn(reason::INVALID_SPEC, GENERATION))),
+            Cleanup::Nothing,
+        ),
+        (
+            "NameConflict at the current generation",
+            resource(spec(), Some(no_arn(reason::NAME_CONFLICT, GENERATION))),
+            Cleanup::Nothing,
+        ),
+        (
+            "NameConflict at an older generation",
+            resource(spec(), Some(no_arn(reason::NAME_CONFLICT, GENERATION - 1))),
+            Cleanup::LookUp { name: NAME.into() },
+        ),
+        (
+            "create may have happened (no status yet)",
+            resource(spec(), None),
+            Cleanup::LookUp { name: NAME.into() },
+        ),
+        (
+            "create in flight (Creating, no arn)",
+            resource(spec(), Some(no_arn(reason::RECONCILED, GENERATION))),
+            Cleanup::LookUp { name: NAME.into() },
+        ),
+        (
+            "transient error before any arn",
+            resource(spec(), Some(no_arn(reason::THROTTLED, GENERATION))),
+            Cleanup::LookUp { name: NAME.into() },
+        ),
+        (
+            "look up by spec.modelName",
+            resource(spec_with(|s| s.model_name = Some("nova-prod".into())), None),
+            Cleanup::LookUp {
+                name: "nova-prod".into(),
+            },
+        ),
+    ];
+    for (name, resource, want) in cases {
+        assert_eq!(cleanup(&resource), want, "{name}");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// failure_conditions and retry_delay
+// ---------------------------------------------------------------------------------------------
+
+fn error(class: ErrorClass, code: &str, message: &str) -> BedrockError {
+    BedrockError {
+        operation: "CreateCustomModel",
+        class,
+        code: Some(code.into()),
+        message: Some(message.into()),
+        source: None,
+    }
+}
+
+#[test]
+fn failure_conditions_per_class() {
+    let timing = Timing::default();
+    let shown = timing.transient_failures_shown_after;
+    struct Case {
+        name: &'static str,
+        class: ErrorClass,
+        code: &'static str,
+        failures: u32,
+        /// `None`: not shown yet. `Some((reason, ready_too))`.
+        want: Option<(&'static str, bool)>,
+        /// Each must appear in the message.
+        message: Vec<&'static str>,
+    }
+    let case = |name, class, code, failures, want, message| Case {
+        name,
+        class,
+        code,
+        failures,
+        want,
+        message,
+    };
+    let cases = vec![
+        case(
+            "throttled once",
+            ErrorClass::Throttled,
+            "ThrottlingException",
+            1,
+            None,
+            vec![],
+        ),
+        case(
+            "throttled below threshold",
+            ErrorClass::Throttled,
+            "ThrottlingException",
+            shown - 1,
+            None,
+            vec![],
+        ),
+        case(
+            "throttled at threshold",
+            ErrorClass::Throttled,
+            "ThrottlingException",
+            shown,
+            Some((reason::THROTTLED, false)),
+            vec!["CreateCustomModel", "ThrottlingException", "retrying"],
+        ),
+        case(
+            "throttled beyond threshold",
+            ErrorClass::Throttled,
+            "ThrottlingException",
+            shown + 10,
+            Some((reason::THROTTLED, false)),
+            vec!["ThrottlingException"],
+        ),
+        case(
+            "5xx below threshold",
+            ErrorClass::Retryable,
+            "InternalServerException",
+            shown - 1,
+            None,
+            vec![],
+        ),
+        case(
+            "5xx at threshold",
+            ErrorClass::Retryable,
+            "InternalServerException",
+            shown,
+            Some((reason::BEDROCK_UNAVAILABLE, false)),
+            vec!["CreateCustomModel", "InternalServerException", "retrying"],
+        ),
+        case(
+            "conflict below threshold",
+            ErrorClass::Conflict,
+            "ConflictException",
+            1,
+            None,
+            vec![],
+        ),
+        case(
+            "conflict at threshold",
+            ErrorClass::Conflict,
+            "ConflictException",
+            shown,
+            Some((reason::BEDROCK_UNAVAILABLE, false)),
+            vec!["ConflictException"],
+        ),
+        case(
+            "access denied on first failure",
+            ErrorClass::AccessDenied,
+            "AccessDeniedException",
+            1,
+            Some((reason::ACCESS_DENIED, true)),
+            vec![
+                NAME,
+                "CreateCustomModel",
+                "AccessDeniedException",
+                "iam:PassRole",
+                "5 min",
+            ],
+        ),
+        case(
+            "quota exceeded",
+            ErrorClass::QuotaExceeded,
+            "ServiceQuotaExceededException",
+            1,
+            Some((reason::QUOTA_EXCEEDED, true)),
+            vec![NAME, "ServiceQuotaExceededException", "quota"],
+        ),
+        case(
+            "validation",
+            ErrorClass::Validation,
+            "ValidationException",
+            1,
+            Some((reason::VALIDATION_FAILED, true)),
+            vec![NAME, "ValidationException", "Fix the spec"],
+        ),
+        case(
+            "too many tags",
+            ErrorClass::TooManyTags,
+            "TooManyTagsException",
+            1,
+            Some((reason::TOO_MANY_TAGS, true)),
+            vec![NAME, "TooManyTagsException", "spec.tags"],
+        ),
+        case(
+            "not found",
+            ErrorClass::NotFound,
+            "ResourceNotFoundException",
+            1,
+            Some((reason::RESOURCE_NOT_FOUND, true)),
+            vec![NAME, "ResourceNotFoundException", "spec.source"],
+        ),
+        case(
+            "unclassified",
+            ErrorClass::Terminal,
+            "SomethingNewException",
+            1,
+            Some((reason::BEDROCK_UNAVAILABLE, true)),
+            vec![NAME, "SomethingNewException"],
+        ),
+    ];
+    for case in cases {
+        let error = error(case.class, case.code, "details from AWS");
+        let got = failure_conditions(&error, NAME, case.failures, &timing);
+        let Some((why, ready_too)) = case.want else {
+            assert_eq!(got, None, "{}: transient failures stay hidden", case.name);
+            continue;
+        };
+        let got = got.unwrap_or_else(|| panic!("{}: expected conditions", case.name));
+        let types: Vec<&str> = got.iter().map(|c| c.type_).collect();
+        let want_types = if ready_too {
+            vec![conditions::READY, conditions::SYNCED]
+        } else {
+            vec![conditions::SYNCED]
+        };
+        assert_eq!(types, want_types, "{}: condition types", case.name);
+        for c in &got {
+            assert!(!c.status, "{}: {} must be False", case.name, c.type_);
+            assert_eq!(c.reason, why, "{}: {} reason", case.name, c.type_);
+            assert!(
+                c.message.contains("details from AWS"),
+                "{}: {}",
+                case.name,
+                c.message
+            );
+            for part in &case.message {
+                assert!(
+                    c.message.contains(part),
+                    "{}: message should contain {part:?}: {}",
+                    case.name,
+                    c.message
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn failure_conditions_without_code_or_message() {
+    let error = BedrockError {
+        operation: "GetCustomModel",
+        class: ErrorClass::AccessDenied,
+        code: None,
+        message: None,
+        source: None,
+    };
+    let got = failure_conditions(&error, NAME, 1, &Timing::default()).expect("shown at once");
+    assert!(
+        got[0].message.contains("unknown error"),
+        "{}",
+        got[0].message
+    );
+    assert!(
+        got[0].message.contains("GetCustomModel"),
+        "{}",
+        got[0].message
+    );
+}
+
+#[test]
+fn retry_delay_per_class() {
+    let timing = Timing::default();
+    let ms = Duration::from_millis;
+    let transient = [
+        ErrorClass::Throttled,
+        ErrorClass::Retryable,
+        ErrorClass::Conflict,
+    ];
+    let exponential = [
+        (0, ms(500)),
+        (1, ms(500)),
+        (2, ms(1_000)),
+        (3, ms(2_000)),
+        (4, ms(4_000)),
+        (8, ms(64_000)),
+        (9, ms(120_000)),
+        (10, ms(120_000)),
+        (40, ms(120_000)),
+        (u32::MAX, ms(120_000)),
+    ];
+    for class in transient {
+        for (failures, want) in exponential {
+            assert_eq!(
+                retry_delay(class, failures, &timing),
+                want,
+                "{class:?} after {failures} failures"
+            );
+        }
+        let mut previous = Duration::ZERO;
+        for failures in 1..=64 {
+            let delay = retry_delay(class, failures, &timing);
+            assert!(delay >= previous, "{class:?}: backoff shrank at {failures}");
+            assert!(
+                delay <= timing.backoff_max,
+                "{class:?}: above the cap at {failures}"
+            );
+            previous = delay;
+        }
+    }
+    let slow = [
+        ErrorClass::AccessDenied,
+        ErrorClass::QuotaExceeded,
+        ErrorClass::Validation,
+        ErrorClass::TooManyTags,
+        ErrorClass::NotFound,
+        ErrorClass::Terminal,
+    ];
+    for class in slow {
+        for failures in [0, 1, 2, 10, 1_000] {
+            assert_eq!(
+                retry_delay(class, failures, &timing),
+                timing.slow_retry,
+                "{class:?} after {failures} failures"
+            );
+        }
+    }
+}
+
+#[test]
+fn retry_delay_respects_custom_timing() {
+    let timing = Timing {
+        backoff_base: Duration::from_secs(1),
+        backoff_max: Duration::from_secs(10),
+        slow_retry: Duration::from_secs(60),
+        ..Timing::default()
+    };
+    let got: Vec<u64> = (1..=6)
+        .map(|n| retry_delay(ErrorClass::Throttled, n, &timing).as_secs())
+        .collect();
+    assert_eq!(got, vec![1, 2, 4, 8, 10, 10]);
+    assert_eq!(
+        retry_delay(ErrorClass::Validation, 1, &timing),
+        Duration::from_secs(60)
+    );
+}

@@ -57,7 +57,10 @@ fn region_of<B: Bedrock>(resource: &BedrockCustomModel, ctx: &Context<B>) -> Str
         .unwrap_or_else(|| ctx.default_region.clone())
 }
 
-async fn apply<B: Bedrock>(resource: &BedrockCustomModel, ctx: &Context<B>) -> Result<Action, Error> {
+async fn apply<B: Bedrock>(
+    resource: &BedrockCustomModel,
+    ctx: &Context<B>,
+) -> Result<Action, Error> {
     let region = region_of(resource, ctx);
     if let Some(plan) = plan::precheck(resource, &region) {
         report(resource, ctx, &plan.status, &plan.conditions, &plan.events).await?;
@@ -133,15 +136,21 @@ async fn act<B: Bedrock>(
                 plan::after_create(plan, resource, region, arn, &ctx.timing);
             }
             plan::Action::Delete { arn } => {
-                ctx.bedrock.delete_model(region_for_arn(resource, region), arn).await?;
+                ctx.bedrock
+                    .delete_model(region_for_arn(resource, region), arn)
+                    .await?;
                 info!(arn = %arn, "model deleted for replacement");
             }
             plan::Action::Tag { arn, tags } => {
-                ctx.bedrock.tag(region_for_arn(resource, region), arn, tags).await?;
+                ctx.bedrock
+                    .tag(region_for_arn(resource, region), arn, tags)
+                    .await?;
                 debug!(arn = %arn, keys = tags.len(), "tags set");
             }
             plan::Action::Untag { arn, keys } => {
-                ctx.bedrock.untag(region_for_arn(resource, region), arn, keys).await?;
+                ctx.bedrock
+                    .untag(region_for_arn(resource, region), arn, keys)
+                    .await?;
                 debug!(arn = %arn, keys = keys.len(), "tags removed");
             }
         }
@@ -161,7 +170,12 @@ fn region_for_arn<'a>(resource: &'a BedrockCustomModel, fallback: &'a str) -> &'
 
 /// Shows a failed call on the resource when it is worth showing, and hands the error to the
 /// error policy for the retry delay.
-async fn fail<B: Bedrock>(resource: &BedrockCustomModel, ctx: &Context<B>, plan: Plan, error: BedrockError) -> Error {
+async fn fail<B: Bedrock>(
+    resource: &BedrockCustomModel,
+    ctx: &Context<B>,
+    plan: Plan,
+    error: BedrockError,
+) -> Error {
     let failures = ctx.failures(resource) + 1;
     let name = resource.model_name().to_string();
     warn!(
@@ -175,8 +189,13 @@ async fn fail<B: Bedrock>(resource: &BedrockCustomModel, ctx: &Context<B>, plan:
     if let Some(desired) = plan::failure_conditions(&error, &name, failures, &ctx.timing) {
         // Keep the Ready condition as it was unless the failure decides it.
         let mut conditions_to_write = desired;
-        if !conditions_to_write.iter().any(|c| c.type_ == conditions::READY)
-            && let Some(ready) = plan.conditions.iter().find(|c| c.type_ == conditions::READY)
+        if !conditions_to_write
+            .iter()
+            .any(|c| c.type_ == conditions::READY)
+            && let Some(ready) = plan
+                .conditions
+                .iter()
+                .find(|c| c.type_ == conditions::READY)
         {
             conditions_to_write.insert(0, ready.clone());
         }
@@ -186,7 +205,10 @@ async fn fail<B: Bedrock>(resource: &BedrockCustomModel, ctx: &Context<B>, plan:
             action: "Reconcile",
             message: c.message.clone(),
         });
-        let events = note.filter(|_| changed_reason(resource, &conditions_to_write)).into_iter().collect::<Vec<_>>();
+        let events = note
+            .filter(|_| changed_reason(resource, &conditions_to_write))
+            .into_iter()
+            .collect::<Vec<_>>();
         if let Err(e) = report(resource, ctx, &plan.status, &conditions_to_write, &events).await {
             warn!(error = %e, "could not write the failure to the status");
         }
@@ -195,13 +217,21 @@ async fn fail<B: Bedrock>(resource: &BedrockCustomModel, ctx: &Context<B>, plan:
 }
 
 fn changed_reason(resource: &BedrockCustomModel, desired: &[Desired]) -> bool {
-    let current = resource.status.as_ref().map(|s| s.conditions.as_slice()).unwrap_or_default();
+    let current = resource
+        .status
+        .as_ref()
+        .map(|s| s.conditions.as_slice())
+        .unwrap_or_default();
     desired.iter().any(|want| {
-        conditions::find(current, want.type_).is_none_or(|c| c.reason != want.reason || c.message != want.message)
+        conditions::find(current, want.type_)
+            .is_none_or(|c| c.reason != want.reason || c.message != want.message)
     })
 }
 
-async fn cleanup<B: Bedrock>(resource: &BedrockCustomModel, ctx: &Context<B>) -> Result<Action, Error> {
+async fn cleanup<B: Bedrock>(
+    resource: &BedrockCustomModel,
+    ctx: &Context<B>,
+) -> Result<Action, Error> {
     let region = resource
         .status
         .as_ref()
@@ -241,7 +271,8 @@ async fn cleanup<B: Bedrock>(resource: &BedrockCustomModel, ctx: &Context<B>) ->
                         .await
                         .map_err(|e| Error::Bedrock(Box::new(e)))?;
                     let uid = resource.metadata.uid.as_deref().unwrap_or_default();
-                    (crate::api::tags::ownership(&tags, uid) == crate::api::tags::Ownership::Ours).then_some(model.arn)
+                    (crate::api::tags::ownership(&tags, uid) == crate::api::tags::Ownership::Ours)
+                        .then_some(model.arn)
                 }
                 None => None,
             }
@@ -275,8 +306,18 @@ async fn cleanup<B: Bedrock>(resource: &BedrockCustomModel, ctx: &Context<B>) ->
                 error.describe()
             );
             let desired = vec![
-                Desired::new(conditions::READY, false, reason::DELETION_BLOCKED, message.clone()),
-                Desired::new(conditions::SYNCED, false, reason::DELETION_BLOCKED, message.clone()),
+                Desired::new(
+                    conditions::READY,
+                    false,
+                    reason::DELETION_BLOCKED,
+                    message.clone(),
+                ),
+                Desired::new(
+                    conditions::SYNCED,
+                    false,
+                    reason::DELETION_BLOCKED,
+                    message.clone(),
+                ),
             ];
             let events = if changed_reason(resource, &desired) {
                 vec![Note {
@@ -309,10 +350,17 @@ async fn report<B: Bedrock>(
     let now = Time(Timestamp::now());
     let current = resource.status.clone().unwrap_or_default();
     let mut next = status.clone();
-    next.conditions = conditions::merge(&current.conditions, desired, resource.metadata.generation, &now);
+    next.conditions = conditions::merge(
+        &current.conditions,
+        desired,
+        resource.metadata.generation,
+        &now,
+    );
     if resource.status.as_ref() != Some(&next) {
-        let api: Api<BedrockCustomModel> =
-            Api::namespaced(ctx.client.clone(), &resource.namespace().unwrap_or_default());
+        let api: Api<BedrockCustomModel> = Api::namespaced(
+            ctx.client.clone(),
+            &resource.namespace().unwrap_or_default(),
+        );
         let patch = json!({
             "apiVersion": BedrockCustomModel::api_version(&()),
             "kind": BedrockCustomModel::kind(&()),
@@ -325,7 +373,10 @@ async fn report<B: Bedrock>(
         )
         .await
         .map_err(Error::Kube)?;
-        if let Some(ready) = next.conditions.iter().find(|c| c.type_ == conditions::READY)
+        if let Some(ready) = next
+            .conditions
+            .iter()
+            .find(|c| c.type_ == conditions::READY)
             && current
                 .conditions
                 .iter()
@@ -369,7 +420,10 @@ async fn publish<B: Bedrock>(resource: &BedrockCustomModel, ctx: &Context<B>, ev
 
 /// An object that does not match the Rust types (written before a schema change, or on a
 /// server that did not enforce the schema): say so on it, and keep serving the others.
-async fn report_malformed<B: Bedrock>(invalid: &InvalidObject, ctx: &Context<B>) -> Result<Action, Error> {
+async fn report_malformed<B: Bedrock>(
+    invalid: &InvalidObject,
+    ctx: &Context<B>,
+) -> Result<Action, Error> {
     let name = invalid.metadata.name.clone().unwrap_or_default();
     let namespace = invalid.metadata.namespace.clone().unwrap_or_default();
     warn!(resource = %name, namespace = %namespace, error = %invalid.error, "object does not match the BedrockCustomModel schema");
@@ -379,17 +433,23 @@ async fn report_malformed<B: Bedrock>(invalid: &InvalidObject, ctx: &Context<B>)
     );
     let now = Time(Timestamp::now());
     let desired = [
-        Desired::new(conditions::READY, false, reason::INVALID_SPEC, message.clone()),
+        Desired::new(
+            conditions::READY,
+            false,
+            reason::INVALID_SPEC,
+            message.clone(),
+        ),
         Desired::new(conditions::SYNCED, false, reason::INVALID_SPEC, message),
     ];
     let conditions = conditions::merge(&[], &desired, invalid.metadata.generation, &now);
-    let api: Api<DeserializeGuard<BedrockCustomModel>> = Api::namespaced(ctx.client.clone(), &namespace);
+    let api: Api<DeserializeGuard<BedrockCustomModel>> =
+        Api::namespaced(ctx.client.clone(), &namespace);
+    // A merge patch of the conditions only: an apply would drop the rest of the status (the
+    // model ARN among it), which must survive until the object is fixed.
     let patch = json!({
-        "apiVersion": BedrockCustomModel::api_version(&()),
-        "kind": BedrockCustomModel::kind(&()),
         "status": { "observedGeneration": invalid.metadata.generation, "conditions": conditions },
     });
-    api.patch_status(&name, &PatchParams::apply(FIELD_MANAGER).force(), &Patch::Apply(&patch))
+    api.patch_status(&name, &PatchParams::default(), &Patch::Merge(&patch))
         .await
         .map_err(Error::Kube)?;
     Ok(Action::await_change())

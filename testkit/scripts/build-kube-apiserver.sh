@@ -25,7 +25,8 @@ if [[ $(id -u) -ne 0 ]] && ! sudo -n true 2>/dev/null; then
   if ((${#missing[@]})) || ! has_deb_src; then
     ((${#missing[@]})) && log "missing Debian packages: ${missing[*]}"
     has_deb_src || log "missing a deb-src entry for bookworm main in /etc/apt (needed by apt-get source)"
-    log "run as root: add a deb-src entry for bookworm main, then apt-get update && apt-get install -y ${missing[*]:-}"
+    has_deb_src || log "as root: add a deb-src entry for bookworm main, then apt-get update"
+    ((${#missing[@]})) && log "as root: apt-get install -y ${missing[*]}"
     exit 3
   fi
 fi

@@ -1,0 +1,8 @@
+//! End-to-end: the real operator binary against a real kube-apiserver + etcd and the Bedrock
+//! emulator (spoken to by the real aws-sdk-bedrock client). Each test owns a namespace, an
+//! emulator and an operator process, and asserts what a user would see on the resource as well
+//! as what happened in Bedrock.
+
+mod harness;
+mod lifecycle;
+mod robustness;

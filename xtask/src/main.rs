@@ -1,0 +1,223 @@
+//! `cargo xtask <command>`: the project's automation. See `cargo xtask --help`.
+
+use std::path::{Path, PathBuf};
+use std::process::Command as Process;
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand};
+
+mod demo;
+
+#[derive(Debug, Parser)]
+#[command(name = "cargo xtask", about = "bedrock-operator automation")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Install prerequisites, then run fmt, clippy and every test (what CI runs).
+    Test {
+        /// Extra arguments for the test runner (e.g. a test name filter).
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+    /// Run the whole thing on an embedded default: a real control plane, the Bedrock emulator
+    /// and the operator, with the examples applied.
+    Demo {
+        /// Exit once every example has settled instead of waiting for Ctrl-C.
+        #[arg(long)]
+        exit_when_settled: bool,
+    },
+    /// A local control plane (kube-apiserver + etcd) for a person to use.
+    Cluster {
+        #[command(subcommand)]
+        action: ClusterAction,
+    },
+    /// Regenerate the committed CRD YAML from the Rust types.
+    Crd,
+    /// Benchmarks that print their figures.
+    Bench {
+        #[command(subcommand)]
+        target: BenchTarget,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ClusterAction {
+    /// Start it in the background and print `export KUBECONFIG=…`.
+    Up,
+    /// Stop it.
+    Down,
+}
+
+#[derive(Debug, Subcommand)]
+enum BenchTarget {
+    /// GetCustomModel requests per second the emulator serves on loopback.
+    Emulator,
+}
+
+/// Files generated from the Rust types, relative to the workspace root.
+const CRD_FILES: &[&str] = &["crds/bedrockcustommodels.bedrock-operator.dev.yaml"];
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    let root = workspace_root()?;
+    std::env::set_current_dir(&root)?;
+    match cli.command {
+        Command::Test { args } => test(&root, &args),
+        Command::Demo { exit_when_settled } => {
+            runtime()?.block_on(demo::run(&root, exit_when_settled))
+        }
+        Command::Cluster { action } => runtime()?.block_on(async {
+            match action {
+                ClusterAction::Up => {
+                    let kubeconfig = testkit::cluster::up().await?;
+                    println!("export KUBECONFIG={}", kubeconfig.display());
+                    Ok(())
+                }
+                ClusterAction::Down => testkit::cluster::down().await,
+            }
+        }),
+        Command::Crd => write_crds(&root),
+        Command::Bench { target } => match target {
+            BenchTarget::Emulator => run(Process::new(cargo()).args([
+                "bench",
+                "-p",
+                "bedrock-emulator",
+                "--bench",
+                "get_throughput",
+            ])),
+        },
+    }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
+}
+
+fn workspace_root() -> Result<PathBuf> {
+    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    Ok(manifest
+        .parent()
+        .context("xtask lives in the workspace")?
+        .to_path_buf())
+}
+
+fn cargo() -> String {
+    std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())
+}
+
+fn run(command: &mut Process) -> Result<()> {
+    eprintln!("xtask: running {command:?}");
+    let status = command
+        .status()
+        .with_context(|| format!("starting {command:?}"))?;
+    if !status.success() {
+        bail!("{command:?} failed with {status}");
+    }
+    Ok(())
+}
+
+fn write_crds(root: &Path) -> Result<()> {
+    let yaml = bedrock_operator::api::crd::crd_yaml()?;
+    for file in CRD_FILES {
+        let path = root.join(file);
+        std::fs::create_dir_all(path.parent().context("CRD path has a folder")?)?;
+        std::fs::write(&path, &yaml)?;
+        println!("wrote {file}");
+    }
+    Ok(())
+}
+
+/// Processes the test infrastructure starts; none may outlive the suite.
+const INFRA_PROCESSES: &[&str] = &[
+    "kube-apiserver",
+    "etcd",
+    "bedrock-emulator",
+    "bedrock-operator",
+];
+
+fn running_infra() -> Vec<String> {
+    let Ok(output) = Process::new("ps")
+        .args(["-eo", "pid=,comm=,args="])
+        .output()
+    else {
+        return Vec::new();
+    };
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter(|line| {
+            let mut fields = line.split_whitespace();
+            let _pid = fields.next();
+            let comm = fields.next().unwrap_or_default();
+            INFRA_PROCESSES
+                .iter()
+                .any(|p| comm.starts_with(&p[..p.len().min(15)]))
+        })
+        .map(str::to_string)
+        .collect()
+}
+
+fn test(root: &Path, args: &[String]) -> Result<()> {
+    let before = running_infra();
+
+    // Prerequisites first, once, so that parallel tests never race to build them.
+    eprintln!("xtask: checking prerequisites (kube-apiserver, etcd)");
+    let binaries = runtime()?.block_on(testkit::binaries::locate())?;
+    eprintln!("xtask: using {binaries:?}");
+
+    run(Process::new(cargo()).args(["fmt", "--all", "--check"]))?;
+    run(Process::new(cargo()).args([
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--all-features",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
+
+    let nextest = Process::new(cargo())
+        .args(["nextest", "--version"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    let mut command = Process::new(cargo());
+    if nextest {
+        command.args([
+            "nextest",
+            "run",
+            "--workspace",
+            "--all-features",
+            "--no-fail-fast",
+        ]);
+    } else {
+        command.args(["test", "--workspace", "--all-features", "--no-fail-fast"]);
+    }
+    if !args.is_empty() {
+        if !nextest {
+            command.arg("--");
+        }
+        command.args(args);
+    }
+    command.current_dir(root);
+    let result = run(&mut command);
+
+    let leaked: Vec<String> = running_infra()
+        .into_iter()
+        .filter(|p| !before.contains(p))
+        .collect();
+    if !leaked.is_empty() {
+        eprintln!("xtask: processes left running by the tests:");
+        for line in &leaked {
+            eprintln!("  {line}");
+        }
+        result?;
+        bail!("the test suite left {} process(es) running", leaked.len());
+    }
+    eprintln!("xtask: no etcd, kube-apiserver, emulator or operator process left running");
+    result
+}
