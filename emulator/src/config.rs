@@ -1,0 +1,88 @@
+//! Start-up configuration.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::auth::SigV4Credentials;
+use crate::faults::FaultConfig;
+
+/// The default region and account, as in the AWS documentation's examples.
+pub const DEFAULT_REGION: &str = "us-east-1";
+pub const DEFAULT_ACCOUNT_ID: &str = "123456789012";
+/// The substring of a model source that makes the import fail.
+pub const DEFAULT_FAILURE_MARKER: &str = "force-failure";
+/// The published default quota for custom models per account and region.
+pub const DEFAULT_MAX_MODELS: usize = 100;
+/// TooManyTagsException's documented limit, counting tags already on the resource.
+pub const DEFAULT_MAX_TAGS_PER_RESOURCE: usize = 50;
+/// How long AWS remembers idempotency tokens.
+pub const DEFAULT_IDEMPOTENCY_WINDOW: Duration = Duration::from_secs(8 * 60 * 60);
+/// How long a new model stays Creating.
+pub const DEFAULT_READY_DELAY: Duration = Duration::from_secs(1);
+/// Request bodies above this size get 413.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// Everything the emulator is started with. `EmulatorConfig::default()` listens on a free
+/// loopback port.
+#[derive(Clone, Debug)]
+pub struct EmulatorConfig {
+    pub listen: SocketAddr,
+    pub region: String,
+    pub account_id: String,
+    /// How long a new model stays Creating before turning Active (or Failed).
+    pub ready_delay: Duration,
+    /// A model whose S3 URI or model package ARN contains this ends Failed.
+    pub failure_marker: String,
+    pub limits: Limits,
+    /// How long a clientRequestToken is remembered.
+    pub idempotency_window: Duration,
+    pub faults: FaultConfig,
+    /// When set, SigV4 signatures are verified against these credentials; otherwise any
+    /// well-formed SigV4 header is accepted.
+    pub verify_signatures: Option<SigV4Credentials>,
+    /// When set, `Authorization: Bearer` tokens must equal this; otherwise any is accepted.
+    pub api_key: Option<String>,
+    /// Seeds the random generator (ARNs, probabilistic faults) for reproducible runs.
+    pub seed: Option<u64>,
+    pub max_body_bytes: usize,
+}
+
+/// Limits that can also be changed at run time (`PUT /__emulator/limits`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Limits {
+    /// CreateCustomModel answers ServiceQuotaExceededException once this many models exist.
+    pub max_models: usize,
+    /// Tags per resource, counting existing ones, before TooManyTagsException.
+    pub max_tags_per_resource: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_models: DEFAULT_MAX_MODELS,
+            max_tags_per_resource: DEFAULT_MAX_TAGS_PER_RESOURCE,
+        }
+    }
+}
+
+impl Default for EmulatorConfig {
+    fn default() -> Self {
+        EmulatorConfig {
+            listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+            region: DEFAULT_REGION.to_owned(),
+            account_id: DEFAULT_ACCOUNT_ID.to_owned(),
+            ready_delay: DEFAULT_READY_DELAY,
+            failure_marker: DEFAULT_FAILURE_MARKER.to_owned(),
+            limits: Limits::default(),
+            idempotency_window: DEFAULT_IDEMPOTENCY_WINDOW,
+            faults: FaultConfig::default(),
+            verify_signatures: None,
+            api_key: None,
+            seed: None,
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+        }
+    }
+}

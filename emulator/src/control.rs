@@ -1,0 +1,270 @@
+//! The control API under `/__emulator/`: JSON in, JSON out, no authentication. Every endpoint
+//! calls the same [`EmulatorState`] method the in-process handle exposes.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::rejection::PathRejection;
+use axum::extract::{FromRequest, Path, Request, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::{get, post, put};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use crate::api::{json_response, read_body};
+use crate::config::Limits;
+use crate::error::ApiError;
+use crate::faults::FaultConfig;
+use crate::model::{ForceStatus, ForeignModel};
+use crate::state::EmulatorState;
+
+/// The reserved path prefix.
+pub const PREFIX: &str = "/__emulator";
+
+/// A JSON body; malformed JSON, wrong types, unknown fields and oversized bodies become
+/// ValidationException (or 413) in the Bedrock error format.
+pub(crate) struct ControlJson<T>(pub T);
+
+impl<T: DeserializeOwned> FromRequest<Arc<EmulatorState>> for ControlJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(
+        request: Request,
+        state: &Arc<EmulatorState>,
+    ) -> Result<Self, Self::Rejection> {
+        let body = read_body(request.into_body(), state.config().max_body_bytes).await?;
+        let body: &[u8] = if body.iter().all(u8::is_ascii_whitespace) {
+            b"{}"
+        } else {
+            &body
+        };
+        // The path names the offending member, e.g. "latencyMs: invalid type: string".
+        let mut deserializer = serde_json::Deserializer::from_slice(body);
+        let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
+            ApiError::validation(format!(
+                "Invalid request body at '{}': {}",
+                error.path(),
+                error.inner()
+            ))
+        })?;
+        deserializer
+            .end()
+            .map_err(|error| ApiError::validation(format!("Invalid request body: {error}")))?;
+        Ok(ControlJson(value))
+    }
+}
+
+fn path_param(path: Result<Path<String>, PathRejection>) -> Result<String, ApiError> {
+    path.map(|Path(value)| value)
+        .map_err(|rejection| ApiError::validation(format!("Invalid path: {rejection}")))
+}
+
+fn ok_json(value: &impl Serialize) -> Response {
+    json_response(StatusCode::OK, value)
+}
+
+/// `{"ok": true}`
+#[derive(Serialize)]
+struct Done {
+    ok: bool,
+}
+
+/// `{"delayMs": 500}`
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DelayBody {
+    pub delay_ms: u64,
+}
+
+/// `{"message": "..."}`, message optional.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ConflictBody {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+/// `{"cleared": true}` when something was removed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cleared {
+    pub cleared: bool,
+}
+
+async fn health() -> Response {
+    ok_json(&Done { ok: true })
+}
+
+async fn counters(State(state): State<Arc<EmulatorState>>) -> Response {
+    ok_json(&state.counters())
+}
+
+async fn create_log(State(state): State<Arc<EmulatorState>>) -> Response {
+    ok_json(&state.create_log())
+}
+
+async fn list_models(State(state): State<Arc<EmulatorState>>) -> Response {
+    ok_json(&state.models())
+}
+
+async fn insert_model(
+    State(state): State<Arc<EmulatorState>>,
+    body: Result<ControlJson<ForeignModel>, ApiError>,
+) -> Result<Response, ApiError> {
+    let ControlJson(foreign) = body?;
+    let record = state.insert_model(foreign)?;
+    Ok(json_response(StatusCode::CREATED, &record))
+}
+
+async fn get_model(
+    State(state): State<Arc<EmulatorState>>,
+    path: Result<Path<String>, PathRejection>,
+) -> Result<Response, ApiError> {
+    let identifier = path_param(path)?;
+    state
+        .model(&identifier)
+        .map(|record| ok_json(&record))
+        .ok_or_else(|| ApiError::not_found(format!("No model '{identifier}'.")))
+}
+
+async fn remove_model(
+    State(state): State<Arc<EmulatorState>>,
+    path: Result<Path<String>, PathRejection>,
+) -> Result<Response, ApiError> {
+    let identifier = path_param(path)?;
+    state
+        .remove_model(&identifier)
+        .map(|record| ok_json(&record))
+        .ok_or_else(|| ApiError::not_found(format!("No model '{identifier}'.")))
+}
+
+async fn force_status(
+    State(state): State<Arc<EmulatorState>>,
+    path: Result<Path<String>, PathRejection>,
+    body: Result<ControlJson<ForceStatus>, ApiError>,
+) -> Result<Response, ApiError> {
+    let identifier = path_param(path)?;
+    let ControlJson(status) = body?;
+    Ok(ok_json(&state.force_status(&identifier, status)?))
+}
+
+async fn get_faults(State(state): State<Arc<EmulatorState>>) -> Response {
+    ok_json(&state.faults())
+}
+
+async fn put_faults(
+    State(state): State<Arc<EmulatorState>>,
+    body: Result<ControlJson<FaultConfig>, ApiError>,
+) -> Result<Response, ApiError> {
+    let ControlJson(faults) = body?;
+    state.set_faults(faults)?;
+    Ok(ok_json(&state.faults()))
+}
+
+async fn get_limits(State(state): State<Arc<EmulatorState>>) -> Response {
+    ok_json(&state.limits())
+}
+
+async fn put_limits(
+    State(state): State<Arc<EmulatorState>>,
+    body: Result<ControlJson<Limits>, ApiError>,
+) -> Result<Response, ApiError> {
+    let ControlJson(limits) = body?;
+    state.set_limits(limits);
+    Ok(ok_json(&state.limits()))
+}
+
+fn delay_body(delay: Duration) -> DelayBody {
+    DelayBody {
+        delay_ms: u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
+    }
+}
+
+async fn get_default_delay(State(state): State<Arc<EmulatorState>>) -> Response {
+    ok_json(&delay_body(state.default_ready_delay()))
+}
+
+async fn put_default_delay(
+    State(state): State<Arc<EmulatorState>>,
+    body: Result<ControlJson<DelayBody>, ApiError>,
+) -> Result<Response, ApiError> {
+    let ControlJson(body) = body?;
+    state.set_default_ready_delay(Duration::from_millis(body.delay_ms));
+    Ok(ok_json(&body))
+}
+
+async fn put_model_delay(
+    State(state): State<Arc<EmulatorState>>,
+    path: Result<Path<String>, PathRejection>,
+    body: Result<ControlJson<DelayBody>, ApiError>,
+) -> Result<Response, ApiError> {
+    let identifier = path_param(path)?;
+    let ControlJson(body) = body?;
+    state.set_ready_delay(&identifier, Duration::from_millis(body.delay_ms))?;
+    Ok(ok_json(&body))
+}
+
+async fn delete_model_delay(
+    State(state): State<Arc<EmulatorState>>,
+    path: Result<Path<String>, PathRejection>,
+) -> Result<Response, ApiError> {
+    let identifier = path_param(path)?;
+    let cleared = state.clear_ready_delay(&identifier)?;
+    Ok(ok_json(&Cleared { cleared }))
+}
+
+async fn put_delete_conflict(
+    State(state): State<Arc<EmulatorState>>,
+    path: Result<Path<String>, PathRejection>,
+    body: Result<ControlJson<ConflictBody>, ApiError>,
+) -> Result<Response, ApiError> {
+    let identifier = path_param(path)?;
+    let ControlJson(body) = body?;
+    state.set_delete_conflict(&identifier, body.message)?;
+    Ok(ok_json(&Done { ok: true }))
+}
+
+async fn delete_delete_conflict(
+    State(state): State<Arc<EmulatorState>>,
+    path: Result<Path<String>, PathRejection>,
+) -> Result<Response, ApiError> {
+    let identifier = path_param(path)?;
+    let cleared = state.clear_delete_conflict(&identifier)?;
+    Ok(ok_json(&Cleared { cleared }))
+}
+
+async fn reset(State(state): State<Arc<EmulatorState>>) -> Response {
+    state.reset();
+    ok_json(&Done { ok: true })
+}
+
+/// The control routes, all under [`PREFIX`]. Identifiers in paths are names or percent-encoded
+/// ARNs (`/` as `%2F`).
+pub(crate) fn routes() -> Router<Arc<EmulatorState>> {
+    Router::new()
+        .route("/__emulator/health", get(health))
+        .route("/__emulator/counters", get(counters))
+        .route("/__emulator/create-log", get(create_log))
+        .route("/__emulator/models", get(list_models).post(insert_model))
+        .route(
+            "/__emulator/models/{identifier}",
+            get(get_model).delete(remove_model),
+        )
+        .route("/__emulator/models/{identifier}/status", post(force_status))
+        .route("/__emulator/faults", get(get_faults).put(put_faults))
+        .route("/__emulator/limits", get(get_limits).put(put_limits))
+        .route(
+            "/__emulator/ready-delay",
+            get(get_default_delay).put(put_default_delay),
+        )
+        .route(
+            "/__emulator/ready-delay/{identifier}",
+            put(put_model_delay).delete(delete_model_delay),
+        )
+        .route(
+            "/__emulator/delete-conflicts/{identifier}",
+            put(put_delete_conflict).delete(delete_delete_conflict),
+        )
+        .route("/__emulator/reset", post(reset))
+}

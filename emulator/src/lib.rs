@@ -1,0 +1,45 @@
+//! An emulator of Amazon Bedrock's custom-model control plane.
+//!
+//! It speaks Bedrock's rest-json protocol closely enough that the real `aws-sdk-bedrock` client
+//! cannot tell the difference for the operations it implements (CreateCustomModel,
+//! GetCustomModel, ListCustomModels, DeleteCustomModel, TagResource, UntagResource,
+//! ListTagsForResource), and adds a control API under `/__emulator/` for tests: fault injection,
+//! lifecycle scripting and inspection of everything that happened.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use bedrock_emulator::{Emulator, EmulatorConfig};
+//!
+//! let emulator = Emulator::start(EmulatorConfig::default()).await?;
+//! println!("point the SDK's endpoint_url at {}", emulator.url());
+//! assert!(emulator.create_log().is_empty());
+//! # Ok(())
+//! # }
+//! ```
+
+mod api;
+mod auth;
+pub mod bench;
+pub mod client;
+mod config;
+mod control;
+mod error;
+mod faults;
+mod model;
+mod operation;
+mod server;
+mod state;
+mod validate;
+
+pub use auth::SigV4Credentials;
+pub use client::{ControlClient, ControlClientError};
+pub use config::{EmulatorConfig, Limits};
+pub use control::PREFIX as CONTROL_PREFIX;
+pub use error::{ApiError, ErrorKind};
+pub use faults::{FaultConfig, RateLimit};
+pub use model::{
+    Counters, CreateLogEntry, ForceStatus, ForeignModel, ModelRecord, ModelSource, ModelStatus, Tag,
+};
+pub use operation::Operation;
+pub use server::{Emulator, EmulatorHandle, StartError, router};
+pub use state::EmulatorState;

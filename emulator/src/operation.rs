@@ -1,0 +1,84 @@
+//! The Bedrock operations the emulator implements.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+/// One Bedrock API operation, named as in the service model.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Operation {
+    CreateCustomModel,
+    GetCustomModel,
+    ListCustomModels,
+    DeleteCustomModel,
+    TagResource,
+    UntagResource,
+    ListTagsForResource,
+}
+
+impl Operation {
+    /// Every operation, in a stable order.
+    pub const ALL: [Operation; 7] = [
+        Operation::CreateCustomModel,
+        Operation::GetCustomModel,
+        Operation::ListCustomModels,
+        Operation::DeleteCustomModel,
+        Operation::TagResource,
+        Operation::UntagResource,
+        Operation::ListTagsForResource,
+    ];
+
+    /// The operation's name in the service model, e.g. `GetCustomModel`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Operation::CreateCustomModel => "CreateCustomModel",
+            Operation::GetCustomModel => "GetCustomModel",
+            Operation::ListCustomModels => "ListCustomModels",
+            Operation::DeleteCustomModel => "DeleteCustomModel",
+            Operation::TagResource => "TagResource",
+            Operation::UntagResource => "UntagResource",
+            Operation::ListTagsForResource => "ListTagsForResource",
+        }
+    }
+}
+
+impl fmt::Display for Operation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The error returned when a string names no known operation.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error(
+    "unknown operation '{0}' (expected one of CreateCustomModel, GetCustomModel, ListCustomModels, DeleteCustomModel, TagResource, UntagResource, ListTagsForResource)"
+)]
+pub struct UnknownOperation(pub String);
+
+impl FromStr for Operation {
+    type Err = UnknownOperation;
+
+    fn from_str(name: &str) -> Result<Self, Self::Err> {
+        Operation::ALL
+            .into_iter()
+            .find(|operation| operation.as_str() == name)
+            .ok_or_else(|| UnknownOperation(name.to_owned()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip() {
+        for operation in Operation::ALL {
+            assert_eq!(
+                operation.as_str().parse::<Operation>().ok(),
+                Some(operation)
+            );
+        }
+        assert!("Nope".parse::<Operation>().is_err());
+    }
+}

@@ -1,0 +1,1035 @@
+//! Turns wire input into validated requests, checking every member against the service model's
+//! constraints. Patterns are the model's, anchored, and compiled once.
+//!
+//! Violations are reported the way AWS reports them: `1 validation error detected: Value 'x' at
+//! 'modelName' failed to satisfy constraint: Member must satisfy regular expression pattern: ...`.
+
+use std::sync::LazyLock;
+
+use chrono::{DateTime, Utc};
+use regex::Regex;
+use serde_json::{Map, Value};
+
+use crate::error::ApiError;
+use crate::model::{ModelSource, ModelStatus, Tag};
+
+fn anchored(pattern: &str) -> Regex {
+    // The patterns are constants of this file; a typo is caught by the unit tests below.
+    Regex::new(&format!("^(?:{pattern})$")).unwrap_or_else(|error| panic!("bad pattern: {error}"))
+}
+
+macro_rules! pattern {
+    ($name:ident, $source:expr) => {
+        static $name: LazyLock<Regex> = LazyLock::new(|| anchored($source));
+    };
+}
+
+// Where the model's Java-flavoured pattern differs from what the regex crate accepts, the regex
+// source is adjusted (ASCII `\s`, escaped `-` in classes) and the model's text is kept for
+// messages.
+const CUSTOM_MODEL_NAME_TEXT: &str = "([0-9a-zA-Z][_-]?){1,63}";
+pattern!(CUSTOM_MODEL_NAME, CUSTOM_MODEL_NAME_TEXT);
+
+const S3_URI_TEXT: &str =
+    r"s3://[a-z0-9][-.a-z0-9]{1,61}[a-z0-9](?:/[-!_*'().a-z0-9A-Z]+(?:/[-!_*'().a-z0-9A-Z]+)*)?/?";
+pattern!(S3_URI, S3_URI_TEXT);
+
+const MODEL_PACKAGE_ARN_TEXT: &str =
+    r"arn:aws[a-z\-]*:sagemaker:[a-z0-9\-]{9,16}:[0-9]{12}:model-package/[\S]{1,2048}";
+// `\S{1,2048}` would compile to a huge automaton; match `\S+` and check the length apart.
+pattern!(
+    MODEL_PACKAGE_ARN,
+    r"arn:aws[a-z\-]*:sagemaker:[a-z0-9\-]{9,16}:[0-9]{12}:model-package/(\S+)"
+);
+
+const KMS_KEY_ARN_TEXT: &str = r"arn:aws(-[^:]+)?:kms:[a-zA-Z0-9-]*:[0-9]{12}:key/[a-zA-Z0-9-]{36}";
+pattern!(KMS_KEY_ARN, KMS_KEY_ARN_TEXT);
+
+const ROLE_ARN_TEXT: &str = r"arn:aws(-[^:]+)?:iam::([0-9]{12})?:role/.+";
+pattern!(ROLE_ARN, ROLE_ARN_TEXT);
+
+const TAG_TEXT: &str = r"[a-zA-Z0-9\s._:/=+@-]*";
+// Java's `\s` is ASCII whitespace only.
+pattern!(TAG, r"[a-zA-Z0-9 \t\n\x0B\x0C\r._:/=+@\-]*");
+
+const IDEMPOTENCY_TOKEN_TEXT: &str = r"[a-zA-Z0-9]([-a-zA-Z0-9]{0,254}[a-zA-Z0-9])?";
+pattern!(IDEMPOTENCY_TOKEN, IDEMPOTENCY_TOKEN_TEXT);
+
+const MODEL_IDENTIFIER_TEXT: &str = r"arn:aws(-[^:]+)?:bedrock:[a-z0-9-]{1,20}:(([0-9]{12}:custom-model/((imported)|([a-z0-9-]{1,63}[.]{1}[a-z0-9-]{1,63}))(([:][a-z0-9-]{1,63}){0,2})?/[a-z0-9]{12})|(:foundation-model/([a-z0-9-]{1,63}[.]{1}[a-z0-9-]{1,63}([.]?[a-z0-9-]{1,63})([:][a-z0-9-]{1,63}){0,2})))|(([a-z0-9-]{1,63}[.]{1}[a-z0-9-]{1,63}([.]?[a-z0-9-]{1,63})([:][a-z0-9-]{1,63}){0,2}))|(([0-9a-zA-Z][_-]?)+)";
+pattern!(MODEL_IDENTIFIER, MODEL_IDENTIFIER_TEXT);
+
+const MODEL_ARN_TEXT: &str = r"arn:aws(-[^:]+)?:bedrock:[a-z0-9-]{1,20}:(([0-9]{12}:custom-model/((imported)|([a-z0-9-]{1,63}[.]{1}[a-z0-9-]{1,63}))(([:][a-z0-9-]{1,63}){0,2})?/[a-z0-9]{12})|(:foundation-model/[a-z0-9-]{1,63}[.]{1}([a-z0-9-]{1,63}[.]){0,2}[a-z0-9-]{1,63}([:][a-z0-9-]{1,63}){0,2}))";
+pattern!(MODEL_ARN, MODEL_ARN_TEXT);
+
+const FOUNDATION_MODEL_ARN_TEXT: &str = r"arn:aws(-[^:]+)?:bedrock:[a-z0-9-]{1,20}::foundation-model/[a-z0-9-]{1,63}[.]{1}([a-z0-9-]{1,63}[.]){0,2}[a-z0-9-]{1,63}([:][a-z0-9-]{1,63}){0,2}";
+pattern!(FOUNDATION_MODEL_ARN, FOUNDATION_MODEL_ARN_TEXT);
+
+const TAGGABLE_ARN_TEXT: &str = r".*(^[a-zA-Z0-9][a-zA-Z0-9\-]*$)|(^arn:aws(-[^:]+)?:bedrock:[a-z0-9-]{1,20}:[0-9]{12}:custom-model/(imported)/[a-z0-9]{12}$)|(^arn:aws(-[^:]+)?:bedrock:[a-z0-9-]{1,20}:([0-9]{12}|)((:(fine-tuning-job|model-customization-job|custom-model)/[a-z0-9-]{1,63}[.]{1}[a-z0-9-]{1,63}([a-z0-9-]{1,63}[.]){0,2}[a-z0-9-]{1,63}([:][a-z0-9-]{1,63}){0,2}(/[a-z0-9]{12})$)|(:guardrail/[a-z0-9]+$)|(:automated-reasoning-policy/[a-zA-Z0-9]+(:[a-zA-Z0-9]+)?$)|(:(inference-profile|application-inference-profile)/[a-zA-Z0-9-:.]+$)|(:(provisioned-model|model-invocation-job|model-evaluation-job|evaluation-job|model-import-job|imported-model|async-invoke|provisioned-model-v2|provisioned-model-reservation|prompt-router|custom-model-deployment)/[a-z0-9]{12}$))).*";
+pattern!(
+    TAGGABLE_ARN,
+    r".*(^[a-zA-Z0-9][a-zA-Z0-9\-]*$)|(^arn:aws(-[^:]+)?:bedrock:[a-z0-9-]{1,20}:[0-9]{12}:custom-model/(imported)/[a-z0-9]{12}$)|(^arn:aws(-[^:]+)?:bedrock:[a-z0-9-]{1,20}:([0-9]{12}|)((:(fine-tuning-job|model-customization-job|custom-model)/[a-z0-9-]{1,63}[.]{1}[a-z0-9-]{1,63}([a-z0-9-]{1,63}[.]){0,2}[a-z0-9-]{1,63}([:][a-z0-9-]{1,63}){0,2}(/[a-z0-9]{12})$)|(:guardrail/[a-z0-9]+$)|(:automated-reasoning-policy/[a-zA-Z0-9]+(:[a-zA-Z0-9]+)?$)|(:(inference-profile|application-inference-profile)/[a-zA-Z0-9\-:.]+$)|(:(provisioned-model|model-invocation-job|model-evaluation-job|evaluation-job|model-import-job|imported-model|async-invoke|provisioned-model-v2|provisioned-model-reservation|prompt-router|custom-model-deployment)/[a-z0-9]{12}$))).*"
+);
+
+const PAGINATION_TOKEN_TEXT: &str = r"\S*";
+pattern!(PAGINATION_TOKEN, PAGINATION_TOKEN_TEXT);
+
+/// A string member's constraints.
+struct StringRule {
+    min: usize,
+    max: Option<usize>,
+    matches: fn(&str) -> bool,
+    pattern_text: &'static str,
+}
+
+const MODEL_NAME_RULE: StringRule = StringRule {
+    min: 1,
+    max: Some(63),
+    matches: |value| CUSTOM_MODEL_NAME.is_match(value),
+    pattern_text: CUSTOM_MODEL_NAME_TEXT,
+};
+const S3_URI_RULE: StringRule = StringRule {
+    min: 1,
+    max: Some(1024),
+    matches: |value| S3_URI.is_match(value),
+    pattern_text: S3_URI_TEXT,
+};
+const MODEL_PACKAGE_ARN_RULE: StringRule = StringRule {
+    min: 0,
+    max: None,
+    matches: |value| {
+        MODEL_PACKAGE_ARN
+            .captures(value)
+            .and_then(|captures| captures.get(1))
+            .is_some_and(|suffix| suffix.as_str().chars().count() <= 2048)
+    },
+    pattern_text: MODEL_PACKAGE_ARN_TEXT,
+};
+const KMS_KEY_ARN_RULE: StringRule = StringRule {
+    min: 1,
+    max: Some(2048),
+    matches: |value| KMS_KEY_ARN.is_match(value),
+    pattern_text: KMS_KEY_ARN_TEXT,
+};
+const ROLE_ARN_RULE: StringRule = StringRule {
+    min: 0,
+    max: Some(2048),
+    matches: |value| ROLE_ARN.is_match(value),
+    pattern_text: ROLE_ARN_TEXT,
+};
+const TAG_KEY_RULE: StringRule = StringRule {
+    min: 1,
+    max: Some(128),
+    matches: |value| TAG.is_match(value),
+    pattern_text: TAG_TEXT,
+};
+const TAG_VALUE_RULE: StringRule = StringRule {
+    min: 0,
+    max: Some(256),
+    matches: |value| TAG.is_match(value),
+    pattern_text: TAG_TEXT,
+};
+const IDEMPOTENCY_TOKEN_RULE: StringRule = StringRule {
+    min: 1,
+    max: Some(256),
+    matches: |value| IDEMPOTENCY_TOKEN.is_match(value),
+    pattern_text: IDEMPOTENCY_TOKEN_TEXT,
+};
+const MODEL_IDENTIFIER_RULE: StringRule = StringRule {
+    min: 1,
+    max: Some(2048),
+    matches: |value| MODEL_IDENTIFIER.is_match(value),
+    pattern_text: MODEL_IDENTIFIER_TEXT,
+};
+const MODEL_ARN_RULE: StringRule = StringRule {
+    min: 20,
+    max: Some(1011),
+    matches: |value| MODEL_ARN.is_match(value),
+    pattern_text: MODEL_ARN_TEXT,
+};
+const FOUNDATION_MODEL_ARN_RULE: StringRule = StringRule {
+    min: 0,
+    max: None,
+    matches: |value| FOUNDATION_MODEL_ARN.is_match(value),
+    pattern_text: FOUNDATION_MODEL_ARN_TEXT,
+};
+const TAGGABLE_ARN_RULE: StringRule = StringRule {
+    min: 20,
+    max: Some(1011),
+    matches: |value| TAGGABLE_ARN.is_match(value),
+    pattern_text: TAGGABLE_ARN_TEXT,
+};
+const PAGINATION_TOKEN_RULE: StringRule = StringRule {
+    min: 1,
+    max: Some(2048),
+    matches: |value| PAGINATION_TOKEN.is_match(value),
+    pattern_text: PAGINATION_TOKEN_TEXT,
+};
+
+/// Whether `name` is a valid CustomModelName.
+pub(crate) fn is_valid_model_name(name: &str) -> bool {
+    (1..=63).contains(&name.chars().count()) && CUSTOM_MODEL_NAME.is_match(name)
+}
+
+/// Whether `arn` is a valid ModelArn.
+pub(crate) fn is_valid_model_arn(arn: &str) -> bool {
+    (20..=1011).contains(&arn.chars().count()) && MODEL_ARN.is_match(arn)
+}
+
+/// Validation errors collected for one request.
+#[derive(Default)]
+pub(crate) struct Violations(Vec<String>);
+
+const MAX_ECHOED_VALUE_CHARS: usize = 128;
+
+impl Violations {
+    fn push(&mut self, path: &str, value: Option<&str>, constraint: &str) {
+        let value = match value {
+            None => "null".to_owned(),
+            Some(value) if value.chars().count() > MAX_ECHOED_VALUE_CHARS => {
+                let prefix: String = value.chars().take(MAX_ECHOED_VALUE_CHARS).collect();
+                format!("'{prefix}...'")
+            }
+            Some(value) => format!("'{value}'"),
+        };
+        self.0.push(format!(
+            "Value {value} at '{path}' failed to satisfy constraint: {constraint}"
+        ));
+    }
+
+    fn null(&mut self, path: &str) {
+        self.push(path, None, "Member must not be null");
+    }
+
+    fn check(&mut self, path: &str, value: &str, rule: &StringRule) {
+        let length = value.chars().count();
+        if length < rule.min {
+            self.push(
+                path,
+                Some(value),
+                &format!(
+                    "Member must have length greater than or equal to {}",
+                    rule.min
+                ),
+            );
+        }
+        if let Some(max) = rule.max
+            && length > max
+        {
+            self.push(
+                path,
+                Some(value),
+                &format!("Member must have length less than or equal to {max}"),
+            );
+        }
+        if !(rule.matches)(value) {
+            self.push(
+                path,
+                Some(value),
+                &format!(
+                    "Member must satisfy regular expression pattern: {}",
+                    rule.pattern_text
+                ),
+            );
+        }
+    }
+
+    fn check_enum(&mut self, path: &str, value: &str, allowed: &[&str]) -> bool {
+        if allowed.contains(&value) {
+            true
+        } else {
+            self.push(
+                path,
+                Some(value),
+                &format!(
+                    "Member must satisfy enum value set: [{}]",
+                    allowed.join(", ")
+                ),
+            );
+            false
+        }
+    }
+
+    fn into_result(self) -> Result<(), ApiError> {
+        match self.0.len() {
+            0 => Ok(()),
+            1 => Err(ApiError::validation(format!(
+                "1 validation error detected: {}",
+                self.0[0]
+            ))),
+            count => Err(ApiError::validation(format!(
+                "{count} validation errors detected: {}",
+                self.0.join("; ")
+            ))),
+        }
+    }
+}
+
+fn single_violation(path: &str, value: Option<&str>, constraint: &str) -> ApiError {
+    let mut violations = Violations::default();
+    violations.push(path, value, constraint);
+    match violations.into_result() {
+        Err(error) => error,
+        Ok(()) => ApiError::validation(constraint.to_owned()),
+    }
+}
+
+/// Parses a request body as a JSON object. An empty body counts as `{}`.
+fn parse_object(body: &[u8]) -> Result<Map<String, Value>, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Map::new());
+    }
+    match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Object(object)) => Ok(object),
+        Ok(_) => Err(ApiError::validation(
+            "The request body must be a JSON object.",
+        )),
+        Err(error) => Err(ApiError::validation(format!(
+            "The request body is not valid JSON: {error}"
+        ))),
+    }
+}
+
+fn describe(value: &Value) -> String {
+    match value {
+        Value::String(text) => text.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Reads an optional string member; a wrong type is a violation. JSON null counts as absent.
+fn string<'a>(
+    object: &'a Map<String, Value>,
+    key: &str,
+    path: &str,
+    violations: &mut Violations,
+) -> Option<&'a str> {
+    match object.get(key) {
+        None | Some(Value::Null) => None,
+        Some(Value::String(text)) => Some(text),
+        Some(other) => {
+            violations.push(path, Some(&describe(other)), "Member must be a string");
+            None
+        }
+    }
+}
+
+/// Reads a required string member, recording a null violation when absent.
+fn required_string<'a>(
+    object: &'a Map<String, Value>,
+    key: &str,
+    path: &str,
+    violations: &mut Violations,
+) -> Option<&'a str> {
+    let present = !matches!(object.get(key), None | Some(Value::Null));
+    let value = string(object, key, path, violations);
+    if !present {
+        violations.null(path);
+    }
+    value
+}
+
+fn structure<'a>(
+    object: &'a Map<String, Value>,
+    key: &str,
+    path: &str,
+    violations: &mut Violations,
+) -> Option<&'a Map<String, Value>> {
+    match object.get(key) {
+        None | Some(Value::Null) => None,
+        Some(Value::Object(inner)) => Some(inner),
+        Some(other) => {
+            violations.push(path, Some(&describe(other)), "Member must be a structure");
+            None
+        }
+    }
+}
+
+fn list<'a>(
+    object: &'a Map<String, Value>,
+    key: &str,
+    path: &str,
+    violations: &mut Violations,
+) -> Option<&'a Vec<Value>> {
+    match object.get(key) {
+        None | Some(Value::Null) => None,
+        Some(Value::Array(items)) => Some(items),
+        Some(other) => {
+            violations.push(path, Some(&describe(other)), "Member must be a list");
+            None
+        }
+    }
+}
+
+/// Reads a union: exactly one of `members` must be set, to a structure.
+fn union<'a>(
+    union_object: &'a Map<String, Value>,
+    members: &[&str],
+    path: &str,
+    violations: &mut Violations,
+) -> Option<(&'a str, &'a Map<String, Value>)> {
+    let set: Vec<(&String, &Value)> = union_object
+        .iter()
+        .filter(|(_, value)| !value.is_null())
+        .collect();
+    let [(name, value)] = set.as_slice() else {
+        violations.push(
+            path,
+            Some(&Value::Object(union_object.clone()).to_string()),
+            &format!(
+                "Member must have exactly one of the following members set: [{}]",
+                members.join(", ")
+            ),
+        );
+        return None;
+    };
+    if !members.contains(&name.as_str()) {
+        violations.push(
+            path,
+            Some(&Value::Object(union_object.clone()).to_string()),
+            &format!(
+                "Member must have exactly one of the following members set: [{}]",
+                members.join(", ")
+            ),
+        );
+        return None;
+    }
+    match value {
+        Value::Object(inner) => Some((name.as_str(), inner)),
+        other => {
+            violations.push(
+                &format!("{path}.{name}"),
+                Some(&describe(other)),
+                "Member must be a structure",
+            );
+            None
+        }
+    }
+}
+
+/// Reads a TagList member: `{"key": ..., "value": ...}` items, checked against the tag rules.
+/// Reserved `aws:` keys and duplicate keys are violations too.
+fn tags(
+    object: &Map<String, Value>,
+    key: &str,
+    required: bool,
+    violations: &mut Violations,
+) -> Vec<Tag> {
+    let Some(items) = list(object, key, key, violations) else {
+        if required && matches!(object.get(key), None | Some(Value::Null)) {
+            violations.null(key);
+        }
+        return Vec::new();
+    };
+    if items.len() > 200 {
+        violations.push(
+            key,
+            Some(&format!("[{} tags]", items.len())),
+            "Member must have length less than or equal to 200",
+        );
+        return Vec::new();
+    }
+    let mut tags = Vec::with_capacity(items.len());
+    for (index, item) in items.iter().enumerate() {
+        let path = format!("{key}.{}.member", index + 1);
+        let Value::Object(tag) = item else {
+            violations.push(&path, Some(&describe(item)), "Member must be a structure");
+            continue;
+        };
+        let tag_key = required_string(tag, "key", &format!("{path}.key"), violations);
+        let tag_value = required_string(tag, "value", &format!("{path}.value"), violations);
+        if let Some(tag_key) = tag_key {
+            check_tag_key(&format!("{path}.key"), tag_key, violations);
+            if tags.iter().any(|seen: &Tag| seen.key == tag_key) {
+                violations.push(
+                    &format!("{path}.key"),
+                    Some(tag_key),
+                    "Tag keys must be unique within a request",
+                );
+            }
+        }
+        if let Some(tag_value) = tag_value {
+            violations.check(&format!("{path}.value"), tag_value, &TAG_VALUE_RULE);
+        }
+        if let (Some(tag_key), Some(tag_value)) = (tag_key, tag_value) {
+            tags.push(Tag::new(tag_key, tag_value));
+        }
+    }
+    tags
+}
+
+fn check_tag_key(path: &str, key: &str, violations: &mut Violations) {
+    violations.check(path, key, &TAG_KEY_RULE);
+    if key
+        .get(..4)
+        .is_some_and(|prefix| prefix.eq_ignore_ascii_case("aws:"))
+    {
+        violations.push(
+            path,
+            Some(key),
+            "Tag keys starting with 'aws:' are reserved for AWS use",
+        );
+    }
+}
+
+/// A validated CreateCustomModel request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct CreateCustomModelInput {
+    pub model_name: String,
+    pub source: ModelSource,
+    pub model_kms_key_arn: Option<String>,
+    pub role_arn: Option<String>,
+    pub model_tags: Vec<Tag>,
+    pub client_request_token: Option<String>,
+}
+
+impl CreateCustomModelInput {
+    /// The parameters an idempotent replay must repeat (everything but the token; tag order is
+    /// irrelevant).
+    pub fn fingerprint(&self) -> CreateFingerprint {
+        let mut tags = self.model_tags.clone();
+        tags.sort();
+        CreateFingerprint {
+            model_name: self.model_name.clone(),
+            source: self.source.clone(),
+            model_kms_key_arn: self.model_kms_key_arn.clone(),
+            role_arn: self.role_arn.clone(),
+            tags,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct CreateFingerprint {
+    model_name: String,
+    source: ModelSource,
+    model_kms_key_arn: Option<String>,
+    role_arn: Option<String>,
+    tags: Vec<Tag>,
+}
+
+pub(crate) fn parse_create_custom_model(body: &[u8]) -> Result<CreateCustomModelInput, ApiError> {
+    let root = parse_object(body)?;
+    let mut violations = Violations::default();
+
+    let model_name = required_string(&root, "modelName", "modelName", &mut violations);
+    if let Some(name) = model_name {
+        violations.check("modelName", name, &MODEL_NAME_RULE);
+    }
+
+    let mut s3_uri = None;
+    let s3_config = structure(
+        &root,
+        "modelSourceConfig",
+        "modelSourceConfig",
+        &mut violations,
+    );
+    if let Some(config) = s3_config
+        && let Some((_, s3)) = union(
+            config,
+            &["s3DataSource"],
+            "modelSourceConfig",
+            &mut violations,
+        )
+    {
+        let path = "modelSourceConfig.s3DataSource.s3Uri";
+        s3_uri = required_string(s3, "s3Uri", path, &mut violations);
+        if let Some(uri) = s3_uri {
+            violations.check(path, uri, &S3_URI_RULE);
+        }
+    }
+
+    let mut package_arn = None;
+    let package_config = structure(
+        &root,
+        "customModelDataSource",
+        "customModelDataSource",
+        &mut violations,
+    );
+    if let Some(config) = package_config
+        && let Some((_, package)) = union(
+            config,
+            &["modelPackageArnDataSource"],
+            "customModelDataSource",
+            &mut violations,
+        )
+    {
+        let path = "customModelDataSource.modelPackageArnDataSource.modelPackageArn";
+        package_arn = required_string(package, "modelPackageArn", path, &mut violations);
+        if let Some(arn) = package_arn {
+            violations.check(path, arn, &MODEL_PACKAGE_ARN_RULE);
+        }
+    }
+
+    let kms = string(&root, "modelKmsKeyArn", "modelKmsKeyArn", &mut violations);
+    if let Some(kms) = kms {
+        violations.check("modelKmsKeyArn", kms, &KMS_KEY_ARN_RULE);
+    }
+    let role = string(&root, "roleArn", "roleArn", &mut violations);
+    if let Some(role) = role {
+        violations.check("roleArn", role, &ROLE_ARN_RULE);
+    }
+    let model_tags = tags(&root, "modelTags", false, &mut violations);
+    let token = string(
+        &root,
+        "clientRequestToken",
+        "clientRequestToken",
+        &mut violations,
+    );
+    if let Some(token) = token {
+        violations.check("clientRequestToken", token, &IDEMPOTENCY_TOKEN_RULE);
+    }
+    violations.into_result()?;
+
+    // Rules across members, checked once every member is individually valid.
+    let source = match (s3_config, package_config, s3_uri, package_arn) {
+        (Some(_), None, Some(uri), _) => ModelSource::S3Uri(uri.to_owned()),
+        (None, Some(_), _, Some(arn)) => ModelSource::ModelPackageArn(arn.to_owned()),
+        (Some(_), Some(_), _, _) => {
+            return Err(ApiError::validation(
+                "1 validation error detected: Exactly one of 'modelSourceConfig' or 'customModelDataSource' must be specified, not both.",
+            ));
+        }
+        _ => {
+            return Err(ApiError::validation(
+                "1 validation error detected: Exactly one of 'modelSourceConfig' or 'customModelDataSource' must be specified.",
+            ));
+        }
+    };
+    if matches!(source, ModelSource::S3Uri(_)) && role.is_none() {
+        return Err(single_violation(
+            "roleArn",
+            None,
+            "Member must not be null when 'modelSourceConfig' (an Amazon S3 model source) is specified",
+        ));
+    }
+    let Some(model_name) = model_name else {
+        return Err(single_violation(
+            "modelName",
+            None,
+            "Member must not be null",
+        ));
+    };
+
+    Ok(CreateCustomModelInput {
+        model_name: model_name.to_owned(),
+        source,
+        model_kms_key_arn: kms.map(str::to_owned),
+        role_arn: role.map(str::to_owned),
+        model_tags,
+        client_request_token: token.map(str::to_owned),
+    })
+}
+
+/// Percent-decodes and validates a `{modelIdentifier}` path label.
+pub(crate) fn parse_model_identifier(raw: &str) -> Result<String, ApiError> {
+    let decoded = percent_encoding::percent_decode_str(raw)
+        .decode_utf8()
+        .map_err(|_| {
+            single_violation(
+                "modelIdentifier",
+                Some(raw),
+                "Member must be valid UTF-8 once percent-decoded",
+            )
+        })?
+        .into_owned();
+    let mut violations = Violations::default();
+    violations.check("modelIdentifier", &decoded, &MODEL_IDENTIFIER_RULE);
+    violations.into_result()?;
+    Ok(decoded)
+}
+
+/// Reads `resourceARN` for the tagging operations.
+fn resource_arn(root: &Map<String, Value>, violations: &mut Violations) -> Option<String> {
+    let arn = required_string(root, "resourceARN", "resourceARN", violations);
+    if let Some(arn) = arn {
+        violations.check("resourceARN", arn, &TAGGABLE_ARN_RULE);
+    }
+    arn.map(str::to_owned)
+}
+
+pub(crate) struct TagResourceInput {
+    pub resource_arn: String,
+    pub tags: Vec<Tag>,
+}
+
+pub(crate) fn parse_tag_resource(body: &[u8]) -> Result<TagResourceInput, ApiError> {
+    let root = parse_object(body)?;
+    let mut violations = Violations::default();
+    let resource_arn = resource_arn(&root, &mut violations);
+    let tags = tags(&root, "tags", true, &mut violations);
+    violations.into_result()?;
+    let resource_arn = resource_arn
+        .ok_or_else(|| single_violation("resourceARN", None, "Member must not be null"))?;
+    Ok(TagResourceInput { resource_arn, tags })
+}
+
+pub(crate) struct UntagResourceInput {
+    pub resource_arn: String,
+    pub tag_keys: Vec<String>,
+}
+
+pub(crate) fn parse_untag_resource(body: &[u8]) -> Result<UntagResourceInput, ApiError> {
+    let root = parse_object(body)?;
+    let mut violations = Violations::default();
+    let resource_arn = resource_arn(&root, &mut violations);
+    let mut tag_keys = Vec::new();
+    match list(&root, "tagKeys", "tagKeys", &mut violations) {
+        None => {
+            if matches!(root.get("tagKeys"), None | Some(Value::Null)) {
+                violations.null("tagKeys");
+            }
+        }
+        Some(items) if items.len() > 200 => violations.push(
+            "tagKeys",
+            Some(&format!("[{} keys]", items.len())),
+            "Member must have length less than or equal to 200",
+        ),
+        Some(items) => {
+            for (index, item) in items.iter().enumerate() {
+                let path = format!("tagKeys.{}.member", index + 1);
+                match item {
+                    Value::String(key) => {
+                        check_tag_key(&path, key, &mut violations);
+                        tag_keys.push(key.clone());
+                    }
+                    Value::Null => violations.null(&path),
+                    other => {
+                        violations.push(&path, Some(&describe(other)), "Member must be a string")
+                    }
+                }
+            }
+        }
+    }
+    violations.into_result()?;
+    let resource_arn = resource_arn
+        .ok_or_else(|| single_violation("resourceARN", None, "Member must not be null"))?;
+    Ok(UntagResourceInput {
+        resource_arn,
+        tag_keys,
+    })
+}
+
+pub(crate) fn parse_list_tags_for_resource(body: &[u8]) -> Result<String, ApiError> {
+    let root = parse_object(body)?;
+    let mut violations = Violations::default();
+    let resource_arn = resource_arn(&root, &mut violations);
+    violations.into_result()?;
+    resource_arn.ok_or_else(|| single_violation("resourceARN", None, "Member must not be null"))
+}
+
+/// Sort order of ListCustomModels.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum SortOrder {
+    Ascending,
+    Descending,
+}
+
+/// The validated query of ListCustomModels.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct ListCustomModelsInput {
+    pub creation_time_before: Option<DateTime<Utc>>,
+    pub creation_time_after: Option<DateTime<Utc>>,
+    pub name_contains: Option<String>,
+    pub base_model_arn_equals: Option<String>,
+    pub foundation_model_arn_equals: Option<String>,
+    pub max_results: usize,
+    pub next_token: Option<String>,
+    pub sort_order: SortOrder,
+    pub is_owned: Option<bool>,
+    pub model_status: Option<ModelStatus>,
+}
+
+/// How many summaries a page holds when maxResults is absent.
+pub(crate) const DEFAULT_MAX_RESULTS: usize = 100;
+
+pub(crate) fn parse_list_custom_models(
+    query: Option<&str>,
+) -> Result<ListCustomModelsInput, ApiError> {
+    let mut input = ListCustomModelsInput {
+        creation_time_before: None,
+        creation_time_after: None,
+        name_contains: None,
+        base_model_arn_equals: None,
+        foundation_model_arn_equals: None,
+        max_results: DEFAULT_MAX_RESULTS,
+        next_token: None,
+        sort_order: SortOrder::Descending,
+        is_owned: None,
+        model_status: None,
+    };
+    let mut violations = Violations::default();
+    // Unknown parameters are ignored, as AWS does; a repeated one keeps its last value.
+    for (name, value) in form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
+        let value = value.as_ref();
+        match name.as_ref() {
+            "creationTimeBefore" => {
+                input.creation_time_before = timestamp(&name, value, &mut violations)
+            }
+            "creationTimeAfter" => {
+                input.creation_time_after = timestamp(&name, value, &mut violations)
+            }
+            "nameContains" => {
+                violations.check("nameContains", value, &MODEL_NAME_RULE);
+                input.name_contains = Some(value.to_owned());
+            }
+            "baseModelArnEquals" => {
+                violations.check("baseModelArnEquals", value, &MODEL_ARN_RULE);
+                input.base_model_arn_equals = Some(value.to_owned());
+            }
+            "foundationModelArnEquals" => {
+                violations.check(
+                    "foundationModelArnEquals",
+                    value,
+                    &FOUNDATION_MODEL_ARN_RULE,
+                );
+                input.foundation_model_arn_equals = Some(value.to_owned());
+            }
+            "maxResults" => match value.parse::<i64>() {
+                Ok(count) if count < 1 => violations.push(
+                    "maxResults",
+                    Some(value),
+                    "Member must have value greater than or equal to 1",
+                ),
+                Ok(count) if count > 1000 => violations.push(
+                    "maxResults",
+                    Some(value),
+                    "Member must have value less than or equal to 1000",
+                ),
+                Ok(count) => {
+                    input.max_results = usize::try_from(count).unwrap_or(DEFAULT_MAX_RESULTS)
+                }
+                Err(_) => violations.push("maxResults", Some(value), "Member must be an integer"),
+            },
+            "nextToken" => {
+                violations.check("nextToken", value, &PAGINATION_TOKEN_RULE);
+                input.next_token = Some(value.to_owned());
+            }
+            "sortBy" => {
+                violations.check_enum("sortBy", value, &["CreationTime"]);
+            }
+            "sortOrder"
+                if violations.check_enum("sortOrder", value, &["Ascending", "Descending"]) =>
+            {
+                input.sort_order = if value == "Ascending" {
+                    SortOrder::Ascending
+                } else {
+                    SortOrder::Descending
+                };
+            }
+            "isOwned" => match value {
+                "true" => input.is_owned = Some(true),
+                "false" => input.is_owned = Some(false),
+                _ => violations.push("isOwned", Some(value), "Member must be a boolean"),
+            },
+            "modelStatus"
+                if violations.check_enum(
+                    "modelStatus",
+                    value,
+                    &["Active", "Creating", "Failed"],
+                ) =>
+            {
+                input.model_status = match value {
+                    "Active" => Some(ModelStatus::Active),
+                    "Creating" => Some(ModelStatus::Creating),
+                    _ => Some(ModelStatus::Failed),
+                };
+            }
+            _ => {}
+        }
+    }
+    violations.into_result().map(|()| input)
+}
+
+fn timestamp(name: &str, value: &str, violations: &mut Violations) -> Option<DateTime<Utc>> {
+    match DateTime::parse_from_rfc3339(value) {
+        Ok(time) => Some(time.with_timezone(&Utc)),
+        Err(_) => {
+            violations.push(
+                name,
+                Some(value),
+                "Member must be a timestamp in ISO 8601 (RFC 3339) form, e.g. 2026-11-22T13:53:53Z",
+            );
+            None
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn error_message(result: Result<impl std::fmt::Debug, ApiError>) -> String {
+        match result {
+            Ok(value) => panic!("expected a validation error, got {value:?}"),
+            Err(error) => {
+                assert_eq!(error.code(), "ValidationException");
+                error.message().to_owned()
+            }
+        }
+    }
+
+    #[test]
+    fn every_pattern_compiles() {
+        for regex in [
+            &CUSTOM_MODEL_NAME,
+            &S3_URI,
+            &MODEL_PACKAGE_ARN,
+            &KMS_KEY_ARN,
+            &ROLE_ARN,
+            &TAG,
+            &IDEMPOTENCY_TOKEN,
+            &MODEL_IDENTIFIER,
+            &MODEL_ARN,
+            &FOUNDATION_MODEL_ARN,
+            &TAGGABLE_ARN,
+            &PAGINATION_TOKEN,
+        ] {
+            LazyLock::force(regex);
+        }
+    }
+
+    #[test]
+    fn patterns_are_anchored() {
+        assert!(is_valid_model_name("my-model_1"));
+        assert!(!is_valid_model_name("my model"));
+        assert!(!is_valid_model_name("-leading"));
+        assert!(!is_valid_model_name(&"a".repeat(64)));
+        assert!(S3_URI.is_match("s3://bucket/path/to/model/"));
+        assert!(!S3_URI.is_match("xs3://bucket/path"));
+        assert!(ROLE_ARN.is_match("arn:aws:iam::123456789012:role/Import"));
+        assert!(!ROLE_ARN.is_match("arn:aws:iam::123456789012:user/Import"));
+        assert!(
+            TAGGABLE_ARN.is_match(
+                "arn:aws:bedrock:us-east-1:123456789012:custom-model/imported/abcdefghij12"
+            )
+        );
+        assert!(
+            TAGGABLE_ARN
+                .is_match("arn:aws:bedrock:us-east-1:123456789012:inference-profile/a-b:c.d")
+        );
+        assert!(!TAGGABLE_ARN.is_match("arn:aws:s3:::bucket/with/slashes"));
+        assert!(
+            MODEL_IDENTIFIER.is_match(
+                "arn:aws:bedrock:us-east-1:123456789012:custom-model/imported/abcdefghij12"
+            )
+        );
+        assert!(MODEL_IDENTIFIER.is_match("plain-name"));
+        assert!(!MODEL_IDENTIFIER.is_match("has space"));
+        assert!(TAG.is_match("team name:a/b=c+d@e-f_g.h"));
+        assert!(!TAG.is_match("emoji\u{1F600}"));
+        assert!(!TAG.is_match("nbsp\u{a0}"));
+    }
+
+    #[test]
+    fn model_package_arn_suffix_is_limited_to_2048() {
+        let prefix = "arn:aws:sagemaker:us-east-1:123456789012:model-package/";
+        assert!((MODEL_PACKAGE_ARN_RULE.matches)(&format!("{prefix}pkg/1")));
+        assert!(!(MODEL_PACKAGE_ARN_RULE.matches)(&format!(
+            "{prefix}{}",
+            "x".repeat(2049)
+        )));
+        assert!(!(MODEL_PACKAGE_ARN_RULE.matches)(&format!(
+            "{prefix}has space"
+        )));
+    }
+
+    #[test]
+    fn create_names_each_offending_member() {
+        let message = error_message(parse_create_custom_model(
+            br#"{"modelName":"bad name","modelSourceConfig":{"s3DataSource":{"s3Uri":"s3://bucket/m"}},"roleArn":"arn:aws:iam::123456789012:role/r"}"#,
+        ));
+        assert!(
+            message.starts_with("1 validation error detected: Value 'bad name' at 'modelName'"),
+            "{message}"
+        );
+
+        let message = error_message(parse_create_custom_model(br#"{"modelName":5}"#));
+        assert!(
+            message
+                .contains("at 'modelName' failed to satisfy constraint: Member must be a string"),
+            "{message}"
+        );
+
+        let message = error_message(parse_create_custom_model(
+            br#"{"modelName":"m","modelSourceConfig":{"s3DataSource":{"s3Uri":"s3://bucket/m"}}}"#,
+        ));
+        assert!(message.contains("'roleArn'"), "{message}");
+
+        let message = error_message(parse_create_custom_model(br#"{"modelName":"m"}"#));
+        assert!(
+            message.contains("modelSourceConfig") && message.contains("customModelDataSource"),
+            "{message}"
+        );
+
+        let message = error_message(parse_create_custom_model(
+            br#"{"modelName":"m","customModelDataSource":{"modelPackageArnDataSource":{"modelPackageArn":"arn:aws:sagemaker:us-east-1:123456789012:model-package/p/1"}},"modelTags":[{"key":"aws:x","value":"v"}]}"#,
+        ));
+        assert!(
+            message.contains("'modelTags.1.member.key'") && message.contains("reserved"),
+            "{message}"
+        );
+
+        let message = error_message(parse_create_custom_model(
+            br#"{"modelName":"m","modelSourceConfig":{}}"#,
+        ));
+        assert!(message.contains("'modelSourceConfig'"), "{message}");
+    }
+
+    #[test]
+    fn create_accepts_a_complete_request() {
+        let input = parse_create_custom_model(
+            br#"{"modelName":"m","modelSourceConfig":{"s3DataSource":{"s3Uri":"s3://bucket/m/"}},"roleArn":"arn:aws:iam::123456789012:role/r","modelTags":[{"key":"k","value":""}],"clientRequestToken":"tok-1","unknownMember":1}"#,
+        );
+        let input = input.ok();
+        assert_eq!(
+            input.map(|input| (input.source, input.model_tags)),
+            Some((
+                ModelSource::S3Uri("s3://bucket/m/".into()),
+                vec![Tag::new("k", "")]
+            ))
+        );
+    }
+
+    #[test]
+    fn list_query_checks_each_parameter() {
+        let input = parse_list_custom_models(Some(
+            "maxResults=5&sortOrder=Ascending&isOwned=false&modelStatus=Failed&creationTimeAfter=2026-01-01T00%3A00%3A00Z",
+        ))
+        .ok();
+        assert_eq!(input.as_ref().map(|input| input.max_results), Some(5));
+        assert_eq!(
+            input.as_ref().map(|input| input.sort_order),
+            Some(SortOrder::Ascending)
+        );
+        assert_eq!(input.as_ref().and_then(|input| input.is_owned), Some(false));
+
+        for (query, member) in [
+            ("maxResults=0", "maxResults"),
+            ("maxResults=1001", "maxResults"),
+            ("maxResults=x", "maxResults"),
+            ("sortOrder=Sideways", "sortOrder"),
+            ("sortBy=Name", "sortBy"),
+            ("modelStatus=Gone", "modelStatus"),
+            ("isOwned=maybe", "isOwned"),
+            ("nameContains=a%20b", "nameContains"),
+            ("creationTimeBefore=yesterday", "creationTimeBefore"),
+            ("baseModelArnEquals=arn", "baseModelArnEquals"),
+            ("foundationModelArnEquals=arn", "foundationModelArnEquals"),
+            ("nextToken=a%20b", "nextToken"),
+        ] {
+            let message = error_message(parse_list_custom_models(Some(query)));
+            assert!(
+                message.contains(&format!("at '{member}'")),
+                "{query}: {message}"
+            );
+        }
+    }
+
+    #[test]
+    fn identifiers_are_percent_decoded() {
+        let arn = "arn:aws:bedrock:us-east-1:123456789012:custom-model/imported/abcdefghij12";
+        let encoded = arn.replace(':', "%3A").replace('/', "%2F");
+        assert_eq!(parse_model_identifier(&encoded).ok().as_deref(), Some(arn));
+        assert!(parse_model_identifier("bad%20name").is_err());
+    }
+}
