@@ -78,6 +78,30 @@ pub struct RunArgs {
     #[arg(long, env = "CALL_TIMEOUT", default_value = "30s", value_parser = humantime::parse_duration)]
     pub call_timeout: Duration,
 
+    /// Address of the admin HTTP server: /metrics, /livez, /readyz.
+    #[arg(long, env = "ADMIN_ADDRESS", default_value = "0.0.0.0:8080")]
+    pub admin_address: std::net::SocketAddr,
+
+    /// Elect a leader among replicas through a Lease; only the leader reconciles.
+    #[arg(long, env = "LEADER_ELECTION")]
+    pub leader_election: bool,
+
+    /// Namespace of the Lease (the operator's own namespace).
+    #[arg(long, env = "POD_NAMESPACE", default_value = "default")]
+    pub leader_election_namespace: String,
+
+    /// Name of the Lease.
+    #[arg(long, default_value = "bedrock-operator")]
+    pub leader_election_lease_name: String,
+
+    /// How long the Lease stays valid without renewal: the longest a standby waits to take over.
+    #[arg(long, default_value = "15s", value_parser = humantime::parse_duration)]
+    pub leader_election_lease_duration: Duration,
+
+    /// Identity in the Lease (default: the pod name, or a random one).
+    #[arg(long, env = "POD_NAME")]
+    pub identity: Option<String>,
+
     /// Log format.
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Plain)]
     pub log_format: LogFormat,

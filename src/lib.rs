@@ -5,4 +5,7 @@ pub mod bedrock;
 pub mod cli;
 pub mod controller;
 pub mod fault;
+pub mod leader;
+pub mod metrics;
+pub mod server;
 pub mod telemetry;

@@ -1,9 +1,17 @@
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
 
 use bedrock_operator::bedrock::sdk::{SdkBedrock, SdkSettings};
 use bedrock_operator::cli::{Cli, Command, RunArgs};
+use bedrock_operator::leader::{self, Ended, LeaderSettings};
+use bedrock_operator::metrics::{Instrumented, Metrics};
+use bedrock_operator::server::{self, Health};
 use bedrock_operator::{api, controller, telemetry};
 use clap::Parser;
+use rand::Rng;
+use tokio::sync::watch;
+use tracing::{error, info};
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -28,28 +36,136 @@ async fn run(args: RunArgs) -> ExitCode {
     let client = match kube::Client::try_default().await {
         Ok(client) => client,
         Err(e) => {
-            tracing::error!(error = %e, "cannot reach Kubernetes (set KUBECONFIG or run in a cluster)");
+            error!(error = %e, "cannot reach Kubernetes (set KUBECONFIG or run in a cluster)");
             return ExitCode::FAILURE;
         }
     };
-    let bedrock = SdkBedrock::from_env(SdkSettings {
+    let metrics = Arc::new(Metrics::new());
+    let health = Arc::new(Health::default());
+    let sdk = SdkBedrock::from_env(SdkSettings {
         rate_limit_qps: args.rate_limit_qps,
         rate_limit_burst: args.rate_limit_burst,
         call_timeout: args.call_timeout,
     })
     .await;
-    let Some(region) = args.region.clone().or_else(|| bedrock.default_region()) else {
-        tracing::error!(
-            "no AWS region: set --region, AWS_REGION, or a region in the AWS configuration"
-        );
+    let Some(region) = args.region.clone().or_else(|| sdk.default_region()) else {
+        error!("no AWS region: set --region, AWS_REGION, or a region in the AWS configuration");
         return ExitCode::FAILURE;
     };
+    let bedrock = Instrumented::new(sdk, metrics.clone());
     let settings = controller::Settings {
         namespaces: args.namespaces.clone(),
         concurrency: args.concurrency,
         default_region: region,
         timing: args.timing(),
     };
-    controller::run(client, bedrock, settings).await;
-    ExitCode::SUCCESS
+
+    // SIGTERM/SIGINT → stop taking work, finish in-flight reconciles, release the lease, exit.
+    let (stop_tx, stop_rx) = watch::channel(false);
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        info!("shutdown requested");
+        let _ = stop_tx.send(true);
+    });
+    let listener = match server::bind(args.admin_address).await {
+        Ok(listener) => listener,
+        Err(e) => {
+            error!(error = %e, address = %args.admin_address, "cannot listen on the admin address");
+            return ExitCode::FAILURE;
+        }
+    };
+    let (admin_stop_tx, mut admin_stop_rx) = watch::channel(false);
+    let admin = tokio::spawn(server::serve(
+        listener,
+        metrics.clone(),
+        health.clone(),
+        async move {
+            let _ = admin_stop_rx.wait_for(|stop| *stop).await;
+        },
+    ));
+
+    let code = if args.leader_election {
+        let identity = args.identity.clone().unwrap_or_else(random_identity);
+        let lease = LeaderSettings {
+            namespace: args.leader_election_namespace.clone(),
+            lease_name: args.leader_election_lease_name.clone(),
+            identity,
+            lease_duration: args.leader_election_lease_duration,
+            renew_grace: (args.leader_election_lease_duration / 3).max(Duration::from_secs(1)),
+        };
+        let work = {
+            let (client, metrics, health) = (client.clone(), metrics.clone(), health.clone());
+            move |stop| controller::run(client, bedrock, settings, metrics, health, stop)
+        };
+        match leader::lead(
+            client,
+            lease,
+            health.clone(),
+            metrics.clone(),
+            stop_rx,
+            work,
+        )
+        .await
+        {
+            Ok(Ended::Stopped) => ExitCode::SUCCESS,
+            Ok(Ended::LostLease) => ExitCode::from(2),
+            Err(e) => {
+                error!(error = %e, "leader election failed");
+                ExitCode::FAILURE
+            }
+        }
+    } else {
+        metrics.leader.set(1);
+        controller::run(
+            client,
+            bedrock,
+            settings,
+            metrics.clone(),
+            health.clone(),
+            stop_rx,
+        )
+        .await;
+        ExitCode::SUCCESS
+    };
+
+    health.set_ready(false);
+    let _ = admin_stop_tx.send(true);
+    match admin.await {
+        Ok(Err(e)) => {
+            error!(error = %e, address = %args.admin_address, "admin server failed");
+            return ExitCode::FAILURE;
+        }
+        Err(e) => error!(error = %e, "admin server task failed"),
+        Ok(Ok(())) => {}
+    }
+    info!("bye");
+    code
+}
+
+async fn shutdown_signal() {
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(e) => {
+                error!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    tokio::select! {
+        _ = terminate => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+}
+
+fn random_identity() -> String {
+    let suffix: String = rand::rng()
+        .sample_iter(rand::distr::Alphanumeric)
+        .take(10)
+        .map(char::from)
+        .collect::<String>()
+        .to_lowercase();
+    format!("bedrock-operator-{suffix}")
 }

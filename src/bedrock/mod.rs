@@ -9,6 +9,26 @@ pub mod sdk;
 
 pub use error::{BedrockError, ErrorClass};
 
+/// The Bedrock operations the operator calls, by their API names: the metrics' `operation`
+/// label, and the list docs/iam-policy.json must cover (a test checks it).
+pub mod operation {
+    pub const CREATE_CUSTOM_MODEL: &str = "CreateCustomModel";
+    pub const GET_CUSTOM_MODEL: &str = "GetCustomModel";
+    pub const DELETE_CUSTOM_MODEL: &str = "DeleteCustomModel";
+    pub const LIST_TAGS_FOR_RESOURCE: &str = "ListTagsForResource";
+    pub const TAG_RESOURCE: &str = "TagResource";
+    pub const UNTAG_RESOURCE: &str = "UntagResource";
+
+    pub const ALL: [&str; 6] = [
+        CREATE_CUSTOM_MODEL,
+        GET_CUSTOM_MODEL,
+        DELETE_CUSTOM_MODEL,
+        LIST_TAGS_FOR_RESOURCE,
+        TAG_RESOURCE,
+        UNTAG_RESOURCE,
+    ];
+}
+
 /// Where the model artifacts come from.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Source {

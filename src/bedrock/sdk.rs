@@ -23,7 +23,9 @@ use aws_sdk_bedrock::types::{
 };
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 
-use super::{Bedrock, BedrockError, CreateRequest, ErrorClass, ModelState, RemoteModel, Source};
+use super::{
+    Bedrock, BedrockError, CreateRequest, ErrorClass, ModelState, RemoteModel, Source, operation,
+};
 
 /// Settings of the SDK-backed client.
 #[derive(Clone, Debug)]
@@ -116,7 +118,7 @@ impl Bedrock for SdkBedrock {
         region: &str,
         request: &CreateRequest,
     ) -> Result<String, BedrockError> {
-        const OP: &str = "CreateCustomModel";
+        const OP: &str = operation::CREATE_CUSTOM_MODEL;
         let tags = request
             .tags
             .iter()
@@ -157,7 +159,7 @@ impl Bedrock for SdkBedrock {
         region: &str,
         identifier: &str,
     ) -> Result<Option<RemoteModel>, BedrockError> {
-        const OP: &str = "GetCustomModel";
+        const OP: &str = operation::GET_CUSTOM_MODEL;
         let result = self
             .ready(region)
             .await
@@ -194,7 +196,7 @@ impl Bedrock for SdkBedrock {
     }
 
     async fn delete_model(&self, region: &str, identifier: &str) -> Result<bool, BedrockError> {
-        const OP: &str = "DeleteCustomModel";
+        const OP: &str = operation::DELETE_CUSTOM_MODEL;
         let result = self
             .ready(region)
             .await
@@ -220,7 +222,7 @@ impl Bedrock for SdkBedrock {
         region: &str,
         arn: &str,
     ) -> Result<BTreeMap<String, String>, BedrockError> {
-        const OP: &str = "ListTagsForResource";
+        const OP: &str = operation::LIST_TAGS_FOR_RESOURCE;
         let output = self
             .ready(region)
             .await
@@ -242,7 +244,7 @@ impl Bedrock for SdkBedrock {
         arn: &str,
         tags: &BTreeMap<String, String>,
     ) -> Result<(), BedrockError> {
-        const OP: &str = "TagResource";
+        const OP: &str = operation::TAG_RESOURCE;
         let tags = tags
             .iter()
             .map(|(key, value)| Tag::builder().key(key).value(value).build())
@@ -260,7 +262,7 @@ impl Bedrock for SdkBedrock {
     }
 
     async fn untag(&self, region: &str, arn: &str, keys: &[String]) -> Result<(), BedrockError> {
-        const OP: &str = "UntagResource";
+        const OP: &str = operation::UNTAG_RESOURCE;
         self.ready(region)
             .await
             .untag_resource()

@@ -17,6 +17,8 @@ use tracing::{error, info};
 
 use crate::api::BedrockCustomModel;
 use crate::bedrock::{Bedrock, BedrockError};
+use crate::metrics::Metrics;
+use crate::server::Health;
 
 pub mod plan;
 mod reconcile;
@@ -36,6 +38,22 @@ pub enum Error {
 }
 
 impl Error {
+    /// A bounded label for metrics: the Bedrock error class, or where it failed.
+    pub fn category(&self) -> &'static str {
+        match self.bedrock() {
+            Some(bedrock) => bedrock.class().as_str(),
+            None => match self {
+                Error::Kube(_) => "kubernetes",
+                Error::Finalizer(inner) => match inner.as_ref() {
+                    finalizer::Error::ApplyFailed(Error::Kube(_))
+                    | finalizer::Error::CleanupFailed(Error::Kube(_)) => "kubernetes",
+                    _ => "finalizer",
+                },
+                Error::Bedrock(_) => "bedrock",
+            },
+        }
+    }
+
     /// The Bedrock error at the bottom of this one, if any.
     fn bedrock(&self) -> Option<&BedrockError> {
         match self {
@@ -70,12 +88,13 @@ pub struct Context<B> {
     pub recorder: Recorder,
     pub timing: Timing,
     pub default_region: String,
+    pub metrics: Arc<Metrics>,
     /// Consecutive failures per object UID, for backoff; cleared on success.
     failures: Mutex<HashMap<String, u32>>,
 }
 
 impl<B: Bedrock> Context<B> {
-    pub fn new(client: Client, bedrock: B, settings: &Settings) -> Self {
+    pub fn new(client: Client, bedrock: B, settings: &Settings, metrics: Arc<Metrics>) -> Self {
         let reporter = Reporter {
             controller: "bedrock-operator".into(),
             instance: std::env::var("POD_NAME").ok(),
@@ -86,11 +105,12 @@ impl<B: Bedrock> Context<B> {
             bedrock,
             timing: settings.timing.clone(),
             default_region: settings.default_region.clone(),
+            metrics,
             failures: Mutex::new(HashMap::new()),
         }
     }
 
-    fn key(resource: &BedrockCustomModel) -> String {
+    pub(crate) fn key(resource: &BedrockCustomModel) -> String {
         resource.uid().unwrap_or_else(|| resource.name_any())
     }
 
@@ -101,16 +121,20 @@ impl<B: Bedrock> Context<B> {
 
     fn failed(&self, key: String) -> u32 {
         let mut failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        let count = failures.entry(key).or_insert(0);
-        *count += 1;
-        *count
+        let count = *failures.entry(key).and_modify(|c| *c += 1).or_insert(1);
+        self.metrics.objects_in_backoff.set(failures.len() as i64);
+        count
     }
 
     fn succeeded(&self, resource: &BedrockCustomModel) {
         let mut failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
         failures.remove(&Self::key(resource));
+        self.metrics.objects_in_backoff.set(failures.len() as i64);
     }
 }
+
+/// How often the readiness task re-checks whether the caches have synced.
+const READY_RECHECK: Duration = Duration::from_millis(250);
 
 /// ±10 % so that resources created together do not resync together.
 fn jitter(period: Duration) -> Duration {
@@ -136,9 +160,17 @@ fn error_policy<B: Bedrock>(
     Action::requeue(jitter(delay))
 }
 
-/// Runs the controller until SIGTERM/SIGINT.
-pub async fn run<B: Bedrock>(client: Client, bedrock: B, settings: Settings) {
-    let ctx = Arc::new(Context::new(client.clone(), bedrock, &settings));
+/// Runs the controller until `stop` turns true, then lets in-flight reconciles finish.
+/// `health` turns ready once every watched namespace's cache has synced.
+pub async fn run<B: Bedrock>(
+    client: Client,
+    bedrock: B,
+    settings: Settings,
+    metrics: Arc<Metrics>,
+    health: Arc<Health>,
+    stop: tokio::sync::watch::Receiver<bool>,
+) {
+    let ctx = Arc::new(Context::new(client.clone(), bedrock, &settings, metrics));
     let apis: Vec<Api<DeserializeGuard<BedrockCustomModel>>> = if settings.namespaces.is_empty() {
         vec![Api::all(client.clone())]
     } else {
@@ -149,12 +181,36 @@ pub async fn run<B: Bedrock>(client: Client, bedrock: B, settings: Settings) {
             .collect()
     };
     info!(namespaces = ?settings.namespaces, concurrency = settings.concurrency, region = %settings.default_region, "starting controller");
-    let controllers = apis.into_iter().map(|api| {
-        Controller::new(api, watcher::Config::default().any_semantic())
-            .with_config(ControllerConfig::default().concurrency(settings.concurrency))
-            .shutdown_on_signal()
-            .run(reconcile::reconcile, error_policy, ctx.clone())
-            .boxed()
+    let mut stores = Vec::new();
+    let controllers: Vec<_> = apis
+        .into_iter()
+        .map(|api| {
+            let controller = Controller::new(api, watcher::Config::default().any_semantic())
+                .with_config(ControllerConfig::default().concurrency(settings.concurrency));
+            stores.push(controller.store());
+            let mut stop = stop.clone();
+            controller
+                .graceful_shutdown_on(async move {
+                    let _ = stop.wait_for(|stop| *stop).await;
+                })
+                .run(reconcile::reconcile, error_policy, ctx.clone())
+                .boxed()
+        })
+        .collect();
+    let synced = tokio::spawn(async move {
+        for store in stores {
+            // The store's readiness latch wakes only its latest waiter (the controller's own
+            // runner, once it polls), so look again on a short interval instead of waiting once.
+            loop {
+                match tokio::time::timeout(READY_RECHECK, store.wait_until_ready()).await {
+                    Ok(Ok(())) => break,
+                    Ok(Err(_)) => return,
+                    Err(_) => continue,
+                }
+            }
+        }
+        info!("caches synced");
+        health.set_ready(true);
     });
     select_all(controllers)
         .for_each(|result| async move {
@@ -168,5 +224,6 @@ pub async fn run<B: Bedrock>(client: Client, bedrock: B, settings: Settings) {
             }
         })
         .await;
+    synced.abort();
     info!("controller stopped");
 }

@@ -580,7 +580,8 @@ fn plan_existing(
             let failure = model
                 .failure_message
                 .as_deref()
-                .unwrap_or("no reason given");
+                .unwrap_or("no reason given")
+                .trim_end_matches('.');
             let message = format!(
                 "Bedrock could not create model {name}: {failure}. Fix the spec (changing source, roleArn or kmsKeyArn replaces the model) or set the {RETRY_ANNOTATION} annotation to a new value to try again"
             );

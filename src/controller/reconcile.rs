@@ -32,16 +32,37 @@ pub async fn reconcile<B: Bedrock>(
     object: Arc<DeserializeGuard<BedrockCustomModel>>,
     ctx: Arc<Context<B>>,
 ) -> Result<Action, Error> {
+    let started = std::time::Instant::now();
+    let result = reconcile_object(&object, &ctx).await;
+    let outcome = match &result {
+        Ok(_) => "ok",
+        Err(e) => e.category(),
+    };
+    ctx.metrics.reconciled(outcome, started);
+    result
+}
+
+async fn reconcile_object<B: Bedrock>(
+    object: &DeserializeGuard<BedrockCustomModel>,
+    ctx: &Arc<Context<B>>,
+) -> Result<Action, Error> {
     let resource = match &object.0 {
         Ok(resource) => resource.clone(),
-        Err(invalid) => return report_malformed(invalid, &ctx).await,
+        Err(invalid) => return report_malformed(invalid, ctx).await,
     };
     let namespace = resource.namespace().unwrap_or_default();
     let api: Api<BedrockCustomModel> = Api::namespaced(ctx.client.clone(), &namespace);
     let result = finalizer(&api, FINALIZER, Arc::new(resource), |event| async {
         match event {
-            Finalizer::Apply(resource) => apply(&resource, &ctx).await,
-            Finalizer::Cleanup(resource) => cleanup(&resource, &ctx).await,
+            Finalizer::Apply(resource) => apply(&resource, ctx).await,
+            Finalizer::Cleanup(resource) => {
+                let result = cleanup(&resource, ctx).await;
+                if result.is_ok() {
+                    ctx.metrics
+                        .model_status(&Context::<B>::key(&resource), None);
+                }
+                result
+            }
         }
     })
     .await;
@@ -347,6 +368,12 @@ async fn report<B: Bedrock>(
     desired: &[Desired],
     events: &[Note],
 ) -> Result<(), Error> {
+    ctx.metrics.model_status(
+        &Context::<B>::key(resource),
+        Some(crate::metrics::ModelStatusLabel::from_status(
+            status.model_status.as_deref(),
+        )),
+    );
     let now = Time(Timestamp::now());
     let current = resource.status.clone().unwrap_or_default();
     let mut next = status.clone();

@@ -39,6 +39,8 @@ pub const FAST: &[&str] = &[
 ];
 
 pub struct World {
+    /// Where the current operator process serves /metrics, /livez and /readyz.
+    pub admin_url: String,
     pub plane: &'static ControlPlane,
     pub namespace: String,
     pub emulator: EmulatorHandle,
@@ -51,6 +53,14 @@ pub struct World {
 /// The operator binary running as a child process; killed when dropped.
 pub struct Operator {
     pub child: Child,
+    /// This process's log file.
+    pub log: std::path::PathBuf,
+}
+
+impl Operator {
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
 }
 
 impl World {
@@ -75,6 +85,7 @@ impl World {
         .await?;
         let api = Api::namespaced(plane.client(), &namespace);
         let mut world = World {
+            admin_url: String::new(),
             plane,
             namespace,
             emulator,
@@ -96,13 +107,23 @@ impl World {
     }
 
     pub async fn start_operator_with_env(&mut self, extra_env: &[(&str, &str)]) -> Result<()> {
+        let (operator, admin_url) = self.spawn_operator(&[], extra_env)?;
+        self.operator = Some(operator);
+        self.admin_url = admin_url;
+        Ok(())
+    }
+
+    /// Starts one more operator process (not tracked in `self.operator`); returns it and the
+    /// URL of its admin server.
+    pub fn spawn_operator(
+        &self,
+        extra_args: &[&str],
+        extra_env: &[(&str, &str)],
+    ) -> Result<(Operator, String)> {
         let dir = self.plane.dir().join("operator-logs");
         std::fs::create_dir_all(&dir)?;
-        let log = dir.join(format!(
-            "{}-{}.log",
-            self.namespace,
-            Instant::now().elapsed().as_nanos() ^ u128::from(std::process::id())
-        ));
+        let admin_port = free_port()?;
+        let log = dir.join(format!("{}-{admin_port}.log", self.namespace));
         let file = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -110,9 +131,11 @@ impl World {
         let mut command = Command::new(env!("CARGO_BIN_EXE_bedrock-operator"));
         command
             .arg("run")
+            .args(["--admin-address", &format!("127.0.0.1:{admin_port}")])
             .args(["--namespace", &self.namespace])
             .args(FAST)
             .args(&self.operator_args)
+            .args(extra_args)
             .env("KUBECONFIG", self.plane.kubeconfig_path())
             .env("AWS_ENDPOINT_URL_BEDROCK", self.emulator.url())
             .env("AWS_ACCESS_KEY_ID", TEST_ACCESS_KEY)
@@ -132,8 +155,10 @@ impl World {
             command.env(key, value);
         }
         let child = command.spawn().context("starting the operator")?;
-        self.operator = Some(Operator { child });
-        Ok(())
+        Ok((
+            Operator { child, log },
+            format!("http://127.0.0.1:{admin_port}"),
+        ))
     }
 
     /// SIGKILLs the operator and waits for it to be gone.
@@ -304,6 +329,56 @@ impl World {
             .model(name)
             .map(|m| m.tags.into_iter().map(|t| (t.key, t.value)).collect())
     }
+}
+
+/// A plain HTTP/1.0 GET: (status code, body). Enough for the admin endpoints.
+pub async fn http_get(base: &str, path: &str) -> Result<(u16, String)> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let authority = base.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(authority).await?;
+    stream
+        .write_all(format!("GET {path} HTTP/1.0\r\nHost: {authority}\r\n\r\n").as_bytes())
+        .await?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await?;
+    let status = response
+        .split_whitespace()
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .context("an HTTP status line")?;
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, body)| body.to_string())
+        .unwrap_or_default();
+    Ok((status, body))
+}
+
+/// Waits until `GET base+path` answers `status`.
+pub async fn wait_http(base: &str, path: &str, status: u16) -> Result<String> {
+    let start = Instant::now();
+    let mut last = None;
+    while start.elapsed() < DEADLINE {
+        match http_get(base, path).await {
+            Ok((code, body)) if code == status => return Ok(body),
+            other => last = Some(format!("{other:?}")),
+        }
+        tokio::time::sleep(POLL).await;
+    }
+    bail!("{base}{path} never answered {status}; last: {last:?}")
+}
+
+/// The value of one sample line of a Prometheus text exposition, e.g.
+/// `bedrock_operator_models{model_status="Active"}`.
+pub fn metric(text: &str, sample: &str) -> Option<f64> {
+    text.lines()
+        .find(|line| line.starts_with(sample) && line[sample.len()..].starts_with(' '))
+        .and_then(|line| line[sample.len()..].trim().parse().ok())
+}
+
+/// A loopback port nobody listens on right now.
+pub fn free_port() -> Result<u16> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    Ok(listener.local_addr()?.port())
 }
 
 /// Static test credentials: a test scans the logs for them.

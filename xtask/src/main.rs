@@ -7,6 +7,7 @@ use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 
 mod demo;
+mod prereqs;
 
 #[derive(Debug, Parser)]
 #[command(name = "cargo xtask", about = "bedrock-operator automation")]
@@ -35,6 +36,8 @@ enum Command {
         #[command(subcommand)]
         action: ClusterAction,
     },
+    /// Install what the tests need (kube-apiserver, etcd, Lua, the Python/Helm environment).
+    Prereqs,
     /// Regenerate the committed CRD YAML from the Rust types.
     Crd,
     /// Benchmarks that print their figures.
@@ -59,7 +62,10 @@ enum BenchTarget {
 }
 
 /// Files generated from the Rust types, relative to the workspace root.
-const CRD_FILES: &[&str] = &["crds/bedrockcustommodels.bedrock-operator.dev.yaml"];
+const CRD_FILES: &[&str] = &[
+    "crds/bedrockcustommodels.bedrock-operator.dev.yaml",
+    "charts/bedrock-operator/crds/bedrockcustommodels.bedrock-operator.dev.yaml",
+];
 
 fn main() -> Result<()> {
     let cli = Cli::parse();
@@ -80,6 +86,12 @@ fn main() -> Result<()> {
                 ClusterAction::Down => testkit::cluster::down().await,
             }
         }),
+        Command::Prereqs => {
+            let binaries = runtime()?.block_on(testkit::binaries::locate())?;
+            let tools = prereqs::ensure()?;
+            println!("{binaries:?}\n{tools:?}");
+            Ok(())
+        }
         Command::Crd => write_crds(&root),
         Command::Bench { target } => match target {
             BenchTarget::Emulator => run(Process::new(cargo()).args([
@@ -133,42 +145,59 @@ fn write_crds(root: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Processes the test infrastructure starts; none may outlive the suite.
-const INFRA_PROCESSES: &[&str] = &[
-    "kube-apiserver",
-    "etcd",
-    "bedrock-emulator",
-    "bedrock-operator",
-];
+/// Every process the test run starts inherits this variable, so the processes that outlive
+/// the suite can be told apart from anything else running on the machine.
+const RUN_MARKER: &str = "BEDROCK_OPERATOR_TEST_RUN";
 
-fn running_infra() -> Vec<String> {
-    let Ok(output) = Process::new("ps")
-        .args(["-eo", "pid=,comm=,args="])
-        .output()
-    else {
+/// Processes (pid and command line) that carry `RUN_MARKER=value` in their environment.
+fn marked_processes(value: &str) -> Vec<String> {
+    let needle = format!("{RUN_MARKER}={value}");
+    let Ok(entries) = std::fs::read_dir("/proc") else {
         return Vec::new();
     };
-    String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .filter(|line| {
-            let mut fields = line.split_whitespace();
-            let _pid = fields.next();
-            let comm = fields.next().unwrap_or_default();
-            INFRA_PROCESSES
-                .iter()
-                .any(|p| comm.starts_with(&p[..p.len().min(15)]))
-        })
-        .map(str::to_string)
-        .collect()
+    let mut found = Vec::new();
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name
+            .to_str()
+            .filter(|n| n.chars().all(|c| c.is_ascii_digit()))
+        else {
+            continue;
+        };
+        if pid == std::process::id().to_string() {
+            continue;
+        }
+        let Ok(environ) = std::fs::read(entry.path().join("environ")) else {
+            continue;
+        };
+        if environ
+            .split(|b| *b == 0)
+            .any(|var| var == needle.as_bytes())
+        {
+            let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
+            let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+            // Zombies have an empty command line and are gone once reaped.
+            if !cmdline.trim().is_empty() {
+                found.push(format!("{pid} {cmdline}"));
+            }
+        }
+    }
+    found
 }
 
 fn test(root: &Path, args: &[String]) -> Result<()> {
-    let before = running_infra();
+    let marker = format!(
+        "{}-{}",
+        std::process::id(),
+        std::time::UNIX_EPOCH.elapsed()?.as_nanos()
+    );
 
     // Prerequisites first, once, so that parallel tests never race to build them.
     eprintln!("xtask: checking prerequisites (kube-apiserver, etcd)");
     let binaries = runtime()?.block_on(testkit::binaries::locate())?;
     eprintln!("xtask: using {binaries:?}");
+    let tools = prereqs::ensure()?;
+    eprintln!("xtask: using {tools:?}");
 
     run(Process::new(cargo()).args(["fmt", "--all", "--check"]))?;
     run(Process::new(cargo()).args([
@@ -203,13 +232,22 @@ fn test(root: &Path, args: &[String]) -> Result<()> {
         }
         command.args(args);
     }
-    command.current_dir(root);
+    command
+        .current_dir(root)
+        .env(prereqs::LUA_ENV, &tools.lua)
+        .env(prereqs::PYTHON_ENV, &tools.python)
+        .env(RUN_MARKER, &marker);
     let result = run(&mut command);
 
-    let leaked: Vec<String> = running_infra()
-        .into_iter()
-        .filter(|p| !before.contains(p))
-        .collect();
+    // Processes killed at the very end may take a moment to be reaped.
+    let mut leaked = marked_processes(&marker);
+    for _ in 0..20 {
+        if leaked.is_empty() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(250));
+        leaked = marked_processes(&marker);
+    }
     if !leaked.is_empty() {
         eprintln!("xtask: processes left running by the tests:");
         for line in &leaked {
@@ -218,6 +256,6 @@ fn test(root: &Path, args: &[String]) -> Result<()> {
         result?;
         bail!("the test suite left {} process(es) running", leaked.len());
     }
-    eprintln!("xtask: no etcd, kube-apiserver, emulator or operator process left running");
+    eprintln!("xtask: no process started by the tests is left running");
     result
 }

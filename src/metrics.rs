@@ -1,0 +1,282 @@
+//! Prometheus metrics (prometheus-client). Labels are bounded: operation, outcome, error
+//! class, model status — never an object name or an error string.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Instant;
+
+use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue};
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+use crate::bedrock::{Bedrock, BedrockError, CreateRequest, RemoteModel, operation};
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct OutcomeLabels {
+    /// `ok` or an error category.
+    pub outcome: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct CallLabels {
+    pub operation: &'static str,
+    /// `ok` or the error class (`throttled`, `access_denied`, …).
+    pub outcome: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct OperationLabels {
+    pub operation: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct StatusLabels {
+    pub model_status: ModelStatusLabel,
+}
+
+#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq, EncodeLabelValue)]
+pub enum ModelStatusLabel {
+    None,
+    Creating,
+    Active,
+    Failed,
+    Other,
+}
+
+impl ModelStatusLabel {
+    pub fn from_status(status: Option<&str>) -> Self {
+        match status {
+            None => ModelStatusLabel::None,
+            Some("Creating") => ModelStatusLabel::Creating,
+            Some("Active") => ModelStatusLabel::Active,
+            Some("Failed") => ModelStatusLabel::Failed,
+            Some(_) => ModelStatusLabel::Other,
+        }
+    }
+}
+
+const ALL_STATUSES: [ModelStatusLabel; 5] = [
+    ModelStatusLabel::None,
+    ModelStatusLabel::Creating,
+    ModelStatusLabel::Active,
+    ModelStatusLabel::Failed,
+    ModelStatusLabel::Other,
+];
+
+/// Every metric the operator exports.
+pub struct Metrics {
+    registry: Registry,
+    pub reconciles: Family<OutcomeLabels, Counter>,
+    pub reconcile_duration: Histogram,
+    pub bedrock_calls: Family<CallLabels, Counter>,
+    pub bedrock_call_duration: Family<OperationLabels, Histogram>,
+    pub models: Family<StatusLabels, Gauge>,
+    pub objects_in_backoff: Gauge,
+    pub leader: Gauge,
+    /// Last known modelStatus per resource UID, behind the `models` gauge.
+    model_statuses: Mutex<HashMap<String, ModelStatusLabel>>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    pub fn new() -> Self {
+        let mut registry = Registry::with_prefix("bedrock_operator");
+        let reconciles = Family::<OutcomeLabels, Counter>::default();
+        registry.register(
+            "reconciles",
+            "Reconciles finished, by outcome (ok, or an error category)",
+            reconciles.clone(),
+        );
+        let reconcile_duration = Histogram::new(exponential_buckets(0.001, 2.0, 16));
+        registry.register(
+            "reconcile_duration_seconds",
+            "Time one reconcile took",
+            reconcile_duration.clone(),
+        );
+        let bedrock_calls = Family::<CallLabels, Counter>::default();
+        registry.register(
+            "bedrock_calls",
+            "Calls to Bedrock, by operation and outcome (ok, or the error class)",
+            bedrock_calls.clone(),
+        );
+        let bedrock_call_duration =
+            Family::<OperationLabels, Histogram>::new_with_constructor(|| {
+                Histogram::new(exponential_buckets(0.001, 2.0, 16))
+            });
+        registry.register(
+            "bedrock_call_duration_seconds",
+            "Latency of calls to Bedrock, by operation (including the wait for the rate limiter)",
+            bedrock_call_duration.clone(),
+        );
+        let models = Family::<StatusLabels, Gauge>::default();
+        registry.register(
+            "models",
+            "Resources by the modelStatus last observed in Bedrock (none: no model yet)",
+            models.clone(),
+        );
+        let objects_in_backoff = Gauge::default();
+        registry.register(
+            "objects_in_backoff",
+            "Resources waiting to retry after a failure",
+            objects_in_backoff.clone(),
+        );
+        let leader = Gauge::default();
+        registry.register(
+            "leader",
+            "1 while this process holds the leader lease (or runs without leader election)",
+            leader.clone(),
+        );
+        for model_status in ALL_STATUSES {
+            models.get_or_create(&StatusLabels { model_status }).set(0);
+        }
+        Self {
+            registry,
+            reconciles,
+            reconcile_duration,
+            bedrock_calls,
+            bedrock_call_duration,
+            models,
+            objects_in_backoff,
+            leader,
+            model_statuses: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The text exposition format.
+    pub fn encode(&self) -> String {
+        let mut text = String::new();
+        // Writing to a String cannot fail.
+        let _ = prometheus_client::encoding::text::encode(&mut text, &self.registry);
+        text
+    }
+
+    pub fn reconciled(&self, outcome: &str, started: Instant) {
+        self.reconciles
+            .get_or_create(&OutcomeLabels {
+                outcome: outcome.to_string(),
+            })
+            .inc();
+        self.reconcile_duration
+            .observe(started.elapsed().as_secs_f64());
+    }
+
+    /// Records the modelStatus of resource `uid` (`None` removes it, on deletion).
+    pub fn model_status(&self, uid: &str, status: Option<ModelStatusLabel>) {
+        let mut statuses = self
+            .model_statuses
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        match status {
+            Some(status) => statuses.insert(uid.to_string(), status),
+            None => statuses.remove(uid),
+        };
+        let mut counts: HashMap<ModelStatusLabel, i64> = HashMap::new();
+        for status in statuses.values() {
+            *counts.entry(*status).or_default() += 1;
+        }
+        for model_status in ALL_STATUSES {
+            self.models
+                .get_or_create(&StatusLabels { model_status })
+                .set(counts.get(&model_status).copied().unwrap_or(0));
+        }
+    }
+
+    fn call<T>(&self, operation: &'static str, started: Instant, result: &Result<T, BedrockError>) {
+        let outcome = match result {
+            Ok(_) => "ok",
+            Err(e) => e.class().as_str(),
+        };
+        self.bedrock_calls
+            .get_or_create(&CallLabels { operation, outcome })
+            .inc();
+        self.bedrock_call_duration
+            .get_or_create(&OperationLabels { operation })
+            .observe(started.elapsed().as_secs_f64());
+    }
+}
+
+/// Any [`Bedrock`] with every call counted and timed.
+pub struct Instrumented<B> {
+    inner: B,
+    metrics: std::sync::Arc<Metrics>,
+}
+
+impl<B> Instrumented<B> {
+    pub fn new(inner: B, metrics: std::sync::Arc<Metrics>) -> Self {
+        Self { inner, metrics }
+    }
+}
+
+impl<B: Bedrock> Bedrock for Instrumented<B> {
+    async fn create_model(
+        &self,
+        region: &str,
+        request: &CreateRequest,
+    ) -> Result<String, BedrockError> {
+        let started = Instant::now();
+        let result = self.inner.create_model(region, request).await;
+        self.metrics
+            .call(operation::CREATE_CUSTOM_MODEL, started, &result);
+        result
+    }
+
+    async fn get_model(
+        &self,
+        region: &str,
+        identifier: &str,
+    ) -> Result<Option<RemoteModel>, BedrockError> {
+        let started = Instant::now();
+        let result = self.inner.get_model(region, identifier).await;
+        self.metrics
+            .call(operation::GET_CUSTOM_MODEL, started, &result);
+        result
+    }
+
+    async fn delete_model(&self, region: &str, identifier: &str) -> Result<bool, BedrockError> {
+        let started = Instant::now();
+        let result = self.inner.delete_model(region, identifier).await;
+        self.metrics
+            .call(operation::DELETE_CUSTOM_MODEL, started, &result);
+        result
+    }
+
+    async fn list_tags(
+        &self,
+        region: &str,
+        arn: &str,
+    ) -> Result<std::collections::BTreeMap<String, String>, BedrockError> {
+        let started = Instant::now();
+        let result = self.inner.list_tags(region, arn).await;
+        self.metrics
+            .call(operation::LIST_TAGS_FOR_RESOURCE, started, &result);
+        result
+    }
+
+    async fn tag(
+        &self,
+        region: &str,
+        arn: &str,
+        tags: &std::collections::BTreeMap<String, String>,
+    ) -> Result<(), BedrockError> {
+        let started = Instant::now();
+        let result = self.inner.tag(region, arn, tags).await;
+        self.metrics.call(operation::TAG_RESOURCE, started, &result);
+        result
+    }
+
+    async fn untag(&self, region: &str, arn: &str, keys: &[String]) -> Result<(), BedrockError> {
+        let started = Instant::now();
+        let result = self.inner.untag(region, arn, keys).await;
+        self.metrics
+            .call(operation::UNTAG_RESOURCE, started, &result);
+        result
+    }
+}
