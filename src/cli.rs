@@ -23,7 +23,7 @@ pub enum Command {
     /// account. AWS credentials and region come from the standard AWS chain (environment,
     /// profile, IRSA web identity, EKS Pod Identity, instance metadata); the Bedrock endpoint
     /// can be overridden with AWS_ENDPOINT_URL_BEDROCK or AWS_ENDPOINT_URL.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Print the CustomResourceDefinition (YAML) generated from the Rust types.
     Crd,
 }

@@ -16,8 +16,6 @@ pub mod reason {
     pub const CREATING: &str = "Creating";
     /// Bedrock could not create the model; see the message.
     pub const FAILED: &str = "Failed";
-    /// The operator is deleting the model.
-    pub const DELETING: &str = "Deleting";
     /// Bedrock refused to delete the model (for example, it is in use).
     pub const DELETION_BLOCKED: &str = "DeletionBlocked";
     /// The spec is invalid; the message names the field. No AWS call is made.
@@ -40,8 +38,6 @@ pub mod reason {
     pub const RESOURCE_NOT_FOUND: &str = "ResourceNotFound";
     /// Bedrock or the network failed; the operator keeps retrying with backoff.
     pub const BEDROCK_UNAVAILABLE: &str = "BedrockUnavailable";
-    /// The model in Bedrock differs from the spec in a way that cannot be changed in place.
-    pub const DRIFT_DETECTED: &str = "DriftDetected";
     /// The model was kept in Bedrock because deletionPolicy is Retain.
     pub const RETAINED: &str = "Retained";
     /// Everything the spec asks for is in place.
@@ -53,7 +49,7 @@ pub mod reason {
 pub struct Desired {
     pub type_: &'static str,
     pub status: bool,
-    pub reason: &'static str,
+    pub reason: String,
     pub message: String,
 }
 
@@ -61,15 +57,25 @@ impl Desired {
     pub fn new(
         type_: &'static str,
         status: bool,
-        reason: &'static str,
+        reason: impl Into<String>,
         message: impl Into<String>,
     ) -> Self {
         Self {
             type_,
             status,
-            reason,
+            reason: reason.into(),
             message: message.into(),
         }
+    }
+
+    /// The same condition as it stands on a resource.
+    pub fn from_condition(type_: &'static str, condition: &Condition) -> Self {
+        Self::new(
+            type_,
+            condition.status == "True",
+            condition.reason.clone(),
+            condition.message.clone(),
+        )
     }
 }
 

@@ -83,7 +83,7 @@ pub enum Next {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Note {
     pub warning: bool,
-    pub reason: &'static str,
+    pub reason: String,
     pub action: &'static str,
     pub message: String,
 }
@@ -92,7 +92,7 @@ impl Note {
     fn normal(reason: &'static str, action: &'static str, message: String) -> Self {
         Self {
             warning: false,
-            reason,
+            reason: reason.to_string(),
             action,
             message,
         }
@@ -100,7 +100,7 @@ impl Note {
     fn warning(reason: &'static str, action: &'static str, message: String) -> Self {
         Self {
             warning: true,
-            reason,
+            reason: reason.to_string(),
             action,
             message,
         }

@@ -183,8 +183,11 @@ fn condition<'a>(plan: &'a Plan, type_: &str, case: &str) -> &'a Desired {
         .unwrap_or_else(|| panic!("{case}: no {type_} condition in {:?}", plan.conditions))
 }
 
-fn events(plan: &Plan) -> Vec<(&'static str, bool)> {
-    plan.events.iter().map(|e| (e.reason, e.warning)).collect()
+fn events(plan: &Plan) -> Vec<(&str, bool)> {
+    plan.events
+        .iter()
+        .map(|e| (e.reason.as_str(), e.warning))
+        .collect()
 }
 
 fn time(secs: i64) -> Time {
@@ -1050,7 +1053,7 @@ fn plan_apply_branches() {
         );
         let ready = condition(&plan, conditions::READY, case.name);
         assert_eq!(
-            (ready.status, ready.reason),
+            (ready.status, ready.reason.as_str()),
             case.ready,
             "{}: Ready ({})",
             case.name,
@@ -1058,7 +1061,7 @@ fn plan_apply_branches() {
         );
         let synced = condition(&plan, conditions::SYNCED, case.name);
         assert_eq!(
-            (synced.status, synced.reason),
+            (synced.status, synced.reason.as_str()),
             case.synced,
             "{}: Synced ({})",
             case.name,

@@ -101,19 +101,22 @@ async fn apply<B: Bedrock>(
         Lookup::ByArn(arn) => arn.as_str(),
         Lookup::ByName(name) => name.as_str(),
     };
-    let model = ctx
-        .bedrock
-        .get_model(&lookup_region, identifier)
-        .await
-        .map_err(|e| Error::Bedrock(Box::new(e)))?;
-    let tags = match &model {
-        Some(model) if plan::needs_tags(&lookup, model) => Some(
-            ctx.bedrock
-                .list_tags(&lookup_region, &model.arn)
-                .await
-                .map_err(|e| Error::Bedrock(Box::new(e)))?,
-        ),
-        _ => None,
+    let observed = async {
+        let model = ctx.bedrock.get_model(&lookup_region, identifier).await?;
+        let tags = match &model {
+            Some(model) if plan::needs_tags(&lookup, model) => {
+                Some(ctx.bedrock.list_tags(&lookup_region, &model.arn).await?)
+            }
+            _ => None,
+        };
+        Ok::<_, BedrockError>((model, tags))
+    };
+    let (model, tags) = match observed.await {
+        Ok(observed) => observed,
+        Err(error) => {
+            let status = resource.status.clone().unwrap_or_default();
+            return Err(fail(resource, ctx, &status, error).await);
+        }
     };
     let observation = Observation { model, tags };
     let elapsed = observation
@@ -131,7 +134,7 @@ async fn apply<B: Bedrock>(
 
     // Act.
     if let Err(failure) = act(resource, &region, &mut plan, ctx).await {
-        return Err(fail(resource, ctx, plan, failure).await);
+        return Err(fail(resource, ctx, &plan.status, failure).await);
     }
 
     // Report.
@@ -190,11 +193,12 @@ fn region_for_arn<'a>(resource: &'a BedrockCustomModel, fallback: &'a str) -> &'
 }
 
 /// Shows a failed call on the resource when it is worth showing, and hands the error to the
-/// error policy for the retry delay.
+/// error policy for the retry delay. `status` is what is known of the model (the plan's status
+/// when an action failed, the current one when observing failed).
 async fn fail<B: Bedrock>(
     resource: &BedrockCustomModel,
     ctx: &Context<B>,
-    plan: Plan,
+    status: &BedrockCustomModelStatus,
     error: BedrockError,
 ) -> Error {
     let failures = ctx.failures(resource) + 1;
@@ -207,30 +211,40 @@ async fn fail<B: Bedrock>(
         error = %error.describe(),
         "Bedrock call failed"
     );
-    if let Some(desired) = plan::failure_conditions(&error, &name, failures, &ctx.timing) {
-        // Keep the Ready condition as it was unless the failure decides it.
-        let mut conditions_to_write = desired;
-        if !conditions_to_write
-            .iter()
-            .any(|c| c.type_ == conditions::READY)
-            && let Some(ready) = plan
-                .conditions
-                .iter()
-                .find(|c| c.type_ == conditions::READY)
-        {
-            conditions_to_write.insert(0, ready.clone());
+    if let Some(mut desired) = plan::failure_conditions(&error, &name, failures, &ctx.timing) {
+        // When the failure does not decide Ready, Ready stays as the resource shows it (or, on a
+        // resource that has none yet, says the same as Synced).
+        if !desired.iter().any(|c| c.type_ == conditions::READY) {
+            let current = resource
+                .status
+                .as_ref()
+                .and_then(|s| conditions::find(&s.conditions, conditions::READY));
+            let ready = match current {
+                Some(condition) => Desired::from_condition(conditions::READY, condition),
+                None => {
+                    let synced = &desired[0];
+                    Desired::new(
+                        conditions::READY,
+                        false,
+                        synced.reason.clone(),
+                        synced.message.clone(),
+                    )
+                }
+            };
+            desired.insert(0, ready);
         }
-        let note = conditions_to_write.last().map(|c| Note {
-            warning: true,
-            reason: c.reason,
-            action: "Reconcile",
-            message: c.message.clone(),
-        });
-        let events = note
-            .filter(|_| changed_reason(resource, &conditions_to_write))
+        let events = desired
+            .last()
+            .filter(|_| changed_reason(resource, &desired))
+            .map(|c| Note {
+                warning: true,
+                reason: c.reason.clone(),
+                action: "Reconcile",
+                message: c.message.clone(),
+            })
             .into_iter()
             .collect::<Vec<_>>();
-        if let Err(e) = report(resource, ctx, &plan.status, &conditions_to_write, &events).await {
+        if let Err(e) = report(resource, ctx, status, &desired, &events).await {
             warn!(error = %e, "could not write the failure to the status");
         }
     }
@@ -265,7 +279,7 @@ async fn cleanup<B: Bedrock>(
                 ctx,
                 &[Note {
                     warning: false,
-                    reason: reason::RETAINED,
+                    reason: reason::RETAINED.to_string(),
                     action: "Delete",
                     message: format!(
                         "kept Bedrock model {} because deletionPolicy is Retain",
@@ -311,7 +325,7 @@ async fn cleanup<B: Bedrock>(
                     ctx,
                     &[Note {
                         warning: false,
-                        reason: "Deleted",
+                        reason: "Deleted".to_string(),
                         action: "Delete",
                         message: format!("deleted Bedrock model {arn}"),
                     }],
@@ -343,7 +357,7 @@ async fn cleanup<B: Bedrock>(
             let events = if changed_reason(resource, &desired) {
                 vec![Note {
                     warning: true,
-                    reason: reason::DELETION_BLOCKED,
+                    reason: reason::DELETION_BLOCKED.to_string(),
                     action: "Delete",
                     message,
                 }]

@@ -64,9 +64,14 @@ impl Operator {
 }
 
 impl World {
-    /// A fresh namespace and emulator, and the operator started with `FAST` timings.
+    /// A fresh namespace and emulator (imports take 1.5 s), and the operator started with
+    /// `FAST` timings.
     pub async fn start(test: &str) -> Result<Self> {
-        Self::with(test, EmulatorConfig::default(), &[], &[]).await
+        let emulator = EmulatorConfig {
+            ready_delay: Duration::from_millis(1500),
+            ..EmulatorConfig::default()
+        };
+        Self::with(test, emulator, &[], &[]).await
     }
 
     pub async fn with(
@@ -78,11 +83,7 @@ impl World {
         let plane = testkit::shared().await?;
         plane.install_crds(&[crd::crd()]).await?;
         let namespace = plane.create_namespace(test).await?;
-        let emulator = Emulator::start(EmulatorConfig {
-            ready_delay: Duration::from_millis(1500),
-            ..emulator
-        })
-        .await?;
+        let emulator = Emulator::start(emulator).await?;
         let api = Api::namespaced(plane.client(), &namespace);
         let mut world = World {
             admin_url: String::new(),

@@ -7,4 +7,6 @@ mod harness;
 mod lifecycle;
 mod robustness;
 
+mod argocd;
+mod gitops;
 mod operations;
