@@ -314,6 +314,21 @@ impl World {
             .collect())
     }
 
+    /// Waits until an event of `type_` (Normal/Warning) with `reason` was recorded for `name`
+    /// (events are published just after the status write, so they can trail it).
+    pub async fn wait_event(&self, name: &str, type_: &str, reason: &str) -> Result<()> {
+        let start = Instant::now();
+        let mut seen = Vec::new();
+        while start.elapsed() < DEADLINE {
+            seen = self.events(name).await?;
+            if seen.iter().any(|e| e.0 == type_ && e.1 == reason) {
+                return Ok(());
+            }
+            tokio::time::sleep(POLL).await;
+        }
+        bail!("no {type_} event {reason} for {name} within {DEADLINE:?}; events: {seen:?}")
+    }
+
     /// Calls the emulator answered for `operation`, any outcome.
     pub fn calls(&self, operation: Operation) -> u64 {
         self.emulator.state().counters().total(operation)
@@ -406,4 +421,46 @@ pub fn s3_spec(path: &str) -> Value {
         "source": { "s3Uri": format!("s3://e2e-models/{path}/") },
         "roleArn": "arn:aws:iam::123456789012:role/BedrockImport",
     })
+}
+
+impl World {
+    /// [`World::start`], but the operator authenticates with `kubeconfig` instead of the admin's
+    /// (e.g. a service account's, to prove its RBAC is enough), with `args` and `env` added.
+    /// Fails if the operator process did not get that kubeconfig.
+    pub async fn start_with_kubeconfig(
+        test: &str,
+        kubeconfig: &std::path::Path,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> Result<Self> {
+        let path = kubeconfig
+            .to_str()
+            .context("the kubeconfig path is not UTF-8")?;
+        let mut env = env.to_vec();
+        env.push(("KUBECONFIG", path));
+        let emulator = EmulatorConfig {
+            ready_delay: Duration::from_millis(1500),
+            ..EmulatorConfig::default()
+        };
+        let world = Self::with(test, emulator, args, &env).await?;
+        let pid = world
+            .operator
+            .as_ref()
+            .and_then(|o| o.child.id())
+            .context("the operator is running")?;
+        // The harness sets the admin's KUBECONFIG first and the test's env after it; make sure
+        // that stays so, or this would silently run as admin. (An unreadable or empty environ,
+        // e.g. a process that already exited, tells nothing and fails elsewhere.)
+        let environ = std::fs::read(format!("/proc/{pid}/environ")).unwrap_or_default();
+        let seen = environ
+            .split(|b| *b == 0)
+            .find_map(|var| var.strip_prefix(b"KUBECONFIG="))
+            .map(|value| String::from_utf8_lossy(value).into_owned());
+        if let Some(seen) = seen
+            && seen != path
+        {
+            bail!("the operator was started with KUBECONFIG={seen}, not {path}");
+        }
+        Ok(world)
+    }
 }

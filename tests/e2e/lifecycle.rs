@@ -8,13 +8,6 @@ use serde_json::json;
 
 use crate::harness::{World, condition, s3_spec};
 
-fn map(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-    pairs
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
-}
-
 /// 1. Create → Creating → Active; Ready=True; status filled; one CreateCustomModel; tags.
 #[tokio::test]
 async fn create_becomes_active_with_tags() -> Result<()> {
@@ -55,9 +48,8 @@ async fn create_becomes_active_with_tags() -> Result<()> {
         "tags are passed at create"
     );
 
-    let events = world.events("model-a").await?;
-    assert!(events.iter().any(|e| e.1 == "Creating"), "{events:?}");
-    assert!(events.iter().any(|e| e.1 == "Active"), "{events:?}");
+    world.wait_event("model-a", "Normal", "Creating").await?;
+    world.wait_event("model-a", "Normal", "Active").await?;
     Ok(())
 }
 
@@ -115,7 +107,6 @@ async fn tags_follow_the_spec_and_foreign_tags_survive() -> Result<()> {
         vec!["owner".to_string(), "team".to_string()]
     );
     assert_eq!(world.ok_calls(Operation::CreateCustomModel), 1);
-    let _ = map(&[]);
     Ok(())
 }
 
@@ -162,13 +153,7 @@ async fn failed_import_then_fixed_spec_replaces_the_model() -> Result<()> {
         "the condition carries Bedrock's failureMessage: {message}"
     );
     let first_arn = failed.status.unwrap().model_arn.unwrap();
-    let events = world.events("flaky").await?;
-    assert!(
-        events
-            .iter()
-            .any(|e| e.0 == "Warning" && e.1 == "ModelFailed"),
-        "{events:?}"
-    );
+    world.wait_event("flaky", "Warning", "ModelFailed").await?;
 
     world.apply("flaky", s3_spec("fixed")).await?;
     let ready = world.wait_ready("flaky").await?;
@@ -277,13 +262,7 @@ async fn model_deleted_out_of_band_is_recreated() -> Result<()> {
         .await?;
     assert_eq!(again.status.unwrap().recreations, 1);
     assert_eq!(world.emulator.state().create_log().len(), 2);
-    let events = world.events("phoenix").await?;
-    assert!(
-        events
-            .iter()
-            .any(|e| e.0 == "Warning" && e.1 == "ModelMissing"),
-        "{events:?}"
-    );
+    world.wait_event("phoenix", "Warning", "ModelMissing").await?;
     Ok(())
 }
 

@@ -10,3 +10,4 @@ mod robustness;
 mod argocd;
 mod gitops;
 mod operations;
+mod rbac;
