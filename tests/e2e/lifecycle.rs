@@ -262,7 +262,9 @@ async fn model_deleted_out_of_band_is_recreated() -> Result<()> {
         .await?;
     assert_eq!(again.status.unwrap().recreations, 1);
     assert_eq!(world.emulator.state().create_log().len(), 2);
-    world.wait_event("phoenix", "Warning", "ModelMissing").await?;
+    world
+        .wait_event("phoenix", "Warning", "ModelMissing")
+        .await?;
     Ok(())
 }
 
