@@ -464,3 +464,35 @@ impl World {
         Ok(world)
     }
 }
+
+impl World {
+    /// [`World::with`] on a given control plane instead of the shared one: for tests that
+    /// restart kube-apiserver (keep the plane in a test-local `static OnceCell`).
+    pub async fn with_plane(
+        plane: &'static ControlPlane,
+        test: &str,
+        emulator: EmulatorConfig,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> Result<Self> {
+        plane.install_crds(&[crd::crd()]).await?;
+        let namespace = plane.create_namespace(test).await?;
+        let emulator = Emulator::start(emulator).await?;
+        let api = Api::namespaced(plane.client(), &namespace);
+        let mut world = World {
+            admin_url: String::new(),
+            plane,
+            namespace,
+            emulator,
+            api,
+            operator: None,
+            operator_args: args.iter().map(|s| s.to_string()).collect(),
+            operator_env: env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        };
+        world.start_operator().await?;
+        Ok(world)
+    }
+}

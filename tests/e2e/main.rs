@@ -8,6 +8,7 @@ mod lifecycle;
 mod robustness;
 
 mod argocd;
+mod chaos;
 mod gitops;
 mod operations;
 mod rbac;

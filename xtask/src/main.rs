@@ -6,6 +6,8 @@ use std::process::Command as Process;
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 
+mod bench;
+mod chaos;
 mod demo;
 mod prereqs;
 
@@ -45,6 +47,19 @@ enum Command {
         #[command(subcommand)]
         target: BenchTarget,
     },
+    /// The e2e chaos test at full size (release build): many resources, a flaky Bedrock,
+    /// operator kills and an apiserver restart; fails on any violation.
+    Chaos {
+        /// Resources applied at once.
+        #[arg(long, default_value_t = 200)]
+        resources: usize,
+        /// Times the operator is SIGKILLed (and restarted) while they converge.
+        #[arg(long, default_value_t = 5)]
+        kills: usize,
+        /// Seed for the moments of the disruptions and the emulator's faults.
+        #[arg(long)]
+        seed: Option<u64>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -59,6 +74,10 @@ enum ClusterAction {
 enum BenchTarget {
     /// GetCustomModel requests per second the emulator serves on loopback.
     Emulator,
+    /// The release operator against its own control plane and an in-process emulator:
+    /// convergence, cost per lifecycle, steady state, memory and start-up, polling policies.
+    /// Results go to target/bench-results/ (JSON, Markdown, PNG). See docs/benchmarks.md.
+    Operator(bench::Args),
 }
 
 /// Files generated from the Rust types, relative to the workspace root.
@@ -101,7 +120,13 @@ fn main() -> Result<()> {
                 "--bench",
                 "get_throughput",
             ])),
+            BenchTarget::Operator(args) => runtime()?.block_on(bench::run(&root, args)),
         },
+        Command::Chaos {
+            resources,
+            kills,
+            seed,
+        } => chaos::run(&root, resources, kills, seed),
     }
 }
 
