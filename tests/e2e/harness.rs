@@ -80,26 +80,7 @@ impl World {
         args: &[&str],
         env: &[(&str, &str)],
     ) -> Result<Self> {
-        let plane = testkit::shared().await?;
-        plane.install_crds(&[crd::crd()]).await?;
-        let namespace = plane.create_namespace(test).await?;
-        let emulator = Emulator::start(emulator).await?;
-        let api = Api::namespaced(plane.client(), &namespace);
-        let mut world = World {
-            admin_url: String::new(),
-            plane,
-            namespace,
-            emulator,
-            api,
-            operator: None,
-            operator_args: args.iter().map(|s| s.to_string()).collect(),
-            operator_env: env
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-        };
-        world.start_operator().await?;
-        Ok(world)
+        Self::with_plane(testkit::shared().await?, test, emulator, args, env).await
     }
 
     /// Starts (or restarts) the operator process.

@@ -275,7 +275,6 @@ async fn immutable_change_is_refused_until_reverted() -> Result<()> {
     let world = World::start("immutable").await?;
     world.apply("fixed", s3_spec("fixed")).await?;
     world.wait_ready("fixed").await?;
-    let before = world.emulator.state().counters();
 
     let mut changed = s3_spec("other-path");
     changed["kmsKeyArn"] =
@@ -289,12 +288,14 @@ async fn immutable_change_is_refused_until_reverted() -> Result<()> {
         message.contains("spec.source") && message.contains("spec.kmsKeyArn"),
         "{message}"
     );
-    // Let a few resync periods pass: still no call to Bedrock for this resource.
+    // From the moment the refusal shows (a reconcile of the old generation may still have been
+    // in flight when the spec changed), a few resync periods pass without any call to Bedrock.
     world
         .wait_for("fixed", "observed", |r| {
             r.status.as_ref().and_then(|s| s.observed_generation) == r.metadata.generation
         })
         .await?;
+    let before = world.emulator.state().counters();
     tokio::time::sleep(std::time::Duration::from_secs(4)).await;
     assert_eq!(
         world.emulator.state().counters(),

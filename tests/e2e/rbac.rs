@@ -246,10 +246,22 @@ async fn the_charts_identity_is_refused_secrets_and_pods() -> Result<()> {
         &GroupVersionKind::gvk("bedrock-operator.dev", "v1alpha1", "BedrockCustomModel"),
         "bedrockcustommodels",
     );
-    Api::<DynamicObject>::all_with(client.clone(), &models)
-        .list(&ListParams::default())
-        .await
-        .context("listing BedrockCustomModels cluster-wide, as the chart grants")?;
+    // The API server's RBAC authorizer learns new bindings from a watch: allow it a moment.
+    let granted = Api::<DynamicObject>::all_with(client.clone(), &models);
+    let start = std::time::Instant::now();
+    loop {
+        match granted.list(&ListParams::default()).await {
+            Ok(_) => break,
+            Err(error) if start.elapsed() < crate::harness::DEADLINE => {
+                let _ = error;
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+            Err(error) => {
+                return Err(error)
+                    .context("listing BedrockCustomModels cluster-wide, as the chart grants");
+            }
+        }
+    }
     let leases: Api<Lease> = Api::namespaced(client.clone(), &chart.namespace);
     match leases.get_opt("not-there").await {
         Ok(_) => {}
