@@ -46,6 +46,11 @@ impl ChartIdentity {
     /// applies its RBAC objects (nothing else) as admin.
     async fn install(prefix: &str) -> Result<Self> {
         let plane = testkit::shared().await?;
+        // The CRD must be there for the grants to mean anything (each test process may have
+        // a control plane of its own).
+        plane
+            .install_crds(&[bedrock_operator::api::crd::crd()])
+            .await?;
         let namespace = plane.create_namespace(prefix).await?;
         // The release is named after its namespace, so cluster-scoped names never collide
         // between tests sharing the control plane.
