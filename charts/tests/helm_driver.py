@@ -62,12 +62,13 @@ def _summary(release):
     return {key: release[key] for key in keep if key in release}
 
 
-def install(request):
-    # helm_install with the library's own options (server_side_apply is not exposed by the
-    # Python wrapper's keyword arguments).
+def _release_call(function, request, server_side_apply):
+    """helm_install / helm_upgrade with the library's own options: the Python wrapper's keyword
+    arguments do not expose server_side_apply, which must be off on servers before 1.25 (Helm 4
+    applies CRDs server-side by default, and those servers refuse CEL rules that way)."""
     with _config(request) as config, helm.Chart.load(request["chart"]) as chart:
         payload = _native.call_string(
-            "helm_install",
+            function,
             config._raw(),
             _native.HANDLE(0),
             chart._raw(),
@@ -77,29 +78,20 @@ def install(request):
             _opts(
                 namespace=request["namespace"],
                 timeout_seconds=request.get("timeout", 120),
-                server_side_apply=False,
+                server_side_apply=server_side_apply,
             ),
         )
         return _summary(json.loads(payload))
+
+
+def install(request):
+    # The install options decode server_side_apply as a JSON boolean ...
+    return _release_call("helm_install", request, False)
 
 
 def upgrade(request):
-    with _config(request) as config, helm.Chart.load(request["chart"]) as chart:
-        payload = _native.call_string(
-            "helm_upgrade",
-            config._raw(),
-            _native.HANDLE(0),
-            chart._raw(),
-            None,
-            request["release"],
-            _values(request),
-            _opts(
-                namespace=request["namespace"],
-                timeout_seconds=request.get("timeout", 120),
-                server_side_apply="false",
-            ),
-        )
-        return _summary(json.loads(payload))
+    # ... the upgrade options as a string: "true", "false" or "auto".
+    return _release_call("helm_upgrade", request, "false")
 
 
 def uninstall(request):
