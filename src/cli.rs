@@ -50,11 +50,23 @@ pub struct RunArgs {
     #[arg(long, env = "RATE_LIMIT_BURST", default_value_t = 20)]
     pub rate_limit_burst: u32,
 
-    /// First look at a model after creating it; the interval then doubles up to --poll-max.
+    /// How often one ListCustomModels call per region looks for finished imports, instead of a
+    /// GetCustomModel per Creating model; 0s turns the sweep off (each model polls on its own,
+    /// from --poll-initial up to --poll-max). Needs bedrock:ListCustomModels.
+    #[arg(long, env = "SWEEP_INTERVAL", default_value = "10s", value_parser = humantime::parse_duration)]
+    pub sweep_interval: Duration,
+
+    /// While the sweep watches a Creating model, the model's own poll only backs it up, this far
+    /// apart; a region whose sweeps keep failing goes back to per-model polls for this long.
+    #[arg(long, env = "SWEEP_FALLBACK", default_value = "5m", value_parser = humantime::parse_duration)]
+    pub sweep_fallback: Duration,
+
+    /// Without the sweep: first look at a model after creating it; the interval then doubles up
+    /// to --poll-max.
     #[arg(long, env = "POLL_INITIAL", default_value = "2s", value_parser = humantime::parse_duration)]
     pub poll_initial: Duration,
 
-    /// Longest interval between two looks at a Creating model.
+    /// Without the sweep: longest interval between two looks at a Creating model.
     #[arg(long, env = "POLL_MAX", default_value = "30s", value_parser = humantime::parse_duration)]
     pub poll_max: Duration,
 
@@ -120,6 +132,8 @@ impl RunArgs {
             slow_retry: self.slow_retry,
             backoff_base: self.backoff_base,
             backoff_max: self.backoff_max,
+            sweep_interval: self.sweep_interval,
+            sweep_fallback: self.sweep_fallback,
             ..Timing::default()
         }
     }

@@ -75,6 +75,7 @@ pub struct Metrics {
     pub bedrock_call_duration: Family<OperationLabels, Histogram>,
     pub models: Family<StatusLabels, Gauge>,
     pub objects_in_backoff: Gauge,
+    pub sweep_watched_models: Gauge,
     pub leader: Gauge,
     /// Last known modelStatus per resource UID, behind the `models` gauge.
     model_statuses: Mutex<HashMap<String, ModelStatusLabel>>,
@@ -128,6 +129,12 @@ impl Metrics {
             "Resources waiting to retry after a failure",
             objects_in_backoff.clone(),
         );
+        let sweep_watched_models = Gauge::default();
+        registry.register(
+            "sweep_watched_models",
+            "Creating models whose end the ListCustomModels sweep watches for",
+            sweep_watched_models.clone(),
+        );
         let leader = Gauge::default();
         registry.register(
             "leader",
@@ -145,6 +152,7 @@ impl Metrics {
             bedrock_call_duration,
             models,
             objects_in_backoff,
+            sweep_watched_models,
             leader,
             model_statuses: Mutex::new(HashMap::new()),
         }
@@ -237,6 +245,19 @@ impl<B: Bedrock> Bedrock for Instrumented<B> {
         let result = self.inner.get_model(region, identifier).await;
         self.metrics
             .call(operation::GET_CUSTOM_MODEL, started, &result);
+        result
+    }
+
+    async fn list_models(
+        &self,
+        region: &str,
+        state: crate::bedrock::ModelState,
+        created_after: Option<&str>,
+    ) -> Result<Vec<crate::bedrock::ModelSummary>, BedrockError> {
+        let started = Instant::now();
+        let result = self.inner.list_models(region, state, created_after).await;
+        self.metrics
+            .call(operation::LIST_CUSTOM_MODELS, started, &result);
         result
     }
 

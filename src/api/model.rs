@@ -173,7 +173,8 @@ pub struct BedrockCustomModelStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failure_message: Option<String>,
 
-    /// When Bedrock created the model (RFC 3339).
+    /// When Bedrock created the model (RFC 3339). Recorded once the import has finished
+    /// (Active or Failed), so that polling a Creating model writes nothing.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub creation_time: Option<String>,
 
@@ -192,6 +193,12 @@ pub struct BedrockCustomModelStatus {
     /// from the spec removes it from the model while tags set by other tools are left alone.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub managed_tag_keys: Vec<String>,
+
+    /// The metadata.generation whose spec.tags the model's tags were last made to match (at
+    /// create, or by TagResource/UntagResource). The operator reads the model's tags again only
+    /// when the generation moves past it, and on each resync to catch changes made elsewhere.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tags_synced_generation: Option<i64>,
 
     /// How many times the model was re-created after it disappeared from Bedrock; part of the
     /// idempotency token of the next CreateCustomModel.

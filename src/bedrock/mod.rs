@@ -14,14 +14,16 @@ pub use error::{BedrockError, ErrorClass};
 pub mod operation {
     pub const CREATE_CUSTOM_MODEL: &str = "CreateCustomModel";
     pub const GET_CUSTOM_MODEL: &str = "GetCustomModel";
+    pub const LIST_CUSTOM_MODELS: &str = "ListCustomModels";
     pub const DELETE_CUSTOM_MODEL: &str = "DeleteCustomModel";
     pub const LIST_TAGS_FOR_RESOURCE: &str = "ListTagsForResource";
     pub const TAG_RESOURCE: &str = "TagResource";
     pub const UNTAG_RESOURCE: &str = "UntagResource";
 
-    pub const ALL: [&str; 6] = [
+    pub const ALL: [&str; 7] = [
         CREATE_CUSTOM_MODEL,
         GET_CUSTOM_MODEL,
+        LIST_CUSTOM_MODELS,
         DELETE_CUSTOM_MODEL,
         LIST_TAGS_FOR_RESOURCE,
         TAG_RESOURCE,
@@ -81,6 +83,13 @@ pub struct RemoteModel {
     pub kms_key_arn: Option<String>,
 }
 
+/// One entry of ListCustomModels.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ModelSummary {
+    pub arn: String,
+    pub state: ModelState,
+}
+
 /// The operations the operator uses. Every method takes the region of the model.
 pub trait Bedrock: Send + Sync + 'static {
     /// CreateCustomModel; returns the model ARN.
@@ -96,6 +105,15 @@ pub trait Bedrock: Send + Sync + 'static {
         region: &str,
         identifier: &str,
     ) -> impl Future<Output = Result<Option<RemoteModel>, BedrockError>> + Send;
+
+    /// ListCustomModels of the models in `state` created after `created_after` (RFC 3339),
+    /// every page.
+    fn list_models(
+        &self,
+        region: &str,
+        state: ModelState,
+        created_after: Option<&str>,
+    ) -> impl Future<Output = Result<Vec<ModelSummary>, BedrockError>> + Send;
 
     /// DeleteCustomModel; `Ok(false)` when the model was already gone.
     fn delete_model(

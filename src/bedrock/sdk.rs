@@ -24,7 +24,8 @@ use aws_sdk_bedrock::types::{
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 
 use super::{
-    Bedrock, BedrockError, CreateRequest, ErrorClass, ModelState, RemoteModel, Source, operation,
+    Bedrock, BedrockError, CreateRequest, ErrorClass, ModelState, ModelSummary, RemoteModel,
+    Source, operation,
 };
 
 /// Settings of the SDK-backed client.
@@ -171,12 +172,7 @@ impl Bedrock for SdkBedrock {
             Ok(output) => Ok(Some(RemoteModel {
                 arn: output.model_arn().to_string(),
                 name: output.model_name().to_string(),
-                state: match output.model_status() {
-                    Some(ModelStatus::Active) => ModelState::Active,
-                    Some(ModelStatus::Failed) => ModelState::Failed,
-                    Some(ModelStatus::Creating) | None => ModelState::Creating,
-                    Some(other) => ModelState::Other(other.as_str().to_string()),
-                },
+                state: model_state(output.model_status()),
                 failure_message: output.failure_message().map(str::to_string),
                 creation_time: output
                     .creation_time()
@@ -191,6 +187,48 @@ impl Bedrock for SdkBedrock {
                 } else {
                     Err(err)
                 }
+            }
+        }
+    }
+
+    async fn list_models(
+        &self,
+        region: &str,
+        state: ModelState,
+        created_after: Option<&str>,
+    ) -> Result<Vec<ModelSummary>, BedrockError> {
+        const OP: &str = operation::LIST_CUSTOM_MODELS;
+        let after = created_after
+            .map(|t| {
+                aws_smithy_types::DateTime::from_str(
+                    t,
+                    aws_smithy_types::date_time::Format::DateTime,
+                )
+            })
+            .transpose()
+            .map_err(|e| construction(OP, e))?;
+        let mut models = Vec::new();
+        let mut next_token: Option<String> = None;
+        loop {
+            // Each page waits for the rate limiter like any other call.
+            let output = self
+                .ready(region)
+                .await
+                .list_custom_models()
+                .model_status(ModelStatus::from(state.as_str()))
+                .set_creation_time_after(after)
+                .max_results(1000)
+                .set_next_token(next_token.take())
+                .send()
+                .await
+                .map_err(|e| map_error(OP, e))?;
+            models.extend(output.model_summaries().iter().map(|summary| ModelSummary {
+                arn: summary.model_arn().to_string(),
+                state: model_state(summary.model_status()),
+            }));
+            match output.next_token() {
+                Some(token) if !token.is_empty() => next_token = Some(token.to_string()),
+                _ => return Ok(models),
             }
         }
     }
@@ -272,6 +310,15 @@ impl Bedrock for SdkBedrock {
             .await
             .map_err(|e| map_error(OP, e))?;
         Ok(())
+    }
+}
+
+fn model_state(status: Option<&ModelStatus>) -> ModelState {
+    match status {
+        Some(ModelStatus::Active) => ModelState::Active,
+        Some(ModelStatus::Failed) => ModelState::Failed,
+        Some(ModelStatus::Creating) | None => ModelState::Creating,
+        Some(other) => ModelState::Other(other.as_str().to_string()),
     }
 }
 

@@ -1,8 +1,9 @@
 //! The reconcile loop: wiring (`run`), the stages (`reconcile`), and the pure decisions (`plan`).
 
 use std::collections::HashMap;
+use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use futures::stream::select_all;
@@ -10,18 +11,21 @@ use kube::api::Api;
 use kube::core::error_boundary::DeserializeGuard;
 use kube::runtime::controller::{Action, Config as ControllerConfig, Controller};
 use kube::runtime::events::{Recorder, Reporter};
-use kube::runtime::{finalizer, watcher};
-use kube::{Client, ResourceExt};
+use kube::runtime::reflector;
+use kube::runtime::utils::PredicateConfig;
+use kube::runtime::{WatchStreamExt, finalizer, watcher};
+use kube::{Client, Resource, ResourceExt};
 use rand::Rng;
 use tracing::{error, info};
 
-use crate::api::BedrockCustomModel;
+use crate::api::{BedrockCustomModel, RETRY_ANNOTATION};
 use crate::bedrock::{Bedrock, BedrockError};
 use crate::metrics::Metrics;
 use crate::server::Health;
 
 pub mod plan;
 mod reconcile;
+mod sweep;
 
 pub use plan::Timing;
 pub use reconcile::FIELD_MANAGER;
@@ -91,6 +95,11 @@ pub struct Context<B> {
     pub metrics: Arc<Metrics>,
     /// Consecutive failures per object UID, for backoff; cleared on success.
     failures: Mutex<HashMap<String, u32>>,
+    /// When each object's model tags were last read (or the object first seen), by UID: the
+    /// tags are read again once a resync period has passed.
+    tag_checks: Mutex<HashMap<String, Instant>>,
+    /// One ListCustomModels per region for every Creating model.
+    pub(crate) sweep: sweep::Sweep,
 }
 
 impl<B: Bedrock> Context<B> {
@@ -107,6 +116,48 @@ impl<B: Bedrock> Context<B> {
             default_region: settings.default_region.clone(),
             metrics,
             failures: Mutex::new(HashMap::new()),
+            tag_checks: Mutex::new(HashMap::new()),
+            sweep: sweep::Sweep::new(
+                settings.timing.sweep_interval,
+                settings.timing.sweep_fallback,
+            ),
+        }
+    }
+
+    /// Whether the periodic drift check of this object's model tags is due. The first look at
+    /// an object in this process only starts its clock: a restart reads no tags.
+    pub(crate) fn tags_due(&self, resource: &BedrockCustomModel) -> bool {
+        let mut checks = self.tag_checks.lock().unwrap_or_else(|p| p.into_inner());
+        let now = Instant::now();
+        match checks.get(&Self::key(resource)) {
+            // Resyncs come every resync period -10 %/+10 %.
+            Some(last) => now.duration_since(*last) >= self.timing.resync.mul_f64(0.85),
+            None => {
+                checks.insert(Self::key(resource), now);
+                false
+            }
+        }
+    }
+
+    /// Records that the model's tags were read now.
+    pub(crate) fn tags_checked(&self, resource: &BedrockCustomModel) {
+        let mut checks = self.tag_checks.lock().unwrap_or_else(|p| p.into_inner());
+        checks.insert(Self::key(resource), Instant::now());
+    }
+
+    /// Drops what is kept in memory about an object that is gone.
+    pub(crate) fn forget(&self, resource: &BedrockCustomModel) {
+        let key = Self::key(resource);
+        self.tag_checks
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&key);
+        if let Some(arn) = resource
+            .status
+            .as_ref()
+            .and_then(|s| s.model_arn.as_deref())
+        {
+            self.sweep.forget(arn);
         }
     }
 
@@ -131,6 +182,25 @@ impl<B: Bedrock> Context<B> {
         failures.remove(&Self::key(resource));
         self.metrics.objects_in_backoff.set(failures.len() as i64);
     }
+}
+
+/// What of an object, when it changes, calls for a reconcile: its generation (the spec), the
+/// retry annotation, finalizers and deletion. Changes to the status (the operator's own writes)
+/// and to other metadata are left out, so that a status write does not come back as a
+/// reconcile and a Bedrock call; the requeue schedule and the sweep decide when to look again.
+/// The UID is part of the hash, so a re-created object of the same name is always new.
+fn trigger_hash(object: &DeserializeGuard<BedrockCustomModel>) -> Option<u64> {
+    let meta = object.meta();
+    let mut hasher = DefaultHasher::new();
+    meta.uid.hash(&mut hasher);
+    meta.generation.hash(&mut hasher);
+    meta.finalizers.hash(&mut hasher);
+    meta.deletion_timestamp.is_some().hash(&mut hasher);
+    meta.annotations
+        .as_ref()
+        .and_then(|a| a.get(RETRY_ANNOTATION))
+        .hash(&mut hasher);
+    Some(hasher.finish())
 }
 
 /// How often the readiness task re-checks whether the caches have synced.
@@ -171,22 +241,30 @@ pub async fn run<B: Bedrock>(
     stop: tokio::sync::watch::Receiver<bool>,
 ) {
     let ctx = Arc::new(Context::new(client.clone(), bedrock, &settings, metrics));
-    let apis: Vec<Api<DeserializeGuard<BedrockCustomModel>>> = if settings.namespaces.is_empty() {
-        vec![Api::all(client.clone())]
-    } else {
-        settings
-            .namespaces
-            .iter()
-            .map(|ns| Api::namespaced(client.clone(), ns))
-            .collect()
-    };
+    let apis: Vec<(Option<String>, Api<DeserializeGuard<BedrockCustomModel>>)> =
+        if settings.namespaces.is_empty() {
+            vec![(None, Api::all(client.clone()))]
+        } else {
+            settings
+                .namespaces
+                .iter()
+                .map(|ns| (Some(ns.clone()), Api::namespaced(client.clone(), ns)))
+                .collect()
+        };
     info!(namespaces = ?settings.namespaces, concurrency = settings.concurrency, region = %settings.default_region, "starting controller");
     let mut stores = Vec::new();
     let controllers: Vec<_> = apis
         .into_iter()
-        .map(|api| {
-            let controller = Controller::new(api, watcher::Config::default().any_semantic())
-                .with_config(ControllerConfig::default().concurrency(settings.concurrency));
+        .map(|(namespace, api)| {
+            let (reader, writer) = reflector::store();
+            let trigger = watcher(api, watcher::Config::default().any_semantic())
+                .default_backoff()
+                .reflect(writer)
+                .applied_objects()
+                .predicate_filter(trigger_hash, PredicateConfig::default());
+            let controller = Controller::for_stream(trigger, reader)
+                .with_config(ControllerConfig::default().concurrency(settings.concurrency))
+                .reconcile_on(ctx.sweep.subscribe(namespace));
             stores.push(controller.store());
             let mut stop = stop.clone();
             controller
@@ -212,6 +290,7 @@ pub async fn run<B: Bedrock>(
         info!("caches synced");
         health.set_ready(true);
     });
+    let sweeping = tokio::spawn(sweep::run(ctx.clone(), stop.clone()));
     select_all(controllers)
         .for_each(|result| async move {
             if let Err(e) = result {
@@ -219,11 +298,16 @@ pub async fn run<B: Bedrock>(
                     kube::runtime::controller::Error::ReconcilerFailed(err, obj) => {
                         tracing::debug!(object = %obj, error = %err, "reconcile failed");
                     }
+                    // A sweep can ask for a resource deleted meanwhile.
+                    kube::runtime::controller::Error::ObjectNotFound(obj) => {
+                        tracing::debug!(object = %obj, "reconcile requested for an object that is gone");
+                    }
                     other => error!(error = %other, "controller error"),
                 }
             }
         })
         .await;
     synced.abort();
+    sweeping.abort();
     info!("controller stopped");
 }

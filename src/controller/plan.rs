@@ -31,6 +31,12 @@ pub struct Timing {
     pub backoff_max: Duration,
     /// Consecutive transient failures before they are shown on the resource.
     pub transient_failures_shown_after: u32,
+    /// How often one ListCustomModels call per region looks for imports that finished, instead
+    /// of one GetCustomModel per Creating model per poll; zero turns the sweep off.
+    pub sweep_interval: Duration,
+    /// While the sweep covers a Creating model, the per-model poll only backs it up, this far
+    /// apart.
+    pub sweep_fallback: Duration,
 }
 
 impl Default for Timing {
@@ -43,6 +49,8 @@ impl Default for Timing {
             backoff_base: Duration::from_millis(500),
             backoff_max: Duration::from_secs(120),
             transient_failures_shown_after: 3,
+            sweep_interval: Duration::from_secs(10),
+            sweep_fallback: Duration::from_secs(300),
         }
     }
 }
@@ -125,6 +133,9 @@ pub struct Observation {
     pub model: Option<RemoteModel>,
     /// Its tags, when they were read.
     pub tags: Option<BTreeMap<String, String>>,
+    /// Whether a sweep (one ListCustomModels per region) watches this region for imports that
+    /// finish, so that a Creating model needs only a rare poll of its own.
+    pub swept: bool,
 }
 
 /// How the observe step should look for the model.
@@ -275,9 +286,24 @@ pub fn lookup(resource: &BedrockCustomModel) -> Lookup {
     }
 }
 
-/// Whether the observe step should also read the model's tags.
-pub fn needs_tags(lookup: &Lookup, model: &RemoteModel) -> bool {
-    matches!(lookup, Lookup::ByName(_)) || model.state == ModelState::Active
+/// Whether the observe step should also read the model's tags: to tell whose a model found by
+/// name is; and for an Active model, when spec.tags may have changed since they were last made
+/// to match (a new generation), or when the periodic drift check is `due`. Otherwise the tags
+/// are known to be what the spec asks for, and reading them would only spend the tagging quota.
+pub fn needs_tags(
+    resource: &BedrockCustomModel,
+    lookup: &Lookup,
+    model: &RemoteModel,
+    due: bool,
+) -> bool {
+    if matches!(lookup, Lookup::ByName(_)) {
+        return true;
+    }
+    let synced = resource
+        .status
+        .as_ref()
+        .and_then(|s| s.tags_synced_generation);
+    model.state == ModelState::Active && (due || synced != resource.metadata.generation)
 }
 
 /// The deterministic idempotency token of a CreateCustomModel: the same resource asking for the
@@ -495,11 +521,14 @@ pub fn after_create(
     region: &str,
     arn: String,
     timing: &Timing,
+    swept: bool,
 ) {
     plan.status.model_arn = Some(arn);
     plan.status.model_status = Some(ModelState::Creating.as_str().to_string());
     plan.status.created_with = Some(desired_parameters(resource, region));
-    plan.next = Next::Poll(timing.poll_initial);
+    // The create carried spec.tags.
+    plan.status.tags_synced_generation = resource.metadata.generation;
+    plan.next = Next::Poll(creating_poll(timing, Duration::ZERO, swept));
 }
 
 fn plan_existing(
@@ -521,7 +550,8 @@ fn plan_existing(
         .failure_message
         .clone()
         .filter(|_| model.state == ModelState::Failed);
-    if model.creation_time.is_some() {
+    // Recorded once the import is over, so that polls of a Creating model write nothing.
+    if model.creation_time.is_some() && model.state != ModelState::Creating {
         status.creation_time = model.creation_time.clone();
     }
     let name = &model.name;
@@ -623,6 +653,7 @@ fn plan_existing(
                     });
                 }
                 status.managed_tag_keys = resource.spec.tags.keys().cloned().collect();
+                status.tags_synced_generation = resource.metadata.generation;
             }
             let message = format!("Bedrock model {name} is Active");
             let events = if previous_state.as_deref() != Some("Active") {
@@ -652,9 +683,20 @@ fn plan_existing(
                     Desired::new(conditions::SYNCED, true, reason::RECONCILED, message),
                 ],
                 events: Vec::new(),
-                next: Next::Poll(poll_delay(timing, elapsed)),
+                next: Next::Poll(creating_poll(timing, elapsed, observation.swept)),
             }
         }
+    }
+}
+
+/// The wait before a Creating model's own next poll: when a sweep watches its region, only the
+/// sweep's back-up interval (the sweep triggers the reconcile when the import ends); otherwise
+/// [`poll_delay`].
+pub fn creating_poll(timing: &Timing, elapsed: Duration, swept: bool) -> Duration {
+    if swept && !timing.sweep_interval.is_zero() {
+        timing.sweep_fallback.max(timing.sweep_interval)
+    } else {
+        poll_delay(timing, elapsed)
     }
 }
 

@@ -142,6 +142,7 @@ fn observed(model: RemoteModel, tags: Option<BTreeMap<String, String>>) -> Obser
     Observation {
         model: Some(model),
         tags,
+        swept: false,
     }
 }
 
@@ -584,7 +585,8 @@ fn plan_apply_branches() {
                 model_arn: Some(ARN.into()),
                 region: Some(REGION.into()),
                 model_status: Some("Creating".into()),
-                creation_time: Some(CREATED_AT.into()),
+                // Recorded once the import is over.
+                creation_time: None,
                 created_with: Some(created_with_default()),
                 ..Default::default()
             }),
@@ -1045,6 +1047,28 @@ fn plan_apply_branches() {
         if case.status.model_arn.is_none() {
             got_status.created_with = None;
         }
+        // The tags of this generation are known to be on the model exactly when they were read
+        // from an Active model (and synced by this plan's actions); otherwise the field keeps
+        // what the resource had.
+        let tags_synced = case.observation.tags.is_some()
+            && case
+                .observation
+                .model
+                .as_ref()
+                .is_some_and(|m| m.state == ModelState::Active)
+            && plan.status.model_status.as_deref() == Some("Active");
+        let had = case
+            .resource
+            .status
+            .as_ref()
+            .and_then(|s| s.tags_synced_generation);
+        assert_eq!(
+            got_status.tags_synced_generation,
+            if tags_synced { Some(GENERATION) } else { had },
+            "{}: tagsSyncedGeneration",
+            case.name
+        );
+        got_status.tags_synced_generation = case.status.tags_synced_generation;
         assert_eq!(got_status, case.status, "{}: status", case.name);
         assert!(
             plan.status.conditions.is_empty(),
@@ -1197,11 +1221,85 @@ fn after_create_records_the_model() {
     let timing = Timing::default();
     let resource = resource(spec(), None);
     let mut plan = plan_apply(&resource, REGION, &Observation::default(), &timing, None);
-    after_create(&mut plan, &resource, REGION, ARN.into(), &timing);
+    after_create(&mut plan, &resource, REGION, ARN.into(), &timing, false);
     assert_eq!(plan.status.model_arn.as_deref(), Some(ARN));
     assert_eq!(plan.status.model_status.as_deref(), Some("Creating"));
     assert_eq!(plan.status.created_with, Some(created_with_default()));
+    assert_eq!(
+        plan.status.tags_synced_generation,
+        Some(GENERATION),
+        "the create carried the tags of this generation"
+    );
     assert_eq!(plan.next, Next::Poll(timing.poll_initial));
+
+    // With a sweep watching the region, the model's own poll is only the back-up.
+    let mut swept = plan_apply(&resource, REGION, &Observation::default(), &timing, None);
+    after_create(&mut swept, &resource, REGION, ARN.into(), &timing, true);
+    assert_eq!(swept.next, Next::Poll(timing.sweep_fallback));
+}
+
+#[test]
+fn polls_of_a_creating_model_write_nothing_and_follow_the_sweep() {
+    let timing = Timing::default();
+    // As written right after the create: no creationTime yet.
+    let created = status_with("Creating", |st| {
+        st.creation_time = None;
+        st.observed_generation = Some(GENERATION);
+        st.tags_synced_generation = Some(GENERATION);
+    });
+    let resource = resource(spec(), Some(created.clone()));
+    for swept in [false, true] {
+        let observation = Observation {
+            swept,
+            ..observed(remote(ModelState::Creating), None)
+        };
+        let plan = plan_apply(
+            &resource,
+            REGION,
+            &observation,
+            &timing,
+            Some(Duration::from_secs(5)),
+        );
+        let mut want = created.clone();
+        want.conditions.clear();
+        assert_eq!(
+            plan.status, want,
+            "swept={swept}: the status stays as written at create, so no write"
+        );
+        let next = if swept {
+            timing.sweep_fallback
+        } else {
+            poll_delay(&timing, Duration::from_secs(5))
+        };
+        assert_eq!(plan.next, Next::Poll(next), "swept={swept}");
+    }
+    // Once Active, Bedrock's creationTime is recorded with the same write.
+    let plan = plan_apply(
+        &resource,
+        REGION,
+        &observed(remote(ModelState::Active), None),
+        &timing,
+        None,
+    );
+    assert_eq!(plan.status.creation_time.as_deref(), Some(CREATED_AT));
+    assert_eq!(plan.status.model_status.as_deref(), Some("Active"));
+    assert!(
+        plan.actions.is_empty(),
+        "tags were not read: nothing to sync"
+    );
+    assert_eq!(plan.status.tags_synced_generation, Some(GENERATION));
+}
+
+#[test]
+fn creating_poll_without_a_sweep_interval_ignores_swept() {
+    let timing = Timing {
+        sweep_interval: Duration::ZERO,
+        ..Timing::default()
+    };
+    assert_eq!(
+        creating_poll(&timing, Duration::ZERO, true),
+        timing.poll_initial
+    );
 }
 
 #[test]
@@ -1229,22 +1327,86 @@ fn lookup_by_arn_when_known_else_by_name() {
     for (name, resource, want) in cases {
         assert_eq!(lookup(&resource), want, "{name}");
     }
-    assert!(needs_tags(
-        &Lookup::ByName(NAME.into()),
-        &remote(ModelState::Creating)
-    ));
-    assert!(needs_tags(
-        &Lookup::ByArn(ARN.into()),
-        &remote(ModelState::Active)
-    ));
-    assert!(!needs_tags(
-        &Lookup::ByArn(ARN.into()),
-        &remote(ModelState::Creating)
-    ));
-    assert!(!needs_tags(
-        &Lookup::ByArn(ARN.into()),
-        &remote(ModelState::Failed)
-    ));
+}
+
+#[test]
+fn tags_are_read_only_when_they_may_differ_from_the_spec() {
+    let synced = |generation: Option<i64>| {
+        resource(
+            spec(),
+            Some(status_with("Active", |st| {
+                st.tags_synced_generation = generation
+            })),
+        )
+    };
+    let by_arn = Lookup::ByArn(ARN.into());
+    let by_name = Lookup::ByName(NAME.into());
+    let cases = [
+        // (case, resource, lookup, model state, drift check due, read tags)
+        (
+            "found by name: whose is it?",
+            synced(None),
+            &by_name,
+            ModelState::Creating,
+            false,
+            true,
+        ),
+        (
+            "Active, tags of this generation on the model",
+            synced(Some(GENERATION)),
+            &by_arn,
+            ModelState::Active,
+            false,
+            false,
+        ),
+        (
+            "Active, the drift check is due",
+            synced(Some(GENERATION)),
+            &by_arn,
+            ModelState::Active,
+            true,
+            true,
+        ),
+        (
+            "Active, spec changed since the tags were set",
+            synced(Some(GENERATION - 1)),
+            &by_arn,
+            ModelState::Active,
+            false,
+            true,
+        ),
+        (
+            "Active, written by an older operator (no tagsSyncedGeneration)",
+            synced(None),
+            &by_arn,
+            ModelState::Active,
+            false,
+            true,
+        ),
+        (
+            "Creating",
+            synced(Some(GENERATION - 1)),
+            &by_arn,
+            ModelState::Creating,
+            true,
+            false,
+        ),
+        (
+            "Failed",
+            synced(Some(GENERATION - 1)),
+            &by_arn,
+            ModelState::Failed,
+            true,
+            false,
+        ),
+    ];
+    for (case, resource, lookup, state, due, want) in cases {
+        assert_eq!(
+            needs_tags(&resource, lookup, &remote(state), due),
+            want,
+            "{case}"
+        );
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

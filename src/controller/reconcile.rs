@@ -11,6 +11,7 @@ use kube::core::error_boundary::{DeserializeGuard, InvalidObject};
 use kube::runtime::controller::Action;
 use kube::runtime::events::{Event, EventType};
 use kube::runtime::finalizer::{Event as Finalizer, finalizer};
+use kube::runtime::reflector::ObjectRef;
 use kube::{Resource, ResourceExt};
 use serde_json::json;
 use tracing::{debug, info, warn};
@@ -19,7 +20,7 @@ use super::plan::{self, Cleanup, Lookup, Next, Note, Observation, Plan};
 use super::{Context, Error};
 use crate::api::conditions::{self, Desired, reason};
 use crate::api::{BedrockCustomModel, BedrockCustomModelStatus, FINALIZER};
-use crate::bedrock::{Bedrock, BedrockError, ErrorClass};
+use crate::bedrock::{Bedrock, BedrockError, ErrorClass, ModelState};
 
 /// Field manager of every status write.
 pub const FIELD_MANAGER: &str = "bedrock-operator";
@@ -60,6 +61,7 @@ async fn reconcile_object<B: Bedrock>(
                 if result.is_ok() {
                     ctx.metrics
                         .model_status(&Context::<B>::key(&resource), None);
+                    ctx.forget(&resource);
                 }
                 result
             }
@@ -101,10 +103,11 @@ async fn apply<B: Bedrock>(
         Lookup::ByArn(arn) => arn.as_str(),
         Lookup::ByName(name) => name.as_str(),
     };
+    let tags_due = ctx.tags_due(resource);
     let observed = async {
         let model = ctx.bedrock.get_model(&lookup_region, identifier).await?;
         let tags = match &model {
-            Some(model) if plan::needs_tags(&lookup, model) => {
+            Some(model) if plan::needs_tags(resource, &lookup, model, tags_due) => {
                 Some(ctx.bedrock.list_tags(&lookup_region, &model.arn).await?)
             }
             _ => None,
@@ -118,7 +121,11 @@ async fn apply<B: Bedrock>(
             return Err(fail(resource, ctx, &status, error).await);
         }
     };
-    let observation = Observation { model, tags };
+    let observation = Observation {
+        model,
+        tags,
+        swept: ctx.sweep.covers(&lookup_region),
+    };
     let elapsed = observation
         .model
         .as_ref()
@@ -136,11 +143,37 @@ async fn apply<B: Bedrock>(
     if let Err(failure) = act(resource, &region, &mut plan, ctx).await {
         return Err(fail(resource, ctx, &plan.status, failure).await);
     }
+    if observation.tags.is_some() {
+        ctx.tags_checked(resource);
+    }
 
     // Report.
     report(resource, ctx, &plan.status, &plan.conditions, &plan.events).await?;
     ctx.succeeded(resource);
+    sweep(resource, &plan.status, ctx);
     Ok(ctx.action(&plan.next))
+}
+
+/// Hands a Creating model to the sweep (when it covers the model's region), and takes any other
+/// back from it.
+fn sweep<B: Bedrock>(
+    resource: &BedrockCustomModel,
+    status: &BedrockCustomModelStatus,
+    ctx: &Context<B>,
+) {
+    let Some(arn) = status.model_arn.as_deref() else {
+        return;
+    };
+    let region = status.region.as_deref().unwrap_or_default();
+    let creating = status.model_status.as_deref() == Some(ModelState::Creating.as_str());
+    if creating && ctx.sweep.covers(region) {
+        let reference =
+            ObjectRef::new(&resource.name_any()).within(&resource.namespace().unwrap_or_default());
+        ctx.sweep
+            .watch(region, arn, status.creation_time.as_deref(), reference);
+    } else {
+        ctx.sweep.forget(arn);
+    }
 }
 
 /// Runs the plan's calls in order; on the first failure stops and returns it.
@@ -157,7 +190,8 @@ async fn act<B: Bedrock>(
                 let arn = ctx.bedrock.create_model(region, request).await?;
                 info!(model = %request.model_name, arn = %arn, "model created");
                 crate::fault::after_create();
-                plan::after_create(plan, resource, region, arn, &ctx.timing);
+                let swept = ctx.sweep.covers(region);
+                plan::after_create(plan, resource, region, arn, &ctx.timing, swept);
             }
             plan::Action::Delete { arn } => {
                 ctx.bedrock

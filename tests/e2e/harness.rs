@@ -20,6 +20,10 @@ const POLL: Duration = Duration::from_millis(100);
 
 /// Operator flags for tests: fast polls and short backoffs, so tests take seconds.
 pub const FAST: &[&str] = &[
+    "--sweep-interval",
+    "300ms",
+    "--sweep-fallback",
+    "5s",
     "--poll-initial",
     "300ms",
     "--poll-max",

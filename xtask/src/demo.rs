@@ -57,7 +57,7 @@ pub async fn run(root: &Path, exit_when_settled: bool) -> Result<()> {
     let log_path = plane.dir().join("operator.log");
     let log = std::fs::File::create(&log_path)?;
     let mut operator = Command::new(&operator_binary)
-        .args(["run", "--namespace", &namespace, "--poll-initial", "1s"])
+        .args(["run", "--namespace", &namespace, "--sweep-interval", "1s"])
         .env("KUBECONFIG", plane.kubeconfig_path())
         .env("AWS_ENDPOINT_URL_BEDROCK", emulator.url())
         .env("AWS_ACCESS_KEY_ID", "AKIDDEMO")
