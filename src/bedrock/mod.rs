@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::future::Future;
 
 mod error;
+mod pacing;
 pub mod sdk;
 
 pub use error::{BedrockError, ErrorClass};

@@ -23,6 +23,7 @@ use aws_sdk_bedrock::types::{
 };
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 
+use super::pacing::Pacer;
 use super::{
     Bedrock, BedrockError, CreateRequest, ErrorClass, ModelState, ModelSummary, RemoteModel,
     Source, operation,
@@ -49,12 +50,14 @@ impl Default for SdkSettings {
     }
 }
 
-/// Bedrock over aws-sdk-bedrock, one client per region, all behind one rate limiter.
+/// Bedrock over aws-sdk-bedrock, one client per region, all behind one rate limiter, each
+/// operation paced on its own once Bedrock throttles it.
 pub struct SdkBedrock {
     base: SdkConfig,
     settings: SdkSettings,
     clients: Mutex<HashMap<String, Client>>,
     limiter: Arc<DefaultDirectRateLimiter>,
+    pacer: Pacer,
 }
 
 impl SdkBedrock {
@@ -70,11 +73,13 @@ impl SdkBedrock {
         let quota = Quota::with_period(period)
             .unwrap_or_else(|| Quota::per_second(NonZeroU32::MIN))
             .allow_burst(burst);
+        let ceiling = settings.rate_limit_qps;
         Self {
             base,
             settings,
             clients: Mutex::new(HashMap::new()),
             limiter: Arc::new(RateLimiter::direct(quota)),
+            pacer: Pacer::new(ceiling),
         }
     }
 
@@ -106,10 +111,18 @@ impl SdkBedrock {
             .clone()
     }
 
-    /// Waits for the operator-wide rate limiter, then hands out the region's client.
-    async fn ready(&self, region: &str) -> Client {
+    /// Waits for the operation's pace (after throttling) and the operator-wide rate limiter,
+    /// then hands out the region's client.
+    async fn ready(&self, region: &str, operation: &'static str) -> Client {
+        self.pacer.wait(region, operation).await;
         self.limiter.until_ready().await;
         self.client(region)
+    }
+
+    /// Feeds a call's outcome back into the pacing of its operation.
+    fn record<T>(&self, region: &str, operation: &'static str, result: &Result<T, BedrockError>) {
+        let throttled = matches!(result, Err(e) if e.class == ErrorClass::Throttled);
+        self.pacer.record(region, operation, throttled);
     }
 }
 
@@ -127,7 +140,7 @@ impl Bedrock for SdkBedrock {
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| construction(OP, e))?;
         let mut call = self
-            .ready(region)
+            .ready(region, OP)
             .await
             .create_custom_model()
             .model_name(&request.model_name)
@@ -151,7 +164,9 @@ impl Bedrock for SdkBedrock {
                 ))
             }
         };
-        let output = call.send().await.map_err(|e| map_error(OP, e))?;
+        let output = call.send().await.map_err(|e| map_error(OP, e));
+        self.record(region, OP, &output);
+        let output = output?;
         Ok(output.model_arn().to_string())
     }
 
@@ -162,12 +177,15 @@ impl Bedrock for SdkBedrock {
     ) -> Result<Option<RemoteModel>, BedrockError> {
         const OP: &str = operation::GET_CUSTOM_MODEL;
         let result = self
-            .ready(region)
+            .ready(region, OP)
             .await
             .get_custom_model()
             .model_identifier(identifier)
             .send()
             .await;
+        if result.is_ok() {
+            self.pacer.record(region, OP, false);
+        }
         match result {
             Ok(output) => Ok(Some(RemoteModel {
                 arn: output.model_arn().to_string(),
@@ -182,6 +200,8 @@ impl Bedrock for SdkBedrock {
             })),
             Err(err) => {
                 let err = map_error(OP, err);
+                self.pacer
+                    .record(region, OP, err.class == ErrorClass::Throttled);
                 if err.class == ErrorClass::NotFound {
                     Ok(None)
                 } else {
@@ -212,7 +232,7 @@ impl Bedrock for SdkBedrock {
         loop {
             // Each page waits for the rate limiter like any other call.
             let output = self
-                .ready(region)
+                .ready(region, OP)
                 .await
                 .list_custom_models()
                 .model_status(ModelStatus::from(state.as_str()))
@@ -221,7 +241,9 @@ impl Bedrock for SdkBedrock {
                 .set_next_token(next_token.take())
                 .send()
                 .await
-                .map_err(|e| map_error(OP, e))?;
+                .map_err(|e| map_error(OP, e));
+            self.record(region, OP, &output);
+            let output = output?;
             models.extend(output.model_summaries().iter().map(|summary| ModelSummary {
                 arn: summary.model_arn().to_string(),
                 state: model_state(summary.model_status()),
@@ -236,16 +258,21 @@ impl Bedrock for SdkBedrock {
     async fn delete_model(&self, region: &str, identifier: &str) -> Result<bool, BedrockError> {
         const OP: &str = operation::DELETE_CUSTOM_MODEL;
         let result = self
-            .ready(region)
+            .ready(region, OP)
             .await
             .delete_custom_model()
             .model_identifier(identifier)
             .send()
             .await;
+        if result.is_ok() {
+            self.pacer.record(region, OP, false);
+        }
         match result {
             Ok(_) => Ok(true),
             Err(err) => {
                 let err = map_error(OP, err);
+                self.pacer
+                    .record(region, OP, err.class == ErrorClass::Throttled);
                 if err.class == ErrorClass::NotFound {
                     Ok(false)
                 } else {
@@ -262,13 +289,15 @@ impl Bedrock for SdkBedrock {
     ) -> Result<BTreeMap<String, String>, BedrockError> {
         const OP: &str = operation::LIST_TAGS_FOR_RESOURCE;
         let output = self
-            .ready(region)
+            .ready(region, OP)
             .await
             .list_tags_for_resource()
             .resource_arn(arn)
             .send()
             .await
-            .map_err(|e| map_error(OP, e))?;
+            .map_err(|e| map_error(OP, e));
+        self.record(region, OP, &output);
+        let output = output?;
         Ok(output
             .tags()
             .iter()
@@ -288,27 +317,33 @@ impl Bedrock for SdkBedrock {
             .map(|(key, value)| Tag::builder().key(key).value(value).build())
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| construction(OP, e))?;
-        self.ready(region)
+        let output = self
+            .ready(region, OP)
             .await
             .tag_resource()
             .resource_arn(arn)
             .set_tags(Some(tags))
             .send()
             .await
-            .map_err(|e| map_error(OP, e))?;
+            .map_err(|e| map_error(OP, e));
+        self.record(region, OP, &output);
+        output?;
         Ok(())
     }
 
     async fn untag(&self, region: &str, arn: &str, keys: &[String]) -> Result<(), BedrockError> {
         const OP: &str = operation::UNTAG_RESOURCE;
-        self.ready(region)
+        let output = self
+            .ready(region, OP)
             .await
             .untag_resource()
             .resource_arn(arn)
             .set_tag_keys(Some(keys.to_vec()))
             .send()
             .await
-            .map_err(|e| map_error(OP, e))?;
+            .map_err(|e| map_error(OP, e));
+        self.record(region, OP, &output);
+        output?;
         Ok(())
     }
 }
