@@ -150,15 +150,22 @@ async fn apply<B: Bedrock>(
     // Report.
     report(resource, ctx, &plan.status, &plan.conditions, &plan.events).await?;
     ctx.succeeded(resource);
-    sweep(resource, &plan.status, ctx);
+    let created = observation
+        .model
+        .as_ref()
+        .and_then(|m| m.creation_time.as_deref());
+    sweep(resource, &plan.status, created, ctx);
     Ok(ctx.action(&plan.next))
 }
 
 /// Hands a Creating model to the sweep (when it covers the model's region), and takes any other
-/// back from it.
+/// back from it. `created` is Bedrock's creationTime of the model as just read (none right
+/// after a create: then it is now); the sweep lists from the oldest one, so it must not be
+/// later than the real one.
 fn sweep<B: Bedrock>(
     resource: &BedrockCustomModel,
     status: &BedrockCustomModelStatus,
+    created: Option<&str>,
     ctx: &Context<B>,
 ) {
     let Some(arn) = status.model_arn.as_deref() else {
@@ -169,8 +176,7 @@ fn sweep<B: Bedrock>(
     if creating && ctx.sweep.covers(region) {
         let reference =
             ObjectRef::new(&resource.name_any()).within(&resource.namespace().unwrap_or_default());
-        ctx.sweep
-            .watch(region, arn, status.creation_time.as_deref(), reference);
+        ctx.sweep.watch(region, arn, created, reference);
     } else {
         ctx.sweep.forget(arn);
     }

@@ -102,7 +102,10 @@ impl Sweep {
         state
             .watched
             .entry(arn.to_string())
-            .and_modify(|w| w.reference = reference.clone())
+            .and_modify(|w| {
+                w.reference = reference.clone();
+                w.created = w.created.min(created);
+            })
             .or_insert_with(|| Watched {
                 region: region.to_string(),
                 reference,
