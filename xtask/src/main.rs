@@ -77,7 +77,7 @@ enum BenchTarget {
     /// The release operator against its own control plane and an in-process emulator:
     /// convergence, cost per lifecycle, steady state, memory and start-up, polling policies.
     /// Results go to target/bench-results/ (JSON, Markdown, PNG). See docs/benchmarks.md.
-    Operator(bench::Args),
+    Operator(Box<bench::Args>),
 }
 
 /// Files generated from the Rust types, relative to the workspace root.
@@ -120,7 +120,7 @@ fn main() -> Result<()> {
                 "--bench",
                 "get_throughput",
             ])),
-            BenchTarget::Operator(args) => runtime()?.block_on(bench::run(&root, args)),
+            BenchTarget::Operator(args) => runtime()?.block_on(bench::run(&root, *args)),
         },
         Command::Chaos {
             resources,
