@@ -203,6 +203,20 @@ fn trigger_hash(object: &DeserializeGuard<BedrockCustomModel>) -> Option<u64> {
     Some(hasher.finish())
 }
 
+/// Drops what the operator never reads before an object goes into the cache: managedFields
+/// (often the largest part of an object) and kubectl's copy of the last applied manifest.
+/// Memory per cached resource is what bounds the operator at 10,000 resources.
+fn slim(object: &mut DeserializeGuard<BedrockCustomModel>) {
+    let meta = object.meta_mut();
+    meta.managed_fields = None;
+    if let Some(annotations) = meta.annotations.as_mut() {
+        annotations.remove(LAST_APPLIED);
+    }
+}
+
+/// The annotation `kubectl apply` keeps its last manifest in.
+const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
+
 /// How often the readiness task re-checks whether the caches have synced.
 const READY_RECHECK: Duration = Duration::from_millis(250);
 
@@ -259,6 +273,7 @@ pub async fn run<B: Bedrock>(
             let (reader, writer) = reflector::store();
             let trigger = watcher(api, watcher::Config::default().any_semantic())
                 .default_backoff()
+                .modify(slim)
                 .reflect(writer)
                 .applied_objects()
                 .predicate_filter(trigger_hash, PredicateConfig::default());
@@ -310,4 +325,83 @@ pub async fn run<B: Bedrock>(
     synced.abort();
     sweeping.abort();
     info!("controller stopped");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::ManagedFieldsEntry;
+
+    fn object(annotations: &[(&str, &str)]) -> DeserializeGuard<BedrockCustomModel> {
+        let mut value = serde_json::json!({
+            "apiVersion": "bedrock-operator.dev/v1alpha1",
+            "kind": "BedrockCustomModel",
+            "metadata": { "name": "m", "namespace": "ns", "uid": "u1", "generation": 1 },
+            "spec": { "source": { "s3Uri": "s3://bucket/model/" }, "roleArn": "arn:aws:iam::123456789012:role/r" },
+        });
+        value["metadata"]["annotations"] = annotations
+            .iter()
+            .map(|(k, v)| (k.to_string(), serde_json::Value::from(*v)))
+            .collect::<serde_json::Map<_, _>>()
+            .into();
+        let mut object: DeserializeGuard<BedrockCustomModel> =
+            serde_json::from_value(value).expect("object");
+        object.meta_mut().managed_fields = Some(vec![ManagedFieldsEntry {
+            manager: Some("kubectl".into()),
+            ..Default::default()
+        }]);
+        object
+    }
+
+    #[test]
+    fn slim_drops_what_the_operator_never_reads_and_keeps_the_rest() {
+        let mut o = object(&[(LAST_APPLIED, "{...}"), (RETRY_ANNOTATION, "1")]);
+        slim(&mut o);
+        assert_eq!(o.meta().managed_fields, None);
+        let annotations = o.meta().annotations.clone().unwrap_or_default();
+        assert!(!annotations.contains_key(LAST_APPLIED));
+        assert_eq!(
+            annotations.get(RETRY_ANNOTATION).map(String::as_str),
+            Some("1")
+        );
+        assert!(o.0.is_ok(), "the object itself is untouched");
+    }
+
+    #[test]
+    fn status_and_other_metadata_do_not_trigger_but_spec_retry_finalizers_and_deletion_do() {
+        let base = object(&[]);
+        let hash = |o: &DeserializeGuard<BedrockCustomModel>| trigger_hash(o).unwrap();
+        let same = |change: &dyn Fn(&mut DeserializeGuard<BedrockCustomModel>)| {
+            let mut o = object(&[]);
+            change(&mut o);
+            hash(&o) == hash(&base)
+        };
+        assert!(same(&|o| {
+            o.meta_mut().resource_version = Some("42".into());
+            if let Ok(r) = o.0.as_mut() {
+                r.status = Some(Default::default());
+            }
+        }));
+        assert!(same(&|o| {
+            o.meta_mut().labels = Some([("app".to_string(), "x".to_string())].into());
+        }));
+        assert!(!same(&|o| o.meta_mut().generation = Some(2)));
+        assert!(!same(&|o| {
+            o.meta_mut().annotations =
+                Some([(RETRY_ANNOTATION.to_string(), "2".to_string())].into());
+        }));
+        assert!(!same(
+            &|o| o.meta_mut().finalizers = Some(vec![crate::api::FINALIZER.into()])
+        ));
+        assert!(!same(&|o| {
+            o.meta_mut().deletion_timestamp =
+                Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(
+                    k8s_openapi::jiff::Timestamp::now(),
+                ));
+        }));
+        assert!(
+            !same(&|o| o.meta_mut().uid = Some("u2".into())),
+            "a new object of the same name"
+        );
+    }
 }
