@@ -182,18 +182,23 @@ impl Metrics {
             .model_statuses
             .lock()
             .unwrap_or_else(|p| p.into_inner());
-        match status {
+        let previous = match status {
             Some(status) => statuses.insert(uid.to_string(), status),
             None => statuses.remove(uid),
         };
-        let mut counts: HashMap<ModelStatusLabel, i64> = HashMap::new();
-        for status in statuses.values() {
-            *counts.entry(*status).or_default() += 1;
+        // Only the two labels involved change: no pass over every resource per reconcile.
+        if previous == status {
+            return;
         }
-        for model_status in ALL_STATUSES {
+        if let Some(model_status) = previous {
             self.models
                 .get_or_create(&StatusLabels { model_status })
-                .set(counts.get(&model_status).copied().unwrap_or(0));
+                .dec();
+        }
+        if let Some(model_status) = status {
+            self.models
+                .get_or_create(&StatusLabels { model_status })
+                .inc();
         }
     }
 

@@ -124,19 +124,25 @@ impl<B: Bedrock> Context<B> {
         }
     }
 
-    /// Whether the periodic drift check of this object's model tags is due. The first look at
-    /// an object in this process only starts its clock: a restart reads no tags.
-    pub(crate) fn tags_due(&self, resource: &BedrockCustomModel) -> bool {
+    /// Whether this process looks at the object for the first time; starts the clock of its
+    /// tag drift check (so a restart reads no tags).
+    pub(crate) fn first_look(&self, resource: &BedrockCustomModel) -> bool {
         let mut checks = self.tag_checks.lock().unwrap_or_else(|p| p.into_inner());
-        let now = Instant::now();
-        match checks.get(&Self::key(resource)) {
-            // Resyncs come every resync period -10 %/+10 %.
-            Some(last) => now.duration_since(*last) >= self.timing.resync.mul_f64(0.85),
-            None => {
-                checks.insert(Self::key(resource), now);
-                false
-            }
+        let key = Self::key(resource);
+        if checks.contains_key(&key) {
+            return false;
         }
+        checks.insert(key, Instant::now());
+        true
+    }
+
+    /// Whether the periodic drift check of this object's model tags is due.
+    pub(crate) fn tags_due(&self, resource: &BedrockCustomModel) -> bool {
+        let checks = self.tag_checks.lock().unwrap_or_else(|p| p.into_inner());
+        // Resyncs come every resync period -10 %/+10 %.
+        checks
+            .get(&Self::key(resource))
+            .is_some_and(|last| last.elapsed() >= self.timing.resync.mul_f64(0.85))
     }
 
     /// Records that the model's tags were read now.
@@ -219,6 +225,12 @@ const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
 
 /// How often the readiness task re-checks whether the caches have synced.
 const READY_RECHECK: Duration = Duration::from_millis(250);
+
+/// A point in the first resync period, uniformly: where a settled resource seen for the first
+/// time gets its first look.
+fn spread(period: Duration) -> Duration {
+    period.mul_f64(rand::rng().random_range(0.0..1.0))
+}
 
 /// ±10 % so that resources created together do not resync together.
 fn jitter(period: Duration) -> Duration {

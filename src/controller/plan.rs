@@ -278,6 +278,42 @@ fn blocked(
     }
 }
 
+/// Whether the status shows the current spec fully reconciled and nothing pending: the model
+/// Active with this generation's tags, or Failed with no new retry asked for. A process that
+/// sees such a resource for the first time (after a restart, or as a new leader) has no reason
+/// to call Bedrock at once, and spreads its first look over the resync period instead of
+/// reading every model in one burst (which would also keep every later resync in one burst).
+pub fn settled(resource: &BedrockCustomModel) -> bool {
+    let Some(status) = resource.status.as_ref() else {
+        return false;
+    };
+    let generation = resource.metadata.generation;
+    let Some(ready) = conditions::find(&status.conditions, conditions::READY) else {
+        return false;
+    };
+    if status.model_arn.is_none()
+        || status.observed_generation != generation
+        || ready.observed_generation != generation
+    {
+        return false;
+    }
+    match status.model_status.as_deref() {
+        Some("Active") => {
+            ready.reason == reason::ACTIVE && status.tags_synced_generation == generation
+        }
+        Some("Failed") => {
+            let retry = resource
+                .metadata
+                .annotations
+                .as_ref()
+                .and_then(|a| a.get(RETRY_ANNOTATION));
+            ready.reason == reason::FAILED
+                && retry.is_none_or(|value| Some(value) == status.retry_handled.as_ref())
+        }
+        _ => false,
+    }
+}
+
 /// Where the observe step should look for the model.
 pub fn lookup(resource: &BedrockCustomModel) -> Lookup {
     match resource.status.as_ref().and_then(|s| s.model_arn.clone()) {

@@ -91,6 +91,19 @@ async fn apply<B: Bedrock>(
         return Ok(ctx.action(&plan.next));
     }
 
+    if ctx.first_look(resource) && plan::settled(resource) {
+        ctx.metrics.model_status(
+            &Context::<B>::key(resource),
+            Some(crate::metrics::ModelStatusLabel::from_status(
+                resource
+                    .status
+                    .as_ref()
+                    .and_then(|s| s.model_status.as_deref()),
+            )),
+        );
+        return Ok(Action::requeue(super::spread(ctx.timing.resync)));
+    }
+
     // Observe.
     let lookup = plan::lookup(resource);
     let lookup_region = resource

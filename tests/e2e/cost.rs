@@ -10,7 +10,7 @@ use futures::{StreamExt, TryStreamExt};
 use kube::api::{Patch, PatchParams, WatchEvent, WatchParams};
 use serde_json::json;
 
-use crate::harness::{DEADLINE, World, condition, s3_spec};
+use crate::harness::{DEADLINE, World, condition, http_get, metric, s3_spec, wait_http};
 
 fn is_ready(resource: &BedrockCustomModel) -> bool {
     condition(resource, READY).is_some_and(|(status, _, _)| status == "True")
@@ -153,5 +153,71 @@ async fn models_poll_on_their_own_when_the_sweep_keeps_failing() -> Result<()> {
         "the fallback is logged"
     );
     assert_eq!(world.ok_calls(Operation::CreateCustomModel), 1);
+    Ok(())
+}
+
+/// A restart (or a new leader) calls Bedrock for none of the resources it finds settled: their
+/// first looks are spread over the resync period, so neither the restart nor each later resync
+/// is a burst of GetCustomModel. A spec change is still acted on at once.
+#[tokio::test]
+async fn a_restart_spreads_its_first_looks_over_the_resync_period() -> Result<()> {
+    // A resync of 100 h: a spread first look falls into the few seconds of this test with a
+    // chance of about 1 in 10,000 per resource.
+    let mut world = World::with(
+        "spread",
+        EmulatorConfig {
+            ready_delay: Duration::from_millis(500),
+            ..EmulatorConfig::default()
+        },
+        &["--resync", "100h"],
+        &[],
+    )
+    .await?;
+    let names: Vec<String> = (0..20).map(|i| format!("settled-{i:02}")).collect();
+    futures::future::try_join_all(names.iter().map(|name| world.apply(name, s3_spec(name))))
+        .await?;
+    for name in &names {
+        world.wait_ready(name).await?;
+    }
+    world.kill_operator().await?;
+    let gets = world.calls(Operation::GetCustomModel);
+    let list_tags = world.calls(Operation::ListTagsForResource);
+
+    world.start_operator().await?;
+    wait_http(&world.admin_url, "/readyz", 200).await?;
+    // Every resource has had its first reconcile in the new process ...
+    let started = std::time::Instant::now();
+    let text = loop {
+        let (_, text) = http_get(&world.admin_url, "/metrics").await?;
+        let done = metric(&text, r#"bedrock_operator_reconciles_total{outcome="ok"}"#);
+        if done.is_some_and(|n| n >= names.len() as f64) {
+            break text;
+        }
+        if started.elapsed() > DEADLINE {
+            bail!("the restarted operator did not reconcile every resource: {done:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    // ... without a Bedrock call, and still counts them as Active.
+    assert_eq!(world.calls(Operation::GetCustomModel), gets);
+    assert_eq!(
+        metric(&text, r#"bedrock_operator_models{model_status="Active"}"#),
+        Some(names.len() as f64)
+    );
+
+    // A spec change is acted on at once: one model read, its tags read and set.
+    let patch = json!({ "spec": { "tags": { "team": "research" } } });
+    let changed = world
+        .api
+        .patch(&names[0], &PatchParams::default(), &Patch::Merge(&patch))
+        .await?;
+    let generation = changed.metadata.generation;
+    world
+        .wait_for(&names[0], "tags synced for the new generation", |r| {
+            r.status.as_ref().and_then(|s| s.tags_synced_generation) == generation
+        })
+        .await?;
+    assert_eq!(world.calls(Operation::GetCustomModel) - gets, 1);
+    assert_eq!(world.calls(Operation::ListTagsForResource) - list_tags, 1);
     Ok(())
 }

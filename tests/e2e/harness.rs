@@ -42,6 +42,15 @@ pub const FAST: &[&str] = &[
     "500",
 ];
 
+/// `FAST` without the flags (and their values) that `args` sets itself.
+fn fast_except(args: &[String]) -> Vec<&'static str> {
+    FAST.chunks(2)
+        .filter(|pair| !args.iter().any(|a| a == pair[0]))
+        .flatten()
+        .copied()
+        .collect()
+}
+
 pub struct World {
     /// Where the current operator process serves /metrics, /livez and /readyz.
     pub admin_url: String,
@@ -119,7 +128,7 @@ impl World {
             .arg("run")
             .args(["--admin-address", &format!("127.0.0.1:{admin_port}")])
             .args(["--namespace", &self.namespace])
-            .args(FAST)
+            .args(fast_except(&self.operator_args))
             .args(&self.operator_args)
             .args(extra_args)
             .env("KUBECONFIG", self.plane.kubeconfig_path())
