@@ -884,10 +884,19 @@ impl<'a> Bench<'a> {
         // that a fast one is not charged for its idle time while a slow one catches up.
         let deadline = a.policy_max + Duration::from_secs(180);
         let mut at_ready: Vec<Option<(f64, Counters)>> = runs.iter().map(|_| None).collect();
+        let mut timelines: Vec<Vec<(f64, usize)>> = runs.iter().map(|_| vec![(0.0, 0)]).collect();
         loop {
             for (i, (_, _, emulator, api, _)) in runs.iter().enumerate() {
-                if at_ready[i].is_none() && count_ready(api).await?.1 >= m {
-                    at_ready[i] = Some((started.elapsed().as_secs_f64(), emulator.counters()));
+                if at_ready[i].is_some() {
+                    continue;
+                }
+                let ready = count_ready(api).await?.1;
+                let t = started.elapsed().as_secs_f64();
+                if timelines[i].last().is_none_or(|(_, n)| *n != ready) {
+                    timelines[i].push((t, ready));
+                }
+                if ready >= m {
+                    at_ready[i] = Some((t, emulator.counters()));
                 }
             }
             if at_ready.iter().all(Option::is_some) {
@@ -899,6 +908,25 @@ impl<'a> Bench<'a> {
             }
             tokio::time::sleep(POLL).await;
         }
+        // Bedrock's side: how many imports had ended by each second.
+        let end = timelines
+            .iter()
+            .filter_map(|t| t.last().map(|p| p.0))
+            .fold(a.policy_max.as_secs_f64(), f64::max);
+        let active: Vec<(f64, usize)> = (0..=end.ceil() as usize)
+            .map(|t| {
+                let done = (0..m)
+                    .filter(|i| delay(*i).as_secs_f64() <= t as f64)
+                    .count();
+                (t as f64, done)
+            })
+            .collect();
+        let series: Vec<(&str, &[(f64, usize)])> = runs
+            .iter()
+            .zip(&timelines)
+            .map(|((label, ..), timeline)| (*label, timeline.as_slice()))
+            .collect();
+        plot_policies(&self.out.join("ready-policies.png"), &series, &active, m)?;
         let mut out = Vec::new();
         for ((label, flags, emulator, api, operator), ready) in runs.into_iter().zip(at_ready) {
             let list = list_all(&api).await?;
@@ -1700,6 +1728,17 @@ fn policies_markdown(p: &Value) -> String {
          Creating at the time, so its per-model figure falls as M grows. \
          Lag: Ready's lastTransitionTime (whole seconds) minus the emulator's readyTime.\n",
     );
+    let colours = ["blue", "orange", "green", "red"];
+    let legend: Vec<String> = rows
+        .iter()
+        .zip(colours)
+        .map(|(row, colour)| format!("{colour}: {}", row["policy"].as_str().unwrap_or("")))
+        .collect();
+    s.push_str(&format!(
+        "\nPlot: `ready-policies.png` (x: seconds since the apply, grid every 30 s; y: resources Ready; \
+         {}; thick grey: imports ended in Bedrock).\n",
+        legend.join(", ")
+    ));
     let find = |name: &str| rows.iter().find(|r| r["policy"] == name);
     if let (Some(default), Some(fixed)) = (find(POLICIES[0].0), find("fixed 30s")) {
         let fewer = |key: &str| match (default[key].as_f64(), fixed[key].as_f64()) {
@@ -1781,6 +1820,82 @@ fn plot(
     )))?;
     let points: Vec<(i32, i32)> = timeline.iter().map(|(t, n)| to_px(*t, *n as f64)).collect();
     draw(area.draw(&PathElement::new(points, BLUE.stroke_width(3))))?;
+    root.present().map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    Ok(())
+}
+
+/// The colours of the policy plot's lines, in the order of `POLICIES`.
+const POLICY_COLOURS: [(u8, u8, u8); 4] =
+    [(31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40)];
+
+/// Resources Ready over time, one line per polling configuration (colours in `POLICY_COLOURS`),
+/// and in grey the imports that had ended in Bedrock: the closer a line follows the grey one,
+/// the shorter the lag.
+fn plot_policies(
+    path: &Path,
+    series: &[(&str, &[(f64, usize)])],
+    active: &[(f64, usize)],
+    models: usize,
+) -> Result<()> {
+    use plotters::prelude::*;
+    let end = series
+        .iter()
+        .filter_map(|(_, t)| t.last().map(|p| p.0))
+        .chain(active.last().map(|p| p.0))
+        .fold(1.0, f64::max)
+        * 1.05;
+    let root = BitMapBackend::new(path, (800, 500)).into_drawing_area();
+    root.fill(&WHITE).map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let area = root.margin(20, 20, 20, 20);
+    let (w, h) = area.dim_in_pixel();
+    let to_px = |t: f64, n: f64| {
+        (
+            (t / end * w as f64) as i32,
+            h as i32 - (n / models.max(1) as f64 * h as f64) as i32,
+        )
+    };
+    let draw = |e: Result<(), DrawingAreaErrorKind<_>>| e.map_err(|e| anyhow::anyhow!("{e:?}"));
+    for i in 0..=10 {
+        let y = to_px(0.0, models as f64 * i as f64 / 10.0).1;
+        draw(area.draw(&PathElement::new(
+            vec![(0, y), (w as i32, y)],
+            RGBColor(230, 230, 230),
+        )))?;
+    }
+    let mut t = 0.0;
+    while t <= end {
+        let x = to_px(t, 0.0).0;
+        draw(area.draw(&PathElement::new(
+            vec![(x, 0), (x, h as i32)],
+            RGBColor(230, 230, 230),
+        )))?;
+        t += 30.0;
+    }
+    draw(area.draw(&PathElement::new(
+        vec![(0, 0), (0, h as i32), (w as i32, h as i32)],
+        BLACK.stroke_width(2),
+    )))?;
+    // Steps: a count holds until the next sample.
+    let steps = |points: &[(f64, usize)]| {
+        let mut out = Vec::new();
+        for (i, (t, n)) in points.iter().enumerate() {
+            if i > 0 {
+                out.push(to_px(*t, points[i - 1].1 as f64));
+            }
+            out.push(to_px(*t, *n as f64));
+        }
+        out
+    };
+    draw(area.draw(&PathElement::new(
+        steps(active),
+        RGBColor(160, 160, 160).stroke_width(4),
+    )))?;
+    for ((_, timeline), (r, g, b)) in series.iter().zip(POLICY_COLOURS) {
+        draw(area.draw(&PathElement::new(
+            steps(timeline),
+            RGBColor(r, g, b).stroke_width(2),
+        )))?;
+    }
     root.present().map_err(|e| anyhow::anyhow!("{e:?}"))?;
     Ok(())
 }
