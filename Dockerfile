@@ -12,8 +12,8 @@ COPY . .
 # of the cached target dir because cache mounts are not part of the image.
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
     --mount=type=cache,target=/src/target \
-    cargo build --release --locked -p bedrock-operator \
-    && install -D -m 0755 target/release/bedrock-operator /out/bedrock-operator
+    cargo build --profile production --locked -p bedrock-operator \
+    && install -D -m 0755 target/production/bedrock-operator /out/bedrock-operator
 
 # --- run -------------------------------------------------------------------------------------
 # glibc, libgcc and CA certificates, no shell, no package manager; runs as uid/gid 65532.

@@ -565,8 +565,13 @@ fn the_documented_image_build_makes_the_default_image() -> Result<()> {
         .to_string();
     let dockerfile = std::fs::read_to_string(root.join("Dockerfile"))?;
     assert!(
-        dockerfile.contains("cargo build --release --locked -p bedrock-operator"),
+        dockerfile.contains("cargo build --profile production --locked -p bedrock-operator"),
         "{dockerfile}"
+    );
+    let manifest = std::fs::read_to_string(root.join("Cargo.toml"))?;
+    assert!(
+        manifest.contains("[profile.production]"),
+        "the profile the image is built with"
     );
     assert!(dockerfile.contains("USER 65532:65532") || dockerfile.contains(":nonroot"));
     let docs = std::fs::read_to_string(root.join("docs/helm.md"))?;

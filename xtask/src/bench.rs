@@ -177,15 +177,10 @@ pub async fn run(root: &Path, mut args: Args) -> Result<()> {
         Some(path) => path.clone(),
         None => {
             let mut build = nested_cargo();
-            build.args([
-                "build",
-                "--release",
-                "-p",
-                "bedrock-operator",
-                "--all-features",
-            ]);
+            // The profile the image ships (Dockerfile), without test-only features.
+            build.args(["build", "--profile", "production", "-p", "bedrock-operator"]);
             crate::run(&mut build)?;
-            target_dir.join("release/bedrock-operator")
+            target_dir.join("production/bedrock-operator")
         }
     };
     let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ").to_string();
