@@ -74,6 +74,11 @@ pub struct RunArgs {
     #[arg(long, env = "RESYNC", default_value = "10m", value_parser = humantime::parse_duration)]
     pub resync: Duration,
 
+    /// How often, at most, a resync also reads the model's tags (ListTagsForResource) to catch
+    /// changes made outside the operator; spec changes are applied at once regardless.
+    #[arg(long, env = "TAG_CHECK_INTERVAL", default_value = "1h", value_parser = humantime::parse_duration)]
+    pub tag_check_interval: Duration,
+
     /// Retry interval for errors a person must fix (access denied, quota, validation).
     #[arg(long, env = "SLOW_RETRY", default_value = "5m", value_parser = humantime::parse_duration)]
     pub slow_retry: Duration,
@@ -129,6 +134,7 @@ impl RunArgs {
             poll_initial: self.poll_initial,
             poll_max: self.poll_max,
             resync: self.resync,
+            tag_check: self.tag_check_interval,
             slow_retry: self.slow_retry,
             backoff_base: self.backoff_base,
             backoff_max: self.backoff_max,

@@ -196,7 +196,8 @@ pub struct BedrockCustomModelStatus {
 
     /// The metadata.generation whose spec.tags the model's tags were last made to match (at
     /// create, or by TagResource/UntagResource). The operator reads the model's tags again only
-    /// when the generation moves past it, and on each resync to catch changes made elsewhere.
+    /// when the generation moves past it, and on the first resync an hour after the last read
+    /// (--tag-check-interval), to catch changes made elsewhere.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tags_synced_generation: Option<i64>,
 

@@ -136,13 +136,18 @@ impl<B: Bedrock> Context<B> {
         true
     }
 
-    /// Whether the periodic drift check of this object's model tags is due.
+    /// Whether the periodic drift check of this object's model tags is due: on the first
+    /// resync at least `tag_check` after the last read.
     pub(crate) fn tags_due(&self, resource: &BedrockCustomModel) -> bool {
         let checks = self.tag_checks.lock().unwrap_or_else(|p| p.into_inner());
-        // Resyncs come every resync period -10 %/+10 %.
+        // Resyncs come every resync period -10 %/+10 %: allow for the early ones.
+        let due = self
+            .timing
+            .tag_check
+            .saturating_sub(self.timing.resync.mul_f64(0.15));
         checks
             .get(&Self::key(resource))
-            .is_some_and(|last| last.elapsed() >= self.timing.resync.mul_f64(0.85))
+            .is_some_and(|last| last.elapsed() >= due)
     }
 
     /// Records that the model's tags were read now.

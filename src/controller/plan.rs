@@ -24,6 +24,9 @@ pub struct Timing {
     pub poll_max: Duration,
     /// How often an Active or Failed model is looked at again to catch drift (jittered).
     pub resync: Duration,
+    /// How often, at most, a resync also reads the model's tags to catch changes made outside
+    /// the operator (reading them on every resync would spend the tagging quota at scale).
+    pub tag_check: Duration,
     /// Retry interval for errors a person has to fix (IAM, quotas, Bedrock validation).
     pub slow_retry: Duration,
     /// Backoff for throttling and server errors: base and cap (doubled per failure, jittered).
@@ -45,6 +48,7 @@ impl Default for Timing {
             poll_initial: Duration::from_secs(2),
             poll_max: Duration::from_secs(30),
             resync: Duration::from_secs(600),
+            tag_check: Duration::from_secs(3600),
             slow_retry: Duration::from_secs(300),
             backoff_base: Duration::from_millis(500),
             backoff_max: Duration::from_secs(120),

@@ -30,6 +30,8 @@ pub const FAST: &[&str] = &[
     "1s",
     "--resync",
     "3s",
+    "--tag-check-interval",
+    "3s",
     "--slow-retry",
     "2s",
     "--backoff-base",
