@@ -52,7 +52,9 @@ impl Default for Timing {
             slow_retry: Duration::from_secs(300),
             backoff_base: Duration::from_millis(500),
             backoff_max: Duration::from_secs(120),
-            transient_failures_shown_after: 3,
+            // Five in a row: about 8 s of backoff at the defaults, past the few throttles the
+            // pacing takes to find an operation's quota.
+            transient_failures_shown_after: 5,
             sweep_interval: Duration::from_secs(10),
             sweep_fallback: Duration::from_secs(300),
         }
