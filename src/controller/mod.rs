@@ -225,6 +225,16 @@ fn slim(object: &mut DeserializeGuard<BedrockCustomModel>) {
     }
 }
 
+/// Pages of the initial list: smaller than kube's default (500), so that less of the list is
+/// in memory at once before `slim` (what sets the operator's peak RSS at 10,000 resources).
+const LIST_PAGE_SIZE: u32 = 200;
+
+fn watcher_config() -> watcher::Config {
+    watcher::Config::default()
+        .any_semantic()
+        .page_size(LIST_PAGE_SIZE)
+}
+
 /// The annotation `kubectl apply` keeps its last manifest in.
 const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
 
@@ -288,7 +298,7 @@ pub async fn run<B: Bedrock>(
         .into_iter()
         .map(|(namespace, api)| {
             let (reader, writer) = reflector::store();
-            let trigger = watcher(api, watcher::Config::default().any_semantic())
+            let trigger = watcher(api, watcher_config())
                 .default_backoff()
                 .modify(slim)
                 .reflect(writer)
