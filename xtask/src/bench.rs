@@ -1760,7 +1760,67 @@ fn policies_markdown(p: &Value) -> String {
     s
 }
 
-/// Resources Ready over time, with the floor; no text, so no fonts are needed.
+/// An 800×500 plot of counts over seconds with a light grid (every 10 % of `y_max`, every
+/// `x_step` seconds) and axes; no text, so no fonts are needed (plotters' bitmap backend only).
+struct Canvas<'a> {
+    area: plotters::drawing::DrawingArea<
+        plotters::prelude::BitMapBackend<'a>,
+        plotters::coord::Shift,
+    >,
+    end: f64,
+    y_max: f64,
+}
+
+impl<'a> Canvas<'a> {
+    fn new(path: &'a Path, end: f64, y_max: usize, x_step: f64) -> Result<Self> {
+        use plotters::prelude::*;
+        let root = BitMapBackend::new(path, (800, 500)).into_drawing_area();
+        root.fill(&WHITE).map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        let canvas = Self {
+            area: root.margin(20, 20, 20, 20),
+            end,
+            y_max: y_max.max(1) as f64,
+        };
+        let (w, h) = canvas.area.dim_in_pixel();
+        let grey = RGBColor(230, 230, 230);
+        for i in 0..=10 {
+            let y = canvas.px(0.0, canvas.y_max * i as f64 / 10.0).1;
+            canvas.path(vec![(0, y), (w as i32, y)], grey.into())?;
+        }
+        let mut t = 0.0;
+        while t <= end {
+            let x = canvas.px(t, 0.0).0;
+            canvas.path(vec![(x, 0), (x, h as i32)], grey.into())?;
+            t += x_step;
+        }
+        canvas.path(
+            vec![(0, 0), (0, h as i32), (w as i32, h as i32)],
+            BLACK.stroke_width(2),
+        )?;
+        Ok(canvas)
+    }
+
+    /// Pixel coordinates of (seconds, count).
+    fn px(&self, t: f64, n: f64) -> (i32, i32) {
+        let (w, h) = self.area.dim_in_pixel();
+        (
+            (t / self.end * w as f64) as i32,
+            h as i32 - (n / self.y_max * h as f64) as i32,
+        )
+    }
+
+    fn path(&self, points: Vec<(i32, i32)>, style: plotters::style::ShapeStyle) -> Result<()> {
+        self.area
+            .draw(&plotters::element::PathElement::new(points, style))
+            .map_err(|e| anyhow::anyhow!("{e:?}"))
+    }
+
+    fn finish(self) -> Result<()> {
+        self.area.present().map_err(|e| anyhow::anyhow!("{e:?}"))
+    }
+}
+
+/// Resources Ready over time, with the floor.
 fn plot(
     path: &Path,
     timeline: &[(f64, usize)],
@@ -1770,53 +1830,24 @@ fn plot(
 ) -> Result<()> {
     use plotters::prelude::*;
     let end = timeline.last().map(|p| p.0).unwrap_or(1.0).max(1.0) * 1.05;
-    let root = BitMapBackend::new(path, (800, 500)).into_drawing_area();
-    root.fill(&WHITE).map_err(|e| anyhow::anyhow!("{e:?}"))?;
-    let area = root.margin(20, 20, 20, 20);
-    let (w, h) = area.dim_in_pixel();
-    let to_px = |t: f64, n: f64| {
-        (
-            (t / end * w as f64) as i32,
-            h as i32 - (n / size.max(1) as f64 * h as f64) as i32,
-        )
-    };
-    let draw = |e: Result<(), DrawingAreaErrorKind<_>>| e.map_err(|e| anyhow::anyhow!("{e:?}"));
-    // Axes and a grid every 10 % of N and every 10 s.
-    for i in 0..=10 {
-        let y = to_px(0.0, size as f64 * i as f64 / 10.0).1;
-        draw(area.draw(&PathElement::new(
-            vec![(0, y), (w as i32, y)],
-            RGBColor(230, 230, 230),
-        )))?;
-    }
-    let mut t = 0.0;
-    while t <= end {
-        let x = to_px(t, 0.0).0;
-        draw(area.draw(&PathElement::new(
-            vec![(x, 0), (x, h as i32)],
-            RGBColor(230, 230, 230),
-        )))?;
-        t += if end > 600.0 { 60.0 } else { 10.0 };
-    }
-    draw(area.draw(&PathElement::new(
-        vec![(0, 0), (0, h as i32), (w as i32, h as i32)],
-        BLACK.stroke_width(2),
-    )))?;
+    let canvas = Canvas::new(path, end, size, if end > 600.0 { 60.0 } else { 10.0 })?;
     // The floor: nothing before Creating ends, then `rate` per second.
     let full = creating + size as f64 / rate;
-    draw(area.draw(&PathElement::new(
+    canvas.path(
         vec![
-            to_px(0.0, 0.0),
-            to_px(creating, 0.0),
-            to_px(full, size as f64),
-            to_px(end, size as f64),
+            canvas.px(0.0, 0.0),
+            canvas.px(creating, 0.0),
+            canvas.px(full, size as f64),
+            canvas.px(end, size as f64),
         ],
         RGBColor(160, 160, 160).stroke_width(2),
-    )))?;
-    let points: Vec<(i32, i32)> = timeline.iter().map(|(t, n)| to_px(*t, *n as f64)).collect();
-    draw(area.draw(&PathElement::new(points, BLUE.stroke_width(3))))?;
-    root.present().map_err(|e| anyhow::anyhow!("{e:?}"))?;
-    Ok(())
+    )?;
+    let points = timeline
+        .iter()
+        .map(|(t, n)| canvas.px(*t, *n as f64))
+        .collect();
+    canvas.path(points, BLUE.stroke_width(3))?;
+    canvas.finish()
 }
 
 /// The colours of the policy plot's lines, in the order of `POLICIES`.
@@ -1839,60 +1870,23 @@ fn plot_policies(
         .chain(active.last().map(|p| p.0))
         .fold(1.0, f64::max)
         * 1.05;
-    let root = BitMapBackend::new(path, (800, 500)).into_drawing_area();
-    root.fill(&WHITE).map_err(|e| anyhow::anyhow!("{e:?}"))?;
-    let area = root.margin(20, 20, 20, 20);
-    let (w, h) = area.dim_in_pixel();
-    let to_px = |t: f64, n: f64| {
-        (
-            (t / end * w as f64) as i32,
-            h as i32 - (n / models.max(1) as f64 * h as f64) as i32,
-        )
-    };
-    let draw = |e: Result<(), DrawingAreaErrorKind<_>>| e.map_err(|e| anyhow::anyhow!("{e:?}"));
-    for i in 0..=10 {
-        let y = to_px(0.0, models as f64 * i as f64 / 10.0).1;
-        draw(area.draw(&PathElement::new(
-            vec![(0, y), (w as i32, y)],
-            RGBColor(230, 230, 230),
-        )))?;
-    }
-    let mut t = 0.0;
-    while t <= end {
-        let x = to_px(t, 0.0).0;
-        draw(area.draw(&PathElement::new(
-            vec![(x, 0), (x, h as i32)],
-            RGBColor(230, 230, 230),
-        )))?;
-        t += 30.0;
-    }
-    draw(area.draw(&PathElement::new(
-        vec![(0, 0), (0, h as i32), (w as i32, h as i32)],
-        BLACK.stroke_width(2),
-    )))?;
+    let canvas = Canvas::new(path, end, models, 30.0)?;
     // Steps: a count holds until the next sample.
     let steps = |points: &[(f64, usize)]| {
         let mut out = Vec::new();
         for (i, (t, n)) in points.iter().enumerate() {
             if i > 0 {
-                out.push(to_px(*t, points[i - 1].1 as f64));
+                out.push(canvas.px(*t, points[i - 1].1 as f64));
             }
-            out.push(to_px(*t, *n as f64));
+            out.push(canvas.px(*t, *n as f64));
         }
         out
     };
-    draw(area.draw(&PathElement::new(
-        steps(active),
-        RGBColor(160, 160, 160).stroke_width(4),
-    )))?;
+    canvas.path(steps(active), RGBColor(160, 160, 160).stroke_width(4))?;
     for ((_, timeline), (r, g, b)) in series.iter().zip(POLICY_COLOURS) {
-        draw(area.draw(&PathElement::new(
-            steps(timeline),
-            RGBColor(r, g, b).stroke_width(2),
-        )))?;
+        canvas.path(steps(timeline), RGBColor(r, g, b).stroke_width(2))?;
     }
-    root.present().map_err(|e| anyhow::anyhow!("{e:?}"))?;
-    Ok(())
+    canvas.finish()
 }
 
 /// A plain HTTP/1.0 GET's status code.
