@@ -86,33 +86,114 @@ pub async fn run(root: &Path, exit_when_settled: bool) -> Result<()> {
     println!("==> watching the models (Ctrl-C to stop)");
     let settled = watch(&api, &mut operator).await;
     match &settled {
-        Ok(()) => println!("==> every example settled"),
+        Ok(examples) => println!("==> {}", settled_summary(examples)),
         Err(e) => println!("==> {e}"),
     }
-
     println!();
-    println!("Try it yourself:");
-    println!("  export KUBECONFIG={}", plane.kubeconfig_path().display());
-    println!("  kubectl get bcm -n {namespace}            # add -o wide for ARNs");
-    println!("  kubectl describe bcm -n {namespace} demo-failing-import");
-    println!("  kubectl delete bcm -n {namespace} nova-support-assistant");
-    println!(
-        "  curl -s {}/__emulator/models | python3 -m json.tool   # Bedrock's side",
-        emulator.url()
-    );
-    println!("Operator log: {}", log_path.display());
 
     if exit_when_settled {
+        // Stop everything first, so that what is printed next is only what is still usable.
         operator.kill().await.ok();
-        return settled;
+        emulator.shutdown().await.ok();
+        drop(plane);
+        let kept_log = log_path.exists().then_some(log_path.as_path());
+        print!("{}", closing_text(&Ending::Exited { kept_log }));
+        return settled.map(|_| ());
     }
-    println!("Press Ctrl-C to stop the demo and remove everything.");
+    print!(
+        "{}",
+        closing_text(&Ending::KeptUp {
+            kubeconfig: plane.kubeconfig_path(),
+            namespace: &namespace,
+            emulator_url: &emulator.url(),
+            operator_log: &log_path,
+        })
+    );
     tokio::select! {
         _ = tokio::signal::ctrl_c() => {}
         status = operator.wait() => println!("the operator exited: {status:?}"),
     }
     operator.kill().await.ok();
     Ok(())
+}
+
+/// How the demo ends, and what of it is left for a person to use.
+enum Ending<'a> {
+    /// `--exit-when-settled`: the operator, the emulator and the control plane are gone; the
+    /// operator log survives only when the control plane's dir was kept.
+    Exited { kept_log: Option<&'a Path> },
+    /// The servers stay up until Ctrl-C.
+    KeptUp {
+        kubeconfig: &'a Path,
+        namespace: &'a str,
+        emulator_url: &'a str,
+        operator_log: &'a Path,
+    },
+}
+
+/// What the demo prints once every example settled (or the wait gave up): commands only for
+/// servers that are still running.
+fn closing_text(ending: &Ending) -> String {
+    match ending {
+        Ending::Exited { kept_log } => {
+            let log = match kept_log {
+                Some(path) => format!("Operator log (kept): {}\n", path.display()),
+                None => format!(
+                    "The operator log went with the control plane's temporary dir \
+                     ({}=true keeps it).\n",
+                    testkit::KEEP_TEMP
+                ),
+            };
+            format!(
+                "The demo stopped the operator, the Bedrock emulator and the control plane.\n\
+                 {log}\
+                 To keep them running and try commands against them, run `cargo xtask demo` \
+                 without --exit-when-settled.\n"
+            )
+        }
+        Ending::KeptUp {
+            kubeconfig,
+            namespace,
+            emulator_url,
+            operator_log,
+        } => format!(
+            "Try it yourself:\n\
+             \x20 export KUBECONFIG={kubeconfig}\n\
+             \x20 kubectl get bcm -n {namespace}            # add -o wide for ARNs\n\
+             \x20 kubectl describe bcm -n {namespace} demo-failing-import\n\
+             \x20 kubectl delete bcm -n {namespace} nova-support-assistant\n\
+             \x20 curl -s {emulator_url}/__emulator/models | python3 -m json.tool   # Bedrock's side\n\
+             Operator log: {operator_log}\n\
+             Press Ctrl-C to stop the demo and remove everything.\n",
+            kubeconfig = kubeconfig.display(),
+            operator_log = operator_log.display(),
+        ),
+    }
+}
+
+/// An example once it settled.
+#[derive(Debug, Clone, PartialEq)]
+struct Settled {
+    name: String,
+    /// Ready=True; otherwise the import failed.
+    ready: bool,
+}
+
+/// One line on how the examples ended, e.g. "every example settled: 2 Ready (a, b), 1 Failed (c)".
+fn settled_summary(examples: &[Settled]) -> String {
+    let names = |ready: bool| {
+        examples
+            .iter()
+            .filter(|e| e.ready == ready)
+            .map(|e| e.name.as_str())
+            .collect::<Vec<_>>()
+    };
+    let counts: Vec<String> = [("Ready", names(true)), ("Failed", names(false))]
+        .into_iter()
+        .filter(|(_, names)| !names.is_empty())
+        .map(|(state, names)| format!("{} {state} ({})", names.len(), names.join(", ")))
+        .collect();
+    format!("every example settled: {}", counts.join(", "))
 }
 
 fn target_dir(root: &Path) -> PathBuf {
@@ -146,7 +227,11 @@ pub fn examples(root: &Path) -> Result<Vec<(PathBuf, BedrockCustomModel)>> {
 
 use serde::Deserialize as _;
 
-async fn watch(api: &Api<BedrockCustomModel>, operator: &mut tokio::process::Child) -> Result<()> {
+/// Prints each example's status as it changes, until every one is Ready or Failed.
+async fn watch(
+    api: &Api<BedrockCustomModel>,
+    operator: &mut tokio::process::Child,
+) -> Result<Vec<Settled>> {
     let started = Instant::now();
     let mut shown: BTreeMap<String, String> = BTreeMap::new();
     loop {
@@ -154,7 +239,7 @@ async fn watch(api: &Api<BedrockCustomModel>, operator: &mut tokio::process::Chi
             bail!("the operator exited early: {status}");
         }
         let list = api.list(&ListParams::default()).await?;
-        let mut settled = !list.items.is_empty();
+        let mut settled = Vec::new();
         for resource in &list.items {
             let status = resource.status.clone().unwrap_or_default();
             let ready = conditions::find(&status.conditions, conditions::READY);
@@ -170,11 +255,16 @@ async fn watch(api: &Api<BedrockCustomModel>, operator: &mut tokio::process::Chi
                 println!("  {:>5.1}s  {line}", started.elapsed().as_secs_f64());
                 shown.insert(resource.name_any(), line);
             }
-            let done = ready.is_some_and(|c| c.status == "True" || c.reason == reason::FAILED);
-            settled &= done;
+            if let Some(ready) = ready.filter(|c| c.status == "True" || c.reason == reason::FAILED)
+            {
+                settled.push(Settled {
+                    name: resource.name_any(),
+                    ready: ready.status == "True",
+                });
+            }
         }
-        if settled {
-            return Ok(());
+        if !list.items.is_empty() && settled.len() == list.items.len() {
+            return Ok(settled);
         }
         if started.elapsed() > SETTLE_TIMEOUT {
             bail!(
@@ -183,5 +273,72 @@ async fn watch(api: &Api<BedrockCustomModel>, operator: &mut tokio::process::Chi
             );
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Words that only make sense while the servers are up.
+    const LIVE_ONLY: [&str; 5] = ["KUBECONFIG", "kubectl", "curl", "http://", "Ctrl-C"];
+
+    #[test]
+    fn exiting_prints_no_command_for_the_stopped_servers() {
+        let text = closing_text(&Ending::Exited { kept_log: None });
+        for word in LIVE_ONLY {
+            assert!(!text.contains(word), "{word:?} in {text:?}");
+        }
+        assert!(text.contains("stopped the operator, the Bedrock emulator and the control plane"));
+        assert!(text.contains("`cargo xtask demo` without --exit-when-settled"));
+        assert!(text.contains("TESTKIT_KEEP_TEMP=true keeps it"));
+    }
+
+    #[test]
+    fn exiting_names_the_operator_log_only_when_it_was_kept() {
+        let text = closing_text(&Ending::Exited {
+            kept_log: Some(Path::new("/tmp/testkit-1/operator.log")),
+        });
+        assert!(text.contains("Operator log (kept): /tmp/testkit-1/operator.log"));
+        for word in LIVE_ONLY {
+            assert!(!text.contains(word), "{word:?} in {text:?}");
+        }
+    }
+
+    #[test]
+    fn keeping_the_servers_up_prints_how_to_try_them() {
+        let text = closing_text(&Ending::KeptUp {
+            kubeconfig: Path::new("/tmp/testkit-1/admin.kubeconfig"),
+            namespace: "demo-abcde",
+            emulator_url: "http://127.0.0.1:40123",
+            operator_log: Path::new("/tmp/testkit-1/operator.log"),
+        });
+        assert!(text.starts_with("Try it yourself:\n"));
+        assert!(text.contains("\n  export KUBECONFIG=/tmp/testkit-1/admin.kubeconfig\n"));
+        assert!(text.contains("\n  kubectl get bcm -n demo-abcde "));
+        assert!(text.contains("\n  curl -s http://127.0.0.1:40123/__emulator/models "));
+        assert!(text.contains("Operator log: /tmp/testkit-1/operator.log\n"));
+        assert!(text.contains("Press Ctrl-C to stop the demo"));
+    }
+
+    #[test]
+    fn summary_counts_ready_and_failed_examples() {
+        let example = |name: &str, ready| Settled {
+            name: name.into(),
+            ready,
+        };
+        assert_eq!(
+            settled_summary(&[
+                example("nova-support-assistant", true),
+                example("demo-failing-import", false),
+                example("nova-adopted", true),
+            ]),
+            "every example settled: 2 Ready (nova-support-assistant, nova-adopted), \
+             1 Failed (demo-failing-import)"
+        );
+        assert_eq!(
+            settled_summary(&[example("nova-support-assistant", true)]),
+            "every example settled: 1 Ready (nova-support-assistant)"
+        );
     }
 }
