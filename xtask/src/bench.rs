@@ -1,6 +1,6 @@
 //! `cargo xtask bench operator`: the release operator against its own control plane and an
 //! in-process Bedrock emulator with AWS-like rate limits. Prints figures and writes them to
-//! `target/bench-results/<run>/` (JSON, Markdown, PNG). See docs/benchmarks.md for what each
+//! `target/bench-results/<run>/` (JSON, Markdown, SVG plots). See docs/benchmarks.md for what each
 //! figure means.
 
 use std::collections::BTreeMap;
@@ -16,6 +16,7 @@ use bedrock_emulator::{
 use bedrock_operator::api::BedrockCustomModel;
 use bedrock_operator::api::crd;
 use kube::api::{Api, DeleteParams, ListParams, PostParams};
+use plotters::style::RGBColor;
 use serde_json::{Value, json};
 use testkit::ControlPlane;
 use tokio::process::{Child, Command};
@@ -650,7 +651,7 @@ impl<'a> Bench<'a> {
             applied.as_secs_f64()
         );
         plot(
-            &self.out.join(format!("ready-{size}.png")),
+            &self.out.join(format!("ready-{size}.svg")),
             &timeline,
             size,
             a.create_rate,
@@ -921,7 +922,7 @@ impl<'a> Bench<'a> {
             .zip(&timelines)
             .map(|((label, ..), timeline)| (*label, timeline.as_slice()))
             .collect();
-        plot_policies(&self.out.join("ready-policies.png"), &series, &active, m)?;
+        plot_policies(&self.out.join("ready-policies.svg"), &series, &active, m)?;
         let mut out = Vec::new();
         for ((label, flags, emulator, api, operator), ready) in runs.into_iter().zip(at_ready) {
             let list = list_all(&api).await?;
@@ -1588,7 +1589,7 @@ fn convergence_markdown(r: &Value) -> String {
         "",
     );
     s.push_str(&format!(
-        "\nPlot: `ready-{}.png` (x: seconds since the apply, y: resources Ready; grey: the floor).\n",
+        "\nPlot: `ready-{}.svg` (resources Ready over time since the first POST, and the floor).\n",
         r["resources"]
     ));
     s
@@ -1723,17 +1724,10 @@ fn policies_markdown(p: &Value) -> String {
          Creating at the time, so its per-model figure falls as M grows. \
          Lag: Ready's lastTransitionTime (whole seconds) minus the emulator's readyTime.\n",
     );
-    let colours = ["blue", "orange", "green", "red"];
-    let legend: Vec<String> = rows
-        .iter()
-        .zip(colours)
-        .map(|(row, colour)| format!("{colour}: {}", row["policy"].as_str().unwrap_or("")))
-        .collect();
-    s.push_str(&format!(
-        "\nPlot: `ready-policies.png` (x: seconds since the apply, grid every 30 s; y: resources Ready; \
-         {}; thick grey: imports ended in Bedrock).\n",
-        legend.join(", ")
-    ));
+    s.push_str(
+        "\nPlot: `ready-policies.svg` (resources Ready over time since the first POST, one line \
+         per configuration, and the imports that had ended in Bedrock).\n",
+    );
     let find = |name: &str| rows.iter().find(|r| r["policy"] == name);
     if let (Some(default), Some(fixed)) = (find(POLICIES[0].0), find("fixed 30s")) {
         let fewer = |key: &str| match (default[key].as_f64(), fixed[key].as_f64()) {
@@ -1760,64 +1754,85 @@ fn policies_markdown(p: &Value) -> String {
     s
 }
 
-/// An 800×500 plot of counts over seconds with a light grid (every 10 % of `y_max`, every
-/// `x_step` seconds) and axes; no text, so no fonts are needed (plotters' bitmap backend only).
-struct Canvas<'a> {
-    area: plotters::drawing::DrawingArea<
-        plotters::prelude::BitMapBackend<'a>,
-        plotters::coord::Shift,
-    >,
-    end: f64,
-    y_max: f64,
+/// The x axis of both plots.
+const X_LABEL: &str = "time since the first POST (s)";
+/// The y axis of both plots.
+const Y_LABEL: &str = "resources Ready (count)";
+/// The grey of the reference line each plot compares against (the floor, imports ended).
+const REFERENCE_GREY: RGBColor = RGBColor(160, 160, 160);
+/// The colours of the policy plot's lines, in the order of `POLICIES`.
+const POLICY_COLOURS: [RGBColor; 4] = [
+    RGBColor(31, 119, 180),
+    RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+    RGBColor(214, 39, 40),
+];
+
+/// One line of a plot, named in the legend.
+struct Line {
+    label: String,
+    colour: RGBColor,
+    width: u32,
+    /// (seconds, count)
+    points: Vec<(f64, f64)>,
 }
 
-impl<'a> Canvas<'a> {
-    fn new(path: &'a Path, end: f64, y_max: usize, x_step: f64) -> Result<Self> {
-        use plotters::prelude::*;
-        let root = BitMapBackend::new(path, (800, 500)).into_drawing_area();
-        root.fill(&WHITE).map_err(|e| anyhow::anyhow!("{e:?}"))?;
-        let canvas = Self {
-            area: root.margin(20, 20, 20, 20),
-            end,
-            y_max: y_max.max(1) as f64,
-        };
-        let (w, h) = canvas.area.dim_in_pixel();
-        let grey = RGBColor(230, 230, 230);
-        for i in 0..=10 {
-            let y = canvas.px(0.0, canvas.y_max * i as f64 / 10.0).1;
-            canvas.path(vec![(0, y), (w as i32, y)], grey.into())?;
-        }
-        let mut t = 0.0;
-        while t <= end {
-            let x = canvas.px(t, 0.0).0;
-            canvas.path(vec![(x, 0), (x, h as i32)], grey.into())?;
-            t += x_step;
-        }
-        canvas.path(
-            vec![(0, 0), (0, h as i32), (w as i32, h as i32)],
-            BLACK.stroke_width(2),
-        )?;
-        Ok(canvas)
+/// An 800×500 SVG chart of counts over seconds: a title, axes with units and tick labels, a
+/// grid every `x_step` seconds and every tenth of `y_max`, and a legend naming each line. SVG
+/// keeps text as `<text>` elements, so writing it needs no font files.
+fn chart(path: &Path, title: &str, y_max: usize, x_step: f64, lines: &[Line]) -> Result<()> {
+    use plotters::prelude::*;
+    let end = lines
+        .iter()
+        .filter_map(|line| line.points.last().map(|p| p.0))
+        .fold(1.0, f64::max)
+        * 1.05;
+    // Headroom above N, so that a line at N is not hidden by the frame.
+    let top = y_max.max(1) as f64 * 1.05;
+    let y_step = (y_max as f64 / 10.0).ceil().max(1.0);
+    let root = SVGBackend::new(path, (800, 500)).into_drawing_area();
+    root.fill(&WHITE).map_err(plot_error)?;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(title, ("sans-serif", 22))
+        .margin(15)
+        .x_label_area_size(45)
+        .y_label_area_size(65)
+        .build_cartesian_2d((0.0..end).step(x_step), (0.0..top).step(y_step))
+        .map_err(plot_error)?;
+    chart
+        .configure_mesh()
+        .x_desc(X_LABEL)
+        .y_desc(Y_LABEL)
+        .x_labels(16)
+        .y_labels(11)
+        .x_label_formatter(&|t| format!("{t:.0}"))
+        .y_label_formatter(&|n| format!("{n:.0}"))
+        .bold_line_style(RGBColor(220, 220, 220))
+        .light_line_style(TRANSPARENT)
+        .draw()
+        .map_err(plot_error)?;
+    for line in lines {
+        let style = line.colour.stroke_width(line.width);
+        chart
+            .draw_series(LineSeries::new(line.points.iter().copied(), style))
+            .map_err(plot_error)?
+            .label(line.label.as_str())
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], style));
     }
+    chart
+        .configure_series_labels()
+        // Both plots rise from the lower left, the measured lines below and right of the
+        // reference one: the upper left stays empty.
+        .position(SeriesLabelPosition::UpperLeft)
+        .background_style(WHITE.mix(0.9))
+        .border_style(BLACK)
+        .draw()
+        .map_err(plot_error)?;
+    root.present().map_err(plot_error)
+}
 
-    /// Pixel coordinates of (seconds, count).
-    fn px(&self, t: f64, n: f64) -> (i32, i32) {
-        let (w, h) = self.area.dim_in_pixel();
-        (
-            (t / self.end * w as f64) as i32,
-            h as i32 - (n / self.y_max * h as f64) as i32,
-        )
-    }
-
-    fn path(&self, points: Vec<(i32, i32)>, style: plotters::style::ShapeStyle) -> Result<()> {
-        self.area
-            .draw(&plotters::element::PathElement::new(points, style))
-            .map_err(|e| anyhow::anyhow!("{e:?}"))
-    }
-
-    fn finish(self) -> Result<()> {
-        self.area.present().map_err(|e| anyhow::anyhow!("{e:?}"))
-    }
+fn plot_error<E: std::fmt::Debug>(error: E) -> anyhow::Error {
+    anyhow::anyhow!("drawing a plot: {error:?}")
 }
 
 /// Resources Ready over time, with the floor.
@@ -1828,31 +1843,35 @@ fn plot(
     rate: f64,
     creating: f64,
 ) -> Result<()> {
-    use plotters::prelude::*;
-    let end = timeline.last().map(|p| p.0).unwrap_or(1.0).max(1.0) * 1.05;
-    let canvas = Canvas::new(path, end, size, if end > 600.0 { 60.0 } else { 10.0 })?;
+    let last = timeline.last().map(|p| p.0).unwrap_or(0.0);
     // The floor: nothing before Creating ends, then `rate` per second.
     let full = creating + size as f64 / rate;
-    canvas.path(
-        vec![
-            canvas.px(0.0, 0.0),
-            canvas.px(creating, 0.0),
-            canvas.px(full, size as f64),
-            canvas.px(end, size as f64),
+    let floor = Line {
+        label: format!("floor: {creating} s Creating, then {rate} creates/s"),
+        colour: REFERENCE_GREY,
+        width: 2,
+        points: vec![
+            (0.0, 0.0),
+            (creating, 0.0),
+            (full, size as f64),
+            (last.max(full), size as f64),
         ],
-        RGBColor(160, 160, 160).stroke_width(2),
-    )?;
-    let points = timeline
-        .iter()
-        .map(|(t, n)| canvas.px(*t, *n as f64))
-        .collect();
-    canvas.path(points, BLUE.stroke_width(3))?;
-    canvas.finish()
+    };
+    let ready = Line {
+        label: "Ready".into(),
+        colour: plotters::style::BLUE,
+        width: 3,
+        points: timeline.iter().map(|(t, n)| (*t, *n as f64)).collect(),
+    };
+    let x_step = if last.max(full) > 600.0 { 60.0 } else { 10.0 };
+    chart(
+        path,
+        &format!("Resources Ready over time, N = {size}"),
+        size,
+        x_step,
+        &[floor, ready],
+    )
 }
-
-/// The colours of the policy plot's lines, in the order of `POLICIES`.
-const POLICY_COLOURS: [(u8, u8, u8); 4] =
-    [(31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40)];
 
 /// Resources Ready over time, one line per polling configuration (colours in `POLICY_COLOURS`),
 /// and in grey the imports that had ended in Bedrock: the closer a line follows the grey one,
@@ -1863,30 +1882,38 @@ fn plot_policies(
     active: &[(f64, usize)],
     models: usize,
 ) -> Result<()> {
-    use plotters::prelude::*;
-    let end = series
-        .iter()
-        .filter_map(|(_, t)| t.last().map(|p| p.0))
-        .chain(active.last().map(|p| p.0))
-        .fold(1.0, f64::max)
-        * 1.05;
-    let canvas = Canvas::new(path, end, models, 30.0)?;
     // Steps: a count holds until the next sample.
     let steps = |points: &[(f64, usize)]| {
         let mut out = Vec::new();
         for (i, (t, n)) in points.iter().enumerate() {
             if i > 0 {
-                out.push(canvas.px(*t, points[i - 1].1 as f64));
+                out.push((*t, points[i - 1].1 as f64));
             }
-            out.push(canvas.px(*t, *n as f64));
+            out.push((*t, *n as f64));
         }
         out
     };
-    canvas.path(steps(active), RGBColor(160, 160, 160).stroke_width(4))?;
-    for ((_, timeline), (r, g, b)) in series.iter().zip(POLICY_COLOURS) {
-        canvas.path(steps(timeline), RGBColor(r, g, b).stroke_width(2))?;
+    let mut lines = vec![Line {
+        label: "imports ended in Bedrock".into(),
+        colour: REFERENCE_GREY,
+        width: 4,
+        points: steps(active),
+    }];
+    for ((label, timeline), colour) in series.iter().zip(POLICY_COLOURS) {
+        lines.push(Line {
+            label: (*label).into(),
+            colour,
+            width: 2,
+            points: steps(timeline),
+        });
     }
-    canvas.finish()
+    chart(
+        path,
+        &format!("Resources Ready per polling configuration ({models} models each)"),
+        models,
+        30.0,
+        &lines,
+    )
 }
 
 /// A plain HTTP/1.0 GET's status code.
@@ -1944,6 +1971,112 @@ mod tests {
             )),
             Some(&9.0)
         );
+    }
+
+    /// The text of every `<text>` element of an SVG file, unescaped.
+    fn svg_texts(path: &Path) -> Vec<String> {
+        let svg = std::fs::read_to_string(path).expect("the plot was written");
+        assert!(svg.contains("<svg"), "not an SVG: {}", path.display());
+        svg.split("<text")
+            .skip(1)
+            .filter_map(|element| {
+                let (_, rest) = element.split_once('>')?;
+                let (text, _) = rest.split_once("</text>")?;
+                Some(
+                    text.trim()
+                        .replace("&lt;", "<")
+                        .replace("&gt;", ">")
+                        .replace("&quot;", "\"")
+                        .replace("&apos;", "'")
+                        .replace("&amp;", "&"),
+                )
+            })
+            .collect()
+    }
+
+    /// A scratch directory for one test, removed when dropped.
+    struct Scratch(PathBuf);
+
+    impl Scratch {
+        fn new(name: &str) -> Self {
+            let dir = std::env::temp_dir().join(format!("xtask-{name}-{}", std::process::id()));
+            std::fs::create_dir_all(&dir).expect("a scratch dir");
+            Self(dir)
+        }
+    }
+
+    impl Drop for Scratch {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    fn assert_has(texts: &[String], expected: &str) {
+        assert!(
+            texts.iter().any(|t| t == expected),
+            "no text {expected:?} in the plot; texts: {texts:?}"
+        );
+    }
+
+    #[test]
+    fn convergence_plot_has_title_axes_ticks_and_legend() {
+        let scratch = Scratch::new("plot-ready");
+        let path = scratch.0.join("ready-20.svg");
+        let timeline = [(0.0, 0), (10.5, 4), (12.0, 12), (13.5, 20)];
+        plot(&path, &timeline, 20, 10.0, 10.0).unwrap();
+        let texts = svg_texts(&path);
+        assert_has(&texts, "Resources Ready over time, N = 20");
+        assert_has(&texts, "time since the first POST (s)");
+        assert_has(&texts, "resources Ready (count)");
+        assert_has(&texts, "Ready");
+        assert_has(&texts, "floor: 10 s Creating, then 10 creates/s");
+        // Tick labels every 10 s and every tenth of N.
+        for tick in ["0", "10", "20"] {
+            assert_has(&texts, tick);
+        }
+        assert_has(&texts, "12");
+    }
+
+    #[test]
+    fn policies_plot_has_title_axes_ticks_and_a_legend_entry_per_configuration() {
+        let scratch = Scratch::new("plot-policies");
+        let path = scratch.0.join("ready-policies.svg");
+        let timelines: Vec<Vec<(f64, usize)>> = (0..POLICIES.len())
+            .map(|i| {
+                vec![
+                    (0.0, 0),
+                    (35.0 + 10.0 * i as f64, 3),
+                    (65.0 + 10.0 * i as f64, 5),
+                ]
+            })
+            .collect();
+        let series: Vec<(&str, &[(f64, usize)])> = POLICIES
+            .iter()
+            .zip(&timelines)
+            .map(|((label, _), timeline)| (*label, timeline.as_slice()))
+            .collect();
+        let active: Vec<(f64, usize)> = (0..=60).map(|t| (t as f64, t / 12)).collect();
+        plot_policies(&path, &series, &active, 5).unwrap();
+        let texts = svg_texts(&path);
+        assert_has(
+            &texts,
+            "Resources Ready per polling configuration (5 models each)",
+        );
+        assert_has(&texts, "time since the first POST (s)");
+        assert_has(&texts, "resources Ready (count)");
+        assert_has(&texts, "imports ended in Bedrock");
+        for label in [
+            "default (sweep 10s)",
+            "per-model schedule",
+            "fixed 30s",
+            "fixed 60s",
+        ] {
+            assert_has(&texts, label);
+        }
+        // Ticks every 30 s.
+        for tick in ["0", "30", "60"] {
+            assert_has(&texts, tick);
+        }
     }
 
     #[test]
