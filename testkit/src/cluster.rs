@@ -1,8 +1,9 @@
 //! A long-lived developer cluster (`cargo xtask cluster up` / `cluster down`): the same
-//! kube-apiserver + etcd as the tests use, started as daemons that outlive the command.
+//! kube-apiserver, kube-controller-manager and etcd as the tests use, started as daemons that
+//! outlive the command.
 //!
 //! Everything lives in [`state_dir`]: `state.json` (pids, ports), `admin.kubeconfig`, the etcd
-//! data and the logs (`etcd.log`, `kube-apiserver.log`).
+//! data and the logs (`etcd.log`, `kube-apiserver.log`, `kube-controller-manager.log`).
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -30,6 +31,9 @@ pub struct ClusterState {
     pub apiserver_pid: u32,
     /// etcd's loopback client port.
     pub etcd_port: u16,
+    /// Process id of kube-controller-manager, if one runs.
+    #[serde(default)]
+    pub controller_manager_pid: Option<u32>,
     /// kube-apiserver's loopback secure port.
     pub apiserver_port: u16,
     /// `https://127.0.0.1:<apiserver_port>`.
@@ -74,7 +78,12 @@ pub async fn up() -> Result<PathBuf> {
         groups: vec!["system:masters".into()],
         token: process::random_hex(24)?,
     };
-    layout.prepare(std::slice::from_ref(&admin))?;
+    let manager = StaticUser {
+        name: servers::CONTROLLER_MANAGER_USER.into(),
+        groups: Vec::new(),
+        token: process::random_hex(24)?,
+    };
+    layout.prepare(&[admin.clone(), manager.clone()])?;
     let (etcd, etcd_port) =
         servers::start_etcd(&binaries, &layout, Lifetime::Detached, START_TIMEOUT).await?;
     let (apiserver, apiserver_port) = servers::start_apiserver(
@@ -94,9 +103,26 @@ pub async fn up() -> Result<PathBuf> {
         &kubeconfig,
         &kubeconfig::render(&server, ADMIN_USER, &admin.token, None)?,
     )?;
+    let controller_manager = match &binaries.kube_controller_manager {
+        Some(binary) => {
+            let mut process = servers::start_controller_manager(
+                binary,
+                &layout,
+                Lifetime::Detached,
+                apiserver_port,
+                &manager.token,
+            )?;
+            let config = kubeconfig::config(&std::fs::read_to_string(&kubeconfig)?).await?;
+            let client = kube::Client::try_from(config).context("building the admin client")?;
+            servers::wait_controller_manager(&mut process, &client, START_TIMEOUT).await?;
+            Some(process)
+        }
+        None => None,
+    };
     let state = ClusterState {
         etcd_pid: etcd.pid(),
         apiserver_pid: apiserver.pid(),
+        controller_manager_pid: controller_manager.as_ref().map(process::Proc::pid),
         etcd_port,
         apiserver_port,
         server,
@@ -105,6 +131,9 @@ pub async fn up() -> Result<PathBuf> {
     let text = serde_json::to_string_pretty(&state)?;
     std::fs::write(dir.join(STATE_FILE), text).context("writing the cluster state")?;
     // Only now, with the state on disk, may the daemons outlive this process.
+    if let Some(process) = controller_manager {
+        process.release();
+    }
     apiserver.release();
     etcd.release();
     tracing::info!(server = %state.server, kubeconfig = %kubeconfig.display(), "cluster up");
@@ -177,8 +206,13 @@ async fn stop(dir: &Path, state: &ClusterState) -> Result<()> {
     let dir = dir.to_path_buf();
     let state = state.clone();
     tokio::task::spawn_blocking(move || {
-        // The apiserver first, so it does not log a storm of etcd errors on its way out.
-        for pid in [state.apiserver_pid, state.etcd_pid] {
+        // The controller-manager first, then the apiserver, so neither logs a storm of errors
+        // about the one below it on its way out.
+        let pids = state
+            .controller_manager_pid
+            .into_iter()
+            .chain([state.apiserver_pid, state.etcd_pid]);
+        for pid in pids {
             if is_ours(&dir, pid) {
                 process::stop_foreign(pid, STOP_GRACE);
                 tracing::info!(pid, "stopped");

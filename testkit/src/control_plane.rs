@@ -33,7 +33,8 @@ const ADMIN_GROUP: &str = "system:masters";
 /// Label put on namespaces made by [`ControlPlane::create_namespace`].
 pub const NAMESPACE_LABEL: &str = "testkit.bedrock-operator.io/owned";
 
-/// A Kubernetes API to test against: a kube-apiserver 1.20 + etcd started for this guard, or,
+/// A Kubernetes API to test against: kube-apiserver, kube-controller-manager and etcd started
+/// for this guard (the release `TESTKIT_KUBERNETES` names, see [`crate::binaries`]), or,
 /// with `USE_EXISTING_CLUSTER=true`, the cluster of the current kubeconfig.
 ///
 /// Dropping the guard stops the processes (SIGTERM, then SIGKILL after 5 s) and removes the temp
@@ -70,7 +71,9 @@ struct Local {
     admin_token: String,
     etcd_port: u16,
     apiserver_port: u16,
-    // Field order is drop order: the apiserver goes before the etcd it writes to.
+    // Field order is drop order: the controller-manager goes before the apiserver it talks to,
+    // the apiserver before the etcd it writes to.
+    controller_manager: Option<Proc>,
     apiserver: Mutex<Proc>,
     etcd: Proc,
     users: BTreeMap<String, UserAccess>,
@@ -122,11 +125,19 @@ impl ControlPlaneBuilder {
         let layout = Layout::new(&dir);
 
         let admin_token = process::random_hex(24)?;
-        let mut static_users = vec![StaticUser {
-            name: ADMIN_USER.into(),
-            groups: vec![ADMIN_GROUP.into()],
-            token: admin_token.clone(),
-        }];
+        let manager_token = process::random_hex(24)?;
+        let mut static_users = vec![
+            StaticUser {
+                name: ADMIN_USER.into(),
+                groups: vec![ADMIN_GROUP.into()],
+                token: admin_token.clone(),
+            },
+            StaticUser {
+                name: servers::CONTROLLER_MANAGER_USER.into(),
+                groups: Vec::new(),
+                token: manager_token.clone(),
+            },
+        ];
         for (name, groups) in &self.users {
             if name == ADMIN_USER || static_users.iter().any(|u| &u.name == name) {
                 bail!("static user {name:?} is defined twice");
@@ -156,7 +167,10 @@ impl ControlPlaneBuilder {
         let server = format!("https://127.0.0.1:{apiserver_port}");
         let mut users = BTreeMap::new();
         let mut admin = None;
-        for user in &static_users {
+        for user in static_users
+            .iter()
+            .filter(|u| u.name != servers::CONTROLLER_MANAGER_USER)
+        {
             let yaml = kubeconfig::render(&server, &user.name, &user.token, None)?;
             let path = layout.kubeconfig(&user.name);
             kubeconfig::write(&path, &yaml)?;
@@ -172,7 +186,34 @@ impl ControlPlaneBuilder {
         }
         let admin = admin.context("the admin user is missing")?;
 
-        let reaper_id = reaper::register(vec![apiserver.pid(), etcd.pid()], &dir, keep_dir);
+        let controller_manager = match &binaries.kube_controller_manager {
+            Some(binary) => {
+                let mut manager = servers::start_controller_manager(
+                    binary,
+                    &layout,
+                    lifetime,
+                    apiserver_port,
+                    &manager_token,
+                )?;
+                servers::wait_controller_manager(
+                    &mut manager,
+                    &client_from(admin.config.clone()),
+                    self.start_timeout,
+                )
+                .await?;
+                Some(manager)
+            }
+            None => {
+                tracing::warn!(
+                    "no kube-controller-manager: namespaces will not finish deleting and nothing is garbage-collected"
+                );
+                None
+            }
+        };
+
+        let mut pids = vec![apiserver.pid(), etcd.pid()];
+        pids.extend(controller_manager.as_ref().map(Proc::pid));
+        let reaper_id = reaper::register(pids, &dir, keep_dir);
         // The guard below owns the dir from here on.
         dir_guard.keep = true;
         tracing::info!(
@@ -194,6 +235,7 @@ impl ControlPlaneBuilder {
                 admin_token,
                 etcd_port,
                 apiserver_port,
+                controller_manager,
                 apiserver: Mutex::new(apiserver),
                 etcd,
                 users,
@@ -401,9 +443,8 @@ impl ControlPlane {
             .with_context(|| format!("the TokenRequest for {namespace}/{name} returned no token"))
     }
 
-    /// Installs CRDs and waits until they are Established. On servers older than 1.25 every
-    /// `x-kubernetes-validations` (CEL) is removed first, and `selectableFields` below 1.30; see
-    /// [`crds::for_server`].
+    /// Installs CRDs unchanged by server-side apply (as Helm 4 does) and waits until they are
+    /// Established.
     pub async fn install_crds(&self, crds: &[CustomResourceDefinition]) -> Result<()> {
         crds::install(&self.client(), crds).await
     }
@@ -415,7 +456,8 @@ impl ControlPlane {
     }
 
     /// Creates a namespace with a unique name starting with `prefix` and returns the name.
-    /// Namespaces are never finalised on a control plane without controller-manager, so tests
+    /// kube-controller-manager finalises namespaces when they are deleted, so a test may delete
+    /// its namespace (and wait for it to go) to see what users see.
     /// do not need to delete them.
     pub async fn create_namespace(&self, prefix: &str) -> Result<String> {
         let namespaces: Api<Namespace> = Api::all(self.client());
@@ -474,12 +516,15 @@ impl ControlPlane {
             .apiserver
             .lock()
             .map_err(|_| anyhow!("apiserver lock poisoned"))? = apiserver;
-        reaper::update(local.reaper_id, vec![new_pid, local.etcd.pid()]);
+        let mut pids = vec![new_pid, local.etcd.pid()];
+        pids.extend(local.controller_manager.as_ref().map(Proc::pid));
+        reaper::update(local.reaper_id, pids);
         tracing::info!(old_pid, new_pid, "kube-apiserver restarted");
         Ok(())
     }
 
-    /// The pids of etcd and kube-apiserver (empty for an existing cluster).
+    /// The pids of etcd, kube-apiserver and kube-controller-manager (empty for an existing
+    /// cluster).
     pub fn pids(&self) -> Vec<u32> {
         match &self.backend {
             Backend::Local(local) => {
@@ -487,6 +532,7 @@ impl ControlPlane {
                 if let Ok(apiserver) = local.apiserver.lock() {
                     pids.push(apiserver.pid());
                 }
+                pids.extend(local.controller_manager.as_ref().map(Proc::pid));
                 pids
             }
             Backend::Existing { .. } => Vec::new(),
@@ -502,6 +548,9 @@ impl ControlPlane {
 
 impl Drop for Local {
     fn drop(&mut self) {
+        if let Some(manager) = self.controller_manager.as_mut() {
+            manager.stop(process::STOP_GRACE);
+        }
         if let Ok(apiserver) = self.apiserver.get_mut() {
             apiserver.stop(process::STOP_GRACE);
         }

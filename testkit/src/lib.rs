@@ -1,12 +1,14 @@
-//! A real Kubernetes API for bedrock-operator's tests: kube-apiserver 1.20.2 + etcd, started
-//! per test (or per test binary) on loopback ports, with static-token users, service-account
-//! tokens and CRD installation adapted to the old server.
+//! A real Kubernetes control plane for bedrock-operator's tests: kube-apiserver,
+//! kube-controller-manager and etcd of a current release, built from their own Go modules and
+//! started per test (or per test binary) on loopback ports, with static-token users and
+//! service-account tokens.
 //!
 //! - [`ControlPlane`]: the guard tests hold; see [`ControlPlane::builder`] and [`shared`].
 //! - [`cluster`]: the same servers as daemons, for `cargo xtask cluster up` / `down`.
-//! - [`binaries`]: where the binaries come from (`KUBEBUILDER_ASSETS`, the cache, or a one-time
-//!   build from Debian's source package by `scripts/build-kube-apiserver.sh`).
-//! - [`crds`]: CRD adaptation for old servers (CEL rules and selectable fields removed).
+//! - [`binaries`]: where the binaries come from (`KUBEBUILDER_ASSETS`, or a one-time build of the
+//!   release `TESTKIT_KUBERNETES` names: `newest` or `oldest`).
+//! - [`gotools`]: the Go modules of ours that pin and build every third-party test program.
+//! - [`crds`]: installing CRDs as Helm 4 does (server-side apply, unchanged).
 //!
 //! Linux only: child processes are tied to the test process with `PR_SET_PDEATHSIG`.
 
@@ -14,6 +16,7 @@ pub mod binaries;
 pub mod cluster;
 mod control_plane;
 pub mod crds;
+pub mod gotools;
 mod kubeconfig;
 mod process;
 mod reaper;

@@ -94,10 +94,14 @@ impl Proc {
         read_from(&self.log, self.log_offset).contains(needle)
     }
 
-    /// An error saying the process ended, quoting its log.
+    /// An error saying the process ended, quoting its log: its error lines first (klog's
+    /// `E…`/`F…` lines, which warnings logged later would push out of the tail), then the tail.
     pub(crate) fn exit_error(&self, status: ExitStatus) -> anyhow::Error {
+        let text = read_from(&self.log, self.log_offset);
+        let errors: Vec<&str> = text.lines().filter(|line| is_klog_error(line)).collect();
+        let errors = errors[errors.len().saturating_sub(10)..].join("\n");
         anyhow!(
-            "{} exited early ({status}); last lines of {}:\n{}",
+            "{} exited early ({status}); error lines of {}:\n{errors}\nlast lines:\n{}",
             self.name,
             self.log.display(),
             self.log_tail()
@@ -289,6 +293,12 @@ fn read_from(path: &Path, offset: u64) -> String {
 }
 
 /// The last `lines` lines of `path` after byte `offset`.
+/// `E1129 23:17:13.168191 …` or `F…`: a klog error or fatal line.
+fn is_klog_error(line: &str) -> bool {
+    let mut chars = line.chars();
+    matches!(chars.next(), Some('E' | 'F')) && chars.take(4).all(|c| c.is_ascii_digit())
+}
+
 pub(crate) fn log_tail(path: &Path, offset: u64, lines: usize) -> String {
     let text = read_from(path, offset);
     let all: Vec<&str> = text.lines().collect();

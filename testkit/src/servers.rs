@@ -22,8 +22,26 @@ const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
 const ADDRESS_IN_USE: &str = "address already in use";
 /// The issuer of service-account tokens (the in-cluster name of the API server).
 const SERVICE_ACCOUNT_ISSUER: &str = "https://kubernetes.default.svc";
-/// The apiserver minor version that removed `--insecure-port`.
-const INSECURE_PORT_REMOVED_IN: u32 = 24;
+/// The identity kube-controller-manager authenticates as: RBAC's built-in
+/// `system:kube-controller-manager` binding grants it what it needs to mint each controller's
+/// service-account token (`--use-service-account-credentials`).
+pub(crate) const CONTROLLER_MANAGER_USER: &str = "system:kube-controller-manager";
+/// The controllers kube-controller-manager runs: what a cluster's users rely on without a
+/// kubelet or a cloud (namespace deletion, garbage collection, service accounts and their tokens,
+/// the root CA config map, Deployments down to Pods, PodDisruptionBudgets, EndpointSlices).
+/// Node, volume, cloud and job controllers are left out: there are no nodes or volumes.
+const CONTROLLERS: &[&str] = &[
+    "namespace-controller",
+    "garbage-collector-controller",
+    "serviceaccount-controller",
+    "serviceaccount-token-controller",
+    "root-ca-certificate-publisher-controller",
+    "deployment-controller",
+    "replicaset-controller",
+    "disruption-controller",
+    "clusterrole-aggregation-controller",
+    "endpointslice-controller",
+];
 
 /// A static-token identity the apiserver knows from its token file.
 #[derive(Debug, Clone)]
@@ -62,6 +80,14 @@ impl Layout {
     }
     pub(crate) fn apiserver_log(&self) -> PathBuf {
         self.dir.join("kube-apiserver.log")
+    }
+    pub(crate) fn controller_manager_log(&self) -> PathBuf {
+        self.dir.join("kube-controller-manager.log")
+    }
+    /// The API server's self-signed serving certificate (the cluster's root CA, as far as
+    /// pods and service-account token secrets are concerned).
+    fn serving_certificate(&self) -> PathBuf {
+        self.cert_dir().join("apiserver.crt")
     }
     pub(crate) fn kubeconfig(&self, user: &str) -> PathBuf {
         let file: String = user
@@ -263,11 +289,84 @@ fn apiserver_command(binaries: &Binaries, layout: &Layout, etcd_port: u16, port:
             "--service-account-signing-key-file={}",
             key.display()
         ))
-        .arg("--service-cluster-ip-range=10.0.0.0/24");
-    if binaries.apiserver_minor < INSECURE_PORT_REMOVED_IN {
-        command.arg("--insecure-port=0");
-    }
+        .arg("--service-cluster-ip-range=10.0.0.0/24")
+        // The `kubernetes` Service's endpoints would name the advertise address, and a
+        // loopback one is refused since 1.37; nothing here routes to it anyway.
+        .arg("--endpoint-reconciler-type=none");
     command
+}
+
+/// Starts kube-controller-manager against the API server on `apiserver_port`, as the static
+/// user [`CONTROLLER_MANAGER_USER`] whose token is `token`. It serves nothing (secure port 0)
+/// and needs no leader election; [`wait_controller_manager`] tells when it works.
+pub(crate) fn start_controller_manager(
+    binary: &Path,
+    layout: &Layout,
+    lifetime: Lifetime,
+    apiserver_port: u16,
+    token: &str,
+) -> Result<Proc> {
+    let server = format!("https://127.0.0.1:{apiserver_port}");
+    let kubeconfig = layout.kubeconfig(CONTROLLER_MANAGER_USER);
+    kubeconfig::write(
+        &kubeconfig,
+        &kubeconfig::render(&server, CONTROLLER_MANAGER_USER, token, None)?,
+    )?;
+    let key = layout.service_account_key();
+    let mut command = Command::new(binary);
+    command
+        .arg(format!("--kubeconfig={}", kubeconfig.display()))
+        .arg("--secure-port=0")
+        .arg("--leader-elect=false")
+        .arg("--use-service-account-credentials=true")
+        .arg(format!(
+            "--service-account-private-key-file={}",
+            key.display()
+        ))
+        .arg(format!(
+            "--root-ca-file={}",
+            layout.serving_certificate().display()
+        ))
+        .arg(format!("--controllers={}", CONTROLLERS.join(",")))
+        // Namespaces and garbage go at once, not after the 30 s default sync.
+        .arg("--concurrent-namespace-syncs=5")
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default());
+    Proc::spawn(
+        "kube-controller-manager",
+        command,
+        &layout.controller_manager_log(),
+        lifetime,
+    )
+}
+
+/// Waits until kube-controller-manager's controllers act: the service-account controller has
+/// made the `default` service account of the `default` namespace.
+pub(crate) async fn wait_controller_manager(
+    manager: &mut Proc,
+    admin: &kube::Client,
+    timeout: Duration,
+) -> Result<()> {
+    use k8s_openapi::api::core::v1::ServiceAccount;
+    let accounts: kube::Api<ServiceAccount> = kube::Api::namespaced(admin.clone(), "default");
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(status) = manager.exited() {
+            return Err(manager.exit_error(status));
+        }
+        let last = match accounts.get_opt("default").await {
+            Ok(Some(_)) => return Ok(()),
+            Ok(None) => "no service account default/default yet".to_string(),
+            Err(error) => error.to_string(),
+        };
+        if Instant::now() >= deadline {
+            bail!(
+                "kube-controller-manager did not act within {timeout:?} ({last}); last lines of its log:\n{}",
+                manager.log_tail()
+            );
+        }
+        tokio::time::sleep(READY_POLL_INTERVAL).await;
+    }
 }
 
 async fn wait_apiserver_ready(

@@ -14,10 +14,12 @@ use testkit::ControlPlane;
 use tokio::sync::OnceCell;
 
 const WAIT: Duration = Duration::from_secs(20);
+/// How often kube-controller-manager's garbage collector rediscovers resource types.
+const GARBAGE_COLLECTOR_DISCOVERY: Duration = Duration::from_secs(30);
 const POLL: Duration = Duration::from_millis(100);
 const FINALIZER: &str = "testkit.bedrock-operator.io/hold";
 
-/// A tiny custom resource whose schema carries CEL rules, which a 1.20 server must not see.
+/// A tiny custom resource whose schema carries CEL rules, which the server must keep and enforce.
 #[derive(CustomResource, KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[kube(
     group = "testkit.bedrock-operator.io",
@@ -81,16 +83,32 @@ async fn finalizer_holds_a_custom_resource_until_cleared() -> Result<()> {
         .await?;
     let stored = serde_json::to_string(&stored)?;
     ensure!(
-        !stored.contains("x-kubernetes-validations"),
-        "CEL rules reached the server"
+        stored.contains("size must be at most 100"),
+        "the CEL rules were lost on the way: {stored}"
     );
     ensure!(
-        stored.contains(r#""size":{"format":"int32","type":"integer"}"#),
+        stored.contains(r#""size":{"format":"int32","type":"integer","#),
         "schema lost: {stored}"
     );
 
     let namespace = cp.create_namespace("finalizer").await?;
     let gadgets: Api<Gadget> = Api::namespaced(cp.client(), &namespace);
+
+    // The server enforces the CEL rule, naming the field and saying the rule's message.
+    let refused = gadgets
+        .create(
+            &PostParams::default(),
+            &Gadget::new("too-big", GadgetSpec { size: 101 }),
+        )
+        .await;
+    match refused {
+        Err(kube::Error::Api(status)) if status.code == 422 => ensure!(
+            status.message.contains("spec.size") && status.message.contains("at most 100"),
+            "{}",
+            status.message
+        ),
+        other => bail!("a size over 100 must be refused by the CEL rule, got {other:?}"),
+    }
     let created = gadgets
         .create(
             &PostParams::default(),
@@ -277,6 +295,10 @@ async fn restart_keeps_objects_and_drop_stops_every_process() -> Result<()> {
         .await?;
 
     let before = cp.pids();
+    ensure!(
+        before.len() == 3,
+        "etcd, kube-apiserver and kube-controller-manager: {before:?}"
+    );
     cp.restart_apiserver().await?;
     let after = cp.pids();
     ensure!(
@@ -300,6 +322,98 @@ async fn restart_keeps_objects_and_drop_stops_every_process() -> Result<()> {
         ensure!(!is_running(pid), "process {pid} survived the drop");
     }
     ensure!(!dir.exists(), "{} survived the drop", dir.display());
+    Ok(())
+}
+
+/// kube-controller-manager runs: a deleted namespace holding an object with a finalizer waits
+/// for it, then goes; the service-account controller gives new namespaces their `default`
+/// account; the garbage collector removes dependents of a deleted owner.
+#[tokio::test]
+async fn controller_manager_finalises_namespaces_and_collects_garbage() -> Result<()> {
+    use k8s_openapi::api::core::v1::{ConfigMap, Namespace, ServiceAccount};
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
+
+    let cp = plane().await?;
+    cp.install_crds(&[Gadget::crd()]).await?;
+    let namespace = cp.create_namespace("ns-lifecycle").await?;
+    let accounts: Api<ServiceAccount> = Api::namespaced(cp.client(), &namespace);
+    wait_for(
+        &accounts,
+        "default",
+        |a: Option<&ServiceAccount>| a.is_some(),
+        "the namespace has its default service account",
+    )
+    .await?;
+
+    // Garbage collection: a config map owned by a gadget goes with it.
+    let gadgets: Api<Gadget> = Api::namespaced(cp.client(), &namespace);
+    let owner = gadgets
+        .create(&PostParams::default(), &gadget("owner", vec![]))
+        .await?;
+    let maps: Api<ConfigMap> = Api::namespaced(cp.client(), &namespace);
+    let mut dependent = ConfigMap::default();
+    dependent.metadata.name = Some("dependent".into());
+    dependent.metadata.owner_references = Some(vec![OwnerReference {
+        api_version: "testkit.bedrock-operator.io/v1".into(),
+        kind: "Gadget".into(),
+        name: "owner".into(),
+        uid: owner.metadata.uid.clone().context("owner uid")?,
+        ..OwnerReference::default()
+    }]);
+    let dependent = maps.create(&PostParams::default(), &dependent).await?;
+    gadgets.delete("owner", &DeleteParams::default()).await?;
+    // The garbage collector learns of a new CRD at its next discovery sync (every 30 s).
+    let dependent_uid = dependent.metadata.uid.clone().context("uid")?;
+    tokio::time::timeout(
+        GARBAGE_COLLECTOR_DISCOVERY + WAIT,
+        await_condition(
+            maps.clone(),
+            "dependent",
+            conditions::is_deleted(&dependent_uid),
+        ),
+    )
+    .await
+    .context("the garbage collector did not delete the dependent")??;
+
+    // Namespace deletion waits for the finalizer, then completes.
+    gadgets
+        .create(
+            &PostParams::default(),
+            &gadget("held", vec![FINALIZER.into()]),
+        )
+        .await?;
+    let namespaces: Api<Namespace> = Api::all(cp.client());
+    let uid = namespaces
+        .get(&namespace)
+        .await?
+        .metadata
+        .uid
+        .context("namespace uid")?;
+    namespaces
+        .delete(&namespace, &DeleteParams::default())
+        .await?;
+    wait_for(
+        &gadgets,
+        "held",
+        |g: Option<&Gadget>| g.is_some_and(|g| g.metadata.deletion_timestamp.is_some()),
+        "the namespace controller deleted the gadget",
+    )
+    .await?;
+    ensure!(
+        namespaces.get_opt(&namespace).await?.is_some(),
+        "the namespace must wait for the finalizer"
+    );
+    let clear = serde_json::json!({ "metadata": { "finalizers": null } });
+    gadgets
+        .patch("held", &PatchParams::default(), &Patch::Merge(&clear))
+        .await?;
+    wait_for(
+        &namespaces,
+        &namespace,
+        conditions::is_deleted(&uid),
+        "the namespace is gone",
+    )
+    .await?;
     Ok(())
 }
 

@@ -139,6 +139,54 @@ async fn deletion_policies() -> Result<()> {
     Ok(())
 }
 
+/// `kubectl delete namespace` with models inside completes (kube-controller-manager's namespace
+/// controller deletes them, the operator finishes each deletion): Delete models are gone from
+/// Bedrock, Retain models stay, and nothing else is touched.
+#[tokio::test]
+async fn namespace_deletion_completes_and_honours_each_policy() -> Result<()> {
+    use k8s_openapi::api::core::v1::Namespace;
+    use kube::api::{Api, DeleteParams};
+
+    let world = World::start("nsdel").await?;
+    world.apply("doomed-a", s3_spec("doomed-a")).await?;
+    world.apply("doomed-b", s3_spec("doomed-b")).await?;
+    let mut retained = s3_spec("kept");
+    retained["deletionPolicy"] = json!("Retain");
+    world.apply("kept", retained).await?;
+    for name in ["doomed-a", "doomed-b", "kept"] {
+        world.wait_ready(name).await?;
+    }
+
+    let namespaces: Api<Namespace> = Api::all(world.plane.client());
+    namespaces
+        .delete(&world.namespace, &DeleteParams::default())
+        .await?;
+    let started = std::time::Instant::now();
+    while namespaces.get_opt(&world.namespace).await?.is_some() {
+        anyhow::ensure!(
+            started.elapsed() < crate::harness::DEADLINE,
+            "namespace {} still exists after {:?}; resources left: {:?}\noperator log tail:\n{}",
+            world.namespace,
+            crate::harness::DEADLINE,
+            world
+                .api
+                .list(&Default::default())
+                .await
+                .map(|l| l.items.iter().map(|r| r.name_any()).collect::<Vec<_>>()),
+            crate::harness::tail(&world.operator_logs(), 40)
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+
+    let state = world.emulator.state();
+    assert!(state.model("doomed-a").is_none(), "Delete policy deletes");
+    assert!(state.model("doomed-b").is_none(), "Delete policy deletes");
+    assert!(state.model("kept").is_some(), "Retain policy keeps");
+    assert_eq!(world.ok_calls(Operation::DeleteCustomModel), 2);
+    assert_eq!(state.models().len(), 1, "{:?}", state.models());
+    Ok(())
+}
+
 /// 4. A source that fails → Failed with the message; fixing the spec → a new model, Active.
 #[tokio::test]
 async fn failed_import_then_fixed_spec_replaces_the_model() -> Result<()> {
