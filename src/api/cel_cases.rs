@@ -1,0 +1,387 @@
+//! The cases of the CRD's CEL rules, as plain data shared by two tests: `cel_tests.rs`
+//! evaluates them with kube-cel, and `tests/crd_server.rs` replays them against a real
+//! kube-apiserver with kubectl. Where the two disagreed, the real server's verdict is recorded.
+//!
+//! Only JSON values and string constants, no crate types, so that the integration test can
+//! include this file with `#[path]`. A spec change is a JSON merge patch (RFC 7386) of the spec:
+//! what `kubectl patch --type merge` sends, and what `kubectl apply` amounts to.
+
+// Each of the two includers uses a different part.
+#![allow(dead_code)]
+
+use serde_json::{Map, Value, json};
+
+/// metadata.name of every case's resource (the effective model name when spec.modelName is
+/// unset).
+pub const NAME: &str = "my-model";
+pub const ARN: &str = "arn:aws:bedrock:us-east-1:123456789012:custom-model/imported/abc123def456";
+pub const ROLE: &str = "arn:aws:iam::123456789012:role/BedrockImport";
+pub const OTHER_ROLE: &str = "arn:aws:iam::123456789012:role/OtherRole";
+pub const S3_SOURCE: &str = "s3://my-bucket/models/nova/";
+pub const OTHER_S3_SOURCE: &str = "s3://my-bucket/models/nova-v2/";
+pub const PACKAGE_ARN: &str = "arn:aws:sagemaker:us-east-1:123456789012:model-package/my-group/1";
+pub const KMS: &str = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+
+pub const ONE_SOURCE: &str = "exactly one of source.s3Uri or source.modelPackageArn must be set";
+pub const ROLE_REQUIRED: &str = "roleArn is required when source.s3Uri is set";
+pub const TAG_KEY_RULE: &str = "tag keys must be 1 to 128 characters";
+pub const RESERVED: &str = "tag keys starting with 'aws:' or 'bedrock-operator.dev/' are reserved";
+
+/// One failure a case expects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Failure {
+    /// The field path as the API server prints it, e.g. `spec.roleArn`.
+    pub field: &'static str,
+    /// A fragment of the message.
+    pub message: &'static str,
+}
+
+const fn failure(field: &'static str, message: &'static str) -> Failure {
+    Failure { field, message }
+}
+
+/// A resource created with `spec` (and, from a client that sends one, `status`).
+#[derive(Debug, Clone)]
+pub struct CreateCase {
+    pub name: String,
+    pub spec: Value,
+    /// A status in the created object; the status subresource makes the server drop it.
+    pub status: Option<Value>,
+    pub want: Vec<Failure>,
+}
+
+/// A resource created with `spec`, given `status` by the operator (through the status
+/// subresource), then changed by the user with `change`.
+#[derive(Debug, Clone)]
+pub struct UpdateCase {
+    pub name: String,
+    pub spec: Value,
+    pub status: Option<Value>,
+    /// A JSON merge patch of the spec (`null` removes a field).
+    pub change: Value,
+    pub want: Vec<Failure>,
+}
+
+impl UpdateCase {
+    /// The spec after the change.
+    pub fn new_spec(&self) -> Value {
+        patched(&self.spec, &self.change)
+    }
+}
+
+/// Applies a JSON merge patch (RFC 7386) to `target`.
+pub fn merge_patch(target: &mut Value, patch: &Value) {
+    let Value::Object(patch) = patch else {
+        *target = patch.clone();
+        return;
+    };
+    if !target.is_object() {
+        *target = Value::Object(Map::new());
+    }
+    if let Value::Object(target) = target {
+        for (key, value) in patch {
+            if value.is_null() {
+                target.remove(key);
+            } else {
+                merge_patch(target.entry(key.clone()).or_insert(Value::Null), value);
+            }
+        }
+    }
+}
+
+/// `value` with the merge patch `patch` applied.
+pub fn patched(value: &Value, patch: &Value) -> Value {
+    let mut value = value.clone();
+    merge_patch(&mut value, patch);
+    value
+}
+
+/// A valid spec: an S3 source with its role, and one tag.
+pub fn spec() -> Value {
+    json!({
+        "source": { "s3Uri": S3_SOURCE },
+        "roleArn": ROLE,
+        "tags": { "team": "ml" },
+    })
+}
+
+/// [`spec`] with a merge patch applied.
+pub fn spec_with(change: Value) -> Value {
+    patched(&spec(), &change)
+}
+
+/// The status of an existing model in `state` (`None`: Bedrock state not recorded).
+pub fn with_model(state: Option<&str>) -> Option<Value> {
+    let mut status = json!({ "modelArn": ARN, "modelName": NAME });
+    if let Some(state) = state {
+        status["modelStatus"] = json!(state);
+    }
+    Some(status)
+}
+
+/// A status that records no model yet.
+pub fn without_model() -> Option<Value> {
+    Some(json!({ "modelName": NAME, "modelStatus": "Creating" }))
+}
+
+/// The creation rules: exactly one source, a role with an S3 source, tag keys.
+pub fn creation_cases() -> Vec<CreateCase> {
+    let case = |name: &str, spec: Value, want: Vec<Failure>| CreateCase {
+        name: name.to_string(),
+        spec,
+        status: None,
+        want,
+    };
+    let key_rule = failure("spec.tags", TAG_KEY_RULE);
+    let reserved = failure("spec.tags", RESERVED);
+    vec![
+        case("s3 source with role", spec(), vec![]),
+        case(
+            "model package without role",
+            spec_with(json!({
+                "source": { "s3Uri": null, "modelPackageArn": PACKAGE_ARN },
+                "roleArn": null,
+            })),
+            vec![],
+        ),
+        case(
+            "model package with role",
+            spec_with(json!({ "source": { "s3Uri": null, "modelPackageArn": PACKAGE_ARN } })),
+            vec![],
+        ),
+        case(
+            "both sources",
+            spec_with(json!({ "source": { "modelPackageArn": PACKAGE_ARN } })),
+            vec![failure("spec.source", ONE_SOURCE)],
+        ),
+        case(
+            "neither source",
+            spec_with(json!({ "source": { "s3Uri": null }, "roleArn": null })),
+            vec![failure("spec.source", ONE_SOURCE)],
+        ),
+        case(
+            "s3 source without role",
+            spec_with(json!({ "roleArn": null })),
+            vec![failure("spec.roleArn", ROLE_REQUIRED)],
+        ),
+        case(
+            "reserved aws: key",
+            spec_with(json!({ "tags": { "aws:x": "y" } })),
+            vec![reserved],
+        ),
+        case(
+            "reserved operator key",
+            spec_with(json!({ "tags": { "bedrock-operator.dev/owner-uid": "y" } })),
+            vec![reserved],
+        ),
+        case(
+            "key with '!'",
+            spec_with(json!({ "tags": { "team!": "y" } })),
+            vec![key_rule],
+        ),
+        case(
+            "key with '&'",
+            spec_with(json!({ "tags": { "r&d": "y" } })),
+            vec![key_rule],
+        ),
+        case(
+            "empty key",
+            spec_with(json!({ "tags": { "": "y" } })),
+            vec![key_rule],
+        ),
+        case(
+            "129-character key",
+            spec_with(json!({ "tags": { "k".repeat(129): "y" } })),
+            vec![key_rule],
+        ),
+        case(
+            "reserved key with a bad character breaks both rules",
+            spec_with(json!({ "tags": { "aws:x!": "y" } })),
+            vec![key_rule, reserved],
+        ),
+        case(
+            "keys with every allowed character, 128 characters",
+            spec_with(json!({ "tags": {
+                "team": null,
+                "cost center._:/=+-@": "v",
+                "k".repeat(128): "v",
+                "team/aws:x": "v",
+            } })),
+            vec![],
+        ),
+        case(
+            "both sources and no role: each rule reports",
+            spec_with(json!({
+                "source": { "modelPackageArn": PACKAGE_ARN },
+                "roleArn": null,
+            })),
+            vec![
+                failure("spec.source", ONE_SOURCE),
+                failure("spec.roleArn", ROLE_REQUIRED),
+            ],
+        ),
+    ]
+}
+
+/// The immutability rules compare with oldSelf: on create (no old object) they do not run,
+/// whatever the status says.
+pub fn creation_with_status_cases() -> Vec<CreateCase> {
+    vec![CreateCase {
+        name: "create with the status of an Active model".into(),
+        spec: spec(),
+        status: with_model(Some("Active")),
+        want: vec![],
+    }]
+}
+
+/// The failure of the immutability rule of `field` (a spec field name).
+pub fn immutable(field: &str) -> Failure {
+    match field {
+        "modelName" => failure(
+            "spec.modelName",
+            "spec.modelName cannot change once the Bedrock model exists",
+        ),
+        "source" => failure(
+            "spec.source",
+            "spec.source cannot change once the Bedrock model exists",
+        ),
+        "roleArn" => failure(
+            "spec.roleArn",
+            "spec.roleArn cannot change once the Bedrock model exists",
+        ),
+        "kmsKeyArn" => failure(
+            "spec.kmsKeyArn",
+            "spec.kmsKeyArn cannot change once the Bedrock model exists",
+        ),
+        "region" => failure(
+            "spec.region",
+            "spec.region cannot change once the Bedrock model exists",
+        ),
+        other => panic!("no immutability rule for spec.{other}"),
+    }
+}
+
+/// The immutability transition rules: source, roleArn, kmsKeyArn, region and the effective
+/// model name keep their values once a model exists, unless it Failed.
+pub fn immutability_cases() -> Vec<UpdateCase> {
+    let changes = || {
+        [
+            ("modelName", json!({ "modelName": "renamed" })),
+            ("source", json!({ "source": { "s3Uri": OTHER_S3_SOURCE } })),
+            ("roleArn", json!({ "roleArn": OTHER_ROLE })),
+            ("kmsKeyArn", json!({ "kmsKeyArn": KMS })),
+            ("region", json!({ "region": "eu-west-1" })),
+        ]
+    };
+    let mut cases = Vec::new();
+    // Each immutable field, changed while a model exists and is not Failed: refused.
+    for (state, state_name) in [
+        (Some("Active"), "Active"),
+        (Some("Creating"), "Creating"),
+        (None, "unknown"),
+    ] {
+        for (field, change) in changes() {
+            cases.push(UpdateCase {
+                name: format!("{field} changed while {state_name}"),
+                spec: spec(),
+                status: with_model(state),
+                change,
+                want: vec![immutable(field)],
+            });
+        }
+    }
+    // The same changes while Failed, or before any model exists: allowed.
+    for (status, status_name) in [
+        (with_model(Some("Failed")), "Failed"),
+        (without_model(), "no modelArn"),
+        (None, "no status"),
+    ] {
+        for (field, change) in changes() {
+            cases.push(UpdateCase {
+                name: format!("{field} changed, {status_name}"),
+                spec: spec(),
+                status: status.clone(),
+                change,
+                want: vec![],
+            });
+        }
+    }
+    let active = with_model(Some("Active"));
+    let case = |name: &str, spec: Value, change: Value, want: Vec<Failure>| UpdateCase {
+        name: name.to_string(),
+        spec,
+        status: active.clone(),
+        change,
+        want,
+    };
+    cases.extend([
+        case(
+            "several fields changed while Active: each reported",
+            spec(),
+            json!({ "modelName": "renamed", "roleArn": OTHER_ROLE, "region": "eu-west-1" }),
+            vec![
+                immutable("modelName"),
+                immutable("roleArn"),
+                immutable("region"),
+            ],
+        ),
+        case(
+            "switch to a model package while Active",
+            spec(),
+            json!({
+                "source": { "s3Uri": null, "modelPackageArn": PACKAGE_ARN },
+                "roleArn": null,
+            }),
+            vec![immutable("source"), immutable("roleArn")],
+        ),
+        case(
+            "kmsKeyArn removed while Active",
+            spec_with(json!({ "kmsKeyArn": KMS })),
+            json!({ "kmsKeyArn": null }),
+            vec![immutable("kmsKeyArn")],
+        ),
+        case(
+            "modelName set to metadata.name: same model name",
+            spec(),
+            json!({ "modelName": NAME }),
+            vec![],
+        ),
+        case(
+            "modelName unset when it equalled metadata.name",
+            spec_with(json!({ "modelName": NAME })),
+            json!({ "modelName": null }),
+            vec![],
+        ),
+        case(
+            "only tags changed while Active",
+            spec(),
+            json!({ "tags": { "team": null, "env": "prod" } }),
+            vec![],
+        ),
+        case(
+            "only deletionPolicy changed while Active",
+            spec(),
+            json!({ "deletionPolicy": "Retain" }),
+            vec![],
+        ),
+        case(
+            "only adoptionPolicy changed while Active",
+            spec(),
+            json!({ "adoptionPolicy": "Adopt" }),
+            vec![],
+        ),
+        case("nothing changed while Active", spec(), json!({}), vec![]),
+    ]);
+    cases
+}
+
+/// Updates still meet the creation rules, next to the transition rules.
+pub fn update_creation_rule_cases() -> Vec<UpdateCase> {
+    vec![UpdateCase {
+        name: "role removed from an Active s3 model".into(),
+        spec: spec(),
+        status: with_model(Some("Active")),
+        change: json!({ "roleArn": null }),
+        want: vec![failure("spec.roleArn", ROLE_REQUIRED), immutable("roleArn")],
+    }]
+}
