@@ -233,8 +233,8 @@ fn is_zero(value: &i32) -> bool {
 #[serde(rename_all = "camelCase")]
 pub struct CreatedWith {
     /// The model name.
-    // Defaults (so not `required` in the schema): kube-apiserver 1.20's server-side apply can
-    // leave an emptied object behind when a status write drops it.
+    // Defaults (so not `required` in the schema): server-side apply of a status that drops
+    // `createdWith` could leave an emptied object behind (seen on kube-apiserver 1.20).
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub model_name: String,
     /// The source the model was created from; unset for an adopted model (Bedrock does not

@@ -101,11 +101,15 @@ async fn tags_follow_the_spec_and_foreign_tags_survive() -> Result<()> {
         "out-of-band tag kept: {tags:?}"
     );
     assert!(tags.contains_key("bedrock-operator.dev/owner-uid"));
-    let resource = world.wait_ready("tagged").await?;
-    assert_eq!(
-        resource.status.unwrap().managed_tag_keys,
-        vec!["owner".to_string(), "team".to_string()]
-    );
+    // The status records the keys the operator now manages (written after the tag calls).
+    world
+        .wait_for("tagged", "managing owner and team", |r| {
+            r.status.as_ref().is_some_and(|s| {
+                s.managed_tag_keys == vec!["owner".to_string(), "team".to_string()]
+            })
+        })
+        .await?;
+    world.wait_ready("tagged").await?;
     assert_eq!(world.ok_calls(Operation::CreateCustomModel), 1);
     Ok(())
 }
@@ -327,37 +331,43 @@ async fn immutable_change_is_refused_until_reverted() -> Result<()> {
     let mut changed = s3_spec("other-path");
     changed["kmsKeyArn"] =
         json!("arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab");
-    world.apply("fixed", changed).await?;
-    let refused = world
-        .wait_reason("fixed", SYNCED, "ImmutableFieldChanged")
-        .await?;
-    let message = condition(&refused, SYNCED).unwrap().2;
-    assert!(
-        message.contains("spec.source") && message.contains("spec.kmsKeyArn"),
-        "{message}"
-    );
-    // From the moment the refusal shows (a reconcile of the old generation may still have been
-    // in flight when the spec changed), a few resync periods pass without any call to Bedrock.
-    world
-        .wait_for("fixed", "observed", |r| {
-            r.status.as_ref().and_then(|s| s.observed_generation) == r.metadata.generation
-        })
-        .await?;
     let before = world.emulator.state().counters();
-    tokio::time::sleep(std::time::Duration::from_secs(4)).await;
+    // The API server's CEL transition rules refuse the edit, naming both fields and the fix;
+    // the stored spec, and so the model, stay as they were.
+    let refusal = match world.apply("fixed", changed).await {
+        Ok(_) => anyhow::bail!("an immutable change must be refused by the API server"),
+        Err(error) => format!("{error:#}"),
+    };
+    for field in ["spec.source", "spec.kmsKeyArn"] {
+        assert!(
+            refusal.contains(&format!("{field}: Forbidden: {field} cannot change once the Bedrock model exists")),
+            "{field}: {refusal}"
+        );
+    }
+    assert!(refusal.contains("revert it"), "{refusal}");
+    let kept = world.get("fixed").await?;
+    assert_eq!(
+        kept.spec.source.s3_uri.as_deref(),
+        s3_spec("fixed")["source"]["s3Uri"].as_str()
+    );
+    assert_eq!(kept.metadata.generation, Some(1));
+    assert_eq!(condition(&kept, READY).unwrap().0, "True");
     assert_eq!(
         world.emulator.state().counters(),
         before,
-        "no AWS call while the spec is refused"
+        "no AWS call for a refused edit"
     );
 
-    world.apply("fixed", s3_spec("fixed")).await?;
-    let synced = world
-        .wait_for("fixed", "Synced again", |r| {
-            condition(r, SYNCED).is_some_and(|c| c.0 == "True")
+    // A mutable field still changes.
+    let mut tagged = s3_spec("fixed");
+    tagged["tags"] = json!({ "team": "ml" });
+    world.apply("fixed", tagged).await?;
+    world
+        .wait_for("fixed", "observed generation 2", |r| {
+            r.status.as_ref().and_then(|s| s.observed_generation) == Some(2)
+                && condition(r, SYNCED).is_some_and(|c| c.0 == "True")
         })
         .await?;
-    assert_eq!(condition(&synced, READY).unwrap().0, "True");
     assert_eq!(world.ok_calls(Operation::CreateCustomModel), 1);
     Ok(())
 }
