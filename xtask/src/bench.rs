@@ -1793,16 +1793,18 @@ fn chart(path: &Path, title: &str, y_max: usize, x_step: f64, lines: &[Line]) ->
     let root = SVGBackend::new(path, (800, 500)).into_drawing_area();
     root.fill(&WHITE).map_err(plot_error)?;
     let mut chart = ChartBuilder::on(&root)
-        .caption(title, ("sans-serif", 22))
+        .caption(title, ("sans-serif", 24))
         .margin(15)
-        .x_label_area_size(45)
-        .y_label_area_size(65)
+        .x_label_area_size(50)
+        .y_label_area_size(70)
         .build_cartesian_2d((0.0..end).step(x_step), (0.0..top).step(y_step))
         .map_err(plot_error)?;
     chart
         .configure_mesh()
         .x_desc(X_LABEL)
         .y_desc(Y_LABEL)
+        .axis_desc_style(("sans-serif", 17))
+        .label_style(("sans-serif", 15))
         .x_labels(16)
         .y_labels(11)
         .x_label_formatter(&|t| format!("{t:.0}"))
@@ -1821,6 +1823,7 @@ fn chart(path: &Path, title: &str, y_max: usize, x_step: f64, lines: &[Line]) ->
     }
     chart
         .configure_series_labels()
+        .label_font(("sans-serif", 15))
         // Both plots rise from the lower left, the measured lines below and right of the
         // reference one: the upper left stays empty.
         .position(SeriesLabelPosition::UpperLeft)
