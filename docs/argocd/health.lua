@@ -3,8 +3,12 @@
 -- Argo CD runs this with the live object as `obj` and reads back `hs`: `status` (Healthy,
 -- Progressing, Degraded, Suspended, Missing or Unknown) and `message`. It keys on the
 -- operator's Ready and Synced conditions and their reasons (docs/reference.md), and trusts
--- them only once the operator has observed the current generation. Written for Lua 5.1
--- (Argo CD's gopher-lua) and tested with Lua 5.4; a missing or odd field never raises an error.
+-- them only once the operator has observed the current generation.
+--
+-- Written for what Argo CD gives a script installed through argocd-cm: gopher-lua (Lua 5.1)
+-- with only the base, table and package libraries (no string, no math, no os), every number a
+-- float and every JSON null dropped. A missing or odd field never raises an error.
+-- testkit/go/argocd-lua runs it the same way (docs/argocd.md).
 
 -- A person has to act: the operator will not get there on its own.
 local DEGRADED = {
@@ -17,7 +21,6 @@ local DEGRADED = {
   ValidationFailed = true,
   TooManyTags = true,
   ResourceNotFound = true,
-  DeletionBlocked = true,
 }
 
 -- The operator is retrying with backoff and needs nobody.
@@ -40,10 +43,9 @@ local function text(value)
   return ""
 end
 
+-- A generation for a message. No string.format or math.floor: argocd-cm scripts have neither,
+-- and tostring already writes a whole float such as 2.0 as "2" in Lua 5.1.
 local function number_text(value)
-  if type(value) == "number" and value == math.floor(value) then
-    return string.format("%d", value)
-  end
   if value == nil then
     return "none"
   end
@@ -54,7 +56,7 @@ local function find_condition(conditions, wanted)
   if type(conditions) ~= "table" then
     return nil
   end
-  -- pairs, not ipairs: a hole (a null entry) must not hide the conditions after it.
+  -- In any order, among entries of other types or shapes.
   for _, condition in pairs(conditions) do
     if type(condition) == "table" and condition.type == wanted then
       return condition
@@ -94,14 +96,12 @@ local function check(object)
   local ready_reason = text(field(ready, "reason"))
   local synced_reason = text(field(synced, "reason"))
 
+  -- Argo CD never runs a health script on an object that is being deleted: it shows
+  -- Progressing "Pending deletion" (gitops-engine's GetResourceHealth), DeletionBlocked
+  -- included; that one shows in `kubectl get bcm` and the conditions. Say the same here, so
+  -- that the script agrees with Argo CD wherever it runs (Argo CD's own tests call it directly).
   if field(metadata, "deletionTimestamp") ~= nil then
-    if ready_reason == "DeletionBlocked" then
-      return "Degraded", describe(ready, "Bedrock refused to delete the model")
-    end
-    if synced_reason == "DeletionBlocked" then
-      return "Degraded", describe(synced, "Bedrock refused to delete the model")
-    end
-    return "Progressing", "Deleting: the operator is deleting or releasing the Bedrock model"
+    return "Progressing", "Pending deletion"
   end
 
   if type(status) ~= "table" then
