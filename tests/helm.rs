@@ -1,25 +1,28 @@
-//! The Helm chart (charts/bedrock-operator), driven through real Helm v4 code (PyPI's
-//! helm-python-sdk, see charts/tests/helm_driver.py): lint, what it renders with default and
-//! non-default values, what its schema refuses, its CRD copy, and a release's life on a real
-//! kube-apiserver: install, the installed Deployment actually running, upgrade, uninstall.
+//! The Helm chart (charts/bedrock-operator), driven through the real `helm` CLI (v4, see
+//! charts/tests/driver.rs) as users run it: `helm lint`, what `helm template` renders with
+//! default and non-default values and Kubernetes versions, what the values schema refuses, its
+//! CRD copy, and a release's life on the current control plane: `helm install --wait` (the
+//! operator really starts, as the Deployment's Pod, and becomes ready), `helm upgrade`,
+//! `helm rollback`, `helm uninstall`.
 
 #[path = "../charts/tests/driver.rs"]
 mod driver;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::process::Stdio;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result, bail, ensure};
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::coordination::v1::Lease;
-use k8s_openapi::api::core::v1::{Secret, ServiceAccount};
+use k8s_openapi::api::core::v1::{Pod, Secret, ServiceAccount};
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, Role};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
-use kube::api::{Api, DynamicObject, PostParams};
+use kube::api::{Api, DynamicObject, ListParams, PostParams};
 use kube::core::{ApiResource, GroupVersionKind};
 use serde_json::{Value, json};
 use testkit::ControlPlane;
+use testkit::kubelet::{Kubelet, PodRun};
 
 use driver::{Helm, Rendered, workspace_root};
 
@@ -132,13 +135,13 @@ fn container(deployment: &Value) -> &Value {
 #[test]
 fn lint_passes_strict() -> Result<()> {
     let report = Helm::new()?.lint(json!({}))?;
-    assert_eq!(report["total_charts_linted"], 1, "{report}");
-    assert_eq!(report["errors"], json!([]), "{report}");
-    let problems: Vec<&Value> = report["messages"]
-        .as_array()
-        .context("messages")?
-        .iter()
-        .filter(|m| m["severity"].as_i64().unwrap_or(3) >= 2)
+    assert!(
+        report.contains("1 chart(s) linted, 0 chart(s) failed"),
+        "{report}"
+    );
+    let problems: Vec<&str> = report
+        .lines()
+        .filter(|line| line.starts_with("[WARNING]") || line.starts_with("[ERROR]"))
         .collect();
     assert!(problems.is_empty(), "lint warnings or errors: {problems:?}");
     Ok(())
@@ -341,7 +344,7 @@ fn default_values_render_a_hardened_least_privilege_operator() -> Result<()> {
     assert_eq!(&service["spec"]["selector"], selector);
 
     // NOTES.txt says what to do next.
-    let notes = rendered.notes();
+    let notes = Helm::new()?.notes(json!({}), RELEASE, NAMESPACE)?;
     assert!(notes.contains("kind: BedrockCustomModel"), "{notes}");
     assert!(
         notes.contains("kubectl wait --for=condition=Ready bedrockcustommodel/my-model"),
@@ -352,7 +355,7 @@ fn default_values_render_a_hardened_least_privilege_operator() -> Result<()> {
 
 #[test]
 fn non_default_values_render_namespaced_rbac_irsa_replicas_monitoring_and_pdb() -> Result<()> {
-    let rendered = render(json!({
+    let values = json!({
         "watchNamespaces": ["team-a", "team-b"],
         "serviceAccount": { "annotations": { IRSA: ROLE_ARN } },
         "replicas": 2,
@@ -361,7 +364,8 @@ fn non_default_values_render_namespaced_rbac_irsa_replicas_monitoring_and_pdb() 
         "image": { "repository": "registry.example.com/ml/bedrock-operator", "tag": "0.1.0-rc1" },
         "metrics": { "serviceMonitor": { "enabled": true, "labels": { "release": "prometheus" } } },
         "podDisruptionBudget": { "enabled": true },
-    }))?;
+    });
+    let rendered = render(values.clone())?;
 
     // No cluster-wide access to BedrockCustomModels or events: a Role in each namespace.
     assert!(
@@ -454,7 +458,7 @@ fn non_default_values_render_namespaced_rbac_irsa_replicas_monitoring_and_pdb() 
         budget["spec"]["selector"]["matchLabels"],
         deployment["spec"]["selector"]["matchLabels"]
     );
-    let notes = rendered.notes();
+    let notes = Helm::new()?.notes(values, RELEASE, NAMESPACE)?;
     assert!(notes.contains("team-a, team-b"), "{notes}");
     assert!(notes.contains("--namespace team-a"), "{notes}");
     Ok(())
@@ -527,9 +531,14 @@ fn the_schema_refuses_bad_values_with_a_message_naming_the_field() -> Result<()>
         match helm.try_render(values.clone(), RELEASE, NAMESPACE)? {
             Ok(_) => bail!("{values} was accepted"),
             Err(refusal) => {
-                assert_eq!(refusal.kind, "HelmValuesError", "{values}: {refusal}");
                 assert!(
-                    refusal.message.contains("schema") && refusal.message.contains(field),
+                    refusal
+                        .message
+                        .contains("values don't meet the specifications of the schema"),
+                    "{values}: refused by the schema: {refusal}"
+                );
+                assert!(
+                    refusal.message.contains(field),
                     "{values}: the message should name {field}: {refusal}"
                 );
             }
@@ -556,6 +565,54 @@ fn the_charts_crd_is_the_generated_one_byte_for_byte() -> Result<()> {
         [CRD_FILE],
         "only the generated CRD in the chart's crds/"
     );
+
+    // What Helm reads from crds/ is that same text, unchanged.
+    let rendered = Helm::new()?
+        .try_render_with(json!({}), RELEASE, NAMESPACE, &["--include-crds"])?
+        .map_err(|refusal| anyhow::anyhow!("helm template --include-crds: {refusal}"))?;
+    let source = format!("bedrock-operator/crds/{CRD_FILE}");
+    let from_helm = rendered
+        .files
+        .get(&source)
+        .with_context(|| format!("{source} in {:?}", rendered.files.keys()))?;
+    assert!(
+        from_helm.trim_end().as_bytes() == String::from_utf8(generated)?.trim_end().as_bytes(),
+        "helm template --include-crds renders crds/{CRD_FILE} as it is"
+    );
+    Ok(())
+}
+
+/// The Kubernetes releases the chart accepts: 1.34 (the oldest the operator supports, with the
+/// CRD's CEL rules and server-side apply as Helm 4 uses them) and newer.
+#[test]
+fn the_chart_requires_kubernetes_1_34_or_newer() -> Result<()> {
+    assert_eq!(chart_yaml()?["kubeVersion"], ">= 1.34.0-0");
+    let helm = Helm::new()?;
+    match helm.try_render_with(json!({}), RELEASE, NAMESPACE, &["--kube-version", "1.33.0"])? {
+        Ok(_) => bail!("helm template --kube-version 1.33.0 rendered the chart"),
+        Err(refusal) => assert!(
+            refusal.message.contains(
+                "chart requires kubeVersion: >= 1.34.0-0 which is incompatible with Kubernetes v1.33.0"
+            ),
+            "{refusal}"
+        ),
+    }
+    // The range's ends, and the releases the test control planes run (both legs of
+    // `cargo xtask test`).
+    let mut versions = BTreeSet::from(["1.34.0".to_string(), "1.37.2".to_string()]);
+    for module in [
+        testkit::gotools::KUBERNETES_OLDEST,
+        testkit::gotools::KUBERNETES_NEWEST,
+    ] {
+        let pinned = module.kubernetes_version().context("a pinned release")?;
+        versions.insert(pinned.trim_start_matches('v').to_string());
+    }
+    for version in versions {
+        let rendered = helm
+            .try_render_with(json!({}), RELEASE, NAMESPACE, &["--kube-version", &version])?
+            .map_err(|refusal| anyhow::anyhow!("Kubernetes {version}: {refusal}"))?;
+        rendered.one("Deployment")?;
+    }
     Ok(())
 }
 
@@ -585,50 +642,145 @@ fn the_documented_image_build_makes_the_default_image() -> Result<()> {
     Ok(())
 }
 
-// --- A release on a real API server ------------------------------------------------------
+// --- A release on a real control plane ---------------------------------------------------
 
-/// The longest any one wait takes.
+/// The longest any one wait takes (besides helm's own `--wait`).
 const DEADLINE: Duration = Duration::from_secs(60);
+const POLL: Duration = Duration::from_millis(200);
+/// The stand-in kubelet's Node.
+const NODE: &str = "helm-test-node";
+const RUN_MARKER: &str = "BEDROCK_OPERATOR_TEST_RUN";
 
+/// What the stand-in kubelet started for a Pod: the container's args as the Pod has them, and
+/// the loopback port its admin address moved to.
+#[derive(Debug, Clone)]
+struct Launched {
+    args: Vec<String>,
+    admin_port: u16,
+}
+
+/// Per Pod name.
+type LaunchLog = Arc<Mutex<BTreeMap<String, Launched>>>;
+
+/// One release through its whole life, with the operator running as the Deployment's Pod: the
+/// stand-in kubelet (testkit::kubelet) binds each Pod the Deployment makes and runs the operator
+/// binary with exactly the Pod's args and env, under a token of the chart's ServiceAccount, and
+/// reports the Pod Ready only once that process answers the Pod's readiness probe, so each
+/// `--wait` passing means the operator of that revision really became ready.
 #[tokio::test]
-async fn install_run_upgrade_and_uninstall_on_a_real_api_server() -> Result<()> {
+async fn install_upgrade_rollback_and_uninstall_run_the_operator() -> Result<()> {
     let helm = Helm::new()?;
     // Its own control plane: Helm installs the CRD, and uninstall must leave it behind.
     let plane = ControlPlane::start().await?;
     let kubeconfig = plane.kubeconfig_path().to_path_buf();
     let namespace = plane.create_namespace("bedrock-system").await?;
     let client = plane.client();
+    let launched = LaunchLog::default();
+    let kubelet = Kubelet::start(&plane, NODE, &namespace, launcher(launched.clone())).await?;
+    let cluster = Cluster {
+        pods: Api::namespaced(client.clone(), &namespace),
+        deployments: Api::namespaced(client.clone(), &namespace),
+        leases: Api::namespaced(client.clone(), &namespace),
+        kubelet: &kubelet,
+        launched: launched.clone(),
+    };
 
-    let installed = helm.install(
-        &kubeconfig,
-        RELEASE,
-        &namespace,
-        json!({ "aws": { "region": "us-east-1" } }),
-    )?;
-    assert_eq!(installed["status"], "deployed", "{installed}");
-    assert_eq!(installed["revision"], 1);
+    // --- helm install --wait ---
+    let values = json!({ "aws": { "region": "us-east-1" } });
+    let started = Instant::now();
+    let installed = cluster
+        .explain(
+            helm.install(&kubeconfig, RELEASE, &namespace, values.clone())
+                .await,
+        )
+        .await?;
+    eprintln!(
+        "helm install --wait: {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    assert_eq!(installed["info"]["status"], "deployed", "{installed}");
+    assert_eq!(installed["version"], 1);
+    assert_eq!(
+        installed["apply_method"], "ssa",
+        "Helm 4 applies server-side"
+    );
     assert!(
-        installed["notes"]
+        installed["info"]["notes"]
             .as_str()
             .unwrap_or_default()
             .contains("--for=condition=Ready"),
         "{installed}"
     );
 
-    // What Helm created, read back from the server.
+    // The CRD: installed by server-side apply, served, with every CEL rule, which the server
+    // enforces.
     let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
     let crd = crds.get(CRD_NAME).await?;
     let established = crd
         .status
-        .and_then(|s| s.conditions)
+        .as_ref()
+        .and_then(|s| s.conditions.clone())
         .unwrap_or_default()
         .into_iter()
         .any(|c| c.type_ == "Established" && c.status == "True");
     assert!(established, "the chart's CRD is served");
-    let deployments: Api<Deployment> = Api::namespaced(client.clone(), &namespace);
-    let deployment = deployments.get(RELEASE).await?;
-    let args = deployment_args(&deployment);
-    assert!(args.contains(&"--log-level=info".to_string()), "{args:?}");
+    let appliers: Vec<(Option<String>, Option<String>)> = crd
+        .metadata
+        .managed_fields
+        .iter()
+        .flatten()
+        .map(|f| (f.manager.clone(), f.operation.clone()))
+        .collect();
+    assert!(
+        appliers.contains(&(Some("helm".into()), Some("Apply".into()))),
+        "Helm 4 applies CRDs server-side: {appliers:?}"
+    );
+    let chart_crd: Value = serde_yaml::from_str(&std::fs::read_to_string(
+        workspace_root()
+            .join("charts/bedrock-operator/crds")
+            .join(CRD_FILE),
+    )?)?;
+    let served_rules = cel_rules(&serde_json::to_value(&crd)?);
+    assert!(!served_rules.is_empty(), "the CRD has CEL rules");
+    assert_eq!(
+        served_rules,
+        cel_rules(&chart_crd),
+        "the server keeps every CEL rule"
+    );
+    let models = ApiResource::from_gvk_with_plural(
+        &GroupVersionKind::gvk("bedrock-operator.dev", "v1alpha1", "BedrockCustomModel"),
+        "bedrockcustommodels",
+    );
+    let models: Api<DynamicObject> = Api::namespaced_with(client.clone(), &namespace, &models);
+    let no_role = model(
+        "no-role",
+        json!({ "source": { "s3Uri": "s3://helm-test/model/" } }),
+    )?;
+    match models.create(&PostParams::default(), &no_role).await {
+        Err(kube::Error::Api(status)) if status.code == 422 => assert!(
+            status
+                .message
+                .contains("roleArn is required when source.s3Uri is set"),
+            "{status:?}"
+        ),
+        other => bail!("the server's CEL rule should refuse an s3Uri without roleArn: {other:?}"),
+    }
+
+    // What Helm created, read back from the server.
+    let deployment = cluster.deployments.get(RELEASE).await?;
+    let first_args = deployment_args(&deployment);
+    assert!(
+        first_args.contains(&"--log-level=info".to_string()),
+        "{first_args:?}"
+    );
+    let available = deployment
+        .status
+        .as_ref()
+        .and_then(|s| s.conditions.clone())
+        .unwrap_or_default()
+        .into_iter()
+        .any(|c| c.type_ == "Available" && c.status == "True");
+    assert!(available, "--wait returned with the Deployment available");
     Api::<ServiceAccount>::namespaced(client.clone(), &namespace)
         .get(RELEASE)
         .await?;
@@ -652,47 +804,143 @@ async fn install_run_upgrade_and_uninstall_on_a_real_api_server() -> Result<()> 
         .await
         .context("Helm's release record")?;
 
-    // No scheduler runs here, so no pod: run the binary as the pod would, with the installed
-    // Deployment's args and env, under the installed ServiceAccount and RBAC.
-    run_like_the_pod(&plane, &deployment, &namespace).await?;
+    // The operator runs as the Deployment's one Pod, with its args, and leads.
+    let lease_name = first_args
+        .iter()
+        .find_map(|a| a.strip_prefix("--leader-election-lease-name="))
+        .context("the chart enables leader election")?
+        .to_string();
+    let first_pod = cluster.serving_pod(&first_args).await?;
+    let admin_port = cluster.launched(&first_pod)?.admin_port;
+    assert_eq!(http_status(admin_port, "/readyz").await?, 200);
+    assert_eq!(http_status(admin_port, "/livez").await?, 200);
+    cluster.wait_for_leader(&lease_name, &first_pod).await?;
 
-    // A resource created while the operator is installed (nobody reconciles it here).
-    let models = ApiResource::from_gvk_with_plural(
-        &GroupVersionKind::gvk("bedrock-operator.dev", "v1alpha1", "BedrockCustomModel"),
-        "bedrockcustommodels",
-    );
-    let models: Api<DynamicObject> = Api::namespaced_with(client.clone(), &namespace, &models);
-    let model: DynamicObject = serde_json::from_value(json!({
-        "apiVersion": "bedrock-operator.dev/v1alpha1",
-        "kind": "BedrockCustomModel",
-        "metadata": { "name": "kept" },
-        "spec": {
+    // A resource created while the operator is installed (its Bedrock is unreachable here).
+    let kept = model(
+        "kept",
+        json!({
             "source": { "s3Uri": "s3://helm-test/model/" },
             "roleArn": "arn:aws:iam::123456789012:role/BedrockImport",
-        },
-    }))?;
-    models.create(&PostParams::default(), &model).await?;
-
-    // Upgrade with a changed value: the server's Deployment follows.
-    let before = deployment.metadata.generation;
-    let upgraded = helm.upgrade(
-        &kubeconfig,
-        RELEASE,
-        &namespace,
-        json!({ "aws": { "region": "us-east-1" }, "logLevel": "debug" }),
+        }),
     )?;
-    assert_eq!(upgraded["status"], "deployed", "{upgraded}");
-    assert_eq!(upgraded["revision"], 2);
-    let deployment = deployments.get(RELEASE).await?;
-    let args = deployment_args(&deployment);
-    assert!(args.contains(&"--log-level=debug".to_string()), "{args:?}");
-    assert!(!args.contains(&"--log-level=info".to_string()), "{args:?}");
-    assert!(deployment.metadata.generation > before);
+    models.create(&PostParams::default(), &kept).await?;
 
-    // Uninstall: the release's objects go, the CRD and the user's resources stay.
-    helm.uninstall(&kubeconfig, RELEASE, &namespace)?;
+    // --- helm upgrade --wait with a changed value: a new Pod runs the new args ---
+    let before = deployment.metadata.generation;
+    let started = Instant::now();
+    let upgraded = cluster
+        .explain(
+            helm.upgrade(
+                &kubeconfig,
+                RELEASE,
+                &namespace,
+                json!({ "aws": { "region": "us-east-1" }, "logLevel": "debug" }),
+            )
+            .await,
+        )
+        .await?;
+    eprintln!(
+        "helm upgrade --wait: {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    assert_eq!(upgraded["info"]["status"], "deployed", "{upgraded}");
+    assert_eq!(upgraded["version"], 2);
+    let deployment = cluster.deployments.get(RELEASE).await?;
+    let second_args = deployment_args(&deployment);
     assert!(
-        deployments.get_opt(RELEASE).await?.is_none(),
+        second_args.contains(&"--log-level=debug".to_string()),
+        "{second_args:?}"
+    );
+    assert!(
+        !second_args.contains(&"--log-level=info".to_string()),
+        "{second_args:?}"
+    );
+    assert!(deployment.metadata.generation > before);
+    let second_pod = cluster.serving_pod(&second_args).await?;
+    assert_ne!(second_pod, first_pod, "a rolling update replaced the Pod");
+    assert!(
+        !kubelet.running_pods().contains(&first_pod),
+        "the old Pod's operator was stopped"
+    );
+    cluster.wait_for_leader(&lease_name, &second_pod).await?;
+
+    // --- helm rollback --wait to the first revision: its args again ---
+    let started = Instant::now();
+    cluster
+        .explain(helm.rollback(&kubeconfig, RELEASE, &namespace, 1).await)
+        .await?;
+    eprintln!(
+        "helm rollback --wait: {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    let history = helm.history(&kubeconfig, RELEASE, &namespace).await?;
+    let revisions: Vec<(i64, String, String)> = history
+        .as_array()
+        .context("history is a list")?
+        .iter()
+        .map(|r| {
+            (
+                r["revision"].as_i64().unwrap_or_default(),
+                r["status"].as_str().unwrap_or_default().to_string(),
+                r["description"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        revisions
+            .iter()
+            .map(|r| (r.0, r.1.as_str()))
+            .collect::<Vec<_>>(),
+        [(1, "superseded"), (2, "superseded"), (3, "deployed")],
+        "{history}"
+    );
+    assert_eq!(revisions[2].2, "Rollback to 1", "{history}");
+    let deployment = cluster.deployments.get(RELEASE).await?;
+    assert_eq!(
+        deployment_args(&deployment),
+        first_args,
+        "the first revision's args"
+    );
+    let third_pod = cluster.serving_pod(&first_args).await?;
+    assert_ne!(third_pod, second_pod);
+    cluster.wait_for_leader(&lease_name, &third_pod).await?;
+
+    // Every operator that ran had all the rights it tried to use (the first two also released
+    // the Lease when their rolling update stopped them).
+    let ran: Vec<String> = launched
+        .lock()
+        .map_err(|_| anyhow::anyhow!("launch log poisoned"))?
+        .keys()
+        .cloned()
+        .collect();
+    assert_eq!(ran.len(), 3, "one Pod per revision: {ran:?}");
+    for pod in &ran {
+        let refused = refusals(&kubelet.logs(pod));
+        assert!(
+            refused.is_empty(),
+            "the chart's RBAC let {pod} do everything it tried: {refused:#?}"
+        );
+    }
+    for pod in [&first_pod, &second_pod] {
+        assert!(
+            kubelet.logs(pod).contains("leader lease released"),
+            "{pod} handed the Lease over on SIGTERM:\n{}",
+            kubelet.logs(pod)
+        );
+    }
+
+    // --- helm uninstall --wait: the release's objects and Pods go, the CRD and resources stay ---
+    let started = Instant::now();
+    cluster
+        .explain(helm.uninstall(&kubeconfig, RELEASE, &namespace).await)
+        .await?;
+    eprintln!(
+        "helm uninstall --wait: {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    assert!(
+        cluster.deployments.get_opt(RELEASE).await?.is_none(),
         "the Deployment is gone"
     );
     assert!(
@@ -709,9 +957,10 @@ async fn install_run_upgrade_and_uninstall_on_a_real_api_server() -> Result<()> 
             .is_none(),
         "the ServiceAccount is gone"
     );
-    match helm.status(&kubeconfig, RELEASE, &namespace)? {
+    cluster.wait_for_no_pods().await?;
+    match helm.status(&kubeconfig, RELEASE, &namespace).await? {
         Ok(status) => bail!("the release is still there: {status}"),
-        Err(refusal) => assert_eq!(refusal.kind, "HelmNotFoundError", "{refusal}"),
+        Err(refusal) => assert!(refusal.message.contains("release: not found"), "{refusal}"),
     }
     assert!(
         crds.get_opt(CRD_NAME).await?.is_some(),
@@ -721,7 +970,244 @@ async fn install_run_upgrade_and_uninstall_on_a_real_api_server() -> Result<()> 
         models.get_opt("kept").await?.is_some(),
         "BedrockCustomModels survive an uninstall"
     );
+
+    // Helm deletes the Lease's Role with the Deployment, so the last operator, stopped once
+    // its Pod goes, may no longer release the Lease (it expires instead); nothing else is refused.
+    let refused: Vec<String> = refusals(&kubelet.logs(&third_pod))
+        .into_iter()
+        .filter(|line| !line.contains("could not release the leader lease"))
+        .collect();
+    assert!(refused.is_empty(), "{refused:#?}");
     Ok(())
+}
+
+/// The lines of an operator log that tell of a refusal by the API server.
+fn refusals(logs: &str) -> Vec<String> {
+    logs.lines()
+        .filter(|line| line.to_ascii_lowercase().contains("forbidden"))
+        .map(str::to_string)
+        .collect()
+}
+
+/// The operator binary in place of the chart's container: the Pod's args (the admin address
+/// moved to the loopback port the kubelet chose), its resolved env, its ServiceAccount's token,
+/// and AWS settings that reach no Bedrock.
+fn launcher(
+    launched: LaunchLog,
+) -> impl Fn(&PodRun<'_>) -> Result<std::process::Command> + Send + Sync + 'static {
+    move |run| {
+        let container = run.container;
+        ensure!(
+            container.command.is_none(),
+            "the chart keeps the image's entrypoint (bedrock-operator)"
+        );
+        let args = container.args.clone().unwrap_or_default();
+        let admin = container
+            .ports
+            .iter()
+            .flatten()
+            .find(|p| p.name.as_deref() == Some("admin"))
+            .context("the container's admin port")?;
+        let admin_port = *run
+            .ports
+            .get(&admin.container_port)
+            .context("the admin port's loopback port")?;
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_bedrock-operator"));
+        for arg in &args {
+            match arg.strip_prefix("--admin-address=") {
+                Some(address) => {
+                    ensure!(
+                        address == format!("0.0.0.0:{}", admin.container_port),
+                        "the admin address is the admin port: {arg}"
+                    );
+                    command.arg(format!("--admin-address=127.0.0.1:{admin_port}"));
+                }
+                None => {
+                    command.arg(arg);
+                }
+            }
+        }
+        command
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .envs(run.env.iter().map(|(name, value)| (name, value)))
+            .env("KUBECONFIG", &run.kubeconfig)
+            .env("AWS_ACCESS_KEY_ID", "AKIDHELMTEST00000001")
+            .env("AWS_SECRET_ACCESS_KEY", "helm-test-secret")
+            .env("AWS_ENDPOINT_URL_BEDROCK", "http://127.0.0.1:9")
+            .env("AWS_EC2_METADATA_DISABLED", "true");
+        if let Some(marker) = std::env::var_os(RUN_MARKER) {
+            command.env(RUN_MARKER, marker);
+        }
+        let pod = run.pod.metadata.name.clone().context("the pod's name")?;
+        launched
+            .lock()
+            .map_err(|_| anyhow::anyhow!("launch log poisoned"))?
+            .insert(pod, Launched { args, admin_port });
+        Ok(command)
+    }
+}
+
+/// The release namespace as the test watches it.
+struct Cluster<'a> {
+    pods: Api<Pod>,
+    deployments: Api<Deployment>,
+    leases: Api<Lease>,
+    kubelet: &'a Kubelet,
+    launched: LaunchLog,
+}
+
+impl Cluster<'_> {
+    fn launched(&self, pod: &str) -> Result<Launched> {
+        self.launched
+            .lock()
+            .map_err(|_| anyhow::anyhow!("launch log poisoned"))?
+            .get(pod)
+            .cloned()
+            .with_context(|| format!("the kubelet never started {pod}"))
+    }
+
+    /// Waits until the namespace has exactly one Pod, not terminating, Ready, and started with
+    /// `args`; returns its name.
+    async fn serving_pod(&self, args: &[String]) -> Result<String> {
+        let start = Instant::now();
+        loop {
+            let pods = self.pods.list(&ListParams::default()).await?.items;
+            if let [pod] = pods.as_slice()
+                && pod.metadata.deletion_timestamp.is_none()
+                && is_ready(pod)
+                && let Some(name) = pod.metadata.name.clone()
+                && self.launched(&name).is_ok_and(|l| l.args == args)
+            {
+                return Ok(name);
+            }
+            if start.elapsed() > DEADLINE {
+                bail!(
+                    "no single Ready Pod running {args:?} within {DEADLINE:?}\n{}",
+                    self.diagnose().await
+                );
+            }
+            tokio::time::sleep(POLL).await;
+        }
+    }
+
+    async fn wait_for_no_pods(&self) -> Result<()> {
+        let start = Instant::now();
+        loop {
+            let pods = self.pods.list(&ListParams::default()).await?.items;
+            let running = self.kubelet.running_pods();
+            if pods.is_empty() && running.is_empty() {
+                return Ok(());
+            }
+            if start.elapsed() > DEADLINE {
+                bail!(
+                    "Pods or their processes outlived the release: {running:?}\n{}",
+                    self.diagnose().await
+                );
+            }
+            tokio::time::sleep(POLL).await;
+        }
+    }
+
+    async fn wait_for_leader(&self, lease: &str, pod: &str) -> Result<()> {
+        let start = Instant::now();
+        loop {
+            let holder = self
+                .leases
+                .get_opt(lease)
+                .await?
+                .and_then(|l| l.spec)
+                .and_then(|s| s.holder_identity);
+            if holder.as_deref() == Some(pod) {
+                return Ok(());
+            }
+            if start.elapsed() > DEADLINE {
+                bail!(
+                    "Lease {lease} held by {holder:?}, not {pod}\n{}",
+                    self.diagnose().await
+                );
+            }
+            tokio::time::sleep(POLL).await;
+        }
+    }
+
+    /// A failed step, with what the Deployment and its Pods looked like.
+    async fn explain<T>(&self, result: Result<T>) -> Result<T> {
+        match result {
+            Ok(value) => Ok(value),
+            Err(error) => Err(error.context(self.diagnose().await)),
+        }
+    }
+
+    /// The Deployment's status, each Pod's state and the end of its operator's log.
+    async fn diagnose(&self) -> String {
+        let mut report = String::new();
+        if let Ok(Some(deployment)) = self.deployments.get_opt(RELEASE).await {
+            report.push_str(&format!(
+                "Deployment status: {}\n",
+                serde_json::to_string(&deployment.status).unwrap_or_default()
+            ));
+        }
+        for pod in self
+            .pods
+            .list(&ListParams::default())
+            .await
+            .map(|l| l.items)
+            .unwrap_or_default()
+        {
+            let name = pod.metadata.name.clone().unwrap_or_default();
+            let logs = self.kubelet.logs(&name);
+            let tail: Vec<&str> = logs.lines().rev().take(15).collect();
+            report.push_str(&format!(
+                "Pod {name} (deleting: {}): {}\n  {}\n",
+                pod.metadata.deletion_timestamp.is_some(),
+                serde_json::to_string(&pod.status).unwrap_or_default(),
+                tail.into_iter().rev().collect::<Vec<_>>().join("\n  ")
+            ));
+        }
+        report
+    }
+}
+
+fn is_ready(pod: &Pod) -> bool {
+    pod.status
+        .as_ref()
+        .and_then(|s| s.conditions.as_ref())
+        .is_some_and(|c| c.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
+}
+
+fn model(name: &str, spec: Value) -> Result<DynamicObject> {
+    Ok(serde_json::from_value(json!({
+        "apiVersion": "bedrock-operator.dev/v1alpha1",
+        "kind": "BedrockCustomModel",
+        "metadata": { "name": name },
+        "spec": spec,
+    }))?)
+}
+
+/// Every CEL rule (`x-kubernetes-validations[].rule`) anywhere in a CRD.
+fn cel_rules(value: &Value) -> BTreeSet<String> {
+    let mut rules = BTreeSet::new();
+    match value {
+        Value::Object(map) => {
+            for (key, child) in map {
+                if key == "x-kubernetes-validations" {
+                    rules.extend(
+                        child
+                            .as_array()
+                            .into_iter()
+                            .flatten()
+                            .filter_map(|v| v["rule"].as_str().map(str::to_string)),
+                    );
+                } else {
+                    rules.extend(cel_rules(child));
+                }
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|item| rules.extend(cel_rules(item))),
+        _ => {}
+    }
+    rules
 }
 
 fn deployment_args(deployment: &Deployment) -> Vec<String> {
@@ -732,121 +1218,6 @@ fn deployment_args(deployment: &Deployment) -> Vec<String> {
         .and_then(|s| s.containers.first())
         .and_then(|c| c.args.clone())
         .unwrap_or_default()
-}
-
-/// Starts the operator binary with the Deployment's container args and env (the downward API
-/// resolved as the kubelet would; only the admin address moved to a free loopback port),
-/// authenticated as the chart's ServiceAccount, and waits until it is ready and holds the
-/// Lease.
-async fn run_like_the_pod(
-    plane: &ControlPlane,
-    deployment: &Deployment,
-    namespace: &str,
-) -> Result<()> {
-    let pod_name = format!("{RELEASE}-7d9f8c6b5-x2x4q");
-    let spec = deployment
-        .spec
-        .as_ref()
-        .and_then(|s| s.template.spec.as_ref())
-        .context("pod template")?;
-    let container = spec.containers.first().context("a container")?;
-    let account = spec
-        .service_account_name
-        .as_deref()
-        .context("serviceAccountName")?;
-    let port = {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
-        listener.local_addr()?.port()
-    };
-    let args: Vec<String> = deployment_args(deployment)
-        .into_iter()
-        .map(|arg| {
-            if arg.starts_with("--admin-address=") {
-                format!("--admin-address=127.0.0.1:{port}")
-            } else {
-                arg
-            }
-        })
-        .collect();
-    let log = plane.dir().join("operator-as-pod.log");
-    let file = std::fs::File::create(&log)?;
-    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_bedrock-operator"));
-    command
-        .args(&args)
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env(
-            "KUBECONFIG",
-            plane.service_account_kubeconfig(namespace, account).await?,
-        )
-        .env("AWS_ACCESS_KEY_ID", "AKIDHELMTEST00000001")
-        .env("AWS_SECRET_ACCESS_KEY", "helm-test-secret")
-        .env("AWS_ENDPOINT_URL_BEDROCK", "http://127.0.0.1:9")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .stdin(Stdio::null())
-        .stdout(file.try_clone()?)
-        .stderr(file)
-        .kill_on_drop(true);
-    for variable in container.env.iter().flatten() {
-        let value = match (&variable.value, &variable.value_from) {
-            (Some(value), _) => value.clone(),
-            (None, Some(from)) => match from.field_ref.as_ref().map(|f| f.field_path.as_str()) {
-                Some("metadata.name") => pod_name.clone(),
-                Some("metadata.namespace") => namespace.to_string(),
-                other => bail!("unexpected downward API field {other:?}"),
-            },
-            (None, None) => String::new(),
-        };
-        command.env(&variable.name, value);
-    }
-    let mut child = command.spawn().context("starting the operator")?;
-    let logs = || std::fs::read_to_string(&log).unwrap_or_default();
-
-    let start = Instant::now();
-    loop {
-        if let Some(status) = child.try_wait()? {
-            bail!("the operator exited with {status}:\n{}", logs());
-        }
-        let last = match http_status(port, "/readyz").await {
-            Ok(200) => break,
-            other => format!("{other:?}"),
-        };
-        if start.elapsed() > DEADLINE {
-            bail!("/readyz never answered 200 (last: {last}):\n{}", logs());
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    assert_eq!(http_status(port, "/livez").await?, 200);
-
-    let lease_name = args
-        .iter()
-        .find_map(|a| a.strip_prefix("--leader-election-lease-name="))
-        .context("the chart enables leader election")?;
-    let leases: Api<Lease> = Api::namespaced(plane.client(), namespace);
-    loop {
-        let holder = leases
-            .get_opt(lease_name)
-            .await?
-            .and_then(|l| l.spec)
-            .and_then(|s| s.holder_identity);
-        if holder.as_deref() == Some(pod_name.as_str()) {
-            break;
-        }
-        if start.elapsed() > DEADLINE {
-            bail!(
-                "Lease {lease_name} held by {holder:?}, not {pod_name}:\n{}",
-                logs()
-            );
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    let text = logs();
-    assert!(
-        !text.to_ascii_lowercase().contains("forbidden"),
-        "the chart's RBAC let it do everything it tried:\n{text}"
-    );
-    child.kill().await?;
-    Ok(())
 }
 
 /// The status code of a plain HTTP/1.0 GET on loopback.

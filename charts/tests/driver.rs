@@ -1,44 +1,48 @@
-//! The Rust side of `charts/tests/helm_driver.py`: real Helm (v4, through PyPI's
-//! helm-python-sdk) run as a subprocess with JSON in and out, for the chart tests
-//! (`tests/helm.rs`) and the RBAC end-to-end tests (`tests/e2e/rbac.rs`), which include this
-//! file with `#[path]`.
+//! The `helm` CLI (v4, built once per machine by `testkit::gotools::HELM` from Helm's own
+//! module) run the way users run it, for the chart tests (`tests/helm.rs`) and the RBAC
+//! end-to-end tests (`tests/e2e/rbac.rs`), which include this file with `#[path]`.
 //!
-//! The Python interpreter comes from `BEDROCK_OPERATOR_PYTHON`, else the virtual environment
-//! `cargo xtask prereqs` creates (`${XDG_CACHE_HOME:-~/.cache}/bedrock-operator/venv`).
+//! Local commands (`lint`, `template`) block; commands that talk to a cluster are `async`
+//! (tokio processes), so that whatever must happen meanwhile on the test's runtime (the
+//! stand-in kubelet `helm install --wait` waits for) keeps running. Helm's own configuration,
+//! cache and data go to a folder of the test target's tmp dir, never to the user's; the
+//! cluster is always the `--kubeconfig` given, never `$KUBECONFIG`.
 
 #![allow(dead_code)] // each test crate uses part of it
 
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use serde::Deserialize;
-use serde_json::{Value, json};
-
-pub const PYTHON_ENV: &str = "BEDROCK_OPERATOR_PYTHON";
+use serde_json::Value;
 
 /// The chart, relative to the workspace root.
 pub const CHART_DIR: &str = "charts/bedrock-operator";
 
-/// A refusal from Helm (bad values, a failed install, …): the exception's type and message.
+/// How long `--wait` may take (helm's `--timeout`).
+pub const WAIT_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// A refusal from Helm: a command that exited non-zero, with what it printed on stderr
+/// (`Error: values don't meet the specifications of the schema(s) …`).
 #[derive(Debug, Clone)]
 pub struct Refusal {
-    pub kind: String,
     pub message: String,
 }
 
 impl std::fmt::Display for Refusal {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}", self.kind, self.message)
+        f.write_str(self.message.trim_end())
     }
 }
 
 pub struct Helm {
-    python: PathBuf,
-    driver: PathBuf,
+    binary: PathBuf,
     chart: PathBuf,
+    home: PathBuf,
 }
 
 /// The workspace root (the bedrock-operator package's manifest folder).
@@ -47,29 +51,18 @@ pub fn workspace_root() -> PathBuf {
 }
 
 impl Helm {
-    /// Finds the interpreter; fails with what to run when it is missing.
+    /// The helm binary, built on first use (a few minutes, once per machine; blocking).
     pub fn new() -> Result<Self> {
-        let python = match std::env::var_os(PYTHON_ENV) {
-            Some(path) => PathBuf::from(path),
-            None => std::env::var_os("XDG_CACHE_HOME")
-                .map(PathBuf::from)
-                .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
-                .context("neither XDG_CACHE_HOME nor HOME is set")?
-                .join("bedrock-operator/venv/bin/python"),
-        };
-        if !python.exists() {
-            bail!(
-                "no Python with helm-python-sdk at {}: run `cargo xtask prereqs` (it creates that \
-                 virtual environment) or set {PYTHON_ENV} to an interpreter that has \
-                 `pip install helm-python-sdk==0.2.2 PyYAML`",
-                python.display()
-            );
-        }
-        let root = workspace_root();
+        let binary = testkit::gotools::HELM
+            .ensure()
+            .context("building the helm CLI (testkit/go/helm)")?
+            .join("helm");
+        let home = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("helm-home");
+        std::fs::create_dir_all(&home).with_context(|| format!("creating {}", home.display()))?;
         Ok(Self {
-            python,
-            driver: root.join("charts/tests/helm_driver.py"),
-            chart: root.join(CHART_DIR),
+            binary,
+            chart: workspace_root().join(CHART_DIR),
+            home,
         })
     }
 
@@ -77,67 +70,117 @@ impl Helm {
         &self.chart
     }
 
-    /// One request to the driver: `Ok(Ok(result))`, `Ok(Err(refusal))` when Helm refused, or
-    /// `Err` when the driver itself could not run.
-    pub fn call(&self, mut request: Value) -> Result<std::result::Result<Value, Refusal>> {
-        if request.get("chart").is_none() {
-            request["chart"] = json!(self.chart);
-        }
-        let mut child = Command::new(&self.python)
-            .arg(&self.driver)
+    fn command(&self) -> Command {
+        let mut command = Command::new(&self.binary);
+        command
+            .env("HELM_CONFIG_HOME", self.home.join("config"))
+            .env("HELM_CACHE_HOME", self.home.join("cache"))
+            .env("HELM_DATA_HOME", self.home.join("data"))
+            .env_remove("KUBECONFIG")
+            .env_remove("HELM_NAMESPACE")
+            .env_remove("HELM_KUBECONTEXT")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
+            .stderr(Stdio::piped());
+        command
+    }
+
+    /// `helm ARGS` with `values` on stdin (for `-f -`): its stdout, or the refusal.
+    pub fn run(
+        &self,
+        args: &[&str],
+        values: &Value,
+    ) -> Result<std::result::Result<String, Refusal>> {
+        let mut child = self
+            .command()
+            .args(args)
             .spawn()
-            .with_context(|| format!("starting {}", self.python.display()))?;
+            .with_context(|| format!("starting {}", self.binary.display()))?;
         child
             .stdin
             .take()
-            .context("the driver's stdin")?
-            .write_all(request.to_string().as_bytes())?;
-        let output = child.wait_with_output()?;
-        if !output.status.success() {
-            bail!(
-                "helm_driver.py failed ({}) on {}:\n{}",
-                output.status,
-                request["action"],
-                String::from_utf8_lossy(&output.stderr)
-            );
-        }
-        let answer: Value = serde_json::from_slice(&output.stdout).with_context(|| {
-            format!(
-                "helm_driver.py printed no JSON: {}\n{}",
-                String::from_utf8_lossy(&output.stdout),
-                String::from_utf8_lossy(&output.stderr)
-            )
-        })?;
-        if answer["ok"] == json!(true) {
-            Ok(Ok(answer["result"].clone()))
-        } else {
-            Ok(Err(Refusal {
-                kind: answer["error"]["type"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_string(),
-                message: answer["error"]["message"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_string(),
-            }))
+            .context("helm's stdin")?
+            .write_all(values.to_string().as_bytes())?;
+        outcome(child.wait_with_output()?)
+    }
+
+    /// [`Helm::run`] for commands that talk to the cluster of `kubeconfig`.
+    pub async fn run_async(
+        &self,
+        kubeconfig: &Path,
+        args: &[&str],
+        values: &Value,
+    ) -> Result<std::result::Result<String, Refusal>> {
+        use tokio::io::AsyncWriteExt;
+        let mut command = tokio::process::Command::from(self.command());
+        command
+            .arg("--kubeconfig")
+            .arg(kubeconfig)
+            .args(args)
+            .kill_on_drop(true);
+        let mut child = command
+            .spawn()
+            .with_context(|| format!("starting {}", self.binary.display()))?;
+        let mut stdin = child.stdin.take().context("helm's stdin")?;
+        stdin.write_all(values.to_string().as_bytes()).await?;
+        drop(stdin);
+        outcome(child.wait_with_output().await?)
+    }
+
+    fn expect(&self, args: &[&str], values: &Value) -> Result<String> {
+        match self.run(args, values)? {
+            Ok(stdout) => Ok(stdout),
+            Err(refusal) => bail!("helm {} refused: {refusal}", args.join(" ")),
         }
     }
 
-    fn expect(&self, request: Value) -> Result<Value> {
-        let action = request["action"].clone();
-        match self.call(request)? {
-            Ok(result) => Ok(result),
-            Err(refusal) => bail!("helm {action} refused: {refusal}"),
+    async fn expect_async(
+        &self,
+        kubeconfig: &Path,
+        args: &[&str],
+        values: &Value,
+    ) -> Result<String> {
+        match self.run_async(kubeconfig, args, values).await? {
+            Ok(stdout) => Ok(stdout),
+            Err(refusal) => bail!("helm {} refused: {refusal}", args.join(" ")),
         }
     }
 
-    /// `helm lint --strict`: the report (`messages` with severities, `errors`).
-    pub fn lint(&self, values: Value) -> Result<Value> {
-        self.expect(json!({ "action": "lint", "values": values }))
+    fn chart(&self) -> &str {
+        self.chart.to_str().unwrap_or(CHART_DIR)
+    }
+
+    /// `helm lint --strict` with `values`: its report (fails when the chart fails).
+    pub fn lint(&self, values: Value) -> Result<String> {
+        self.expect(
+            &["lint", "--strict", self.chart(), "--values", "-"],
+            &values,
+        )
+    }
+
+    /// `helm template RELEASE CHART --namespace NAMESPACE --values - EXTRA…`: what it rendered,
+    /// or Helm's refusal.
+    pub fn try_render_with(
+        &self,
+        values: Value,
+        release: &str,
+        namespace: &str,
+        extra: &[&str],
+    ) -> Result<std::result::Result<Rendered, Refusal>> {
+        let mut args = vec![
+            "template",
+            release,
+            self.chart(),
+            "--namespace",
+            namespace,
+            "--values",
+            "-",
+        ];
+        args.extend_from_slice(extra);
+        match self.run(&args, &values)? {
+            Ok(stdout) => Ok(Ok(Rendered::parse(&stdout)?)),
+            Err(refusal) => Ok(Err(refusal)),
+        }
     }
 
     /// `helm template` as release `release` in `namespace`; `Err(refusal)` when Helm refuses
@@ -148,17 +191,7 @@ impl Helm {
         release: &str,
         namespace: &str,
     ) -> Result<std::result::Result<Rendered, Refusal>> {
-        let answer = self.call(json!({
-            "action": "render", "values": values, "release": release, "namespace": namespace,
-        }))?;
-        match answer {
-            Ok(files) => {
-                let files: BTreeMap<String, String> =
-                    serde_json::from_value(files).context("render returns file → text")?;
-                Ok(Ok(Rendered::parse(files)?))
-            }
-            Err(refusal) => Ok(Err(refusal)),
-        }
+        self.try_render_with(values, release, namespace, &[])
     }
 
     pub fn render(&self, values: Value, release: &str, namespace: &str) -> Result<Rendered> {
@@ -168,55 +201,218 @@ impl Helm {
         }
     }
 
-    /// `helm install` (no waiting for pods; CRDs created, not server-side applied).
-    pub fn install(
+    /// The NOTES.txt an install would print (`helm template` leaves it out):
+    /// `helm install --dry-run=client --output json`.
+    pub fn notes(&self, values: Value, release: &str, namespace: &str) -> Result<String> {
+        let stdout = self.expect(
+            &[
+                "install",
+                release,
+                self.chart(),
+                "--namespace",
+                namespace,
+                "--dry-run=client",
+                "--output",
+                "json",
+                "--values",
+                "-",
+            ],
+            &values,
+        )?;
+        let release: Value = serde_json::from_str(&stdout).context("helm's release JSON")?;
+        Ok(release["info"]["notes"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string())
+    }
+
+    /// `helm install --wait`: the release as `--output json` prints it (`version`,
+    /// `info.status`, `info.notes`, `manifest`, `apply_method`, …).
+    pub async fn install(
         &self,
         kubeconfig: &Path,
         release: &str,
         namespace: &str,
         values: Value,
     ) -> Result<Value> {
-        self.expect(json!({
-            "action": "install", "kubeconfig": kubeconfig, "release": release,
-            "namespace": namespace, "values": values,
-        }))
+        let timeout = timeout_flag();
+        let stdout = self
+            .expect_async(
+                kubeconfig,
+                &[
+                    "install",
+                    release,
+                    self.chart(),
+                    "--namespace",
+                    namespace,
+                    "--wait",
+                    "--timeout",
+                    &timeout,
+                    "--output",
+                    "json",
+                    "--values",
+                    "-",
+                ],
+                &values,
+            )
+            .await?;
+        serde_json::from_str(&stdout).context("helm install printed no release JSON")
     }
 
-    pub fn upgrade(
+    /// `helm upgrade --wait` with exactly `values` (not reused): the release JSON.
+    pub async fn upgrade(
         &self,
         kubeconfig: &Path,
         release: &str,
         namespace: &str,
         values: Value,
     ) -> Result<Value> {
-        self.expect(json!({
-            "action": "upgrade", "kubeconfig": kubeconfig, "release": release,
-            "namespace": namespace, "values": values,
-        }))
+        let timeout = timeout_flag();
+        let stdout = self
+            .expect_async(
+                kubeconfig,
+                &[
+                    "upgrade",
+                    release,
+                    self.chart(),
+                    "--namespace",
+                    namespace,
+                    "--wait",
+                    "--timeout",
+                    &timeout,
+                    "--output",
+                    "json",
+                    "--values",
+                    "-",
+                ],
+                &values,
+            )
+            .await?;
+        serde_json::from_str(&stdout).context("helm upgrade printed no release JSON")
     }
 
-    pub fn uninstall(&self, kubeconfig: &Path, release: &str, namespace: &str) -> Result<Value> {
-        self.expect(json!({
-            "action": "uninstall", "kubeconfig": kubeconfig, "release": release,
-            "namespace": namespace,
-        }))
+    /// `helm rollback RELEASE REVISION --wait`.
+    pub async fn rollback(
+        &self,
+        kubeconfig: &Path,
+        release: &str,
+        namespace: &str,
+        revision: u32,
+    ) -> Result<String> {
+        let timeout = timeout_flag();
+        let revision = revision.to_string();
+        self.expect_async(
+            kubeconfig,
+            &[
+                "rollback",
+                release,
+                &revision,
+                "--namespace",
+                namespace,
+                "--wait",
+                "--timeout",
+                &timeout,
+            ],
+            &Value::Null,
+        )
+        .await
     }
 
-    /// The release's summary, or a refusal (e.g. HelmNotFoundError once uninstalled).
-    pub fn status(
+    /// `helm history --output json`: one entry per revision (`revision`, `status`,
+    /// `description`, …).
+    pub async fn history(
+        &self,
+        kubeconfig: &Path,
+        release: &str,
+        namespace: &str,
+    ) -> Result<Value> {
+        let stdout = self
+            .expect_async(
+                kubeconfig,
+                &[
+                    "history",
+                    release,
+                    "--namespace",
+                    namespace,
+                    "--output",
+                    "json",
+                ],
+                &Value::Null,
+            )
+            .await?;
+        serde_json::from_str(&stdout).context("helm history printed no JSON")
+    }
+
+    /// `helm uninstall --wait`: what it printed.
+    pub async fn uninstall(
+        &self,
+        kubeconfig: &Path,
+        release: &str,
+        namespace: &str,
+    ) -> Result<String> {
+        let timeout = timeout_flag();
+        self.expect_async(
+            kubeconfig,
+            &[
+                "uninstall",
+                release,
+                "--namespace",
+                namespace,
+                "--wait",
+                "--timeout",
+                &timeout,
+            ],
+            &Value::Null,
+        )
+        .await
+    }
+
+    /// `helm status --output json`, or the refusal (`release: not found` once uninstalled).
+    pub async fn status(
         &self,
         kubeconfig: &Path,
         release: &str,
         namespace: &str,
     ) -> Result<std::result::Result<Value, Refusal>> {
-        self.call(json!({
-            "action": "status", "kubeconfig": kubeconfig, "release": release,
-            "namespace": namespace,
+        let answer = self
+            .run_async(
+                kubeconfig,
+                &[
+                    "status",
+                    release,
+                    "--namespace",
+                    namespace,
+                    "--output",
+                    "json",
+                ],
+                &Value::Null,
+            )
+            .await?;
+        Ok(match answer {
+            Ok(stdout) => Ok(serde_json::from_str(&stdout).context("helm status printed no JSON")?),
+            Err(refusal) => Err(refusal),
+        })
+    }
+}
+
+fn timeout_flag() -> String {
+    format!("{}s", WAIT_TIMEOUT.as_secs())
+}
+
+fn outcome(output: Output) -> Result<std::result::Result<String, Refusal>> {
+    let stdout = String::from_utf8(output.stdout).context("helm printed non-UTF-8")?;
+    if output.status.success() {
+        Ok(Ok(stdout))
+    } else {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        Ok(Err(Refusal {
+            message: format!("({}) {stderr}{stdout}", output.status),
         }))
     }
 }
 
-/// A rendered chart: the text of each template, and every object it produced.
+/// What `helm template` printed: the text of each source file (`bedrock-operator/templates/…`,
+/// `bedrock-operator/crds/…` with `--include-crds`), and every object.
 #[derive(Debug)]
 pub struct Rendered {
     pub files: BTreeMap<String, String>,
@@ -224,14 +420,26 @@ pub struct Rendered {
 }
 
 impl Rendered {
-    pub fn parse(files: BTreeMap<String, String>) -> Result<Self> {
-        let mut objects = Vec::new();
-        for (name, text) in &files {
-            if !name.ends_with(".yaml") {
+    /// Splits Helm's stream at its `# Source: PATH` comments.
+    pub fn parse(stream: &str) -> Result<Self> {
+        let mut files: BTreeMap<String, String> = BTreeMap::new();
+        let mut current: Option<String> = None;
+        for line in stream.split_inclusive('\n') {
+            if line.trim_end() == "---" {
+                current = None;
                 continue;
             }
-            objects.extend(parse_documents(text).with_context(|| format!("parsing {name}"))?);
+            if current.is_none()
+                && let Some(source) = line.strip_prefix("# Source: ")
+            {
+                current = Some(source.trim_end().to_string());
+                continue;
+            }
+            if let Some(source) = &current {
+                files.entry(source.clone()).or_default().push_str(line);
+            }
         }
+        let objects = parse_documents(stream).context("parsing helm template's output")?;
         Ok(Self { files, objects })
     }
 
@@ -246,15 +454,6 @@ impl Rendered {
             [one] => Ok(one),
             other => bail!("expected one {kind}, found {}", other.len()),
         }
-    }
-
-    /// The NOTES.txt text.
-    pub fn notes(&self) -> &str {
-        self.files
-            .iter()
-            .find(|(name, _)| name.ends_with("NOTES.txt"))
-            .map(|(_, text)| text.as_str())
-            .unwrap_or_default()
     }
 }
 

@@ -18,6 +18,7 @@ mod control_plane;
 pub mod crds;
 pub mod gotools;
 mod kubeconfig;
+pub mod kubelet;
 mod process;
 mod reaper;
 mod servers;

@@ -38,7 +38,7 @@ enum Command {
         #[command(subcommand)]
         action: ClusterAction,
     },
-    /// Install what the tests need (kube-apiserver, etcd, Python/Helm, argocd-lua).
+    /// Install what the tests need (kube-apiserver, etcd, helm, argocd-lua).
     Prereqs,
     /// Regenerate the committed CRD YAML from the Rust types.
     Crd,
@@ -259,7 +259,6 @@ fn test(root: &Path, args: &[String]) -> Result<()> {
     }
     command
         .current_dir(root)
-        .env(prereqs::PYTHON_ENV, &tools.python)
         .env(RUN_MARKER, &marker);
     let result = run(&mut command);
 
