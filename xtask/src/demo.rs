@@ -37,7 +37,8 @@ pub async fn run(root: &Path, exit_when_settled: bool) -> Result<()> {
     let operator_binary = target_dir(root).join("debug").join("bedrock-operator");
 
     println!(
-        "==> starting a real kube-apiserver + etcd (the first run builds kube-apiserver: ~6 min)"
+        "==> starting a real Kubernetes control plane (the first run builds it from its Go \
+         modules: ~10 min on 2 cores)"
     );
     let plane = ControlPlane::start().await?;
     plane.install_crds(&[crd::crd()]).await?;
