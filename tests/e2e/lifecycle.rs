@@ -172,11 +172,11 @@ async fn namespace_deletion_completes_and_honours_each_policy() -> Result<()> {
             "namespace {} still exists after {:?}; resources left: {:?}\noperator log tail:\n{}",
             world.namespace,
             crate::harness::DEADLINE,
-            world
-                .api
-                .list(&Default::default())
-                .await
-                .map(|l| l.items.iter().map(|r| r.name_any()).collect::<Vec<_>>()),
+            world.api.list(&Default::default()).await.map(|l| l
+                .items
+                .iter()
+                .map(|r| r.name_any())
+                .collect::<Vec<_>>()),
             crate::harness::tail(&world.operator_logs(), 40)
         );
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
@@ -340,7 +340,9 @@ async fn immutable_change_is_refused_until_reverted() -> Result<()> {
     };
     for field in ["spec.source", "spec.kmsKeyArn"] {
         assert!(
-            refusal.contains(&format!("{field}: Forbidden: {field} cannot change once the Bedrock model exists")),
+            refusal.contains(&format!(
+                "{field}: Forbidden: {field} cannot change once the Bedrock model exists"
+            )),
             "{field}: {refusal}"
         );
     }

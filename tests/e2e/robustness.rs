@@ -380,9 +380,7 @@ async fn malformed_object_does_not_stop_the_others() -> Result<()> {
         .as_object_mut()
         .context("the schema is an object")?
         .remove("x-kubernetes-validations");
-    plane
-        .install_crds(&[serde_json::from_value(lax)?])
-        .await?;
+    plane.install_crds(&[serde_json::from_value(lax)?]).await?;
     // recreations is an int32 in the Rust types.
     let patch = json!({"status": {"recreations": 99_999_999_999_i64}});
     let patched = world

@@ -5,6 +5,7 @@ use std::process::Command as Process;
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
+use testkit::binaries::Release;
 
 mod bench;
 mod chaos;
@@ -38,7 +39,8 @@ enum Command {
         #[command(subcommand)]
         action: ClusterAction,
     },
-    /// Install what the tests need (kube-apiserver, etcd, helm, argocd-lua).
+    /// Build what the tests need, once per machine: kube-apiserver, kube-controller-manager and
+    /// kubectl of both Kubernetes releases, etcd, helm and the Argo CD Lua runner.
     Prereqs,
     /// Regenerate the committed CRD YAML from the Rust types.
     Crd,
@@ -106,9 +108,12 @@ fn main() -> Result<()> {
             }
         }),
         Command::Prereqs => {
-            let binaries = runtime()?.block_on(testkit::binaries::locate())?;
+            for release in [Release::Newest, Release::Oldest] {
+                let binaries = runtime()?.block_on(testkit::binaries::locate_release(release))?;
+                println!("{binaries:?}");
+            }
             let tools = prereqs::ensure()?;
-            println!("{binaries:?}\n{tools:?}");
+            println!("{tools:?}");
             Ok(())
         }
         Command::Crd => write_crds(&root),
@@ -170,6 +175,23 @@ fn write_crds(root: &Path) -> Result<()> {
     Ok(())
 }
 
+/// What runs again on the oldest supported Kubernetes release: (test binary, name filter).
+/// The CRD installed server-side and client-side with the CEL replay, and whole lifecycles
+/// (create → Ready → delete, namespace deletion).
+const COMPATIBILITY_LEG: &[(&str, &str)] = &[
+    ("crd_server", ""),
+    ("e2e", "lifecycle::deletion_policies"),
+    ("e2e", "lifecycle::namespace_deletion"),
+];
+
+/// The compatibility leg runs on a server testkit builds; a server the user brings is one
+/// version only.
+fn compatibility_leg_applies() -> bool {
+    let set = |name: &str| std::env::var_os(name).is_some_and(|v| !v.is_empty());
+    !set(testkit::binaries::KUBEBUILDER_ASSETS)
+        && !std::env::var(testkit::USE_EXISTING_CLUSTER).is_ok_and(|v| v == "true")
+}
+
 /// Every process the test run starts inherits this variable, so the processes that outlive
 /// the suite can be told apart from anything else running on the machine.
 const RUN_MARKER: &str = "BEDROCK_OPERATOR_TEST_RUN";
@@ -217,10 +239,20 @@ fn test(root: &Path, args: &[String]) -> Result<()> {
         std::time::UNIX_EPOCH.elapsed()?.as_nanos()
     );
 
-    // Prerequisites first, once, so that parallel tests never race to build them.
-    eprintln!("xtask: checking prerequisites (kube-apiserver, etcd)");
-    let binaries = runtime()?.block_on(testkit::binaries::locate())?;
+    // Prerequisites first, once, so that parallel tests never race to build them: both
+    // Kubernetes releases (the compatibility leg runs on the oldest), etcd, helm.
+    eprintln!(
+        "xtask: checking prerequisites (Kubernetes {} and {}, etcd, helm)",
+        Release::Newest.version(),
+        Release::Oldest.version()
+    );
+    let binaries = runtime()?.block_on(testkit::binaries::locate_release(Release::Newest))?;
     eprintln!("xtask: using {binaries:?}");
+    let compatibility = compatibility_leg_applies();
+    if compatibility {
+        let oldest = runtime()?.block_on(testkit::binaries::locate_release(Release::Oldest))?;
+        eprintln!("xtask: compatibility leg will use {oldest:?}");
+    }
     let tools = prereqs::ensure()?;
     eprintln!("xtask: using {tools:?}");
 
@@ -259,8 +291,35 @@ fn test(root: &Path, args: &[String]) -> Result<()> {
     }
     command
         .current_dir(root)
+        .env(testkit::binaries::KUBERNETES_ENV, "newest")
         .env(RUN_MARKER, &marker);
-    let result = run(&mut command);
+    let mut result = run(&mut command);
+
+    if compatibility {
+        eprintln!(
+            "xtask: compatibility leg on Kubernetes {}",
+            Release::Oldest.version()
+        );
+        for (test_binary, filter) in COMPATIBILITY_LEG {
+            let mut command = Process::new(cargo());
+            command
+                .args(["test", "--all-features", "--test", test_binary])
+                .current_dir(root)
+                .env(testkit::binaries::KUBERNETES_ENV, "oldest")
+                .env(RUN_MARKER, &marker);
+            if !filter.is_empty() {
+                command.args(["--", filter]);
+            }
+            let leg = run(&mut command);
+            if result.is_ok() {
+                result = leg;
+            }
+        }
+    } else {
+        eprintln!(
+            "xtask: no compatibility leg: KUBEBUILDER_ASSETS or USE_EXISTING_CLUSTER chooses the server"
+        );
+    }
 
     // Processes killed at the very end may take a moment to be reaped.
     let mut leaked = marked_processes(&marker);
