@@ -5,6 +5,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 
 use crate::controller::Timing;
+use crate::controller::ownership::AdoptionScope;
 use crate::telemetry::LogFormat;
 
 /// Kubernetes operator for Amazon Bedrock imported custom models (BedrockCustomModel).
@@ -41,6 +42,13 @@ pub struct RunArgs {
     /// AWS region for resources that set no spec.region (default: from the AWS configuration).
     #[arg(long, env = "AWS_REGION")]
     pub region: Option<String>,
+
+    /// Namespaces whose BedrockCustomModels may use adoptionPolicy: Adopt (take over a model
+    /// that exists in Bedrock and that no live resource holds): all, none, or a comma-separated
+    /// list of namespaces. Elsewhere Adopt is InvalidSpec, with no AWS call. On clusters shared
+    /// by several teams, use none or a list (docs/security.md).
+    #[arg(long, env = "ALLOW_ADOPTION", default_value = "all")]
+    pub allow_adoption: AdoptionScope,
 
     /// Most Bedrock calls per second, across all resources.
     #[arg(long, env = "RATE_LIMIT_QPS", default_value_t = 10.0)]

@@ -65,6 +65,7 @@ async fn run(args: RunArgs) -> ExitCode {
         concurrency: args.concurrency,
         default_region: region,
         timing: args.timing(),
+        adoption: args.allow_adoption.clone(),
     };
 
     // SIGTERM/SIGINT → stop taking work, finish in-flight reconciles, release the lease, exit.

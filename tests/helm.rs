@@ -216,6 +216,7 @@ fn default_values_render_a_hardened_least_privilege_operator() -> Result<()> {
         strings(&operator["args"]),
         [
             "run",
+            "--allow-adoption=all",
             "--concurrency=16",
             "--rate-limit-qps=10",
             "--rate-limit-burst=20",
@@ -458,9 +459,44 @@ fn non_default_values_render_namespaced_rbac_irsa_replicas_monitoring_and_pdb() 
         budget["spec"]["selector"]["matchLabels"],
         deployment["spec"]["selector"]["matchLabels"]
     );
+    let args = strings(&container(deployment)["args"]);
+    assert!(
+        args.contains(&"--allow-adoption=all".to_string()),
+        "adoption stays as it was unless restricted: {args:?}"
+    );
     let notes = Helm::new()?.notes(values, RELEASE, NAMESPACE)?;
     assert!(notes.contains("team-a, team-b"), "{notes}");
     assert!(notes.contains("--namespace team-a"), "{notes}");
+    Ok(())
+}
+
+#[test]
+fn adoption_can_be_allowed_to_no_namespace_or_a_list_without_more_rbac() -> Result<()> {
+    let default_rules = rules_of(render(json!({}))?.one("ClusterRole")?)?;
+    for (allow, flag) in [
+        (json!("none"), "--allow-adoption=none"),
+        (json!(["ml-platform"]), "--allow-adoption=ml-platform"),
+        (
+            json!(["ml-platform", "research"]),
+            "--allow-adoption=ml-platform,research",
+        ),
+    ] {
+        let rendered = render(json!({ "allowAdoption": allow }))?;
+        let args = strings(&container(rendered.one("Deployment")?)["args"]);
+        assert_eq!(
+            args.iter()
+                .filter(|a| a.starts_with("--allow-adoption"))
+                .collect::<Vec<_>>(),
+            [flag],
+            "{allow}"
+        );
+        // The restriction is the operator's own check: no namespace access is added.
+        assert_eq!(
+            rules_of(rendered.one("ClusterRole")?)?,
+            default_rules,
+            "{allow}"
+        );
+    }
     Ok(())
 }
 
@@ -511,6 +547,9 @@ fn the_schema_refuses_bad_values_with_a_message_naming_the_field() -> Result<()>
             "/watchNamespaces/0",
         ),
         (json!({ "watchNamespaces": "team-a" }), "/watchNamespaces"),
+        (json!({ "allowAdoption": "some" }), "/allowAdoption"),
+        (json!({ "allowAdoption": [] }), "/allowAdoption"),
+        (json!({ "allowAdoption": ["Team_A"] }), "/allowAdoption"),
         (json!({ "aws": { "region": "Europe" } }), "/aws/region"),
         (
             json!({ "image": { "pullPolicy": "Sometimes" } }),

@@ -40,6 +40,9 @@ pub mod reason {
     pub const BEDROCK_UNAVAILABLE: &str = "BedrockUnavailable";
     /// The model was kept in Bedrock because deletionPolicy is Retain.
     pub const RETAINED: &str = "Retained";
+    /// The resource was deleted without deleting the model it named: the model belongs to
+    /// another resource (or carries no owner tag).
+    pub const LEFT_TO_OWNER: &str = "LeftToOwner";
     /// Everything the spec asks for is in place.
     pub const RECONCILED: &str = "Reconciled";
 }

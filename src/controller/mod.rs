@@ -23,6 +23,8 @@ use crate::bedrock::{Bedrock, BedrockError};
 use crate::metrics::Metrics;
 use crate::server::Health;
 
+mod locks;
+pub mod ownership;
 pub mod plan;
 mod reconcile;
 mod sweep;
@@ -83,6 +85,8 @@ pub struct Settings {
     /// Region for resources that name none.
     pub default_region: String,
     pub timing: Timing,
+    /// Namespaces whose resources may use `adoptionPolicy: Adopt`.
+    pub adoption: ownership::AdoptionScope,
 }
 
 /// Shared by every reconcile.
@@ -93,6 +97,10 @@ pub struct Context<B> {
     pub timing: Timing,
     pub default_region: String,
     pub metrics: Arc<Metrics>,
+    /// Namespaces whose resources may use `adoptionPolicy: Adopt`.
+    pub adoption: ownership::AdoptionScope,
+    /// One adoption (or create) of a model name per region at a time, by `region/name`.
+    pub(crate) model_names: locks::KeyedLocks,
     /// Consecutive failures per object UID, for backoff; cleared on success.
     failures: Mutex<HashMap<String, u32>>,
     /// When each object's model tags were last read (or the object first seen), by UID: the
@@ -115,6 +123,8 @@ impl<B: Bedrock> Context<B> {
             timing: settings.timing.clone(),
             default_region: settings.default_region.clone(),
             metrics,
+            adoption: settings.adoption.clone(),
+            model_names: locks::KeyedLocks::default(),
             failures: Mutex::new(HashMap::new()),
             tag_checks: Mutex::new(HashMap::new()),
             sweep: sweep::Sweep::new(
@@ -168,7 +178,7 @@ impl<B: Bedrock> Context<B> {
             .as_ref()
             .and_then(|s| s.model_arn.as_deref())
         {
-            self.sweep.forget(arn);
+            self.sweep.forget(arn, &sweep::reference(resource));
         }
     }
 

@@ -7,13 +7,15 @@ use std::time::Duration;
 use sha2::{Digest, Sha256};
 
 use crate::api::conditions::{self, Desired, reason};
-use crate::api::tags::{self, Ownership};
+use crate::api::tags;
 use crate::api::validation;
 use crate::api::{
     AdoptionPolicy, BedrockCustomModel, BedrockCustomModelStatus, CreatedWith, DeletionPolicy,
     ModelSource, RETRY_ANNOTATION,
 };
 use crate::bedrock::{BedrockError, CreateRequest, ErrorClass, ModelState, RemoteModel, Source};
+
+use super::ownership::{self, Adoption, AdoptionScope, Holder, Liveness};
 
 /// How often to look at models; configuration, never literals in the code path.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -67,6 +69,12 @@ pub enum Action {
     Create(CreateRequest),
     Delete {
         arn: String,
+    },
+    /// Adoption: put the operator's owner tags (and the spec's tags) on a model this resource
+    /// takes over, then read them back: another writer may have tagged it at the same moment.
+    Claim {
+        arn: String,
+        tags: BTreeMap<String, String>,
     },
     Tag {
         arn: String,
@@ -142,6 +150,81 @@ pub struct Observation {
     /// Whether a sweep (one ListCustomModels per region) watches this region for imports that
     /// finish, so that a Creating model needs only a rare poll of its own.
     pub swept: bool,
+    /// Whether the resource the model's owner tag names still exists, when another resource's
+    /// tag made the observe step look it up (see [`owner_to_look_up`]).
+    pub owner: Liveness,
+}
+
+/// The owner the observe step must look up through the API server before the plan can decide:
+/// the model's tags name another resource, which may or may not still exist.
+pub fn owner_to_look_up(
+    resource: &BedrockCustomModel,
+    tags: &BTreeMap<String, String>,
+) -> Option<Holder> {
+    let uid = resource.metadata.uid.as_deref().unwrap_or_default();
+    match ownership::adoption(tags, uid, Liveness::Unknown) {
+        Adoption::LookUpOwner(_) => ownership::holder(tags),
+        Adoption::Take | Adoption::Conflict(_) => None,
+    }
+}
+
+/// `adoptionPolicy: Adopt` in a namespace the operator's `--allow-adoption` leaves out: an
+/// InvalidSpec naming the field, before any AWS call.
+pub fn adoption_refused(
+    resource: &BedrockCustomModel,
+    region: &str,
+    scope: &AdoptionScope,
+) -> Option<Plan> {
+    let namespace = resource.metadata.namespace.as_deref().unwrap_or_default();
+    if resource.spec.adoption_policy != AdoptionPolicy::Adopt || scope.allows(namespace) {
+        return None;
+    }
+    let message = format!(
+        "the spec is invalid, so nothing was sent to AWS: spec.adoptionPolicy: Adopt is not allowed in namespace {namespace} (the operator's --allow-adoption is {scope}); set spec.adoptionPolicy: Never, or ask the cluster operator to allow adoption in this namespace"
+    );
+    Some(blocked(
+        resource,
+        base_status(resource, region),
+        reason::INVALID_SPEC,
+        message,
+        Next::AwaitChange,
+    ))
+}
+
+/// NameConflict: the model `arn` named `name` is not this resource's to take. The status keeps
+/// no model (this resource is not the model's), so nothing keyed by the model's ARN (the sweep,
+/// the deletion) treats this resource as its.
+pub fn name_conflict(
+    resource: &BedrockCustomModel,
+    region: &str,
+    mut status: BedrockCustomModelStatus,
+    arn: &str,
+    holder: Option<&Holder>,
+    timing: &Timing,
+) -> Plan {
+    let name = model_name(resource);
+    clear_model(&mut status);
+    let message = match (holder, resource.spec.adoption_policy) {
+        (Some(holder), AdoptionPolicy::Adopt) if holder.reference.is_some() => format!(
+            "Bedrock model {name} in {region} ({arn}) belongs to {holder}, which still exists, and a model has one owner: choose another spec.modelName, or hand the model over by deleting {holder} with spec.deletionPolicy: Retain"
+        ),
+        (Some(holder), AdoptionPolicy::Adopt) => format!(
+            "Bedrock model {name} in {region} ({arn}) belongs to {holder}; its owner tag names no namespace/name, so the operator cannot tell whether that resource still exists and leaves the model to it: choose another spec.modelName"
+        ),
+        (Some(holder), AdoptionPolicy::Never) => format!(
+            "a Bedrock model named {name} already exists in {region} ({arn}) and belongs to {holder}, not to this resource: choose another spec.modelName, or set spec.adoptionPolicy: Adopt to take it over once that resource is gone"
+        ),
+        (None, _) => format!(
+            "a Bedrock model named {name} already exists in {region} and was not created by this resource ({arn}): choose another spec.modelName, delete that model, or set spec.adoptionPolicy: Adopt to manage it from this resource"
+        ),
+    };
+    blocked(
+        resource,
+        status,
+        reason::NAME_CONFLICT,
+        message,
+        Next::After(timing.slow_retry),
+    )
 }
 
 /// How the observe step should look for the model.
@@ -190,7 +273,7 @@ pub fn immutable_changes(desired: &CreatedWith, current: &CreatedWith) -> Vec<&'
 }
 
 /// The status every plan starts from: the current one, brought to this generation.
-fn base_status(resource: &BedrockCustomModel, region: &str) -> BedrockCustomModelStatus {
+pub fn base_status(resource: &BedrockCustomModel, region: &str) -> BedrockCustomModelStatus {
     let mut status = resource.status.clone().unwrap_or_default();
     status.observed_generation = resource.metadata.generation;
     status.model_name = Some(model_name(resource));
@@ -438,17 +521,38 @@ pub fn plan_apply(
     elapsed_since_creation: Option<Duration>,
 ) -> Plan {
     let mut status = base_status(resource, region);
-    let name = model_name(resource);
     match (status.model_arn.clone(), &observation.model) {
         (None, None) => plan_create(resource, region, status, Vec::new()),
         (None, Some(model)) => {
             let uid = resource.metadata.uid.as_deref().unwrap_or_default();
-            let ownership = observation.tags.as_ref().map(|t| tags::ownership(t, uid));
+            let holder = observation.tags.as_ref().and_then(ownership::holder);
             let mut events = Vec::new();
-            if ownership == Some(Ownership::Ours) {
+            let mut claim = false;
+            if holder.as_ref().is_some_and(|h| h.uid == uid) {
                 // Created by this resource earlier (e.g. just before a crash): take it back.
                 status.created_with = Some(desired_parameters(resource, region));
             } else if resource.spec.adoption_policy == AdoptionPolicy::Adopt {
+                // The observe step reads the tags of a model found by name, and looks up the
+                // owner they name; without either, nothing says the model is free to take.
+                let decision = observation
+                    .tags
+                    .as_ref()
+                    .map(|tags| ownership::adoption(tags, uid, observation.owner));
+                if decision != Some(Adoption::Take) {
+                    let holder = match decision {
+                        Some(Adoption::Conflict(holder)) => Some(holder),
+                        _ => holder,
+                    };
+                    return name_conflict(
+                        resource,
+                        region,
+                        status,
+                        &model.arn,
+                        holder.as_ref(),
+                        timing,
+                    );
+                }
+                claim = true;
                 status.created_with = Some(CreatedWith {
                     model_name: model.name.clone(),
                     source: None,
@@ -457,25 +561,26 @@ pub fn plan_apply(
                     region: region.to_string(),
                     adopted: true,
                 });
+                let from = match &holder {
+                    Some(holder) => format!(", held before by {holder}, which is gone"),
+                    None => String::new(),
+                };
                 events.push(Note::normal(
                     "Adopted",
                     "Adopt",
                     format!(
-                        "adopted existing Bedrock model {} ({})",
+                        "adopted existing Bedrock model {} ({}){from}",
                         model.name, model.arn
                     ),
                 ));
             } else {
-                let message = format!(
-                    "a Bedrock model named {name} already exists in {region} and was not created by this resource ({}): choose another spec.modelName, delete that model, or set spec.adoptionPolicy: Adopt to manage it from this resource",
-                    model.arn
-                );
-                return blocked(
+                return name_conflict(
                     resource,
+                    region,
                     status,
-                    reason::NAME_CONFLICT,
-                    message,
-                    Next::After(timing.slow_retry),
+                    &model.arn,
+                    holder.as_ref(),
+                    timing,
                 );
             }
             status.model_arn = Some(model.arn.clone());
@@ -489,6 +594,9 @@ pub fn plan_apply(
                 timing,
                 elapsed_since_creation,
             );
+            if claim {
+                claim_model(&mut plan, resource, &model.arn);
+            }
             events.append(&mut plan.events);
             plan.events = events;
             plan
@@ -511,16 +619,51 @@ pub fn plan_apply(
             };
             plan_create(resource, region, status, events)
         }
-        (Some(_), Some(model)) => plan_existing(
-            resource,
-            region,
-            status,
-            model,
-            observation,
-            timing,
-            elapsed_since_creation,
-        ),
+        (Some(_), Some(model)) => {
+            // Another resource took the model over (a claim that raced, or an operator from
+            // before one-owner): while that resource exists, the model is its.
+            let uid = resource.metadata.uid.as_deref().unwrap_or_default();
+            if let Some(tags) = &observation.tags
+                && let Adoption::Conflict(holder) =
+                    ownership::adoption(tags, uid, observation.owner)
+            {
+                return name_conflict(resource, region, status, &model.arn, Some(&holder), timing);
+            }
+            plan_existing(
+                resource,
+                region,
+                status,
+                model,
+                observation,
+                timing,
+                elapsed_since_creation,
+            )
+        }
     }
+}
+
+/// Turns an adoption's tag change into a claim: the owner tags go on the model first thing
+/// (whatever its state), together with the spec's tags when the plan sets them.
+fn claim_model(plan: &mut Plan, resource: &BedrockCustomModel, arn: &str) {
+    let mut tags = tags::operator_tags(
+        resource.metadata.namespace.as_deref().unwrap_or_default(),
+        resource.metadata.name.as_deref().unwrap_or_default(),
+        resource.metadata.uid.as_deref().unwrap_or_default(),
+    );
+    plan.actions.retain(|action| match action {
+        Action::Tag { tags: set, .. } => {
+            tags.extend(set.clone());
+            false
+        }
+        _ => true,
+    });
+    plan.actions.insert(
+        0,
+        Action::Claim {
+            arn: arn.to_string(),
+            tags,
+        },
+    );
 }
 
 /// Forgets the current model. `created_with` stays (it is replaced when the next model is
@@ -772,15 +915,16 @@ pub enum Cleanup {
     Retain,
     /// Delete this model.
     Delete { arn: String },
-    /// The status names no model, but one may have been created just before a crash: look it up
-    /// by name and delete it if it is ours.
+    /// The status names no model, but one may have been created just before a crash (or the
+    /// model of that name is another's, NameConflict): look it up by name and delete it if it
+    /// is ours.
     LookUp { name: String },
     /// Nothing was ever created for this resource: no AWS call.
     Nothing,
 }
 
 /// Decides what deleting the resource takes.
-pub fn cleanup(resource: &BedrockCustomModel) -> Cleanup {
+pub fn cleanup(resource: &BedrockCustomModel, adoption: &AdoptionScope) -> Cleanup {
     if resource.spec.deletion_policy == DeletionPolicy::Retain {
         return Cleanup::Retain;
     }
@@ -788,14 +932,16 @@ pub fn cleanup(resource: &BedrockCustomModel) -> Cleanup {
     if let Some(arn) = status.model_arn {
         return Cleanup::Delete { arn };
     }
-    if !validation::validate(resource).is_empty() {
+    let namespace = resource.metadata.namespace.as_deref().unwrap_or_default();
+    let adoption_refused =
+        resource.spec.adoption_policy == AdoptionPolicy::Adopt && !adoption.allows(namespace);
+    if !validation::validate(resource).is_empty() || adoption_refused {
         // No valid spec, no create: this generation never reached Bedrock.
         return Cleanup::Nothing;
     }
     let synced = conditions::find(&status.conditions, conditions::SYNCED);
     let nothing_created = synced.is_some_and(|c| {
-        c.observed_generation == resource.metadata.generation
-            && [reason::INVALID_SPEC, reason::NAME_CONFLICT].contains(&c.reason.as_str())
+        c.observed_generation == resource.metadata.generation && c.reason == reason::INVALID_SPEC
     });
     if nothing_created {
         Cleanup::Nothing

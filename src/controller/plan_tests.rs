@@ -9,6 +9,7 @@ use regex::Regex;
 
 use super::*;
 use crate::api::BedrockCustomModelSpec;
+use crate::controller::ownership::{AdoptionScope, Liveness};
 
 const NAMESPACE: &str = "ml";
 const NAME: &str = "my-model";
@@ -138,11 +139,39 @@ fn remote_tags(extra: &[(&str, &str)]) -> BTreeMap<String, String> {
     all
 }
 
+/// Tags of a model held by team-b/m.
+fn team_b_tags() -> BTreeMap<String, String> {
+    let mut tags = tags::operator_tags("team-b", "m", "uid-b");
+    tags.insert("cost-center".into(), "42".into());
+    tags
+}
+
+/// The status of a model adopted in `state`.
+fn adopted_status(state: &str) -> BedrockCustomModelStatus {
+    base(BedrockCustomModelStatus {
+        model_arn: Some(ARN.into()),
+        region: Some(REGION.into()),
+        model_status: Some(state.into()),
+        creation_time: Some(CREATED_AT.into()),
+        created_with: Some(CreatedWith {
+            model_name: NAME.into(),
+            source: None,
+            role_arn: None,
+            kms_key_arn: None,
+            region: REGION.into(),
+            adopted: true,
+        }),
+        managed_tag_keys: keys(&["team"]),
+        ..Default::default()
+    })
+}
+
 fn observed(model: RemoteModel, tags: Option<BTreeMap<String, String>>) -> Observation {
     Observation {
         model: Some(model),
         tags,
         swept: false,
+        owner: Liveness::Unknown,
     }
 }
 
@@ -657,37 +686,134 @@ fn plan_apply_branches() {
         },
         Case {
             name: "foreign model with adoptionPolicy Adopt: adopted and tagged",
-            resource: resource(adopt, None),
+            resource: resource(adopt.clone(), None),
             observation: observed(
                 remote(ModelState::Active),
                 Some(map(&[("cost-center", "42")])),
             ),
             elapsed: None,
-            actions: vec![Action::Tag {
+            actions: vec![Action::Claim {
                 arn: ARN.into(),
                 tags: remote_tags(&[("team", "ml")]),
             }],
-            status: base(BedrockCustomModelStatus {
-                model_arn: Some(ARN.into()),
-                region: Some(REGION.into()),
-                model_status: Some("Active".into()),
-                creation_time: Some(CREATED_AT.into()),
-                created_with: Some(CreatedWith {
-                    model_name: NAME.into(),
-                    source: None,
-                    role_arn: None,
-                    kms_key_arn: None,
-                    region: REGION.into(),
-                    adopted: true,
-                }),
-                managed_tag_keys: keys(&["team"]),
-                ..Default::default()
-            }),
+            status: adopted_status("Active"),
             ready: (true, reason::ACTIVE),
             synced: (true, reason::RECONCILED),
             message: vec![NAME],
             events: vec![("Adopted", false), ("Active", false)],
             next: Next::Resync,
+        },
+        Case {
+            name: "Adopt, model held by a resource that still exists: NameConflict naming it",
+            resource: resource(adopt.clone(), None),
+            observation: Observation {
+                owner: Liveness::Alive,
+                ..observed(remote(ModelState::Active), Some(team_b_tags()))
+            },
+            elapsed: None,
+            actions: vec![],
+            status: base(BedrockCustomModelStatus {
+                region: Some(REGION.into()),
+                ..Default::default()
+            }),
+            ready: (false, reason::NAME_CONFLICT),
+            synced: (false, reason::NAME_CONFLICT),
+            message: vec![NAME, ARN, "team-b/m", "still exists"],
+            events: vec![(reason::NAME_CONFLICT, true)],
+            next: Next::After(timing.slow_retry),
+        },
+        Case {
+            name: "Adopt, owner tag not looked up: no claim on a guess",
+            resource: resource(adopt.clone(), None),
+            observation: observed(remote(ModelState::Active), Some(team_b_tags())),
+            elapsed: None,
+            actions: vec![],
+            status: base(BedrockCustomModelStatus {
+                region: Some(REGION.into()),
+                ..Default::default()
+            }),
+            ready: (false, reason::NAME_CONFLICT),
+            synced: (false, reason::NAME_CONFLICT),
+            message: vec!["team-b/m"],
+            events: vec![(reason::NAME_CONFLICT, true)],
+            next: Next::After(timing.slow_retry),
+        },
+        Case {
+            name: "Adopt, model held by a resource that is gone: claimed, owner tags replaced",
+            resource: resource(adopt.clone(), None),
+            observation: Observation {
+                owner: Liveness::Gone,
+                ..observed(remote(ModelState::Active), Some(team_b_tags()))
+            },
+            elapsed: None,
+            actions: vec![Action::Claim {
+                arn: ARN.into(),
+                tags: remote_tags(&[("team", "ml")]),
+            }],
+            status: adopted_status("Active"),
+            ready: (true, reason::ACTIVE),
+            synced: (true, reason::RECONCILED),
+            message: vec![NAME],
+            events: vec![("Adopted", false), ("Active", false)],
+            next: Next::Resync,
+        },
+        Case {
+            name: "Adopt, untagged model still Creating: the owner tags go on at once",
+            resource: resource(adopt.clone(), None),
+            observation: observed(remote(ModelState::Creating), Some(BTreeMap::new())),
+            elapsed: Some(Duration::ZERO),
+            actions: vec![Action::Claim {
+                arn: ARN.into(),
+                tags: operator_tags(),
+            }],
+            status: BedrockCustomModelStatus {
+                creation_time: None,
+                managed_tag_keys: Vec::new(),
+                ..adopted_status("Creating")
+            },
+            ready: (false, reason::CREATING),
+            synced: (true, reason::RECONCILED),
+            message: vec![NAME],
+            events: vec![("Adopted", false)],
+            next: Next::Poll(timing.poll_initial),
+        },
+        Case {
+            name: "Never, model held by another resource: NameConflict naming it",
+            resource: resource(spec(), None),
+            observation: observed(remote(ModelState::Active), Some(team_b_tags())),
+            elapsed: None,
+            actions: vec![],
+            status: base(BedrockCustomModelStatus {
+                region: Some(REGION.into()),
+                ..Default::default()
+            }),
+            ready: (false, reason::NAME_CONFLICT),
+            synced: (false, reason::NAME_CONFLICT),
+            message: vec!["team-b/m", "adoptionPolicy"],
+            events: vec![(reason::NAME_CONFLICT, true)],
+            next: Next::After(timing.slow_retry),
+        },
+        Case {
+            name: "known model now held by another live resource: NameConflict, model let go",
+            resource: resource(adopt.clone(), Some(status_in("Active"))),
+            observation: Observation {
+                owner: Liveness::Alive,
+                ..observed(remote(ModelState::Active), Some(team_b_tags()))
+            },
+            elapsed: None,
+            actions: vec![],
+            status: base(BedrockCustomModelStatus {
+                model_arn: None,
+                model_status: None,
+                creation_time: None,
+                created_with: None,
+                ..status_in("Active")
+            }),
+            ready: (false, reason::NAME_CONFLICT),
+            synced: (false, reason::NAME_CONFLICT),
+            message: vec!["team-b/m"],
+            events: vec![(reason::NAME_CONFLICT, true)],
+            next: Next::After(timing.slow_retry),
         },
         Case {
             name: "known model gone out-of-band: re-created with a new token",
@@ -1781,9 +1907,9 @@ fn cleanup_cases() {
             Cleanup::Nothing,
         ),
         (
-            "NameConflict at the current generation",
+            "NameConflict at the current generation: look up whose it is, to say so",
             resource(spec(), Some(no_arn(reason::NAME_CONFLICT, GENERATION))),
-            Cleanup::Nothing,
+            Cleanup::LookUp { name: NAME.into() },
         ),
         (
             "NameConflict at an older generation",
@@ -1814,8 +1940,26 @@ fn cleanup_cases() {
         ),
     ];
     for (name, resource, want) in cases {
-        assert_eq!(cleanup(&resource), want, "{name}");
+        assert_eq!(cleanup(&resource, &AdoptionScope::All), want, "{name}");
     }
+    // Adopt where the operator refuses it: never reached Bedrock, so nothing to look up; a
+    // model it holds (adopted before the restriction) still follows deletionPolicy.
+    let adopt = spec_with(|s| s.adoption_policy = AdoptionPolicy::Adopt);
+    assert_eq!(
+        cleanup(&resource(adopt.clone(), None), &AdoptionScope::None),
+        Cleanup::Nothing
+    );
+    assert_eq!(
+        cleanup(&resource(adopt.clone(), None), &AdoptionScope::All),
+        Cleanup::LookUp { name: NAME.into() }
+    );
+    assert_eq!(
+        cleanup(
+            &resource(adopt, Some(status_in("Active"))),
+            &AdoptionScope::None
+        ),
+        Cleanup::Delete { arn: ARN.into() }
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -2213,4 +2357,66 @@ fn settled_means_this_generation_is_fully_reconciled_with_nothing_pending() {
     for (case, resource, want) in cases {
         assert_eq!(settled(&resource), want, "{case}");
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// ownership: adoption scope, owner look-up
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn adoption_outside_the_allowed_namespaces_is_invalid_spec_before_any_call() {
+    let adopt = resource(
+        spec_with(|s| s.adoption_policy = AdoptionPolicy::Adopt),
+        None,
+    );
+    let never = resource(spec(), None);
+    let only_other: AdoptionScope = "team-b".parse().expect("a list");
+    let only_ours: AdoptionScope = NAMESPACE.parse().expect("a list");
+    let cases = [
+        ("Adopt, all allowed", &adopt, AdoptionScope::All, false),
+        ("Adopt, namespace listed", &adopt, only_ours, false),
+        ("Adopt, none allowed", &adopt, AdoptionScope::None, true),
+        ("Adopt, namespace not listed", &adopt, only_other, true),
+        ("Never, none allowed", &never, AdoptionScope::None, false),
+    ];
+    for (name, resource, scope, refused) in cases {
+        let plan = adoption_refused(resource, REGION, &scope);
+        assert_eq!(plan.is_some(), refused, "{name}");
+        let Some(plan) = plan else { continue };
+        assert!(plan.actions.is_empty(), "{name}: no AWS call");
+        assert_eq!(plan.next, Next::AwaitChange, "{name}");
+        for type_ in [conditions::READY, conditions::SYNCED] {
+            let c = condition(&plan, type_, name);
+            assert_eq!(c.reason, reason::INVALID_SPEC, "{name}");
+            assert!(
+                c.message.contains("spec.adoptionPolicy"),
+                "{name}: {}",
+                c.message
+            );
+            assert!(c.message.contains(NAMESPACE), "{name}: {}", c.message);
+        }
+        assert_eq!(plan.events.len(), 1, "{name}: announced once");
+    }
+}
+
+#[test]
+fn the_owner_is_looked_up_only_when_the_tags_name_another_resource() {
+    let me = resource(spec(), None);
+    let cases = [
+        ("untagged", BTreeMap::new(), false),
+        ("ours", operator_tags(), false),
+        ("another resource's", team_b_tags(), true),
+        (
+            "a bare owner-uid cannot be looked up",
+            map(&[(tags::OWNER_UID, "uid-b")]),
+            false,
+        ),
+    ];
+    for (name, tags, look_up) in cases {
+        let holder = owner_to_look_up(&me, &tags);
+        assert_eq!(holder.is_some(), look_up, "{name}");
+    }
+    let holder = owner_to_look_up(&me, &team_b_tags()).expect("team-b's");
+    assert_eq!(holder.to_string(), "team-b/m");
+    assert_eq!(holder.uid, "uid-b");
 }

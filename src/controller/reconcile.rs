@@ -11,11 +11,11 @@ use kube::core::error_boundary::{DeserializeGuard, InvalidObject};
 use kube::runtime::controller::Action;
 use kube::runtime::events::{Event, EventType};
 use kube::runtime::finalizer::{Event as Finalizer, finalizer};
-use kube::runtime::reflector::ObjectRef;
 use kube::{Resource, ResourceExt};
 use serde_json::json;
 use tracing::{debug, info, warn};
 
+use super::ownership::{self, Deletion, Holder, Liveness};
 use super::plan::{self, Cleanup, Lookup, Next, Note, Observation, Plan};
 use super::{Context, Error};
 use crate::api::conditions::{self, Desired, reason};
@@ -85,7 +85,9 @@ async fn apply<B: Bedrock>(
     ctx: &Context<B>,
 ) -> Result<Action, Error> {
     let region = region_of(resource, ctx);
-    if let Some(plan) = plan::precheck(resource, &region) {
+    if let Some(plan) = plan::precheck(resource, &region)
+        .or_else(|| plan::adoption_refused(resource, &region, &ctx.adoption))
+    {
         report(resource, ctx, &plan.status, &plan.conditions, &plan.events).await?;
         ctx.succeeded(resource);
         return Ok(ctx.action(&plan.next));
@@ -116,6 +118,16 @@ async fn apply<B: Bedrock>(
         Lookup::ByArn(arn) => arn.as_str(),
         Lookup::ByName(name) => name.as_str(),
     };
+    // A model found by name may be taken (adopted, or created): one reconcile per model name
+    // and region at a time, from the look-up to the status write, whatever the namespace.
+    let _name_lock = match &lookup {
+        Lookup::ByName(name) => Some(
+            ctx.model_names
+                .lock(format!("{lookup_region}/{name}"))
+                .await,
+        ),
+        Lookup::ByArn(_) => None,
+    };
     let tags_due = ctx.tags_due(resource);
     let observed = async {
         let model = ctx.bedrock.get_model(&lookup_region, identifier).await?;
@@ -134,10 +146,18 @@ async fn apply<B: Bedrock>(
             return Err(fail(resource, ctx, &status, error).await);
         }
     };
+    let owner = match tags
+        .as_ref()
+        .and_then(|tags| plan::owner_to_look_up(resource, tags))
+    {
+        Some(holder) => look_up_owner(&holder, ctx).await?,
+        None => Liveness::Unknown,
+    };
     let observation = Observation {
         model,
         tags,
         swept: ctx.sweep.covers(&lookup_region),
+        owner,
     };
     let elapsed = observation
         .model
@@ -153,8 +173,23 @@ async fn apply<B: Bedrock>(
     let mut plan = plan::plan_apply(resource, &region, &observation, &ctx.timing, elapsed);
 
     // Act.
-    if let Err(failure) = act(resource, &region, &mut plan, ctx).await {
-        return Err(fail(resource, ctx, &plan.status, failure).await);
+    match act(resource, &region, &mut plan, ctx).await {
+        Ok(None) => {}
+        Ok(Some(lost)) => {
+            // Another resource holds the model (it tagged it at the same moment, or holds the
+            // Failed model this one meant to replace): not this resource's model.
+            let owner = lost.holder.as_ref().map(ToString::to_string);
+            warn!(resource = %resource.name_any(), namespace = %resource.namespace().unwrap_or_default(), arn = %lost.arn, owner = ?owner, "the model belongs to another resource");
+            plan = plan::name_conflict(
+                resource,
+                &region,
+                plan::base_status(resource, &region),
+                &lost.arn,
+                lost.holder.as_ref(),
+                &ctx.timing,
+            );
+        }
+        Err(failure) => return Err(fail(resource, ctx, &plan.status, failure).await),
     }
     if observation.tags.is_some() {
         ctx.tags_checked(resource);
@@ -181,27 +216,79 @@ fn sweep<B: Bedrock>(
     created: Option<&str>,
     ctx: &Context<B>,
 ) {
+    let reference = super::sweep::reference(resource);
+    let previous = resource
+        .status
+        .as_ref()
+        .and_then(|s| s.model_arn.as_deref());
+    if let Some(previous) = previous
+        && Some(previous) != status.model_arn.as_deref()
+    {
+        // The resource no longer names that model (replaced, or found to be another's).
+        ctx.sweep.forget(previous, &reference);
+    }
     let Some(arn) = status.model_arn.as_deref() else {
         return;
     };
     let region = status.region.as_deref().unwrap_or_default();
     let creating = status.model_status.as_deref() == Some(ModelState::Creating.as_str());
     if creating && ctx.sweep.covers(region) {
-        let reference =
-            ObjectRef::new(&resource.name_any()).within(&resource.namespace().unwrap_or_default());
         ctx.sweep.watch(region, arn, created, reference);
     } else {
-        ctx.sweep.forget(arn);
+        ctx.sweep.forget(arn, &reference);
     }
 }
 
-/// Runs the plan's calls in order; on the first failure stops and returns it.
+/// A model this resource meant to take or delete turned out to be another resource's (or, with
+/// no owner tag, nobody's that the operator knows).
+struct Lost {
+    arn: String,
+    holder: Option<Holder>,
+}
+
+/// The model's tags as they are now; `None` when the model is gone.
+async fn tags_now<B: Bedrock>(
+    ctx: &Context<B>,
+    region: &str,
+    arn: &str,
+) -> Result<Option<std::collections::BTreeMap<String, String>>, BedrockError> {
+    match ctx.bedrock.list_tags(region, arn).await {
+        Ok(tags) => Ok(Some(tags)),
+        Err(error) if error.class() == ErrorClass::NotFound => Ok(None),
+        Err(error) => Err(error),
+    }
+}
+
+/// Whether the resource an owner tag names still exists: a GET through the API server (not the
+/// cache, which may lag), its UID compared with the tag's. A namespace the operator may not
+/// read cannot prove the owner gone, so the owner counts as alive.
+async fn look_up_owner<B: Bedrock>(holder: &Holder, ctx: &Context<B>) -> Result<Liveness, Error> {
+    let Some(reference) = &holder.reference else {
+        return Ok(Liveness::Unknown);
+    };
+    let api: Api<BedrockCustomModel> = Api::namespaced(ctx.client.clone(), &reference.namespace);
+    match api.get_metadata_opt(&reference.name).await {
+        Ok(found) => Ok(ownership::liveness(
+            holder,
+            found.as_ref().and_then(|o| o.metadata.uid.as_deref()),
+        )),
+        Err(kube::Error::Api(status)) if status.is_forbidden() => {
+            debug!(owner = %holder, "may not read the owner; taking it as alive");
+            Ok(Liveness::Alive)
+        }
+        Err(e) => Err(Error::Kube(e)),
+    }
+}
+
+/// Runs the plan's calls in order; on the first failure stops and returns it. Stops early,
+/// returning whose it is, when a model turns out to belong to another resource.
 async fn act<B: Bedrock>(
     resource: &BedrockCustomModel,
     region: &str,
     plan: &mut Plan,
     ctx: &Context<B>,
-) -> Result<(), BedrockError> {
+) -> Result<Option<Lost>, BedrockError> {
+    let uid = resource.metadata.uid.as_deref().unwrap_or_default();
     let actions = std::mem::take(&mut plan.actions);
     for action in &actions {
         match action {
@@ -213,10 +300,33 @@ async fn act<B: Bedrock>(
                 plan::after_create(plan, resource, region, arn, &ctx.timing, swept);
             }
             plan::Action::Delete { arn } => {
-                ctx.bedrock
-                    .delete_model(region_for_arn(resource, region), arn)
-                    .await?;
-                info!(arn = %arn, "model deleted for replacement");
+                let region = region_for_arn(resource, region);
+                // Only the owner deletes: the tags as they are right now say who that is.
+                if let Some(tags) = tags_now(ctx, region, arn).await? {
+                    if let Deletion::LeaveToOwner(holder) = ownership::deletion(&tags, uid) {
+                        return Ok(Some(Lost {
+                            arn: arn.clone(),
+                            holder,
+                        }));
+                    }
+                    ctx.bedrock.delete_model(region, arn).await?;
+                    info!(arn = %arn, "model deleted for replacement");
+                }
+            }
+            plan::Action::Claim { arn, tags } => {
+                let region = region_for_arn(resource, region);
+                ctx.bedrock.tag(region, arn, tags).await?;
+                // Another writer may have claimed it at the same moment (a second process
+                // during a failover): the last tag written wins, and says whose it is.
+                let now = ctx.bedrock.list_tags(region, arn).await?;
+                let holder = ownership::holder(&now);
+                if holder.as_ref().is_none_or(|h| h.uid != uid) {
+                    return Ok(Some(Lost {
+                        arn: arn.clone(),
+                        holder,
+                    }));
+                }
+                info!(arn = %arn, "model adopted");
             }
             plan::Action::Tag { arn, tags } => {
                 ctx.bedrock
@@ -233,7 +343,7 @@ async fn act<B: Bedrock>(
         }
     }
     plan.actions = actions;
-    Ok(())
+    Ok(None)
 }
 
 /// The region of an existing model: where it was created, whatever the spec says now.
@@ -325,7 +435,7 @@ async fn cleanup<B: Bedrock>(
         .as_ref()
         .and_then(|s| s.region.clone())
         .unwrap_or_else(|| region_of(resource, ctx));
-    let target = match plan::cleanup(resource) {
+    let target = match plan::cleanup(resource, &ctx.adoption) {
         Cleanup::Retain => {
             publish(
                 resource,
@@ -345,30 +455,44 @@ async fn cleanup<B: Bedrock>(
         }
         Cleanup::Nothing => return Ok(Action::await_change()),
         Cleanup::Delete { arn } => Some(arn),
-        Cleanup::LookUp { name } => {
-            let found = ctx
-                .bedrock
-                .get_model(&region, &name)
-                .await
-                .map_err(|e| Error::Bedrock(Box::new(e)))?;
-            match found {
-                Some(model) => {
-                    let tags = ctx
-                        .bedrock
-                        .list_tags(&region, &model.arn)
-                        .await
-                        .map_err(|e| Error::Bedrock(Box::new(e)))?;
-                    let uid = resource.metadata.uid.as_deref().unwrap_or_default();
-                    (crate::api::tags::ownership(&tags, uid) == crate::api::tags::Ownership::Ours)
-                        .then_some(model.arn)
-                }
-                None => None,
-            }
-        }
+        Cleanup::LookUp { name } => ctx
+            .bedrock
+            .get_model(&region, &name)
+            .await
+            .map_err(|e| Error::Bedrock(Box::new(e)))?
+            .map(|model| model.arn),
     };
     let Some(arn) = target else {
         return Ok(Action::await_change());
     };
+    // Only the model's owner deletes it: its tags, read just before the call, say who that is.
+    let tags = tags_now(ctx, &region, &arn)
+        .await
+        .map_err(|e| Error::Bedrock(Box::new(e)))?;
+    let Some(tags) = tags else {
+        // Already gone.
+        ctx.succeeded(resource);
+        return Ok(Action::await_change());
+    };
+    let uid = resource.metadata.uid.as_deref().unwrap_or_default();
+    if let Deletion::LeaveToOwner(holder) = ownership::deletion(&tags, uid) {
+        let model = format!("{} ({arn})", resource.model_name());
+        let message = ownership::left_message("Bedrock model", &model, holder.as_ref());
+        info!(arn = %arn, owner = ?holder.as_ref().map(ToString::to_string), "model left to its owner");
+        publish(
+            resource,
+            ctx,
+            &[Note {
+                warning: true,
+                reason: reason::LEFT_TO_OWNER.to_string(),
+                action: "Delete",
+                message,
+            }],
+        )
+        .await;
+        ctx.succeeded(resource);
+        return Ok(Action::await_change());
+    }
     match ctx.bedrock.delete_model(&region, &arn).await {
         Ok(existed) => {
             info!(arn = %arn, existed, "model deleted");

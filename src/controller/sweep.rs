@@ -21,6 +21,12 @@ use crate::bedrock::{Bedrock, ErrorClass, ModelState};
 
 pub type Reference = ObjectRef<DeserializeGuard<BedrockCustomModel>>;
 
+/// The sweep's reference to a resource.
+pub fn reference(resource: &BedrockCustomModel) -> Reference {
+    use kube::ResourceExt;
+    ObjectRef::new(&resource.name_any()).within(&resource.namespace().unwrap_or_default())
+}
+
 /// Consecutive failed sweeps of a region before its models go back to polling on their own.
 const FAILURES_BEFORE_FALLBACK: u32 = 3;
 
@@ -31,7 +37,9 @@ const CLOCK_MARGIN: SignedDuration = SignedDuration::from_secs(60);
 /// A registered Creating model.
 struct Watched {
     region: String,
-    reference: Reference,
+    /// The resources that reported the model Creating: normally one (its owner), more for a
+    /// moment while several resources name one model, until all but one see NameConflict.
+    references: Vec<Reference>,
     created: Timestamp,
     since: Instant,
 }
@@ -103,20 +111,29 @@ impl Sweep {
             .watched
             .entry(arn.to_string())
             .and_modify(|w| {
-                w.reference = reference.clone();
+                if !w.references.contains(&reference) {
+                    w.references.push(reference.clone());
+                }
                 w.created = w.created.min(created);
             })
             .or_insert_with(|| Watched {
                 region: region.to_string(),
-                reference,
+                references: vec![reference],
                 created,
                 since: Instant::now(),
             });
     }
 
-    /// Forgets a model that is no longer Creating (or whose resource is gone).
-    pub fn forget(&self, arn: &str) {
-        self.state().watched.remove(arn);
+    /// Forgets the model for `reference`, which no longer sees it Creating (or is gone); the
+    /// model stays watched for any other resource that registered it.
+    pub fn forget(&self, arn: &str, reference: &Reference) {
+        let mut state = self.state();
+        if let Some(watched) = state.watched.get_mut(arn) {
+            watched.references.retain(|r| r != reference);
+            if watched.references.is_empty() {
+                state.watched.remove(arn);
+            }
+        }
     }
 
     /// How many models the sweep watches.
@@ -160,7 +177,7 @@ impl Sweep {
         ended
             .iter()
             .filter_map(|arn| state.watched.remove(arn))
-            .map(|w| w.reference)
+            .flat_map(|w| w.references)
             .collect()
     }
 
@@ -183,7 +200,7 @@ impl Sweep {
             .collect();
         arns.iter()
             .filter_map(|arn| state.watched.remove(arn))
-            .map(|w| w.reference)
+            .flat_map(|w| w.references)
             .collect()
     }
 
@@ -343,6 +360,35 @@ mod tests {
         assert_eq!(due.len(), 1);
         assert_eq!(due[0].0, "us-east-1");
         assert_eq!(due[0].1.to_string(), "2026-11-22T08:59:00Z");
+    }
+
+    #[test]
+    fn a_model_named_by_two_resources_reconciles_both_and_forgets_per_resource() {
+        let sweep = Sweep::new(Duration::from_secs(10), Duration::from_secs(300));
+        let mut all = sweep.subscribe(None);
+        let owner = ObjectRef::new("m").within("team-b");
+        sweep.watch("us-east-1", "arn:shared", None, reference("m"));
+        sweep.watch("us-east-1", "arn:shared", None, owner.clone());
+        sweep.watch("us-east-1", "arn:shared", None, owner.clone());
+        // team-a's resource learns the model is not its own: the owner stays watched.
+        sweep.forget("arn:shared", &reference("m"));
+        assert_eq!(sweep.watched(), 1);
+        std::thread::sleep(Duration::from_millis(2));
+        let ended = sweep.settle("us-east-1", &HashSet::new(), Instant::now());
+        assert_eq!(ended, vec![owner.clone()]);
+
+        sweep.watch("us-east-1", "arn:shared", None, reference("m"));
+        sweep.watch("us-east-1", "arn:shared", None, owner.clone());
+        std::thread::sleep(Duration::from_millis(2));
+        let ended = sweep.settle("us-east-1", &HashSet::new(), Instant::now());
+        assert_eq!(
+            ended,
+            vec![reference("m"), owner.clone()],
+            "no resource is left Creating"
+        );
+        sweep.reconcile(ended);
+        assert_eq!(all.try_recv().ok(), Some(reference("m")));
+        assert_eq!(all.try_recv().ok(), Some(owner));
     }
 
     #[test]

@@ -185,36 +185,36 @@ impl World {
         text
     }
 
-    /// Server-side applies a resource from JSON (apiVersion/kind added), as `kubectl apply` would.
-    pub async fn apply(&self, name: &str, spec: Value) -> Result<BedrockCustomModel> {
-        self.apply_object(json!({ "metadata": { "name": name }, "spec": spec }))
-            .await
+    /// Resources of this world's own namespace.
+    pub fn scope(&self) -> Scope<'_> {
+        self.in_namespace(&self.namespace)
     }
 
-    pub async fn apply_object(&self, mut object: Value) -> Result<BedrockCustomModel> {
-        object["apiVersion"] = json!("bedrock-operator.dev/v1alpha1");
-        object["kind"] = json!("BedrockCustomModel");
-        let name = object["metadata"]["name"]
-            .as_str()
-            .context("metadata.name")?
-            .to_string();
-        Ok(self
-            .api
-            .patch(
-                &name,
-                &PatchParams::apply("e2e-user").force(),
-                &Patch::Apply(&object),
-            )
-            .await?)
+    /// Resources of another namespace this world's operator watches (started with
+    /// `--namespace` naming it too).
+    pub fn in_namespace(&self, namespace: &str) -> Scope<'_> {
+        Scope {
+            world: self,
+            api: Api::namespaced(self.plane.client(), namespace),
+            namespace: namespace.to_string(),
+        }
+    }
+
+    /// Server-side applies a resource from JSON (apiVersion/kind added), as `kubectl apply` would.
+    pub async fn apply(&self, name: &str, spec: Value) -> Result<BedrockCustomModel> {
+        self.scope().apply(name, spec).await
+    }
+
+    pub async fn apply_object(&self, object: Value) -> Result<BedrockCustomModel> {
+        self.scope().apply_object(object).await
     }
 
     pub async fn get(&self, name: &str) -> Result<BedrockCustomModel> {
-        Ok(self.api.get(name).await?)
+        self.scope().get(name).await
     }
 
     pub async fn delete(&self, name: &str) -> Result<()> {
-        self.api.delete(name, &DeleteParams::default()).await?;
-        Ok(())
+        self.scope().delete(name).await
     }
 
     /// Waits until `check` holds for the resource, or fails with what it last saw.
@@ -224,29 +224,11 @@ impl World {
         what: &str,
         check: impl Fn(&BedrockCustomModel) -> bool,
     ) -> Result<BedrockCustomModel> {
-        let start = Instant::now();
-        let mut last = None;
-        while start.elapsed() < DEADLINE {
-            if let Some(resource) = self.api.get_opt(name).await? {
-                if check(&resource) {
-                    return Ok(resource);
-                }
-                last = Some(resource);
-            }
-            tokio::time::sleep(POLL).await;
-        }
-        bail!(
-            "{name} never became {what} within {DEADLINE:?}; last seen status: {}\noperator log tail:\n{}",
-            serde_json::to_string_pretty(&last.and_then(|r| r.status)).unwrap_or_default(),
-            tail(&self.operator_logs(), 40)
-        )
+        self.scope().wait_for(name, what, check).await
     }
 
     pub async fn wait_ready(&self, name: &str) -> Result<BedrockCustomModel> {
-        self.wait_for(name, "Ready", |r| {
-            condition(r, conditions::READY).is_some_and(|c| c.0 == "True")
-        })
-        .await
+        self.scope().wait_ready(name).await
     }
 
     /// Waits for a condition `type_` with `reason`.
@@ -256,24 +238,11 @@ impl World {
         type_: &str,
         reason: &str,
     ) -> Result<BedrockCustomModel> {
-        self.wait_for(name, &format!("{type_} reason {reason}"), |r| {
-            condition(r, type_).is_some_and(|c| c.1 == reason)
-        })
-        .await
+        self.scope().wait_reason(name, type_, reason).await
     }
 
     pub async fn wait_gone(&self, name: &str) -> Result<()> {
-        let start = Instant::now();
-        while start.elapsed() < DEADLINE {
-            if self.api.get_opt(name).await?.is_none() {
-                return Ok(());
-            }
-            tokio::time::sleep(POLL).await;
-        }
-        bail!(
-            "{name} was not deleted within {DEADLINE:?}\noperator log tail:\n{}",
-            tail(&self.operator_logs(), 40)
-        )
+        self.scope().wait_gone(name).await
     }
 
     /// Waits until `check` holds for the emulator's state.
@@ -294,35 +263,12 @@ impl World {
 
     /// Events recorded for the resource `name`, as (type, reason, note).
     pub async fn events(&self, name: &str) -> Result<Vec<(String, String, String)>> {
-        let api: Api<Event> = Api::namespaced(self.plane.client(), &self.namespace);
-        let events = api.list(&ListParams::default()).await?;
-        Ok(events
-            .items
-            .into_iter()
-            .filter(|e| e.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some(name))
-            .map(|e| {
-                (
-                    e.type_.unwrap_or_default(),
-                    e.reason.unwrap_or_default(),
-                    e.note.unwrap_or_default(),
-                )
-            })
-            .collect())
+        self.scope().events(name).await
     }
 
-    /// Waits until an event of `type_` (Normal/Warning) with `reason` was recorded for `name`
-    /// (events are published just after the status write, so they can trail it).
+    /// Waits until an event of `type_` (Normal/Warning) with `reason` was recorded for `name`.
     pub async fn wait_event(&self, name: &str, type_: &str, reason: &str) -> Result<()> {
-        let start = Instant::now();
-        let mut seen = Vec::new();
-        while start.elapsed() < DEADLINE {
-            seen = self.events(name).await?;
-            if seen.iter().any(|e| e.0 == type_ && e.1 == reason) {
-                return Ok(());
-            }
-            tokio::time::sleep(POLL).await;
-        }
-        bail!("no {type_} event {reason} for {name} within {DEADLINE:?}; events: {seen:?}")
+        self.scope().wait_event(name, type_, reason).await
     }
 
     /// Calls the emulator answered for `operation`, any outcome.
@@ -490,5 +436,138 @@ impl World {
         };
         world.start_operator().await?;
         Ok(world)
+    }
+}
+
+/// The resources of one namespace watched by a world's operator.
+pub struct Scope<'a> {
+    world: &'a World,
+    pub api: Api<BedrockCustomModel>,
+    pub namespace: String,
+}
+
+impl Scope<'_> {
+    /// Server-side applies a resource from JSON (apiVersion/kind added), as `kubectl apply` would.
+    pub async fn apply(&self, name: &str, spec: Value) -> Result<BedrockCustomModel> {
+        self.apply_object(json!({ "metadata": { "name": name }, "spec": spec }))
+            .await
+    }
+
+    pub async fn apply_object(&self, mut object: Value) -> Result<BedrockCustomModel> {
+        object["apiVersion"] = json!("bedrock-operator.dev/v1alpha1");
+        object["kind"] = json!("BedrockCustomModel");
+        let name = object["metadata"]["name"]
+            .as_str()
+            .context("metadata.name")?
+            .to_string();
+        Ok(self
+            .api
+            .patch(
+                &name,
+                &PatchParams::apply("e2e-user").force(),
+                &Patch::Apply(&object),
+            )
+            .await?)
+    }
+
+    pub async fn get(&self, name: &str) -> Result<BedrockCustomModel> {
+        Ok(self.api.get(name).await?)
+    }
+
+    pub async fn delete(&self, name: &str) -> Result<()> {
+        self.api.delete(name, &DeleteParams::default()).await?;
+        Ok(())
+    }
+
+    /// Waits until `check` holds for the resource, or fails with what it last saw.
+    pub async fn wait_for(
+        &self,
+        name: &str,
+        what: &str,
+        check: impl Fn(&BedrockCustomModel) -> bool,
+    ) -> Result<BedrockCustomModel> {
+        let start = Instant::now();
+        let mut last = None;
+        while start.elapsed() < DEADLINE {
+            if let Some(resource) = self.api.get_opt(name).await? {
+                if check(&resource) {
+                    return Ok(resource);
+                }
+                last = Some(resource);
+            }
+            tokio::time::sleep(POLL).await;
+        }
+        bail!(
+            "{name} never became {what} within {DEADLINE:?}; last seen status: {}\noperator log tail:\n{}",
+            serde_json::to_string_pretty(&last.and_then(|r| r.status)).unwrap_or_default(),
+            tail(&self.world.operator_logs(), 40)
+        )
+    }
+
+    pub async fn wait_ready(&self, name: &str) -> Result<BedrockCustomModel> {
+        self.wait_for(name, "Ready", |r| {
+            condition(r, conditions::READY).is_some_and(|c| c.0 == "True")
+        })
+        .await
+    }
+
+    /// Waits for a condition `type_` with `reason`.
+    pub async fn wait_reason(
+        &self,
+        name: &str,
+        type_: &str,
+        reason: &str,
+    ) -> Result<BedrockCustomModel> {
+        self.wait_for(name, &format!("{type_} reason {reason}"), |r| {
+            condition(r, type_).is_some_and(|c| c.1 == reason)
+        })
+        .await
+    }
+
+    pub async fn wait_gone(&self, name: &str) -> Result<()> {
+        let start = Instant::now();
+        while start.elapsed() < DEADLINE {
+            if self.api.get_opt(name).await?.is_none() {
+                return Ok(());
+            }
+            tokio::time::sleep(POLL).await;
+        }
+        bail!(
+            "{name} was not deleted within {DEADLINE:?}\noperator log tail:\n{}",
+            tail(&self.world.operator_logs(), 40)
+        )
+    }
+
+    /// Events recorded for the resource `name`, as (type, reason, note).
+    pub async fn events(&self, name: &str) -> Result<Vec<(String, String, String)>> {
+        let api: Api<Event> = Api::namespaced(self.world.plane.client(), &self.namespace);
+        let events = api.list(&ListParams::default()).await?;
+        Ok(events
+            .items
+            .into_iter()
+            .filter(|e| e.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some(name))
+            .map(|e| {
+                (
+                    e.type_.unwrap_or_default(),
+                    e.reason.unwrap_or_default(),
+                    e.note.unwrap_or_default(),
+                )
+            })
+            .collect())
+    }
+
+    /// Waits until an event of `type_` (Normal/Warning) with `reason` was recorded for `name`
+    /// (events are published just after the status write, so they can trail it).
+    pub async fn wait_event(&self, name: &str, type_: &str, reason: &str) -> Result<()> {
+        let start = Instant::now();
+        let mut seen = Vec::new();
+        while start.elapsed() < DEADLINE {
+            seen = self.events(name).await?;
+            if seen.iter().any(|e| e.0 == type_ && e.1 == reason) {
+                return Ok(());
+            }
+            tokio::time::sleep(POLL).await;
+        }
+        bail!("no {type_} event {reason} for {name} within {DEADLINE:?}; events: {seen:?}")
     }
 }

@@ -6,6 +6,7 @@
 mod cost;
 mod harness;
 mod lifecycle;
+mod ownership;
 mod robustness;
 
 mod argocd;
