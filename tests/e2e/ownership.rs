@@ -6,12 +6,12 @@
 use std::time::Duration;
 
 use anyhow::{Context as _, Result};
-use bedrock_emulator::{EmulatorConfig, ForeignModel, Operation, Tag};
+use bedrock_emulator::{EmulatorConfig, ForeignModel, ModelStatus, Operation, Tag};
 use bedrock_operator::api::BedrockCustomModel;
 use bedrock_operator::api::conditions::{READY, SYNCED};
 use serde_json::{Value, json};
 
-use crate::harness::{World, condition, s3_spec};
+use crate::harness::{DEADLINE, World, condition, http_get, metric, s3_spec};
 
 const SHARED: &str = "shared-model";
 const OWNER_UID: &str = "bedrock-operator.dev/owner-uid";
@@ -341,5 +341,82 @@ async fn adoption_refused_in_a_namespace_the_flag_leaves_out() -> Result<()> {
     world.wait_gone("m").await?;
     assert_eq!(all_calls(&world), 0, "no Bedrock call on deletion either");
     assert!(world.model_tags(SHARED).is_some_and(|t| t.is_empty()));
+    Ok(())
+}
+
+/// A model still Creating when two resources name it: once Bedrock reports it Active the owner
+/// is Ready and the other NameConflict (neither left Creating), and the models gauge counts
+/// one Active model.
+#[tokio::test]
+async fn a_creating_model_named_twice_leaves_no_resource_creating() -> Result<()> {
+    let (world, team_b) = two_teams("creating").await?;
+    let state = world.emulator.state();
+    state.insert_model(ForeignModel {
+        status: Some(ModelStatus::Creating),
+        ..ForeignModel::new(SHARED)
+    })?;
+    state.set_ready_delay(SHARED, Duration::from_secs(4))?;
+    let b = world.in_namespace(&team_b);
+    let (a_applied, b_applied) = tokio::join!(
+        world.apply("m", adopt_shared("team-a")),
+        b.apply("m", adopt_shared("team-b"))
+    );
+    a_applied?;
+    b_applied?;
+
+    let settled = |r: &BedrockCustomModel| {
+        condition(r, READY).is_some_and(|c| c.0 == "True" || c.1 == "NameConflict")
+    };
+    let a_seen = world
+        .wait_for("m", "Ready or NameConflict", settled)
+        .await?;
+    let b_seen = b.wait_for("m", "Ready or NameConflict", settled).await?;
+    assert_eq!(
+        [&a_seen, &b_seen]
+            .iter()
+            .filter(|r| is_name_conflict(r))
+            .count(),
+        1,
+        "one owner, one NameConflict"
+    );
+    let owner = if is_name_conflict(&a_seen) {
+        b_seen
+    } else {
+        a_seen
+    };
+    assert_eq!(owner_uid(&world), Some(uid(&owner)));
+    assert_eq!(
+        world
+            .emulator
+            .state()
+            .model(SHARED)
+            .map(|m| m.status.as_str()),
+        Some("Active")
+    );
+
+    let start = std::time::Instant::now();
+    let mut last = String::new();
+    loop {
+        if let Ok((200, text)) = http_get(&world.admin_url, "/metrics").await {
+            let gauge = |status: &str| {
+                metric(
+                    &text,
+                    &format!(r#"bedrock_operator_models{{model_status="{status}"}}"#),
+                )
+            };
+            if gauge("Active") == Some(1.0)
+                && gauge("Creating") == Some(0.0)
+                && gauge("None") == Some(1.0)
+            {
+                break;
+            }
+            last = text;
+        }
+        anyhow::ensure!(
+            start.elapsed() < DEADLINE,
+            "the models gauge never showed one Active, one None, none Creating:\n{last}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     Ok(())
 }
