@@ -664,6 +664,13 @@ fn claim_model(plan: &mut Plan, resource: &BedrockCustomModel, arn: &str) {
             tags,
         },
     );
+    // The next look reads the tags again: should another process have claimed the model in the
+    // same moment after this one read its claim back (a leader failover), the later reader
+    // finds out then, not an hour later.
+    plan.status.tags_synced_generation = resource
+        .status
+        .as_ref()
+        .and_then(|s| s.tags_synced_generation);
 }
 
 /// Forgets the current model. `created_with` stays (it is replaced when the next model is

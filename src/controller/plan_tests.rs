@@ -1182,7 +1182,12 @@ fn plan_apply_branches() {
                 .model
                 .as_ref()
                 .is_some_and(|m| m.state == ModelState::Active)
-            && plan.status.model_status.as_deref() == Some("Active");
+            && plan.status.model_status.as_deref() == Some("Active")
+            // A claim is confirmed by reading the tags again on the next look.
+            && !plan
+                .actions
+                .iter()
+                .any(|a| matches!(a, Action::Claim { .. }));
         let had = case
             .resource
             .status

@@ -420,3 +420,58 @@ async fn a_creating_model_named_twice_leaves_no_resource_creating() -> Result<()
     }
     Ok(())
 }
+
+/// Two operator processes reconcile at once (what a leader failover can overlap for a moment;
+/// here without leader election, so for the whole test): both teams' resources, applied at the
+/// same moment, still end with one owner, the other NameConflict, and no model deleted.
+#[tokio::test]
+async fn two_processes_claiming_at_once_end_with_one_owner() -> Result<()> {
+    let (world, team_b) = two_teams("overlap").await?;
+    let (_second, _) = world.spawn_operator(&[], &[])?;
+    world
+        .emulator
+        .state()
+        .insert_model(ForeignModel::new(SHARED))?;
+    let b = world.in_namespace(&team_b);
+    let (a_applied, b_applied) = tokio::join!(
+        world.apply("m", adopt_shared("team-a")),
+        b.apply("m", adopt_shared("team-b"))
+    );
+    a_applied?;
+    b_applied?;
+
+    // Converged: one Ready, one NameConflict naming it, the tag naming the Ready one, and so
+    // over a resync and a tag check (3 s each in tests).
+    let start = std::time::Instant::now();
+    let mut stable_since: Option<std::time::Instant> = None;
+    loop {
+        let a_now = world.get("m").await?;
+        let b_now = b.get("m").await?;
+        let owners: Vec<&BedrockCustomModel> = [&a_now, &b_now]
+            .into_iter()
+            .filter(|r| condition(r, READY).is_some_and(|c| c.0 == "True"))
+            .collect();
+        let converged = owners.len() == 1
+            && [&a_now, &b_now].iter().any(|r| is_name_conflict(r))
+            && owner_uid(&world) == Some(uid(owners[0]));
+        stable_since = match (converged, stable_since) {
+            (true, None) => Some(std::time::Instant::now()),
+            (true, since) => since,
+            (false, _) => None,
+        };
+        if stable_since.is_some_and(|since| since.elapsed() > Duration::from_secs(7)) {
+            break;
+        }
+        anyhow::ensure!(
+            start.elapsed() < DEADLINE,
+            "never one owner for 7 s: team-a {:?}, team-b {:?}, owner tag {:?}",
+            condition(&a_now, READY),
+            condition(&b_now, READY),
+            world.model_tags(SHARED)
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(world.calls(Operation::DeleteCustomModel), 0);
+    assert_eq!(world.emulator.state().models().len(), 1);
+    Ok(())
+}
