@@ -235,28 +235,8 @@ impl Helm {
         namespace: &str,
         values: Value,
     ) -> Result<Value> {
-        let timeout = timeout_flag();
-        let stdout = self
-            .expect_async(
-                kubeconfig,
-                &[
-                    "install",
-                    release,
-                    self.chart(),
-                    "--namespace",
-                    namespace,
-                    "--wait",
-                    "--timeout",
-                    &timeout,
-                    "--output",
-                    "json",
-                    "--values",
-                    "-",
-                ],
-                &values,
-            )
-            .await?;
-        serde_json::from_str(&stdout).context("helm install printed no release JSON")
+        self.deploy("install", kubeconfig, release, namespace, values)
+            .await
     }
 
     /// `helm upgrade --wait` with exactly `values` (not reused): the release JSON.
@@ -267,12 +247,25 @@ impl Helm {
         namespace: &str,
         values: Value,
     ) -> Result<Value> {
+        self.deploy("upgrade", kubeconfig, release, namespace, values)
+            .await
+    }
+
+    /// `helm install|upgrade RELEASE CHART --wait` with `values` on stdin: the release JSON.
+    async fn deploy(
+        &self,
+        verb: &str,
+        kubeconfig: &Path,
+        release: &str,
+        namespace: &str,
+        values: Value,
+    ) -> Result<Value> {
         let timeout = timeout_flag();
         let stdout = self
             .expect_async(
                 kubeconfig,
                 &[
-                    "upgrade",
+                    verb,
                     release,
                     self.chart(),
                     "--namespace",
@@ -288,7 +281,8 @@ impl Helm {
                 &values,
             )
             .await?;
-        serde_json::from_str(&stdout).context("helm upgrade printed no release JSON")
+        serde_json::from_str(&stdout)
+            .with_context(|| format!("helm {verb} printed no release JSON"))
     }
 
     /// `helm rollback RELEASE REVISION --wait`.
