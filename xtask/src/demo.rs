@@ -298,9 +298,9 @@ mod tests {
     #[test]
     fn exiting_names_the_operator_log_only_when_it_was_kept() {
         let text = closing_text(&Ending::Exited {
-            kept_log: Some(Path::new("/tmp/testkit-1/operator.log")),
+            kept_log: Some(Path::new("cp-dir/operator.log")),
         });
-        assert!(text.contains("Operator log (kept): /tmp/testkit-1/operator.log"));
+        assert!(text.contains("Operator log (kept): cp-dir/operator.log"));
         for word in LIVE_ONLY {
             assert!(!text.contains(word), "{word:?} in {text:?}");
         }
@@ -309,16 +309,16 @@ mod tests {
     #[test]
     fn keeping_the_servers_up_prints_how_to_try_them() {
         let text = closing_text(&Ending::KeptUp {
-            kubeconfig: Path::new("/tmp/testkit-1/admin.kubeconfig"),
+            kubeconfig: Path::new("cp-dir/admin.kubeconfig"),
             namespace: "demo-abcde",
             emulator_url: "http://127.0.0.1:40123",
-            operator_log: Path::new("/tmp/testkit-1/operator.log"),
+            operator_log: Path::new("cp-dir/operator.log"),
         });
         assert!(text.starts_with("Try it yourself:\n"));
-        assert!(text.contains("\n  export KUBECONFIG=/tmp/testkit-1/admin.kubeconfig\n"));
+        assert!(text.contains("\n  export KUBECONFIG=cp-dir/admin.kubeconfig\n"));
         assert!(text.contains("\n  kubectl get bcm -n demo-abcde "));
         assert!(text.contains("\n  curl -s http://127.0.0.1:40123/__emulator/models "));
-        assert!(text.contains("Operator log: /tmp/testkit-1/operator.log\n"));
+        assert!(text.contains("Operator log: cp-dir/operator.log\n"));
         assert!(text.contains("Press Ctrl-C to stop the demo"));
     }
 
