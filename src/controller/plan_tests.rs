@@ -228,255 +228,96 @@ fn time(secs: i64) -> Time {
 // precheck
 // ---------------------------------------------------------------------------------------------
 
-#[test]
-fn precheck_blocks_invalid_specs_and_immutable_changes() {
-    struct Case {
-        name: &'static str,
-        resource: BedrockCustomModel,
-        region: &'static str,
-        /// `None`: the precheck lets the reconcile go on.
-        reason: Option<&'static str>,
-        /// Each must appear in the message of both conditions.
-        fields: Vec<&'static str>,
-        /// Must not appear in the message.
-        not_fields: Vec<&'static str>,
+/// One `precheck` case: a resource and the region it resolves to, and whether the precheck
+/// blocks it (no AWS call, both conditions False naming the fields, one warning event).
+struct PrecheckCase {
+    name: &'static str,
+    resource: BedrockCustomModel,
+    region: &'static str,
+    /// `None`: the precheck lets the reconcile go on.
+    reason: Option<&'static str>,
+    /// Each must appear in the message of both conditions.
+    fields: Vec<&'static str>,
+    /// Must not appear in the message.
+    not_fields: Vec<&'static str>,
+}
+
+impl PrecheckCase {
+    /// The precheck lets the reconcile go on.
+    fn passes(name: &'static str, resource: BedrockCustomModel, region: &'static str) -> Self {
+        PrecheckCase {
+            name,
+            resource,
+            region,
+            reason: None,
+            fields: vec![],
+            not_fields: vec![],
+        }
     }
-    let ok = |name, resource, region| Case {
-        name,
-        resource,
-        region,
-        reason: None,
-        fields: vec![],
-        not_fields: vec![],
-    };
-    let invalid = |name, spec, field| Case {
-        name,
-        resource: resource(spec, None),
-        region: REGION,
-        reason: Some(reason::INVALID_SPEC),
-        fields: vec![field],
-        not_fields: vec![],
-    };
-    let immutable = |name, spec, state, region, fields: Vec<&'static str>, not_fields| Case {
-        name,
-        resource: resource(spec, Some(status_in(state))),
-        region,
-        reason: Some(reason::IMMUTABLE_FIELD_CHANGED),
-        fields,
-        not_fields,
-    };
-    let adopted = CreatedWith {
-        model_name: NAME.into(),
-        source: None,
-        role_arn: None,
-        kms_key_arn: None,
-        region: REGION.into(),
-        adopted: true,
-    };
-    let cases = vec![
-        ok("valid, never reconciled", resource(spec(), None), REGION),
-        ok(
-            "valid model package spec without role",
-            resource(
-                spec_with(|s| {
-                    s.source = ModelSource {
-                        s3_uri: None,
-                        model_package_arn: Some(PACKAGE_ARN.into()),
-                    };
-                    s.role_arn = None;
-                }),
-                None,
-            ),
-            REGION,
-        ),
-        ok(
-            "valid, Active and unchanged",
-            resource(spec(), Some(status_in("Active"))),
-            REGION,
-        ),
-        ok(
-            "tags and deletionPolicy are mutable",
-            resource(
-                spec_with(|s| {
-                    s.tags = map(&[("env", "prod")]);
-                    s.deletion_policy = DeletionPolicy::Retain;
-                    s.adoption_policy = AdoptionPolicy::Adopt;
-                }),
-                Some(status_in("Active")),
-            ),
-            REGION,
-        ),
-        invalid(
-            "bad modelName",
-            spec_with(|s| s.model_name = Some("bad--name".into())),
-            "spec.modelName",
-        ),
-        invalid(
-            "both sources",
-            spec_with(|s| s.source.model_package_arn = Some(PACKAGE_ARN.into())),
-            "spec.source",
-        ),
-        invalid(
-            "no source",
-            spec_with(|s| s.source = ModelSource::default()),
-            "spec.source",
-        ),
-        invalid(
-            "bad s3Uri",
-            spec_with(|s| s.source.s3_uri = Some("s3://My-Bucket/model/".into())),
-            "spec.source.s3Uri",
-        ),
-        invalid(
-            "s3Uri without roleArn",
-            spec_with(|s| s.role_arn = None),
-            "spec.roleArn",
-        ),
-        invalid(
-            "bad kmsKeyArn",
-            spec_with(|s| s.kms_key_arn = Some("alias/my-key".into())),
-            "spec.kmsKeyArn",
-        ),
-        invalid(
-            "reserved tag key",
-            spec_with(|s| {
-                s.tags.insert("aws:x".into(), "y".into());
-            }),
-            "spec.tags[\"aws:x\"]",
-        ),
-        invalid(
-            "bad region",
-            spec_with(|s| s.region = Some("US-EAST-1".into())),
-            "spec.region",
-        ),
-        Case {
-            // An invalid spec is reported even while a model exists.
-            name: "invalid spec on an Active model",
-            resource: resource(
-                spec_with(|s| s.role_arn = Some("not-an-arn".into())),
-                Some(status_in("Active")),
-            ),
+
+    /// A never-reconciled resource with `spec` is InvalidSpec, naming `field`.
+    fn invalid(name: &'static str, spec: BedrockCustomModelSpec, field: &'static str) -> Self {
+        PrecheckCase {
+            name,
+            resource: resource(spec, None),
             region: REGION,
             reason: Some(reason::INVALID_SPEC),
-            fields: vec!["spec.roleArn"],
+            fields: vec![field],
             not_fields: vec![],
-        },
-        immutable(
-            "modelName changed while Active",
-            spec_with(|s| s.model_name = Some("renamed".into())),
-            "Active",
-            REGION,
-            vec!["spec.modelName"],
-            vec!["spec.source", "spec.roleArn"],
-        ),
-        immutable(
-            "source changed while Active",
-            spec_with(|s| s.source.s3_uri = Some("s3://my-bucket/models/nova-v2/".into())),
-            "Active",
-            REGION,
-            vec!["spec.source"],
-            vec!["spec.modelName", "spec.roleArn"],
-        ),
-        immutable(
-            "roleArn changed while Active",
-            spec_with(|s| s.role_arn = Some(OTHER_ROLE.into())),
-            "Active",
-            REGION,
-            vec!["spec.roleArn"],
-            vec!["spec.source", "spec.kmsKeyArn"],
-        ),
-        immutable(
-            "kmsKeyArn added while Active",
-            spec_with(|s| s.kms_key_arn = Some(KMS.into())),
-            "Active",
-            REGION,
-            vec!["spec.kmsKeyArn"],
-            vec!["spec.roleArn"],
-        ),
-        immutable(
-            "region changed while Active",
-            spec(),
-            "Active",
-            "eu-west-1",
-            vec!["spec.region"],
-            vec!["spec.modelName"],
-        ),
-        immutable(
-            "several fields changed while Creating",
-            spec_with(|s| {
-                s.model_name = Some("renamed".into());
-                s.role_arn = Some(OTHER_ROLE.into());
-                s.kms_key_arn = Some(KMS.into());
-            }),
-            "Creating",
-            REGION,
-            vec!["spec.modelName", "spec.roleArn", "spec.kmsKeyArn"],
-            vec!["spec.source"],
-        ),
-        ok(
-            "same change while Failed is left to plan_apply",
-            resource(
-                spec_with(|s| {
-                    s.model_name = Some("renamed".into());
-                    s.role_arn = Some(OTHER_ROLE.into());
-                }),
-                Some(status_in("Failed")),
-            ),
-            REGION,
-        ),
-        ok(
-            "region change while Failed",
-            resource(spec(), Some(status_in("Failed"))),
-            "eu-west-1",
-        ),
-        ok(
-            "no model yet (status without modelArn)",
-            resource(
-                spec_with(|s| s.role_arn = Some(OTHER_ROLE.into())),
-                Some(status_with("Creating", |st| st.model_arn = None)),
-            ),
-            REGION,
-        ),
-        ok(
-            "adopted model: source and roleArn are unknown, so not compared",
-            resource(
-                spec_with(|s| s.role_arn = Some(OTHER_ROLE.into())),
-                Some(status_with("Active", |st| st.created_with = Some(adopted))),
-            ),
-            REGION,
-        ),
-    ];
+        }
+    }
 
-    for case in cases {
-        let got = precheck(&case.resource, case.region);
-        let Some(want) = case.reason else {
-            assert_eq!(got, None, "{}: expected no precheck plan", case.name);
-            continue;
+    /// A model created from [`spec`] and last seen in `state`, now with `spec`, is
+    /// ImmutableFieldChanged, naming `fields` and none of `not_fields`.
+    fn immutable(
+        name: &'static str,
+        spec: BedrockCustomModelSpec,
+        state: &str,
+        region: &'static str,
+        fields: Vec<&'static str>,
+        not_fields: Vec<&'static str>,
+    ) -> Self {
+        PrecheckCase {
+            name,
+            resource: resource(spec, Some(status_in(state))),
+            region,
+            reason: Some(reason::IMMUTABLE_FIELD_CHANGED),
+            fields,
+            not_fields,
+        }
+    }
+
+    fn check(self) {
+        let got = precheck(&self.resource, self.region);
+        let Some(want) = self.reason else {
+            assert_eq!(got, None, "{}: expected no precheck plan", self.name);
+            return;
         };
-        let plan = got.unwrap_or_else(|| panic!("{}: expected a {want} plan, got None", case.name));
+        let plan = got.unwrap_or_else(|| panic!("{}: expected a {want} plan, got None", self.name));
         assert!(
             plan.actions.is_empty(),
             "{}: no AWS call, got {:?}",
-            case.name,
+            self.name,
             plan.actions
         );
-        assert_eq!(plan.next, Next::AwaitChange, "{}: next", case.name);
+        assert_eq!(plan.next, Next::AwaitChange, "{}: next", self.name);
         for type_ in [conditions::READY, conditions::SYNCED] {
-            let c = condition(&plan, type_, case.name);
-            assert!(!c.status, "{}: {type_} must be False", case.name);
-            assert_eq!(c.reason, want, "{}: {type_} reason", case.name);
-            for field in &case.fields {
+            let c = condition(&plan, type_, self.name);
+            assert!(!c.status, "{}: {type_} must be False", self.name);
+            assert_eq!(c.reason, want, "{}: {type_} reason", self.name);
+            for field in &self.fields {
                 assert!(
                     c.message.contains(field),
                     "{}: {type_} message should name {field}: {}",
-                    case.name,
+                    self.name,
                     c.message
                 );
             }
-            for field in &case.not_fields {
+            for field in &self.not_fields {
                 assert!(
                     !c.message.contains(field),
                     "{}: {type_} message should not name {field}: {}",
-                    case.name,
+                    self.name,
                     c.message
                 );
             }
@@ -485,26 +326,319 @@ fn precheck_blocks_invalid_specs_and_immutable_changes() {
             events(&plan),
             vec![(want, true)],
             "{}: one warning event",
-            case.name
+            self.name
         );
         assert_eq!(
             plan.status.observed_generation,
             Some(GENERATION),
             "{}: observedGeneration",
-            case.name
+            self.name
         );
-        let before = case.resource.status.clone().unwrap_or_default();
+        let before = self.resource.status.clone().unwrap_or_default();
         assert_eq!(
             plan.status.model_arn, before.model_arn,
             "{}: modelArn kept",
-            case.name
+            self.name
         );
         assert_eq!(
             plan.status.created_with, before.created_with,
             "{}: createdWith kept",
-            case.name
+            self.name
         );
     }
+}
+
+#[test]
+fn precheck_passes_a_valid_never_reconciled_spec() {
+    PrecheckCase::passes("valid, never reconciled", resource(spec(), None), REGION).check();
+}
+
+#[test]
+fn precheck_passes_a_model_package_spec_without_role() {
+    PrecheckCase::passes(
+        "valid model package spec without role",
+        resource(
+            spec_with(|s| {
+                s.source = ModelSource {
+                    s3_uri: None,
+                    model_package_arn: Some(PACKAGE_ARN.into()),
+                };
+                s.role_arn = None;
+            }),
+            None,
+        ),
+        REGION,
+    )
+    .check();
+}
+
+#[test]
+fn precheck_passes_an_unchanged_active_model() {
+    PrecheckCase::passes(
+        "valid, Active and unchanged",
+        resource(spec(), Some(status_in("Active"))),
+        REGION,
+    )
+    .check();
+}
+
+#[test]
+fn precheck_passes_changes_to_tags_and_policies() {
+    PrecheckCase::passes(
+        "tags and deletionPolicy are mutable",
+        resource(
+            spec_with(|s| {
+                s.tags = map(&[("env", "prod")]);
+                s.deletion_policy = DeletionPolicy::Retain;
+                s.adoption_policy = AdoptionPolicy::Adopt;
+            }),
+            Some(status_in("Active")),
+        ),
+        REGION,
+    )
+    .check();
+}
+
+#[test]
+fn precheck_blocks_a_bad_model_name() {
+    PrecheckCase::invalid(
+        "bad modelName",
+        spec_with(|s| s.model_name = Some("bad--name".into())),
+        "spec.modelName",
+    )
+    .check();
+}
+
+#[test]
+fn precheck_blocks_both_sources() {
+    PrecheckCase::invalid(
+        "both sources",
+        spec_with(|s| s.source.model_package_arn = Some(PACKAGE_ARN.into())),
+        "spec.source",
+    )
+    .check();
+}
+
+#[test]
+fn precheck_blocks_no_source() {
+    PrecheckCase::invalid(
+        "no source",
+        spec_with(|s| s.source = ModelSource::default()),
+        "spec.source",
+    )
+    .check();
+}
+
+#[test]
+fn precheck_blocks_a_bad_s3_uri() {
+    PrecheckCase::invalid(
+        "bad s3Uri",
+        spec_with(|s| s.source.s3_uri = Some("s3://My-Bucket/model/".into())),
+        "spec.source.s3Uri",
+    )
+    .check();
+}
+
+#[test]
+fn precheck_blocks_s3_uri_without_role_arn() {
+    PrecheckCase::invalid(
+        "s3Uri without roleArn",
+        spec_with(|s| s.role_arn = None),
+        "spec.roleArn",
+    )
+    .check();
+}
+
+#[test]
+fn precheck_blocks_a_bad_kms_key_arn() {
+    PrecheckCase::invalid(
+        "bad kmsKeyArn",
+        spec_with(|s| s.kms_key_arn = Some("alias/my-key".into())),
+        "spec.kmsKeyArn",
+    )
+    .check();
+}
+
+#[test]
+fn precheck_blocks_a_reserved_tag_key() {
+    PrecheckCase::invalid(
+        "reserved tag key",
+        spec_with(|s| {
+            s.tags.insert("aws:x".into(), "y".into());
+        }),
+        "spec.tags[\"aws:x\"]",
+    )
+    .check();
+}
+
+#[test]
+fn precheck_blocks_a_bad_region() {
+    PrecheckCase::invalid(
+        "bad region",
+        spec_with(|s| s.region = Some("US-EAST-1".into())),
+        "spec.region",
+    )
+    .check();
+}
+
+/// An invalid spec is reported even while a model exists.
+#[test]
+fn precheck_blocks_an_invalid_spec_on_an_active_model() {
+    PrecheckCase {
+        name: "invalid spec on an Active model",
+        resource: resource(
+            spec_with(|s| s.role_arn = Some("not-an-arn".into())),
+            Some(status_in("Active")),
+        ),
+        region: REGION,
+        reason: Some(reason::INVALID_SPEC),
+        fields: vec!["spec.roleArn"],
+        not_fields: vec![],
+    }
+    .check();
+}
+
+#[test]
+fn precheck_blocks_model_name_changed_while_active() {
+    PrecheckCase::immutable(
+        "modelName changed while Active",
+        spec_with(|s| s.model_name = Some("renamed".into())),
+        "Active",
+        REGION,
+        vec!["spec.modelName"],
+        vec!["spec.source", "spec.roleArn"],
+    )
+    .check();
+}
+
+#[test]
+fn precheck_blocks_source_changed_while_active() {
+    PrecheckCase::immutable(
+        "source changed while Active",
+        spec_with(|s| s.source.s3_uri = Some("s3://my-bucket/models/nova-v2/".into())),
+        "Active",
+        REGION,
+        vec!["spec.source"],
+        vec!["spec.modelName", "spec.roleArn"],
+    )
+    .check();
+}
+
+#[test]
+fn precheck_blocks_role_arn_changed_while_active() {
+    PrecheckCase::immutable(
+        "roleArn changed while Active",
+        spec_with(|s| s.role_arn = Some(OTHER_ROLE.into())),
+        "Active",
+        REGION,
+        vec!["spec.roleArn"],
+        vec!["spec.source", "spec.kmsKeyArn"],
+    )
+    .check();
+}
+
+#[test]
+fn precheck_blocks_kms_key_arn_added_while_active() {
+    PrecheckCase::immutable(
+        "kmsKeyArn added while Active",
+        spec_with(|s| s.kms_key_arn = Some(KMS.into())),
+        "Active",
+        REGION,
+        vec!["spec.kmsKeyArn"],
+        vec!["spec.roleArn"],
+    )
+    .check();
+}
+
+#[test]
+fn precheck_blocks_region_changed_while_active() {
+    PrecheckCase::immutable(
+        "region changed while Active",
+        spec(),
+        "Active",
+        "eu-west-1",
+        vec!["spec.region"],
+        vec!["spec.modelName"],
+    )
+    .check();
+}
+
+#[test]
+fn precheck_blocks_several_fields_changed_while_creating_naming_each() {
+    PrecheckCase::immutable(
+        "several fields changed while Creating",
+        spec_with(|s| {
+            s.model_name = Some("renamed".into());
+            s.role_arn = Some(OTHER_ROLE.into());
+            s.kms_key_arn = Some(KMS.into());
+        }),
+        "Creating",
+        REGION,
+        vec!["spec.modelName", "spec.roleArn", "spec.kmsKeyArn"],
+        vec!["spec.source"],
+    )
+    .check();
+}
+
+#[test]
+fn precheck_leaves_immutable_changes_of_a_failed_model_to_plan_apply() {
+    PrecheckCase::passes(
+        "same change while Failed is left to plan_apply",
+        resource(
+            spec_with(|s| {
+                s.model_name = Some("renamed".into());
+                s.role_arn = Some(OTHER_ROLE.into());
+            }),
+            Some(status_in("Failed")),
+        ),
+        REGION,
+    )
+    .check();
+}
+
+#[test]
+fn precheck_passes_a_region_change_while_failed() {
+    PrecheckCase::passes(
+        "region change while Failed",
+        resource(spec(), Some(status_in("Failed"))),
+        "eu-west-1",
+    )
+    .check();
+}
+
+#[test]
+fn precheck_passes_changes_before_a_model_exists() {
+    PrecheckCase::passes(
+        "no model yet (status without modelArn)",
+        resource(
+            spec_with(|s| s.role_arn = Some(OTHER_ROLE.into())),
+            Some(status_with("Creating", |st| st.model_arn = None)),
+        ),
+        REGION,
+    )
+    .check();
+}
+
+/// Source and roleArn of an adopted model are unknown, so they are not compared.
+#[test]
+fn precheck_passes_a_role_change_on_an_adopted_model() {
+    let adopted = CreatedWith {
+        model_name: NAME.into(),
+        source: None,
+        role_arn: None,
+        kms_key_arn: None,
+        region: REGION.into(),
+        adopted: true,
+    };
+    PrecheckCase::passes(
+        "adopted model: source and roleArn are unknown, so not compared",
+        resource(
+            spec_with(|s| s.role_arn = Some(OTHER_ROLE.into())),
+            Some(status_with("Active", |st| st.created_with = Some(adopted))),
+        ),
+        REGION,
+    )
+    .check();
 }
 
 #[test]
@@ -533,651 +667,45 @@ fn precheck_announces_a_block_once() {
 // plan_apply
 // ---------------------------------------------------------------------------------------------
 
-#[test]
-fn plan_apply_branches() {
-    struct Case {
-        name: &'static str,
-        resource: BedrockCustomModel,
-        observation: Observation,
-        elapsed: Option<Duration>,
-        actions: Vec<Action>,
-        status: BedrockCustomModelStatus,
-        ready: (bool, &'static str),
-        synced: (bool, &'static str),
-        /// Each must appear in the Ready message.
-        message: Vec<&'static str>,
-        events: Vec<(&'static str, bool)>,
-        next: Next,
-    }
-    let timing = Timing::default();
-    let two_tags = spec_with(|s| s.tags = map(&[("team", "ml"), ("env", "prod")]));
-    let new_role = spec_with(|s| s.role_arn = Some(OTHER_ROLE.into()));
-    let adopt = spec_with(|s| s.adoption_policy = AdoptionPolicy::Adopt);
-    let package = spec_with(|s| {
-        s.model_name = Some("nova-ft_v2".into());
-        s.source = ModelSource {
-            s3_uri: None,
-            model_package_arn: Some(PACKAGE_ARN.into()),
-        };
-        s.role_arn = None;
-        s.kms_key_arn = Some(KMS.into());
-        s.tags = BTreeMap::new();
-    });
+/// One `plan_apply` case: what the resource and Bedrock look like, and everything the plan
+/// must say about it.
+struct ApplyCase {
+    name: &'static str,
+    resource: BedrockCustomModel,
+    observation: Observation,
+    elapsed: Option<Duration>,
+    actions: Vec<Action>,
+    status: BedrockCustomModelStatus,
+    ready: (bool, &'static str),
+    synced: (bool, &'static str),
+    /// Each must appear in the Ready message.
+    message: Vec<&'static str>,
+    events: Vec<(&'static str, bool)>,
+    next: Next,
+}
 
-    let cases = vec![
-        Case {
-            name: "nothing exists: create",
-            resource: resource(spec(), None),
-            observation: Observation::default(),
-            elapsed: None,
-            actions: vec![Action::Create(expected_create(&spec(), 0))],
-            status: base(BedrockCustomModelStatus {
-                region: Some(REGION.into()),
-                managed_tag_keys: keys(&["team"]),
-                ..Default::default()
-            }),
-            ready: (false, reason::CREATING),
-            synced: (true, reason::RECONCILED),
-            message: vec![NAME],
-            events: vec![("Creating", false)],
-            next: Next::Soon,
-        },
-        Case {
-            name: "nothing exists, modelName and package source: create",
-            resource: resource(package.clone(), None),
-            observation: Observation::default(),
-            elapsed: None,
-            actions: vec![Action::Create(expected_create(&package, 0))],
-            status: BedrockCustomModelStatus {
-                model_name: Some("nova-ft_v2".into()),
-                ..base(BedrockCustomModelStatus {
-                    region: Some(REGION.into()),
-                    ..Default::default()
-                })
-            },
-            ready: (false, reason::CREATING),
-            synced: (true, reason::RECONCILED),
-            message: vec!["nova-ft_v2"],
-            events: vec![("Creating", false)],
-            next: Next::Soon,
-        },
-        Case {
-            name: "ours by name (crash after create), still Creating: taken back silently",
-            resource: resource(spec(), None),
-            observation: observed(
-                remote(ModelState::Creating),
-                Some(remote_tags(&[("team", "ml")])),
-            ),
-            elapsed: Some(Duration::ZERO),
-            actions: vec![],
-            status: base(BedrockCustomModelStatus {
-                model_arn: Some(ARN.into()),
-                region: Some(REGION.into()),
-                model_status: Some("Creating".into()),
-                // Recorded once the import is over.
-                creation_time: None,
-                created_with: Some(created_with_default()),
-                ..Default::default()
-            }),
-            ready: (false, reason::CREATING),
-            synced: (true, reason::RECONCILED),
-            message: vec![NAME],
-            events: vec![],
-            next: Next::Poll(timing.poll_initial),
-        },
-        Case {
-            name: "ours by name, Active: taken back without adoption",
-            resource: resource(spec(), None),
-            observation: observed(
-                remote(ModelState::Active),
-                Some(remote_tags(&[("team", "ml")])),
-            ),
-            elapsed: None,
-            actions: vec![],
-            status: base(BedrockCustomModelStatus {
-                model_arn: Some(ARN.into()),
-                region: Some(REGION.into()),
-                model_status: Some("Active".into()),
-                creation_time: Some(CREATED_AT.into()),
-                created_with: Some(created_with_default()),
-                managed_tag_keys: keys(&["team"]),
-                ..Default::default()
-            }),
-            ready: (true, reason::ACTIVE),
-            synced: (true, reason::RECONCILED),
-            message: vec![NAME],
-            events: vec![("Active", false)],
-            next: Next::Resync,
-        },
-        Case {
-            name: "foreign model with the name: NameConflict",
-            resource: resource(spec(), None),
-            observation: observed(
-                remote(ModelState::Active),
-                Some(map(&[(tags::OWNER_UID, "someone-else"), ("team", "other")])),
-            ),
-            elapsed: None,
-            actions: vec![],
-            status: base(BedrockCustomModelStatus {
-                region: Some(REGION.into()),
-                ..Default::default()
-            }),
-            ready: (false, reason::NAME_CONFLICT),
-            synced: (false, reason::NAME_CONFLICT),
-            message: vec![NAME, ARN, "adoptionPolicy"],
-            events: vec![(reason::NAME_CONFLICT, true)],
-            next: Next::After(timing.slow_retry),
-        },
-        Case {
-            name: "untagged model with the name, tags not read: NameConflict",
-            resource: resource(spec(), None),
-            observation: observed(remote(ModelState::Active), None),
-            elapsed: None,
-            actions: vec![],
-            status: base(BedrockCustomModelStatus {
-                region: Some(REGION.into()),
-                ..Default::default()
-            }),
-            ready: (false, reason::NAME_CONFLICT),
-            synced: (false, reason::NAME_CONFLICT),
-            message: vec![NAME],
-            events: vec![(reason::NAME_CONFLICT, true)],
-            next: Next::After(timing.slow_retry),
-        },
-        Case {
-            name: "foreign model with adoptionPolicy Adopt: adopted and tagged",
-            resource: resource(adopt.clone(), None),
-            observation: observed(
-                remote(ModelState::Active),
-                Some(map(&[("cost-center", "42")])),
-            ),
-            elapsed: None,
-            actions: vec![Action::Claim {
-                arn: ARN.into(),
-                tags: remote_tags(&[("team", "ml")]),
-            }],
-            status: adopted_status("Active"),
-            ready: (true, reason::ACTIVE),
-            synced: (true, reason::RECONCILED),
-            message: vec![NAME],
-            events: vec![("Adopted", false), ("Active", false)],
-            next: Next::Resync,
-        },
-        Case {
-            name: "Adopt, model held by a resource that still exists: NameConflict naming it",
-            resource: resource(adopt.clone(), None),
-            observation: Observation {
-                owner: Liveness::Alive,
-                ..observed(remote(ModelState::Active), Some(team_b_tags()))
-            },
-            elapsed: None,
-            actions: vec![],
-            status: base(BedrockCustomModelStatus {
-                region: Some(REGION.into()),
-                ..Default::default()
-            }),
-            ready: (false, reason::NAME_CONFLICT),
-            synced: (false, reason::NAME_CONFLICT),
-            message: vec![NAME, ARN, "team-b/m", "still exists"],
-            events: vec![(reason::NAME_CONFLICT, true)],
-            next: Next::After(timing.slow_retry),
-        },
-        Case {
-            name: "Adopt, owner tag not looked up: no claim on a guess",
-            resource: resource(adopt.clone(), None),
-            observation: observed(remote(ModelState::Active), Some(team_b_tags())),
-            elapsed: None,
-            actions: vec![],
-            status: base(BedrockCustomModelStatus {
-                region: Some(REGION.into()),
-                ..Default::default()
-            }),
-            ready: (false, reason::NAME_CONFLICT),
-            synced: (false, reason::NAME_CONFLICT),
-            message: vec!["team-b/m"],
-            events: vec![(reason::NAME_CONFLICT, true)],
-            next: Next::After(timing.slow_retry),
-        },
-        Case {
-            name: "Adopt, model held by a resource that is gone: claimed, owner tags replaced",
-            resource: resource(adopt.clone(), None),
-            observation: Observation {
-                owner: Liveness::Gone,
-                ..observed(remote(ModelState::Active), Some(team_b_tags()))
-            },
-            elapsed: None,
-            actions: vec![Action::Claim {
-                arn: ARN.into(),
-                tags: remote_tags(&[("team", "ml")]),
-            }],
-            status: adopted_status("Active"),
-            ready: (true, reason::ACTIVE),
-            synced: (true, reason::RECONCILED),
-            message: vec![NAME],
-            events: vec![("Adopted", false), ("Active", false)],
-            next: Next::Resync,
-        },
-        Case {
-            name: "Adopt, untagged model still Creating: the owner tags go on at once",
-            resource: resource(adopt.clone(), None),
-            observation: observed(remote(ModelState::Creating), Some(BTreeMap::new())),
-            elapsed: Some(Duration::ZERO),
-            actions: vec![Action::Claim {
-                arn: ARN.into(),
-                tags: operator_tags(),
-            }],
-            status: BedrockCustomModelStatus {
-                creation_time: None,
-                managed_tag_keys: Vec::new(),
-                ..adopted_status("Creating")
-            },
-            ready: (false, reason::CREATING),
-            synced: (true, reason::RECONCILED),
-            message: vec![NAME],
-            events: vec![("Adopted", false)],
-            next: Next::Poll(timing.poll_initial),
-        },
-        Case {
-            name: "Never, model held by another resource: NameConflict naming it",
-            resource: resource(spec(), None),
-            observation: observed(remote(ModelState::Active), Some(team_b_tags())),
-            elapsed: None,
-            actions: vec![],
-            status: base(BedrockCustomModelStatus {
-                region: Some(REGION.into()),
-                ..Default::default()
-            }),
-            ready: (false, reason::NAME_CONFLICT),
-            synced: (false, reason::NAME_CONFLICT),
-            message: vec!["team-b/m", "adoptionPolicy"],
-            events: vec![(reason::NAME_CONFLICT, true)],
-            next: Next::After(timing.slow_retry),
-        },
-        Case {
-            name: "known model now held by another live resource: NameConflict, model let go",
-            resource: resource(adopt.clone(), Some(status_in("Active"))),
-            observation: Observation {
-                owner: Liveness::Alive,
-                ..observed(remote(ModelState::Active), Some(team_b_tags()))
-            },
-            elapsed: None,
-            actions: vec![],
-            status: base(BedrockCustomModelStatus {
-                model_arn: None,
-                model_status: None,
-                creation_time: None,
-                created_with: None,
-                ..status_in("Active")
-            }),
-            ready: (false, reason::NAME_CONFLICT),
-            synced: (false, reason::NAME_CONFLICT),
-            message: vec!["team-b/m"],
-            events: vec![(reason::NAME_CONFLICT, true)],
-            next: Next::After(timing.slow_retry),
-        },
-        Case {
-            name: "known model gone out-of-band: re-created with a new token",
-            resource: resource(spec(), Some(status_in("Active"))),
-            observation: Observation::default(),
-            elapsed: None,
-            actions: vec![Action::Create(expected_create(&spec(), 1))],
-            status: base(BedrockCustomModelStatus {
-                region: Some(REGION.into()),
-                managed_tag_keys: keys(&["team"]),
-                recreations: 1,
-                ..Default::default()
-            }),
-            ready: (false, reason::CREATING),
-            synced: (true, reason::RECONCILED),
-            message: vec![NAME],
-            events: vec![("ModelMissing", true), ("Creating", false)],
-            next: Next::Soon,
-        },
-        Case {
-            name: "Creating: poll",
-            resource: resource(spec(), Some(status_in("Creating"))),
-            observation: observed(remote(ModelState::Creating), None),
-            elapsed: Some(Duration::from_secs(3)),
-            actions: vec![],
-            status: base(BedrockCustomModelStatus {
-                model_status: Some("Creating".into()),
-                ..status_in("Creating")
-            }),
-            ready: (false, reason::CREATING),
-            synced: (true, reason::RECONCILED),
-            message: vec![NAME],
-            events: vec![],
-            next: Next::Poll(Duration::from_secs(3)),
-        },
-        Case {
-            name: "unknown Bedrock status: treated as in progress",
-            resource: resource(spec(), Some(status_in("Creating"))),
-            observation: observed(remote(ModelState::Other("Importing".into())), None),
-            elapsed: Some(Duration::ZERO),
-            actions: vec![],
-            status: base(BedrockCustomModelStatus {
-                model_status: Some("Importing".into()),
-                ..status_in("Creating")
-            }),
-            ready: (false, reason::CREATING),
-            synced: (true, reason::RECONCILED),
-            message: vec![NAME],
-            events: vec![],
-            next: Next::Poll(timing.poll_initial),
-        },
-        Case {
-            name: "Creating → Active: Ready and announced",
-            resource: resource(spec(), Some(status_in("Creating"))),
-            observation: observed(
-                remote(ModelState::Active),
-                Some(remote_tags(&[("team", "ml")])),
-            ),
-            elapsed: None,
-            actions: vec![],
-            status: base(status_in("Active")),
-            ready: (true, reason::ACTIVE),
-            synced: (true, reason::RECONCILED),
-            message: vec![NAME],
-            events: vec![("Active", false)],
-            next: Next::Resync,
-        },
-        Case {
-            name: "Active, tags in sync, out-of-band tag present: nothing to do",
-            resource: resource(spec(), Some(status_in("Active"))),
-            observation: observed(
-                remote(ModelState::Active),
-                Some(remote_tags(&[("team", "ml"), ("cost-center", "42")])),
-            ),
-            elapsed: None,
-            actions: vec![],
-            status: base(status_in("Active")),
-            ready: (true, reason::ACTIVE),
-            synced: (true, reason::RECONCILED),
-            message: vec![NAME],
-            events: vec![],
-            next: Next::Resync,
-        },
-        Case {
-            name: "Active, spec tag added",
-            resource: resource(two_tags.clone(), Some(status_in("Active"))),
-            observation: observed(
-                remote(ModelState::Active),
-                Some(remote_tags(&[("team", "ml"), ("cost-center", "42")])),
-            ),
-            elapsed: None,
-            actions: vec![Action::Tag {
-                arn: ARN.into(),
-                tags: map(&[("env", "prod")]),
-            }],
-            status: base(status_with("Active", |st| {
-                st.managed_tag_keys = keys(&["env", "team"])
-            })),
-            ready: (true, reason::ACTIVE),
-            synced: (true, reason::RECONCILED),
-            message: vec![NAME],
-            events: vec![],
-            next: Next::Resync,
-        },
-        Case {
-            name: "Active, spec tag value changed",
-            resource: resource(
-                spec_with(|s| s.tags = map(&[("team", "data")])),
-                Some(status_in("Active")),
-            ),
-            observation: observed(
-                remote(ModelState::Active),
-                Some(remote_tags(&[("team", "ml"), ("cost-center", "42")])),
-            ),
-            elapsed: None,
-            actions: vec![Action::Tag {
-                arn: ARN.into(),
-                tags: map(&[("team", "data")]),
-            }],
-            status: base(status_in("Active")),
-            ready: (true, reason::ACTIVE),
-            synced: (true, reason::RECONCILED),
-            message: vec![NAME],
-            events: vec![],
-            next: Next::Resync,
-        },
-        Case {
-            name: "Active, spec tag removed: untag only that key",
-            resource: resource(
-                spec_with(|s| s.tags = BTreeMap::new()),
-                Some(status_in("Active")),
-            ),
-            observation: observed(
-                remote(ModelState::Active),
-                Some(remote_tags(&[("team", "ml"), ("cost-center", "42")])),
-            ),
-            elapsed: None,
-            actions: vec![Action::Untag {
-                arn: ARN.into(),
-                keys: keys(&["team"]),
-            }],
-            status: base(status_with("Active", |st| st.managed_tag_keys = Vec::new())),
-            ready: (true, reason::ACTIVE),
-            synced: (true, reason::RECONCILED),
-            message: vec![NAME],
-            events: vec![],
-            next: Next::Resync,
-        },
-        Case {
-            name: "Active, added, changed and removed at once; operator tag restored",
-            resource: resource(
-                spec_with(|s| s.tags = map(&[("team", "data"), ("env", "prod")])),
-                Some(status_with("Active", |st| {
-                    st.managed_tag_keys = keys(&["team", "owner"])
-                })),
-            ),
-            observation: observed(
-                remote(ModelState::Active),
-                Some(map(&[
-                    (tags::OWNER_UID, UID),
-                    ("team", "ml"),
-                    ("owner", "alice"),
-                    ("cost-center", "42"),
-                ])),
-            ),
-            elapsed: None,
-            actions: vec![
-                Action::Tag {
-                    arn: ARN.into(),
-                    tags: map(&[
-                        ("env", "prod"),
-                        ("team", "data"),
-                        (tags::OWNER, "ml/my-model"),
-                    ]),
-                },
-                Action::Untag {
-                    arn: ARN.into(),
-                    keys: keys(&["owner"]),
-                },
-            ],
-            status: base(status_with("Active", |st| {
-                st.managed_tag_keys = keys(&["env", "team"])
-            })),
-            ready: (true, reason::ACTIVE),
-            synced: (true, reason::RECONCILED),
-            message: vec![NAME],
-            events: vec![],
-            next: Next::Resync,
-        },
-        Case {
-            name: "Active, out-of-band tag with a key the spec now names: overwritten, not removed",
-            resource: resource(two_tags.clone(), Some(status_in("Active"))),
-            observation: observed(
-                remote(ModelState::Active),
-                Some(remote_tags(&[("team", "ml"), ("env", "dev")])),
-            ),
-            elapsed: None,
-            actions: vec![Action::Tag {
-                arn: ARN.into(),
-                tags: map(&[("env", "prod")]),
-            }],
-            status: base(status_with("Active", |st| {
-                st.managed_tag_keys = keys(&["env", "team"])
-            })),
-            ready: (true, reason::ACTIVE),
-            synced: (true, reason::RECONCILED),
-            message: vec![NAME],
-            events: vec![],
-            next: Next::Resync,
-        },
-        Case {
-            name: "Creating → Failed: Ready False with Bedrock's message, announced",
-            resource: resource(spec(), Some(status_in("Creating"))),
-            observation: observed(remote(ModelState::Failed), None),
-            elapsed: None,
-            actions: vec![],
-            status: base(status_in("Failed")),
-            ready: (false, reason::FAILED),
-            synced: (false, reason::FAILED),
-            message: vec![NAME, FAILURE, RETRY_ANNOTATION],
-            events: vec![("ModelFailed", true)],
-            next: Next::Resync,
-        },
-        Case {
-            name: "still Failed: no repeated event",
-            resource: resource(spec(), Some(status_in("Failed"))),
-            observation: observed(remote(ModelState::Failed), None),
-            elapsed: None,
-            actions: vec![],
-            status: base(status_in("Failed")),
-            ready: (false, reason::FAILED),
-            synced: (false, reason::FAILED),
-            message: vec![FAILURE],
-            events: vec![],
-            next: Next::Resync,
-        },
-        Case {
-            name: "Failed + immutable change: delete to replace",
-            resource: resource(new_role, Some(status_in("Failed"))),
-            observation: observed(remote(ModelState::Failed), None),
-            elapsed: None,
-            actions: vec![Action::Delete { arn: ARN.into() }],
-            status: base(BedrockCustomModelStatus {
-                region: Some(REGION.into()),
-                managed_tag_keys: keys(&["team"]),
-                recreations: 1,
-                ..Default::default()
-            }),
-            ready: (false, reason::CREATING),
-            synced: (true, reason::RECONCILED),
-            message: vec![NAME, "spec.roleArn"],
-            events: vec![("Replacing", false)],
-            next: Next::Soon,
-        },
-        Case {
-            name: "Failed + new retry annotation: delete to retry",
-            resource: resource_with(
-                spec(),
-                Some(status_in("Failed")),
-                &[(RETRY_ANNOTATION, "2025-06-02T08:00:00Z")],
-            ),
-            observation: observed(remote(ModelState::Failed), None),
-            elapsed: None,
-            actions: vec![Action::Delete { arn: ARN.into() }],
-            status: base(BedrockCustomModelStatus {
-                region: Some(REGION.into()),
-                managed_tag_keys: keys(&["team"]),
-                recreations: 1,
-                retry_handled: Some("2025-06-02T08:00:00Z".into()),
-                ..Default::default()
-            }),
-            ready: (false, reason::CREATING),
-            synced: (true, reason::RECONCILED),
-            message: vec![NAME, RETRY_ANNOTATION],
-            events: vec![("Replacing", false)],
-            next: Next::Soon,
-        },
-        Case {
-            name: "Failed + retry annotation changed again: delete again",
-            resource: resource_with(
-                spec(),
-                Some(status_with("Failed", |st| {
-                    st.retry_handled = Some("1".into());
-                    st.recreations = 1;
-                })),
-                &[(RETRY_ANNOTATION, "2")],
-            ),
-            observation: observed(remote(ModelState::Failed), None),
-            elapsed: None,
-            actions: vec![Action::Delete { arn: ARN.into() }],
-            status: base(BedrockCustomModelStatus {
-                region: Some(REGION.into()),
-                managed_tag_keys: keys(&["team"]),
-                recreations: 2,
-                retry_handled: Some("2".into()),
-                ..Default::default()
-            }),
-            ready: (false, reason::CREATING),
-            synced: (true, reason::RECONCILED),
-            message: vec![NAME],
-            events: vec![("Replacing", false)],
-            next: Next::Soon,
-        },
-        Case {
-            name: "Failed + retry annotation already handled: stays Failed",
-            resource: resource_with(
-                spec(),
-                Some(status_with("Failed", |st| {
-                    st.retry_handled = Some("1".into())
-                })),
-                &[(RETRY_ANNOTATION, "1")],
-            ),
-            observation: observed(remote(ModelState::Failed), None),
-            elapsed: None,
-            actions: vec![],
-            status: base(status_with("Failed", |st| {
-                st.retry_handled = Some("1".into())
-            })),
-            ready: (false, reason::FAILED),
-            synced: (false, reason::FAILED),
-            message: vec![FAILURE],
-            events: vec![],
-            next: Next::Resync,
-        },
-        Case {
-            name: "Failed model deleted out-of-band: re-created without a warning",
-            resource: resource(spec(), Some(status_in("Failed"))),
-            observation: Observation::default(),
-            elapsed: None,
-            actions: vec![Action::Create(expected_create(&spec(), 1))],
-            status: base(BedrockCustomModelStatus {
-                region: Some(REGION.into()),
-                managed_tag_keys: keys(&["team"]),
-                recreations: 1,
-                ..Default::default()
-            }),
-            ready: (false, reason::CREATING),
-            synced: (true, reason::RECONCILED),
-            message: vec![NAME],
-            events: vec![("Creating", false)],
-            next: Next::Soon,
-        },
-    ];
-
-    for case in cases {
+impl ApplyCase {
+    fn check(self) {
+        let timing = Timing::default();
         let plan = plan_apply(
-            &case.resource,
+            &self.resource,
             REGION,
-            &case.observation,
+            &self.observation,
             &timing,
-            case.elapsed,
+            self.elapsed,
         );
-        assert_eq!(plan.actions, case.actions, "{}: actions", case.name);
+        assert_eq!(plan.actions, self.actions, "{}: actions", self.name);
         // Once the model is forgotten (no modelArn), createdWith is unused until the next create
         // replaces it: whether it is kept or dropped is not behaviour, so it is not compared.
         let mut got_status = plan.status.clone();
-        if case.status.model_arn.is_none() {
+        if self.status.model_arn.is_none() {
             got_status.created_with = None;
         }
         // The tags of this generation are known to be on the model exactly when they were read
         // from an Active model (and synced by this plan's actions); otherwise the field keeps
         // what the resource had.
-        let tags_synced = case.observation.tags.is_some()
-            && case
+        let tags_synced = self.observation.tags.is_some()
+            && self
                 .observation
                 .model
                 .as_ref()
@@ -1188,7 +716,7 @@ fn plan_apply_branches() {
                 .actions
                 .iter()
                 .any(|a| matches!(a, Action::Claim { .. }));
-        let had = case
+        let had = self
             .resource
             .status
             .as_ref()
@@ -1197,48 +725,824 @@ fn plan_apply_branches() {
             got_status.tags_synced_generation,
             if tags_synced { Some(GENERATION) } else { had },
             "{}: tagsSyncedGeneration",
-            case.name
+            self.name
         );
-        got_status.tags_synced_generation = case.status.tags_synced_generation;
-        assert_eq!(got_status, case.status, "{}: status", case.name);
+        got_status.tags_synced_generation = self.status.tags_synced_generation;
+        assert_eq!(got_status, self.status, "{}: status", self.name);
         assert!(
             plan.status.conditions.is_empty(),
             "{}: conditions are merged later",
-            case.name
+            self.name
         );
-        let ready = condition(&plan, conditions::READY, case.name);
+        let ready = condition(&plan, conditions::READY, self.name);
         assert_eq!(
             (ready.status, ready.reason.as_str()),
-            case.ready,
+            self.ready,
             "{}: Ready ({})",
-            case.name,
+            self.name,
             ready.message
         );
-        let synced = condition(&plan, conditions::SYNCED, case.name);
+        let synced = condition(&plan, conditions::SYNCED, self.name);
         assert_eq!(
             (synced.status, synced.reason.as_str()),
-            case.synced,
+            self.synced,
             "{}: Synced ({})",
-            case.name,
+            self.name,
             synced.message
         );
-        for part in &case.message {
+        for part in &self.message {
             assert!(
                 ready.message.contains(part),
                 "{}: Ready message should contain {part:?}: {}",
-                case.name,
+                self.name,
                 ready.message
             );
         }
         assert_eq!(
             events(&plan),
-            case.events,
+            self.events,
             "{}: events {:?}",
-            case.name,
+            self.name,
             plan.events
         );
-        assert_eq!(plan.next, case.next, "{}: next", case.name);
+        assert_eq!(plan.next, self.next, "{}: next", self.name);
     }
+}
+
+fn two_tags() -> BedrockCustomModelSpec {
+    spec_with(|s| s.tags = map(&[("team", "ml"), ("env", "prod")]))
+}
+
+fn new_role() -> BedrockCustomModelSpec {
+    spec_with(|s| s.role_arn = Some(OTHER_ROLE.into()))
+}
+
+fn adopt() -> BedrockCustomModelSpec {
+    spec_with(|s| s.adoption_policy = AdoptionPolicy::Adopt)
+}
+
+/// A model package source with modelName and a KMS key, no role and no tags.
+fn package() -> BedrockCustomModelSpec {
+    spec_with(|s| {
+        s.model_name = Some("nova-ft_v2".into());
+        s.source = ModelSource {
+            s3_uri: None,
+            model_package_arn: Some(PACKAGE_ARN.into()),
+        };
+        s.role_arn = None;
+        s.kms_key_arn = Some(KMS.into());
+        s.tags = BTreeMap::new();
+    })
+}
+
+#[test]
+fn nothing_exists_creates() {
+    ApplyCase {
+        name: "nothing exists: create",
+        resource: resource(spec(), None),
+        observation: Observation::default(),
+        elapsed: None,
+        actions: vec![Action::Create(expected_create(&spec(), 0))],
+        status: base(BedrockCustomModelStatus {
+            region: Some(REGION.into()),
+            managed_tag_keys: keys(&["team"]),
+            ..Default::default()
+        }),
+        ready: (false, reason::CREATING),
+        synced: (true, reason::RECONCILED),
+        message: vec![NAME],
+        events: vec![("Creating", false)],
+        next: Next::Soon,
+    }
+    .check();
+}
+
+#[test]
+fn nothing_exists_creates_with_model_name_and_package_source() {
+    ApplyCase {
+        name: "nothing exists, modelName and package source: create",
+        resource: resource(package(), None),
+        observation: Observation::default(),
+        elapsed: None,
+        actions: vec![Action::Create(expected_create(&package(), 0))],
+        status: BedrockCustomModelStatus {
+            model_name: Some("nova-ft_v2".into()),
+            ..base(BedrockCustomModelStatus {
+                region: Some(REGION.into()),
+                ..Default::default()
+            })
+        },
+        ready: (false, reason::CREATING),
+        synced: (true, reason::RECONCILED),
+        message: vec!["nova-ft_v2"],
+        events: vec![("Creating", false)],
+        next: Next::Soon,
+    }
+    .check();
+}
+
+#[test]
+fn ours_by_name_still_creating_is_taken_back_silently() {
+    let timing = Timing::default();
+    ApplyCase {
+        name: "ours by name (crash after create), still Creating: taken back silently",
+        resource: resource(spec(), None),
+        observation: observed(
+            remote(ModelState::Creating),
+            Some(remote_tags(&[("team", "ml")])),
+        ),
+        elapsed: Some(Duration::ZERO),
+        actions: vec![],
+        status: base(BedrockCustomModelStatus {
+            model_arn: Some(ARN.into()),
+            region: Some(REGION.into()),
+            model_status: Some("Creating".into()),
+            // Recorded once the import is over.
+            creation_time: None,
+            created_with: Some(created_with_default()),
+            ..Default::default()
+        }),
+        ready: (false, reason::CREATING),
+        synced: (true, reason::RECONCILED),
+        message: vec![NAME],
+        events: vec![],
+        next: Next::Poll(timing.poll_initial),
+    }
+    .check();
+}
+
+#[test]
+fn ours_by_name_active_is_taken_back_without_adoption() {
+    ApplyCase {
+        name: "ours by name, Active: taken back without adoption",
+        resource: resource(spec(), None),
+        observation: observed(
+            remote(ModelState::Active),
+            Some(remote_tags(&[("team", "ml")])),
+        ),
+        elapsed: None,
+        actions: vec![],
+        status: base(BedrockCustomModelStatus {
+            model_arn: Some(ARN.into()),
+            region: Some(REGION.into()),
+            model_status: Some("Active".into()),
+            creation_time: Some(CREATED_AT.into()),
+            created_with: Some(created_with_default()),
+            managed_tag_keys: keys(&["team"]),
+            ..Default::default()
+        }),
+        ready: (true, reason::ACTIVE),
+        synced: (true, reason::RECONCILED),
+        message: vec![NAME],
+        events: vec![("Active", false)],
+        next: Next::Resync,
+    }
+    .check();
+}
+
+#[test]
+fn foreign_model_with_the_name_is_a_name_conflict() {
+    let timing = Timing::default();
+    ApplyCase {
+        name: "foreign model with the name: NameConflict",
+        resource: resource(spec(), None),
+        observation: observed(
+            remote(ModelState::Active),
+            Some(map(&[(tags::OWNER_UID, "someone-else"), ("team", "other")])),
+        ),
+        elapsed: None,
+        actions: vec![],
+        status: base(BedrockCustomModelStatus {
+            region: Some(REGION.into()),
+            ..Default::default()
+        }),
+        ready: (false, reason::NAME_CONFLICT),
+        synced: (false, reason::NAME_CONFLICT),
+        message: vec![NAME, ARN, "adoptionPolicy"],
+        events: vec![(reason::NAME_CONFLICT, true)],
+        next: Next::After(timing.slow_retry),
+    }
+    .check();
+}
+
+#[test]
+fn untagged_model_with_the_name_and_tags_not_read_is_a_name_conflict() {
+    let timing = Timing::default();
+    ApplyCase {
+        name: "untagged model with the name, tags not read: NameConflict",
+        resource: resource(spec(), None),
+        observation: observed(remote(ModelState::Active), None),
+        elapsed: None,
+        actions: vec![],
+        status: base(BedrockCustomModelStatus {
+            region: Some(REGION.into()),
+            ..Default::default()
+        }),
+        ready: (false, reason::NAME_CONFLICT),
+        synced: (false, reason::NAME_CONFLICT),
+        message: vec![NAME],
+        events: vec![(reason::NAME_CONFLICT, true)],
+        next: Next::After(timing.slow_retry),
+    }
+    .check();
+}
+
+#[test]
+fn foreign_model_with_adopt_is_adopted_and_tagged() {
+    ApplyCase {
+        name: "foreign model with adoptionPolicy Adopt: adopted and tagged",
+        resource: resource(adopt(), None),
+        observation: observed(
+            remote(ModelState::Active),
+            Some(map(&[("cost-center", "42")])),
+        ),
+        elapsed: None,
+        actions: vec![Action::Claim {
+            arn: ARN.into(),
+            tags: remote_tags(&[("team", "ml")]),
+        }],
+        status: adopted_status("Active"),
+        ready: (true, reason::ACTIVE),
+        synced: (true, reason::RECONCILED),
+        message: vec![NAME],
+        events: vec![("Adopted", false), ("Active", false)],
+        next: Next::Resync,
+    }
+    .check();
+}
+
+#[test]
+fn adopt_model_held_by_a_live_resource_is_a_name_conflict_naming_it() {
+    let timing = Timing::default();
+    ApplyCase {
+        name: "Adopt, model held by a resource that still exists: NameConflict naming it",
+        resource: resource(adopt(), None),
+        observation: Observation {
+            owner: Liveness::Alive,
+            ..observed(remote(ModelState::Active), Some(team_b_tags()))
+        },
+        elapsed: None,
+        actions: vec![],
+        status: base(BedrockCustomModelStatus {
+            region: Some(REGION.into()),
+            ..Default::default()
+        }),
+        ready: (false, reason::NAME_CONFLICT),
+        synced: (false, reason::NAME_CONFLICT),
+        message: vec![NAME, ARN, "team-b/m", "still exists"],
+        events: vec![(reason::NAME_CONFLICT, true)],
+        next: Next::After(timing.slow_retry),
+    }
+    .check();
+}
+
+#[test]
+fn adopt_with_owner_not_looked_up_claims_nothing_on_a_guess() {
+    let timing = Timing::default();
+    ApplyCase {
+        name: "Adopt, owner tag not looked up: no claim on a guess",
+        resource: resource(adopt(), None),
+        observation: observed(remote(ModelState::Active), Some(team_b_tags())),
+        elapsed: None,
+        actions: vec![],
+        status: base(BedrockCustomModelStatus {
+            region: Some(REGION.into()),
+            ..Default::default()
+        }),
+        ready: (false, reason::NAME_CONFLICT),
+        synced: (false, reason::NAME_CONFLICT),
+        message: vec!["team-b/m"],
+        events: vec![(reason::NAME_CONFLICT, true)],
+        next: Next::After(timing.slow_retry),
+    }
+    .check();
+}
+
+#[test]
+fn adopt_model_held_by_a_gone_resource_is_claimed_with_owner_tags_replaced() {
+    ApplyCase {
+        name: "Adopt, model held by a resource that is gone: claimed, owner tags replaced",
+        resource: resource(adopt(), None),
+        observation: Observation {
+            owner: Liveness::Gone,
+            ..observed(remote(ModelState::Active), Some(team_b_tags()))
+        },
+        elapsed: None,
+        actions: vec![Action::Claim {
+            arn: ARN.into(),
+            tags: remote_tags(&[("team", "ml")]),
+        }],
+        status: adopted_status("Active"),
+        ready: (true, reason::ACTIVE),
+        synced: (true, reason::RECONCILED),
+        message: vec![NAME],
+        events: vec![("Adopted", false), ("Active", false)],
+        next: Next::Resync,
+    }
+    .check();
+}
+
+#[test]
+fn adopt_untagged_creating_model_gets_owner_tags_at_once() {
+    let timing = Timing::default();
+    ApplyCase {
+        name: "Adopt, untagged model still Creating: the owner tags go on at once",
+        resource: resource(adopt(), None),
+        observation: observed(remote(ModelState::Creating), Some(BTreeMap::new())),
+        elapsed: Some(Duration::ZERO),
+        actions: vec![Action::Claim {
+            arn: ARN.into(),
+            tags: operator_tags(),
+        }],
+        status: BedrockCustomModelStatus {
+            creation_time: None,
+            managed_tag_keys: Vec::new(),
+            ..adopted_status("Creating")
+        },
+        ready: (false, reason::CREATING),
+        synced: (true, reason::RECONCILED),
+        message: vec![NAME],
+        events: vec![("Adopted", false)],
+        next: Next::Poll(timing.poll_initial),
+    }
+    .check();
+}
+
+#[test]
+fn never_adopt_model_held_by_another_resource_is_a_name_conflict_naming_it() {
+    let timing = Timing::default();
+    ApplyCase {
+        name: "Never, model held by another resource: NameConflict naming it",
+        resource: resource(spec(), None),
+        observation: observed(remote(ModelState::Active), Some(team_b_tags())),
+        elapsed: None,
+        actions: vec![],
+        status: base(BedrockCustomModelStatus {
+            region: Some(REGION.into()),
+            ..Default::default()
+        }),
+        ready: (false, reason::NAME_CONFLICT),
+        synced: (false, reason::NAME_CONFLICT),
+        message: vec!["team-b/m", "adoptionPolicy"],
+        events: vec![(reason::NAME_CONFLICT, true)],
+        next: Next::After(timing.slow_retry),
+    }
+    .check();
+}
+
+#[test]
+fn known_model_now_held_by_another_live_resource_is_let_go() {
+    let timing = Timing::default();
+    ApplyCase {
+        name: "known model now held by another live resource: NameConflict, model let go",
+        resource: resource(adopt(), Some(status_in("Active"))),
+        observation: Observation {
+            owner: Liveness::Alive,
+            ..observed(remote(ModelState::Active), Some(team_b_tags()))
+        },
+        elapsed: None,
+        actions: vec![],
+        status: base(BedrockCustomModelStatus {
+            model_arn: None,
+            model_status: None,
+            creation_time: None,
+            created_with: None,
+            ..status_in("Active")
+        }),
+        ready: (false, reason::NAME_CONFLICT),
+        synced: (false, reason::NAME_CONFLICT),
+        message: vec!["team-b/m"],
+        events: vec![(reason::NAME_CONFLICT, true)],
+        next: Next::After(timing.slow_retry),
+    }
+    .check();
+}
+
+#[test]
+fn known_model_gone_out_of_band_is_recreated_with_a_new_token() {
+    ApplyCase {
+        name: "known model gone out-of-band: re-created with a new token",
+        resource: resource(spec(), Some(status_in("Active"))),
+        observation: Observation::default(),
+        elapsed: None,
+        actions: vec![Action::Create(expected_create(&spec(), 1))],
+        status: base(BedrockCustomModelStatus {
+            region: Some(REGION.into()),
+            managed_tag_keys: keys(&["team"]),
+            recreations: 1,
+            ..Default::default()
+        }),
+        ready: (false, reason::CREATING),
+        synced: (true, reason::RECONCILED),
+        message: vec![NAME],
+        events: vec![("ModelMissing", true), ("Creating", false)],
+        next: Next::Soon,
+    }
+    .check();
+}
+
+#[test]
+fn creating_model_is_polled() {
+    ApplyCase {
+        name: "Creating: poll",
+        resource: resource(spec(), Some(status_in("Creating"))),
+        observation: observed(remote(ModelState::Creating), None),
+        elapsed: Some(Duration::from_secs(3)),
+        actions: vec![],
+        status: base(BedrockCustomModelStatus {
+            model_status: Some("Creating".into()),
+            ..status_in("Creating")
+        }),
+        ready: (false, reason::CREATING),
+        synced: (true, reason::RECONCILED),
+        message: vec![NAME],
+        events: vec![],
+        next: Next::Poll(Duration::from_secs(3)),
+    }
+    .check();
+}
+
+#[test]
+fn unknown_bedrock_status_is_treated_as_in_progress() {
+    let timing = Timing::default();
+    ApplyCase {
+        name: "unknown Bedrock status: treated as in progress",
+        resource: resource(spec(), Some(status_in("Creating"))),
+        observation: observed(remote(ModelState::Other("Importing".into())), None),
+        elapsed: Some(Duration::ZERO),
+        actions: vec![],
+        status: base(BedrockCustomModelStatus {
+            model_status: Some("Importing".into()),
+            ..status_in("Creating")
+        }),
+        ready: (false, reason::CREATING),
+        synced: (true, reason::RECONCILED),
+        message: vec![NAME],
+        events: vec![],
+        next: Next::Poll(timing.poll_initial),
+    }
+    .check();
+}
+
+#[test]
+fn creating_to_active_is_ready_and_announced() {
+    ApplyCase {
+        name: "Creating → Active: Ready and announced",
+        resource: resource(spec(), Some(status_in("Creating"))),
+        observation: observed(
+            remote(ModelState::Active),
+            Some(remote_tags(&[("team", "ml")])),
+        ),
+        elapsed: None,
+        actions: vec![],
+        status: base(status_in("Active")),
+        ready: (true, reason::ACTIVE),
+        synced: (true, reason::RECONCILED),
+        message: vec![NAME],
+        events: vec![("Active", false)],
+        next: Next::Resync,
+    }
+    .check();
+}
+
+#[test]
+fn active_with_tags_in_sync_and_out_of_band_tag_does_nothing() {
+    ApplyCase {
+        name: "Active, tags in sync, out-of-band tag present: nothing to do",
+        resource: resource(spec(), Some(status_in("Active"))),
+        observation: observed(
+            remote(ModelState::Active),
+            Some(remote_tags(&[("team", "ml"), ("cost-center", "42")])),
+        ),
+        elapsed: None,
+        actions: vec![],
+        status: base(status_in("Active")),
+        ready: (true, reason::ACTIVE),
+        synced: (true, reason::RECONCILED),
+        message: vec![NAME],
+        events: vec![],
+        next: Next::Resync,
+    }
+    .check();
+}
+
+#[test]
+fn active_spec_tag_added_is_tagged() {
+    ApplyCase {
+        name: "Active, spec tag added",
+        resource: resource(two_tags(), Some(status_in("Active"))),
+        observation: observed(
+            remote(ModelState::Active),
+            Some(remote_tags(&[("team", "ml"), ("cost-center", "42")])),
+        ),
+        elapsed: None,
+        actions: vec![Action::Tag {
+            arn: ARN.into(),
+            tags: map(&[("env", "prod")]),
+        }],
+        status: base(status_with("Active", |st| {
+            st.managed_tag_keys = keys(&["env", "team"])
+        })),
+        ready: (true, reason::ACTIVE),
+        synced: (true, reason::RECONCILED),
+        message: vec![NAME],
+        events: vec![],
+        next: Next::Resync,
+    }
+    .check();
+}
+
+#[test]
+fn active_spec_tag_value_changed_is_tagged() {
+    ApplyCase {
+        name: "Active, spec tag value changed",
+        resource: resource(
+            spec_with(|s| s.tags = map(&[("team", "data")])),
+            Some(status_in("Active")),
+        ),
+        observation: observed(
+            remote(ModelState::Active),
+            Some(remote_tags(&[("team", "ml"), ("cost-center", "42")])),
+        ),
+        elapsed: None,
+        actions: vec![Action::Tag {
+            arn: ARN.into(),
+            tags: map(&[("team", "data")]),
+        }],
+        status: base(status_in("Active")),
+        ready: (true, reason::ACTIVE),
+        synced: (true, reason::RECONCILED),
+        message: vec![NAME],
+        events: vec![],
+        next: Next::Resync,
+    }
+    .check();
+}
+
+#[test]
+fn active_spec_tag_removed_untags_only_that_key() {
+    ApplyCase {
+        name: "Active, spec tag removed: untag only that key",
+        resource: resource(
+            spec_with(|s| s.tags = BTreeMap::new()),
+            Some(status_in("Active")),
+        ),
+        observation: observed(
+            remote(ModelState::Active),
+            Some(remote_tags(&[("team", "ml"), ("cost-center", "42")])),
+        ),
+        elapsed: None,
+        actions: vec![Action::Untag {
+            arn: ARN.into(),
+            keys: keys(&["team"]),
+        }],
+        status: base(status_with("Active", |st| st.managed_tag_keys = Vec::new())),
+        ready: (true, reason::ACTIVE),
+        synced: (true, reason::RECONCILED),
+        message: vec![NAME],
+        events: vec![],
+        next: Next::Resync,
+    }
+    .check();
+}
+
+#[test]
+fn active_tags_added_changed_removed_at_once_and_operator_tag_restored() {
+    ApplyCase {
+        name: "Active, added, changed and removed at once; operator tag restored",
+        resource: resource(
+            spec_with(|s| s.tags = map(&[("team", "data"), ("env", "prod")])),
+            Some(status_with("Active", |st| {
+                st.managed_tag_keys = keys(&["team", "owner"])
+            })),
+        ),
+        observation: observed(
+            remote(ModelState::Active),
+            Some(map(&[
+                (tags::OWNER_UID, UID),
+                ("team", "ml"),
+                ("owner", "alice"),
+                ("cost-center", "42"),
+            ])),
+        ),
+        elapsed: None,
+        actions: vec![
+            Action::Tag {
+                arn: ARN.into(),
+                tags: map(&[
+                    ("env", "prod"),
+                    ("team", "data"),
+                    (tags::OWNER, "ml/my-model"),
+                ]),
+            },
+            Action::Untag {
+                arn: ARN.into(),
+                keys: keys(&["owner"]),
+            },
+        ],
+        status: base(status_with("Active", |st| {
+            st.managed_tag_keys = keys(&["env", "team"])
+        })),
+        ready: (true, reason::ACTIVE),
+        synced: (true, reason::RECONCILED),
+        message: vec![NAME],
+        events: vec![],
+        next: Next::Resync,
+    }
+    .check();
+}
+
+#[test]
+fn active_out_of_band_tag_with_a_spec_key_is_overwritten_not_removed() {
+    ApplyCase {
+        name: "Active, out-of-band tag with a key the spec now names: overwritten, not removed",
+        resource: resource(two_tags(), Some(status_in("Active"))),
+        observation: observed(
+            remote(ModelState::Active),
+            Some(remote_tags(&[("team", "ml"), ("env", "dev")])),
+        ),
+        elapsed: None,
+        actions: vec![Action::Tag {
+            arn: ARN.into(),
+            tags: map(&[("env", "prod")]),
+        }],
+        status: base(status_with("Active", |st| {
+            st.managed_tag_keys = keys(&["env", "team"])
+        })),
+        ready: (true, reason::ACTIVE),
+        synced: (true, reason::RECONCILED),
+        message: vec![NAME],
+        events: vec![],
+        next: Next::Resync,
+    }
+    .check();
+}
+
+#[test]
+fn creating_to_failed_reports_bedrocks_message_and_is_announced() {
+    ApplyCase {
+        name: "Creating → Failed: Ready False with Bedrock's message, announced",
+        resource: resource(spec(), Some(status_in("Creating"))),
+        observation: observed(remote(ModelState::Failed), None),
+        elapsed: None,
+        actions: vec![],
+        status: base(status_in("Failed")),
+        ready: (false, reason::FAILED),
+        synced: (false, reason::FAILED),
+        message: vec![NAME, FAILURE, RETRY_ANNOTATION],
+        events: vec![("ModelFailed", true)],
+        next: Next::Resync,
+    }
+    .check();
+}
+
+#[test]
+fn still_failed_repeats_no_event() {
+    ApplyCase {
+        name: "still Failed: no repeated event",
+        resource: resource(spec(), Some(status_in("Failed"))),
+        observation: observed(remote(ModelState::Failed), None),
+        elapsed: None,
+        actions: vec![],
+        status: base(status_in("Failed")),
+        ready: (false, reason::FAILED),
+        synced: (false, reason::FAILED),
+        message: vec![FAILURE],
+        events: vec![],
+        next: Next::Resync,
+    }
+    .check();
+}
+
+#[test]
+fn failed_with_immutable_change_is_deleted_to_replace() {
+    ApplyCase {
+        name: "Failed + immutable change: delete to replace",
+        resource: resource(new_role(), Some(status_in("Failed"))),
+        observation: observed(remote(ModelState::Failed), None),
+        elapsed: None,
+        actions: vec![Action::Delete { arn: ARN.into() }],
+        status: base(BedrockCustomModelStatus {
+            region: Some(REGION.into()),
+            managed_tag_keys: keys(&["team"]),
+            recreations: 1,
+            ..Default::default()
+        }),
+        ready: (false, reason::CREATING),
+        synced: (true, reason::RECONCILED),
+        message: vec![NAME, "spec.roleArn"],
+        events: vec![("Replacing", false)],
+        next: Next::Soon,
+    }
+    .check();
+}
+
+#[test]
+fn failed_with_new_retry_annotation_is_deleted_to_retry() {
+    ApplyCase {
+        name: "Failed + new retry annotation: delete to retry",
+        resource: resource_with(
+            spec(),
+            Some(status_in("Failed")),
+            &[(RETRY_ANNOTATION, "2025-06-02T08:00:00Z")],
+        ),
+        observation: observed(remote(ModelState::Failed), None),
+        elapsed: None,
+        actions: vec![Action::Delete { arn: ARN.into() }],
+        status: base(BedrockCustomModelStatus {
+            region: Some(REGION.into()),
+            managed_tag_keys: keys(&["team"]),
+            recreations: 1,
+            retry_handled: Some("2025-06-02T08:00:00Z".into()),
+            ..Default::default()
+        }),
+        ready: (false, reason::CREATING),
+        synced: (true, reason::RECONCILED),
+        message: vec![NAME, RETRY_ANNOTATION],
+        events: vec![("Replacing", false)],
+        next: Next::Soon,
+    }
+    .check();
+}
+
+#[test]
+fn failed_with_retry_annotation_changed_again_is_deleted_again() {
+    ApplyCase {
+        name: "Failed + retry annotation changed again: delete again",
+        resource: resource_with(
+            spec(),
+            Some(status_with("Failed", |st| {
+                st.retry_handled = Some("1".into());
+                st.recreations = 1;
+            })),
+            &[(RETRY_ANNOTATION, "2")],
+        ),
+        observation: observed(remote(ModelState::Failed), None),
+        elapsed: None,
+        actions: vec![Action::Delete { arn: ARN.into() }],
+        status: base(BedrockCustomModelStatus {
+            region: Some(REGION.into()),
+            managed_tag_keys: keys(&["team"]),
+            recreations: 2,
+            retry_handled: Some("2".into()),
+            ..Default::default()
+        }),
+        ready: (false, reason::CREATING),
+        synced: (true, reason::RECONCILED),
+        message: vec![NAME],
+        events: vec![("Replacing", false)],
+        next: Next::Soon,
+    }
+    .check();
+}
+
+#[test]
+fn failed_with_retry_annotation_already_handled_stays_failed() {
+    ApplyCase {
+        name: "Failed + retry annotation already handled: stays Failed",
+        resource: resource_with(
+            spec(),
+            Some(status_with("Failed", |st| {
+                st.retry_handled = Some("1".into())
+            })),
+            &[(RETRY_ANNOTATION, "1")],
+        ),
+        observation: observed(remote(ModelState::Failed), None),
+        elapsed: None,
+        actions: vec![],
+        status: base(status_with("Failed", |st| {
+            st.retry_handled = Some("1".into())
+        })),
+        ready: (false, reason::FAILED),
+        synced: (false, reason::FAILED),
+        message: vec![FAILURE],
+        events: vec![],
+        next: Next::Resync,
+    }
+    .check();
+}
+
+#[test]
+fn failed_model_deleted_out_of_band_is_recreated_without_a_warning() {
+    ApplyCase {
+        name: "Failed model deleted out-of-band: re-created without a warning",
+        resource: resource(spec(), Some(status_in("Failed"))),
+        observation: Observation::default(),
+        elapsed: None,
+        actions: vec![Action::Create(expected_create(&spec(), 1))],
+        status: base(BedrockCustomModelStatus {
+            region: Some(REGION.into()),
+            managed_tag_keys: keys(&["team"]),
+            recreations: 1,
+            ..Default::default()
+        }),
+        ready: (false, reason::CREATING),
+        synced: (true, reason::RECONCILED),
+        message: vec![NAME],
+        events: vec![("Creating", false)],
+        next: Next::Soon,
+    }
+    .check();
 }
 
 #[test]
@@ -1852,115 +2156,181 @@ fn default_poll_cap_is_at_most_30s() {
 // cleanup
 // ---------------------------------------------------------------------------------------------
 
-#[test]
-fn cleanup_cases() {
-    let synced = |why: &'static str, generation: i64| {
-        let desired = [Desired::new(conditions::SYNCED, false, why, "message")];
-        conditions::merge(&[], &desired, Some(generation), &time(0))
-    };
-    let no_arn = |why, generation| BedrockCustomModelStatus {
-        conditions: synced(why, generation),
+/// A status without a model whose Synced condition says `why` at `generation`.
+fn no_arn(why: &'static str, generation: i64) -> BedrockCustomModelStatus {
+    let desired = [Desired::new(conditions::SYNCED, false, why, "message")];
+    BedrockCustomModelStatus {
+        conditions: conditions::merge(&[], &desired, Some(generation), &time(0)),
         ..Default::default()
-    };
-    let retain = spec_with(|s| s.deletion_policy = DeletionPolicy::Retain);
-    let invalid = spec_with(|s| s.role_arn = None);
-    let cases = vec![
-        (
-            "Retain with a model",
-            resource(retain.clone(), Some(status_in("Active"))),
-            Cleanup::Retain,
-        ),
-        (
-            "Retain without a model",
-            resource(retain, None),
-            Cleanup::Retain,
-        ),
-        (
-            "Retain with an invalid spec",
-            resource(
-                spec_with(|s| {
-                    s.deletion_policy = DeletionPolicy::Retain;
-                    s.role_arn = None;
-                }),
-                None,
-            ),
-            Cleanup::Retain,
-        ),
-        (
-            "modelArn known",
-            resource(spec(), Some(status_in("Active"))),
-            Cleanup::Delete { arn: ARN.into() },
-        ),
-        (
-            "modelArn known, Failed",
-            resource(spec(), Some(status_in("Failed"))),
-            Cleanup::Delete { arn: ARN.into() },
-        ),
-        (
-            "modelArn known, spec now invalid",
-            resource(invalid.clone(), Some(status_in("Active"))),
-            Cleanup::Delete { arn: ARN.into() },
-        ),
-        (
-            "invalid spec, no status",
-            resource(invalid.clone(), None),
-            Cleanup::Nothing,
-        ),
-        (
-            "invalid spec, InvalidSpec reported",
-            resource(invalid, Some(no_arn(reason::INVALID_SPEC, GENERATION))),
-            Cleanup::Nothing,
-        ),
-        (
-            "NameConflict at the current generation: look up whose it is, to say so",
-            resource(spec(), Some(no_arn(reason::NAME_CONFLICT, GENERATION))),
-            Cleanup::LookUp { name: NAME.into() },
-        ),
-        (
-            "NameConflict at an older generation",
-            resource(spec(), Some(no_arn(reason::NAME_CONFLICT, GENERATION - 1))),
-            Cleanup::LookUp { name: NAME.into() },
-        ),
-        (
-            "create may have happened (no status yet)",
-            resource(spec(), None),
-            Cleanup::LookUp { name: NAME.into() },
-        ),
-        (
-            "create in flight (Creating, no arn)",
-            resource(spec(), Some(no_arn(reason::RECONCILED, GENERATION))),
-            Cleanup::LookUp { name: NAME.into() },
-        ),
-        (
-            "transient error before any arn",
-            resource(spec(), Some(no_arn(reason::THROTTLED, GENERATION))),
-            Cleanup::LookUp { name: NAME.into() },
-        ),
-        (
-            "look up by spec.modelName",
-            resource(spec_with(|s| s.model_name = Some("nova-prod".into())), None),
-            Cleanup::LookUp {
-                name: "nova-prod".into(),
-            },
-        ),
-    ];
-    for (name, resource, want) in cases {
-        assert_eq!(cleanup(&resource, &AdoptionScope::All), want, "{name}");
     }
-    // Adopt where the operator refuses it: never reached Bedrock, so nothing to look up; a
-    // model it holds (adopted before the restriction) still follows deletionPolicy.
-    let adopt = spec_with(|s| s.adoption_policy = AdoptionPolicy::Adopt);
+}
+
+fn retain() -> BedrockCustomModelSpec {
+    spec_with(|s| s.deletion_policy = DeletionPolicy::Retain)
+}
+
+/// An s3Uri without roleArn: InvalidSpec.
+fn invalid() -> BedrockCustomModelSpec {
+    spec_with(|s| s.role_arn = None)
+}
+
+/// What deleting `resource` does, with adoption allowed everywhere.
+fn cleanup_of(resource: BedrockCustomModel) -> Cleanup {
+    cleanup(&resource, &AdoptionScope::All)
+}
+
+#[test]
+fn cleanup_retains_a_model_under_retain() {
     assert_eq!(
-        cleanup(&resource(adopt.clone(), None), &AdoptionScope::None),
+        cleanup_of(resource(retain(), Some(status_in("Active")))),
+        Cleanup::Retain
+    );
+}
+
+#[test]
+fn cleanup_retains_without_a_model_under_retain() {
+    assert_eq!(cleanup_of(resource(retain(), None)), Cleanup::Retain);
+}
+
+#[test]
+fn cleanup_retains_with_an_invalid_spec_under_retain() {
+    let spec = spec_with(|s| {
+        s.deletion_policy = DeletionPolicy::Retain;
+        s.role_arn = None;
+    });
+    assert_eq!(cleanup_of(resource(spec, None)), Cleanup::Retain);
+}
+
+#[test]
+fn cleanup_deletes_a_known_model() {
+    assert_eq!(
+        cleanup_of(resource(spec(), Some(status_in("Active")))),
+        Cleanup::Delete { arn: ARN.into() }
+    );
+}
+
+#[test]
+fn cleanup_deletes_a_known_failed_model() {
+    assert_eq!(
+        cleanup_of(resource(spec(), Some(status_in("Failed")))),
+        Cleanup::Delete { arn: ARN.into() }
+    );
+}
+
+#[test]
+fn cleanup_deletes_a_known_model_whose_spec_is_now_invalid() {
+    assert_eq!(
+        cleanup_of(resource(invalid(), Some(status_in("Active")))),
+        Cleanup::Delete { arn: ARN.into() }
+    );
+}
+
+#[test]
+fn cleanup_does_nothing_for_an_invalid_spec_without_status() {
+    assert_eq!(cleanup_of(resource(invalid(), None)), Cleanup::Nothing);
+}
+
+#[test]
+fn cleanup_does_nothing_for_an_invalid_spec_reported_as_such() {
+    assert_eq!(
+        cleanup_of(resource(
+            invalid(),
+            Some(no_arn(reason::INVALID_SPEC, GENERATION))
+        )),
         Cleanup::Nothing
     );
+}
+
+/// NameConflict at the current generation: look up whose it is, to say so.
+#[test]
+fn cleanup_looks_up_after_a_name_conflict() {
     assert_eq!(
-        cleanup(&resource(adopt.clone(), None), &AdoptionScope::All),
+        cleanup_of(resource(
+            spec(),
+            Some(no_arn(reason::NAME_CONFLICT, GENERATION))
+        )),
         Cleanup::LookUp { name: NAME.into() }
     );
+}
+
+#[test]
+fn cleanup_looks_up_after_a_name_conflict_of_an_older_generation() {
+    assert_eq!(
+        cleanup_of(resource(
+            spec(),
+            Some(no_arn(reason::NAME_CONFLICT, GENERATION - 1))
+        )),
+        Cleanup::LookUp { name: NAME.into() }
+    );
+}
+
+/// A create may have happened before any status was written.
+#[test]
+fn cleanup_looks_up_without_a_status() {
+    assert_eq!(
+        cleanup_of(resource(spec(), None)),
+        Cleanup::LookUp { name: NAME.into() }
+    );
+}
+
+#[test]
+fn cleanup_looks_up_a_create_in_flight() {
+    assert_eq!(
+        cleanup_of(resource(
+            spec(),
+            Some(no_arn(reason::RECONCILED, GENERATION))
+        )),
+        Cleanup::LookUp { name: NAME.into() }
+    );
+}
+
+#[test]
+fn cleanup_looks_up_after_a_transient_error_before_any_arn() {
+    assert_eq!(
+        cleanup_of(resource(
+            spec(),
+            Some(no_arn(reason::THROTTLED, GENERATION))
+        )),
+        Cleanup::LookUp { name: NAME.into() }
+    );
+}
+
+#[test]
+fn cleanup_looks_up_by_spec_model_name() {
+    assert_eq!(
+        cleanup_of(resource(
+            spec_with(|s| s.model_name = Some("nova-prod".into())),
+            None
+        )),
+        Cleanup::LookUp {
+            name: "nova-prod".into(),
+        }
+    );
+}
+
+/// Adopt where the operator refuses it never reached Bedrock, so there is nothing to look up.
+#[test]
+fn cleanup_does_nothing_for_a_refused_adoption() {
+    assert_eq!(
+        cleanup(&resource(adopt(), None), &AdoptionScope::None),
+        Cleanup::Nothing
+    );
+}
+
+#[test]
+fn cleanup_looks_up_an_allowed_adoption() {
+    assert_eq!(
+        cleanup(&resource(adopt(), None), &AdoptionScope::All),
+        Cleanup::LookUp { name: NAME.into() }
+    );
+}
+
+/// A model adopted before the restriction still follows deletionPolicy.
+#[test]
+fn cleanup_deletes_a_model_adopted_before_adoption_was_refused() {
     assert_eq!(
         cleanup(
-            &resource(adopt, Some(status_in("Active"))),
+            &resource(adopt(), Some(status_in("Active"))),
             &AdoptionScope::None
         ),
         Cleanup::Delete { arn: ARN.into() }
@@ -1981,182 +2351,248 @@ fn error(class: ErrorClass, code: &str, message: &str) -> BedrockError {
     }
 }
 
-#[test]
-fn failure_conditions_per_class() {
-    let timing = Timing::default();
-    let shown = timing.transient_failures_shown_after;
-    struct Case {
-        name: &'static str,
-        class: ErrorClass,
-        code: &'static str,
-        failures: u32,
-        /// `None`: not shown yet. `Some((reason, ready_too))`.
-        want: Option<(&'static str, bool)>,
-        /// Each must appear in the message.
-        message: Vec<&'static str>,
-    }
-    let case = |name, class, code, failures, want, message| Case {
-        name,
-        class,
-        code,
-        failures,
-        want,
-        message,
-    };
-    let cases = vec![
-        case(
-            "throttled once",
-            ErrorClass::Throttled,
-            "ThrottlingException",
-            1,
-            None,
-            vec![],
-        ),
-        case(
-            "throttled below threshold",
-            ErrorClass::Throttled,
-            "ThrottlingException",
-            shown - 1,
-            None,
-            vec![],
-        ),
-        case(
-            "throttled at threshold",
-            ErrorClass::Throttled,
-            "ThrottlingException",
-            shown,
-            Some((reason::THROTTLED, false)),
-            vec!["CreateCustomModel", "ThrottlingException", "retrying"],
-        ),
-        case(
-            "throttled beyond threshold",
-            ErrorClass::Throttled,
-            "ThrottlingException",
-            shown + 10,
-            Some((reason::THROTTLED, false)),
-            vec!["ThrottlingException"],
-        ),
-        case(
-            "5xx below threshold",
-            ErrorClass::Retryable,
-            "InternalServerException",
-            shown - 1,
-            None,
-            vec![],
-        ),
-        case(
-            "5xx at threshold",
-            ErrorClass::Retryable,
-            "InternalServerException",
-            shown,
-            Some((reason::BEDROCK_UNAVAILABLE, false)),
-            vec!["CreateCustomModel", "InternalServerException", "retrying"],
-        ),
-        case(
-            "conflict below threshold",
-            ErrorClass::Conflict,
-            "ConflictException",
-            1,
-            None,
-            vec![],
-        ),
-        case(
-            "conflict at threshold",
-            ErrorClass::Conflict,
-            "ConflictException",
-            shown,
-            Some((reason::BEDROCK_UNAVAILABLE, false)),
-            vec!["ConflictException"],
-        ),
-        case(
-            "access denied on first failure",
-            ErrorClass::AccessDenied,
-            "AccessDeniedException",
-            1,
-            Some((reason::ACCESS_DENIED, true)),
-            vec![
-                NAME,
-                "CreateCustomModel",
-                "AccessDeniedException",
-                "iam:PassRole",
-                "5 min",
-            ],
-        ),
-        case(
-            "quota exceeded",
-            ErrorClass::QuotaExceeded,
-            "ServiceQuotaExceededException",
-            1,
-            Some((reason::QUOTA_EXCEEDED, true)),
-            vec![NAME, "ServiceQuotaExceededException", "quota"],
-        ),
-        case(
-            "validation",
-            ErrorClass::Validation,
-            "ValidationException",
-            1,
-            Some((reason::VALIDATION_FAILED, true)),
-            vec![NAME, "ValidationException", "Fix the spec"],
-        ),
-        case(
-            "too many tags",
-            ErrorClass::TooManyTags,
-            "TooManyTagsException",
-            1,
-            Some((reason::TOO_MANY_TAGS, true)),
-            vec![NAME, "TooManyTagsException", "spec.tags"],
-        ),
-        case(
-            "not found",
-            ErrorClass::NotFound,
-            "ResourceNotFoundException",
-            1,
-            Some((reason::RESOURCE_NOT_FOUND, true)),
-            vec![NAME, "ResourceNotFoundException", "spec.source"],
-        ),
-        case(
-            "unclassified",
-            ErrorClass::Terminal,
-            "SomethingNewException",
-            1,
-            Some((reason::BEDROCK_UNAVAILABLE, true)),
-            vec![NAME, "SomethingNewException"],
-        ),
-    ];
-    for case in cases {
-        let error = error(case.class, case.code, "details from AWS");
-        let got = failure_conditions(&error, NAME, case.failures, &timing);
-        let Some((why, ready_too)) = case.want else {
-            assert_eq!(got, None, "{}: transient failures stay hidden", case.name);
-            continue;
+/// One `failure_conditions` case: a CreateCustomModel error of `class` after `failures`
+/// failures in a row, and the conditions it shows.
+struct FailureCase {
+    name: &'static str,
+    class: ErrorClass,
+    code: &'static str,
+    failures: u32,
+    /// `None`: not shown yet. `Some((reason, ready_too))`.
+    want: Option<(&'static str, bool)>,
+    /// Each must appear in the message.
+    message: Vec<&'static str>,
+}
+
+/// How many transient failures in a row stay hidden.
+fn shown_after() -> u32 {
+    Timing::default().transient_failures_shown_after
+}
+
+impl FailureCase {
+    fn check(self) {
+        let timing = Timing::default();
+        let error = error(self.class, self.code, "details from AWS");
+        let got = failure_conditions(&error, NAME, self.failures, &timing);
+        let Some((why, ready_too)) = self.want else {
+            assert_eq!(got, None, "{}: transient failures stay hidden", self.name);
+            return;
         };
-        let got = got.unwrap_or_else(|| panic!("{}: expected conditions", case.name));
+        let got = got.unwrap_or_else(|| panic!("{}: expected conditions", self.name));
         let types: Vec<&str> = got.iter().map(|c| c.type_).collect();
         let want_types = if ready_too {
             vec![conditions::READY, conditions::SYNCED]
         } else {
             vec![conditions::SYNCED]
         };
-        assert_eq!(types, want_types, "{}: condition types", case.name);
+        assert_eq!(types, want_types, "{}: condition types", self.name);
         for c in &got {
-            assert!(!c.status, "{}: {} must be False", case.name, c.type_);
-            assert_eq!(c.reason, why, "{}: {} reason", case.name, c.type_);
+            assert!(!c.status, "{}: {} must be False", self.name, c.type_);
+            assert_eq!(c.reason, why, "{}: {} reason", self.name, c.type_);
             assert!(
                 c.message.contains("details from AWS"),
                 "{}: {}",
-                case.name,
+                self.name,
                 c.message
             );
-            for part in &case.message {
+            for part in &self.message {
                 assert!(
                     c.message.contains(part),
                     "{}: message should contain {part:?}: {}",
-                    case.name,
+                    self.name,
                     c.message
                 );
             }
         }
     }
+}
+
+#[test]
+fn failure_conditions_hide_a_single_throttle() {
+    FailureCase {
+        name: "throttled once",
+        class: ErrorClass::Throttled,
+        code: "ThrottlingException",
+        failures: 1,
+        want: None,
+        message: vec![],
+    }
+    .check();
+}
+
+#[test]
+fn failure_conditions_hide_throttles_below_the_threshold() {
+    FailureCase {
+        name: "throttled below threshold",
+        class: ErrorClass::Throttled,
+        code: "ThrottlingException",
+        failures: shown_after() - 1,
+        want: None,
+        message: vec![],
+    }
+    .check();
+}
+
+#[test]
+fn failure_conditions_show_throttled_at_the_threshold() {
+    FailureCase {
+        name: "throttled at threshold",
+        class: ErrorClass::Throttled,
+        code: "ThrottlingException",
+        failures: shown_after(),
+        want: Some((reason::THROTTLED, false)),
+        message: vec!["CreateCustomModel", "ThrottlingException", "retrying"],
+    }
+    .check();
+}
+
+#[test]
+fn failure_conditions_show_throttled_beyond_the_threshold() {
+    FailureCase {
+        name: "throttled beyond threshold",
+        class: ErrorClass::Throttled,
+        code: "ThrottlingException",
+        failures: shown_after() + 10,
+        want: Some((reason::THROTTLED, false)),
+        message: vec!["ThrottlingException"],
+    }
+    .check();
+}
+
+#[test]
+fn failure_conditions_hide_server_errors_below_the_threshold() {
+    FailureCase {
+        name: "5xx below threshold",
+        class: ErrorClass::Retryable,
+        code: "InternalServerException",
+        failures: shown_after() - 1,
+        want: None,
+        message: vec![],
+    }
+    .check();
+}
+
+#[test]
+fn failure_conditions_show_server_errors_at_the_threshold() {
+    FailureCase {
+        name: "5xx at threshold",
+        class: ErrorClass::Retryable,
+        code: "InternalServerException",
+        failures: shown_after(),
+        want: Some((reason::BEDROCK_UNAVAILABLE, false)),
+        message: vec!["CreateCustomModel", "InternalServerException", "retrying"],
+    }
+    .check();
+}
+
+#[test]
+fn failure_conditions_hide_a_conflict_below_the_threshold() {
+    FailureCase {
+        name: "conflict below threshold",
+        class: ErrorClass::Conflict,
+        code: "ConflictException",
+        failures: 1,
+        want: None,
+        message: vec![],
+    }
+    .check();
+}
+
+#[test]
+fn failure_conditions_show_conflicts_at_the_threshold() {
+    FailureCase {
+        name: "conflict at threshold",
+        class: ErrorClass::Conflict,
+        code: "ConflictException",
+        failures: shown_after(),
+        want: Some((reason::BEDROCK_UNAVAILABLE, false)),
+        message: vec!["ConflictException"],
+    }
+    .check();
+}
+
+#[test]
+fn failure_conditions_show_access_denied_at_once() {
+    FailureCase {
+        name: "access denied on first failure",
+        class: ErrorClass::AccessDenied,
+        code: "AccessDeniedException",
+        failures: 1,
+        want: Some((reason::ACCESS_DENIED, true)),
+        message: vec![
+            NAME,
+            "CreateCustomModel",
+            "AccessDeniedException",
+            "iam:PassRole",
+            "5 min",
+        ],
+    }
+    .check();
+}
+
+#[test]
+fn failure_conditions_show_quota_exceeded_at_once() {
+    FailureCase {
+        name: "quota exceeded",
+        class: ErrorClass::QuotaExceeded,
+        code: "ServiceQuotaExceededException",
+        failures: 1,
+        want: Some((reason::QUOTA_EXCEEDED, true)),
+        message: vec![NAME, "ServiceQuotaExceededException", "quota"],
+    }
+    .check();
+}
+
+#[test]
+fn failure_conditions_show_validation_at_once() {
+    FailureCase {
+        name: "validation",
+        class: ErrorClass::Validation,
+        code: "ValidationException",
+        failures: 1,
+        want: Some((reason::VALIDATION_FAILED, true)),
+        message: vec![NAME, "ValidationException", "Fix the spec"],
+    }
+    .check();
+}
+
+#[test]
+fn failure_conditions_show_too_many_tags_at_once() {
+    FailureCase {
+        name: "too many tags",
+        class: ErrorClass::TooManyTags,
+        code: "TooManyTagsException",
+        failures: 1,
+        want: Some((reason::TOO_MANY_TAGS, true)),
+        message: vec![NAME, "TooManyTagsException", "spec.tags"],
+    }
+    .check();
+}
+
+#[test]
+fn failure_conditions_show_not_found_at_once() {
+    FailureCase {
+        name: "not found",
+        class: ErrorClass::NotFound,
+        code: "ResourceNotFoundException",
+        failures: 1,
+        want: Some((reason::RESOURCE_NOT_FOUND, true)),
+        message: vec![NAME, "ResourceNotFoundException", "spec.source"],
+    }
+    .check();
+}
+
+#[test]
+fn failure_conditions_show_an_unclassified_error_at_once() {
+    FailureCase {
+        name: "unclassified",
+        class: ErrorClass::Terminal,
+        code: "SomethingNewException",
+        failures: 1,
+        want: Some((reason::BEDROCK_UNAVAILABLE, true)),
+        message: vec![NAME, "SomethingNewException"],
+    }
+    .check();
 }
 
 #[test]
