@@ -5,7 +5,7 @@ use std::time::Duration;
 use bedrock_operator::bedrock::sdk::{SdkBedrock, SdkSettings};
 use bedrock_operator::cli::{Cli, Command, RunArgs};
 use bedrock_operator::leader::{self, Ended, LeaderSettings};
-use bedrock_operator::metrics::{Instrumented, Metrics};
+use bedrock_operator::metrics::Metrics;
 use bedrock_operator::server::{self, Health};
 use bedrock_operator::{api, controller, telemetry};
 use clap::Parser;
@@ -59,7 +59,7 @@ async fn run(args: RunArgs) -> ExitCode {
         error!("no AWS region: set --region, AWS_REGION, or a region in the AWS configuration");
         return ExitCode::FAILURE;
     };
-    let bedrock = Instrumented::new(sdk, metrics.clone());
+    let bedrock = sdk.with_metrics(metrics.clone());
     let settings = controller::Settings {
         namespaces: args.namespaces.clone(),
         concurrency: args.concurrency,

@@ -12,8 +12,6 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
-use crate::bedrock::{Bedrock, BedrockError, CreateRequest, RemoteModel, operation};
-
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct OutcomeLabels {
     /// `ok` or an error category.
@@ -200,109 +198,5 @@ impl Metrics {
                 .get_or_create(&StatusLabels { model_status })
                 .inc();
         }
-    }
-
-    fn call<T>(&self, operation: &'static str, started: Instant, result: &Result<T, BedrockError>) {
-        let outcome = match result {
-            Ok(_) => "ok",
-            Err(e) => e.class().as_str(),
-        };
-        self.bedrock_calls
-            .get_or_create(&CallLabels { operation, outcome })
-            .inc();
-        self.bedrock_call_duration
-            .get_or_create(&OperationLabels { operation })
-            .observe(started.elapsed().as_secs_f64());
-    }
-}
-
-/// Any [`Bedrock`] with every call counted and timed.
-pub struct Instrumented<B> {
-    inner: B,
-    metrics: std::sync::Arc<Metrics>,
-}
-
-impl<B> Instrumented<B> {
-    pub fn new(inner: B, metrics: std::sync::Arc<Metrics>) -> Self {
-        Self { inner, metrics }
-    }
-}
-
-impl<B: Bedrock> Bedrock for Instrumented<B> {
-    async fn create_model(
-        &self,
-        region: &str,
-        request: &CreateRequest,
-    ) -> Result<String, BedrockError> {
-        let started = Instant::now();
-        let result = self.inner.create_model(region, request).await;
-        self.metrics
-            .call(operation::CREATE_CUSTOM_MODEL, started, &result);
-        result
-    }
-
-    async fn get_model(
-        &self,
-        region: &str,
-        identifier: &str,
-    ) -> Result<Option<RemoteModel>, BedrockError> {
-        let started = Instant::now();
-        let result = self.inner.get_model(region, identifier).await;
-        self.metrics
-            .call(operation::GET_CUSTOM_MODEL, started, &result);
-        result
-    }
-
-    async fn list_models(
-        &self,
-        region: &str,
-        state: crate::bedrock::ModelState,
-        created_after: Option<&str>,
-    ) -> Result<Vec<crate::bedrock::ModelSummary>, BedrockError> {
-        let started = Instant::now();
-        let result = self.inner.list_models(region, state, created_after).await;
-        self.metrics
-            .call(operation::LIST_CUSTOM_MODELS, started, &result);
-        result
-    }
-
-    async fn delete_model(&self, region: &str, identifier: &str) -> Result<bool, BedrockError> {
-        let started = Instant::now();
-        let result = self.inner.delete_model(region, identifier).await;
-        self.metrics
-            .call(operation::DELETE_CUSTOM_MODEL, started, &result);
-        result
-    }
-
-    async fn list_tags(
-        &self,
-        region: &str,
-        arn: &str,
-    ) -> Result<std::collections::BTreeMap<String, String>, BedrockError> {
-        let started = Instant::now();
-        let result = self.inner.list_tags(region, arn).await;
-        self.metrics
-            .call(operation::LIST_TAGS_FOR_RESOURCE, started, &result);
-        result
-    }
-
-    async fn tag(
-        &self,
-        region: &str,
-        arn: &str,
-        tags: &std::collections::BTreeMap<String, String>,
-    ) -> Result<(), BedrockError> {
-        let started = Instant::now();
-        let result = self.inner.tag(region, arn, tags).await;
-        self.metrics.call(operation::TAG_RESOURCE, started, &result);
-        result
-    }
-
-    async fn untag(&self, region: &str, arn: &str, keys: &[String]) -> Result<(), BedrockError> {
-        let started = Instant::now();
-        let result = self.inner.untag(region, arn, keys).await;
-        self.metrics
-            .call(operation::UNTAG_RESOURCE, started, &result);
-        result
     }
 }

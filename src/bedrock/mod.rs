@@ -1,36 +1,24 @@
 //! The AWS boundary: a small trait that speaks domain types. The controller never sees an SDK
-//! type; `sdk` implements the trait with aws-sdk-bedrock.
+//! type; `sdk` implements the trait with aws-sdk-bedrock, every request through one call path
+//! (pace, rate limit, send, map the error, record the metrics of `metered`). `Operation` is the
+//! table of the operations called.
 
 use std::collections::BTreeMap;
 use std::future::Future;
 
+mod deployment;
 mod error;
+pub mod metered;
+mod operation;
 mod pacing;
 pub mod sdk;
 
+pub use deployment::{
+    CreateDeploymentRequest, DeploymentFilter, DeploymentState, DeploymentSummary,
+    DeploymentUpdate, RemoteDeployment, UpdateState,
+};
 pub use error::{BedrockError, ErrorClass};
-
-/// The Bedrock operations the operator calls, by their API names: the metrics' `operation`
-/// label, and the list docs/iam-policy.json must cover (a test checks it).
-pub mod operation {
-    pub const CREATE_CUSTOM_MODEL: &str = "CreateCustomModel";
-    pub const GET_CUSTOM_MODEL: &str = "GetCustomModel";
-    pub const LIST_CUSTOM_MODELS: &str = "ListCustomModels";
-    pub const DELETE_CUSTOM_MODEL: &str = "DeleteCustomModel";
-    pub const LIST_TAGS_FOR_RESOURCE: &str = "ListTagsForResource";
-    pub const TAG_RESOURCE: &str = "TagResource";
-    pub const UNTAG_RESOURCE: &str = "UntagResource";
-
-    pub const ALL: [&str; 7] = [
-        CREATE_CUSTOM_MODEL,
-        GET_CUSTOM_MODEL,
-        LIST_CUSTOM_MODELS,
-        DELETE_CUSTOM_MODEL,
-        LIST_TAGS_FOR_RESOURCE,
-        TAG_RESOURCE,
-        UNTAG_RESOURCE,
-    ];
-}
+pub use operation::Operation;
 
 /// Where the model artifacts come from.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -72,6 +60,17 @@ impl ModelState {
     }
 }
 
+impl From<&str> for ModelState {
+    fn from(status: &str) -> Self {
+        match status {
+            "Creating" => ModelState::Creating,
+            "Active" => ModelState::Active,
+            "Failed" => ModelState::Failed,
+            other => ModelState::Other(other.to_string()),
+        }
+    }
+}
+
 /// A model as GetCustomModel describes it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RemoteModel {
@@ -91,7 +90,7 @@ pub struct ModelSummary {
     pub state: ModelState,
 }
 
-/// The operations the operator uses. Every method takes the region of the model.
+/// The operations the operator uses. Every method takes the region of the resource.
 pub trait Bedrock: Send + Sync + 'static {
     /// CreateCustomModel; returns the model ARN.
     fn create_model(
@@ -145,4 +144,61 @@ pub trait Bedrock: Send + Sync + 'static {
         arn: &str,
         keys: &[String],
     ) -> impl Future<Output = Result<(), BedrockError>> + Send;
+
+    /// CreateCustomModelDeployment; returns the deployment ARN.
+    fn create_deployment(
+        &self,
+        region: &str,
+        request: &CreateDeploymentRequest,
+    ) -> impl Future<Output = Result<String, BedrockError>> + Send;
+
+    /// GetCustomModelDeployment by name or ARN; `None` when there is no such deployment.
+    fn get_deployment(
+        &self,
+        region: &str,
+        identifier: &str,
+    ) -> impl Future<Output = Result<Option<RemoteDeployment>, BedrockError>> + Send;
+
+    /// ListCustomModelDeployments of the deployments that match `filter`, every page.
+    fn list_deployments(
+        &self,
+        region: &str,
+        filter: &DeploymentFilter,
+    ) -> impl Future<Output = Result<Vec<DeploymentSummary>, BedrockError>> + Send;
+
+    /// UpdateCustomModelDeployment: swaps the deployed model for `model_arn`; returns the
+    /// deployment ARN. The swap goes on in the background (`RemoteDeployment::update`).
+    fn update_deployment(
+        &self,
+        region: &str,
+        identifier: &str,
+        model_arn: &str,
+    ) -> impl Future<Output = Result<String, BedrockError>> + Send;
+
+    /// DeleteCustomModelDeployment (the model stays); `Ok(false)` when the deployment was
+    /// already gone.
+    fn delete_deployment(
+        &self,
+        region: &str,
+        identifier: &str,
+    ) -> impl Future<Output = Result<bool, BedrockError>> + Send;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn known_model_states_parse() {
+        assert_eq!(ModelState::from("Creating"), ModelState::Creating);
+        assert_eq!(ModelState::from("Active"), ModelState::Active);
+        assert_eq!(ModelState::from("Failed"), ModelState::Failed);
+    }
+
+    #[test]
+    fn an_unknown_model_state_is_kept_as_other() {
+        let state = ModelState::from("Deleting");
+        assert_eq!(state, ModelState::Other("Deleting".into()));
+        assert_eq!(state.as_str(), "Deleting");
+    }
 }

@@ -12,6 +12,8 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use super::Operation;
+
 /// The rate is cut to this share on a throttle.
 const DECREASE: f64 = 0.8;
 /// Calls per second added per second without a throttle.
@@ -38,7 +40,7 @@ struct Lane {
 pub struct Pacer {
     /// The rate a lane starts from on its first throttle, and never exceeds.
     ceiling: f64,
-    lanes: Mutex<HashMap<(String, &'static str), Lane>>,
+    lanes: Mutex<HashMap<(String, Operation), Lane>>,
 }
 
 impl Pacer {
@@ -53,12 +55,12 @@ impl Pacer {
         (self.ceiling * MIN_SHARE).max(MIN_RATE)
     }
 
-    fn lanes(&self) -> std::sync::MutexGuard<'_, HashMap<(String, &'static str), Lane>> {
+    fn lanes(&self) -> std::sync::MutexGuard<'_, HashMap<(String, Operation), Lane>> {
         self.lanes.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// When a call of `operation` in `region` may go; `None` when the operation is not paced.
-    pub fn slot(&self, region: &str, operation: &'static str) -> Option<Instant> {
+    pub fn slot(&self, region: &str, operation: Operation) -> Option<Instant> {
         let mut lanes = self.lanes();
         let lane = lanes.get_mut(&(region.to_string(), operation))?;
         let now = Instant::now();
@@ -68,14 +70,14 @@ impl Pacer {
     }
 
     /// Waits for the call's slot.
-    pub async fn wait(&self, region: &str, operation: &'static str) {
+    pub async fn wait(&self, region: &str, operation: Operation) {
         if let Some(slot) = self.slot(region, operation) {
             tokio::time::sleep_until(slot.into()).await;
         }
     }
 
     /// Feeds back how a call ended.
-    pub fn record(&self, region: &str, operation: &'static str, throttled: bool) {
+    pub fn record(&self, region: &str, operation: Operation, throttled: bool) {
         let now = Instant::now();
         let mut lanes = self.lanes();
         let key = (region.to_string(), operation);
@@ -117,7 +119,7 @@ impl Pacer {
 
     /// The current rate of a paced operation.
     #[cfg(test)]
-    pub fn rate(&self, region: &str, operation: &'static str) -> Option<f64> {
+    pub fn rate(&self, region: &str, operation: Operation) -> Option<f64> {
         self.lanes()
             .get(&(region.to_string(), operation))
             .map(|lane| lane.rate)
@@ -129,8 +131,8 @@ mod tests {
     use super::*;
 
     const R: &str = "us-east-1";
-    const CREATE: &str = "CreateCustomModel";
-    const GET: &str = "GetCustomModel";
+    const CREATE: Operation = Operation::CreateCustomModel;
+    const GET: Operation = Operation::GetCustomModel;
 
     #[test]
     fn unthrottled_operations_are_not_paced() {

@@ -4,12 +4,18 @@
 //! profile, IRSA web identity, EKS Pod Identity, instance metadata; `AWS_ENDPOINT_URL_BEDROCK`
 //! or `AWS_ENDPOINT_URL`). The SDK's own retries are off: the controller retries with
 //! per-object backoff, so that the operator-wide rate limit caps every call sent.
+//!
+//! Every request goes through one call path, [`SdkBedrock::call`] (or [`SdkBedrock::look_up`]
+//! when NotFound is an answer): the operation's pace, the operator-wide rate limiter, the send,
+//! the mapping of the SDK's error to a [`BedrockError`], the pacing feedback and the metrics.
+//! An operation's method only builds its request and turns the output into domain types.
 
 use std::collections::{BTreeMap, HashMap};
 use std::error::Error as StdError;
+use std::future::Future;
 use std::num::NonZeroU32;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_bedrock::Client;
@@ -18,16 +24,24 @@ use aws_sdk_bedrock::config::retry::RetryConfig;
 use aws_sdk_bedrock::config::timeout::TimeoutConfig;
 use aws_sdk_bedrock::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_bedrock::types::{
-    CustomModelDataSource, ModelDataSource, ModelPackageArnDataSource, ModelStatus, S3DataSource,
-    Tag,
+    CustomModelDataSource, CustomModelDeploymentStatus, ModelDataSource, ModelPackageArnDataSource,
+    ModelStatus, S3DataSource, Tag,
 };
+use aws_smithy_types::DateTime;
+use aws_smithy_types::date_time::Format;
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 
+use super::metered::Meter;
 use super::pacing::Pacer;
 use super::{
-    Bedrock, BedrockError, CreateRequest, ErrorClass, ModelState, ModelSummary, RemoteModel,
-    Source, operation,
+    Bedrock, BedrockError, CreateDeploymentRequest, CreateRequest, DeploymentFilter,
+    DeploymentState, DeploymentSummary, DeploymentUpdate, ErrorClass, ModelState, ModelSummary,
+    Operation, RemoteDeployment, RemoteModel, Source, UpdateState,
 };
+use crate::metrics::Metrics;
+
+/// Results per page of the List operations (the most Bedrock allows).
+const PAGE_SIZE: i32 = 1000;
 
 /// Settings of the SDK-backed client.
 #[derive(Clone, Debug)]
@@ -58,6 +72,7 @@ pub struct SdkBedrock {
     clients: Mutex<HashMap<String, Client>>,
     limiter: Arc<DefaultDirectRateLimiter>,
     pacer: Pacer,
+    meter: Meter,
 }
 
 impl SdkBedrock {
@@ -80,7 +95,15 @@ impl SdkBedrock {
             clients: Mutex::new(HashMap::new()),
             limiter: Arc::new(RateLimiter::direct(quota)),
             pacer: Pacer::new(ceiling),
+            meter: Meter::default(),
         }
+    }
+
+    /// Counts and times every call in `metrics` (`bedrock_calls_total`,
+    /// `bedrock_call_duration_seconds`).
+    pub fn with_metrics(mut self, metrics: Arc<Metrics>) -> Self {
+        self.meter = Meter::new(metrics);
+        self
     }
 
     /// The region of the AWS configuration, used when a resource names none.
@@ -111,18 +134,69 @@ impl SdkBedrock {
             .clone()
     }
 
-    /// Waits for the operation's pace (after throttling) and the operator-wide rate limiter,
-    /// then hands out the region's client.
-    async fn ready(&self, region: &str, operation: &'static str) -> Client {
-        self.pacer.wait(region, operation).await;
-        self.limiter.until_ready().await;
-        self.client(region)
+    /// Sends one request of `operation` in `region` built by `send` from the region's client,
+    /// and records it in the metrics.
+    async fn call<T, E, F, Fut>(
+        &self,
+        region: &str,
+        operation: Operation,
+        send: F,
+    ) -> Result<T, BedrockError>
+    where
+        F: FnOnce(Client) -> Fut,
+        Fut: Future<Output = Result<T, SdkError<E, HttpResponse>>>,
+        E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
+    {
+        let started = Instant::now();
+        let result = self.paced(region, operation, send).await;
+        self.meter.record(operation, started, &result);
+        result
     }
 
-    /// Feeds a call's outcome back into the pacing of its operation.
-    fn record<T>(&self, region: &str, operation: &'static str, result: &Result<T, BedrockError>) {
-        let throttled = matches!(result, Err(e) if e.class == ErrorClass::Throttled);
+    /// [`Self::call`] for a request about one resource whose absence is an answer: NotFound
+    /// is `Ok(None)`, and counts as `ok` in the metrics.
+    async fn look_up<T, E, F, Fut>(
+        &self,
+        region: &str,
+        operation: Operation,
+        send: F,
+    ) -> Result<Option<T>, BedrockError>
+    where
+        F: FnOnce(Client) -> Fut,
+        Fut: Future<Output = Result<T, SdkError<E, HttpResponse>>>,
+        E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
+    {
+        let started = Instant::now();
+        let result = match self.paced(region, operation, send).await {
+            Ok(output) => Ok(Some(output)),
+            Err(e) if e.class() == ErrorClass::NotFound => Ok(None),
+            Err(e) => Err(e),
+        };
+        self.meter.record(operation, started, &result);
+        result
+    }
+
+    /// Waits for the operation's pace (after throttling) and the operator-wide rate limiter,
+    /// sends, maps the error, and feeds the outcome back into the operation's pace.
+    async fn paced<T, E, F, Fut>(
+        &self,
+        region: &str,
+        operation: Operation,
+        send: F,
+    ) -> Result<T, BedrockError>
+    where
+        F: FnOnce(Client) -> Fut,
+        Fut: Future<Output = Result<T, SdkError<E, HttpResponse>>>,
+        E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
+    {
+        self.pacer.wait(region, operation).await;
+        self.limiter.until_ready().await;
+        let result = send(self.client(region))
+            .await
+            .map_err(|e| map_error(operation, e));
+        let throttled = matches!(&result, Err(e) if e.class() == ErrorClass::Throttled);
         self.pacer.record(region, operation, throttled);
+        result
     }
 }
 
@@ -132,41 +206,42 @@ impl Bedrock for SdkBedrock {
         region: &str,
         request: &CreateRequest,
     ) -> Result<String, BedrockError> {
-        const OP: &str = operation::CREATE_CUSTOM_MODEL;
-        let tags = request
-            .tags
-            .iter()
-            .map(|(key, value)| Tag::builder().key(key).value(value).build())
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| construction(OP, e))?;
-        let mut call = self
-            .ready(region, OP)
-            .await
-            .create_custom_model()
-            .model_name(&request.model_name)
-            .client_request_token(&request.client_request_token)
-            .set_role_arn(request.role_arn.clone())
-            .set_model_kms_key_arn(request.kms_key_arn.clone())
-            .set_model_tags(Some(tags));
-        call = match &request.source {
-            Source::S3Uri(uri) => call.model_source_config(ModelDataSource::S3DataSource(
-                S3DataSource::builder()
-                    .s3_uri(uri)
-                    .build()
-                    .map_err(|e| construction(OP, e))?,
-            )),
-            Source::ModelPackageArn(arn) => {
-                call.custom_model_data_source(CustomModelDataSource::ModelPackageArnDataSource(
+        const OP: Operation = Operation::CreateCustomModel;
+        let tags = sdk_tags(OP, &request.tags)?;
+        let (model_source, package_source) = match &request.source {
+            Source::S3Uri(uri) => (
+                Some(ModelDataSource::S3DataSource(
+                    S3DataSource::builder()
+                        .s3_uri(uri)
+                        .build()
+                        .map_err(|e| construction(OP, e))?,
+                )),
+                None,
+            ),
+            Source::ModelPackageArn(arn) => (
+                None,
+                Some(CustomModelDataSource::ModelPackageArnDataSource(
                     ModelPackageArnDataSource::builder()
                         .model_package_arn(arn)
                         .build()
                         .map_err(|e| construction(OP, e))?,
-                ))
-            }
+                )),
+            ),
         };
-        let output = call.send().await.map_err(|e| map_error(OP, e));
-        self.record(region, OP, &output);
-        let output = output?;
+        let output = self
+            .call(region, OP, |client| {
+                client
+                    .create_custom_model()
+                    .model_name(&request.model_name)
+                    .client_request_token(&request.client_request_token)
+                    .set_role_arn(request.role_arn.clone())
+                    .set_model_kms_key_arn(request.kms_key_arn.clone())
+                    .set_model_tags(Some(tags))
+                    .set_model_source_config(model_source)
+                    .set_custom_model_data_source(package_source)
+                    .send()
+            })
+            .await?;
         Ok(output.model_arn().to_string())
     }
 
@@ -175,40 +250,22 @@ impl Bedrock for SdkBedrock {
         region: &str,
         identifier: &str,
     ) -> Result<Option<RemoteModel>, BedrockError> {
-        const OP: &str = operation::GET_CUSTOM_MODEL;
-        let result = self
-            .ready(region, OP)
-            .await
-            .get_custom_model()
-            .model_identifier(identifier)
-            .send()
-            .await;
-        if result.is_ok() {
-            self.pacer.record(region, OP, false);
-        }
-        match result {
-            Ok(output) => Ok(Some(RemoteModel {
-                arn: output.model_arn().to_string(),
-                name: output.model_name().to_string(),
-                state: model_state(output.model_status()),
-                failure_message: output.failure_message().map(str::to_string),
-                creation_time: output
-                    .creation_time()
-                    .fmt(aws_smithy_types::date_time::Format::DateTime)
-                    .ok(),
-                kms_key_arn: output.model_kms_key_arn().map(str::to_string),
-            })),
-            Err(err) => {
-                let err = map_error(OP, err);
-                self.pacer
-                    .record(region, OP, err.class == ErrorClass::Throttled);
-                if err.class == ErrorClass::NotFound {
-                    Ok(None)
-                } else {
-                    Err(err)
-                }
-            }
-        }
+        let output = self
+            .look_up(region, Operation::GetCustomModel, |client| {
+                client
+                    .get_custom_model()
+                    .model_identifier(identifier)
+                    .send()
+            })
+            .await?;
+        Ok(output.map(|output| RemoteModel {
+            arn: output.model_arn().to_string(),
+            name: output.model_name().to_string(),
+            state: model_state(output.model_status()),
+            failure_message: output.failure_message().map(str::to_string),
+            creation_time: rfc3339(output.creation_time()),
+            kms_key_arn: output.model_kms_key_arn().map(str::to_string),
+        }))
     }
 
     async fn list_models(
@@ -217,33 +274,26 @@ impl Bedrock for SdkBedrock {
         state: ModelState,
         created_after: Option<&str>,
     ) -> Result<Vec<ModelSummary>, BedrockError> {
-        const OP: &str = operation::LIST_CUSTOM_MODELS;
+        const OP: Operation = Operation::ListCustomModels;
         let after = created_after
-            .map(|t| {
-                aws_smithy_types::DateTime::from_str(
-                    t,
-                    aws_smithy_types::date_time::Format::DateTime,
-                )
-            })
+            .map(|t| DateTime::from_str(t, Format::DateTime))
             .transpose()
             .map_err(|e| construction(OP, e))?;
         let mut models = Vec::new();
         let mut next_token: Option<String> = None;
         loop {
-            // Each page waits for the rate limiter like any other call.
+            // Each page is a call of its own: paced, rate limited and counted.
             let output = self
-                .ready(region, OP)
-                .await
-                .list_custom_models()
-                .model_status(ModelStatus::from(state.as_str()))
-                .set_creation_time_after(after)
-                .max_results(1000)
-                .set_next_token(next_token.take())
-                .send()
-                .await
-                .map_err(|e| map_error(OP, e));
-            self.record(region, OP, &output);
-            let output = output?;
+                .call(region, OP, |client| {
+                    client
+                        .list_custom_models()
+                        .model_status(ModelStatus::from(state.as_str()))
+                        .set_creation_time_after(after)
+                        .max_results(PAGE_SIZE)
+                        .set_next_token(next_token.take())
+                        .send()
+                })
+                .await?;
             models.extend(output.model_summaries().iter().map(|summary| ModelSummary {
                 arn: summary.model_arn().to_string(),
                 state: model_state(summary.model_status()),
@@ -256,30 +306,15 @@ impl Bedrock for SdkBedrock {
     }
 
     async fn delete_model(&self, region: &str, identifier: &str) -> Result<bool, BedrockError> {
-        const OP: &str = operation::DELETE_CUSTOM_MODEL;
-        let result = self
-            .ready(region, OP)
-            .await
-            .delete_custom_model()
-            .model_identifier(identifier)
-            .send()
-            .await;
-        if result.is_ok() {
-            self.pacer.record(region, OP, false);
-        }
-        match result {
-            Ok(_) => Ok(true),
-            Err(err) => {
-                let err = map_error(OP, err);
-                self.pacer
-                    .record(region, OP, err.class == ErrorClass::Throttled);
-                if err.class == ErrorClass::NotFound {
-                    Ok(false)
-                } else {
-                    Err(err)
-                }
-            }
-        }
+        let output = self
+            .look_up(region, Operation::DeleteCustomModel, |client| {
+                client
+                    .delete_custom_model()
+                    .model_identifier(identifier)
+                    .send()
+            })
+            .await?;
+        Ok(output.is_some())
     }
 
     async fn list_tags(
@@ -287,17 +322,11 @@ impl Bedrock for SdkBedrock {
         region: &str,
         arn: &str,
     ) -> Result<BTreeMap<String, String>, BedrockError> {
-        const OP: &str = operation::LIST_TAGS_FOR_RESOURCE;
         let output = self
-            .ready(region, OP)
-            .await
-            .list_tags_for_resource()
-            .resource_arn(arn)
-            .send()
-            .await
-            .map_err(|e| map_error(OP, e));
-        self.record(region, OP, &output);
-        let output = output?;
+            .call(region, Operation::ListTagsForResource, |client| {
+                client.list_tags_for_resource().resource_arn(arn).send()
+            })
+            .await?;
         Ok(output
             .tags()
             .iter()
@@ -311,58 +340,185 @@ impl Bedrock for SdkBedrock {
         arn: &str,
         tags: &BTreeMap<String, String>,
     ) -> Result<(), BedrockError> {
-        const OP: &str = operation::TAG_RESOURCE;
-        let tags = tags
-            .iter()
-            .map(|(key, value)| Tag::builder().key(key).value(value).build())
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| construction(OP, e))?;
-        let output = self
-            .ready(region, OP)
-            .await
-            .tag_resource()
-            .resource_arn(arn)
-            .set_tags(Some(tags))
-            .send()
-            .await
-            .map_err(|e| map_error(OP, e));
-        self.record(region, OP, &output);
-        output?;
+        const OP: Operation = Operation::TagResource;
+        let tags = sdk_tags(OP, tags)?;
+        self.call(region, OP, |client| {
+            client
+                .tag_resource()
+                .resource_arn(arn)
+                .set_tags(Some(tags))
+                .send()
+        })
+        .await?;
         Ok(())
     }
 
     async fn untag(&self, region: &str, arn: &str, keys: &[String]) -> Result<(), BedrockError> {
-        const OP: &str = operation::UNTAG_RESOURCE;
-        let output = self
-            .ready(region, OP)
-            .await
-            .untag_resource()
-            .resource_arn(arn)
-            .set_tag_keys(Some(keys.to_vec()))
-            .send()
-            .await
-            .map_err(|e| map_error(OP, e));
-        self.record(region, OP, &output);
-        output?;
+        self.call(region, Operation::UntagResource, |client| {
+            client
+                .untag_resource()
+                .resource_arn(arn)
+                .set_tag_keys(Some(keys.to_vec()))
+                .send()
+        })
+        .await?;
         Ok(())
+    }
+
+    async fn create_deployment(
+        &self,
+        region: &str,
+        request: &CreateDeploymentRequest,
+    ) -> Result<String, BedrockError> {
+        const OP: Operation = Operation::CreateCustomModelDeployment;
+        let tags = sdk_tags(OP, &request.tags)?;
+        let output = self
+            .call(region, OP, |client| {
+                client
+                    .create_custom_model_deployment()
+                    .model_deployment_name(&request.name)
+                    .model_arn(&request.model_arn)
+                    .set_description(request.description.clone())
+                    .set_tags(Some(tags))
+                    .client_request_token(&request.client_request_token)
+                    .send()
+            })
+            .await?;
+        Ok(output.custom_model_deployment_arn().to_string())
+    }
+
+    async fn get_deployment(
+        &self,
+        region: &str,
+        identifier: &str,
+    ) -> Result<Option<RemoteDeployment>, BedrockError> {
+        let output = self
+            .look_up(region, Operation::GetCustomModelDeployment, |client| {
+                client
+                    .get_custom_model_deployment()
+                    .custom_model_deployment_identifier(identifier)
+                    .send()
+            })
+            .await?;
+        Ok(output.map(|output| RemoteDeployment {
+            arn: output.custom_model_deployment_arn().to_string(),
+            name: output.model_deployment_name().to_string(),
+            model_arn: output.model_arn().to_string(),
+            state: DeploymentState::from(output.status().as_str()),
+            failure_message: output.failure_message().map(str::to_string),
+            update: output.update_details().map(|update| DeploymentUpdate {
+                model_arn: update.model_arn().to_string(),
+                state: UpdateState::from(update.update_status().as_str()),
+            }),
+            creation_time: rfc3339(output.created_at()),
+            last_updated_time: output.last_updated_at().and_then(rfc3339),
+        }))
+    }
+
+    async fn list_deployments(
+        &self,
+        region: &str,
+        filter: &DeploymentFilter,
+    ) -> Result<Vec<DeploymentSummary>, BedrockError> {
+        let mut deployments = Vec::new();
+        let mut next_token: Option<String> = None;
+        loop {
+            // Each page is a call of its own: paced, rate limited and counted.
+            let output = self
+                .call(region, Operation::ListCustomModelDeployments, |client| {
+                    client
+                        .list_custom_model_deployments()
+                        .set_status_equals(
+                            filter
+                                .state
+                                .as_ref()
+                                .map(|state| CustomModelDeploymentStatus::from(state.as_str())),
+                        )
+                        .set_model_arn_equals(filter.model_arn.clone())
+                        .set_name_contains(filter.name_contains.clone())
+                        .max_results(PAGE_SIZE)
+                        .set_next_token(next_token.take())
+                        .send()
+                })
+                .await?;
+            deployments.extend(output.model_deployment_summaries().iter().map(|summary| {
+                DeploymentSummary {
+                    arn: summary.custom_model_deployment_arn().to_string(),
+                    name: summary.custom_model_deployment_name().to_string(),
+                    model_arn: summary.model_arn().to_string(),
+                    state: DeploymentState::from(summary.status().as_str()),
+                    failure_message: summary.failure_message().map(str::to_string),
+                    creation_time: rfc3339(summary.created_at()),
+                    last_updated_time: summary.last_updated_at().and_then(rfc3339),
+                }
+            }));
+            match output.next_token() {
+                Some(token) if !token.is_empty() => next_token = Some(token.to_string()),
+                _ => return Ok(deployments),
+            }
+        }
+    }
+
+    async fn update_deployment(
+        &self,
+        region: &str,
+        identifier: &str,
+        model_arn: &str,
+    ) -> Result<String, BedrockError> {
+        let output = self
+            .call(region, Operation::UpdateCustomModelDeployment, |client| {
+                client
+                    .update_custom_model_deployment()
+                    .custom_model_deployment_identifier(identifier)
+                    .model_arn(model_arn)
+                    .send()
+            })
+            .await?;
+        Ok(output.custom_model_deployment_arn().to_string())
+    }
+
+    async fn delete_deployment(
+        &self,
+        region: &str,
+        identifier: &str,
+    ) -> Result<bool, BedrockError> {
+        let output = self
+            .look_up(region, Operation::DeleteCustomModelDeployment, |client| {
+                client
+                    .delete_custom_model_deployment()
+                    .custom_model_deployment_identifier(identifier)
+                    .send()
+            })
+            .await?;
+        Ok(output.is_some())
     }
 }
 
 fn model_state(status: Option<&ModelStatus>) -> ModelState {
-    match status {
-        Some(ModelStatus::Active) => ModelState::Active,
-        Some(ModelStatus::Failed) => ModelState::Failed,
-        Some(ModelStatus::Creating) | None => ModelState::Creating,
-        Some(other) => ModelState::Other(other.as_str().to_string()),
-    }
+    status.map_or(ModelState::Creating, |status| {
+        ModelState::from(status.as_str())
+    })
 }
 
-fn construction(
-    operation: &'static str,
-    err: impl StdError + Send + Sync + 'static,
-) -> BedrockError {
+/// A timestamp as RFC 3339.
+fn rfc3339(time: &DateTime) -> Option<String> {
+    time.fmt(Format::DateTime).ok()
+}
+
+fn sdk_tags(
+    operation: Operation,
+    tags: &BTreeMap<String, String>,
+) -> Result<Vec<Tag>, BedrockError> {
+    tags.iter()
+        .map(|(key, value)| Tag::builder().key(key).value(value).build())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| construction(operation, e))
+}
+
+/// A request that could not be built: nothing was sent.
+fn construction(operation: Operation, err: impl StdError + Send + Sync + 'static) -> BedrockError {
     BedrockError {
-        operation,
+        operation: operation.as_str(),
         class: ErrorClass::Terminal,
         code: None,
         message: None,
@@ -370,10 +526,13 @@ fn construction(
     }
 }
 
-fn map_error<E>(operation: &'static str, err: SdkError<E, HttpResponse>) -> BedrockError
+/// The SDK's error of any operation, in domain terms: classified by the service's error code
+/// (see [`ErrorClass::from_code`]), or by how the call failed when the service did not answer.
+fn map_error<E>(operation: Operation, err: SdkError<E, HttpResponse>) -> BedrockError
 where
     E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
 {
+    let operation = operation.as_str();
     match err {
         SdkError::ServiceError(service) => {
             let status = service.raw().status().as_u16();
@@ -407,3 +566,7 @@ where
         },
     }
 }
+
+#[cfg(test)]
+#[path = "sdk_tests.rs"]
+mod tests;
