@@ -91,6 +91,58 @@ pub(crate) struct CustomModelSummary {
 }
 
 #[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct CustomModelDeploymentArnOutput {
+    pub custom_model_deployment_arn: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct GetCustomModelDeploymentOutput {
+    pub custom_model_deployment_arn: String,
+    /// Get says `modelDeploymentName`; the list summary says `customModelDeploymentName`.
+    pub model_deployment_name: String,
+    pub model_arn: String,
+    pub created_at: String,
+    pub status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub update_details: Option<UpdateDetails>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failure_message: Option<String>,
+    pub last_updated_at: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct UpdateDetails {
+    pub model_arn: String,
+    pub update_status: &'static str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct ListCustomModelDeploymentsOutput {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_token: Option<String>,
+    pub model_deployment_summaries: Vec<CustomModelDeploymentSummary>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct CustomModelDeploymentSummary {
+    pub custom_model_deployment_arn: String,
+    pub custom_model_deployment_name: String,
+    pub model_arn: String,
+    pub created_at: String,
+    pub status: &'static str,
+    pub last_updated_at: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failure_message: Option<String>,
+}
+
+#[derive(Serialize)]
 pub(crate) struct ListTagsForResourceOutput {
     pub tags: Vec<Tag>,
 }
@@ -331,6 +383,105 @@ async fn list_tags_for_resource(
     .await
 }
 
+/// The `{customModelDeploymentIdentifier}` label, percent-decoded.
+fn deployment_identifier(parts: &Parts) -> Result<String, ApiError> {
+    let raw = parts
+        .uri
+        .path()
+        .strip_prefix(DEPLOYMENTS_PATH)
+        .and_then(|rest| rest.strip_prefix('/'))
+        .unwrap_or_default();
+    validate::parse_deployment_identifier(raw)
+}
+
+const DEPLOYMENTS_PATH: &str = "/model-customization/custom-model-deployments";
+
+async fn create_custom_model_deployment(
+    State(state): State<Arc<EmulatorState>>,
+    request: BedrockRequest,
+) -> Response {
+    serve(
+        &state,
+        Operation::CreateCustomModelDeployment,
+        request,
+        |state, _, body| {
+            let input = validate::parse_create_deployment(body)?;
+            let output = state.create_custom_model_deployment(input)?;
+            Ok(json_response(StatusCode::ACCEPTED, &output))
+        },
+    )
+    .await
+}
+
+async fn get_custom_model_deployment(
+    State(state): State<Arc<EmulatorState>>,
+    request: BedrockRequest,
+) -> Response {
+    serve(
+        &state,
+        Operation::GetCustomModelDeployment,
+        request,
+        |state, parts, _| {
+            let identifier = deployment_identifier(parts)?;
+            let output = state.get_custom_model_deployment(&identifier)?;
+            Ok(json_response(StatusCode::OK, &output))
+        },
+    )
+    .await
+}
+
+async fn list_custom_model_deployments(
+    State(state): State<Arc<EmulatorState>>,
+    request: BedrockRequest,
+) -> Response {
+    serve(
+        &state,
+        Operation::ListCustomModelDeployments,
+        request,
+        |state, parts, _| {
+            let input = validate::parse_list_deployments(parts.uri.query())?;
+            let output = state.list_custom_model_deployments(&input)?;
+            Ok(json_response(StatusCode::OK, &output))
+        },
+    )
+    .await
+}
+
+async fn update_custom_model_deployment(
+    State(state): State<Arc<EmulatorState>>,
+    request: BedrockRequest,
+) -> Response {
+    serve(
+        &state,
+        Operation::UpdateCustomModelDeployment,
+        request,
+        |state, parts, body| {
+            let identifier = deployment_identifier(parts)?;
+            let input = validate::parse_update_deployment(body)?;
+            let output = state.update_custom_model_deployment(&identifier, input)?;
+            Ok(json_response(StatusCode::ACCEPTED, &output))
+        },
+    )
+    .await
+}
+
+async fn delete_custom_model_deployment(
+    State(state): State<Arc<EmulatorState>>,
+    request: BedrockRequest,
+) -> Response {
+    serve(
+        &state,
+        Operation::DeleteCustomModelDeployment,
+        request,
+        |state, parts, _| {
+            let identifier = deployment_identifier(parts)?;
+            state.delete_custom_model_deployment(&identifier)?;
+            Ok(json_response(StatusCode::OK, &Empty {}))
+        },
+    )
+    .await
+}
+
 /// The Bedrock routes. `/custom-models/create-custom-model` also answers GET and DELETE, for a
 /// model that happens to be named `create-custom-model`.
 pub(crate) fn routes() -> Router<Arc<EmulatorState>> {
@@ -349,6 +500,16 @@ pub(crate) fn routes() -> Router<Arc<EmulatorState>> {
         .route("/tagResource", post(tag_resource))
         .route("/untagResource", post(untag_resource))
         .route("/listTagsForResource", post(list_tags_for_resource))
+        .route(
+            DEPLOYMENTS_PATH,
+            get(list_custom_model_deployments).post(create_custom_model_deployment),
+        )
+        .route(
+            "/model-customization/custom-model-deployments/{*deployment_identifier}",
+            get(get_custom_model_deployment)
+                .patch(update_custom_model_deployment)
+                .delete(delete_custom_model_deployment),
+        )
 }
 
 /// Any path or method no operation serves.

@@ -14,6 +14,9 @@ use serde::de::DeserializeOwned;
 
 use crate::config::Limits;
 use crate::control::{Cleared, ConflictBody, DelayBody};
+use crate::deployment::{
+    DeploymentCreateLogEntry, DeploymentDelays, DeploymentFailure, DeploymentRecord,
+};
 use crate::faults::FaultConfig;
 use crate::model::{Counters, CreateLogEntry, ForceStatus, ForeignModel, ModelRecord};
 
@@ -260,6 +263,88 @@ impl ControlClient {
         self.call::<Cleared>(Method::DELETE, &path, None::<&()>)
             .await
             .map(|body| body.cleared)
+    }
+
+    pub async fn deployments(&self) -> Result<Vec<DeploymentRecord>, ControlClientError> {
+        self.get("/deployments").await
+    }
+
+    /// One deployment by name or ARN; `None` when it does not exist.
+    pub async fn deployment(
+        &self,
+        identifier: &str,
+    ) -> Result<Option<DeploymentRecord>, ControlClientError> {
+        match self
+            .get(&format!("/deployments/{}", segment(identifier)))
+            .await
+        {
+            Ok(record) => Ok(Some(record)),
+            Err(ControlClientError::Status { status, .. }) if status == StatusCode::NOT_FOUND => {
+                Ok(None)
+            }
+            Err(error) => Err(error),
+        }
+    }
+
+    pub async fn deployment_create_log(
+        &self,
+    ) -> Result<Vec<DeploymentCreateLogEntry>, ControlClientError> {
+        self.get("/deployment-create-log").await
+    }
+
+    /// Deletes a deployment out of band; `None` when it did not exist.
+    pub async fn remove_deployment(
+        &self,
+        identifier: &str,
+    ) -> Result<Option<DeploymentRecord>, ControlClientError> {
+        let path = format!("/deployments/{}", segment(identifier));
+        match self.call(Method::DELETE, &path, None::<&()>).await {
+            Ok(record) => Ok(Some(record)),
+            Err(ControlClientError::Status { status, .. }) if status == StatusCode::NOT_FOUND => {
+                Ok(None)
+            }
+            Err(error) => Err(error),
+        }
+    }
+
+    pub async fn force_deployment_status(
+        &self,
+        identifier: &str,
+        status: &ForceStatus,
+    ) -> Result<DeploymentRecord, ControlClientError> {
+        let path = format!("/deployments/{}/status", segment(identifier));
+        self.call(Method::POST, &path, Some(status)).await
+    }
+
+    /// Adds a scripted failure; returns the failures still pending.
+    pub async fn add_deployment_failure(
+        &self,
+        failure: &DeploymentFailure,
+    ) -> Result<Vec<DeploymentFailure>, ControlClientError> {
+        self.call(Method::POST, "/deployment-failures", Some(failure))
+            .await
+    }
+
+    pub async fn deployment_failures(&self) -> Result<Vec<DeploymentFailure>, ControlClientError> {
+        self.get("/deployment-failures").await
+    }
+
+    pub async fn clear_deployment_failures(&self) -> Result<bool, ControlClientError> {
+        self.call::<Cleared>(Method::DELETE, "/deployment-failures", None::<&()>)
+            .await
+            .map(|body| body.cleared)
+    }
+
+    pub async fn deployment_delays(&self) -> Result<DeploymentDelays, ControlClientError> {
+        self.get("/deployment-delays").await
+    }
+
+    pub async fn set_deployment_delays(
+        &self,
+        delays: &DeploymentDelays,
+    ) -> Result<DeploymentDelays, ControlClientError> {
+        self.call(Method::PUT, "/deployment-delays", Some(delays))
+            .await
     }
 
     /// Back to the start-up state.

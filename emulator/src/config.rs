@@ -21,6 +21,14 @@ pub const DEFAULT_MAX_TAGS_PER_RESOURCE: usize = 50;
 pub const DEFAULT_IDEMPOTENCY_WINDOW: Duration = Duration::from_secs(8 * 60 * 60);
 /// How long a new model stays Creating.
 pub const DEFAULT_READY_DELAY: Duration = Duration::from_secs(1);
+/// How long a new custom model deployment stays Creating.
+pub const DEFAULT_DEPLOYMENT_READY_DELAY: Duration = Duration::from_secs(1);
+/// How long an update of a custom model deployment stays Updating.
+pub const DEFAULT_DEPLOYMENT_UPDATE_DELAY: Duration = Duration::from_secs(1);
+/// Custom model deployments per account and region before ServiceQuotaExceededException. AWS
+/// publishes no figure in the service model; this is the emulator's default, adjustable like
+/// the real quota.
+pub const DEFAULT_MAX_DEPLOYMENTS: usize = 10;
 /// Request bodies above this size get 413.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
 
@@ -35,6 +43,11 @@ pub struct EmulatorConfig {
     pub ready_delay: Duration,
     /// A model whose S3 URI or model package ARN contains this ends Failed.
     pub failure_marker: String,
+    /// How long a new custom model deployment stays Creating before turning Active (or Failed).
+    pub deployment_ready_delay: Duration,
+    /// How long UpdateCustomModelDeployment stays Updating before UpdateCompleted (or
+    /// UpdateFailed).
+    pub deployment_update_delay: Duration,
     pub limits: Limits,
     /// How long a clientRequestToken is remembered.
     pub idempotency_window: Duration,
@@ -57,6 +70,14 @@ pub struct Limits {
     pub max_models: usize,
     /// Tags per resource, counting existing ones, before TooManyTagsException.
     pub max_tags_per_resource: usize,
+    /// CreateCustomModelDeployment answers ServiceQuotaExceededException once this many
+    /// deployments exist. Optional in the JSON form (default 10).
+    #[serde(default = "default_max_deployments")]
+    pub max_deployments: usize,
+}
+
+fn default_max_deployments() -> usize {
+    DEFAULT_MAX_DEPLOYMENTS
 }
 
 impl Default for Limits {
@@ -64,6 +85,7 @@ impl Default for Limits {
         Limits {
             max_models: DEFAULT_MAX_MODELS,
             max_tags_per_resource: DEFAULT_MAX_TAGS_PER_RESOURCE,
+            max_deployments: DEFAULT_MAX_DEPLOYMENTS,
         }
     }
 }
@@ -76,6 +98,8 @@ impl Default for EmulatorConfig {
             account_id: DEFAULT_ACCOUNT_ID.to_owned(),
             ready_delay: DEFAULT_READY_DELAY,
             failure_marker: DEFAULT_FAILURE_MARKER.to_owned(),
+            deployment_ready_delay: DEFAULT_DEPLOYMENT_READY_DELAY,
+            deployment_update_delay: DEFAULT_DEPLOYMENT_UPDATE_DELAY,
             limits: Limits::default(),
             idempotency_window: DEFAULT_IDEMPOTENCY_WINDOW,
             faults: FaultConfig::default(),

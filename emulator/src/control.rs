@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::api::{json_response, read_body};
 use crate::config::Limits;
+use crate::deployment::{DeploymentDelays, DeploymentFailure};
 use crate::error::ApiError;
 use crate::faults::FaultConfig;
 use crate::model::{ForceStatus, ForeignModel};
@@ -234,6 +235,83 @@ async fn delete_delete_conflict(
     Ok(ok_json(&Cleared { cleared }))
 }
 
+async fn deployment_create_log(State(state): State<Arc<EmulatorState>>) -> Response {
+    ok_json(&state.deployment_create_log())
+}
+
+async fn list_deployments(State(state): State<Arc<EmulatorState>>) -> Response {
+    ok_json(&state.deployments())
+}
+
+fn no_deployment(identifier: &str) -> ApiError {
+    ApiError::not_found(format!("No custom model deployment '{identifier}'."))
+}
+
+async fn get_deployment(
+    State(state): State<Arc<EmulatorState>>,
+    path: Result<Path<String>, PathRejection>,
+) -> Result<Response, ApiError> {
+    let identifier = path_param(path)?;
+    state
+        .deployment(&identifier)
+        .map(|record| ok_json(&record))
+        .ok_or_else(|| no_deployment(&identifier))
+}
+
+async fn remove_deployment(
+    State(state): State<Arc<EmulatorState>>,
+    path: Result<Path<String>, PathRejection>,
+) -> Result<Response, ApiError> {
+    let identifier = path_param(path)?;
+    state
+        .remove_deployment(&identifier)
+        .map(|record| ok_json(&record))
+        .ok_or_else(|| no_deployment(&identifier))
+}
+
+async fn force_deployment_status(
+    State(state): State<Arc<EmulatorState>>,
+    path: Result<Path<String>, PathRejection>,
+    body: Result<ControlJson<ForceStatus>, ApiError>,
+) -> Result<Response, ApiError> {
+    let identifier = path_param(path)?;
+    let ControlJson(status) = body?;
+    Ok(ok_json(
+        &state.force_deployment_status(&identifier, status)?,
+    ))
+}
+
+async fn get_deployment_failures(State(state): State<Arc<EmulatorState>>) -> Response {
+    ok_json(&state.deployment_failures())
+}
+
+async fn add_deployment_failure(
+    State(state): State<Arc<EmulatorState>>,
+    body: Result<ControlJson<DeploymentFailure>, ApiError>,
+) -> Result<Response, ApiError> {
+    let ControlJson(failure) = body?;
+    state.add_deployment_failure(failure)?;
+    Ok(ok_json(&state.deployment_failures()))
+}
+
+async fn clear_deployment_failures(State(state): State<Arc<EmulatorState>>) -> Response {
+    let cleared = state.clear_deployment_failures() > 0;
+    ok_json(&Cleared { cleared })
+}
+
+async fn get_deployment_delays(State(state): State<Arc<EmulatorState>>) -> Response {
+    ok_json(&state.deployment_delays())
+}
+
+async fn put_deployment_delays(
+    State(state): State<Arc<EmulatorState>>,
+    body: Result<ControlJson<DeploymentDelays>, ApiError>,
+) -> Result<Response, ApiError> {
+    let ControlJson(delays) = body?;
+    state.set_deployment_delays(delays);
+    Ok(ok_json(&state.deployment_delays()))
+}
+
 async fn reset(State(state): State<Arc<EmulatorState>>) -> Response {
     state.reset();
     ok_json(&Done { ok: true })
@@ -265,6 +343,29 @@ pub(crate) fn routes() -> Router<Arc<EmulatorState>> {
         .route(
             "/__emulator/delete-conflicts/{identifier}",
             put(put_delete_conflict).delete(delete_delete_conflict),
+        )
+        .route(
+            "/__emulator/deployment-create-log",
+            get(deployment_create_log),
+        )
+        .route("/__emulator/deployments", get(list_deployments))
+        .route(
+            "/__emulator/deployments/{identifier}",
+            get(get_deployment).delete(remove_deployment),
+        )
+        .route(
+            "/__emulator/deployments/{identifier}/status",
+            post(force_deployment_status),
+        )
+        .route(
+            "/__emulator/deployment-failures",
+            get(get_deployment_failures)
+                .post(add_deployment_failure)
+                .delete(clear_deployment_failures),
+        )
+        .route(
+            "/__emulator/deployment-delays",
+            get(get_deployment_delays).put(put_deployment_delays),
         )
         .route("/__emulator/reset", post(reset))
 }

@@ -26,6 +26,9 @@ pub struct FaultConfig {
     pub rate_limits: BTreeMap<Operation, RateLimit>,
     /// Role ARNs for which CreateCustomModel answers AccessDeniedException (403).
     pub access_denied_role_arns: Vec<String>,
+    /// Operations the caller is not allowed to call at all: every call answers
+    /// AccessDeniedException (403), as for an IAM policy without the action.
+    pub access_denied_operations: Vec<Operation>,
 }
 
 /// A token bucket: `burst` calls at once, refilled at `ratePerSecond`.
@@ -67,6 +70,11 @@ impl FaultConfig {
     /// Whether the probabilistic faults and latency apply to `operation`.
     pub(crate) fn applies_to(&self, operation: Operation) -> bool {
         self.operations.is_empty() || self.operations.contains(&operation)
+    }
+
+    /// Whether the caller's (emulated) IAM policy lacks `operation`.
+    pub(crate) fn denies(&self, operation: Operation) -> bool {
+        self.access_denied_operations.contains(&operation)
     }
 
     pub(crate) fn latency_for(&self, operation: Operation) -> Duration {

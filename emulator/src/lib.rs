@@ -3,7 +3,8 @@
 //! It speaks Bedrock's rest-json protocol closely enough that the real `aws-sdk-bedrock` client
 //! cannot tell the difference for the operations it implements (CreateCustomModel,
 //! GetCustomModel, ListCustomModels, DeleteCustomModel, TagResource, UntagResource,
-//! ListTagsForResource), and adds a control API under `/__emulator/` for tests: fault injection,
+//! ListTagsForResource, and the custom model deployments' Create, Get, List, Update and
+//! Delete), and adds a control API under `/__emulator/` for tests: fault injection,
 //! lifecycle scripting and inspection of everything that happened.
 //!
 //! ```no_run
@@ -23,6 +24,7 @@ pub mod bench;
 pub mod client;
 mod config;
 mod control;
+mod deployment;
 mod error;
 mod faults;
 mod model;
@@ -35,6 +37,10 @@ pub use auth::SigV4Credentials;
 pub use client::{ControlClient, ControlClientError};
 pub use config::{EmulatorConfig, Limits};
 pub use control::PREFIX as CONTROL_PREFIX;
+pub use deployment::{
+    DeploymentCreateLogEntry, DeploymentDelays, DeploymentFailure, DeploymentPhase,
+    DeploymentRecord, DeploymentStatus, DeploymentUpdateRecord, DeploymentUpdateStatus,
+};
 pub use error::{ApiError, ErrorKind};
 pub use faults::{FaultConfig, RateLimit};
 pub use model::{

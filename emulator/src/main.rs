@@ -41,6 +41,22 @@ struct Args {
     #[arg(long, env = "BEDROCK_EMULATOR_READY_DELAY_MS", default_value_t = 1000)]
     ready_delay_ms: u64,
 
+    /// Milliseconds a new custom model deployment stays Creating before turning Active.
+    #[arg(
+        long,
+        env = "BEDROCK_EMULATOR_DEPLOYMENT_READY_DELAY_MS",
+        default_value_t = 1000
+    )]
+    deployment_ready_delay_ms: u64,
+
+    /// Milliseconds UpdateCustomModelDeployment stays Updating before UpdateCompleted.
+    #[arg(
+        long,
+        env = "BEDROCK_EMULATOR_DEPLOYMENT_UPDATE_DELAY_MS",
+        default_value_t = 1000
+    )]
+    deployment_update_delay_ms: u64,
+
     /// A model whose S3 URI or model package ARN contains this ends Failed.
     #[arg(
         long,
@@ -52,6 +68,11 @@ struct Args {
     /// CreateCustomModel answers ServiceQuotaExceededException once this many models exist.
     #[arg(long, env = "BEDROCK_EMULATOR_MAX_MODELS", default_value_t = 100)]
     max_models: usize,
+
+    /// CreateCustomModelDeployment answers ServiceQuotaExceededException once this many
+    /// deployments exist.
+    #[arg(long, env = "BEDROCK_EMULATOR_MAX_DEPLOYMENTS", default_value_t = 10)]
+    max_deployments: usize,
 
     /// Tags per resource (counting existing ones) before TooManyTagsException.
     #[arg(
@@ -106,6 +127,14 @@ struct Args {
         value_delimiter = ','
     )]
     access_denied_role_arns: Vec<String>,
+
+    /// Operation every call of which answers AccessDeniedException. Repeatable.
+    #[arg(
+        long = "access-denied-operation",
+        env = "BEDROCK_EMULATOR_ACCESS_DENIED_OPERATIONS",
+        value_delimiter = ','
+    )]
+    access_denied_operations: Vec<Operation>,
 
     /// Verify SigV4 signatures against this access key id (needs --verify-secret-access-key).
     #[arg(
@@ -180,9 +209,12 @@ impl Args {
             account_id: self.account_id,
             ready_delay: Duration::from_millis(self.ready_delay_ms),
             failure_marker: self.failure_marker,
+            deployment_ready_delay: Duration::from_millis(self.deployment_ready_delay_ms),
+            deployment_update_delay: Duration::from_millis(self.deployment_update_delay_ms),
             limits: Limits {
                 max_models: self.max_models,
                 max_tags_per_resource: self.max_tags_per_resource,
+                max_deployments: self.max_deployments,
             },
             idempotency_window: Duration::from_secs(self.idempotency_window_secs),
             faults: FaultConfig {
@@ -192,6 +224,7 @@ impl Args {
                 operations: self.fault_operations,
                 rate_limits: self.rate_limits.into_iter().collect::<BTreeMap<_, _>>(),
                 access_denied_role_arns: self.access_denied_role_arns,
+                access_denied_operations: self.access_denied_operations,
             },
             verify_signatures,
             api_key: self.api_key,

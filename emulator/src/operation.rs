@@ -15,11 +15,16 @@ pub enum Operation {
     TagResource,
     UntagResource,
     ListTagsForResource,
+    CreateCustomModelDeployment,
+    GetCustomModelDeployment,
+    ListCustomModelDeployments,
+    UpdateCustomModelDeployment,
+    DeleteCustomModelDeployment,
 }
 
 impl Operation {
     /// Every operation, in a stable order.
-    pub const ALL: [Operation; 7] = [
+    pub const ALL: [Operation; 12] = [
         Operation::CreateCustomModel,
         Operation::GetCustomModel,
         Operation::ListCustomModels,
@@ -27,6 +32,11 @@ impl Operation {
         Operation::TagResource,
         Operation::UntagResource,
         Operation::ListTagsForResource,
+        Operation::CreateCustomModelDeployment,
+        Operation::GetCustomModelDeployment,
+        Operation::ListCustomModelDeployments,
+        Operation::UpdateCustomModelDeployment,
+        Operation::DeleteCustomModelDeployment,
     ];
 
     /// The operation's name in the service model, e.g. `GetCustomModel`.
@@ -39,6 +49,11 @@ impl Operation {
             Operation::TagResource => "TagResource",
             Operation::UntagResource => "UntagResource",
             Operation::ListTagsForResource => "ListTagsForResource",
+            Operation::CreateCustomModelDeployment => "CreateCustomModelDeployment",
+            Operation::GetCustomModelDeployment => "GetCustomModelDeployment",
+            Operation::ListCustomModelDeployments => "ListCustomModelDeployments",
+            Operation::UpdateCustomModelDeployment => "UpdateCustomModelDeployment",
+            Operation::DeleteCustomModelDeployment => "DeleteCustomModelDeployment",
         }
     }
 }
@@ -51,9 +66,7 @@ impl fmt::Display for Operation {
 
 /// The error returned when a string names no known operation.
 #[derive(Debug, Clone, thiserror::Error)]
-#[error(
-    "unknown operation '{0}' (expected one of CreateCustomModel, GetCustomModel, ListCustomModels, DeleteCustomModel, TagResource, UntagResource, ListTagsForResource)"
-)]
+#[error("unknown operation '{0}' (expected one of {names})", names = Operation::ALL.map(Operation::as_str).join(", "))]
 pub struct UnknownOperation(pub String);
 
 impl FromStr for Operation {

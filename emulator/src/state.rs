@@ -26,6 +26,9 @@ use crate::validate::{
     self, CreateCustomModelInput, CreateFingerprint, ListCustomModelsInput, SortOrder,
     TagResourceInput, UntagResourceInput,
 };
+use deployments::Deployments;
+
+mod deployments;
 
 /// Every model Bedrock imports is reported with this customization type.
 const CUSTOMIZATION_TYPE: &str = "IMPORTED";
@@ -54,6 +57,7 @@ struct Inner {
     limits: Limits,
     next_seq: u64,
     rng: StdRng,
+    deployments: Deployments,
 }
 
 struct TokenRecord {
@@ -86,7 +90,7 @@ struct Model {
     foreign: bool,
 }
 
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 enum Forced {
     Active,
     Failed(String),
@@ -149,7 +153,7 @@ impl Model {
 
 /// Now, truncated to the millisecond precision Bedrock reports, so that what a client reads back
 /// can be fed to the creationTime filters exactly.
-fn now_millis() -> DateTime<Utc> {
+pub(crate) fn now_millis() -> DateTime<Utc> {
     let now = Utc::now();
     DateTime::from_timestamp_millis(now.timestamp_millis()).unwrap_or(now)
 }
@@ -174,6 +178,7 @@ impl Inner {
             limits: config.limits,
             next_seq: 0,
             rng,
+            deployments: Deployments::new(config),
         };
         inner.set_faults(config.faults.clone());
         inner
@@ -224,20 +229,33 @@ impl Inner {
         }
     }
 
+    /// The 12 lowercase alphanumerics that end every generated ARN.
+    fn random_suffix(&mut self) -> String {
+        (0..ARN_SUFFIX_LEN)
+            .map(|_| {
+                let index = self.rng.random_range(0..ARN_SUFFIX_ALPHABET.len());
+                char::from(ARN_SUFFIX_ALPHABET[index])
+            })
+            .collect()
+    }
+
     fn new_arn(&mut self, region: &str, account_id: &str) -> String {
         loop {
-            let suffix: String = (0..ARN_SUFFIX_LEN)
-                .map(|_| {
-                    let index = self.rng.random_range(0..ARN_SUFFIX_ALPHABET.len());
-                    char::from(ARN_SUFFIX_ALPHABET[index])
-                })
-                .collect();
+            let suffix = self.random_suffix();
             let arn =
                 format!("arn:aws:bedrock:{region}:{account_id}:custom-model/imported/{suffix}");
             if !self.models.contains_key(&arn) {
                 return arn;
             }
         }
+    }
+
+    /// The tags of the model or deployment with this ARN.
+    fn tags_mut(&mut self, arn: &str) -> Option<&mut Vec<Tag>> {
+        if self.models.contains_key(arn) {
+            return self.models.get_mut(arn).map(|model| &mut model.tags);
+        }
+        self.deployments.tags_mut(arn)
     }
 
     fn insert(&mut self, model: Model) {
@@ -558,6 +576,18 @@ impl EmulatorState {
         if let Some(message) = inner.delete_conflicts.get(&model.name) {
             return Err(ApiError::conflict(message.clone()));
         }
+        let users = inner.deployments.using_model(&model.arn, Utc::now());
+        if !users.is_empty() {
+            return Err(ApiError::conflict(format!(
+                "The model '{}' is used by the custom model deployment(s) {} and cannot be deleted. Delete the deployment(s) or update them to another model first.",
+                model.name,
+                users
+                    .iter()
+                    .map(|name| format!("'{name}'"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        }
         let arn = model.arn.clone();
         if let Some(model) = inner.remove(&arn) {
             drop(inner);
@@ -569,31 +599,29 @@ impl EmulatorState {
     pub(crate) fn tag_resource(&self, input: TagResourceInput) -> Result<(), ApiError> {
         let mut inner = self.lock();
         let max_tags = inner.limits.max_tags_per_resource;
-        let model = inner
-            .models
-            .get_mut(&input.resource_arn)
+        let tags = inner
+            .tags_mut(&input.resource_arn)
             .ok_or_else(|| resource_not_found(&input.resource_arn))?;
-        let count = merged_tag_count(&model.tags, &input.tags);
+        let count = merged_tag_count(tags, &input.tags);
         if count > max_tags {
             return Err(ApiError::too_many_tags(
                 format!(
                     "The resource would have {count} tags; a resource can have at most {max_tags}, counting the tags it already has ({}).",
-                    model.tags.len()
+                    tags.len()
                 ),
                 input.resource_arn,
             ));
         }
-        merge_tags(&mut model.tags, &input.tags);
+        merge_tags(tags, &input.tags);
         Ok(())
     }
 
     pub(crate) fn untag_resource(&self, input: UntagResourceInput) -> Result<(), ApiError> {
         let mut inner = self.lock();
-        let model = inner
-            .models
-            .get_mut(&input.resource_arn)
+        let tags = inner
+            .tags_mut(&input.resource_arn)
             .ok_or_else(|| resource_not_found(&input.resource_arn))?;
-        model.tags.retain(|tag| !input.tag_keys.contains(&tag.key));
+        tags.retain(|tag| !input.tag_keys.contains(&tag.key));
         Ok(())
     }
 
@@ -601,14 +629,11 @@ impl EmulatorState {
         &self,
         resource_arn: &str,
     ) -> Result<ListTagsForResourceOutput, ApiError> {
-        let inner = self.lock();
-        let model = inner
-            .models
-            .get(resource_arn)
+        let mut inner = self.lock();
+        let tags = inner
+            .tags_mut(resource_arn)
             .ok_or_else(|| resource_not_found(resource_arn))?;
-        Ok(ListTagsForResourceOutput {
-            tags: model.tags.clone(),
-        })
+        Ok(ListTagsForResourceOutput { tags: tags.clone() })
     }
 
     // ----- Fault injection on the request path -----
@@ -617,10 +642,19 @@ impl EmulatorState {
         self.lock().faults.latency_for(operation)
     }
 
-    /// Decides whether a call goes through: its token bucket, then the probabilistic throttle,
-    /// then the probabilistic internal error.
+    /// Decides whether a call goes through: the denied operations, its token bucket, then the
+    /// probabilistic throttle, then the probabilistic internal error.
     pub(crate) fn admit(&self, operation: Operation) -> Result<(), ApiError> {
         let mut inner = self.lock();
+        if inner.faults.denies(operation) {
+            return Err(ApiError::new(
+                ErrorKind::AccessDenied,
+                format!(
+                    "User: arn:aws:sts::{}:assumed-role/emulator/session is not authorized to perform: bedrock:{operation} because no identity-based policy allows the bedrock:{operation} action",
+                    self.config.account_id
+                ),
+            ));
+        }
         if let Some(bucket) = inner.buckets.get_mut(&operation)
             && !bucket.try_take(Instant::now())
         {
@@ -887,7 +921,7 @@ impl EmulatorState {
 
 /// Page tokens are opaque to clients: the sort key of the last summary returned, tied to the
 /// sort order, hex-encoded.
-fn encode_page_token(key: (i64, u64), order: SortOrder) -> String {
+pub(crate) fn encode_page_token(key: (i64, u64), order: SortOrder) -> String {
     let order = match order {
         SortOrder::Ascending => 'A',
         SortOrder::Descending => 'D',
@@ -895,7 +929,7 @@ fn encode_page_token(key: (i64, u64), order: SortOrder) -> String {
     hex::encode(format!("v1:{order}:{}:{}", key.0, key.1))
 }
 
-fn decode_page_token(token: &str, order: SortOrder) -> Result<(i64, u64), ApiError> {
+pub(crate) fn decode_page_token(token: &str, order: SortOrder) -> Result<(i64, u64), ApiError> {
     let invalid = || ApiError::validation(format!("The nextToken '{token}' is not valid."));
     let bytes = hex::decode(token).map_err(|_| invalid())?;
     let text = String::from_utf8(bytes).map_err(|_| invalid())?;

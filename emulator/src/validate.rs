@@ -13,6 +13,14 @@ use serde_json::{Map, Value};
 use crate::error::ApiError;
 use crate::model::{ModelSource, ModelStatus, Tag};
 
+mod deployments;
+
+pub(crate) use deployments::{
+    CreateDeploymentFingerprint, CreateDeploymentInput, ListDeploymentsInput,
+    UpdateDeploymentInput, parse_create_deployment, parse_deployment_identifier,
+    parse_list_deployments, parse_update_deployment,
+};
+
 fn anchored(pattern: &str) -> Regex {
     // The patterns are constants of this file; a typo is caught by the unit tests below.
     Regex::new(&format!("^(?:{pattern})$")).unwrap_or_else(|error| panic!("bad pattern: {error}"))
@@ -69,6 +77,15 @@ pattern!(
     TAGGABLE_ARN,
     r".*(^[a-zA-Z0-9][a-zA-Z0-9\-]*$)|(^arn:aws(-[^:]+)?:bedrock:[a-z0-9-]{1,20}:[0-9]{12}:custom-model/(imported)/[a-z0-9]{12}$)|(^arn:aws(-[^:]+)?:bedrock:[a-z0-9-]{1,20}:([0-9]{12}|)((:(fine-tuning-job|model-customization-job|custom-model)/[a-z0-9-]{1,63}[.]{1}[a-z0-9-]{1,63}([a-z0-9-]{1,63}[.]){0,2}[a-z0-9-]{1,63}([:][a-z0-9-]{1,63}){0,2}(/[a-z0-9]{12})$)|(:guardrail/[a-z0-9]+$)|(:automated-reasoning-policy/[a-zA-Z0-9]+(:[a-zA-Z0-9]+)?$)|(:(inference-profile|application-inference-profile)/[a-zA-Z0-9\-:.]+$)|(:(provisioned-model|model-invocation-job|model-evaluation-job|evaluation-job|model-import-job|imported-model|async-invoke|provisioned-model-v2|provisioned-model-reservation|prompt-router|custom-model-deployment)/[a-z0-9]{12}$))).*"
 );
+
+const CUSTOM_MODEL_ARN_TEXT: &str = r"arn:aws(|-us-gov|-cn|-iso|-iso-b):bedrock:[a-z0-9-]{1,20}:[0-9]{12}:custom-model/(imported|[a-z0-9-]{1,63}[.]{1}[a-z0-9-]{1,63}([a-z0-9-]{1,63}[.]){0,2}[a-z0-9-]{1,63}([:][a-z0-9-]{1,63}){0,2})/[a-z0-9]{12}";
+pattern!(CUSTOM_MODEL_ARN, CUSTOM_MODEL_ARN_TEXT);
+
+const DEPLOYMENT_IDENTIFIER_TEXT: &str = r"(arn:aws(|-us-gov|-cn|-iso|-iso-b):bedrock:[a-z0-9-]{1,20}:[0-9]{12}:custom-model-deployment/[a-z0-9]{12})|^([0-9a-zA-Z][_-]?){1,63}";
+pattern!(DEPLOYMENT_IDENTIFIER, DEPLOYMENT_IDENTIFIER_TEXT);
+
+const DEPLOYMENT_DESCRIPTION_TEXT: &str = ".*";
+pattern!(DEPLOYMENT_DESCRIPTION, DEPLOYMENT_DESCRIPTION_TEXT);
 
 const PAGINATION_TOKEN_TEXT: &str = r"\S*";
 pattern!(PAGINATION_TOKEN, PAGINATION_TOKEN_TEXT);
@@ -157,6 +174,26 @@ const TAGGABLE_ARN_RULE: StringRule = StringRule {
     max: Some(1011),
     matches: |value| TAGGABLE_ARN.is_match(value),
     pattern_text: TAGGABLE_ARN_TEXT,
+};
+/// ModelDeploymentName has the same constraints as CustomModelName.
+const DEPLOYMENT_NAME_RULE: StringRule = MODEL_NAME_RULE;
+const CUSTOM_MODEL_ARN_RULE: StringRule = StringRule {
+    min: 20,
+    max: Some(1011),
+    matches: |value| CUSTOM_MODEL_ARN.is_match(value),
+    pattern_text: CUSTOM_MODEL_ARN_TEXT,
+};
+const DEPLOYMENT_IDENTIFIER_RULE: StringRule = StringRule {
+    min: 1,
+    max: Some(93),
+    matches: |value| DEPLOYMENT_IDENTIFIER.is_match(value),
+    pattern_text: DEPLOYMENT_IDENTIFIER_TEXT,
+};
+const DEPLOYMENT_DESCRIPTION_RULE: StringRule = StringRule {
+    min: 1,
+    max: Some(2048),
+    matches: |value| DEPLOYMENT_DESCRIPTION.is_match(value),
+    pattern_text: DEPLOYMENT_DESCRIPTION_TEXT,
 };
 const PAGINATION_TOKEN_RULE: StringRule = StringRule {
     min: 1,
@@ -784,37 +821,19 @@ pub(crate) fn parse_list_custom_models(
                 );
                 input.foundation_model_arn_equals = Some(value.to_owned());
             }
-            "maxResults" => match value.parse::<i64>() {
-                Ok(count) if count < 1 => violations.push(
-                    "maxResults",
-                    Some(value),
-                    "Member must have value greater than or equal to 1",
-                ),
-                Ok(count) if count > 1000 => violations.push(
-                    "maxResults",
-                    Some(value),
-                    "Member must have value less than or equal to 1000",
-                ),
-                Ok(count) => {
-                    input.max_results = usize::try_from(count).unwrap_or(DEFAULT_MAX_RESULTS)
+            "maxResults" => {
+                if let Some(count) = max_results(value, &mut violations) {
+                    input.max_results = count;
                 }
-                Err(_) => violations.push("maxResults", Some(value), "Member must be an integer"),
-            },
-            "nextToken" => {
-                violations.check("nextToken", value, &PAGINATION_TOKEN_RULE);
-                input.next_token = Some(value.to_owned());
             }
+            "nextToken" => input.next_token = next_token(value, &mut violations),
             "sortBy" => {
                 violations.check_enum("sortBy", value, &["CreationTime"]);
             }
-            "sortOrder"
-                if violations.check_enum("sortOrder", value, &["Ascending", "Descending"]) =>
-            {
-                input.sort_order = if value == "Ascending" {
-                    SortOrder::Ascending
-                } else {
-                    SortOrder::Descending
-                };
+            "sortOrder" => {
+                if let Some(order) = sort_order(value, &mut violations) {
+                    input.sort_order = order;
+                }
             }
             "isOwned" => match value {
                 "true" => input.is_owned = Some(true),
@@ -838,6 +857,40 @@ pub(crate) fn parse_list_custom_models(
         }
     }
     violations.into_result().map(|()| input)
+}
+
+/// `maxResults` of the list operations: 1..=1000.
+fn max_results(value: &str, violations: &mut Violations) -> Option<usize> {
+    match value.parse::<i64>() {
+        Ok(count) if count < 1 => violations.push(
+            "maxResults",
+            Some(value),
+            "Member must have value greater than or equal to 1",
+        ),
+        Ok(count) if count > 1000 => violations.push(
+            "maxResults",
+            Some(value),
+            "Member must have value less than or equal to 1000",
+        ),
+        Ok(count) => return usize::try_from(count).ok(),
+        Err(_) => violations.push("maxResults", Some(value), "Member must be an integer"),
+    }
+    None
+}
+
+fn next_token(value: &str, violations: &mut Violations) -> Option<String> {
+    violations.check("nextToken", value, &PAGINATION_TOKEN_RULE);
+    Some(value.to_owned())
+}
+
+fn sort_order(value: &str, violations: &mut Violations) -> Option<SortOrder> {
+    violations
+        .check_enum("sortOrder", value, &["Ascending", "Descending"])
+        .then_some(if value == "Ascending" {
+            SortOrder::Ascending
+        } else {
+            SortOrder::Descending
+        })
 }
 
 fn timestamp(name: &str, value: &str, violations: &mut Violations) -> Option<DateTime<Utc>> {
@@ -883,6 +936,9 @@ mod tests {
             &FOUNDATION_MODEL_ARN,
             &TAGGABLE_ARN,
             &PAGINATION_TOKEN,
+            &CUSTOM_MODEL_ARN,
+            &DEPLOYMENT_IDENTIFIER,
+            &DEPLOYMENT_DESCRIPTION,
         ] {
             LazyLock::force(regex);
         }

@@ -197,6 +197,7 @@ async fn delays_conflicts_faults_and_limits_over_http() -> Result<()> {
             },
         )]),
         access_denied_role_arns: vec![ROLE_ARN.into()],
+        access_denied_operations: vec![Operation::DeleteCustomModelDeployment],
     };
     assert_eq!(control.set_faults(&faults).await?, faults);
     assert_eq!(control.faults().await?, faults);
@@ -215,6 +216,7 @@ async fn delays_conflicts_faults_and_limits_over_http() -> Result<()> {
     let limits = Limits {
         max_models: 7,
         max_tags_per_resource: 9,
+        max_deployments: 3,
     };
     assert_eq!(control.set_limits(&limits).await?, limits);
     assert_eq!(control.limits().await?, limits);

@@ -185,3 +185,38 @@ pub async fn raw(
         body,
     })
 }
+
+/// A model that is Active at once (inserted through the control API); returns its ARN.
+pub fn active_model(emulator: &EmulatorHandle, name: &str) -> Result<String> {
+    Ok(emulator
+        .insert_model(bedrock_emulator::ForeignModel::new(name))?
+        .model_arn)
+}
+
+/// Deploys `model_arn` as `name`; returns the deployment's ARN.
+pub async fn deploy(client: &Client, name: &str, model_arn: &str, token: &str) -> Result<String> {
+    let output = client
+        .create_custom_model_deployment()
+        .model_deployment_name(name)
+        .model_arn(model_arn)
+        .client_request_token(token)
+        .send()
+        .await
+        .with_context(|| format!("deploy {name}"))?;
+    Ok(output.custom_model_deployment_arn().to_owned())
+}
+
+/// The HTTP status and error code of a failed SDK call (`None` when it succeeded).
+pub fn failure<T, E>(
+    result: std::result::Result<T, aws_sdk_bedrock::error::SdkError<E>>,
+) -> Option<(u16, String, String)>
+where
+    E: aws_sdk_bedrock::error::ProvideErrorMetadata,
+{
+    let error = result.err()?;
+    let status = error.raw_response().map(|raw| raw.status().as_u16())?;
+    let error = error.as_service_error()?;
+    let code = error.code().unwrap_or_default().to_owned();
+    let message = error.message().unwrap_or_default().to_owned();
+    Some((status, code, message))
+}
