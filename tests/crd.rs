@@ -1,4 +1,4 @@
-//! The committed CRD is exactly what the Rust types generate.
+//! The committed CRDs are exactly what the Rust types generate.
 
 use bedrock_operator::api::crd;
 
@@ -13,15 +13,63 @@ fn committed_crd_matches_the_generator() {
 }
 
 #[test]
-fn every_field_has_a_description() {
-    let crd = serde_json::to_value(crd::crd()).expect("the CRD serializes");
-    let schema = &crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"];
-    let mut missing = Vec::new();
-    walk(schema, "", &mut missing);
+fn committed_deployment_crd_matches_the_generator() {
+    let committed = include_str!("../crds/bedrockcustommodeldeployments.bedrock-operator.dev.yaml");
+    let generated = crd::deployment_crd_yaml().expect("the CRD renders");
     assert!(
-        missing.is_empty(),
-        "fields without a description (kubectl explain shows nothing): {missing:?}"
+        committed == generated,
+        "crds/bedrockcustommodeldeployments.bedrock-operator.dev.yaml is stale: run `cargo xtask crd` and commit the result"
     );
+}
+
+/// Every generated CRD has its file under crds/ and in the chart's crds/, byte for byte, and
+/// there is no other.
+#[test]
+fn every_crd_is_committed_in_both_folders() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let files = crd::crd_files().expect("the CRDs render");
+    assert_eq!(files.len(), crd::crds().len());
+    for folder in ["crds", "charts/bedrock-operator/crds"] {
+        for file in &files {
+            let path = root.join(folder).join(&file.file_name);
+            let committed = std::fs::read_to_string(&path)
+                .unwrap_or_else(|error| panic!("{}: {error}", path.display()));
+            assert!(
+                committed == file.yaml,
+                "{folder}/{} is stale: run `cargo xtask crd` and commit the result",
+                file.file_name
+            );
+        }
+        let mut present: Vec<String> = std::fs::read_dir(root.join(folder))
+            .expect("the folder lists")
+            .map(|entry| {
+                entry
+                    .expect("an entry")
+                    .file_name()
+                    .to_string_lossy()
+                    .into_owned()
+            })
+            .collect();
+        present.sort();
+        let mut expected: Vec<String> = files.iter().map(|f| f.file_name.clone()).collect();
+        expected.sort();
+        assert_eq!(present, expected, "{folder}: only the generated CRDs");
+    }
+}
+
+#[test]
+fn every_field_has_a_description() {
+    for crd in crd::crds() {
+        let name = crd.metadata.name.clone().unwrap_or_default();
+        let crd = serde_json::to_value(crd).expect("the CRD serializes");
+        let schema = &crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"];
+        let mut missing = Vec::new();
+        walk(schema, "", &mut missing);
+        assert!(
+            missing.is_empty(),
+            "{name}: fields without a description (kubectl explain shows nothing): {missing:?}"
+        );
+    }
 }
 
 fn walk(schema: &serde_json::Value, path: &str, missing: &mut Vec<String>) {

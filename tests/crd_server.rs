@@ -8,9 +8,14 @@
 //!   and client-side) and `kubectl patch`, after the operator's field manager wrote the status
 //!   through the status subresource; the server's message names the field;
 //! - `kubectl explain`, `kubectl get` (printer columns) and `kubectl wait --for=condition=Ready`.
+//!
+//! Both kinds: BedrockCustomModel (`cel_cases.rs`) and BedrockCustomModelDeployment
+//! (`deployment_cel_cases.rs`, whose bad inputs also break the OpenAPI schema).
 
 #[path = "../src/api/cel_cases.rs"]
 mod cel_cases;
+#[path = "../src/api/deployment_cel_cases.rs"]
+mod deployment_cel_cases;
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -19,11 +24,14 @@ use std::sync::LazyLock;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
-use bedrock_operator::api::{BedrockCustomModel, conditions, crd};
+use bedrock_operator::api::{
+    BedrockCustomModel, BedrockCustomModelDeployment, BedrockCustomModelDeploymentSpec,
+    BedrockCustomModelSpec, conditions, crd,
+};
 use bedrock_operator::controller::FIELD_MANAGER;
 use futures::future::try_join_all;
 use kube::Resource;
-use kube::api::{Api, DeleteParams, Patch, PatchParams};
+use kube::api::{Api, ApiResource, DeleteParams, DynamicObject, Patch, PatchParams};
 use regex::Regex;
 use serde_json::{Value, json};
 use testkit::ControlPlane;
@@ -35,6 +43,10 @@ use cel_cases::{CreateCase, Failure, NAME, UpdateCase};
 const CRD_FILE: &str = "crds/bedrockcustommodels.bedrock-operator.dev.yaml";
 const CRD_YAML: &str = include_str!("../crds/bedrockcustommodels.bedrock-operator.dev.yaml");
 const CRD_NAME: &str = "bedrockcustommodels.bedrock-operator.dev";
+const DEPLOYMENT_CRD_FILE: &str = "crds/bedrockcustommodeldeployments.bedrock-operator.dev.yaml";
+const DEPLOYMENT_CRD_YAML: &str =
+    include_str!("../crds/bedrockcustommodeldeployments.bedrock-operator.dev.yaml");
+const DEPLOYMENT_CRD_NAME: &str = "bedrockcustommodeldeployments.bedrock-operator.dev";
 /// `--timeout` of a `kubectl wait` that should succeed.
 const WAIT: &str = "--timeout=60s";
 /// How long the test waits for a `kubectl wait` it started in the background.
@@ -129,29 +141,89 @@ async fn finish(child: Child) -> Result<Run> {
     })
 }
 
-/// The shared control plane of this binary, with the committed CRD installed.
+/// The shared control plane of this binary, with the committed CRDs installed.
 async fn plane() -> Result<&'static ControlPlane> {
     let plane = testkit::shared().await?;
     plane.install_crds_yaml(CRD_YAML).await?;
+    plane.install_crds_yaml(DEPLOYMENT_CRD_YAML).await?;
     Ok(plane)
 }
 
-fn crd_path() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join(CRD_FILE)
+fn crd_path(file: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(file)
+}
+
+/// A kind whose cases are replayed: the two differ only in these values.
+#[derive(Clone, Copy)]
+struct Kind {
+    /// What kubectl calls the resource type.
+    resource: &'static str,
+    api_version: fn() -> String,
+    kind: fn() -> String,
+    api_resource: fn() -> ApiResource,
+    /// metadata.name of every case's resource.
+    name: &'static str,
+    /// The start of the names of the namespaces the replays run in.
+    namespace_prefix: &'static str,
+    /// The spec with the schema's defaults, as the server stores it (and as the Rust type
+    /// reads it).
+    stored_form: fn(&Value) -> Result<Value>,
+}
+
+/// `spec` read as `T` and written back: the form the server stores (defaults applied).
+fn typed_form<T: serde::de::DeserializeOwned + serde::Serialize>(spec: &Value) -> Result<Value> {
+    let typed: T = serde_json::from_value(spec.clone()).with_context(|| {
+        format!(
+            "the spec {spec} does not read as a {}",
+            std::any::type_name::<T>()
+        )
+    })?;
+    Ok(serde_json::to_value(typed)?)
+}
+
+const MODEL: Kind = Kind {
+    resource: "bedrockcustommodel",
+    api_version: || BedrockCustomModel::api_version(&()).into_owned(),
+    kind: || BedrockCustomModel::kind(&()).into_owned(),
+    api_resource: || ApiResource::erase::<BedrockCustomModel>(&()),
+    name: NAME,
+    namespace_prefix: "cel",
+    stored_form: typed_form::<BedrockCustomModelSpec>,
+};
+
+const DEPLOYMENT: Kind = Kind {
+    resource: "bedrockcustommodeldeployment",
+    api_version: || BedrockCustomModelDeployment::api_version(&()).into_owned(),
+    kind: || BedrockCustomModelDeployment::kind(&()).into_owned(),
+    api_resource: || ApiResource::erase::<BedrockCustomModelDeployment>(&()),
+    name: deployment_cel_cases::NAME,
+    namespace_prefix: "bcmd-cel",
+    stored_form: typed_form::<BedrockCustomModelDeploymentSpec>,
+};
+
+impl Kind {
+    fn api(&self, plane: &ControlPlane, namespace: &str) -> Api<DynamicObject> {
+        Api::namespaced_with(plane.client(), namespace, &(self.api_resource)())
+    }
+
+    /// The resource named [`Kind::name`] as a user (or, with a status, a client) would send it.
+    fn object(&self, spec: &Value, status: Option<&Value>) -> Value {
+        let mut object = json!({
+            "apiVersion": (self.api_version)(),
+            "kind": (self.kind)(),
+            "metadata": { "name": self.name },
+            "spec": spec,
+        });
+        if let Some(status) = status {
+            object["status"] = status.clone();
+        }
+        object
+    }
 }
 
 /// A BedrockCustomModel named [`NAME`] as a user (or, with a status, a client) would send it.
 fn object(spec: &Value, status: Option<&Value>) -> Value {
-    let mut object = json!({
-        "apiVersion": BedrockCustomModel::api_version(&()),
-        "kind": BedrockCustomModel::kind(&()),
-        "metadata": { "name": NAME },
-        "spec": spec,
-    });
-    if let Some(status) = status {
-        object["status"] = status.clone();
-    }
-    object
+    MODEL.object(spec, status)
 }
 
 /// Writes `status` as the operator does: server-side apply on the status subresource with the
@@ -172,28 +244,43 @@ async fn write_status(api: &Api<BedrockCustomModel>, name: &str, status: &Value)
     Ok(())
 }
 
+/// [`write_status`] for a resource of any kind.
+async fn write_status_of(
+    kind: &Kind,
+    api: &Api<DynamicObject>,
+    name: &str,
+    status: &Value,
+) -> Result<()> {
+    let patch = json!({
+        "apiVersion": (kind.api_version)(),
+        "kind": (kind.kind)(),
+        "status": status,
+    });
+    api.patch_status(
+        name,
+        &PatchParams::apply(FIELD_MANAGER).force(),
+        &Patch::Apply(&patch),
+    )
+    .await
+    .with_context(|| format!("writing the status of {name}"))?;
+    Ok(())
+}
+
 /// Deletes the case's resource (it has no finalizer: gone when the call returns).
-async fn delete(api: &Api<BedrockCustomModel>) -> Result<()> {
-    match api.delete(NAME, &DeleteParams::default()).await {
+async fn delete(kind: &Kind, api: &Api<DynamicObject>) -> Result<()> {
+    match api.delete(kind.name, &DeleteParams::default()).await {
         Ok(_) => Ok(()),
         Err(kube::Error::Api(status)) if status.is_not_found() => Ok(()),
         Err(error) => Err(error).context("deleting the case's resource"),
     }
 }
 
-/// The stored spec, or `None` when there is no such resource.
-async fn stored_spec(api: &Api<BedrockCustomModel>) -> Result<Option<Value>> {
-    let Some(resource) = api.get_opt(NAME).await? else {
+/// The stored spec in its typed form, or `None` when there is no such resource.
+async fn stored_spec(kind: &Kind, api: &Api<DynamicObject>) -> Result<Option<Value>> {
+    let Some(resource) = api.get_opt(kind.name).await? else {
         return Ok(None);
     };
-    Ok(Some(serde_json::to_value(resource.spec)?))
-}
-
-/// `spec` with the schema's defaults, as the server stores it (and as the Rust type reads it).
-fn stored_form(spec: &Value) -> Result<Value> {
-    let typed: bedrock_operator::api::BedrockCustomModelSpec = serde_json::from_value(spec.clone())
-        .with_context(|| format!("the spec {spec} does not read as a BedrockCustomModelSpec"))?;
-    Ok(serde_json::to_value(typed)?)
+    Ok(Some((kind.stored_form)(&resource.data["spec"])?))
 }
 
 /// The field errors in a refusal printed by kubectl: `(field path, "Type: message")`, in order.
@@ -277,9 +364,9 @@ impl Verb {
 
     fn namespace_prefix(self) -> &'static str {
         match self {
-            Self::ServerSideApply => "cel-ssa",
-            Self::ClientSideApply => "cel-csa",
-            Self::MergePatch => "cel-patch",
+            Self::ServerSideApply => "ssa",
+            Self::ClientSideApply => "csa",
+            Self::MergePatch => "patch",
         }
     }
 
@@ -295,10 +382,16 @@ impl Verb {
     }
 
     /// The user's change of the spec with this verb.
-    async fn change(self, kubectl: &Kubectl, namespace: &str, case: &UpdateCase) -> Result<Run> {
+    async fn change(
+        self,
+        kind: &Kind,
+        kubectl: &Kubectl,
+        namespace: &str,
+        case: &UpdateCase,
+    ) -> Result<Run> {
         match self {
             Self::ServerSideApply | Self::ClientSideApply => {
-                self.create(kubectl, namespace, &object(&case.new_spec(), None))
+                self.create(kubectl, namespace, &kind.object(&case.new_spec(), None))
                     .await
             }
             Self::MergePatch => {
@@ -307,8 +400,8 @@ impl Verb {
                     .run(
                         &[
                             "patch",
-                            "bedrockcustommodel",
-                            NAME,
+                            kind.resource,
+                            kind.name,
                             "-n",
                             namespace,
                             "--type",
@@ -326,18 +419,19 @@ impl Verb {
 
 /// Replays a creation case; returns what differs from the table, if anything.
 async fn replay_create(
+    kind: &Kind,
     kubectl: &Kubectl,
-    api: &Api<BedrockCustomModel>,
+    api: &Api<DynamicObject>,
     namespace: &str,
     verb: Verb,
     case: &CreateCase,
 ) -> Result<Option<String>> {
-    delete(api).await?;
+    delete(kind, api).await?;
     let run = verb
         .create(
             kubectl,
             namespace,
-            &object(&case.spec, case.status.as_ref()),
+            &kind.object(&case.spec, case.status.as_ref()),
         )
         .await?;
     let result = match verdict(&run) {
@@ -346,39 +440,37 @@ async fn replay_create(
             Some(problem) => Some(problem),
             None if case.want.is_empty() => {
                 let stored = api
-                    .get(NAME)
+                    .get(kind.name)
                     .await
                     .context("reading the created resource")?;
-                let spec = serde_json::to_value(&stored.spec)?;
-                if spec != stored_form(&case.spec)? {
+                let spec = (kind.stored_form)(&stored.data["spec"])?;
+                if spec != (kind.stored_form)(&case.spec)? {
                     Some(format!("accepted, but stored the spec {spec}"))
-                } else if stored.status.is_some() {
-                    Some(format!(
-                        "accepted, and kept the status {:?} sent with the create",
-                        stored.status
-                    ))
                 } else {
-                    None
+                    stored.data.get("status").map(|status| {
+                        format!("accepted, and kept the status {status} sent with the create")
+                    })
                 }
             }
             None => None,
         },
     };
-    delete(api).await?;
+    delete(kind, api).await?;
     Ok(result.map(|problem| format!("{} [{}]: {problem}", case.name, verb.describe())))
 }
 
 /// Replays an update case; returns what differs from the table, if anything.
 async fn replay_update(
+    kind: &Kind,
     kubectl: &Kubectl,
-    api: &Api<BedrockCustomModel>,
+    api: &Api<DynamicObject>,
     namespace: &str,
     verb: Verb,
     case: &UpdateCase,
 ) -> Result<Option<String>> {
-    delete(api).await?;
+    delete(kind, api).await?;
     let created = verb
-        .create(kubectl, namespace, &object(&case.spec, None))
+        .create(kubectl, namespace, &kind.object(&case.spec, None))
         .await?;
     if !created.success {
         bail!(
@@ -388,9 +480,9 @@ async fn replay_update(
         );
     }
     if let Some(status) = &case.status {
-        write_status(api, NAME, status).await?;
+        write_status_of(kind, api, kind.name, status).await?;
     }
-    let run = verb.change(kubectl, namespace, case).await?;
+    let run = verb.change(kind, kubectl, namespace, case).await?;
     let result = match verdict(&run) {
         Err(problem) => Some(problem),
         Ok(got) => match mismatch(&got, &case.want) {
@@ -402,8 +494,8 @@ async fn replay_update(
                 } else {
                     case.spec.clone()
                 };
-                let stored = stored_spec(api).await?;
-                (stored.as_ref() != Some(&stored_form(&expected)?)).then(|| {
+                let stored = stored_spec(kind, api).await?;
+                (stored.as_ref() != Some(&(kind.stored_form)(&expected)?)).then(|| {
                     format!(
                         "the verdict matched, but the stored spec is {stored:?}, not {expected}"
                     )
@@ -411,23 +503,34 @@ async fn replay_update(
             }
         },
     };
-    delete(api).await?;
+    delete(kind, api).await?;
     Ok(result.map(|problem| format!("{} [{}]: {problem}", case.name, verb.describe())))
 }
 
-/// Replays `cases` with each of `verbs` (each verb in its own namespace, the verbs
+/// Replays `cases` of `kind` with each of `verbs` (each verb in its own namespace, the verbs
 /// concurrently) and fails with every case that differs from the table.
-async fn replay_creates(family: &str, cases: Vec<CreateCase>, verbs: &[Verb]) -> Result<()> {
+async fn replay_creates(
+    kind: Kind,
+    family: &str,
+    cases: Vec<CreateCase>,
+    verbs: &[Verb],
+) -> Result<()> {
     let plane = plane().await?;
     let kubectl = Kubectl::new(plane).await?;
     let runs = verbs.iter().map(|&verb| {
-        let (kubectl, cases) = (&kubectl, &cases);
+        let (kubectl, cases, kind) = (&kubectl, &cases, &kind);
         async move {
-            let namespace = plane.create_namespace(verb.namespace_prefix()).await?;
-            let api = Api::namespaced(plane.client(), &namespace);
+            let namespace = plane
+                .create_namespace(&format!(
+                    "{}-{}",
+                    kind.namespace_prefix,
+                    verb.namespace_prefix()
+                ))
+                .await?;
+            let api = kind.api(plane, &namespace);
             let mut problems = Vec::new();
             for case in cases {
-                problems.extend(replay_create(kubectl, &api, &namespace, verb, case).await?);
+                problems.extend(replay_create(kind, kubectl, &api, &namespace, verb, case).await?);
             }
             Ok::<_, anyhow::Error>(problems)
         }
@@ -437,17 +540,23 @@ async fn replay_creates(family: &str, cases: Vec<CreateCase>, verbs: &[Verb]) ->
 }
 
 /// [`replay_creates`] for update cases, with every verb.
-async fn replay_updates(family: &str, cases: Vec<UpdateCase>) -> Result<()> {
+async fn replay_updates(kind: Kind, family: &str, cases: Vec<UpdateCase>) -> Result<()> {
     let plane = plane().await?;
     let kubectl = Kubectl::new(plane).await?;
     let runs = Verb::ALL.iter().map(|&verb| {
-        let (kubectl, cases) = (&kubectl, &cases);
+        let (kubectl, cases, kind) = (&kubectl, &cases, &kind);
         async move {
-            let namespace = plane.create_namespace(verb.namespace_prefix()).await?;
-            let api = Api::namespaced(plane.client(), &namespace);
+            let namespace = plane
+                .create_namespace(&format!(
+                    "{}-{}",
+                    kind.namespace_prefix,
+                    verb.namespace_prefix()
+                ))
+                .await?;
+            let api = kind.api(plane, &namespace);
             let mut problems = Vec::new();
             for case in cases {
-                problems.extend(replay_update(kubectl, &api, &namespace, verb, case).await?);
+                problems.extend(replay_update(kind, kubectl, &api, &namespace, verb, case).await?);
             }
             Ok::<_, anyhow::Error>(problems)
         }
@@ -462,7 +571,7 @@ fn report(family: &str, replays: usize, problems: Vec<String>) -> Result<()> {
         return Ok(());
     }
     let mut text = format!(
-        "{family}: {} of {replays} replays differ from src/api/cel_cases.rs:",
+        "{family}: {} of {replays} replays differ from the table (src/api/cel_cases.rs or deployment_cel_cases.rs):",
         problems.len()
     );
     for problem in &problems {
@@ -471,13 +580,17 @@ fn report(family: &str, replays: usize, problems: Vec<String>) -> Result<()> {
     bail!(text)
 }
 
-#[tokio::test]
-async fn committed_crd_applies_unchanged_with_kubectl() -> Result<()> {
-    let plane = ControlPlane::start().await?;
-    let kubectl = Kubectl::new(&plane).await?;
-    let file = crd_path();
-    let file = file.to_str().context("the CRD path is not UTF-8")?;
-    let mut committed: Value = serde_yaml::from_str(CRD_YAML)?;
+/// Applies the committed CRD `file` (named `name`, text `yaml`) with both kinds of apply,
+/// then deletes it; returns what went wrong.
+async fn apply_unchanged(
+    kubectl: &Kubectl,
+    file: &str,
+    yaml: &str,
+    name: &str,
+) -> Result<Vec<String>> {
+    let path = crd_path(file);
+    let path = path.to_str().context("the CRD path is not UTF-8")?;
+    let mut committed: Value = serde_yaml::from_str(yaml)?;
     // The one field the server defaults.
     let list_kind = format!(
         "{}List",
@@ -488,48 +601,70 @@ async fn committed_crd_applies_unchanged_with_kubectl() -> Result<()> {
     for (how, apply) in [
         (
             "kubectl apply --server-side",
-            vec!["apply", "--server-side", "-f", file],
+            vec!["apply", "--server-side", "-f", path],
         ),
-        ("kubectl apply", vec!["apply", "-f", file]),
+        ("kubectl apply", vec!["apply", "-f", path]),
     ] {
         let run = kubectl.run(&apply, None).await?;
         if !run.success {
-            problems.push(format!("{how} refused the CRD:\n{}", run.stderr.trim()));
+            problems.push(format!(
+                "{file}: {how} refused the CRD:\n{}",
+                run.stderr.trim()
+            ));
             continue;
         }
         if !run.stderr.trim().is_empty() {
-            problems.push(format!("{how} printed:\n{}", run.stderr.trim()));
+            problems.push(format!("{file}: {how} printed:\n{}", run.stderr.trim()));
         }
         kubectl
             .ok(
                 &[
                     "wait",
                     "--for=condition=Established",
-                    &format!("crd/{CRD_NAME}"),
+                    &format!("crd/{name}"),
                     WAIT,
                 ],
                 None,
             )
             .await
-            .with_context(|| format!("the CRD applied with {how} did not become Established"))?;
+            .with_context(|| {
+                format!("{file}: the CRD applied with {how} did not become Established")
+            })?;
         let stored: Value = serde_json::from_str(
             &kubectl
-                .ok(&["get", "crd", CRD_NAME, "-o", "json"], None)
+                .ok(&["get", "crd", name, "-o", "json"], None)
                 .await?
                 .stdout,
         )?;
         for part in ["group", "names", "scope", "versions"] {
             if stored["spec"][part] != committed["spec"][part] {
                 problems.push(format!(
-                    "{how}: the stored spec.{part} differs from the file:\n  stored: {}\n  file:   {}",
+                    "{file}: {how}: the stored spec.{part} differs from the file:\n  stored: {}\n  file:   {}",
                     stored["spec"][part], committed["spec"][part]
                 ));
             }
         }
         kubectl
-            .ok(&["delete", "-f", file, "--wait=true", WAIT], None)
+            .ok(&["delete", "-f", path, "--wait=true", WAIT], None)
             .await?;
     }
+    Ok(problems)
+}
+
+#[tokio::test]
+async fn committed_crds_apply_unchanged_with_kubectl() -> Result<()> {
+    let plane = ControlPlane::start().await?;
+    let kubectl = Kubectl::new(&plane).await?;
+    let mut problems = apply_unchanged(&kubectl, CRD_FILE, CRD_YAML, CRD_NAME).await?;
+    problems.extend(
+        apply_unchanged(
+            &kubectl,
+            DEPLOYMENT_CRD_FILE,
+            DEPLOYMENT_CRD_YAML,
+            DEPLOYMENT_CRD_NAME,
+        )
+        .await?,
+    );
     assert!(problems.is_empty(), "{}", problems.join("\n"));
     Ok(())
 }
@@ -537,6 +672,7 @@ async fn committed_crd_applies_unchanged_with_kubectl() -> Result<()> {
 #[tokio::test]
 async fn creation_rules_on_the_server() -> Result<()> {
     replay_creates(
+        MODEL,
         "creation rules",
         cel_cases::creation_cases(),
         &[Verb::ServerSideApply, Verb::ClientSideApply],
@@ -547,6 +683,7 @@ async fn creation_rules_on_the_server() -> Result<()> {
 #[tokio::test]
 async fn creation_ignores_the_transition_rules_on_the_server() -> Result<()> {
     replay_creates(
+        MODEL,
         "creation with a status",
         cel_cases::creation_with_status_cases(),
         &[Verb::ServerSideApply, Verb::ClientSideApply],
@@ -556,14 +693,60 @@ async fn creation_ignores_the_transition_rules_on_the_server() -> Result<()> {
 
 #[tokio::test]
 async fn immutability_rules_on_the_server() -> Result<()> {
-    replay_updates("immutability rules", cel_cases::immutability_cases()).await
+    replay_updates(MODEL, "immutability rules", cel_cases::immutability_cases()).await
 }
 
 #[tokio::test]
 async fn update_rules_still_apply_creation_rules_on_the_server() -> Result<()> {
     replay_updates(
+        MODEL,
         "creation rules on update",
         cel_cases::update_creation_rule_cases(),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn deployment_bad_inputs_on_the_server() -> Result<()> {
+    replay_creates(
+        DEPLOYMENT,
+        "deployment bad inputs",
+        deployment_cel_cases::bad_inputs()
+            .into_iter()
+            .map(|input| input.case)
+            .collect(),
+        &[Verb::ServerSideApply, Verb::ClientSideApply],
+    )
+    .await
+}
+
+#[tokio::test]
+async fn deployment_valid_specs_on_the_server() -> Result<()> {
+    replay_creates(
+        DEPLOYMENT,
+        "deployment valid specs",
+        deployment_cel_cases::valid_creates(),
+        &[Verb::ServerSideApply, Verb::ClientSideApply],
+    )
+    .await
+}
+
+#[tokio::test]
+async fn deployment_immutability_rules_on_the_server() -> Result<()> {
+    replay_updates(
+        DEPLOYMENT,
+        "deployment immutability rules",
+        deployment_cel_cases::immutability_cases(),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn deployment_update_rules_still_apply_creation_rules_on_the_server() -> Result<()> {
+    replay_updates(
+        DEPLOYMENT,
+        "deployment creation rules on update",
+        deployment_cel_cases::update_creation_rule_cases(),
     )
     .await
 }
@@ -723,6 +906,184 @@ async fn kubectl_get_prints_the_printer_columns() -> Result<()> {
             .first()
             .is_some_and(|name| name.ends_with(&format!("/{NAME}")) || name == NAME)),
         "kubectl get bedrock: {category:?}"
+    );
+    Ok(())
+}
+
+/// An Active, Ready deployment's status as the operator writes it.
+fn deployment_ready_status() -> Value {
+    json!({
+        "observedGeneration": 1,
+        "deploymentArn": deployment_cel_cases::DEPLOYMENT_ARN,
+        "modelDeploymentName": "nova-support",
+        "modelArn": deployment_cel_cases::MODEL_ARN,
+        "desiredModelArn": deployment_cel_cases::MODEL_ARN,
+        "deploymentStatus": "Active",
+        "updateStatus": "UpdateCompleted",
+        "conditions": [{
+            "type": conditions::READY,
+            "status": "True",
+            "reason": conditions::reason::ACTIVE,
+            "message": "as the operator would say it",
+            "lastTransitionTime": "2025-01-01T00:00:00Z",
+            "observedGeneration": 1,
+        }],
+    })
+}
+
+#[tokio::test]
+async fn kubectl_get_prints_the_deployment_printer_columns() -> Result<()> {
+    let plane = plane().await?;
+    let kubectl = Kubectl::new(plane).await?;
+    let namespace = plane.create_namespace("bcmd-columns").await?;
+    kubectl
+        .ok(
+            &["apply", "-n", &namespace, "-f", "-"],
+            Some(
+                &DEPLOYMENT
+                    .object(&deployment_cel_cases::spec(), None)
+                    .to_string(),
+            ),
+        )
+        .await?;
+    let api = DEPLOYMENT.api(plane, &namespace);
+    write_status_of(
+        &DEPLOYMENT,
+        &api,
+        DEPLOYMENT.name,
+        &deployment_ready_status(),
+    )
+    .await?;
+
+    let rows = table(
+        &kubectl
+            .ok(&["get", "bcmd", "-n", &namespace], None)
+            .await?
+            .stdout,
+    );
+    assert_eq!(
+        rows.first().map(Vec::as_slice),
+        Some(&["NAME", "DEPLOYMENT", "MODEL", "STATUS", "READY", "AGE"].map(String::from)[..]),
+        "kubectl get bcmd: {rows:?}"
+    );
+    assert_eq!(rows.len(), 2, "kubectl get bcmd: {rows:?}");
+    assert_eq!(
+        rows[1][..5],
+        [
+            deployment_cel_cases::NAME,
+            "nova-support",
+            deployment_cel_cases::MODEL_ARN,
+            "Active",
+            "True",
+        ]
+        .map(String::from),
+        "kubectl get bcmd: {rows:?}"
+    );
+
+    let wide = table(
+        &kubectl
+            .ok(&["get", "bcmd", "-n", &namespace, "-o", "wide"], None)
+            .await?
+            .stdout,
+    );
+    assert_eq!(
+        wide.first().map(Vec::as_slice),
+        Some(
+            &[
+                "NAME",
+                "DEPLOYMENT",
+                "MODEL",
+                "STATUS",
+                "READY",
+                "AGE",
+                "ARN",
+                "UPDATE",
+                "REASON",
+            ]
+            .map(String::from)[..]
+        ),
+        "kubectl get bcmd -o wide: {wide:?}"
+    );
+    assert_eq!(
+        wide[1][6..],
+        [
+            deployment_cel_cases::DEPLOYMENT_ARN,
+            "UpdateCompleted",
+            conditions::reason::ACTIVE,
+        ]
+        .map(String::from),
+        "kubectl get bcmd -o wide: {wide:?}"
+    );
+
+    // The category: `kubectl get bedrock` lists deployments next to models.
+    let category = table(
+        &kubectl
+            .ok(&["get", "bedrock", "-n", &namespace], None)
+            .await?
+            .stdout,
+    );
+    assert!(
+        category.iter().any(|row| row.first().is_some_and(|name| {
+            name.starts_with("bedrockcustommodeldeployment")
+                && name.ends_with(&format!("/{}", deployment_cel_cases::NAME))
+        })),
+        "kubectl get bedrock: {category:?}"
+    );
+
+    // The operator's typed view reads what the server stored.
+    let typed: Api<BedrockCustomModelDeployment> = Api::namespaced(plane.client(), &namespace);
+    let stored = typed.get(deployment_cel_cases::NAME).await?;
+    let status = stored
+        .status
+        .context("the stored deployment has a status")?;
+    assert_eq!(
+        status.deployment_status,
+        Some(bedrock_operator::api::DeploymentStatus::Active)
+    );
+    assert_eq!(
+        status.update_status,
+        Some(bedrock_operator::api::UpdateStatus::UpdateCompleted)
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn kubectl_explain_prints_the_deployment_field_descriptions() -> Result<()> {
+    let plane = plane().await?;
+    let kubectl = Kubectl::new(plane).await?;
+    let printed = words(
+        &kubectl
+            .ok(&["explain", "bcmd.spec.modelRef"], None)
+            .await?
+            .stdout,
+    );
+    let generated = serde_json::to_value(crd::deployment_crd())?;
+    let model_ref = &generated["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]
+        ["properties"]["modelRef"];
+    let mut missing = Vec::new();
+    for (what, description) in [
+        ("spec.modelRef", &model_ref["description"]),
+        (
+            "spec.modelRef.name",
+            &model_ref["properties"]["name"]["description"],
+        ),
+    ] {
+        let description = words(description.as_str().context("a description")?);
+        if !printed.contains(&description) {
+            missing.push(format!("{what}: {description:?}"));
+        }
+    }
+    for expected in [
+        "name <string> -required-",
+        "references stay in the namespace",
+    ] {
+        if !printed.contains(expected) {
+            missing.push(format!("{expected:?}"));
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "kubectl explain bcmd.spec.modelRef lacks {missing:?}; it printed:\n{printed}"
     );
     Ok(())
 }

@@ -67,6 +67,45 @@ pub fn tag_keys_not_reserved() -> Rule {
         .reason(Reason::FieldValueForbidden)
 }
 
+/// The state in which a deployment's immutable fields may still change: no deployment yet, or
+/// a Failed one (which the operator replaces).
+const DEPLOYMENT_CHANGE_ALLOWED: &str = "!has(oldSelf.status) || !has(oldSelf.status.deploymentArn) || \
+     (has(oldSelf.status.deploymentStatus) && oldSelf.status.deploymentStatus == 'Failed')";
+
+/// modelDeploymentName defaults to metadata.name, so compare the effective names.
+pub const DEPLOYMENT_NAME_EQUAL: &str = "(has(self.spec.modelDeploymentName) ? self.spec.modelDeploymentName : self.metadata.name) == \
+     (has(oldSelf.spec.modelDeploymentName) ? oldSelf.spec.modelDeploymentName : oldSelf.metadata.name)";
+
+/// A transition rule on the root of a BedrockCustomModelDeployment: `field` keeps its value once
+/// the deployment exists (Bedrock cannot change it in place).
+pub fn deployment_immutable_once_created(field: &str, equal: &str) -> Rule {
+    let message = format!(
+        "spec.{field} cannot change once the Bedrock deployment exists: revert it, or delete and re-create the resource (it can change while the deployment is Failed, which replaces the deployment)"
+    );
+    Rule::new(format!("{DEPLOYMENT_CHANGE_ALLOWED} || ({equal})"))
+        .message(message.as_str())
+        .reason(Reason::FieldValueForbidden)
+        .field_path(format!(".spec.{field}"))
+}
+
+/// On a deployment's `spec`: the model is named exactly one way.
+pub fn exactly_one_model() -> Rule {
+    Rule::new("has(self.modelRef) != has(self.modelArn)")
+        .message("exactly one of spec.modelRef or spec.modelArn must be set: name a BedrockCustomModel of this namespace (modelRef) or a custom model ARN (modelArn)")
+        .reason(Reason::FieldValueRequired)
+}
+
+/// On a deployment's `spec`: a deployment serves a model of its own region. A valid custom
+/// model ARN holds `:bedrock:REGION:` only at its region (what follows the account is
+/// `custom-model/` and colon-free names), so `contains` compares the ARN's region; it avoids
+/// building a regular expression from user input.
+pub fn model_arn_in_region() -> Rule {
+    Rule::new("!has(self.region) || !has(self.modelArn) || self.modelArn.contains(':bedrock:' + self.region + ':')")
+        .message("spec.region must be the region of spec.modelArn: a deployment serves a model of its own region (leave region unset to use the ARN's)")
+        .reason(Reason::FieldValueInvalid)
+        .field_path(".region")
+}
+
 /// Escapes a regular expression for a single-quoted CEL string literal.
 fn cel_string(pattern: &str) -> String {
     pattern.replace('\\', "\\\\").replace('\'', "\\'")

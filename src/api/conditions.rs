@@ -45,6 +45,27 @@ pub mod reason {
     pub const LEFT_TO_OWNER: &str = "LeftToOwner";
     /// Everything the spec asks for is in place.
     pub const RECONCILED: &str = "Reconciled";
+
+    // Reasons of BedrockCustomModelDeployment (which also uses Active, Creating, Failed,
+    // DeletionBlocked, InvalidSpec, ImmutableFieldChanged and the AWS error reasons above).
+
+    /// The BedrockCustomModel that spec.modelRef names exists but is not Active yet; the
+    /// deployment waits for it.
+    pub const MODEL_NOT_READY: &str = "ModelNotReady";
+    /// No BedrockCustomModel of the name in spec.modelRef exists in the namespace (or the model
+    /// that spec.modelArn names is not in Bedrock).
+    pub const MODEL_NOT_FOUND: &str = "ModelNotFound";
+    /// The model the deployment would serve is Failed in Bedrock.
+    pub const MODEL_FAILED: &str = "ModelFailed";
+    /// The referenced BedrockCustomModel is being deleted.
+    pub const MODEL_DELETING: &str = "ModelDeleting";
+    /// Bedrock is swapping the deployment's model (UpdateCustomModelDeployment); the
+    /// deployment serves the previous model until it completes.
+    pub const UPDATING: &str = "Updating";
+    /// The model swap failed: the deployment is still Active, serving the previous model.
+    pub const UPDATE_FAILED: &str = "UpdateFailed";
+    /// The model the spec names was found and resolved to its ARN.
+    pub const REFERENCES_RESOLVED: &str = "ReferencesResolved";
 }
 
 /// The desired value of one condition; turned into a `metav1.Condition` by [`merge`].

@@ -1,13 +1,19 @@
-//! The custom resource: types, conditions, validation and the generated CRD.
+//! The custom resources: types, conditions, validation and the generated CRD.
 
 pub mod cel;
 pub mod conditions;
 pub mod crd;
+pub mod deployment;
 pub mod model;
 pub mod patterns;
 pub mod tags;
 pub mod validation;
 
+pub use deployment::{
+    BedrockCustomModelDeployment, BedrockCustomModelDeploymentSpec,
+    BedrockCustomModelDeploymentStatus, DeploymentCreatedWith, DeploymentStatus, ModelRef,
+    ModelTarget, UpdateStatus, ValidDeployment,
+};
 pub use model::{
     AdoptionPolicy, BedrockCustomModel, BedrockCustomModelSpec, BedrockCustomModelStatus,
     CreatedWith, DeletionPolicy, ModelSource,

@@ -46,3 +46,23 @@ pub const BEDROCK_TAG_LIMIT: usize = 50;
 pub const OPERATOR_TAGS: usize = 2;
 /// The most tags `spec.tags` may hold.
 pub const SPEC_TAGS_MAX: usize = BEDROCK_TAG_LIMIT - OPERATOR_TAGS;
+
+/// `ModelDeploymentName` (CreateCustomModelDeployment): the same shape as a model name.
+pub const MODEL_DEPLOYMENT_NAME: &str = r"^([0-9a-zA-Z][_-]?){1,63}$";
+pub const MODEL_DEPLOYMENT_NAME_MAX: u32 = 63;
+
+/// `CustomModelArn`, CreateCustomModelDeployment's `modelArn`: a custom model only. The wider
+/// `ModelArn` of other operations also takes foundation models; deployment, provisioned-model
+/// and imported-model ARNs match neither.
+pub const CUSTOM_MODEL_ARN: &str = r"^arn:aws(|-us-gov|-cn|-iso|-iso-b):bedrock:[a-z0-9-]{1,20}:[0-9]{12}:custom-model/(imported|[a-z0-9-]{1,63}[.]{1}[a-z0-9-]{1,63}([a-z0-9-]{1,63}[.]){0,2}[a-z0-9-]{1,63}([:][a-z0-9-]{1,63}){0,2})/[a-z0-9]{12}$";
+pub const CUSTOM_MODEL_ARN_MIN: u32 = 20;
+pub const CUSTOM_MODEL_ARN_MAX: u32 = 1011;
+
+/// `CustomModelDeploymentDescription`: 1 to 2048 characters of anything (the service model's
+/// pattern is `.*`).
+pub const DEPLOYMENT_DESCRIPTION_MAX: u32 = 2048;
+
+/// The name of a Kubernetes object such as a BedrockCustomModel: an RFC 1123 DNS subdomain,
+/// what the API server requires of custom resource names.
+pub const OBJECT_NAME: &str = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$";
+pub const OBJECT_NAME_MAX: u32 = 253;

@@ -2,11 +2,13 @@
 //! without CEL (and objects stored before a rule existed) still get a clear `InvalidSpec` status
 //! that names the field, and no AWS call is made for them.
 
+use std::collections::BTreeMap;
 use std::sync::LazyLock;
 
 use regex::Regex;
 
-use super::{BedrockCustomModel, patterns};
+use super::deployment::{ModelTarget, ValidDeployment, arn_region};
+use super::{BedrockCustomModel, BedrockCustomModelDeployment, patterns};
 
 /// One problem with one field of the resource.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -170,22 +172,167 @@ pub fn validate(model: &BedrockCustomModel) -> Vec<FieldError> {
         KMS_KEY_ARN.check("spec.kmsKeyArn", key, &mut errors);
     }
 
-    if spec.tags.len() > patterns::SPEC_TAGS_MAX {
+    check_tags(&spec.tags, "model", &mut errors);
+
+    if let Some(region) = &spec.region {
+        REGION.check("spec.region", region, &mut errors);
+    }
+
+    errors
+}
+
+static MODEL_DEPLOYMENT_NAME: LazyLock<Check> = LazyLock::new(|| {
+    Check::new(
+        patterns::MODEL_DEPLOYMENT_NAME,
+        patterns::MODEL_DEPLOYMENT_NAME_MAX,
+        "1 to 63 letters and digits, with single '-' or '_' between them",
+    )
+});
+static CUSTOM_MODEL_ARN: LazyLock<Check> = LazyLock::new(|| {
+    Check::new(
+        patterns::CUSTOM_MODEL_ARN,
+        patterns::CUSTOM_MODEL_ARN_MAX,
+        "a custom model ARN such as arn:aws:bedrock:us-east-1:123456789012:custom-model/imported/abc123def456 (not a foundation model, deployment or provisioned model ARN)",
+    )
+});
+static OBJECT_NAME: LazyLock<Check> = LazyLock::new(|| {
+    Check::new(
+        patterns::OBJECT_NAME,
+        patterns::OBJECT_NAME_MAX,
+        "the metadata.name of a BedrockCustomModel in this namespace: lowercase letters, digits, '-' and '.'",
+    )
+});
+
+/// The controller's check of a BedrockCustomModelDeployment: the checked values, or every
+/// problem with the spec in field order.
+pub fn validate_deployment(
+    deployment: &BedrockCustomModelDeployment,
+) -> Result<ValidDeployment, Vec<FieldError>> {
+    let spec = &deployment.spec;
+    let mut errors = Vec::new();
+
+    let deployment_name = deployment.deployment_name().to_string();
+    match &spec.model_deployment_name {
+        Some(name) => MODEL_DEPLOYMENT_NAME.check("spec.modelDeploymentName", name, &mut errors),
+        None => {
+            let mut name_errors = Vec::new();
+            MODEL_DEPLOYMENT_NAME.check(
+                "spec.modelDeploymentName",
+                &deployment_name,
+                &mut name_errors,
+            );
+            if !name_errors.is_empty() {
+                errors.push(FieldError {
+                    field: "spec.modelDeploymentName".into(),
+                    message: format!(
+                        "is unset, so the deployment would be named after metadata.name {}, which is not a valid Bedrock deployment name (1 to 63 letters and digits, with single '-' or '_' between them): set spec.modelDeploymentName",
+                        quoted(&deployment_name)
+                    ),
+                });
+            }
+        }
+    }
+
+    if let Some(description) = &spec.description {
+        let length = description.chars().count();
+        let problem = if description.is_empty() {
+            Some("must not be empty: leave description out instead".to_string())
+        } else if length > patterns::DEPLOYMENT_DESCRIPTION_MAX as usize {
+            Some(format!(
+                "is {length} characters long; the limit is {}",
+                patterns::DEPLOYMENT_DESCRIPTION_MAX
+            ))
+        } else {
+            None
+        };
+        if let Some(message) = problem {
+            errors.push(FieldError {
+                field: "spec.description".into(),
+                message,
+            });
+        }
+    }
+
+    let model = match (&spec.model_ref, &spec.model_arn) {
+        (Some(reference), None) => {
+            OBJECT_NAME.check("spec.modelRef.name", &reference.name, &mut errors);
+            Some(ModelTarget::Ref(reference.name.clone()))
+        }
+        (None, Some(arn)) => {
+            // The pattern is longer than CustomModelArn's minimum of 20, so no minimum check.
+            CUSTOM_MODEL_ARN.check("spec.modelArn", arn, &mut errors);
+            Some(ModelTarget::Arn(arn.clone()))
+        }
+        (Some(_), Some(_)) => {
+            errors.push(FieldError {
+                field: "spec".into(),
+                message: "sets both modelRef and modelArn: set exactly one (modelRef for a BedrockCustomModel of this namespace, modelArn for any other custom model)".into(),
+            });
+            None
+        }
+        (None, None) => {
+            errors.push(FieldError {
+                field: "spec".into(),
+                message: "sets neither modelRef nor modelArn: set exactly one (modelRef for a BedrockCustomModel of this namespace, modelArn for any other custom model)".into(),
+            });
+            None
+        }
+    };
+
+    check_tags(&spec.tags, "deployment", &mut errors);
+
+    if let Some(region) = &spec.region {
+        let before = errors.len();
+        REGION.check("spec.region", region, &mut errors);
+        if errors.len() == before
+            && let Some(arn) = &spec.model_arn
+            && CUSTOM_MODEL_ARN.pattern.is_match(arn)
+            && let Some(arn_region) = arn_region(arn)
+            && arn_region != region
+        {
+            errors.push(FieldError {
+                field: "spec.region".into(),
+                message: format!(
+                    "is {}, but spec.modelArn is a model of {}: a deployment serves a model of its own region (leave region unset to use the ARN's)",
+                    quoted(region),
+                    quoted(arn_region)
+                ),
+            });
+        }
+    }
+
+    match model {
+        Some(model) if errors.is_empty() => Ok(ValidDeployment {
+            deployment_name,
+            description: spec.description.clone(),
+            model,
+            region: spec.region.clone(),
+            tags: spec.tags.clone(),
+            deletion_policy: spec.deletion_policy,
+        }),
+        _ => Err(errors),
+    }
+}
+
+/// spec.tags: the entry limit, key and value rules and reserved prefixes (the same for every
+/// kind; `resource` names what the tags go on, for the message).
+fn check_tags(tags: &BTreeMap<String, String>, resource: &str, errors: &mut Vec<FieldError>) {
+    if tags.len() > patterns::SPEC_TAGS_MAX {
         errors.push(FieldError {
             field: "spec.tags".into(),
             message: format!(
-                "has {} entries; the limit is {} (Bedrock allows {} tags per model and the operator uses {})",
-                spec.tags.len(),
+                "has {} entries; the limit is {} (Bedrock allows {} tags per {resource} and the operator uses {})",
+                tags.len(),
                 patterns::SPEC_TAGS_MAX,
                 patterns::BEDROCK_TAG_LIMIT,
                 patterns::OPERATOR_TAGS
             ),
         });
     }
-    for (key, value) in &spec.tags {
+    for (key, value) in tags {
         // The whole key, unshortened: the field path must name a real key.
         let field = format!("spec.tags[\"{key}\"]");
-        TAG_KEY.check(&field, key, &mut errors);
+        TAG_KEY.check(&field, key, errors);
         if key.starts_with("aws:") || key.starts_with(super::tags::OPERATOR_PREFIX) {
             errors.push(FieldError {
                 field: field.clone(),
@@ -213,12 +360,6 @@ pub fn validate(model: &BedrockCustomModel) -> Vec<FieldError> {
             });
         }
     }
-
-    if let Some(region) = &spec.region {
-        REGION.check("spec.region", region, &mut errors);
-    }
-
-    errors
 }
 
 /// Quotes a user value for a message, shortening very long ones.
@@ -235,3 +376,7 @@ fn quoted(value: &str) -> String {
 #[cfg(test)]
 #[path = "validation_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "deployment_validation_tests.rs"]
+mod deployment_tests;

@@ -82,11 +82,8 @@ enum BenchTarget {
     Operator(Box<bench::Args>),
 }
 
-/// Files generated from the Rust types, relative to the workspace root.
-const CRD_FILES: &[&str] = &[
-    "crds/bedrockcustommodels.bedrock-operator.dev.yaml",
-    "charts/bedrock-operator/crds/bedrockcustommodels.bedrock-operator.dev.yaml",
-];
+/// Where the CRD files generated from the Rust types go, relative to the workspace root.
+const CRD_FOLDERS: &[&str] = &["crds", "charts/bedrock-operator/crds"];
 
 fn main() -> Result<()> {
     let cli = Cli::parse();
@@ -165,12 +162,12 @@ fn run(command: &mut Process) -> Result<()> {
 }
 
 fn write_crds(root: &Path) -> Result<()> {
-    let yaml = bedrock_operator::api::crd::crd_yaml()?;
-    for file in CRD_FILES {
-        let path = root.join(file);
-        std::fs::create_dir_all(path.parent().context("CRD path has a folder")?)?;
-        std::fs::write(&path, &yaml)?;
-        println!("wrote {file}");
+    for file in bedrock_operator::api::crd::crd_files()? {
+        for folder in CRD_FOLDERS {
+            std::fs::create_dir_all(root.join(folder))?;
+            std::fs::write(root.join(folder).join(&file.file_name), &file.yaml)?;
+            println!("wrote {folder}/{}", file.file_name);
+        }
     }
     Ok(())
 }
