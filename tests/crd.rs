@@ -72,6 +72,39 @@ fn every_field_has_a_description() {
     }
 }
 
+/// docs/reference.md names every spec and status field of each kind in that kind's part (the
+/// model's before the `## BedrockCustomModelDeployment` heading, the deployment's after it).
+#[test]
+fn reference_doc_names_every_field() {
+    let doc = include_str!("../docs/reference.md");
+    let (model_part, deployment_part) = doc
+        .split_once("\n## BedrockCustomModelDeployment\n")
+        .expect("docs/reference.md has a BedrockCustomModelDeployment section");
+    let mut missing = Vec::new();
+    for (crd, part) in [
+        (crd::crd(), model_part),
+        (crd::deployment_crd(), deployment_part),
+    ] {
+        let kind = crd.spec.names.kind.clone();
+        let crd = serde_json::to_value(crd).expect("the CRD serializes");
+        let schema = &crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"];
+        for section in ["spec", "status"] {
+            let fields = schema["properties"][section]["properties"]
+                .as_object()
+                .expect("the section has fields");
+            for field in fields.keys() {
+                if !part.contains(&format!("`{field}")) {
+                    missing.push(format!("{kind}: {section}.{field}"));
+                }
+            }
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "docs/reference.md does not name {missing:?}"
+    );
+}
+
 fn walk(schema: &serde_json::Value, path: &str, missing: &mut Vec<String>) {
     let Some(properties) = schema.get("properties").and_then(|p| p.as_object()) else {
         return;

@@ -9,6 +9,7 @@
 //!   release `TESTKIT_KUBERNETES` names: `newest` or `oldest`).
 //! - [`gotools`]: the Go modules of ours that pin and build every third-party test program.
 //! - [`crds`]: installing CRDs as Helm 4 does (server-side apply, unchanged).
+//! - [`python`]: botocore, pinned, installed once per machine: the emulator's second client.
 //!
 //! Linux only: child processes are tied to the test process with `PR_SET_PDEATHSIG`.
 
@@ -20,6 +21,7 @@ pub mod gotools;
 mod kubeconfig;
 pub mod kubelet;
 mod process;
+pub mod python;
 mod reaper;
 mod servers;
 

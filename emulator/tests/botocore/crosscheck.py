@@ -1,0 +1,363 @@
+"""Drives every emulator operation with botocore's own `bedrock` client and service model.
+
+Run by emulator/tests/botocore.rs with the pinned botocore first on PYTHONPATH:
+
+    EMULATOR_URL=http://127.0.0.1:PORT EXPECTED_BOTOCORE=1.44.8 python3 crosscheck.py
+
+The emulator must make models and deployments Active at once and finish updates at once (all
+delays 0). For every call the script checks, against the service model:
+  - a success answers the operation's documented HTTP status, and the response botocore parsed
+    carries every member the output shape marks required, at every depth, with the modelled
+    type (and enum value);
+  - an error answers a code the operation documents, with that error's HTTP status and a
+    message.
+It prints one line per call, then `SUMMARY {json}`: calls per operation and outcome, which
+the Rust test compares with the emulator's counters. Exit status 0 only if every check passed.
+"""
+
+import collections
+import datetime
+import json
+import os
+import sys
+import urllib.request
+
+import botocore
+import botocore.parsers
+import botocore.session
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+ENDPOINT = os.environ["EMULATOR_URL"]
+EXPECTED_BOTOCORE = os.environ.get("EXPECTED_BOTOCORE")
+ROLE_ARN = "arn:aws:iam::123456789012:role/BedrockImport"
+S3_URI = "s3://amazon-sagemaker-bucket/models/nova/"
+
+# Required members the emulator leaves out on purpose (emulator/README.md, "Documented
+# choices"): imported models have no base model. Reported, not counted as problems.
+KNOWN_OMISSIONS = {
+    ("CustomModelSummary", "baseModelArn"),
+    ("CustomModelSummary", "baseModelName"),
+}
+
+problems = []
+calls = collections.defaultdict(collections.Counter)
+
+
+def problem(text):
+    problems.append(text)
+    print(f"  PROBLEM: {text}")
+
+
+# ----- Checking a parsed value against a shape -----
+
+SCALARS = {
+    "string": str,
+    "timestamp": datetime.datetime,
+    "integer": int,
+    "long": int,
+    "boolean": bool,
+    "float": float,
+    "double": float,
+}
+
+
+def missing_members(shape, value, path):
+    """Every required member absent at any depth, and every value of the wrong type."""
+    found = []
+    kind = shape.type_name
+    if kind == "structure":
+        if not isinstance(value, dict):
+            return [f"{path}: expected a structure, got {type(value).__name__}"]
+        for name in shape.required_members:
+            if name not in value and (shape.name, name) not in KNOWN_OMISSIONS:
+                found.append(f"{path}.{name}: required by {shape.name}, missing")
+        for name, member in shape.members.items():
+            if name in value:
+                found += missing_members(member, value[name], f"{path}.{name}")
+    elif kind == "list":
+        if not isinstance(value, list):
+            return [f"{path}: expected a list, got {type(value).__name__}"]
+        for index, item in enumerate(value):
+            found += missing_members(shape.member, item, f"{path}[{index}]")
+    elif kind == "map":
+        if not isinstance(value, dict):
+            return [f"{path}: expected a map, got {type(value).__name__}"]
+        for key, item in value.items():
+            found += missing_members(shape.value, item, f"{path}[{key!r}]")
+    elif kind in SCALARS:
+        if not isinstance(value, SCALARS[kind]) or (kind != "boolean" and isinstance(value, bool)):
+            found.append(f"{path}: expected {kind}, got {type(value).__name__} {value!r}")
+        elif kind == "string" and shape.enum and value not in shape.enum:
+            found.append(f"{path}: {value!r} is not one of {shape.enum}")
+    return found
+
+
+def self_test(model):
+    """The checker itself: a summary whose name member is renamed must be caught."""
+    operation = model.operation_model("ListCustomModelDeployments")
+    body = {
+        "modelDeploymentSummaries": [
+            {
+                "customModelDeploymentArn": "arn:aws:bedrock:us-east-1:123456789012:custom-model-deployment/abcdefghij12",
+                "modelDeploymentName": "renamed",
+                "modelArn": "arn:aws:bedrock:us-east-1:123456789012:custom-model/imported/abcdefghij12",
+                "createdAt": "2026-11-22T13:53:53.123Z",
+                "status": "Active",
+            }
+        ]
+    }
+    parsed = botocore.parsers.create_parser("rest-json").parse(
+        {"status_code": 200, "headers": {}, "body": json.dumps(body).encode()},
+        operation.output_shape,
+    )
+    found = missing_members(operation.output_shape, parsed, "ListCustomModelDeployments")
+    if not any("customModelDeploymentName" in text for text in found):
+        problem(f"self-test: a renamed customModelDeploymentName went unnoticed ({found})")
+    bad_enum = dict(body["modelDeploymentSummaries"][0], customModelDeploymentName="x", status="Updating")
+    parsed = botocore.parsers.create_parser("rest-json").parse(
+        {"status_code": 200, "headers": {}, "body": json.dumps({"modelDeploymentSummaries": [bad_enum]}).encode()},
+        operation.output_shape,
+    )
+    if not any("Updating" in text for text in missing_members(operation.output_shape, parsed, "")):
+        problem("self-test: a status outside the enum went unnoticed")
+
+
+# ----- Calls -----
+
+
+class Caller:
+    def __init__(self, client):
+        self.client = client
+        self.model = client.meta.service_model
+
+    def ok(self, operation, **params):
+        """Calls `operation` expecting success; returns the parsed response."""
+        method = getattr(self.client, botocore.xform_name(operation))
+        operation_model = self.model.operation_model(operation)
+        try:
+            response = method(**params)
+        except ClientError as error:
+            calls[operation][error.response["Error"]["Code"]] += 1
+            problem(f"{operation}: expected success, got {error}")
+            return {}
+        calls[operation]["Ok"] += 1
+        status = response["ResponseMetadata"]["HTTPStatusCode"]
+        expected = operation_model.http.get("responseCode", 200)
+        print(f"{operation} -> {status}")
+        if status != expected:
+            problem(f"{operation}: HTTP {status}, the model says {expected}")
+        if operation_model.output_shape is not None:
+            for text in missing_members(operation_model.output_shape, response, operation):
+                problem(text)
+        return response
+
+    def error(self, operation, expected_code, **params):
+        """Calls `operation` expecting the documented error `expected_code`."""
+        method = getattr(self.client, botocore.xform_name(operation))
+        operation_model = self.model.operation_model(operation)
+        try:
+            method(**params)
+        except ClientError as error:
+            code = error.response["Error"]["Code"]
+            status = error.response["ResponseMetadata"]["HTTPStatusCode"]
+            message = error.response["Error"].get("Message", "")
+            calls[operation][code] += 1
+            print(f"{operation} -> {status} {code}: {message[:100]}")
+            documented = {shape.name: shape for shape in operation_model.error_shapes}
+            if code != expected_code:
+                problem(f"{operation}: expected {expected_code}, got {code}")
+            if code not in documented:
+                problem(f"{operation}: {code} is not among the documented errors {sorted(documented)}")
+            else:
+                modelled = documented[code].metadata.get("error", {}).get("httpStatusCode")
+                if status != modelled:
+                    problem(f"{operation}: {code} came with HTTP {status}, the model says {modelled}")
+            if not message:
+                problem(f"{operation}: {code} without a message")
+            return error
+        calls[operation]["Ok"] += 1
+        problem(f"{operation}: expected {expected_code}, the call succeeded")
+        return None
+
+
+def paginate(caller, operation, key, name_key, **params):
+    """Walks every page of a list operation with maxResults 2; returns the names in order."""
+    names, token, pages = [], None, 0
+    while True:
+        extra = {"nextToken": token} if token else {}
+        page = caller.ok(operation, maxResults=2, **params, **extra)
+        pages += 1
+        items = page.get(key, [])
+        if len(items) > 2:
+            problem(f"{operation}: {len(items)} items on a page of 2")
+        names += [item.get(name_key) for item in items]
+        token = page.get("nextToken")
+        if not token:
+            return names, pages
+
+
+def control(method, path, body=None):
+    request = urllib.request.Request(
+        f"{ENDPOINT}/__emulator{path}",
+        method=method,
+        data=None if body is None else json.dumps(body).encode(),
+        headers={"content-type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        return json.loads(answer.read() or b"null")
+
+
+def main():
+    if EXPECTED_BOTOCORE and botocore.__version__ != EXPECTED_BOTOCORE:
+        problem(f"botocore {botocore.__version__} was imported, {EXPECTED_BOTOCORE} is pinned")
+    print(f"botocore {botocore.__version__} from {os.path.dirname(botocore.__file__)}")
+    session = botocore.session.get_session()
+    client = session.create_client(
+        "bedrock",
+        region_name="us-east-1",
+        endpoint_url=ENDPOINT,
+        aws_access_key_id="AKIDTEST",
+        aws_secret_access_key="secret",
+        config=Config(retries={"mode": "standard", "total_max_attempts": 1}),
+    )
+    caller = Caller(client)
+    self_test(caller.model)
+
+    # Models: create, read, list page by page, tag.
+    models = []
+    for index in range(3):
+        created = caller.ok(
+            "CreateCustomModel",
+            modelName=f"crosscheck-model-{index}",
+            modelSourceConfig={"s3DataSource": {"s3Uri": S3_URI}},
+            roleArn=ROLE_ARN,
+            modelTags=[{"key": "team", "value": "ml"}],
+            clientRequestToken=f"model-token-{index}",
+        )
+        models.append(created["modelArn"])
+    caller.ok("GetCustomModel", modelIdentifier="crosscheck-model-0")
+    caller.ok("GetCustomModel", modelIdentifier=models[1])
+    names, pages = paginate(caller, "ListCustomModels", "modelSummaries", "modelName", sortOrder="Ascending")
+    if names != [f"crosscheck-model-{index}" for index in range(3)] or pages != 2:
+        problem(f"ListCustomModels: pages {pages}, names {names}")
+    caller.ok("TagResource", resourceARN=models[0], tags=[{"key": "stage", "value": "prod"}])
+    caller.ok("UntagResource", resourceARN=models[0], tagKeys=["team"])
+    tags = caller.ok("ListTagsForResource", resourceARN=models[0]).get("tags")
+    if tags != [{"key": "stage", "value": "prod"}]:
+        problem(f"ListTagsForResource: {tags}")
+
+    # Deployments: create three of model 0, read, list page by page and filtered, swap, tag.
+    deployments = []
+    for index in range(3):
+        created = caller.ok(
+            "CreateCustomModelDeployment",
+            modelDeploymentName=f"crosscheck-deployment-{index}",
+            modelArn=models[0],
+            description=f"deployment {index}",
+            tags=[{"key": "team", "value": "ml"}],
+            clientRequestToken=f"deployment-token-{index}",
+        )
+        deployments.append(created["customModelDeploymentArn"])
+    got = caller.ok("GetCustomModelDeployment", customModelDeploymentIdentifier="crosscheck-deployment-0")
+    if got.get("modelDeploymentName") != "crosscheck-deployment-0" or got.get("status") != "Active":
+        problem(f"GetCustomModelDeployment: {got}")
+    caller.ok("GetCustomModelDeployment", customModelDeploymentIdentifier=deployments[1])
+    names, pages = paginate(
+        caller,
+        "ListCustomModelDeployments",
+        "modelDeploymentSummaries",
+        "customModelDeploymentName",
+        sortOrder="Ascending",
+        sortBy="CreationTime",
+    )
+    if names != [f"crosscheck-deployment-{index}" for index in range(3)] or pages != 2:
+        problem(f"ListCustomModelDeployments: pages {pages}, names {names}")
+    filtered = caller.ok(
+        "ListCustomModelDeployments",
+        nameContains="deployment-2",
+        statusEquals="Active",
+        modelArnEquals=models[0],
+        createdAfter=datetime.datetime(2020, 1, 1, tzinfo=datetime.timezone.utc),
+    )
+    if [s.get("customModelDeploymentName") for s in filtered.get("modelDeploymentSummaries", [])] != ["crosscheck-deployment-2"]:
+        problem(f"ListCustomModelDeployments filters: {filtered.get('modelDeploymentSummaries')}")
+    updated = caller.ok("UpdateCustomModelDeployment", customModelDeploymentIdentifier=deployments[0], modelArn=models[1])
+    if updated.get("customModelDeploymentArn") != deployments[0]:
+        problem(f"UpdateCustomModelDeployment: {updated}")
+    got = caller.ok("GetCustomModelDeployment", customModelDeploymentIdentifier=deployments[0])
+    if got.get("modelArn") != models[1] or got.get("updateDetails") != {"modelArn": models[1], "updateStatus": "UpdateCompleted"}:
+        problem(f"GetCustomModelDeployment after the swap: {got}")
+    caller.ok("TagResource", resourceARN=deployments[0], tags=[{"key": "stage", "value": "prod"}])
+    caller.ok("UntagResource", resourceARN=deployments[0], tagKeys=["team"])
+    tags = caller.ok("ListTagsForResource", resourceARN=deployments[0]).get("tags")
+    if tags != [{"key": "stage", "value": "prod"}]:
+        problem(f"ListTagsForResource of a deployment: {tags}")
+
+    # Errors: validation, not found, conflict, each with its documented code and status.
+    caller.error(
+        "CreateCustomModel",
+        "ValidationException",
+        modelName="bad name",
+        modelSourceConfig={"s3DataSource": {"s3Uri": S3_URI}},
+        roleArn=ROLE_ARN,
+    )
+    caller.error("CreateCustomModelDeployment", "ValidationException", modelDeploymentName="bad name", modelArn=models[0])
+    caller.error("CreateCustomModelDeployment", "ValidationException", modelDeploymentName="crosscheck-deployment-1", modelArn=models[0])
+    caller.error("ListCustomModels", "ValidationException", sortOrder="Ascending", nextToken="not-a-token")
+    caller.error("ListCustomModelDeployments", "ValidationException", nextToken="not-a-token")
+    caller.error("GetCustomModel", "ResourceNotFoundException", modelIdentifier="no-such-model")
+    caller.error("GetCustomModelDeployment", "ResourceNotFoundException", customModelDeploymentIdentifier="no-such-deployment")
+    caller.error("UpdateCustomModelDeployment", "ResourceNotFoundException", customModelDeploymentIdentifier="no-such-deployment", modelArn=models[1])
+    caller.error("DeleteCustomModelDeployment", "ResourceNotFoundException", customModelDeploymentIdentifier="no-such-deployment")
+    caller.error("ListTagsForResource", "ResourceNotFoundException", resourceARN=deployments[0][:-12] + "zzzzzzzzzzzz")
+    caller.error(
+        "CreateCustomModel",
+        "ConflictException",
+        modelName="crosscheck-model-2",
+        modelSourceConfig={"s3DataSource": {"s3Uri": S3_URI}},
+        roleArn=ROLE_ARN,
+        clientRequestToken="another-token",
+    )
+    caller.error("DeleteCustomModel", "ConflictException", modelIdentifier=models[0])
+    caller.error("DeleteCustomModel", "ConflictException", modelIdentifier=models[1])
+
+    # Clean up: deployments first, then the models they held.
+    for arn in deployments:
+        caller.ok("DeleteCustomModelDeployment", customModelDeploymentIdentifier=arn)
+    for arn in models:
+        caller.ok("DeleteCustomModel", modelIdentifier=arn)
+    if control("GET", "/deployments") or control("GET", "/models"):
+        problem("something was left behind in the emulator")
+
+    missing = [name for name in caller.model.operation_names if name in EMULATED and calls[name]["Ok"] == 0]
+    if missing:
+        problem(f"never called successfully: {missing}")
+    print("SUMMARY " + json.dumps({name: dict(outcomes) for name, outcomes in sorted(calls.items())}, sort_keys=True))
+    if problems:
+        print(f"{len(problems)} problem(s):")
+        for text in problems:
+            print(f"  - {text}")
+        return 1
+    total = sum(sum(outcomes.values()) for outcomes in calls.values())
+    print(f"OK: {total} calls over {len(calls)} operations, every response as the service model has it")
+    return 0
+
+
+EMULATED = {
+    "CreateCustomModel",
+    "GetCustomModel",
+    "ListCustomModels",
+    "DeleteCustomModel",
+    "TagResource",
+    "UntagResource",
+    "ListTagsForResource",
+    "CreateCustomModelDeployment",
+    "GetCustomModelDeployment",
+    "ListCustomModelDeployments",
+    "UpdateCustomModelDeployment",
+    "DeleteCustomModelDeployment",
+}
+
+if __name__ == "__main__":
+    sys.exit(main())
