@@ -295,3 +295,73 @@ async fn invalid_fault_settings_are_refused() -> Result<()> {
     );
     Ok(())
 }
+
+#[tokio::test]
+async fn access_denied_for_chosen_operations() -> Result<()> {
+    let emulator = start().await?;
+    emulator.set_faults(FaultConfig {
+        access_denied_operations: vec![Operation::CreateCustomModelDeployment],
+        ..FaultConfig::default()
+    })?;
+    let client = sdk(&emulator.url());
+    let model = active_model(&emulator, "m")?;
+    let refused = client
+        .create_custom_model_deployment()
+        .model_deployment_name("denied")
+        .model_arn(&model)
+        .send()
+        .await;
+    let (status, code, message) = failure(refused).ok_or_else(|| anyhow!("the call is denied"))?;
+    assert_eq!((status, code.as_str()), (403, "AccessDeniedException"));
+    ensure!(
+        message.contains("bedrock:CreateCustomModelDeployment"),
+        "the message names the action: {message}"
+    );
+    assert!(emulator.deployments().is_empty());
+    // Other operations go through.
+    client.list_custom_model_deployments().send().await?;
+    assert_eq!(
+        emulator.counters().get(
+            Operation::CreateCustomModelDeployment,
+            "AccessDeniedException"
+        ),
+        1
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn deployment_operations_have_their_own_token_buckets() -> Result<()> {
+    let emulator = start().await?;
+    emulator.set_faults(FaultConfig {
+        rate_limits: [(
+            Operation::GetCustomModelDeployment,
+            RateLimit {
+                rate_per_second: 0.0,
+                burst: 1,
+            },
+        )]
+        .into(),
+        ..FaultConfig::default()
+    })?;
+    let client = sdk(&emulator.url());
+    let model = active_model(&emulator, "m")?;
+    deploy(&client, "limited", &model, "t1").await?;
+    let get = || {
+        client
+            .get_custom_model_deployment()
+            .custom_model_deployment_identifier("limited")
+            .send()
+    };
+    get().await?;
+    let (status, code, _) = failure(get().await).ok_or_else(|| anyhow!("throttled"))?;
+    assert_eq!((status, code.as_str()), (429, "ThrottlingException"));
+    client.list_custom_model_deployments().send().await?;
+    let counters = emulator.counters();
+    assert_eq!(counters.get(Operation::GetCustomModelDeployment, "Ok"), 1);
+    assert_eq!(
+        counters.get(Operation::GetCustomModelDeployment, "ThrottlingException"),
+        1
+    );
+    Ok(())
+}
