@@ -23,6 +23,7 @@ use kube::core::{ApiResource, GroupVersionKind};
 use serde_json::{Value, json};
 use testkit::ControlPlane;
 use testkit::kubelet::{Kubelet, PodRun};
+use testkit::wait;
 
 use driver::{Helm, Rendered, workspace_root};
 
@@ -1109,65 +1110,63 @@ impl Cluster<'_> {
     /// Waits until the namespace has exactly one Pod, not terminating, Ready, and started with
     /// `args`; returns its name.
     async fn serving_pod(&self, args: &[String]) -> Result<String> {
-        let start = Instant::now();
-        loop {
-            let pods = self.pods.list(&ListParams::default()).await?.items;
-            if let [pod] = pods.as_slice()
-                && pod.metadata.deletion_timestamp.is_none()
-                && is_ready(pod)
-                && let Some(name) = pod.metadata.name.clone()
-                && self.launched(&name).is_ok_and(|l| l.args == args)
-            {
-                return Ok(name);
-            }
-            if start.elapsed() > DEADLINE {
-                bail!(
-                    "no single Ready Pod running {args:?} within {DEADLINE:?}\n{}",
-                    self.diagnose().await
-                );
-            }
-            tokio::time::sleep(POLL).await;
-        }
+        let serving = wait::until(
+            format!("a single Ready Pod running {args:?}"),
+            DEADLINE,
+            POLL,
+            async || {
+                let pods = self.pods.list(&ListParams::default()).await?.items;
+                if let [pod] = pods.as_slice()
+                    && pod.metadata.deletion_timestamp.is_none()
+                    && is_ready(pod)
+                    && let Some(name) = pod.metadata.name.clone()
+                    && self.launched(&name).is_ok_and(|l| l.args == args)
+                {
+                    return Ok(Some(name));
+                }
+                Ok(None)
+            },
+        )
+        .await;
+        self.explain(serving).await
     }
 
     async fn wait_for_no_pods(&self) -> Result<()> {
-        let start = Instant::now();
-        loop {
-            let pods = self.pods.list(&ListParams::default()).await?.items;
-            let running = self.kubelet.running_pods();
-            if pods.is_empty() && running.is_empty() {
-                return Ok(());
-            }
-            if start.elapsed() > DEADLINE {
-                bail!(
-                    "Pods or their processes outlived the release: {running:?}\n{}",
-                    self.diagnose().await
-                );
-            }
-            tokio::time::sleep(POLL).await;
-        }
+        let mut running = Vec::new();
+        let gone = wait::until(
+            "the release's Pods and their processes to be gone",
+            DEADLINE,
+            POLL,
+            async || {
+                let pods = self.pods.list(&ListParams::default()).await?.items;
+                running = self.kubelet.running_pods();
+                Ok((pods.is_empty() && running.is_empty()).then_some(()))
+            },
+        )
+        .await;
+        let gone = gone.with_context(|| format!("still running: {running:?}"));
+        self.explain(gone).await
     }
 
     async fn wait_for_leader(&self, lease: &str, pod: &str) -> Result<()> {
-        let start = Instant::now();
-        loop {
-            let holder = self
-                .leases
-                .get_opt(lease)
-                .await?
-                .and_then(|l| l.spec)
-                .and_then(|s| s.holder_identity);
-            if holder.as_deref() == Some(pod) {
-                return Ok(());
-            }
-            if start.elapsed() > DEADLINE {
-                bail!(
-                    "Lease {lease} held by {holder:?}, not {pod}\n{}",
-                    self.diagnose().await
-                );
-            }
-            tokio::time::sleep(POLL).await;
-        }
+        let mut holder = None;
+        let leads = wait::until(
+            format!("{pod} to hold Lease {lease}"),
+            DEADLINE,
+            POLL,
+            async || {
+                holder = self
+                    .leases
+                    .get_opt(lease)
+                    .await?
+                    .and_then(|l| l.spec)
+                    .and_then(|s| s.holder_identity);
+                Ok((holder.as_deref() == Some(pod)).then_some(()))
+            },
+        )
+        .await;
+        let leads = leads.with_context(|| format!("held by {holder:?}"));
+        self.explain(leads).await
     }
 
     /// A failed step, with what the Deployment and its Pods looked like.
@@ -1261,16 +1260,7 @@ fn deployment_args(deployment: &Deployment) -> Vec<String> {
 
 /// The status code of a plain HTTP/1.0 GET on loopback.
 async fn http_status(port: u16, path: &str) -> Result<u16> {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port)).await?;
-    stream
-        .write_all(format!("GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").as_bytes())
-        .await?;
-    let mut response = String::new();
-    stream.read_to_string(&mut response).await?;
-    response
-        .split_whitespace()
-        .nth(1)
-        .and_then(|code| code.parse().ok())
-        .context("an HTTP status line")
+    Ok(testkit::http::get(&format!("127.0.0.1:{port}"), path)
+        .await?
+        .0)
 }

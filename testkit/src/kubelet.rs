@@ -638,22 +638,9 @@ async fn report(context: &Shared, name: &str, status: Value) -> bool {
 
 /// Whether `GET http://127.0.0.1:{port}{path}` answers 2xx or 3xx (the kubelet's success).
 async fn http_ok(port: u16, path: &str) -> bool {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let attempt = async {
-        let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port)).await?;
-        stream
-            .write_all(format!("GET {path} HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\n\r\n").as_bytes())
-            .await?;
-        let mut head = [0u8; 16];
-        let read = stream.read(&mut head).await?;
-        Ok::<_, std::io::Error>(String::from_utf8_lossy(&head[..read]).into_owned())
-    };
-    match tokio::time::timeout(PROBE_TIMEOUT, attempt).await {
-        Ok(Ok(head)) => head
-            .split_whitespace()
-            .nth(1)
-            .and_then(|code| code.parse::<u16>().ok())
-            .is_some_and(|code| (200..400).contains(&code)),
+    let authority = format!("127.0.0.1:{port}");
+    match tokio::time::timeout(PROBE_TIMEOUT, crate::http::get(&authority, path)).await {
+        Ok(Ok((code, _))) => (200..400).contains(&code),
         _ => false,
     }
 }

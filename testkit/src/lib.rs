@@ -10,6 +10,9 @@
 //! - [`gotools`]: the Go modules of ours that pin and build every third-party test program.
 //! - [`crds`]: installing CRDs as Helm 4 does (server-side apply, unchanged).
 //! - [`python`]: botocore, pinned, installed once per machine: the emulator's second client.
+//! - [`operator`]: the operator binary as a child process against a control plane and a Bedrock
+//!   endpoint; [`http`]: plain GETs of its admin endpoints; [`wait`]: waiting for a condition
+//!   with a deadline. The end-to-end tests, the chart tests and xtask share them.
 //!
 //! Linux only: child processes are tied to the test process with `PR_SET_PDEATHSIG`.
 
@@ -18,12 +21,15 @@ pub mod cluster;
 mod control_plane;
 pub mod crds;
 pub mod gotools;
+pub mod http;
 mod kubeconfig;
 pub mod kubelet;
+pub mod operator;
 mod process;
 pub mod python;
 mod reaper;
 mod servers;
+pub mod wait;
 
 pub use control_plane::{
     ControlPlane, ControlPlaneBuilder, DEFAULT_START_TIMEOUT, KEEP_TEMP, NAMESPACE_LABEL,

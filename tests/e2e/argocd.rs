@@ -18,9 +18,9 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use anyhow::{Context, Result, bail, ensure};
+use anyhow::{Context, Result, ensure};
 use bedrock_emulator::{FaultConfig, ForeignModel, Operation};
 use bedrock_operator::api::BedrockCustomModel;
 use bedrock_operator::api::conditions::{READY, SYNCED};
@@ -195,22 +195,28 @@ async fn wait_json(
     what: &str,
     check: impl Fn(&Value) -> bool,
 ) -> Result<Value> {
-    let start = Instant::now();
     let mut last = None;
-    while start.elapsed() < DEADLINE {
-        if let Some(object) = live_json(world, name).await? {
-            if check(&object) {
-                return Ok(object);
+    let found = testkit::wait::until(
+        format!("{name} to become {what}"),
+        DEADLINE,
+        POLL,
+        async || {
+            let seen = live_json(world, name).await?;
+            if seen.as_ref().is_some_and(&check) {
+                return Ok(seen);
             }
-            last = Some(object);
-        }
-        tokio::time::sleep(POLL).await;
-    }
-    bail!(
-        "{name} never became {what} within {DEADLINE:?}; last seen: {}\noperator log tail:\n{}",
-        serde_json::to_string_pretty(&last).unwrap_or_default(),
-        tail(&world.operator_logs(), 40)
+            last = seen.or(last.take());
+            Ok(None)
+        },
     )
+    .await;
+    found.with_context(|| {
+        format!(
+            "last seen: {}\noperator log tail:\n{}",
+            serde_json::to_string_pretty(&last).unwrap_or_default(),
+            tail(&world.operator_logs(), 40)
+        )
+    })
 }
 
 /// (status, reason, message, observedGeneration) of a condition in a JSON object.

@@ -18,6 +18,7 @@ use kube::ResourceExt;
 use kube::api::{DeleteParams, ListParams};
 use serde_json::json;
 use testkit::ControlPlane;
+use testkit::wait;
 
 use crate::harness::{World, condition, s3_spec, tail};
 
@@ -136,13 +137,18 @@ async fn chaos_converges_with_exactly_one_model_each() -> Result<()> {
     for (at, disruption) in &plan {
         tokio::time::sleep(rng.duration(Duration::ZERO, Duration::from_millis(500))).await;
         let mut ready = 0;
-        while started.elapsed() < deadline {
-            ready = census(&world).await.map(|c| c.0).unwrap_or(ready);
-            if ready >= *at {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        // Past the deadline the disruption still comes; the checks below report what did not
+        // converge.
+        let _ = wait::until(
+            format!("{at} resources Ready"),
+            deadline.saturating_sub(started.elapsed()),
+            Duration::from_millis(100),
+            async || {
+                ready = census(&world).await.map(|c| c.0).unwrap_or(ready);
+                Ok((ready >= *at).then_some(()))
+            },
+        )
+        .await;
         match disruption {
             Disruption::KillOperator => {
                 world.kill_operator().await?;
@@ -160,16 +166,20 @@ async fn chaos_converges_with_exactly_one_model_each() -> Result<()> {
     }
 
     // Converge.
+    // Not converging is reported by the checks below, with everything else that went wrong.
     let mut ready = 0;
-    while started.elapsed() < deadline {
-        if let Ok((now_ready, _)) = census(&world).await {
-            ready = now_ready;
-            if ready == resources {
-                break;
+    let _ = wait::until(
+        "every resource Ready",
+        deadline.saturating_sub(started.elapsed()),
+        Duration::from_millis(500),
+        async || {
+            if let Ok((now_ready, _)) = census(&world).await {
+                ready = now_ready;
             }
-        }
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
+            Ok((ready == resources).then_some(()))
+        },
+    )
+    .await;
     let converged_after = started.elapsed();
     println!("chaos: {ready}/{resources} Ready after {converged_after:?}");
     if ready < resources
@@ -213,15 +223,18 @@ async fn chaos_converges_with_exactly_one_model_each() -> Result<()> {
     .await;
     let failed_deletes = deletes.iter().filter(|r| r.is_err()).count();
     let mut remaining = usize::MAX;
-    while delete_started.elapsed() < deadline {
-        if let Ok((_, total)) = census(&world).await {
-            remaining = total;
-            if total == 0 {
-                break;
+    let _ = wait::until(
+        "every resource deleted",
+        deadline,
+        Duration::from_millis(500),
+        async || {
+            if let Ok((_, total)) = census(&world).await {
+                remaining = total;
             }
-        }
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
+            Ok((remaining == 0).then_some(()))
+        },
+    )
+    .await;
     let deleted_after = delete_started.elapsed();
     let with_finalizer: Vec<String> = world
         .api

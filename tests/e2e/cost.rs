@@ -10,7 +10,7 @@ use futures::{StreamExt, TryStreamExt};
 use kube::api::{Patch, PatchParams, WatchEvent, WatchParams};
 use serde_json::json;
 
-use crate::harness::{DEADLINE, World, condition, http_get, metric, s3_spec, wait_http};
+use crate::harness::{DEADLINE, World, condition, metric, s3_spec, wait_http};
 
 fn is_ready(resource: &BedrockCustomModel) -> bool {
     condition(resource, READY).is_some_and(|(status, _, _)| status == "True")
@@ -186,18 +186,15 @@ async fn a_restart_spreads_its_first_looks_over_the_resync_period() -> Result<()
     world.start_operator().await?;
     wait_http(&world.admin_url, "/readyz", 200).await?;
     // Every resource has had its first reconcile in the new process ...
-    let started = std::time::Instant::now();
-    let text = loop {
-        let (_, text) = http_get(&world.admin_url, "/metrics").await?;
-        let done = metric(&text, r#"bedrock_operator_reconciles_total{outcome="ok"}"#);
-        if done.is_some_and(|n| n >= names.len() as f64) {
-            break text;
-        }
-        if started.elapsed() > DEADLINE {
-            bail!("the restarted operator did not reconcile every resource: {done:?}");
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    let text = world
+        .wait_metrics(
+            "a first reconcile of every resource by the restarted operator",
+            |text| {
+                metric(text, r#"bedrock_operator_reconciles_total{outcome="ok"}"#)
+                    .is_some_and(|n| n >= names.len() as f64)
+            },
+        )
+        .await?;
     // ... without a Bedrock call, and still counts them as Active.
     assert_eq!(world.calls(Operation::GetCustomModel), gets);
     assert_eq!(

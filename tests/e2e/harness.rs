@@ -1,8 +1,8 @@
 //! One test's world: a namespace on the real control plane, its own Bedrock emulator, and the
 //! real operator binary running against both.
 
-use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use bedrock_emulator::{Emulator, EmulatorConfig, EmulatorHandle, Operation};
@@ -12,11 +12,17 @@ use k8s_openapi::api::events::v1::Event;
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams};
 use serde_json::{Value, json};
 use testkit::ControlPlane;
-use tokio::process::{Child, Command};
+use testkit::operator::OperatorCommand;
+use testkit::wait;
+
+/// A plain HTTP/1.0 GET: (status code, body). Enough for the admin endpoints.
+pub use testkit::http::get as http_get;
+/// The operator binary running as a child process; killed when dropped.
+pub use testkit::operator::Operator;
 
 /// The longest a test waits for any one thing.
 pub const DEADLINE: Duration = Duration::from_secs(90);
-const POLL: Duration = Duration::from_millis(100);
+pub const POLL: Duration = Duration::from_millis(100);
 
 /// Operator flags for tests: fast polls and short backoffs, so tests take seconds.
 pub const FAST: &[&str] = &[
@@ -63,19 +69,8 @@ pub struct World {
     pub operator: Option<Operator>,
     operator_args: Vec<String>,
     operator_env: Vec<(String, String)>,
-}
-
-/// The operator binary running as a child process; killed when dropped.
-pub struct Operator {
-    pub child: Child,
-    /// This process's log file.
-    pub log: std::path::PathBuf,
-}
-
-impl Operator {
-    pub fn log_text(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
+    /// Operator processes started so far (each logs to a file of its own).
+    spawned: AtomicUsize,
 }
 
 impl World {
@@ -117,52 +112,35 @@ impl World {
         extra_args: &[&str],
         extra_env: &[(&str, &str)],
     ) -> Result<(Operator, String)> {
-        let dir = self.plane.dir().join("operator-logs");
-        std::fs::create_dir_all(&dir)?;
-        let admin_port = free_port()?;
-        let log = dir.join(format!("{}-{admin_port}.log", self.namespace));
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&log)?;
-        let mut command = Command::new(env!("CARGO_BIN_EXE_bedrock-operator"));
-        command
-            .arg("run")
-            .args(["--admin-address", &format!("127.0.0.1:{admin_port}")])
-            .args(["--namespace", &self.namespace])
-            .args(fast_except(&self.operator_args))
-            .args(&self.operator_args)
-            .args(extra_args)
-            .env("KUBECONFIG", self.plane.kubeconfig_path())
-            .env("AWS_ENDPOINT_URL_BEDROCK", self.emulator.url())
-            .env("AWS_ACCESS_KEY_ID", TEST_ACCESS_KEY)
-            .env("AWS_SECRET_ACCESS_KEY", TEST_SECRET_KEY)
-            .env("AWS_REGION", "us-east-1")
-            .env("AWS_EC2_METADATA_DISABLED", "true")
-            .env_remove("AWS_PROFILE")
-            .env("RUST_LOG", "info,bedrock_operator=debug")
-            .stdin(Stdio::null())
-            .stdout(file.try_clone()?)
-            .stderr(file)
-            .kill_on_drop(true);
-        for (key, value) in &self.operator_env {
-            command.env(key, value);
-        }
-        for (key, value) in extra_env {
-            command.env(key, value);
-        }
-        let child = command.spawn().context("starting the operator")?;
-        Ok((
-            Operator { child, log },
-            format!("http://127.0.0.1:{admin_port}"),
-        ))
+        let sequence = self.spawned.fetch_add(1, Ordering::Relaxed);
+        let log = self
+            .plane
+            .dir()
+            .join("operator-logs")
+            .join(format!("{}-{sequence}.log", self.namespace));
+        let operator = OperatorCommand::new(
+            env!("CARGO_BIN_EXE_bedrock-operator"),
+            self.plane.kubeconfig_path(),
+            &self.emulator.url(),
+            log,
+        )
+        .namespace(&self.namespace)
+        .args(fast_except(&self.operator_args))
+        .args(&self.operator_args)
+        .args(extra_args)
+        .credentials(TEST_ACCESS_KEY, TEST_SECRET_KEY)
+        .env("RUST_LOG", "info,bedrock_operator=debug")
+        .envs(self.operator_env.iter().map(|(k, v)| (k, v)))
+        .envs(extra_env.iter().copied())
+        .spawn()?;
+        let admin_url = operator.admin_url();
+        Ok((operator, admin_url))
     }
 
     /// SIGKILLs the operator and waits for it to be gone.
     pub async fn kill_operator(&mut self) -> Result<()> {
         if let Some(mut operator) = self.operator.take() {
-            operator.child.kill().await.ok();
-            operator.child.wait().await?;
+            operator.kill().await?;
         }
         Ok(())
     }
@@ -251,19 +229,40 @@ impl World {
         what: &str,
         check: impl Fn(&EmulatorHandle) -> bool,
     ) -> Result<()> {
-        let start = Instant::now();
-        while start.elapsed() < DEADLINE {
-            if check(&self.emulator) {
-                return Ok(());
-            }
-            tokio::time::sleep(POLL).await;
-        }
-        bail!("the emulator never showed {what} within {DEADLINE:?}")
+        wait::until(
+            format!("the emulator to show {what}"),
+            DEADLINE,
+            POLL,
+            async || Ok(check(&self.emulator).then_some(())),
+        )
+        .await
     }
 
     /// Events recorded for the resource `name`, as (type, reason, note).
     pub async fn events(&self, name: &str) -> Result<Vec<(String, String, String)>> {
         self.scope().events(name).await
+    }
+
+    /// Scrapes the current operator's `/metrics` until `check` holds for the text; returns
+    /// that text. Fails naming `what` and quoting the last scrape.
+    pub async fn wait_metrics(&self, what: &str, check: impl Fn(&str) -> bool) -> Result<String> {
+        let mut last = String::new();
+        let matched = wait::until(
+            format!("the metrics to show {what}"),
+            DEADLINE,
+            POLL,
+            async || {
+                if let Ok((200, text)) = http_get(&self.admin_url, "/metrics").await {
+                    if check(&text) {
+                        return Ok(Some(text));
+                    }
+                    last = text;
+                }
+                Ok(None)
+            },
+        )
+        .await;
+        matched.with_context(|| format!("last scrape:\n{last}"))
     }
 
     /// Waits until an event of `type_` (Normal/Warning) with `reason` was recorded for `name`.
@@ -289,40 +288,9 @@ impl World {
     }
 }
 
-/// A plain HTTP/1.0 GET: (status code, body). Enough for the admin endpoints.
-pub async fn http_get(base: &str, path: &str) -> Result<(u16, String)> {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let authority = base.trim_start_matches("http://");
-    let mut stream = tokio::net::TcpStream::connect(authority).await?;
-    stream
-        .write_all(format!("GET {path} HTTP/1.0\r\nHost: {authority}\r\n\r\n").as_bytes())
-        .await?;
-    let mut response = String::new();
-    stream.read_to_string(&mut response).await?;
-    let status = response
-        .split_whitespace()
-        .nth(1)
-        .and_then(|code| code.parse().ok())
-        .context("an HTTP status line")?;
-    let body = response
-        .split_once("\r\n\r\n")
-        .map(|(_, body)| body.to_string())
-        .unwrap_or_default();
-    Ok((status, body))
-}
-
 /// Waits until `GET base+path` answers `status`.
 pub async fn wait_http(base: &str, path: &str, status: u16) -> Result<String> {
-    let start = Instant::now();
-    let mut last = None;
-    while start.elapsed() < DEADLINE {
-        match http_get(base, path).await {
-            Ok((code, body)) if code == status => return Ok(body),
-            other => last = Some(format!("{other:?}")),
-        }
-        tokio::time::sleep(POLL).await;
-    }
-    bail!("{base}{path} never answered {status}; last: {last:?}")
+    testkit::http::wait_for_status(base, path, status, DEADLINE, POLL).await
 }
 
 /// The value of one sample line of a Prometheus text exposition, e.g.
@@ -331,12 +299,6 @@ pub fn metric(text: &str, sample: &str) -> Option<f64> {
     text.lines()
         .find(|line| line.starts_with(sample) && line[sample.len()..].starts_with(' '))
         .and_then(|line| line[sample.len()..].trim().parse().ok())
-}
-
-/// A loopback port nobody listens on right now.
-pub fn free_port() -> Result<u16> {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
-    Ok(listener.local_addr()?.port())
 }
 
 /// Static test credentials: a test scans the logs for them.
@@ -433,6 +395,7 @@ impl World {
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
+            spawned: AtomicUsize::new(0),
         };
         world.start_operator().await?;
         Ok(world)
@@ -486,22 +449,28 @@ impl Scope<'_> {
         what: &str,
         check: impl Fn(&BedrockCustomModel) -> bool,
     ) -> Result<BedrockCustomModel> {
-        let start = Instant::now();
         let mut last = None;
-        while start.elapsed() < DEADLINE {
-            if let Some(resource) = self.api.get_opt(name).await? {
-                if check(&resource) {
-                    return Ok(resource);
+        let found = wait::until(
+            format!("{name} to become {what}"),
+            DEADLINE,
+            POLL,
+            async || {
+                let seen = self.api.get_opt(name).await?;
+                if seen.as_ref().is_some_and(&check) {
+                    return Ok(seen);
                 }
-                last = Some(resource);
-            }
-            tokio::time::sleep(POLL).await;
-        }
-        bail!(
-            "{name} never became {what} within {DEADLINE:?}; last seen status: {}\noperator log tail:\n{}",
-            serde_json::to_string_pretty(&last.and_then(|r| r.status)).unwrap_or_default(),
-            tail(&self.world.operator_logs(), 40)
+                last = seen.or(last.take());
+                Ok(None)
+            },
         )
+        .await;
+        found.with_context(|| {
+            format!(
+                "last seen status: {}\noperator log tail:\n{}",
+                serde_json::to_string_pretty(&last.and_then(|r| r.status)).unwrap_or_default(),
+                tail(&self.world.operator_logs(), 40)
+            )
+        })
     }
 
     pub async fn wait_ready(&self, name: &str) -> Result<BedrockCustomModel> {
@@ -525,17 +494,19 @@ impl Scope<'_> {
     }
 
     pub async fn wait_gone(&self, name: &str) -> Result<()> {
-        let start = Instant::now();
-        while start.elapsed() < DEADLINE {
-            if self.api.get_opt(name).await?.is_none() {
-                return Ok(());
-            }
-            tokio::time::sleep(POLL).await;
-        }
-        bail!(
-            "{name} was not deleted within {DEADLINE:?}\noperator log tail:\n{}",
-            tail(&self.world.operator_logs(), 40)
+        let gone = wait::until(
+            format!("{name} to be deleted"),
+            DEADLINE,
+            POLL,
+            async || Ok(self.api.get_opt(name).await?.is_none().then_some(())),
         )
+        .await;
+        gone.with_context(|| {
+            format!(
+                "operator log tail:\n{}",
+                tail(&self.world.operator_logs(), 40)
+            )
+        })
     }
 
     /// Events recorded for the resource `name`, as (type, reason, note).
@@ -559,15 +530,20 @@ impl Scope<'_> {
     /// Waits until an event of `type_` (Normal/Warning) with `reason` was recorded for `name`
     /// (events are published just after the status write, so they can trail it).
     pub async fn wait_event(&self, name: &str, type_: &str, reason: &str) -> Result<()> {
-        let start = Instant::now();
         let mut seen = Vec::new();
-        while start.elapsed() < DEADLINE {
-            seen = self.events(name).await?;
-            if seen.iter().any(|e| e.0 == type_ && e.1 == reason) {
-                return Ok(());
-            }
-            tokio::time::sleep(POLL).await;
-        }
-        bail!("no {type_} event {reason} for {name} within {DEADLINE:?}; events: {seen:?}")
+        let recorded = wait::until(
+            format!("a {type_} event {reason} for {name}"),
+            DEADLINE,
+            POLL,
+            async || {
+                seen = self.events(name).await?;
+                Ok(seen
+                    .iter()
+                    .any(|e| e.0 == type_ && e.1 == reason)
+                    .then_some(()))
+            },
+        )
+        .await;
+        recorded.with_context(|| format!("events: {seen:?}"))
     }
 }

@@ -165,21 +165,29 @@ async fn namespace_deletion_completes_and_honours_each_policy() -> Result<()> {
     namespaces
         .delete(&world.namespace, &DeleteParams::default())
         .await?;
-    let started = std::time::Instant::now();
-    while namespaces.get_opt(&world.namespace).await?.is_some() {
-        anyhow::ensure!(
-            started.elapsed() < crate::harness::DEADLINE,
-            "namespace {} still exists after {:?}; resources left: {:?}\noperator log tail:\n{}",
-            world.namespace,
-            crate::harness::DEADLINE,
-            world.api.list(&Default::default()).await.map(|l| l
-                .items
-                .iter()
-                .map(|r| r.name_any())
-                .collect::<Vec<_>>()),
+    let gone = testkit::wait::until(
+        format!("namespace {} to be deleted", world.namespace),
+        crate::harness::DEADLINE,
+        std::time::Duration::from_millis(200),
+        async || {
+            Ok(namespaces
+                .get_opt(&world.namespace)
+                .await?
+                .is_none()
+                .then_some(()))
+        },
+    )
+    .await;
+    if let Err(error) = gone {
+        let left = world
+            .api
+            .list(&Default::default())
+            .await
+            .map(|l| l.items.iter().map(|r| r.name_any()).collect::<Vec<_>>());
+        return Err(error.context(format!(
+            "resources left: {left:?}\noperator log tail:\n{}",
             crate::harness::tail(&world.operator_logs(), 40)
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        )));
     }
 
     let state = world.emulator.state();

@@ -3,12 +3,12 @@
 
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use bedrock_emulator::{EmulatorConfig, Operation};
 use k8s_openapi::api::coordination::v1::Lease;
 use kube::api::Api;
 
-use crate::harness::{DEADLINE, World, http_get, metric, s3_spec, wait_http};
+use crate::harness::{World, http_get, metric, s3_spec, wait_http};
 
 /// `/livez`, `/readyz` and `/metrics` of a running operator; the figures follow the resources,
 /// and no label carries an object name.
@@ -75,12 +75,13 @@ async fn throttled_calls_are_counted_by_class() -> Result<()> {
     )
     .await?;
     world.apply("throttled", s3_spec("throttled")).await?;
-    let text = wait_until(&world, |text| {
-        metric(text, r#"bedrock_operator_bedrock_calls_total{operation="CreateCustomModel",outcome="throttled"}"#)
-            .is_some_and(|n| n >= 3.0)
-            && metric(text, "bedrock_operator_objects_in_backoff") == Some(1.0)
-    })
-    .await?;
+    let text = world
+        .wait_metrics("3 throttled creates and one object in backoff", |text| {
+            metric(text, r#"bedrock_operator_bedrock_calls_total{operation="CreateCustomModel",outcome="throttled"}"#)
+                .is_some_and(|n| n >= 3.0)
+                && metric(text, "bedrock_operator_objects_in_backoff") == Some(1.0)
+        })
+        .await?;
     assert!(
         metric(
             &text,
@@ -103,9 +104,8 @@ async fn sigterm_exits_cleanly() -> Result<()> {
     world.apply("before-stop", s3_spec("before-stop")).await?;
     world.wait_ready("before-stop").await?;
     let operator = world.operator.as_mut().context("operator")?;
-    let pid = operator.child.id().context("pid")?;
     let started = Instant::now();
-    kill(pid, "TERM")?;
+    operator.sigterm()?;
     let status = tokio::time::timeout(Duration::from_secs(10), operator.child.wait()).await??;
     assert!(status.success(), "exit status {status}");
     assert!(started.elapsed() < Duration::from_secs(10));
@@ -198,8 +198,7 @@ async fn leader_election_fails_over_without_duplicates() -> Result<()> {
     );
 
     // SIGTERM on the new leader releases the lease.
-    let pid = standby.child.id().context("pid")?;
-    kill(pid, "TERM")?;
+    standby.sigterm()?;
     let status = tokio::time::timeout(Duration::from_secs(10), standby.child.wait()).await??;
     assert!(status.success());
     let released = leases
@@ -214,31 +213,10 @@ async fn leader_election_fails_over_without_duplicates() -> Result<()> {
     Ok(())
 }
 
-fn kill(pid: u32, signal: &str) -> Result<()> {
-    let status = std::process::Command::new("kill")
-        .args([&format!("-{signal}"), &pid.to_string()])
-        .status()?;
-    if !status.success() {
-        bail!("kill -{signal} {pid} failed");
-    }
-    Ok(())
-}
-
 async fn wait_for_metric(world: &World, sample: &str, value: f64) -> Result<String> {
-    wait_until(world, |text| metric(text, sample) == Some(value)).await
-}
-
-async fn wait_until(world: &World, check: impl Fn(&str) -> bool) -> Result<String> {
-    let start = Instant::now();
-    let mut last = String::new();
-    while start.elapsed() < DEADLINE {
-        if let Ok((200, text)) = http_get(&world.admin_url, "/metrics").await {
-            if check(&text) {
-                return Ok(text);
-            }
-            last = text;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    bail!("the metrics never matched; last scrape:\n{last}")
+    world
+        .wait_metrics(&format!("{sample} {value}"), |text| {
+            metric(text, sample) == Some(value)
+        })
+        .await
 }

@@ -11,7 +11,7 @@ use bedrock_operator::api::BedrockCustomModel;
 use bedrock_operator::api::conditions::{READY, SYNCED};
 use serde_json::{Value, json};
 
-use crate::harness::{DEADLINE, World, condition, http_get, metric, s3_spec};
+use crate::harness::{DEADLINE, World, condition, metric, s3_spec};
 
 const SHARED: &str = "shared-model";
 const OWNER_UID: &str = "bedrock-operator.dev/owner-uid";
@@ -394,30 +394,22 @@ async fn a_creating_model_named_twice_leaves_no_resource_creating() -> Result<()
         Some("Active")
     );
 
-    let start = std::time::Instant::now();
-    let mut last = String::new();
-    loop {
-        if let Ok((200, text)) = http_get(&world.admin_url, "/metrics").await {
-            let gauge = |status: &str| {
-                metric(
-                    &text,
-                    &format!(r#"bedrock_operator_models{{model_status="{status}"}}"#),
-                )
-            };
-            if gauge("Active") == Some(1.0)
-                && gauge("Creating") == Some(0.0)
-                && gauge("None") == Some(1.0)
-            {
-                break;
-            }
-            last = text;
-        }
-        anyhow::ensure!(
-            start.elapsed() < DEADLINE,
-            "the models gauge never showed one Active, one None, none Creating:\n{last}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    world
+        .wait_metrics(
+            "one Active, one None, none Creating in the models gauge",
+            |text| {
+                let gauge = |status: &str| {
+                    metric(
+                        text,
+                        &format!(r#"bedrock_operator_models{{model_status="{status}"}}"#),
+                    )
+                };
+                gauge("Active") == Some(1.0)
+                    && gauge("Creating") == Some(0.0)
+                    && gauge("None") == Some(1.0)
+            },
+        )
+        .await?;
     Ok(())
 }
 
@@ -442,35 +434,32 @@ async fn two_processes_claiming_at_once_end_with_one_owner() -> Result<()> {
 
     // Converged: one Ready, one NameConflict naming it, the tag naming the Ready one, and so
     // over a resync and a tag check (3 s each in tests).
-    let start = std::time::Instant::now();
-    let mut stable_since: Option<std::time::Instant> = None;
-    loop {
-        let a_now = world.get("m").await?;
-        let b_now = b.get("m").await?;
-        let owners: Vec<&BedrockCustomModel> = [&a_now, &b_now]
-            .into_iter()
-            .filter(|r| condition(r, READY).is_some_and(|c| c.0 == "True"))
-            .collect();
-        let converged = owners.len() == 1
-            && [&a_now, &b_now].iter().any(|r| is_name_conflict(r))
-            && owner_uid(&world) == Some(uid(owners[0]));
-        stable_since = match (converged, stable_since) {
-            (true, None) => Some(std::time::Instant::now()),
-            (true, since) => since,
-            (false, _) => None,
-        };
-        if stable_since.is_some_and(|since| since.elapsed() > Duration::from_secs(7)) {
-            break;
-        }
-        anyhow::ensure!(
-            start.elapsed() < DEADLINE,
-            "never one owner for 7 s: team-a {:?}, team-b {:?}, owner tag {:?}",
-            condition(&a_now, READY),
-            condition(&b_now, READY),
-            world.model_tags(SHARED)
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    let mut last = String::new();
+    let one_owner = testkit::wait::until_stable(
+        "one owner for 7 s",
+        Duration::from_secs(7),
+        DEADLINE,
+        Duration::from_millis(200),
+        async || {
+            let a_now = world.get("m").await?;
+            let b_now = b.get("m").await?;
+            let owners: Vec<&BedrockCustomModel> = [&a_now, &b_now]
+                .into_iter()
+                .filter(|r| condition(r, READY).is_some_and(|c| c.0 == "True"))
+                .collect();
+            last = format!(
+                "team-a {:?}, team-b {:?}, owner tag {:?}",
+                condition(&a_now, READY),
+                condition(&b_now, READY),
+                world.model_tags(SHARED)
+            );
+            Ok(owners.len() == 1
+                && [&a_now, &b_now].iter().any(|r| is_name_conflict(r))
+                && owner_uid(&world) == Some(uid(owners[0])))
+        },
+    )
+    .await;
+    one_owner.with_context(|| last.clone())?;
     assert_eq!(world.calls(Operation::DeleteCustomModel), 0);
     assert_eq!(world.emulator.state().models().len(), 1);
     Ok(())

@@ -6,7 +6,6 @@
 mod driver;
 
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use bedrock_operator::api::conditions::READY;
@@ -18,7 +17,7 @@ use kube::core::{ApiResource, GroupVersionKind};
 use kube::discovery::{self, Scope};
 use serde_json::{Value, json};
 
-use crate::harness::{DEADLINE, World, condition, s3_spec};
+use crate::harness::{DEADLINE, POLL, World, condition, s3_spec};
 use driver::Helm;
 
 /// The kinds that make up the operator's identity and rights.
@@ -180,17 +179,13 @@ async fn the_charts_rbac_is_enough_for_a_full_lifecycle() -> Result<()> {
         Some(pod_name.as_str())
     );
     // Events went out through events.k8s.io (published just after the status).
-    let start = Instant::now();
-    loop {
-        let events = world.events("rbac-model").await?;
-        if events.iter().any(|e| e.1 == "Active") {
-            break;
-        }
-        if start.elapsed() > DEADLINE {
-            bail!("no Active event within {DEADLINE:?}: {events:?}");
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let mut events = Vec::new();
+    let published = testkit::wait::until("an Active event", DEADLINE, POLL, async || {
+        events = world.events("rbac-model").await?;
+        Ok(events.iter().any(|e| e.1 == "Active").then_some(()))
+    })
+    .await;
+    published.with_context(|| format!("events: {events:?}"))?;
 
     // A tag change reaches Bedrock.
     spec["tags"] = json!({ "team": "ml", "stage": "prod" });
@@ -253,20 +248,21 @@ async fn the_charts_identity_is_refused_secrets_and_pods() -> Result<()> {
     );
     // The API server's RBAC authorizer learns new bindings from a watch: allow it a moment.
     let granted = Api::<DynamicObject>::all_with(client.clone(), &models);
-    let start = std::time::Instant::now();
-    loop {
-        match granted.list(&ListParams::default()).await {
-            Ok(_) => break,
-            Err(error) if start.elapsed() < crate::harness::DEADLINE => {
-                let _ = error;
-                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-            }
+    let mut refusal = None;
+    let listed = testkit::wait::until(
+        "listing BedrockCustomModels cluster-wide, as the chart grants",
+        DEADLINE,
+        POLL,
+        async || match granted.list(&ListParams::default()).await {
+            Ok(_) => Ok(Some(())),
             Err(error) => {
-                return Err(error)
-                    .context("listing BedrockCustomModels cluster-wide, as the chart grants");
+                refusal = Some(error);
+                Ok(None)
             }
-        }
-    }
+        },
+    )
+    .await;
+    listed.with_context(|| format!("last refusal: {refusal:?}"))?;
     let leases: Api<Lease> = Api::namespaced(client.clone(), &chart.namespace);
     match leases.get_opt("not-there").await {
         Ok(_) => {}

@@ -401,22 +401,21 @@ async fn malformed_object_does_not_stop_the_others() -> Result<()> {
         &world.namespace,
         &kube::api::ApiResource::erase::<bedrock_operator::api::BedrockCustomModel>(&()),
     );
-    let start = std::time::Instant::now();
-    loop {
-        let object = raw.get("broken").await?;
-        let reason = object.data["status"]["conditions"]
-            .as_array()
-            .and_then(|c| c.iter().find(|c| c["type"] == "Synced"))
-            .and_then(|c| c["reason"].as_str().map(str::to_string));
-        if reason.as_deref() == Some("InvalidSpec") {
-            break;
-        }
-        assert!(
-            start.elapsed() < crate::harness::DEADLINE,
-            "the malformed object was never reported: {:?}",
-            object.data["status"]
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    Ok(())
+    let mut last = Value::Null;
+    let reported = testkit::wait::until(
+        "the malformed object to be reported InvalidSpec",
+        crate::harness::DEADLINE,
+        crate::harness::POLL,
+        async || {
+            let object = raw.get("broken").await?;
+            let reason = object.data["status"]["conditions"]
+                .as_array()
+                .and_then(|c| c.iter().find(|c| c["type"] == "Synced"))
+                .and_then(|c| c["reason"].as_str().map(str::to_string));
+            last = object.data["status"].clone();
+            Ok((reason.as_deref() == Some("InvalidSpec")).then_some(()))
+        },
+    )
+    .await;
+    reported.with_context(|| format!("last status: {last:?}"))
 }

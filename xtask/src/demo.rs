@@ -11,13 +11,15 @@ use bedrock_operator::api::{BedrockCustomModel, crd};
 use kube::ResourceExt;
 use kube::api::{Api, ListParams, Patch, PatchParams};
 use testkit::ControlPlane;
-use tokio::process::Command;
+use testkit::operator::{Operator, OperatorCommand};
 
 const NAMESPACE_PREFIX: &str = "demo";
 /// How long a model stays Creating in the demo's emulator.
 const IMPORT_TIME: Duration = Duration::from_secs(8);
 /// How long the demo waits for every example to settle.
 const SETTLE_TIMEOUT: Duration = Duration::from_secs(180);
+/// How often the demo looks at the examples.
+const POLL: Duration = Duration::from_millis(500);
 
 pub async fn run(root: &Path, exit_when_settled: bool) -> Result<()> {
     println!("==> building the operator");
@@ -56,20 +58,16 @@ pub async fn run(root: &Path, exit_when_settled: bool) -> Result<()> {
 
     println!("==> starting bedrock-operator");
     let log_path = plane.dir().join("operator.log");
-    let log = std::fs::File::create(&log_path)?;
-    let mut operator = Command::new(&operator_binary)
-        .args(["run", "--namespace", &namespace, "--sweep-interval", "1s"])
-        .env("KUBECONFIG", plane.kubeconfig_path())
-        .env("AWS_ENDPOINT_URL_BEDROCK", emulator.url())
-        .env("AWS_ACCESS_KEY_ID", "AKIDDEMO")
-        .env("AWS_SECRET_ACCESS_KEY", "demo-secret")
-        .env("AWS_REGION", "us-east-1")
-        .env_remove("AWS_PROFILE")
-        .stdout(log.try_clone()?)
-        .stderr(log)
-        .kill_on_drop(true)
-        .spawn()
-        .with_context(|| format!("starting {}", operator_binary.display()))?;
+    let mut operator = OperatorCommand::new(
+        &operator_binary,
+        plane.kubeconfig_path(),
+        &emulator.url(),
+        &log_path,
+    )
+    .namespace(&namespace)
+    .args(["--sweep-interval", "1s"])
+    .credentials("AKIDDEMO", "demo-secret")
+    .spawn()?;
 
     let api: Api<BedrockCustomModel> = Api::namespaced(plane.client(), &namespace);
     for (file, resource) in examples(root)? {
@@ -112,7 +110,7 @@ pub async fn run(root: &Path, exit_when_settled: bool) -> Result<()> {
     );
     tokio::select! {
         _ = tokio::signal::ctrl_c() => {}
-        status = operator.wait() => println!("the operator exited: {status:?}"),
+        status = operator.child.wait() => println!("the operator exited: {status:?}"),
     }
     operator.kill().await.ok();
     Ok(())
@@ -229,52 +227,57 @@ pub fn examples(root: &Path) -> Result<Vec<(PathBuf, BedrockCustomModel)>> {
 use serde::Deserialize as _;
 
 /// Prints each example's status as it changes, until every one is Ready or Failed.
-async fn watch(
-    api: &Api<BedrockCustomModel>,
-    operator: &mut tokio::process::Child,
-) -> Result<Vec<Settled>> {
+async fn watch(api: &Api<BedrockCustomModel>, operator: &mut Operator) -> Result<Vec<Settled>> {
     let started = Instant::now();
     let mut shown: BTreeMap<String, String> = BTreeMap::new();
-    loop {
-        if let Some(status) = operator.try_wait()? {
-            bail!("the operator exited early: {status}");
-        }
-        let list = api.list(&ListParams::default()).await?;
-        let mut settled = Vec::new();
-        for resource in &list.items {
-            let status = resource.status.clone().unwrap_or_default();
-            let ready = conditions::find(&status.conditions, conditions::READY);
-            let line = format!(
-                "{:<28} model={:<24} status={:<9} ready={:<5} {}",
-                resource.name_any(),
-                status.model_name.as_deref().unwrap_or("-"),
-                status.model_status.as_deref().unwrap_or("-"),
-                ready.map(|c| c.status.as_str()).unwrap_or("-"),
-                ready.map(|c| c.message.as_str()).unwrap_or(""),
-            );
-            if shown.get(&resource.name_any()) != Some(&line) {
-                println!("  {:>5.1}s  {line}", started.elapsed().as_secs_f64());
-                shown.insert(resource.name_any(), line);
+    let settled = testkit::wait::until(
+        "every example to settle",
+        SETTLE_TIMEOUT,
+        POLL,
+        async || {
+            if let Some(status) = operator.child.try_wait()? {
+                bail!("the operator exited early: {status}");
             }
-            if let Some(ready) = ready.filter(|c| c.status == "True" || c.reason == reason::FAILED)
-            {
-                settled.push(Settled {
-                    name: resource.name_any(),
-                    ready: ready.status == "True",
-                });
+            let list = api.list(&ListParams::default()).await?;
+            let mut settled = Vec::new();
+            for resource in &list.items {
+                let status = resource.status.clone().unwrap_or_default();
+                let ready = conditions::find(&status.conditions, conditions::READY);
+                let line = format!(
+                    "{:<28} model={:<24} status={:<9} ready={:<5} {}",
+                    resource.name_any(),
+                    status.model_name.as_deref().unwrap_or("-"),
+                    status.model_status.as_deref().unwrap_or("-"),
+                    ready.map(|c| c.status.as_str()).unwrap_or("-"),
+                    ready.map(|c| c.message.as_str()).unwrap_or(""),
+                );
+                if shown.get(&resource.name_any()) != Some(&line) {
+                    println!("  {:>5.1}s  {line}", started.elapsed().as_secs_f64());
+                    shown.insert(resource.name_any(), line);
+                }
+                if let Some(ready) =
+                    ready.filter(|c| c.status == "True" || c.reason == reason::FAILED)
+                {
+                    settled.push(Settled {
+                        name: resource.name_any(),
+                        ready: ready.status == "True",
+                    });
+                }
             }
-        }
-        if !list.items.is_empty() && settled.len() == list.items.len() {
-            return Ok(settled);
-        }
-        if started.elapsed() > SETTLE_TIMEOUT {
-            bail!(
+            Ok((!list.items.is_empty() && settled.len() == list.items.len()).then_some(settled))
+        },
+    )
+    .await;
+    settled.map_err(|error| {
+        if testkit::wait::timed_out(&error) {
+            anyhow::anyhow!(
                 "not every example settled within {}s",
                 SETTLE_TIMEOUT.as_secs()
-            );
+            )
+        } else {
+            error
         }
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
+    })
 }
 
 #[cfg(test)]
