@@ -7,7 +7,7 @@ use anyhow::Result;
 /// Runs `chaos_converges_with_exactly_one_model_each` with `resources` resources and `kills`
 /// operator kills; fails (non-zero exit) on any violation, which the test prints as a table.
 pub fn run(root: &Path, resources: usize, kills: usize, seed: Option<u64>) -> Result<()> {
-    let mut command = crate::bench::nested_cargo();
+    let mut command = crate::nested_cargo();
     command
         .current_dir(root)
         .args([

@@ -78,7 +78,7 @@ enum BenchTarget {
     Emulator,
     /// The release operator against its own control plane and an in-process emulator:
     /// convergence, cost per lifecycle, steady state, memory and start-up, polling policies.
-    /// Results go to target/bench-results/ (JSON, Markdown, PNG). See docs/benchmarks.md.
+    /// Results go to target/bench-results/ (JSON, Markdown, SVG). See docs/benchmarks.md.
     Operator(Box<bench::Args>),
 }
 
@@ -148,6 +148,28 @@ fn workspace_root() -> Result<PathBuf> {
 
 fn cargo() -> String {
     std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())
+}
+
+/// A `cargo` command without the variables `cargo run` set for xtask itself: build scripts that
+/// watch such variables would make a nested build start from scratch.
+fn nested_cargo() -> Process {
+    let mut command = Process::new(cargo());
+    for (key, _) in std::env::vars_os() {
+        let key = key.to_string_lossy();
+        if key.starts_with("CARGO_PKG_")
+            || [
+                "CARGO_MANIFEST_DIR",
+                "CARGO_MANIFEST_PATH",
+                "CARGO_CRATE_NAME",
+                "CARGO_BIN_NAME",
+                "CARGO_PRIMARY_PACKAGE",
+            ]
+            .contains(&key.as_ref())
+        {
+            command.env_remove(key.as_ref());
+        }
+    }
+    command
 }
 
 fn run(command: &mut Process) -> Result<()> {

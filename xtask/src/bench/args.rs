@@ -1,0 +1,91 @@
+//! The command line of `cargo xtask bench operator`.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Resources applied at once, one convergence run per size.
+    #[arg(long, value_delimiter = ',', default_values_t = [100, 1000])]
+    pub sizes: Vec<usize>,
+    /// Also run 5000 resources.
+    #[arg(long)]
+    pub large: bool,
+    /// Idle window after the largest run converged (e.g. 60s, 5m); 0s skips it.
+    #[arg(long, default_value = "5m", value_parser = parse_duration)]
+    pub idle: Duration,
+    /// How long the emulator keeps a new model Creating.
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    pub creating: Duration,
+    /// Emulator token bucket for CreateCustomModel (calls/s; burst = rate).
+    #[arg(long, default_value_t = 10.0)]
+    pub create_rate: f64,
+    /// Emulator token bucket for GetCustomModel.
+    #[arg(long, default_value_t = 50.0)]
+    pub get_rate: f64,
+    /// Emulator token bucket for TagResource, UntagResource and ListTagsForResource each.
+    #[arg(long, default_value_t = 10.0)]
+    pub tag_rate: f64,
+    /// Operator --concurrency.
+    #[arg(long, default_value_t = 64)]
+    pub concurrency: usize,
+    /// Operator --rate-limit-qps (default: create rate + get rate).
+    #[arg(long)]
+    pub rate_limit_qps: Option<f64>,
+    /// Operator --rate-limit-burst.
+    #[arg(long, default_value_t = 20)]
+    pub rate_limit_burst: u32,
+    /// Models per polling policy (0 skips the polling comparison).
+    #[arg(long, default_value_t = 30)]
+    pub policy_models: usize,
+    /// Shortest import in the polling comparison.
+    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    pub policy_min: Duration,
+    /// Longest import in the polling comparison.
+    #[arg(long, default_value = "300s", value_parser = parse_duration)]
+    pub policy_max: Duration,
+    /// Resources present for the start-up scenario: converge them, restart the operator, time
+    /// its /readyz and watch its memory while it reconciles them all (0 skips it).
+    #[arg(long, default_value_t = 10_000)]
+    pub startup_size: usize,
+    /// Use this operator binary instead of building the release one (figures from a debug
+    /// build are not comparable).
+    #[arg(long)]
+    pub operator: Option<PathBuf>,
+    /// Where each run's folder goes.
+    #[arg(long, default_value = "target/bench-results")]
+    pub results_dir: PathBuf,
+}
+
+/// `250ms`, `60s`, `5m`, `1h`, or seconds without a unit.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: f64 = number
+        .parse()
+        .map_err(|_| format!("not a duration: {text}"))?;
+    let seconds = match unit {
+        "ms" => number / 1000.0,
+        "" | "s" => number,
+        "m" => number * 60.0,
+        "h" => number * 3600.0,
+        _ => return Err(format!("unknown unit in {text} (ms, s, m, h)")),
+    };
+    Ok(Duration::from_secs_f64(seconds))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_durations() {
+        assert_eq!(parse_duration("60s"), Ok(Duration::from_secs(60)));
+        assert_eq!(parse_duration("5m"), Ok(Duration::from_secs(300)));
+        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+        assert!(parse_duration("5 parsecs").is_err());
+    }
+}

@@ -1,0 +1,351 @@
+//! results.md: each section of a run as Markdown tables, next to results.json.
+
+use serde::Serialize;
+
+use super::convergence::Convergence;
+use super::counters::CostPerModel;
+use super::polling::{GOAL_LAG_P99_SECONDS, POLICIES, Policy, Polling};
+use super::startup::{
+    GOAL_READYZ_SECONDS, GOAL_RSS_MIB, RESTART_CAP, RESTART_MIN, RESTART_QUIET, Startup,
+};
+
+/// A figure with three decimals, or "not measured" (absent, or NaN).
+fn fig(value: impl Into<Option<f64>>) -> String {
+    match value.into().filter(|x| x.is_finite()) {
+        Some(x) => format!("{x:.3}"),
+        None => "not measured".into(),
+    }
+}
+
+/// "met" / "**missed**" for `value ≤ goal`, or "not measured".
+fn verdict(value: impl Into<Option<f64>>, goal: f64) -> String {
+    match value.into().filter(|x| x.is_finite()) {
+        Some(x) if x <= goal => "met".into(),
+        Some(_) => "**missed**".into(),
+        None => "not measured".into(),
+    }
+}
+
+/// A value as results.json has it (`3.0`, `null`, `{"GetCustomModel":2.0}`).
+pub(super) fn json<T: Serialize>(value: &T) -> String {
+    serde_json::to_value(value)
+        .map(|v| v.to_string())
+        .unwrap_or_default()
+}
+
+pub(super) fn convergence(r: &Convergence) -> String {
+    let c = &r.cost_per_model.lifecycle;
+    let mut s = format!(
+        "\n## {n} resources applied at once\n\n| figure | value | goal |\n|---|---|---|\n\
+         | time until all Ready | {t} s | |\n\
+         | Ready when the wait ended | {ready_end} | all |\n\
+         | floor N/create rate + Creating | {floor} s | |\n\
+         | ratio | {ratio} | ≤ 1.15 at N=1000 |\n\
+         | {rss_label} | {rss} MiB | ≤ 64 MiB |\n\
+         | time to delete all | {del} s | |\n\
+         | models left after delete | {left} | 0 |\n",
+        n = r.resources,
+        t = fig(r.all_ready_seconds),
+        ready_end = r.ready_at_end,
+        floor = fig(r.floor_seconds),
+        ratio = fig(r.ratio),
+        rss = fig(r.peak_rss_mib),
+        // For the largest size the operator that deletes is the restarted one.
+        rss_label = if r.restart.is_none() {
+            "peak RSS of the operator"
+        } else {
+            "peak RSS of the restarted operator (restart → delete all)"
+        },
+        del = fig(r.delete_seconds),
+        left = r.models_left,
+    );
+    if let Some(st) = &r.steady_state {
+        s.push_str(&format!(
+            "| idle window | {} s | |\n| API-server writes while idle (bedrockcustommodels, events) | {} {} | 0 |\n\
+             | other API-server writes while idle (its own endpoints, leases) | {} | |\n\
+             | Bedrock calls while idle | {} | resync only |\n| operator CPU while idle | {} s | |\n",
+            fig(st.idle_seconds),
+            json(&st.writes.apiserver_writes),
+            json(&st.writes.apiserver_writes_by),
+            json(&st.writes.other_apiserver_writes),
+            json(&st.bedrock_calls),
+            fig(st.cpu_seconds),
+        ));
+    }
+    if let Some(rs) = &r.restart {
+        s.push_str(&format!(
+            "| restart (SIGKILL): /readyz 200 after, with {} resources present | {} s | ≤ 10 s at 10,000 |\n\
+             | peak RSS during convergence (+ idle) | {} MiB | ≤ 64 MiB |\n\
+             | peak RSS 30 s after the restart | {} MiB | ≤ 64 MiB |\n",
+            rs.resources_present,
+            fig(rs.readyz_seconds),
+            fig(rs.peak_rss_mib_convergence),
+            fig(rs.peak_rss_mib_after_restart_30s),
+        ));
+    }
+    // Cost per lifecycle, by window.
+    let create = &r.cost_per_model.phases.create_to_ready;
+    let delete = &r.cost_per_model.phases.delete;
+    s.push_str(
+        "\nCost per model. Windows: **create → all Ready** from the first POST until every \
+         resource is Ready and the counters are quiet for 3 s; **delete** from the first DELETE \
+         until every resource is gone and the counters are quiet for 3 s; **lifecycle** = both. \
+         The idle window and the restart are in neither.\n\n\
+         | figure | create → all Ready | delete | lifecycle | goal |\n|---|---|---|---|---|\n",
+    );
+    let row = |s: &mut String, label: &str, figure: fn(&CostPerModel) -> f64, goal: &str| {
+        s.push_str(&format!(
+            "| {label} | {} | {} | {} | {goal} |\n",
+            fig(figure(create)),
+            fig(figure(delete)),
+            fig(figure(c)),
+        ));
+    };
+    row(
+        &mut s,
+        "accepted CreateCustomModel per model",
+        |c| c.create_accepted_per_model,
+        "1",
+    );
+    row(
+        &mut s,
+        "CreateCustomModel calls per model (incl. throttled)",
+        |c| c.create_calls_per_model,
+        "",
+    );
+    s.push_str(&format!(
+        "| throttled Bedrock calls, total (of which Create) | {} ({}) | {} ({}) | {} ({}) | |\n",
+        json(&create.throttled_total),
+        json(&create.create_throttled_total),
+        json(&delete.throttled_total),
+        json(&delete.create_throttled_total),
+        json(&c.throttled_total),
+        json(&c.create_throttled_total),
+    ));
+    row(&mut s, "GetCustomModel per model", |c| c.get_per_model, "");
+    row(
+        &mut s,
+        "ListCustomModels per model",
+        |c| c.list_per_model,
+        "",
+    );
+    row(
+        &mut s,
+        "ListTagsForResource per model",
+        |c| c.list_tags_per_model,
+        "",
+    );
+    row(
+        &mut s,
+        "Bedrock reads per model (Get + List + ListTags)",
+        |c| c.bedrock_reads_per_model,
+        "",
+    );
+    row(
+        &mut s,
+        "tagging calls per model (Tag + Untag + ListTags)",
+        |c| c.tagging_calls_per_model,
+        "0",
+    );
+    row(
+        &mut s,
+        "DeleteCustomModel per model",
+        |c| c.delete_per_model,
+        "",
+    );
+    let kind = |v: &CostPerModel, k: &str| fig(v.bcm_writes_by_kind.get(k).copied());
+    s.push_str(&format!(
+        "| writes to bedrockcustommodels per model | {} | {} | {} | ≤ 3 create → Active (finalizer, Creating, Active): {} |\n",
+        fig(create.bcm_writes_per_model),
+        fig(delete.bcm_writes_per_model),
+        fig(c.bcm_writes_per_model),
+        verdict(create.bcm_writes_per_model, 3.0),
+    ));
+    for (k, label) in [
+        (
+            "finalizer",
+            "finalizer (PATCH/APPLY of the object's metadata)",
+        ),
+        ("status", "status (status subresource)"),
+        ("other", "other"),
+    ] {
+        s.push_str(&format!(
+            "| … {label} | {} | {} | {} | |\n",
+            kind(create, k),
+            kind(delete, k),
+            kind(c, k)
+        ));
+    }
+    s.push_str(&format!(
+        "| … by verb | {} | {} | {} | |\n",
+        json(&create.bcm_writes_by_verb),
+        json(&delete.bcm_writes_by_verb),
+        json(&c.bcm_writes_by_verb)
+    ));
+    row(
+        &mut s,
+        "writes to events per model",
+        |c| c.event_writes_per_model,
+        "",
+    );
+    row(
+        &mut s,
+        "operator CPU seconds per model",
+        |c| c.cpu_seconds_per_model,
+        "",
+    );
+    s.push_str(&format!(
+        "\nPlot: `ready-{}.svg` (resources Ready over time since the first POST, and the floor).\n",
+        r.resources
+    ));
+    s
+}
+
+pub(super) fn startup(r: &Startup) -> String {
+    let rs = &r.restart;
+    let n = r.resources;
+    let at = if n == 10_000 {
+        String::new()
+    } else {
+        format!(" (the goal is for 10,000; measured with {n})")
+    };
+    let peak = |v: f64| {
+        format!(
+            "{} MiB | ≤ {GOAL_RSS_MIB} MiB: {}{at}",
+            fig(v),
+            verdict(v, GOAL_RSS_MIB)
+        )
+    };
+    let mut s = format!(
+        "\n## Start-up with {n} resources present\n\n\
+         Emulator without throttling, imports Creating for {creating} s; operator flags `{flags}`.\n\
+         The converged operator is stopped with SIGTERM and a fresh one started with the same flags.\n\n\
+         | figure | value | goal |\n|---|---|---|\n\
+         | resources applied (POST, 32 in flight) in | {apply} s | |\n\
+         | time until all Ready | {ready} s | |\n\
+         | Ready when the wait ended | {ready_end} | {n} |\n\
+         | peak RSS while converging them | {peak_conv} |\n\
+         | operator CPU while converging | {cpu_conv} s | |\n\
+         | SIGTERM to exit | {stop} s | |\n\
+         | restart: spawn to /readyz 200 | {readyz} s | ≤ {GOAL_READYZ_SECONDS} s: {readyz_verdict}{at} |\n\
+         | restart: peak RSS (spawn to the end of the window) | {peak_restart} |\n\
+         | restart: window watched (from spawn) | {window} s | |\n\
+         | restart: last Bedrock call or API-server write seen (from spawn, ±1 s) | {last} s{capped} | |\n\
+         | restart: Bedrock calls, by operation | {calls} | |\n\
+         | restart: API-server writes (bedrockcustommodels, events) | {writes} {writes_by} | 0 |\n\
+         | restart: operator CPU | {cpu} s | |\n\
+         | time to delete all | {del} s | |\n\
+         | resources left / models left | {res_left} / {models_left} | 0 / 0 |\n",
+        creating = json(&r.creating_seconds),
+        flags = r.operator_flags.join(" "),
+        apply = fig(r.apply_seconds),
+        ready = fig(r.all_ready_seconds),
+        ready_end = r.ready_at_end,
+        peak_conv = peak(r.peak_rss_mib_converging),
+        cpu_conv = fig(r.cpu_seconds_converging),
+        stop = fig(r.stop_seconds),
+        readyz = fig(rs.readyz_seconds),
+        readyz_verdict = verdict(rs.readyz_seconds, GOAL_READYZ_SECONDS),
+        peak_restart = peak(rs.peak_rss_mib),
+        window = fig(rs.window_seconds),
+        last = fig(rs.last_activity_seconds),
+        capped = if rs.went_quiet {
+            String::new()
+        } else {
+            format!(" (still active at the {} s cap)", RESTART_CAP.as_secs())
+        },
+        calls = json(&rs.bedrock_calls),
+        writes = json(&rs.writes.apiserver_writes),
+        writes_by = json(&rs.writes.apiserver_writes_by),
+        cpu = fig(rs.cpu_seconds),
+        del = fig(r.delete_seconds),
+        res_left = json(&r.resources_left),
+        models_left = r.models_left,
+    );
+    s.push_str(&format!(
+        "\nThe restart window runs at least {} s from the spawn, then until neither the \
+         emulator's counters nor the operator's API-server writes moved for {} s (at most {} s).\n",
+        RESTART_MIN.as_secs(),
+        RESTART_QUIET.as_secs(),
+        RESTART_CAP.as_secs()
+    ));
+    s
+}
+
+pub(super) fn polling(p: &Polling) -> String {
+    let mut s = format!(
+        "\n## Polling policies ({} models each, imports {}–{} s)\n\n\
+         | policy | GetCustomModel per model | ListCustomModels per model | Bedrock reads per model (Get + List + ListTags) | lag p50 (s) | lag p99 (s) | lag max (s) |\n\
+         |---|---|---|---|---|---|---|\n",
+        p.models_per_policy,
+        json(&p.import_seconds_min),
+        json(&p.import_seconds_max)
+    );
+    let lag = |v: Option<f64>| match v.filter(|x| x.is_finite()) {
+        Some(x) => format!("{x:.1}"),
+        None => "not measured".into(),
+    };
+    for row in &p.policies {
+        let flags = row.flags.join(" ");
+        let flags = if flags.is_empty() {
+            String::new()
+        } else {
+            format!(" (`{flags}`)")
+        };
+        let not_ready = if row.all_ready {
+            ""
+        } else {
+            " — not all Ready by the deadline"
+        };
+        s.push_str(&format!(
+            "| {}{flags}{not_ready} | {:.2} | {:.2} | {:.2} | {} | {} | {} |\n",
+            row.policy,
+            row.get_per_model,
+            row.list_per_model,
+            row.reads_per_model,
+            lag(row.lag_p50_seconds),
+            lag(row.lag_p99_seconds),
+            lag(row.lag_max_seconds),
+        ));
+    }
+    s.push_str(
+        "\nCalls cover each configuration from its operator's start until its own resources were \
+         all Ready (the look before the create and the polls or sweeps; not the delete). \
+         ListCustomModels is one call per region per sweep (per page), shared by all models \
+         Creating at the time, so its per-model figure falls as M grows. \
+         Lag: Ready's lastTransitionTime (whole seconds) minus the emulator's readyTime.\n",
+    );
+    s.push_str(
+        "\nPlot: `ready-policies.svg` (resources Ready over time since the first POST, one line \
+         per configuration, and the imports that had ended in Bedrock).\n",
+    );
+    let find = |name: &str| p.policies.iter().find(|r| r.policy == name);
+    if let (Some(default), Some(fixed)) = (find(POLICIES[0].0), find("fixed 30s")) {
+        let fewer = |figure: fn(&Policy) -> f64| {
+            let (d, x) = (figure(default), figure(fixed));
+            if !(d.is_finite() && x.is_finite()) {
+                "not measured".into()
+            } else if d < x {
+                format!("{d:.2} < {x:.2}: met")
+            } else {
+                format!("{d:.2} ≥ {x:.2}: **missed**")
+            }
+        };
+        let lag_verdict = verdict(default.lag_p99_seconds, GOAL_LAG_P99_SECONDS);
+        let reads = fewer(|p| p.reads_per_model);
+        let overall = if lag_verdict == "met" && reads.ends_with(": met") {
+            "met"
+        } else {
+            "**missed**"
+        };
+        s.push_str(&format!(
+            "\nGoal: lag p99 ≤ {GOAL_LAG_P99_SECONDS} s with fewer Bedrock calls than fixed 30s — {overall}.\n\n\
+             - default lag p99 {} s ≤ {GOAL_LAG_P99_SECONDS} s: {lag_verdict}\n\
+             - Bedrock reads per model, default vs fixed 30s: {reads}\n\
+             - GetCustomModel per model, default vs fixed 30s: {}\n",
+            lag(default.lag_p99_seconds),
+            fewer(|p| p.get_per_model),
+        ));
+    }
+    s
+}
