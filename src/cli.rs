@@ -25,7 +25,8 @@ pub enum Command {
     /// profile, IRSA web identity, EKS Pod Identity, instance metadata); the Bedrock endpoint
     /// can be overridden with AWS_ENDPOINT_URL_BEDROCK or AWS_ENDPOINT_URL.
     Run(Box<RunArgs>),
-    /// Print the CustomResourceDefinition (YAML) generated from the Rust types.
+    /// Print the CustomResourceDefinitions (one multi-document YAML stream) generated from the
+    /// Rust types: pipe it to `kubectl apply --server-side -f -`.
     Crd,
 }
 

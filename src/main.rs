@@ -24,13 +24,13 @@ static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 async fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Crd => match api::crd::crd_yaml() {
+        Command::Crd => match api::crd::crds_yaml() {
             Ok(yaml) => {
                 print!("{yaml}");
                 ExitCode::SUCCESS
             }
             Err(e) => {
-                eprintln!("cannot render the CRD: {e}");
+                eprintln!("cannot render the CRDs: {e}");
                 ExitCode::FAILURE
             }
         },

@@ -1,6 +1,7 @@
 //! Prometheus metrics (prometheus-client). Labels are bounded: operation, outcome, error
 //! class, model status — never an object name or an error string.
 
+use crate::controller::KindLabel;
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Instant;
@@ -14,6 +15,8 @@ use prometheus_client::registry::Registry;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct OutcomeLabels {
+    /// The resource kind reconciled.
+    pub kind: KindLabel,
     /// `ok` or an error category.
     pub outcome: String,
 }
@@ -91,7 +94,7 @@ impl Metrics {
         let reconciles = Family::<OutcomeLabels, Counter>::default();
         registry.register(
             "reconciles",
-            "Reconciles finished, by outcome (ok, or an error category)",
+            "Reconciles finished, by resource kind and outcome (ok, or an error category)",
             reconciles.clone(),
         );
         let reconcile_duration = Histogram::new(exponential_buckets(0.001, 2.0, 16));
@@ -164,9 +167,10 @@ impl Metrics {
         text
     }
 
-    pub fn reconciled(&self, outcome: &str, started: Instant) {
+    pub fn reconciled(&self, kind: KindLabel, outcome: &str, started: Instant) {
         self.reconciles
             .get_or_create(&OutcomeLabels {
+                kind,
                 outcome: outcome.to_string(),
             })
             .inc();

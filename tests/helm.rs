@@ -63,6 +63,16 @@ fn operator_grants() -> Grants {
             "bedrockcustommodels/status",
             &["patch"],
         ),
+        (
+            "bedrock-operator.dev",
+            "bedrockcustommodeldeployments",
+            &["get", "list", "watch", "patch"],
+        ),
+        (
+            "bedrock-operator.dev",
+            "bedrockcustommodeldeployments/status",
+            &["patch"],
+        ),
         ("events.k8s.io", "events", &["create", "patch"]),
     ])
 }
@@ -588,37 +598,45 @@ fn the_schema_refuses_bad_values_with_a_message_naming_the_field() -> Result<()>
 }
 
 #[test]
-fn the_charts_crd_is_the_generated_one_byte_for_byte() -> Result<()> {
+fn the_charts_crds_are_the_generated_ones_byte_for_byte() -> Result<()> {
     let root = workspace_root();
-    let generated = std::fs::read(root.join("crds").join(CRD_FILE))?;
     let chart_crds = root.join("charts/bedrock-operator/crds");
-    let copy = std::fs::read(chart_crds.join(CRD_FILE))?;
-    assert!(
-        copy == generated,
-        "charts/bedrock-operator/crds/{CRD_FILE} differs from crds/{CRD_FILE}: run `cargo xtask crd`"
-    );
-    let files: Vec<String> = std::fs::read_dir(&chart_crds)?
+    let expected: Vec<String> = bedrock_operator::api::crd::crd_files()?
+        .into_iter()
+        .map(|file| file.file_name)
+        .collect();
+    let mut files: Vec<String> = std::fs::read_dir(&chart_crds)?
         .map(|e| e.map(|e| e.file_name().to_string_lossy().into_owned()))
         .collect::<std::io::Result<_>>()?;
+    files.sort();
+    let mut wanted = expected.clone();
+    wanted.sort();
     assert_eq!(
-        files,
-        [CRD_FILE],
-        "only the generated CRD in the chart's crds/"
+        files, wanted,
+        "only the generated CRDs in the chart's crds/"
     );
 
     // What Helm reads from crds/ is that same text, unchanged.
     let rendered = Helm::new()?
         .try_render_with(json!({}), RELEASE, NAMESPACE, &["--include-crds"])?
         .map_err(|refusal| anyhow::anyhow!("helm template --include-crds: {refusal}"))?;
-    let source = format!("bedrock-operator/crds/{CRD_FILE}");
-    let from_helm = rendered
-        .files
-        .get(&source)
-        .with_context(|| format!("{source} in {:?}", rendered.files.keys()))?;
-    assert!(
-        from_helm.trim_end().as_bytes() == String::from_utf8(generated)?.trim_end().as_bytes(),
-        "helm template --include-crds renders crds/{CRD_FILE} as it is"
-    );
+    for file in &expected {
+        let generated = std::fs::read(root.join("crds").join(file))?;
+        let copy = std::fs::read(chart_crds.join(file))?;
+        assert!(
+            copy == generated,
+            "charts/bedrock-operator/crds/{file} differs from crds/{file}: run `cargo xtask crd`"
+        );
+        let source = format!("bedrock-operator/crds/{file}");
+        let from_helm = rendered
+            .files
+            .get(&source)
+            .with_context(|| format!("{source} in {:?}", rendered.files.keys()))?;
+        assert!(
+            from_helm.trim_end().as_bytes() == String::from_utf8(generated)?.trim_end().as_bytes(),
+            "helm template --include-crds renders crds/{file} as it is"
+        );
+    }
     Ok(())
 }
 

@@ -190,8 +190,11 @@ async fn a_restart_spreads_its_first_looks_over_the_resync_period() -> Result<()
         .wait_metrics(
             "a first reconcile of every resource by the restarted operator",
             |text| {
-                metric(text, r#"bedrock_operator_reconciles_total{outcome="ok"}"#)
-                    .is_some_and(|n| n >= names.len() as f64)
+                metric(
+                    text,
+                    r#"bedrock_operator_reconciles_total{kind="BedrockCustomModel",outcome="ok"}"#,
+                )
+                .is_some_and(|n| n >= names.len() as f64)
             },
         )
         .await?;

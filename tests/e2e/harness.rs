@@ -379,7 +379,7 @@ impl World {
         args: &[&str],
         env: &[(&str, &str)],
     ) -> Result<Self> {
-        plane.install_crds(&[crd::crd()]).await?;
+        plane.install_crds(&crd::crds()).await?;
         let namespace = plane.create_namespace(test).await?;
         let emulator = Emulator::start(emulator).await?;
         let api = Api::namespaced(plane.client(), &namespace);

@@ -4,6 +4,7 @@
 //! as what happened in Bedrock.
 
 mod cost;
+mod deployments;
 mod harness;
 mod lifecycle;
 mod ownership;

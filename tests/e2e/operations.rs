@@ -35,8 +35,11 @@ async fn health_and_metrics_follow_the_resources() -> Result<()> {
         "{text}"
     );
     assert!(
-        metric(&text, r#"bedrock_operator_reconciles_total{outcome="ok"}"#)
-            .is_some_and(|n| n >= 2.0)
+        metric(
+            &text,
+            r#"bedrock_operator_reconciles_total{kind="BedrockCustomModel",outcome="ok"}"#
+        )
+        .is_some_and(|n| n >= 2.0)
     );
     assert_eq!(metric(&text, "bedrock_operator_leader"), Some(1.0));
     assert!(text.contains("bedrock_operator_reconcile_duration_seconds_bucket"));
@@ -85,7 +88,7 @@ async fn throttled_calls_are_counted_by_class() -> Result<()> {
     assert!(
         metric(
             &text,
-            r#"bedrock_operator_reconciles_total{outcome="throttled"}"#
+            r#"bedrock_operator_reconciles_total{kind="BedrockCustomModel",outcome="throttled"}"#
         )
         .is_some_and(|n| n >= 1.0),
         "{text}"

@@ -48,7 +48,7 @@ impl ChartIdentity {
         // The CRD must be there for the grants to mean anything (each test process may have
         // a control plane of its own).
         plane
-            .install_crds(&[bedrock_operator::api::crd::crd()])
+            .install_crds(&bedrock_operator::api::crd::crds())
             .await?;
         let namespace = plane.create_namespace(prefix).await?;
         // The release is named after its namespace, so cluster-scoped names never collide

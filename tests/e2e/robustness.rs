@@ -380,7 +380,9 @@ async fn malformed_object_does_not_stop_the_others() -> Result<()> {
         .as_object_mut()
         .context("the schema is an object")?
         .remove("x-kubernetes-validations");
-    plane.install_crds(&[serde_json::from_value(lax)?]).await?;
+    plane
+        .install_crds(&[serde_json::from_value(lax)?, crd::deployment_crd()])
+        .await?;
     // recreations is an int32 in the Rust types.
     let patch = json!({"status": {"recreations": 99_999_999_999_i64}});
     let patched = world
@@ -392,7 +394,7 @@ async fn malformed_object_does_not_stop_the_others() -> Result<()> {
         Err(kube::Error::SerdeError(_)) => {}
         other => panic!("the lax CRD must store the malformed status as written: {other:?}"),
     }
-    plane.install_crds(&[crd::crd()]).await?;
+    plane.install_crds(&crd::crds()).await?;
 
     world.apply("healthy", s3_spec("healthy")).await?;
     world.wait_ready("healthy").await?;

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use bedrock_emulator::{Emulator, EmulatorConfig};
 use bedrock_operator::api::conditions::{self, reason};
+use bedrock_operator::api::deployment::BedrockCustomModelDeployment;
 use bedrock_operator::api::{BedrockCustomModel, crd};
 use kube::ResourceExt;
 use kube::api::{Api, ListParams, Patch, PatchParams};
@@ -43,7 +44,7 @@ pub async fn run(root: &Path, exit_when_settled: bool) -> Result<()> {
          modules: ~10 min on 2 cores)"
     );
     let plane = ControlPlane::start().await?;
-    plane.install_crds(&[crd::crd()]).await?;
+    plane.install_crds(&crd::crds()).await?;
     let namespace = plane.create_namespace(NAMESPACE_PREFIX).await?;
 
     println!(
@@ -70,20 +71,30 @@ pub async fn run(root: &Path, exit_when_settled: bool) -> Result<()> {
     .spawn()?;
 
     let api: Api<BedrockCustomModel> = Api::namespaced(plane.client(), &namespace);
-    for (file, resource) in examples(root)? {
-        let name = resource.name_any();
-        api.patch(
-            &name,
-            &PatchParams::apply("bedrock-operator-demo"),
-            &Patch::Apply(&resource),
-        )
-        .await
-        .with_context(|| format!("applying {}", file.display()))?;
-        println!("    applied {} ({name})", file.display());
+    let deployments: Api<BedrockCustomModelDeployment> =
+        Api::namespaced(plane.client(), &namespace);
+    let apply = PatchParams::apply("bedrock-operator-demo");
+    for (file, example) in examples(root)? {
+        let (kind, name) = match &example {
+            Example::Model(model) => {
+                api.patch(&model.name_any(), &apply, &Patch::Apply(model))
+                    .await
+                    .with_context(|| format!("applying {}", file.display()))?;
+                ("model", model.name_any())
+            }
+            Example::Deployment(deployment) => {
+                deployments
+                    .patch(&deployment.name_any(), &apply, &Patch::Apply(deployment))
+                    .await
+                    .with_context(|| format!("applying {}", file.display()))?;
+                ("deployment", deployment.name_any())
+            }
+        };
+        println!("    applied {} ({kind} {name})", file.display());
     }
 
-    println!("==> watching the models (Ctrl-C to stop)");
-    let settled = watch(&api, &mut operator).await;
+    println!("==> watching the models and deployments (Ctrl-C to stop)");
+    let settled = watch(&api, &deployments, &mut operator).await;
     match &settled {
         Ok(examples) => println!("==> {}", settled_summary(examples)),
         Err(e) => println!("==> {e}"),
@@ -158,7 +169,7 @@ fn closing_text(ending: &Ending) -> String {
         } => format!(
             "Try it yourself:\n\
              \x20 export KUBECONFIG={kubeconfig}\n\
-             \x20 kubectl get bcm -n {namespace}            # add -o wide for ARNs\n\
+             \x20 kubectl get bedrock -n {namespace}        # models and deployments; -o wide for ARNs\n\
              \x20 kubectl describe bcm -n {namespace} demo-failing-import\n\
              \x20 kubectl delete bcm -n {namespace} nova-support-assistant\n\
              \x20 curl -s {emulator_url}/__emulator/models | python3 -m json.tool   # Bedrock's side\n\
@@ -201,8 +212,14 @@ fn target_dir(root: &Path) -> PathBuf {
         .unwrap_or_else(|| root.join("target"))
 }
 
-/// Every BedrockCustomModel in examples/*.yaml.
-pub fn examples(root: &Path) -> Result<Vec<(PathBuf, BedrockCustomModel)>> {
+/// One document of examples/*.yaml.
+pub enum Example {
+    Model(Box<BedrockCustomModel>),
+    Deployment(Box<BedrockCustomModelDeployment>),
+}
+
+/// Every BedrockCustomModel and BedrockCustomModelDeployment in examples/*.yaml, in file order.
+pub fn examples(root: &Path) -> Result<Vec<(PathBuf, Example)>> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(root.join("examples"))?
         .filter_map(|entry| entry.ok().map(|e| e.path()))
         .filter(|path| path.extension().is_some_and(|ext| ext == "yaml"))
@@ -216,9 +233,22 @@ pub fn examples(root: &Path) -> Result<Vec<(PathBuf, BedrockCustomModel)>> {
             if value.is_null() {
                 continue;
             }
-            let resource: BedrockCustomModel = serde_yaml::from_value(value)
-                .with_context(|| format!("parsing {}", file.display()))?;
-            resources.push((file.clone(), resource));
+            let kind = value
+                .get("kind")
+                .and_then(|k| k.as_str())
+                .unwrap_or_default();
+            let example = match kind {
+                "BedrockCustomModel" => Example::Model(Box::new(
+                    serde_yaml::from_value(value)
+                        .with_context(|| format!("parsing {}", file.display()))?,
+                )),
+                "BedrockCustomModelDeployment" => Example::Deployment(Box::new(
+                    serde_yaml::from_value(value)
+                        .with_context(|| format!("parsing {}", file.display()))?,
+                )),
+                other => bail!("{}: unknown kind {other:?}", file.display()),
+            };
+            resources.push((file.clone(), example));
         }
     }
     Ok(resources)
@@ -226,8 +256,31 @@ pub fn examples(root: &Path) -> Result<Vec<(PathBuf, BedrockCustomModel)>> {
 
 use serde::Deserialize as _;
 
+/// One example's line and whether it settled (Some(ready)) or not yet (None).
+fn example_line(
+    kind: &str,
+    name: &str,
+    bedrock: &str,
+    state: &str,
+    ready: Option<&k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition>,
+) -> (String, Option<bool>) {
+    let line = format!(
+        "{kind:<10} {name:<24} bedrock={bedrock:<24} status={state:<9} ready={:<5} {}",
+        ready.map(|c| c.status.as_str()).unwrap_or("-"),
+        ready.map(|c| c.message.as_str()).unwrap_or(""),
+    );
+    let settled = ready
+        .filter(|c| c.status == "True" || c.reason == reason::FAILED)
+        .map(|c| c.status == "True");
+    (line, settled)
+}
+
 /// Prints each example's status as it changes, until every one is Ready or Failed.
-async fn watch(api: &Api<BedrockCustomModel>, operator: &mut Operator) -> Result<Vec<Settled>> {
+async fn watch(
+    api: &Api<BedrockCustomModel>,
+    deployments: &Api<BedrockCustomModelDeployment>,
+    operator: &mut Operator,
+) -> Result<Vec<Settled>> {
     let started = Instant::now();
     let mut shown: BTreeMap<String, String> = BTreeMap::new();
     let settled = testkit::wait::until(
@@ -238,33 +291,59 @@ async fn watch(api: &Api<BedrockCustomModel>, operator: &mut Operator) -> Result
             if let Some(status) = operator.child.try_wait()? {
                 bail!("the operator exited early: {status}");
             }
-            let list = api.list(&ListParams::default()).await?;
-            let mut settled = Vec::new();
-            for resource in &list.items {
+            let mut lines = Vec::new();
+            for resource in api.list(&ListParams::default()).await?.items {
                 let status = resource.status.clone().unwrap_or_default();
                 let ready = conditions::find(&status.conditions, conditions::READY);
-                let line = format!(
-                    "{:<28} model={:<24} status={:<9} ready={:<5} {}",
-                    resource.name_any(),
+                let (line, settled) = example_line(
+                    "model",
+                    &resource.name_any(),
                     status.model_name.as_deref().unwrap_or("-"),
                     status.model_status.as_deref().unwrap_or("-"),
-                    ready.map(|c| c.status.as_str()).unwrap_or("-"),
-                    ready.map(|c| c.message.as_str()).unwrap_or(""),
+                    ready,
                 );
-                if shown.get(&resource.name_any()) != Some(&line) {
+                lines.push((
+                    format!("model/{}", resource.name_any()),
+                    resource.name_any(),
+                    line,
+                    settled,
+                ));
+            }
+            for resource in deployments.list(&ListParams::default()).await?.items {
+                let status = resource.status.clone().unwrap_or_default();
+                let ready = conditions::find(&status.conditions, conditions::READY);
+                let state = status
+                    .deployment_status
+                    .map(|s| format!("{s:?}"))
+                    .unwrap_or_else(|| "-".into());
+                let (line, settled) = example_line(
+                    "deployment",
+                    &resource.name_any(),
+                    status.model_deployment_name.as_deref().unwrap_or("-"),
+                    &state,
+                    ready,
+                );
+                lines.push((
+                    format!("deployment/{}", resource.name_any()),
+                    resource.name_any(),
+                    line,
+                    settled,
+                ));
+            }
+            let mut settled = Vec::new();
+            for (key, name, line, done) in &lines {
+                if shown.get(key) != Some(line) {
                     println!("  {:>5.1}s  {line}", started.elapsed().as_secs_f64());
-                    shown.insert(resource.name_any(), line);
+                    shown.insert(key.clone(), line.clone());
                 }
-                if let Some(ready) =
-                    ready.filter(|c| c.status == "True" || c.reason == reason::FAILED)
-                {
+                if let Some(ready) = done {
                     settled.push(Settled {
-                        name: resource.name_any(),
-                        ready: ready.status == "True",
+                        name: name.clone(),
+                        ready: *ready,
                     });
                 }
             }
-            Ok((!list.items.is_empty() && settled.len() == list.items.len()).then_some(settled))
+            Ok((!lines.is_empty() && settled.len() == lines.len()).then_some(settled))
         },
     )
     .await;
@@ -319,7 +398,7 @@ mod tests {
         });
         assert!(text.starts_with("Try it yourself:\n"));
         assert!(text.contains("\n  export KUBECONFIG=cp-dir/admin.kubeconfig\n"));
-        assert!(text.contains("\n  kubectl get bcm -n demo-abcde "));
+        assert!(text.contains("\n  kubectl get bedrock -n demo-abcde "));
         assert!(text.contains("\n  curl -s http://127.0.0.1:40123/__emulator/models "));
         assert!(text.contains("Operator log: cp-dir/operator.log\n"));
         assert!(text.contains("Press Ctrl-C to stop the demo"));

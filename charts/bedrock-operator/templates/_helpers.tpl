@@ -81,10 +81,10 @@ What the operator does with BedrockCustomModels and events: exactly the rules it
 */}}
 {{- define "bedrock-operator.rules" -}}
 - apiGroups: ["bedrock-operator.dev"]
-  resources: ["bedrockcustommodels"]
+  resources: ["bedrockcustommodels", "bedrockcustommodeldeployments"]
   verbs: ["get", "list", "watch", "patch"]
 - apiGroups: ["bedrock-operator.dev"]
-  resources: ["bedrockcustommodels/status"]
+  resources: ["bedrockcustommodels/status", "bedrockcustommodeldeployments/status"]
   verbs: ["patch"]
 - apiGroups: ["events.k8s.io"]
   resources: ["events"]

@@ -114,7 +114,7 @@ pub async fn run(root: &Path, mut args: Args) -> Result<()> {
     );
 
     let plane = ControlPlane::start().await?;
-    plane.install_crds(&[crd::crd()]).await?;
+    plane.install_crds(&crd::crds()).await?;
     let bench = Bench {
         plane: &plane,
         binary,

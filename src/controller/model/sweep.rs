@@ -15,9 +15,9 @@ use kube::core::error_boundary::DeserializeGuard;
 use kube::runtime::reflector::ObjectRef;
 use tracing::{debug, info, warn};
 
-use super::Context;
 use crate::api::BedrockCustomModel;
 use crate::bedrock::{Bedrock, ErrorClass, ModelState};
+use crate::controller::Context;
 
 pub type Reference = ObjectRef<DeserializeGuard<BedrockCustomModel>>;
 

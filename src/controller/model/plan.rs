@@ -13,55 +13,14 @@ use crate::api::{
     AdoptionPolicy, BedrockCustomModel, BedrockCustomModelStatus, CreatedWith, DeletionPolicy,
     ModelSource, RETRY_ANNOTATION,
 };
-use crate::bedrock::{BedrockError, CreateRequest, ErrorClass, ModelState, RemoteModel, Source};
+#[cfg(test)]
+use crate::bedrock::ErrorClass;
+use crate::bedrock::{BedrockError, CreateRequest, ModelState, RemoteModel, Source};
 
-use super::ownership::{self, Adoption, AdoptionScope, Holder, Liveness};
+use crate::controller::outcome::{self, Subject};
+use crate::controller::ownership::{self, Adoption, AdoptionScope, Holder, Liveness};
 
-/// How often to look at models; configuration, never literals in the code path.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Timing {
-    /// First GetCustomModel after a create; the interval doubles from here.
-    pub poll_initial: Duration,
-    /// The longest interval between two looks at a Creating model.
-    pub poll_max: Duration,
-    /// How often an Active or Failed model is looked at again to catch drift (jittered).
-    pub resync: Duration,
-    /// How often, at most, a resync also reads the model's tags to catch changes made outside
-    /// the operator (reading them on every resync would spend the tagging quota at scale).
-    pub tag_check: Duration,
-    /// Retry interval for errors a person has to fix (IAM, quotas, Bedrock validation).
-    pub slow_retry: Duration,
-    /// Backoff for throttling and server errors: base and cap (doubled per failure, jittered).
-    pub backoff_base: Duration,
-    pub backoff_max: Duration,
-    /// Consecutive transient failures before they are shown on the resource.
-    pub transient_failures_shown_after: u32,
-    /// How often one ListCustomModels call per region looks for imports that finished, instead
-    /// of one GetCustomModel per Creating model per poll; zero turns the sweep off.
-    pub sweep_interval: Duration,
-    /// While the sweep covers a Creating model, the per-model poll only backs it up, this far
-    /// apart.
-    pub sweep_fallback: Duration,
-}
-
-impl Default for Timing {
-    fn default() -> Self {
-        Self {
-            poll_initial: Duration::from_secs(2),
-            poll_max: Duration::from_secs(30),
-            resync: Duration::from_secs(600),
-            tag_check: Duration::from_secs(3600),
-            slow_retry: Duration::from_secs(300),
-            backoff_base: Duration::from_millis(500),
-            backoff_max: Duration::from_secs(120),
-            // Five in a row: about 8 s of backoff at the defaults, past the few throttles the
-            // pacing takes to find an operation's quota.
-            transient_failures_shown_after: 5,
-            sweep_interval: Duration::from_secs(10),
-            sweep_fallback: Duration::from_secs(300),
-        }
-    }
-}
+pub use crate::controller::outcome::{Next, Note, Timing, poll_delay, retry_delay};
 
 /// One call to make to Bedrock.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -86,59 +45,8 @@ pub enum Action {
     },
 }
 
-/// When to reconcile again if nothing else happens.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Next {
-    /// Look at a Creating model after this long.
-    Poll(Duration),
-    /// Steady state: look again after the (jittered) resync period.
-    Resync,
-    /// Nothing to do until the resource changes.
-    AwaitChange,
-    /// Look again after this long (errors a person must fix).
-    After(Duration),
-    /// Look again right away (a step of a multi-step change).
-    Soon,
-}
-
-/// A Kubernetes Event to publish.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Note {
-    pub warning: bool,
-    pub reason: String,
-    pub action: &'static str,
-    pub message: String,
-}
-
-impl Note {
-    fn normal(reason: &'static str, action: &'static str, message: String) -> Self {
-        Self {
-            warning: false,
-            reason: reason.to_string(),
-            action,
-            message,
-        }
-    }
-    fn warning(reason: &'static str, action: &'static str, message: String) -> Self {
-        Self {
-            warning: true,
-            reason: reason.to_string(),
-            action,
-            message,
-        }
-    }
-}
-
-/// The outcome of planning: what to call, the status to report, what to announce, when next.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Plan {
-    pub actions: Vec<Action>,
-    /// The status without conditions; `conditions` are merged in when reporting.
-    pub status: BedrockCustomModelStatus,
-    pub conditions: Vec<Desired>,
-    pub events: Vec<Note>,
-    pub next: Next,
-}
+/// The outcome of planning a model's reconcile.
+pub type Plan = outcome::Plan<BedrockCustomModelStatus, Action>;
 
 /// What the operator saw in Bedrock before deciding.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -225,6 +133,31 @@ pub fn name_conflict(
         message,
         Next::After(timing.slow_retry),
     )
+}
+
+/// The two regions a model reconcile deals with.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Regions {
+    /// Where a new model goes: spec.region, or the operator's default.
+    pub desired: String,
+    /// Where the model the status names lives (the region it was created in, whatever the spec
+    /// says now); `desired` while the status names none.
+    pub model: String,
+}
+
+/// The regions of a model reconcile: the one place that chooses them.
+pub fn regions(resource: &BedrockCustomModel, default_region: &str) -> Regions {
+    let desired = resource
+        .spec
+        .region
+        .clone()
+        .unwrap_or_else(|| default_region.to_string());
+    let status = resource.status.as_ref();
+    let model = status
+        .filter(|s| s.model_arn.is_some())
+        .and_then(|s| s.region.clone())
+        .unwrap_or_else(|| desired.clone());
+    Regions { desired, model }
 }
 
 /// How the observe step should look for the model.
@@ -344,27 +277,18 @@ fn blocked(
     message: String,
     next: Next,
 ) -> Plan {
-    let was = resource
+    outcome::blocked(current_conditions(resource), status, why, message, next)
+}
+
+/// The resource's conditions as they stand.
+pub fn current_conditions(
+    resource: &BedrockCustomModel,
+) -> &[k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition] {
+    resource
         .status
         .as_ref()
-        .and_then(|s| conditions::find(&s.conditions, conditions::SYNCED))
-        .map(|c| (c.reason.clone(), c.message.clone()));
-    let events =
-        if was.as_ref().map(|(r, m)| (r.as_str(), m.as_str())) == Some((why, message.as_str())) {
-            Vec::new()
-        } else {
-            vec![Note::warning(why, "Reconcile", message.clone())]
-        };
-    Plan {
-        actions: Vec::new(),
-        status,
-        conditions: vec![
-            Desired::new(conditions::READY, false, why, message.clone()),
-            Desired::new(conditions::SYNCED, false, why, message),
-        ],
-        events,
-        next,
-    }
+        .map(|s| s.conditions.as_slice())
+        .unwrap_or_default()
 }
 
 /// Whether the status shows the current spec fully reconciled and nothing pending: the model
@@ -892,29 +816,6 @@ pub fn creating_poll(timing: &Timing, elapsed: Duration, swept: bool) -> Duratio
     }
 }
 
-/// The wait before the next look at a Creating model, from how long it has been creating:
-/// checks at `initial`, then at intervals doubling up to `max` (2 s, 4 s, 8 s, 16 s, 30 s, 30 s…
-/// by default), so short imports are seen quickly and long ones cost few calls. Stateless, so
-/// a restarted operator picks up the same schedule.
-pub fn poll_delay(timing: &Timing, elapsed: Duration) -> Duration {
-    let initial = timing.poll_initial.max(Duration::from_millis(100));
-    let max = timing.poll_max.max(initial);
-    let mut next_check = Duration::ZERO;
-    let mut step = initial;
-    while step < max {
-        next_check += step;
-        if next_check > elapsed {
-            return next_check - elapsed;
-        }
-        step = (step * 2).min(max);
-    }
-    // From here the checks are `max` apart.
-    let since = elapsed.saturating_sub(next_check);
-    let periods = since.as_nanos() / max.as_nanos() + 1;
-    let at = next_check + max * u32::try_from(periods).unwrap_or(u32::MAX);
-    at.saturating_sub(elapsed).max(Duration::from_millis(100))
-}
-
 /// What deleting the resource requires.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Cleanup {
@@ -959,6 +860,17 @@ pub fn cleanup(resource: &BedrockCustomModel, adoption: &AdoptionScope) -> Clean
     }
 }
 
+/// How the model's failures are worded.
+pub fn subject(model_name: &str) -> Subject<'_> {
+    Subject {
+        noun: "model",
+        name: model_name,
+        access_hint: ", including iam:PassRole on spec.roleArn",
+        quota_hint: "Delete unused custom models or request a quota increase",
+        not_found_hint: "Check spec.source and spec.roleArn",
+    }
+}
+
 /// How a failed call shows on the resource: `None` for transient failures not yet worth a
 /// status write (they are retried with backoff).
 pub fn failure_conditions(
@@ -967,103 +879,15 @@ pub fn failure_conditions(
     consecutive_failures: u32,
     timing: &Timing,
 ) -> Option<Vec<Desired>> {
-    let op = error.operation;
-    let detail = error.describe();
-    let retry = humanize(timing.slow_retry);
-    let (why, message, ready_too) = match error.class() {
-        ErrorClass::Throttled | ErrorClass::Retryable | ErrorClass::Conflict
-            if consecutive_failures < timing.transient_failures_shown_after =>
-        {
-            return None;
-        }
-        ErrorClass::Throttled => (
-            reason::THROTTLED,
-            format!(
-                "Bedrock is throttling the operator ({op}: {detail}); it keeps retrying with backoff"
-            ),
-            false,
-        ),
-        ErrorClass::Retryable | ErrorClass::Conflict => (
-            reason::BEDROCK_UNAVAILABLE,
-            format!("{op} failed ({detail}); the operator keeps retrying with backoff"),
-            false,
-        ),
-        ErrorClass::AccessDenied => (
-            reason::ACCESS_DENIED,
-            format!(
-                "AWS denied {op} for model {model_name}: {detail}. Check the operator's IAM policy (docs/security.md), including iam:PassRole on spec.roleArn; retrying every {retry}"
-            ),
-            true,
-        ),
-        ErrorClass::QuotaExceeded => (
-            reason::QUOTA_EXCEEDED,
-            format!(
-                "{op} for model {model_name} exceeds an AWS quota: {detail}. Delete unused custom models or request a quota increase; retrying every {retry}"
-            ),
-            true,
-        ),
-        ErrorClass::Validation => (
-            reason::VALIDATION_FAILED,
-            format!(
-                "Bedrock rejected {op} for model {model_name}: {detail}. Fix the spec; retrying every {retry}"
-            ),
-            true,
-        ),
-        ErrorClass::TooManyTags => (
-            reason::TOO_MANY_TAGS,
-            format!(
-                "model {model_name} would carry more than 50 tags ({detail}): remove entries from spec.tags or tags set on the model by other tools"
-            ),
-            true,
-        ),
-        ErrorClass::NotFound => (
-            reason::RESOURCE_NOT_FOUND,
-            format!(
-                "Bedrock could not find something {op} needs for model {model_name}: {detail}. Check spec.source and spec.roleArn; retrying every {retry}"
-            ),
-            true,
-        ),
-        ErrorClass::Terminal => (
-            reason::BEDROCK_UNAVAILABLE,
-            format!("{op} failed for model {model_name}: {detail}; retrying every {retry}"),
-            true,
-        ),
-    };
-    let mut desired = vec![Desired::new(
-        conditions::SYNCED,
-        false,
-        why,
-        message.clone(),
-    )];
-    if ready_too {
-        desired.insert(0, Desired::new(conditions::READY, false, why, message));
-    }
-    Some(desired)
+    outcome::failure_conditions(error, &subject(model_name), consecutive_failures, timing)
 }
 
-/// How long to wait before retrying after a failed call.
-pub fn retry_delay(class: ErrorClass, consecutive_failures: u32, timing: &Timing) -> Duration {
-    match class {
-        ErrorClass::Throttled | ErrorClass::Retryable | ErrorClass::Conflict => {
-            let exponent = consecutive_failures.saturating_sub(1).min(16);
-            (timing.backoff_base * 2u32.pow(exponent)).min(timing.backoff_max)
-        }
-        ErrorClass::NotFound
-        | ErrorClass::AccessDenied
-        | ErrorClass::QuotaExceeded
-        | ErrorClass::Validation
-        | ErrorClass::TooManyTags
-        | ErrorClass::Terminal => timing.slow_retry,
-    }
-}
-
-fn humanize(duration: Duration) -> String {
-    let secs = duration.as_secs();
-    if secs >= 60 && secs.is_multiple_of(60) {
-        format!("{} min", secs / 60)
-    } else {
-        format!("{secs} s")
-    }
+/// The message of a deletion Bedrock refused (ConflictException: the model is in use).
+pub fn deletion_refused_message(arn: &str, error: &BedrockError) -> String {
+    format!(
+        "Bedrock refused to delete model {arn}: {}. The operator keeps the finalizer and retries with backoff; remove what uses the model (such as a provisioned throughput), or set spec.deletionPolicy: Retain to keep the model and let the resource go",
+        error.describe()
+    )
 }
 
 #[cfg(test)]

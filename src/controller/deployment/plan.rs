@@ -1,0 +1,1069 @@
+//! Every decision of a BedrockCustomModelDeployment reconcile, as pure functions from
+//! (resource, validated spec, observation, timing) to (calls, next status, events, when to
+//! look again). No I/O: unit-tested with plain values in `plan_tests.rs`.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+use sha2::{Digest, Sha256};
+
+use crate::api::conditions::{self, Desired, reason};
+use crate::api::deployment::{
+    BedrockCustomModelDeployment, BedrockCustomModelDeploymentStatus, DeploymentCreatedWith,
+    DeploymentStatus, ModelTarget, UpdateStatus, ValidDeployment,
+};
+use crate::api::{BedrockCustomModel, DeletionPolicy, RETRY_ANNOTATION, tags, validation};
+use crate::bedrock::{
+    CreateDeploymentRequest, DeploymentState, ModelState, RemoteDeployment, UpdateState,
+};
+use crate::controller::outcome::{self, Next, Note, Subject, Timing};
+use crate::controller::ownership::{self, Adoption, Holder, Liveness};
+
+/// One call to make to Bedrock.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Action {
+    Create(CreateDeploymentRequest),
+    /// Roll another model out in place (UpdateCustomModelDeployment).
+    Update {
+        arn: String,
+        model_arn: String,
+    },
+    /// Delete a Failed deployment before creating it again.
+    Delete {
+        arn: String,
+    },
+    Tag {
+        arn: String,
+        tags: BTreeMap<String, String>,
+    },
+    Untag {
+        arn: String,
+        keys: Vec<String>,
+    },
+}
+
+/// The outcome of planning a deployment's reconcile.
+pub type Plan = outcome::Plan<BedrockCustomModelDeploymentStatus, Action>;
+
+/// The model the spec names, as far as it can be known before calling Bedrock.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Resolution {
+    /// The model to deploy: its ARN, and its region when known.
+    Resolved { arn: String, region: Option<String> },
+    /// modelRef names no BedrockCustomModel in the namespace.
+    Missing { name: String },
+    /// The referenced BedrockCustomModel is being deleted.
+    Deleting { name: String },
+    /// Bedrock could not create the referenced model.
+    Failed { name: String, message: String },
+    /// The referenced model is not Ready yet (importing, or not reconciled yet).
+    NotReady { name: String, why: String },
+}
+
+impl Resolution {
+    pub fn arn(&self) -> Option<&str> {
+        match self {
+            Resolution::Resolved { arn, .. } => Some(arn),
+            _ => None,
+        }
+    }
+
+    pub fn region(&self) -> Option<&str> {
+        match self {
+            Resolution::Resolved { region, .. } => region.as_deref(),
+            _ => None,
+        }
+    }
+}
+
+/// Resolves the spec's model: a modelArn as it is; a modelRef from the referenced resource's
+/// status, only once that model is Ready (`model` is the referenced resource as cached).
+pub fn resolve(target: &ModelTarget, model: Option<&BedrockCustomModel>) -> Resolution {
+    let name = match target {
+        ModelTarget::Arn(arn) => {
+            return Resolution::Resolved {
+                arn: arn.clone(),
+                region: target.arn_region().map(str::to_string),
+            };
+        }
+        ModelTarget::Ref(name) => name.clone(),
+    };
+    let Some(model) = model else {
+        return Resolution::Missing { name };
+    };
+    if model.metadata.deletion_timestamp.is_some() {
+        return Resolution::Deleting { name };
+    }
+    let status = model.status.clone().unwrap_or_default();
+    let ready = conditions::find(&status.conditions, conditions::READY);
+    if status.model_status.as_deref() == Some(ModelState::Failed.as_str()) {
+        let message = status
+            .failure_message
+            .or_else(|| ready.map(|c| c.message.clone()))
+            .unwrap_or_else(|| "no reason given".to_string());
+        return Resolution::Failed { name, message };
+    }
+    match (&status.model_arn, ready) {
+        (Some(arn), Some(ready))
+            if ready.status == "True"
+                && status.model_status.as_deref() == Some(ModelState::Active.as_str()) =>
+        {
+            Resolution::Resolved {
+                arn: arn.clone(),
+                region: status.region.clone(),
+            }
+        }
+        (_, Some(ready)) => Resolution::NotReady {
+            name,
+            why: format!("it is {}: {}", ready.reason, ready.message),
+        },
+        (_, None) => Resolution::NotReady {
+            name,
+            why: "the operator has not reported on it yet".to_string(),
+        },
+    }
+}
+
+/// The condition reason and message of a model that cannot be deployed (yet).
+fn unresolved(resolution: &Resolution) -> (&'static str, String) {
+    match resolution {
+        Resolution::Resolved { arn, .. } => (reason::REFERENCES_RESOLVED, arn.clone()),
+        Resolution::Missing { name } => (
+            reason::MODEL_NOT_FOUND,
+            format!(
+                "spec.modelRef names BedrockCustomModel {name}, which does not exist in this namespace; the deployment waits for it (no call to AWS until then)"
+            ),
+        ),
+        Resolution::Deleting { name } => (
+            reason::MODEL_DELETING,
+            format!(
+                "BedrockCustomModel {name} (spec.modelRef) is being deleted: point spec.modelRef at another model, or delete this deployment"
+            ),
+        ),
+        Resolution::Failed { name, message } => (
+            reason::MODEL_FAILED,
+            format!(
+                "BedrockCustomModel {name} (spec.modelRef) failed in Bedrock ({}); fix that model or point spec.modelRef at another one",
+                message.trim_end_matches('.')
+            ),
+        ),
+        Resolution::NotReady { name, why } => (
+            reason::MODEL_NOT_READY,
+            format!(
+                "waiting for BedrockCustomModel {name} (spec.modelRef) to be Ready: {}; no call to AWS until then",
+                why.trim_end_matches('.')
+            ),
+        ),
+    }
+}
+
+/// What the operator saw before deciding.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Observation {
+    pub model: Resolution,
+    /// The deployment: looked up by status.deploymentArn, or by name when the status has none.
+    pub deployment: Option<RemoteDeployment>,
+    /// Its tags, when they were read.
+    pub tags: Option<BTreeMap<String, String>>,
+    /// Whether the resource the deployment's owner tag names still exists.
+    pub owner: Liveness,
+}
+
+/// How the observe step should look for the deployment.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Lookup {
+    ByArn(String),
+    ByName(String),
+}
+
+pub fn lookup(resource: &BedrockCustomModelDeployment, valid: &ValidDeployment) -> Lookup {
+    match resource
+        .status
+        .as_ref()
+        .and_then(|s| s.deployment_arn.clone())
+    {
+        Some(arn) => Lookup::ByArn(arn),
+        None => Lookup::ByName(valid.deployment_name.clone()),
+    }
+}
+
+/// The region of the deployment: the one it lives in once it exists; for a new one
+/// spec.region, else the model's, else the operator's default.
+pub fn region(
+    resource: &BedrockCustomModelDeployment,
+    valid: &ValidDeployment,
+    model: &Resolution,
+    default_region: &str,
+) -> String {
+    resource
+        .status
+        .as_ref()
+        .filter(|s| s.deployment_arn.is_some())
+        .and_then(|s| s.region.clone())
+        .unwrap_or_else(|| valid.region(model.region(), default_region))
+}
+
+/// How the deployment's failures are worded.
+pub fn subject(name: &str) -> Subject<'_> {
+    Subject {
+        noun: "deployment",
+        name,
+        access_hint: "",
+        quota_hint: "Delete unused custom model deployments or request a quota increase",
+        not_found_hint: "Check spec.modelRef or spec.modelArn",
+    }
+}
+
+/// The resource's conditions as they stand.
+pub fn current_conditions(resource: &BedrockCustomModelDeployment) -> &[Condition] {
+    resource
+        .status
+        .as_ref()
+        .map(|s| s.conditions.as_slice())
+        .unwrap_or_default()
+}
+
+/// The status every plan starts from: the current one, brought to this generation.
+pub fn base_status(
+    resource: &BedrockCustomModelDeployment,
+    valid: &ValidDeployment,
+    region: &str,
+) -> BedrockCustomModelDeploymentStatus {
+    let mut status = resource.status.clone().unwrap_or_default();
+    status.observed_generation = resource.metadata.generation;
+    status.model_deployment_name = Some(valid.deployment_name.clone());
+    if status.deployment_arn.is_none() {
+        status.region = Some(region.to_string());
+    }
+    status.conditions.clear();
+    status
+}
+
+fn created_with(valid: &ValidDeployment, region: &str) -> DeploymentCreatedWith {
+    DeploymentCreatedWith {
+        model_deployment_name: valid.deployment_name.clone(),
+        description: valid.description.clone(),
+        region: region.to_string(),
+    }
+}
+
+/// The immutable fields whose spec value differs from what the deployment was created with.
+pub fn immutable_changes(
+    desired: &DeploymentCreatedWith,
+    current: &DeploymentCreatedWith,
+) -> Vec<&'static str> {
+    let mut changed = Vec::new();
+    if desired.model_deployment_name != current.model_deployment_name {
+        changed.push("modelDeploymentName");
+    }
+    if desired.description != current.description {
+        changed.push("description");
+    }
+    if desired.region != current.region {
+        changed.push("region");
+    }
+    changed
+}
+
+/// The plan of a spec that fails validation: InvalidSpec naming every field, no AWS call.
+pub fn invalid(resource: &BedrockCustomModelDeployment, errors: &[validation::FieldError]) -> Plan {
+    let mut status = resource.status.clone().unwrap_or_default();
+    status.observed_generation = resource.metadata.generation;
+    status.conditions.clear();
+    let message = format!(
+        "the spec is invalid, so nothing was sent to AWS: {}",
+        errors
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("; ")
+    );
+    outcome::blocked(
+        current_conditions(resource),
+        status,
+        reason::INVALID_SPEC,
+        message,
+        Next::AwaitChange,
+    )
+}
+
+fn is_failed(status: &BedrockCustomModelDeploymentStatus) -> bool {
+    status.deployment_status == Some(DeploymentStatus::Failed)
+}
+
+/// Checks made before any AWS call: a change to an immutable field of a live deployment stops
+/// here, with the reason on the resource and no call to Bedrock.
+pub fn precheck(
+    resource: &BedrockCustomModelDeployment,
+    valid: &ValidDeployment,
+    region: &str,
+) -> Option<Plan> {
+    let status = base_status(resource, valid, region);
+    let current = status.created_with.as_ref()?;
+    if status.deployment_arn.is_none() || is_failed(&status) {
+        return None;
+    }
+    let changed = immutable_changes(&created_with(valid, region), current);
+    if changed.is_empty() {
+        return None;
+    }
+    let fields = changed
+        .iter()
+        .map(|f| format!("spec.{f}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let message = format!(
+        "{fields} cannot change while Bedrock deployment {} exists: revert the change to resume, or delete and re-create the resource to make a new deployment; nothing was sent to AWS",
+        current.model_deployment_name
+    );
+    Some(outcome::blocked(
+        current_conditions(resource),
+        status,
+        reason::IMMUTABLE_FIELD_CHANGED,
+        message,
+        Next::AwaitChange,
+    ))
+}
+
+/// Whether the status shows the current spec fully reconciled and nothing pending, so that a
+/// process seeing the resource for the first time spreads its first look over the resync
+/// period instead of calling Bedrock at once.
+pub fn settled(resource: &BedrockCustomModelDeployment) -> bool {
+    let Some(status) = resource.status.as_ref() else {
+        return false;
+    };
+    let generation = resource.metadata.generation;
+    let (Some(ready), Some(synced)) = (
+        conditions::find(&status.conditions, conditions::READY),
+        conditions::find(&status.conditions, conditions::SYNCED),
+    ) else {
+        return false;
+    };
+    if status.deployment_arn.is_none()
+        || status.observed_generation != generation
+        || ready.observed_generation != generation
+    {
+        return false;
+    }
+    match status.deployment_status {
+        Some(DeploymentStatus::Active) => {
+            ready.reason == reason::ACTIVE
+                && synced.reason == reason::RECONCILED
+                && status.tags_synced_generation == generation
+        }
+        Some(DeploymentStatus::Failed) => {
+            let retry = retry_annotation(resource);
+            ready.reason == reason::FAILED
+                && retry.is_none_or(|value| Some(value) == status.retry_handled.as_deref())
+        }
+        _ => false,
+    }
+}
+
+fn retry_annotation(resource: &BedrockCustomModelDeployment) -> Option<&str> {
+    resource
+        .metadata
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get(RETRY_ANNOTATION))
+        .map(String::as_str)
+}
+
+/// Whether the observe step should also read the deployment's tags: to tell whose a deployment
+/// found by name is; for an Active one, when spec.tags may have changed since they were last
+/// made to match, or when the periodic drift check is `due`.
+pub fn needs_tags(
+    resource: &BedrockCustomModelDeployment,
+    lookup: &Lookup,
+    deployment: &RemoteDeployment,
+    due: bool,
+) -> bool {
+    if matches!(lookup, Lookup::ByName(_)) {
+        return true;
+    }
+    let synced = resource
+        .status
+        .as_ref()
+        .and_then(|s| s.tags_synced_generation);
+    deployment.state == DeploymentState::Active && (due || synced != resource.metadata.generation)
+}
+
+/// The owner the observe step must look up before the plan can decide: the deployment's tags
+/// name another resource, which may or may not still exist.
+pub fn owner_to_look_up(
+    resource: &BedrockCustomModelDeployment,
+    tags: &BTreeMap<String, String>,
+) -> Option<Holder> {
+    let uid = resource.metadata.uid.as_deref().unwrap_or_default();
+    match ownership::adoption(tags, uid, Liveness::Unknown) {
+        Adoption::LookUpOwner(_) => ownership::holder(tags),
+        Adoption::Take | Adoption::Conflict(_) => None,
+    }
+}
+
+fn desired_tags(resource: &BedrockCustomModelDeployment) -> BTreeMap<String, String> {
+    let mut tags = resource.spec.tags.clone();
+    tags.extend(tags::operator_tags(
+        resource.metadata.namespace.as_deref().unwrap_or_default(),
+        resource.metadata.name.as_deref().unwrap_or_default(),
+        resource.metadata.uid.as_deref().unwrap_or_default(),
+    ));
+    tags
+}
+
+/// The deterministic idempotency token of a CreateCustomModelDeployment: the same resource
+/// asking for the same deployment (after a crash, a timeout, a restart) sends the same token,
+/// so Bedrock returns the deployment it already made; a deliberate re-creation bumps
+/// `recreations` and so sends a new one.
+pub fn client_request_token(
+    uid: &str,
+    request: &CreateDeploymentRequest,
+    region: &str,
+    recreations: i32,
+) -> String {
+    let mut hash = Sha256::new();
+    for part in [
+        uid,
+        region,
+        &request.name,
+        &request.model_arn,
+        request.description.as_deref().unwrap_or_default(),
+        &recreations.to_string(),
+    ] {
+        hash.update(part.as_bytes());
+        hash.update([0u8]);
+    }
+    for (key, value) in &request.tags {
+        hash.update(key.as_bytes());
+        hash.update([1u8]);
+        hash.update(value.as_bytes());
+        hash.update([0u8]);
+    }
+    let digest = hash.finalize();
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    format!("bcmd-{}", &hex[..40])
+}
+
+/// The CreateCustomModelDeployment request for the spec and the resolved model.
+pub fn create_request(
+    resource: &BedrockCustomModelDeployment,
+    valid: &ValidDeployment,
+    model_arn: &str,
+    region: &str,
+    recreations: i32,
+) -> CreateDeploymentRequest {
+    let mut request = CreateDeploymentRequest {
+        name: valid.deployment_name.clone(),
+        model_arn: model_arn.to_string(),
+        description: valid.description.clone(),
+        tags: desired_tags(resource),
+        client_request_token: String::new(),
+    };
+    request.client_request_token = client_request_token(
+        resource.metadata.uid.as_deref().unwrap_or_default(),
+        &request,
+        region,
+        recreations,
+    );
+    request
+}
+
+/// spec.region that is not the referenced model's: a deployment serves a model of its own
+/// region, so this is InvalidSpec naming both, with no call (a modelArn of another region is
+/// refused by the schema already).
+pub fn region_mismatch(
+    resource: &BedrockCustomModelDeployment,
+    valid: &ValidDeployment,
+    model: &Resolution,
+) -> Option<Plan> {
+    let (ModelTarget::Ref(name), Some(wanted), Some(actual)) =
+        (&valid.model, valid.region.as_deref(), model.region())
+    else {
+        return None;
+    };
+    if wanted == actual {
+        return None;
+    }
+    let mut status = resource.status.clone().unwrap_or_default();
+    status.observed_generation = resource.metadata.generation;
+    status.conditions.clear();
+    let message = format!(
+        "the spec is invalid, so nothing was sent to AWS: spec.region: {wanted} is not the region of BedrockCustomModel {name} ({actual}); a deployment serves a model of its own region, so remove spec.region or reference a model in {wanted}"
+    );
+    Some(outcome::blocked(
+        current_conditions(resource),
+        status,
+        reason::INVALID_SPEC,
+        message,
+        Next::AwaitChange,
+    ))
+}
+
+/// Plans a reconcile of a deployment that is not being deleted, given what was observed.
+/// `elapsed` is how long the deployment (or its update) has been in progress.
+pub fn plan_apply(
+    resource: &BedrockCustomModelDeployment,
+    valid: &ValidDeployment,
+    region: &str,
+    observation: &Observation,
+    timing: &Timing,
+    elapsed: Duration,
+) -> Plan {
+    let mut status = base_status(resource, valid, region);
+    let uid = resource.metadata.uid.as_deref().unwrap_or_default();
+    if let Some(arn) = observation.model.arn() {
+        status.desired_model_arn = Some(arn.to_string());
+    }
+    match (status.deployment_arn.clone(), &observation.deployment) {
+        (None, None) => plan_create(resource, valid, region, status, observation, Vec::new()),
+        (None, Some(found)) => {
+            // Found by name: this resource's only when its owner tag says so (created just
+            // before a crash); anything else holds the name.
+            let tags = observation.tags.as_ref();
+            let ours = tags
+                .and_then(ownership::holder)
+                .is_some_and(|holder| holder.uid == uid);
+            if !ours {
+                let holder = tags.and_then(ownership::holder);
+                return name_conflict(resource, status, found, holder.as_ref(), timing);
+            }
+            status.deployment_arn = Some(found.arn.clone());
+            status.region = Some(region.to_string());
+            status.created_with = Some(created_with(valid, region));
+            plan_existing(resource, valid, status, found, observation, timing, elapsed)
+        }
+        (Some(arn), None) => {
+            // Gone although nobody asked this operator to delete it.
+            let was_failed = is_failed(&status);
+            status.recreations += 1;
+            clear_deployment(&mut status);
+            let events = if was_failed {
+                Vec::new()
+            } else {
+                vec![Note::warning(
+                    "DeploymentMissing",
+                    "Recreate",
+                    format!(
+                        "Bedrock deployment {arn} disappeared outside the operator; creating it again"
+                    ),
+                )]
+            };
+            plan_create(resource, valid, region, status, observation, events)
+        }
+        (Some(_), Some(found)) => {
+            if let Some(tags) = &observation.tags
+                && let Adoption::Conflict(holder) =
+                    ownership::adoption(tags, uid, observation.owner)
+            {
+                return name_conflict(resource, status, found, Some(&holder), timing);
+            }
+            plan_existing(resource, valid, status, found, observation, timing, elapsed)
+        }
+    }
+}
+
+fn name_conflict(
+    resource: &BedrockCustomModelDeployment,
+    mut status: BedrockCustomModelDeploymentStatus,
+    found: &RemoteDeployment,
+    holder: Option<&Holder>,
+    timing: &Timing,
+) -> Plan {
+    clear_deployment(&mut status);
+    let region = status.region.clone().unwrap_or_default();
+    let message = match holder {
+        Some(holder) => format!(
+            "a Bedrock deployment named {} already exists in {region} ({}) and belongs to {holder}, not to this resource: choose another spec.modelDeploymentName",
+            found.name, found.arn
+        ),
+        None => format!(
+            "a Bedrock deployment named {} already exists in {region} and was not created by this resource ({}): choose another spec.modelDeploymentName, or delete that deployment",
+            found.name, found.arn
+        ),
+    };
+    outcome::blocked(
+        current_conditions(resource),
+        status,
+        reason::NAME_CONFLICT,
+        message,
+        Next::After(timing.slow_retry),
+    )
+}
+
+/// Forgets the current deployment (`createdWith` stays: it is replaced at the next create).
+fn clear_deployment(status: &mut BedrockCustomModelDeploymentStatus) {
+    status.deployment_arn = None;
+    status.deployment_status = None;
+    status.model_arn = None;
+    status.update_status = None;
+    status.failure_message = None;
+}
+
+/// No deployment yet: create it once the model is resolved; until then wait, with no call.
+fn plan_create(
+    resource: &BedrockCustomModelDeployment,
+    valid: &ValidDeployment,
+    region: &str,
+    mut status: BedrockCustomModelDeploymentStatus,
+    observation: &Observation,
+    mut events: Vec<Note>,
+) -> Plan {
+    let Some(model_arn) = observation.model.arn() else {
+        let (why, message) = unresolved(&observation.model);
+        let mut plan = outcome::blocked(
+            current_conditions(resource),
+            status,
+            why,
+            message,
+            Next::AwaitChange,
+        );
+        // Waiting is not a fault: announce it as Normal.
+        for note in &mut plan.events {
+            note.warning = false;
+        }
+        events.append(&mut plan.events);
+        plan.events = events;
+        return plan;
+    };
+    let request = create_request(resource, valid, model_arn, region, status.recreations);
+    status.region = Some(region.to_string());
+    status.managed_tag_keys = resource.spec.tags.keys().cloned().collect();
+    let message = format!(
+        "creating Bedrock deployment {} of model {model_arn}",
+        request.name
+    );
+    events.push(Note::normal(reason::CREATING, "Create", message.clone()));
+    Plan {
+        actions: vec![Action::Create(request)],
+        status,
+        conditions: vec![
+            Desired::new(conditions::READY, false, reason::CREATING, message.clone()),
+            Desired::new(conditions::SYNCED, true, reason::RECONCILED, message),
+        ],
+        events,
+        next: Next::Soon,
+    }
+}
+
+/// The status once Create has returned `arn`.
+pub fn after_create(
+    plan: &mut Plan,
+    valid: &ValidDeployment,
+    region: &str,
+    model_arn: &str,
+    arn: String,
+    timing: &Timing,
+    generation: Option<i64>,
+) {
+    plan.status.deployment_arn = Some(arn);
+    plan.status.deployment_status = Some(DeploymentStatus::Creating);
+    plan.status.model_arn = Some(model_arn.to_string());
+    plan.status.created_with = Some(created_with(valid, region));
+    // The create carried spec.tags.
+    plan.status.tags_synced_generation = generation;
+    plan.next = Next::Poll(outcome::poll_delay(timing, Duration::ZERO));
+}
+
+/// The status once Update has been accepted.
+pub fn after_update(plan: &mut Plan, timing: &Timing) {
+    plan.status.update_status = Some(UpdateStatus::Updating);
+    plan.next = Next::Poll(outcome::poll_delay(timing, Duration::ZERO));
+}
+
+fn deployment_status(state: &DeploymentState) -> DeploymentStatus {
+    match state {
+        DeploymentState::Creating => DeploymentStatus::Creating,
+        DeploymentState::Active => DeploymentStatus::Active,
+        DeploymentState::Failed => DeploymentStatus::Failed,
+        DeploymentState::Other(_) => DeploymentStatus::Unknown,
+    }
+}
+
+fn update_status(state: &UpdateState) -> UpdateStatus {
+    match state {
+        UpdateState::Updating => UpdateStatus::Updating,
+        UpdateState::UpdateCompleted => UpdateStatus::UpdateCompleted,
+        UpdateState::UpdateFailed => UpdateStatus::UpdateFailed,
+        UpdateState::Other(_) => UpdateStatus::Unknown,
+    }
+}
+
+fn plan_existing(
+    resource: &BedrockCustomModelDeployment,
+    valid: &ValidDeployment,
+    mut status: BedrockCustomModelDeploymentStatus,
+    found: &RemoteDeployment,
+    observation: &Observation,
+    timing: &Timing,
+    elapsed: Duration,
+) -> Plan {
+    let previous = resource.status.clone().unwrap_or_default();
+    status.deployment_arn = Some(found.arn.clone());
+    status.deployment_status = Some(deployment_status(&found.state));
+    status.model_arn = Some(found.model_arn.clone());
+    status.update_status = found.update.as_ref().map(|u| update_status(&u.state));
+    status.failure_message = found.failure_message.clone().filter(|_| {
+        found.state == DeploymentState::Failed
+            || found
+                .update
+                .as_ref()
+                .is_some_and(|u| u.state == UpdateState::UpdateFailed)
+    });
+    let name = &found.name;
+    let serving = &found.model_arn;
+    match &found.state {
+        DeploymentState::Failed => {
+            let retry = retry_annotation(resource)
+                .filter(|value| Some(*value) != previous.retry_handled.as_deref())
+                .map(str::to_string);
+            // A Failed deployment may be renamed (or moved, or described anew): replaced.
+            let region = status.region.clone().unwrap_or_default();
+            let changed = status
+                .created_with
+                .as_ref()
+                .map(|current| immutable_changes(&created_with(valid, &region), current))
+                .unwrap_or_default();
+            if retry.is_some() || !changed.is_empty() {
+                let why = if changed.is_empty() {
+                    format!("the {RETRY_ANNOTATION} annotation asks for a new attempt")
+                } else {
+                    format!(
+                        "{} changed",
+                        changed
+                            .iter()
+                            .map(|f| format!("spec.{f}"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                };
+                if retry.is_some() {
+                    status.retry_handled = retry;
+                }
+                status.recreations += 1;
+                clear_deployment(&mut status);
+                let message = format!("replacing failed Bedrock deployment {name} because {why}");
+                return Plan {
+                    actions: vec![Action::Delete {
+                        arn: found.arn.clone(),
+                    }],
+                    status,
+                    conditions: vec![
+                        Desired::new(conditions::READY, false, reason::CREATING, message.clone()),
+                        Desired::new(
+                            conditions::SYNCED,
+                            true,
+                            reason::RECONCILED,
+                            message.clone(),
+                        ),
+                    ],
+                    events: vec![Note::normal("Replacing", "Replace", message)],
+                    next: Next::Soon,
+                };
+            }
+            let failure = found
+                .failure_message
+                .as_deref()
+                .unwrap_or("no reason given")
+                .trim_end_matches('.');
+            let message = format!(
+                "Bedrock could not create deployment {name}: {failure}. Set the {RETRY_ANNOTATION} annotation to a new value to try again, or delete the resource"
+            );
+            let events = if previous.deployment_status != Some(DeploymentStatus::Failed) {
+                vec![Note::warning("DeploymentFailed", "Create", message.clone())]
+            } else {
+                Vec::new()
+            };
+            Plan {
+                actions: Vec::new(),
+                status,
+                conditions: vec![
+                    Desired::new(conditions::READY, false, reason::FAILED, message.clone()),
+                    Desired::new(conditions::SYNCED, false, reason::FAILED, message),
+                ],
+                events,
+                next: Next::Resync,
+            }
+        }
+        DeploymentState::Creating | DeploymentState::Other(_) => {
+            let message = format!("Bedrock is creating deployment {name}");
+            Plan {
+                actions: Vec::new(),
+                status,
+                conditions: vec![
+                    Desired::new(conditions::READY, false, reason::CREATING, message.clone()),
+                    Desired::new(conditions::SYNCED, true, reason::RECONCILED, message),
+                ],
+                events: Vec::new(),
+                next: Next::Poll(outcome::poll_delay(timing, elapsed)),
+            }
+        }
+        DeploymentState::Active => {
+            let serving_message = format!("Bedrock deployment {name} is Active, serving {serving}");
+            let ready = Desired::new(
+                conditions::READY,
+                true,
+                reason::ACTIVE,
+                serving_message.clone(),
+            );
+            let desired_model = observation.model.arn();
+            let update = found.update.as_ref();
+            if let Some(update) = update.filter(|u| u.state == UpdateState::Updating) {
+                let message = format!(
+                    "rolling model {} out to deployment {name}; it serves {serving} until then",
+                    update.model_arn
+                );
+                let events = if previous.update_status != Some(UpdateStatus::Updating) {
+                    vec![Note::normal(reason::UPDATING, "Update", message.clone())]
+                } else {
+                    Vec::new()
+                };
+                return Plan {
+                    actions: Vec::new(),
+                    status,
+                    conditions: vec![
+                        ready,
+                        Desired::new(conditions::SYNCED, true, reason::UPDATING, message),
+                    ],
+                    events,
+                    next: Next::Poll(outcome::poll_delay(timing, elapsed)),
+                };
+            }
+            match desired_model {
+                Some(desired) if desired != serving => {
+                    let failed_before = update.is_some_and(|u| {
+                        u.state == UpdateState::UpdateFailed && u.model_arn == desired
+                    });
+                    let retry = retry_annotation(resource)
+                        .filter(|value| Some(*value) != previous.retry_handled.as_deref())
+                        .map(str::to_string);
+                    if failed_before && retry.is_none() {
+                        let failure = found
+                            .failure_message
+                            .as_deref()
+                            .unwrap_or("no reason given")
+                            .trim_end_matches('.');
+                        let message = format!(
+                            "Bedrock could not roll model {desired} out to deployment {name}: {failure}. The deployment keeps serving {serving}; point the spec at another model, or set the {RETRY_ANNOTATION} annotation to a new value to try again"
+                        );
+                        let events = if previous.update_status != Some(UpdateStatus::UpdateFailed)
+                            || outcome::changed(
+                                current_conditions(resource),
+                                &[Desired::new(
+                                    conditions::SYNCED,
+                                    false,
+                                    reason::UPDATE_FAILED,
+                                    message.clone(),
+                                )],
+                            ) {
+                            vec![Note::warning(
+                                reason::UPDATE_FAILED,
+                                "Update",
+                                message.clone(),
+                            )]
+                        } else {
+                            Vec::new()
+                        };
+                        return Plan {
+                            actions: Vec::new(),
+                            status,
+                            conditions: vec![
+                                ready,
+                                Desired::new(
+                                    conditions::SYNCED,
+                                    false,
+                                    reason::UPDATE_FAILED,
+                                    message,
+                                ),
+                            ],
+                            events,
+                            next: Next::Resync,
+                        };
+                    }
+                    if let Some(retry) = retry {
+                        status.retry_handled = Some(retry);
+                    }
+                    let message = format!(
+                        "rolling model {desired} out to deployment {name}; it serves {serving} until then"
+                    );
+                    Plan {
+                        actions: vec![Action::Update {
+                            arn: found.arn.clone(),
+                            model_arn: desired.to_string(),
+                        }],
+                        status,
+                        conditions: vec![
+                            ready,
+                            Desired::new(
+                                conditions::SYNCED,
+                                true,
+                                reason::UPDATING,
+                                message.clone(),
+                            ),
+                        ],
+                        events: vec![Note::normal(reason::UPDATING, "Update", message)],
+                        next: Next::Soon,
+                    }
+                }
+                None => {
+                    // The model the spec names now cannot be resolved: keep serving, say why.
+                    let (why, message) = unresolved(&observation.model);
+                    let message = format!("{message}; the deployment keeps serving {serving}");
+                    let synced = Desired::new(conditions::SYNCED, false, why, message.clone());
+                    let events = if outcome::changed(
+                        current_conditions(resource),
+                        std::slice::from_ref(&synced),
+                    ) {
+                        vec![Note::normal(why, "Reconcile", message)]
+                    } else {
+                        Vec::new()
+                    };
+                    Plan {
+                        actions: Vec::new(),
+                        status,
+                        conditions: vec![ready, synced],
+                        events,
+                        next: Next::Resync,
+                    }
+                }
+                Some(_) => {
+                    let mut actions = Vec::new();
+                    if let Some(remote_tags) = &observation.tags {
+                        let changes = tags::changes(
+                            &desired_tags(resource),
+                            remote_tags,
+                            &status.managed_tag_keys,
+                        );
+                        if !changes.set.is_empty() {
+                            actions.push(Action::Tag {
+                                arn: found.arn.clone(),
+                                tags: changes.set,
+                            });
+                        }
+                        if !changes.remove.is_empty() {
+                            actions.push(Action::Untag {
+                                arn: found.arn.clone(),
+                                keys: changes.remove,
+                            });
+                        }
+                        status.managed_tag_keys = resource.spec.tags.keys().cloned().collect();
+                        status.tags_synced_generation = resource.metadata.generation;
+                    }
+                    let events = if previous.update_status == Some(UpdateStatus::Updating)
+                        && status.update_status == Some(UpdateStatus::UpdateCompleted)
+                    {
+                        vec![Note::normal(
+                            "Updated",
+                            "Update",
+                            format!("deployment {name} now serves {serving}"),
+                        )]
+                    } else if previous.deployment_status != Some(DeploymentStatus::Active) {
+                        vec![Note::normal(
+                            reason::ACTIVE,
+                            "Create",
+                            serving_message.clone(),
+                        )]
+                    } else {
+                        Vec::new()
+                    };
+                    Plan {
+                        actions,
+                        status,
+                        conditions: vec![
+                            ready,
+                            Desired::new(
+                                conditions::SYNCED,
+                                true,
+                                reason::RECONCILED,
+                                serving_message,
+                            ),
+                        ],
+                        events,
+                        next: Next::Resync,
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// What deleting the resource requires.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Cleanup {
+    /// deletionPolicy Retain: keep the deployment, let the resource go.
+    Retain,
+    /// Delete this deployment.
+    Delete { arn: String },
+    /// The status names no deployment, but one may have been created just before a crash:
+    /// look it up by name and delete it if it is this resource's.
+    LookUp { name: String },
+    /// Nothing was ever created for this resource: no AWS call.
+    Nothing,
+}
+
+/// Decides what deleting the resource takes.
+pub fn cleanup(resource: &BedrockCustomModelDeployment) -> Cleanup {
+    if resource.spec.deletion_policy == DeletionPolicy::Retain {
+        return Cleanup::Retain;
+    }
+    let status = resource.status.clone().unwrap_or_default();
+    if let Some(arn) = status.deployment_arn {
+        return Cleanup::Delete { arn };
+    }
+    match validation::validate_deployment(resource) {
+        // No valid spec, no create: this generation never reached Bedrock.
+        Err(_) => Cleanup::Nothing,
+        Ok(valid) => Cleanup::LookUp {
+            name: valid.deployment_name,
+        },
+    }
+}
+
+/// The deployments of `deployments` that use `model`: by spec.modelRef (same namespace), or
+/// by its ARN as the model they serve, are rolling out, or name in spec.modelArn. Their names,
+/// sorted, for the DeletionBlocked message; empty when the model may go.
+pub fn users(
+    model: &BedrockCustomModel,
+    deployments: &[BedrockCustomModelDeployment],
+) -> Vec<String> {
+    let namespace = model.metadata.namespace.as_deref();
+    let name = model.metadata.name.as_deref();
+    let arn = model.status.as_ref().and_then(|s| s.model_arn.as_deref());
+    let mut names: Vec<String> = deployments
+        .iter()
+        .filter(|d| d.metadata.namespace.as_deref() == namespace)
+        .filter(|d| {
+            let by_ref = d.spec.model_ref.as_ref().map(|r| r.name.as_str()) == name;
+            let status = d.status.clone().unwrap_or_default();
+            let by_arn = arn.is_some_and(|arn| {
+                [
+                    d.spec.model_arn.as_deref(),
+                    status.model_arn.as_deref(),
+                    status.desired_model_arn.as_deref(),
+                ]
+                .contains(&Some(arn))
+            });
+            by_ref || by_arn
+        })
+        .filter_map(|d| d.metadata.name.clone())
+        .collect();
+    names.sort();
+    names
+}
+
+/// The message of a model deletion that waits for the deployments that use it.
+pub fn used_by_message(model_name: &str, users: &[String]) -> String {
+    let list = outcome::name_list(users);
+    let noun = if users.len() == 1 {
+        "BedrockCustomModelDeployment"
+    } else {
+        "BedrockCustomModelDeployments"
+    };
+    format!(
+        "{noun} {list} in this namespace still use Bedrock model {model_name}: the model is deleted once they are gone. Delete them or point them at another model, or set spec.deletionPolicy: Retain to keep the model and let this resource go"
+    )
+}
+
+#[cfg(test)]
+#[path = "plan_tests.rs"]
+mod tests;

@@ -1,0 +1,256 @@
+//! The stage driver every kind runs through: the finalizer is the only top-level branch; an
+//! object that does not match the schema is reported, not reconciled; each kind's `apply` and
+//! `cleanup` run observe → plan → act → report; failures go to one error policy.
+
+use std::future::Future;
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use kube::api::Api;
+use kube::core::error_boundary::DeserializeGuard;
+use kube::runtime::controller::Action;
+use kube::runtime::finalizer::{Event as Finalizer, finalizer};
+use kube::runtime::watcher;
+use kube::{Resource, ResourceExt};
+use rand::Rng;
+
+use super::context::Context;
+use super::error::Error;
+use super::kind::Managed;
+use super::outcome::{self, Next};
+use super::report;
+use crate::api::{FINALIZER, RETRY_ANNOTATION};
+use crate::bedrock::{Bedrock, ErrorClass};
+
+/// The pause before the next step of a multi-step change (replace = delete, then create).
+const SOON: Duration = Duration::from_millis(200);
+
+/// One kind's stages. Everything they decide comes from the kind's pure plan.
+pub trait Stages<B: Bedrock>: Managed {
+    /// Brings Bedrock to what the resource asks for (the resource is not being deleted).
+    fn apply(
+        resource: &Self,
+        ctx: &Context<B>,
+    ) -> impl Future<Output = Result<Action, Error>> + Send;
+
+    /// Deletes (or keeps) what the resource holds in Bedrock; `Ok` lets the finalizer go.
+    fn cleanup(
+        resource: &Self,
+        ctx: &Context<B>,
+    ) -> impl Future<Output = Result<Action, Error>> + Send;
+
+    /// Drops what is kept in memory about a resource that is gone.
+    fn forget(resource: &Self, ctx: &Context<B>) {
+        ctx.forget(resource);
+    }
+}
+
+/// Entry point of every kind's controller: one object, one pass.
+pub async fn reconcile<K: Stages<B>, B: Bedrock>(
+    object: Arc<DeserializeGuard<K>>,
+    ctx: Arc<Context<B>>,
+) -> Result<Action, Error> {
+    let started = Instant::now();
+    let result = match &object.0 {
+        Err(invalid) => report::malformed::<K, B>(invalid, &ctx).await,
+        Ok(resource) => {
+            let api: Api<K> = Api::namespaced(
+                ctx.client.clone(),
+                &resource.namespace().unwrap_or_default(),
+            );
+            finalizer(&api, FINALIZER, Arc::new(resource.clone()), |event| async {
+                match event {
+                    Finalizer::Apply(resource) => K::apply(&resource, &ctx).await,
+                    Finalizer::Cleanup(resource) => {
+                        let result = K::cleanup(&resource, &ctx).await;
+                        if result.is_ok() {
+                            K::record_state(&ctx.metrics, &resource.key(), None);
+                            K::forget(&resource, &ctx);
+                        }
+                        result
+                    }
+                }
+            })
+            .await
+            .map_err(|e| Error::Finalizer(Box::new(e)))
+        }
+    };
+    let outcome = match &result {
+        Ok(_) => "ok",
+        Err(e) => e.category(),
+    };
+    ctx.metrics.reconciled(K::KIND, outcome, started);
+    result
+}
+
+/// The retry delay of a failed reconcile: backoff per object and error class; a deletion
+/// waiting for other resources looks again after the slow retry (the watch on those resources
+/// usually brings it back sooner).
+pub fn error_policy<K: Managed, B: Bedrock>(
+    object: Arc<DeserializeGuard<K>>,
+    error: &Error,
+    ctx: Arc<Context<B>>,
+) -> Action {
+    if error.waiting() {
+        return Action::requeue(jitter(ctx.timing.slow_retry));
+    }
+    let key = match &object.0 {
+        Ok(resource) => resource.key(),
+        Err(invalid) => invalid.metadata.uid.clone().unwrap_or_default(),
+    };
+    let failures = ctx.failed(key);
+    // Kubernetes API errors (conflicts, a restarting API server): back off like a server error.
+    let class = error
+        .bedrock()
+        .map_or(ErrorClass::Retryable, |bedrock| bedrock.class());
+    Action::requeue(jitter(outcome::retry_delay(class, failures, &ctx.timing)))
+}
+
+/// The controller action for a plan's `next`.
+pub fn action<B>(ctx: &Context<B>, next: &Next) -> Action {
+    match next {
+        Next::Poll(delay) | Next::After(delay) => Action::requeue(*delay),
+        Next::Resync => Action::requeue(jitter(ctx.timing.resync)),
+        Next::AwaitChange => Action::await_change(),
+        Next::Soon => Action::requeue(SOON),
+    }
+}
+
+/// A point in the first resync period, uniformly: where a settled resource seen for the first
+/// time gets its first look (a restart or a new leader must not read every object at once).
+pub fn spread(period: Duration) -> Duration {
+    period.mul_f64(rand::rng().random_range(0.0..1.0))
+}
+
+/// ±10 % so that resources created together do not resync together.
+pub fn jitter(period: Duration) -> Duration {
+    let factor = rand::rng().random_range(0.9..1.1);
+    period.mul_f64(factor)
+}
+
+/// What of an object, when it changes, calls for a reconcile: its generation (the spec), the
+/// retry annotation, finalizers and deletion. Changes to the status (the operator's own writes)
+/// and to other metadata are left out, so that a status write does not come back as a
+/// reconcile and a Bedrock call; the requeue schedule, the sweep and the watches of referenced
+/// objects decide when to look again. The UID is part of the hash, so a re-created object of
+/// the same name is always new.
+pub fn trigger_hash<K: Managed>(object: &DeserializeGuard<K>) -> Option<u64> {
+    let meta = object.meta();
+    let mut hasher = DefaultHasher::new();
+    meta.uid.hash(&mut hasher);
+    meta.generation.hash(&mut hasher);
+    meta.finalizers.hash(&mut hasher);
+    meta.deletion_timestamp.is_some().hash(&mut hasher);
+    meta.annotations
+        .as_ref()
+        .and_then(|a| a.get(RETRY_ANNOTATION))
+        .hash(&mut hasher);
+    Some(hasher.finish())
+}
+
+/// Drops what the operator never reads before an object goes into the cache: managedFields
+/// (often the largest part of an object) and kubectl's copy of the last applied manifest.
+/// Memory per cached resource is what bounds the operator at 10,000 resources.
+pub fn slim<K: Managed>(object: &mut DeserializeGuard<K>) {
+    let meta = object.meta_mut();
+    meta.managed_fields = None;
+    if let Some(annotations) = meta.annotations.as_mut() {
+        annotations.remove(LAST_APPLIED);
+    }
+}
+
+/// The annotation `kubectl apply` keeps its last manifest in.
+pub const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
+
+/// Pages of the initial list: smaller than kube's default (500), so that less of the list is
+/// in memory at once before `slim` (what sets the operator's peak RSS at 10,000 resources).
+const LIST_PAGE_SIZE: u32 = 200;
+
+pub fn watcher_config() -> watcher::Config {
+    watcher::Config::default()
+        .any_semantic()
+        .page_size(LIST_PAGE_SIZE)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::BedrockCustomModel;
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::ManagedFieldsEntry;
+
+    fn object(annotations: &[(&str, &str)]) -> DeserializeGuard<BedrockCustomModel> {
+        let mut value = serde_json::json!({
+            "apiVersion": "bedrock-operator.dev/v1alpha1",
+            "kind": "BedrockCustomModel",
+            "metadata": { "name": "m", "namespace": "ns", "uid": "u1", "generation": 1 },
+            "spec": { "source": { "s3Uri": "s3://bucket/model/" }, "roleArn": "arn:aws:iam::123456789012:role/r" },
+        });
+        value["metadata"]["annotations"] = annotations
+            .iter()
+            .map(|(k, v)| (k.to_string(), serde_json::Value::from(*v)))
+            .collect::<serde_json::Map<_, _>>()
+            .into();
+        let mut object: DeserializeGuard<BedrockCustomModel> =
+            serde_json::from_value(value).expect("object");
+        object.meta_mut().managed_fields = Some(vec![ManagedFieldsEntry {
+            manager: Some("kubectl".into()),
+            ..Default::default()
+        }]);
+        object
+    }
+
+    #[test]
+    fn slim_drops_what_the_operator_never_reads_and_keeps_the_rest() {
+        let mut o = object(&[(LAST_APPLIED, "{...}"), (RETRY_ANNOTATION, "1")]);
+        slim::<BedrockCustomModel>(&mut o);
+        assert_eq!(o.meta().managed_fields, None);
+        let annotations = o.meta().annotations.clone().unwrap_or_default();
+        assert!(!annotations.contains_key(LAST_APPLIED));
+        assert_eq!(
+            annotations.get(RETRY_ANNOTATION).map(String::as_str),
+            Some("1")
+        );
+        assert!(o.0.is_ok(), "the object itself is untouched");
+    }
+
+    #[test]
+    fn status_and_other_metadata_do_not_trigger_but_spec_retry_finalizers_and_deletion_do() {
+        let base = object(&[]);
+        let hash = |o: &DeserializeGuard<BedrockCustomModel>| {
+            trigger_hash::<BedrockCustomModel>(o).unwrap()
+        };
+        let same = |change: &dyn Fn(&mut DeserializeGuard<BedrockCustomModel>)| {
+            let mut o = object(&[]);
+            change(&mut o);
+            hash(&o) == hash(&base)
+        };
+        assert!(same(&|o| {
+            o.meta_mut().resource_version = Some("42".into());
+            if let Ok(r) = o.0.as_mut() {
+                r.status = Some(Default::default());
+            }
+        }));
+        assert!(same(&|o| {
+            o.meta_mut().labels = Some([("app".to_string(), "x".to_string())].into());
+        }));
+        assert!(!same(&|o| o.meta_mut().generation = Some(2)));
+        assert!(!same(&|o| {
+            o.meta_mut().annotations =
+                Some([(RETRY_ANNOTATION.to_string(), "2".to_string())].into());
+        }));
+        assert!(!same(
+            &|o| o.meta_mut().finalizers = Some(vec![crate::api::FINALIZER.into()])
+        ));
+        assert!(!same(&|o| {
+            o.meta_mut().deletion_timestamp =
+                Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(
+                    k8s_openapi::jiff::Timestamp::now(),
+                ));
+        }));
+        assert!(
+            !same(&|o| o.meta_mut().uid = Some("u2".into())),
+            "a new object of the same name"
+        );
+    }
+}

@@ -1,0 +1,61 @@
+//! The operator's caches of each kind, shared so that one kind can look up another: a
+//! deployment resolves its model reference from the models' cache, and a model being deleted
+//! finds the deployments that still use it, without a call to the API server.
+
+use std::sync::{Arc, RwLock};
+
+use kube::core::error_boundary::DeserializeGuard;
+use kube::runtime::reflector::{ObjectRef, Store};
+
+use super::kind::Managed;
+
+/// The caches of one kind: one store per watched namespace (or one for all).
+pub struct Stores<K: Managed> {
+    stores: RwLock<Vec<Store<DeserializeGuard<K>>>>,
+}
+
+impl<K: Managed> Default for Stores<K> {
+    fn default() -> Self {
+        Self {
+            stores: RwLock::new(Vec::new()),
+        }
+    }
+}
+
+impl<K: Managed> Stores<K> {
+    pub fn add(&self, store: Store<DeserializeGuard<K>>) {
+        self.stores
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(store);
+    }
+
+    /// The object `namespace/name` as cached, when it is there and well-formed.
+    pub fn get(&self, namespace: &str, name: &str) -> Option<K> {
+        let reference = ObjectRef::<DeserializeGuard<K>>::new(name).within(namespace);
+        let stores = self.stores.read().unwrap_or_else(|p| p.into_inner());
+        stores
+            .iter()
+            .find_map(|store| store.get(&reference))
+            .and_then(|object| object.0.as_ref().ok().cloned())
+    }
+
+    /// Every well-formed cached object for which `keep` holds.
+    pub fn filter(&self, keep: impl Fn(&K) -> bool) -> Vec<K> {
+        let stores = self.stores.read().unwrap_or_else(|p| p.into_inner());
+        stores
+            .iter()
+            .flat_map(|store| store.state())
+            .filter_map(|object: Arc<DeserializeGuard<K>>| {
+                object.0.as_ref().ok().filter(|o| keep(o)).cloned()
+            })
+            .collect()
+    }
+}
+
+/// The caches of every kind.
+#[derive(Default)]
+pub struct Index {
+    pub models: Stores<crate::api::BedrockCustomModel>,
+    pub deployments: Stores<crate::api::deployment::BedrockCustomModelDeployment>,
+}

@@ -1,0 +1,60 @@
+//! What the shared machinery needs to know of a resource kind.
+
+use std::fmt::Debug;
+
+use k8s_openapi::NamespaceResourceScope;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+use kube::{Resource, ResourceExt};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::metrics::Metrics;
+
+/// A resource kind the operator manages: its status type and the few facts the stage driver,
+/// the status writer and the metrics need. Each kind's decisions stay in its own plan.
+pub trait Managed:
+    Resource<DynamicType = (), Scope = NamespaceResourceScope>
+    + Clone
+    + Debug
+    + Serialize
+    + DeserializeOwned
+    + Send
+    + Sync
+    + 'static
+{
+    type Status: Clone + Debug + Default + PartialEq + Serialize + Send + Sync + 'static;
+
+    /// The bounded `kind` label of the metrics.
+    const KIND: KindLabel;
+
+    fn status(&self) -> Option<&Self::Status>;
+    fn status_conditions(status: &Self::Status) -> &[Condition];
+    fn set_status_conditions(status: &mut Self::Status, conditions: Vec<Condition>);
+
+    /// How logs and messages name the Bedrock object: its Bedrock name.
+    fn bedrock_name(&self) -> &str;
+
+    /// Records the Bedrock state of `status` in the metrics (`None`: the resource is gone).
+    fn record_state(metrics: &Metrics, key: &str, status: Option<&Self::Status>);
+
+    /// The resource's conditions as they stand.
+    fn conditions(&self) -> &[Condition] {
+        self.status()
+            .map(Self::status_conditions)
+            .unwrap_or_default()
+    }
+
+    /// The key of everything kept in memory about the object: its UID (unique across kinds).
+    fn key(&self) -> String {
+        self.uid().unwrap_or_else(|| self.name_any())
+    }
+}
+
+/// The `kind` label of the metrics: the resource's Kubernetes kind.
+#[derive(
+    Clone, Copy, Debug, Hash, PartialEq, Eq, prometheus_client::encoding::EncodeLabelValue,
+)]
+pub enum KindLabel {
+    BedrockCustomModel,
+    BedrockCustomModelDeployment,
+}

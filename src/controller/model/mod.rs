@@ -1,0 +1,480 @@
+//! The stages of a BedrockCustomModel reconcile: observe (Kubernetes + Bedrock) → plan (pure,
+//! in `plan`) → act (Bedrock calls) → report (the shared status writer and events).
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+use k8s_openapi::jiff::Timestamp;
+use kube::ResourceExt;
+use kube::api::Api;
+use kube::runtime::controller::Action;
+use tracing::{debug, info, warn};
+
+pub mod plan;
+pub(crate) mod sweep;
+
+use super::context::Context;
+use super::deployment;
+use super::driver::{self, Stages};
+use super::error::Error;
+use super::kind::{KindLabel, Managed};
+use super::outcome::{self, Note};
+use super::ownership::{self, Deletion, Holder, Liveness};
+use super::report::{publish, report};
+use crate::api::conditions::reason;
+use crate::api::deployment::BedrockCustomModelDeployment;
+use crate::api::{BedrockCustomModel, BedrockCustomModelStatus};
+use crate::bedrock::{Bedrock, BedrockError, ErrorClass, ModelState};
+use crate::metrics::{Metrics, ModelStatusLabel};
+use plan::{Cleanup, Lookup, Observation, Plan, Regions};
+
+impl Managed for BedrockCustomModel {
+    type Status = BedrockCustomModelStatus;
+    const KIND: KindLabel = KindLabel::BedrockCustomModel;
+
+    fn status(&self) -> Option<&Self::Status> {
+        self.status.as_ref()
+    }
+    fn status_conditions(status: &Self::Status) -> &[Condition] {
+        &status.conditions
+    }
+    fn set_status_conditions(status: &mut Self::Status, conditions: Vec<Condition>) {
+        status.conditions = conditions;
+    }
+    fn bedrock_name(&self) -> &str {
+        self.model_name()
+    }
+    fn record_state(metrics: &Metrics, key: &str, status: Option<&Self::Status>) {
+        metrics.model_status(
+            key,
+            status.map(|s| ModelStatusLabel::from_status(s.model_status.as_deref())),
+        );
+    }
+}
+
+impl<B: Bedrock> Stages<B> for BedrockCustomModel {
+    async fn apply(resource: &Self, ctx: &Context<B>) -> Result<Action, Error> {
+        apply(resource, ctx).await
+    }
+
+    async fn cleanup(resource: &Self, ctx: &Context<B>) -> Result<Action, Error> {
+        cleanup(resource, ctx).await
+    }
+
+    fn forget(resource: &Self, ctx: &Context<B>) {
+        ctx.forget(resource);
+        if let Some(arn) = resource
+            .status
+            .as_ref()
+            .and_then(|s| s.model_arn.as_deref())
+        {
+            ctx.sweep.forget(arn, &sweep::reference(resource));
+        }
+    }
+}
+
+async fn apply<B: Bedrock>(
+    resource: &BedrockCustomModel,
+    ctx: &Context<B>,
+) -> Result<Action, Error> {
+    let Regions { desired, model } = plan::regions(resource, &ctx.default_region);
+    if let Some(plan) = plan::precheck(resource, &desired)
+        .or_else(|| plan::adoption_refused(resource, &desired, &ctx.adoption))
+    {
+        report(resource, ctx, &plan.status, &plan.conditions, &plan.events).await?;
+        ctx.succeeded(resource);
+        return Ok(driver::action(ctx, &plan.next));
+    }
+
+    if ctx.first_look(resource) && plan::settled(resource) {
+        BedrockCustomModel::record_state(&ctx.metrics, &resource.key(), resource.status.as_ref());
+        return Ok(Action::requeue(driver::spread(ctx.timing.resync)));
+    }
+
+    // Observe.
+    let lookup = plan::lookup(resource);
+    let identifier = match &lookup {
+        Lookup::ByArn(arn) => arn.as_str(),
+        Lookup::ByName(name) => name.as_str(),
+    };
+    // A model found by name may be taken (adopted, or created): one reconcile per model name
+    // and region at a time, from the look-up to the status write, whatever the namespace.
+    let _name_lock = match &lookup {
+        Lookup::ByName(name) => Some(ctx.names.lock(format!("model/{model}/{name}")).await),
+        Lookup::ByArn(_) => None,
+    };
+    let tags_due = ctx.tags_due(resource);
+    let observed = async {
+        let remote = ctx.bedrock.get_model(&model, identifier).await?;
+        let tags = match &remote {
+            Some(remote) if plan::needs_tags(resource, &lookup, remote, tags_due) => {
+                Some(ctx.bedrock.list_tags(&model, &remote.arn).await?)
+            }
+            _ => None,
+        };
+        Ok::<_, BedrockError>((remote, tags))
+    };
+    let (remote, tags) = match observed.await {
+        Ok(observed) => observed,
+        Err(error) => {
+            let status = resource.status.clone().unwrap_or_default();
+            return Err(fail(resource, ctx, &status, error).await);
+        }
+    };
+    let owner = match tags
+        .as_ref()
+        .and_then(|tags| plan::owner_to_look_up(resource, tags))
+    {
+        Some(holder) => look_up_owner::<BedrockCustomModel, B>(&holder, ctx).await?,
+        None => Liveness::Unknown,
+    };
+    let observation = Observation {
+        model: remote,
+        tags,
+        swept: ctx.sweep.covers(&model),
+        owner,
+    };
+    let elapsed = observation
+        .model
+        .as_ref()
+        .and_then(|m| m.creation_time.as_deref())
+        .map(elapsed_since);
+
+    // Plan.
+    let mut plan = plan::plan_apply(resource, &desired, &observation, &ctx.timing, elapsed);
+
+    // Act.
+    match act(resource, &desired, &model, &mut plan, ctx).await {
+        Ok(None) => {}
+        Ok(Some(lost)) => {
+            // Another resource holds the model (it tagged it at the same moment, or holds the
+            // Failed model this one meant to replace): not this resource's model.
+            let owner = lost.holder.as_ref().map(ToString::to_string);
+            warn!(resource = %resource.name_any(), namespace = %resource.namespace().unwrap_or_default(), arn = %lost.arn, owner = ?owner, "the model belongs to another resource");
+            plan = plan::name_conflict(
+                resource,
+                &desired,
+                plan::base_status(resource, &desired),
+                &lost.arn,
+                lost.holder.as_ref(),
+                &ctx.timing,
+            );
+        }
+        Err(failure) => return Err(fail(resource, ctx, &plan.status, failure).await),
+    }
+    if observation.tags.is_some() {
+        ctx.tags_checked(resource);
+    }
+
+    // Report.
+    report(resource, ctx, &plan.status, &plan.conditions, &plan.events).await?;
+    ctx.succeeded(resource);
+    let created = observation
+        .model
+        .as_ref()
+        .and_then(|m| m.creation_time.as_deref());
+    hand_to_sweep(resource, &plan.status, created, ctx);
+    Ok(driver::action(ctx, &plan.next))
+}
+
+/// How long ago an RFC 3339 time was (zero when it does not parse or is in the future).
+pub(crate) fn elapsed_since(time: &str) -> Duration {
+    time.parse::<Timestamp>()
+        .ok()
+        .and_then(|then| Duration::try_from(Timestamp::now().duration_since(then)).ok())
+        .unwrap_or_default()
+}
+
+/// Hands a Creating model to the sweep (when it covers the model's region), and takes any other
+/// back from it. `created` is Bedrock's creationTime of the model as just read (none right
+/// after a create: then it is now); the sweep lists from the oldest one, so it must not be
+/// later than the real one.
+fn hand_to_sweep<B: Bedrock>(
+    resource: &BedrockCustomModel,
+    status: &BedrockCustomModelStatus,
+    created: Option<&str>,
+    ctx: &Context<B>,
+) {
+    let reference = sweep::reference(resource);
+    let previous = resource
+        .status
+        .as_ref()
+        .and_then(|s| s.model_arn.as_deref());
+    if let Some(previous) = previous
+        && Some(previous) != status.model_arn.as_deref()
+    {
+        // The resource no longer names that model (replaced, or found to be another's).
+        ctx.sweep.forget(previous, &reference);
+    }
+    let Some(arn) = status.model_arn.as_deref() else {
+        return;
+    };
+    let region = status.region.as_deref().unwrap_or_default();
+    let creating = status.model_status.as_deref() == Some(ModelState::Creating.as_str());
+    if creating && ctx.sweep.covers(region) {
+        ctx.sweep.watch(region, arn, created, reference);
+    } else {
+        ctx.sweep.forget(arn, &reference);
+    }
+}
+
+/// A Bedrock object this resource meant to take or delete turned out to be another resource's
+/// (or, with no owner tag, nobody's that the operator knows).
+pub(crate) struct Lost {
+    pub arn: String,
+    pub holder: Option<Holder>,
+}
+
+/// The object's tags as they are now; `None` when it is gone.
+pub(crate) async fn tags_now<B: Bedrock>(
+    ctx: &Context<B>,
+    region: &str,
+    arn: &str,
+) -> Result<Option<BTreeMap<String, String>>, BedrockError> {
+    match ctx.bedrock.list_tags(region, arn).await {
+        Ok(tags) => Ok(Some(tags)),
+        Err(error) if error.class() == ErrorClass::NotFound => Ok(None),
+        Err(error) => Err(error),
+    }
+}
+
+/// Whether the resource an owner tag names still exists: a GET through the API server (not the
+/// cache, which may lag), its UID compared with the tag's. A namespace the operator may not
+/// read cannot prove the owner gone, so the owner counts as alive.
+pub(crate) async fn look_up_owner<K: Managed, B: Bedrock>(
+    holder: &Holder,
+    ctx: &Context<B>,
+) -> Result<Liveness, Error> {
+    let Some(reference) = &holder.reference else {
+        return Ok(Liveness::Unknown);
+    };
+    let api: Api<K> = Api::namespaced(ctx.client.clone(), &reference.namespace);
+    match api.get_metadata_opt(&reference.name).await {
+        Ok(found) => Ok(ownership::liveness(
+            holder,
+            found.as_ref().and_then(|o| o.metadata.uid.as_deref()),
+        )),
+        Err(kube::Error::Api(status)) if status.is_forbidden() => {
+            debug!(owner = %holder, "may not read the owner; taking it as alive");
+            Ok(Liveness::Alive)
+        }
+        Err(e) => Err(Error::Kube(e)),
+    }
+}
+
+/// Runs the plan's calls in order; on the first failure stops and returns it. Stops early,
+/// returning whose it is, when a model turns out to belong to another resource. `desired` is
+/// where a new model goes, `model` where the one the resource names lives.
+async fn act<B: Bedrock>(
+    resource: &BedrockCustomModel,
+    desired: &str,
+    model: &str,
+    plan: &mut Plan,
+    ctx: &Context<B>,
+) -> Result<Option<Lost>, BedrockError> {
+    let uid = resource.metadata.uid.as_deref().unwrap_or_default();
+    let actions = std::mem::take(&mut plan.actions);
+    for action in &actions {
+        match action {
+            plan::Action::Create(request) => {
+                let arn = ctx.bedrock.create_model(desired, request).await?;
+                info!(model = %request.model_name, arn = %arn, "model created");
+                crate::fault::after_create();
+                let swept = ctx.sweep.covers(desired);
+                plan::after_create(plan, resource, desired, arn, &ctx.timing, swept);
+            }
+            plan::Action::Delete { arn } => {
+                // Only the owner deletes: the tags as they are right now say who that is.
+                if let Some(tags) = tags_now(ctx, model, arn).await? {
+                    if let Deletion::LeaveToOwner(holder) = ownership::deletion(&tags, uid) {
+                        return Ok(Some(Lost {
+                            arn: arn.clone(),
+                            holder,
+                        }));
+                    }
+                    ctx.bedrock.delete_model(model, arn).await?;
+                    info!(arn = %arn, "model deleted for replacement");
+                }
+            }
+            plan::Action::Claim { arn, tags } => {
+                ctx.bedrock.tag(model, arn, tags).await?;
+                // Another writer may have claimed it at the same moment (a second process
+                // during a failover): the last tag written wins, and says whose it is.
+                let now = ctx.bedrock.list_tags(model, arn).await?;
+                let holder = ownership::holder(&now);
+                if holder.as_ref().is_none_or(|h| h.uid != uid) {
+                    return Ok(Some(Lost {
+                        arn: arn.clone(),
+                        holder,
+                    }));
+                }
+                info!(arn = %arn, "model adopted");
+            }
+            plan::Action::Tag { arn, tags } => {
+                ctx.bedrock.tag(model, arn, tags).await?;
+                debug!(arn = %arn, keys = tags.len(), "tags set");
+            }
+            plan::Action::Untag { arn, keys } => {
+                ctx.bedrock.untag(model, arn, keys).await?;
+                debug!(arn = %arn, keys = keys.len(), "tags removed");
+            }
+        }
+    }
+    plan.actions = actions;
+    Ok(None)
+}
+
+/// Shows a failed call on the resource when it is worth showing (the shared, pure
+/// [`outcome::failure`] decides), and hands the error to the error policy for the retry delay.
+/// `status` is what is known of the model (the plan's status when an action failed, the
+/// current one when observing failed).
+async fn fail<B: Bedrock>(
+    resource: &BedrockCustomModel,
+    ctx: &Context<B>,
+    status: &BedrockCustomModelStatus,
+    error: BedrockError,
+) -> Error {
+    let failures = ctx.failures(resource) + 1;
+    warn!(
+        resource = %resource.name_any(),
+        namespace = %resource.namespace().unwrap_or_default(),
+        operation = error.operation,
+        class = error.class().as_str(),
+        error = %error.describe(),
+        "Bedrock call failed"
+    );
+    let subject = plan::subject(resource.model_name());
+    if let Some((desired, events)) = outcome::failure(
+        resource.conditions(),
+        &error,
+        &subject,
+        failures,
+        &ctx.timing,
+    ) && let Err(e) = report(resource, ctx, status, &desired, &events).await
+    {
+        warn!(error = %e, "could not write the failure to the status");
+    }
+    Error::from(error)
+}
+
+async fn cleanup<B: Bedrock>(
+    resource: &BedrockCustomModel,
+    ctx: &Context<B>,
+) -> Result<Action, Error> {
+    let Regions { model: region, .. } = plan::regions(resource, &ctx.default_region);
+    let target = match plan::cleanup(resource, &ctx.adoption) {
+        Cleanup::Retain => {
+            publish(
+                resource,
+                ctx,
+                &[Note::normal(
+                    reason::RETAINED,
+                    "Delete",
+                    format!(
+                        "kept Bedrock model {} because deletionPolicy is Retain",
+                        resource.model_name()
+                    ),
+                )],
+            )
+            .await;
+            return Ok(Action::await_change());
+        }
+        Cleanup::Nothing => return Ok(Action::await_change()),
+        Cleanup::Delete { arn } => Some(arn),
+        Cleanup::LookUp { name } => ctx
+            .bedrock
+            .get_model(&region, &name)
+            .await?
+            .map(|model| model.arn),
+    };
+    let Some(arn) = target else {
+        return Ok(Action::await_change());
+    };
+    // Deployments managed here that still use the model go first.
+    let namespace = resource.namespace().unwrap_or_default();
+    let users = deployment_users(resource, &namespace, ctx).await?;
+    if !users.is_empty() {
+        let message = deployment::plan::used_by_message(resource.model_name(), &users);
+        info!(arn = %arn, deployments = ?users, "model deletion waits for its deployments");
+        let (desired, events) = outcome::deletion_blocked(resource.conditions(), message.clone());
+        let mut status = resource.status.clone().unwrap_or_default();
+        status.observed_generation = resource.metadata.generation;
+        report(resource, ctx, &status, &desired, &events).await?;
+        return Err(Error::Waiting(message));
+    }
+    // Only the model's owner deletes it: its tags, read just before the call, say who that is.
+    let Some(tags) = tags_now(ctx, &region, &arn).await? else {
+        // Already gone.
+        ctx.succeeded(resource);
+        return Ok(Action::await_change());
+    };
+    let uid = resource.metadata.uid.as_deref().unwrap_or_default();
+    if let Deletion::LeaveToOwner(holder) = ownership::deletion(&tags, uid) {
+        let model = format!("{} ({arn})", resource.model_name());
+        let message = ownership::left_message("Bedrock model", &model, holder.as_ref());
+        info!(arn = %arn, owner = ?holder.as_ref().map(ToString::to_string), "model left to its owner");
+        publish(
+            resource,
+            ctx,
+            &[Note::warning(reason::LEFT_TO_OWNER, "Delete", message)],
+        )
+        .await;
+        ctx.succeeded(resource);
+        return Ok(Action::await_change());
+    }
+    match ctx.bedrock.delete_model(&region, &arn).await {
+        Ok(existed) => {
+            info!(arn = %arn, existed, "model deleted");
+            if existed {
+                publish(
+                    resource,
+                    ctx,
+                    &[Note::normal(
+                        "Deleted",
+                        "Delete",
+                        format!("deleted Bedrock model {arn}"),
+                    )],
+                )
+                .await;
+            }
+            ctx.succeeded(resource);
+            Ok(Action::await_change())
+        }
+        Err(error) if error.class() == ErrorClass::Conflict => {
+            let message = plan::deletion_refused_message(&arn, &error);
+            let (desired, events) = outcome::deletion_blocked(resource.conditions(), message);
+            let mut status = resource.status.clone().unwrap_or_default();
+            status.observed_generation = resource.metadata.generation;
+            report(resource, ctx, &status, &desired, &events).await?;
+            Err(Error::from(error))
+        }
+        Err(error) => Err(Error::from(error)),
+    }
+}
+
+/// The deployments managed here that still use the model (see
+/// [`deployment::plan::users`]): found in the cache, then each read again through the API
+/// server, since the cache may still hold one that was just deleted.
+async fn deployment_users<B: Bedrock>(
+    resource: &BedrockCustomModel,
+    namespace: &str,
+    ctx: &Context<B>,
+) -> Result<Vec<String>, Error> {
+    let cached = ctx
+        .index
+        .deployments
+        .filter(|d| d.namespace().as_deref() == Some(namespace));
+    let candidates = deployment::plan::users(resource, &cached);
+    if candidates.is_empty() {
+        return Ok(candidates);
+    }
+    let api: Api<BedrockCustomModelDeployment> = Api::namespaced(ctx.client.clone(), namespace);
+    let mut fresh = Vec::new();
+    for name in &candidates {
+        if let Some(found) = api.get_opt(name).await.map_err(Error::Kube)? {
+            fresh.push(found);
+        }
+    }
+    Ok(deployment::plan::users(resource, &fresh))
+}

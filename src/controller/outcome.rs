@@ -1,0 +1,537 @@
+//! The decisions every kind shares, as pure functions: the shape of a plan (calls, status,
+//! conditions, events, when to look again), how a failed call or a blocked deletion shows on a
+//! resource, and how long to wait before retrying. No I/O: unit-tested with plain values.
+
+use std::time::Duration;
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+
+use crate::api::conditions::{self, Desired, reason};
+use crate::bedrock::{BedrockError, ErrorClass};
+
+/// How often to look at Bedrock objects; configuration, never literals in the code path.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Timing {
+    /// First look after a create; the interval doubles from here.
+    pub poll_initial: Duration,
+    /// The longest interval between two looks at an object in progress (Creating, Updating).
+    pub poll_max: Duration,
+    /// How often a settled object is looked at again to catch drift (jittered).
+    pub resync: Duration,
+    /// How often, at most, a resync also reads the object's tags to catch changes made outside
+    /// the operator (reading them on every resync would spend the tagging quota at scale).
+    pub tag_check: Duration,
+    /// Retry interval for errors a person has to fix (IAM, quotas, Bedrock validation).
+    pub slow_retry: Duration,
+    /// Backoff for throttling and server errors: base and cap (doubled per failure, jittered).
+    pub backoff_base: Duration,
+    pub backoff_max: Duration,
+    /// Consecutive transient failures before they are shown on the resource.
+    pub transient_failures_shown_after: u32,
+    /// How often one ListCustomModels call per region looks for imports that finished, instead
+    /// of one GetCustomModel per Creating model per poll; zero turns the sweep off.
+    pub sweep_interval: Duration,
+    /// While the sweep covers a Creating model, the per-model poll only backs it up, this far
+    /// apart.
+    pub sweep_fallback: Duration,
+}
+
+impl Default for Timing {
+    fn default() -> Self {
+        Self {
+            poll_initial: Duration::from_secs(2),
+            poll_max: Duration::from_secs(30),
+            resync: Duration::from_secs(600),
+            tag_check: Duration::from_secs(3600),
+            slow_retry: Duration::from_secs(300),
+            backoff_base: Duration::from_millis(500),
+            backoff_max: Duration::from_secs(120),
+            // Five in a row: about 8 s of backoff at the defaults, past the few throttles the
+            // pacing takes to find an operation's quota.
+            transient_failures_shown_after: 5,
+            sweep_interval: Duration::from_secs(10),
+            sweep_fallback: Duration::from_secs(300),
+        }
+    }
+}
+
+/// When to reconcile again if nothing else happens.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Next {
+    /// Look at an object in progress after this long.
+    Poll(Duration),
+    /// Steady state: look again after the (jittered) resync period.
+    Resync,
+    /// Nothing to do until the resource (or what it references) changes.
+    AwaitChange,
+    /// Look again after this long (errors a person must fix).
+    After(Duration),
+    /// Look again right away (a step of a multi-step change).
+    Soon,
+}
+
+/// A Kubernetes Event to publish.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Note {
+    pub warning: bool,
+    pub reason: String,
+    pub action: &'static str,
+    pub message: String,
+}
+
+impl Note {
+    pub fn normal(reason: &str, action: &'static str, message: String) -> Self {
+        Self {
+            warning: false,
+            reason: reason.to_string(),
+            action,
+            message,
+        }
+    }
+    pub fn warning(reason: &str, action: &'static str, message: String) -> Self {
+        Self {
+            warning: true,
+            reason: reason.to_string(),
+            action,
+            message,
+        }
+    }
+}
+
+/// The outcome of planning one kind's reconcile: the Bedrock calls to make (`A`, the kind's
+/// action type), the status to report (`S`, without conditions: `conditions` are merged in
+/// when reporting), what to announce and when to look again.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Plan<S, A> {
+    pub actions: Vec<A>,
+    pub status: S,
+    pub conditions: Vec<Desired>,
+    pub events: Vec<Note>,
+    pub next: Next,
+}
+
+/// A plan that makes no call and shows why on both conditions; the event only when the reason
+/// or message is new (`current` is the resource's condition list as it stands).
+pub fn blocked<S, A>(
+    current: &[Condition],
+    status: S,
+    why: &'static str,
+    message: String,
+    next: Next,
+) -> Plan<S, A> {
+    let desired = vec![
+        Desired::new(conditions::READY, false, why, message.clone()),
+        Desired::new(conditions::SYNCED, false, why, message.clone()),
+    ];
+    let events = if changed(current, &desired[1..]) {
+        vec![Note::warning(why, "Reconcile", message)]
+    } else {
+        Vec::new()
+    };
+    Plan {
+        actions: Vec::new(),
+        status,
+        conditions: desired,
+        events,
+        next,
+    }
+}
+
+/// Whether any of `desired` differs in reason or message from the conditions as they stand.
+pub fn changed(current: &[Condition], desired: &[Desired]) -> bool {
+    desired.iter().any(|want| {
+        conditions::find(current, want.type_)
+            .is_none_or(|c| c.reason != want.reason || c.message != want.message)
+    })
+}
+
+/// What a failure message says about the Bedrock object, and what a person can do, per kind.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Subject<'a> {
+    /// How messages call the object: `model`, `deployment`.
+    pub noun: &'static str,
+    /// Its Bedrock name.
+    pub name: &'a str,
+    /// Appended to "Check the operator's IAM policy (docs/security.md)".
+    pub access_hint: &'static str,
+    /// What to do when a quota is used up.
+    pub quota_hint: &'static str,
+    /// Where to look when Bedrock cannot find something the call needs.
+    pub not_found_hint: &'static str,
+}
+
+/// How a failed call shows on the resource: `None` for transient failures not yet worth a
+/// status write (they are retried with backoff).
+pub fn failure_conditions(
+    error: &BedrockError,
+    subject: &Subject<'_>,
+    consecutive_failures: u32,
+    timing: &Timing,
+) -> Option<Vec<Desired>> {
+    let op = error.operation;
+    let detail = error.describe();
+    let retry = humanize(timing.slow_retry);
+    let Subject {
+        noun,
+        name,
+        access_hint,
+        quota_hint,
+        not_found_hint,
+    } = subject;
+    let (why, message, ready_too) = match error.class() {
+        ErrorClass::Throttled | ErrorClass::Retryable | ErrorClass::Conflict
+            if consecutive_failures < timing.transient_failures_shown_after =>
+        {
+            return None;
+        }
+        ErrorClass::Throttled => (
+            reason::THROTTLED,
+            format!(
+                "Bedrock is throttling the operator ({op}: {detail}); it keeps retrying with backoff"
+            ),
+            false,
+        ),
+        ErrorClass::Retryable | ErrorClass::Conflict => (
+            reason::BEDROCK_UNAVAILABLE,
+            format!("{op} failed ({detail}); the operator keeps retrying with backoff"),
+            false,
+        ),
+        ErrorClass::AccessDenied => (
+            reason::ACCESS_DENIED,
+            format!(
+                "AWS denied {op} for {noun} {name}: {detail}. Check the operator's IAM policy (docs/security.md){access_hint}; retrying every {retry}"
+            ),
+            true,
+        ),
+        ErrorClass::QuotaExceeded => (
+            reason::QUOTA_EXCEEDED,
+            format!(
+                "{op} for {noun} {name} exceeds an AWS quota: {detail}. {quota_hint}; retrying every {retry}"
+            ),
+            true,
+        ),
+        ErrorClass::Validation => (
+            reason::VALIDATION_FAILED,
+            format!(
+                "Bedrock rejected {op} for {noun} {name}: {detail}. Fix the spec; retrying every {retry}"
+            ),
+            true,
+        ),
+        ErrorClass::TooManyTags => (
+            reason::TOO_MANY_TAGS,
+            format!(
+                "{noun} {name} would carry more than 50 tags ({detail}): remove entries from spec.tags or tags set on the {noun} by other tools"
+            ),
+            true,
+        ),
+        ErrorClass::NotFound => (
+            reason::RESOURCE_NOT_FOUND,
+            format!(
+                "Bedrock could not find something {op} needs for {noun} {name}: {detail}. {not_found_hint}; retrying every {retry}"
+            ),
+            true,
+        ),
+        ErrorClass::Terminal => (
+            reason::BEDROCK_UNAVAILABLE,
+            format!("{op} failed for {noun} {name}: {detail}; retrying every {retry}"),
+            true,
+        ),
+    };
+    let mut desired = vec![Desired::new(
+        conditions::SYNCED,
+        false,
+        why,
+        message.clone(),
+    )];
+    if ready_too {
+        desired.insert(0, Desired::new(conditions::READY, false, why, message));
+    }
+    Some(desired)
+}
+
+/// The conditions and event a failed call leaves on a resource whose conditions are `current`,
+/// or `None` while the failure is not worth a status write. When the failure does not decide
+/// Ready, Ready stays as the resource shows it (or, on a resource that has none yet, says the
+/// same as Synced); the event only when a reason or message is new.
+pub fn failure(
+    current: &[Condition],
+    error: &BedrockError,
+    subject: &Subject<'_>,
+    consecutive_failures: u32,
+    timing: &Timing,
+) -> Option<(Vec<Desired>, Vec<Note>)> {
+    let mut desired = failure_conditions(error, subject, consecutive_failures, timing)?;
+    if !desired.iter().any(|c| c.type_ == conditions::READY) {
+        let ready = match conditions::find(current, conditions::READY) {
+            Some(condition) => Desired::from_condition(conditions::READY, condition),
+            None => {
+                let synced = &desired[0];
+                Desired::new(
+                    conditions::READY,
+                    false,
+                    synced.reason.clone(),
+                    synced.message.clone(),
+                )
+            }
+        };
+        desired.insert(0, ready);
+    }
+    let events = desired
+        .last()
+        .filter(|_| changed(current, &desired))
+        .map(|c| Note {
+            warning: true,
+            reason: c.reason.clone(),
+            action: "Reconcile",
+            message: c.message.clone(),
+        })
+        .into_iter()
+        .collect();
+    Some((desired, events))
+}
+
+/// The conditions and event of a deletion that has to wait (Bedrock refused it, or resources
+/// that use the object still exist): Ready and Synced False with DeletionBlocked, the event
+/// only when the message is new.
+pub fn deletion_blocked(current: &[Condition], message: String) -> (Vec<Desired>, Vec<Note>) {
+    let desired = vec![
+        Desired::new(
+            conditions::READY,
+            false,
+            reason::DELETION_BLOCKED,
+            message.clone(),
+        ),
+        Desired::new(
+            conditions::SYNCED,
+            false,
+            reason::DELETION_BLOCKED,
+            message.clone(),
+        ),
+    ];
+    let events = if changed(current, &desired) {
+        vec![Note::warning(reason::DELETION_BLOCKED, "Delete", message)]
+    } else {
+        Vec::new()
+    };
+    (desired, events)
+}
+
+/// How long to wait before retrying after a failed call.
+pub fn retry_delay(class: ErrorClass, consecutive_failures: u32, timing: &Timing) -> Duration {
+    match class {
+        ErrorClass::Throttled | ErrorClass::Retryable | ErrorClass::Conflict => {
+            let exponent = consecutive_failures.saturating_sub(1).min(16);
+            (timing.backoff_base * 2u32.pow(exponent)).min(timing.backoff_max)
+        }
+        ErrorClass::NotFound
+        | ErrorClass::AccessDenied
+        | ErrorClass::QuotaExceeded
+        | ErrorClass::Validation
+        | ErrorClass::TooManyTags
+        | ErrorClass::Terminal => timing.slow_retry,
+    }
+}
+
+/// The wait before the next look at an object in progress, from how long it has been in
+/// progress: checks at `initial`, then at intervals doubling up to `max` (2 s, 4 s, 8 s, 16 s,
+/// 30 s, 30 s… by default), so short operations are seen quickly and long ones cost few calls.
+/// Stateless, so a restarted operator picks up the same schedule.
+pub fn poll_delay(timing: &Timing, elapsed: Duration) -> Duration {
+    let initial = timing.poll_initial.max(Duration::from_millis(100));
+    let max = timing.poll_max.max(initial);
+    let mut next_check = Duration::ZERO;
+    let mut step = initial;
+    while step < max {
+        next_check += step;
+        if next_check > elapsed {
+            return next_check - elapsed;
+        }
+        step = (step * 2).min(max);
+    }
+    // From here the checks are `max` apart.
+    let since = elapsed.saturating_sub(next_check);
+    let periods = since.as_nanos() / max.as_nanos() + 1;
+    let at = next_check + max * u32::try_from(periods).unwrap_or(u32::MAX);
+    at.saturating_sub(elapsed).max(Duration::from_millis(100))
+}
+
+/// "5 min", "30 s".
+pub fn humanize(duration: Duration) -> String {
+    let secs = duration.as_secs();
+    if secs >= 60 && secs.is_multiple_of(60) {
+        format!("{} min", secs / 60)
+    } else {
+        format!("{secs} s")
+    }
+}
+
+/// A list of names for a message: `a`, `a and b`, `a, b and 3 more`.
+pub fn name_list(names: &[String]) -> String {
+    const SHOWN: usize = 5;
+    match names {
+        [] => String::new(),
+        [one] => one.clone(),
+        _ if names.len() <= SHOWN => {
+            let (last, rest) = names.split_last().unwrap_or((&names[0], &[]));
+            format!("{} and {last}", rest.join(", "))
+        }
+        _ => format!(
+            "{} and {} more",
+            names[..SHOWN].join(", "),
+            names.len() - SHOWN
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+
+    const SUBJECT: Subject<'static> = Subject {
+        noun: "deployment",
+        name: "chat",
+        access_hint: "",
+        quota_hint: "Delete unused deployments or request a quota increase",
+        not_found_hint: "Check spec.modelArn",
+    };
+
+    fn error(code: &str) -> BedrockError {
+        BedrockError {
+            operation: "CreateCustomModelDeployment",
+            class: ErrorClass::from_code(code, Some(400)),
+            code: Some(code.to_string()),
+            message: Some("no".to_string()),
+            source: None,
+        }
+    }
+
+    fn condition(type_: &str, status: &str, why: &str, message: &str) -> Condition {
+        Condition {
+            type_: type_.to_string(),
+            status: status.to_string(),
+            reason: why.to_string(),
+            message: message.to_string(),
+            observed_generation: Some(1),
+            last_transition_time: Time(k8s_openapi::jiff::Timestamp::UNIX_EPOCH),
+        }
+    }
+
+    #[test]
+    fn transient_failures_stay_off_the_status_until_the_threshold() {
+        let timing = Timing::default();
+        let throttled = error("ThrottlingException");
+        for failures in 1..timing.transient_failures_shown_after {
+            assert_eq!(failure(&[], &throttled, &SUBJECT, failures, &timing), None);
+        }
+        let (desired, events) = failure(
+            &[],
+            &throttled,
+            &SUBJECT,
+            timing.transient_failures_shown_after,
+            &timing,
+        )
+        .expect("shown at the threshold");
+        assert_eq!(desired[1].reason, reason::THROTTLED);
+        assert_eq!(events.len(), 1);
+    }
+
+    #[test]
+    fn a_failure_that_does_not_decide_ready_keeps_ready_as_it_stands() {
+        let timing = Timing::default();
+        let current = [condition(
+            conditions::READY,
+            "True",
+            reason::ACTIVE,
+            "serving",
+        )];
+        let (desired, _) = failure(
+            &current,
+            &error("InternalServerException"),
+            &SUBJECT,
+            9,
+            &timing,
+        )
+        .expect("shown");
+        assert_eq!(desired[0].type_, conditions::READY);
+        assert!(desired[0].status, "Ready stays True");
+        assert_eq!(desired[0].reason, reason::ACTIVE);
+        assert_eq!(desired[1].reason, reason::BEDROCK_UNAVAILABLE);
+    }
+
+    #[test]
+    fn a_repeated_failure_publishes_no_second_event() {
+        let timing = Timing::default();
+        let (desired, events) =
+            failure(&[], &error("AccessDeniedException"), &SUBJECT, 1, &timing).expect("shown");
+        assert_eq!(events.len(), 1);
+        assert!(events[0].message.contains("for deployment chat"));
+        let now = Time(k8s_openapi::jiff::Timestamp::UNIX_EPOCH);
+        let current = conditions::merge(&[], &desired, Some(1), &now);
+        let (_, again) = failure(
+            &current,
+            &error("AccessDeniedException"),
+            &SUBJECT,
+            2,
+            &timing,
+        )
+        .expect("shown");
+        assert!(again.is_empty());
+    }
+
+    #[test]
+    fn quota_and_not_found_messages_carry_the_kinds_hint() {
+        let timing = Timing::default();
+        let quota = failure_conditions(
+            &error("ServiceQuotaExceededException"),
+            &SUBJECT,
+            1,
+            &timing,
+        )
+        .expect("shown");
+        assert!(
+            quota[0].message.contains("Delete unused deployments"),
+            "{}",
+            quota[0].message
+        );
+        let missing = failure_conditions(&error("ResourceNotFoundException"), &SUBJECT, 1, &timing)
+            .expect("shown");
+        assert!(
+            missing[0].message.contains("Check spec.modelArn"),
+            "{}",
+            missing[0].message
+        );
+    }
+
+    #[test]
+    fn deletion_blocked_announces_a_new_message_once() {
+        let (desired, events) = deletion_blocked(&[], "wait for chat".into());
+        assert_eq!(desired.len(), 2);
+        assert!(
+            desired
+                .iter()
+                .all(|c| c.reason == reason::DELETION_BLOCKED && !c.status)
+        );
+        assert_eq!(events.len(), 1);
+        let now = Time(k8s_openapi::jiff::Timestamp::UNIX_EPOCH);
+        let current = conditions::merge(&[], &desired, Some(1), &now);
+        assert!(
+            deletion_blocked(&current, "wait for chat".into())
+                .1
+                .is_empty()
+        );
+        assert_eq!(
+            deletion_blocked(&current, "wait for chat-2".into()).1.len(),
+            1
+        );
+    }
+
+    #[test]
+    fn name_lists_read_as_a_sentence() {
+        let names = |n: usize| (1..=n).map(|i| format!("d{i}")).collect::<Vec<_>>();
+        assert_eq!(name_list(&names(1)), "d1");
+        assert_eq!(name_list(&names(2)), "d1 and d2");
+        assert_eq!(name_list(&names(5)), "d1, d2, d3, d4 and d5");
+        assert_eq!(name_list(&names(7)), "d1, d2, d3, d4, d5 and 2 more");
+    }
+}

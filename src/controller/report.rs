@@ -1,0 +1,136 @@
+//! The report stage, shared by every kind: the status through server-side apply on the status
+//! subresource with one field manager (skipped when nothing changed), and Kubernetes Events.
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use k8s_openapi::jiff::Timestamp;
+use kube::ResourceExt;
+use kube::api::{Api, Patch, PatchParams};
+use kube::core::error_boundary::{DeserializeGuard, InvalidObject};
+use kube::runtime::events::{Event, EventType};
+use serde_json::json;
+use tracing::{info, warn};
+
+use super::context::Context;
+use super::error::Error;
+use super::kind::Managed;
+use super::outcome::Note;
+use crate::api::conditions::{self, Desired, reason};
+use crate::bedrock::Bedrock;
+
+/// Field manager of every status write.
+pub const FIELD_MANAGER: &str = "bedrock-operator";
+
+/// Writes the status when it changed and publishes the events. `status` is the status without
+/// conditions; `desired` are merged into the resource's conditions (a transition time moves
+/// only when a condition's status flips).
+pub async fn report<K: Managed, B: Bedrock>(
+    resource: &K,
+    ctx: &Context<B>,
+    status: &K::Status,
+    desired: &[Desired],
+    events: &[Note],
+) -> Result<(), Error> {
+    K::record_state(&ctx.metrics, &resource.key(), Some(status));
+    let now = Time(Timestamp::now());
+    let current = resource.conditions();
+    let mut next = status.clone();
+    K::set_status_conditions(
+        &mut next,
+        conditions::merge(current, desired, resource.meta().generation, &now),
+    );
+    if resource.status() != Some(&next) {
+        let api: Api<K> = Api::namespaced(
+            ctx.client.clone(),
+            &resource.namespace().unwrap_or_default(),
+        );
+        let patch = json!({
+            "apiVersion": K::api_version(&()),
+            "kind": K::kind(&()),
+            "status": next,
+        });
+        api.patch_status(
+            &resource.name_any(),
+            &PatchParams::apply(FIELD_MANAGER).force(),
+            &Patch::Apply(&patch),
+        )
+        .await
+        .map_err(Error::Kube)?;
+        let ready = K::status_conditions(&next)
+            .iter()
+            .find(|c| c.type_ == conditions::READY);
+        if let Some(ready) = ready
+            && conditions::find(current, conditions::READY)
+                .is_none_or(|c| c.reason != ready.reason || c.status != ready.status)
+        {
+            info!(
+                kind = %K::kind(&()),
+                resource = %resource.name_any(),
+                namespace = %resource.namespace().unwrap_or_default(),
+                bedrock_name = %resource.bedrock_name(),
+                ready = %ready.status,
+                reason = %ready.reason,
+                "status changed"
+            );
+        }
+    }
+    publish(resource, ctx, events).await;
+    Ok(())
+}
+
+/// Publishes events on the resource; one that cannot be written does not fail the reconcile.
+pub async fn publish<K: Managed, B: Bedrock>(resource: &K, ctx: &Context<B>, events: &[Note]) {
+    let reference = resource.object_ref(&());
+    for note in events {
+        let event = Event {
+            type_: if note.warning {
+                EventType::Warning
+            } else {
+                EventType::Normal
+            },
+            reason: note.reason.to_string(),
+            note: Some(note.message.chars().take(1000).collect()),
+            action: note.action.to_string(),
+            secondary: None,
+        };
+        if let Err(e) = ctx.recorder.publish(&event, &reference).await {
+            warn!(error = %e, reason = note.reason, "could not publish event");
+        }
+    }
+}
+
+/// An object that does not match the Rust types (written before a schema change, or on a
+/// server that did not enforce the schema): say so on it, and keep serving the others.
+pub async fn malformed<K: Managed, B: Bedrock>(
+    invalid: &InvalidObject,
+    ctx: &Context<B>,
+) -> Result<kube::runtime::controller::Action, Error> {
+    let kind = K::kind(&());
+    let name = invalid.metadata.name.clone().unwrap_or_default();
+    let namespace = invalid.metadata.namespace.clone().unwrap_or_default();
+    warn!(kind = %kind, resource = %name, namespace = %namespace, error = %invalid.error, "object does not match the schema");
+    let message = format!(
+        "the object does not match the {kind} schema, so nothing was sent to AWS: {}",
+        invalid.error
+    );
+    let now = Time(Timestamp::now());
+    let desired = [
+        Desired::new(
+            conditions::READY,
+            false,
+            reason::INVALID_SPEC,
+            message.clone(),
+        ),
+        Desired::new(conditions::SYNCED, false, reason::INVALID_SPEC, message),
+    ];
+    let conditions = conditions::merge(&[], &desired, invalid.metadata.generation, &now);
+    let api: Api<DeserializeGuard<K>> = Api::namespaced(ctx.client.clone(), &namespace);
+    // A merge patch of the conditions only: an apply would drop the rest of the status (the
+    // Bedrock ARN among it), which must survive until the object is fixed.
+    let patch = json!({
+        "status": { "observedGeneration": invalid.metadata.generation, "conditions": conditions },
+    });
+    api.patch_status(&name, &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+        .map_err(Error::Kube)?;
+    Ok(kube::runtime::controller::Action::await_change())
+}

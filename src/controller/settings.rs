@@ -1,0 +1,17 @@
+//! What the operator was asked to do.
+
+use super::outcome::Timing;
+use super::ownership::AdoptionScope;
+
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// Namespaces to watch; empty means all.
+    pub namespaces: Vec<String>,
+    /// Reconciles running at once, per kind and watched namespace.
+    pub concurrency: u16,
+    /// Region for resources that name none (and whose model names none).
+    pub default_region: String,
+    pub timing: Timing,
+    /// Namespaces whose resources may use `adoptionPolicy: Adopt`.
+    pub adoption: AdoptionScope,
+}

@@ -1,0 +1,504 @@
+//! BedrockCustomModelDeployment end to end: a model and its deployment on the real API server,
+//! the operator process, and the emulator — references, rollouts, deletion order, crashes.
+
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use bedrock_emulator::{DeploymentFailure, Operation};
+use bedrock_operator::api::conditions::{READY, SYNCED};
+use bedrock_operator::api::deployment::{
+    BedrockCustomModelDeployment, DeploymentStatus, UpdateStatus,
+};
+use kube::api::{Api, DeleteParams, Patch, PatchParams};
+use serde_json::{Value, json};
+
+use crate::harness::{DEADLINE, World, s3_spec, tail};
+
+const POLL: Duration = Duration::from_millis(200);
+
+/// The world's deployments API and the helpers the tests share.
+struct Deployments<'a> {
+    world: &'a World,
+    api: Api<BedrockCustomModelDeployment>,
+}
+
+impl<'a> Deployments<'a> {
+    fn new(world: &'a World) -> Self {
+        let api = Api::namespaced(world.plane.client(), &world.namespace);
+        Self { world, api }
+    }
+
+    async fn apply(&self, name: &str, spec: Value) -> Result<BedrockCustomModelDeployment> {
+        let object = json!({
+            "apiVersion": "bedrock-operator.dev/v1alpha1",
+            "kind": "BedrockCustomModelDeployment",
+            "metadata": { "name": name },
+            "spec": spec,
+        });
+        Ok(self
+            .api
+            .patch(
+                name,
+                &PatchParams::apply("e2e").force(),
+                &Patch::Apply(&object),
+            )
+            .await?)
+    }
+
+    async fn wait_for(
+        &self,
+        name: &str,
+        what: &str,
+        check: impl Fn(&BedrockCustomModelDeployment) -> bool,
+    ) -> Result<BedrockCustomModelDeployment> {
+        let mut last = None;
+        let found = testkit::wait::until(
+            format!("deployment {name} to become {what}"),
+            DEADLINE,
+            POLL,
+            async || {
+                let seen = self.api.get_opt(name).await?;
+                if seen.as_ref().is_some_and(&check) {
+                    return Ok(seen);
+                }
+                last = seen.or(last.take());
+                Ok(None)
+            },
+        )
+        .await;
+        found.with_context(|| {
+            format!(
+                "last seen status: {}\noperator log tail:\n{}",
+                serde_json::to_string_pretty(&last.and_then(|r| r.status)).unwrap_or_default(),
+                tail(&self.world.operator_logs(), 40)
+            )
+        })
+    }
+
+    async fn wait_reason(
+        &self,
+        name: &str,
+        type_: &str,
+        reason: &str,
+    ) -> Result<BedrockCustomModelDeployment> {
+        self.wait_for(name, &format!("{type_} reason {reason}"), |d| {
+            condition(d, type_).is_some_and(|(_, r)| r == reason)
+        })
+        .await
+    }
+
+    async fn wait_ready(&self, name: &str) -> Result<BedrockCustomModelDeployment> {
+        self.wait_for(name, "Ready", |d| {
+            condition(d, READY).is_some_and(|(s, _)| s == "True")
+        })
+        .await
+    }
+
+    async fn wait_gone(&self, name: &str) -> Result<()> {
+        testkit::wait::until(
+            format!("deployment {name} to be deleted"),
+            DEADLINE,
+            POLL,
+            async || Ok(self.api.get_opt(name).await?.is_none().then_some(())),
+        )
+        .await
+        .with_context(|| tail(&self.world.operator_logs(), 40))
+    }
+}
+
+fn condition(d: &BedrockCustomModelDeployment, type_: &str) -> Option<(String, String)> {
+    d.status
+        .as_ref()?
+        .conditions
+        .iter()
+        .find(|c| c.type_ == type_)
+        .map(|c| (c.status.clone(), c.reason.clone()))
+}
+
+fn message(d: &BedrockCustomModelDeployment, type_: &str) -> String {
+    d.status
+        .as_ref()
+        .and_then(|s| s.conditions.iter().find(|c| c.type_ == type_))
+        .map(|c| c.message.clone())
+        .unwrap_or_default()
+}
+
+fn by_ref(model: &str) -> Value {
+    json!({ "modelRef": { "name": model } })
+}
+
+/// A deployment applied while its model is still importing waits (no deployment call, the
+/// reason names the model), then is created once the model is Active, and turns Ready.
+#[tokio::test]
+async fn a_deployment_waits_for_its_model_then_becomes_active() -> Result<()> {
+    let world = World::start("dep-wait").await?;
+    let deployments = Deployments::new(&world);
+    world
+        .emulator
+        .state()
+        .set_default_ready_delay(Duration::from_secs(6));
+    world.apply("nova", s3_spec("nova")).await?;
+    deployments.apply("chat", by_ref("nova")).await?;
+
+    let waiting = deployments
+        .wait_reason("chat", READY, "ModelNotReady")
+        .await?;
+    assert!(
+        message(&waiting, READY).contains("nova"),
+        "{}",
+        message(&waiting, READY)
+    );
+    assert_eq!(
+        world.calls(Operation::CreateCustomModelDeployment),
+        0,
+        "no call while waiting"
+    );
+    assert_eq!(
+        world.calls(Operation::GetCustomModelDeployment),
+        0,
+        "no call while waiting"
+    );
+
+    let model = world.wait_ready("nova").await?;
+    let ready = deployments.wait_ready("chat").await?;
+    let status = ready.status.clone().context("status")?;
+    let model_arn = model
+        .status
+        .and_then(|s| s.model_arn)
+        .context("model arn")?;
+    assert_eq!(status.deployment_status, Some(DeploymentStatus::Active));
+    assert_eq!(status.model_arn.as_deref(), Some(model_arn.as_str()));
+    assert_eq!(
+        condition(&ready, SYNCED).map(|c| c.0).as_deref(),
+        Some("True")
+    );
+    let arn = status.deployment_arn.context("deployment arn")?;
+    let record = world
+        .emulator
+        .state()
+        .deployment(&arn)
+        .context("in Bedrock")?;
+    assert_eq!(record.model_arn, model_arn);
+    assert_eq!(world.ok_calls(Operation::CreateCustomModelDeployment), 1);
+    Ok(())
+}
+
+/// Pointing an Active deployment at model v4 swaps it in place: Updating while Ready stays
+/// True on v3, then v4 in service; one deployment in Bedrock all along.
+#[tokio::test]
+async fn a_new_model_is_rolled_out_in_place_with_ready_kept() -> Result<()> {
+    let world = World::start("dep-rollout").await?;
+    let deployments = Deployments::new(&world);
+    world
+        .emulator
+        .state()
+        .set_deployment_delays(bedrock_emulator::DeploymentDelays {
+            create_ms: 500,
+            update_ms: 4000,
+        });
+    world.apply("v3", s3_spec("v3")).await?;
+    world.apply("v4", s3_spec("v4")).await?;
+    let v4 = world
+        .wait_ready("v4")
+        .await?
+        .status
+        .and_then(|s| s.model_arn)
+        .context("v4")?;
+    world.wait_ready("v3").await?;
+    deployments.apply("chat", by_ref("v3")).await?;
+    let before = deployments.wait_ready("chat").await?;
+    let arn = before
+        .status
+        .clone()
+        .and_then(|s| s.deployment_arn)
+        .context("arn")?;
+
+    deployments.apply("chat", by_ref("v4")).await?;
+    let updating = deployments.wait_reason("chat", SYNCED, "Updating").await?;
+    assert_eq!(
+        condition(&updating, READY).map(|c| c.0).as_deref(),
+        Some("True"),
+        "Ready kept during the swap"
+    );
+    assert_eq!(
+        updating.status.as_ref().and_then(|s| s.update_status),
+        Some(UpdateStatus::Updating)
+    );
+
+    let done = deployments
+        .wait_for("chat", "serving v4", |d| {
+            d.status.as_ref().and_then(|s| s.model_arn.as_deref()) == Some(v4.as_str())
+                && condition(d, SYNCED).is_some_and(|c| c.1 == "Reconciled")
+        })
+        .await?;
+    assert_eq!(
+        done.status.as_ref().and_then(|s| s.deployment_arn.clone()),
+        Some(arn.clone()),
+        "in place"
+    );
+    assert_eq!(world.ok_calls(Operation::UpdateCustomModelDeployment), 1);
+    assert_eq!(world.ok_calls(Operation::CreateCustomModelDeployment), 1);
+    assert_eq!(
+        world
+            .emulator
+            .state()
+            .deployment(&arn)
+            .context("kept")?
+            .model_arn,
+        v4
+    );
+    Ok(())
+}
+
+/// A swap Bedrock fails is Degraded (Synced False, UpdateFailed, with the message) while the
+/// deployment keeps serving the old model, Ready True; it is not retried for the same model.
+#[tokio::test]
+async fn a_failed_swap_keeps_serving_the_old_model() -> Result<()> {
+    let world = World::start("dep-swapfail").await?;
+    let deployments = Deployments::new(&world);
+    world.apply("v3", s3_spec("v3")).await?;
+    world.apply("v4", s3_spec("v4")).await?;
+    let v3 = world
+        .wait_ready("v3")
+        .await?
+        .status
+        .and_then(|s| s.model_arn)
+        .context("v3")?;
+    let v4 = world
+        .wait_ready("v4")
+        .await?
+        .status
+        .and_then(|s| s.model_arn)
+        .context("v4")?;
+    deployments.apply("chat", by_ref("v3")).await?;
+    deployments.wait_ready("chat").await?;
+
+    world
+        .emulator
+        .state()
+        .add_deployment_failure(DeploymentFailure::next_update("the v4 weights do not fit"))
+        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    deployments.apply("chat", by_ref("v4")).await?;
+    let failed = deployments
+        .wait_reason("chat", SYNCED, "UpdateFailed")
+        .await?;
+    // GetCustomModelDeployment carries no reason for a failed update (failureMessage is the
+    // deployment's own): the message names the model that failed and the one still served.
+    let text = message(&failed, SYNCED);
+    assert!(text.contains(&v4) && text.contains(&v3), "{text}");
+    assert!(text.contains("keeps serving"), "{text}");
+    assert_eq!(
+        condition(&failed, READY).map(|c| c.0).as_deref(),
+        Some("True"),
+        "still serving"
+    );
+    assert_eq!(
+        failed.status.as_ref().and_then(|s| s.model_arn.clone()),
+        Some(v3)
+    );
+    let updates = world.calls(Operation::UpdateCustomModelDeployment);
+    assert_eq!(updates, 1);
+    Ok(())
+}
+
+/// Deleting the model first waits (DeletionBlocked naming the deployment) until the deployment
+/// is deleted; then both go and nothing is left in Bedrock.
+#[tokio::test]
+async fn deleting_the_model_first_waits_for_its_deployment() -> Result<()> {
+    let world = World::start("dep-order1").await?;
+    let deployments = Deployments::new(&world);
+    world.apply("nova", s3_spec("nova")).await?;
+    deployments.apply("chat", by_ref("nova")).await?;
+    deployments.wait_ready("chat").await?;
+
+    world.delete("nova").await?;
+    let blocked = world.wait_reason("nova", READY, "DeletionBlocked").await?;
+    let (_, _, text) = crate::harness::condition(&blocked, READY).context("condition")?;
+    assert!(text.contains("chat"), "names the deployment: {text}");
+    assert_eq!(
+        world.calls(Operation::DeleteCustomModel),
+        0,
+        "no doomed call to Bedrock"
+    );
+
+    deployments
+        .api
+        .delete("chat", &DeleteParams::default())
+        .await?;
+    deployments.wait_gone("chat").await?;
+    world.wait_gone("nova").await?;
+    let state = world.emulator.state();
+    assert!(state.deployments().is_empty(), "{:?}", state.deployments());
+    assert!(state.model("nova").is_none());
+    Ok(())
+}
+
+/// Deleting both at once (as `kubectl delete -f` of one file does), deployment first or model
+/// first, converges with nothing left in Bedrock.
+#[tokio::test]
+async fn deleting_both_at_once_converges_in_either_order() -> Result<()> {
+    let world = World::start("dep-order2").await?;
+    let deployments = Deployments::new(&world);
+    for (model, deployment) in [("m1", "d1"), ("m2", "d2")] {
+        world.apply(model, s3_spec(model)).await?;
+        deployments.apply(deployment, by_ref(model)).await?;
+    }
+    deployments.wait_ready("d1").await?;
+    deployments.wait_ready("d2").await?;
+
+    deployments
+        .api
+        .delete("d1", &DeleteParams::default())
+        .await?;
+    world.delete("m1").await?;
+    world.delete("m2").await?;
+    deployments
+        .api
+        .delete("d2", &DeleteParams::default())
+        .await?;
+    for (model, deployment) in [("m1", "d1"), ("m2", "d2")] {
+        deployments.wait_gone(deployment).await?;
+        world.wait_gone(model).await?;
+    }
+    let state = world.emulator.state();
+    assert!(state.deployments().is_empty(), "{:?}", state.deployments());
+    assert!(state.models().is_empty(), "{:?}", state.models());
+    Ok(())
+}
+
+/// `kubectl delete namespace` with a model and its deployment completes; Bedrock is empty.
+#[tokio::test]
+async fn deleting_the_namespace_removes_model_and_deployment() -> Result<()> {
+    use k8s_openapi::api::core::v1::Namespace;
+    let world = World::start("dep-ns").await?;
+    let deployments = Deployments::new(&world);
+    world.apply("nova", s3_spec("nova")).await?;
+    deployments.apply("chat", by_ref("nova")).await?;
+    deployments.wait_ready("chat").await?;
+
+    let namespaces: Api<Namespace> = Api::all(world.plane.client());
+    namespaces
+        .delete(&world.namespace, &DeleteParams::default())
+        .await?;
+    testkit::wait::until(
+        format!("namespace {} to go", world.namespace),
+        DEADLINE,
+        POLL,
+        async || {
+            Ok(namespaces
+                .get_opt(&world.namespace)
+                .await?
+                .is_none()
+                .then_some(()))
+        },
+    )
+    .await
+    .with_context(|| tail(&world.operator_logs(), 40))?;
+    let state = world.emulator.state();
+    assert!(state.deployments().is_empty(), "{:?}", state.deployments());
+    assert!(state.models().is_empty(), "{:?}", state.models());
+    Ok(())
+}
+
+/// The operator dies right after CreateCustomModelDeployment returned, before writing the
+/// status: the restarted operator finds the deployment by name (its owner tag) and makes no
+/// second one.
+#[tokio::test]
+async fn a_crash_after_create_leaves_exactly_one_deployment() -> Result<()> {
+    let mut world = World::start("dep-crash").await?;
+    world.apply("nova", s3_spec("nova")).await?;
+    world.wait_ready("nova").await?;
+    world.kill_operator().await?;
+    world
+        .start_operator_with_env(&[("BEDROCK_OPERATOR_FAULT", "crash-after-create")])
+        .await?;
+    Deployments::new(&world)
+        .apply("chat", by_ref("nova"))
+        .await?;
+    world
+        .wait_emulator("the deployment created", |e| {
+            e.state().deployment_create_log().len() == 1
+        })
+        .await?;
+    let logs = world.operator_logs();
+    let operator = world.operator.as_mut().context("operator")?;
+    let exit = tokio::time::timeout(Duration::from_secs(30), operator.child.wait())
+        .await
+        .with_context(|| format!("the operator did not die:\n{}", tail(&logs, 30)))??;
+    assert!(!exit.success(), "the fault point killed the operator");
+    let before = Deployments::new(&world).api.get("chat").await?;
+    assert!(
+        before
+            .status
+            .as_ref()
+            .and_then(|s| s.deployment_arn.as_ref())
+            .is_none(),
+        "the crash came before the status write"
+    );
+    world.start_operator().await?;
+    let deployments = Deployments::new(&world);
+    deployments.wait_ready("chat").await?;
+    assert_eq!(world.emulator.state().deployment_create_log().len(), 1);
+    assert_eq!(world.emulator.state().deployments().len(), 1);
+    Ok(())
+}
+
+/// A deployment deleted in Bedrock by someone else is created again, with a Warning event.
+#[tokio::test]
+async fn a_deployment_deleted_outside_is_created_again() -> Result<()> {
+    let world = World::start("dep-oob").await?;
+    let deployments = Deployments::new(&world);
+    world.apply("nova", s3_spec("nova")).await?;
+    deployments.apply("chat", by_ref("nova")).await?;
+    let first = deployments.wait_ready("chat").await?;
+    let arn = first.status.and_then(|s| s.deployment_arn).context("arn")?;
+    world
+        .emulator
+        .state()
+        .remove_deployment(&arn)
+        .context("removed")?;
+
+    // The next look (a resync, or a spec change) finds it gone; a label change is not a spec
+    // change, so bump a tag to bring the look now.
+    deployments
+        .apply(
+            "chat",
+            json!({ "modelRef": { "name": "nova" }, "tags": { "look": "now" } }),
+        )
+        .await?;
+    let again = deployments
+        .wait_for("chat", "Ready on a new deployment", |d| {
+            d.status
+                .as_ref()
+                .and_then(|s| s.deployment_arn.as_deref())
+                .is_some_and(|a| a != arn)
+                && condition(d, READY).is_some_and(|c| c.0 == "True")
+        })
+        .await?;
+    assert_eq!(again.status.map(|s| s.recreations), Some(1));
+    assert_eq!(world.emulator.state().deployments().len(), 1);
+    Ok(())
+}
+
+/// Bad input the schema cannot catch is reported with the field named, and nothing is sent
+/// to Bedrock.
+#[tokio::test]
+async fn a_reference_to_a_missing_model_waits_with_no_call() -> Result<()> {
+    let world = World::start("dep-missing").await?;
+    let deployments = Deployments::new(&world);
+    deployments.apply("lonely", by_ref("nobody")).await?;
+    let waiting = deployments
+        .wait_reason("lonely", READY, "ModelNotFound")
+        .await?;
+    assert!(
+        message(&waiting, READY).contains("spec.modelRef"),
+        "{}",
+        message(&waiting, READY)
+    );
+    assert_eq!(world.emulator.state().deployments().len(), 0);
+    assert_eq!(world.calls(Operation::CreateCustomModelDeployment), 0);
+    // The model appears: the watch through the reference brings the deployment along.
+    world.apply("nobody", s3_spec("nobody")).await?;
+    deployments.wait_ready("lonely").await?;
+    Ok(())
+}
