@@ -831,14 +831,26 @@ async fn install_upgrade_rollback_and_uninstall_run_the_operator() -> Result<()>
         first_args.contains(&"--log-level=info".to_string()),
         "{first_args:?}"
     );
-    let available = deployment
-        .status
-        .as_ref()
-        .and_then(|s| s.conditions.clone())
-        .unwrap_or_default()
-        .into_iter()
-        .any(|c| c.type_ == "Available" && c.status == "True");
-    assert!(available, "--wait returned with the Deployment available");
+    // Helm 4's --wait (kstatus) returns once the replicas are available; the deployment
+    // controller may write the Available condition in a later status update of its own.
+    let available = |deployment: &k8s_openapi::api::apps::v1::Deployment| {
+        deployment
+            .status
+            .as_ref()
+            .and_then(|s| s.conditions.clone())
+            .unwrap_or_default()
+            .into_iter()
+            .any(|c| c.type_ == "Available" && c.status == "True")
+    };
+    if !available(&deployment) {
+        testkit::wait::until(
+            "the Deployment's Available condition after helm install --wait",
+            Duration::from_secs(10),
+            POLL,
+            async || Ok(available(&cluster.deployments.get(RELEASE).await?).then_some(())),
+        )
+        .await?;
+    }
     Api::<ServiceAccount>::namespaced(client.clone(), &namespace)
         .get(RELEASE)
         .await?;

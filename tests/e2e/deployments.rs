@@ -502,3 +502,101 @@ async fn a_reference_to_a_missing_model_waits_with_no_call() -> Result<()> {
     deployments.wait_ready("lonely").await?;
     Ok(())
 }
+
+/// What a deployment costs: create → Active is three writes to the resource (finalizer,
+/// Creating, Active), one CreateCustomModelDeployment and no tag written (the tags go with the
+/// create); once Active, resyncs write nothing; deleting it is one DeleteCustomModelDeployment.
+#[tokio::test]
+async fn a_deployment_lifecycle_costs_three_writes_and_no_tag_calls() -> Result<()> {
+    use futures::{StreamExt, TryStreamExt};
+    use kube::api::{WatchEvent, WatchParams};
+
+    let world = World::start("dep-cost").await?;
+    let deployments = Deployments::new(&world);
+    world.apply("nova", s3_spec("nova")).await?;
+    world.wait_ready("nova").await?;
+    let before = |op| world.calls(op);
+    let (gets_before, tags_before) = (
+        before(Operation::GetCustomModelDeployment),
+        before(Operation::TagResource) + before(Operation::UntagResource),
+    );
+
+    let params = WatchParams::default().fields("metadata.name=chat");
+    let stream = deployments.api.watch(&params, "0").await?;
+    // Every version until Ready, then every version in two resync periods (3 s each in tests)
+    // after it: the idle window.
+    let idle = Duration::from_secs(7);
+    let watch = tokio::spawn(async move {
+        let mut stream = stream.boxed();
+        let mut versions = Vec::new();
+        let mut ready_at = None;
+        loop {
+            let next = match ready_at {
+                Some(at) => {
+                    let left = idle.saturating_sub(std::time::Instant::now() - at);
+                    match tokio::time::timeout(left, stream.try_next()).await {
+                        Ok(next) => next?,
+                        Err(_) => return Ok::<_, anyhow::Error>(versions),
+                    }
+                }
+                None => stream.try_next().await?,
+            };
+            match next {
+                Some(WatchEvent::Added(object) | WatchEvent::Modified(object)) => {
+                    let ready = condition(&object, READY).is_some_and(|(s, _)| s == "True");
+                    versions.push((
+                        object.metadata.resource_version.clone().unwrap_or_default(),
+                        ready,
+                    ));
+                    if ready && ready_at.is_none() {
+                        ready_at = Some(std::time::Instant::now());
+                    }
+                }
+                Some(WatchEvent::Error(e)) => anyhow::bail!("watch failed: {e}"),
+                Some(_) => {}
+                None => anyhow::bail!("the watch ended"),
+            }
+        }
+    });
+    deployments
+        .apply(
+            "chat",
+            json!({ "modelRef": { "name": "nova" }, "tags": { "team": "ml" } }),
+        )
+        .await?;
+    let versions = tokio::time::timeout(DEADLINE, watch)
+        .await
+        .context("waiting for Ready and the idle window")???;
+    let until_ready = versions
+        .iter()
+        .position(|(_, ready)| *ready)
+        .context("Ready")?;
+    // The first version is the user's create; every later one is a write by the operator.
+    assert_eq!(
+        until_ready, 3,
+        "writes until Ready (finalizer, Creating, Active): {versions:?}"
+    );
+    assert_eq!(
+        versions.len(),
+        until_ready + 1,
+        "no write in the idle window after Ready: {versions:?}"
+    );
+    assert_eq!(world.ok_calls(Operation::CreateCustomModelDeployment), 1);
+    // The tags went with the create: nothing to set or remove afterwards (the reads of the
+    // tag drift check, every 3 s in tests, find them as the spec says).
+    assert_eq!(
+        world.calls(Operation::TagResource) + world.calls(Operation::UntagResource),
+        tags_before,
+        "no tag written after the create"
+    );
+    let gets = world.calls(Operation::GetCustomModelDeployment) - gets_before;
+    println!("GetCustomModelDeployment per lifecycle until idle: {gets}");
+
+    deployments
+        .api
+        .delete("chat", &DeleteParams::default())
+        .await?;
+    deployments.wait_gone("chat").await?;
+    assert_eq!(world.ok_calls(Operation::DeleteCustomModelDeployment), 1);
+    Ok(())
+}

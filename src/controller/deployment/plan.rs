@@ -658,6 +658,12 @@ pub fn after_create(
 ) {
     plan.status.deployment_arn = Some(arn);
     plan.status.deployment_status = Some(DeploymentStatus::Creating);
+    // What the polls of a Creating deployment will say, so that they write nothing.
+    let message = format!("Bedrock is creating deployment {}", valid.deployment_name);
+    plan.conditions = vec![
+        Desired::new(conditions::READY, false, reason::CREATING, message.clone()),
+        Desired::new(conditions::SYNCED, true, reason::RECONCILED, message),
+    ];
     plan.status.model_arn = Some(model_arn.to_string());
     plan.status.created_with = Some(created_with(valid, region));
     // The create carried spec.tags.

@@ -328,6 +328,30 @@ fn after_create_the_status_holds_the_arn_and_the_created_parameters() {
     assert_eq!(p.status.model_arn.as_deref(), Some(V3));
     assert_eq!(p.status.tags_synced_generation, Some(GENERATION));
     assert!(matches!(p.next, Next::Poll(_)));
+    // The first poll of the Creating deployment plans the same status: no second write.
+    let mut created = resource.clone();
+    let mut status = p.status.clone();
+    status.conditions = p
+        .conditions
+        .iter()
+        .map(|d| condition(d.type_, d.status, &d.reason))
+        .collect();
+    created.status = Some(status);
+    let poll = plan(
+        &created,
+        &observe(
+            resolved(V3),
+            Some(remote(DeploymentState::Creating, V3, None)),
+        ),
+    );
+    assert_eq!(poll.status, p.status);
+    assert_eq!(
+        poll.conditions
+            .iter()
+            .map(|c| &c.message)
+            .collect::<Vec<_>>(),
+        p.conditions.iter().map(|c| &c.message).collect::<Vec<_>>()
+    );
 }
 
 #[test]
