@@ -44,8 +44,8 @@ pub struct RunArgs {
     #[arg(long, env = "AWS_REGION")]
     pub region: Option<String>,
 
-    /// Namespaces whose BedrockCustomModels may use adoptionPolicy: Adopt (take over a model
-    /// that exists in Bedrock and that no live resource holds): all, none, or a comma-separated
+    /// Namespaces whose resources (models, deployments) may use adoptionPolicy: Adopt (take over
+    /// a Bedrock object that exists and that no live resource holds): all, none, or a comma-separated
     /// list of namespaces. Elsewhere Adopt is InvalidSpec, with no AWS call. On clusters shared
     /// by several teams, use none or a list (docs/security.md).
     #[arg(long, env = "ALLOW_ADOPTION", default_value = "all")]

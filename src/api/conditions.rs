@@ -68,6 +68,27 @@ pub mod reason {
     pub const REFERENCES_RESOLVED: &str = "ReferencesResolved";
 }
 
+/// Reasons that appear only on Kubernetes Events (the condition reasons above appear on
+/// events too). Listed in docs/reference.md with the events each kind emits.
+pub mod event {
+    /// The Bedrock object was deleted with its resource.
+    pub const DELETED: &str = "Deleted";
+    /// An existing Bedrock object was adopted (adoptionPolicy: Adopt).
+    pub const ADOPTED: &str = "Adopted";
+    /// A Failed Bedrock object is deleted to be created again.
+    pub const REPLACING: &str = "Replacing";
+    /// A model swap completed: the deployment serves the new model.
+    pub const UPDATED: &str = "Updated";
+    /// The Bedrock model disappeared outside the operator and is created again.
+    pub const MODEL_MISSING: &str = "ModelMissing";
+    /// The Bedrock deployment disappeared outside the operator and is created again.
+    pub const DEPLOYMENT_MISSING: &str = "DeploymentMissing";
+    /// Bedrock could not create the model.
+    pub const MODEL_FAILED: &str = "ModelFailed";
+    /// Bedrock could not create the deployment.
+    pub const DEPLOYMENT_FAILED: &str = "DeploymentFailed";
+}
+
 /// The desired value of one condition; turned into a `metav1.Condition` by [`merge`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Desired {

@@ -11,7 +11,7 @@ use kube::{CustomResource, KubeSchema};
 use serde::{Deserialize, Serialize};
 
 use super::cel;
-use super::model::DeletionPolicy;
+use super::model::{AdoptionPolicy, DeletionPolicy};
 use super::patterns;
 
 /// Declares one Amazon Bedrock custom model deployment (CreateCustomModelDeployment): on-demand
@@ -95,6 +95,15 @@ pub struct BedrockCustomModelDeploymentSpec {
     /// with the deployment.
     #[serde(default)]
     pub deletion_policy: DeletionPolicy,
+
+    /// What to do when a deployment with this name already exists in Bedrock and was not
+    /// created for this resource: Never (the default) reports NameConflict and leaves it alone;
+    /// Adopt takes it over: the operator tags it as its own, rolls the spec's model out to it
+    /// if it serves another, syncs tags and applies deletionPolicy to it. A deployment that
+    /// another resource of this operator still holds is never taken. Allowed only in the
+    /// namespaces the operator's --allow-adoption names.
+    #[serde(default)]
+    pub adoption_policy: AdoptionPolicy,
 
     /// The AWS region of the deployment, such as us-east-1. Defaults to the model's region (that
     /// of the referenced BedrockCustomModel, or the one in modelArn), else the operator's
@@ -231,6 +240,9 @@ pub struct DeploymentCreatedWith {
     /// The region of the deployment.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub region: String,
+    /// True when the deployment was adopted rather than created by this resource.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub adopted: bool,
 }
 
 /// OpenAPI cannot constrain map keys: the CEL rules on the field do that. The same schema as
@@ -299,6 +311,7 @@ pub struct ValidDeployment {
     pub region: Option<String>,
     pub tags: BTreeMap<String, String>,
     pub deletion_policy: DeletionPolicy,
+    pub adoption_policy: AdoptionPolicy,
 }
 
 impl ValidDeployment {
@@ -332,6 +345,7 @@ mod tests {
             region: region.map(str::to_string),
             tags: BTreeMap::new(),
             deletion_policy: DeletionPolicy::Delete,
+            adoption_policy: AdoptionPolicy::Never,
         }
     }
 

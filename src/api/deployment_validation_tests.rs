@@ -316,6 +316,7 @@ fn valid_reference_becomes_a_model_target_ref() {
             region: None,
             tags: BTreeMap::from([("team".to_string(), "ml".to_string())]),
             deletion_policy: DeletionPolicy::Delete,
+            adoption_policy: crate::api::AdoptionPolicy::Never,
         }
     );
 }

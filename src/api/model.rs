@@ -133,15 +133,16 @@ pub enum DeletionPolicy {
     Retain,
 }
 
-/// What to do with a model of the same name that this resource did not create.
+/// What to do with a Bedrock object (model, deployment) of the same name that this resource did
+/// not create.
 #[derive(
     schemars::JsonSchema, Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default,
 )]
 pub enum AdoptionPolicy {
-    /// Report NameConflict and leave the existing model alone.
+    /// Report NameConflict and leave the existing object alone.
     #[default]
     Never,
-    /// Take the existing model over and manage it from this resource.
+    /// Take the existing object over and manage it from this resource.
     Adopt,
 }
 

@@ -309,6 +309,7 @@ pub fn validate_deployment(
             region: spec.region.clone(),
             tags: spec.tags.clone(),
             deletion_policy: spec.deletion_policy,
+            adoption_policy: spec.adoption_policy,
         }),
         _ => Err(errors),
     }

@@ -96,6 +96,7 @@ pub struct RemoteDeployment {
     pub name: String,
     /// The model deployed now (during an update, still the old one: see `update`).
     pub model_arn: String,
+    pub description: Option<String>,
     pub state: DeploymentState,
     pub failure_message: Option<String>,
     /// The last update, if there was one.

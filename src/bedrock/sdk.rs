@@ -404,6 +404,7 @@ impl Bedrock for SdkBedrock {
             arn: output.custom_model_deployment_arn().to_string(),
             name: output.model_deployment_name().to_string(),
             model_arn: output.model_arn().to_string(),
+            description: output.description().map(str::to_string),
             state: DeploymentState::from(output.status().as_str()),
             failure_message: output.failure_message().map(str::to_string),
             update: output.update_details().map(|update| DeploymentUpdate {

@@ -30,6 +30,7 @@ pub trait Managed:
     fn status(&self) -> Option<&Self::Status>;
     fn status_conditions(status: &Self::Status) -> &[Condition];
     fn set_status_conditions(status: &mut Self::Status, conditions: Vec<Condition>);
+    fn set_observed_generation(status: &mut Self::Status, generation: Option<i64>);
 
     /// How logs and messages name the Bedrock object: its Bedrock name.
     fn bedrock_name(&self) -> &str;
@@ -42,6 +43,14 @@ pub trait Managed:
         self.status()
             .map(Self::status_conditions)
             .unwrap_or_default()
+    }
+
+    /// The status as it stands, brought to the current generation (for a report that changes
+    /// only the conditions).
+    fn observed_status(&self) -> Self::Status {
+        let mut status = self.status().cloned().unwrap_or_default();
+        Self::set_observed_generation(&mut status, self.meta().generation);
+        status
     }
 
     /// The key of everything kept in memory about the object: its UID (unique across kinds).

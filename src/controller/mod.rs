@@ -25,6 +25,7 @@ mod context;
 mod deployment;
 mod driver;
 mod error;
+mod holding;
 mod index;
 mod kind;
 mod locks;

@@ -168,6 +168,14 @@ impl fmt::Display for AdoptionScope {
     }
 }
 
+/// The InvalidSpec message of `adoptionPolicy: Adopt` in a namespace that `scope` (the
+/// operator's `--allow-adoption`) leaves out; `None` where adoption is allowed.
+pub fn adoption_refused(namespace: &str, scope: &AdoptionScope) -> Option<String> {
+    (!scope.allows(namespace)).then(|| format!(
+        "the spec is invalid, so nothing was sent to AWS: spec.adoptionPolicy: Adopt is not allowed in namespace {namespace} (the operator's --allow-adoption is {scope}); set spec.adoptionPolicy: Never, or ask the cluster operator to allow adoption in this namespace"
+    ))
+}
+
 /// Why an `--allow-adoption` value was refused.
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
 #[error(

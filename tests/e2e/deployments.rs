@@ -480,6 +480,90 @@ async fn a_deployment_deleted_outside_is_created_again() -> Result<()> {
     Ok(())
 }
 
+/// A deployment made outside the operator (here with the AWS SDK, as the CLI would) is left
+/// alone under the default adoptionPolicy (NameConflict, no call that changes it), taken over
+/// with `Adopt` (owner and spec tags on it, no second deployment), then deleted per policy.
+#[tokio::test]
+async fn a_deployment_made_outside_is_adopted_only_when_asked() -> Result<()> {
+    let world = World::start("dep-adopt").await?;
+    let deployments = Deployments::new(&world);
+    world.apply("nova", s3_spec("nova")).await?;
+    let model = world.wait_ready("nova").await?;
+    let model_arn = model
+        .status
+        .and_then(|s| s.model_arn)
+        .context("model arn")?;
+    let foreign = crate::lifecycle::sdk_client(&world)
+        .await
+        .create_custom_model_deployment()
+        .model_deployment_name("legacy")
+        .model_arn(&model_arn)
+        .description("made by hand")
+        .send()
+        .await?
+        .custom_model_deployment_arn;
+    let creates = world.calls(Operation::CreateCustomModelDeployment);
+
+    deployments.apply("legacy", by_ref("nova")).await?;
+    let refused = deployments
+        .wait_reason("legacy", SYNCED, "NameConflict")
+        .await?;
+    assert!(
+        message(&refused, SYNCED).contains("spec.adoptionPolicy: Adopt"),
+        "{}",
+        message(&refused, SYNCED)
+    );
+    assert_eq!(world.calls(Operation::TagResource), 0, "left untouched");
+
+    deployments
+        .apply(
+            "legacy",
+            json!({
+                "modelRef": { "name": "nova" },
+                "adoptionPolicy": "Adopt",
+                "tags": { "team": "ml" },
+            }),
+        )
+        .await?;
+    let adopted = deployments.wait_ready("legacy").await?;
+    let status = adopted.status.clone().context("status")?;
+    assert_eq!(status.deployment_arn.as_deref(), Some(foreign.as_str()));
+    let created = status.created_with.context("createdWith")?;
+    assert!(created.adopted);
+    assert_eq!(created.description.as_deref(), Some("made by hand"));
+    let tags: std::collections::BTreeMap<_, _> = world
+        .emulator
+        .state()
+        .deployment(&foreign)
+        .context("still there")?
+        .tags
+        .into_iter()
+        .map(|t| (t.key, t.value))
+        .collect();
+    assert_eq!(tags.get("team").map(String::as_str), Some("ml"));
+    assert_eq!(
+        tags.get("bedrock-operator.dev/owner-uid"),
+        adopted.metadata.uid.as_ref()
+    );
+    assert_eq!(
+        world.calls(Operation::CreateCustomModelDeployment),
+        creates,
+        "no second deployment"
+    );
+    assert_eq!(world.emulator.state().deployments().len(), 1);
+
+    deployments
+        .api
+        .delete("legacy", &DeleteParams::default())
+        .await?;
+    deployments.wait_gone("legacy").await?;
+    assert!(
+        world.emulator.state().deployment(&foreign).is_none(),
+        "the adopted deployment is deleted with the resource (deletionPolicy Delete)"
+    );
+    Ok(())
+}
+
 /// Bad input the schema cannot catch is reported with the field named, and nothing is sent
 /// to Bedrock.
 #[tokio::test]

@@ -9,10 +9,10 @@ use tracing::{info, warn};
 use super::context::Context;
 use super::driver::{self, Stages};
 use super::error::Error;
+use super::holding::{self, Lost};
 use super::kind::{KindLabel, Managed};
-use super::model::{Lost, elapsed_since, look_up_owner, tags_now};
 use super::outcome::{self, Note};
-use super::ownership::{self, Deletion, Liveness};
+use super::ownership::{self, Liveness};
 use super::report::{publish, report};
 use crate::api::BedrockCustomModel;
 use crate::api::conditions::reason;
@@ -20,7 +20,7 @@ use crate::api::deployment::{
     BedrockCustomModelDeployment, BedrockCustomModelDeploymentStatus, ModelTarget, ValidDeployment,
 };
 use crate::api::validation;
-use crate::bedrock::{Bedrock, BedrockError, ErrorClass};
+use crate::bedrock::{Bedrock, BedrockError};
 use crate::metrics::Metrics;
 
 pub mod plan;
@@ -44,6 +44,9 @@ impl Managed for BedrockCustomModelDeployment {
         conditions: Vec<k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition>,
     ) {
         status.conditions = conditions;
+    }
+    fn set_observed_generation(status: &mut Self::Status, generation: Option<i64>) {
+        status.observed_generation = generation;
     }
     fn bedrock_name(&self) -> &str {
         self.deployment_name()
@@ -89,6 +92,7 @@ async fn apply<B: Bedrock>(
     let region = plan::region(resource, &valid, &model, &ctx.default_region);
     if let Some(plan) = plan::region_mismatch(resource, &valid, &model)
         .or_else(|| plan::precheck(resource, &valid, &region))
+        .or_else(|| plan::adoption_refused(resource, &valid, &region, &ctx.adoption))
     {
         return finish(resource, ctx, &plan).await;
     }
@@ -134,7 +138,9 @@ async fn apply<B: Bedrock>(
         .as_ref()
         .and_then(|tags| plan::owner_to_look_up(resource, tags))
     {
-        Some(holder) => look_up_owner::<BedrockCustomModelDeployment, B>(&holder, ctx).await?,
+        Some(holder) => {
+            holding::look_up_owner::<BedrockCustomModelDeployment, B>(&holder, ctx).await?
+        }
         None => Liveness::Unknown,
     };
     let elapsed = remote
@@ -144,7 +150,7 @@ async fn apply<B: Bedrock>(
                 .as_deref()
                 .or(d.creation_time.as_deref())
         })
-        .map(elapsed_since)
+        .map(holding::elapsed_since)
         .unwrap_or_default();
     let observation = Observation {
         model,
@@ -231,15 +237,14 @@ async fn act<B: Bedrock>(
                 plan::after_update(plan, &ctx.timing);
             }
             plan::Action::Delete { arn } => {
-                if let Some(tags) = tags_now(ctx, region, arn).await? {
-                    if let Deletion::LeaveToOwner(holder) = ownership::deletion(&tags, uid) {
-                        return Ok(Some(Lost {
-                            arn: arn.clone(),
-                            holder,
-                        }));
-                    }
-                    ctx.bedrock.delete_deployment(region, arn).await?;
-                    info!(arn = %arn, "deployment deleted for replacement");
+                let delete = async || ctx.bedrock.delete_deployment(region, arn).await;
+                if let Some(lost) = holding::delete_owned(ctx, region, arn, uid, delete).await? {
+                    return Ok(Some(lost));
+                }
+            }
+            plan::Action::Claim { arn, tags } => {
+                if let Some(lost) = holding::claim(ctx, region, arn, tags, uid).await? {
+                    return Ok(Some(lost));
                 }
             }
             plan::Action::Tag { arn, tags } => {
@@ -295,7 +300,7 @@ async fn cleanup<B: Bedrock>(
         .and_then(|s| s.region.clone())
         .or_else(|| resource.spec.region.clone())
         .unwrap_or_else(|| ctx.default_region.clone());
-    let target = match plan::cleanup(resource) {
+    let target = match plan::cleanup(resource, &ctx.adoption) {
         Cleanup::Retain => {
             publish(
                 resource,
@@ -323,53 +328,18 @@ async fn cleanup<B: Bedrock>(
     let Some(arn) = target else {
         return Ok(Action::await_change());
     };
-    let Some(tags) = tags_now(ctx, &region, &arn).await? else {
-        ctx.succeeded(resource);
-        return Ok(Action::await_change());
+    let doomed = holding::Doomed {
+        noun: "Bedrock deployment",
+        name: resource.deployment_name(),
+        region: &region,
+        arn: &arn,
     };
-    let uid = resource.metadata.uid.as_deref().unwrap_or_default();
-    if let Deletion::LeaveToOwner(holder) = ownership::deletion(&tags, uid) {
-        let what = format!("{} ({arn})", resource.deployment_name());
-        let message = ownership::left_message("Bedrock deployment", &what, holder.as_ref());
-        publish(
-            resource,
-            ctx,
-            &[Note::warning(reason::LEFT_TO_OWNER, "Delete", message)],
-        )
-        .await;
-        ctx.succeeded(resource);
-        return Ok(Action::await_change());
-    }
-    match ctx.bedrock.delete_deployment(&region, &arn).await {
-        Ok(existed) => {
-            info!(arn = %arn, existed, "deployment deleted");
-            if existed {
-                publish(
-                    resource,
-                    ctx,
-                    &[Note::normal(
-                        "Deleted",
-                        "Delete",
-                        format!("deleted Bedrock deployment {arn}"),
-                    )],
-                )
-                .await;
-            }
-            ctx.succeeded(resource);
-            Ok(Action::await_change())
-        }
-        Err(error) if error.class() == ErrorClass::Conflict => {
-            let message = format!(
-                "Bedrock refused to delete deployment {arn}: {}. The operator keeps the finalizer and retries with backoff, or set spec.deletionPolicy: Retain to keep the deployment and let the resource go",
-                error.describe()
-            );
-            let (desired, events) =
-                outcome::deletion_blocked(plan::current_conditions(resource), message);
-            let mut status = resource.status.clone().unwrap_or_default();
-            status.observed_generation = resource.metadata.generation;
-            report(resource, ctx, &status, &desired, &events).await?;
-            Err(Error::from(error))
-        }
-        Err(error) => Err(Error::from(error)),
-    }
+    holding::delete_as_owner(
+        resource,
+        ctx,
+        doomed,
+        async || ctx.bedrock.delete_deployment(&region, &arn).await,
+        |error| plan::deletion_refused_message(&arn, error),
+    )
+    .await
 }

@@ -8,17 +8,20 @@ use std::time::Duration;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use sha2::{Digest, Sha256};
 
-use crate::api::conditions::{self, Desired, reason};
+use crate::api::conditions::{self, Desired, event, reason};
 use crate::api::deployment::{
     BedrockCustomModelDeployment, BedrockCustomModelDeploymentStatus, DeploymentCreatedWith,
     DeploymentStatus, ModelTarget, UpdateStatus, ValidDeployment,
 };
-use crate::api::{BedrockCustomModel, DeletionPolicy, RETRY_ANNOTATION, tags, validation};
+use crate::api::{
+    AdoptionPolicy, BedrockCustomModel, DeletionPolicy, RETRY_ANNOTATION, tags, validation,
+};
 use crate::bedrock::{
-    CreateDeploymentRequest, DeploymentState, ModelState, RemoteDeployment, UpdateState,
+    BedrockError, CreateDeploymentRequest, DeploymentState, ModelState, RemoteDeployment,
+    UpdateState,
 };
 use crate::controller::outcome::{self, Next, Note, Subject, Timing};
-use crate::controller::ownership::{self, Adoption, Holder, Liveness};
+use crate::controller::ownership::{self, Adoption, AdoptionScope, Holder, Liveness};
 
 /// One call to make to Bedrock.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -32,6 +35,12 @@ pub enum Action {
     /// Delete a Failed deployment before creating it again.
     Delete {
         arn: String,
+    },
+    /// Adoption: put the operator's owner tags (and the spec's tags) on a deployment this
+    /// resource takes over, then read them back to confirm the claim.
+    Claim {
+        arn: String,
+        tags: BTreeMap<String, String>,
     },
     Tag {
         arn: String,
@@ -245,6 +254,7 @@ fn created_with(valid: &ValidDeployment, region: &str) -> DeploymentCreatedWith 
         model_deployment_name: valid.deployment_name.clone(),
         description: valid.description.clone(),
         region: region.to_string(),
+        adopted: false,
     }
 }
 
@@ -257,7 +267,9 @@ pub fn immutable_changes(
     if desired.model_deployment_name != current.model_deployment_name {
         changed.push("modelDeploymentName");
     }
-    if desired.description != current.description {
+    // An adopted deployment's description is Bedrock's; a spec that states none accepts it.
+    let accepted = current.adopted && desired.description.is_none();
+    if desired.description != current.description && !accepted {
         changed.push("description");
     }
     if desired.region != current.region {
@@ -321,6 +333,28 @@ pub fn precheck(
         current_conditions(resource),
         status,
         reason::IMMUTABLE_FIELD_CHANGED,
+        message,
+        Next::AwaitChange,
+    ))
+}
+
+/// `adoptionPolicy: Adopt` in a namespace the operator's `--allow-adoption` leaves out: an
+/// InvalidSpec naming the field, before any AWS call.
+pub fn adoption_refused(
+    resource: &BedrockCustomModelDeployment,
+    valid: &ValidDeployment,
+    region: &str,
+    scope: &AdoptionScope,
+) -> Option<Plan> {
+    if valid.adoption_policy != AdoptionPolicy::Adopt {
+        return None;
+    }
+    let namespace = resource.metadata.namespace.as_deref().unwrap_or_default();
+    let message = ownership::adoption_refused(namespace, scope)?;
+    Some(outcome::blocked(
+        current_conditions(resource),
+        base_status(resource, valid, region),
+        reason::INVALID_SPEC,
         message,
         Next::AwaitChange,
     ))
@@ -518,20 +552,58 @@ pub fn plan_apply(
     match (status.deployment_arn.clone(), &observation.deployment) {
         (None, None) => plan_create(resource, valid, region, status, observation, Vec::new()),
         (None, Some(found)) => {
-            // Found by name: this resource's only when its owner tag says so (created just
-            // before a crash); anything else holds the name.
+            // Found by name: this resource's when its owner tag says so (created just before a
+            // crash); taken over with adoptionPolicy: Adopt when nobody alive holds it.
             let tags = observation.tags.as_ref();
-            let ours = tags
-                .and_then(ownership::holder)
-                .is_some_and(|holder| holder.uid == uid);
-            if !ours {
-                let holder = tags.and_then(ownership::holder);
-                return name_conflict(resource, status, found, holder.as_ref(), timing);
+            let holder = tags.and_then(ownership::holder);
+            let mut events = Vec::new();
+            let mut claim = false;
+            status.region = Some(region.to_string());
+            if holder.as_ref().is_some_and(|holder| holder.uid == uid) {
+                status.created_with = Some(created_with(valid, region));
+            } else if valid.adoption_policy == AdoptionPolicy::Adopt {
+                // Without the tags (or the owner they name looked up), nothing says the
+                // deployment is free to take.
+                let decision = tags.map(|tags| ownership::adoption(tags, uid, observation.owner));
+                if decision != Some(Adoption::Take) {
+                    let holder = match decision {
+                        Some(Adoption::Conflict(holder)) => Some(holder),
+                        _ => holder,
+                    };
+                    return name_conflict(resource, valid, status, found, holder.as_ref(), timing);
+                }
+                claim = true;
+                status.created_with = Some(DeploymentCreatedWith {
+                    model_deployment_name: found.name.clone(),
+                    description: found.description.clone(),
+                    region: region.to_string(),
+                    adopted: true,
+                });
+                status.managed_tag_keys = resource.spec.tags.keys().cloned().collect();
+                let from = match &holder {
+                    Some(holder) => format!(", held before by {holder}, which is gone"),
+                    None => String::new(),
+                };
+                events.push(Note::normal(
+                    event::ADOPTED,
+                    "Adopt",
+                    format!(
+                        "adopted existing Bedrock deployment {} ({}){from}",
+                        found.name, found.arn
+                    ),
+                ));
+            } else {
+                return name_conflict(resource, valid, status, found, holder.as_ref(), timing);
             }
             status.deployment_arn = Some(found.arn.clone());
-            status.region = Some(region.to_string());
-            status.created_with = Some(created_with(valid, region));
-            plan_existing(resource, valid, status, found, observation, timing, elapsed)
+            let mut plan =
+                plan_existing(resource, valid, status, found, observation, timing, elapsed);
+            if claim {
+                claim_deployment(&mut plan, resource, &found.arn);
+            }
+            events.append(&mut plan.events);
+            plan.events = events;
+            plan
         }
         (Some(arn), None) => {
             // Gone although nobody asked this operator to delete it.
@@ -542,7 +614,7 @@ pub fn plan_apply(
                 Vec::new()
             } else {
                 vec![Note::warning(
-                    "DeploymentMissing",
+                    event::DEPLOYMENT_MISSING,
                     "Recreate",
                     format!(
                         "Bedrock deployment {arn} disappeared outside the operator; creating it again"
@@ -556,15 +628,18 @@ pub fn plan_apply(
                 && let Adoption::Conflict(holder) =
                     ownership::adoption(tags, uid, observation.owner)
             {
-                return name_conflict(resource, status, found, Some(&holder), timing);
+                return name_conflict(resource, valid, status, found, Some(&holder), timing);
             }
             plan_existing(resource, valid, status, found, observation, timing, elapsed)
         }
     }
 }
 
+/// NameConflict: the deployment found by name is not this resource's to take. The status keeps
+/// no deployment, so deleting this resource never deletes it.
 fn name_conflict(
     resource: &BedrockCustomModelDeployment,
+    valid: &ValidDeployment,
     mut status: BedrockCustomModelDeploymentStatus,
     found: &RemoteDeployment,
     holder: Option<&Holder>,
@@ -572,14 +647,19 @@ fn name_conflict(
 ) -> Plan {
     clear_deployment(&mut status);
     let region = status.region.clone().unwrap_or_default();
-    let message = match holder {
-        Some(holder) => format!(
-            "a Bedrock deployment named {} already exists in {region} ({}) and belongs to {holder}, not to this resource: choose another spec.modelDeploymentName",
-            found.name, found.arn
+    let (name, arn) = (&found.name, &found.arn);
+    let message = match (holder, valid.adoption_policy) {
+        (Some(holder), AdoptionPolicy::Adopt) if holder.reference.is_some() => format!(
+            "Bedrock deployment {name} in {region} ({arn}) belongs to {holder}, which still exists, and a deployment has one owner: choose another spec.modelDeploymentName, or hand the deployment over by deleting {holder} with spec.deletionPolicy: Retain"
         ),
-        None => format!(
-            "a Bedrock deployment named {} already exists in {region} and was not created by this resource ({}): choose another spec.modelDeploymentName, or delete that deployment",
-            found.name, found.arn
+        (Some(holder), AdoptionPolicy::Adopt) => format!(
+            "Bedrock deployment {name} in {region} ({arn}) belongs to {holder}; its owner tag names no namespace/name, so the operator cannot tell whether that resource still exists and leaves the deployment to it: choose another spec.modelDeploymentName"
+        ),
+        (Some(holder), AdoptionPolicy::Never) => format!(
+            "a Bedrock deployment named {name} already exists in {region} ({arn}) and belongs to {holder}, not to this resource: choose another spec.modelDeploymentName, or set spec.adoptionPolicy: Adopt to take it over once that resource is gone"
+        ),
+        (None, _) => format!(
+            "a Bedrock deployment named {name} already exists in {region} and was not created by this resource ({arn}): choose another spec.modelDeploymentName, delete that deployment, or set spec.adoptionPolicy: Adopt to manage it from this resource"
         ),
     };
     outcome::blocked(
@@ -589,6 +669,32 @@ fn name_conflict(
         message,
         Next::After(timing.slow_retry),
     )
+}
+
+/// Turns the plan of an adopted deployment into a claim: the owner tags and the spec's tags go
+/// on first, in one call that is read back, before anything else is done to it.
+fn claim_deployment(plan: &mut Plan, resource: &BedrockCustomModelDeployment, arn: &str) {
+    let mut tags = desired_tags(resource);
+    plan.actions.retain(|action| match action {
+        Action::Tag { tags: set, .. } => {
+            tags.extend(set.clone());
+            false
+        }
+        _ => true,
+    });
+    plan.actions.insert(
+        0,
+        Action::Claim {
+            arn: arn.to_string(),
+            tags,
+        },
+    );
+    // The next look reads the tags again: another process may have claimed the deployment in
+    // the same moment (a leader failover), and finds out then.
+    plan.status.tags_synced_generation = resource
+        .status
+        .as_ref()
+        .and_then(|s| s.tags_synced_generation);
 }
 
 /// Forgets the current deployment (`createdWith` stays: it is replaced at the next create).
@@ -763,7 +869,7 @@ fn plan_existing(
                             message.clone(),
                         ),
                     ],
-                    events: vec![Note::normal("Replacing", "Replace", message)],
+                    events: vec![Note::normal(event::REPLACING, "Replace", message)],
                     next: Next::Soon,
                 };
             }
@@ -776,7 +882,11 @@ fn plan_existing(
                 "Bedrock could not create deployment {name}: {failure}. Set the {RETRY_ANNOTATION} annotation to a new value to try again, or delete the resource"
             );
             let events = if previous.deployment_status != Some(DeploymentStatus::Failed) {
-                vec![Note::warning("DeploymentFailed", "Create", message.clone())]
+                vec![Note::warning(
+                    event::DEPLOYMENT_FAILED,
+                    "Create",
+                    message.clone(),
+                )]
             } else {
                 Vec::new()
             };
@@ -959,7 +1069,7 @@ fn plan_existing(
                         && status.update_status == Some(UpdateStatus::UpdateCompleted)
                     {
                         vec![Note::normal(
-                            "Updated",
+                            event::UPDATED,
                             "Update",
                             format!("deployment {name} now serves {serving}"),
                         )]
@@ -1008,7 +1118,7 @@ pub enum Cleanup {
 }
 
 /// Decides what deleting the resource takes.
-pub fn cleanup(resource: &BedrockCustomModelDeployment) -> Cleanup {
+pub fn cleanup(resource: &BedrockCustomModelDeployment, adoption: &AdoptionScope) -> Cleanup {
     if resource.spec.deletion_policy == DeletionPolicy::Retain {
         return Cleanup::Retain;
     }
@@ -1019,10 +1129,24 @@ pub fn cleanup(resource: &BedrockCustomModelDeployment) -> Cleanup {
     match validation::validate_deployment(resource) {
         // No valid spec, no create: this generation never reached Bedrock.
         Err(_) => Cleanup::Nothing,
+        Ok(valid)
+            if valid.adoption_policy == AdoptionPolicy::Adopt
+                && !adoption.allows(resource.metadata.namespace.as_deref().unwrap_or_default()) =>
+        {
+            Cleanup::Nothing
+        }
         Ok(valid) => Cleanup::LookUp {
             name: valid.deployment_name,
         },
     }
+}
+
+/// The DeletionBlocked message of a deployment whose deletion Bedrock refused.
+pub fn deletion_refused_message(arn: &str, error: &BedrockError) -> String {
+    format!(
+        "Bedrock refused to delete deployment {arn}: {}. The operator keeps the finalizer and retries with backoff, or set spec.deletionPolicy: Retain to keep the deployment and let the resource go",
+        error.describe()
+    )
 }
 
 /// The deployments of `deployments` that use `model`: by spec.modelRef (same namespace), or

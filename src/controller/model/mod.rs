@@ -1,11 +1,7 @@
 //! The stages of a BedrockCustomModel reconcile: observe (Kubernetes + Bedrock) → plan (pure,
 //! in `plan`) → act (Bedrock calls) → report (the shared status writer and events).
 
-use std::collections::BTreeMap;
-use std::time::Duration;
-
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
-use k8s_openapi::jiff::Timestamp;
 use kube::ResourceExt;
 use kube::api::Api;
 use kube::runtime::controller::Action;
@@ -18,14 +14,15 @@ use super::context::Context;
 use super::deployment;
 use super::driver::{self, Stages};
 use super::error::Error;
+use super::holding;
 use super::kind::{KindLabel, Managed};
 use super::outcome::{self, Note};
-use super::ownership::{self, Deletion, Holder, Liveness};
+use super::ownership::Liveness;
 use super::report::{publish, report};
 use crate::api::conditions::reason;
 use crate::api::deployment::BedrockCustomModelDeployment;
 use crate::api::{BedrockCustomModel, BedrockCustomModelStatus};
-use crate::bedrock::{Bedrock, BedrockError, ErrorClass, ModelState};
+use crate::bedrock::{Bedrock, BedrockError, ModelState};
 use crate::metrics::{Metrics, ModelStatusLabel};
 use plan::{Cleanup, Lookup, Observation, Plan, Regions};
 
@@ -41,6 +38,9 @@ impl Managed for BedrockCustomModel {
     }
     fn set_status_conditions(status: &mut Self::Status, conditions: Vec<Condition>) {
         status.conditions = conditions;
+    }
+    fn set_observed_generation(status: &mut Self::Status, generation: Option<i64>) {
+        status.observed_generation = generation;
     }
     fn bedrock_name(&self) -> &str {
         self.model_name()
@@ -126,7 +126,7 @@ async fn apply<B: Bedrock>(
         .as_ref()
         .and_then(|tags| plan::owner_to_look_up(resource, tags))
     {
-        Some(holder) => look_up_owner::<BedrockCustomModel, B>(&holder, ctx).await?,
+        Some(holder) => holding::look_up_owner::<BedrockCustomModel, B>(&holder, ctx).await?,
         None => Liveness::Unknown,
     };
     let observation = Observation {
@@ -139,7 +139,7 @@ async fn apply<B: Bedrock>(
         .model
         .as_ref()
         .and_then(|m| m.creation_time.as_deref())
-        .map(elapsed_since);
+        .map(holding::elapsed_since);
 
     // Plan.
     let mut plan = plan::plan_apply(resource, &desired, &observation, &ctx.timing, elapsed);
@@ -178,14 +178,6 @@ async fn apply<B: Bedrock>(
     Ok(driver::action(ctx, &plan.next))
 }
 
-/// How long ago an RFC 3339 time was (zero when it does not parse or is in the future).
-pub(crate) fn elapsed_since(time: &str) -> Duration {
-    time.parse::<Timestamp>()
-        .ok()
-        .and_then(|then| Duration::try_from(Timestamp::now().duration_since(then)).ok())
-        .unwrap_or_default()
-}
-
 /// Hands a Creating model to the sweep (when it covers the model's region), and takes any other
 /// back from it. `created` is Bedrock's creationTime of the model as just read (none right
 /// after a create: then it is now); the sweep lists from the oldest one, so it must not be
@@ -219,50 +211,6 @@ fn hand_to_sweep<B: Bedrock>(
     }
 }
 
-/// A Bedrock object this resource meant to take or delete turned out to be another resource's
-/// (or, with no owner tag, nobody's that the operator knows).
-pub(crate) struct Lost {
-    pub arn: String,
-    pub holder: Option<Holder>,
-}
-
-/// The object's tags as they are now; `None` when it is gone.
-pub(crate) async fn tags_now<B: Bedrock>(
-    ctx: &Context<B>,
-    region: &str,
-    arn: &str,
-) -> Result<Option<BTreeMap<String, String>>, BedrockError> {
-    match ctx.bedrock.list_tags(region, arn).await {
-        Ok(tags) => Ok(Some(tags)),
-        Err(error) if error.class() == ErrorClass::NotFound => Ok(None),
-        Err(error) => Err(error),
-    }
-}
-
-/// Whether the resource an owner tag names still exists: a GET through the API server (not the
-/// cache, which may lag), its UID compared with the tag's. A namespace the operator may not
-/// read cannot prove the owner gone, so the owner counts as alive.
-pub(crate) async fn look_up_owner<K: Managed, B: Bedrock>(
-    holder: &Holder,
-    ctx: &Context<B>,
-) -> Result<Liveness, Error> {
-    let Some(reference) = &holder.reference else {
-        return Ok(Liveness::Unknown);
-    };
-    let api: Api<K> = Api::namespaced(ctx.client.clone(), &reference.namespace);
-    match api.get_metadata_opt(&reference.name).await {
-        Ok(found) => Ok(ownership::liveness(
-            holder,
-            found.as_ref().and_then(|o| o.metadata.uid.as_deref()),
-        )),
-        Err(kube::Error::Api(status)) if status.is_forbidden() => {
-            debug!(owner = %holder, "may not read the owner; taking it as alive");
-            Ok(Liveness::Alive)
-        }
-        Err(e) => Err(Error::Kube(e)),
-    }
-}
-
 /// Runs the plan's calls in order; on the first failure stops and returns it. Stops early,
 /// returning whose it is, when a model turns out to belong to another resource. `desired` is
 /// where a new model goes, `model` where the one the resource names lives.
@@ -272,7 +220,7 @@ async fn act<B: Bedrock>(
     model: &str,
     plan: &mut Plan,
     ctx: &Context<B>,
-) -> Result<Option<Lost>, BedrockError> {
+) -> Result<Option<holding::Lost>, BedrockError> {
     let uid = resource.metadata.uid.as_deref().unwrap_or_default();
     let actions = std::mem::take(&mut plan.actions);
     for action in &actions {
@@ -285,31 +233,15 @@ async fn act<B: Bedrock>(
                 plan::after_create(plan, resource, desired, arn, &ctx.timing, swept);
             }
             plan::Action::Delete { arn } => {
-                // Only the owner deletes: the tags as they are right now say who that is.
-                if let Some(tags) = tags_now(ctx, model, arn).await? {
-                    if let Deletion::LeaveToOwner(holder) = ownership::deletion(&tags, uid) {
-                        return Ok(Some(Lost {
-                            arn: arn.clone(),
-                            holder,
-                        }));
-                    }
-                    ctx.bedrock.delete_model(model, arn).await?;
-                    info!(arn = %arn, "model deleted for replacement");
+                let delete = async || ctx.bedrock.delete_model(model, arn).await;
+                if let Some(lost) = holding::delete_owned(ctx, model, arn, uid, delete).await? {
+                    return Ok(Some(lost));
                 }
             }
             plan::Action::Claim { arn, tags } => {
-                ctx.bedrock.tag(model, arn, tags).await?;
-                // Another writer may have claimed it at the same moment (a second process
-                // during a failover): the last tag written wins, and says whose it is.
-                let now = ctx.bedrock.list_tags(model, arn).await?;
-                let holder = ownership::holder(&now);
-                if holder.as_ref().is_none_or(|h| h.uid != uid) {
-                    return Ok(Some(Lost {
-                        arn: arn.clone(),
-                        holder,
-                    }));
+                if let Some(lost) = holding::claim(ctx, model, arn, tags, uid).await? {
+                    return Ok(Some(lost));
                 }
-                info!(arn = %arn, "model adopted");
             }
             plan::Action::Tag { arn, tags } => {
                 ctx.bedrock.tag(model, arn, tags).await?;
@@ -398,59 +330,30 @@ async fn cleanup<B: Bedrock>(
         let message = deployment::plan::used_by_message(resource.model_name(), &users);
         info!(arn = %arn, deployments = ?users, "model deletion waits for its deployments");
         let (desired, events) = outcome::deletion_blocked(resource.conditions(), message.clone());
-        let mut status = resource.status.clone().unwrap_or_default();
-        status.observed_generation = resource.metadata.generation;
-        report(resource, ctx, &status, &desired, &events).await?;
-        return Err(Error::Waiting(message));
-    }
-    // Only the model's owner deletes it: its tags, read just before the call, say who that is.
-    let Some(tags) = tags_now(ctx, &region, &arn).await? else {
-        // Already gone.
-        ctx.succeeded(resource);
-        return Ok(Action::await_change());
-    };
-    let uid = resource.metadata.uid.as_deref().unwrap_or_default();
-    if let Deletion::LeaveToOwner(holder) = ownership::deletion(&tags, uid) {
-        let model = format!("{} ({arn})", resource.model_name());
-        let message = ownership::left_message("Bedrock model", &model, holder.as_ref());
-        info!(arn = %arn, owner = ?holder.as_ref().map(ToString::to_string), "model left to its owner");
-        publish(
+        report(
             resource,
             ctx,
-            &[Note::warning(reason::LEFT_TO_OWNER, "Delete", message)],
+            &resource.observed_status(),
+            &desired,
+            &events,
         )
-        .await;
-        ctx.succeeded(resource);
-        return Ok(Action::await_change());
+        .await?;
+        return Err(Error::Waiting(message));
     }
-    match ctx.bedrock.delete_model(&region, &arn).await {
-        Ok(existed) => {
-            info!(arn = %arn, existed, "model deleted");
-            if existed {
-                publish(
-                    resource,
-                    ctx,
-                    &[Note::normal(
-                        "Deleted",
-                        "Delete",
-                        format!("deleted Bedrock model {arn}"),
-                    )],
-                )
-                .await;
-            }
-            ctx.succeeded(resource);
-            Ok(Action::await_change())
-        }
-        Err(error) if error.class() == ErrorClass::Conflict => {
-            let message = plan::deletion_refused_message(&arn, &error);
-            let (desired, events) = outcome::deletion_blocked(resource.conditions(), message);
-            let mut status = resource.status.clone().unwrap_or_default();
-            status.observed_generation = resource.metadata.generation;
-            report(resource, ctx, &status, &desired, &events).await?;
-            Err(Error::from(error))
-        }
-        Err(error) => Err(Error::from(error)),
-    }
+    let doomed = holding::Doomed {
+        noun: "Bedrock model",
+        name: resource.model_name(),
+        region: &region,
+        arn: &arn,
+    };
+    holding::delete_as_owner(
+        resource,
+        ctx,
+        doomed,
+        async || ctx.bedrock.delete_model(&region, &arn).await,
+        |error| plan::deletion_refused_message(&arn, error),
+    )
+    .await
 }
 
 /// The deployments managed here that still use the model (see

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 
-use crate::api::conditions::{self, Desired, reason};
+use crate::api::conditions::{self, Desired, event, reason};
 use crate::api::tags;
 use crate::api::validation;
 use crate::api::{
@@ -83,13 +83,11 @@ pub fn adoption_refused(
     region: &str,
     scope: &AdoptionScope,
 ) -> Option<Plan> {
-    let namespace = resource.metadata.namespace.as_deref().unwrap_or_default();
-    if resource.spec.adoption_policy != AdoptionPolicy::Adopt || scope.allows(namespace) {
+    if resource.spec.adoption_policy != AdoptionPolicy::Adopt {
         return None;
     }
-    let message = format!(
-        "the spec is invalid, so nothing was sent to AWS: spec.adoptionPolicy: Adopt is not allowed in namespace {namespace} (the operator's --allow-adoption is {scope}); set spec.adoptionPolicy: Never, or ask the cluster operator to allow adoption in this namespace"
-    );
+    let namespace = resource.metadata.namespace.as_deref().unwrap_or_default();
+    let message = ownership::adoption_refused(namespace, scope)?;
     Some(blocked(
         resource,
         base_status(resource, region),
@@ -490,7 +488,7 @@ pub fn plan_apply(
                     None => String::new(),
                 };
                 events.push(Note::normal(
-                    "Adopted",
+                    event::ADOPTED,
                     "Adopt",
                     format!(
                         "adopted existing Bedrock model {} ({}){from}",
@@ -534,7 +532,7 @@ pub fn plan_apply(
                 Vec::new()
             } else {
                 vec![Note::warning(
-                    "ModelMissing",
+                    event::MODEL_MISSING,
                     "Recreate",
                     format!(
                         "Bedrock model {arn} disappeared outside the operator; creating it again"
@@ -617,7 +615,7 @@ fn plan_create(
     status.region = Some(region.to_string());
     status.managed_tag_keys = resource.spec.tags.keys().cloned().collect();
     let message = format!("creating Bedrock model {}", request.model_name);
-    events.push(Note::normal("Creating", "Create", message.clone()));
+    events.push(Note::normal(reason::CREATING, "Create", message.clone()));
     Plan {
         actions: vec![Action::Create(request)],
         status,
@@ -719,7 +717,7 @@ fn plan_existing(
                             message.clone(),
                         ),
                     ],
-                    events: vec![Note::normal("Replacing", "Replace", message)],
+                    events: vec![Note::normal(event::REPLACING, "Replace", message)],
                     next: Next::Soon,
                 };
             }
@@ -732,7 +730,11 @@ fn plan_existing(
                 "Bedrock could not create model {name}: {failure}. Fix the spec (changing source, roleArn or kmsKeyArn replaces the model) or set the {RETRY_ANNOTATION} annotation to a new value to try again"
             );
             let events = if previous_state.as_deref() != Some("Failed") {
-                vec![Note::warning("ModelFailed", "Create", message.clone())]
+                vec![Note::warning(
+                    event::MODEL_FAILED,
+                    "Create",
+                    message.clone(),
+                )]
             } else {
                 Vec::new()
             };
@@ -773,7 +775,7 @@ fn plan_existing(
             }
             let message = format!("Bedrock model {name} is Active");
             let events = if previous_state.as_deref() != Some("Active") {
-                vec![Note::normal("Active", "Create", message.clone())]
+                vec![Note::normal(reason::ACTIVE, "Create", message.clone())]
             } else {
                 Vec::new()
             };

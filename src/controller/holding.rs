@@ -1,0 +1,199 @@
+//! What every kind does to a Bedrock object through its owner tags, written once: tell whose an
+//! object is, claim one (adoption), and delete one only as its owner, including the last step
+//! of a resource's deletion.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use k8s_openapi::jiff::Timestamp;
+use kube::api::Api;
+use kube::runtime::controller::Action;
+use tracing::{debug, info};
+
+use super::context::Context;
+use super::error::Error;
+use super::kind::Managed;
+use super::outcome::{self, Note};
+use super::ownership::{self, Deletion, Holder, Liveness};
+use super::report::{publish, report};
+use crate::api::conditions::{event, reason};
+use crate::bedrock::{Bedrock, BedrockError, ErrorClass};
+
+/// A Bedrock object this resource meant to take or delete turned out to be another resource's
+/// (or, with no owner tag, nobody's that the operator knows).
+pub(crate) struct Lost {
+    pub arn: String,
+    pub holder: Option<Holder>,
+}
+
+/// The object's tags as they are now; `None` when it is gone.
+pub(crate) async fn tags_now<B: Bedrock>(
+    ctx: &Context<B>,
+    region: &str,
+    arn: &str,
+) -> Result<Option<BTreeMap<String, String>>, BedrockError> {
+    match ctx.bedrock.list_tags(region, arn).await {
+        Ok(tags) => Ok(Some(tags)),
+        Err(error) if error.class() == ErrorClass::NotFound => Ok(None),
+        Err(error) => Err(error),
+    }
+}
+
+/// Whether the resource an owner tag names still exists: a GET through the API server (not the
+/// cache, which may lag), its UID compared with the tag's. A namespace the operator may not
+/// read cannot prove the owner gone, so the owner counts as alive.
+pub(crate) async fn look_up_owner<K: Managed, B: Bedrock>(
+    holder: &Holder,
+    ctx: &Context<B>,
+) -> Result<Liveness, Error> {
+    let Some(reference) = &holder.reference else {
+        return Ok(Liveness::Unknown);
+    };
+    let api: Api<K> = Api::namespaced(ctx.client.clone(), &reference.namespace);
+    match api.get_metadata_opt(&reference.name).await {
+        Ok(found) => Ok(ownership::liveness(
+            holder,
+            found.as_ref().and_then(|o| o.metadata.uid.as_deref()),
+        )),
+        Err(kube::Error::Api(status)) if status.is_forbidden() => {
+            debug!(owner = %holder, "may not read the owner; taking it as alive");
+            Ok(Liveness::Alive)
+        }
+        Err(e) => Err(Error::Kube(e)),
+    }
+}
+
+/// How long ago an RFC 3339 time was (zero when it does not parse or is in the future).
+pub(crate) fn elapsed_since(time: &str) -> Duration {
+    time.parse::<Timestamp>()
+        .ok()
+        .and_then(|then| Duration::try_from(Timestamp::now().duration_since(then)).ok())
+        .unwrap_or_default()
+}
+
+/// Puts this resource's owner tags (and its spec's tags) on an object it adopts, then reads
+/// them back: another writer may have claimed it in the same moment (a second process during
+/// a failover), and the last tag written wins and says whose it is.
+pub(crate) async fn claim<B: Bedrock>(
+    ctx: &Context<B>,
+    region: &str,
+    arn: &str,
+    tags: &BTreeMap<String, String>,
+    uid: &str,
+) -> Result<Option<Lost>, BedrockError> {
+    ctx.bedrock.tag(region, arn, tags).await?;
+    let now = ctx.bedrock.list_tags(region, arn).await?;
+    let holder = ownership::holder(&now);
+    if holder.as_ref().is_none_or(|h| h.uid != uid) {
+        return Ok(Some(Lost {
+            arn: arn.to_string(),
+            holder,
+        }));
+    }
+    info!(arn = %arn, "adopted");
+    Ok(None)
+}
+
+/// Deletes an object the plan replaces, only when its tags, read just before the call, say it
+/// is this resource's; `Lost` when it is another's. Nothing to do when it is already gone.
+pub(crate) async fn delete_owned<B: Bedrock>(
+    ctx: &Context<B>,
+    region: &str,
+    arn: &str,
+    uid: &str,
+    delete: impl AsyncFnOnce() -> Result<bool, BedrockError>,
+) -> Result<Option<Lost>, BedrockError> {
+    let Some(tags) = tags_now(ctx, region, arn).await? else {
+        return Ok(None);
+    };
+    if let Deletion::LeaveToOwner(holder) = ownership::deletion(&tags, uid) {
+        return Ok(Some(Lost {
+            arn: arn.to_string(),
+            holder,
+        }));
+    }
+    delete().await?;
+    info!(arn = %arn, "deleted for replacement");
+    Ok(None)
+}
+
+/// The Bedrock object a resource being deleted takes with it.
+pub(crate) struct Doomed<'a> {
+    /// How messages name its kind: "Bedrock model".
+    pub noun: &'static str,
+    /// Its Bedrock name.
+    pub name: &'a str,
+    pub region: &'a str,
+    pub arn: &'a str,
+}
+
+/// The last step of every kind's deletion: delete the object when this resource owns it (its
+/// tags, read just before the call, say so), else leave it to its owner with a Warning. A
+/// refusal from Bedrock (ConflictException) is DeletionBlocked with `refused`'s message, the
+/// finalizer kept and the call retried with backoff.
+pub(crate) async fn delete_as_owner<K: Managed, B: Bedrock>(
+    resource: &K,
+    ctx: &Context<B>,
+    doomed: Doomed<'_>,
+    delete: impl AsyncFnOnce() -> Result<bool, BedrockError>,
+    refused: impl FnOnce(&BedrockError) -> String,
+) -> Result<Action, Error> {
+    let Doomed {
+        noun,
+        name,
+        region,
+        arn,
+    } = doomed;
+    let Some(tags) = tags_now(ctx, region, arn).await? else {
+        // Already gone.
+        ctx.succeeded(resource);
+        return Ok(Action::await_change());
+    };
+    let uid = resource.meta().uid.as_deref().unwrap_or_default();
+    if let Deletion::LeaveToOwner(holder) = ownership::deletion(&tags, uid) {
+        let what = format!("{name} ({arn})");
+        let message = ownership::left_message(noun, &what, holder.as_ref());
+        info!(arn = %arn, owner = ?holder.as_ref().map(ToString::to_string), "left to its owner");
+        publish(
+            resource,
+            ctx,
+            &[Note::warning(reason::LEFT_TO_OWNER, "Delete", message)],
+        )
+        .await;
+        ctx.succeeded(resource);
+        return Ok(Action::await_change());
+    }
+    match delete().await {
+        Ok(existed) => {
+            info!(arn = %arn, existed, "deleted");
+            if existed {
+                publish(
+                    resource,
+                    ctx,
+                    &[Note::normal(
+                        event::DELETED,
+                        "Delete",
+                        format!("deleted {noun} {arn}"),
+                    )],
+                )
+                .await;
+            }
+            ctx.succeeded(resource);
+            Ok(Action::await_change())
+        }
+        Err(error) if error.class() == ErrorClass::Conflict => {
+            let (desired, events) =
+                outcome::deletion_blocked(resource.conditions(), refused(&error));
+            report(
+                resource,
+                ctx,
+                &resource.observed_status(),
+                &desired,
+                &events,
+            )
+            .await?;
+            Err(Error::from(error))
+        }
+        Err(error) => Err(Error::from(error)),
+    }
+}
