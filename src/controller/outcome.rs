@@ -2,11 +2,13 @@
 //! conditions, events, when to look again), how a failed call or a blocked deletion shows on a
 //! resource, and how long to wait before retrying. No I/O: unit-tested with plain values.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 
-use crate::api::conditions::{self, Desired, reason};
+use crate::api::conditions::{self, Desired, event, reason};
+use crate::api::{RETRY_ANNOTATION, tags};
 use crate::bedrock::{BedrockError, ErrorClass};
 
 /// How often to look at Bedrock objects; configuration, never literals in the code path.
@@ -135,6 +137,113 @@ pub fn blocked<S, A>(
         events,
         next,
     }
+}
+
+/// The value of the `bedrock-operator.dev/retry` annotation when it asks for something not yet
+/// acted on (`handled` is the value last acted on, from the status).
+pub fn unhandled_retry(
+    annotations: Option<&BTreeMap<String, String>>,
+    handled: Option<&str>,
+) -> Option<String> {
+    annotations
+        .and_then(|a| a.get(RETRY_ANNOTATION))
+        .filter(|value| Some(value.as_str()) != handled)
+        .cloned()
+}
+
+/// Why a Failed Bedrock object is to be replaced: the retry annotation asks for a new attempt
+/// (`retry`), or fields Bedrock cannot change in place changed (`changed`); `None` when
+/// neither, so it stays Failed.
+pub fn replacement_cause(retry: bool, changed: &[&str]) -> Option<String> {
+    if !changed.is_empty() {
+        let fields = changed
+            .iter()
+            .map(|f| format!("spec.{f}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        return Some(format!("{fields} changed"));
+    }
+    retry.then(|| format!("the {RETRY_ANNOTATION} annotation asks for a new attempt"))
+}
+
+/// The plan that replaces a Failed Bedrock object: `delete` it now, create anew on the next
+/// reconcile. Ready False (Creating), Synced True, a Replacing event.
+pub fn replacing<S, A>(status: S, delete: A, noun: &str, name: &str, cause: &str) -> Plan<S, A> {
+    let message = format!("replacing failed Bedrock {noun} {name} because {cause}");
+    Plan {
+        actions: vec![delete],
+        status,
+        conditions: vec![
+            Desired::new(conditions::READY, false, reason::CREATING, message.clone()),
+            Desired::new(
+                conditions::SYNCED,
+                true,
+                reason::RECONCILED,
+                message.clone(),
+            ),
+        ],
+        events: vec![Note::normal(event::REPLACING, "Replace", message)],
+        next: Next::Soon,
+    }
+}
+
+/// The plan of a Failed Bedrock object left as it is: both conditions False (Failed) with
+/// `message`, a Warning `event` only when it has just failed (`announce`), looked at again at
+/// the resync.
+pub fn failed<S, A>(status: S, message: String, event: &str, announce: bool) -> Plan<S, A> {
+    let events = if announce {
+        vec![Note::warning(event, "Create", message.clone())]
+    } else {
+        Vec::new()
+    };
+    Plan {
+        actions: Vec::new(),
+        status,
+        conditions: vec![
+            Desired::new(conditions::READY, false, reason::FAILED, message.clone()),
+            Desired::new(conditions::SYNCED, false, reason::FAILED, message),
+        ],
+        events,
+        next: Next::Resync,
+    }
+}
+
+/// One tag call on a Bedrock object: each kind's action type converts it (`From<TagCall>`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TagCall {
+    Set {
+        arn: String,
+        tags: BTreeMap<String, String>,
+    },
+    Remove {
+        arn: String,
+        keys: Vec<String>,
+    },
+}
+
+/// The calls that make the object's tags (`remote`) match `desired` (spec.tags plus the owner
+/// tags), removing only the keys the operator set before (`managed`): at most one of each.
+pub fn tag_calls(
+    arn: &str,
+    desired: &BTreeMap<String, String>,
+    remote: &BTreeMap<String, String>,
+    managed: &[String],
+) -> Vec<TagCall> {
+    let changes = tags::changes(desired, remote, managed);
+    let mut calls = Vec::new();
+    if !changes.set.is_empty() {
+        calls.push(TagCall::Set {
+            arn: arn.to_string(),
+            tags: changes.set,
+        });
+    }
+    if !changes.remove.is_empty() {
+        calls.push(TagCall::Remove {
+            arn: arn.to_string(),
+            keys: changes.remove,
+        });
+    }
+    calls
 }
 
 /// Whether any of `desired` differs in reason or message from the conditions as they stand.
@@ -395,6 +504,52 @@ mod tests {
         quota_hint: "Delete unused deployments or request a quota increase",
         not_found_hint: "Check spec.modelArn",
     };
+
+    #[test]
+    fn a_retry_value_already_acted_on_asks_for_nothing() {
+        let annotations = BTreeMap::from([(RETRY_ANNOTATION.to_string(), "2".to_string())]);
+        assert_eq!(unhandled_retry(Some(&annotations), Some("2")), None);
+        assert_eq!(
+            unhandled_retry(Some(&annotations), Some("1")).as_deref(),
+            Some("2")
+        );
+        assert_eq!(unhandled_retry(None, None), None);
+    }
+
+    #[test]
+    fn a_failed_object_is_replaced_for_a_changed_field_before_a_retry() {
+        assert_eq!(replacement_cause(false, &[]), None);
+        assert_eq!(
+            replacement_cause(true, &["name", "region"]).as_deref(),
+            Some("spec.name, spec.region changed")
+        );
+        assert!(replacement_cause(true, &[]).is_some_and(|cause| cause.contains(RETRY_ANNOTATION)));
+    }
+
+    #[test]
+    fn tag_calls_set_and_remove_once_each_and_spare_foreign_keys() {
+        let desired = BTreeMap::from([("team".to_string(), "ml".to_string())]);
+        let remote = BTreeMap::from([
+            ("team".to_string(), "old".to_string()),
+            ("gone".to_string(), "x".to_string()),
+            ("theirs".to_string(), "y".to_string()),
+        ]);
+        let calls = tag_calls("arn", &desired, &remote, &["team".into(), "gone".into()]);
+        assert_eq!(
+            calls,
+            vec![
+                TagCall::Set {
+                    arn: "arn".into(),
+                    tags: desired.clone()
+                },
+                TagCall::Remove {
+                    arn: "arn".into(),
+                    keys: vec!["gone".into()]
+                },
+            ]
+        );
+        assert!(tag_calls("arn", &desired, &desired, &["team".into()]).is_empty());
+    }
 
     fn error(code: &str) -> BedrockError {
         BedrockError {

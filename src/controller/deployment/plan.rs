@@ -52,6 +52,15 @@ pub enum Action {
     },
 }
 
+impl From<outcome::TagCall> for Action {
+    fn from(call: outcome::TagCall) -> Self {
+        match call {
+            outcome::TagCall::Set { arn, tags } => Action::Tag { arn, tags },
+            outcome::TagCall::Remove { arn, keys } => Action::Untag { arn, keys },
+        }
+    }
+}
+
 /// The outcome of planning a deployment's reconcile.
 pub type Plan = outcome::Plan<BedrockCustomModelDeploymentStatus, Action>;
 
@@ -387,21 +396,14 @@ pub fn settled(resource: &BedrockCustomModelDeployment) -> bool {
                 && status.tags_synced_generation == generation
         }
         Some(DeploymentStatus::Failed) => {
-            let retry = retry_annotation(resource);
-            ready.reason == reason::FAILED
-                && retry.is_none_or(|value| Some(value) == status.retry_handled.as_deref())
+            let retry = outcome::unhandled_retry(
+                resource.metadata.annotations.as_ref(),
+                status.retry_handled.as_deref(),
+            );
+            ready.reason == reason::FAILED && retry.is_none()
         }
         _ => false,
     }
-}
-
-fn retry_annotation(resource: &BedrockCustomModelDeployment) -> Option<&str> {
-    resource
-        .metadata
-        .annotations
-        .as_ref()
-        .and_then(|a| a.get(RETRY_ANNOTATION))
-        .map(String::as_str)
 }
 
 /// Whether the observe step should also read the deployment's tags: to tell whose a deployment
@@ -826,9 +828,10 @@ fn plan_existing(
     let serving = &found.model_arn;
     match &found.state {
         DeploymentState::Failed => {
-            let retry = retry_annotation(resource)
-                .filter(|value| Some(*value) != previous.retry_handled.as_deref())
-                .map(str::to_string);
+            let retry = outcome::unhandled_retry(
+                resource.metadata.annotations.as_ref(),
+                previous.retry_handled.as_deref(),
+            );
             // A Failed deployment may be renamed (or moved, or described anew): replaced.
             let region = status.region.clone().unwrap_or_default();
             let changed = status
@@ -836,42 +839,16 @@ fn plan_existing(
                 .as_ref()
                 .map(|current| immutable_changes(&created_with(valid, &region), current))
                 .unwrap_or_default();
-            if retry.is_some() || !changed.is_empty() {
-                let why = if changed.is_empty() {
-                    format!("the {RETRY_ANNOTATION} annotation asks for a new attempt")
-                } else {
-                    format!(
-                        "{} changed",
-                        changed
-                            .iter()
-                            .map(|f| format!("spec.{f}"))
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    )
-                };
+            if let Some(cause) = outcome::replacement_cause(retry.is_some(), &changed) {
                 if retry.is_some() {
                     status.retry_handled = retry;
                 }
                 status.recreations += 1;
                 clear_deployment(&mut status);
-                let message = format!("replacing failed Bedrock deployment {name} because {why}");
-                return Plan {
-                    actions: vec![Action::Delete {
-                        arn: found.arn.clone(),
-                    }],
-                    status,
-                    conditions: vec![
-                        Desired::new(conditions::READY, false, reason::CREATING, message.clone()),
-                        Desired::new(
-                            conditions::SYNCED,
-                            true,
-                            reason::RECONCILED,
-                            message.clone(),
-                        ),
-                    ],
-                    events: vec![Note::normal(event::REPLACING, "Replace", message)],
-                    next: Next::Soon,
+                let delete = Action::Delete {
+                    arn: found.arn.clone(),
                 };
+                return outcome::replacing(status, delete, "deployment", name, &cause);
             }
             let failure = found
                 .failure_message
@@ -881,25 +858,8 @@ fn plan_existing(
             let message = format!(
                 "Bedrock could not create deployment {name}: {failure}. Set the {RETRY_ANNOTATION} annotation to a new value to try again, or delete the resource"
             );
-            let events = if previous.deployment_status != Some(DeploymentStatus::Failed) {
-                vec![Note::warning(
-                    event::DEPLOYMENT_FAILED,
-                    "Create",
-                    message.clone(),
-                )]
-            } else {
-                Vec::new()
-            };
-            Plan {
-                actions: Vec::new(),
-                status,
-                conditions: vec![
-                    Desired::new(conditions::READY, false, reason::FAILED, message.clone()),
-                    Desired::new(conditions::SYNCED, false, reason::FAILED, message),
-                ],
-                events,
-                next: Next::Resync,
-            }
+            let announce = previous.deployment_status != Some(DeploymentStatus::Failed);
+            outcome::failed(status, message, event::DEPLOYMENT_FAILED, announce)
         }
         DeploymentState::Creating | DeploymentState::Other(_) => {
             let message = format!("Bedrock is creating deployment {name}");
@@ -950,9 +910,10 @@ fn plan_existing(
                     let failed_before = update.is_some_and(|u| {
                         u.state == UpdateState::UpdateFailed && u.model_arn == desired
                     });
-                    let retry = retry_annotation(resource)
-                        .filter(|value| Some(*value) != previous.retry_handled.as_deref())
-                        .map(str::to_string);
+                    let retry = outcome::unhandled_retry(
+                        resource.metadata.annotations.as_ref(),
+                        previous.retry_handled.as_deref(),
+                    );
                     if failed_before && retry.is_none() {
                         let failure = found
                             .failure_message
@@ -1045,23 +1006,13 @@ fn plan_existing(
                 Some(_) => {
                     let mut actions = Vec::new();
                     if let Some(remote_tags) = &observation.tags {
-                        let changes = tags::changes(
+                        let calls = outcome::tag_calls(
+                            &found.arn,
                             &desired_tags(resource),
                             remote_tags,
                             &status.managed_tag_keys,
                         );
-                        if !changes.set.is_empty() {
-                            actions.push(Action::Tag {
-                                arn: found.arn.clone(),
-                                tags: changes.set,
-                            });
-                        }
-                        if !changes.remove.is_empty() {
-                            actions.push(Action::Untag {
-                                arn: found.arn.clone(),
-                                keys: changes.remove,
-                            });
-                        }
+                        actions.extend(calls.into_iter().map(Action::from));
                         status.managed_tag_keys = resource.spec.tags.keys().cloned().collect();
                         status.tags_synced_generation = resource.metadata.generation;
                     }

@@ -45,6 +45,15 @@ pub enum Action {
     },
 }
 
+impl From<outcome::TagCall> for Action {
+    fn from(call: outcome::TagCall) -> Self {
+        match call {
+            outcome::TagCall::Set { arn, tags } => Action::Tag { arn, tags },
+            outcome::TagCall::Remove { arn, keys } => Action::Untag { arn, keys },
+        }
+    }
+}
+
 /// The outcome of planning a model's reconcile.
 pub type Plan = outcome::Plan<BedrockCustomModelStatus, Action>;
 
@@ -313,13 +322,11 @@ pub fn settled(resource: &BedrockCustomModel) -> bool {
             ready.reason == reason::ACTIVE && status.tags_synced_generation == generation
         }
         Some("Failed") => {
-            let retry = resource
-                .metadata
-                .annotations
-                .as_ref()
-                .and_then(|a| a.get(RETRY_ANNOTATION));
-            ready.reason == reason::FAILED
-                && retry.is_none_or(|value| Some(value) == status.retry_handled.as_ref())
+            let retry = outcome::unhandled_retry(
+                resource.metadata.annotations.as_ref(),
+                status.retry_handled.as_deref(),
+            );
+            ready.reason == reason::FAILED && retry.is_none()
         }
         _ => false,
     }
@@ -677,49 +684,20 @@ fn plan_existing(
                 .as_ref()
                 .map(|current| immutable_changes(&desired_parameters(resource, region), current))
                 .unwrap_or_default();
-            let retry = resource
-                .metadata
-                .annotations
-                .as_ref()
-                .and_then(|a| a.get(RETRY_ANNOTATION))
-                .filter(|value| Some(*value) != status.retry_handled.as_ref())
-                .cloned();
-            if !changed.is_empty() || retry.is_some() {
-                let why = if changed.is_empty() {
-                    format!("the {RETRY_ANNOTATION} annotation asks for a new attempt")
-                } else {
-                    format!(
-                        "{} changed",
-                        changed
-                            .iter()
-                            .map(|f| format!("spec.{f}"))
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    )
-                };
+            let retry = outcome::unhandled_retry(
+                resource.metadata.annotations.as_ref(),
+                status.retry_handled.as_deref(),
+            );
+            if let Some(cause) = outcome::replacement_cause(retry.is_some(), &changed) {
                 if retry.is_some() {
                     status.retry_handled = retry;
                 }
                 status.recreations += 1;
                 clear_model(&mut status);
-                let message = format!("replacing failed Bedrock model {name} because {why}");
-                return Plan {
-                    actions: vec![Action::Delete {
-                        arn: model.arn.clone(),
-                    }],
-                    status,
-                    conditions: vec![
-                        Desired::new(conditions::READY, false, reason::CREATING, message.clone()),
-                        Desired::new(
-                            conditions::SYNCED,
-                            true,
-                            reason::RECONCILED,
-                            message.clone(),
-                        ),
-                    ],
-                    events: vec![Note::normal(event::REPLACING, "Replace", message)],
-                    next: Next::Soon,
+                let delete = Action::Delete {
+                    arn: model.arn.clone(),
                 };
+                return outcome::replacing(status, delete, "model", name, &cause);
             }
             let failure = model
                 .failure_message
@@ -729,47 +707,20 @@ fn plan_existing(
             let message = format!(
                 "Bedrock could not create model {name}: {failure}. Fix the spec (changing source, roleArn or kmsKeyArn replaces the model) or set the {RETRY_ANNOTATION} annotation to a new value to try again"
             );
-            let events = if previous_state.as_deref() != Some("Failed") {
-                vec![Note::warning(
-                    event::MODEL_FAILED,
-                    "Create",
-                    message.clone(),
-                )]
-            } else {
-                Vec::new()
-            };
-            Plan {
-                actions: Vec::new(),
-                status,
-                conditions: vec![
-                    Desired::new(conditions::READY, false, reason::FAILED, message.clone()),
-                    Desired::new(conditions::SYNCED, false, reason::FAILED, message),
-                ],
-                events,
-                next: Next::Resync,
-            }
+            let announce = previous_state.as_deref() != Some("Failed");
+            outcome::failed(status, message, event::MODEL_FAILED, announce)
         }
         ModelState::Active => {
             let arn = model.arn.clone();
             let mut actions = Vec::new();
             if let Some(remote_tags) = &observation.tags {
-                let changes = tags::changes(
+                let calls = outcome::tag_calls(
+                    &arn,
                     &desired_tags(resource),
                     remote_tags,
                     &status.managed_tag_keys,
                 );
-                if !changes.set.is_empty() {
-                    actions.push(Action::Tag {
-                        arn: arn.clone(),
-                        tags: changes.set,
-                    });
-                }
-                if !changes.remove.is_empty() {
-                    actions.push(Action::Untag {
-                        arn: arn.clone(),
-                        keys: changes.remove,
-                    });
-                }
+                actions.extend(calls.into_iter().map(Action::from));
                 status.managed_tag_keys = resource.spec.tags.keys().cloned().collect();
                 status.tags_synced_generation = resource.metadata.generation;
             }
