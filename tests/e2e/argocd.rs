@@ -1,18 +1,21 @@
-//! The Argo CD health check (docs/argocd/health.lua), run the way Argo CD runs it: by testkit's
-//! `argocd-lua` (testkit/go/argocd-lua), which embeds Argo CD's Lua interpreter, gopher-lua
-//! (Lua 5.1), and repeats what Argo CD does around it. An object being deleted is Progressing
-//! "Pending deletion" before any script runs; a script installed through argocd-cm gets no
-//! `string`, `math` or `os`; numbers arrive as floats and JSON nulls are dropped; an error is
-//! Unknown with the error's text.
+//! The Argo CD health checks, one per kind (docs/argocd/health.lua for BedrockCustomModel,
+//! docs/argocd/resource_customizations/…/BedrockCustomModelDeployment/health.lua for
+//! BedrockCustomModelDeployment), run the way Argo CD runs them: by testkit's `argocd-lua`
+//! (testkit/go/argocd-lua), which embeds Argo CD's Lua interpreter, gopher-lua (Lua 5.1), and
+//! repeats what Argo CD does around it. An object being deleted is Progressing "Pending
+//! deletion" before any script runs; a script installed through argocd-cm gets no `string`,
+//! `math` or `os`; numbers arrive as floats and JSON nulls are dropped; an error is Unknown with
+//! the error's text.
 //!
 //! - Live objects: each test drives the real operator into a state, takes the object from the
 //!   API server and checks the health Argo CD would show. The same objects are the testdata of
-//!   the contribution layout (docs/argocd/resource_customizations/…): with
+//!   the contribution layout (docs/argocd/resource_customizations/<group>/<kind>/): with
 //!   `BEDROCK_OPERATOR_WRITE_TESTDATA=1` the tests rewrite them and health_test.yaml; without,
 //!   they check that the committed ones still stand for what the operator produces.
-//! - Edge objects: hand-written, one test per topic.
-//! - One script: the argocd-cm snippet and the contribution layout carry health.lua byte for
-//!   byte, and every verdict is checked to be the same with argocd-cm's libraries, with every
+//! - Edge objects: hand-written, one test per topic, judged by both scripts where the topic is
+//!   shared, and by the deployment's alone for its model swaps and the model it references.
+//! - One script per kind: the argocd-cm snippet carries each, byte for byte, under its kind's
+//!   key, and every verdict is checked to be the same with argocd-cm's libraries, with every
 //!   library (useOpenLibs, and how Argo CD runs the scripts it bundles) and run on its own (as
 //!   Argo CD's test of resource_customizations runs it, without the deletion rule).
 
@@ -21,11 +24,11 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use anyhow::{Context, Result, ensure};
-use bedrock_emulator::{FaultConfig, ForeignModel, Operation};
+use bedrock_emulator::{DeploymentDelays, DeploymentFailure, FaultConfig, ForeignModel, Operation};
 use bedrock_operator::api::BedrockCustomModel;
 use bedrock_operator::api::conditions::{READY, SYNCED};
-use kube::Resource;
-use kube::api::{Api, ApiResource, DynamicObject};
+use bedrock_operator::api::deployment::BedrockCustomModelDeployment;
+use kube::api::{Api, ApiResource, DeleteParams, DynamicObject, Patch, PatchParams};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use testkit::gotools::ARGOCD_LUA;
@@ -38,38 +41,106 @@ use crate::harness::{DEADLINE, World, s3_spec, tail};
 const WRITE_TESTDATA_ENV: &str = "BEDROCK_OPERATOR_WRITE_TESTDATA";
 /// A role the emulator answers AccessDeniedException for.
 const DENIED_ROLE: &str = "arn:aws:iam::123456789012:role/NoPassRole";
-/// Long enough that a model stays Creating for the whole test.
+/// Long enough that a model stays Creating (or a deployment Creating or Updating) for the
+/// whole test.
 const FOREVER: Duration = Duration::from_secs(600);
+/// How long the emulator keeps a deployment Creating, or Updating, when a test does not wait
+/// on that state.
+const QUICK_MS: u64 = 500;
 const POLL: Duration = Duration::from_millis(100);
 /// What Argo CD shows for any object with a deletionTimestamp (gitops-engine's health.go).
 const PENDING_DELETION: &str = "Pending deletion";
 
-/// The live states kept as testdata, by file stem: every state the live tests below produce.
-const LIVE_STATES: &[&str] = &[
-    "creating",
-    "active",
-    "failed",
-    "invalid_spec",
-    "name_conflict",
-    "access_denied",
-    "immutable_field_changed",
-    "deletion_blocked",
-    "generation_not_observed",
-    "deleting",
-    "throttled",
-    "bedrock_unavailable",
-];
+/// The health check of one kind: the resource it judges, its script and the live states kept
+/// as the testdata of its contribution layout.
+#[derive(Debug, Clone, Copy)]
+struct Check {
+    resource: fn() -> ApiResource,
+    /// The script argocd-cm installs, relative to docs/argocd.
+    script: &'static str,
+    /// The live states kept as testdata, by file stem: every state the live tests produce.
+    live_states: &'static [&'static str],
+}
+
+const MODEL: Check = Check {
+    resource: || ApiResource::erase::<BedrockCustomModel>(&()),
+    // Kept byte for byte in the contribution layout too (a test checks it).
+    script: "health.lua",
+    live_states: &[
+        "creating",
+        "active",
+        "failed",
+        "invalid_spec",
+        "name_conflict",
+        "access_denied",
+        "immutable_field_changed",
+        "deletion_blocked",
+        "generation_not_observed",
+        "deleting",
+        "throttled",
+        "bedrock_unavailable",
+    ],
+};
+
+const DEPLOYMENT: Check = Check {
+    resource: || ApiResource::erase::<BedrockCustomModelDeployment>(&()),
+    // The contribution layout's script is the one argocd-cm installs.
+    script: "resource_customizations/bedrock-operator.dev/BedrockCustomModelDeployment/health.lua",
+    live_states: &[
+        "creating",
+        "active",
+        "failed",
+        "model_not_ready",
+        "model_not_found",
+        "model_failed",
+        "model_deleting",
+        "invalid_spec",
+        "name_conflict",
+        "updating",
+        "update_failed",
+        "generation_not_observed",
+        "deleting",
+    ],
+};
+
+/// Every kind with a health check, in the order argocd-cm lists them.
+const CHECKS: &[Check] = &[MODEL, DEPLOYMENT];
 
 fn argocd_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/argocd")
 }
 
-/// Argo CD's resource_customizations/<group>/<kind>/ layout, for a contribution upstream.
-fn contribution_dir() -> PathBuf {
-    argocd_dir()
-        .join("resource_customizations")
-        .join(BedrockCustomModel::group(&()).as_ref())
-        .join(BedrockCustomModel::kind(&()).as_ref())
+impl Check {
+    fn kind(&self) -> String {
+        (self.resource)().kind
+    }
+
+    fn script(&self) -> PathBuf {
+        argocd_dir().join(self.script)
+    }
+
+    /// Argo CD's resource_customizations/<group>/<kind>/ layout, for a contribution upstream.
+    fn contribution_dir(&self) -> PathBuf {
+        let resource = (self.resource)();
+        argocd_dir()
+            .join("resource_customizations")
+            .join(resource.group)
+            .join(resource.kind)
+    }
+
+    /// The argocd-cm key Argo CD (2.1 and later) reads this kind's health script from.
+    fn argocd_cm_key(&self) -> String {
+        let resource = (self.resource)();
+        format!(
+            "resource.customizations.health.{}_{}",
+            resource.group, resource.kind
+        )
+    }
+
+    /// The live objects of this kind in the world's namespace.
+    fn api(&self, world: &World) -> Api<DynamicObject> {
+        Api::namespaced_with(world.plane.client(), &world.namespace, &(self.resource)())
+    }
 }
 
 /// What Argo CD shows for an object.
@@ -152,57 +223,56 @@ async fn health_under(script: &Path, mode: Mode, objects: &[Value]) -> Result<Ve
     Ok(healths)
 }
 
-/// What Argo CD shows for each object with health.lua installed through argocd-cm. Fails if
-/// the script answers anything else with every library open or when run on its own: it must
-/// not matter how Argo CD runs it.
-async fn argo_health(objects: &[Value]) -> Result<Vec<Health>> {
-    let script = argocd_dir().join("health.lua");
+/// What Argo CD shows for each object with the kind's script installed through argocd-cm.
+/// Fails if the script answers anything else with every library open or when run on its own:
+/// it must not matter how Argo CD runs it.
+async fn argo_health(check: Check, objects: &[Value]) -> Result<Vec<Health>> {
+    let script = check.script();
     let shown = health_under(&script, Mode::ArgocdCm, objects).await?;
     for mode in [Mode::OpenLibs, Mode::ScriptOnly] {
         let other = health_under(&script, mode, objects).await?;
         for ((object, argocd_cm), answer) in objects.iter().zip(&shown).zip(&other) {
             ensure!(
                 argocd_cm == answer,
-                "health.lua says {answer:?} in mode {mode:?} but {argocd_cm:?} as an argocd-cm script\nobject: {object}"
+                "{} says {answer:?} in mode {mode:?} but {argocd_cm:?} as an argocd-cm script\nobject: {object}",
+                check.script
             );
         }
     }
     Ok(shown)
 }
 
-async fn health_of(object: &Value) -> Result<Health> {
-    argo_health(std::slice::from_ref(object))
+async fn health_of(check: Check, object: &Value) -> Result<Health> {
+    argo_health(check, std::slice::from_ref(object))
         .await?
         .pop()
         .context("one health for one object")
 }
 
 /// The resource exactly as the API server returns it, as JSON.
-async fn live_json(world: &World, name: &str) -> Result<Option<Value>> {
-    let resource = ApiResource::erase::<BedrockCustomModel>(&());
-    let api: Api<DynamicObject> =
-        Api::namespaced_with(world.plane.client(), &world.namespace, &resource);
-    Ok(match api.get_opt(name).await? {
+async fn live_json(world: &World, check: Check, name: &str) -> Result<Option<Value>> {
+    Ok(match check.api(world).get_opt(name).await? {
         Some(object) => Some(serde_json::to_value(object)?),
         None => None,
     })
 }
 
-/// Waits until the live object satisfies `check`, and returns that very object.
+/// Waits until the live object satisfies `wanted`, and returns that very object.
 async fn wait_json(
     world: &World,
+    check: Check,
     name: &str,
     what: &str,
-    check: impl Fn(&Value) -> bool,
+    wanted: impl Fn(&Value) -> bool,
 ) -> Result<Value> {
     let mut last = None;
     let found = testkit::wait::until(
-        format!("{name} to become {what}"),
+        format!("{} {name} to become {what}", check.kind()),
         DEADLINE,
         POLL,
         async || {
-            let seen = live_json(world, name).await?;
-            if seen.as_ref().is_some_and(&check) {
+            let seen = live_json(world, check, name).await?;
+            if seen.as_ref().is_some_and(&wanted) {
                 return Ok(seen);
             }
             last = seen.or(last.take());
@@ -236,8 +306,14 @@ fn condition_in(object: &Value, type_: &str) -> Option<(String, String, String, 
 }
 
 /// The object once `type_` has `reason` for the current generation.
-async fn wait_reason_json(world: &World, name: &str, type_: &str, reason: &str) -> Result<Value> {
-    wait_json(world, name, &format!("{type_} {reason}"), |object| {
+async fn wait_reason_json(
+    world: &World,
+    check: Check,
+    name: &str,
+    type_: &str,
+    reason: &str,
+) -> Result<Value> {
+    wait_json(world, check, name, &format!("{type_} {reason}"), |object| {
         condition_in(object, type_).is_some_and(|c| {
             c.1 == reason && c.3.is_some() && c.3 == object["metadata"]["generation"].as_i64()
         })
@@ -247,8 +323,8 @@ async fn wait_reason_json(world: &World, name: &str, type_: &str, reason: &str) 
 
 /// Checks the health of `object`: its status, and that the message is the message of the
 /// condition `type_`.
-async fn assert_health(object: &Value, status: &str, type_: &str) -> Result<Health> {
-    let health = health_of(object).await?;
+async fn assert_health(check: Check, object: &Value, status: &str, type_: &str) -> Result<Health> {
+    let health = health_of(check, object).await?;
     let (_, reason, message, _) =
         condition_in(object, type_).with_context(|| format!("no {type_} condition in {object}"))?;
     assert_eq!(
@@ -265,12 +341,12 @@ async fn assert_health(object: &Value, status: &str, type_: &str) -> Result<Heal
 
 /// Checks that `object` is Progressing "Pending deletion", as Argo CD shows every object with a
 /// deletionTimestamp.
-async fn assert_pending_deletion(object: &Value) -> Result<Health> {
+async fn assert_pending_deletion(check: Check, object: &Value) -> Result<Health> {
     assert!(
         object["metadata"]["deletionTimestamp"].is_string(),
         "{object}"
     );
-    let health = health_of(object).await?;
+    let health = health_of(check, object).await?;
     assert_eq!(
         health,
         Health {
@@ -282,7 +358,7 @@ async fn assert_pending_deletion(object: &Value) -> Result<Health> {
     Ok(health)
 }
 
-/// health_test.yaml of the contribution layout.
+/// health_test.yaml of a contribution layout.
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct HealthTests {
     tests: Vec<HealthTest>,
@@ -296,8 +372,8 @@ struct HealthTest {
 }
 
 impl HealthTests {
-    fn read() -> Result<Self> {
-        let path = contribution_dir().join("health_test.yaml");
+    fn read(check: Check) -> Result<Self> {
+        let path = check.contribution_dir().join("health_test.yaml");
         let text = std::fs::read_to_string(&path)
             .with_context(|| format!("reading {}", path.display()))?;
         serde_yaml::from_str(&text).with_context(|| format!("parsing {}", path.display()))
@@ -315,6 +391,8 @@ struct Shape {
     /// (status, reason) of Ready and of Synced.
     ready: Option<(String, String)>,
     synced: Option<(String, String)>,
+    /// A deployment's model swap: Updating, UpdateCompleted or UpdateFailed (models have none).
+    update_status: Option<String>,
 }
 
 impl Shape {
@@ -325,17 +403,25 @@ impl Shape {
             being_deleted: object["metadata"]["deletionTimestamp"].is_string(),
             ready: condition(READY),
             synced: condition(SYNCED),
+            update_status: object["status"]["updateStatus"]
+                .as_str()
+                .map(str::to_string),
         }
     }
 }
 
-/// Keeps a live object of `state` as testdata/`state`.yaml of the contribution layout, with the
-/// health it got in health_test.yaml (when `BEDROCK_OPERATOR_WRITE_TESTDATA=1`); otherwise
-/// checks that the committed object is still of the same shape and health.
-fn keep_as_testdata(state: &str, object: &Value, health: &Health) -> Result<()> {
-    assert!(LIVE_STATES.contains(&state), "{state} is in LIVE_STATES");
+/// Keeps a live object of `state` as testdata/`state`.yaml of the kind's contribution layout,
+/// with the health it got in health_test.yaml (when `BEDROCK_OPERATOR_WRITE_TESTDATA=1`);
+/// otherwise checks that the committed object is still of the same shape and health.
+fn keep_as_testdata(check: Check, state: &str, object: &Value, health: &Health) -> Result<()> {
+    assert!(
+        check.live_states.contains(&state),
+        "{state} is a live state of {}",
+        check.kind()
+    );
+    let dir = check.contribution_dir();
     let input_path = format!("testdata/{state}.yaml");
-    let path = contribution_dir().join(&input_path);
+    let path = dir.join(&input_path);
     if !writing_testdata() {
         let hint = format!("regenerate with {WRITE_TESTDATA_ENV}=1 (docs/argocd.md)");
         let committed: Value = serde_yaml::from_str(
@@ -345,17 +431,25 @@ fn keep_as_testdata(state: &str, object: &Value, health: &Health) -> Result<()> 
         assert_eq!(
             Shape::of(&committed),
             Shape::of(object),
-            "{input_path} no longer looks like what the operator shows for {state}: {hint}"
+            "{} {input_path} no longer looks like what the operator shows for {state}: {hint}",
+            check.kind()
         );
-        let tests = HealthTests::read()?;
+        let tests = HealthTests::read(check)?;
         let expected = tests
             .tests
             .iter()
             .find(|t| t.input_path == input_path)
-            .with_context(|| format!("health_test.yaml has no test for {input_path}: {hint}"))?;
+            .with_context(|| {
+                format!(
+                    "{}'s health_test.yaml has no test for {input_path}: {hint}",
+                    check.kind()
+                )
+            })?;
         assert_eq!(
-            expected.health_status.status, health.status,
-            "health_test.yaml expects another status for {input_path}: {hint}"
+            expected.health_status.status,
+            health.status,
+            "{}'s health_test.yaml expects another status for {input_path}: {hint}",
+            check.kind()
         );
         return Ok(());
     }
@@ -369,8 +463,8 @@ fn keep_as_testdata(state: &str, object: &Value, health: &Health) -> Result<()> 
     let lock = std::fs::File::create(&lock_path)?;
     lock.lock()?;
     std::fs::create_dir_all(path.parent().context("testdata has a parent")?)?;
-    write_whole(&path, &serde_yaml::to_string(&kept)?)?;
-    let mut tests = HealthTests::read().unwrap_or_default();
+    write_whole(&dir, &path, &serde_yaml::to_string(&kept)?)?;
+    let mut tests = HealthTests::read(check).unwrap_or_default();
     tests.tests.retain(|t| t.input_path != input_path);
     tests.tests.push(HealthTest {
         health_status: health.clone(),
@@ -381,13 +475,14 @@ fn keep_as_testdata(state: &str, object: &Value, health: &Health) -> Result<()> 
         "# Written by tests/e2e/argocd.rs from live objects ({WRITE_TESTDATA_ENV}=1); see docs/argocd.md.\n{}",
         serde_yaml::to_string(&tests)?
     );
-    write_whole(&contribution_dir().join("health_test.yaml"), &text)?;
+    write_whole(&dir, &dir.join("health_test.yaml"), &text)?;
     Ok(())
 }
 
-/// Writes `path` through a rename, so that the tests reading it meanwhile never see half a file.
-fn write_whole(path: &Path, text: &str) -> Result<()> {
-    let temporary = contribution_dir().join(format!(".writing-{}", std::process::id()));
+/// Writes `path` through a rename (from a file in `dir`), so that the tests reading it
+/// meanwhile never see half a file.
+fn write_whole(dir: &Path, path: &Path, text: &str) -> Result<()> {
+    let temporary = dir.join(format!(".writing-{}", std::process::id()));
     std::fs::write(&temporary, text)?;
     std::fs::rename(&temporary, path).with_context(|| format!("writing {}", path.display()))
 }
@@ -420,55 +515,55 @@ async fn health_of_each_operator_state() -> Result<()> {
     world.apply("denied", denied).await?;
 
     // Creating.
-    let creating = wait_reason_json(&world, "slow", READY, "Creating").await?;
-    let health = assert_health(&creating, "Progressing", READY).await?;
+    let creating = wait_reason_json(&world, MODEL, "slow", READY, "Creating").await?;
+    let health = assert_health(MODEL, &creating, "Progressing", READY).await?;
     assert!(
         health.message.to_lowercase().contains("creating") && health.message.contains("slow"),
         "{health:?}"
     );
-    keep_as_testdata("creating", &creating, &health)?;
+    keep_as_testdata(MODEL, "creating", &creating, &health)?;
 
     // Active.
-    let active = wait_reason_json(&world, "fine", READY, "Active").await?;
+    let active = wait_reason_json(&world, MODEL, "fine", READY, "Active").await?;
     assert_eq!(
         active["status"]["observedGeneration"],
         active["metadata"]["generation"]
     );
-    let health = assert_health(&active, "Healthy", READY).await?;
+    let health = assert_health(MODEL, &active, "Healthy", READY).await?;
     assert!(health.message.contains("is Active"), "{health:?}");
-    keep_as_testdata("active", &active, &health)?;
+    keep_as_testdata(MODEL, "active", &active, &health)?;
 
     // Failed: the message carries Bedrock's failureMessage.
-    let failed = wait_reason_json(&world, "broken", READY, "Failed").await?;
-    let health = assert_health(&failed, "Degraded", READY).await?;
+    let failed = wait_reason_json(&world, MODEL, "broken", READY, "Failed").await?;
+    let health = assert_health(MODEL, &failed, "Degraded", READY).await?;
     let failure = failed["status"]["failureMessage"]
         .as_str()
         .context("failureMessage")?
         .trim_end_matches('.');
     assert!(health.message.contains(failure), "{health:?}");
-    keep_as_testdata("failed", &failed, &health)?;
+    keep_as_testdata(MODEL, "failed", &failed, &health)?;
 
     // InvalidSpec, naming the field.
-    let invalid = wait_reason_json(&world, "dotted.name", READY, "InvalidSpec").await?;
-    let health = assert_health(&invalid, "Degraded", READY).await?;
+    let invalid = wait_reason_json(&world, MODEL, "dotted.name", READY, "InvalidSpec").await?;
+    let health = assert_health(MODEL, &invalid, "Degraded", READY).await?;
     assert!(health.message.contains("spec.modelName"), "{health:?}");
-    keep_as_testdata("invalid_spec", &invalid, &health)?;
+    keep_as_testdata(MODEL, "invalid_spec", &invalid, &health)?;
 
     // NameConflict with a model the operator did not create.
-    let conflict = wait_reason_json(&world, "taken", READY, "NameConflict").await?;
-    let health = assert_health(&conflict, "Degraded", READY).await?;
+    let conflict = wait_reason_json(&world, MODEL, "taken", READY, "NameConflict").await?;
+    let health = assert_health(MODEL, &conflict, "Degraded", READY).await?;
     assert!(health.message.contains("adoptionPolicy"), "{health:?}");
-    keep_as_testdata("name_conflict", &conflict, &health)?;
+    keep_as_testdata(MODEL, "name_conflict", &conflict, &health)?;
 
     // AccessDenied on CreateCustomModel.
-    let denied = wait_reason_json(&world, "denied", READY, "AccessDenied").await?;
-    let health = assert_health(&denied, "Degraded", READY).await?;
+    let denied = wait_reason_json(&world, MODEL, "denied", READY, "AccessDenied").await?;
+    let health = assert_health(MODEL, &denied, "Degraded", READY).await?;
     assert!(health.message.contains("iam:PassRole"), "{health:?}");
     assert_eq!(
         condition_in(&denied, SYNCED).map(|c| c.1).as_deref(),
         Some("AccessDenied")
     );
-    keep_as_testdata("access_denied", &denied, &health)?;
+    keep_as_testdata(MODEL, "access_denied", &denied, &health)?;
 
     // DeletionBlocked: Bedrock refuses to delete a model in use. Argo CD shows any object being
     // deleted as Pending deletion without asking the script; the reason and Bedrock's words are
@@ -479,23 +574,23 @@ async fn health_of_each_operator_state() -> Result<()> {
         Some("the model is used by provisioned throughput pt-1".into()),
     )?;
     world.delete("in-use").await?;
-    let blocked = wait_json(&world, "in-use", "DeletionBlocked", |object| {
+    let blocked = wait_json(&world, MODEL, "in-use", "DeletionBlocked", |object| {
         object["metadata"]["deletionTimestamp"].is_string()
             && condition_in(object, READY).is_some_and(|c| c.1 == "DeletionBlocked")
     })
     .await?;
-    let health = assert_pending_deletion(&blocked).await?;
+    let health = assert_pending_deletion(MODEL, &blocked).await?;
     let (status, _, message, _) = condition_in(&blocked, READY).context("Ready")?;
     assert_eq!(status, "False");
     assert!(message.contains("provisioned throughput"), "{message}");
-    keep_as_testdata("deletion_blocked", &blocked, &health)?;
+    keep_as_testdata(MODEL, "deletion_blocked", &blocked, &health)?;
     state.clear_delete_conflict("in-use")?;
     world.wait_gone("in-use").await?;
 
     // The slow model finishes: Healthy.
     state.set_ready_delay("slow", Duration::ZERO)?;
-    let done = wait_reason_json(&world, "slow", READY, "Active").await?;
-    assert_health(&done, "Healthy", READY).await?;
+    let done = wait_reason_json(&world, MODEL, "slow", READY, "Active").await?;
+    assert_health(MODEL, &done, "Healthy", READY).await?;
     Ok(())
 }
 
@@ -508,8 +603,10 @@ async fn health_while_the_operator_is_away() -> Result<()> {
     world.apply("leaving", s3_spec("leaving")).await?;
     world.wait_ready("drifting").await?;
     world.wait_ready("leaving").await?;
-    let before = live_json(&world, "drifting").await?.context("drifting")?;
-    assert_health(&before, "Healthy", READY).await?;
+    let before = live_json(&world, MODEL, "drifting")
+        .await?
+        .context("drifting")?;
+    assert_health(MODEL, &before, "Healthy", READY).await?;
 
     world.kill_operator().await?;
     let mut spec = s3_spec("drifting");
@@ -519,7 +616,9 @@ async fn health_while_the_operator_is_away() -> Result<()> {
 
     // A new generation the operator has not seen: the old Ready=True no longer counts. (The
     // script used math.floor here, which argocd-cm scripts do not have: Argo CD showed Unknown.)
-    let unobserved = live_json(&world, "drifting").await?.context("drifting")?;
+    let unobserved = live_json(&world, MODEL, "drifting")
+        .await?
+        .context("drifting")?;
     let generation = unobserved["metadata"]["generation"]
         .as_i64()
         .context("generation")?;
@@ -532,7 +631,7 @@ async fn health_while_the_operator_is_away() -> Result<()> {
         Some("True"),
         "the status still says Ready from the last generation"
     );
-    let health = health_of(&unobserved).await?;
+    let health = health_of(MODEL, &unobserved).await?;
     assert_eq!(
         health,
         Health {
@@ -543,16 +642,19 @@ async fn health_while_the_operator_is_away() -> Result<()> {
             ),
         }
     );
-    keep_as_testdata("generation_not_observed", &unobserved, &health)?;
+    keep_as_testdata(MODEL, "generation_not_observed", &unobserved, &health)?;
 
     // Deleted, but the finalizer waits for the operator.
-    let leaving = live_json(&world, "leaving").await?.context("leaving")?;
-    let health = assert_pending_deletion(&leaving).await?;
-    keep_as_testdata("deleting", &leaving, &health)?;
+    let leaving = live_json(&world, MODEL, "leaving")
+        .await?
+        .context("leaving")?;
+    let health = assert_pending_deletion(MODEL, &leaving).await?;
+    keep_as_testdata(MODEL, "deleting", &leaving, &health)?;
 
     world.start_operator().await?;
     let caught_up = wait_json(
         &world,
+        MODEL,
         "drifting",
         "Ready for the new generation",
         |object| {
@@ -561,7 +663,7 @@ async fn health_while_the_operator_is_away() -> Result<()> {
         },
     )
     .await?;
-    assert_health(&caught_up, "Healthy", READY).await?;
+    assert_health(MODEL, &caught_up, "Healthy", READY).await?;
     world.wait_gone("leaving").await?;
     Ok(())
 }
@@ -579,15 +681,16 @@ async fn health_when_the_default_region_changes() -> Result<()> {
         .start_operator_with_env(&[("AWS_REGION", "eu-west-1")])
         .await?;
 
-    let refused = wait_reason_json(&world, "settled", SYNCED, "ImmutableFieldChanged").await?;
-    let health = assert_health(&refused, "Degraded", SYNCED).await?;
+    let refused =
+        wait_reason_json(&world, MODEL, "settled", SYNCED, "ImmutableFieldChanged").await?;
+    let health = assert_health(MODEL, &refused, "Degraded", SYNCED).await?;
     assert!(health.message.contains("spec.region"), "{health:?}");
     assert_eq!(
         condition_in(&refused, READY).map(|c| c.1).as_deref(),
         Some("ImmutableFieldChanged"),
         "the Ready condition says the same"
     );
-    keep_as_testdata("immutable_field_changed", &refused, &health)?;
+    keep_as_testdata(MODEL, "immutable_field_changed", &refused, &health)?;
     Ok(())
 }
 
@@ -603,24 +706,399 @@ async fn health_while_bedrock_is_throttling_or_failing() -> Result<()> {
         ..FaultConfig::default()
     })?;
     world.apply("patient", s3_spec("patient")).await?;
-    let throttled = wait_reason_json(&world, "patient", SYNCED, "Throttled").await?;
-    let health = assert_health(&throttled, "Progressing", SYNCED).await?;
+    let throttled = wait_reason_json(&world, MODEL, "patient", SYNCED, "Throttled").await?;
+    let health = assert_health(MODEL, &throttled, "Progressing", SYNCED).await?;
     assert!(health.message.contains("throttling"), "{health:?}");
-    keep_as_testdata("throttled", &throttled, &health)?;
+    keep_as_testdata(MODEL, "throttled", &throttled, &health)?;
 
     state.set_faults(FaultConfig {
         internal_error_fraction: 1.0,
         operations: vec![Operation::CreateCustomModel],
         ..FaultConfig::default()
     })?;
-    let unavailable = wait_reason_json(&world, "patient", SYNCED, "BedrockUnavailable").await?;
-    let health = assert_health(&unavailable, "Progressing", SYNCED).await?;
-    keep_as_testdata("bedrock_unavailable", &unavailable, &health)?;
+    let unavailable =
+        wait_reason_json(&world, MODEL, "patient", SYNCED, "BedrockUnavailable").await?;
+    let health = assert_health(MODEL, &unavailable, "Progressing", SYNCED).await?;
+    keep_as_testdata(MODEL, "bedrock_unavailable", &unavailable, &health)?;
 
     state.set_faults(FaultConfig::default())?;
-    let ready = wait_reason_json(&world, "patient", READY, "Active").await?;
-    assert_health(&ready, "Healthy", READY).await?;
+    let ready = wait_reason_json(&world, MODEL, "patient", READY, "Active").await?;
+    assert_health(MODEL, &ready, "Healthy", READY).await?;
     assert_eq!(world.emulator.state().create_log().len(), 1);
+    Ok(())
+}
+
+/// A deployment spec naming the BedrockCustomModel `model` of the namespace.
+fn by_ref(model: &str) -> Value {
+    json!({ "modelRef": { "name": model } })
+}
+
+/// Server-side applies a BedrockCustomModelDeployment, as `kubectl apply` would.
+async fn apply_deployment(world: &World, name: &str, spec: Value) -> Result<()> {
+    let resource = (DEPLOYMENT.resource)();
+    let object = json!({
+        "apiVersion": resource.api_version,
+        "kind": resource.kind,
+        "metadata": { "name": name },
+        "spec": spec,
+    });
+    DEPLOYMENT
+        .api(world)
+        .patch(
+            name,
+            &PatchParams::apply("e2e-user").force(),
+            &Patch::Apply(&object),
+        )
+        .await?;
+    Ok(())
+}
+
+/// The ARN of the BedrockCustomModel `name` once it is Ready.
+async fn ready_model_arn(world: &World, name: &str) -> Result<String> {
+    world
+        .wait_ready(name)
+        .await?
+        .status
+        .and_then(|status| status.model_arn)
+        .with_context(|| format!("the ARN of model {name}"))
+}
+
+/// The deployment once Ready is True with reason Active and Synced says Reconciled, both for
+/// the current generation.
+async fn wait_serving(world: &World, name: &str) -> Result<Value> {
+    wait_json(world, DEPLOYMENT, name, "Active and Reconciled", |object| {
+        let generation = object["metadata"]["generation"].as_i64();
+        condition_in(object, READY).is_some_and(|c| c.0 == "True" && c.1 == "Active")
+            && condition_in(object, SYNCED)
+                .is_some_and(|c| c.1 == "Reconciled" && c.3.is_some() && c.3 == generation)
+    })
+    .await
+}
+
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// A deployment Bedrock is creating is Progressing, an Active one Healthy, one Bedrock could
+/// not create Degraded with Bedrock's reason.
+#[tokio::test]
+async fn health_of_a_deployment_creating_serving_or_failed() -> Result<()> {
+    let world = World::start("argo-dep-states").await?;
+    let state = world.emulator.state();
+    world.apply("base", s3_spec("base")).await?;
+    let base = ready_model_arn(&world, "base").await?;
+
+    // Creating: Bedrock keeps this one Creating for the whole test.
+    state.set_deployment_delays(DeploymentDelays {
+        create_ms: millis(FOREVER),
+        update_ms: QUICK_MS,
+    });
+    apply_deployment(&world, "pending", by_ref("base")).await?;
+    let creating = wait_json(
+        &world,
+        DEPLOYMENT,
+        "pending",
+        "Creating in Bedrock",
+        |object| {
+            object["status"]["deploymentStatus"] == "Creating"
+                && condition_in(object, READY).is_some_and(|c| c.1 == "Creating")
+        },
+    )
+    .await?;
+    let health = assert_health(DEPLOYMENT, &creating, "Progressing", READY).await?;
+    assert!(
+        health.message.contains("creating deployment pending"),
+        "{health:?}"
+    );
+    keep_as_testdata(DEPLOYMENT, "creating", &creating, &health)?;
+    state.set_deployment_delays(DeploymentDelays {
+        create_ms: QUICK_MS,
+        update_ms: QUICK_MS,
+    });
+
+    // Active.
+    apply_deployment(&world, "serving", by_ref("base")).await?;
+    let active = wait_serving(&world, "serving").await?;
+    let health = assert_health(DEPLOYMENT, &active, "Healthy", READY).await?;
+    assert!(
+        health.message.contains("is Active, serving") && health.message.contains(&base),
+        "{health:?}"
+    );
+    keep_as_testdata(DEPLOYMENT, "active", &active, &health)?;
+
+    // Failed: Bedrock could not create it; the message carries Bedrock's failureMessage.
+    state.add_deployment_failure(
+        DeploymentFailure::next_create("Insufficient capacity for the model")
+            .for_deployment("doomed"),
+    )?;
+    apply_deployment(&world, "doomed", by_ref("base")).await?;
+    let failed = wait_reason_json(&world, DEPLOYMENT, "doomed", READY, "Failed").await?;
+    let health = assert_health(DEPLOYMENT, &failed, "Degraded", READY).await?;
+    let failure = failed["status"]["failureMessage"]
+        .as_str()
+        .context("failureMessage")?
+        .trim_end_matches('.');
+    assert!(
+        failure.contains("Insufficient capacity") && health.message.contains(failure),
+        "{health:?}"
+    );
+    keep_as_testdata(DEPLOYMENT, "failed", &failed, &health)?;
+    Ok(())
+}
+
+/// A deployment waits for the model it references: Progressing while that model is importing
+/// or not applied yet, with the operator's message naming it; Degraded when the model failed
+/// in Bedrock or is being deleted, which the operator cannot get past on its own.
+#[tokio::test]
+async fn health_of_a_deployment_waiting_for_its_model() -> Result<()> {
+    let world = World::start("argo-dep-model").await?;
+    let state = world.emulator.state();
+    state.set_ready_delay("importing", FOREVER)?;
+    world.apply("importing", s3_spec("importing")).await?;
+    world.apply("broken", s3_spec("force-failure")).await?;
+    world.apply("leaving", s3_spec("leaving")).await?;
+    apply_deployment(&world, "waiting", by_ref("importing")).await?;
+    apply_deployment(&world, "lonely", by_ref("nobody")).await?;
+    apply_deployment(&world, "unlucky", by_ref("broken")).await?;
+    apply_deployment(&world, "orphan", by_ref("leaving")).await?;
+
+    // ModelNotReady: the model is importing.
+    world.wait_reason("importing", READY, "Creating").await?;
+    let waiting = wait_json(
+        &world,
+        DEPLOYMENT,
+        "waiting",
+        "waiting for an importing model",
+        |object| {
+            condition_in(object, SYNCED)
+                .is_some_and(|c| c.1 == "ModelNotReady" && c.2.contains("it is Creating"))
+        },
+    )
+    .await?;
+    let health = assert_health(DEPLOYMENT, &waiting, "Progressing", SYNCED).await?;
+    assert!(health.message.contains("importing"), "{health:?}");
+    keep_as_testdata(DEPLOYMENT, "model_not_ready", &waiting, &health)?;
+
+    // ModelNotFound: no such model in the namespace (yet).
+    let missing = wait_reason_json(&world, DEPLOYMENT, "lonely", SYNCED, "ModelNotFound").await?;
+    let health = assert_health(DEPLOYMENT, &missing, "Progressing", SYNCED).await?;
+    assert!(
+        health.message.contains("spec.modelRef") && health.message.contains("nobody"),
+        "{health:?}"
+    );
+    keep_as_testdata(DEPLOYMENT, "model_not_found", &missing, &health)?;
+
+    // ModelFailed: the referenced model failed in Bedrock.
+    let model_failed =
+        wait_reason_json(&world, DEPLOYMENT, "unlucky", SYNCED, "ModelFailed").await?;
+    let health = assert_health(DEPLOYMENT, &model_failed, "Degraded", SYNCED).await?;
+    assert!(
+        health.message.contains("broken") && health.message.contains("failed in Bedrock"),
+        "{health:?}"
+    );
+    keep_as_testdata(DEPLOYMENT, "model_failed", &model_failed, &health)?;
+
+    // ModelDeleting: the model of a serving deployment is deleted. The model waits for the
+    // deployment (DeletionBlocked); the deployment keeps serving it, Ready True.
+    wait_serving(&world, "orphan").await?;
+    world.delete("leaving").await?;
+    let deleting = wait_reason_json(&world, DEPLOYMENT, "orphan", SYNCED, "ModelDeleting").await?;
+    assert_eq!(
+        condition_in(&deleting, READY).map(|c| c.0).as_deref(),
+        Some("True"),
+        "still serving"
+    );
+    let health = assert_health(DEPLOYMENT, &deleting, "Degraded", SYNCED).await?;
+    assert!(
+        health.message.contains("being deleted") && health.message.contains("keeps serving"),
+        "{health:?}"
+    );
+    keep_as_testdata(DEPLOYMENT, "model_deleting", &deleting, &health)?;
+    Ok(())
+}
+
+/// Specs the operator refuses without calling Bedrock (InvalidSpec) and a deployment name
+/// held by another resource (NameConflict) are Degraded, naming the field to change.
+#[tokio::test]
+async fn health_of_a_deployment_whose_spec_cannot_be_deployed() -> Result<()> {
+    let world = World::start("argo-dep-spec").await?;
+    world.apply("base", s3_spec("base")).await?;
+
+    // A dotted metadata.name is no valid deployment name; the schema cannot tell, the
+    // operator can.
+    apply_deployment(&world, "dotted.name", by_ref("base")).await?;
+    let invalid = wait_reason_json(&world, DEPLOYMENT, "dotted.name", READY, "InvalidSpec").await?;
+    let health = assert_health(DEPLOYMENT, &invalid, "Degraded", READY).await?;
+    assert!(
+        health.message.contains("spec.modelDeploymentName"),
+        "{health:?}"
+    );
+    keep_as_testdata(DEPLOYMENT, "invalid_spec", &invalid, &health)?;
+
+    let shared = json!({ "modelRef": { "name": "base" }, "modelDeploymentName": "shared" });
+    apply_deployment(&world, "first", shared.clone()).await?;
+    wait_serving(&world, "first").await?;
+    apply_deployment(&world, "second", shared).await?;
+    let conflict = wait_reason_json(&world, DEPLOYMENT, "second", READY, "NameConflict").await?;
+    let health = assert_health(DEPLOYMENT, &conflict, "Degraded", READY).await?;
+    assert!(
+        health.message.contains("spec.modelDeploymentName"),
+        "{health:?}"
+    );
+    keep_as_testdata(DEPLOYMENT, "name_conflict", &conflict, &health)?;
+    Ok(())
+}
+
+/// Pointing a serving deployment at another model swaps it in place: Ready stays True on the
+/// old model, yet Argo CD shows Progressing until Bedrock completes the swap. A swap Bedrock
+/// fails is Degraded with what failed and the model the deployment still serves.
+#[tokio::test]
+async fn health_of_a_deployment_during_a_model_swap() -> Result<()> {
+    let world = World::start("argo-dep-swap").await?;
+    let state = world.emulator.state();
+    state.set_deployment_delays(DeploymentDelays {
+        create_ms: QUICK_MS,
+        update_ms: millis(FOREVER),
+    });
+    world.apply("v3", s3_spec("v3")).await?;
+    world.apply("v4", s3_spec("v4")).await?;
+    let v3 = ready_model_arn(&world, "v3").await?;
+    let v4 = ready_model_arn(&world, "v4").await?;
+    apply_deployment(&world, "rolling", by_ref("v3")).await?;
+    apply_deployment(&world, "swap", by_ref("v3")).await?;
+    let before = wait_serving(&world, "rolling").await?;
+    assert_health(DEPLOYMENT, &before, "Healthy", READY).await?;
+    wait_serving(&world, "swap").await?;
+
+    // Updating: Bedrock keeps the swap going for the whole test; Ready stays True on v3.
+    apply_deployment(&world, "rolling", by_ref("v4")).await?;
+    let updating = wait_json(&world, DEPLOYMENT, "rolling", "Updating", |object| {
+        object["status"]["updateStatus"] == "Updating"
+            && condition_in(object, SYNCED).is_some_and(|c| {
+                c.1 == "Updating"
+                    && c.3.is_some()
+                    && c.3 == object["metadata"]["generation"].as_i64()
+            })
+    })
+    .await?;
+    assert_eq!(
+        condition_in(&updating, READY).map(|c| (c.0, c.1)),
+        Some(("True".to_string(), "Active".to_string())),
+        "Ready kept during the swap"
+    );
+    let health = assert_health(DEPLOYMENT, &updating, "Progressing", SYNCED).await?;
+    assert!(
+        health.message.contains(&format!("rolling model {v4}"))
+            && health.message.contains(&format!("serves {v3} until then")),
+        "{health:?}"
+    );
+    keep_as_testdata(DEPLOYMENT, "updating", &updating, &health)?;
+
+    // UpdateFailed: Bedrock fails the next swap of "swap" once it has run (quickly: the delay
+    // of "rolling"'s swap was fixed when it started); the deployment keeps serving v3.
+    state.set_deployment_delays(DeploymentDelays {
+        create_ms: QUICK_MS,
+        update_ms: QUICK_MS,
+    });
+    state.add_deployment_failure(
+        DeploymentFailure::next_update("The model v4 does not fit the deployment's capacity")
+            .for_deployment("swap"),
+    )?;
+    apply_deployment(&world, "swap", by_ref("v4")).await?;
+    let failed = wait_reason_json(&world, DEPLOYMENT, "swap", SYNCED, "UpdateFailed").await?;
+    assert_eq!(
+        condition_in(&failed, READY).map(|c| c.0).as_deref(),
+        Some("True"),
+        "still serving v3"
+    );
+    assert_eq!(failed["status"]["modelArn"], json!(v3));
+    let health = assert_health(DEPLOYMENT, &failed, "Degraded", SYNCED).await?;
+    assert!(
+        health.message.contains(&v4) && health.message.contains(&format!("keeps serving {v3}")),
+        "{health:?}"
+    );
+    if let Some(failure) = failed["status"]["failureMessage"].as_str() {
+        assert!(
+            health.message.contains(failure.trim_end_matches('.')),
+            "Bedrock's words ({failure}) are in {health:?}"
+        );
+    }
+    keep_as_testdata(DEPLOYMENT, "update_failed", &failed, &health)?;
+    Ok(())
+}
+
+/// With the operator stopped, a spec change is Progressing with the generation it waits for
+/// (the old Ready=True no longer counts), a deletion Pending deletion; once it is back,
+/// Healthy and gone.
+#[tokio::test]
+async fn health_of_a_deployment_while_the_operator_is_away() -> Result<()> {
+    let mut world = World::start("argo-dep-away").await?;
+    world.apply("base", s3_spec("base")).await?;
+    apply_deployment(&world, "drifting", by_ref("base")).await?;
+    apply_deployment(&world, "leaving", by_ref("base")).await?;
+    wait_serving(&world, "drifting").await?;
+    wait_serving(&world, "leaving").await?;
+
+    world.kill_operator().await?;
+    apply_deployment(
+        &world,
+        "drifting",
+        json!({ "modelRef": { "name": "base" }, "tags": { "team": "ml" } }),
+    )
+    .await?;
+    DEPLOYMENT
+        .api(&world)
+        .delete("leaving", &DeleteParams::default())
+        .await?;
+
+    let unobserved = live_json(&world, DEPLOYMENT, "drifting")
+        .await?
+        .context("drifting")?;
+    let generation = unobserved["metadata"]["generation"]
+        .as_i64()
+        .context("generation")?;
+    assert_eq!(
+        unobserved["status"]["observedGeneration"].as_i64(),
+        Some(generation - 1)
+    );
+    assert_eq!(
+        condition_in(&unobserved, READY).map(|c| c.0).as_deref(),
+        Some("True"),
+        "the status still says Ready from the last generation"
+    );
+    let health = health_of(DEPLOYMENT, &unobserved).await?;
+    assert_eq!(
+        health,
+        Health {
+            status: "Progressing".into(),
+            message: format!(
+                "Waiting for the operator to observe generation {generation} (status.observedGeneration is {})",
+                generation - 1
+            ),
+        }
+    );
+    keep_as_testdata(DEPLOYMENT, "generation_not_observed", &unobserved, &health)?;
+
+    // Deleted, but the finalizer waits for the operator.
+    let leaving = live_json(&world, DEPLOYMENT, "leaving")
+        .await?
+        .context("leaving")?;
+    let health = assert_pending_deletion(DEPLOYMENT, &leaving).await?;
+    keep_as_testdata(DEPLOYMENT, "deleting", &leaving, &health)?;
+
+    world.start_operator().await?;
+    let caught_up = wait_serving(&world, "drifting").await?;
+    assert_eq!(caught_up["status"]["observedGeneration"], json!(generation));
+    assert_health(DEPLOYMENT, &caught_up, "Healthy", READY).await?;
+    let api = DEPLOYMENT.api(&world);
+    testkit::wait::until(
+        "deployment leaving to be deleted",
+        DEADLINE,
+        POLL,
+        async || Ok(api.get_opt("leaving").await?.is_none().then_some(())),
+    )
+    .await
+    .with_context(|| tail(&world.operator_logs(), 40))?;
     Ok(())
 }
 
@@ -638,12 +1116,24 @@ fn synced(status: &str, reason: &str, generation: Value) -> Value {
     })
 }
 
+/// A BedrockCustomModel. Neither script reads kind or spec, so the topics both kinds share
+/// use it for both.
 fn object(metadata: Value, status: Value) -> Value {
     json!({
         "apiVersion": "bedrock-operator.dev/v1alpha1",
         "kind": "BedrockCustomModel",
         "metadata": metadata,
         "spec": { "source": { "s3Uri": "s3://e2e-models/x/" } },
+        "status": status,
+    })
+}
+
+fn deployment(metadata: Value, status: Value) -> Value {
+    json!({
+        "apiVersion": "bedrock-operator.dev/v1alpha1",
+        "kind": "BedrockCustomModelDeployment",
+        "metadata": metadata,
+        "spec": { "modelRef": { "name": "v4" } },
         "status": status,
     })
 }
@@ -655,21 +1145,34 @@ fn gen2() -> Value {
 /// (case, object, status, a part of the message)
 type Case = (&'static str, Value, &'static str, String);
 
-/// Judges every case's object (in one run per mode) and reports every case that got another
-/// health, not just the first.
-async fn check_cases(cases: Vec<Case>) -> Result<()> {
+/// Judges every case's object with each of `checks` (in one run per mode) and describes every
+/// case that got another health, not just the first.
+async fn failed_cases(checks: &[Check], cases: &[Case]) -> Result<Vec<String>> {
     let objects: Vec<Value> = cases.iter().map(|case| case.1.clone()).collect();
-    let healths = argo_health(&objects).await?;
-    let failures: Vec<String> = cases
-        .iter()
-        .zip(&healths)
-        .filter(|((_, _, status, message), health)| {
-            health.status != *status || !health.message.contains(message.as_str())
-        })
-        .map(|((case, _, status, message), health)| {
-            format!("{case}: got {health:?}, want {status} with a message containing {message:?}")
-        })
-        .collect();
+    let mut failures = Vec::new();
+    for &check in checks {
+        let healths = argo_health(check, &objects).await?;
+        failures.extend(
+            cases
+                .iter()
+                .zip(&healths)
+                .filter(|((_, _, status, message), health)| {
+                    health.status != *status || !health.message.contains(message.as_str())
+                })
+                .map(|((case, _, status, message), health)| {
+                    format!(
+                        "{}: {case}: got {health:?}, want {status} with a message containing {message:?}",
+                        check.kind()
+                    )
+                }),
+        );
+    }
+    Ok(failures)
+}
+
+/// Judges every case with each of `checks`; fails listing every case that got another health.
+async fn check_cases(checks: &[Check], cases: Vec<Case>) -> Result<()> {
+    let failures = failed_cases(checks, &cases).await?;
     assert!(failures.is_empty(), "{}", failures.join("\n"));
     Ok(())
 }
@@ -677,7 +1180,7 @@ async fn check_cases(cases: Vec<Case>) -> Result<()> {
 /// No status, no conditions, conditions of the wrong shape: Progressing, never an error.
 #[tokio::test]
 async fn edge_objects_without_a_status_or_conditions() -> Result<()> {
-    check_cases(vec![
+    check_cases(CHECKS, vec![
         (
             "empty object",
             json!({}),
@@ -746,7 +1249,7 @@ async fn edge_objects_without_a_status_or_conditions() -> Result<()> {
 /// whole numbers they are.
 #[tokio::test]
 async fn edge_objects_with_float_numbers() -> Result<()> {
-    check_cases(vec![
+    check_cases(CHECKS, vec![
         (
             "generation and observedGeneration written as floats",
             object(
@@ -791,7 +1294,7 @@ async fn edge_objects_with_float_numbers() -> Result<()> {
 /// Argo CD drops every JSON null, also inside arrays (the entries after it move up).
 #[tokio::test]
 async fn edge_objects_with_nulls() -> Result<()> {
-    check_cases(vec![
+    check_cases(CHECKS, vec![
         (
             "null status",
             object(gen2(), Value::Null),
@@ -851,7 +1354,7 @@ async fn edge_objects_with_nulls() -> Result<()> {
 #[tokio::test]
 async fn edge_objects_with_conditions_in_any_order() -> Result<()> {
     let other = json!({ "type": "SomethingElse", "status": "False", "reason": "Whatever" });
-    check_cases(vec![
+    check_cases(CHECKS, vec![
         (
             "Synced before Ready",
             object(
@@ -893,10 +1396,17 @@ async fn edge_objects_with_conditions_in_any_order() -> Result<()> {
 }
 
 /// Reasons a newer operator may add: Unknown (with the reason) only when Ready is False for a
-/// reason this check has not heard of; otherwise Ready's status decides.
+/// reason this check has not heard of; otherwise Ready's status decides. Deleting is a reason
+/// of models only: the deployment's check does not know it.
 #[tokio::test]
 async fn edge_objects_with_reasons_this_check_does_not_know() -> Result<()> {
-    check_cases(vec![
+    let deleting = || {
+        object(
+            gen2(),
+            json!({ "observedGeneration": 2, "conditions": [ready("False", "Deleting", json!(2))] }),
+        )
+    };
+    let shared: Vec<Case> = vec![
         (
             "Ready False, a new reason",
             object(
@@ -933,17 +1443,34 @@ async fn edge_objects_with_reasons_this_check_does_not_know() -> Result<()> {
             "Healthy",
             "ready message (Active)".into(),
         ),
-        (
-            "a Deleting reason",
-            object(
-                gen2(),
-                json!({ "observedGeneration": 2, "conditions": [ready("False", "Deleting", json!(2))] }),
-            ),
-            "Progressing",
-            "ready message (Deleting)".into(),
-        ),
-    ])
-    .await
+    ];
+    let mut failures = failed_cases(CHECKS, &shared).await?;
+    failures.extend(
+        failed_cases(
+            &[MODEL],
+            &[(
+                "a Deleting reason",
+                deleting(),
+                "Progressing",
+                "ready message (Deleting)".into(),
+            )],
+        )
+        .await?,
+    );
+    failures.extend(
+        failed_cases(
+            &[DEPLOYMENT],
+            &[(
+                "a Deleting reason",
+                deleting(),
+                "Unknown",
+                "(Deleting): ready message (Deleting)".into(),
+            )],
+        )
+        .await?,
+    );
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    Ok(())
 }
 
 /// Whatever its conditions say, an object being deleted is Pending deletion: Argo CD does not
@@ -951,7 +1478,7 @@ async fn edge_objects_with_reasons_this_check_does_not_know() -> Result<()> {
 #[tokio::test]
 async fn edge_objects_being_deleted() -> Result<()> {
     let deleted = |generation: i64| json!({ "name": "m", "generation": generation, "deletionTimestamp": "2026-01-01T00:00:00Z", "finalizers": ["bedrock-operator.dev/cleanup"] });
-    check_cases(vec![
+    check_cases(CHECKS, vec![
         (
             "blocked",
             object(
@@ -986,6 +1513,216 @@ async fn edge_objects_being_deleted() -> Result<()> {
             PENDING_DELETION.into(),
         ),
     ])
+    .await
+}
+
+const V3: &str = "arn:aws:bedrock:us-east-1:123456789012:custom-model/imported/v3v3v3v3v3v3";
+const V4: &str = "arn:aws:bedrock:us-east-1:123456789012:custom-model/imported/v4v4v4v4v4v4";
+
+/// A deployment's status at generation 2 with `conditions` and the model fields of a swap
+/// from v3 to v4, plus `extra` (updateStatus, deploymentStatus).
+fn swap_status(conditions: Value, extra: Value) -> Value {
+    let mut status = json!({
+        "observedGeneration": 2,
+        "modelDeploymentName": "chat",
+        "modelArn": V3,
+        "desiredModelArn": V4,
+        "conditions": conditions,
+    });
+    if let (Some(status), Some(extra)) = (status.as_object_mut(), extra.as_object()) {
+        status.extend(extra.clone());
+    }
+    status
+}
+
+/// Ready stays True on the old model while Bedrock swaps in the new one: Progressing until the
+/// swap completes, whichever of Synced or updateStatus says so; a failed swap is Degraded; a
+/// swap that failed before and no longer matters (the spec points back at the model served)
+/// leaves UpdateFailed in updateStatus, and the deployment Healthy.
+#[tokio::test]
+async fn edge_deployments_during_a_model_swap() -> Result<()> {
+    let active = || ready("True", "Active", json!(2));
+    check_cases(
+        &[DEPLOYMENT],
+        vec![
+            (
+                "Synced Updating, Ready True on the old model",
+                deployment(
+                    gen2(),
+                    swap_status(
+                        json!([active(), synced("True", "Updating", json!(2))]),
+                        json!({ "updateStatus": "Updating" }),
+                    ),
+                ),
+                "Progressing",
+                "synced message (Updating)".into(),
+            ),
+            (
+                "updateStatus Updating, the conditions not yet saying so",
+                deployment(
+                    gen2(),
+                    swap_status(
+                        json!([active(), synced("True", "Reconciled", json!(2))]),
+                        json!({ "updateStatus": "Updating" }),
+                    ),
+                ),
+                "Progressing",
+                format!("Bedrock is rolling model {V4} out to deployment chat; it serves {V3} until then"),
+            ),
+            (
+                "updateStatus Updating, without the model fields",
+                deployment(
+                    gen2(),
+                    json!({ "observedGeneration": 2, "updateStatus": "Updating", "conditions": [active()] }),
+                ),
+                "Progressing",
+                "Bedrock is rolling another model out to the deployment; it serves the previous model until then".into(),
+            ),
+            (
+                "a swap throttled on its way",
+                deployment(
+                    gen2(),
+                    swap_status(
+                        json!([active(), synced("False", "Throttled", json!(2))]),
+                        json!({ "updateStatus": "Updating" }),
+                    ),
+                ),
+                "Progressing",
+                "synced message (Throttled)".into(),
+            ),
+            (
+                "a failed swap: Synced UpdateFailed, Ready True on the old model",
+                deployment(
+                    gen2(),
+                    swap_status(
+                        json!([active(), synced("False", "UpdateFailed", json!(2))]),
+                        json!({ "updateStatus": "UpdateFailed" }),
+                    ),
+                ),
+                "Degraded",
+                "synced message (UpdateFailed)".into(),
+            ),
+            (
+                "an old UpdateFailed, the spec back on the model served",
+                deployment(
+                    gen2(),
+                    json!({ "observedGeneration": 2, "modelArn": V3, "desiredModelArn": V3, "updateStatus": "UpdateFailed", "conditions": [active(), synced("True", "Reconciled", json!(2))] }),
+                ),
+                "Healthy",
+                "ready message (Active)".into(),
+            ),
+            (
+                "the swap completed",
+                deployment(
+                    gen2(),
+                    json!({ "observedGeneration": 2, "modelArn": V4, "desiredModelArn": V4, "updateStatus": "UpdateCompleted", "conditions": [active(), synced("True", "Reconciled", json!(2))] }),
+                ),
+                "Healthy",
+                "ready message (Active)".into(),
+            ),
+            (
+                "an updateStatus that is not a string",
+                deployment(
+                    gen2(),
+                    json!({ "observedGeneration": 2, "updateStatus": 7, "conditions": [active()] }),
+                ),
+                "Healthy",
+                "ready message (Active)".into(),
+            ),
+            (
+                "a Failed deployment, whatever updateStatus says",
+                deployment(
+                    gen2(),
+                    swap_status(
+                        json!([ready("False", "Failed", json!(2)), synced("False", "Failed", json!(2))]),
+                        json!({ "deploymentStatus": "Failed", "updateStatus": "Updating" }),
+                    ),
+                ),
+                "Degraded",
+                "ready message (Failed)".into(),
+            ),
+            (
+                "an update for a generation not yet observed",
+                deployment(
+                    json!({ "name": "chat", "generation": 3 }),
+                    swap_status(
+                        json!([active(), synced("True", "Updating", json!(2))]),
+                        json!({ "updateStatus": "Updating" }),
+                    ),
+                ),
+                "Progressing",
+                "observe generation 3 (status.observedGeneration is 2)".into(),
+            ),
+        ],
+    )
+    .await
+}
+
+/// The referenced model: waiting for it is Progressing (before the first create, and while
+/// the deployment keeps serving an older model); a model that failed or is being deleted is
+/// Degraded.
+#[tokio::test]
+async fn edge_deployments_and_their_model() -> Result<()> {
+    let both = |status: &str, reason: &str| json!({ "observedGeneration": 2, "conditions": [ready(status, reason, json!(2)), synced(status, reason, json!(2))] });
+    let serving = |reason: &str| {
+        swap_status(
+            json!([
+                ready("True", "Active", json!(2)),
+                synced("False", reason, json!(2))
+            ]),
+            json!({}),
+        )
+    };
+    check_cases(
+        &[DEPLOYMENT],
+        vec![
+            (
+                "ModelNotReady before the first create",
+                deployment(gen2(), both("False", "ModelNotReady")),
+                "Progressing",
+                "synced message (ModelNotReady)".into(),
+            ),
+            (
+                "ModelNotFound before the first create",
+                deployment(gen2(), both("False", "ModelNotFound")),
+                "Progressing",
+                "synced message (ModelNotFound)".into(),
+            ),
+            (
+                "ModelNotReady while serving an older model",
+                deployment(gen2(), serving("ModelNotReady")),
+                "Progressing",
+                "synced message (ModelNotReady)".into(),
+            ),
+            (
+                "ModelFailed before the first create",
+                deployment(gen2(), both("False", "ModelFailed")),
+                "Degraded",
+                "ready message (ModelFailed)".into(),
+            ),
+            (
+                "ModelFailed while serving an older model",
+                deployment(gen2(), serving("ModelFailed")),
+                "Degraded",
+                "synced message (ModelFailed)".into(),
+            ),
+            (
+                "ModelDeleting while serving it",
+                deployment(gen2(), serving("ModelDeleting")),
+                "Degraded",
+                "synced message (ModelDeleting)".into(),
+            ),
+            (
+                "Creating",
+                deployment(
+                    gen2(),
+                    json!({ "observedGeneration": 2, "deploymentStatus": "Creating", "conditions": [ready("False", "Creating", json!(2)), synced("True", "Reconciled", json!(2))] }),
+                ),
+                "Progressing",
+                "ready message (Creating)".into(),
+            ),
+        ],
+    )
     .await
 }
 
@@ -1074,89 +1811,130 @@ async fn argocd_lua_runs_scripts_as_argo_cd_does() -> Result<()> {
     Ok(())
 }
 
-/// The argocd-cm snippet installs health.lua, byte for byte, under the key Argo CD looks up for
-/// this group and kind.
+/// The argocd-cm snippet installs each kind's script, byte for byte, under the key Argo CD
+/// looks up for that group and kind, and nothing else.
 #[test]
-fn argocd_cm_snippet_is_health_lua() -> Result<()> {
-    let dir = argocd_dir();
-    let script = std::fs::read_to_string(dir.join("health.lua"))?;
-    let snippet: Value =
-        serde_yaml::from_str(&std::fs::read_to_string(dir.join("argocd-cm.yaml"))?)?;
+fn argocd_cm_snippet_is_each_kinds_script() -> Result<()> {
+    let snippet: Value = serde_yaml::from_str(&std::fs::read_to_string(
+        argocd_dir().join("argocd-cm.yaml"),
+    )?)?;
     assert_eq!(snippet["kind"], "ConfigMap");
     assert_eq!(snippet["metadata"]["name"], "argocd-cm");
-    let key = format!(
-        "resource.customizations.health.{}_{}",
-        BedrockCustomModel::group(&()),
-        BedrockCustomModel::kind(&())
-    );
+    let keys: Vec<String> = CHECKS.iter().map(Check::argocd_cm_key).collect();
     assert_eq!(
-        key,
-        "resource.customizations.health.bedrock-operator.dev_BedrockCustomModel"
+        keys,
+        [
+            "resource.customizations.health.bedrock-operator.dev_BedrockCustomModel",
+            "resource.customizations.health.bedrock-operator.dev_BedrockCustomModelDeployment",
+        ]
     );
     let data = snippet["data"].as_object().context("data")?;
-    assert_eq!(data.keys().collect::<Vec<_>>(), [&key]);
-    let inlined = data[&key].as_str().context("the script")?;
-    assert!(
-        inlined == script,
-        "docs/argocd/argocd-cm.yaml's script differs from docs/argocd/health.lua: paste health.lua under `{key}: |`, indented by four spaces"
-    );
+    let mut listed: Vec<&String> = data.keys().collect();
+    listed.sort();
+    assert_eq!(listed, keys.iter().collect::<Vec<_>>(), "argocd-cm's keys");
+    for (check, key) in CHECKS.iter().zip(&keys) {
+        let script = std::fs::read_to_string(check.script())?;
+        let inlined = data[key].as_str().context("the script")?;
+        assert!(
+            inlined == script,
+            "docs/argocd/argocd-cm.yaml's script for {} differs from docs/argocd/{}: paste it under `{key}: |`, indented by four spaces",
+            check.kind(),
+            check.script
+        );
+    }
     Ok(())
 }
 
-/// The contribution layout carries health.lua byte for byte.
+/// Each contribution layout carries the script argocd-cm installs, byte for byte.
 #[test]
 fn contribution_layout_health_lua_is_health_lua() -> Result<()> {
-    let script = std::fs::read_to_string(argocd_dir().join("health.lua"))?;
-    let contributed = std::fs::read_to_string(contribution_dir().join("health.lua"))?;
-    assert!(
-        contributed == script,
-        "{} differs from docs/argocd/health.lua: copy it",
-        contribution_dir().join("health.lua").display()
-    );
+    for check in CHECKS {
+        let script = std::fs::read_to_string(check.script())?;
+        let path = check.contribution_dir().join("health.lua");
+        let contributed = std::fs::read_to_string(&path)?;
+        assert!(
+            contributed == script,
+            "{} differs from docs/argocd/{}: copy it",
+            path.display(),
+            check.script
+        );
+    }
     Ok(())
 }
 
-/// health_test.yaml has one test per live state, each on its own testdata file, and nothing else.
-#[test]
-fn contribution_layout_covers_every_live_state() -> Result<()> {
-    let tests = HealthTests::read()?;
+/// The kind's health_test.yaml has one test per live state, each on its own testdata file, and
+/// nothing else.
+fn assert_covers_every_live_state(check: Check) -> Result<()> {
+    let tests = HealthTests::read(check)?;
     let listed: Vec<&str> = tests.tests.iter().map(|t| t.input_path.as_str()).collect();
-    let mut wanted: Vec<String> = LIVE_STATES
+    let mut wanted: Vec<String> = check
+        .live_states
         .iter()
         .map(|state| format!("testdata/{state}.yaml"))
         .collect();
     wanted.sort();
-    assert_eq!(listed, wanted, "health_test.yaml's tests, in order");
-    let mut files: Vec<String> = std::fs::read_dir(contribution_dir().join("testdata"))?
+    assert_eq!(
+        listed,
+        wanted,
+        "{}'s health_test.yaml's tests, in order",
+        check.kind()
+    );
+    let mut files: Vec<String> = std::fs::read_dir(check.contribution_dir().join("testdata"))?
         .map(|entry| Ok(format!("testdata/{}", entry?.file_name().to_string_lossy())))
         .collect::<Result<_>>()?;
     files.sort();
-    assert_eq!(files, wanted, "the testdata files");
+    assert_eq!(files, wanted, "{}'s testdata files", check.kind());
     Ok(())
 }
 
-/// Runs health_test.yaml through argocd-lua's `test`, which runs it like Argo CD's own test of
-/// resource_customizations; every test must pass.
-async fn run_contribution_tests(flags: &[&str]) -> Result<()> {
-    let dir = contribution_dir();
+#[test]
+fn contribution_layout_covers_every_live_state() -> Result<()> {
+    assert_covers_every_live_state(MODEL)
+}
+
+#[test]
+fn deployment_contribution_layout_covers_every_live_state() -> Result<()> {
+    assert_covers_every_live_state(DEPLOYMENT)
+}
+
+/// Runs the kind's health_test.yaml through argocd-lua's `test`, which runs it like Argo CD's
+/// own test of resource_customizations; every test must pass.
+async fn run_contribution_tests(check: Check, flags: &[&str]) -> Result<()> {
+    let dir = check.contribution_dir();
     let mut args = vec!["test"];
     args.extend(flags);
     args.push(dir.to_str().context("the path is not UTF-8")?);
     let (passed, stdout) = run_argocd_lua(&args, b"").await?;
-    assert!(passed, "health_test.yaml with {flags:?}:\n{stdout}");
+    assert!(
+        passed,
+        "{}'s health_test.yaml with {flags:?}:\n{stdout}",
+        check.kind()
+    );
     let ok = stdout.lines().filter(|l| l.starts_with("ok ")).count();
-    assert_eq!(ok, HealthTests::read()?.tests.len(), "{stdout}");
+    assert_eq!(ok, HealthTests::read(check)?.tests.len(), "{stdout}");
     Ok(())
 }
 
 /// The committed testdata get the health health_test.yaml says, with argocd-cm's libraries.
 #[tokio::test]
 async fn contribution_health_tests_pass_with_argocd_cm_libraries() -> Result<()> {
-    run_contribution_tests(&[]).await
+    run_contribution_tests(MODEL, &[]).await
 }
 
 /// … and with every library, as Argo CD runs the scripts it bundles.
 #[tokio::test]
 async fn contribution_health_tests_pass_with_every_library() -> Result<()> {
-    run_contribution_tests(&["-open-libs"]).await
+    run_contribution_tests(MODEL, &["-open-libs"]).await
+}
+
+/// The deployment's, with argocd-cm's libraries.
+#[tokio::test]
+async fn deployment_contribution_health_tests_pass_with_argocd_cm_libraries() -> Result<()> {
+    run_contribution_tests(DEPLOYMENT, &[]).await
+}
+
+/// … and with every library.
+#[tokio::test]
+async fn deployment_contribution_health_tests_pass_with_every_library() -> Result<()> {
+    run_contribution_tests(DEPLOYMENT, &["-open-libs"]).await
 }
