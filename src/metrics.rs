@@ -1,8 +1,11 @@
 //! Prometheus metrics (prometheus-client). Labels are bounded: operation, outcome, error
-//! class, model status — never an object name or an error string.
+//! class, model or deployment status — never an object name or an error string.
 
+use crate::api::deployment::DeploymentStatus;
 use crate::controller::KindLabel;
 use std::collections::HashMap;
+use std::fmt::Debug;
+use std::hash::Hash;
 use std::sync::Mutex;
 use std::time::Instant;
 
@@ -34,7 +37,7 @@ pub struct OperationLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct StatusLabels {
+pub struct ModelStatusLabels {
     pub model_status: ModelStatusLabel,
 }
 
@@ -48,6 +51,14 @@ pub enum ModelStatusLabel {
 }
 
 impl ModelStatusLabel {
+    const ALL: [Self; 5] = [
+        Self::None,
+        Self::Creating,
+        Self::Active,
+        Self::Failed,
+        Self::Other,
+    ];
+
     pub fn from_status(status: Option<&str>) -> Self {
         match status {
             None => ModelStatusLabel::None,
@@ -59,13 +70,96 @@ impl ModelStatusLabel {
     }
 }
 
-const ALL_STATUSES: [ModelStatusLabel; 5] = [
-    ModelStatusLabel::None,
-    ModelStatusLabel::Creating,
-    ModelStatusLabel::Active,
-    ModelStatusLabel::Failed,
-    ModelStatusLabel::Other,
-];
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct DeploymentStatusLabels {
+    pub deployment_status: DeploymentStatusLabel,
+}
+
+/// The values of the models gauge's label, so that one alert reads both gauges alike.
+#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq, EncodeLabelValue)]
+pub enum DeploymentStatusLabel {
+    /// No deployment in Bedrock yet (e.g. waiting for its model).
+    None,
+    Creating,
+    Active,
+    Failed,
+    /// A status this version does not know.
+    Other,
+}
+
+impl DeploymentStatusLabel {
+    const ALL: [Self; 5] = [
+        Self::None,
+        Self::Creating,
+        Self::Active,
+        Self::Failed,
+        Self::Other,
+    ];
+}
+
+impl From<Option<DeploymentStatus>> for DeploymentStatusLabel {
+    fn from(status: Option<DeploymentStatus>) -> Self {
+        match status {
+            None => Self::None,
+            Some(DeploymentStatus::Creating) => Self::Creating,
+            Some(DeploymentStatus::Active) => Self::Active,
+            Some(DeploymentStatus::Failed) => Self::Failed,
+            Some(DeploymentStatus::Unknown) => Self::Other,
+        }
+    }
+}
+
+/// A gauge of resources by the status last recorded for each: every resource counts under one
+/// label set until it is recorded again or removed.
+#[derive(Debug)]
+struct StatusGauge<S> {
+    family: Family<S, Gauge>,
+    /// The label set each resource (by UID) counts under.
+    statuses: Mutex<HashMap<String, S>>,
+}
+
+impl<S> StatusGauge<S>
+where
+    S: EncodeLabelSet + Clone + Debug + Hash + Eq + Send + Sync + 'static,
+{
+    /// Registers the gauge with every label set of `all` at 0, so that a status no resource has
+    /// reads 0 rather than missing (an alert on it then fires only on a real value).
+    fn register(
+        registry: &mut Registry,
+        name: &str,
+        help: &str,
+        all: impl IntoIterator<Item = S>,
+    ) -> Self {
+        let family = Family::<S, Gauge>::default();
+        registry.register(name, help, family.clone());
+        for labels in all {
+            family.get_or_create(&labels).set(0);
+        }
+        Self {
+            family,
+            statuses: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Records the status of resource `uid` (`None` removes it, on deletion).
+    fn record(&self, uid: &str, status: Option<S>) {
+        let mut statuses = self.statuses.lock().unwrap_or_else(|p| p.into_inner());
+        let previous = match &status {
+            Some(status) => statuses.insert(uid.to_string(), status.clone()),
+            None => statuses.remove(uid),
+        };
+        // Only the two label sets involved change: no pass over every resource per reconcile.
+        if previous == status {
+            return;
+        }
+        if let Some(previous) = &previous {
+            self.family.get_or_create(previous).dec();
+        }
+        if let Some(status) = &status {
+            self.family.get_or_create(status).inc();
+        }
+    }
+}
 
 /// Every metric the operator exports.
 pub struct Metrics {
@@ -74,12 +168,11 @@ pub struct Metrics {
     pub reconcile_duration: Histogram,
     pub bedrock_calls: Family<CallLabels, Counter>,
     pub bedrock_call_duration: Family<OperationLabels, Histogram>,
-    pub models: Family<StatusLabels, Gauge>,
+    models: StatusGauge<ModelStatusLabels>,
+    deployments: StatusGauge<DeploymentStatusLabels>,
     pub objects_in_backoff: Gauge,
     pub sweep_watched_models: Gauge,
     pub leader: Gauge,
-    /// Last known modelStatus per resource UID, behind the `models` gauge.
-    model_statuses: Mutex<HashMap<String, ModelStatusLabel>>,
 }
 
 impl Default for Metrics {
@@ -118,11 +211,18 @@ impl Metrics {
             "Latency of calls to Bedrock, by operation (including the wait for the rate limiter)",
             bedrock_call_duration.clone(),
         );
-        let models = Family::<StatusLabels, Gauge>::default();
-        registry.register(
+        let models = StatusGauge::register(
+            &mut registry,
             "models",
             "Resources by the modelStatus last observed in Bedrock (none: no model yet)",
-            models.clone(),
+            ModelStatusLabel::ALL.map(|model_status| ModelStatusLabels { model_status }),
+        );
+        let deployments = StatusGauge::register(
+            &mut registry,
+            "deployments",
+            "Deployment resources by the deploymentStatus last observed in Bedrock (none: no deployment yet)",
+            DeploymentStatusLabel::ALL
+                .map(|deployment_status| DeploymentStatusLabels { deployment_status }),
         );
         let objects_in_backoff = Gauge::default();
         registry.register(
@@ -142,9 +242,6 @@ impl Metrics {
             "1 while this process holds the leader lease (or runs without leader election)",
             leader.clone(),
         );
-        for model_status in ALL_STATUSES {
-            models.get_or_create(&StatusLabels { model_status }).set(0);
-        }
         Self {
             registry,
             reconciles,
@@ -152,10 +249,10 @@ impl Metrics {
             bedrock_calls,
             bedrock_call_duration,
             models,
+            deployments,
             objects_in_backoff,
             sweep_watched_models,
             leader,
-            model_statuses: Mutex::new(HashMap::new()),
         }
     }
 
@@ -180,27 +277,130 @@ impl Metrics {
 
     /// Records the modelStatus of resource `uid` (`None` removes it, on deletion).
     pub fn model_status(&self, uid: &str, status: Option<ModelStatusLabel>) {
-        let mut statuses = self
-            .model_statuses
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
-        let previous = match status {
-            Some(status) => statuses.insert(uid.to_string(), status),
-            None => statuses.remove(uid),
-        };
-        // Only the two labels involved change: no pass over every resource per reconcile.
-        if previous == status {
-            return;
-        }
-        if let Some(model_status) = previous {
-            self.models
-                .get_or_create(&StatusLabels { model_status })
-                .dec();
-        }
-        if let Some(model_status) = status {
-            self.models
-                .get_or_create(&StatusLabels { model_status })
-                .inc();
-        }
+        self.models.record(
+            uid,
+            status.map(|model_status| ModelStatusLabels { model_status }),
+        );
+    }
+
+    /// Records the deploymentStatus of resource `uid` (`None` removes it, on deletion).
+    pub fn deployment_status(&self, uid: &str, status: Option<DeploymentStatusLabel>) {
+        self.deployments.record(
+            uid,
+            status.map(|deployment_status| DeploymentStatusLabels { deployment_status }),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DEPLOYMENTS: &str = "bedrock_operator_deployments";
+
+    /// The samples of the family `name` in the text exposition, sorted: a family writes its
+    /// label sets in no fixed order.
+    fn samples(text: &str, name: &str) -> Vec<String> {
+        let prefix = format!("{name}{{");
+        let mut lines: Vec<String> = text
+            .lines()
+            .filter(|line| line.starts_with(&prefix))
+            .map(str::to_string)
+            .collect();
+        lines.sort();
+        lines
+    }
+
+    /// The deployments gauge's samples with the `counted` statuses as given and every other
+    /// status at 0, sorted as `samples` sorts them.
+    fn deployments_gauge(counted: &[(&str, i64)]) -> Vec<String> {
+        let mut lines: Vec<String> = ["None", "Creating", "Active", "Failed", "Other"]
+            .into_iter()
+            .map(|status| {
+                let count = counted
+                    .iter()
+                    .find(|(counted, _)| *counted == status)
+                    .map_or(0, |(_, count)| *count);
+                format!(r#"{DEPLOYMENTS}{{deployment_status="{status}"}} {count}"#)
+            })
+            .collect();
+        lines.sort();
+        lines
+    }
+
+    #[test]
+    fn the_deployments_gauge_follows_a_deployment_from_creating_to_gone() {
+        let metrics = Metrics::new();
+        let text = metrics.encode();
+        assert!(
+            text.contains(&format!("# TYPE {DEPLOYMENTS} gauge\n")),
+            "{text}"
+        );
+        assert_eq!(samples(&text, DEPLOYMENTS), deployments_gauge(&[]));
+
+        metrics.deployment_status("uid-chat", Some(Some(DeploymentStatus::Creating).into()));
+        assert_eq!(
+            samples(&metrics.encode(), DEPLOYMENTS),
+            deployments_gauge(&[("Creating", 1)])
+        );
+
+        metrics.deployment_status("uid-chat", Some(Some(DeploymentStatus::Active).into()));
+        assert_eq!(
+            samples(&metrics.encode(), DEPLOYMENTS),
+            deployments_gauge(&[("Active", 1)])
+        );
+
+        metrics.deployment_status("uid-chat", None);
+        assert_eq!(
+            samples(&metrics.encode(), DEPLOYMENTS),
+            deployments_gauge(&[])
+        );
+    }
+
+    #[test]
+    fn the_deployments_gauge_counts_each_resource_once() {
+        let metrics = Metrics::new();
+        // A reconcile that observes the same status again, a deployment still waiting for its
+        // model, and a status from a newer Bedrock.
+        metrics.deployment_status("uid-chat", Some(Some(DeploymentStatus::Active).into()));
+        metrics.deployment_status("uid-chat", Some(Some(DeploymentStatus::Active).into()));
+        metrics.deployment_status("uid-waiting", Some(None.into()));
+        metrics.deployment_status("uid-new", Some(Some(DeploymentStatus::Unknown).into()));
+        assert_eq!(
+            samples(&metrics.encode(), DEPLOYMENTS),
+            deployments_gauge(&[("Active", 1), ("None", 1), ("Other", 1)])
+        );
+
+        // Cleanup may finish more than once for one resource; and a resource never recorded
+        // can be forgotten.
+        metrics.deployment_status("uid-chat", None);
+        metrics.deployment_status("uid-chat", None);
+        metrics.deployment_status("uid-never-seen", None);
+        assert_eq!(
+            samples(&metrics.encode(), DEPLOYMENTS),
+            deployments_gauge(&[("None", 1), ("Other", 1)])
+        );
+    }
+
+    #[test]
+    fn the_models_and_deployments_gauges_count_apart() {
+        let metrics = Metrics::new();
+        metrics.model_status("uid-model", Some(ModelStatusLabel::Active));
+        metrics.deployment_status("uid-chat", Some(Some(DeploymentStatus::Creating).into()));
+        let text = metrics.encode();
+        assert_eq!(
+            samples(&text, "bedrock_operator_models"),
+            [
+                r#"bedrock_operator_models{model_status="Active"} 1"#,
+                r#"bedrock_operator_models{model_status="Creating"} 0"#,
+                r#"bedrock_operator_models{model_status="Failed"} 0"#,
+                r#"bedrock_operator_models{model_status="None"} 0"#,
+                r#"bedrock_operator_models{model_status="Other"} 0"#,
+            ]
+        );
+        assert_eq!(
+            samples(&text, DEPLOYMENTS),
+            deployments_gauge(&[("Creating", 1)])
+        );
     }
 }

@@ -1,6 +1,7 @@
 //! The chart's RBAC, proven: its ServiceAccount, (Cluster)Roles and bindings, rendered by real
-//! Helm and applied as they are, are all the operator needs for a full lifecycle, and that
-//! identity can do nothing else (no Secrets, no Pods).
+//! Helm and applied as they are, are all the operator needs for a full lifecycle of either
+//! kind, and that identity can do nothing else (no Secrets, no Pods, no creating or deleting the
+//! resources it manages).
 
 #[path = "../../charts/tests/driver.rs"]
 mod driver;
@@ -8,16 +9,20 @@ mod driver;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
-use bedrock_operator::api::conditions::READY;
+use bedrock_operator::api::BedrockCustomModel;
+use bedrock_operator::api::conditions::{self, READY};
+use bedrock_operator::api::deployment::{
+    BedrockCustomModelDeployment, DeploymentStatus, UpdateStatus,
+};
 use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::{Event as CoreEvent, Pod, Secret};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
-use kube::api::{Api, DynamicObject, ListParams, Patch, PatchParams, PostParams};
+use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, PostParams};
 use kube::core::{ApiResource, GroupVersionKind};
 use kube::discovery::{self, Scope};
 use serde_json::{Value, json};
 
-use crate::harness::{DEADLINE, POLL, World, condition, s3_spec};
+use crate::harness::{DEADLINE, POLL, World, condition, metric, s3_spec, tail};
 use driver::Helm;
 
 /// The kinds that make up the operator's identity and rights.
@@ -105,6 +110,42 @@ impl ChartIdentity {
             .find_map(|a| a.strip_prefix("--leader-election-lease-name="))
             .context("the chart names the Lease")
     }
+
+    /// The name of the operator's Pod, as the chart's Deployment would name it: the holder of
+    /// the Lease.
+    fn pod_name(&self) -> String {
+        format!("{}-5f7c9d8b6-k4m2p", self.account)
+    }
+
+    /// A world whose operator runs as the chart runs it: with this ServiceAccount's token, the
+    /// chart's leader-election flags and the Pod's downward-API environment.
+    async fn start_world(&self, test: &str) -> Result<World> {
+        let pod_name = self.pod_name();
+        let args: Vec<&str> = self
+            .leader_election_args
+            .iter()
+            .map(String::as_str)
+            .collect();
+        World::start_with_kubeconfig(
+            test,
+            &self.kubeconfig,
+            &args,
+            &[
+                ("POD_NAME", pod_name.as_str()),
+                ("POD_NAMESPACE", self.namespace.as_str()),
+            ],
+        )
+        .await
+    }
+}
+
+/// Fails, quoting the logs, if the operator was ever refused a request.
+fn assert_nothing_forbidden(world: &World) {
+    let logs = world.operator_logs();
+    assert!(
+        !logs.to_ascii_lowercase().contains("forbidden"),
+        "the operator was refused something the chart does not grant:\n{logs}"
+    );
 }
 
 /// Server-side applies one rendered object with the admin client.
@@ -138,22 +179,7 @@ async fn apply(client: &kube::Client, object: &Value) -> Result<()> {
 #[tokio::test]
 async fn the_charts_rbac_is_enough_for_a_full_lifecycle() -> Result<()> {
     let chart = ChartIdentity::install("rbac-release").await?;
-    let pod_name = format!("{}-5f7c9d8b6-k4m2p", chart.account);
-    let args: Vec<&str> = chart
-        .leader_election_args
-        .iter()
-        .map(String::as_str)
-        .collect();
-    let world = World::start_with_kubeconfig(
-        "rbac-life",
-        &chart.kubeconfig,
-        &args,
-        &[
-            ("POD_NAME", pod_name.as_str()),
-            ("POD_NAMESPACE", chart.namespace.as_str()),
-        ],
-    )
-    .await?;
+    let world = chart.start_world("rbac-life").await?;
 
     let mut spec = s3_spec("rbac");
     spec["tags"] = json!({ "team": "ml" });
@@ -176,7 +202,7 @@ async fn the_charts_rbac_is_enough_for_a_full_lifecycle() -> Result<()> {
     let lease = leases.get(chart.lease_name()?).await?;
     assert_eq!(
         lease.spec.and_then(|s| s.holder_identity).as_deref(),
-        Some(pod_name.as_str())
+        Some(chart.pod_name().as_str())
     );
     // Events went out through events.k8s.io (published just after the status).
     let mut events = Vec::new();
@@ -208,11 +234,192 @@ async fn the_charts_rbac_is_enough_for_a_full_lifecycle() -> Result<()> {
         })
         .await?;
 
-    let logs = world.operator_logs();
-    assert!(
-        !logs.to_ascii_lowercase().contains("forbidden"),
-        "the operator was refused something the chart does not grant:\n{logs}"
+    assert_nothing_forbidden(&world);
+    Ok(())
+}
+
+/// A sample of the deployments gauge.
+fn deployments_gauge(status: &str) -> String {
+    format!(r#"bedrock_operator_deployments{{deployment_status="{status}"}}"#)
+}
+
+/// Server-side applies a deployment of the model `model` (by modelRef), as `kubectl apply` would.
+async fn apply_deployment(
+    api: &Api<BedrockCustomModelDeployment>,
+    name: &str,
+    model: &str,
+) -> Result<()> {
+    let object = json!({
+        "apiVersion": "bedrock-operator.dev/v1alpha1",
+        "kind": "BedrockCustomModelDeployment",
+        "metadata": { "name": name },
+        "spec": { "modelRef": { "name": model } },
+    });
+    api.patch(
+        name,
+        &PatchParams::apply("e2e-user").force(),
+        &Patch::Apply(&object),
+    )
+    .await
+    .with_context(|| format!("applying deployment {name}"))?;
+    Ok(())
+}
+
+/// Waits until `check` holds for the deployment `name`, or fails with what it last saw.
+async fn wait_deployment(
+    world: &World,
+    api: &Api<BedrockCustomModelDeployment>,
+    name: &str,
+    what: &str,
+    check: impl Fn(&BedrockCustomModelDeployment) -> bool,
+) -> Result<BedrockCustomModelDeployment> {
+    let mut last = None;
+    let found = testkit::wait::until(
+        format!("deployment {name} to become {what}"),
+        DEADLINE,
+        POLL,
+        async || {
+            let seen = api.get_opt(name).await?;
+            if seen.as_ref().is_some_and(&check) {
+                return Ok(seen);
+            }
+            last = seen.or(last.take());
+            Ok(None)
+        },
+    )
+    .await;
+    found.with_context(|| {
+        format!(
+            "last seen status: {}\noperator log tail:\n{}",
+            serde_json::to_string_pretty(&last.and_then(|d| d.status)).unwrap_or_default(),
+            tail(&world.operator_logs(), 40)
+        )
+    })
+}
+
+fn deployment_ready(deployment: &BedrockCustomModelDeployment) -> bool {
+    deployment
+        .status
+        .as_ref()
+        .and_then(|s| conditions::find(&s.conditions, READY))
+        .is_some_and(|c| c.status == "True")
+}
+
+fn model_arn(model: &BedrockCustomModel) -> Result<String> {
+    model
+        .status
+        .as_ref()
+        .and_then(|s| s.model_arn.clone())
+        .context("the model's status.modelArn")
+}
+
+/// 3. A model and its deployment (modelRef) with nothing but the chart's rules: the deployment
+/// turns Active and Ready, rolls a second model out in place, and deleting the deployment and
+/// both models at once leaves nothing in Bedrock. The deployments gauge follows it.
+#[tokio::test]
+async fn the_charts_rbac_is_enough_for_a_deployment_lifecycle() -> Result<()> {
+    let chart = ChartIdentity::install("rbac-dep-release").await?;
+    let world = chart.start_world("rbac-dep").await?;
+    let deployments: Api<BedrockCustomModelDeployment> =
+        Api::namespaced(world.plane.client(), &world.namespace);
+
+    world.apply("rbac-v1", s3_spec("rbac-v1")).await?;
+    world.apply("rbac-v2", s3_spec("rbac-v2")).await?;
+    let v1 = model_arn(&world.wait_ready("rbac-v1").await?)?;
+    let v2 = model_arn(&world.wait_ready("rbac-v2").await?)?;
+
+    // Model Active → deployment Active, serving it.
+    apply_deployment(&deployments, "rbac-chat", "rbac-v1").await?;
+    let active = wait_deployment(&world, &deployments, "rbac-chat", "Active and Ready", |d| {
+        deployment_ready(d)
+            && d.status.as_ref().and_then(|s| s.deployment_status) == Some(DeploymentStatus::Active)
+    })
+    .await?;
+    let status = active.status.context("status")?;
+    assert_eq!(status.model_arn.as_deref(), Some(v1.as_str()));
+    let arn = status.deployment_arn.context("status.deploymentArn")?;
+    assert_eq!(
+        world
+            .emulator
+            .state()
+            .deployment(&arn)
+            .map(|d| d.model_arn)
+            .as_deref(),
+        Some(v1.as_str()),
+        "the deployment serves the first model in Bedrock"
     );
+    world
+        .wait_metrics("one Active deployment", |text| {
+            metric(text, &deployments_gauge("Active")) == Some(1.0)
+        })
+        .await?;
+
+    // A new modelRef rolls the second model out in place.
+    apply_deployment(&deployments, "rbac-chat", "rbac-v2").await?;
+    let rolled = wait_deployment(
+        &world,
+        &deployments,
+        "rbac-chat",
+        "UpdateCompleted on the second model",
+        |d| {
+            d.status.as_ref().is_some_and(|s| {
+                s.update_status == Some(UpdateStatus::UpdateCompleted)
+                    && s.model_arn.as_deref() == Some(v2.as_str())
+            }) && deployment_ready(d)
+        },
+    )
+    .await?;
+    assert_eq!(
+        rolled.status.and_then(|s| s.deployment_arn).as_deref(),
+        Some(arn.as_str()),
+        "the same deployment, updated in place"
+    );
+    assert_eq!(
+        world
+            .emulator
+            .state()
+            .deployment(&arn)
+            .map(|d| d.model_arn)
+            .as_deref(),
+        Some(v2.as_str()),
+        "the deployment serves the second model in Bedrock"
+    );
+
+    // Everything deleted at once, as `kubectl delete -f` of one file does: the model in use
+    // first (it waits for its deployment), then the deployment, then the other model.
+    world.delete("rbac-v2").await?;
+    deployments
+        .delete("rbac-chat", &DeleteParams::default())
+        .await?;
+    world.delete("rbac-v1").await?;
+    testkit::wait::until(
+        "deployment rbac-chat to be deleted",
+        DEADLINE,
+        POLL,
+        async || {
+            Ok(deployments
+                .get_opt("rbac-chat")
+                .await?
+                .is_none()
+                .then_some(()))
+        },
+    )
+    .await
+    .with_context(|| tail(&world.operator_logs(), 40))?;
+    world.wait_gone("rbac-v2").await?;
+    world.wait_gone("rbac-v1").await?;
+    let state = world.emulator.state();
+    assert!(state.deployments().is_empty(), "{:?}", state.deployments());
+    assert!(state.models().is_empty(), "{:?}", state.models());
+    world
+        .wait_metrics("no deployment counted", |text| {
+            ["None", "Creating", "Active", "Failed", "Other"]
+                .iter()
+                .all(|status| metric(text, &deployments_gauge(status)) == Some(0.0))
+        })
+        .await?;
+
+    assert_nothing_forbidden(&world);
     Ok(())
 }
 
@@ -321,5 +528,82 @@ async fn the_charts_identity_is_refused_secrets_and_pods() -> Result<()> {
             .await,
         "read Leases outside the release namespace",
     )?;
+    Ok(())
+}
+
+/// 4. The chart's identity manages the resources users create, and no more: it cannot create,
+/// replace, delete or delete-collection either kind (it patches finalizers and status only),
+/// while it may list both cluster-wide.
+#[tokio::test]
+async fn the_charts_identity_cannot_create_or_delete_the_resources() -> Result<()> {
+    let chart = ChartIdentity::install("rbac-own").await?;
+    let plane = testkit::shared().await?;
+    let other = plane.create_namespace("rbac-own-other").await?;
+    let client = plane
+        .service_account_client(&chart.namespace, &chart.account)
+        .await?;
+    let kinds = [
+        ApiResource::erase::<BedrockCustomModel>(&()),
+        ApiResource::erase::<BedrockCustomModelDeployment>(&()),
+    ];
+
+    // The API server's RBAC authorizer learns new bindings from a watch: allow it a moment.
+    for kind in &kinds {
+        let all = Api::<DynamicObject>::all_with(client.clone(), kind);
+        let mut refusal = None;
+        let listed = testkit::wait::until(
+            format!("listing {} cluster-wide, as the chart grants", kind.plural),
+            DEADLINE,
+            POLL,
+            async || match all.list(&ListParams::default()).await {
+                Ok(_) => Ok(Some(())),
+                Err(error) => {
+                    refusal = Some(error);
+                    Ok(None)
+                }
+            },
+        )
+        .await;
+        listed.with_context(|| format!("last refusal: {refusal:?}"))?;
+    }
+
+    // Authorization comes before admission and the look-up: a 403 whatever the body or name.
+    let mut granted = Vec::new();
+    for kind in &kinds {
+        let api = Api::<DynamicObject>::namespaced_with(client.clone(), &other, kind);
+        let mut object = DynamicObject::new("rbac-probe", kind);
+        object.data = json!({ "spec": {} });
+        let attempts = [
+            (
+                "create",
+                api.create(&PostParams::default(), &object).await.map(drop),
+            ),
+            (
+                "replace",
+                api.replace("rbac-probe", &PostParams::default(), &object)
+                    .await
+                    .map(drop),
+            ),
+            (
+                "delete",
+                api.delete("rbac-probe", &DeleteParams::default())
+                    .await
+                    .map(drop),
+            ),
+            (
+                "delete-collection",
+                api.delete_collection(&DeleteParams::default(), &ListParams::default())
+                    .await
+                    .map(drop),
+            ),
+        ];
+        // Every refusal is checked before failing, so one report names every grant too many.
+        for (verb, result) in attempts {
+            if let Err(error) = expect_forbidden(result, &format!("{verb} {}", kind.plural)) {
+                granted.push(error.to_string());
+            }
+        }
+    }
+    assert!(granted.is_empty(), "{granted:#?}");
     Ok(())
 }

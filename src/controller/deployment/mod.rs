@@ -51,7 +51,9 @@ impl Managed for BedrockCustomModelDeployment {
     fn bedrock_name(&self) -> &str {
         self.deployment_name()
     }
-    fn record_state(_metrics: &Metrics, _key: &str, _status: Option<&Self::Status>) {}
+    fn record_state(metrics: &Metrics, key: &str, status: Option<&Self::Status>) {
+        metrics.deployment_status(key, status.map(|s| s.deployment_status.into()));
+    }
 }
 
 impl<B: Bedrock> Stages<B> for BedrockCustomModelDeployment {
