@@ -143,6 +143,61 @@ pub(crate) struct CustomModelDeploymentSummary {
 }
 
 #[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct ProvisionedModelArnOutput {
+    pub provisioned_model_arn: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct GetProvisionedModelThroughputOutput {
+    pub model_units: i32,
+    pub desired_model_units: i32,
+    pub provisioned_model_name: String,
+    pub provisioned_model_arn: String,
+    pub model_arn: String,
+    pub desired_model_arn: String,
+    pub foundation_model_arn: String,
+    pub status: &'static str,
+    pub creation_time: String,
+    pub last_modified_time: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failure_message: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub commitment_duration: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub commitment_expiration_time: Option<String>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct ListProvisionedModelThroughputsOutput {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_token: Option<String>,
+    pub provisioned_model_summaries: Vec<ProvisionedModelSummary>,
+}
+
+/// The list summary has the same members as Get, but no `failureMessage`.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct ProvisionedModelSummary {
+    pub provisioned_model_name: String,
+    pub provisioned_model_arn: String,
+    pub model_arn: String,
+    pub desired_model_arn: String,
+    pub foundation_model_arn: String,
+    pub model_units: i32,
+    pub desired_model_units: i32,
+    pub status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub commitment_duration: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub commitment_expiration_time: Option<String>,
+    pub creation_time: String,
+    pub last_modified_time: String,
+}
+
+#[derive(Serialize)]
 pub(crate) struct ListTagsForResourceOutput {
     pub tags: Vec<Tag>,
 }
@@ -482,6 +537,105 @@ async fn delete_custom_model_deployment(
     .await
 }
 
+/// The `{provisionedModelId}` label, percent-decoded.
+fn provisioned_identifier(parts: &Parts) -> Result<String, ApiError> {
+    let raw = parts
+        .uri
+        .path()
+        .strip_prefix(PROVISIONED_PATH)
+        .and_then(|rest| rest.strip_prefix('/'))
+        .unwrap_or_default();
+    validate::parse_provisioned_identifier(raw)
+}
+
+const PROVISIONED_PATH: &str = "/provisioned-model-throughput";
+
+async fn create_provisioned_model_throughput(
+    State(state): State<Arc<EmulatorState>>,
+    request: BedrockRequest,
+) -> Response {
+    serve(
+        &state,
+        Operation::CreateProvisionedModelThroughput,
+        request,
+        |state, _, body| {
+            let input = validate::parse_create_provisioned(body)?;
+            let output = state.create_provisioned_model_throughput(input)?;
+            Ok(json_response(StatusCode::CREATED, &output))
+        },
+    )
+    .await
+}
+
+async fn get_provisioned_model_throughput(
+    State(state): State<Arc<EmulatorState>>,
+    request: BedrockRequest,
+) -> Response {
+    serve(
+        &state,
+        Operation::GetProvisionedModelThroughput,
+        request,
+        |state, parts, _| {
+            let identifier = provisioned_identifier(parts)?;
+            let output = state.get_provisioned_model_throughput(&identifier)?;
+            Ok(json_response(StatusCode::OK, &output))
+        },
+    )
+    .await
+}
+
+async fn list_provisioned_model_throughputs(
+    State(state): State<Arc<EmulatorState>>,
+    request: BedrockRequest,
+) -> Response {
+    serve(
+        &state,
+        Operation::ListProvisionedModelThroughputs,
+        request,
+        |state, parts, _| {
+            let input = validate::parse_list_provisioned(parts.uri.query())?;
+            let output = state.list_provisioned_model_throughputs(&input)?;
+            Ok(json_response(StatusCode::OK, &output))
+        },
+    )
+    .await
+}
+
+async fn update_provisioned_model_throughput(
+    State(state): State<Arc<EmulatorState>>,
+    request: BedrockRequest,
+) -> Response {
+    serve(
+        &state,
+        Operation::UpdateProvisionedModelThroughput,
+        request,
+        |state, parts, body| {
+            let identifier = provisioned_identifier(parts)?;
+            let input = validate::parse_update_provisioned(body)?;
+            state.update_provisioned_model_throughput(&identifier, input)?;
+            Ok(json_response(StatusCode::OK, &Empty {}))
+        },
+    )
+    .await
+}
+
+async fn delete_provisioned_model_throughput(
+    State(state): State<Arc<EmulatorState>>,
+    request: BedrockRequest,
+) -> Response {
+    serve(
+        &state,
+        Operation::DeleteProvisionedModelThroughput,
+        request,
+        |state, parts, _| {
+            let identifier = provisioned_identifier(parts)?;
+            state.delete_provisioned_model_throughput(&identifier)?;
+            Ok(json_response(StatusCode::OK, &Empty {}))
+        },
+    )
+    .await
+}
+
 /// The Bedrock routes. `/custom-models/create-custom-model` also answers GET and DELETE, for a
 /// model that happens to be named `create-custom-model`.
 pub(crate) fn routes() -> Router<Arc<EmulatorState>> {
@@ -509,6 +663,17 @@ pub(crate) fn routes() -> Router<Arc<EmulatorState>> {
             get(get_custom_model_deployment)
                 .patch(update_custom_model_deployment)
                 .delete(delete_custom_model_deployment),
+        )
+        .route(PROVISIONED_PATH, post(create_provisioned_model_throughput))
+        .route(
+            "/provisioned-model-throughputs",
+            get(list_provisioned_model_throughputs),
+        )
+        .route(
+            "/provisioned-model-throughput/{*provisioned_model_id}",
+            get(get_provisioned_model_throughput)
+                .patch(update_provisioned_model_throughput)
+                .delete(delete_provisioned_model_throughput),
         )
 }
 

@@ -12,13 +12,18 @@ use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use crate::clock::{ClockAdvance, ClockStatus};
 use crate::config::Limits;
-use crate::control::{Cleared, ConflictBody, DelayBody};
+use crate::control::{Cleared, ConflictBody, DelayBody, FoundationModelBody};
 use crate::deployment::{
     DeploymentCreateLogEntry, DeploymentDelays, DeploymentFailure, DeploymentRecord,
 };
 use crate::faults::FaultConfig;
 use crate::model::{Counters, CreateLogEntry, ForceStatus, ForeignModel, ModelRecord};
+use crate::provisioned::{
+    ProvisionedCreateLogEntry, ProvisionedDelays, ProvisionedFailure, ProvisionedForceStatus,
+    ProvisionedRecord,
+};
 
 /// A control API call that failed.
 #[derive(Debug, thiserror::Error)]
@@ -345,6 +350,120 @@ impl ControlClient {
     ) -> Result<DeploymentDelays, ControlClientError> {
         self.call(Method::PUT, "/deployment-delays", Some(delays))
             .await
+    }
+
+    /// Sets (or, with `None`, clears) the foundation model a model was customized from.
+    pub async fn set_foundation_model(
+        &self,
+        identifier: &str,
+        foundation_model_arn: Option<&str>,
+    ) -> Result<ModelRecord, ControlClientError> {
+        let body = FoundationModelBody {
+            foundation_model_arn: foundation_model_arn.map(str::to_owned),
+        };
+        let path = format!("/models/{}/foundation-model", segment(identifier));
+        self.call(Method::PUT, &path, Some(&body)).await
+    }
+
+    pub async fn provisioned_throughputs(
+        &self,
+    ) -> Result<Vec<ProvisionedRecord>, ControlClientError> {
+        self.get("/provisioned-throughputs").await
+    }
+
+    /// One Provisioned Throughput by name or ARN; `None` when it does not exist.
+    pub async fn provisioned_throughput(
+        &self,
+        identifier: &str,
+    ) -> Result<Option<ProvisionedRecord>, ControlClientError> {
+        match self
+            .get(&format!("/provisioned-throughputs/{}", segment(identifier)))
+            .await
+        {
+            Ok(record) => Ok(Some(record)),
+            Err(ControlClientError::Status { status, .. }) if status == StatusCode::NOT_FOUND => {
+                Ok(None)
+            }
+            Err(error) => Err(error),
+        }
+    }
+
+    pub async fn provisioned_create_log(
+        &self,
+    ) -> Result<Vec<ProvisionedCreateLogEntry>, ControlClientError> {
+        self.get("/provisioned-create-log").await
+    }
+
+    /// Deletes a Provisioned Throughput out of band (no commitment applies); `None` when it did
+    /// not exist.
+    pub async fn remove_provisioned_throughput(
+        &self,
+        identifier: &str,
+    ) -> Result<Option<ProvisionedRecord>, ControlClientError> {
+        let path = format!("/provisioned-throughputs/{}", segment(identifier));
+        match self.call(Method::DELETE, &path, None::<&()>).await {
+            Ok(record) => Ok(Some(record)),
+            Err(ControlClientError::Status { status, .. }) if status == StatusCode::NOT_FOUND => {
+                Ok(None)
+            }
+            Err(error) => Err(error),
+        }
+    }
+
+    pub async fn force_provisioned_status(
+        &self,
+        identifier: &str,
+        status: &ProvisionedForceStatus,
+    ) -> Result<ProvisionedRecord, ControlClientError> {
+        let path = format!("/provisioned-throughputs/{}/status", segment(identifier));
+        self.call(Method::POST, &path, Some(status)).await
+    }
+
+    /// Adds a scripted failure; returns the failures still pending.
+    pub async fn add_provisioned_failure(
+        &self,
+        failure: &ProvisionedFailure,
+    ) -> Result<Vec<ProvisionedFailure>, ControlClientError> {
+        self.call(Method::POST, "/provisioned-failures", Some(failure))
+            .await
+    }
+
+    pub async fn provisioned_failures(
+        &self,
+    ) -> Result<Vec<ProvisionedFailure>, ControlClientError> {
+        self.get("/provisioned-failures").await
+    }
+
+    pub async fn clear_provisioned_failures(&self) -> Result<bool, ControlClientError> {
+        self.call::<Cleared>(Method::DELETE, "/provisioned-failures", None::<&()>)
+            .await
+            .map(|body| body.cleared)
+    }
+
+    pub async fn provisioned_delays(&self) -> Result<ProvisionedDelays, ControlClientError> {
+        self.get("/provisioned-delays").await
+    }
+
+    pub async fn set_provisioned_delays(
+        &self,
+        delays: &ProvisionedDelays,
+    ) -> Result<ProvisionedDelays, ControlClientError> {
+        self.call(Method::PUT, "/provisioned-delays", Some(delays))
+            .await
+    }
+
+    /// Where the emulator's clock stands.
+    pub async fn clock(&self) -> Result<ClockStatus, ControlClientError> {
+        self.get("/clock").await
+    }
+
+    /// Moves the emulator's clock forward by `by` (millisecond precision).
+    pub async fn advance_clock(&self, by: Duration) -> Result<ClockStatus, ControlClientError> {
+        let body = ClockAdvance {
+            advance_seconds: 0,
+            advance_ms: u64::try_from(by.as_millis()).unwrap_or(u64::MAX),
+        };
+        self.call(Method::POST, "/clock", Some(&body)).await
     }
 
     /// Back to the start-up state.

@@ -29,6 +29,18 @@ pub const DEFAULT_DEPLOYMENT_UPDATE_DELAY: Duration = Duration::from_secs(1);
 /// publishes no figure in the service model; this is the emulator's default, adjustable like
 /// the real quota.
 pub const DEFAULT_MAX_DEPLOYMENTS: usize = 10;
+/// How long a new Provisioned Throughput stays Creating.
+pub const DEFAULT_PROVISIONED_CREATE_DELAY: Duration = Duration::from_secs(1);
+/// How long a model update of a Provisioned Throughput stays Updating.
+pub const DEFAULT_PROVISIONED_UPDATE_DELAY: Duration = Duration::from_secs(1);
+/// Model units across every Provisioned Throughput of the account before
+/// ServiceQuotaExceededException: AWS's default quota for no-commitment Provisioned Throughput of
+/// custom models ("Model units no-commitment Provisioned Throughputs across custom models", 2);
+/// units with commitment must be granted by AWS first. The emulator keeps one pool for all.
+pub const DEFAULT_MAX_PROVISIONED_MODEL_UNITS: usize = 2;
+/// The foundation model a custom model without one counts as customized from (imported models
+/// carry none, but Provisioned Throughput reports and compares it).
+pub const DEFAULT_FOUNDATION_MODEL_ID: &str = "amazon.nova-lite-v1:0";
 /// Request bodies above this size get 413.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
 
@@ -48,6 +60,11 @@ pub struct EmulatorConfig {
     /// How long UpdateCustomModelDeployment stays Updating before UpdateCompleted (or
     /// UpdateFailed).
     pub deployment_update_delay: Duration,
+    /// How long a new Provisioned Throughput stays Creating before turning InService (or
+    /// Failed).
+    pub provisioned_create_delay: Duration,
+    /// How long UpdateProvisionedModelThroughput (a new model) stays Updating.
+    pub provisioned_update_delay: Duration,
     pub limits: Limits,
     /// How long a clientRequestToken is remembered.
     pub idempotency_window: Duration,
@@ -74,10 +91,19 @@ pub struct Limits {
     /// deployments exist. Optional in the JSON form (default 10).
     #[serde(default = "default_max_deployments")]
     pub max_deployments: usize,
+    /// CreateProvisionedModelThroughput answers ServiceQuotaExceededException when the model
+    /// units of every existing Provisioned Throughput plus the new one would exceed this.
+    /// Optional in the JSON form (default 2).
+    #[serde(default = "default_max_provisioned_model_units")]
+    pub max_provisioned_model_units: usize,
 }
 
 fn default_max_deployments() -> usize {
     DEFAULT_MAX_DEPLOYMENTS
+}
+
+fn default_max_provisioned_model_units() -> usize {
+    DEFAULT_MAX_PROVISIONED_MODEL_UNITS
 }
 
 impl Default for Limits {
@@ -86,6 +112,7 @@ impl Default for Limits {
             max_models: DEFAULT_MAX_MODELS,
             max_tags_per_resource: DEFAULT_MAX_TAGS_PER_RESOURCE,
             max_deployments: DEFAULT_MAX_DEPLOYMENTS,
+            max_provisioned_model_units: DEFAULT_MAX_PROVISIONED_MODEL_UNITS,
         }
     }
 }
@@ -100,6 +127,8 @@ impl Default for EmulatorConfig {
             failure_marker: DEFAULT_FAILURE_MARKER.to_owned(),
             deployment_ready_delay: DEFAULT_DEPLOYMENT_READY_DELAY,
             deployment_update_delay: DEFAULT_DEPLOYMENT_UPDATE_DELAY,
+            provisioned_create_delay: DEFAULT_PROVISIONED_CREATE_DELAY,
+            provisioned_update_delay: DEFAULT_PROVISIONED_UPDATE_DELAY,
             limits: Limits::default(),
             idempotency_window: DEFAULT_IDEMPOTENCY_WINDOW,
             faults: FaultConfig::default(),

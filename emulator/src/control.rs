@@ -14,11 +14,13 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::api::{json_response, read_body};
+use crate::clock::ClockAdvance;
 use crate::config::Limits;
 use crate::deployment::{DeploymentDelays, DeploymentFailure};
 use crate::error::ApiError;
 use crate::faults::FaultConfig;
 use crate::model::{ForceStatus, ForeignModel};
+use crate::provisioned::{ProvisionedDelays, ProvisionedFailure, ProvisionedForceStatus};
 use crate::state::EmulatorState;
 
 /// The reserved path prefix.
@@ -85,6 +87,14 @@ pub struct DelayBody {
 pub struct ConflictBody {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+}
+
+/// `{"foundationModelArn": "..."}`; absent or null clears it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct FoundationModelBody {
+    #[serde(default)]
+    pub foundation_model_arn: Option<String>,
 }
 
 /// `{"cleared": true}` when something was removed.
@@ -312,6 +322,111 @@ async fn put_deployment_delays(
     Ok(ok_json(&state.deployment_delays()))
 }
 
+async fn put_foundation_model(
+    State(state): State<Arc<EmulatorState>>,
+    path: Result<Path<String>, PathRejection>,
+    body: Result<ControlJson<FoundationModelBody>, ApiError>,
+) -> Result<Response, ApiError> {
+    let identifier = path_param(path)?;
+    let ControlJson(body) = body?;
+    Ok(ok_json(&state.set_foundation_model(
+        &identifier,
+        body.foundation_model_arn,
+    )?))
+}
+
+async fn provisioned_create_log(State(state): State<Arc<EmulatorState>>) -> Response {
+    ok_json(&state.provisioned_create_log())
+}
+
+async fn list_provisioned(State(state): State<Arc<EmulatorState>>) -> Response {
+    ok_json(&state.provisioned_throughputs())
+}
+
+fn no_provisioned(identifier: &str) -> ApiError {
+    ApiError::not_found(format!("No Provisioned Throughput '{identifier}'."))
+}
+
+async fn get_provisioned(
+    State(state): State<Arc<EmulatorState>>,
+    path: Result<Path<String>, PathRejection>,
+) -> Result<Response, ApiError> {
+    let identifier = path_param(path)?;
+    state
+        .provisioned_throughput(&identifier)
+        .map(|record| ok_json(&record))
+        .ok_or_else(|| no_provisioned(&identifier))
+}
+
+async fn remove_provisioned(
+    State(state): State<Arc<EmulatorState>>,
+    path: Result<Path<String>, PathRejection>,
+) -> Result<Response, ApiError> {
+    let identifier = path_param(path)?;
+    state
+        .remove_provisioned_throughput(&identifier)
+        .map(|record| ok_json(&record))
+        .ok_or_else(|| no_provisioned(&identifier))
+}
+
+async fn force_provisioned_status(
+    State(state): State<Arc<EmulatorState>>,
+    path: Result<Path<String>, PathRejection>,
+    body: Result<ControlJson<ProvisionedForceStatus>, ApiError>,
+) -> Result<Response, ApiError> {
+    let identifier = path_param(path)?;
+    let ControlJson(status) = body?;
+    Ok(ok_json(
+        &state.force_provisioned_status(&identifier, status)?,
+    ))
+}
+
+async fn get_provisioned_failures(State(state): State<Arc<EmulatorState>>) -> Response {
+    ok_json(&state.provisioned_failures())
+}
+
+async fn add_provisioned_failure(
+    State(state): State<Arc<EmulatorState>>,
+    body: Result<ControlJson<ProvisionedFailure>, ApiError>,
+) -> Result<Response, ApiError> {
+    let ControlJson(failure) = body?;
+    state.add_provisioned_failure(failure)?;
+    Ok(ok_json(&state.provisioned_failures()))
+}
+
+async fn clear_provisioned_failures(State(state): State<Arc<EmulatorState>>) -> Response {
+    let cleared = state.clear_provisioned_failures() > 0;
+    ok_json(&Cleared { cleared })
+}
+
+async fn get_provisioned_delays(State(state): State<Arc<EmulatorState>>) -> Response {
+    ok_json(&state.provisioned_delays())
+}
+
+async fn put_provisioned_delays(
+    State(state): State<Arc<EmulatorState>>,
+    body: Result<ControlJson<ProvisionedDelays>, ApiError>,
+) -> Result<Response, ApiError> {
+    let ControlJson(delays) = body?;
+    state.set_provisioned_delays(delays);
+    Ok(ok_json(&state.provisioned_delays()))
+}
+
+async fn get_clock(State(state): State<Arc<EmulatorState>>) -> Response {
+    ok_json(&state.clock())
+}
+
+async fn advance_clock(
+    State(state): State<Arc<EmulatorState>>,
+    body: Result<ControlJson<ClockAdvance>, ApiError>,
+) -> Result<Response, ApiError> {
+    let ControlJson(advance) = body?;
+    let by = advance
+        .duration()
+        .ok_or_else(|| ApiError::validation("The clock can move at most 100 years ahead."))?;
+    Ok(ok_json(&state.advance_clock(by)?))
+}
+
 async fn reset(State(state): State<Arc<EmulatorState>>) -> Response {
     state.reset();
     ok_json(&Done { ok: true })
@@ -330,6 +445,10 @@ pub(crate) fn routes() -> Router<Arc<EmulatorState>> {
             get(get_model).delete(remove_model),
         )
         .route("/__emulator/models/{identifier}/status", post(force_status))
+        .route(
+            "/__emulator/models/{identifier}/foundation-model",
+            put(put_foundation_model),
+        )
         .route("/__emulator/faults", get(get_faults).put(put_faults))
         .route("/__emulator/limits", get(get_limits).put(put_limits))
         .route(
@@ -367,5 +486,29 @@ pub(crate) fn routes() -> Router<Arc<EmulatorState>> {
             "/__emulator/deployment-delays",
             get(get_deployment_delays).put(put_deployment_delays),
         )
+        .route(
+            "/__emulator/provisioned-create-log",
+            get(provisioned_create_log),
+        )
+        .route("/__emulator/provisioned-throughputs", get(list_provisioned))
+        .route(
+            "/__emulator/provisioned-throughputs/{identifier}",
+            get(get_provisioned).delete(remove_provisioned),
+        )
+        .route(
+            "/__emulator/provisioned-throughputs/{identifier}/status",
+            post(force_provisioned_status),
+        )
+        .route(
+            "/__emulator/provisioned-failures",
+            get(get_provisioned_failures)
+                .post(add_provisioned_failure)
+                .delete(clear_provisioned_failures),
+        )
+        .route(
+            "/__emulator/provisioned-delays",
+            get(get_provisioned_delays).put(put_provisioned_delays),
+        )
+        .route("/__emulator/clock", get(get_clock).post(advance_clock))
         .route("/__emulator/reset", post(reset))
 }

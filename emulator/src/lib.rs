@@ -3,9 +3,10 @@
 //! It speaks Bedrock's rest-json protocol closely enough that the real `aws-sdk-bedrock` client
 //! cannot tell the difference for the operations it implements (CreateCustomModel,
 //! GetCustomModel, ListCustomModels, DeleteCustomModel, TagResource, UntagResource,
-//! ListTagsForResource, and the custom model deployments' Create, Get, List, Update and
-//! Delete), and adds a control API under `/__emulator/` for tests: fault injection,
-//! lifecycle scripting and inspection of everything that happened.
+//! ListTagsForResource, and the Create, Get, List, Update and Delete operations of custom model
+//! deployments and of Provisioned Throughput), and adds a control API under `/__emulator/` for
+//! tests: fault injection, lifecycle scripting, a clock that can be moved forward, and
+//! inspection of everything that happened.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
@@ -22,6 +23,7 @@ mod api;
 mod auth;
 pub mod bench;
 pub mod client;
+mod clock;
 mod config;
 mod control;
 mod deployment;
@@ -29,13 +31,15 @@ mod error;
 mod faults;
 mod model;
 mod operation;
+mod provisioned;
 mod server;
 mod state;
 mod validate;
 
 pub use auth::SigV4Credentials;
 pub use client::{ControlClient, ControlClientError};
-pub use config::{EmulatorConfig, Limits};
+pub use clock::{ClockAdvance, ClockStatus};
+pub use config::{DEFAULT_FOUNDATION_MODEL_ID, EmulatorConfig, Limits};
 pub use control::PREFIX as CONTROL_PREFIX;
 pub use deployment::{
     DeploymentCreateLogEntry, DeploymentDelays, DeploymentFailure, DeploymentPhase,
@@ -47,5 +51,9 @@ pub use model::{
     Counters, CreateLogEntry, ForceStatus, ForeignModel, ModelRecord, ModelSource, ModelStatus, Tag,
 };
 pub use operation::Operation;
+pub use provisioned::{
+    CommitmentDuration, ProvisionedCreateLogEntry, ProvisionedDelays, ProvisionedFailure,
+    ProvisionedForceStatus, ProvisionedPhase, ProvisionedRecord, ProvisionedStatus,
+};
 pub use server::{Emulator, EmulatorHandle, StartError, router};
 pub use state::EmulatorState;

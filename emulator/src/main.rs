@@ -57,6 +57,22 @@ struct Args {
     )]
     deployment_update_delay_ms: u64,
 
+    /// Milliseconds a new Provisioned Throughput stays Creating before turning InService.
+    #[arg(
+        long,
+        env = "BEDROCK_EMULATOR_PROVISIONED_CREATE_DELAY_MS",
+        default_value_t = 1000
+    )]
+    provisioned_create_delay_ms: u64,
+
+    /// Milliseconds UpdateProvisionedModelThroughput (a new model) stays Updating.
+    #[arg(
+        long,
+        env = "BEDROCK_EMULATOR_PROVISIONED_UPDATE_DELAY_MS",
+        default_value_t = 1000
+    )]
+    provisioned_update_delay_ms: u64,
+
     /// A model whose S3 URI or model package ARN contains this ends Failed.
     #[arg(
         long,
@@ -73,6 +89,15 @@ struct Args {
     /// deployments exist.
     #[arg(long, env = "BEDROCK_EMULATOR_MAX_DEPLOYMENTS", default_value_t = 10)]
     max_deployments: usize,
+
+    /// CreateProvisionedModelThroughput answers ServiceQuotaExceededException when the model
+    /// units of every Provisioned Throughput would exceed this.
+    #[arg(
+        long,
+        env = "BEDROCK_EMULATOR_MAX_PROVISIONED_MODEL_UNITS",
+        default_value_t = 2
+    )]
+    max_provisioned_model_units: usize,
 
     /// Tags per resource (counting existing ones) before TooManyTagsException.
     #[arg(
@@ -211,10 +236,13 @@ impl Args {
             failure_marker: self.failure_marker,
             deployment_ready_delay: Duration::from_millis(self.deployment_ready_delay_ms),
             deployment_update_delay: Duration::from_millis(self.deployment_update_delay_ms),
+            provisioned_create_delay: Duration::from_millis(self.provisioned_create_delay_ms),
+            provisioned_update_delay: Duration::from_millis(self.provisioned_update_delay_ms),
             limits: Limits {
                 max_models: self.max_models,
                 max_tags_per_resource: self.max_tags_per_resource,
                 max_deployments: self.max_deployments,
+                max_provisioned_model_units: self.max_provisioned_model_units,
             },
             idempotency_window: Duration::from_secs(self.idempotency_window_secs),
             faults: FaultConfig {

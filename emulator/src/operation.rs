@@ -20,11 +20,16 @@ pub enum Operation {
     ListCustomModelDeployments,
     UpdateCustomModelDeployment,
     DeleteCustomModelDeployment,
+    CreateProvisionedModelThroughput,
+    GetProvisionedModelThroughput,
+    ListProvisionedModelThroughputs,
+    UpdateProvisionedModelThroughput,
+    DeleteProvisionedModelThroughput,
 }
 
 impl Operation {
     /// Every operation, in a stable order.
-    pub const ALL: [Operation; 12] = [
+    pub const ALL: [Operation; 17] = [
         Operation::CreateCustomModel,
         Operation::GetCustomModel,
         Operation::ListCustomModels,
@@ -37,6 +42,11 @@ impl Operation {
         Operation::ListCustomModelDeployments,
         Operation::UpdateCustomModelDeployment,
         Operation::DeleteCustomModelDeployment,
+        Operation::CreateProvisionedModelThroughput,
+        Operation::GetProvisionedModelThroughput,
+        Operation::ListProvisionedModelThroughputs,
+        Operation::UpdateProvisionedModelThroughput,
+        Operation::DeleteProvisionedModelThroughput,
     ];
 
     /// The operation's name in the service model, e.g. `GetCustomModel`.
@@ -54,6 +64,11 @@ impl Operation {
             Operation::ListCustomModelDeployments => "ListCustomModelDeployments",
             Operation::UpdateCustomModelDeployment => "UpdateCustomModelDeployment",
             Operation::DeleteCustomModelDeployment => "DeleteCustomModelDeployment",
+            Operation::CreateProvisionedModelThroughput => "CreateProvisionedModelThroughput",
+            Operation::GetProvisionedModelThroughput => "GetProvisionedModelThroughput",
+            Operation::ListProvisionedModelThroughputs => "ListProvisionedModelThroughputs",
+            Operation::UpdateProvisionedModelThroughput => "UpdateProvisionedModelThroughput",
+            Operation::DeleteProvisionedModelThroughput => "DeleteProvisionedModelThroughput",
         }
     }
 }

@@ -2,6 +2,7 @@
 //! the in-process accessors all call these methods; the lock is never held across an await.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -14,7 +15,8 @@ use crate::api::{
     CreateCustomModelOutput, CustomModelSummary, GetCustomModelOutput, ListCustomModelsOutput,
     ListTagsForResourceOutput,
 };
-use crate::config::{EmulatorConfig, Limits};
+use crate::clock::ClockStatus;
+use crate::config::{DEFAULT_FOUNDATION_MODEL_ID, EmulatorConfig, Limits};
 use crate::error::{ApiError, ErrorKind};
 use crate::faults::{FaultConfig, TokenBucket};
 use crate::model::{
@@ -23,21 +25,32 @@ use crate::model::{
 };
 use crate::operation::Operation;
 use crate::validate::{
-    self, CreateCustomModelInput, CreateFingerprint, ListCustomModelsInput, SortOrder,
-    TagResourceInput, UntagResourceInput,
+    self, CreateCustomModelInput, CreateFingerprint, ListCustomModelsInput, TagResourceInput,
+    UntagResourceInput,
 };
 use deployments::Deployments;
+use provisioned::Provisioned;
+use tokens::IdempotencyTokens;
 
 mod deployments;
+mod failures;
+mod paging;
+mod provisioned;
+mod tokens;
 
 /// Every model Bedrock imports is reported with this customization type.
 const CUSTOMIZATION_TYPE: &str = "IMPORTED";
 const ARN_SUFFIX_ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
 const ARN_SUFFIX_LEN: usize = 12;
+/// How far the clock can be moved ahead (100 years): far enough for any commitment term, and
+/// nowhere near chrono's limits.
+const MAX_CLOCK_OFFSET_MS: i64 = 100 * 366 * 24 * 60 * 60 * 1000;
 
 /// Shared state behind every emulator entry point.
 pub struct EmulatorState {
     config: EmulatorConfig,
+    /// How far tests have moved the emulator's clock ahead of the wall clock, in milliseconds.
+    clock_offset_ms: AtomicI64,
     inner: Mutex<Inner>,
 }
 
@@ -46,7 +59,7 @@ struct Inner {
     models: HashMap<String, Model>,
     /// Model ARNs by name.
     names: HashMap<String, String>,
-    tokens: HashMap<String, TokenRecord>,
+    tokens: IdempotencyTokens<CreateFingerprint>,
     create_log: Vec<CreateLogEntry>,
     counters: HashMap<(Operation, &'static str), u64>,
     faults: FaultConfig,
@@ -58,13 +71,7 @@ struct Inner {
     next_seq: u64,
     rng: StdRng,
     deployments: Deployments,
-}
-
-struct TokenRecord {
-    fingerprint: CreateFingerprint,
-    model_arn: String,
-    model_name: String,
-    remembered_at: Instant,
+    provisioned: Provisioned,
 }
 
 struct Model {
@@ -146,16 +153,39 @@ impl Model {
     }
 
     /// The key ListCustomModels sorts and paginates on.
-    fn sort_key(&self) -> (i64, u64) {
+    fn sort_key(&self) -> paging::SortKey {
         (self.creation_time.timestamp_millis(), self.seq)
+    }
+
+    /// The foundation model this model was customized from: `foundationModelArn` when set, else
+    /// a foundation-model `baseModelArn`, else the emulator's default (imported models carry
+    /// none; Provisioned Throughput needs one).
+    fn foundation_model_arn(&self, region: &str) -> String {
+        self.foundation_model_arn
+            .clone()
+            .or_else(|| {
+                self.base_model_arn
+                    .clone()
+                    .filter(|arn| arn.contains(":foundation-model/"))
+            })
+            .unwrap_or_else(|| default_foundation_model_arn(region))
     }
 }
 
-/// Now, truncated to the millisecond precision Bedrock reports, so that what a client reads back
-/// can be fed to the creationTime filters exactly.
-pub(crate) fn now_millis() -> DateTime<Utc> {
-    let now = Utc::now();
-    DateTime::from_timestamp_millis(now.timestamp_millis()).unwrap_or(now)
+/// The foundation model a model without one counts as customized from.
+pub(crate) fn default_foundation_model_arn(region: &str) -> String {
+    format!("arn:aws:bedrock:{region}::foundation-model/{DEFAULT_FOUNDATION_MODEL_ID}")
+}
+
+/// `start + delay`, or `None` for a delay too large to represent ("never").
+pub(crate) fn after(start: DateTime<Utc>, delay: Duration) -> Option<DateTime<Utc>> {
+    TimeDelta::from_std(delay)
+        .ok()
+        .and_then(|delay| start.checked_add_signed(delay))
+}
+
+pub(crate) fn millis(delay: Duration) -> u64 {
+    u64::try_from(delay.as_millis()).unwrap_or(u64::MAX)
 }
 
 impl Inner {
@@ -167,7 +197,7 @@ impl Inner {
         let mut inner = Inner {
             models: HashMap::new(),
             names: HashMap::new(),
-            tokens: HashMap::new(),
+            tokens: IdempotencyTokens::new(),
             create_log: Vec::new(),
             counters: HashMap::new(),
             faults: FaultConfig::default(),
@@ -179,6 +209,7 @@ impl Inner {
             next_seq: 0,
             rng,
             deployments: Deployments::new(config),
+            provisioned: Provisioned::new(config),
         };
         inner.set_faults(config.faults.clone());
         inner
@@ -250,10 +281,13 @@ impl Inner {
         }
     }
 
-    /// The tags of the model or deployment with this ARN.
+    /// The tags of the model, deployment or Provisioned Throughput with this ARN.
     fn tags_mut(&mut self, arn: &str) -> Option<&mut Vec<Tag>> {
         if self.models.contains_key(arn) {
             return self.models.get_mut(arn).map(|model| &mut model.tags);
+        }
+        if self.provisioned.contains(arn) {
+            return self.provisioned.tags_mut(arn);
         }
         self.deployments.tags_mut(arn)
     }
@@ -299,6 +333,15 @@ fn not_found(identifier: &str) -> ApiError {
     ))
 }
 
+/// `'a', 'b'`: names in a message.
+fn quoted_list(names: &[String]) -> String {
+    names
+        .iter()
+        .map(|name| format!("'{name}'"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 fn resource_not_found(arn: &str) -> ApiError {
     ApiError::not_found(format!("The resource '{arn}' could not be found."))
 }
@@ -326,8 +369,52 @@ impl EmulatorState {
         let inner = Inner::new(&config);
         EmulatorState {
             config,
+            clock_offset_ms: AtomicI64::new(0),
             inner: Mutex::new(inner),
         }
+    }
+
+    /// The emulator's notion of now: the wall clock plus however far tests moved it
+    /// ([`EmulatorState::advance_clock`]). Every lifecycle, delay, reported timestamp,
+    /// commitment term and idempotency window reads it.
+    pub fn now(&self) -> DateTime<Utc> {
+        let offset = TimeDelta::milliseconds(self.clock_offset_ms.load(Ordering::Relaxed));
+        let now = Utc::now();
+        now.checked_add_signed(offset).unwrap_or(now)
+    }
+
+    /// [`EmulatorState::now`], truncated to the millisecond precision Bedrock reports, so that
+    /// what a client reads back can be fed to the creation-time filters exactly.
+    pub(crate) fn now_millis(&self) -> DateTime<Utc> {
+        let now = self.now();
+        DateTime::from_timestamp_millis(now.timestamp_millis()).unwrap_or(now)
+    }
+
+    /// Where the emulator's clock stands.
+    pub fn clock(&self) -> ClockStatus {
+        ClockStatus {
+            now: self.now_millis(),
+            offset_ms: u64::try_from(self.clock_offset_ms.load(Ordering::Relaxed)).unwrap_or(0),
+        }
+    }
+
+    /// Moves the emulator's clock forward by `by` (it never goes back, except on reset).
+    /// Everything computed from time sees the jump at once: delays run out, commitment terms
+    /// end, idempotency tokens expire. SigV4 signature dates and rate-limit buckets keep to the
+    /// wall clock, since they concern real requests.
+    pub fn advance_clock(&self, by: Duration) -> Result<ClockStatus, ApiError> {
+        let by = i64::try_from(by.as_millis())
+            .ok()
+            .filter(|by| *by <= MAX_CLOCK_OFFSET_MS)
+            .ok_or_else(|| ApiError::validation("The clock can move at most 100 years ahead."))?;
+        self.clock_offset_ms
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |offset| {
+                offset
+                    .checked_add(by)
+                    .filter(|offset| *offset <= MAX_CLOCK_OFFSET_MS)
+            })
+            .map_err(|_| ApiError::validation("The clock can move at most 100 years ahead."))?;
+        Ok(self.clock())
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
@@ -346,8 +433,7 @@ impl EmulatorState {
         &self,
         input: CreateCustomModelInput,
     ) -> Result<CreateCustomModelOutput, ApiError> {
-        let now = now_millis();
-        let now_instant = Instant::now();
+        let now = self.now_millis();
         let mut inner = self.lock();
 
         if input.model_tags.len() > inner.limits.max_tags_per_resource {
@@ -373,26 +459,14 @@ impl EmulatorState {
         }
 
         let fingerprint = input.fingerprint();
-        if let Some(token) = &input.client_request_token {
-            let expired = inner.tokens.get(token).is_some_and(|record| {
-                now_instant.saturating_duration_since(record.remembered_at)
-                    >= self.config.idempotency_window
-            });
-            if expired {
-                inner.tokens.remove(token);
-            }
-            if let Some(record) = inner.tokens.get(token) {
-                return if record.fingerprint == fingerprint {
-                    Ok(CreateCustomModelOutput {
-                        model_arn: record.model_arn.clone(),
-                    })
-                } else {
-                    Err(ApiError::validation(format!(
-                        "The clientRequestToken '{token}' was already used with different request parameters (it created model '{}'). Use a new clientRequestToken for a different request.",
-                        record.model_name
-                    )))
-                };
-            }
+        if let Some(model_arn) = inner.tokens.replay(
+            input.client_request_token.as_deref(),
+            &fingerprint,
+            now,
+            self.config.idempotency_window,
+            "model",
+        )? {
+            return Ok(CreateCustomModelOutput { model_arn });
         }
 
         if inner.names.contains_key(&input.model_name) {
@@ -442,17 +516,13 @@ impl EmulatorState {
             foreign: false,
         };
         inner.insert(model);
-        if let Some(token) = &input.client_request_token {
-            inner.tokens.insert(
-                token.clone(),
-                TokenRecord {
-                    fingerprint,
-                    model_arn: arn.clone(),
-                    model_name: input.model_name.clone(),
-                    remembered_at: now_instant,
-                },
-            );
-        }
+        inner.tokens.remember(
+            input.client_request_token.as_deref(),
+            fingerprint,
+            &arn,
+            &input.model_name,
+            now,
+        );
         inner.create_log.push(CreateLogEntry {
             model_name: input.model_name.clone(),
             model_arn: arn.clone(),
@@ -468,7 +538,7 @@ impl EmulatorState {
         &self,
         identifier: &str,
     ) -> Result<GetCustomModelOutput, ApiError> {
-        let now = Utc::now();
+        let now = self.now();
         let inner = self.lock();
         let model = inner
             .resolve(identifier)
@@ -490,13 +560,9 @@ impl EmulatorState {
         &self,
         input: &ListCustomModelsInput,
     ) -> Result<ListCustomModelsOutput, ApiError> {
-        let after_key = match &input.next_token {
-            Some(token) => Some(decode_page_token(token, input.sort_order)?),
-            None => None,
-        };
-        let now = Utc::now();
+        let now = self.now();
         let inner = self.lock();
-        let mut matching: Vec<(&Model, Lifecycle)> = inner
+        let matching: Vec<(&Model, Lifecycle)> = inner
             .models
             .values()
             .filter(|model| {
@@ -529,28 +595,15 @@ impl EmulatorState {
                     .is_none_or(|status| lifecycle.status == status)
             })
             .collect();
-        matching.sort_by_key(|(model, _)| model.sort_key());
-        if input.sort_order == SortOrder::Descending {
-            matching.reverse();
-        }
-        let start = match after_key {
-            None => 0,
-            Some(after) => matching
-                .iter()
-                .position(|(model, _)| match input.sort_order {
-                    SortOrder::Ascending => model.sort_key() > after,
-                    SortOrder::Descending => model.sort_key() < after,
-                })
-                .unwrap_or(matching.len()),
-        };
-        let end = matching.len().min(start.saturating_add(input.max_results));
-        let page = &matching[start..end];
-        let next_token = (end < matching.len())
-            .then(|| page.last())
-            .flatten()
-            .map(|(model, _)| encode_page_token(model.sort_key(), input.sort_order));
+        let (page, next_token) = paging::page(
+            matching,
+            |(model, _)| model.sort_key(),
+            input.sort_order,
+            input.next_token.as_deref(),
+            input.max_results,
+        )?;
         let model_summaries = page
-            .iter()
+            .into_iter()
             .map(|(model, lifecycle)| CustomModelSummary {
                 model_arn: model.arn.clone(),
                 model_name: model.name.clone(),
@@ -576,16 +629,21 @@ impl EmulatorState {
         if let Some(message) = inner.delete_conflicts.get(&model.name) {
             return Err(ApiError::conflict(message.clone()));
         }
-        let users = inner.deployments.using_model(&model.arn, Utc::now());
+        let now = self.now();
+        let throughputs = inner.provisioned.using_model(&model.arn, now);
+        if !throughputs.is_empty() {
+            return Err(ApiError::conflict(format!(
+                "The model '{}' is used by the Provisioned Throughput(s) {} and cannot be deleted. Delete the Provisioned Throughput(s) or update them to another model first.",
+                model.name,
+                quoted_list(&throughputs)
+            )));
+        }
+        let users = inner.deployments.using_model(&model.arn, now);
         if !users.is_empty() {
             return Err(ApiError::conflict(format!(
                 "The model '{}' is used by the custom model deployment(s) {} and cannot be deleted. Delete the deployment(s) or update them to another model first.",
                 model.name,
-                users
-                    .iter()
-                    .map(|name| format!("'{name}'"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                quoted_list(&users)
             )));
         }
         let arn = model.arn.clone();
@@ -708,7 +766,7 @@ impl EmulatorState {
 
     /// The whole model table, in creation order.
     pub fn models(&self) -> Vec<ModelRecord> {
-        let now = Utc::now();
+        let now = self.now();
         let inner = self.lock();
         let mut models: Vec<&Model> = inner.models.values().collect();
         models.sort_by_key(|model| model.seq);
@@ -720,7 +778,7 @@ impl EmulatorState {
 
     /// One model, by name or ARN.
     pub fn model(&self, identifier: &str) -> Option<ModelRecord> {
-        let now = Utc::now();
+        let now = self.now();
         let inner = self.lock();
         inner
             .resolve(identifier)
@@ -805,7 +863,7 @@ impl EmulatorState {
         identifier: &str,
         status: ForceStatus,
     ) -> Result<ModelRecord, ApiError> {
-        let now = Utc::now();
+        let now = self.now();
         let mut inner = self.lock();
         let arn = inner
             .resolve_arn(identifier)
@@ -845,7 +903,7 @@ impl EmulatorState {
                 "modelArn '{arn}' is not a valid model ARN"
             )));
         }
-        let now = now_millis();
+        let now = self.now_millis();
         let mut inner = self.lock();
         if inner.names.contains_key(&foreign.model_name) {
             return Err(ApiError::conflict(format!(
@@ -896,82 +954,65 @@ impl EmulatorState {
         };
         inner.insert(model);
         let model = inner.models.get(&arn).ok_or_else(|| not_found(&arn))?;
-        Ok(inner.record(model, Utc::now()))
+        Ok(inner.record(model, self.now()))
+    }
+
+    /// Sets (or, with `None`, clears) the foundation model a model was customized from. Provisioned
+    /// Throughput goes by it: the throughput's `foundationModelArn`, and the same-base rule of
+    /// UpdateProvisionedModelThroughput. A model without one counts as customized from
+    /// [`crate::config::DEFAULT_FOUNDATION_MODEL_ID`] in the emulator's region.
+    pub fn set_foundation_model(
+        &self,
+        identifier: &str,
+        foundation_model_arn: Option<String>,
+    ) -> Result<ModelRecord, ApiError> {
+        if let Some(arn) = &foundation_model_arn
+            && !validate::is_valid_foundation_model_arn(arn)
+        {
+            return Err(ApiError::validation(format!(
+                "foundationModelArn '{arn}' is not a valid foundation model ARN"
+            )));
+        }
+        let now = self.now();
+        let mut inner = self.lock();
+        let arn = inner
+            .resolve_arn(identifier)
+            .ok_or_else(|| not_found(identifier))?;
+        if let Some(model) = inner.models.get_mut(&arn) {
+            model.foundation_model_arn = foundation_model_arn;
+        }
+        let model = inner
+            .models
+            .get(&arn)
+            .ok_or_else(|| not_found(identifier))?;
+        Ok(inner.record(model, now))
     }
 
     /// Deletes a model out of band (no delete conflict applies); returns it if it existed.
     pub fn remove_model(&self, identifier: &str) -> Option<ModelRecord> {
-        let now = Utc::now();
+        let now = self.now();
         let mut inner = self.lock();
         let arn = inner.resolve_arn(identifier)?;
         let model = inner.remove(&arn)?;
         Some(inner.record(&model, now))
     }
 
-    /// Back to the start-up state: no models, tokens, log entries or counters; faults, delays
+    /// Back to the start-up state: no models, deployments, Provisioned Throughputs, tokens, log
+    /// entries, scripted failures or counters; the clock back on the wall clock; faults, delays
     /// and limits as configured at start.
     pub fn reset(&self) {
         let mut inner = self.lock();
         let rng = inner.rng.clone();
         *inner = Inner::new(&self.config);
+        self.clock_offset_ms.store(0, Ordering::Relaxed);
         // Keep the random sequence going so a seeded run does not repeat its ARNs.
         inner.rng = rng;
     }
 }
 
-/// Page tokens are opaque to clients: the sort key of the last summary returned, tied to the
-/// sort order, hex-encoded.
-pub(crate) fn encode_page_token(key: (i64, u64), order: SortOrder) -> String {
-    let order = match order {
-        SortOrder::Ascending => 'A',
-        SortOrder::Descending => 'D',
-    };
-    hex::encode(format!("v1:{order}:{}:{}", key.0, key.1))
-}
-
-pub(crate) fn decode_page_token(token: &str, order: SortOrder) -> Result<(i64, u64), ApiError> {
-    let invalid = || ApiError::validation(format!("The nextToken '{token}' is not valid."));
-    let bytes = hex::decode(token).map_err(|_| invalid())?;
-    let text = String::from_utf8(bytes).map_err(|_| invalid())?;
-    let mut parts = text.split(':');
-    let (Some("v1"), Some(token_order), Some(millis), Some(seq), None) = (
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-    ) else {
-        return Err(invalid());
-    };
-    let expected = match order {
-        SortOrder::Ascending => "A",
-        SortOrder::Descending => "D",
-    };
-    if token_order != expected {
-        return Err(ApiError::validation(format!(
-            "The nextToken '{token}' was issued for a different sortOrder."
-        )));
-    }
-    let millis = millis.parse().map_err(|_| invalid())?;
-    let seq = seq.parse().map_err(|_| invalid())?;
-    Ok((millis, seq))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn page_tokens_round_trip_and_reject_garbage() {
-        let token = encode_page_token((1_700_000_000_000, 7), SortOrder::Ascending);
-        assert_eq!(
-            decode_page_token(&token, SortOrder::Ascending).ok(),
-            Some((1_700_000_000_000, 7))
-        );
-        assert!(decode_page_token(&token, SortOrder::Descending).is_err());
-        assert!(decode_page_token("zz", SortOrder::Ascending).is_err());
-        assert!(decode_page_token(&hex::encode("v1:A:x:1"), SortOrder::Ascending).is_err());
-    }
 
     #[test]
     fn tag_merge_counts_overwritten_keys_once() {

@@ -14,11 +14,17 @@ use crate::error::ApiError;
 use crate::model::{ModelSource, ModelStatus, Tag};
 
 mod deployments;
+mod provisioned;
 
 pub(crate) use deployments::{
     CreateDeploymentFingerprint, CreateDeploymentInput, ListDeploymentsInput,
     UpdateDeploymentInput, parse_create_deployment, parse_deployment_identifier,
     parse_list_deployments, parse_update_deployment,
+};
+pub(crate) use provisioned::{
+    CreateProvisionedFingerprint, CreateProvisionedInput, ListProvisionedInput,
+    UpdateProvisionedInput, parse_create_provisioned, parse_list_provisioned,
+    parse_provisioned_identifier, parse_update_provisioned,
 };
 
 fn anchored(pattern: &str) -> Regex {
@@ -86,6 +92,12 @@ pattern!(DEPLOYMENT_IDENTIFIER, DEPLOYMENT_IDENTIFIER_TEXT);
 
 const DEPLOYMENT_DESCRIPTION_TEXT: &str = ".*";
 pattern!(DEPLOYMENT_DESCRIPTION, DEPLOYMENT_DESCRIPTION_TEXT);
+
+const PROVISIONED_MODEL_NAME_TEXT: &str = "([0-9a-zA-Z][_-]?)+";
+pattern!(PROVISIONED_MODEL_NAME, PROVISIONED_MODEL_NAME_TEXT);
+
+const PROVISIONED_MODEL_ID_TEXT: &str = r"((([0-9a-zA-Z][_-]?)+)|(arn:aws(-[^:]+)?:bedrock:[a-z0-9-]{1,20}:[0-9]{12}:provisioned-model/[a-z0-9]{12}))";
+pattern!(PROVISIONED_MODEL_ID, PROVISIONED_MODEL_ID_TEXT);
 
 const PAGINATION_TOKEN_TEXT: &str = r"\S*";
 pattern!(PAGINATION_TOKEN, PAGINATION_TOKEN_TEXT);
@@ -195,6 +207,18 @@ const DEPLOYMENT_DESCRIPTION_RULE: StringRule = StringRule {
     matches: |value| DEPLOYMENT_DESCRIPTION.is_match(value),
     pattern_text: DEPLOYMENT_DESCRIPTION_TEXT,
 };
+const PROVISIONED_MODEL_NAME_RULE: StringRule = StringRule {
+    min: 1,
+    max: Some(63),
+    matches: |value| PROVISIONED_MODEL_NAME.is_match(value),
+    pattern_text: PROVISIONED_MODEL_NAME_TEXT,
+};
+const PROVISIONED_MODEL_ID_RULE: StringRule = StringRule {
+    min: 0,
+    max: None,
+    matches: |value| PROVISIONED_MODEL_ID.is_match(value),
+    pattern_text: PROVISIONED_MODEL_ID_TEXT,
+};
 const PAGINATION_TOKEN_RULE: StringRule = StringRule {
     min: 1,
     max: Some(2048),
@@ -210,6 +234,11 @@ pub(crate) fn is_valid_model_name(name: &str) -> bool {
 /// Whether `arn` is a valid ModelArn.
 pub(crate) fn is_valid_model_arn(arn: &str) -> bool {
     (20..=1011).contains(&arn.chars().count()) && MODEL_ARN.is_match(arn)
+}
+
+/// Whether `arn` is a valid FoundationModelArn.
+pub(crate) fn is_valid_foundation_model_arn(arn: &str) -> bool {
+    FOUNDATION_MODEL_ARN.is_match(arn)
 }
 
 /// Validation errors collected for one request.
@@ -659,18 +688,23 @@ pub(crate) fn parse_create_custom_model(body: &[u8]) -> Result<CreateCustomModel
 
 /// Percent-decodes and validates a `{modelIdentifier}` path label.
 pub(crate) fn parse_model_identifier(raw: &str) -> Result<String, ApiError> {
+    path_label(raw, "modelIdentifier", &MODEL_IDENTIFIER_RULE)
+}
+
+/// Percent-decodes a path label and checks it against `rule`; `member` names it in messages.
+fn path_label(raw: &str, member: &str, rule: &StringRule) -> Result<String, ApiError> {
     let decoded = percent_encoding::percent_decode_str(raw)
         .decode_utf8()
         .map_err(|_| {
             single_violation(
-                "modelIdentifier",
+                member,
                 Some(raw),
                 "Member must be valid UTF-8 once percent-decoded",
             )
         })?
         .into_owned();
     let mut violations = Violations::default();
-    violations.check("modelIdentifier", &decoded, &MODEL_IDENTIFIER_RULE);
+    violations.check(member, &decoded, rule);
     violations.into_result()?;
     Ok(decoded)
 }
@@ -939,6 +973,8 @@ mod tests {
             &CUSTOM_MODEL_ARN,
             &DEPLOYMENT_IDENTIFIER,
             &DEPLOYMENT_DESCRIPTION,
+            &PROVISIONED_MODEL_NAME,
+            &PROVISIONED_MODEL_ID,
         ] {
             LazyLock::force(regex);
         }

@@ -12,7 +12,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow, bail, ensure};
-use bedrock_emulator::{EmulatorConfig, Operation};
+use bedrock_emulator::{EmulatorConfig, Limits, Operation};
 use common::*;
 
 /// A cold run installs botocore (a few seconds) before the script's well under a second.
@@ -24,6 +24,12 @@ async fn botocore_parses_every_operation_as_the_service_model_has_it() -> Result
         ready_delay: Duration::ZERO,
         deployment_ready_delay: Duration::ZERO,
         deployment_update_delay: Duration::ZERO,
+        provisioned_create_delay: Duration::ZERO,
+        provisioned_update_delay: Duration::ZERO,
+        limits: Limits {
+            max_provisioned_model_units: 10,
+            ..Limits::default()
+        },
         ..test_config()
     })
     .await?;
@@ -88,6 +94,22 @@ async fn botocore_parses_every_operation_as_the_service_model_has_it() -> Result
             "ResourceNotFoundException",
         ),
         (Operation::DeleteCustomModel, "ConflictException"),
+        (
+            Operation::CreateProvisionedModelThroughput,
+            "ServiceQuotaExceededException",
+        ),
+        (
+            Operation::CreateProvisionedModelThroughput,
+            "ResourceNotFoundException",
+        ),
+        (
+            Operation::UpdateProvisionedModelThroughput,
+            "ValidationException",
+        ),
+        (
+            Operation::DeleteProvisionedModelThroughput,
+            "ConflictException",
+        ),
     ] {
         ensure!(
             counters.get(operation, code) > 0,

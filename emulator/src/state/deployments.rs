@@ -2,15 +2,14 @@
 //! scripted failures, and the five Bedrock operations on them.
 
 use std::collections::HashMap;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, Utc};
 use tracing::info;
 
-use super::{
-    EmulatorState, Forced, Inner, decode_page_token, encode_page_token, merged_tag_count,
-    now_millis,
-};
+use super::failures::{FailureQueue, Scripted};
+use super::tokens::IdempotencyTokens;
+use super::{EmulatorState, Forced, Inner, after, merged_tag_count, millis, paging};
 use crate::api::{
     CustomModelDeploymentArnOutput, CustomModelDeploymentSummary, GetCustomModelDeploymentOutput,
     ListCustomModelDeploymentsOutput, UpdateDetails,
@@ -23,8 +22,7 @@ use crate::deployment::{
 use crate::error::{ApiError, ErrorKind};
 use crate::model::{ForceStatus, ModelStatus, Tag, format_timestamp};
 use crate::validate::{
-    self, CreateDeploymentFingerprint, CreateDeploymentInput, ListDeploymentsInput, SortOrder,
-    UpdateDeploymentInput,
+    CreateDeploymentFingerprint, CreateDeploymentInput, ListDeploymentsInput, UpdateDeploymentInput,
 };
 
 const DEFAULT_CREATE_FAILURE: &str =
@@ -38,19 +36,11 @@ pub(super) struct Deployments {
     by_arn: HashMap<String, Deployment>,
     /// Deployment ARNs by name.
     names: HashMap<String, String>,
-    tokens: HashMap<String, TokenRecord>,
+    tokens: IdempotencyTokens<CreateDeploymentFingerprint>,
     create_log: Vec<DeploymentCreateLogEntry>,
-    /// Scripted failures not yet used, in the order they were added.
-    failures: Vec<DeploymentFailure>,
+    failures: FailureQueue<DeploymentFailure>,
     ready_delay: Duration,
     update_delay: Duration,
-}
-
-struct TokenRecord {
-    fingerprint: CreateDeploymentFingerprint,
-    arn: String,
-    name: String,
-    remembered_at: Instant,
 }
 
 struct Deployment {
@@ -88,13 +78,6 @@ struct View {
     model_arn: String,
     update: Option<(DeploymentUpdateStatus, DateTime<Utc>)>,
     last_updated_at: DateTime<Utc>,
-}
-
-/// `start + delay`, or `None` for a delay too large to represent ("never").
-fn after(start: DateTime<Utc>, delay: Duration) -> Option<DateTime<Utc>> {
-    TimeDelta::from_std(delay)
-        .ok()
-        .and_then(|delay| start.checked_add_signed(delay))
 }
 
 impl Update {
@@ -175,7 +158,7 @@ impl Deployment {
             })
     }
 
-    fn sort_key(&self) -> (i64, u64) {
+    fn sort_key(&self) -> paging::SortKey {
         (self.created_at.timestamp_millis(), self.seq)
     }
 
@@ -219,9 +202,9 @@ impl Deployments {
         Deployments {
             by_arn: HashMap::new(),
             names: HashMap::new(),
-            tokens: HashMap::new(),
+            tokens: IdempotencyTokens::new(),
             create_log: Vec::new(),
-            failures: Vec::new(),
+            failures: FailureQueue::new(),
             ready_delay: config.deployment_ready_delay,
             update_delay: config.deployment_update_delay,
         }
@@ -257,40 +240,32 @@ impl Deployments {
         names.sort();
         names
     }
+}
 
-    /// Takes the first scripted failure for `phase` that applies to `name` (one naming it wins
-    /// over one for any deployment) and counts it down.
-    fn take_failure(&mut self, phase: DeploymentPhase, name: &str) -> Option<String> {
-        let applies = |failure: &DeploymentFailure, named: bool| {
-            failure.phase == phase
-                && failure.count > 0
-                && match &failure.deployment_name {
-                    Some(target) => named && target == name,
-                    None => !named,
-                }
-        };
-        let index = self
-            .failures
-            .iter()
-            .position(|failure| applies(failure, true))
-            .or_else(|| {
-                self.failures
-                    .iter()
-                    .position(|failure| applies(failure, false))
-            })?;
-        let failure = &mut self.failures[index];
-        failure.count -= 1;
-        let message = failure.failure_message.clone().unwrap_or_else(|| {
-            match phase {
-                DeploymentPhase::Create => DEFAULT_CREATE_FAILURE,
-                DeploymentPhase::Update => DEFAULT_UPDATE_FAILURE,
-            }
-            .to_owned()
-        });
-        if failure.count == 0 {
-            self.failures.remove(index);
-        }
-        Some(message)
+impl Scripted for DeploymentFailure {
+    type Phase = DeploymentPhase;
+
+    fn phase(&self) -> DeploymentPhase {
+        self.phase
+    }
+
+    fn target(&self) -> Option<&str> {
+        self.deployment_name.as_deref()
+    }
+
+    fn remaining(&mut self) -> &mut u32 {
+        &mut self.count
+    }
+
+    fn message(&self) -> Option<&str> {
+        self.failure_message.as_deref()
+    }
+}
+
+fn default_failure(phase: DeploymentPhase) -> &'static str {
+    match phase {
+        DeploymentPhase::Create => DEFAULT_CREATE_FAILURE,
+        DeploymentPhase::Update => DEFAULT_UPDATE_FAILURE,
     }
 }
 
@@ -320,8 +295,7 @@ impl EmulatorState {
         &self,
         input: CreateDeploymentInput,
     ) -> Result<CustomModelDeploymentArnOutput, ApiError> {
-        let now = now_millis();
-        let now_instant = Instant::now();
+        let now = self.now_millis();
         let mut inner = self.lock();
         let max_tags = inner.limits.max_tags_per_resource;
         if merged_tag_count(&[], &input.tags) > max_tags {
@@ -335,26 +309,17 @@ impl EmulatorState {
         }
 
         let fingerprint = input.fingerprint();
-        let window = self.config.idempotency_window;
         let deployments = &mut inner.deployments;
-        if let Some(token) = &input.client_request_token {
-            if deployments.tokens.get(token).is_some_and(|record| {
-                now_instant.saturating_duration_since(record.remembered_at) >= window
-            }) {
-                deployments.tokens.remove(token);
-            }
-            if let Some(record) = deployments.tokens.get(token) {
-                return if record.fingerprint == fingerprint {
-                    Ok(CustomModelDeploymentArnOutput {
-                        custom_model_deployment_arn: record.arn.clone(),
-                    })
-                } else {
-                    Err(ApiError::validation(format!(
-                        "The clientRequestToken '{token}' was already used with different request parameters (it created deployment '{}'). Use a new clientRequestToken for a different request.",
-                        record.name
-                    )))
-                };
-            }
+        if let Some(arn) = deployments.tokens.replay(
+            input.client_request_token.as_deref(),
+            &fingerprint,
+            now,
+            self.config.idempotency_window,
+            "deployment",
+        )? {
+            return Ok(CustomModelDeploymentArnOutput {
+                custom_model_deployment_arn: arn,
+            });
         }
 
         // CreateCustomModelDeployment lists no ConflictException: a taken name is a
@@ -390,8 +355,11 @@ impl EmulatorState {
         let seq = inner.next_seq;
         inner.next_seq += 1;
         let deployments = &mut inner.deployments;
-        let planned_failure =
-            deployments.take_failure(DeploymentPhase::Create, &input.model_deployment_name);
+        let planned_failure = deployments.failures.take(
+            DeploymentPhase::Create,
+            &input.model_deployment_name,
+            DEFAULT_CREATE_FAILURE,
+        );
         let deployment = Deployment {
             seq,
             arn: arn.clone(),
@@ -410,17 +378,13 @@ impl EmulatorState {
             .names
             .insert(deployment.name.clone(), arn.clone());
         deployments.by_arn.insert(arn.clone(), deployment);
-        if let Some(token) = &input.client_request_token {
-            deployments.tokens.insert(
-                token.clone(),
-                TokenRecord {
-                    fingerprint,
-                    arn: arn.clone(),
-                    name: input.model_deployment_name.clone(),
-                    remembered_at: now_instant,
-                },
-            );
-        }
+        deployments.tokens.remember(
+            input.client_request_token.as_deref(),
+            fingerprint,
+            &arn,
+            &input.model_deployment_name,
+            now,
+        );
         deployments.create_log.push(DeploymentCreateLogEntry {
             model_deployment_name: input.model_deployment_name.clone(),
             custom_model_deployment_arn: arn.clone(),
@@ -439,7 +403,7 @@ impl EmulatorState {
         &self,
         identifier: &str,
     ) -> Result<GetCustomModelDeploymentOutput, ApiError> {
-        let now = Utc::now();
+        let now = self.now();
         let inner = self.lock();
         let deployment = inner
             .deployments
@@ -468,13 +432,9 @@ impl EmulatorState {
         &self,
         input: &ListDeploymentsInput,
     ) -> Result<ListCustomModelDeploymentsOutput, ApiError> {
-        let after_key = match &input.next_token {
-            Some(token) => Some(decode_page_token(token, input.sort_order)?),
-            None => None,
-        };
-        let now = Utc::now();
+        let now = self.now();
         let inner = self.lock();
-        let mut matching: Vec<(&Deployment, View)> = inner
+        let matching: Vec<(&Deployment, View)> = inner
             .deployments
             .by_arn
             .values()
@@ -501,36 +461,23 @@ impl EmulatorState {
                         .is_none_or(|arn| &view.model_arn == arn)
             })
             .collect();
-        matching.sort_by_key(|(deployment, _)| deployment.sort_key());
-        if input.sort_order == SortOrder::Descending {
-            matching.reverse();
-        }
-        let start = match after_key {
-            None => 0,
-            Some(after) => matching
-                .iter()
-                .position(|(deployment, _)| match input.sort_order {
-                    SortOrder::Ascending => deployment.sort_key() > after,
-                    SortOrder::Descending => deployment.sort_key() < after,
-                })
-                .unwrap_or(matching.len()),
-        };
-        let end = matching.len().min(start.saturating_add(input.max_results));
-        let page = &matching[start..end];
-        let next_token = (end < matching.len())
-            .then(|| page.last())
-            .flatten()
-            .map(|(deployment, _)| encode_page_token(deployment.sort_key(), input.sort_order));
+        let (page, next_token) = paging::page(
+            matching,
+            |(deployment, _)| deployment.sort_key(),
+            input.sort_order,
+            input.next_token.as_deref(),
+            input.max_results,
+        )?;
         let model_deployment_summaries = page
-            .iter()
+            .into_iter()
             .map(|(deployment, view)| CustomModelDeploymentSummary {
                 custom_model_deployment_arn: deployment.arn.clone(),
                 custom_model_deployment_name: deployment.name.clone(),
-                model_arn: view.model_arn.clone(),
+                model_arn: view.model_arn,
                 created_at: format_timestamp(&deployment.created_at),
                 status: view.status.as_str(),
                 last_updated_at: format_timestamp(&view.last_updated_at),
-                failure_message: view.failure_message.clone(),
+                failure_message: view.failure_message,
             })
             .collect();
         Ok(ListCustomModelDeploymentsOutput {
@@ -544,7 +491,7 @@ impl EmulatorState {
         identifier: &str,
         input: UpdateDeploymentInput,
     ) -> Result<CustomModelDeploymentArnOutput, ApiError> {
-        let now = now_millis();
+        let now = self.now_millis();
         let mut inner = self.lock();
         let deployment = inner
             .deployments
@@ -584,7 +531,10 @@ impl EmulatorState {
         inner.check_deployable(&input.model_arn, now)?;
 
         let deployments = &mut inner.deployments;
-        let planned_failure = deployments.take_failure(DeploymentPhase::Update, &name);
+        let planned_failure =
+            deployments
+                .failures
+                .take(DeploymentPhase::Update, &name, DEFAULT_UPDATE_FAILURE);
         let delay = deployments.update_delay;
         let Some(deployment) = deployments.by_arn.get_mut(&arn) else {
             return Err(not_found(identifier));
@@ -621,7 +571,7 @@ impl EmulatorState {
 
     /// Every custom model deployment, in creation order.
     pub fn deployments(&self) -> Vec<DeploymentRecord> {
-        let now = Utc::now();
+        let now = self.now();
         let inner = self.lock();
         let mut deployments: Vec<&Deployment> = inner.deployments.by_arn.values().collect();
         deployments.sort_by_key(|deployment| deployment.seq);
@@ -633,7 +583,7 @@ impl EmulatorState {
 
     /// One deployment, by name or ARN.
     pub fn deployment(&self, identifier: &str) -> Option<DeploymentRecord> {
-        let now = Utc::now();
+        let now = self.now();
         self.lock()
             .deployments
             .resolve(identifier)
@@ -647,7 +597,7 @@ impl EmulatorState {
 
     /// Deletes a deployment out of band; returns it if it existed.
     pub fn remove_deployment(&self, identifier: &str) -> Option<DeploymentRecord> {
-        let now = Utc::now();
+        let now = self.now();
         let mut inner = self.lock();
         let deployments = &mut inner.deployments;
         let arn = deployments.resolve(identifier)?.arn.clone();
@@ -662,7 +612,7 @@ impl EmulatorState {
         identifier: &str,
         status: ForceStatus,
     ) -> Result<DeploymentRecord, ApiError> {
-        let now = now_millis();
+        let now = self.now_millis();
         let mut inner = self.lock();
         let deployment = inner
             .deployments
@@ -681,18 +631,9 @@ impl EmulatorState {
     /// Scripts failures: the next `count` creates (or updates), or those of the named
     /// deployment, fail once their delay is over. A named failure hits a deployment still
     /// Creating (or an update still Updating) at once.
-    pub fn add_deployment_failure(&self, failure: DeploymentFailure) -> Result<(), ApiError> {
-        if let Some(name) = &failure.deployment_name
-            && !validate::is_valid_model_name(name)
-        {
-            return Err(ApiError::validation(format!(
-                "deploymentName '{name}' is not a valid custom model deployment name"
-            )));
-        }
-        if failure.count == 0 {
-            return Err(ApiError::validation("count must be at least 1"));
-        }
-        let now = Utc::now();
+    pub fn add_deployment_failure(&self, mut failure: DeploymentFailure) -> Result<(), ApiError> {
+        FailureQueue::check(&mut failure, "deploymentName")?;
+        let now = self.now();
         let mut inner = self.lock();
         let deployments = &mut inner.deployments;
         let message = failure.failure_message.clone();
@@ -705,7 +646,7 @@ impl EmulatorState {
             match failure.phase {
                 DeploymentPhase::Create if view.status == DeploymentStatus::Creating => {
                     deployment.planned_failure =
-                        Some(message.unwrap_or_else(|| DEFAULT_CREATE_FAILURE.to_owned()));
+                        Some(message.unwrap_or_else(|| default_failure(failure.phase).to_owned()));
                     return Ok(());
                 }
                 DeploymentPhase::Update => {
@@ -714,8 +655,9 @@ impl EmulatorState {
                         .as_mut()
                         .filter(|update| update.status(now) == DeploymentUpdateStatus::Updating)
                     {
-                        update.planned_failure =
-                            Some(message.unwrap_or_else(|| DEFAULT_UPDATE_FAILURE.to_owned()));
+                        update.planned_failure = Some(
+                            message.unwrap_or_else(|| default_failure(failure.phase).to_owned()),
+                        );
                         return Ok(());
                     }
                 }
@@ -728,12 +670,12 @@ impl EmulatorState {
 
     /// The scripted failures not used yet.
     pub fn deployment_failures(&self) -> Vec<DeploymentFailure> {
-        self.lock().deployments.failures.clone()
+        self.lock().deployments.failures.pending()
     }
 
     /// Drops every scripted failure not used yet; returns how many there were.
     pub fn clear_deployment_failures(&self) -> usize {
-        std::mem::take(&mut self.lock().deployments.failures).len()
+        self.lock().deployments.failures.clear()
     }
 
     pub fn deployment_delays(&self) -> DeploymentDelays {
@@ -750,8 +692,4 @@ impl EmulatorState {
         inner.deployments.ready_delay = Duration::from_millis(delays.create_ms);
         inner.deployments.update_delay = Duration::from_millis(delays.update_ms);
     }
-}
-
-fn millis(delay: Duration) -> u64 {
-    u64::try_from(delay.as_millis()).unwrap_or(u64::MAX)
 }

@@ -6,8 +6,8 @@ use chrono::{DateTime, Utc};
 use super::{
     CUSTOM_MODEL_ARN_RULE, DEFAULT_MAX_RESULTS, DEPLOYMENT_DESCRIPTION_RULE,
     DEPLOYMENT_IDENTIFIER_RULE, DEPLOYMENT_NAME_RULE, IDEMPOTENCY_TOKEN_RULE, SortOrder,
-    Violations, max_results, next_token, parse_object, required_string, single_violation,
-    sort_order, string, tags, timestamp,
+    Violations, max_results, next_token, parse_object, path_label, required_string,
+    single_violation, sort_order, string, tags, timestamp,
 };
 use crate::deployment::DeploymentStatus;
 use crate::error::ApiError;
@@ -95,21 +95,11 @@ pub(crate) fn parse_create_deployment(body: &[u8]) -> Result<CreateDeploymentInp
 
 /// Percent-decodes and validates a `{customModelDeploymentIdentifier}` path label.
 pub(crate) fn parse_deployment_identifier(raw: &str) -> Result<String, ApiError> {
-    let path = "customModelDeploymentIdentifier";
-    let decoded = percent_encoding::percent_decode_str(raw)
-        .decode_utf8()
-        .map_err(|_| {
-            single_violation(
-                path,
-                Some(raw),
-                "Member must be valid UTF-8 once percent-decoded",
-            )
-        })?
-        .into_owned();
-    let mut violations = Violations::default();
-    violations.check(path, &decoded, &DEPLOYMENT_IDENTIFIER_RULE);
-    violations.into_result()?;
-    Ok(decoded)
+    path_label(
+        raw,
+        "customModelDeploymentIdentifier",
+        &DEPLOYMENT_IDENTIFIER_RULE,
+    )
 }
 
 /// A validated UpdateCustomModelDeployment body.

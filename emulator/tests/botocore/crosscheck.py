@@ -4,8 +4,8 @@ Run by emulator/tests/botocore.rs with the pinned botocore first on PYTHONPATH:
 
     EMULATOR_URL=http://127.0.0.1:PORT EXPECTED_BOTOCORE=1.44.8 python3 crosscheck.py
 
-The emulator must make models and deployments Active at once and finish updates at once (all
-delays 0). For every call the script checks, against the service model:
+The emulator must make models, deployments and Provisioned Throughputs ready at once and finish
+updates at once (all delays 0), and allow at least 10 provisioned model units. For every call the script checks, against the service model:
   - a success answers the operation's documented HTTP status, and the response botocore parsed
     carries every member the output shape marks required, at every depth, with the modelled
     type (and enum value);
@@ -294,6 +294,71 @@ def main():
     if tags != [{"key": "stage", "value": "prod"}]:
         problem(f"ListTagsForResource of a deployment: {tags}")
 
+    # Provisioned Throughput: one per kind of modelId (custom model ARN, custom model name with a
+    # commitment, foundation model ID), read, list page by page and filtered, rename and switch
+    # the model, tag.
+    throughputs = []
+    for index, (model_id, extra) in enumerate(
+        [
+            (models[0], {"tags": [{"key": "team", "value": "ml"}]}),
+            ("crosscheck-model-1", {"commitmentDuration": "OneMonth"}),
+            ("amazon.nova-lite-v1:0", {}),
+        ]
+    ):
+        created = caller.ok(
+            "CreateProvisionedModelThroughput",
+            provisionedModelName=f"crosscheck-pt-{index}",
+            modelUnits=1,
+            modelId=model_id,
+            clientRequestToken=f"provisioned-token-{index}",
+            **extra,
+        )
+        throughputs.append(created["provisionedModelArn"])
+    got = caller.ok("GetProvisionedModelThroughput", provisionedModelId="crosscheck-pt-1")
+    if (
+        got.get("status") != "InService"
+        or got.get("modelArn") != models[1]
+        or got.get("commitmentDuration") != "OneMonth"
+        or "commitmentExpirationTime" not in got
+    ):
+        problem(f"GetProvisionedModelThroughput: {got}")
+    got = caller.ok("GetProvisionedModelThroughput", provisionedModelId=throughputs[2])
+    if not got.get("modelArn", "").endswith(":foundation-model/amazon.nova-lite-v1:0") or got.get("foundationModelArn") != got.get("modelArn"):
+        problem(f"GetProvisionedModelThroughput of a foundation model: {got}")
+    names, pages = paginate(
+        caller,
+        "ListProvisionedModelThroughputs",
+        "provisionedModelSummaries",
+        "provisionedModelName",
+        sortOrder="Ascending",
+        sortBy="CreationTime",
+    )
+    if names != [f"crosscheck-pt-{index}" for index in range(3)] or pages != 2:
+        problem(f"ListProvisionedModelThroughputs: pages {pages}, names {names}")
+    filtered = caller.ok(
+        "ListProvisionedModelThroughputs",
+        nameContains="pt-1",
+        statusEquals="InService",
+        modelArnEquals=models[1],
+        creationTimeAfter=datetime.datetime(2020, 1, 1, tzinfo=datetime.timezone.utc),
+    )
+    if [s.get("provisionedModelName") for s in filtered.get("provisionedModelSummaries", [])] != ["crosscheck-pt-1"]:
+        problem(f"ListProvisionedModelThroughputs filters: {filtered.get('provisionedModelSummaries')}")
+    caller.ok(
+        "UpdateProvisionedModelThroughput",
+        provisionedModelId=throughputs[0],
+        desiredProvisionedModelName="crosscheck-pt-renamed",
+        desiredModelId=models[2],
+    )
+    got = caller.ok("GetProvisionedModelThroughput", provisionedModelId="crosscheck-pt-renamed")
+    if got.get("modelArn") != models[2] or got.get("desiredModelArn") != models[2] or got.get("status") != "InService":
+        problem(f"GetProvisionedModelThroughput after the update: {got}")
+    caller.ok("TagResource", resourceARN=throughputs[0], tags=[{"key": "stage", "value": "prod"}])
+    caller.ok("UntagResource", resourceARN=throughputs[0], tagKeys=["team"])
+    tags = caller.ok("ListTagsForResource", resourceARN=throughputs[0]).get("tags")
+    if tags != [{"key": "stage", "value": "prod"}]:
+        problem(f"ListTagsForResource of a Provisioned Throughput: {tags}")
+
     # Errors: validation, not found, conflict, each with its documented code and status.
     caller.error(
         "CreateCustomModel",
@@ -319,15 +384,34 @@ def main():
         roleArn=ROLE_ARN,
         clientRequestToken="another-token",
     )
+    caller.error("CreateProvisionedModelThroughput", "ValidationException", provisionedModelName="bad name", modelUnits=1, modelId=models[0])
+    caller.error("CreateProvisionedModelThroughput", "ValidationException", provisionedModelName="crosscheck-pt-1", modelUnits=1, modelId=models[0])
+    caller.error("CreateProvisionedModelThroughput", "ResourceNotFoundException", provisionedModelName="orphan", modelUnits=1, modelId="no-such-model")
+    caller.error("CreateProvisionedModelThroughput", "ServiceQuotaExceededException", provisionedModelName="greedy", modelUnits=100, modelId=models[0])
+    caller.error("GetProvisionedModelThroughput", "ResourceNotFoundException", provisionedModelId="no-such-throughput")
+    caller.error("ListProvisionedModelThroughputs", "ValidationException", nextToken="not-a-token")
+    caller.error("UpdateProvisionedModelThroughput", "ResourceNotFoundException", provisionedModelId="no-such-throughput", desiredProvisionedModelName="x")
+    caller.error("UpdateProvisionedModelThroughput", "ValidationException", provisionedModelId=throughputs[2], desiredModelId=models[0])
+    caller.error("DeleteProvisionedModelThroughput", "ResourceNotFoundException", provisionedModelId="no-such-throughput")
+    committed = caller.error("DeleteProvisionedModelThroughput", "ConflictException", provisionedModelId=throughputs[1])
+    if committed is not None and "commitment" not in committed.response["Error"].get("Message", ""):
+        problem(f"DeleteProvisionedModelThroughput during the commitment: {committed}")
+    held = caller.error("DeleteCustomModel", "ConflictException", modelIdentifier=models[2])
+    if held is not None and "Provisioned Throughput" not in held.response["Error"].get("Message", ""):
+        problem(f"DeleteCustomModel of a model a Provisioned Throughput serves: {held}")
     caller.error("DeleteCustomModel", "ConflictException", modelIdentifier=models[0])
     caller.error("DeleteCustomModel", "ConflictException", modelIdentifier=models[1])
 
-    # Clean up: deployments first, then the models they held.
+    # Clean up: Provisioned Throughputs (once the commitment term is over) and deployments first,
+    # then the models they held.
+    control("POST", "/clock", {"advanceSeconds": 32 * 24 * 60 * 60})
+    for arn in throughputs:
+        caller.ok("DeleteProvisionedModelThroughput", provisionedModelId=arn)
     for arn in deployments:
         caller.ok("DeleteCustomModelDeployment", customModelDeploymentIdentifier=arn)
     for arn in models:
         caller.ok("DeleteCustomModel", modelIdentifier=arn)
-    if control("GET", "/deployments") or control("GET", "/models"):
+    if control("GET", "/deployments") or control("GET", "/models") or control("GET", "/provisioned-throughputs"):
         problem("something was left behind in the emulator")
 
     missing = [name for name in caller.model.operation_names if name in EMULATED and calls[name]["Ok"] == 0]
@@ -357,6 +441,11 @@ EMULATED = {
     "ListCustomModelDeployments",
     "UpdateCustomModelDeployment",
     "DeleteCustomModelDeployment",
+    "CreateProvisionedModelThroughput",
+    "GetProvisionedModelThroughput",
+    "ListProvisionedModelThroughputs",
+    "UpdateProvisionedModelThroughput",
+    "DeleteProvisionedModelThroughput",
 }
 
 if __name__ == "__main__":
