@@ -44,7 +44,15 @@ pub struct RunArgs {
     #[arg(long, env = "AWS_REGION")]
     pub region: Option<String>,
 
-    /// Namespaces whose resources (models, deployments) may use adoptionPolicy: Adopt (take over
+    /// Whether BedrockProvisionedThroughputs with a commitmentDuration (OneMonth, SixMonths:
+    /// not deletable before the term ends) may be bought at all. With false, such a resource is
+    /// InvalidSpec naming spec.commitmentDuration, with no AWS call; throughputs without
+    /// commitment are not affected. Even with true, each purchase needs the resource's
+    /// bedrock-operator.dev/confirm-commitment annotation to name the term.
+    #[arg(long, env = "ALLOW_COMMITMENTS", default_value_t = true, action = clap::ArgAction::Set)]
+    pub allow_commitments: bool,
+
+    /// Namespaces whose resources (models, deployments, throughputs) may use adoptionPolicy: Adopt (take over
     /// a Bedrock object that exists and that no live resource holds): all, none, or a comma-separated
     /// list of namespaces. Elsewhere Adopt is InvalidSpec, with no AWS call. On clusters shared
     /// by several teams, use none or a list (docs/security.md).

@@ -66,6 +66,7 @@ async fn run(args: RunArgs) -> ExitCode {
         default_region: region,
         timing: args.timing(),
         adoption: args.allow_adoption.clone(),
+        allow_commitments: args.allow_commitments,
     };
 
     // SIGTERM/SIGINT → stop taking work, finish in-flight reconciles, release the lease, exit.

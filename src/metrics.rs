@@ -110,12 +110,12 @@ impl From<Option<DeploymentStatus>> for DeploymentStatusLabel {
 }
 
 /// A gauge of resources by the status last recorded for each: every resource counts under one
-/// label set until it is recorded again or removed.
+/// label set (with a weight: 1, or e.g. its model units) until it is recorded again or removed.
 #[derive(Debug)]
 struct StatusGauge<S> {
     family: Family<S, Gauge>,
-    /// The label set each resource (by UID) counts under.
-    statuses: Mutex<HashMap<String, S>>,
+    /// The label set each resource (by UID) counts under, and how much it counts.
+    statuses: Mutex<HashMap<String, (S, i64)>>,
 }
 
 impl<S> StatusGauge<S>
@@ -143,20 +143,51 @@ where
 
     /// Records the status of resource `uid` (`None` removes it, on deletion).
     fn record(&self, uid: &str, status: Option<S>) {
+        self.record_weighted(uid, status.map(|status| (status, 1)));
+    }
+
+    /// Records the status of resource `uid` and how much it counts (`None` removes it).
+    fn record_weighted(&self, uid: &str, status: Option<(S, i64)>) {
         let mut statuses = self.statuses.lock().unwrap_or_else(|p| p.into_inner());
         let previous = match &status {
             Some(status) => statuses.insert(uid.to_string(), status.clone()),
             None => statuses.remove(uid),
         };
-        // Only the two label sets involved change: no pass over every resource per reconcile.
+        // Only the label sets involved change: no pass over every resource per reconcile.
         if previous == status {
             return;
         }
-        if let Some(previous) = &previous {
-            self.family.get_or_create(previous).dec();
+        if let Some((labels, weight)) = &previous {
+            self.family.get_or_create(labels).dec_by(*weight);
         }
-        if let Some(status) = &status {
-            self.family.get_or_create(status).inc();
+        if let Some((labels, weight)) = &status {
+            self.family.get_or_create(labels).inc_by(*weight);
+        }
+    }
+}
+
+/// The labels of the model units gauge: the region (an AWS region name, checked against the
+/// region pattern) and the commitment term.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ModelUnitsLabels {
+    pub region: String,
+    pub commitment: CommitmentLabel,
+}
+
+/// The commitment term of a provisioned throughput, as a bounded label value.
+#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq, EncodeLabelValue)]
+pub enum CommitmentLabel {
+    None,
+    OneMonth,
+    SixMonths,
+}
+
+impl CommitmentLabel {
+    pub fn from_status(commitment: Option<&str>) -> Self {
+        match commitment {
+            Some("OneMonth") => Self::OneMonth,
+            Some("SixMonths") => Self::SixMonths,
+            _ => Self::None,
         }
     }
 }
@@ -170,6 +201,7 @@ pub struct Metrics {
     pub bedrock_call_duration: Family<OperationLabels, Histogram>,
     models: StatusGauge<ModelStatusLabels>,
     deployments: StatusGauge<DeploymentStatusLabels>,
+    model_units: StatusGauge<ModelUnitsLabels>,
     pub objects_in_backoff: Gauge,
     pub sweep_watched_models: Gauge,
     pub leader: Gauge,
@@ -224,6 +256,12 @@ impl Metrics {
             DeploymentStatusLabel::ALL
                 .map(|deployment_status| DeploymentStatusLabels { deployment_status }),
         );
+        let model_units = StatusGauge::register(
+            &mut registry,
+            "provisioned_model_units",
+            "Model units in service (billed by the hour) of the provisioned throughputs managed here, by region and commitment term",
+            std::iter::empty(),
+        );
         let objects_in_backoff = Gauge::default();
         registry.register(
             "objects_in_backoff",
@@ -250,6 +288,7 @@ impl Metrics {
             bedrock_call_duration,
             models,
             deployments,
+            model_units,
             objects_in_backoff,
             sweep_watched_models,
             leader,
@@ -290,6 +329,23 @@ impl Metrics {
             status.map(|deployment_status| DeploymentStatusLabels { deployment_status }),
         );
     }
+
+    /// Records the model units in service of provisioned throughput `uid`, in `region` with
+    /// `commitment` (`None` removes it, on deletion).
+    pub fn model_units(&self, uid: &str, units: Option<(&str, CommitmentLabel, i64)>) {
+        self.model_units.record_weighted(
+            uid,
+            units.map(|(region, commitment, units)| {
+                (
+                    ModelUnitsLabels {
+                        region: region.to_string(),
+                        commitment,
+                    },
+                    units,
+                )
+            }),
+        );
+    }
 }
 
 #[cfg(test)]
@@ -326,6 +382,33 @@ mod tests {
             .collect();
         lines.sort();
         lines
+    }
+
+    #[test]
+    fn model_units_sum_by_region_and_term_and_follow_each_throughput() {
+        const UNITS: &str = "bedrock_operator_provisioned_model_units";
+        let metrics = Metrics::new();
+        metrics.model_units("a", Some(("us-east-1", CommitmentLabel::None, 2)));
+        metrics.model_units("b", Some(("us-east-1", CommitmentLabel::None, 3)));
+        metrics.model_units("c", Some(("us-east-1", CommitmentLabel::OneMonth, 1)));
+        assert_eq!(
+            samples(&metrics.encode(), UNITS),
+            vec![
+                format!(r#"{UNITS}{{region="us-east-1",commitment="None"}} 5"#),
+                format!(r#"{UNITS}{{region="us-east-1",commitment="OneMonth"}} 1"#),
+            ]
+        );
+        // b is replaced by a larger one, then a goes; c stops serving (Failed: 0 units).
+        metrics.model_units("b", Some(("us-east-1", CommitmentLabel::None, 4)));
+        metrics.model_units("a", None);
+        metrics.model_units("c", Some(("us-east-1", CommitmentLabel::OneMonth, 0)));
+        assert_eq!(
+            samples(&metrics.encode(), UNITS),
+            vec![
+                format!(r#"{UNITS}{{region="us-east-1",commitment="None"}} 4"#),
+                format!(r#"{UNITS}{{region="us-east-1",commitment="OneMonth"}} 0"#),
+            ]
+        );
     }
 
     #[test]

@@ -73,6 +73,16 @@ fn operator_grants() -> Grants {
             "bedrockcustommodeldeployments/status",
             &["patch"],
         ),
+        (
+            "bedrock-operator.dev",
+            "bedrockprovisionedthroughputs",
+            &["get", "list", "watch", "patch"],
+        ),
+        (
+            "bedrock-operator.dev",
+            "bedrockprovisionedthroughputs/status",
+            &["patch"],
+        ),
         ("events.k8s.io", "events", &["create", "patch"]),
     ])
 }
@@ -228,6 +238,7 @@ fn default_values_render_a_hardened_least_privilege_operator() -> Result<()> {
         [
             "run",
             "--allow-adoption=all",
+            "--allow-commitments=true",
             "--concurrency=16",
             "--rate-limit-qps=10",
             "--rate-limit-burst=20",
@@ -478,6 +489,25 @@ fn non_default_values_render_namespaced_rbac_irsa_replicas_monitoring_and_pdb() 
     let notes = Helm::new()?.notes(values, RELEASE, NAMESPACE)?;
     assert!(notes.contains("team-a, team-b"), "{notes}");
     assert!(notes.contains("--namespace team-a"), "{notes}");
+    Ok(())
+}
+
+#[test]
+fn commitments_can_be_forbidden_with_one_value_and_no_more_rbac() -> Result<()> {
+    let default_rules = rules_of(render(json!({}))?.one("ClusterRole")?)?;
+    let rendered = render(json!({ "allowCommitments": false }))?;
+    let args = strings(&container(rendered.one("Deployment")?)["args"]);
+    assert_eq!(
+        args.iter()
+            .filter(|a| a.starts_with("--allow-commitments"))
+            .collect::<Vec<_>>(),
+        ["--allow-commitments=false"]
+    );
+    assert_eq!(rules_of(rendered.one("ClusterRole")?)?, default_rules);
+    assert!(
+        render(json!({ "allowCommitments": "no" })).is_err(),
+        "the values schema takes a boolean only"
+    );
     Ok(())
 }
 

@@ -106,6 +106,38 @@ pub fn model_arn_in_region() -> Rule {
         .field_path(".region")
 }
 
+/// The state in which a provisioned throughput's immutable fields may still change: none bought
+/// yet, or a Failed one (which the operator replaces).
+const THROUGHPUT_CHANGE_ALLOWED: &str = "!has(oldSelf.status) || !has(oldSelf.status.provisionedModelArn) || \
+     (has(oldSelf.status.throughputStatus) && oldSelf.status.throughputStatus == 'Failed')";
+
+/// A transition rule on the root of a BedrockProvisionedThroughput: `field` keeps its value once
+/// the throughput exists (Bedrock cannot change it); `what_to_do` says how to get the change.
+pub fn throughput_immutable_once_created(field: &str, equal: &str, what_to_do: &str) -> Rule {
+    let message =
+        format!("spec.{field} cannot change once the provisioned throughput exists: {what_to_do}");
+    Rule::new(format!("{THROUGHPUT_CHANGE_ALLOWED} || ({equal})"))
+        .message(message.as_str())
+        .reason(Reason::FieldValueForbidden)
+        .field_path(format!(".spec.{field}"))
+}
+
+/// On a provisioned throughput's `spec`: the model is named exactly one way.
+pub fn exactly_one_throughput_model() -> Rule {
+    Rule::new("has(self.modelRef) != has(self.modelId)")
+        .message("exactly one of spec.modelRef or spec.modelId must be set: name a BedrockCustomModel of this namespace (modelRef) or a model ARN or ID (modelId)")
+        .reason(Reason::FieldValueRequired)
+}
+
+/// On a provisioned throughput's `spec`: a model ARN in modelId is of the throughput's region
+/// (see [`model_arn_in_region`] for why `contains` compares the region).
+pub fn model_id_in_region() -> Rule {
+    Rule::new("!has(self.region) || !has(self.modelId) || !self.modelId.startsWith('arn:') || self.modelId.contains(':bedrock:' + self.region + ':')")
+        .message("spec.region must be the region of the model ARN in spec.modelId: a provisioned throughput serves a model of its own region (leave region unset to use the ARN's)")
+        .reason(Reason::FieldValueInvalid)
+        .field_path(".region")
+}
+
 /// Escapes a regular expression for a single-quoted CEL string literal.
 fn cel_string(pattern: &str) -> String {
     pattern.replace('\\', "\\\\").replace('\'', "\\'")

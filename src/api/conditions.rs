@@ -52,8 +52,8 @@ pub mod reason {
     /// The BedrockCustomModel that spec.modelRef names exists but is not Active yet; the
     /// deployment waits for it.
     pub const MODEL_NOT_READY: &str = "ModelNotReady";
-    /// No BedrockCustomModel of the name in spec.modelRef exists in the namespace (or the model
-    /// that spec.modelArn names is not in Bedrock).
+    /// No BedrockCustomModel of the name in spec.modelRef exists in the namespace (a model ARN
+    /// that Bedrock does not know is ResourceNotFound).
     pub const MODEL_NOT_FOUND: &str = "ModelNotFound";
     /// The model the deployment would serve is Failed in Bedrock.
     pub const MODEL_FAILED: &str = "ModelFailed";
@@ -66,6 +66,15 @@ pub mod reason {
     pub const UPDATE_FAILED: &str = "UpdateFailed";
     /// The model the spec names was found and resolved to its ARN.
     pub const REFERENCES_RESOLVED: &str = "ReferencesResolved";
+
+    // Reasons of BedrockProvisionedThroughput (which also uses Creating, Failed, Updating,
+    // UpdateFailed, the waiting reasons of deployments and the common ones above).
+
+    /// The throughput is InService with the model the spec names.
+    pub const IN_SERVICE: &str = "InService";
+    /// The throughput disappeared outside the operator and had a commitment: buying it again
+    /// would start a new term, so the operator waits for the retry annotation.
+    pub const THROUGHPUT_MISSING: &str = "ThroughputMissing";
 }
 
 /// Reasons that appear only on Kubernetes Events (the condition reasons above appear on
@@ -87,6 +96,12 @@ pub mod event {
     pub const MODEL_FAILED: &str = "ModelFailed";
     /// Bedrock could not create the deployment.
     pub const DEPLOYMENT_FAILED: &str = "DeploymentFailed";
+    /// Bedrock could not create or update the provisioned throughput.
+    pub const THROUGHPUT_FAILED: &str = "ThroughputFailed";
+    /// The model units in service changed (bought, replaced, adopted or released).
+    pub const MODEL_UNITS: &str = "ModelUnits";
+    /// The throughput was renamed in place.
+    pub const RENAMED: &str = "Renamed";
 }
 
 /// The desired value of one condition; turned into a `metav1.Condition` by [`merge`].

@@ -3,7 +3,7 @@
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::CustomResourceExt;
 
-use super::{BedrockCustomModel, BedrockCustomModelDeployment};
+use super::{BedrockCustomModel, BedrockCustomModelDeployment, BedrockProvisionedThroughput};
 
 /// The BedrockCustomModel CRD as generated from the types in [`super::model`].
 pub fn crd() -> CustomResourceDefinition {
@@ -15,9 +15,14 @@ pub fn deployment_crd() -> CustomResourceDefinition {
     BedrockCustomModelDeployment::crd()
 }
 
+/// The BedrockProvisionedThroughput CRD as generated from the types in [`super::throughput`].
+pub fn throughput_crd() -> CustomResourceDefinition {
+    BedrockProvisionedThroughput::crd()
+}
+
 /// Every CRD of the operator, in the order to install them.
 pub fn crds() -> Vec<CustomResourceDefinition> {
-    vec![crd(), deployment_crd()]
+    vec![crd(), deployment_crd(), throughput_crd()]
 }
 
 /// One generated CRD file: its name under `crds/` (and the chart's `crds/`) and its text.
@@ -33,6 +38,7 @@ pub fn crd_files() -> Result<Vec<CrdFile>, serde_yaml::Error> {
     [
         (crd(), "src/api/model.rs"),
         (deployment_crd(), "src/api/deployment.rs"),
+        (throughput_crd(), "src/api/throughput.rs"),
     ]
     .into_iter()
     .map(|(crd, source)| {

@@ -7,6 +7,7 @@ pub mod deployment;
 pub mod model;
 pub mod patterns;
 pub mod tags;
+pub mod throughput;
 pub mod validation;
 
 pub use deployment::{
@@ -17,6 +18,11 @@ pub use deployment::{
 pub use model::{
     AdoptionPolicy, BedrockCustomModel, BedrockCustomModelSpec, BedrockCustomModelStatus,
     CreatedWith, DeletionPolicy, ModelSource,
+};
+pub use throughput::{
+    BedrockProvisionedThroughput, BedrockProvisionedThroughputSpec,
+    BedrockProvisionedThroughputStatus, CommitmentDuration, ThroughputCreatedWith, ThroughputModel,
+    ThroughputStatus, ValidThroughput,
 };
 
 /// Finalizer the operator puts on every resource so that deleting it deletes the model first.

@@ -66,3 +66,15 @@ pub const DEPLOYMENT_DESCRIPTION_MAX: u32 = 2048;
 /// what the API server requires of custom resource names.
 pub const OBJECT_NAME: &str = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$";
 pub const OBJECT_NAME_MAX: u32 = 253;
+
+/// `ProvisionedModelName` (CreateProvisionedModelThroughput): the same shape as a model name.
+pub const PROVISIONED_MODEL_NAME: &str = r"^([0-9a-zA-Z][_-]?){1,63}$";
+pub const PROVISIONED_MODEL_NAME_MAX: u32 = 63;
+
+/// CreateProvisionedModelThroughput's `modelId` as the operator takes it: a custom model ARN,
+/// or a foundation model ARN or ID (such as amazon.nova-lite-v1:0). Bedrock's
+/// `ModelIdentifier` also takes a custom model's bare name; the operator does not, because the
+/// ARN Bedrock reports back could not be matched with a name (use the ARN, or modelRef). Other
+/// ARNs (deployments, provisioned models, imported models) match none of these.
+pub const PROVISIONED_MODEL_ID: &str = r"^(arn:aws(-[^:]+)?:bedrock:[a-z0-9-]{1,20}:(([0-9]{12}:custom-model/((imported)|([a-z0-9-]{1,63}[.]{1}[a-z0-9-]{1,63}))(([:][a-z0-9-]{1,63}){0,2})?/[a-z0-9]{12})|(:foundation-model/([a-z0-9-]{1,63}[.]{1}[a-z0-9-]{1,63}([.]?[a-z0-9-]{1,63})([:][a-z0-9-]{1,63}){0,2}))))$|^([a-z0-9-]{1,63}[.]{1}[a-z0-9-]{1,63}([.]?[a-z0-9-]{1,63})([:][a-z0-9-]{1,63}){0,2})$";
+pub const PROVISIONED_MODEL_ID_MAX: u32 = 2048;

@@ -8,6 +8,9 @@ use std::sync::LazyLock;
 use regex::Regex;
 
 use super::deployment::{ModelTarget, ValidDeployment, arn_region};
+use super::throughput::{
+    BedrockProvisionedThroughput, CONFIRM_COMMITMENT_ANNOTATION, ThroughputModel, ValidThroughput,
+};
 use super::{BedrockCustomModel, BedrockCustomModelDeployment, patterns};
 
 /// One problem with one field of the resource.
@@ -312,6 +315,152 @@ pub fn validate_deployment(
             adoption_policy: spec.adoption_policy,
         }),
         _ => Err(errors),
+    }
+}
+
+static PROVISIONED_MODEL_NAME: LazyLock<Check> = LazyLock::new(|| {
+    Check::new(
+        patterns::PROVISIONED_MODEL_NAME,
+        patterns::PROVISIONED_MODEL_NAME_MAX,
+        "1 to 63 letters and digits, with single '-' or '_' between them",
+    )
+});
+static PROVISIONED_MODEL_ID: LazyLock<Check> = LazyLock::new(|| {
+    Check::new(
+        patterns::PROVISIONED_MODEL_ID,
+        patterns::PROVISIONED_MODEL_ID_MAX,
+        "a custom model ARN (arn:aws:bedrock:us-east-1:123456789012:custom-model/imported/abc123def456), or a foundation model ARN or ID (amazon.nova-lite-v1:0); not a deployment or provisioned model ARN, and not a custom model's bare name (use its ARN, or modelRef)",
+    )
+});
+
+/// The controller's check of a BedrockProvisionedThroughput: the checked values, or every
+/// problem with the spec in field order. The commitment guard is [`commitment_refused`].
+pub fn validate_throughput(
+    throughput: &BedrockProvisionedThroughput,
+) -> Result<ValidThroughput, Vec<FieldError>> {
+    let spec = &throughput.spec;
+    let mut errors = Vec::new();
+
+    let name = throughput.provisioned_model_name().to_string();
+    match &spec.provisioned_model_name {
+        Some(given) => {
+            PROVISIONED_MODEL_NAME.check("spec.provisionedModelName", given, &mut errors)
+        }
+        None => {
+            let mut name_errors = Vec::new();
+            PROVISIONED_MODEL_NAME.check("spec.provisionedModelName", &name, &mut name_errors);
+            if !name_errors.is_empty() {
+                errors.push(FieldError {
+                    field: "spec.provisionedModelName".into(),
+                    message: format!(
+                        "is unset, so the throughput would be named after metadata.name {}, which is not a valid Bedrock provisioned model name (1 to 63 letters and digits, with single '-' or '_' between them): set spec.provisionedModelName",
+                        quoted(&name)
+                    ),
+                });
+            }
+        }
+    }
+
+    let model = match (&spec.model_ref, &spec.model_id) {
+        (Some(reference), None) => {
+            OBJECT_NAME.check("spec.modelRef.name", &reference.name, &mut errors);
+            Some(ThroughputModel::Ref(reference.name.clone()))
+        }
+        (None, Some(id)) => {
+            PROVISIONED_MODEL_ID.check("spec.modelId", id, &mut errors);
+            Some(ThroughputModel::Id(id.clone()))
+        }
+        (Some(_), Some(_)) => {
+            errors.push(FieldError {
+                field: "spec".into(),
+                message: "sets both modelRef and modelId: set exactly one (modelRef for a BedrockCustomModel of this namespace, modelId for any other model)".into(),
+            });
+            None
+        }
+        (None, None) => {
+            errors.push(FieldError {
+                field: "spec".into(),
+                message: "sets neither modelRef nor modelId: set exactly one (modelRef for a BedrockCustomModel of this namespace, modelId for any other model)".into(),
+            });
+            None
+        }
+    };
+
+    if spec.model_units < 1 {
+        errors.push(FieldError {
+            field: "spec.modelUnits".into(),
+            message: format!("is {}: buy at least 1 model unit", spec.model_units),
+        });
+    }
+
+    check_tags(&spec.tags, "throughput", &mut errors);
+
+    if let Some(region) = &spec.region {
+        let before = errors.len();
+        REGION.check("spec.region", region, &mut errors);
+        if errors.len() == before
+            && let Some(ThroughputModel::Id(id)) = &model
+            && PROVISIONED_MODEL_ID.pattern.is_match(id)
+            && let Some(arn_region) = model.as_ref().and_then(ThroughputModel::arn_region)
+            && arn_region != region
+        {
+            errors.push(FieldError {
+                field: "spec.region".into(),
+                message: format!(
+                    "is {}, but spec.modelId is a model of {}: a provisioned throughput serves a model of its own region (leave region unset to use the ARN's)",
+                    quoted(region),
+                    quoted(arn_region)
+                ),
+            });
+        }
+    }
+
+    match model {
+        Some(model) if errors.is_empty() => Ok(ValidThroughput {
+            name,
+            model,
+            model_units: spec.model_units,
+            commitment: spec.commitment_duration,
+            region: spec.region.clone(),
+            tags: spec.tags.clone(),
+            deletion_policy: spec.deletion_policy,
+            adoption_policy: spec.adoption_policy,
+        }),
+        _ => Err(errors),
+    }
+}
+
+/// The commitment guard: a throughput with a commitment term is bought only when the operator
+/// allows commitments (`allowed`, its --allow-commitments) and the resource confirms the term
+/// with the confirm-commitment annotation. The problem, naming the field, when it may not be.
+pub fn commitment_refused(
+    throughput: &BedrockProvisionedThroughput,
+    allowed: bool,
+) -> Option<FieldError> {
+    let term = throughput.spec.commitment_duration?;
+    if !allowed {
+        return Some(FieldError {
+            field: "spec.commitmentDuration".into(),
+            message: format!(
+                "is {term}, but this operator does not buy commitments (its --allow-commitments is false): remove commitmentDuration to buy a throughput without commitment, or ask the cluster operator"
+            ),
+        });
+    }
+    match throughput.confirmed_commitment() {
+        Some(confirmed) if confirmed == term.as_str() => None,
+        Some(other) => Some(FieldError {
+            field: format!("metadata.annotations[{CONFIRM_COMMITMENT_ANNOTATION}]"),
+            message: format!(
+                "is {}, but spec.commitmentDuration is {term}: a commitment is bought only when the annotation names the same term; set it to {term} to buy (the throughput cannot be deleted before the term ends), or change commitmentDuration",
+                quoted(other)
+            ),
+        }),
+        None => Some(FieldError {
+            field: format!("metadata.annotations[{CONFIRM_COMMITMENT_ANNOTATION}]"),
+            message: format!(
+                "is missing: spec.commitmentDuration is {term}, which cannot be cancelled or deleted before the term ends, so it is bought only when the resource also carries the annotation {CONFIRM_COMMITMENT_ANNOTATION}: {term}"
+            ),
+        }),
     }
 }
 

@@ -12,6 +12,7 @@ pub mod metered;
 mod operation;
 mod pacing;
 pub mod sdk;
+mod throughput;
 
 pub use deployment::{
     CreateDeploymentRequest, DeploymentFilter, DeploymentState, DeploymentSummary,
@@ -19,6 +20,9 @@ pub use deployment::{
 };
 pub use error::{BedrockError, ErrorClass};
 pub use operation::Operation;
+pub use throughput::{
+    CreateThroughputRequest, RemoteThroughput, ThroughputState, UpdateThroughputRequest,
+};
 
 /// Where the model artifacts come from.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -178,6 +182,37 @@ pub trait Bedrock: Send + Sync + 'static {
     /// DeleteCustomModelDeployment (the model stays); `Ok(false)` when the deployment was
     /// already gone.
     fn delete_deployment(
+        &self,
+        region: &str,
+        identifier: &str,
+    ) -> impl Future<Output = Result<bool, BedrockError>> + Send;
+
+    /// CreateProvisionedModelThroughput; returns the provisioned model ARN.
+    fn create_throughput(
+        &self,
+        region: &str,
+        request: &CreateThroughputRequest,
+    ) -> impl Future<Output = Result<String, BedrockError>> + Send;
+
+    /// GetProvisionedModelThroughput by name or ARN; `None` when there is no such throughput.
+    fn get_throughput(
+        &self,
+        region: &str,
+        identifier: &str,
+    ) -> impl Future<Output = Result<Option<RemoteThroughput>, BedrockError>> + Send;
+
+    /// UpdateProvisionedModelThroughput: a new name and/or model, applied in the background
+    /// (status Updating).
+    fn update_throughput(
+        &self,
+        region: &str,
+        identifier: &str,
+        request: &UpdateThroughputRequest,
+    ) -> impl Future<Output = Result<(), BedrockError>> + Send;
+
+    /// DeleteProvisionedModelThroughput; `Ok(false)` when it was already gone. Bedrock refuses
+    /// (ConflictException) before a commitment term ends.
+    fn delete_throughput(
         &self,
         region: &str,
         identifier: &str,

@@ -51,6 +51,14 @@ operations! {
     UpdateCustomModelDeployment,
     /// NotFound is an answer (the deployment was already gone).
     DeleteCustomModelDeployment,
+    /// Buys dedicated capacity for a model (billed by the hour).
+    CreateProvisionedModelThroughput,
+    /// Reads one throughput; NotFound is an answer (`None`).
+    GetProvisionedModelThroughput,
+    /// Renames a throughput or swaps its model in place.
+    UpdateProvisionedModelThroughput,
+    /// NotFound is an answer (the throughput was already gone).
+    DeleteProvisionedModelThroughput,
 }
 
 impl Operation {

@@ -24,8 +24,8 @@ use aws_sdk_bedrock::config::retry::RetryConfig;
 use aws_sdk_bedrock::config::timeout::TimeoutConfig;
 use aws_sdk_bedrock::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_bedrock::types::{
-    CustomModelDataSource, CustomModelDeploymentStatus, ModelDataSource, ModelPackageArnDataSource,
-    ModelStatus, S3DataSource, Tag,
+    CommitmentDuration, CustomModelDataSource, CustomModelDeploymentStatus, ModelDataSource,
+    ModelPackageArnDataSource, ModelStatus, S3DataSource, Tag,
 };
 use aws_smithy_types::DateTime;
 use aws_smithy_types::date_time::Format;
@@ -34,9 +34,10 @@ use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use super::metered::Meter;
 use super::pacing::Pacer;
 use super::{
-    Bedrock, BedrockError, CreateDeploymentRequest, CreateRequest, DeploymentFilter,
-    DeploymentState, DeploymentSummary, DeploymentUpdate, ErrorClass, ModelState, ModelSummary,
-    Operation, RemoteDeployment, RemoteModel, Source, UpdateState,
+    Bedrock, BedrockError, CreateDeploymentRequest, CreateRequest, CreateThroughputRequest,
+    DeploymentFilter, DeploymentState, DeploymentSummary, DeploymentUpdate, ErrorClass, ModelState,
+    ModelSummary, Operation, RemoteDeployment, RemoteModel, RemoteThroughput, Source,
+    ThroughputState, UpdateState, UpdateThroughputRequest,
 };
 use crate::metrics::Metrics;
 
@@ -490,6 +491,101 @@ impl Bedrock for SdkBedrock {
                     .custom_model_deployment_identifier(identifier)
                     .send()
             })
+            .await?;
+        Ok(output.is_some())
+    }
+
+    async fn create_throughput(
+        &self,
+        region: &str,
+        request: &CreateThroughputRequest,
+    ) -> Result<String, BedrockError> {
+        const OP: Operation = Operation::CreateProvisionedModelThroughput;
+        let tags = sdk_tags(OP, &request.tags)?;
+        let output = self
+            .call(region, OP, |client| {
+                client
+                    .create_provisioned_model_throughput()
+                    .provisioned_model_name(&request.name)
+                    .model_id(&request.model_id)
+                    .model_units(request.model_units)
+                    .set_commitment_duration(
+                        request.commitment.as_deref().map(CommitmentDuration::from),
+                    )
+                    .set_tags(Some(tags))
+                    .client_request_token(&request.client_request_token)
+                    .send()
+            })
+            .await?;
+        Ok(output.provisioned_model_arn().to_string())
+    }
+
+    async fn get_throughput(
+        &self,
+        region: &str,
+        identifier: &str,
+    ) -> Result<Option<RemoteThroughput>, BedrockError> {
+        let output = self
+            .look_up(region, Operation::GetProvisionedModelThroughput, |client| {
+                client
+                    .get_provisioned_model_throughput()
+                    .provisioned_model_id(identifier)
+                    .send()
+            })
+            .await?;
+        Ok(output.map(|output| RemoteThroughput {
+            arn: output.provisioned_model_arn().to_string(),
+            name: output.provisioned_model_name().to_string(),
+            model_arn: output.model_arn().to_string(),
+            desired_model_arn: output.desired_model_arn().to_string(),
+            model_units: output.model_units(),
+            state: ThroughputState::from(output.status().as_str()),
+            failure_message: output.failure_message().map(str::to_string),
+            commitment: output.commitment_duration().map(|c| c.as_str().to_string()),
+            commitment_expiration_time: output.commitment_expiration_time().and_then(rfc3339),
+            creation_time: rfc3339(output.creation_time()),
+            last_modified_time: rfc3339(output.last_modified_time()),
+        }))
+    }
+
+    async fn update_throughput(
+        &self,
+        region: &str,
+        identifier: &str,
+        request: &UpdateThroughputRequest,
+    ) -> Result<(), BedrockError> {
+        self.call(
+            region,
+            Operation::UpdateProvisionedModelThroughput,
+            |client| {
+                client
+                    .update_provisioned_model_throughput()
+                    .provisioned_model_id(identifier)
+                    .set_desired_provisioned_model_name(request.name.clone())
+                    .set_desired_model_id(request.model_id.clone())
+                    .send()
+            },
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn delete_throughput(
+        &self,
+        region: &str,
+        identifier: &str,
+    ) -> Result<bool, BedrockError> {
+        let output = self
+            .look_up(
+                region,
+                Operation::DeleteProvisionedModelThroughput,
+                |client| {
+                    client
+                        .delete_provisioned_model_throughput()
+                        .provisioned_model_id(identifier)
+                        .send()
+                },
+            )
             .await?;
         Ok(output.is_some())
     }

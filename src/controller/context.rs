@@ -24,6 +24,8 @@ pub struct Context<B> {
     pub metrics: Arc<Metrics>,
     /// Namespaces whose resources may use `adoptionPolicy: Adopt`.
     pub adoption: ownership::AdoptionScope,
+    /// Whether provisioned throughputs with a commitment term may be bought at all.
+    pub allow_commitments: bool,
     /// The cached resources of every kind, for references between them.
     pub index: Index,
     /// One adoption (or create) of a Bedrock name per region at a time, by `kind/region/name`.
@@ -57,6 +59,7 @@ impl<B: Bedrock> Context<B> {
             default_region: settings.default_region.clone(),
             metrics,
             adoption: settings.adoption.clone(),
+            allow_commitments: settings.allow_commitments,
             index,
             names: locks::KeyedLocks::default(),
             failures: Mutex::new(HashMap::new()),

@@ -86,12 +86,15 @@ pub async fn reconcile<K: Stages<B>, B: Bedrock>(
 
 /// The retry delay of a failed reconcile: backoff per object and error class; a deletion
 /// waiting for other resources looks again after the slow retry (the watch on those resources
-/// usually brings it back sooner).
+/// usually brings it back sooner); one waiting for a moment looks again at that moment.
 pub fn error_policy<K: Managed, B: Bedrock>(
     object: Arc<DeserializeGuard<K>>,
     error: &Error,
     ctx: Arc<Context<B>>,
 ) -> Action {
+    if let Some(wait) = error.waiting_until() {
+        return Action::requeue(wait);
+    }
     if error.waiting() {
         return Action::requeue(jitter(ctx.timing.slow_retry));
     }

@@ -16,6 +16,10 @@ pub enum Error {
     /// and the watch on those resources brings the reconcile back when they go.
     #[error("waiting: {0}")]
     Waiting(String),
+    /// The deletion waits for a moment (the end of a commitment term) that is `1` from now; the
+    /// finalizer stays and the reconcile comes back then, with no call before.
+    #[error("waiting: {0}")]
+    WaitingUntil(String, std::time::Duration),
 }
 
 impl Error {
@@ -25,7 +29,7 @@ impl Error {
             Some(bedrock) => bedrock.class().as_str(),
             None => match self.innermost() {
                 Error::Kube(_) => "kubernetes",
-                Error::Waiting(_) => "waiting",
+                Error::Waiting(_) | Error::WaitingUntil(..) => "waiting",
                 Error::Bedrock(_) => "bedrock",
                 Error::Finalizer(_) => "finalizer",
             },
@@ -42,7 +46,18 @@ impl Error {
 
     /// Whether the reconcile is waiting for other resources rather than failing.
     pub fn waiting(&self) -> bool {
-        matches!(self.innermost(), Error::Waiting(_))
+        matches!(
+            self.innermost(),
+            Error::Waiting(_) | Error::WaitingUntil(..)
+        )
+    }
+
+    /// How long a reconcile waiting for a known moment waits.
+    pub fn waiting_until(&self) -> Option<std::time::Duration> {
+        match self.innermost() {
+            Error::WaitingUntil(_, wait) => Some(*wait),
+            _ => None,
+        }
     }
 
     /// This error with the finalizer wrapping taken off.

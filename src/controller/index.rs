@@ -1,11 +1,11 @@
-//! The operator's caches of each kind, shared so that one kind can look up another: a
-//! deployment resolves its model reference from the models' cache, and a model being deleted
-//! finds the deployments that still use it, without a call to the API server.
+//! The operator's caches of each kind, shared so that one kind can look up another: a model
+//! being deleted finds the deployments and throughputs that still use it, and a model's change
+//! finds the resources that reference it, without a call to the API server.
 
 use std::sync::{Arc, RwLock};
 
 use kube::core::error_boundary::DeserializeGuard;
-use kube::runtime::reflector::{ObjectRef, Store};
+use kube::runtime::reflector::Store;
 
 use super::kind::Managed;
 
@@ -30,16 +30,6 @@ impl<K: Managed> Stores<K> {
             .push(store);
     }
 
-    /// The object `namespace/name` as cached, when it is there and well-formed.
-    pub fn get(&self, namespace: &str, name: &str) -> Option<K> {
-        let reference = ObjectRef::<DeserializeGuard<K>>::new(name).within(namespace);
-        let stores = self.stores.read().unwrap_or_else(|p| p.into_inner());
-        stores
-            .iter()
-            .find_map(|store| store.get(&reference))
-            .and_then(|object| object.0.as_ref().ok().cloned())
-    }
-
     /// Every well-formed cached object for which `keep` holds.
     pub fn filter(&self, keep: impl Fn(&K) -> bool) -> Vec<K> {
         let stores = self.stores.read().unwrap_or_else(|p| p.into_inner());
@@ -58,4 +48,5 @@ impl<K: Managed> Stores<K> {
 pub struct Index {
     pub models: Stores<crate::api::BedrockCustomModel>,
     pub deployments: Stores<crate::api::deployment::BedrockCustomModelDeployment>,
+    pub throughputs: Stores<crate::api::throughput::BedrockProvisionedThroughput>,
 }

@@ -66,4 +66,5 @@ pub trait Managed:
 pub enum KindLabel {
     BedrockCustomModel,
     BedrockCustomModelDeployment,
+    BedrockProvisionedThroughput,
 }

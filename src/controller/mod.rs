@@ -17,9 +17,11 @@ use tracing::{error, info};
 
 use crate::api::BedrockCustomModel;
 use crate::api::deployment::BedrockCustomModelDeployment;
+use crate::api::throughput::BedrockProvisionedThroughput;
 use crate::bedrock::Bedrock;
 use crate::metrics::Metrics;
 use crate::server::Health;
+use reference::Serves;
 
 mod context;
 mod deployment;
@@ -30,6 +32,8 @@ mod index;
 mod kind;
 mod locks;
 mod model;
+mod reference;
+mod throughput;
 pub use model::plan;
 use model::sweep;
 pub mod outcome;
@@ -59,6 +63,17 @@ where
             .iter()
             .map(|ns| (Some(ns.clone()), Api::namespaced(client.clone(), ns)))
             .collect()
+    }
+}
+
+/// An API of one watched namespace, or of all.
+fn scoped<K>(client: &Client, namespace: &Option<String>) -> Api<K>
+where
+    K: kube::Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>,
+{
+    match namespace {
+        Some(ns) => Api::namespaced(client.clone(), ns),
+        None => Api::all(client.clone()),
     }
 }
 
@@ -110,41 +125,41 @@ impl<K: Managed> Ready for Store<DeserializeGuard<K>> {
     }
 }
 
-/// The models being deleted that a deployment (as it is now, or as it was when it went) may
-/// hold up: their deletion waits for it, so they are looked at again when it changes or goes.
-fn models_waiting_for<B: Bedrock>(
+/// The models being deleted that a serving resource (as it is now, or as it was when it went)
+/// may hold up: their deletion waits for it, so they are looked at again when it changes or goes.
+fn models_waiting_for<K: Serves, B: Bedrock>(
     ctx: &Context<B>,
-    deployment: &BedrockCustomModelDeployment,
+    user: &K,
 ) -> Vec<ObjectRef<DeserializeGuard<BedrockCustomModel>>> {
-    let namespace = deployment.namespace().unwrap_or_default();
-    let one = std::slice::from_ref(deployment);
+    let namespace = user.meta().namespace.clone().unwrap_or_default();
+    let one = std::slice::from_ref(user);
     ctx.index
         .models
         .filter(|model| {
             model.metadata.deletion_timestamp.is_some()
                 && model.metadata.namespace.as_deref() == Some(namespace.as_str())
-                && !deployment::plan::users(model, one).is_empty()
+                && !reference::users(model, one).is_empty()
         })
         .iter()
         .map(|model| ObjectRef::new(&model.name_any()).within(&namespace))
         .collect()
 }
 
-/// The deployments whose spec.modelRef names the model: looked at again when it changes.
-fn deployments_of<B: Bedrock>(
-    ctx: &Context<B>,
+/// The resources of one serving kind whose spec.modelRef names the model: looked at again
+/// when it changes.
+fn referrers_of<K: Managed + Serves>(
+    cache: &index::Stores<K>,
     model: &PartialObjectMeta<BedrockCustomModel>,
-) -> Vec<ObjectRef<DeserializeGuard<BedrockCustomModelDeployment>>> {
+) -> Vec<ObjectRef<DeserializeGuard<K>>> {
     let namespace = model.namespace().unwrap_or_default();
     let name = model.name_any();
-    ctx.index
-        .deployments
-        .filter(|d| {
-            d.metadata.namespace.as_deref() == Some(namespace.as_str())
-                && d.spec.model_ref.as_ref().is_some_and(|r| r.name == name)
+    cache
+        .filter(|r| {
+            r.meta().namespace.as_deref() == Some(namespace.as_str())
+                && r.model_ref() == Some(name.as_str())
         })
         .iter()
-        .map(|d| ObjectRef::new(&d.name_any()).within(&namespace))
+        .map(|r| ObjectRef::new(&r.name_any()).within(&namespace))
         .collect()
 }
 
@@ -181,10 +196,13 @@ pub async fn run<B: Bedrock>(
     let model_apis = apis::<DeserializeGuard<BedrockCustomModel>>(&client, &settings.namespaces);
     let deployment_apis =
         apis::<DeserializeGuard<BedrockCustomModelDeployment>>(&client, &settings.namespaces);
+    let throughput_apis =
+        apis::<DeserializeGuard<BedrockProvisionedThroughput>>(&client, &settings.namespaces);
     // The stores exist before the controllers, so that the shared index (which one kind reads
     // to find the resources that reference another) holds them from the first reconcile on.
     let model_stores: Vec<_> = model_apis.iter().map(|_| reflector::store()).collect();
     let deployment_stores: Vec<_> = deployment_apis.iter().map(|_| reflector::store()).collect();
+    let throughput_stores: Vec<_> = throughput_apis.iter().map(|_| reflector::store()).collect();
     let index = index::Index::default();
     let mut ready: Vec<Box<dyn Ready>> = Vec::new();
     for (reader, _) in &model_stores {
@@ -193,6 +211,10 @@ pub async fn run<B: Bedrock>(
     }
     for (reader, _) in &deployment_stores {
         index.deployments.add(reader.clone());
+        ready.push(Box::new(reader.clone()));
+    }
+    for (reader, _) in &throughput_stores {
+        index.throughputs.add(reader.clone());
         ready.push(Box::new(reader.clone()));
     }
     let ctx = Arc::new(Context::new(
@@ -211,12 +233,11 @@ pub async fn run<B: Bedrock>(
     let config = ControllerConfig::default().concurrency(settings.concurrency);
     let mut controllers = Vec::new();
     for ((namespace, api), (reader, writer)) in model_apis.into_iter().zip(model_stores) {
-        // A deployment that changes or goes may release a model whose deletion waits for it.
-        let deployments: Api<BedrockCustomModelDeployment> = match &namespace {
-            Some(ns) => Api::namespaced(client.clone(), ns),
-            None => Api::all(client.clone()),
-        };
-        let waiting = ctx.clone();
+        // A deployment or throughput that changes or goes may release a model whose deletion
+        // waits for it.
+        let deployments: Api<BedrockCustomModelDeployment> = scoped(&client, &namespace);
+        let throughputs: Api<BedrockProvisionedThroughput> = scoped(&client, &namespace);
+        let (waiting, waiting_too) = (ctx.clone(), ctx.clone());
         let controller = Controller::for_stream(trigger_stream(api, writer), reader)
             .with_config(config.clone())
             .reconcile_on(ctx.sweep.subscribe(namespace))
@@ -225,6 +246,12 @@ pub async fn run<B: Bedrock>(
                     .default_backoff()
                     .touched_objects(),
                 move |deployment| models_waiting_for(&waiting, &deployment),
+            )
+            .watches_stream(
+                watcher(throughputs, driver::watcher_config())
+                    .default_backoff()
+                    .touched_objects(),
+                move |throughput| models_waiting_for(&waiting_too, &throughput),
             )
             .graceful_shutdown_on(shutdown(&stop))
             .run(
@@ -238,10 +265,7 @@ pub async fn run<B: Bedrock>(
     }
     for ((namespace, api), (reader, writer)) in deployment_apis.into_iter().zip(deployment_stores) {
         // A model that changes (becomes Ready, fails, goes) is looked at by its deployments.
-        let models: Api<PartialObjectMeta<BedrockCustomModel>> = match &namespace {
-            Some(ns) => Api::namespaced(client.clone(), ns),
-            None => Api::all(client.clone()),
-        };
+        let models: Api<PartialObjectMeta<BedrockCustomModel>> = scoped(&client, &namespace);
         let referrers = ctx.clone();
         let controller = Controller::for_stream(trigger_stream(api, writer), reader)
             .with_config(config.clone())
@@ -249,12 +273,34 @@ pub async fn run<B: Bedrock>(
                 watcher(models, driver::watcher_config())
                     .default_backoff()
                     .touched_objects(),
-                move |model| deployments_of(&referrers, &model),
+                move |model| referrers_of(&referrers.index.deployments, &model),
             )
             .graceful_shutdown_on(shutdown(&stop))
             .run(
                 driver::reconcile::<BedrockCustomModelDeployment, B>,
                 driver::error_policy::<BedrockCustomModelDeployment, B>,
+                ctx.clone(),
+            )
+            .for_each(log_result)
+            .boxed();
+        controllers.push(controller);
+    }
+    for ((namespace, api), (reader, writer)) in throughput_apis.into_iter().zip(throughput_stores) {
+        // A model that changes is looked at by its throughputs.
+        let models: Api<PartialObjectMeta<BedrockCustomModel>> = scoped(&client, &namespace);
+        let referrers = ctx.clone();
+        let controller = Controller::for_stream(trigger_stream(api, writer), reader)
+            .with_config(config.clone())
+            .watches_stream(
+                watcher(models, driver::watcher_config())
+                    .default_backoff()
+                    .touched_objects(),
+                move |model| referrers_of(&referrers.index.throughputs, &model),
+            )
+            .graceful_shutdown_on(shutdown(&stop))
+            .run(
+                driver::reconcile::<BedrockProvisionedThroughput, B>,
+                driver::error_policy::<BedrockProvisionedThroughput, B>,
                 ctx.clone(),
             )
             .for_each(log_result)

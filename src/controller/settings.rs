@@ -14,4 +14,6 @@ pub struct Settings {
     pub timing: Timing,
     /// Namespaces whose resources may use `adoptionPolicy: Adopt`.
     pub adoption: AdoptionScope,
+    /// Whether provisioned throughputs with a commitment term may be bought at all.
+    pub allow_commitments: bool,
 }

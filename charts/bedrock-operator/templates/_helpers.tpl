@@ -81,10 +81,10 @@ What the operator does with BedrockCustomModels and events: exactly the rules it
 */}}
 {{- define "bedrock-operator.rules" -}}
 - apiGroups: ["bedrock-operator.dev"]
-  resources: ["bedrockcustommodels", "bedrockcustommodeldeployments"]
+  resources: ["bedrockcustommodels", "bedrockcustommodeldeployments", "bedrockprovisionedthroughputs"]
   verbs: ["get", "list", "watch", "patch"]
 - apiGroups: ["bedrock-operator.dev"]
-  resources: ["bedrockcustommodels/status", "bedrockcustommodeldeployments/status"]
+  resources: ["bedrockcustommodels/status", "bedrockcustommodeldeployments/status", "bedrockprovisionedthroughputs/status"]
   verbs: ["patch"]
 - apiGroups: ["events.k8s.io"]
   resources: ["events"]

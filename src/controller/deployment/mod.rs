@@ -99,6 +99,12 @@ async fn apply<B: Bedrock>(
         return finish(resource, ctx, &plan).await;
     }
     if ctx.first_look(resource) && plan::settled(resource) {
+        // Counted in the gauge from the first look on, though not looked at in Bedrock yet.
+        BedrockCustomModelDeployment::record_state(
+            &ctx.metrics,
+            &resource.key(),
+            resource.status.as_ref(),
+        );
         return Ok(Action::requeue(driver::spread(ctx.timing.resync)));
     }
 

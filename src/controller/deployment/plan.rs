@@ -17,11 +17,12 @@ use crate::api::{
     AdoptionPolicy, BedrockCustomModel, DeletionPolicy, RETRY_ANNOTATION, tags, validation,
 };
 use crate::bedrock::{
-    BedrockError, CreateDeploymentRequest, DeploymentState, ModelState, RemoteDeployment,
-    UpdateState,
+    BedrockError, CreateDeploymentRequest, DeploymentState, RemoteDeployment, UpdateState,
 };
 use crate::controller::outcome::{self, Next, Note, Subject, Timing};
 use crate::controller::ownership::{self, Adoption, AdoptionScope, Holder, Liveness};
+use crate::controller::reference;
+pub use crate::controller::reference::Resolution;
 
 /// One call to make to Bedrock.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -64,116 +65,20 @@ impl From<outcome::TagCall> for Action {
 /// The outcome of planning a deployment's reconcile.
 pub type Plan = outcome::Plan<BedrockCustomModelDeploymentStatus, Action>;
 
-/// The model the spec names, as far as it can be known before calling Bedrock.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Resolution {
-    /// The model to deploy: its ARN, and its region when known.
-    Resolved { arn: String, region: Option<String> },
-    /// modelRef names no BedrockCustomModel in the namespace.
-    Missing { name: String },
-    /// The referenced BedrockCustomModel is being deleted.
-    Deleting { name: String },
-    /// Bedrock could not create the referenced model.
-    Failed { name: String, message: String },
-    /// The referenced model is not Ready yet (importing, or not reconciled yet).
-    NotReady { name: String, why: String },
-}
-
-impl Resolution {
-    pub fn arn(&self) -> Option<&str> {
-        match self {
-            Resolution::Resolved { arn, .. } => Some(arn),
-            _ => None,
-        }
-    }
-
-    pub fn region(&self) -> Option<&str> {
-        match self {
-            Resolution::Resolved { region, .. } => region.as_deref(),
-            _ => None,
-        }
-    }
-}
-
 /// Resolves the spec's model: a modelArn as it is; a modelRef from the referenced resource's
-/// status, only once that model is Ready (`model` is the referenced resource as cached).
+/// status, only once that model is Ready (`model` is the referenced resource as read).
 pub fn resolve(target: &ModelTarget, model: Option<&BedrockCustomModel>) -> Resolution {
-    let name = match target {
-        ModelTarget::Arn(arn) => {
-            return Resolution::Resolved {
-                arn: arn.clone(),
-                region: target.arn_region().map(str::to_string),
-            };
-        }
-        ModelTarget::Ref(name) => name.clone(),
-    };
-    let Some(model) = model else {
-        return Resolution::Missing { name };
-    };
-    if model.metadata.deletion_timestamp.is_some() {
-        return Resolution::Deleting { name };
-    }
-    let status = model.status.clone().unwrap_or_default();
-    let ready = conditions::find(&status.conditions, conditions::READY);
-    if status.model_status.as_deref() == Some(ModelState::Failed.as_str()) {
-        let message = status
-            .failure_message
-            .or_else(|| ready.map(|c| c.message.clone()))
-            .unwrap_or_else(|| "no reason given".to_string());
-        return Resolution::Failed { name, message };
-    }
-    match (&status.model_arn, ready) {
-        (Some(arn), Some(ready))
-            if ready.status == "True"
-                && status.model_status.as_deref() == Some(ModelState::Active.as_str()) =>
-        {
-            Resolution::Resolved {
-                arn: arn.clone(),
-                region: status.region.clone(),
-            }
-        }
-        (_, Some(ready)) => Resolution::NotReady {
-            name,
-            why: format!("it is {}: {}", ready.reason, ready.message),
+    match target {
+        ModelTarget::Arn(arn) => Resolution::Resolved {
+            arn: arn.clone(),
+            region: target.arn_region().map(str::to_string),
         },
-        (_, None) => Resolution::NotReady {
-            name,
-            why: "the operator has not reported on it yet".to_string(),
-        },
+        ModelTarget::Ref(name) => reference::resolve_ref(name, model),
     }
 }
 
-/// The condition reason and message of a model that cannot be deployed (yet).
 fn unresolved(resolution: &Resolution) -> (&'static str, String) {
-    match resolution {
-        Resolution::Resolved { arn, .. } => (reason::REFERENCES_RESOLVED, arn.clone()),
-        Resolution::Missing { name } => (
-            reason::MODEL_NOT_FOUND,
-            format!(
-                "spec.modelRef names BedrockCustomModel {name}, which does not exist in this namespace; the deployment waits for it (no call to AWS until then)"
-            ),
-        ),
-        Resolution::Deleting { name } => (
-            reason::MODEL_DELETING,
-            format!(
-                "BedrockCustomModel {name} (spec.modelRef) is being deleted: point spec.modelRef at another model, or delete this deployment"
-            ),
-        ),
-        Resolution::Failed { name, message } => (
-            reason::MODEL_FAILED,
-            format!(
-                "BedrockCustomModel {name} (spec.modelRef) failed in Bedrock ({}); fix that model or point spec.modelRef at another one",
-                message.trim_end_matches('.')
-            ),
-        ),
-        Resolution::NotReady { name, why } => (
-            reason::MODEL_NOT_READY,
-            format!(
-                "waiting for BedrockCustomModel {name} (spec.modelRef) to be Ready: {}; no call to AWS until then",
-                why.trim_end_matches('.')
-            ),
-        ),
-    }
+    reference::unresolved(resolution, "deployment")
 }
 
 /// What the operator saw before deciding.
@@ -1100,49 +1005,18 @@ pub fn deletion_refused_message(arn: &str, error: &BedrockError) -> String {
     )
 }
 
-/// The deployments of `deployments` that use `model`: by spec.modelRef (same namespace), or
-/// by its ARN as the model they serve, are rolling out, or name in spec.modelArn. Their names,
-/// sorted, for the DeletionBlocked message; empty when the model may go.
-pub fn users(
-    model: &BedrockCustomModel,
-    deployments: &[BedrockCustomModelDeployment],
-) -> Vec<String> {
-    let namespace = model.metadata.namespace.as_deref();
-    let name = model.metadata.name.as_deref();
-    let arn = model.status.as_ref().and_then(|s| s.model_arn.as_deref());
-    let mut names: Vec<String> = deployments
-        .iter()
-        .filter(|d| d.metadata.namespace.as_deref() == namespace)
-        .filter(|d| {
-            let by_ref = d.spec.model_ref.as_ref().map(|r| r.name.as_str()) == name;
-            let status = d.status.clone().unwrap_or_default();
-            let by_arn = arn.is_some_and(|arn| {
-                [
-                    d.spec.model_arn.as_deref(),
-                    status.model_arn.as_deref(),
-                    status.desired_model_arn.as_deref(),
-                ]
-                .contains(&Some(arn))
-            });
-            by_ref || by_arn
-        })
-        .filter_map(|d| d.metadata.name.clone())
-        .collect();
-    names.sort();
-    names
-}
-
-/// The message of a model deletion that waits for the deployments that use it.
-pub fn used_by_message(model_name: &str, users: &[String]) -> String {
-    let list = outcome::name_list(users);
-    let noun = if users.len() == 1 {
-        "BedrockCustomModelDeployment"
-    } else {
-        "BedrockCustomModelDeployments"
-    };
-    format!(
-        "{noun} {list} in this namespace still use Bedrock model {model_name}: the model is deleted once they are gone. Delete them or point them at another model, or set spec.deletionPolicy: Retain to keep the model and let this resource go"
-    )
+impl reference::Serves for BedrockCustomModelDeployment {
+    fn model_ref(&self) -> Option<&str> {
+        self.spec.model_ref.as_ref().map(|r| r.name.as_str())
+    }
+    fn model_arns(&self) -> [Option<&str>; 3] {
+        let status = self.status.as_ref();
+        [
+            self.spec.model_arn.as_deref(),
+            status.and_then(|s| s.model_arn.as_deref()),
+            status.and_then(|s| s.desired_model_arn.as_deref()),
+        ]
+    }
 }
 
 #[cfg(test)]

@@ -896,9 +896,13 @@ fn a_model_is_used_by_deployments_that_reference_or_serve_it() {
     let mut elsewhere = by_ref(MODEL);
     elsewhere.metadata.namespace = Some("team-b".into());
     elsewhere.metadata.name = Some("elsewhere".into());
-    let got = users(&m, &[referencing, serving, other, elsewhere]);
+    let got = reference::users(&m, &[referencing, serving, other, elsewhere]);
     assert_eq!(got, vec![NAME.to_string(), "serving".to_string()]);
-    let message = used_by_message(MODEL, &got);
+    let users = reference::Users {
+        deployments: got,
+        throughputs: Vec::new(),
+    };
+    let message = users.message(MODEL);
     assert!(message.contains("chat and serving"), "{message}");
 }
 

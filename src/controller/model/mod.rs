@@ -11,16 +11,16 @@ pub mod plan;
 pub(crate) mod sweep;
 
 use super::context::Context;
-use super::deployment;
 use super::driver::{self, Stages};
 use super::error::Error;
 use super::holding;
+use super::index::Stores;
 use super::kind::{KindLabel, Managed};
 use super::outcome::{self, Note};
 use super::ownership::Liveness;
+use super::reference::{self, Serves, Users};
 use super::report::{publish, report};
 use crate::api::conditions::reason;
-use crate::api::deployment::BedrockCustomModelDeployment;
 use crate::api::{BedrockCustomModel, BedrockCustomModelStatus};
 use crate::bedrock::{Bedrock, BedrockError, ModelState};
 use crate::metrics::{Metrics, ModelStatusLabel};
@@ -323,12 +323,12 @@ async fn cleanup<B: Bedrock>(
     let Some(arn) = target else {
         return Ok(Action::await_change());
     };
-    // Deployments managed here that still use the model go first.
+    // Deployments and throughputs managed here that still use the model go first.
     let namespace = resource.namespace().unwrap_or_default();
-    let users = deployment_users(resource, &namespace, ctx).await?;
+    let users = users(resource, &namespace, ctx).await?;
     if !users.is_empty() {
-        let message = deployment::plan::used_by_message(resource.model_name(), &users);
-        info!(arn = %arn, deployments = ?users, "model deletion waits for its deployments");
+        let message = users.message(resource.model_name());
+        info!(arn = %arn, users = ?users, "model deletion waits for what uses it");
         let (desired, events) = outcome::deletion_blocked(resource.conditions(), message.clone());
         report(
             resource,
@@ -356,28 +356,38 @@ async fn cleanup<B: Bedrock>(
     .await
 }
 
-/// The deployments managed here that still use the model (see
-/// [`deployment::plan::users`]): found in the cache, then each read again through the API
-/// server, since the cache may still hold one that was just deleted.
-async fn deployment_users<B: Bedrock>(
+/// The resources managed here that still use the model, of every serving kind.
+async fn users<B: Bedrock>(
     resource: &BedrockCustomModel,
     namespace: &str,
     ctx: &Context<B>,
+) -> Result<Users, Error> {
+    Ok(Users {
+        deployments: users_of(resource, namespace, ctx, &ctx.index.deployments).await?,
+        throughputs: users_of(resource, namespace, ctx, &ctx.index.throughputs).await?,
+    })
+}
+
+/// The resources of one kind that still use the model (see [`reference::users`]): found in
+/// the cache, then each read again through the API server, since the cache may still hold one
+/// that was just deleted.
+async fn users_of<K: Managed + Serves, B: Bedrock>(
+    resource: &BedrockCustomModel,
+    namespace: &str,
+    ctx: &Context<B>,
+    cache: &Stores<K>,
 ) -> Result<Vec<String>, Error> {
-    let cached = ctx
-        .index
-        .deployments
-        .filter(|d| d.namespace().as_deref() == Some(namespace));
-    let candidates = deployment::plan::users(resource, &cached);
+    let cached = cache.filter(|r| r.namespace().as_deref() == Some(namespace));
+    let candidates = reference::users(resource, &cached);
     if candidates.is_empty() {
         return Ok(candidates);
     }
-    let api: Api<BedrockCustomModelDeployment> = Api::namespaced(ctx.client.clone(), namespace);
+    let api: Api<K> = Api::namespaced(ctx.client.clone(), namespace);
     let mut fresh = Vec::new();
     for name in &candidates {
         if let Some(found) = api.get_opt(name).await.map_err(Error::Kube)? {
             fresh.push(found);
         }
     }
-    Ok(deployment::plan::users(resource, &fresh))
+    Ok(reference::users(resource, &fresh))
 }

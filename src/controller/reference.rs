@@ -1,0 +1,219 @@
+//! References from the kinds that serve a model (deployments, provisioned throughputs) to a
+//! BedrockCustomModel of their namespace, written once: resolving one, saying why it cannot be
+//! served yet, and the model's side (the users a model deletion waits for). Pure.
+
+use crate::api::BedrockCustomModel;
+use crate::api::conditions::{self, reason};
+use crate::bedrock::ModelState;
+use crate::controller::outcome;
+
+/// The model the spec names, as far as it can be known before calling Bedrock.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Resolution {
+    /// The model to serve: its ARN (or, for a throughput, the ID Bedrock accepts), and its
+    /// region when known.
+    Resolved { arn: String, region: Option<String> },
+    /// modelRef names no BedrockCustomModel in the namespace.
+    Missing { name: String },
+    /// The referenced BedrockCustomModel is being deleted.
+    Deleting { name: String },
+    /// Bedrock could not create the referenced model.
+    Failed { name: String, message: String },
+    /// The referenced model is not Ready yet (importing, or not reconciled yet).
+    NotReady { name: String, why: String },
+}
+
+impl Resolution {
+    pub fn arn(&self) -> Option<&str> {
+        match self {
+            Resolution::Resolved { arn, .. } => Some(arn),
+            _ => None,
+        }
+    }
+
+    pub fn region(&self) -> Option<&str> {
+        match self {
+            Resolution::Resolved { region, .. } => region.as_deref(),
+            _ => None,
+        }
+    }
+}
+
+/// Resolves a modelRef `name` from the referenced resource's status (`model`, as read), only
+/// once that model is Ready and Active.
+pub fn resolve_ref(name: &str, model: Option<&BedrockCustomModel>) -> Resolution {
+    let name = name.to_string();
+    let Some(model) = model else {
+        return Resolution::Missing { name };
+    };
+    if model.metadata.deletion_timestamp.is_some() {
+        return Resolution::Deleting { name };
+    }
+    let status = model.status.clone().unwrap_or_default();
+    let ready = conditions::find(&status.conditions, conditions::READY);
+    if status.model_status.as_deref() == Some(ModelState::Failed.as_str()) {
+        let message = status
+            .failure_message
+            .or_else(|| ready.map(|c| c.message.clone()))
+            .unwrap_or_else(|| "no reason given".to_string());
+        return Resolution::Failed { name, message };
+    }
+    match (&status.model_arn, ready) {
+        (Some(arn), Some(ready))
+            if ready.status == "True"
+                && status.model_status.as_deref() == Some(ModelState::Active.as_str()) =>
+        {
+            Resolution::Resolved {
+                arn: arn.clone(),
+                region: status.region.clone(),
+            }
+        }
+        (_, Some(ready)) => Resolution::NotReady {
+            name,
+            why: format!("it is {}: {}", ready.reason, ready.message),
+        },
+        (_, None) => Resolution::NotReady {
+            name,
+            why: "the operator has not reported on it yet".to_string(),
+        },
+    }
+}
+
+/// The condition reason and message of a model that cannot be served (yet); `noun` names the
+/// resource that waits ("deployment").
+pub fn unresolved(resolution: &Resolution, noun: &str) -> (&'static str, String) {
+    match resolution {
+        Resolution::Resolved { arn, .. } => (reason::REFERENCES_RESOLVED, arn.clone()),
+        Resolution::Missing { name } => (
+            reason::MODEL_NOT_FOUND,
+            format!(
+                "spec.modelRef names BedrockCustomModel {name}, which does not exist in this namespace; the {noun} waits for it (no call to AWS until then)"
+            ),
+        ),
+        Resolution::Deleting { name } => (
+            reason::MODEL_DELETING,
+            format!(
+                "BedrockCustomModel {name} (spec.modelRef) is being deleted: point spec.modelRef at another model, or delete this {noun}"
+            ),
+        ),
+        Resolution::Failed { name, message } => (
+            reason::MODEL_FAILED,
+            format!(
+                "BedrockCustomModel {name} (spec.modelRef) failed in Bedrock ({}); fix that model or point spec.modelRef at another one",
+                message.trim_end_matches('.')
+            ),
+        ),
+        Resolution::NotReady { name, why } => (
+            reason::MODEL_NOT_READY,
+            format!(
+                "waiting for BedrockCustomModel {name} (spec.modelRef) to be Ready: {}; no call to AWS until then",
+                why.trim_end_matches('.')
+            ),
+        ),
+    }
+}
+
+/// The resources managed here that still use a model, by kind, each list sorted.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Users {
+    pub deployments: Vec<String>,
+    pub throughputs: Vec<String>,
+}
+
+impl Users {
+    pub fn is_empty(&self) -> bool {
+        self.deployments.is_empty() && self.throughputs.is_empty()
+    }
+
+    /// The message of a model deletion that waits for its users.
+    pub fn message(&self, model_name: &str) -> String {
+        let mut parts = Vec::new();
+        for (names, one, many) in [
+            (
+                &self.deployments,
+                "BedrockCustomModelDeployment",
+                "BedrockCustomModelDeployments",
+            ),
+            (
+                &self.throughputs,
+                "BedrockProvisionedThroughput",
+                "BedrockProvisionedThroughputs",
+            ),
+        ] {
+            if !names.is_empty() {
+                let noun = if names.len() == 1 { one } else { many };
+                parts.push(format!("{noun} {}", outcome::name_list(names)));
+            }
+        }
+        format!(
+            "{} in this namespace still use Bedrock model {model_name}: the model is deleted once they are gone. Delete them or point them at another model, or set spec.deletionPolicy: Retain to keep the model and let this resource go",
+            parts.join(" and ")
+        )
+    }
+}
+
+/// A kind that serves a model: what the model's side needs to know of it.
+pub trait Serves: kube::Resource {
+    /// spec.modelRef.name, if the model is named by reference.
+    fn model_ref(&self) -> Option<&str>;
+    /// The model ARNs it names or serves: the spec's, the one in service, the one rolled out.
+    fn model_arns(&self) -> [Option<&str>; 3];
+}
+
+/// The resources of `resources` that use `model`: by modelRef (same namespace), or by its ARN
+/// as named, served or rolled out. Their names, sorted, for the DeletionBlocked message;
+/// empty when the model may go.
+pub fn users<K: Serves>(model: &BedrockCustomModel, resources: &[K]) -> Vec<String> {
+    let mut names: Vec<String> = resources
+        .iter()
+        .filter(|r| {
+            uses(
+                model,
+                r.meta().namespace.as_deref(),
+                r.model_ref(),
+                &r.model_arns(),
+            )
+        })
+        .filter_map(|r| r.meta().name.clone())
+        .collect();
+    names.sort();
+    names
+}
+
+/// Whether a serving resource in `namespace` uses `model`: by a modelRef naming it, or by its
+/// ARN among `arns` (the spec's model ID, the model in service, the one being rolled out).
+fn uses(
+    model: &BedrockCustomModel,
+    namespace: Option<&str>,
+    model_ref: Option<&str>,
+    arns: &[Option<&str>],
+) -> bool {
+    if namespace != model.metadata.namespace.as_deref() {
+        return false;
+    }
+    let by_ref = model_ref.is_some() && model_ref == model.metadata.name.as_deref();
+    let arn = model.status.as_ref().and_then(|s| s.model_arn.as_deref());
+    let by_arn = arn.is_some_and(|arn| arns.contains(&Some(arn)));
+    by_ref || by_arn
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_message_names_each_kind_of_user() {
+        let users = Users {
+            deployments: vec!["chat".into()],
+            throughputs: vec!["pt-a".into(), "pt-b".into()],
+        };
+        let message = users.message("nova");
+        assert!(
+            message.starts_with(
+                "BedrockCustomModelDeployment chat and BedrockProvisionedThroughputs pt-a and pt-b in this namespace still use Bedrock model nova"
+            ),
+            "{message}"
+        );
+        assert!(Users::default().is_empty());
+    }
+}

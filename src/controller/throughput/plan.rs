@@ -1,0 +1,1153 @@
+//! Every decision of a BedrockProvisionedThroughput reconcile, as pure functions from
+//! (resource, validated spec, observation, timing, now) to (calls, next status, events, when to
+//! look again). No I/O: unit-tested with plain values in `plan_tests.rs`.
+//!
+//! Money first: nothing is bought while the spec is invalid, while a commitment is not
+//! confirmed by the annotation (or commitments are forbidden), or while the model is not
+//! ready; a committed throughput that disappeared is not bought again without a new retry
+//! value; a committed throughput is not deleted (nor Bedrock asked to) before its term ends.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+use k8s_openapi::jiff::Timestamp;
+use sha2::{Digest, Sha256};
+
+use crate::api::conditions::{self, Desired, event, reason};
+use crate::api::throughput::{
+    BedrockProvisionedThroughput, BedrockProvisionedThroughputStatus, CommitmentDuration,
+    ThroughputCreatedWith, ThroughputModel, ThroughputStatus, ValidThroughput,
+};
+use crate::api::{AdoptionPolicy, BedrockCustomModel, DeletionPolicy, RETRY_ANNOTATION, tags};
+use crate::api::{validation, validation::FieldError};
+use crate::bedrock::{
+    BedrockError, CreateThroughputRequest, RemoteThroughput, ThroughputState,
+    UpdateThroughputRequest,
+};
+use crate::controller::outcome::{self, Next, Note, Subject, Timing};
+use crate::controller::ownership::{self, Adoption, AdoptionScope, Holder, Liveness};
+use crate::controller::reference;
+pub use crate::controller::reference::Resolution;
+
+/// One call to make to Bedrock.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// Buy the throughput (CreateProvisionedModelThroughput).
+    Create(CreateThroughputRequest),
+    /// Rename it or swap its model in place (UpdateProvisionedModelThroughput).
+    Update {
+        arn: String,
+        request: UpdateThroughputRequest,
+    },
+    /// Delete a Failed throughput before buying it again.
+    Delete {
+        arn: String,
+    },
+    /// Adoption: the owner tags and spec.tags, read back to confirm the claim.
+    Claim {
+        arn: String,
+        tags: BTreeMap<String, String>,
+    },
+    Tag {
+        arn: String,
+        tags: BTreeMap<String, String>,
+    },
+    Untag {
+        arn: String,
+        keys: Vec<String>,
+    },
+}
+
+impl From<outcome::TagCall> for Action {
+    fn from(call: outcome::TagCall) -> Self {
+        match call {
+            outcome::TagCall::Set { arn, tags } => Action::Tag { arn, tags },
+            outcome::TagCall::Remove { arn, keys } => Action::Untag { arn, keys },
+        }
+    }
+}
+
+/// The outcome of planning a throughput's reconcile.
+pub type Plan = outcome::Plan<BedrockProvisionedThroughputStatus, Action>;
+
+/// Resolves the spec's model: a modelId as it is; a modelRef from the referenced resource's
+/// status, only once that model is Ready.
+pub fn resolve(target: &ThroughputModel, model: Option<&BedrockCustomModel>) -> Resolution {
+    match target {
+        ThroughputModel::Id(id) => Resolution::Resolved {
+            arn: id.clone(),
+            region: target.arn_region().map(str::to_string),
+        },
+        ThroughputModel::Ref(name) => reference::resolve_ref(name, model),
+    }
+}
+
+fn unresolved(resolution: &Resolution) -> (&'static str, String) {
+    reference::unresolved(resolution, "throughput")
+}
+
+/// Whether `wanted` (a model ARN, or a foundation model ID) names the model Bedrock reports as
+/// `arn`: the same ARN, or the foundation model ARN that ends with that ID.
+pub fn same_model(wanted: &str, arn: &str) -> bool {
+    wanted == arn
+        || (!wanted.starts_with("arn:") && arn.ends_with(&format!(":foundation-model/{wanted}")))
+}
+
+/// What the operator saw before deciding.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Observation {
+    pub model: Resolution,
+    /// The throughput: looked up by status.provisionedModelArn, or by name when there is none.
+    pub throughput: Option<RemoteThroughput>,
+    /// Its tags, when they were read.
+    pub tags: Option<BTreeMap<String, String>>,
+    /// Whether the resource the throughput's owner tag names still exists.
+    pub owner: Liveness,
+}
+
+/// How the observe step should look for the throughput.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Lookup {
+    ByArn(String),
+    ByName(String),
+}
+
+pub fn lookup(resource: &BedrockProvisionedThroughput, valid: &ValidThroughput) -> Lookup {
+    match resource
+        .status
+        .as_ref()
+        .and_then(|s| s.provisioned_model_arn.clone())
+    {
+        Some(arn) => Lookup::ByArn(arn),
+        None => Lookup::ByName(valid.name.clone()),
+    }
+}
+
+/// The region of the throughput: the one it lives in once it exists; for a new one spec.region,
+/// else the model's, else the operator's default.
+pub fn region(
+    resource: &BedrockProvisionedThroughput,
+    valid: &ValidThroughput,
+    model: &Resolution,
+    default_region: &str,
+) -> String {
+    resource
+        .status
+        .as_ref()
+        .filter(|s| s.provisioned_model_arn.is_some())
+        .and_then(|s| s.region.clone())
+        .unwrap_or_else(|| valid.region(model.region(), default_region))
+}
+
+/// How the throughput's failures are worded.
+pub fn subject(name: &str) -> Subject<'_> {
+    Subject {
+        noun: "provisioned throughput",
+        name,
+        access_hint: "",
+        quota_hint: "Model units for custom models must be granted to the account by AWS first: request a Provisioned Throughput quota increase (model units) in Service Quotas, or delete unused throughputs",
+        not_found_hint: "Check spec.modelRef or spec.modelId",
+    }
+}
+
+/// The resource's conditions as they stand.
+pub fn current_conditions(resource: &BedrockProvisionedThroughput) -> &[Condition] {
+    resource
+        .status
+        .as_ref()
+        .map(|s| s.conditions.as_slice())
+        .unwrap_or_default()
+}
+
+/// The status every plan starts from: the current one, brought to this generation.
+pub fn base_status(
+    resource: &BedrockProvisionedThroughput,
+    valid: &ValidThroughput,
+    region: &str,
+) -> BedrockProvisionedThroughputStatus {
+    let mut status = resource.status.clone().unwrap_or_default();
+    status.observed_generation = resource.metadata.generation;
+    if status.provisioned_model_arn.is_none() {
+        status.provisioned_model_name = Some(valid.name.clone());
+        status.region = Some(region.to_string());
+    }
+    status.conditions.clear();
+    status
+}
+
+fn created_with(valid: &ValidThroughput, region: &str) -> ThroughputCreatedWith {
+    ThroughputCreatedWith {
+        model_units: valid.model_units,
+        commitment_duration: valid.commitment,
+        region: region.to_string(),
+        adopted: false,
+    }
+}
+
+/// The fields Bedrock cannot change whose spec value differs from what the throughput was
+/// bought with, each with what to do instead.
+pub fn immutable_changes(
+    desired: &ThroughputCreatedWith,
+    current: &ThroughputCreatedWith,
+) -> Vec<&'static str> {
+    let mut changed = Vec::new();
+    if desired.model_units != current.model_units {
+        changed.push("modelUnits");
+    }
+    if desired.commitment_duration != current.commitment_duration {
+        changed.push("commitmentDuration");
+    }
+    if desired.region != current.region {
+        changed.push("region");
+    }
+    changed
+}
+
+/// The plan of a spec that fails validation (or the commitment guard): InvalidSpec naming
+/// every field, no AWS call.
+pub fn invalid(resource: &BedrockProvisionedThroughput, errors: &[FieldError]) -> Plan {
+    let mut status = resource.status.clone().unwrap_or_default();
+    status.observed_generation = resource.metadata.generation;
+    status.conditions.clear();
+    let message = format!(
+        "the spec is invalid, so nothing was sent to AWS: {}",
+        errors
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("; ")
+    );
+    outcome::blocked(
+        current_conditions(resource),
+        status,
+        reason::INVALID_SPEC,
+        message,
+        Next::AwaitChange,
+    )
+}
+
+fn is_failed(status: &BedrockProvisionedThroughputStatus) -> bool {
+    status.throughput_status == Some(ThroughputStatus::Failed)
+}
+
+/// The commitment guard, checked before any call while nothing is bought yet: a commitment
+/// needs the confirm-commitment annotation naming the same term, and an operator that allows
+/// commitments. A throughput that exists is not bought again, so the guard does not apply.
+pub fn commitment_refused(
+    resource: &BedrockProvisionedThroughput,
+    allow_commitments: bool,
+) -> Option<Plan> {
+    let bought = resource
+        .status
+        .as_ref()
+        .is_some_and(|s| s.provisioned_model_arn.is_some());
+    if bought {
+        return None;
+    }
+    let error = validation::commitment_refused(resource, allow_commitments)?;
+    Some(invalid(resource, std::slice::from_ref(&error)))
+}
+
+/// Checks made before any AWS call: a change to a field Bedrock cannot change on a live
+/// throughput stops here, with what to do in the message and no call.
+pub fn precheck(
+    resource: &BedrockProvisionedThroughput,
+    valid: &ValidThroughput,
+    region: &str,
+) -> Option<Plan> {
+    let status = base_status(resource, valid, region);
+    let current = status.created_with.as_ref()?;
+    if status.provisioned_model_arn.is_none() || is_failed(&status) {
+        return None;
+    }
+    let changed = immutable_changes(&created_with(valid, region), current);
+    if changed.is_empty() {
+        return None;
+    }
+    let fields = changed
+        .iter()
+        .map(|f| format!("spec.{f}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let name = status.provisioned_model_name.clone().unwrap_or_default();
+    let message = format!(
+        "{fields} cannot change on a live provisioned throughput ({name}): Bedrock fixes the model units, commitment and region when it is bought. Revert the change to resume; to get other units or another term, create another BedrockProvisionedThroughput, move traffic to it, then delete this one. Nothing was sent to AWS"
+    );
+    Some(outcome::blocked(
+        current_conditions(resource),
+        status,
+        reason::IMMUTABLE_FIELD_CHANGED,
+        message,
+        Next::AwaitChange,
+    ))
+}
+
+/// spec.region differs from the region of the referenced BedrockCustomModel: InvalidSpec, no
+/// call (a throughput serves a model of its own region).
+pub fn region_mismatch(
+    resource: &BedrockProvisionedThroughput,
+    valid: &ValidThroughput,
+    model: &Resolution,
+) -> Option<Plan> {
+    let (ThroughputModel::Ref(name), Some(wanted), Some(actual)) =
+        (&valid.model, valid.region.as_deref(), model.region())
+    else {
+        return None;
+    };
+    if wanted == actual {
+        return None;
+    }
+    let error = FieldError {
+        field: "spec.region".into(),
+        message: format!(
+            "{wanted} is not the region of BedrockCustomModel {name} ({actual}); a provisioned throughput serves a model of its own region, so remove spec.region or reference a model in {wanted}"
+        ),
+    };
+    Some(invalid(resource, &[error]))
+}
+
+/// `adoptionPolicy: Adopt` in a namespace the operator's `--allow-adoption` leaves out.
+pub fn adoption_refused(
+    resource: &BedrockProvisionedThroughput,
+    valid: &ValidThroughput,
+    scope: &AdoptionScope,
+) -> Option<Plan> {
+    if valid.adoption_policy != AdoptionPolicy::Adopt {
+        return None;
+    }
+    let namespace = resource.metadata.namespace.as_deref().unwrap_or_default();
+    let message = ownership::adoption_refused(namespace, scope)?;
+    let mut status = resource.status.clone().unwrap_or_default();
+    status.observed_generation = resource.metadata.generation;
+    status.conditions.clear();
+    Some(outcome::blocked(
+        current_conditions(resource),
+        status,
+        reason::INVALID_SPEC,
+        message,
+        Next::AwaitChange,
+    ))
+}
+
+/// Whether the status shows the current spec fully reconciled and nothing pending, so that a
+/// process seeing the resource for the first time spreads its first look over the resync.
+pub fn settled(resource: &BedrockProvisionedThroughput) -> bool {
+    let Some(status) = resource.status.as_ref() else {
+        return false;
+    };
+    let generation = resource.metadata.generation;
+    let (Some(ready), Some(synced)) = (
+        conditions::find(&status.conditions, conditions::READY),
+        conditions::find(&status.conditions, conditions::SYNCED),
+    ) else {
+        return false;
+    };
+    if status.provisioned_model_arn.is_none()
+        || status.observed_generation != generation
+        || ready.observed_generation != generation
+    {
+        return false;
+    }
+    match status.throughput_status {
+        Some(ThroughputStatus::InService) => {
+            ready.reason == reason::IN_SERVICE
+                && synced.reason == reason::RECONCILED
+                && status.tags_synced_generation == generation
+        }
+        Some(ThroughputStatus::Failed) => {
+            let retry = outcome::unhandled_retry(
+                resource.metadata.annotations.as_ref(),
+                status.retry_handled.as_deref(),
+            );
+            ready.reason == reason::FAILED && retry.is_none()
+        }
+        _ => false,
+    }
+}
+
+/// Whether the observe step should also read the throughput's tags: to tell whose one found by
+/// name is; for one InService, when spec.tags may have changed since they were last made to
+/// match, or when the periodic drift check is `due`.
+pub fn needs_tags(
+    resource: &BedrockProvisionedThroughput,
+    lookup: &Lookup,
+    throughput: &RemoteThroughput,
+    due: bool,
+) -> bool {
+    if matches!(lookup, Lookup::ByName(_)) {
+        return true;
+    }
+    let synced = resource
+        .status
+        .as_ref()
+        .and_then(|s| s.tags_synced_generation);
+    throughput.state == ThroughputState::InService
+        && (due || synced != resource.metadata.generation)
+}
+
+/// The owner the observe step must look up before the plan can decide: the throughput's tags
+/// name another resource, which may or may not still exist.
+pub fn owner_to_look_up(
+    resource: &BedrockProvisionedThroughput,
+    tags: &BTreeMap<String, String>,
+) -> Option<Holder> {
+    let uid = resource.metadata.uid.as_deref().unwrap_or_default();
+    match ownership::adoption(tags, uid, Liveness::Unknown) {
+        Adoption::LookUpOwner(_) => ownership::holder(tags),
+        Adoption::Take | Adoption::Conflict(_) => None,
+    }
+}
+
+fn desired_tags(resource: &BedrockProvisionedThroughput) -> BTreeMap<String, String> {
+    let mut tags = resource.spec.tags.clone();
+    tags.extend(tags::operator_tags(
+        resource.metadata.namespace.as_deref().unwrap_or_default(),
+        resource.metadata.name.as_deref().unwrap_or_default(),
+        resource.metadata.uid.as_deref().unwrap_or_default(),
+    ));
+    tags
+}
+
+/// The deterministic idempotency token of a CreateProvisionedModelThroughput: the same
+/// resource asking for the same throughput (after a crash, a timeout, a restart) sends the same
+/// token, so Bedrock returns the one it already bought; a deliberate re-purchase bumps
+/// `recreations` and so sends a new one.
+pub fn client_request_token(
+    uid: &str,
+    request: &CreateThroughputRequest,
+    region: &str,
+    recreations: i32,
+) -> String {
+    let mut hash = Sha256::new();
+    for part in [
+        uid,
+        region,
+        &request.name,
+        &request.model_id,
+        &request.model_units.to_string(),
+        request.commitment.as_deref().unwrap_or_default(),
+        &recreations.to_string(),
+    ] {
+        hash.update(part.as_bytes());
+        hash.update([0u8]);
+    }
+    for (key, value) in &request.tags {
+        hash.update(key.as_bytes());
+        hash.update([1u8]);
+        hash.update(value.as_bytes());
+        hash.update([0u8]);
+    }
+    let digest = hash.finalize();
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    format!("bpt-{}", &hex[..40])
+}
+
+/// The CreateProvisionedModelThroughput request for the spec and the resolved model.
+pub fn create_request(
+    resource: &BedrockProvisionedThroughput,
+    valid: &ValidThroughput,
+    model_id: &str,
+    region: &str,
+    recreations: i32,
+) -> CreateThroughputRequest {
+    let mut request = CreateThroughputRequest {
+        name: valid.name.clone(),
+        model_id: model_id.to_string(),
+        model_units: valid.model_units,
+        commitment: valid.commitment.map(|c| c.as_str().to_string()),
+        tags: desired_tags(resource),
+        client_request_token: String::new(),
+    };
+    request.client_request_token = client_request_token(
+        resource.metadata.uid.as_deref().unwrap_or_default(),
+        &request,
+        region,
+        recreations,
+    );
+    request
+}
+
+/// Plans a reconcile of a throughput that is not being deleted, given what was observed.
+/// `elapsed` is how long the throughput (or its update) has been in progress.
+pub fn plan_apply(
+    resource: &BedrockProvisionedThroughput,
+    valid: &ValidThroughput,
+    region: &str,
+    observation: &Observation,
+    timing: &Timing,
+    elapsed: Duration,
+) -> Plan {
+    let mut status = base_status(resource, valid, region);
+    let uid = resource.metadata.uid.as_deref().unwrap_or_default();
+    if let Some(arn) = observation.model.arn() {
+        status.desired_model_arn = Some(arn.to_string());
+    }
+    match (
+        status.provisioned_model_arn.clone(),
+        &observation.throughput,
+    ) {
+        (None, None) => plan_create(resource, valid, region, status, observation, Vec::new()),
+        (None, Some(found)) => {
+            let tags = observation.tags.as_ref();
+            let holder = tags.and_then(ownership::holder);
+            let mut events = Vec::new();
+            let mut claim = false;
+            status.region = Some(region.to_string());
+            if holder.as_ref().is_some_and(|holder| holder.uid == uid) {
+                // Bought by this resource just before a crash: take it back.
+                status.created_with = Some(created_with(valid, region));
+            } else if valid.adoption_policy == AdoptionPolicy::Adopt {
+                let decision = tags.map(|tags| ownership::adoption(tags, uid, observation.owner));
+                if decision != Some(Adoption::Take) {
+                    let holder = match decision {
+                        Some(Adoption::Conflict(holder)) => Some(holder),
+                        _ => holder,
+                    };
+                    return name_conflict(resource, valid, status, found, holder.as_ref(), timing);
+                }
+                claim = true;
+                status.created_with = Some(ThroughputCreatedWith {
+                    model_units: found.model_units,
+                    commitment_duration: found.commitment.as_deref().and_then(commitment),
+                    region: region.to_string(),
+                    adopted: true,
+                });
+                status.managed_tag_keys = resource.spec.tags.keys().cloned().collect();
+                let from = match &holder {
+                    Some(holder) => format!(", held before by {holder}, which is gone"),
+                    None => String::new(),
+                };
+                events.push(Note::normal(
+                    event::ADOPTED,
+                    "Adopt",
+                    format!(
+                        "adopted existing provisioned throughput {} ({}){from}",
+                        found.name, found.arn
+                    ),
+                ));
+            } else {
+                return name_conflict(resource, valid, status, found, holder.as_ref(), timing);
+            }
+            status.provisioned_model_arn = Some(found.arn.clone());
+            let mut plan =
+                plan_existing(resource, valid, status, found, observation, timing, elapsed);
+            if claim {
+                claim_throughput(&mut plan, resource, &found.arn);
+            }
+            events.append(&mut plan.events);
+            plan.events = events;
+            plan
+        }
+        (Some(arn), None) => plan_missing(resource, valid, region, status, observation, &arn),
+        (Some(_), Some(found)) => {
+            if let Some(tags) = &observation.tags
+                && let Adoption::Conflict(holder) =
+                    ownership::adoption(tags, uid, observation.owner)
+            {
+                return name_conflict(resource, valid, status, found, Some(&holder), timing);
+            }
+            plan_existing(resource, valid, status, found, observation, timing, elapsed)
+        }
+    }
+}
+
+fn commitment(value: &str) -> Option<CommitmentDuration> {
+    match value {
+        "OneMonth" => Some(CommitmentDuration::OneMonth),
+        "SixMonths" => Some(CommitmentDuration::SixMonths),
+        _ => None,
+    }
+}
+
+/// The throughput disappeared although nobody asked this operator to delete it. Without a
+/// commitment it is bought again, with a Warning. With one, buying again starts a new term, so
+/// that waits for a new value of the retry annotation.
+fn plan_missing(
+    resource: &BedrockProvisionedThroughput,
+    valid: &ValidThroughput,
+    region: &str,
+    mut status: BedrockProvisionedThroughputStatus,
+    observation: &Observation,
+    arn: &str,
+) -> Plan {
+    let was_failed = is_failed(&status);
+    let retry = outcome::unhandled_retry(
+        resource.metadata.annotations.as_ref(),
+        status.retry_handled.as_deref(),
+    );
+    if let Some(term) = valid.commitment
+        && !was_failed
+        && retry.is_none()
+    {
+        let message = format!(
+            "provisioned throughput {arn} disappeared outside the operator; buying it again would start a new {term} commitment, so the operator waits: set the {RETRY_ANNOTATION} annotation to a new value to buy it again, or delete this resource"
+        );
+        clear_throughput(&mut status);
+        return outcome::blocked(
+            current_conditions(resource),
+            status,
+            reason::THROUGHPUT_MISSING,
+            message,
+            Next::AwaitChange,
+        );
+    }
+    if retry.is_some() {
+        status.retry_handled = retry;
+    }
+    status.recreations += 1;
+    clear_throughput(&mut status);
+    let events = if was_failed {
+        Vec::new()
+    } else {
+        vec![Note::warning(
+            reason::THROUGHPUT_MISSING,
+            "Recreate",
+            format!(
+                "provisioned throughput {arn} disappeared outside the operator; buying it again"
+            ),
+        )]
+    };
+    plan_create(resource, valid, region, status, observation, events)
+}
+
+/// NameConflict: the throughput found by name is not this resource's to take.
+fn name_conflict(
+    resource: &BedrockProvisionedThroughput,
+    valid: &ValidThroughput,
+    mut status: BedrockProvisionedThroughputStatus,
+    found: &RemoteThroughput,
+    holder: Option<&Holder>,
+    timing: &Timing,
+) -> Plan {
+    clear_throughput(&mut status);
+    let region = status.region.clone().unwrap_or_default();
+    let (name, arn) = (&found.name, &found.arn);
+    let message = match (holder, valid.adoption_policy) {
+        (Some(holder), AdoptionPolicy::Adopt) if holder.reference.is_some() => format!(
+            "provisioned throughput {name} in {region} ({arn}) belongs to {holder}, which still exists, and a throughput has one owner: choose another spec.provisionedModelName, or hand it over by deleting {holder} with spec.deletionPolicy: Retain"
+        ),
+        (Some(holder), AdoptionPolicy::Adopt) => format!(
+            "provisioned throughput {name} in {region} ({arn}) belongs to {holder}; its owner tag names no namespace/name, so the operator cannot tell whether that resource still exists and leaves the throughput to it: choose another spec.provisionedModelName"
+        ),
+        (Some(holder), AdoptionPolicy::Never) => format!(
+            "a provisioned throughput named {name} already exists in {region} ({arn}) and belongs to {holder}, not to this resource: choose another spec.provisionedModelName, or set spec.adoptionPolicy: Adopt to take it over once that resource is gone"
+        ),
+        (None, _) => format!(
+            "a provisioned throughput named {name} already exists in {region} and was not bought by this resource ({arn}): choose another spec.provisionedModelName, or set spec.adoptionPolicy: Adopt to manage it from this resource"
+        ),
+    };
+    outcome::blocked(
+        current_conditions(resource),
+        status,
+        reason::NAME_CONFLICT,
+        message,
+        Next::After(timing.slow_retry),
+    )
+}
+
+/// Turns the plan of an adopted throughput into a claim: the owner tags and spec.tags go on
+/// first, in one call that is read back, before anything else is done to it.
+fn claim_throughput(plan: &mut Plan, resource: &BedrockProvisionedThroughput, arn: &str) {
+    let mut tags = desired_tags(resource);
+    plan.actions.retain(|action| match action {
+        Action::Tag { tags: set, .. } => {
+            tags.extend(set.clone());
+            false
+        }
+        _ => true,
+    });
+    plan.actions.insert(
+        0,
+        Action::Claim {
+            arn: arn.to_string(),
+            tags,
+        },
+    );
+    plan.status.tags_synced_generation = resource
+        .status
+        .as_ref()
+        .and_then(|s| s.tags_synced_generation);
+}
+
+/// Forgets the current throughput (`createdWith` stays: it is replaced at the next purchase).
+fn clear_throughput(status: &mut BedrockProvisionedThroughputStatus) {
+    status.provisioned_model_arn = None;
+    status.throughput_status = None;
+    status.model_arn = None;
+    status.model_units = None;
+    status.commitment_duration = None;
+    status.commitment_expiration_time = None;
+    status.failure_message = None;
+}
+
+/// No throughput yet: buy it once the model is resolved; until then wait, with no call.
+fn plan_create(
+    resource: &BedrockProvisionedThroughput,
+    valid: &ValidThroughput,
+    region: &str,
+    mut status: BedrockProvisionedThroughputStatus,
+    observation: &Observation,
+    mut events: Vec<Note>,
+) -> Plan {
+    let Some(model_id) = observation.model.arn() else {
+        let (why, message) = unresolved(&observation.model);
+        let mut plan = outcome::blocked(
+            current_conditions(resource),
+            status,
+            why,
+            message,
+            Next::AwaitChange,
+        );
+        // Waiting is not a fault: announce it as Normal.
+        for note in &mut plan.events {
+            note.warning = false;
+        }
+        events.append(&mut plan.events);
+        plan.events = events;
+        return plan;
+    };
+    let request = create_request(resource, valid, model_id, region, status.recreations);
+    status.region = Some(region.to_string());
+    status.provisioned_model_name = Some(valid.name.clone());
+    status.managed_tag_keys = resource.spec.tags.keys().cloned().collect();
+    let term = match valid.commitment {
+        Some(term) => format!(" with a {term} commitment"),
+        None => " without commitment".to_string(),
+    };
+    let message = format!(
+        "buying provisioned throughput {} of {} model units of {model_id}{term}",
+        request.name, request.model_units
+    );
+    events.push(Note::normal(reason::CREATING, "Create", message.clone()));
+    Plan {
+        actions: vec![Action::Create(request)],
+        status,
+        conditions: vec![
+            Desired::new(conditions::READY, false, reason::CREATING, message.clone()),
+            Desired::new(conditions::SYNCED, true, reason::RECONCILED, message),
+        ],
+        events,
+        next: Next::Soon,
+    }
+}
+
+/// The status once Create has returned `arn`: what the polls of a Creating throughput will
+/// say, so that they write nothing.
+pub fn after_create(
+    plan: &mut Plan,
+    valid: &ValidThroughput,
+    region: &str,
+    model_id: &str,
+    arn: String,
+    timing: &Timing,
+    generation: Option<i64>,
+) {
+    plan.status.provisioned_model_arn = Some(arn);
+    plan.status.throughput_status = Some(ThroughputStatus::Creating);
+    let message = creating_message(&valid.name);
+    plan.conditions = vec![
+        Desired::new(conditions::READY, false, reason::CREATING, message.clone()),
+        Desired::new(conditions::SYNCED, true, reason::RECONCILED, message),
+    ];
+    plan.status.desired_model_arn = Some(model_id.to_string());
+    plan.status.created_with = Some(created_with(valid, region));
+    // The create carried spec.tags.
+    plan.status.tags_synced_generation = generation;
+    plan.next = Next::Poll(outcome::poll_delay(timing, Duration::ZERO));
+}
+
+fn creating_message(name: &str) -> String {
+    format!("Bedrock is creating provisioned throughput {name}")
+}
+
+/// The status once Update has been accepted.
+pub fn after_update(plan: &mut Plan, timing: &Timing) {
+    plan.status.throughput_status = Some(ThroughputStatus::Updating);
+    plan.next = Next::Poll(outcome::poll_delay(timing, Duration::ZERO));
+}
+
+fn throughput_status(state: &ThroughputState) -> ThroughputStatus {
+    match state {
+        ThroughputState::Creating => ThroughputStatus::Creating,
+        ThroughputState::InService => ThroughputStatus::InService,
+        ThroughputState::Updating => ThroughputStatus::Updating,
+        ThroughputState::Failed => ThroughputStatus::Failed,
+        ThroughputState::Other(_) => ThroughputStatus::Unknown,
+    }
+}
+
+/// Units in service: those of a throughput that serves (InService, or Updating, which keeps
+/// serving the old model); none while Creating or Failed.
+pub fn units_in_service(status: &BedrockProvisionedThroughputStatus) -> i32 {
+    match status.throughput_status {
+        Some(ThroughputStatus::InService | ThroughputStatus::Updating) => {
+            status.model_units.unwrap_or_default()
+        }
+        _ => 0,
+    }
+}
+
+fn plan_existing(
+    resource: &BedrockProvisionedThroughput,
+    valid: &ValidThroughput,
+    mut status: BedrockProvisionedThroughputStatus,
+    found: &RemoteThroughput,
+    observation: &Observation,
+    timing: &Timing,
+    elapsed: Duration,
+) -> Plan {
+    let previous = resource.status.clone().unwrap_or_default();
+    status.provisioned_model_arn = Some(found.arn.clone());
+    status.provisioned_model_name = Some(found.name.clone());
+    status.throughput_status = Some(throughput_status(&found.state));
+    status.model_arn = Some(found.model_arn.clone());
+    status.model_units = Some(found.model_units);
+    status.commitment_duration = found.commitment.clone();
+    status.commitment_expiration_time = found.commitment_expiration_time.clone();
+    status.failure_message = found
+        .failure_message
+        .clone()
+        .filter(|_| found.state == ThroughputState::Failed);
+    let mut plan = plan_state(resource, valid, status, found, observation, timing, elapsed);
+    // Cost visible: every change of the units in service is an event.
+    let before = units_in_service(&previous);
+    let now = units_in_service(&plan.status);
+    if before != now {
+        plan.events.push(Note::normal(
+            event::MODEL_UNITS,
+            "Provision",
+            format!(
+                "{now} model units in service for provisioned throughput {} (was {before})",
+                found.name
+            ),
+        ));
+    }
+    plan
+}
+
+fn plan_state(
+    resource: &BedrockProvisionedThroughput,
+    valid: &ValidThroughput,
+    mut status: BedrockProvisionedThroughputStatus,
+    found: &RemoteThroughput,
+    observation: &Observation,
+    timing: &Timing,
+    elapsed: Duration,
+) -> Plan {
+    let previous = resource.status.clone().unwrap_or_default();
+    let name = &found.name;
+    let serving = &found.model_arn;
+    match &found.state {
+        ThroughputState::Failed => {
+            let retry = outcome::unhandled_retry(
+                resource.metadata.annotations.as_ref(),
+                previous.retry_handled.as_deref(),
+            );
+            let region = status.region.clone().unwrap_or_default();
+            let changed = status
+                .created_with
+                .as_ref()
+                .map(|current| immutable_changes(&created_with(valid, &region), current))
+                .unwrap_or_default();
+            if let Some(cause) = outcome::replacement_cause(retry.is_some(), &changed) {
+                if retry.is_some() {
+                    status.retry_handled = retry;
+                }
+                status.recreations += 1;
+                clear_throughput(&mut status);
+                let delete = Action::Delete {
+                    arn: found.arn.clone(),
+                };
+                return outcome::replacing(status, delete, "provisioned throughput", name, &cause);
+            }
+            let failure = found
+                .failure_message
+                .as_deref()
+                .unwrap_or("no reason given")
+                .trim_end_matches('.');
+            let message = format!(
+                "Bedrock could not provision throughput {name}: {failure}. Set the {RETRY_ANNOTATION} annotation to a new value to try again, or delete the resource"
+            );
+            let announce = previous.throughput_status != Some(ThroughputStatus::Failed);
+            outcome::failed(status, message, event::THROUGHPUT_FAILED, announce)
+        }
+        ThroughputState::Creating | ThroughputState::Other(_) => {
+            let message = creating_message(name);
+            Plan {
+                actions: Vec::new(),
+                status,
+                conditions: vec![
+                    Desired::new(conditions::READY, false, reason::CREATING, message.clone()),
+                    Desired::new(conditions::SYNCED, true, reason::RECONCILED, message),
+                ],
+                events: Vec::new(),
+                next: Next::Poll(outcome::poll_delay(timing, elapsed)),
+            }
+        }
+        ThroughputState::Updating => {
+            let message = format!(
+                "Bedrock is updating provisioned throughput {name} (to model {}); it serves {serving} until then",
+                found.desired_model_arn
+            );
+            let events = if previous.throughput_status != Some(ThroughputStatus::Updating) {
+                vec![Note::normal(reason::UPDATING, "Update", message.clone())]
+            } else {
+                Vec::new()
+            };
+            Plan {
+                actions: Vec::new(),
+                status,
+                conditions: vec![
+                    Desired::new(
+                        conditions::READY,
+                        true,
+                        reason::IN_SERVICE,
+                        format!("provisioned throughput {name} is InService, serving {serving}"),
+                    ),
+                    Desired::new(conditions::SYNCED, true, reason::UPDATING, message),
+                ],
+                events,
+                next: Next::Poll(outcome::poll_delay(timing, elapsed)),
+            }
+        }
+        ThroughputState::InService => {
+            plan_in_service(resource, valid, status, found, observation, &previous)
+        }
+    }
+}
+
+fn plan_in_service(
+    resource: &BedrockProvisionedThroughput,
+    valid: &ValidThroughput,
+    mut status: BedrockProvisionedThroughputStatus,
+    found: &RemoteThroughput,
+    observation: &Observation,
+    previous: &BedrockProvisionedThroughputStatus,
+) -> Plan {
+    let name = &found.name;
+    let serving = &found.model_arn;
+    let serving_message = format!(
+        "provisioned throughput {name} is InService with {} model units, serving {serving}",
+        found.model_units
+    );
+    let ready = Desired::new(
+        conditions::READY,
+        true,
+        reason::IN_SERVICE,
+        serving_message.clone(),
+    );
+    let Some(desired_model) = observation.model.arn() else {
+        // The model the spec names now cannot be resolved: keep serving, say why.
+        let (why, message) = unresolved(&observation.model);
+        let message = format!("{message}; the throughput keeps serving {serving}");
+        let synced = Desired::new(conditions::SYNCED, false, why, message.clone());
+        let events =
+            if outcome::changed(current_conditions(resource), std::slice::from_ref(&synced)) {
+                vec![Note::normal(why, "Reconcile", message)]
+            } else {
+                Vec::new()
+            };
+        return Plan {
+            actions: Vec::new(),
+            status,
+            conditions: vec![ready, synced],
+            events,
+            next: Next::Resync,
+        };
+    };
+    let rename = (valid.name != found.name).then(|| valid.name.clone());
+    let swap = (!same_model(desired_model, serving)).then(|| desired_model.to_string());
+    if rename.is_some() || swap.is_some() {
+        let what = match (&rename, &swap) {
+            (Some(new), Some(model)) => {
+                format!(
+                    "renaming provisioned throughput {name} to {new} and swapping in model {model}"
+                )
+            }
+            (Some(new), None) => format!("renaming provisioned throughput {name} to {new}"),
+            (None, _) => {
+                format!("swapping model {desired_model} into provisioned throughput {name}")
+            }
+        };
+        let message = format!("{what}; it serves {serving} until then");
+        let mut events = vec![Note::normal(reason::UPDATING, "Update", message.clone())];
+        if let Some(new) = &rename {
+            events.push(Note::normal(
+                event::RENAMED,
+                "Update",
+                format!("provisioned throughput {name} is renamed {new}"),
+            ));
+        }
+        return Plan {
+            actions: vec![Action::Update {
+                arn: found.arn.clone(),
+                request: UpdateThroughputRequest {
+                    name: rename,
+                    model_id: swap,
+                },
+            }],
+            status,
+            conditions: vec![
+                ready,
+                Desired::new(conditions::SYNCED, true, reason::UPDATING, message),
+            ],
+            events,
+            next: Next::Soon,
+        };
+    }
+    let mut actions = Vec::new();
+    if let Some(remote_tags) = &observation.tags {
+        let calls = outcome::tag_calls(
+            &found.arn,
+            &desired_tags(resource),
+            remote_tags,
+            &status.managed_tag_keys,
+        );
+        actions.extend(calls.into_iter().map(Action::from));
+        status.managed_tag_keys = resource.spec.tags.keys().cloned().collect();
+        status.tags_synced_generation = resource.metadata.generation;
+    }
+    let events = if previous.throughput_status == Some(ThroughputStatus::Updating) {
+        vec![Note::normal(
+            event::UPDATED,
+            "Update",
+            format!("provisioned throughput {name} now serves {serving}"),
+        )]
+    } else if previous.throughput_status != Some(ThroughputStatus::InService) {
+        vec![Note::normal(
+            reason::IN_SERVICE,
+            "Create",
+            serving_message.clone(),
+        )]
+    } else {
+        Vec::new()
+    };
+    Plan {
+        actions,
+        status,
+        conditions: vec![
+            ready,
+            Desired::new(
+                conditions::SYNCED,
+                true,
+                reason::RECONCILED,
+                serving_message,
+            ),
+        ],
+        events,
+        next: Next::Resync,
+    }
+}
+
+/// What deleting the resource requires.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Cleanup {
+    /// deletionPolicy Retain: keep the throughput (it keeps billing), let the resource go.
+    Retain,
+    /// Delete the throughput by ARN.
+    Delete { arn: String },
+    /// The commitment term has not ended: Bedrock would refuse, so no call until `until`
+    /// (RFC 3339), which is `wait` from now.
+    Committed { until: String, wait: Duration },
+    /// Nothing was recorded yet: look it up by name and delete it if it is this resource's.
+    LookUp { name: String },
+    /// Nothing was ever bought for this resource: no AWS call.
+    Nothing,
+}
+
+/// Some slack past the end of a commitment term before asking Bedrock to delete, for clocks
+/// that disagree by a little.
+pub const TERM_SLACK: Duration = Duration::from_secs(5);
+
+/// Decides what deleting the resource takes, at `now`.
+pub fn cleanup(
+    resource: &BedrockProvisionedThroughput,
+    adoption: &AdoptionScope,
+    now: Timestamp,
+) -> Cleanup {
+    if resource.spec.deletion_policy == DeletionPolicy::Retain {
+        return Cleanup::Retain;
+    }
+    let status = resource.status.clone().unwrap_or_default();
+    if let Some(arn) = status.provisioned_model_arn {
+        if let Some(until) = status.commitment_expiration_time
+            && let Ok(end) = until.parse::<Timestamp>()
+            && let Ok(left) = Duration::try_from(end.duration_since(now))
+            && !left.is_zero()
+        {
+            return Cleanup::Committed {
+                until,
+                wait: left + TERM_SLACK,
+            };
+        }
+        return Cleanup::Delete { arn };
+    }
+    match validation::validate_throughput(resource) {
+        Err(_) => Cleanup::Nothing,
+        Ok(valid)
+            if valid.adoption_policy == AdoptionPolicy::Adopt
+                && !adoption.allows(resource.metadata.namespace.as_deref().unwrap_or_default()) =>
+        {
+            Cleanup::Nothing
+        }
+        Ok(valid) => Cleanup::LookUp { name: valid.name },
+    }
+}
+
+/// The DeletionBlocked message of a committed throughput whose term has not ended.
+pub fn committed_message(resource: &BedrockProvisionedThroughput, until: &str) -> String {
+    let status = resource.status.clone().unwrap_or_default();
+    let term = status.commitment_duration.unwrap_or_default();
+    let name = status
+        .provisioned_model_name
+        .unwrap_or_else(|| resource.provisioned_model_name().to_string());
+    format!(
+        "provisioned throughput {name} has a {term} commitment that ends at {until}; Bedrock does not delete it before then, so the operator keeps the finalizer and deletes it at {until} (no call until then). To let this resource go now, set spec.deletionPolicy: Retain: the throughput stays in Bedrock and keeps billing until you delete it there"
+    )
+}
+
+/// The Warning of a throughput kept by deletionPolicy Retain: it still bills.
+pub fn retained_message(resource: &BedrockProvisionedThroughput) -> String {
+    let status = resource.status.clone().unwrap_or_default();
+    let name = status
+        .provisioned_model_name
+        .unwrap_or_else(|| resource.provisioned_model_name().to_string());
+    let units = status
+        .model_units
+        .map(|u| format!(" ({u} model units)"))
+        .unwrap_or_default();
+    let until = status
+        .commitment_expiration_time
+        .map(|t| format!("; its commitment ends at {t}"))
+        .unwrap_or_default();
+    format!(
+        "kept provisioned throughput {name}{units} in Bedrock because deletionPolicy is Retain: it keeps billing by the hour until it is deleted in Bedrock{until}"
+    )
+}
+
+/// The DeletionBlocked message of a throughput whose deletion Bedrock refused.
+pub fn deletion_refused_message(arn: &str, error: &BedrockError) -> String {
+    format!(
+        "Bedrock refused to delete provisioned throughput {arn}: {}. The operator keeps the finalizer and retries with backoff (a commitment term that has not ended is the usual cause), or set spec.deletionPolicy: Retain to keep the throughput (it keeps billing) and let the resource go",
+        error.describe()
+    )
+}
+
+impl reference::Serves for BedrockProvisionedThroughput {
+    fn model_ref(&self) -> Option<&str> {
+        self.spec.model_ref.as_ref().map(|r| r.name.as_str())
+    }
+    fn model_arns(&self) -> [Option<&str>; 3] {
+        let status = self.status.as_ref();
+        [
+            self.spec.model_id.as_deref(),
+            status.and_then(|s| s.model_arn.as_deref()),
+            status.and_then(|s| s.desired_model_arn.as_deref()),
+        ]
+    }
+}
+
+#[cfg(test)]
+#[path = "plan_tests.rs"]
+mod tests;

@@ -1,0 +1,710 @@
+//! The provisioned throughput's decisions, one behaviour per named test: plain values in, plan
+//! out.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
+use kube::api::ObjectMeta;
+
+use super::*;
+use crate::api::ModelRef;
+use crate::api::throughput::{BedrockProvisionedThroughputSpec, CONFIRM_COMMITMENT_ANNOTATION};
+
+const NAMESPACE: &str = "ml";
+const NAME: &str = "pt";
+const UID: &str = "5e1c0a55-4b2e-4c1f-8f5e-2a9b3c4d5e6f";
+const GENERATION: i64 = 2;
+const REGION: &str = "us-east-1";
+const MODEL: &str = "nova-v3";
+const V3: &str = "arn:aws:bedrock:us-east-1:123456789012:custom-model/imported/aaaaaaaaaaaa";
+const V4: &str = "arn:aws:bedrock:us-east-1:123456789012:custom-model/imported/bbbbbbbbbbbb";
+const THROUGHPUT_ARN: &str =
+    "arn:aws:bedrock:us-east-1:123456789012:provisioned-model/cccccccccccc";
+
+fn throughput(spec: BedrockProvisionedThroughputSpec) -> BedrockProvisionedThroughput {
+    BedrockProvisionedThroughput {
+        metadata: ObjectMeta {
+            name: Some(NAME.into()),
+            namespace: Some(NAMESPACE.into()),
+            uid: Some(UID.into()),
+            generation: Some(GENERATION),
+            ..Default::default()
+        },
+        spec,
+        status: None,
+    }
+}
+
+fn by_ref(model: &str) -> BedrockProvisionedThroughput {
+    throughput(BedrockProvisionedThroughputSpec {
+        model_ref: Some(ModelRef { name: model.into() }),
+        model_units: 1,
+        ..Default::default()
+    })
+}
+
+fn committed(term: CommitmentDuration, confirmed: Option<&str>) -> BedrockProvisionedThroughput {
+    let mut resource = by_ref(MODEL);
+    resource.spec.commitment_duration = Some(term);
+    if let Some(value) = confirmed {
+        resource.metadata.annotations = Some(BTreeMap::from([(
+            CONFIRM_COMMITMENT_ANNOTATION.to_string(),
+            value.to_string(),
+        )]));
+    }
+    resource
+}
+
+fn valid(resource: &BedrockProvisionedThroughput) -> ValidThroughput {
+    validation::validate_throughput(resource).expect("a valid spec")
+}
+
+fn condition(type_: &str, status: bool, why: &str) -> Condition {
+    Condition {
+        type_: type_.into(),
+        status: if status { "True" } else { "False" }.into(),
+        reason: why.into(),
+        message: String::new(),
+        observed_generation: Some(GENERATION),
+        last_transition_time: Time(Timestamp::UNIX_EPOCH),
+    }
+}
+
+/// The resource once it holds an InService throughput serving `serving`.
+fn in_service(
+    mut resource: BedrockProvisionedThroughput,
+    serving: &str,
+) -> BedrockProvisionedThroughput {
+    resource.status = Some(BedrockProvisionedThroughputStatus {
+        observed_generation: Some(GENERATION),
+        provisioned_model_arn: Some(THROUGHPUT_ARN.into()),
+        provisioned_model_name: Some(NAME.into()),
+        region: Some(REGION.into()),
+        throughput_status: Some(ThroughputStatus::InService),
+        model_arn: Some(serving.into()),
+        desired_model_arn: Some(serving.into()),
+        model_units: Some(resource.spec.model_units),
+        commitment_duration: resource.spec.commitment_duration.map(|c| c.to_string()),
+        created_with: Some(ThroughputCreatedWith {
+            model_units: resource.spec.model_units,
+            commitment_duration: resource.spec.commitment_duration,
+            region: REGION.into(),
+            adopted: false,
+        }),
+        tags_synced_generation: Some(GENERATION),
+        conditions: vec![
+            condition(conditions::READY, true, reason::IN_SERVICE),
+            condition(conditions::SYNCED, true, reason::RECONCILED),
+        ],
+        ..Default::default()
+    });
+    resource
+}
+
+fn remote(state: ThroughputState, serving: &str) -> RemoteThroughput {
+    RemoteThroughput {
+        arn: THROUGHPUT_ARN.into(),
+        name: NAME.into(),
+        model_arn: serving.into(),
+        desired_model_arn: serving.into(),
+        model_units: 1,
+        state,
+        failure_message: None,
+        commitment: None,
+        commitment_expiration_time: None,
+        creation_time: None,
+        last_modified_time: None,
+    }
+}
+
+fn resolved(arn: &str) -> Resolution {
+    Resolution::Resolved {
+        arn: arn.into(),
+        region: Some(REGION.into()),
+    }
+}
+
+fn observe(model: Resolution, throughput: Option<RemoteThroughput>) -> Observation {
+    Observation {
+        model,
+        throughput,
+        tags: None,
+        owner: Liveness::Unknown,
+    }
+}
+
+fn plan(resource: &BedrockProvisionedThroughput, observation: &Observation) -> Plan {
+    plan_apply(
+        resource,
+        &valid(resource),
+        REGION,
+        observation,
+        &Timing::default(),
+        Duration::ZERO,
+    )
+}
+
+fn reason_of(plan: &Plan, type_: &str) -> (bool, String) {
+    let c = plan
+        .conditions
+        .iter()
+        .find(|c| c.type_ == type_)
+        .expect("condition planned");
+    (c.status, c.reason.clone())
+}
+
+fn message_of(plan: &Plan, type_: &str) -> String {
+    let c = plan
+        .conditions
+        .iter()
+        .find(|c| c.type_ == type_)
+        .expect("condition planned");
+    c.message.clone()
+}
+
+fn at(time: &str) -> Timestamp {
+    time.parse().expect("a timestamp")
+}
+
+// --- the commitment guard ---------------------------------------------------------------------
+
+#[test]
+fn a_commitment_without_the_annotation_is_invalid_naming_it() {
+    let resource = committed(CommitmentDuration::OneMonth, None);
+    let p = commitment_refused(&resource, true).expect("refused");
+    assert!(p.actions.is_empty(), "nothing bought");
+    assert_eq!(
+        reason_of(&p, conditions::READY),
+        (false, reason::INVALID_SPEC.into())
+    );
+    let message = message_of(&p, conditions::READY);
+    assert!(
+        message.contains(CONFIRM_COMMITMENT_ANNOTATION) && message.contains("OneMonth"),
+        "{message}"
+    );
+}
+
+#[test]
+fn an_annotation_naming_another_term_does_not_confirm() {
+    let resource = committed(CommitmentDuration::SixMonths, Some("OneMonth"));
+    let p = commitment_refused(&resource, true).expect("refused");
+    assert!(message_of(&p, conditions::SYNCED).contains("SixMonths"));
+}
+
+#[test]
+fn the_matching_annotation_confirms_the_purchase() {
+    let resource = committed(CommitmentDuration::SixMonths, Some("SixMonths"));
+    assert_eq!(commitment_refused(&resource, true), None);
+    let p = plan(&resource, &observe(resolved(V3), None));
+    let Some(Action::Create(request)) = p.actions.first() else {
+        panic!("a create: {:?}", p.actions);
+    };
+    assert_eq!(request.commitment.as_deref(), Some("SixMonths"));
+}
+
+#[test]
+fn an_operator_forbidding_commitments_refuses_even_a_confirmed_one() {
+    let resource = committed(CommitmentDuration::OneMonth, Some("OneMonth"));
+    let p = commitment_refused(&resource, false).expect("refused");
+    let message = message_of(&p, conditions::SYNCED);
+    assert!(
+        message.contains("spec.commitmentDuration") && message.contains("--allow-commitments"),
+        "{message}"
+    );
+    assert_eq!(
+        commitment_refused(&by_ref(MODEL), false),
+        None,
+        "no commitment, nothing to forbid"
+    );
+}
+
+#[test]
+fn the_guard_does_not_apply_to_a_throughput_already_bought() {
+    let resource = in_service(committed(CommitmentDuration::OneMonth, None), V3);
+    assert_eq!(commitment_refused(&resource, false), None);
+}
+
+// --- buying -----------------------------------------------------------------------------------
+
+#[test]
+fn while_the_model_is_not_ready_nothing_is_bought_and_the_wait_is_normal() {
+    let resource = by_ref(MODEL);
+    let waiting = Resolution::NotReady {
+        name: MODEL.into(),
+        why: "it is Creating: importing".into(),
+    };
+    let p = plan(&resource, &observe(waiting, None));
+    assert!(p.actions.is_empty());
+    assert_eq!(
+        reason_of(&p, conditions::READY),
+        (false, reason::MODEL_NOT_READY.into())
+    );
+    assert!(p.events.iter().all(|e| !e.warning));
+    assert!(
+        message_of(&p, conditions::READY).contains("throughput waits")
+            || message_of(&p, conditions::READY).contains("no call to AWS")
+    );
+}
+
+#[test]
+fn once_resolved_it_is_bought_with_a_deterministic_token() {
+    let resource = by_ref(MODEL);
+    let p = plan(&resource, &observe(resolved(V3), None));
+    let Some(Action::Create(request)) = p.actions.first() else {
+        panic!("a create: {:?}", p.actions);
+    };
+    assert_eq!(request.model_id, V3);
+    assert_eq!(request.model_units, 1);
+    assert_eq!(request.commitment, None);
+    assert!(request.client_request_token.starts_with("bpt-"));
+    let again = plan(&resource, &observe(resolved(V3), None));
+    assert_eq!(again.actions, p.actions, "the same token after a crash");
+    assert_eq!(
+        request.tags.get(tags::OWNER_UID).map(String::as_str),
+        Some(UID)
+    );
+}
+
+#[test]
+fn after_create_the_polls_of_a_creating_throughput_write_nothing_new() {
+    let resource = by_ref(MODEL);
+    let mut p = plan(&resource, &observe(resolved(V3), None));
+    after_create(
+        &mut p,
+        &valid(&resource),
+        REGION,
+        V3,
+        THROUGHPUT_ARN.into(),
+        &Timing::default(),
+        Some(GENERATION),
+    );
+    let mut created = resource.clone();
+    created.status = Some(p.status.clone());
+    let poll = plan(
+        &created,
+        &observe(resolved(V3), Some(remote(ThroughputState::Creating, V3))),
+    );
+    assert_eq!(
+        poll.conditions, p.conditions,
+        "the same conditions: no write"
+    );
+    assert!(poll.actions.is_empty());
+}
+
+#[test]
+fn a_throughput_found_by_name_with_this_resources_tag_is_taken_back() {
+    let resource = by_ref(MODEL);
+    let mut observation = observe(resolved(V3), Some(remote(ThroughputState::Creating, V3)));
+    observation.tags = Some(tags::operator_tags(NAMESPACE, NAME, UID));
+    let p = plan(&resource, &observation);
+    assert!(p.actions.is_empty(), "no second purchase");
+    assert_eq!(
+        p.status.provisioned_model_arn.as_deref(),
+        Some(THROUGHPUT_ARN)
+    );
+}
+
+#[test]
+fn a_throughput_found_by_name_without_an_owner_tag_is_a_name_conflict() {
+    let resource = by_ref(MODEL);
+    let mut observation = observe(resolved(V3), Some(remote(ThroughputState::InService, V3)));
+    observation.tags = Some(BTreeMap::new());
+    let p = plan(&resource, &observation);
+    assert!(p.actions.is_empty());
+    assert_eq!(
+        reason_of(&p, conditions::SYNCED),
+        (false, reason::NAME_CONFLICT.into())
+    );
+    assert!(message_of(&p, conditions::SYNCED).contains("adoptionPolicy: Adopt"));
+}
+
+#[test]
+fn adopt_claims_an_untagged_throughput_and_records_what_it_was_bought_with() {
+    let mut resource = by_ref(MODEL);
+    resource.spec.adoption_policy = AdoptionPolicy::Adopt;
+    let mut found = remote(ThroughputState::InService, V3);
+    found.commitment = Some("OneMonth".into());
+    let mut observation = observe(resolved(V3), Some(found));
+    observation.tags = Some(BTreeMap::new());
+    let p = plan(&resource, &observation);
+    assert!(matches!(p.actions[..], [Action::Claim { .. }]));
+    let created = p.status.created_with.clone().expect("createdWith");
+    assert!(created.adopted);
+    assert_eq!(
+        created.commitment_duration,
+        Some(CommitmentDuration::OneMonth)
+    );
+    assert_eq!(p.events[0].reason, event::ADOPTED);
+}
+
+// --- in service -------------------------------------------------------------------------------
+
+#[test]
+fn an_in_service_throughput_serving_the_spec_is_ready_and_quiet() {
+    let resource = in_service(by_ref(MODEL), V3);
+    let p = plan(
+        &resource,
+        &observe(resolved(V3), Some(remote(ThroughputState::InService, V3))),
+    );
+    assert!(p.actions.is_empty());
+    assert!(p.events.is_empty(), "{:?}", p.events);
+    assert_eq!(
+        reason_of(&p, conditions::READY),
+        (true, reason::IN_SERVICE.into())
+    );
+    assert_eq!(p.next, Next::Resync);
+    assert!(settled(&resource));
+}
+
+#[test]
+fn the_first_time_in_service_announces_the_units() {
+    let mut resource = in_service(by_ref(MODEL), V3);
+    if let Some(status) = resource.status.as_mut() {
+        status.throughput_status = Some(ThroughputStatus::Creating);
+    }
+    let p = plan(
+        &resource,
+        &observe(resolved(V3), Some(remote(ThroughputState::InService, V3))),
+    );
+    let units = p
+        .events
+        .iter()
+        .find(|e| e.reason == event::MODEL_UNITS)
+        .expect("a units event");
+    assert!(
+        units.message.contains("1 model units in service"),
+        "{}",
+        units.message
+    );
+    assert!(units.message.contains("(was 0)"), "{}", units.message);
+}
+
+#[test]
+fn a_new_model_is_swapped_in_place_with_ready_kept() {
+    let resource = in_service(by_ref("nova-v4"), V3);
+    let p = plan(
+        &resource,
+        &observe(resolved(V4), Some(remote(ThroughputState::InService, V3))),
+    );
+    assert_eq!(
+        p.actions,
+        vec![Action::Update {
+            arn: THROUGHPUT_ARN.into(),
+            request: UpdateThroughputRequest {
+                name: None,
+                model_id: Some(V4.into()),
+            },
+        }]
+    );
+    assert_eq!(
+        reason_of(&p, conditions::READY),
+        (true, reason::IN_SERVICE.into())
+    );
+    assert_eq!(
+        reason_of(&p, conditions::SYNCED),
+        (true, reason::UPDATING.into())
+    );
+}
+
+#[test]
+fn a_new_name_renames_in_place() {
+    let mut resource = in_service(by_ref(MODEL), V3);
+    resource.spec.provisioned_model_name = Some("pt-renamed".into());
+    let p = plan(
+        &resource,
+        &observe(resolved(V3), Some(remote(ThroughputState::InService, V3))),
+    );
+    assert_eq!(
+        p.actions,
+        vec![Action::Update {
+            arn: THROUGHPUT_ARN.into(),
+            request: UpdateThroughputRequest {
+                name: Some("pt-renamed".into()),
+                model_id: None,
+            },
+        }]
+    );
+    assert!(p.events.iter().any(|e| e.reason == event::RENAMED));
+}
+
+#[test]
+fn while_updating_ready_stays_on_the_old_model_and_nothing_is_called() {
+    let resource = in_service(by_ref("nova-v4"), V3);
+    let mut found = remote(ThroughputState::Updating, V3);
+    found.desired_model_arn = V4.into();
+    let p = plan(&resource, &observe(resolved(V4), Some(found)));
+    assert!(p.actions.is_empty());
+    assert_eq!(
+        reason_of(&p, conditions::READY),
+        (true, reason::IN_SERVICE.into())
+    );
+    assert_eq!(
+        reason_of(&p, conditions::SYNCED),
+        (true, reason::UPDATING.into())
+    );
+    assert!(matches!(p.next, Next::Poll(_)));
+    assert_eq!(units_in_service(&p.status), 1, "an update keeps serving");
+}
+
+#[test]
+fn a_foundation_model_id_matches_its_arn_so_nothing_is_swapped() {
+    let foundation = "arn:aws:bedrock:us-east-1::foundation-model/amazon.nova-lite-v1:0";
+    assert!(same_model("amazon.nova-lite-v1:0", foundation));
+    assert!(same_model(foundation, foundation));
+    assert!(!same_model("amazon.nova-pro-v1:0", foundation));
+    assert!(!same_model(V4, V3));
+}
+
+#[test]
+fn a_unit_change_on_a_live_throughput_is_refused_with_what_to_do() {
+    let mut resource = in_service(by_ref(MODEL), V3);
+    resource.spec.model_units = 2;
+    let p = precheck(&resource, &valid(&resource), REGION).expect("refused");
+    assert!(p.actions.is_empty());
+    assert_eq!(
+        reason_of(&p, conditions::SYNCED),
+        (false, reason::IMMUTABLE_FIELD_CHANGED.into())
+    );
+    let message = message_of(&p, conditions::SYNCED);
+    assert!(
+        message.contains("spec.modelUnits") && message.contains("create another"),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_model_that_cannot_be_resolved_any_more_keeps_the_throughput_serving() {
+    let resource = in_service(by_ref(MODEL), V3);
+    let p = plan(
+        &resource,
+        &observe(
+            Resolution::Deleting { name: MODEL.into() },
+            Some(remote(ThroughputState::InService, V3)),
+        ),
+    );
+    assert!(p.actions.is_empty());
+    assert_eq!(
+        reason_of(&p, conditions::READY),
+        (true, reason::IN_SERVICE.into())
+    );
+    assert_eq!(
+        reason_of(&p, conditions::SYNCED),
+        (false, reason::MODEL_DELETING.into())
+    );
+}
+
+#[test]
+fn spec_tags_are_synced_on_an_in_service_throughput() {
+    let mut resource = in_service(by_ref(MODEL), V3);
+    resource.spec.tags = BTreeMap::from([("team".into(), "ml".into())]);
+    let mut observation = observe(resolved(V3), Some(remote(ThroughputState::InService, V3)));
+    observation.tags = Some(tags::operator_tags(NAMESPACE, NAME, UID));
+    let p = plan(&resource, &observation);
+    assert_eq!(
+        p.actions,
+        vec![Action::Tag {
+            arn: THROUGHPUT_ARN.into(),
+            tags: BTreeMap::from([("team".into(), "ml".into())]),
+        }]
+    );
+}
+
+// --- failures and disappearance ---------------------------------------------------------------
+
+#[test]
+fn a_failed_throughput_shows_bedrocks_message_once() {
+    let resource = in_service(by_ref(MODEL), V3);
+    let mut found = remote(ThroughputState::Failed, V3);
+    found.failure_message = Some("insufficient capacity.".into());
+    let p = plan(&resource, &observe(resolved(V3), Some(found.clone())));
+    assert_eq!(
+        reason_of(&p, conditions::READY),
+        (false, reason::FAILED.into())
+    );
+    assert!(message_of(&p, conditions::READY).contains("insufficient capacity"));
+    assert_eq!(
+        p.events.len(),
+        2,
+        "failed, and the units leaving service: {:?}",
+        p.events
+    );
+    let mut failed = resource.clone();
+    failed.status = Some(p.status.clone());
+    let again = plan(&failed, &observe(resolved(V3), Some(found)));
+    assert!(again.events.is_empty(), "{:?}", again.events);
+}
+
+#[test]
+fn the_retry_annotation_replaces_a_failed_throughput() {
+    let mut resource = in_service(by_ref(MODEL), V3);
+    if let Some(status) = resource.status.as_mut() {
+        status.throughput_status = Some(ThroughputStatus::Failed);
+    }
+    resource.metadata.annotations = Some(BTreeMap::from([(
+        RETRY_ANNOTATION.to_string(),
+        "1".to_string(),
+    )]));
+    let p = plan(
+        &resource,
+        &observe(resolved(V3), Some(remote(ThroughputState::Failed, V3))),
+    );
+    assert_eq!(
+        p.actions,
+        vec![Action::Delete {
+            arn: THROUGHPUT_ARN.into()
+        }]
+    );
+    assert_eq!(p.status.recreations, 1);
+    assert_eq!(p.status.provisioned_model_arn, None);
+}
+
+#[test]
+fn a_throughput_without_commitment_deleted_outside_is_bought_again_with_a_warning() {
+    let resource = in_service(by_ref(MODEL), V3);
+    let p = plan(&resource, &observe(resolved(V3), None));
+    assert!(matches!(p.actions[..], [Action::Create(_)]));
+    assert_eq!(p.status.recreations, 1);
+    assert!(
+        p.events
+            .iter()
+            .any(|e| e.warning && e.reason == reason::THROUGHPUT_MISSING)
+    );
+}
+
+#[test]
+fn a_committed_throughput_deleted_outside_is_not_bought_again_without_a_new_retry() {
+    let resource = in_service(
+        committed(CommitmentDuration::OneMonth, Some("OneMonth")),
+        V3,
+    );
+    let p = plan(&resource, &observe(resolved(V3), None));
+    assert!(p.actions.is_empty(), "no new term bought by itself");
+    assert_eq!(
+        reason_of(&p, conditions::SYNCED),
+        (false, reason::THROUGHPUT_MISSING.into())
+    );
+    assert!(message_of(&p, conditions::SYNCED).contains(RETRY_ANNOTATION));
+
+    let mut retried = resource.clone();
+    retried
+        .metadata
+        .annotations
+        .get_or_insert_default()
+        .insert(RETRY_ANNOTATION.to_string(), "1".to_string());
+    let again = plan(&retried, &observe(resolved(V3), None));
+    assert!(matches!(again.actions[..], [Action::Create(_)]));
+    assert_eq!(again.status.retry_handled.as_deref(), Some("1"));
+}
+
+// --- deletion ---------------------------------------------------------------------------------
+
+#[test]
+fn deleting_before_the_commitment_ends_waits_for_the_term_with_no_call() {
+    let mut resource = in_service(
+        committed(CommitmentDuration::OneMonth, Some("OneMonth")),
+        V3,
+    );
+    if let Some(status) = resource.status.as_mut() {
+        status.commitment_expiration_time = Some("2026-12-30T10:00:00Z".into());
+    }
+    let cleanup_at = |now| cleanup(&resource, &AdoptionScope::All, at(now));
+    assert_eq!(
+        cleanup_at("2026-12-30T09:00:00Z"),
+        Cleanup::Committed {
+            until: "2026-12-30T10:00:00Z".into(),
+            wait: Duration::from_secs(3600) + TERM_SLACK,
+        }
+    );
+    assert_eq!(
+        cleanup_at("2026-12-30T10:00:01Z"),
+        Cleanup::Delete {
+            arn: THROUGHPUT_ARN.into()
+        }
+    );
+    let message = committed_message(&resource, "2026-12-30T10:00:00Z");
+    assert!(
+        message.contains("2026-12-30T10:00:00Z") && message.contains("deletionPolicy: Retain"),
+        "{message}"
+    );
+}
+
+#[test]
+fn retain_releases_at_once_and_says_it_still_bills() {
+    let mut resource = in_service(
+        committed(CommitmentDuration::OneMonth, Some("OneMonth")),
+        V3,
+    );
+    resource.spec.deletion_policy = DeletionPolicy::Retain;
+    if let Some(status) = resource.status.as_mut() {
+        status.commitment_expiration_time = Some("2026-12-30T10:00:00Z".into());
+    }
+    assert_eq!(
+        cleanup(&resource, &AdoptionScope::All, at("2026-12-01T00:00:00Z")),
+        Cleanup::Retain
+    );
+    let message = retained_message(&resource);
+    assert!(
+        message.contains("keeps billing") && message.contains("1 model units"),
+        "{message}"
+    );
+}
+
+#[test]
+fn deleting_a_throughput_without_commitment_deletes_it_by_arn() {
+    let resource = in_service(by_ref(MODEL), V3);
+    assert_eq!(
+        cleanup(&resource, &AdoptionScope::All, Timestamp::now()),
+        Cleanup::Delete {
+            arn: THROUGHPUT_ARN.into()
+        }
+    );
+}
+
+#[test]
+fn deleting_before_anything_was_bought_looks_it_up_by_name_or_calls_nothing() {
+    assert_eq!(
+        cleanup(&by_ref(MODEL), &AdoptionScope::All, Timestamp::now()),
+        Cleanup::LookUp { name: NAME.into() }
+    );
+    let mut broken = by_ref(MODEL);
+    broken.spec.model_units = 0;
+    assert_eq!(
+        cleanup(&broken, &AdoptionScope::All, Timestamp::now()),
+        Cleanup::Nothing
+    );
+}
+
+#[test]
+fn a_model_is_used_by_throughputs_that_reference_or_serve_it() {
+    let mut model = BedrockCustomModel::new(MODEL, Default::default());
+    model.metadata.namespace = Some(NAMESPACE.into());
+    model.status = Some(crate::api::BedrockCustomModelStatus {
+        model_arn: Some(V3.into()),
+        ..Default::default()
+    });
+    let referencing = by_ref(MODEL);
+    let mut serving = in_service(by_ref("other"), V3);
+    serving.metadata.name = Some("serving".into());
+    let mut elsewhere = by_ref(MODEL);
+    elsewhere.metadata.namespace = Some("elsewhere".into());
+    let got = reference::users(&model, &[referencing, serving, elsewhere]);
+    assert_eq!(got, vec![NAME.to_string(), "serving".to_string()]);
+}
+
+#[test]
+fn the_units_in_service_count_only_while_serving() {
+    let mut status = BedrockProvisionedThroughputStatus {
+        model_units: Some(3),
+        ..Default::default()
+    };
+    for (state, units) in [
+        (ThroughputStatus::Creating, 0),
+        (ThroughputStatus::InService, 3),
+        (ThroughputStatus::Updating, 3),
+        (ThroughputStatus::Failed, 0),
+    ] {
+        status.throughput_status = Some(state);
+        assert_eq!(units_in_service(&status), units, "{state:?}");
+    }
+}
