@@ -609,7 +609,13 @@ impl EmulatorState {
                     ProvisionedStatus::Updating if view.desired_model_arn == model.model_arn => {
                         None
                     }
-                    ProvisionedStatus::InService if view.model_arn == model.model_arn => None,
+                    // Asking for the model already served changes nothing, in any status.
+                    status
+                        if status != ProvisionedStatus::Updating
+                            && view.model_arn == model.model_arn =>
+                    {
+                        None
+                    }
                     ProvisionedStatus::InService => {
                         if model.foundation_model_arn != throughput.foundation_model_arn {
                             return Err(ApiError::validation(format!(
