@@ -20,6 +20,7 @@ use super::error::Error;
 use super::kind::Managed;
 use super::outcome::{self, Next};
 use super::report;
+use crate::api::throughput::CONFIRM_COMMITMENT_ANNOTATION;
 use crate::api::{FINALIZER, RETRY_ANNOTATION};
 use crate::bedrock::{Bedrock, ErrorClass};
 
@@ -133,7 +134,7 @@ pub fn jitter(period: Duration) -> Duration {
 }
 
 /// What of an object, when it changes, calls for a reconcile: its generation (the spec), the
-/// retry annotation, finalizers and deletion. Changes to the status (the operator's own writes)
+/// retry and confirm-commitment annotations, finalizers and deletion. Changes to the status (the operator's own writes)
 /// and to other metadata are left out, so that a status write does not come back as a
 /// reconcile and a Bedrock call; the requeue schedule, the sweep and the watches of referenced
 /// objects decide when to look again. The UID is part of the hash, so a re-created object of
@@ -145,12 +146,18 @@ pub fn trigger_hash<K: Managed>(object: &DeserializeGuard<K>) -> Option<u64> {
     meta.generation.hash(&mut hasher);
     meta.finalizers.hash(&mut hasher);
     meta.deletion_timestamp.is_some().hash(&mut hasher);
-    meta.annotations
-        .as_ref()
-        .and_then(|a| a.get(RETRY_ANNOTATION))
-        .hash(&mut hasher);
+    for annotation in TRIGGER_ANNOTATIONS {
+        meta.annotations
+            .as_ref()
+            .and_then(|a| a.get(annotation))
+            .hash(&mut hasher);
+    }
     Some(hasher.finish())
 }
+
+/// The annotations whose change is a reason to reconcile: a new retry value, and (for a
+/// provisioned throughput) the confirmation of a commitment term.
+const TRIGGER_ANNOTATIONS: [&str; 2] = [RETRY_ANNOTATION, CONFIRM_COMMITMENT_ANNOTATION];
 
 /// Drops what the operator never reads before an object goes into the cache: managedFields
 /// (often the largest part of an object) and kubectl's copy of the last applied manifest.
@@ -218,7 +225,7 @@ mod tests {
     }
 
     #[test]
-    fn status_and_other_metadata_do_not_trigger_but_spec_retry_finalizers_and_deletion_do() {
+    fn status_and_other_metadata_do_not_trigger_but_spec_annotations_finalizers_and_deletion_do() {
         let base = object(&[]);
         let hash = |o: &DeserializeGuard<BedrockCustomModel>| {
             trigger_hash::<BedrockCustomModel>(o).unwrap()
@@ -241,6 +248,21 @@ mod tests {
         assert!(!same(&|o| {
             o.meta_mut().annotations =
                 Some([(RETRY_ANNOTATION.to_string(), "2".to_string())].into());
+        }));
+        assert!(
+            !same(&|o| {
+                o.meta_mut().annotations = Some(
+                    [(
+                        CONFIRM_COMMITMENT_ANNOTATION.to_string(),
+                        "OneMonth".to_string(),
+                    )]
+                    .into(),
+                );
+            }),
+            "confirming a commitment is a reason to look"
+        );
+        assert!(same(&|o| {
+            o.meta_mut().annotations = Some([("note".to_string(), "x".to_string())].into());
         }));
         assert!(!same(
             &|o| o.meta_mut().finalizers = Some(vec![crate::api::FINALIZER.into()])

@@ -9,102 +9,12 @@ use bedrock_operator::api::conditions::{READY, SYNCED};
 use bedrock_operator::api::deployment::{
     BedrockCustomModelDeployment, DeploymentStatus, UpdateStatus,
 };
-use kube::api::{Api, DeleteParams, Patch, PatchParams};
+use kube::api::{Api, DeleteParams};
 use serde_json::{Value, json};
 
 use crate::harness::{DEADLINE, World, s3_spec, tail};
 
 const POLL: Duration = Duration::from_millis(200);
-
-/// The world's deployments API and the helpers the tests share.
-struct Deployments<'a> {
-    world: &'a World,
-    api: Api<BedrockCustomModelDeployment>,
-}
-
-impl<'a> Deployments<'a> {
-    fn new(world: &'a World) -> Self {
-        let api = Api::namespaced(world.plane.client(), &world.namespace);
-        Self { world, api }
-    }
-
-    async fn apply(&self, name: &str, spec: Value) -> Result<BedrockCustomModelDeployment> {
-        let object = json!({
-            "apiVersion": "bedrock-operator.dev/v1alpha1",
-            "kind": "BedrockCustomModelDeployment",
-            "metadata": { "name": name },
-            "spec": spec,
-        });
-        Ok(self
-            .api
-            .patch(
-                name,
-                &PatchParams::apply("e2e").force(),
-                &Patch::Apply(&object),
-            )
-            .await?)
-    }
-
-    async fn wait_for(
-        &self,
-        name: &str,
-        what: &str,
-        check: impl Fn(&BedrockCustomModelDeployment) -> bool,
-    ) -> Result<BedrockCustomModelDeployment> {
-        let mut last = None;
-        let found = testkit::wait::until(
-            format!("deployment {name} to become {what}"),
-            DEADLINE,
-            POLL,
-            async || {
-                let seen = self.api.get_opt(name).await?;
-                if seen.as_ref().is_some_and(&check) {
-                    return Ok(seen);
-                }
-                last = seen.or(last.take());
-                Ok(None)
-            },
-        )
-        .await;
-        found.with_context(|| {
-            format!(
-                "last seen status: {}\noperator log tail:\n{}",
-                serde_json::to_string_pretty(&last.and_then(|r| r.status)).unwrap_or_default(),
-                tail(&self.world.operator_logs(), 40)
-            )
-        })
-    }
-
-    async fn wait_reason(
-        &self,
-        name: &str,
-        type_: &str,
-        reason: &str,
-    ) -> Result<BedrockCustomModelDeployment> {
-        self.wait_for(name, &format!("{type_} reason {reason}"), |d| {
-            condition(d, type_).is_some_and(|(_, r)| r == reason)
-        })
-        .await
-    }
-
-    async fn wait_ready(&self, name: &str) -> Result<BedrockCustomModelDeployment> {
-        self.wait_for(name, "Ready", |d| {
-            condition(d, READY).is_some_and(|(s, _)| s == "True")
-        })
-        .await
-    }
-
-    async fn wait_gone(&self, name: &str) -> Result<()> {
-        testkit::wait::until(
-            format!("deployment {name} to be deleted"),
-            DEADLINE,
-            POLL,
-            async || Ok(self.api.get_opt(name).await?.is_none().then_some(())),
-        )
-        .await
-        .with_context(|| tail(&self.world.operator_logs(), 40))
-    }
-}
 
 fn condition(d: &BedrockCustomModelDeployment, type_: &str) -> Option<(String, String)> {
     d.status
@@ -132,7 +42,7 @@ fn by_ref(model: &str) -> Value {
 #[tokio::test]
 async fn a_deployment_waits_for_its_model_then_becomes_active() -> Result<()> {
     let world = World::start("dep-wait").await?;
-    let deployments = Deployments::new(&world);
+    let deployments = world.kind::<BedrockCustomModelDeployment>();
     world
         .emulator
         .state()
@@ -188,7 +98,7 @@ async fn a_deployment_waits_for_its_model_then_becomes_active() -> Result<()> {
 #[tokio::test]
 async fn a_new_model_is_rolled_out_in_place_with_ready_kept() -> Result<()> {
     let world = World::start("dep-rollout").await?;
-    let deployments = Deployments::new(&world);
+    let deployments = world.kind::<BedrockCustomModelDeployment>();
     world
         .emulator
         .state()
@@ -255,7 +165,7 @@ async fn a_new_model_is_rolled_out_in_place_with_ready_kept() -> Result<()> {
 #[tokio::test]
 async fn a_failed_swap_keeps_serving_the_old_model() -> Result<()> {
     let world = World::start("dep-swapfail").await?;
-    let deployments = Deployments::new(&world);
+    let deployments = world.kind::<BedrockCustomModelDeployment>();
     world.apply("v3", s3_spec("v3")).await?;
     world.apply("v4", s3_spec("v4")).await?;
     let v3 = world
@@ -306,7 +216,7 @@ async fn a_failed_swap_keeps_serving_the_old_model() -> Result<()> {
 #[tokio::test]
 async fn deleting_the_model_first_waits_for_its_deployment() -> Result<()> {
     let world = World::start("dep-order1").await?;
-    let deployments = Deployments::new(&world);
+    let deployments = world.kind::<BedrockCustomModelDeployment>();
     world.apply("nova", s3_spec("nova")).await?;
     deployments.apply("chat", by_ref("nova")).await?;
     deployments.wait_ready("chat").await?;
@@ -338,7 +248,7 @@ async fn deleting_the_model_first_waits_for_its_deployment() -> Result<()> {
 #[tokio::test]
 async fn deleting_both_at_once_converges_in_either_order() -> Result<()> {
     let world = World::start("dep-order2").await?;
-    let deployments = Deployments::new(&world);
+    let deployments = world.kind::<BedrockCustomModelDeployment>();
     for (model, deployment) in [("m1", "d1"), ("m2", "d2")] {
         world.apply(model, s3_spec(model)).await?;
         deployments.apply(deployment, by_ref(model)).await?;
@@ -371,7 +281,7 @@ async fn deleting_both_at_once_converges_in_either_order() -> Result<()> {
 async fn deleting_the_namespace_removes_model_and_deployment() -> Result<()> {
     use k8s_openapi::api::core::v1::Namespace;
     let world = World::start("dep-ns").await?;
-    let deployments = Deployments::new(&world);
+    let deployments = world.kind::<BedrockCustomModelDeployment>();
     world.apply("nova", s3_spec("nova")).await?;
     deployments.apply("chat", by_ref("nova")).await?;
     deployments.wait_ready("chat").await?;
@@ -412,7 +322,8 @@ async fn a_crash_after_create_leaves_exactly_one_deployment() -> Result<()> {
     world
         .start_operator_with_env(&[("BEDROCK_OPERATOR_FAULT", "crash-after-create")])
         .await?;
-    Deployments::new(&world)
+    world
+        .kind::<BedrockCustomModelDeployment>()
         .apply("chat", by_ref("nova"))
         .await?;
     world
@@ -426,7 +337,11 @@ async fn a_crash_after_create_leaves_exactly_one_deployment() -> Result<()> {
         .await
         .with_context(|| format!("the operator did not die:\n{}", tail(&logs, 30)))??;
     assert!(!exit.success(), "the fault point killed the operator");
-    let before = Deployments::new(&world).api.get("chat").await?;
+    let before = world
+        .kind::<BedrockCustomModelDeployment>()
+        .api
+        .get("chat")
+        .await?;
     assert!(
         before
             .status
@@ -436,7 +351,7 @@ async fn a_crash_after_create_leaves_exactly_one_deployment() -> Result<()> {
         "the crash came before the status write"
     );
     world.start_operator().await?;
-    let deployments = Deployments::new(&world);
+    let deployments = world.kind::<BedrockCustomModelDeployment>();
     deployments.wait_ready("chat").await?;
     assert_eq!(world.emulator.state().deployment_create_log().len(), 1);
     assert_eq!(world.emulator.state().deployments().len(), 1);
@@ -447,7 +362,7 @@ async fn a_crash_after_create_leaves_exactly_one_deployment() -> Result<()> {
 #[tokio::test]
 async fn a_deployment_deleted_outside_is_created_again() -> Result<()> {
     let world = World::start("dep-oob").await?;
-    let deployments = Deployments::new(&world);
+    let deployments = world.kind::<BedrockCustomModelDeployment>();
     world.apply("nova", s3_spec("nova")).await?;
     deployments.apply("chat", by_ref("nova")).await?;
     let first = deployments.wait_ready("chat").await?;
@@ -486,7 +401,7 @@ async fn a_deployment_deleted_outside_is_created_again() -> Result<()> {
 #[tokio::test]
 async fn a_deployment_made_outside_is_adopted_only_when_asked() -> Result<()> {
     let world = World::start("dep-adopt").await?;
-    let deployments = Deployments::new(&world);
+    let deployments = world.kind::<BedrockCustomModelDeployment>();
     world.apply("nova", s3_spec("nova")).await?;
     let model = world.wait_ready("nova").await?;
     let model_arn = model
@@ -569,7 +484,7 @@ async fn a_deployment_made_outside_is_adopted_only_when_asked() -> Result<()> {
 #[tokio::test]
 async fn a_reference_to_a_missing_model_waits_with_no_call() -> Result<()> {
     let world = World::start("dep-missing").await?;
-    let deployments = Deployments::new(&world);
+    let deployments = world.kind::<BedrockCustomModelDeployment>();
     deployments.apply("lonely", by_ref("nobody")).await?;
     let waiting = deployments
         .wait_reason("lonely", READY, "ModelNotFound")
@@ -596,7 +511,7 @@ async fn a_deployment_lifecycle_costs_three_writes_and_no_tag_calls() -> Result<
     use kube::api::{WatchEvent, WatchParams};
 
     let world = World::start("dep-cost").await?;
-    let deployments = Deployments::new(&world);
+    let deployments = world.kind::<BedrockCustomModelDeployment>();
     world.apply("nova", s3_spec("nova")).await?;
     world.wait_ready("nova").await?;
     let before = |op| world.calls(op);

@@ -8,6 +8,7 @@ use anyhow::{Context, Result, bail};
 use bedrock_emulator::{Emulator, EmulatorConfig, EmulatorHandle, Operation};
 use bedrock_operator::api::conditions;
 use bedrock_operator::api::{BedrockCustomModel, crd};
+use bedrock_operator::controller::Managed;
 use k8s_openapi::api::events::v1::Event;
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams};
 use serde_json::{Value, json};
@@ -168,6 +169,15 @@ impl World {
         self.in_namespace(&self.namespace)
     }
 
+    /// Resources of kind `K` (a deployment, a throughput) of this world's own namespace.
+    pub fn kind<K: Managed>(&self) -> Scope<'_, K> {
+        Scope {
+            world: self,
+            api: Api::namespaced(self.plane.client(), &self.namespace),
+            namespace: self.namespace.clone(),
+        }
+    }
+
     /// Resources of another namespace this world's operator watches (started with
     /// `--namespace` naming it too).
     pub fn in_namespace(&self, namespace: &str) -> Scope<'_> {
@@ -307,11 +317,7 @@ pub const TEST_SECRET_KEY: &str = "e2e-test-secret-key-must-never-be-logged";
 
 /// (status, reason, message) of a condition.
 pub fn condition(resource: &BedrockCustomModel, type_: &str) -> Option<(String, String, String)> {
-    resource
-        .status
-        .as_ref()
-        .and_then(|s| conditions::find(&s.conditions, type_))
-        .map(|c| (c.status.clone(), c.reason.clone(), c.message.clone()))
+    condition_of(resource, type_)
 }
 
 pub fn tail(text: &str, lines: usize) -> String {
@@ -402,23 +408,30 @@ impl World {
     }
 }
 
-/// The resources of one namespace watched by a world's operator.
-pub struct Scope<'a> {
+/// The resources of one kind (models unless said otherwise) in one namespace watched by a
+/// world's operator.
+pub struct Scope<'a, K = BedrockCustomModel> {
     world: &'a World,
-    pub api: Api<BedrockCustomModel>,
+    pub api: Api<K>,
     pub namespace: String,
 }
 
-impl Scope<'_> {
+/// (status, reason, message) of a condition of any kind.
+pub fn condition_of<K: Managed>(resource: &K, type_: &str) -> Option<(String, String, String)> {
+    conditions::find(resource.conditions(), type_)
+        .map(|c| (c.status.clone(), c.reason.clone(), c.message.clone()))
+}
+
+impl<K: Managed> Scope<'_, K> {
     /// Server-side applies a resource from JSON (apiVersion/kind added), as `kubectl apply` would.
-    pub async fn apply(&self, name: &str, spec: Value) -> Result<BedrockCustomModel> {
+    pub async fn apply(&self, name: &str, spec: Value) -> Result<K> {
         self.apply_object(json!({ "metadata": { "name": name }, "spec": spec }))
             .await
     }
 
-    pub async fn apply_object(&self, mut object: Value) -> Result<BedrockCustomModel> {
-        object["apiVersion"] = json!("bedrock-operator.dev/v1alpha1");
-        object["kind"] = json!("BedrockCustomModel");
+    pub async fn apply_object(&self, mut object: Value) -> Result<K> {
+        object["apiVersion"] = json!(K::api_version(&()));
+        object["kind"] = json!(K::kind(&()));
         let name = object["metadata"]["name"]
             .as_str()
             .context("metadata.name")?
@@ -433,7 +446,7 @@ impl Scope<'_> {
             .await?)
     }
 
-    pub async fn get(&self, name: &str) -> Result<BedrockCustomModel> {
+    pub async fn get(&self, name: &str) -> Result<K> {
         Ok(self.api.get(name).await?)
     }
 
@@ -443,12 +456,7 @@ impl Scope<'_> {
     }
 
     /// Waits until `check` holds for the resource, or fails with what it last saw.
-    pub async fn wait_for(
-        &self,
-        name: &str,
-        what: &str,
-        check: impl Fn(&BedrockCustomModel) -> bool,
-    ) -> Result<BedrockCustomModel> {
+    pub async fn wait_for(&self, name: &str, what: &str, check: impl Fn(&K) -> bool) -> Result<K> {
         let mut last = None;
         let found = wait::until(
             format!("{name} to become {what}"),
@@ -467,28 +475,24 @@ impl Scope<'_> {
         found.with_context(|| {
             format!(
                 "last seen status: {}\noperator log tail:\n{}",
-                serde_json::to_string_pretty(&last.and_then(|r| r.status)).unwrap_or_default(),
+                serde_json::to_string_pretty(&last.as_ref().and_then(Managed::status))
+                    .unwrap_or_default(),
                 tail(&self.world.operator_logs(), 40)
             )
         })
     }
 
-    pub async fn wait_ready(&self, name: &str) -> Result<BedrockCustomModel> {
+    pub async fn wait_ready(&self, name: &str) -> Result<K> {
         self.wait_for(name, "Ready", |r| {
-            condition(r, conditions::READY).is_some_and(|c| c.0 == "True")
+            condition_of(r, conditions::READY).is_some_and(|c| c.0 == "True")
         })
         .await
     }
 
     /// Waits for a condition `type_` with `reason`.
-    pub async fn wait_reason(
-        &self,
-        name: &str,
-        type_: &str,
-        reason: &str,
-    ) -> Result<BedrockCustomModel> {
+    pub async fn wait_reason(&self, name: &str, type_: &str, reason: &str) -> Result<K> {
         self.wait_for(name, &format!("{type_} reason {reason}"), |r| {
-            condition(r, type_).is_some_and(|c| c.1 == reason)
+            condition_of(r, type_).is_some_and(|c| c.1 == reason)
         })
         .await
     }

@@ -2,9 +2,6 @@
 //! observe (the referenced model through the API server, the throughput from Bedrock) → plan
 //! (pure, in `plan`) → act → report.
 
-use std::time::Duration;
-
-use k8s_openapi::jiff::Timestamp;
 use kube::ResourceExt;
 use kube::api::Api;
 use kube::runtime::controller::Action;
@@ -31,10 +28,6 @@ use crate::metrics::{CommitmentLabel, Metrics};
 pub mod plan;
 
 use plan::{Cleanup, Lookup, Observation, Plan};
-
-/// The longest a committed throughput's deletion sleeps before looking at its term again (no
-/// Bedrock call while the term runs): a day, so a clock change is noticed.
-const TERM_RECHECK_MAX: Duration = Duration::from_secs(24 * 3600);
 
 impl Managed for BedrockProvisionedThroughput {
     type Status = BedrockProvisionedThroughputStatus;
@@ -328,7 +321,7 @@ async fn cleanup<B: Bedrock>(
         .and_then(|s| s.region.clone())
         .or_else(|| resource.spec.region.clone())
         .unwrap_or_else(|| ctx.default_region.clone());
-    let target = match plan::cleanup(resource, &ctx.adoption, Timestamp::now()) {
+    let target = match plan::cleanup(resource, &ctx.adoption, crate::fault::now()) {
         Cleanup::Retain => {
             publish(
                 resource,
@@ -356,7 +349,12 @@ async fn cleanup<B: Bedrock>(
                 &events,
             )
             .await?;
-            return Err(Error::WaitingUntil(message, wait.min(TERM_RECHECK_MAX)));
+            // Looked at again at the end of the term, or after --slow-retry if sooner (a look
+            // makes no call and writes nothing while the term runs; it notices a clock change).
+            return Err(Error::WaitingUntil(
+                message,
+                wait.min(ctx.timing.slow_retry),
+            ));
         }
         Cleanup::Delete { arn } => Some(arn),
         Cleanup::LookUp { name } => ctx
