@@ -8,6 +8,7 @@ use anyhow::{Context, Result, bail};
 use bedrock_emulator::{Emulator, EmulatorConfig};
 use bedrock_operator::api::conditions::{self, reason};
 use bedrock_operator::api::deployment::BedrockCustomModelDeployment;
+use bedrock_operator::api::throughput::BedrockProvisionedThroughput;
 use bedrock_operator::api::{BedrockCustomModel, crd};
 use kube::ResourceExt;
 use kube::api::{Api, ListParams, Patch, PatchParams};
@@ -73,6 +74,8 @@ pub async fn run(root: &Path, exit_when_settled: bool) -> Result<()> {
     let api: Api<BedrockCustomModel> = Api::namespaced(plane.client(), &namespace);
     let deployments: Api<BedrockCustomModelDeployment> =
         Api::namespaced(plane.client(), &namespace);
+    let throughputs: Api<BedrockProvisionedThroughput> =
+        Api::namespaced(plane.client(), &namespace);
     let apply = PatchParams::apply("bedrock-operator-demo");
     for (file, example) in examples(root)? {
         let (kind, name) = match &example {
@@ -89,12 +92,19 @@ pub async fn run(root: &Path, exit_when_settled: bool) -> Result<()> {
                     .with_context(|| format!("applying {}", file.display()))?;
                 ("deployment", deployment.name_any())
             }
+            Example::Throughput(throughput) => {
+                throughputs
+                    .patch(&throughput.name_any(), &apply, &Patch::Apply(throughput))
+                    .await
+                    .with_context(|| format!("applying {}", file.display()))?;
+                ("throughput", throughput.name_any())
+            }
         };
         println!("    applied {} ({kind} {name})", file.display());
     }
 
-    println!("==> watching the models and deployments (Ctrl-C to stop)");
-    let settled = watch(&api, &deployments, &mut operator).await;
+    println!("==> watching the models, deployments and throughputs (Ctrl-C to stop)");
+    let settled = watch(&api, &deployments, &throughputs, &mut operator).await;
     match &settled {
         Ok(examples) => println!("==> {}", settled_summary(examples)),
         Err(e) => println!("==> {e}"),
@@ -169,7 +179,7 @@ fn closing_text(ending: &Ending) -> String {
         } => format!(
             "Try it yourself:\n\
              \x20 export KUBECONFIG={kubeconfig}\n\
-             \x20 kubectl get bedrock -n {namespace}        # models and deployments; -o wide for ARNs\n\
+             \x20 kubectl get bedrock -n {namespace}        # models, deployments, throughputs; -o wide for ARNs\n\
              \x20 kubectl describe bcm -n {namespace} demo-failing-import\n\
              \x20 kubectl delete bcm -n {namespace} nova-support-assistant\n\
              \x20 curl -s {emulator_url}/__emulator/models | python3 -m json.tool   # Bedrock's side\n\
@@ -216,9 +226,10 @@ fn target_dir(root: &Path) -> PathBuf {
 pub enum Example {
     Model(Box<BedrockCustomModel>),
     Deployment(Box<BedrockCustomModelDeployment>),
+    Throughput(Box<BedrockProvisionedThroughput>),
 }
 
-/// Every BedrockCustomModel and BedrockCustomModelDeployment in examples/*.yaml, in file order.
+/// Every resource (of the operator's kinds) in examples/*.yaml, in file order.
 pub fn examples(root: &Path) -> Result<Vec<(PathBuf, Example)>> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(root.join("examples"))?
         .filter_map(|entry| entry.ok().map(|e| e.path()))
@@ -243,6 +254,10 @@ pub fn examples(root: &Path) -> Result<Vec<(PathBuf, Example)>> {
                         .with_context(|| format!("parsing {}", file.display()))?,
                 )),
                 "BedrockCustomModelDeployment" => Example::Deployment(Box::new(
+                    serde_yaml::from_value(value)
+                        .with_context(|| format!("parsing {}", file.display()))?,
+                )),
+                "BedrockProvisionedThroughput" => Example::Throughput(Box::new(
                     serde_yaml::from_value(value)
                         .with_context(|| format!("parsing {}", file.display()))?,
                 )),
@@ -279,6 +294,7 @@ fn example_line(
 async fn watch(
     api: &Api<BedrockCustomModel>,
     deployments: &Api<BedrockCustomModelDeployment>,
+    throughputs: &Api<BedrockProvisionedThroughput>,
     operator: &mut Operator,
 ) -> Result<Vec<Settled>> {
     let started = Instant::now();
@@ -325,6 +341,27 @@ async fn watch(
                 );
                 lines.push((
                     format!("deployment/{}", resource.name_any()),
+                    resource.name_any(),
+                    line,
+                    settled,
+                ));
+            }
+            for resource in throughputs.list(&ListParams::default()).await?.items {
+                let status = resource.status.clone().unwrap_or_default();
+                let ready = conditions::find(&status.conditions, conditions::READY);
+                let state = status
+                    .throughput_status
+                    .map(|s| format!("{s:?}"))
+                    .unwrap_or_else(|| "-".into());
+                let (line, settled) = example_line(
+                    "throughput",
+                    &resource.name_any(),
+                    status.provisioned_model_name.as_deref().unwrap_or("-"),
+                    &state,
+                    ready,
+                );
+                lines.push((
+                    format!("throughput/{}", resource.name_any()),
                     resource.name_any(),
                     line,
                     settled,
