@@ -77,9 +77,14 @@ enum BenchTarget {
     /// GetCustomModel requests per second the emulator serves on loopback.
     Emulator,
     /// The release operator against its own control plane and an in-process emulator:
-    /// convergence, cost per lifecycle, steady state, memory and start-up, polling policies.
+    /// convergence, cost per lifecycle, steady state, memory and start-up, polling policies,
+    /// deployments.
     /// Results go to target/bench-results/ (JSON, Markdown, SVG). See docs/benchmarks.md.
     Operator(Box<bench::Args>),
+    /// Only the deployment section of `bench operator`: N models and one
+    /// BedrockCustomModelDeployment each, created, idle, rolled out to a second model and
+    /// deleted; writes per deployment, Bedrock calls per lifecycle, time to Ready.
+    Deployments(Box<bench::DeploymentsArgs>),
 }
 
 /// Where the CRD files generated from the Rust types go, relative to the workspace root.
@@ -123,6 +128,9 @@ fn main() -> Result<()> {
                 "get_throughput",
             ])),
             BenchTarget::Operator(args) => runtime()?.block_on(bench::run(&root, *args)),
+            BenchTarget::Deployments(args) => {
+                runtime()?.block_on(bench::run(&root, (*args).into()))
+            }
         },
         Command::Chaos {
             resources,

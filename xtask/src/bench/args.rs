@@ -1,8 +1,9 @@
-//! The command line of `cargo xtask bench operator`.
+//! The command lines of `cargo xtask bench operator` and `cargo xtask bench deployments`.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
+/// `cargo xtask bench operator`: every section.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Resources applied at once, one convergence run per size.
@@ -14,6 +15,76 @@ pub struct Args {
     /// Idle window after the largest run converged (e.g. 60s, 5m); 0s skips it.
     #[arg(long, default_value = "5m", value_parser = parse_duration)]
     pub idle: Duration,
+    /// Models per polling policy (0 skips the polling comparison).
+    #[arg(long, default_value_t = 30)]
+    pub policy_models: usize,
+    /// Shortest import in the polling comparison.
+    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    pub policy_min: Duration,
+    /// Longest import in the polling comparison.
+    #[arg(long, default_value = "300s", value_parser = parse_duration)]
+    pub policy_max: Duration,
+    /// Resources present for the start-up scenario: converge them, restart the operator, time
+    /// its /readyz and watch its memory while it reconciles them all (0 skips it).
+    #[arg(long, default_value_t = 10_000)]
+    pub startup_size: usize,
+    #[command(flatten)]
+    pub deployments: DeploymentOptions,
+    #[command(flatten)]
+    pub common: Common,
+}
+
+/// `cargo xtask bench deployments`: the deployment section only.
+#[derive(Debug, clap::Args)]
+pub struct DeploymentsArgs {
+    #[command(flatten)]
+    pub deployments: DeploymentOptions,
+    #[command(flatten)]
+    pub common: Common,
+}
+
+impl From<DeploymentsArgs> for Args {
+    /// Every other section off.
+    fn from(only: DeploymentsArgs) -> Self {
+        Args {
+            sizes: Vec::new(),
+            large: false,
+            idle: Duration::ZERO,
+            policy_models: 0,
+            policy_min: Duration::ZERO,
+            policy_max: Duration::ZERO,
+            startup_size: 0,
+            deployments: only.deployments,
+            common: only.common,
+        }
+    }
+}
+
+/// The deployment section (g): N models, one BedrockCustomModelDeployment each.
+#[derive(Debug, Clone, clap::Args)]
+pub struct DeploymentOptions {
+    /// Deployments (one model each, plus the model each rolls out to; 0 skips the section).
+    #[arg(long, default_value_t = 20)]
+    pub deployments: usize,
+    /// Idle window after every deployment is Ready (0s skips it).
+    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    pub deployment_idle: Duration,
+    /// How long the emulator keeps a new deployment Creating.
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    pub deployment_creating: Duration,
+    /// How long the emulator keeps a model swap Updating.
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    pub deployment_updating: Duration,
+    /// Operator --resync and --tag-check-interval for this section, so that the idle window
+    /// holds resyncs and tag checks (default: the operator's own, 10m and 1h). Resyncs falling
+    /// in the other windows add their reads to them.
+    #[arg(long, value_parser = parse_duration)]
+    pub deployment_resync: Option<Duration>,
+}
+
+/// The emulator's and the operator's settings every section shares.
+#[derive(Debug, clap::Args)]
+pub struct Common {
     /// How long the emulator keeps a new model Creating.
     #[arg(long, default_value = "10s", value_parser = parse_duration)]
     pub creating: Duration,
@@ -35,19 +106,6 @@ pub struct Args {
     /// Operator --rate-limit-burst.
     #[arg(long, default_value_t = 20)]
     pub rate_limit_burst: u32,
-    /// Models per polling policy (0 skips the polling comparison).
-    #[arg(long, default_value_t = 30)]
-    pub policy_models: usize,
-    /// Shortest import in the polling comparison.
-    #[arg(long, default_value = "30s", value_parser = parse_duration)]
-    pub policy_min: Duration,
-    /// Longest import in the polling comparison.
-    #[arg(long, default_value = "300s", value_parser = parse_duration)]
-    pub policy_max: Duration,
-    /// Resources present for the start-up scenario: converge them, restart the operator, time
-    /// its /readyz and watch its memory while it reconciles them all (0 skips it).
-    #[arg(long, default_value_t = 10_000)]
-    pub startup_size: usize,
     /// Use this operator binary instead of building the release one (figures from a debug
     /// build are not comparable).
     #[arg(long)]

@@ -106,7 +106,7 @@ impl Bench<'_> {
         let started = Instant::now();
         create_all(&api, &names).await?;
         let applied = started.elapsed();
-        let floor = size as f64 / a.create_rate + a.creating.as_secs_f64();
+        let floor = size as f64 / a.common.create_rate + a.common.creating.as_secs_f64();
         let deadline = Duration::from_secs_f64(floor * 3.0 + 120.0);
         let timeline = wait_all_ready(&api, size, started, deadline, POLL, false).await?;
         let (converged, ready_count) = timeline.last().copied().unwrap_or_default();
@@ -126,8 +126,8 @@ impl Bench<'_> {
             &self.out.join(format!("ready-{size}.svg")),
             &timeline,
             size,
-            a.create_rate,
-            a.creating.as_secs_f64(),
+            a.common.create_rate,
+            a.common.creating.as_secs_f64(),
         )?;
 
         let mut steady_state = None;

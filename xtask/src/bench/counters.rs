@@ -17,12 +17,16 @@ use super::operator::Usage;
 pub(super) type RequestTotals = BTreeMap<(String, String, String), f64>;
 
 /// What the operator writes to the API server (leases only with --leader-election).
-const OPERATOR_RESOURCES: &[&str] = &["bedrockcustommodels", "events"];
+const OPERATOR_RESOURCES: &[&str] = &[
+    "bedrockcustommodels",
+    "bedrockcustommodeldeployments",
+    "events",
+];
 
-const WRITE_VERBS: &[&str] = &["PATCH", "APPLY", "UPDATE"];
+pub(super) const WRITE_VERBS: &[&str] = &["PATCH", "APPLY", "UPDATE"];
 
 /// The operator creates events (and may patch them when it aggregates).
-const EVENT_VERBS: &[&str] = &["POST", "CREATE", "PATCH", "APPLY", "UPDATE"];
+pub(super) const EVENT_VERBS: &[&str] = &["POST", "CREATE", "PATCH", "APPLY", "UPDATE"];
 
 /// One snapshot of everything counted.
 pub(super) struct Snapshot {
@@ -116,7 +120,8 @@ impl Bench<'_> {
 }
 
 /// Everything that counts as activity: all Bedrock calls, and the operator's writes to the
-/// API server (the benchmark's own POSTs and DELETEs of resources are not counted).
+/// API server (the benchmark's own POSTs and DELETEs of resources are not counted; its PATCH
+/// of a deployment's modelRef is, and comes before the wait).
 fn activity(snapshot: &Snapshot) -> (u64, u64) {
     let bedrock = Operation::ALL
         .iter()
@@ -126,7 +131,9 @@ fn activity(snapshot: &Snapshot) -> (u64, u64) {
         .apiserver
         .iter()
         .filter(|((verb, resource, _), _)| match resource.as_str() {
-            "bedrockcustommodels" => WRITE_VERBS.contains(&verb.as_str()),
+            "bedrockcustommodels" | "bedrockcustommodeldeployments" => {
+                WRITE_VERBS.contains(&verb.as_str())
+            }
             "events" => EVENT_VERBS.contains(&verb.as_str()),
             _ => false,
         })
@@ -168,9 +175,10 @@ pub(super) fn request_totals(text: &str) -> RequestTotals {
     totals
 }
 
-/// Operator writes (PATCH, APPLY, UPDATE; the benchmark itself only POSTs and DELETEs) to a
-/// resource, by subresource ("" = the object itself).
-fn writes(
+/// Operator writes (PATCH, APPLY, UPDATE) to a resource, by subresource ("" = the object
+/// itself). The benchmark itself only POSTs and DELETEs, except for the modelRef PATCHes of
+/// the deployment rollout, which the deployment section takes out.
+pub(super) fn writes(
     before: &RequestTotals,
     after: &RequestTotals,
     resource: &str,
@@ -195,11 +203,11 @@ fn writes(
     out
 }
 
-/// The kind of a write to bedrockcustommodels, from its `writes` key: a PATCH or APPLY of the
-/// object itself is metadata, which the operator only touches for its finalizer; a write to
-/// the status subresource is a status write; anything else (UPDATE, other subresources) is
-/// other.
-fn bcm_write_kind(key: &str) -> &'static str {
+/// The kind of a write to bedrockcustommodels or bedrockcustommodeldeployments, from its
+/// `writes` key: a PATCH or APPLY of the object itself is metadata, which the operator only
+/// touches for its finalizer; a write to the status subresource is a status write; anything
+/// else (UPDATE, other subresources) is other.
+pub(super) fn write_kind(key: &str) -> &'static str {
     match key.split_once(' ') {
         None if key == "PATCH" || key == "APPLY" => "finalizer",
         Some((_, "status")) => "status",
@@ -369,7 +377,7 @@ impl Costs {
             .map(|k| (k.to_string(), 0.0))
             .collect();
         for (k, v) in &self.bcm {
-            *kinds.entry(bcm_write_kind(k).to_string()).or_default() += v;
+            *kinds.entry(write_kind(k).to_string()).or_default() += v;
         }
         CostPerModel {
             create_accepted_per_model: self.created / n,

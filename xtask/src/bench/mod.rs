@@ -1,23 +1,27 @@
-//! `cargo xtask bench operator`: the release operator against its own control plane and an
+//! `cargo xtask bench operator` (every section) and `cargo xtask bench deployments` (the
+//! deployment section only): the release operator against its own control plane and an
 //! in-process Bedrock emulator with AWS-like rate limits. Prints figures and writes them to
 //! `target/bench-results/<run>/` (results.json, results.md, SVG plots). See
 //! docs/benchmarks.md for what each figure means.
 //!
 //! One module per job: [`args`] (the command line), [`operator`] (spawning the release operator
 //! and reading its CPU and memory), [`resources`] (applying, counting and deleting the
-//! resources), [`counters`] (Bedrock calls and API-server writes between snapshots), the three
-//! scenarios [`convergence`], [`startup`] and [`polling`], each with the typed figures it adds
-//! to results.json, and [`report`] (results.md) and [`plot`] (the SVGs).
+//! resources), [`counters`] (Bedrock calls and API-server writes between snapshots),
+//! [`versions`] (every version of the deployments, from a watch), the four scenarios
+//! [`convergence`], [`startup`], [`polling`] and [`deployments`], each with the typed figures it
+//! adds to results.json, and [`report`] (results.md) and [`plot`] (the SVGs).
 
 mod args;
 mod convergence;
 mod counters;
+mod deployments;
 mod operator;
 mod plot;
 mod polling;
 mod report;
 mod resources;
 mod startup;
+mod versions;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -31,9 +35,10 @@ use bedrock_operator::api::crd;
 use serde::Serialize;
 use testkit::ControlPlane;
 
-pub use args::Args;
+pub use args::{Args, DeploymentsArgs};
 
 use convergence::Convergence;
+use deployments::Deployments;
 use polling::Polling;
 use startup::{STARTUP_CREATING, Startup};
 
@@ -52,6 +57,8 @@ struct Results {
     startup: Option<Startup>,
     #[serde(skip_serializing_if = "Option::is_none")]
     polling: Option<Polling>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    deployments: Option<Deployments>,
 }
 
 /// The emulator's and the operator's settings of the run.
@@ -63,6 +70,7 @@ struct Settings {
     operator_flags: Vec<String>,
     idle_seconds: f64,
     startup: StartupSettings,
+    deployments: DeploymentSettings,
 }
 
 /// The emulator's token buckets (calls/s; burst = rate).
@@ -86,6 +94,17 @@ struct StartupSettings {
     operator_flags: Vec<String>,
 }
 
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct DeploymentSettings {
+    deployments: usize,
+    idle_seconds: f64,
+    creating_seconds: f64,
+    updating_seconds: f64,
+    /// The flags this section adds to `operatorFlags`.
+    extra_operator_flags: Vec<String>,
+}
+
 pub async fn run(root: &Path, mut args: Args) -> Result<()> {
     if args.large && !args.sizes.contains(&5000) {
         args.sizes.push(5000);
@@ -94,7 +113,7 @@ pub async fn run(root: &Path, mut args: Args) -> Result<()> {
     let target_dir = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| root.join("target"));
-    let binary = match &args.operator {
+    let binary = match &args.common.operator {
         Some(path) => path.clone(),
         None => {
             let mut build = crate::nested_cargo();
@@ -105,7 +124,7 @@ pub async fn run(root: &Path, mut args: Args) -> Result<()> {
         }
     };
     let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ").to_string();
-    let out = root.join(&args.results_dir).join(&stamp);
+    let out = root.join(&args.common.results_dir).join(&stamp);
     std::fs::create_dir_all(&out)?;
     let machine = machine();
     println!(
@@ -134,6 +153,7 @@ pub async fn run(root: &Path, mut args: Args) -> Result<()> {
         convergence: Vec::new(),
         startup: None,
         polling: None,
+        deployments: None,
     };
 
     // Both files are rewritten after every section, so a long run that fails late keeps what
@@ -167,6 +187,13 @@ pub async fn run(root: &Path, mut args: Args) -> Result<()> {
         let polling = bench.policies().await?;
         markdown.push_str(&report::polling(&polling));
         results.polling = Some(polling);
+        save(&results, &markdown)?;
+    }
+
+    if args.deployments.deployments > 0 {
+        let deployments = bench.deployments().await?;
+        markdown.push_str(&report::deployments(&deployments));
+        results.deployments = Some(deployments);
     }
 
     save(&results, &markdown)?;
@@ -188,11 +215,11 @@ impl Bench<'_> {
     fn settings(&self) -> Settings {
         let a = self.args;
         Settings {
-            creating_seconds: a.creating.as_secs_f64(),
+            creating_seconds: a.common.creating.as_secs_f64(),
             emulator_rate_limits: RateLimits {
-                create: a.create_rate,
-                get: a.get_rate,
-                tagging: a.tag_rate,
+                create: a.common.create_rate,
+                get: a.common.get_rate,
+                tagging: a.common.tag_rate,
             },
             operator_flags: self.base_flags(),
             idle_seconds: a.idle.as_secs_f64(),
@@ -202,27 +229,39 @@ impl Bench<'_> {
                 emulator_rate_limits: "none",
                 operator_flags: self.startup_flags(),
             },
+            deployments: DeploymentSettings {
+                deployments: a.deployments.deployments,
+                idle_seconds: a.deployments.deployment_idle.as_secs_f64(),
+                creating_seconds: a.deployments.deployment_creating.as_secs_f64(),
+                updating_seconds: a.deployments.deployment_updating.as_secs_f64(),
+                extra_operator_flags: self.deployment_flags(),
+            },
         }
     }
 
     /// An emulator with the command line's Creating time and token buckets.
     async fn emulator(&self, seed: u64) -> Result<EmulatorHandle> {
+        Self::start_emulator(seed, self.args.common.creating, self.rate_limits()).await
+    }
+
+    /// The command line's token buckets (the deployment operations have none).
+    fn rate_limits(&self) -> BTreeMap<Operation, RateLimit> {
         let a = self.args;
         let bucket = |rate: f64| RateLimit {
             rate_per_second: rate,
             burst: rate.ceil().max(1.0) as u32,
         };
         let mut rate_limits = BTreeMap::new();
-        rate_limits.insert(Operation::CreateCustomModel, bucket(a.create_rate));
-        rate_limits.insert(Operation::GetCustomModel, bucket(a.get_rate));
+        rate_limits.insert(Operation::CreateCustomModel, bucket(a.common.create_rate));
+        rate_limits.insert(Operation::GetCustomModel, bucket(a.common.get_rate));
         for op in [
             Operation::TagResource,
             Operation::UntagResource,
             Operation::ListTagsForResource,
         ] {
-            rate_limits.insert(op, bucket(a.tag_rate));
+            rate_limits.insert(op, bucket(a.common.tag_rate));
         }
-        Self::start_emulator(seed, a.creating, rate_limits).await
+        rate_limits
     }
 
     /// An emulator that keeps models Creating for `creating`, with these token buckets and

@@ -12,14 +12,17 @@ impl Bench<'_> {
     /// The flags of every scenario but start-up: the bench's concurrency and rate limit.
     pub(super) fn base_flags(&self) -> Vec<String> {
         let a = self.args;
-        let qps = a.rate_limit_qps.unwrap_or(a.create_rate + a.get_rate);
+        let qps = a
+            .common
+            .rate_limit_qps
+            .unwrap_or(a.common.create_rate + a.common.get_rate);
         vec![
             "--concurrency".into(),
-            a.concurrency.to_string(),
+            a.common.concurrency.to_string(),
             "--rate-limit-qps".into(),
             qps.to_string(),
             "--rate-limit-burst".into(),
-            a.rate_limit_burst.to_string(),
+            a.common.rate_limit_burst.to_string(),
         ]
     }
 
@@ -28,7 +31,7 @@ impl Bench<'_> {
     pub(super) fn startup_flags(&self) -> Vec<String> {
         vec![
             "--concurrency".into(),
-            self.args.concurrency.to_string(),
+            self.args.common.concurrency.to_string(),
             "--rate-limit-qps".into(),
             STARTUP_QPS.to_string(),
             "--rate-limit-burst".into(),

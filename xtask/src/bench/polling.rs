@@ -211,7 +211,7 @@ impl Bench<'_> {
     }
 }
 
-fn percentile(sorted: &[f64], q: f64) -> Option<f64> {
+pub(super) fn percentile(sorted: &[f64], q: f64) -> Option<f64> {
     if sorted.is_empty() {
         return None;
     }

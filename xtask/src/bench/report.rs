@@ -4,6 +4,7 @@ use serde::Serialize;
 
 use super::convergence::Convergence;
 use super::counters::CostPerModel;
+use super::deployments::{Deployments, GOAL_IDLE_WRITES, GOAL_WRITES_TO_READY, Latency, PhaseCost};
 use super::polling::{GOAL_LAG_P99_SECONDS, POLICIES, Policy, Polling};
 use super::startup::{
     GOAL_READYZ_SECONDS, GOAL_RSS_MIB, RESTART_CAP, RESTART_MIN, RESTART_QUIET, Startup,
@@ -347,5 +348,169 @@ pub(super) fn polling(p: &Polling) -> String {
             fewer(|p| p.get_per_model),
         ));
     }
+    s
+}
+
+pub(super) fn deployments(d: &Deployments) -> String {
+    let p = &d.phases;
+    let flags = if d.extra_operator_flags.is_empty() {
+        "the bench's operator flags".to_string()
+    } else {
+        format!(
+            "the bench's operator flags plus `{}`",
+            d.extra_operator_flags.join(" ")
+        )
+    };
+    let seconds = |l: &Latency| {
+        format!(
+            "{} / {} / {}",
+            fig(l.p50_seconds),
+            fig(l.p99_seconds),
+            fig(l.max_seconds)
+        )
+    };
+    let met = |ok: bool| if ok { "met" } else { "**missed**" };
+    let mut s = format!(
+        "\n## {n} deployments (BedrockCustomModelDeployment), one model each\n\n\
+         The {models} models (one per deployment, one each rolls out to) were Active first \
+         ({models_ready} s). Emulator: deployments Creating for {creating} s, swaps Updating for \
+         {updating} s, no throttling of deployment operations; {flags}.\n\n\
+         | figure | value | goal |\n|---|---|---|\n\
+         | deployments POSTed (32 in flight) in | {apply} s | |\n\
+         | first POST → all Ready | {ready} s | |\n\
+         | time to Ready per deployment, p50 / p99 / max (POST → first version with Ready True) | {ttr} s | |\n\
+         | first modelRef PATCH → all rolled out | {rolled} s | |\n\
+         | time to roll out per deployment, p50 / p99 / max (PATCH → UpdateCompleted on the new model) | {ttro} s | |\n\
+         | first DELETE → all gone | {del} s | |\n\
+         | deployments / models left in Bedrock | {dleft} / {mleft} | 0 / 0 |\n",
+        n = d.deployments,
+        models = d.deployments * 2,
+        models_ready = fig(d.models_ready_seconds),
+        creating = json(&d.deployment_creating_seconds),
+        updating = json(&d.deployment_updating_seconds),
+        apply = fig(d.apply_seconds),
+        ready = fig(d.all_ready_seconds),
+        ttr = seconds(&d.time_to_ready),
+        rolled = fig(d.all_rolled_out_seconds),
+        ttro = seconds(&d.time_to_rollout),
+        del = fig(d.delete_seconds),
+        dleft = d.bedrock_deployments_left,
+        mleft = d.models_left,
+    );
+    s.push_str(&format!(
+        "\nGoals: writes per deployment from create to Ready ≤ {GOAL_WRITES_TO_READY} — {}; \
+         writes in the idle window {GOAL_IDLE_WRITES} — {}.\n",
+        met(d.goals.writes_to_ready_met),
+        d.goals.idle_writes_met.map(met).unwrap_or("not measured"),
+    ));
+    s.push_str(
+        "\nCost per deployment. Windows: **create → Ready** from the first POST until every \
+         deployment is Ready and the counters are quiet for 3 s; **idle** the idle window; \
+         **rollout** from the first modelRef PATCH until every deployment serves its new model \
+         and the counters are quiet for 3 s; **delete** from the first DELETE until every \
+         deployment is gone, plus 3 s of quiet; **lifecycle** = create + rollout + delete. \
+         Writes are the operator's: per deployment from a watch (each new version of the \
+         object; the user's create, spec change and deletion left out), and as write requests \
+         from `apiserver_request_total` (the benchmark's modelRef PATCHes left out).\n\n\
+         | figure | create → Ready | idle | rollout | delete | lifecycle | goal |\n\
+         |---|---|---|---|---|---|---|\n",
+    );
+    let idle = p.idle.as_ref();
+    let columns = [
+        Some(&p.create_to_ready),
+        idle,
+        Some(&p.rollout),
+        Some(&p.delete),
+        Some(&d.lifecycle),
+    ];
+    let row = |s: &mut String, label: &str, figure: &dyn Fn(&PhaseCost) -> String, goal: &str| {
+        let cells: Vec<String> = columns
+            .iter()
+            .map(|c| c.map(figure).unwrap_or_else(|| "—".into()))
+            .collect();
+        s.push_str(&format!("| {label} | {} | {goal} |\n", cells.join(" | ")));
+    };
+    row(&mut s, "window (s)", &|c| fig(c.seconds), "");
+    row(
+        &mut s,
+        "operator writes per deployment, mean (watch)",
+        &|c| fig(c.writes.mean),
+        "",
+    );
+    row(
+        &mut s,
+        "… min / max over the deployments",
+        &|c| format!("{} / {}", c.writes.min, c.writes.max),
+        &format!("max ≤ {GOAL_WRITES_TO_READY} create → Ready, 0 idle"),
+    );
+    row(
+        &mut s,
+        "… deployments by count (count: deployments)",
+        &|c| json(&c.writes.histogram),
+        "",
+    );
+    row(
+        &mut s,
+        "write requests per deployment (API server)",
+        &|c| fig(c.write_requests_per_deployment),
+        "",
+    );
+    for (kind, label) in [
+        ("finalizer", "… finalizer (PATCH/APPLY of the object)"),
+        ("status", "… status (status subresource)"),
+        ("other", "… other"),
+    ] {
+        row(
+            &mut s,
+            label,
+            &|c| fig(c.write_requests_by_kind.get(kind).copied()),
+            "",
+        );
+    }
+    row(
+        &mut s,
+        "… by verb",
+        &|c| json(&c.write_requests_by_verb),
+        "",
+    );
+    row(
+        &mut s,
+        "writes to events per deployment (both kinds)",
+        &|c| fig(c.event_writes_per_deployment),
+        "",
+    );
+    row(
+        &mut s,
+        "Bedrock calls per deployment (incl. throttled)",
+        &|c| fig(c.bedrock_calls_per_deployment),
+        "reported",
+    );
+    row(
+        &mut s,
+        "… of which throttled",
+        &|c| fig(c.throttled_calls_per_deployment),
+        "",
+    );
+    let mut operations: Vec<&String> = columns
+        .iter()
+        .flatten()
+        .flat_map(|c| c.bedrock_calls_by_operation.keys())
+        .collect();
+    operations.sort();
+    operations.dedup();
+    for op in operations {
+        row(
+            &mut s,
+            &format!("… {op}"),
+            &|c| fig(c.bedrock_calls_by_operation.get(op).copied().unwrap_or(0.0)),
+            "",
+        );
+    }
+    row(
+        &mut s,
+        "operator CPU seconds per deployment",
+        &|c| fig(c.cpu_seconds_per_deployment),
+        "",
+    );
     s
 }
