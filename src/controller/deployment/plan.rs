@@ -327,7 +327,15 @@ pub fn needs_tags(
         .status
         .as_ref()
         .and_then(|s| s.tags_synced_generation);
-    deployment.state == DeploymentState::Active && (due || synced != resource.metadata.generation)
+    // While a swap runs the tags are not synced (the plan waits for it), so the polls of an
+    // update read none.
+    let updating = deployment
+        .update
+        .as_ref()
+        .is_some_and(|u| u.state == UpdateState::Updating);
+    deployment.state == DeploymentState::Active
+        && !updating
+        && (due || synced != resource.metadata.generation)
 }
 
 /// The owner the observe step must look up before the plan can decide: the deployment's tags

@@ -954,3 +954,22 @@ fn a_spec_region_other_than_the_referenced_models_is_invalid_with_no_call() {
         None
     );
 }
+
+#[test]
+fn the_polls_of_a_swap_read_no_tags_and_the_first_look_after_it_does() {
+    let mut resource = active(by_ref("nova-v4"), V3);
+    resource.metadata.generation = Some(GENERATION + 1);
+    let lookup = Lookup::ByArn(DEPLOYMENT_ARN.into());
+    let updating = remote(
+        DeploymentState::Active,
+        V3,
+        Some((V4, UpdateState::Updating)),
+    );
+    assert!(!needs_tags(&resource, &lookup, &updating, false));
+    let done = remote(
+        DeploymentState::Active,
+        V4,
+        Some((V4, UpdateState::UpdateCompleted)),
+    );
+    assert!(needs_tags(&resource, &lookup, &done, false));
+}
