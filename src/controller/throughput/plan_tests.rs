@@ -708,3 +708,26 @@ fn the_units_in_service_count_only_while_serving() {
         assert_eq!(units_in_service(&status), units, "{state:?}");
     }
 }
+
+#[test]
+fn a_refused_unit_quota_says_aws_must_grant_model_units_first() {
+    let error = BedrockError {
+        operation: "CreateProvisionedModelThroughput",
+        class: crate::bedrock::ErrorClass::from_code("ServiceQuotaExceededException", Some(400)),
+        code: Some("ServiceQuotaExceededException".into()),
+        message: Some("model units exceed the quota".into()),
+        source: None,
+    };
+    let desired = outcome::failure_conditions(&error, &subject(NAME), 1, &Timing::default())
+        .expect("shown at once");
+    let synced = desired
+        .iter()
+        .find(|d| d.type_ == conditions::SYNCED)
+        .expect("Synced");
+    assert_eq!(synced.reason, reason::QUOTA_EXCEEDED);
+    assert!(
+        synced.message.contains("granted to the account by AWS"),
+        "{}",
+        synced.message
+    );
+}
