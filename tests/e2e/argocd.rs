@@ -1,6 +1,6 @@
 //! The Argo CD health checks, one per kind (docs/argocd/health.lua for BedrockCustomModel,
-//! docs/argocd/resource_customizations/…/BedrockCustomModelDeployment/health.lua for
-//! BedrockCustomModelDeployment), run the way Argo CD runs them: by testkit's `argocd-lua`
+//! docs/argocd/resource_customizations/…/<kind>/health.lua for BedrockCustomModelDeployment
+//! and BedrockProvisionedThroughput), run the way Argo CD runs them: by testkit's `argocd-lua`
 //! (testkit/go/argocd-lua), which embeds Argo CD's Lua interpreter, gopher-lua (Lua 5.1), and
 //! repeats what Argo CD does around it. An object being deleted is Progressing "Pending
 //! deletion" before any script runs; a script installed through argocd-cm gets no `string`,
@@ -12,8 +12,9 @@
 //!   the contribution layout (docs/argocd/resource_customizations/<group>/<kind>/): with
 //!   `BEDROCK_OPERATOR_WRITE_TESTDATA=1` the tests rewrite them and health_test.yaml; without,
 //!   they check that the committed ones still stand for what the operator produces.
-//! - Edge objects: hand-written, one test per topic, judged by both scripts where the topic is
-//!   shared, and by the deployment's alone for its model swaps and the model it references.
+//! - Edge objects: hand-written, one test per topic, judged by every script where the topic is
+//!   shared, and by the deployment's or the throughput's alone for their model swaps, the model
+//!   they reference and (throughputs) what a commitment term changes.
 //! - One script per kind: the argocd-cm snippet carries each, byte for byte, under its kind's
 //!   key, and every verdict is checked to be the same with argocd-cm's libraries, with every
 //!   library (useOpenLibs, and how Argo CD runs the scripts it bundles) and run on its own (as
@@ -24,10 +25,16 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use anyhow::{Context, Result, ensure};
-use bedrock_emulator::{DeploymentDelays, DeploymentFailure, FaultConfig, ForeignModel, Operation};
+use bedrock_emulator::{
+    DeploymentDelays, DeploymentFailure, EmulatorConfig, FaultConfig, ForeignModel, Limits,
+    Operation, ProvisionedDelays, ProvisionedFailure,
+};
 use bedrock_operator::api::BedrockCustomModel;
 use bedrock_operator::api::conditions::{READY, SYNCED};
 use bedrock_operator::api::deployment::BedrockCustomModelDeployment;
+use bedrock_operator::api::throughput::{
+    BedrockProvisionedThroughput, CONFIRM_COMMITMENT_ANNOTATION,
+};
 use kube::api::{Api, ApiResource, DeleteParams, DynamicObject, Patch, PatchParams};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -41,11 +48,11 @@ use crate::harness::{DEADLINE, World, s3_spec, tail};
 const WRITE_TESTDATA_ENV: &str = "BEDROCK_OPERATOR_WRITE_TESTDATA";
 /// A role the emulator answers AccessDeniedException for.
 const DENIED_ROLE: &str = "arn:aws:iam::123456789012:role/NoPassRole";
-/// Long enough that a model stays Creating (or a deployment Creating or Updating) for the
-/// whole test.
+/// Long enough that a model stays Creating (or a deployment or throughput Creating or
+/// Updating) for the whole test.
 const FOREVER: Duration = Duration::from_secs(600);
-/// How long the emulator keeps a deployment Creating, or Updating, when a test does not wait
-/// on that state.
+/// How long the emulator keeps a deployment (or throughput) Creating, or Updating, when a test
+/// does not wait on that state.
 const QUICK_MS: u64 = 500;
 const POLL: Duration = Duration::from_millis(100);
 /// What Argo CD shows for any object with a deletionTimestamp (gitops-engine's health.go).
@@ -103,8 +110,30 @@ const DEPLOYMENT: Check = Check {
     ],
 };
 
+const THROUGHPUT: Check = Check {
+    resource: || ApiResource::erase::<BedrockProvisionedThroughput>(&()),
+    // As the deployment's: the contribution layout's script is the one argocd-cm installs.
+    script: "resource_customizations/bedrock-operator.dev/BedrockProvisionedThroughput/health.lua",
+    live_states: &[
+        "creating",
+        "in_service",
+        "failed",
+        "quota_exceeded",
+        "model_not_ready",
+        "model_not_found",
+        "model_failed",
+        "invalid_spec",
+        "name_conflict",
+        "updating",
+        "throughput_missing",
+        "deletion_blocked",
+        "generation_not_observed",
+        "deleting",
+    ],
+};
+
 /// Every kind with a health check, in the order argocd-cm lists them.
-const CHECKS: &[Check] = &[MODEL, DEPLOYMENT];
+const CHECKS: &[Check] = &[MODEL, DEPLOYMENT, THROUGHPUT];
 
 fn argocd_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/argocd")
@@ -393,6 +422,8 @@ struct Shape {
     synced: Option<(String, String)>,
     /// A deployment's model swap: Updating, UpdateCompleted or UpdateFailed (models have none).
     update_status: Option<String>,
+    /// A throughput's status in Bedrock: Creating, InService, Updating or Failed.
+    throughput_status: Option<String>,
 }
 
 impl Shape {
@@ -404,6 +435,9 @@ impl Shape {
             ready: condition(READY),
             synced: condition(SYNCED),
             update_status: object["status"]["updateStatus"]
+                .as_str()
+                .map(str::to_string),
+            throughput_status: object["status"]["throughputStatus"]
                 .as_str()
                 .map(str::to_string),
         }
@@ -733,24 +767,35 @@ fn by_ref(model: &str) -> Value {
     json!({ "modelRef": { "name": model } })
 }
 
-/// Server-side applies a BedrockCustomModelDeployment, as `kubectl apply` would.
-async fn apply_deployment(world: &World, name: &str, spec: Value) -> Result<()> {
-    let resource = (DEPLOYMENT.resource)();
-    let object = json!({
-        "apiVersion": resource.api_version,
-        "kind": resource.kind,
-        "metadata": { "name": name },
-        "spec": spec,
-    });
-    DEPLOYMENT
+/// Server-side applies `object` (metadata and spec) as the check's kind, as `kubectl apply`
+/// would.
+async fn apply_as(world: &World, check: Check, mut object: Value) -> Result<()> {
+    let resource = (check.resource)();
+    object["apiVersion"] = json!(resource.api_version);
+    object["kind"] = json!(resource.kind);
+    let name = object["metadata"]["name"]
+        .as_str()
+        .context("metadata.name")?
+        .to_string();
+    check
         .api(world)
         .patch(
-            name,
+            &name,
             &PatchParams::apply("e2e-user").force(),
             &Patch::Apply(&object),
         )
         .await?;
     Ok(())
+}
+
+/// Server-side applies a BedrockCustomModelDeployment, as `kubectl apply` would.
+async fn apply_deployment(world: &World, name: &str, spec: Value) -> Result<()> {
+    apply_as(
+        world,
+        DEPLOYMENT,
+        json!({ "metadata": { "name": name }, "spec": spec }),
+    )
+    .await
 }
 
 /// The ARN of the BedrockCustomModel `name` once it is Ready.
@@ -1102,6 +1147,465 @@ async fn health_of_a_deployment_while_the_operator_is_away() -> Result<()> {
     Ok(())
 }
 
+/// A throughput spec of one model unit, without commitment, for the BedrockCustomModel `model`.
+fn units_of(model: &str) -> Value {
+    json!({ "modelRef": { "name": model }, "modelUnits": 1 })
+}
+
+/// Server-side applies a BedrockProvisionedThroughput, as `kubectl apply` would.
+async fn apply_throughput(world: &World, name: &str, spec: Value) -> Result<()> {
+    apply_as(
+        world,
+        THROUGHPUT,
+        json!({ "metadata": { "name": name }, "spec": spec }),
+    )
+    .await
+}
+
+/// A throughput of one model unit with a OneMonth term, confirmed by the annotation (or not).
+async fn apply_committed(world: &World, name: &str, model: &str, confirm: bool) -> Result<()> {
+    let mut object = json!({
+        "metadata": { "name": name },
+        "spec": { "modelRef": { "name": model }, "modelUnits": 1, "commitmentDuration": "OneMonth" },
+    });
+    if confirm {
+        object["metadata"]["annotations"] = json!({ CONFIRM_COMMITMENT_ANNOTATION: "OneMonth" });
+    }
+    apply_as(world, THROUGHPUT, object).await
+}
+
+/// The throughput once Ready is True with reason InService and Synced says Reconciled, both
+/// for the current generation.
+async fn wait_in_service(world: &World, name: &str) -> Result<Value> {
+    wait_json(
+        world,
+        THROUGHPUT,
+        name,
+        "InService and Reconciled",
+        |object| {
+            let generation = object["metadata"]["generation"].as_i64();
+            condition_in(object, READY).is_some_and(|c| c.0 == "True" && c.1 == "InService")
+                && condition_in(object, SYNCED)
+                    .is_some_and(|c| c.1 == "Reconciled" && c.3.is_some() && c.3 == generation)
+        },
+    )
+    .await
+}
+
+async fn wait_throughput_gone(world: &World, name: &str) -> Result<()> {
+    let api = THROUGHPUT.api(world);
+    testkit::wait::until(
+        format!("throughput {name} to be deleted"),
+        DEADLINE,
+        POLL,
+        async || Ok(api.get_opt(name).await?.is_none().then_some(())),
+    )
+    .await
+    .with_context(|| tail(&world.operator_logs(), 40))
+}
+
+/// A world whose emulator grants `units` model units of Provisioned Throughput.
+async fn throughput_world(test: &str, units: usize, env: &[(&str, &str)]) -> Result<World> {
+    let emulator = EmulatorConfig {
+        ready_delay: Duration::from_millis(1500),
+        limits: Limits {
+            max_provisioned_model_units: units,
+            ..Limits::default()
+        },
+        ..EmulatorConfig::default()
+    };
+    World::with(test, emulator, &[], env).await
+}
+
+/// A throughput Bedrock is creating is Progressing; one InService Healthy, saying its units
+/// and its model; one Bedrock could not create Degraded with Bedrock's reason; one the
+/// account's model-unit quota cannot hold Degraded, saying what to ask AWS for.
+#[tokio::test]
+async fn health_of_a_throughput_creating_in_service_or_failed() -> Result<()> {
+    let world = throughput_world("argo-pt-states", 4, &[]).await?;
+    let state = world.emulator.state();
+    world.apply("base", s3_spec("base")).await?;
+    let base = ready_model_arn(&world, "base").await?;
+
+    // Creating: Bedrock keeps this one Creating for the whole test.
+    state.set_provisioned_delays(ProvisionedDelays {
+        create_ms: millis(FOREVER),
+        update_ms: QUICK_MS,
+    });
+    apply_throughput(&world, "pending", units_of("base")).await?;
+    let creating = wait_json(
+        &world,
+        THROUGHPUT,
+        "pending",
+        "Creating in Bedrock",
+        |object| {
+            object["status"]["throughputStatus"] == "Creating"
+                && condition_in(object, READY).is_some_and(|c| c.1 == "Creating")
+        },
+    )
+    .await?;
+    let health = assert_health(THROUGHPUT, &creating, "Progressing", READY).await?;
+    assert!(
+        health
+            .message
+            .contains("creating provisioned throughput pending"),
+        "{health:?}"
+    );
+    keep_as_testdata(THROUGHPUT, "creating", &creating, &health)?;
+    state.set_provisioned_delays(ProvisionedDelays {
+        create_ms: QUICK_MS,
+        update_ms: QUICK_MS,
+    });
+
+    // InService: the message says the units in service and the model served.
+    apply_throughput(&world, "serving", units_of("base")).await?;
+    let in_service = wait_in_service(&world, "serving").await?;
+    assert_eq!(in_service["status"]["throughputStatus"], "InService");
+    let health = assert_health(THROUGHPUT, &in_service, "Healthy", READY).await?;
+    assert!(
+        health.message.contains("is InService with 1 model units")
+            && health.message.contains(&format!("serving {base}")),
+        "{health:?}"
+    );
+    keep_as_testdata(THROUGHPUT, "in_service", &in_service, &health)?;
+
+    // Failed: Bedrock could not create it; the message carries Bedrock's failureMessage.
+    state.add_provisioned_failure(
+        ProvisionedFailure::next_create("Insufficient capacity for the model units")
+            .for_provisioned_model("doomed"),
+    )?;
+    apply_throughput(&world, "doomed", units_of("base")).await?;
+    let failed = wait_reason_json(&world, THROUGHPUT, "doomed", READY, "Failed").await?;
+    assert_eq!(failed["status"]["throughputStatus"], "Failed");
+    let health = assert_health(THROUGHPUT, &failed, "Degraded", READY).await?;
+    let failure = failed["status"]["failureMessage"]
+        .as_str()
+        .context("failureMessage")?
+        .trim_end_matches('.');
+    assert!(
+        failure.contains("Insufficient capacity") && health.message.contains(failure),
+        "{health:?}"
+    );
+    keep_as_testdata(THROUGHPUT, "failed", &failed, &health)?;
+
+    // QuotaExceeded: more model units than the account is granted (4 here).
+    apply_throughput(
+        &world,
+        "greedy",
+        json!({ "modelRef": { "name": "base" }, "modelUnits": 5 }),
+    )
+    .await?;
+    let quota = wait_reason_json(&world, THROUGHPUT, "greedy", READY, "QuotaExceeded").await?;
+    let health = assert_health(THROUGHPUT, &quota, "Degraded", READY).await?;
+    assert!(health.message.contains("quota increase"), "{health:?}");
+    keep_as_testdata(THROUGHPUT, "quota_exceeded", &quota, &health)?;
+    Ok(())
+}
+
+/// A throughput waits for the model it references: Progressing while that model is importing
+/// or not applied yet, with the operator's message naming it (and nothing bought); Degraded
+/// when the model failed in Bedrock.
+#[tokio::test]
+async fn health_of_a_throughput_waiting_for_its_model() -> Result<()> {
+    let world = World::start("argo-pt-model").await?;
+    let state = world.emulator.state();
+    state.set_ready_delay("importing", FOREVER)?;
+    world.apply("importing", s3_spec("importing")).await?;
+    world.apply("broken", s3_spec("force-failure")).await?;
+    apply_throughput(&world, "waiting", units_of("importing")).await?;
+    apply_throughput(&world, "lonely", units_of("nobody")).await?;
+    apply_throughput(&world, "unlucky", units_of("broken")).await?;
+
+    // ModelNotReady: the model is importing.
+    world.wait_reason("importing", READY, "Creating").await?;
+    let waiting = wait_json(
+        &world,
+        THROUGHPUT,
+        "waiting",
+        "waiting for an importing model",
+        |object| {
+            condition_in(object, SYNCED)
+                .is_some_and(|c| c.1 == "ModelNotReady" && c.2.contains("it is Creating"))
+        },
+    )
+    .await?;
+    let health = assert_health(THROUGHPUT, &waiting, "Progressing", SYNCED).await?;
+    assert!(health.message.contains("importing"), "{health:?}");
+    keep_as_testdata(THROUGHPUT, "model_not_ready", &waiting, &health)?;
+
+    // ModelNotFound: no such model in the namespace (yet).
+    let missing = wait_reason_json(&world, THROUGHPUT, "lonely", SYNCED, "ModelNotFound").await?;
+    let health = assert_health(THROUGHPUT, &missing, "Progressing", SYNCED).await?;
+    assert!(
+        health.message.contains("spec.modelRef") && health.message.contains("nobody"),
+        "{health:?}"
+    );
+    keep_as_testdata(THROUGHPUT, "model_not_found", &missing, &health)?;
+
+    // ModelFailed: the referenced model failed in Bedrock.
+    let model_failed =
+        wait_reason_json(&world, THROUGHPUT, "unlucky", SYNCED, "ModelFailed").await?;
+    let health = assert_health(THROUGHPUT, &model_failed, "Degraded", SYNCED).await?;
+    assert!(
+        health.message.contains("broken") && health.message.contains("failed in Bedrock"),
+        "{health:?}"
+    );
+    keep_as_testdata(THROUGHPUT, "model_failed", &model_failed, &health)?;
+    assert_eq!(
+        world.calls(Operation::CreateProvisionedModelThroughput),
+        0,
+        "nothing bought while waiting"
+    );
+    Ok(())
+}
+
+/// A commitment the annotation does not confirm (InvalidSpec, naming the annotation) and a
+/// provisioned model name held by another resource (NameConflict) are Degraded, naming what
+/// to change.
+#[tokio::test]
+async fn health_of_a_throughput_whose_spec_cannot_be_bought() -> Result<()> {
+    let world = World::start("argo-pt-spec").await?;
+    world.apply("base", s3_spec("base")).await?;
+    world.wait_ready("base").await?;
+
+    apply_committed(&world, "unconfirmed", "base", false).await?;
+    let invalid = wait_reason_json(&world, THROUGHPUT, "unconfirmed", READY, "InvalidSpec").await?;
+    let health = assert_health(THROUGHPUT, &invalid, "Degraded", READY).await?;
+    assert!(
+        health.message.contains(CONFIRM_COMMITMENT_ANNOTATION),
+        "{health:?}"
+    );
+    keep_as_testdata(THROUGHPUT, "invalid_spec", &invalid, &health)?;
+
+    let shared = json!({ "modelRef": { "name": "base" }, "modelUnits": 1, "provisionedModelName": "shared" });
+    apply_throughput(&world, "first", shared.clone()).await?;
+    wait_in_service(&world, "first").await?;
+    apply_throughput(&world, "second", shared).await?;
+    let conflict = wait_reason_json(&world, THROUGHPUT, "second", READY, "NameConflict").await?;
+    let health = assert_health(THROUGHPUT, &conflict, "Degraded", READY).await?;
+    assert!(
+        health.message.contains("spec.provisionedModelName"),
+        "{health:?}"
+    );
+    keep_as_testdata(THROUGHPUT, "name_conflict", &conflict, &health)?;
+    assert_eq!(
+        world.ok_calls(Operation::CreateProvisionedModelThroughput),
+        1,
+        "only the first one bought"
+    );
+    Ok(())
+}
+
+/// Pointing an InService throughput at another model swaps it in place: Ready stays True on
+/// the old model, yet Argo CD shows Progressing until Bedrock completes the swap.
+#[tokio::test]
+async fn health_of_a_throughput_during_a_model_swap() -> Result<()> {
+    let world = World::start("argo-pt-swap").await?;
+    let state = world.emulator.state();
+    state.set_provisioned_delays(ProvisionedDelays {
+        create_ms: QUICK_MS,
+        update_ms: millis(FOREVER),
+    });
+    world.apply("v3", s3_spec("v3")).await?;
+    world.apply("v4", s3_spec("v4")).await?;
+    let v3 = ready_model_arn(&world, "v3").await?;
+    let v4 = ready_model_arn(&world, "v4").await?;
+    apply_throughput(&world, "rolling", units_of("v3")).await?;
+    let before = wait_in_service(&world, "rolling").await?;
+    assert_health(THROUGHPUT, &before, "Healthy", READY).await?;
+
+    // Updating: Bedrock keeps the swap going for the whole test; Ready stays True on v3.
+    apply_throughput(&world, "rolling", units_of("v4")).await?;
+    let updating = wait_json(&world, THROUGHPUT, "rolling", "Updating", |object| {
+        object["status"]["throughputStatus"] == "Updating"
+            && condition_in(object, SYNCED).is_some_and(|c| {
+                c.1 == "Updating"
+                    && c.2.starts_with("Bedrock is updating")
+                    && c.3.is_some()
+                    && c.3 == object["metadata"]["generation"].as_i64()
+            })
+    })
+    .await?;
+    assert_eq!(
+        condition_in(&updating, READY).map(|c| (c.0, c.1)),
+        Some(("True".to_string(), "InService".to_string())),
+        "Ready kept during the swap"
+    );
+    let health = assert_health(THROUGHPUT, &updating, "Progressing", SYNCED).await?;
+    assert!(
+        health.message.contains(&format!("to model {v4}"))
+            && health.message.contains(&format!("serves {v3} until then")),
+        "{health:?}"
+    );
+    keep_as_testdata(THROUGHPUT, "updating", &updating, &health)?;
+    Ok(())
+}
+
+/// A committed throughput: one that disappeared outside the operator is Degraded
+/// (ThroughputMissing: buying it again would start a new term); one deleted before its term
+/// ends waits for the term with its finalizer (Synced DeletionBlocked, naming the date), and
+/// Argo CD shows it Pending deletion all along, as every object being deleted. Both clocks
+/// then pass the term and it goes.
+#[tokio::test]
+async fn health_of_a_throughput_with_a_commitment() -> Result<()> {
+    // The operator's clock offset (fault-points build), moved with the emulator's below.
+    let clock = std::env::temp_dir().join(format!(
+        "bedrock-operator-argocd-clock-{}-{}",
+        std::process::id(),
+        std::time::UNIX_EPOCH.elapsed()?.as_nanos()
+    ));
+    std::fs::write(&clock, "0")?;
+    let clock_path = clock.to_string_lossy().to_string();
+    let outcome = committed_states(&clock, &clock_path).await;
+    let _ = std::fs::remove_file(&clock);
+    outcome
+}
+
+async fn committed_states(clock: &Path, clock_path: &str) -> Result<()> {
+    let world = throughput_world(
+        "argo-pt-term",
+        2,
+        &[("BEDROCK_OPERATOR_FAULT_CLOCK_FILE", clock_path)],
+    )
+    .await?;
+    let state = world.emulator.state();
+    world.apply("nova", s3_spec("nova")).await?;
+    apply_committed(&world, "kept", "nova", true).await?;
+    apply_committed(&world, "vanished", "nova", true).await?;
+    let kept = wait_in_service(&world, "kept").await?;
+    let vanished = wait_in_service(&world, "vanished").await?;
+    assert_health(THROUGHPUT, &kept, "Healthy", READY).await?;
+
+    // ThroughputMissing: it disappeared in Bedrock; the operator buys no new term unasked.
+    let arn = vanished["status"]["provisionedModelArn"]
+        .as_str()
+        .context("provisionedModelArn")?;
+    state
+        .remove_provisioned_throughput(arn)
+        .context("the throughput in Bedrock")?;
+    let missing =
+        wait_reason_json(&world, THROUGHPUT, "vanished", READY, "ThroughputMissing").await?;
+    let health = assert_health(THROUGHPUT, &missing, "Degraded", READY).await?;
+    assert!(
+        health.message.contains("bedrock-operator.dev/retry")
+            && health.message.contains("new OneMonth commitment"),
+        "{health:?}"
+    );
+    keep_as_testdata(THROUGHPUT, "throughput_missing", &missing, &health)?;
+    THROUGHPUT
+        .api(&world)
+        .delete("vanished", &DeleteParams::default())
+        .await?;
+    wait_throughput_gone(&world, "vanished").await?;
+
+    // DeletionBlocked by the term: the date is on the Synced condition (and the Ready one, and
+    // a Warning event), not in the health, which Argo CD decides without the script.
+    let until = kept["status"]["commitmentExpirationTime"]
+        .as_str()
+        .context("commitmentExpirationTime")?
+        .to_string();
+    THROUGHPUT
+        .api(&world)
+        .delete("kept", &DeleteParams::default())
+        .await?;
+    let blocked = wait_json(
+        &world,
+        THROUGHPUT,
+        "kept",
+        "DeletionBlocked by its term",
+        |object| {
+            object["metadata"]["deletionTimestamp"].is_string()
+                && condition_in(object, SYNCED).is_some_and(|c| c.1 == "DeletionBlocked")
+        },
+    )
+    .await?;
+    let health = assert_pending_deletion(THROUGHPUT, &blocked).await?;
+    let (status, _, message, _) = condition_in(&blocked, SYNCED).context("Synced")?;
+    assert_eq!(status, "False");
+    assert!(
+        message.contains(&format!("commitment that ends at {until}")),
+        "{message}"
+    );
+    keep_as_testdata(THROUGHPUT, "deletion_blocked", &blocked, &health)?;
+    assert_eq!(
+        world.calls(Operation::DeleteProvisionedModelThroughput),
+        0,
+        "no call before the term ends"
+    );
+
+    // A month and a bit later, on both clocks.
+    let later = Duration::from_secs(32 * 24 * 3600);
+    state.advance_clock(later)?;
+    std::fs::write(clock, later.as_secs().to_string())?;
+    wait_throughput_gone(&world, "kept").await
+}
+
+/// With the operator stopped, a spec change is Progressing with the generation it waits for
+/// (the old Ready=True no longer counts), a deletion Pending deletion; once it is back,
+/// Healthy and gone.
+#[tokio::test]
+async fn health_of_a_throughput_while_the_operator_is_away() -> Result<()> {
+    let mut world = World::start("argo-pt-away").await?;
+    world.apply("base", s3_spec("base")).await?;
+    apply_throughput(&world, "drifting", units_of("base")).await?;
+    apply_throughput(&world, "leaving", units_of("base")).await?;
+    wait_in_service(&world, "drifting").await?;
+    wait_in_service(&world, "leaving").await?;
+
+    world.kill_operator().await?;
+    apply_throughput(
+        &world,
+        "drifting",
+        json!({ "modelRef": { "name": "base" }, "modelUnits": 1, "tags": { "team": "ml" } }),
+    )
+    .await?;
+    THROUGHPUT
+        .api(&world)
+        .delete("leaving", &DeleteParams::default())
+        .await?;
+
+    let unobserved = live_json(&world, THROUGHPUT, "drifting")
+        .await?
+        .context("drifting")?;
+    let generation = unobserved["metadata"]["generation"]
+        .as_i64()
+        .context("generation")?;
+    assert_eq!(
+        unobserved["status"]["observedGeneration"].as_i64(),
+        Some(generation - 1)
+    );
+    assert_eq!(
+        condition_in(&unobserved, READY).map(|c| c.0).as_deref(),
+        Some("True"),
+        "the status still says Ready from the last generation"
+    );
+    let health = health_of(THROUGHPUT, &unobserved).await?;
+    assert_eq!(
+        health,
+        Health {
+            status: "Progressing".into(),
+            message: format!(
+                "Waiting for the operator to observe generation {generation} (status.observedGeneration is {})",
+                generation - 1
+            ),
+        }
+    );
+    keep_as_testdata(THROUGHPUT, "generation_not_observed", &unobserved, &health)?;
+
+    // Deleted, but the finalizer waits for the operator.
+    let leaving = live_json(&world, THROUGHPUT, "leaving")
+        .await?
+        .context("leaving")?;
+    let health = assert_pending_deletion(THROUGHPUT, &leaving).await?;
+    keep_as_testdata(THROUGHPUT, "deleting", &leaving, &health)?;
+
+    world.start_operator().await?;
+    let caught_up = wait_in_service(&world, "drifting").await?;
+    assert_eq!(caught_up["status"]["observedGeneration"], json!(generation));
+    assert_health(THROUGHPUT, &caught_up, "Healthy", READY).await?;
+    wait_throughput_gone(&world, "leaving").await
+}
+
 fn ready(status: &str, reason: &str, generation: Value) -> Value {
     json!({
         "type": "Ready", "status": status, "reason": reason,
@@ -1397,7 +1901,7 @@ async fn edge_objects_with_conditions_in_any_order() -> Result<()> {
 
 /// Reasons a newer operator may add: Unknown (with the reason) only when Ready is False for a
 /// reason this check has not heard of; otherwise Ready's status decides. Deleting is a reason
-/// of models only: the deployment's check does not know it.
+/// of models only: the deployment's and the throughput's checks do not know it.
 #[tokio::test]
 async fn edge_objects_with_reasons_this_check_does_not_know() -> Result<()> {
     let deleting = || {
@@ -1459,7 +1963,7 @@ async fn edge_objects_with_reasons_this_check_does_not_know() -> Result<()> {
     );
     failures.extend(
         failed_cases(
-            &[DEPLOYMENT],
+            &[DEPLOYMENT, THROUGHPUT],
             &[(
                 "a Deleting reason",
                 deleting(),
@@ -1726,6 +2230,314 @@ async fn edge_deployments_and_their_model() -> Result<()> {
     .await
 }
 
+fn throughput(metadata: Value, status: Value) -> Value {
+    json!({
+        "apiVersion": "bedrock-operator.dev/v1alpha1",
+        "kind": "BedrockProvisionedThroughput",
+        "metadata": metadata,
+        "spec": { "modelRef": { "name": "v4" }, "modelUnits": 1 },
+        "status": status,
+    })
+}
+
+/// A throughput's status at generation 2 with `conditions`, bought with one unit and serving
+/// v3 while the spec names v4, plus `extra` (throughputStatus, commitment fields).
+fn throughput_status(conditions: Value, extra: Value) -> Value {
+    let mut status = json!({
+        "observedGeneration": 2,
+        "provisionedModelName": "pt",
+        "provisionedModelArn": "arn:aws:bedrock:us-east-1:123456789012:provisioned-model/abcdefghijkl",
+        "modelArn": V3,
+        "desiredModelArn": V4,
+        "modelUnits": 1,
+        "conditions": conditions,
+    });
+    if let (Some(status), Some(extra)) = (status.as_object_mut(), extra.as_object()) {
+        status.extend(extra.clone());
+    }
+    status
+}
+
+fn in_service() -> Value {
+    ready("True", "InService", json!(2))
+}
+
+/// Ready stays True on the old model while Bedrock swaps in the new one: Progressing until the
+/// swap completes, whichever of Synced or throughputStatus says so; a swap Bedrock failed
+/// leaves the throughput Failed, Degraded.
+#[tokio::test]
+async fn edge_throughputs_during_a_model_swap() -> Result<()> {
+    check_cases(
+        &[THROUGHPUT],
+        vec![
+            (
+                "InService, Reconciled",
+                throughput(
+                    gen2(),
+                    throughput_status(
+                        json!([in_service(), synced("True", "Reconciled", json!(2))]),
+                        json!({ "throughputStatus": "InService", "desiredModelArn": V3 }),
+                    ),
+                ),
+                "Healthy",
+                "ready message (InService)".into(),
+            ),
+            (
+                "Synced Updating, Ready True on the old model",
+                throughput(
+                    gen2(),
+                    throughput_status(
+                        json!([in_service(), synced("True", "Updating", json!(2))]),
+                        json!({ "throughputStatus": "Updating" }),
+                    ),
+                ),
+                "Progressing",
+                "synced message (Updating)".into(),
+            ),
+            (
+                "Synced Updating before Bedrock says so (the update just sent)",
+                throughput(
+                    gen2(),
+                    throughput_status(
+                        json!([in_service(), synced("True", "Updating", json!(2))]),
+                        json!({ "throughputStatus": "InService" }),
+                    ),
+                ),
+                "Progressing",
+                "synced message (Updating)".into(),
+            ),
+            (
+                "throughputStatus Updating, the conditions not yet saying so",
+                throughput(
+                    gen2(),
+                    throughput_status(
+                        json!([in_service(), synced("True", "Reconciled", json!(2))]),
+                        json!({ "throughputStatus": "Updating" }),
+                    ),
+                ),
+                "Progressing",
+                format!("Bedrock is updating provisioned throughput pt (to model {V4}); it serves {V3} until then"),
+            ),
+            (
+                "throughputStatus Updating, without the name and model fields",
+                throughput(
+                    gen2(),
+                    json!({ "observedGeneration": 2, "throughputStatus": "Updating", "conditions": [in_service()] }),
+                ),
+                "Progressing",
+                "Bedrock is updating the provisioned throughput (to another model); it serves the previous model until then".into(),
+            ),
+            (
+                "a swap throttled on its way",
+                throughput(
+                    gen2(),
+                    throughput_status(
+                        json!([in_service(), synced("False", "Throttled", json!(2))]),
+                        json!({ "throughputStatus": "InService" }),
+                    ),
+                ),
+                "Progressing",
+                "synced message (Throttled)".into(),
+            ),
+            (
+                "a swap Bedrock failed: the throughput is Failed",
+                throughput(
+                    gen2(),
+                    throughput_status(
+                        json!([ready("False", "Failed", json!(2)), synced("False", "Failed", json!(2))]),
+                        json!({ "throughputStatus": "Failed", "failureMessage": "no capacity" }),
+                    ),
+                ),
+                "Degraded",
+                "ready message (Failed)".into(),
+            ),
+            (
+                "a throughputStatus that is not a string",
+                throughput(
+                    gen2(),
+                    json!({ "observedGeneration": 2, "throughputStatus": 7, "conditions": [in_service()] }),
+                ),
+                "Healthy",
+                "ready message (InService)".into(),
+            ),
+            (
+                "an update for a generation not yet observed",
+                throughput(
+                    json!({ "name": "pt", "generation": 3 }),
+                    throughput_status(
+                        json!([in_service(), synced("True", "Updating", json!(2))]),
+                        json!({ "throughputStatus": "Updating" }),
+                    ),
+                ),
+                "Progressing",
+                "observe generation 3 (status.observedGeneration is 2)".into(),
+            ),
+        ],
+    )
+    .await
+}
+
+/// The referenced model: waiting for it is Progressing (before the purchase, and while the
+/// throughput keeps serving an older model); a model that failed or is being deleted is
+/// Degraded.
+#[tokio::test]
+async fn edge_throughputs_and_their_model() -> Result<()> {
+    let both = |status: &str, reason: &str| json!({ "observedGeneration": 2, "conditions": [ready(status, reason, json!(2)), synced(status, reason, json!(2))] });
+    let serving = |reason: &str| {
+        throughput_status(
+            json!([in_service(), synced("False", reason, json!(2))]),
+            json!({ "throughputStatus": "InService" }),
+        )
+    };
+    check_cases(
+        &[THROUGHPUT],
+        vec![
+            (
+                "ModelNotReady before the purchase",
+                throughput(gen2(), both("False", "ModelNotReady")),
+                "Progressing",
+                "synced message (ModelNotReady)".into(),
+            ),
+            (
+                "ModelNotFound before the purchase",
+                throughput(gen2(), both("False", "ModelNotFound")),
+                "Progressing",
+                "synced message (ModelNotFound)".into(),
+            ),
+            (
+                "ModelNotReady while serving an older model",
+                throughput(gen2(), serving("ModelNotReady")),
+                "Progressing",
+                "synced message (ModelNotReady)".into(),
+            ),
+            (
+                "ModelFailed before the purchase",
+                throughput(gen2(), both("False", "ModelFailed")),
+                "Degraded",
+                "ready message (ModelFailed)".into(),
+            ),
+            (
+                "ModelFailed while serving an older model",
+                throughput(gen2(), serving("ModelFailed")),
+                "Degraded",
+                "synced message (ModelFailed)".into(),
+            ),
+            (
+                "ModelDeleting while serving it",
+                throughput(gen2(), serving("ModelDeleting")),
+                "Degraded",
+                "synced message (ModelDeleting)".into(),
+            ),
+            (
+                "Creating",
+                throughput(
+                    gen2(),
+                    json!({ "observedGeneration": 2, "throughputStatus": "Creating", "conditions": [ready("False", "Creating", json!(2)), synced("True", "Reconciled", json!(2))] }),
+                ),
+                "Progressing",
+                "ready message (Creating)".into(),
+            ),
+        ],
+    )
+    .await
+}
+
+/// What the operator will not get past on its own is Degraded with the operator's message:
+/// the commitment guard, a throughput that vanished with its term, the model-unit quota, a
+/// unit change on a live throughput, a name held by another resource.
+#[tokio::test]
+async fn edge_throughputs_a_person_must_act_on() -> Result<()> {
+    let both = |reason: &str| json!({ "observedGeneration": 2, "conditions": [ready("False", reason, json!(2)), synced("False", reason, json!(2))] });
+    let cases = [
+        "InvalidSpec",
+        "ThroughputMissing",
+        "QuotaExceeded",
+        "ImmutableFieldChanged",
+        "NameConflict",
+        "AccessDenied",
+        "ValidationFailed",
+        "ResourceNotFound",
+        "UpdateFailed",
+    ]
+    .into_iter()
+    .map(|reason| {
+        (
+            reason,
+            throughput(gen2(), both(reason)),
+            "Degraded",
+            format!("ready message ({reason})"),
+        )
+    })
+    .chain([(
+        "a tag change refused while InService",
+        throughput(
+            gen2(),
+            throughput_status(
+                json!([in_service(), synced("False", "TooManyTags", json!(2))]),
+                json!({ "throughputStatus": "InService" }),
+            ),
+        ),
+        "Degraded",
+        "synced message (TooManyTags)".into(),
+    )])
+    .collect();
+    check_cases(&[THROUGHPUT], cases).await
+}
+
+/// A committed throughput deleted before its term ends keeps its finalizer until the term is
+/// over (Synced DeletionBlocked, naming the date), which may be months. Argo CD shows it
+/// Pending deletion all along, as it shows every object being deleted, and never asks the
+/// script: the script says the same wherever it runs, whatever the conditions tell apart.
+#[tokio::test]
+async fn edge_throughputs_whose_deletion_waits_for_the_term() -> Result<()> {
+    let deleted = json!({ "name": "pt", "generation": 2, "deletionTimestamp": "2026-01-01T00:00:00Z", "finalizers": ["bedrock-operator.dev/finalizer"] });
+    let blocked = |message: &str| {
+        let condition = |type_: &str| json!({ "type": type_, "status": "False", "reason": "DeletionBlocked", "message": message, "observedGeneration": 2 });
+        throughput_status(
+            json!([condition("Ready"), condition("Synced")]),
+            json!({ "throughputStatus": "InService", "commitmentDuration": "OneMonth", "commitmentExpirationTime": "2026-02-01T00:00:00Z" }),
+        )
+    };
+    check_cases(
+        &[THROUGHPUT],
+        vec![
+            (
+                "the term has not ended",
+                throughput(
+                    deleted.clone(),
+                    blocked(
+                        "provisioned throughput pt has a OneMonth commitment that ends at 2026-02-01T00:00:00Z; …",
+                    ),
+                ),
+                "Progressing",
+                PENDING_DELETION.into(),
+            ),
+            (
+                "Bedrock refused the deletion",
+                throughput(
+                    deleted.clone(),
+                    blocked("Bedrock refused to delete provisioned throughput …"),
+                ),
+                "Progressing",
+                PENDING_DELETION.into(),
+            ),
+            (
+                "the term is over, the deletion under way",
+                throughput(
+                    deleted,
+                    throughput_status(
+                        json!([in_service(), synced("True", "Reconciled", json!(2))]),
+                        json!({ "throughputStatus": "InService" }),
+                    ),
+                ),
+                "Progressing",
+                PENDING_DELETION.into(),
+            ),
+        ],
+    )
+    .await
+}
+
 /// argocd-lua is no more lenient than Argo CD, or the tests above would prove nothing: without
 /// useOpenLibs there is no `math` (the error a user saw, as Unknown), numbers are floats, nulls
 /// in arrays vanish, a deleted object never reaches the script, and a status Argo CD does not
@@ -1826,6 +2638,7 @@ fn argocd_cm_snippet_is_each_kinds_script() -> Result<()> {
         [
             "resource.customizations.health.bedrock-operator.dev_BedrockCustomModel",
             "resource.customizations.health.bedrock-operator.dev_BedrockCustomModelDeployment",
+            "resource.customizations.health.bedrock-operator.dev_BedrockProvisionedThroughput",
         ]
     );
     let data = snippet["data"].as_object().context("data")?;
@@ -1897,6 +2710,11 @@ fn deployment_contribution_layout_covers_every_live_state() -> Result<()> {
     assert_covers_every_live_state(DEPLOYMENT)
 }
 
+#[test]
+fn throughput_contribution_layout_covers_every_live_state() -> Result<()> {
+    assert_covers_every_live_state(THROUGHPUT)
+}
+
 /// Runs the kind's health_test.yaml through argocd-lua's `test`, which runs it like Argo CD's
 /// own test of resource_customizations; every test must pass.
 async fn run_contribution_tests(check: Check, flags: &[&str]) -> Result<()> {
@@ -1937,4 +2755,16 @@ async fn deployment_contribution_health_tests_pass_with_argocd_cm_libraries() ->
 #[tokio::test]
 async fn deployment_contribution_health_tests_pass_with_every_library() -> Result<()> {
     run_contribution_tests(DEPLOYMENT, &["-open-libs"]).await
+}
+
+/// The throughput's, with argocd-cm's libraries.
+#[tokio::test]
+async fn throughput_contribution_health_tests_pass_with_argocd_cm_libraries() -> Result<()> {
+    run_contribution_tests(THROUGHPUT, &[]).await
+}
+
+/// … and with every library.
+#[tokio::test]
+async fn throughput_contribution_health_tests_pass_with_every_library() -> Result<()> {
+    run_contribution_tests(THROUGHPUT, &["-open-libs"]).await
 }
