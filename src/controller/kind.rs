@@ -8,6 +8,7 @@ use kube::{Resource, ResourceExt};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use super::outcome::Subject;
 use crate::metrics::Metrics;
 
 /// A resource kind the operator manages: its status type and the few facts the stage driver,
@@ -34,6 +35,9 @@ pub trait Managed:
 
     /// How logs and messages name the Bedrock object: its Bedrock name.
     fn bedrock_name(&self) -> &str;
+
+    /// How failure messages word the Bedrock object, and what a person can do.
+    fn subject(&self) -> Subject<'_>;
 
     /// Records the Bedrock state of `status` in the metrics (`None`: the resource is gone).
     fn record_state(metrics: &Metrics, key: &str, status: Option<&Self::Status>);

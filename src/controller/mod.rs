@@ -33,6 +33,7 @@ mod kind;
 mod locks;
 mod model;
 mod reference;
+mod serving;
 mod throughput;
 pub use model::plan;
 use model::sweep;

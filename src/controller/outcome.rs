@@ -278,7 +278,9 @@ pub fn failure_conditions(
     timing: &Timing,
 ) -> Option<Vec<Desired>> {
     let op = error.operation;
-    let detail = error.describe();
+    let described = error.describe();
+    // The messages put their own full stop after Bedrock's words.
+    let detail = described.trim_end_matches('.');
     let retry = humanize(timing.slow_retry);
     let Subject {
         noun,

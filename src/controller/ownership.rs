@@ -122,6 +122,15 @@ pub fn deletion(tags: &BTreeMap<String, String>, uid: &str) -> Deletion {
     }
 }
 
+/// The owner the observe step must look up before a plan can decide: the object's tags name
+/// another resource than the one of `uid`, which may or may not still exist.
+pub fn owner_to_look_up(uid: &str, tags: &BTreeMap<String, String>) -> Option<Holder> {
+    match adoption(tags, uid, Liveness::Unknown) {
+        Adoption::LookUpOwner(_) => holder(tags),
+        Adoption::Take | Adoption::Conflict(_) => None,
+    }
+}
+
 /// The message of the Warning event of a resource deleted without deleting the model it named.
 pub fn left_message(kind: &str, model: &str, holder: Option<&Holder>) -> String {
     match holder {

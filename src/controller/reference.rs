@@ -1,6 +1,7 @@
-//! References from the kinds that serve a model (deployments, provisioned throughputs) to a
-//! BedrockCustomModel of their namespace, written once: resolving one, saying why it cannot be
-//! served yet, and the model's side (the users a model deletion waits for). Pure.
+//! What the kinds that serve a model (deployments, provisioned throughputs) share, pure and
+//! written once: their references to a BedrockCustomModel of their namespace (resolving one,
+//! saying why it cannot be served yet, the users a model deletion waits for), and what their
+//! observe step saw.
 
 use crate::api::BedrockCustomModel;
 use crate::api::conditions::{self, reason};
@@ -111,6 +112,36 @@ pub fn unresolved(resolution: &Resolution, noun: &str) -> (&'static str, String)
             ),
         ),
     }
+}
+
+/// How the observe step looks for the Bedrock object: by the ARN the status holds, or by the
+/// spec's name while the status holds none.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Lookup {
+    ByArn(String),
+    ByName(String),
+}
+
+impl Lookup {
+    /// By `arn` when the status holds one, else by `name`.
+    pub fn new(arn: Option<&str>, name: &str) -> Self {
+        match arn {
+            Some(arn) => Lookup::ByArn(arn.to_string()),
+            None => Lookup::ByName(name.to_string()),
+        }
+    }
+}
+
+/// What the operator saw before deciding, for a kind whose Bedrock object is `R`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Observation<R> {
+    pub model: Resolution,
+    /// The Bedrock object: looked up by the status's ARN, or by name when there is none.
+    pub remote: Option<R>,
+    /// Its tags, when they were read.
+    pub tags: Option<std::collections::BTreeMap<String, String>>,
+    /// Whether the resource the object's owner tag names still exists.
+    pub owner: crate::controller::ownership::Liveness,
 }
 
 /// The resources managed here that still use a model, by kind, each list sorted.

@@ -11,11 +11,13 @@ use serde_json::json;
 use tracing::{info, warn};
 
 use super::context::Context;
+use super::driver;
 use super::error::Error;
 use super::kind::Managed;
-use super::outcome::Note;
+use super::outcome::{self, Note, Plan};
 use crate::api::conditions::{self, Desired, reason};
-use crate::bedrock::Bedrock;
+use crate::bedrock::{Bedrock, BedrockError};
+use kube::runtime::controller::Action;
 
 /// Field manager of every status write.
 pub const FIELD_MANAGER: &str = "bedrock-operator";
@@ -75,6 +77,51 @@ pub async fn report<K: Managed, B: Bedrock>(
     }
     publish(resource, ctx, events).await;
     Ok(())
+}
+
+/// Reports a plan (its status, conditions and events) and turns its `next` into the
+/// controller's action.
+pub async fn finish<K: Managed, A, B: Bedrock>(
+    resource: &K,
+    ctx: &Context<B>,
+    plan: &Plan<K::Status, A>,
+) -> Result<Action, Error> {
+    report(resource, ctx, &plan.status, &plan.conditions, &plan.events).await?;
+    ctx.succeeded(resource);
+    Ok(driver::action(ctx, &plan.next))
+}
+
+/// Shows a failed Bedrock call on the resource when it is worth showing (the shared, pure
+/// [`outcome::failure`] decides), and hands the error to the error policy for the retry delay.
+/// `status` is what is known of the object (the plan's status when an action failed, the
+/// current one when observing failed).
+pub async fn fail<K: Managed, B: Bedrock>(
+    resource: &K,
+    ctx: &Context<B>,
+    status: &K::Status,
+    error: BedrockError,
+) -> Error {
+    let failures = ctx.failures(resource) + 1;
+    warn!(
+        kind = %K::kind(&()),
+        resource = %resource.name_any(),
+        namespace = %resource.namespace().unwrap_or_default(),
+        operation = error.operation,
+        class = error.class().as_str(),
+        error = %error.describe(),
+        "Bedrock call failed"
+    );
+    if let Some((desired, events)) = outcome::failure(
+        resource.conditions(),
+        &error,
+        &resource.subject(),
+        failures,
+        &ctx.timing,
+    ) && let Err(e) = report(resource, ctx, status, &desired, &events).await
+    {
+        warn!(error = %e, "could not write the failure to the status");
+    }
+    Error::from(error)
 }
 
 /// Publishes events on the resource; one that cannot be written does not fail the reconcile.

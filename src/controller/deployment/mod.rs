@@ -1,26 +1,27 @@
-//! The stages of a BedrockCustomModelDeployment reconcile: validate → observe (the referenced
-//! model from the cache, the deployment from Bedrock) → plan (pure, in `plan`) → act → report.
+//! BedrockCustomModelDeployment: what the shared apply stage of serving kinds
+//! ([`super::serving`]) needs of it, its calls, and its cleanup. Its decisions are in `plan`.
 
-use kube::ResourceExt;
-use kube::api::Api;
+use std::time::Duration;
+
 use kube::runtime::controller::Action;
-use tracing::{info, warn};
+use tracing::info;
 
 use super::context::Context;
-use super::driver::{self, Stages};
+use super::driver::Stages;
 use super::error::Error;
 use super::holding::{self, Lost};
 use super::kind::{KindLabel, Managed};
-use super::outcome::{self, Note};
-use super::ownership::{self, Liveness};
-use super::report::{publish, report};
+use super::outcome::{self, Note, Timing};
+use super::reference::Resolution;
+use super::report::publish;
+use super::serving::{self, Serving};
 use crate::api::BedrockCustomModel;
 use crate::api::conditions::reason;
 use crate::api::deployment::{
     BedrockCustomModelDeployment, BedrockCustomModelDeploymentStatus, ModelTarget, ValidDeployment,
 };
-use crate::api::validation;
-use crate::bedrock::{Bedrock, BedrockError};
+use crate::api::validation::{self, FieldError};
+use crate::bedrock::{Bedrock, BedrockError, RemoteDeployment};
 use crate::metrics::Metrics;
 
 pub mod plan;
@@ -51,6 +52,9 @@ impl Managed for BedrockCustomModelDeployment {
     fn bedrock_name(&self) -> &str {
         self.deployment_name()
     }
+    fn subject(&self) -> outcome::Subject<'_> {
+        plan::subject(self.deployment_name())
+    }
     fn record_state(metrics: &Metrics, key: &str, status: Option<&Self::Status>) {
         metrics.deployment_status(key, status.map(|s| s.deployment_status.into()));
     }
@@ -58,7 +62,7 @@ impl Managed for BedrockCustomModelDeployment {
 
 impl<B: Bedrock> Stages<B> for BedrockCustomModelDeployment {
     async fn apply(resource: &Self, ctx: &Context<B>) -> Result<Action, Error> {
-        apply(resource, ctx).await
+        serving::apply(resource, ctx).await
     }
 
     async fn cleanup(resource: &Self, ctx: &Context<B>) -> Result<Action, Error> {
@@ -66,149 +70,92 @@ impl<B: Bedrock> Stages<B> for BedrockCustomModelDeployment {
     }
 }
 
-async fn apply<B: Bedrock>(
-    resource: &BedrockCustomModelDeployment,
-    ctx: &Context<B>,
-) -> Result<Action, Error> {
-    // Validate: the code below only meets a checked spec.
-    let valid = match validation::validate_deployment(resource) {
-        Ok(valid) => valid,
-        Err(errors) => {
-            let plan = plan::invalid(resource, &errors);
-            return finish(resource, ctx, &plan).await;
-        }
-    };
-    let namespace = resource.namespace().unwrap_or_default();
-    // The referenced model is read through the API server, not the cache: the watch that
-    // brings this reconcile when the model changes may run ahead of the models' cache.
-    let referenced = match &valid.model {
-        ModelTarget::Ref(name) => {
-            Api::<BedrockCustomModel>::namespaced(ctx.client.clone(), &namespace)
-                .get_opt(name)
-                .await
-                .map_err(Error::Kube)?
-        }
-        ModelTarget::Arn(_) => None,
-    };
-    let model = plan::resolve(&valid.model, referenced.as_ref());
-    let region = plan::region(resource, &valid, &model, &ctx.default_region);
-    if let Some(plan) = plan::region_mismatch(resource, &valid, &model)
-        .or_else(|| plan::precheck(resource, &valid, &region))
-        .or_else(|| plan::adoption_refused(resource, &valid, &region, &ctx.adoption))
-    {
-        return finish(resource, ctx, &plan).await;
-    }
-    if ctx.first_look(resource) && plan::settled(resource) {
-        // Counted in the gauge from the first look on, though not looked at in Bedrock yet.
-        BedrockCustomModelDeployment::record_state(
-            &ctx.metrics,
-            &resource.key(),
-            resource.status.as_ref(),
-        );
-        return Ok(Action::requeue(driver::spread(ctx.timing.resync)));
-    }
+impl Serving for BedrockCustomModelDeployment {
+    type Valid = ValidDeployment;
+    type Remote = RemoteDeployment;
+    type Action = plan::Action;
+    const NOUN: &'static str = "deployment";
 
-    // Observe.
-    let lookup = plan::lookup(resource, &valid);
-    let deployment = match &lookup {
-        // Nothing to look up by name before the model is known: no call while waiting.
-        Lookup::ByName(_) if model.arn().is_none() => None,
-        Lookup::ByName(name) | Lookup::ByArn(name) => Some(name.clone()),
-    };
-    let _name_lock = match &lookup {
-        Lookup::ByName(name) if deployment.is_some() => {
-            Some(ctx.names.lock(format!("deployment/{region}/{name}")).await)
-        }
-        _ => None,
-    };
-    let tags_due = ctx.tags_due(resource);
-    let observed = async {
-        let Some(identifier) = &deployment else {
-            return Ok((None, None));
-        };
-        let remote = ctx.bedrock.get_deployment(&region, identifier).await?;
-        let tags = match &remote {
-            Some(remote) if plan::needs_tags(resource, &lookup, remote, tags_due) => {
-                Some(ctx.bedrock.list_tags(&region, &remote.arn).await?)
-            }
-            _ => None,
-        };
-        Ok::<_, BedrockError>((remote, tags))
-    };
-    let (remote, tags) = match observed.await {
-        Ok(observed) => observed,
-        Err(error) => {
-            let status = resource.status.clone().unwrap_or_default();
-            return Err(fail(resource, ctx, &status, error).await);
-        }
-    };
-    let owner = match tags
-        .as_ref()
-        .and_then(|tags| plan::owner_to_look_up(resource, tags))
-    {
-        Some(holder) => {
-            holding::look_up_owner::<BedrockCustomModelDeployment, B>(&holder, ctx).await?
-        }
-        None => Liveness::Unknown,
-    };
-    let elapsed = remote
-        .as_ref()
-        .and_then(|d| {
-            d.last_updated_time
-                .as_deref()
-                .or(d.creation_time.as_deref())
-        })
-        .map(holding::elapsed_since)
-        .unwrap_or_default();
-    let observation = Observation {
-        model,
-        deployment: remote,
-        tags,
-        owner,
-    };
-
-    // Plan.
-    let mut plan = plan::plan_apply(
-        resource,
-        &valid,
-        &region,
-        &observation,
-        &ctx.timing,
-        elapsed,
-    );
-
-    // Act.
-    match act(resource, &valid, &region, &mut plan, ctx).await {
-        Ok(None) => {}
-        Ok(Some(lost)) => {
-            warn!(resource = %resource.name_any(), namespace = %namespace, arn = %lost.arn, "the deployment belongs to another resource");
-            let message =
-                ownership::left_message("Bedrock deployment", &lost.arn, lost.holder.as_ref());
-            plan = outcome::blocked(
-                plan::current_conditions(resource),
-                plan::base_status(resource, &valid, &region),
-                reason::NAME_CONFLICT,
-                message,
-                outcome::Next::After(ctx.timing.slow_retry),
-            );
-        }
-        Err(failure) => return Err(fail(resource, ctx, &plan.status, failure).await),
+    fn validate(&self) -> Result<ValidDeployment, Vec<FieldError>> {
+        validation::validate_deployment(self)
     }
-    if observation.tags.is_some() {
-        ctx.tags_checked(resource);
+    fn invalid(&self, errors: &[FieldError]) -> Plan {
+        plan::invalid(self, errors)
     }
-    finish(resource, ctx, &plan).await
-}
-
-/// Reports a plan and turns its `next` into the controller's action.
-async fn finish<B: Bedrock>(
-    resource: &BedrockCustomModelDeployment,
-    ctx: &Context<B>,
-    plan: &Plan,
-) -> Result<Action, Error> {
-    report(resource, ctx, &plan.status, &plan.conditions, &plan.events).await?;
-    ctx.succeeded(resource);
-    Ok(driver::action(ctx, &plan.next))
+    fn referenced(valid: &ValidDeployment) -> Option<&str> {
+        match &valid.model {
+            ModelTarget::Ref(name) => Some(name),
+            ModelTarget::Arn(_) => None,
+        }
+    }
+    fn resolve(valid: &ValidDeployment, model: Option<&BedrockCustomModel>) -> Resolution {
+        plan::resolve(&valid.model, model)
+    }
+    fn region(&self, valid: &ValidDeployment, model: &Resolution, default_region: &str) -> String {
+        plan::region(self, valid, model, default_region)
+    }
+    fn precheck<B>(
+        &self,
+        valid: &ValidDeployment,
+        model: &Resolution,
+        region: &str,
+        ctx: &Context<B>,
+    ) -> Option<Plan> {
+        plan::region_mismatch(self, valid, model)
+            .or_else(|| plan::precheck(self, valid, region))
+            .or_else(|| plan::adoption_refused(self, valid, region, &ctx.adoption))
+    }
+    fn settled(&self) -> bool {
+        plan::settled(self)
+    }
+    fn lookup(&self, valid: &ValidDeployment) -> Lookup {
+        plan::lookup(self, valid)
+    }
+    fn needs_tags(&self, lookup: &Lookup, remote: &RemoteDeployment, due: bool) -> bool {
+        plan::needs_tags(self, lookup, remote, due)
+    }
+    fn remote_arn(remote: &RemoteDeployment) -> &str {
+        &remote.arn
+    }
+    fn changed_at(remote: &RemoteDeployment) -> Option<&str> {
+        remote
+            .last_updated_time
+            .as_deref()
+            .or(remote.creation_time.as_deref())
+    }
+    fn base_status(
+        &self,
+        valid: &ValidDeployment,
+        region: &str,
+    ) -> BedrockCustomModelDeploymentStatus {
+        plan::base_status(self, valid, region)
+    }
+    fn plan_apply(
+        &self,
+        valid: &ValidDeployment,
+        region: &str,
+        observation: &Observation,
+        timing: &Timing,
+        elapsed: Duration,
+    ) -> Plan {
+        plan::plan_apply(self, valid, region, observation, timing, elapsed)
+    }
+    async fn get<B: Bedrock>(
+        ctx: &Context<B>,
+        region: &str,
+        identifier: &str,
+    ) -> Result<Option<RemoteDeployment>, BedrockError> {
+        ctx.bedrock.get_deployment(region, identifier).await
+    }
+    async fn act<B: Bedrock>(
+        &self,
+        valid: &ValidDeployment,
+        region: &str,
+        plan: &mut Plan,
+        ctx: &Context<B>,
+    ) -> Result<Option<Lost>, BedrockError> {
+        act(self, valid, region, plan, ctx).await
+    }
 }
 
 /// Runs the plan's calls in order; on the first failure stops and returns it.
@@ -265,37 +212,6 @@ async fn act<B: Bedrock>(
     }
     plan.actions = actions;
     Ok(None)
-}
-
-/// Shows a failed call on the resource when it is worth showing, and hands the error to the
-/// error policy for the retry delay.
-async fn fail<B: Bedrock>(
-    resource: &BedrockCustomModelDeployment,
-    ctx: &Context<B>,
-    status: &BedrockCustomModelDeploymentStatus,
-    error: BedrockError,
-) -> Error {
-    let failures = ctx.failures(resource) + 1;
-    warn!(
-        resource = %resource.name_any(),
-        namespace = %resource.namespace().unwrap_or_default(),
-        operation = error.operation,
-        class = error.class().as_str(),
-        error = %error.describe(),
-        "Bedrock call failed"
-    );
-    let subject = plan::subject(resource.deployment_name());
-    if let Some((desired, events)) = outcome::failure(
-        plan::current_conditions(resource),
-        &error,
-        &subject,
-        failures,
-        &ctx.timing,
-    ) && let Err(e) = report(resource, ctx, status, &desired, &events).await
-    {
-        warn!(error = %e, "could not write the failure to the status");
-    }
-    Error::from(error)
 }
 
 async fn cleanup<B: Bedrock>(

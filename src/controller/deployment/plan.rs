@@ -20,9 +20,9 @@ use crate::bedrock::{
     BedrockError, CreateDeploymentRequest, DeploymentState, RemoteDeployment, UpdateState,
 };
 use crate::controller::outcome::{self, Next, Note, Subject, Timing};
-use crate::controller::ownership::{self, Adoption, AdoptionScope, Holder, Liveness};
+use crate::controller::ownership::{self, Adoption, AdoptionScope, Holder};
 use crate::controller::reference;
-pub use crate::controller::reference::Resolution;
+pub use crate::controller::reference::{Lookup, Resolution};
 
 /// One call to make to Bedrock.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -82,33 +82,14 @@ fn unresolved(resolution: &Resolution) -> (&'static str, String) {
 }
 
 /// What the operator saw before deciding.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Observation {
-    pub model: Resolution,
-    /// The deployment: looked up by status.deploymentArn, or by name when the status has none.
-    pub deployment: Option<RemoteDeployment>,
-    /// Its tags, when they were read.
-    pub tags: Option<BTreeMap<String, String>>,
-    /// Whether the resource the deployment's owner tag names still exists.
-    pub owner: Liveness,
-}
-
-/// How the observe step should look for the deployment.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Lookup {
-    ByArn(String),
-    ByName(String),
-}
+pub type Observation = reference::Observation<RemoteDeployment>;
 
 pub fn lookup(resource: &BedrockCustomModelDeployment, valid: &ValidDeployment) -> Lookup {
-    match resource
+    let arn = resource
         .status
         .as_ref()
-        .and_then(|s| s.deployment_arn.clone())
-    {
-        Some(arn) => Lookup::ByArn(arn),
-        None => Lookup::ByName(valid.deployment_name.clone()),
-    }
+        .and_then(|s| s.deployment_arn.as_deref());
+    Lookup::new(arn, &valid.deployment_name)
 }
 
 /// The region of the deployment: the one it lives in once it exists; for a new one
@@ -338,19 +319,6 @@ pub fn needs_tags(
         && (due || synced != resource.metadata.generation)
 }
 
-/// The owner the observe step must look up before the plan can decide: the deployment's tags
-/// name another resource, which may or may not still exist.
-pub fn owner_to_look_up(
-    resource: &BedrockCustomModelDeployment,
-    tags: &BTreeMap<String, String>,
-) -> Option<Holder> {
-    let uid = resource.metadata.uid.as_deref().unwrap_or_default();
-    match ownership::adoption(tags, uid, Liveness::Unknown) {
-        Adoption::LookUpOwner(_) => ownership::holder(tags),
-        Adoption::Take | Adoption::Conflict(_) => None,
-    }
-}
-
 fn desired_tags(resource: &BedrockCustomModelDeployment) -> BTreeMap<String, String> {
     let mut tags = resource.spec.tags.clone();
     tags.extend(tags::operator_tags(
@@ -464,7 +432,7 @@ pub fn plan_apply(
     if let Some(arn) = observation.model.arn() {
         status.desired_model_arn = Some(arn.to_string());
     }
-    match (status.deployment_arn.clone(), &observation.deployment) {
+    match (status.deployment_arn.clone(), &observation.remote) {
         (None, None) => plan_create(resource, valid, region, status, observation, Vec::new()),
         (None, Some(found)) => {
             // Found by name: this resource's when its owner tag says so (created just before a

@@ -10,6 +10,7 @@ use super::*;
 use crate::api::deployment::{BedrockCustomModelDeploymentSpec, ModelRef};
 use crate::api::{BedrockCustomModelSpec, BedrockCustomModelStatus, ModelSource};
 use crate::bedrock::DeploymentUpdate;
+use crate::controller::ownership::Liveness;
 
 const NAMESPACE: &str = "ml";
 const NAME: &str = "chat";
@@ -125,7 +126,7 @@ fn resolved(arn: &str) -> Resolution {
 fn observe(model: Resolution, deployment: Option<RemoteDeployment>) -> Observation {
     Observation {
         model,
-        deployment,
+        remote: deployment,
         tags: None,
         owner: Liveness::Unknown,
     }

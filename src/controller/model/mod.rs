@@ -17,9 +17,9 @@ use super::holding;
 use super::index::Stores;
 use super::kind::{KindLabel, Managed};
 use super::outcome::{self, Note};
-use super::ownership::Liveness;
+use super::ownership::{self, Liveness};
 use super::reference::{self, Serves, Users};
-use super::report::{publish, report};
+use super::report::{fail, publish, report};
 use crate::api::conditions::reason;
 use crate::api::{BedrockCustomModel, BedrockCustomModelStatus};
 use crate::bedrock::{Bedrock, BedrockError, ModelState};
@@ -44,6 +44,9 @@ impl Managed for BedrockCustomModel {
     }
     fn bedrock_name(&self) -> &str {
         self.model_name()
+    }
+    fn subject(&self) -> outcome::Subject<'_> {
+        plan::subject(self.model_name())
     }
     fn record_state(metrics: &Metrics, key: &str, status: Option<&Self::Status>) {
         metrics.model_status(
@@ -122,10 +125,9 @@ async fn apply<B: Bedrock>(
             return Err(fail(resource, ctx, &status, error).await);
         }
     };
-    let owner = match tags
-        .as_ref()
-        .and_then(|tags| plan::owner_to_look_up(resource, tags))
-    {
+    let owner = match tags.as_ref().and_then(|tags| {
+        ownership::owner_to_look_up(resource.uid().as_deref().unwrap_or_default(), tags)
+    }) {
         Some(holder) => holding::look_up_owner::<BedrockCustomModel, B>(&holder, ctx).await?,
         None => Liveness::Unknown,
     };
@@ -255,39 +257,6 @@ async fn act<B: Bedrock>(
     }
     plan.actions = actions;
     Ok(None)
-}
-
-/// Shows a failed call on the resource when it is worth showing (the shared, pure
-/// [`outcome::failure`] decides), and hands the error to the error policy for the retry delay.
-/// `status` is what is known of the model (the plan's status when an action failed, the
-/// current one when observing failed).
-async fn fail<B: Bedrock>(
-    resource: &BedrockCustomModel,
-    ctx: &Context<B>,
-    status: &BedrockCustomModelStatus,
-    error: BedrockError,
-) -> Error {
-    let failures = ctx.failures(resource) + 1;
-    warn!(
-        resource = %resource.name_any(),
-        namespace = %resource.namespace().unwrap_or_default(),
-        operation = error.operation,
-        class = error.class().as_str(),
-        error = %error.describe(),
-        "Bedrock call failed"
-    );
-    let subject = plan::subject(resource.model_name());
-    if let Some((desired, events)) = outcome::failure(
-        resource.conditions(),
-        &error,
-        &subject,
-        failures,
-        &ctx.timing,
-    ) && let Err(e) = report(resource, ctx, status, &desired, &events).await
-    {
-        warn!(error = %e, "could not write the failure to the status");
-    }
-    Error::from(error)
 }
 
 async fn cleanup<B: Bedrock>(

@@ -68,21 +68,8 @@ pub struct Observation {
     /// finish, so that a Creating model needs only a rare poll of its own.
     pub swept: bool,
     /// Whether the resource the model's owner tag names still exists, when another resource's
-    /// tag made the observe step look it up (see [`owner_to_look_up`]).
+    /// tag made the observe step look it up (see [`ownership::owner_to_look_up`]).
     pub owner: Liveness,
-}
-
-/// The owner the observe step must look up through the API server before the plan can decide:
-/// the model's tags name another resource, which may or may not still exist.
-pub fn owner_to_look_up(
-    resource: &BedrockCustomModel,
-    tags: &BTreeMap<String, String>,
-) -> Option<Holder> {
-    let uid = resource.metadata.uid.as_deref().unwrap_or_default();
-    match ownership::adoption(tags, uid, Liveness::Unknown) {
-        Adoption::LookUpOwner(_) => ownership::holder(tags),
-        Adoption::Take | Adoption::Conflict(_) => None,
-    }
 }
 
 /// `adoptionPolicy: Adopt` in a namespace the operator's `--allow-adoption` leaves out: an

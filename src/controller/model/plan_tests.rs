@@ -2854,10 +2854,15 @@ fn the_owner_is_looked_up_only_when_the_tags_name_another_resource() {
         ),
     ];
     for (name, tags, look_up) in cases {
-        let holder = owner_to_look_up(&me, &tags);
+        let holder =
+            ownership::owner_to_look_up(me.metadata.uid.as_deref().unwrap_or_default(), &tags);
         assert_eq!(holder.is_some(), look_up, "{name}");
     }
-    let holder = owner_to_look_up(&me, &team_b_tags()).expect("team-b's");
+    let holder = ownership::owner_to_look_up(
+        me.metadata.uid.as_deref().unwrap_or_default(),
+        &team_b_tags(),
+    )
+    .expect("team-b's");
     assert_eq!(holder.to_string(), "team-b/m");
     assert_eq!(holder.uid, "uid-b");
 }

@@ -1,28 +1,29 @@
-//! The stages of a BedrockProvisionedThroughput reconcile: validate and guard (no call) →
-//! observe (the referenced model through the API server, the throughput from Bedrock) → plan
-//! (pure, in `plan`) → act → report.
+//! BedrockProvisionedThroughput: what the shared apply stage of serving kinds
+//! ([`super::serving`]) needs of it, its calls, and its cleanup (which waits for the end of a
+//! commitment term). Its decisions are in `plan`.
 
-use kube::ResourceExt;
-use kube::api::Api;
+use std::time::Duration;
+
 use kube::runtime::controller::Action;
-use tracing::{info, warn};
+use tracing::info;
 
 use super::context::Context;
-use super::driver::{self, Stages};
+use super::driver::Stages;
 use super::error::Error;
 use super::holding::{self, Lost};
 use super::kind::{KindLabel, Managed};
-use super::outcome::{self, Note};
-use super::ownership::{self, Liveness};
+use super::outcome::{self, Note, Timing};
+use super::reference::Resolution;
 use super::report::{publish, report};
+use super::serving::{self, Serving};
 use crate::api::BedrockCustomModel;
 use crate::api::conditions::reason;
 use crate::api::throughput::{
     BedrockProvisionedThroughput, BedrockProvisionedThroughputStatus, ThroughputModel,
     ValidThroughput,
 };
-use crate::api::validation;
-use crate::bedrock::{Bedrock, BedrockError};
+use crate::api::validation::{self, FieldError};
+use crate::bedrock::{Bedrock, BedrockError, RemoteThroughput};
 use crate::metrics::{CommitmentLabel, Metrics};
 
 pub mod plan;
@@ -53,6 +54,9 @@ impl Managed for BedrockProvisionedThroughput {
     fn bedrock_name(&self) -> &str {
         self.provisioned_model_name()
     }
+    fn subject(&self) -> outcome::Subject<'_> {
+        plan::subject(self.provisioned_model_name())
+    }
     fn record_state(metrics: &Metrics, key: &str, status: Option<&Self::Status>) {
         metrics.model_units(
             key,
@@ -69,7 +73,7 @@ impl Managed for BedrockProvisionedThroughput {
 
 impl<B: Bedrock> Stages<B> for BedrockProvisionedThroughput {
     async fn apply(resource: &Self, ctx: &Context<B>) -> Result<Action, Error> {
-        apply(resource, ctx).await
+        serving::apply(resource, ctx).await
     }
 
     async fn cleanup(resource: &Self, ctx: &Context<B>) -> Result<Action, Error> {
@@ -77,153 +81,94 @@ impl<B: Bedrock> Stages<B> for BedrockProvisionedThroughput {
     }
 }
 
-async fn apply<B: Bedrock>(
-    resource: &BedrockProvisionedThroughput,
-    ctx: &Context<B>,
-) -> Result<Action, Error> {
-    // Validate and guard: the code below only meets a checked spec whose purchase is allowed.
-    let valid = match validation::validate_throughput(resource) {
-        Ok(valid) => valid,
-        Err(errors) => {
-            let plan = plan::invalid(resource, &errors);
-            return finish(resource, ctx, &plan).await;
-        }
-    };
-    if let Some(plan) = plan::commitment_refused(resource, ctx.allow_commitments)
-        .or_else(|| plan::adoption_refused(resource, &valid, &ctx.adoption))
-    {
-        return finish(resource, ctx, &plan).await;
-    }
-    let namespace = resource.namespace().unwrap_or_default();
-    // The referenced model is read through the API server, not the cache: the watch that
-    // brings this reconcile when the model changes may run ahead of the models' cache.
-    let referenced = match &valid.model {
-        ThroughputModel::Ref(name) => {
-            Api::<BedrockCustomModel>::namespaced(ctx.client.clone(), &namespace)
-                .get_opt(name)
-                .await
-                .map_err(Error::Kube)?
-        }
-        ThroughputModel::Id(_) => None,
-    };
-    let model = plan::resolve(&valid.model, referenced.as_ref());
-    let region = plan::region(resource, &valid, &model, &ctx.default_region);
-    if let Some(plan) = plan::region_mismatch(resource, &valid, &model)
-        .or_else(|| plan::precheck(resource, &valid, &region))
-    {
-        return finish(resource, ctx, &plan).await;
-    }
-    if ctx.first_look(resource) && plan::settled(resource) {
-        // Counted in the gauge from the first look on, though not looked at in Bedrock yet.
-        BedrockProvisionedThroughput::record_state(
-            &ctx.metrics,
-            &resource.key(),
-            resource.status.as_ref(),
-        );
-        return Ok(Action::requeue(driver::spread(ctx.timing.resync)));
-    }
+impl Serving for BedrockProvisionedThroughput {
+    type Valid = ValidThroughput;
+    type Remote = RemoteThroughput;
+    type Action = plan::Action;
+    const NOUN: &'static str = "provisioned throughput";
 
-    // Observe.
-    let lookup = plan::lookup(resource, &valid);
-    let identifier = match &lookup {
-        // Nothing to look up by name before the model is known: no call while waiting.
-        Lookup::ByName(_) if model.arn().is_none() => None,
-        Lookup::ByName(name) | Lookup::ByArn(name) => Some(name.clone()),
-    };
-    let _name_lock = match &lookup {
-        Lookup::ByName(name) if identifier.is_some() => {
-            Some(ctx.names.lock(format!("throughput/{region}/{name}")).await)
-        }
-        _ => None,
-    };
-    let tags_due = ctx.tags_due(resource);
-    let observed = async {
-        let Some(identifier) = &identifier else {
-            return Ok((None, None));
-        };
-        let remote = ctx.bedrock.get_throughput(&region, identifier).await?;
-        let tags = match &remote {
-            Some(remote) if plan::needs_tags(resource, &lookup, remote, tags_due) => {
-                Some(ctx.bedrock.list_tags(&region, &remote.arn).await?)
-            }
-            _ => None,
-        };
-        Ok::<_, BedrockError>((remote, tags))
-    };
-    let (remote, tags) = match observed.await {
-        Ok(observed) => observed,
-        Err(error) => {
-            let status = resource.status.clone().unwrap_or_default();
-            return Err(fail(resource, ctx, &status, error).await);
-        }
-    };
-    let owner = match tags
-        .as_ref()
-        .and_then(|tags| plan::owner_to_look_up(resource, tags))
-    {
-        Some(holder) => {
-            holding::look_up_owner::<BedrockProvisionedThroughput, B>(&holder, ctx).await?
-        }
-        None => Liveness::Unknown,
-    };
-    let elapsed = remote
-        .as_ref()
-        .and_then(|t| {
-            t.last_modified_time
-                .as_deref()
-                .or(t.creation_time.as_deref())
-        })
-        .map(holding::elapsed_since)
-        .unwrap_or_default();
-    let observation = Observation {
-        model,
-        throughput: remote,
-        tags,
-        owner,
-    };
-
-    // Plan.
-    let mut plan = plan::plan_apply(
-        resource,
-        &valid,
-        &region,
-        &observation,
-        &ctx.timing,
-        elapsed,
-    );
-
-    // Act.
-    match act(resource, &valid, &region, &mut plan, ctx).await {
-        Ok(None) => {}
-        Ok(Some(lost)) => {
-            warn!(resource = %resource.name_any(), namespace = %namespace, arn = %lost.arn, "the throughput belongs to another resource");
-            let message =
-                ownership::left_message("provisioned throughput", &lost.arn, lost.holder.as_ref());
-            plan = outcome::blocked(
-                plan::current_conditions(resource),
-                plan::base_status(resource, &valid, &region),
-                reason::NAME_CONFLICT,
-                message,
-                outcome::Next::After(ctx.timing.slow_retry),
-            );
-        }
-        Err(failure) => return Err(fail(resource, ctx, &plan.status, failure).await),
+    fn validate(&self) -> Result<ValidThroughput, Vec<FieldError>> {
+        validation::validate_throughput(self)
     }
-    if observation.tags.is_some() {
-        ctx.tags_checked(resource);
+    fn invalid(&self, errors: &[FieldError]) -> Plan {
+        plan::invalid(self, errors)
     }
-    finish(resource, ctx, &plan).await
-}
-
-/// Reports a plan and turns its `next` into the controller's action.
-async fn finish<B: Bedrock>(
-    resource: &BedrockProvisionedThroughput,
-    ctx: &Context<B>,
-    plan: &Plan,
-) -> Result<Action, Error> {
-    report(resource, ctx, &plan.status, &plan.conditions, &plan.events).await?;
-    ctx.succeeded(resource);
-    Ok(driver::action(ctx, &plan.next))
+    fn referenced(valid: &ValidThroughput) -> Option<&str> {
+        match &valid.model {
+            ThroughputModel::Ref(name) => Some(name),
+            ThroughputModel::Id(_) => None,
+        }
+    }
+    fn resolve(valid: &ValidThroughput, model: Option<&BedrockCustomModel>) -> Resolution {
+        plan::resolve(&valid.model, model)
+    }
+    fn region(&self, valid: &ValidThroughput, model: &Resolution, default_region: &str) -> String {
+        plan::region(self, valid, model, default_region)
+    }
+    /// The commitment guard first: nothing else matters while a purchase is not allowed.
+    fn precheck<B>(
+        &self,
+        valid: &ValidThroughput,
+        model: &Resolution,
+        region: &str,
+        ctx: &Context<B>,
+    ) -> Option<Plan> {
+        plan::commitment_refused(self, ctx.allow_commitments)
+            .or_else(|| plan::adoption_refused(self, valid, &ctx.adoption))
+            .or_else(|| plan::region_mismatch(self, valid, model))
+            .or_else(|| plan::precheck(self, valid, region))
+    }
+    fn settled(&self) -> bool {
+        plan::settled(self)
+    }
+    fn lookup(&self, valid: &ValidThroughput) -> Lookup {
+        plan::lookup(self, valid)
+    }
+    fn needs_tags(&self, lookup: &Lookup, remote: &RemoteThroughput, due: bool) -> bool {
+        plan::needs_tags(self, lookup, remote, due)
+    }
+    fn remote_arn(remote: &RemoteThroughput) -> &str {
+        &remote.arn
+    }
+    fn changed_at(remote: &RemoteThroughput) -> Option<&str> {
+        remote
+            .last_modified_time
+            .as_deref()
+            .or(remote.creation_time.as_deref())
+    }
+    fn base_status(
+        &self,
+        valid: &ValidThroughput,
+        region: &str,
+    ) -> BedrockProvisionedThroughputStatus {
+        plan::base_status(self, valid, region)
+    }
+    fn plan_apply(
+        &self,
+        valid: &ValidThroughput,
+        region: &str,
+        observation: &Observation,
+        timing: &Timing,
+        elapsed: Duration,
+    ) -> Plan {
+        plan::plan_apply(self, valid, region, observation, timing, elapsed)
+    }
+    async fn get<B: Bedrock>(
+        ctx: &Context<B>,
+        region: &str,
+        identifier: &str,
+    ) -> Result<Option<RemoteThroughput>, BedrockError> {
+        ctx.bedrock.get_throughput(region, identifier).await
+    }
+    async fn act<B: Bedrock>(
+        &self,
+        valid: &ValidThroughput,
+        region: &str,
+        plan: &mut Plan,
+        ctx: &Context<B>,
+    ) -> Result<Option<Lost>, BedrockError> {
+        act(self, valid, region, plan, ctx).await
+    }
 }
 
 /// Runs the plan's calls in order; on the first failure stops and returns it.
@@ -278,37 +223,6 @@ async fn act<B: Bedrock>(
     }
     plan.actions = actions;
     Ok(None)
-}
-
-/// Shows a failed call on the resource when it is worth showing, and hands the error to the
-/// error policy for the retry delay.
-async fn fail<B: Bedrock>(
-    resource: &BedrockProvisionedThroughput,
-    ctx: &Context<B>,
-    status: &BedrockProvisionedThroughputStatus,
-    error: BedrockError,
-) -> Error {
-    let failures = ctx.failures(resource) + 1;
-    warn!(
-        resource = %resource.name_any(),
-        namespace = %resource.namespace().unwrap_or_default(),
-        operation = error.operation,
-        class = error.class().as_str(),
-        error = %error.describe(),
-        "Bedrock call failed"
-    );
-    let subject = plan::subject(resource.provisioned_model_name());
-    if let Some((desired, events)) = outcome::failure(
-        plan::current_conditions(resource),
-        &error,
-        &subject,
-        failures,
-        &ctx.timing,
-    ) && let Err(e) = report(resource, ctx, status, &desired, &events).await
-    {
-        warn!(error = %e, "could not write the failure to the status");
-    }
-    Error::from(error)
 }
 
 async fn cleanup<B: Bedrock>(

@@ -26,9 +26,9 @@ use crate::bedrock::{
     UpdateThroughputRequest,
 };
 use crate::controller::outcome::{self, Next, Note, Subject, Timing};
-use crate::controller::ownership::{self, Adoption, AdoptionScope, Holder, Liveness};
+use crate::controller::ownership::{self, Adoption, AdoptionScope, Holder};
 use crate::controller::reference;
-pub use crate::controller::reference::Resolution;
+pub use crate::controller::reference::{Lookup, Resolution};
 
 /// One call to make to Bedrock.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -95,33 +95,14 @@ pub fn same_model(wanted: &str, arn: &str) -> bool {
 }
 
 /// What the operator saw before deciding.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Observation {
-    pub model: Resolution,
-    /// The throughput: looked up by status.provisionedModelArn, or by name when there is none.
-    pub throughput: Option<RemoteThroughput>,
-    /// Its tags, when they were read.
-    pub tags: Option<BTreeMap<String, String>>,
-    /// Whether the resource the throughput's owner tag names still exists.
-    pub owner: Liveness,
-}
-
-/// How the observe step should look for the throughput.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Lookup {
-    ByArn(String),
-    ByName(String),
-}
+pub type Observation = reference::Observation<RemoteThroughput>;
 
 pub fn lookup(resource: &BedrockProvisionedThroughput, valid: &ValidThroughput) -> Lookup {
-    match resource
+    let arn = resource
         .status
         .as_ref()
-        .and_then(|s| s.provisioned_model_arn.clone())
-    {
-        Some(arn) => Lookup::ByArn(arn),
-        None => Lookup::ByName(valid.name.clone()),
-    }
+        .and_then(|s| s.provisioned_model_arn.as_deref());
+    Lookup::new(arn, &valid.name)
 }
 
 /// The region of the throughput: the one it lives in once it exists; for a new one spec.region,
@@ -386,19 +367,6 @@ pub fn needs_tags(
         && (due || synced != resource.metadata.generation)
 }
 
-/// The owner the observe step must look up before the plan can decide: the throughput's tags
-/// name another resource, which may or may not still exist.
-pub fn owner_to_look_up(
-    resource: &BedrockProvisionedThroughput,
-    tags: &BTreeMap<String, String>,
-) -> Option<Holder> {
-    let uid = resource.metadata.uid.as_deref().unwrap_or_default();
-    match ownership::adoption(tags, uid, Liveness::Unknown) {
-        Adoption::LookUpOwner(_) => ownership::holder(tags),
-        Adoption::Take | Adoption::Conflict(_) => None,
-    }
-}
-
 fn desired_tags(resource: &BedrockProvisionedThroughput) -> BTreeMap<String, String> {
     let mut tags = resource.spec.tags.clone();
     tags.extend(tags::operator_tags(
@@ -483,10 +451,7 @@ pub fn plan_apply(
     if let Some(arn) = observation.model.arn() {
         status.desired_model_arn = Some(arn.to_string());
     }
-    match (
-        status.provisioned_model_arn.clone(),
-        &observation.throughput,
-    ) {
+    match (status.provisioned_model_arn.clone(), &observation.remote) {
         (None, None) => plan_create(resource, valid, region, status, observation, Vec::new()),
         (None, Some(found)) => {
             let tags = observation.tags.as_ref();
@@ -777,6 +742,15 @@ fn throughput_status(state: &ThroughputState) -> ThroughputStatus {
     }
 }
 
+/// "1 model unit", "2 model units".
+fn units(count: i32) -> String {
+    if count == 1 {
+        "1 model unit".to_string()
+    } else {
+        format!("{count} model units")
+    }
+}
+
 /// Units in service: those of a throughput that serves (InService, or Updating, which keeps
 /// serving the old model); none while Creating or Failed.
 pub fn units_in_service(status: &BedrockProvisionedThroughputStatus) -> i32 {
@@ -818,7 +792,8 @@ fn plan_existing(
             event::MODEL_UNITS,
             "Provision",
             format!(
-                "{now} model units in service for provisioned throughput {} (was {before})",
+                "{} in service for provisioned throughput {} (was {before})",
+                units(now),
                 found.name
             ),
         ));
@@ -928,8 +903,8 @@ fn plan_in_service(
     let name = &found.name;
     let serving = &found.model_arn;
     let serving_message = format!(
-        "provisioned throughput {name} is InService with {} model units, serving {serving}",
-        found.model_units
+        "provisioned throughput {name} is InService with {}, serving {serving}",
+        units(found.model_units)
     );
     let ready = Desired::new(
         conditions::READY,
@@ -1115,7 +1090,7 @@ pub fn retained_message(resource: &BedrockProvisionedThroughput) -> String {
         .unwrap_or_else(|| resource.provisioned_model_name().to_string());
     let units = status
         .model_units
-        .map(|u| format!(" ({u} model units)"))
+        .map(|u| format!(" ({})", units(u)))
         .unwrap_or_default();
     let until = status
         .commitment_expiration_time

@@ -10,6 +10,7 @@ use kube::api::ObjectMeta;
 use super::*;
 use crate::api::ModelRef;
 use crate::api::throughput::{BedrockProvisionedThroughputSpec, CONFIRM_COMMITMENT_ANNOTATION};
+use crate::controller::ownership::Liveness;
 
 const NAMESPACE: &str = "ml";
 const NAME: &str = "pt";
@@ -128,7 +129,7 @@ fn resolved(arn: &str) -> Resolution {
 fn observe(model: Resolution, throughput: Option<RemoteThroughput>) -> Observation {
     Observation {
         model,
-        throughput,
+        remote: throughput,
         tags: None,
         owner: Liveness::Unknown,
     }
@@ -373,7 +374,7 @@ fn the_first_time_in_service_announces_the_units() {
         .find(|e| e.reason == event::MODEL_UNITS)
         .expect("a units event");
     assert!(
-        units.message.contains("1 model units in service"),
+        units.message.contains("1 model unit in service"),
         "{}",
         units.message
     );
@@ -645,7 +646,7 @@ fn retain_releases_at_once_and_says_it_still_bills() {
     );
     let message = retained_message(&resource);
     assert!(
-        message.contains("keeps billing") && message.contains("1 model units"),
+        message.contains("keeps billing") && message.contains("(1 model unit)"),
         "{message}"
     );
 }
