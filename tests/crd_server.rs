@@ -9,13 +9,16 @@
 //!   through the status subresource; the server's message names the field;
 //! - `kubectl explain`, `kubectl get` (printer columns) and `kubectl wait --for=condition=Ready`.
 //!
-//! Both kinds: BedrockCustomModel (`cel_cases.rs`) and BedrockCustomModelDeployment
-//! (`deployment_cel_cases.rs`, whose bad inputs also break the OpenAPI schema).
+//! Every kind: BedrockCustomModel (`cel_cases.rs`), BedrockCustomModelDeployment
+//! (`deployment_cel_cases.rs`) and BedrockProvisionedThroughput (`throughput_cel_cases.rs`);
+//! the bad inputs of the last two also break the OpenAPI schema.
 
 #[path = "../src/api/cel_cases.rs"]
 mod cel_cases;
 #[path = "../src/api/deployment_cel_cases.rs"]
 mod deployment_cel_cases;
+#[path = "../src/api/throughput_cel_cases.rs"]
+mod throughput_cel_cases;
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -26,7 +29,8 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use bedrock_operator::api::{
     BedrockCustomModel, BedrockCustomModelDeployment, BedrockCustomModelDeploymentSpec,
-    BedrockCustomModelSpec, conditions, crd,
+    BedrockCustomModelSpec, BedrockProvisionedThroughput, BedrockProvisionedThroughputSpec,
+    conditions, crd,
 };
 use bedrock_operator::controller::FIELD_MANAGER;
 use futures::future::try_join_all;
@@ -47,6 +51,10 @@ const DEPLOYMENT_CRD_FILE: &str = "crds/bedrockcustommodeldeployments.bedrock-op
 const DEPLOYMENT_CRD_YAML: &str =
     include_str!("../crds/bedrockcustommodeldeployments.bedrock-operator.dev.yaml");
 const DEPLOYMENT_CRD_NAME: &str = "bedrockcustommodeldeployments.bedrock-operator.dev";
+const THROUGHPUT_CRD_FILE: &str = "crds/bedrockprovisionedthroughputs.bedrock-operator.dev.yaml";
+const THROUGHPUT_CRD_YAML: &str =
+    include_str!("../crds/bedrockprovisionedthroughputs.bedrock-operator.dev.yaml");
+const THROUGHPUT_CRD_NAME: &str = "bedrockprovisionedthroughputs.bedrock-operator.dev";
 /// `--timeout` of a `kubectl wait` that should succeed.
 const WAIT: &str = "--timeout=60s";
 /// How long the test waits for a `kubectl wait` it started in the background.
@@ -146,6 +154,7 @@ async fn plane() -> Result<&'static ControlPlane> {
     let plane = testkit::shared().await?;
     plane.install_crds_yaml(CRD_YAML).await?;
     plane.install_crds_yaml(DEPLOYMENT_CRD_YAML).await?;
+    plane.install_crds_yaml(THROUGHPUT_CRD_YAML).await?;
     Ok(plane)
 }
 
@@ -153,7 +162,7 @@ fn crd_path(file: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(file)
 }
 
-/// A kind whose cases are replayed: the two differ only in these values.
+/// A kind whose cases are replayed: the kinds differ only in these values.
 #[derive(Clone, Copy)]
 struct Kind {
     /// What kubectl calls the resource type.
@@ -199,6 +208,16 @@ const DEPLOYMENT: Kind = Kind {
     name: deployment_cel_cases::NAME,
     namespace_prefix: "bcmd-cel",
     stored_form: typed_form::<BedrockCustomModelDeploymentSpec>,
+};
+
+const THROUGHPUT: Kind = Kind {
+    resource: "bedrockprovisionedthroughput",
+    api_version: || BedrockProvisionedThroughput::api_version(&()).into_owned(),
+    kind: || BedrockProvisionedThroughput::kind(&()).into_owned(),
+    api_resource: || ApiResource::erase::<BedrockProvisionedThroughput>(&()),
+    name: throughput_cel_cases::NAME,
+    namespace_prefix: "bpt-cel",
+    stored_form: typed_form::<BedrockProvisionedThroughputSpec>,
 };
 
 impl Kind {
@@ -571,13 +590,31 @@ fn report(family: &str, replays: usize, problems: Vec<String>) -> Result<()> {
         return Ok(());
     }
     let mut text = format!(
-        "{family}: {} of {replays} replays differ from the table (src/api/cel_cases.rs or deployment_cel_cases.rs):",
+        "{family}: {} of {replays} replays differ from the table (src/api/cel_cases.rs, deployment_cel_cases.rs or throughput_cel_cases.rs):",
         problems.len()
     );
     for problem in &problems {
         let _ = write!(text, "\n- {problem}");
     }
     bail!(text)
+}
+
+/// JSON equality with numbers compared by value: a schema's `minimum` is a float in the CRD
+/// type, so the committed YAML says `1.0` where the server (Go's float64, printed as JSON) says
+/// `1`; both are the same bound.
+fn same_json(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => x.as_f64() == y.as_f64(),
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(x, y)| same_json(x, y))
+        }
+        (Value::Object(x), Value::Object(y)) => {
+            x.len() == y.len()
+                && x.iter()
+                    .all(|(key, x)| y.get(key).is_some_and(|y| same_json(x, y)))
+        }
+        _ => a == b,
+    }
 }
 
 /// Applies the committed CRD `file` (named `name`, text `yaml`) with both kinds of apply,
@@ -637,7 +674,7 @@ async fn apply_unchanged(
                 .stdout,
         )?;
         for part in ["group", "names", "scope", "versions"] {
-            if stored["spec"][part] != committed["spec"][part] {
+            if !same_json(&stored["spec"][part], &committed["spec"][part]) {
                 problems.push(format!(
                     "{file}: {how}: the stored spec.{part} differs from the file:\n  stored: {}\n  file:   {}",
                     stored["spec"][part], committed["spec"][part]
@@ -662,6 +699,15 @@ async fn committed_crds_apply_unchanged_with_kubectl() -> Result<()> {
             DEPLOYMENT_CRD_FILE,
             DEPLOYMENT_CRD_YAML,
             DEPLOYMENT_CRD_NAME,
+        )
+        .await?,
+    );
+    problems.extend(
+        apply_unchanged(
+            &kubectl,
+            THROUGHPUT_CRD_FILE,
+            THROUGHPUT_CRD_YAML,
+            THROUGHPUT_CRD_NAME,
         )
         .await?,
     );
@@ -747,6 +793,52 @@ async fn deployment_update_rules_still_apply_creation_rules_on_the_server() -> R
         DEPLOYMENT,
         "deployment creation rules on update",
         deployment_cel_cases::update_creation_rule_cases(),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn throughput_bad_inputs_on_the_server() -> Result<()> {
+    replay_creates(
+        THROUGHPUT,
+        "throughput bad inputs",
+        throughput_cel_cases::bad_inputs()
+            .into_iter()
+            .map(|input| input.case)
+            .collect(),
+        &[Verb::ServerSideApply, Verb::ClientSideApply],
+    )
+    .await
+}
+
+#[tokio::test]
+async fn throughput_valid_specs_on_the_server() -> Result<()> {
+    replay_creates(
+        THROUGHPUT,
+        "throughput valid specs",
+        throughput_cel_cases::valid_creates(),
+        &[Verb::ServerSideApply, Verb::ClientSideApply],
+    )
+    .await
+}
+
+#[tokio::test]
+async fn throughput_immutability_rules_on_the_server() -> Result<()> {
+    replay_updates(
+        THROUGHPUT,
+        "throughput immutability rules",
+        throughput_cel_cases::immutability_cases(),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn throughput_update_rules_still_apply_schema_and_creation_rules_on_the_server() -> Result<()>
+{
+    replay_updates(
+        THROUGHPUT,
+        "throughput schema and creation rules on update",
+        throughput_cel_cases::update_creation_rule_cases(),
     )
     .await
 }

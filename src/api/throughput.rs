@@ -402,3 +402,7 @@ mod tests {
         assert_eq!(foundation.arn_region(), Some("eu-west-1"));
     }
 }
+
+#[cfg(test)]
+#[path = "throughput_validation_tests.rs"]
+mod validation_tests;
