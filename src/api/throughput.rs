@@ -134,7 +134,8 @@ pub struct BedrockProvisionedThroughputSpec {
     pub region: Option<String>,
 }
 
-/// A commitment term (CommitmentDuration).
+// A commitment term (CommitmentDuration). No doc comment: it would replace the field's
+// description in the CRD (what `kubectl explain bpt.spec.commitmentDuration` prints).
 #[derive(schemars::JsonSchema, Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum CommitmentDuration {
     /// One month: discounted hourly price, no deletion before the month ends.
@@ -260,7 +261,9 @@ pub struct ThroughputCreatedWith {
     #[serde(default, skip_serializing_if = "is_zero")]
     pub model_units: i32,
     /// The commitment term bought, if any.
+    // A plain string in the schema, as the status's other enums.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<String>")]
     pub commitment_duration: Option<CommitmentDuration>,
     /// The region of the throughput.
     #[serde(default, skip_serializing_if = "String::is_empty")]

@@ -1263,7 +1263,7 @@ async fn health_of_a_throughput_creating_in_service_or_failed() -> Result<()> {
     assert_eq!(in_service["status"]["throughputStatus"], "InService");
     let health = assert_health(THROUGHPUT, &in_service, "Healthy", READY).await?;
     assert!(
-        health.message.contains("is InService with 1 model units")
+        health.message.contains("is InService with 1 model unit,")
             && health.message.contains(&format!("serving {base}")),
         "{health:?}"
     );

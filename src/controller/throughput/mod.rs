@@ -184,6 +184,12 @@ async fn act<B: Bedrock>(
     for action in &actions {
         match action {
             plan::Action::Create(request) => {
+                // Every purchase meets the commitment guard, also one the status did not
+                // expect (a committed throughput bought again after it disappeared).
+                if let Some(refused) = plan::purchase_refused(resource, ctx.allow_commitments) {
+                    *plan = refused;
+                    return Ok(None);
+                }
                 let arn = ctx.bedrock.create_throughput(region, request).await?;
                 info!(throughput = %request.name, arn = %arn, model = %request.model_id, units = request.model_units, commitment = ?request.commitment, "provisioned throughput bought");
                 crate::fault::after_create();

@@ -214,7 +214,8 @@ fn is_failed(status: &BedrockProvisionedThroughputStatus) -> bool {
 
 /// The commitment guard, checked before any call while nothing is bought yet: a commitment
 /// needs the confirm-commitment annotation naming the same term, and an operator that allows
-/// commitments. A throughput that exists is not bought again, so the guard does not apply.
+/// commitments. A throughput that exists is not bought again by a reconcile that merely looks
+/// at it, so the guard does not stop those; every purchase meets it again ([`purchase_refused`]).
 pub fn commitment_refused(
     resource: &BedrockProvisionedThroughput,
     allow_commitments: bool,
@@ -226,6 +227,15 @@ pub fn commitment_refused(
     if bought {
         return None;
     }
+    purchase_refused(resource, allow_commitments)
+}
+
+/// The guard at the moment of a purchase, whatever the status says (a throughput bought again
+/// after it disappeared starts a new term too): InvalidSpec, and the purchase is not made.
+pub fn purchase_refused(
+    resource: &BedrockProvisionedThroughput,
+    allow_commitments: bool,
+) -> Option<Plan> {
     let error = validation::commitment_refused(resource, allow_commitments)?;
     Some(invalid(resource, std::slice::from_ref(&error)))
 }

@@ -221,6 +221,29 @@ fn an_operator_forbidding_commitments_refuses_even_a_confirmed_one() {
 }
 
 #[test]
+fn buying_again_meets_the_guard_although_the_status_holds_an_arn() {
+    // A committed throughput that disappeared, with a new retry value, but the confirmation
+    // removed meanwhile (or commitments forbidden since): the purchase is refused.
+    let resource = in_service(committed(CommitmentDuration::OneMonth, None), V3);
+    assert_eq!(
+        commitment_refused(&resource, true),
+        None,
+        "looking is not buying"
+    );
+    let refused = purchase_refused(&resource, true).expect("buying is refused");
+    assert_eq!(
+        reason_of(&refused, conditions::READY),
+        (false, reason::INVALID_SPEC.into())
+    );
+    let confirmed = in_service(
+        committed(CommitmentDuration::OneMonth, Some("OneMonth")),
+        V3,
+    );
+    assert_eq!(purchase_refused(&confirmed, true), None);
+    assert!(purchase_refused(&confirmed, false).is_some());
+}
+
+#[test]
 fn the_guard_does_not_apply_to_a_throughput_already_bought() {
     let resource = in_service(committed(CommitmentDuration::OneMonth, None), V3);
     assert_eq!(commitment_refused(&resource, false), None);
