@@ -1245,3 +1245,127 @@ async fn kubectl_wait_returns_once_ready() -> Result<()> {
     );
     Ok(())
 }
+
+/// An InService, Ready, committed throughput's status as the operator writes it.
+fn throughput_ready_status() -> Value {
+    json!({
+        "observedGeneration": 1,
+        "provisionedModelArn": throughput_cel_cases::THROUGHPUT_ARN,
+        "provisionedModelName": "nova-support-pt",
+        "region": "us-east-1",
+        "throughputStatus": "InService",
+        "modelArn": throughput_cel_cases::MODEL_ARN,
+        "desiredModelArn": throughput_cel_cases::MODEL_ARN,
+        "modelUnits": 2,
+        "commitmentDuration": "OneMonth",
+        "commitmentExpirationTime": "2027-01-05T10:00:00Z",
+        "conditions": [{
+            "type": conditions::READY,
+            "status": "True",
+            "reason": conditions::reason::IN_SERVICE,
+            "message": "as the operator would say it",
+            "lastTransitionTime": "2025-01-01T00:00:00Z",
+            "observedGeneration": 1,
+        }],
+    })
+}
+
+/// `kubectl get bpt` shows the units in service and when the commitment term ends (as a time:
+/// a date column in the future would print as invalid), `-o wide` the ARN and the term.
+#[tokio::test]
+async fn kubectl_get_prints_the_throughput_printer_columns() -> Result<()> {
+    let plane = plane().await?;
+    let kubectl = Kubectl::new(plane).await?;
+    let namespace = plane.create_namespace("bpt-columns").await?;
+    kubectl
+        .ok(
+            &["apply", "-n", &namespace, "-f", "-"],
+            Some(
+                &THROUGHPUT
+                    .object(&throughput_cel_cases::spec(), None)
+                    .to_string(),
+            ),
+        )
+        .await?;
+    let api = THROUGHPUT.api(plane, &namespace);
+    write_status_of(
+        &THROUGHPUT,
+        &api,
+        THROUGHPUT.name,
+        &throughput_ready_status(),
+    )
+    .await?;
+
+    let rows = table(
+        &kubectl
+            .ok(&["get", "bpt", "-n", &namespace], None)
+            .await?
+            .stdout,
+    );
+    assert_eq!(
+        rows.first().map(Vec::as_slice),
+        Some(
+            &[
+                "NAME",
+                "THROUGHPUT",
+                "MODEL",
+                "UNITS",
+                "STATUS",
+                "COMMITMENT",
+                "ENDS",
+                "READY",
+                "AGE"
+            ]
+            .map(String::from)[..]
+        ),
+        "kubectl get bpt: {rows:?}"
+    );
+    assert_eq!(rows.len(), 2, "kubectl get bpt: {rows:?}");
+    assert_eq!(
+        rows[1][..7],
+        [
+            throughput_cel_cases::NAME,
+            "nova-support-pt",
+            throughput_cel_cases::MODEL_ARN,
+            "2",
+            "InService",
+            "2027-01-05T10:00:00Z",
+            "True",
+        ]
+        .map(String::from),
+        "kubectl get bpt: {rows:?}"
+    );
+
+    let wide = table(
+        &kubectl
+            .ok(&["get", "bpt", "-n", &namespace, "-o", "wide"], None)
+            .await?
+            .stdout,
+    );
+    assert_eq!(
+        wide[1][8..],
+        [
+            throughput_cel_cases::THROUGHPUT_ARN,
+            "OneMonth",
+            conditions::reason::IN_SERVICE,
+        ]
+        .map(String::from),
+        "kubectl get bpt -o wide: {wide:?}"
+    );
+
+    // The category: `kubectl get bedrock` lists throughputs too.
+    let category = table(
+        &kubectl
+            .ok(&["get", "bedrock", "-n", &namespace], None)
+            .await?
+            .stdout,
+    );
+    assert!(
+        category.iter().any(|row| row.first().is_some_and(|name| {
+            name.starts_with("bedrockprovisionedthroughput")
+                && name.ends_with(&format!("/{}", throughput_cel_cases::NAME))
+        })),
+        "kubectl get bedrock: {category:?}"
+    );
+    Ok(())
+}
