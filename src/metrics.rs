@@ -1,6 +1,7 @@
 //! Prometheus metrics (prometheus-client). Labels are bounded: operation, outcome, error
 //! class, model or deployment status — never an object name or an error string.
 
+use crate::api::ModelStatus;
 use crate::api::deployment::DeploymentStatus;
 use crate::controller::KindLabel;
 use std::collections::HashMap;
@@ -59,13 +60,13 @@ impl ModelStatusLabel {
         Self::Other,
     ];
 
-    pub fn from_status(status: Option<&str>) -> Self {
+    pub fn from_status(status: Option<ModelStatus>) -> Self {
         match status {
             None => ModelStatusLabel::None,
-            Some("Creating") => ModelStatusLabel::Creating,
-            Some("Active") => ModelStatusLabel::Active,
-            Some("Failed") => ModelStatusLabel::Failed,
-            Some(_) => ModelStatusLabel::Other,
+            Some(ModelStatus::Creating) => ModelStatusLabel::Creating,
+            Some(ModelStatus::Active) => ModelStatusLabel::Active,
+            Some(ModelStatus::Failed) => ModelStatusLabel::Failed,
+            Some(ModelStatus::Unknown) => ModelStatusLabel::Other,
         }
     }
 }

@@ -17,7 +17,7 @@ pub use deployment::{
 };
 pub use model::{
     AdoptionPolicy, BedrockCustomModel, BedrockCustomModelSpec, BedrockCustomModelStatus,
-    CreatedWith, DeletionPolicy, ModelSource,
+    CreatedWith, DeletionPolicy, ModelSource, ModelStatus,
 };
 pub use throughput::{
     BedrockProvisionedThroughput, BedrockProvisionedThroughputSpec,

@@ -133,6 +133,18 @@ pub enum DeletionPolicy {
     Retain,
 }
 
+/// The model's status in Bedrock (ModelStatus of GetCustomModel).
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ModelStatus {
+    Creating,
+    Active,
+    Failed,
+    /// A value this version of the operator does not know (a new Bedrock state, or one written
+    /// by a newer operator): read without failing, so the resource stays readable.
+    #[serde(other)]
+    Unknown,
+}
+
 /// What to do with a Bedrock object (model, deployment) of the same name that this resource did
 /// not create.
 #[derive(
@@ -167,8 +179,11 @@ pub struct BedrockCustomModelStatus {
     pub region: Option<String>,
 
     /// The model's status in Bedrock as last observed: Creating, Active or Failed.
+    // A plain string in the schema: Helm does not upgrade CRDs, so an operator newer than its
+    // CRD must still be able to write a value the old schema would not list.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub model_status: Option<String>,
+    #[schemars(with = "Option<String>")]
+    pub model_status: Option<ModelStatus>,
 
     /// Why Bedrock could not create the model, when modelStatus is Failed.
     #[serde(default, skip_serializing_if = "Option::is_none")]

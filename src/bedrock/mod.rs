@@ -219,6 +219,17 @@ pub trait Bedrock: Send + Sync + 'static {
     ) -> impl Future<Output = Result<bool, BedrockError>> + Send;
 }
 
+impl From<&ModelState> for crate::api::ModelStatus {
+    fn from(state: &ModelState) -> Self {
+        match state {
+            ModelState::Creating => Self::Creating,
+            ModelState::Active => Self::Active,
+            ModelState::Failed => Self::Failed,
+            ModelState::Other(_) => Self::Unknown,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

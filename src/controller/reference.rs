@@ -4,8 +4,8 @@
 //! observe step saw.
 
 use crate::api::BedrockCustomModel;
+use crate::api::ModelStatus;
 use crate::api::conditions::{self, reason};
-use crate::bedrock::ModelState;
 use crate::controller::outcome;
 
 /// The model the spec names, as far as it can be known before calling Bedrock.
@@ -52,7 +52,7 @@ pub fn resolve_ref(name: &str, model: Option<&BedrockCustomModel>) -> Resolution
     }
     let status = model.status.clone().unwrap_or_default();
     let ready = conditions::find(&status.conditions, conditions::READY);
-    if status.model_status.as_deref() == Some(ModelState::Failed.as_str()) {
+    if status.model_status == Some(ModelStatus::Failed) {
         let message = status
             .failure_message
             .or_else(|| ready.map(|c| c.message.clone()))
@@ -61,8 +61,7 @@ pub fn resolve_ref(name: &str, model: Option<&BedrockCustomModel>) -> Resolution
     }
     match (&status.model_arn, ready) {
         (Some(arn), Some(ready))
-            if ready.status == "True"
-                && status.model_status.as_deref() == Some(ModelState::Active.as_str()) =>
+            if ready.status == "True" && status.model_status == Some(ModelStatus::Active) =>
         {
             Resolution::Resolved {
                 arn: arn.clone(),

@@ -2,8 +2,8 @@ use std::collections::BTreeMap;
 
 use anyhow::Result;
 use bedrock_emulator::{ForceStatus, ForeignModel, Operation};
-use bedrock_operator::api::FINALIZER;
 use bedrock_operator::api::conditions::{READY, SYNCED};
+use bedrock_operator::api::{FINALIZER, ModelStatus};
 use serde_json::json;
 
 use crate::harness::{World, condition, s3_spec};
@@ -27,7 +27,7 @@ async fn create_becomes_active_with_tags() -> Result<()> {
         "{arn}"
     );
     assert_eq!(status.model_name.as_deref(), Some("model-a"));
-    assert_eq!(status.model_status.as_deref(), Some("Active"));
+    assert_eq!(status.model_status, Some(ModelStatus::Active));
     assert!(status.creation_time.is_some());
     assert_eq!(status.observed_generation, ready.metadata.generation);
     assert_eq!(condition(&ready, SYNCED).unwrap().0, "True");
@@ -316,7 +316,7 @@ async fn model_deleted_out_of_band_is_recreated() -> Result<()> {
         .wait_for("phoenix", "re-created", |r| {
             r.status.as_ref().is_some_and(|s| {
                 s.model_arn.as_deref().is_some_and(|a| a != first_arn)
-                    && s.model_status.as_deref() == Some("Active")
+                    && s.model_status == Some(ModelStatus::Active)
             })
         })
         .await?;

@@ -111,7 +111,10 @@ async fn two_teams_one_owner_and_only_the_owner_deletes() -> Result<()> {
         status.model_arn, None,
         "not tracked as the model's resource"
     );
-    assert_ne!(status.model_status.as_deref(), Some("Creating"));
+    assert_ne!(
+        status.model_status,
+        Some(bedrock_operator::api::ModelStatus::Creating)
+    );
     b.wait_event("m", "Warning", "NameConflict").await?;
 
     // Over several resyncs (3 s in tests) nothing changes hands.

@@ -315,7 +315,10 @@ async fn watch(
                     "model",
                     &resource.name_any(),
                     status.model_name.as_deref().unwrap_or("-"),
-                    status.model_status.as_deref().unwrap_or("-"),
+                    &status
+                        .model_status
+                        .map(|s| format!("{s:?}"))
+                        .unwrap_or_else(|| "-".into()),
                     ready,
                 );
                 lines.push((

@@ -183,7 +183,9 @@ fn model_status(state: &str, ready: bool, why: &str) -> BedrockCustomModelStatus
     BedrockCustomModelStatus {
         model_arn: Some(V3.into()),
         region: Some(REGION.into()),
-        model_status: Some(state.into()),
+        model_status: Some(
+            serde_json::from_value(serde_json::Value::from(state)).expect("a status"),
+        ),
         conditions: vec![condition(conditions::READY, ready, why)],
         ..Default::default()
     }

@@ -21,8 +21,8 @@ use super::ownership::{self, Liveness};
 use super::reference::{self, Serves, Users};
 use super::report::{fail, publish, report};
 use crate::api::conditions::reason;
-use crate::api::{BedrockCustomModel, BedrockCustomModelStatus};
-use crate::bedrock::{Bedrock, BedrockError, ModelState};
+use crate::api::{BedrockCustomModel, BedrockCustomModelStatus, ModelStatus};
+use crate::bedrock::{Bedrock, BedrockError};
 use crate::metrics::{Metrics, ModelStatusLabel};
 use plan::{Cleanup, Lookup, Observation, Plan, Regions};
 
@@ -51,7 +51,7 @@ impl Managed for BedrockCustomModel {
     fn record_state(metrics: &Metrics, key: &str, status: Option<&Self::Status>) {
         metrics.model_status(
             key,
-            status.map(|s| ModelStatusLabel::from_status(s.model_status.as_deref())),
+            status.map(|s| ModelStatusLabel::from_status(s.model_status)),
         );
     }
 }
@@ -205,7 +205,7 @@ fn hand_to_sweep<B: Bedrock>(
         return;
     };
     let region = status.region.as_deref().unwrap_or_default();
-    let creating = status.model_status.as_deref() == Some(ModelState::Creating.as_str());
+    let creating = status.model_status == Some(ModelStatus::Creating);
     if creating && ctx.sweep.covers(region) {
         ctx.sweep.watch(region, arn, created, reference);
     } else {

@@ -11,7 +11,7 @@ use crate::api::tags;
 use crate::api::validation;
 use crate::api::{
     AdoptionPolicy, BedrockCustomModel, BedrockCustomModelStatus, CreatedWith, DeletionPolicy,
-    ModelSource, RETRY_ANNOTATION,
+    ModelSource, ModelStatus, RETRY_ANNOTATION,
 };
 #[cfg(test)]
 use crate::bedrock::ErrorClass;
@@ -212,7 +212,7 @@ pub fn base_status(resource: &BedrockCustomModel, region: &str) -> BedrockCustom
 }
 
 fn is_failed(status: &BedrockCustomModelStatus) -> bool {
-    status.model_status.as_deref() == Some(ModelState::Failed.as_str())
+    status.model_status == Some(ModelStatus::Failed)
 }
 
 /// Checks made before any AWS call: an invalid spec or a change to an immutable field stops
@@ -304,11 +304,11 @@ pub fn settled(resource: &BedrockCustomModel) -> bool {
     {
         return false;
     }
-    match status.model_status.as_deref() {
-        Some("Active") => {
+    match status.model_status {
+        Some(ModelStatus::Active) => {
             ready.reason == reason::ACTIVE && status.tags_synced_generation == generation
         }
-        Some("Failed") => {
+        Some(ModelStatus::Failed) => {
             let retry = outcome::unhandled_retry(
                 resource.metadata.annotations.as_ref(),
                 status.retry_handled.as_deref(),
@@ -632,7 +632,7 @@ pub fn after_create(
     swept: bool,
 ) {
     plan.status.model_arn = Some(arn);
-    plan.status.model_status = Some(ModelState::Creating.as_str().to_string());
+    plan.status.model_status = Some(ModelStatus::Creating);
     plan.status.created_with = Some(desired_parameters(resource, region));
     // The create carried spec.tags.
     plan.status.tags_synced_generation = resource.metadata.generation;
@@ -648,12 +648,9 @@ fn plan_existing(
     timing: &Timing,
     elapsed_since_creation: Option<Duration>,
 ) -> Plan {
-    let previous_state = resource
-        .status
-        .as_ref()
-        .and_then(|s| s.model_status.clone());
+    let previous_state = resource.status.as_ref().and_then(|s| s.model_status);
     status.model_arn = Some(model.arn.clone());
-    status.model_status = Some(model.state.as_str().to_string());
+    status.model_status = Some(ModelStatus::from(&model.state));
     status.failure_message = model
         .failure_message
         .clone()
@@ -694,7 +691,7 @@ fn plan_existing(
             let message = format!(
                 "Bedrock could not create model {name}: {failure}. Fix the spec (changing source, roleArn or kmsKeyArn replaces the model) or set the {RETRY_ANNOTATION} annotation to a new value to try again"
             );
-            let announce = previous_state.as_deref() != Some("Failed");
+            let announce = previous_state != Some(ModelStatus::Failed);
             outcome::failed(status, message, event::MODEL_FAILED, announce)
         }
         ModelState::Active => {
@@ -712,7 +709,7 @@ fn plan_existing(
                 status.tags_synced_generation = resource.metadata.generation;
             }
             let message = format!("Bedrock model {name} is Active");
-            let events = if previous_state.as_deref() != Some("Active") {
+            let events = if previous_state != Some(ModelStatus::Active) {
                 vec![Note::normal(reason::ACTIVE, "Create", message.clone())]
             } else {
                 Vec::new()

@@ -8,6 +8,11 @@ use kube::api::ObjectMeta;
 use regex::Regex;
 
 use super::*;
+
+/// The status value of a Bedrock state name, as the CRD stores it.
+fn status_of(state: &str) -> ModelStatus {
+    serde_json::from_value(serde_json::Value::from(state)).expect("a status")
+}
 use crate::api::BedrockCustomModelSpec;
 use crate::controller::ownership::{AdoptionScope, Liveness};
 
@@ -97,7 +102,7 @@ fn status_in(state: &str) -> BedrockCustomModelStatus {
         model_arn: Some(ARN.into()),
         model_name: Some(NAME.into()),
         region: Some(REGION.into()),
-        model_status: Some(state.into()),
+        model_status: Some(status_of(state)),
         failure_message: (state == "Failed").then(|| FAILURE.to_string()),
         creation_time: Some(CREATED_AT.into()),
         created_with: Some(created_with_default()),
@@ -151,7 +156,7 @@ fn adopted_status(state: &str) -> BedrockCustomModelStatus {
     base(BedrockCustomModelStatus {
         model_arn: Some(ARN.into()),
         region: Some(REGION.into()),
-        model_status: Some(state.into()),
+        model_status: Some(status_of(state)),
         creation_time: Some(CREATED_AT.into()),
         created_with: Some(CreatedWith {
             model_name: NAME.into(),
@@ -710,7 +715,7 @@ impl ApplyCase {
                 .model
                 .as_ref()
                 .is_some_and(|m| m.state == ModelState::Active)
-            && plan.status.model_status.as_deref() == Some("Active")
+            && plan.status.model_status == Some(ModelStatus::Active)
             // A claim is confirmed by reading the tags again on the next look.
             && !plan
                 .actions
@@ -856,7 +861,7 @@ fn ours_by_name_still_creating_is_taken_back_silently() {
         status: base(BedrockCustomModelStatus {
             model_arn: Some(ARN.into()),
             region: Some(REGION.into()),
-            model_status: Some("Creating".into()),
+            model_status: Some(ModelStatus::Creating),
             // Recorded once the import is over.
             creation_time: None,
             created_with: Some(created_with_default()),
@@ -885,7 +890,7 @@ fn ours_by_name_active_is_taken_back_without_adoption() {
         status: base(BedrockCustomModelStatus {
             model_arn: Some(ARN.into()),
             region: Some(REGION.into()),
-            model_status: Some("Active".into()),
+            model_status: Some(ModelStatus::Active),
             creation_time: Some(CREATED_AT.into()),
             created_with: Some(created_with_default()),
             managed_tag_keys: keys(&["team"]),
@@ -1150,7 +1155,7 @@ fn creating_model_is_polled() {
         elapsed: Some(Duration::from_secs(3)),
         actions: vec![],
         status: base(BedrockCustomModelStatus {
-            model_status: Some("Creating".into()),
+            model_status: Some(ModelStatus::Creating),
             ..status_in("Creating")
         }),
         ready: (false, reason::CREATING),
@@ -1172,7 +1177,7 @@ fn unknown_bedrock_status_is_treated_as_in_progress() {
         elapsed: Some(Duration::ZERO),
         actions: vec![],
         status: base(BedrockCustomModelStatus {
-            model_status: Some("Importing".into()),
+            model_status: Some(ModelStatus::Unknown),
             ..status_in("Creating")
         }),
         ready: (false, reason::CREATING),
@@ -1658,7 +1663,7 @@ fn after_create_records_the_model() {
     let mut plan = plan_apply(&resource, REGION, &Observation::default(), &timing, None);
     after_create(&mut plan, &resource, REGION, ARN.into(), &timing, false);
     assert_eq!(plan.status.model_arn.as_deref(), Some(ARN));
-    assert_eq!(plan.status.model_status.as_deref(), Some("Creating"));
+    assert_eq!(plan.status.model_status, Some(ModelStatus::Creating));
     assert_eq!(plan.status.created_with, Some(created_with_default()));
     assert_eq!(
         plan.status.tags_synced_generation,
@@ -1717,7 +1722,7 @@ fn polls_of_a_creating_model_write_nothing_and_follow_the_sweep() {
         None,
     );
     assert_eq!(plan.status.creation_time.as_deref(), Some(CREATED_AT));
-    assert_eq!(plan.status.model_status.as_deref(), Some("Active"));
+    assert_eq!(plan.status.model_status, Some(ModelStatus::Active));
     assert!(
         plan.actions.is_empty(),
         "tags were not read: nothing to sync"
