@@ -208,6 +208,76 @@ pub fn failed<S, A>(status: S, message: String, event: &str, announce: bool) -> 
     }
 }
 
+/// Where a resource's Bedrock object stands, for [`settled`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Standing {
+    /// Serving (Active, InService): settled with Ready at `ready_reason`, Synced `Reconciled`
+    /// when `synced_too`, and this generation's tags.
+    Serving {
+        ready_reason: &'static str,
+        synced_too: bool,
+    },
+    /// Failed: settled until a new retry value asks for another attempt.
+    Failed,
+    /// Anything else (in progress, unknown): never settled.
+    InProgress,
+}
+
+/// What [`settled`] reads of a resource and its status.
+#[derive(Clone, Copy, Debug)]
+pub struct Settling<'a> {
+    pub conditions: &'a [Condition],
+    pub generation: Option<i64>,
+    pub observed_generation: Option<i64>,
+    /// Whether the status names a Bedrock object.
+    pub holds_object: bool,
+    pub tags_synced_generation: Option<i64>,
+    /// Whether the retry annotation asks for something not yet acted on.
+    pub retry_pending: bool,
+}
+
+/// Whether the status shows the current spec fully reconciled and nothing pending, so that a
+/// process seeing the resource for the first time (after a restart, or as a new leader) has no
+/// reason to call Bedrock at once and spreads its first look over the resync period instead.
+pub fn settled(seen: &Settling<'_>, standing: Standing) -> bool {
+    let Some(ready) = conditions::find(seen.conditions, conditions::READY) else {
+        return false;
+    };
+    if !seen.holds_object
+        || seen.observed_generation != seen.generation
+        || ready.observed_generation != seen.generation
+    {
+        return false;
+    }
+    match standing {
+        Standing::Serving {
+            ready_reason,
+            synced_too,
+        } => {
+            let synced = conditions::find(seen.conditions, conditions::SYNCED)
+                .is_some_and(|c| c.reason == reason::RECONCILED);
+            ready.reason == ready_reason
+                && (synced || !synced_too)
+                && seen.tags_synced_generation == seen.generation
+        }
+        Standing::Failed => ready.reason == reason::FAILED && !seen.retry_pending,
+        Standing::InProgress => false,
+    }
+}
+
+/// Whether the observe step should also read the object's tags: to tell whose an object found
+/// by name is (`by_name`); for one serving and idle, when spec.tags may have changed since they
+/// were last made to match, or when the periodic drift check is `due`.
+pub fn needs_tags(
+    by_name: bool,
+    serving_idle: bool,
+    due: bool,
+    tags_synced_generation: Option<i64>,
+    generation: Option<i64>,
+) -> bool {
+    by_name || (serving_idle && (due || tags_synced_generation != generation))
+}
+
 /// One tag call on a Bedrock object: each kind's action type converts it (`From<TagCall>`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum TagCall {

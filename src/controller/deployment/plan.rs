@@ -255,40 +255,37 @@ pub fn adoption_refused(
     ))
 }
 
-/// Whether the status shows the current spec fully reconciled and nothing pending, so that a
-/// process seeing the resource for the first time spreads its first look over the resync
-/// period instead of calling Bedrock at once.
+/// Whether the status shows the spec reconciled and nothing pending (see [`outcome::settled`]).
 pub fn settled(resource: &BedrockCustomModelDeployment) -> bool {
     let Some(status) = resource.status.as_ref() else {
         return false;
     };
-    let generation = resource.metadata.generation;
-    let (Some(ready), Some(synced)) = (
-        conditions::find(&status.conditions, conditions::READY),
-        conditions::find(&status.conditions, conditions::SYNCED),
-    ) else {
-        return false;
+    let standing = match status.deployment_status {
+        Some(DeploymentStatus::Active) => outcome::Standing::Serving {
+            ready_reason: reason::ACTIVE,
+            synced_too: true,
+        },
+        Some(DeploymentStatus::Failed) => outcome::Standing::Failed,
+        _ => outcome::Standing::InProgress,
     };
-    if status.deployment_arn.is_none()
-        || status.observed_generation != generation
-        || ready.observed_generation != generation
-    {
-        return false;
-    }
-    match status.deployment_status {
-        Some(DeploymentStatus::Active) => {
-            ready.reason == reason::ACTIVE
-                && synced.reason == reason::RECONCILED
-                && status.tags_synced_generation == generation
-        }
-        Some(DeploymentStatus::Failed) => {
-            let retry = outcome::unhandled_retry(
-                resource.metadata.annotations.as_ref(),
-                status.retry_handled.as_deref(),
-            );
-            ready.reason == reason::FAILED && retry.is_none()
-        }
-        _ => false,
+    outcome::settled(&settling(resource, status), standing)
+}
+
+fn settling<'a>(
+    resource: &'a BedrockCustomModelDeployment,
+    status: &'a BedrockCustomModelDeploymentStatus,
+) -> outcome::Settling<'a> {
+    outcome::Settling {
+        conditions: &status.conditions,
+        generation: resource.metadata.generation,
+        observed_generation: status.observed_generation,
+        holds_object: status.deployment_arn.is_some(),
+        tags_synced_generation: status.tags_synced_generation,
+        retry_pending: outcome::unhandled_retry(
+            resource.metadata.annotations.as_ref(),
+            status.retry_handled.as_deref(),
+        )
+        .is_some(),
     }
 }
 
@@ -301,22 +298,22 @@ pub fn needs_tags(
     deployment: &RemoteDeployment,
     due: bool,
 ) -> bool {
-    if matches!(lookup, Lookup::ByName(_)) {
-        return true;
-    }
-    let synced = resource
-        .status
-        .as_ref()
-        .and_then(|s| s.tags_synced_generation);
     // While a swap runs the tags are not synced (the plan waits for it), so the polls of an
     // update read none.
     let updating = deployment
         .update
         .as_ref()
         .is_some_and(|u| u.state == UpdateState::Updating);
-    deployment.state == DeploymentState::Active
-        && !updating
-        && (due || synced != resource.metadata.generation)
+    outcome::needs_tags(
+        matches!(lookup, Lookup::ByName(_)),
+        deployment.state == DeploymentState::Active && !updating,
+        due,
+        resource
+            .status
+            .as_ref()
+            .and_then(|s| s.tags_synced_generation),
+        resource.metadata.generation,
+    )
 }
 
 fn desired_tags(resource: &BedrockCustomModelDeployment) -> BTreeMap<String, String> {

@@ -154,12 +154,7 @@ pub fn regions(resource: &BedrockCustomModel, default_region: &str) -> Regions {
     Regions { desired, model }
 }
 
-/// How the observe step should look for the model.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Lookup {
-    ByArn(String),
-    ByName(String),
-}
+pub use crate::controller::reference::Lookup;
 
 /// The Bedrock model name: spec.modelName or metadata.name.
 fn model_name(resource: &BedrockCustomModel) -> String {
@@ -285,46 +280,42 @@ pub fn current_conditions(
         .unwrap_or_default()
 }
 
-/// Whether the status shows the current spec fully reconciled and nothing pending: the model
-/// Active with this generation's tags, or Failed with no new retry asked for. A process that
-/// sees such a resource for the first time (after a restart, or as a new leader) has no reason
-/// to call Bedrock at once, and spreads its first look over the resync period instead of
-/// reading every model in one burst (which would also keep every later resync in one burst).
+/// Whether the status shows the spec reconciled and nothing pending: the model Active with this
+/// generation's tags, or Failed with no new retry asked for (see [`outcome::settled`]).
 pub fn settled(resource: &BedrockCustomModel) -> bool {
     let Some(status) = resource.status.as_ref() else {
         return false;
     };
-    let generation = resource.metadata.generation;
-    let Some(ready) = conditions::find(&status.conditions, conditions::READY) else {
-        return false;
+    let standing = match status.model_status {
+        Some(ModelStatus::Active) => outcome::Standing::Serving {
+            ready_reason: reason::ACTIVE,
+            synced_too: false,
+        },
+        Some(ModelStatus::Failed) => outcome::Standing::Failed,
+        _ => outcome::Standing::InProgress,
     };
-    if status.model_arn.is_none()
-        || status.observed_generation != generation
-        || ready.observed_generation != generation
-    {
-        return false;
-    }
-    match status.model_status {
-        Some(ModelStatus::Active) => {
-            ready.reason == reason::ACTIVE && status.tags_synced_generation == generation
-        }
-        Some(ModelStatus::Failed) => {
-            let retry = outcome::unhandled_retry(
-                resource.metadata.annotations.as_ref(),
-                status.retry_handled.as_deref(),
-            );
-            ready.reason == reason::FAILED && retry.is_none()
-        }
-        _ => false,
-    }
+    let seen = outcome::Settling {
+        conditions: &status.conditions,
+        generation: resource.metadata.generation,
+        observed_generation: status.observed_generation,
+        holds_object: status.model_arn.is_some(),
+        tags_synced_generation: status.tags_synced_generation,
+        retry_pending: outcome::unhandled_retry(
+            resource.metadata.annotations.as_ref(),
+            status.retry_handled.as_deref(),
+        )
+        .is_some(),
+    };
+    outcome::settled(&seen, standing)
 }
 
 /// Where the observe step should look for the model.
 pub fn lookup(resource: &BedrockCustomModel) -> Lookup {
-    match resource.status.as_ref().and_then(|s| s.model_arn.clone()) {
-        Some(arn) => Lookup::ByArn(arn),
-        None => Lookup::ByName(model_name(resource)),
-    }
+    let arn = resource
+        .status
+        .as_ref()
+        .and_then(|s| s.model_arn.as_deref());
+    Lookup::new(arn, &model_name(resource))
 }
 
 /// Whether the observe step should also read the model's tags: to tell whose a model found by
@@ -337,14 +328,16 @@ pub fn needs_tags(
     model: &RemoteModel,
     due: bool,
 ) -> bool {
-    if matches!(lookup, Lookup::ByName(_)) {
-        return true;
-    }
-    let synced = resource
-        .status
-        .as_ref()
-        .and_then(|s| s.tags_synced_generation);
-    model.state == ModelState::Active && (due || synced != resource.metadata.generation)
+    outcome::needs_tags(
+        matches!(lookup, Lookup::ByName(_)),
+        model.state == ModelState::Active,
+        due,
+        resource
+            .status
+            .as_ref()
+            .and_then(|s| s.tags_synced_generation),
+        resource.metadata.generation,
+    )
 }
 
 /// The deterministic idempotency token of a CreateCustomModel: the same resource asking for the

@@ -321,40 +321,32 @@ pub fn adoption_refused(
     ))
 }
 
-/// Whether the status shows the current spec fully reconciled and nothing pending, so that a
-/// process seeing the resource for the first time spreads its first look over the resync.
+/// Whether the status shows the spec reconciled and nothing pending (see [`outcome::settled`]).
 pub fn settled(resource: &BedrockProvisionedThroughput) -> bool {
     let Some(status) = resource.status.as_ref() else {
         return false;
     };
-    let generation = resource.metadata.generation;
-    let (Some(ready), Some(synced)) = (
-        conditions::find(&status.conditions, conditions::READY),
-        conditions::find(&status.conditions, conditions::SYNCED),
-    ) else {
-        return false;
+    let standing = match status.throughput_status {
+        Some(ThroughputStatus::InService) => outcome::Standing::Serving {
+            ready_reason: reason::IN_SERVICE,
+            synced_too: true,
+        },
+        Some(ThroughputStatus::Failed) => outcome::Standing::Failed,
+        _ => outcome::Standing::InProgress,
     };
-    if status.provisioned_model_arn.is_none()
-        || status.observed_generation != generation
-        || ready.observed_generation != generation
-    {
-        return false;
-    }
-    match status.throughput_status {
-        Some(ThroughputStatus::InService) => {
-            ready.reason == reason::IN_SERVICE
-                && synced.reason == reason::RECONCILED
-                && status.tags_synced_generation == generation
-        }
-        Some(ThroughputStatus::Failed) => {
-            let retry = outcome::unhandled_retry(
-                resource.metadata.annotations.as_ref(),
-                status.retry_handled.as_deref(),
-            );
-            ready.reason == reason::FAILED && retry.is_none()
-        }
-        _ => false,
-    }
+    let seen = outcome::Settling {
+        conditions: &status.conditions,
+        generation: resource.metadata.generation,
+        observed_generation: status.observed_generation,
+        holds_object: status.provisioned_model_arn.is_some(),
+        tags_synced_generation: status.tags_synced_generation,
+        retry_pending: outcome::unhandled_retry(
+            resource.metadata.annotations.as_ref(),
+            status.retry_handled.as_deref(),
+        )
+        .is_some(),
+    };
+    outcome::settled(&seen, standing)
 }
 
 /// Whether the observe step should also read the throughput's tags: to tell whose one found by
@@ -366,15 +358,16 @@ pub fn needs_tags(
     throughput: &RemoteThroughput,
     due: bool,
 ) -> bool {
-    if matches!(lookup, Lookup::ByName(_)) {
-        return true;
-    }
-    let synced = resource
-        .status
-        .as_ref()
-        .and_then(|s| s.tags_synced_generation);
-    throughput.state == ThroughputState::InService
-        && (due || synced != resource.metadata.generation)
+    outcome::needs_tags(
+        matches!(lookup, Lookup::ByName(_)),
+        throughput.state == ThroughputState::InService,
+        due,
+        resource
+            .status
+            .as_ref()
+            .and_then(|s| s.tags_synced_generation),
+        resource.metadata.generation,
+    )
 }
 
 fn desired_tags(resource: &BedrockProvisionedThroughput) -> BTreeMap<String, String> {
