@@ -62,6 +62,16 @@ impl From<outcome::TagCall> for Action {
     }
 }
 
+impl Action {
+    /// The tags a TagResource of the plan sets.
+    fn tags_set(&self) -> Option<&BTreeMap<String, String>> {
+        match self {
+            Action::Tag { tags, .. } => Some(tags),
+            _ => None,
+        }
+    }
+}
+
 /// The outcome of planning a deployment's reconcile.
 pub type Plan = outcome::Plan<BedrockCustomModelDeploymentStatus, Action>;
 
@@ -554,23 +564,13 @@ fn name_conflict(
 /// Turns the plan of an adopted deployment into a claim: the owner tags and the spec's tags go
 /// on first, in one call that is read back, before anything else is done to it.
 fn claim_deployment(plan: &mut Plan, resource: &BedrockCustomModelDeployment, arn: &str) {
-    let mut tags = desired_tags(resource);
-    plan.actions.retain(|action| match action {
-        Action::Tag { tags: set, .. } => {
-            tags.extend(set.clone());
-            false
-        }
-        _ => true,
-    });
-    plan.actions.insert(
-        0,
-        Action::Claim {
-            arn: arn.to_string(),
-            tags,
-        },
-    );
-    // The next look reads the tags again: another process may have claimed the deployment in
-    // the same moment (a leader failover), and finds out then.
+    let claim = |tags| Action::Claim {
+        arn: arn.to_string(),
+        tags,
+    };
+    outcome::claim_first(plan, desired_tags(resource), Action::tags_set, claim);
+    // The next look reads the tags again: another process may have claimed the object in the
+    // same moment (a leader failover), and finds out then.
     plan.status.tags_synced_generation = resource
         .status
         .as_ref()

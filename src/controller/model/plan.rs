@@ -54,6 +54,16 @@ impl From<outcome::TagCall> for Action {
     }
 }
 
+impl Action {
+    /// The tags a TagResource of the plan sets.
+    fn tags_set(&self) -> Option<&BTreeMap<String, String>> {
+        match self {
+            Action::Tag { tags, .. } => Some(tags),
+            _ => None,
+        }
+    }
+}
+
 /// The outcome of planning a model's reconcile.
 pub type Plan = outcome::Plan<BedrockCustomModelStatus, Action>;
 
@@ -554,25 +564,16 @@ pub fn plan_apply(
 /// Turns an adoption's tag change into a claim: the owner tags go on the model first thing
 /// (whatever its state), together with the spec's tags when the plan sets them.
 fn claim_model(plan: &mut Plan, resource: &BedrockCustomModel, arn: &str) {
-    let mut tags = tags::operator_tags(
+    let owner = tags::operator_tags(
         resource.metadata.namespace.as_deref().unwrap_or_default(),
         resource.metadata.name.as_deref().unwrap_or_default(),
         resource.metadata.uid.as_deref().unwrap_or_default(),
     );
-    plan.actions.retain(|action| match action {
-        Action::Tag { tags: set, .. } => {
-            tags.extend(set.clone());
-            false
-        }
-        _ => true,
-    });
-    plan.actions.insert(
-        0,
-        Action::Claim {
-            arn: arn.to_string(),
-            tags,
-        },
-    );
+    let claim = |tags| Action::Claim {
+        arn: arn.to_string(),
+        tags,
+    };
+    outcome::claim_first(plan, owner, Action::tags_set, claim);
     // The next look reads the tags again: should another process have claimed the model in the
     // same moment after this one read its claim back (a leader failover), the later reader
     // finds out then, not an hour later.

@@ -68,6 +68,16 @@ impl From<outcome::TagCall> for Action {
     }
 }
 
+impl Action {
+    /// The tags a TagResource of the plan sets.
+    fn tags_set(&self) -> Option<&BTreeMap<String, String>> {
+        match self {
+            Action::Tag { tags, .. } => Some(tags),
+            _ => None,
+        }
+    }
+}
+
 /// The outcome of planning a throughput's reconcile.
 pub type Plan = outcome::Plan<BedrockProvisionedThroughputStatus, Action>;
 
@@ -617,21 +627,13 @@ fn name_conflict(
 /// Turns the plan of an adopted throughput into a claim: the owner tags and spec.tags go on
 /// first, in one call that is read back, before anything else is done to it.
 fn claim_throughput(plan: &mut Plan, resource: &BedrockProvisionedThroughput, arn: &str) {
-    let mut tags = desired_tags(resource);
-    plan.actions.retain(|action| match action {
-        Action::Tag { tags: set, .. } => {
-            tags.extend(set.clone());
-            false
-        }
-        _ => true,
-    });
-    plan.actions.insert(
-        0,
-        Action::Claim {
-            arn: arn.to_string(),
-            tags,
-        },
-    );
+    let claim = |tags| Action::Claim {
+        arn: arn.to_string(),
+        tags,
+    };
+    outcome::claim_first(plan, desired_tags(resource), Action::tags_set, claim);
+    // The next look reads the tags again: another process may have claimed the object in the
+    // same moment (a leader failover), and finds out then.
     plan.status.tags_synced_generation = resource
         .status
         .as_ref()
