@@ -1,6 +1,7 @@
 //! The controllers: wiring (`run`), the shared machinery (stage driver, status report, backoff,
 //! caches), and per kind its stages and its pure plan.
 
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -164,6 +165,61 @@ fn referrers_of<K: Managed + Serves>(
         .collect()
 }
 
+/// Resolves once `stop` turns true: the controllers' graceful shutdown.
+fn shutdown(
+    stop: &tokio::sync::watch::Receiver<bool>,
+) -> impl Future<Output = ()> + Send + 'static {
+    let mut stop = stop.clone();
+    async move {
+        let _ = stop.wait_for(|stop| *stop).await;
+    }
+}
+
+/// What the controllers of the kinds that serve a model share.
+struct ServedBy<'a, B: Bedrock> {
+    client: &'a Client,
+    ctx: &'a Arc<Context<B>>,
+    config: &'a ControllerConfig,
+    stop: &'a tokio::sync::watch::Receiver<bool>,
+}
+
+impl<B: Bedrock> ServedBy<'_, B> {
+    /// The controller of serving kind `K` in one watched namespace: its own objects, and each
+    /// model that changes (becomes Ready, fails, goes) mapped to the resources referencing it.
+    fn controller<K>(
+        &self,
+        namespace: Option<String>,
+        api: Api<DeserializeGuard<K>>,
+        (reader, writer): (
+            Store<DeserializeGuard<K>>,
+            reflector::store::Writer<DeserializeGuard<K>>,
+        ),
+        cache: fn(&index::Index) -> &index::Stores<K>,
+    ) -> futures::future::BoxFuture<'static, ()>
+    where
+        K: Serves + driver::Stages<B>,
+    {
+        let models: Api<PartialObjectMeta<BedrockCustomModel>> = scoped(self.client, &namespace);
+        let referrers = self.ctx.clone();
+        Controller::for_stream(trigger_stream(api, writer), reader)
+            .with_config(self.config.clone())
+            .watches_stream(
+                watcher(models, driver::watcher_config())
+                    .default_backoff()
+                    .touched_objects(),
+                move |model| referrers_of(cache(&referrers.index), &model),
+            )
+            .graceful_shutdown_on(shutdown(self.stop))
+            .run(
+                driver::reconcile::<K, B>,
+                driver::error_policy::<K, B>,
+                self.ctx.clone(),
+            )
+            .for_each(log_result)
+            .boxed()
+    }
+}
+
 /// Logs what a controller reports, by how much it matters.
 fn log_result<T>(
     result: Result<T, kube::runtime::controller::Error<Error, watcher::Error>>,
@@ -225,12 +281,6 @@ pub async fn run<B: Bedrock>(
         metrics,
         index,
     ));
-    let shutdown = |stop: &tokio::sync::watch::Receiver<bool>| {
-        let mut stop = stop.clone();
-        async move {
-            let _ = stop.wait_for(|stop| *stop).await;
-        }
-    };
     let config = ControllerConfig::default().concurrency(settings.concurrency);
     let mut controllers = Vec::new();
     for ((namespace, api), (reader, writer)) in model_apis.into_iter().zip(model_stores) {
@@ -264,49 +314,23 @@ pub async fn run<B: Bedrock>(
             .boxed();
         controllers.push(controller);
     }
-    for ((namespace, api), (reader, writer)) in deployment_apis.into_iter().zip(deployment_stores) {
-        // A model that changes (becomes Ready, fails, goes) is looked at by its deployments.
-        let models: Api<PartialObjectMeta<BedrockCustomModel>> = scoped(&client, &namespace);
-        let referrers = ctx.clone();
-        let controller = Controller::for_stream(trigger_stream(api, writer), reader)
-            .with_config(config.clone())
-            .watches_stream(
-                watcher(models, driver::watcher_config())
-                    .default_backoff()
-                    .touched_objects(),
-                move |model| referrers_of(&referrers.index.deployments, &model),
-            )
-            .graceful_shutdown_on(shutdown(&stop))
-            .run(
-                driver::reconcile::<BedrockCustomModelDeployment, B>,
-                driver::error_policy::<BedrockCustomModelDeployment, B>,
-                ctx.clone(),
-            )
-            .for_each(log_result)
-            .boxed();
-        controllers.push(controller);
+    for ((namespace, api), store) in deployment_apis.into_iter().zip(deployment_stores) {
+        let served = ServedBy {
+            client: &client,
+            ctx: &ctx,
+            config: &config,
+            stop: &stop,
+        };
+        controllers.push(served.controller(namespace, api, store, |index| &index.deployments));
     }
-    for ((namespace, api), (reader, writer)) in throughput_apis.into_iter().zip(throughput_stores) {
-        // A model that changes is looked at by its throughputs.
-        let models: Api<PartialObjectMeta<BedrockCustomModel>> = scoped(&client, &namespace);
-        let referrers = ctx.clone();
-        let controller = Controller::for_stream(trigger_stream(api, writer), reader)
-            .with_config(config.clone())
-            .watches_stream(
-                watcher(models, driver::watcher_config())
-                    .default_backoff()
-                    .touched_objects(),
-                move |model| referrers_of(&referrers.index.throughputs, &model),
-            )
-            .graceful_shutdown_on(shutdown(&stop))
-            .run(
-                driver::reconcile::<BedrockProvisionedThroughput, B>,
-                driver::error_policy::<BedrockProvisionedThroughput, B>,
-                ctx.clone(),
-            )
-            .for_each(log_result)
-            .boxed();
-        controllers.push(controller);
+    for ((namespace, api), store) in throughput_apis.into_iter().zip(throughput_stores) {
+        let served = ServedBy {
+            client: &client,
+            ctx: &ctx,
+            config: &config,
+            stop: &stop,
+        };
+        controllers.push(served.controller(namespace, api, store, |index| &index.throughputs));
     }
     let synced = tokio::spawn(mark_ready(ready, health));
     let sweeping = tokio::spawn(sweep::run(ctx.clone(), stop.clone()));
