@@ -78,13 +78,18 @@ enum BenchTarget {
     Emulator,
     /// The release operator against its own control plane and an in-process emulator:
     /// convergence, cost per lifecycle, steady state, memory and start-up, polling policies,
-    /// deployments.
+    /// deployments, throughputs.
     /// Results go to target/bench-results/ (JSON, Markdown, SVG). See docs/benchmarks.md.
     Operator(Box<bench::Args>),
     /// Only the deployment section of `bench operator`: N models and one
     /// BedrockCustomModelDeployment each, created, idle, rolled out to a second model and
     /// deleted; writes per deployment, Bedrock calls per lifecycle, time to Ready.
     Deployments(Box<bench::DeploymentsArgs>),
+    /// Only the throughput section of `bench operator`: N models and one
+    /// BedrockProvisionedThroughput each (1 model unit, no commitment), created, idle, swapped
+    /// to a second model of the same base and deleted; writes per throughput, Bedrock calls per
+    /// lifecycle, time to Ready and to swapped.
+    Throughputs(Box<bench::ThroughputsArgs>),
 }
 
 /// Where the CRD files generated from the Rust types go, relative to the workspace root.
@@ -129,6 +134,9 @@ fn main() -> Result<()> {
             ])),
             BenchTarget::Operator(args) => runtime()?.block_on(bench::run(&root, *args)),
             BenchTarget::Deployments(args) => {
+                runtime()?.block_on(bench::run(&root, (*args).into()))
+            }
+            BenchTarget::Throughputs(args) => {
                 runtime()?.block_on(bench::run(&root, (*args).into()))
             }
         },

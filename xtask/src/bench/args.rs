@@ -1,4 +1,5 @@
-//! The command lines of `cargo xtask bench operator` and `cargo xtask bench deployments`.
+//! The command lines of `cargo xtask bench operator`, `cargo xtask bench deployments` and
+//! `cargo xtask bench throughputs`.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -31,6 +32,8 @@ pub struct Args {
     #[command(flatten)]
     pub deployments: DeploymentOptions,
     #[command(flatten)]
+    pub throughputs: ThroughputOptions,
+    #[command(flatten)]
     pub common: Common,
 }
 
@@ -43,9 +46,22 @@ pub struct DeploymentsArgs {
     pub common: Common,
 }
 
-impl From<DeploymentsArgs> for Args {
-    /// Every other section off.
-    fn from(only: DeploymentsArgs) -> Self {
+/// `cargo xtask bench throughputs`: the throughput section only.
+#[derive(Debug, clap::Args)]
+pub struct ThroughputsArgs {
+    #[command(flatten)]
+    pub throughputs: ThroughputOptions,
+    #[command(flatten)]
+    pub common: Common,
+}
+
+impl Args {
+    /// Only the lifecycle sections given; every other section off.
+    fn only(
+        deployments: Option<DeploymentOptions>,
+        throughputs: Option<ThroughputOptions>,
+        common: Common,
+    ) -> Self {
         Args {
             sizes: Vec::new(),
             large: false,
@@ -54,10 +70,36 @@ impl From<DeploymentsArgs> for Args {
             policy_min: Duration::ZERO,
             policy_max: Duration::ZERO,
             startup_size: 0,
-            deployments: only.deployments,
-            common: only.common,
+            deployments: deployments.unwrap_or_else(DeploymentOptions::off),
+            throughputs: throughputs.unwrap_or_else(ThroughputOptions::off),
+            common,
         }
     }
+}
+
+impl From<DeploymentsArgs> for Args {
+    fn from(only: DeploymentsArgs) -> Self {
+        Args::only(Some(only.deployments), None, only.common)
+    }
+}
+
+impl From<ThroughputsArgs> for Args {
+    fn from(only: ThroughputsArgs) -> Self {
+        Args::only(None, Some(only.throughputs), only.common)
+    }
+}
+
+/// What a lifecycle section (g, h) runs with, whatever its flags are called.
+#[derive(Debug, Clone, Copy)]
+pub struct LifecycleOptions {
+    /// Objects, one model each (0 skips the section).
+    pub objects: usize,
+    pub idle: Duration,
+    /// How long the emulator keeps a new object Creating.
+    pub creating: Duration,
+    /// How long the emulator keeps a model swap Updating.
+    pub updating: Duration,
+    pub resync: Option<Duration>,
 }
 
 /// The deployment section (g): N models, one BedrockCustomModelDeployment each.
@@ -80,6 +122,72 @@ pub struct DeploymentOptions {
     /// in the other windows add their reads to them.
     #[arg(long, value_parser = parse_duration)]
     pub deployment_resync: Option<Duration>,
+}
+
+impl DeploymentOptions {
+    fn off() -> Self {
+        Self {
+            deployments: 0,
+            deployment_idle: Duration::ZERO,
+            deployment_creating: Duration::ZERO,
+            deployment_updating: Duration::ZERO,
+            deployment_resync: None,
+        }
+    }
+
+    pub fn lifecycle(&self) -> LifecycleOptions {
+        LifecycleOptions {
+            objects: self.deployments,
+            idle: self.deployment_idle,
+            creating: self.deployment_creating,
+            updating: self.deployment_updating,
+            resync: self.deployment_resync,
+        }
+    }
+}
+
+/// The throughput section (h): N models, one BedrockProvisionedThroughput each (1 model unit,
+/// no commitment).
+#[derive(Debug, Clone, clap::Args)]
+pub struct ThroughputOptions {
+    /// Throughputs (one model each, plus the model each swaps to; 0 skips the section). The
+    /// emulator's model-unit quota is raised to this.
+    #[arg(long, default_value_t = 20)]
+    pub throughputs: usize,
+    /// Idle window after every throughput is Ready (0s skips it).
+    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    pub throughput_idle: Duration,
+    /// How long the emulator keeps a new throughput Creating.
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    pub throughput_creating: Duration,
+    /// How long the emulator keeps a model swap Updating.
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    pub throughput_updating: Duration,
+    /// Operator --resync and --tag-check-interval for this section (as --deployment-resync).
+    #[arg(long, value_parser = parse_duration)]
+    pub throughput_resync: Option<Duration>,
+}
+
+impl ThroughputOptions {
+    fn off() -> Self {
+        Self {
+            throughputs: 0,
+            throughput_idle: Duration::ZERO,
+            throughput_creating: Duration::ZERO,
+            throughput_updating: Duration::ZERO,
+            throughput_resync: None,
+        }
+    }
+
+    pub fn lifecycle(&self) -> LifecycleOptions {
+        LifecycleOptions {
+            objects: self.throughputs,
+            idle: self.throughput_idle,
+            creating: self.throughput_creating,
+            updating: self.throughput_updating,
+            resync: self.throughput_resync,
+        }
+    }
 }
 
 /// The emulator's and the operator's settings every section shares.

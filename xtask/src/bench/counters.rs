@@ -20,6 +20,7 @@ pub(super) type RequestTotals = BTreeMap<(String, String, String), f64>;
 const OPERATOR_RESOURCES: &[&str] = &[
     "bedrockcustommodels",
     "bedrockcustommodeldeployments",
+    "bedrockprovisionedthroughputs",
     "events",
 ];
 
@@ -121,7 +122,7 @@ impl Bench<'_> {
 
 /// Everything that counts as activity: all Bedrock calls, and the operator's writes to the
 /// API server (the benchmark's own POSTs and DELETEs of resources are not counted; its PATCH
-/// of a deployment's modelRef is, and comes before the wait).
+/// of a deployment's or throughput's modelRef is, and comes before the wait).
 fn activity(snapshot: &Snapshot) -> (u64, u64) {
     let bedrock = Operation::ALL
         .iter()
@@ -131,9 +132,9 @@ fn activity(snapshot: &Snapshot) -> (u64, u64) {
         .apiserver
         .iter()
         .filter(|((verb, resource, _), _)| match resource.as_str() {
-            "bedrockcustommodels" | "bedrockcustommodeldeployments" => {
-                WRITE_VERBS.contains(&verb.as_str())
-            }
+            "bedrockcustommodels"
+            | "bedrockcustommodeldeployments"
+            | "bedrockprovisionedthroughputs" => WRITE_VERBS.contains(&verb.as_str()),
             "events" => EVENT_VERBS.contains(&verb.as_str()),
             _ => false,
         })
@@ -177,7 +178,7 @@ pub(super) fn request_totals(text: &str) -> RequestTotals {
 
 /// Operator writes (PATCH, APPLY, UPDATE) to a resource, by subresource ("" = the object
 /// itself). The benchmark itself only POSTs and DELETEs, except for the modelRef PATCHes of
-/// the deployment rollout, which the deployment section takes out.
+/// the lifecycle sections' swaps, which those sections take out.
 pub(super) fn writes(
     before: &RequestTotals,
     after: &RequestTotals,
@@ -203,7 +204,7 @@ pub(super) fn writes(
     out
 }
 
-/// The kind of a write to bedrockcustommodels or bedrockcustommodeldeployments, from its
+/// The kind of a write to one of the operator's resources, from its
 /// `writes` key: a PATCH or APPLY of the object itself is metadata, which the operator only
 /// touches for its finalizer; a write to the status subresource is a status write; anything
 /// else (UPDATE, other subresources) is other.

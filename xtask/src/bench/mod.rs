@@ -1,26 +1,29 @@
-//! `cargo xtask bench operator` (every section) and `cargo xtask bench deployments` (the
-//! deployment section only): the release operator against its own control plane and an
-//! in-process Bedrock emulator with AWS-like rate limits. Prints figures and writes them to
+//! `cargo xtask bench operator` (every section), `cargo xtask bench deployments` and `cargo
+//! xtask bench throughputs` (one lifecycle section only): the release operator against its own
+//! control plane and an in-process Bedrock emulator with AWS-like rate limits. Prints figures and writes them to
 //! `target/bench-results/<run>/` (results.json, results.md, SVG plots). See
 //! docs/benchmarks.md for what each figure means.
 //!
 //! One module per job: [`args`] (the command line), [`operator`] (spawning the release operator
 //! and reading its CPU and memory), [`resources`] (applying, counting and deleting the
 //! resources), [`counters`] (Bedrock calls and API-server writes between snapshots),
-//! [`versions`] (every version of the deployments, from a watch), the four scenarios
-//! [`convergence`], [`startup`], [`polling`] and [`deployments`], each with the typed figures it
-//! adds to results.json, and [`report`] (results.md) and [`plot`] (the SVGs).
+//! [`versions`] (every version of a kind's objects, from a watch), the scenarios
+//! [`convergence`], [`startup`], [`polling`] and [`lifecycle`] (what one lifecycle of a kind
+//! costs; per kind [`deployments`] and [`throughputs`]), each with the typed figures it adds to
+//! results.json, and [`report`] (results.md) and [`plot`] (the SVGs).
 
 mod args;
 mod convergence;
 mod counters;
 mod deployments;
+mod lifecycle;
 mod operator;
 mod plot;
 mod polling;
 mod report;
 mod resources;
 mod startup;
+mod throughputs;
 mod versions;
 
 use std::collections::BTreeMap;
@@ -35,12 +38,14 @@ use bedrock_operator::api::crd;
 use serde::Serialize;
 use testkit::ControlPlane;
 
-pub use args::{Args, DeploymentsArgs};
+pub use args::{Args, DeploymentsArgs, ThroughputsArgs};
 
 use convergence::Convergence;
 use deployments::Deployments;
+use lifecycle::{Kind, Lifecycle, LifecycleSettings};
 use polling::Polling;
 use startup::{STARTUP_CREATING, Startup};
+use throughputs::Throughputs;
 
 /// How often a wait for the resources lists them.
 const POLL: Duration = Duration::from_millis(500);
@@ -58,7 +63,9 @@ struct Results {
     #[serde(skip_serializing_if = "Option::is_none")]
     polling: Option<Polling>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    deployments: Option<Deployments>,
+    deployments: Option<Lifecycle>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    throughputs: Option<Lifecycle>,
 }
 
 /// The emulator's and the operator's settings of the run.
@@ -70,7 +77,8 @@ struct Settings {
     operator_flags: Vec<String>,
     idle_seconds: f64,
     startup: StartupSettings,
-    deployments: DeploymentSettings,
+    deployments: LifecycleSettings,
+    throughputs: LifecycleSettings,
 }
 
 /// The emulator's token buckets (calls/s; burst = rate).
@@ -92,17 +100,6 @@ struct StartupSettings {
     /// "none": the start-up scenario's emulator does not throttle.
     emulator_rate_limits: &'static str,
     operator_flags: Vec<String>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-struct DeploymentSettings {
-    deployments: usize,
-    idle_seconds: f64,
-    creating_seconds: f64,
-    updating_seconds: f64,
-    /// The flags this section adds to `operatorFlags`.
-    extra_operator_flags: Vec<String>,
 }
 
 pub async fn run(root: &Path, mut args: Args) -> Result<()> {
@@ -154,6 +151,7 @@ pub async fn run(root: &Path, mut args: Args) -> Result<()> {
         startup: None,
         polling: None,
         deployments: None,
+        throughputs: None,
     };
 
     // Both files are rewritten after every section, so a long run that fails late keeps what
@@ -191,9 +189,20 @@ pub async fn run(root: &Path, mut args: Args) -> Result<()> {
     }
 
     if args.deployments.deployments > 0 {
-        let deployments = bench.deployments().await?;
-        markdown.push_str(&report::deployments(&deployments));
-        results.deployments = Some(deployments);
+        let deployments = bench
+            .section::<Deployments>(args.deployments.lifecycle())
+            .await?;
+        markdown.push_str(&deployments.1);
+        results.deployments = Some(deployments.0);
+        save(&results, &markdown)?;
+    }
+
+    if args.throughputs.throughputs > 0 {
+        let throughputs = bench
+            .section::<Throughputs>(args.throughputs.lifecycle())
+            .await?;
+        markdown.push_str(&throughputs.1);
+        results.throughputs = Some(throughputs.0);
     }
 
     save(&results, &markdown)?;
@@ -229,14 +238,19 @@ impl Bench<'_> {
                 emulator_rate_limits: "none",
                 operator_flags: self.startup_flags(),
             },
-            deployments: DeploymentSettings {
-                deployments: a.deployments.deployments,
-                idle_seconds: a.deployments.deployment_idle.as_secs_f64(),
-                creating_seconds: a.deployments.deployment_creating.as_secs_f64(),
-                updating_seconds: a.deployments.deployment_updating.as_secs_f64(),
-                extra_operator_flags: self.deployment_flags(),
-            },
+            deployments: LifecycleSettings::of(&a.deployments.lifecycle()),
+            throughputs: LifecycleSettings::of(&a.throughputs.lifecycle()),
         }
+    }
+
+    /// A lifecycle section and its part of results.md.
+    async fn section<K: Kind>(
+        &self,
+        options: args::LifecycleOptions,
+    ) -> Result<(Lifecycle, String)> {
+        let figures = self.lifecycle::<K>(options).await?;
+        let markdown = report::lifecycle(&figures, &K::LABELS);
+        Ok((figures, markdown))
     }
 
     /// An emulator with the command line's Creating time and token buckets.
@@ -244,7 +258,7 @@ impl Bench<'_> {
         Self::start_emulator(seed, self.args.common.creating, self.rate_limits()).await
     }
 
-    /// The command line's token buckets (the deployment operations have none).
+    /// The command line's token buckets (the deployment and throughput operations have none).
     fn rate_limits(&self) -> BTreeMap<Operation, RateLimit> {
         let a = self.args;
         let bucket = |rate: f64| RateLimit {

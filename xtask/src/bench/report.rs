@@ -4,7 +4,9 @@ use serde::Serialize;
 
 use super::convergence::Convergence;
 use super::counters::CostPerModel;
-use super::deployments::{Deployments, GOAL_IDLE_WRITES, GOAL_WRITES_TO_READY, Latency, PhaseCost};
+use super::lifecycle::{
+    GOAL_IDLE_WRITES, GOAL_WRITES_TO_READY, IN_FLIGHT, Labels, Latency, Lifecycle, PhaseCost,
+};
 use super::polling::{GOAL_LAG_P99_SECONDS, POLICIES, Policy, Polling};
 use super::startup::{
     GOAL_READYZ_SECONDS, GOAL_RSS_MIB, RESTART_CAP, RESTART_MIN, RESTART_QUIET, Startup,
@@ -351,7 +353,17 @@ pub(super) fn polling(p: &Polling) -> String {
     s
 }
 
-pub(super) fn deployments(d: &Deployments) -> String {
+pub(super) fn lifecycle(d: &Lifecycle, labels: &Labels) -> String {
+    let Labels {
+        kind,
+        one,
+        many,
+        swap,
+        swapped,
+        swapped_when,
+        ready_writes,
+        ..
+    } = labels;
     let p = &d.phases;
     let flags = if d.extra_operator_flags.is_empty() {
         "the bench's operator flags".to_string()
@@ -371,55 +383,55 @@ pub(super) fn deployments(d: &Deployments) -> String {
     };
     let met = |ok: bool| if ok { "met" } else { "**missed**" };
     let mut s = format!(
-        "\n## {n} deployments (BedrockCustomModelDeployment), one model each\n\n\
-         The {models} models (one per deployment, one each rolls out to) were Active first \
-         ({models_ready} s). Emulator: deployments Creating for {creating} s, swaps Updating for \
-         {updating} s, no throttling of deployment operations; {flags}.\n\n\
+        "\n## {n} {many} ({kind}), one model each\n\n\
+         The {models} models (one per {one}, one each swaps to) were Active first \
+         ({models_ready} s). Emulator: {many} Creating for {creating} s, model swaps Updating for \
+         {updating} s, no throttling of {one} operations; {flags}.\n\n\
          | figure | value | goal |\n|---|---|---|\n\
-         | deployments POSTed (32 in flight) in | {apply} s | |\n\
+         | {many} POSTed ({IN_FLIGHT} in flight) in | {apply} s | |\n\
          | first POST → all Ready | {ready} s | |\n\
-         | time to Ready per deployment, p50 / p99 / max (POST → first version with Ready True) | {ttr} s | |\n\
-         | first modelRef PATCH → all rolled out | {rolled} s | |\n\
-         | time to roll out per deployment, p50 / p99 / max (PATCH → UpdateCompleted on the new model) | {ttro} s | |\n\
+         | time to Ready per {one}, p50 / p99 / max (POST → first version with Ready True) | {ttr} s | |\n\
+         | first modelRef PATCH → all {swapped} | {all_swapped} s | |\n\
+         | time to {swap} per {one}, p50 / p99 / max (PATCH → {swapped_when}) | {tts} s | |\n\
          | first DELETE → all gone | {del} s | |\n\
-         | deployments / models left in Bedrock | {dleft} / {mleft} | 0 / 0 |\n",
-        n = d.deployments,
-        models = d.deployments * 2,
+         | {many} / models left in Bedrock | {left} / {mleft} | 0 / 0 |\n",
+        n = d.objects,
+        models = d.objects * 2,
         models_ready = fig(d.models_ready_seconds),
-        creating = json(&d.deployment_creating_seconds),
-        updating = json(&d.deployment_updating_seconds),
+        creating = json(&d.creating_seconds),
+        updating = json(&d.updating_seconds),
         apply = fig(d.apply_seconds),
         ready = fig(d.all_ready_seconds),
         ttr = seconds(&d.time_to_ready),
-        rolled = fig(d.all_rolled_out_seconds),
-        ttro = seconds(&d.time_to_rollout),
+        all_swapped = fig(d.all_swapped_seconds),
+        tts = seconds(&d.time_to_swap),
         del = fig(d.delete_seconds),
-        dleft = d.bedrock_deployments_left,
+        left = d.left_in_bedrock,
         mleft = d.models_left,
     );
     s.push_str(&format!(
-        "\nGoals: writes per deployment from create to Ready ≤ {GOAL_WRITES_TO_READY} — {}; \
+        "\nGoals: writes per {one} from create to Ready ({ready_writes}) ≤ {GOAL_WRITES_TO_READY} — {}; \
          writes in the idle window {GOAL_IDLE_WRITES} — {}.\n",
         met(d.goals.writes_to_ready_met),
         d.goals.idle_writes_met.map(met).unwrap_or("not measured"),
     ));
-    s.push_str(
-        "\nCost per deployment. Windows: **create → Ready** from the first POST until every \
-         deployment is Ready and the counters are quiet for 3 s; **idle** the idle window; \
-         **rollout** from the first modelRef PATCH until every deployment serves its new model \
+    s.push_str(&format!(
+        "\nCost per {one}. Windows: **create → Ready** from the first POST until every \
+         {one} is Ready and the counters are quiet for 3 s; **idle** the idle window; \
+         **{swap}** from the first modelRef PATCH until every {one} serves its new model \
          and the counters are quiet for 3 s; **delete** from the first DELETE until every \
-         deployment is gone, plus 3 s of quiet; **lifecycle** = create + rollout + delete. \
-         Writes are the operator's: per deployment from a watch (each new version of the \
+         {one} is gone, plus 3 s of quiet; **lifecycle** = create + {swap} + delete. \
+         Writes are the operator's: per {one} from a watch (each new version of the \
          object; the user's create, spec change and deletion left out), and as write requests \
          from `apiserver_request_total` (the benchmark's modelRef PATCHes left out).\n\n\
-         | figure | create → Ready | idle | rollout | delete | lifecycle | goal |\n\
+         | figure | create → Ready | idle | {swap} | delete | lifecycle | goal |\n\
          |---|---|---|---|---|---|---|\n",
-    );
+    ));
     let idle = p.idle.as_ref();
     let columns = [
         Some(&p.create_to_ready),
         idle,
-        Some(&p.rollout),
+        Some(&p.swap),
         Some(&p.delete),
         Some(&d.lifecycle),
     ];
@@ -433,26 +445,26 @@ pub(super) fn deployments(d: &Deployments) -> String {
     row(&mut s, "window (s)", &|c| fig(c.seconds), "");
     row(
         &mut s,
-        "operator writes per deployment, mean (watch)",
+        &format!("operator writes per {one}, mean (watch)"),
         &|c| fig(c.writes.mean),
         "",
     );
     row(
         &mut s,
-        "… min / max over the deployments",
+        &format!("… min / max over the {many}"),
         &|c| format!("{} / {}", c.writes.min, c.writes.max),
         &format!("max ≤ {GOAL_WRITES_TO_READY} create → Ready, 0 idle"),
     );
     row(
         &mut s,
-        "… deployments by count (count: deployments)",
+        &format!("… {many} by count (count: {many})"),
         &|c| json(&c.writes.histogram),
         "",
     );
     row(
         &mut s,
-        "write requests per deployment (API server)",
-        &|c| fig(c.write_requests_per_deployment),
+        &format!("write requests per {one} (API server)"),
+        &|c| fig(c.write_requests_per_object),
         "",
     );
     for (kind, label) in [
@@ -475,20 +487,20 @@ pub(super) fn deployments(d: &Deployments) -> String {
     );
     row(
         &mut s,
-        "writes to events per deployment (both kinds)",
-        &|c| fig(c.event_writes_per_deployment),
+        &format!("writes to events per {one} (both kinds)"),
+        &|c| fig(c.event_writes_per_object),
         "",
     );
     row(
         &mut s,
-        "Bedrock calls per deployment (incl. throttled)",
-        &|c| fig(c.bedrock_calls_per_deployment),
+        &format!("Bedrock calls per {one} (incl. throttled)"),
+        &|c| fig(c.bedrock_calls_per_object),
         "reported",
     );
     row(
         &mut s,
         "… of which throttled",
-        &|c| fig(c.throttled_calls_per_deployment),
+        &|c| fig(c.throttled_calls_per_object),
         "",
     );
     let mut operations: Vec<&String> = columns
@@ -508,8 +520,8 @@ pub(super) fn deployments(d: &Deployments) -> String {
     }
     row(
         &mut s,
-        "operator CPU seconds per deployment",
-        &|c| fig(c.cpu_seconds_per_deployment),
+        &format!("operator CPU seconds per {one}"),
+        &|c| fig(c.cpu_seconds_per_object),
         "",
     );
     s

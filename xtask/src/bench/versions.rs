@@ -1,9 +1,9 @@
-//! Every version of the benchmark's BedrockCustomModelDeployments, from one watch of their
-//! namespace: how many of them the operator wrote in a window, per deployment, and when each
-//! deployment first looked a given way (Ready, rolled out, gone).
+//! Every version of the benchmark's objects of one kind (deployments, throughputs), from one
+//! watch of their namespace: how many of them the operator wrote in a window, per object, and
+//! when each object first looked a given way (Ready, swapped to its new model, gone).
 //!
 //! The API server's request counters say how many writes were sent; the watch says which
-//! object each one changed, so the figures can be per deployment (the worst one, not only the
+//! object each one changed, so the figures can be per object (the worst one, not only the
 //! mean). A write that changed nothing makes no version, so it shows in the counters only.
 
 use std::collections::BTreeMap;
@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Result, bail};
 use bedrock_operator::api::conditions::READY;
-use bedrock_operator::api::deployment::{BedrockCustomModelDeployment, UpdateStatus};
+use bedrock_operator::controller::Managed;
 use kube::api::{Api, ListParams, WatchEvent, WatchParams};
 use kube::runtime::WatchStreamExt;
 use serde::Serialize;
@@ -24,6 +24,21 @@ const LOOK: Duration = Duration::from_millis(100);
 /// Each watch request ends after this long and the next resumes from the last version seen.
 const WATCH_SECONDS: u32 = 240;
 
+/// A kind whose versions the benchmark records: what a version says beyond Ready.
+pub(super) trait Watched: Managed {
+    /// The status describes the current spec, the last model swap is complete and the object
+    /// serves the model the spec names.
+    fn swapped(&self) -> bool;
+}
+
+/// Ready is True.
+pub(super) fn is_ready<K: Managed>(object: &K) -> bool {
+    object
+        .conditions()
+        .iter()
+        .any(|c| c.type_ == READY && c.status == "True")
+}
+
 /// What made a version.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Change {
@@ -32,7 +47,7 @@ pub(super) enum Change {
     Deleted,
 }
 
-/// One version of one deployment as the watch delivered it.
+/// One version of one object as the watch delivered it.
 #[derive(Debug, Clone)]
 pub(super) struct Version {
     /// When the watch delivered it.
@@ -41,40 +56,28 @@ pub(super) struct Version {
     pub change: Change,
     pub generation: i64,
     pub ready: bool,
-    /// The status describes the current spec, the last swap completed and the deployment
-    /// serves the model the spec names.
-    pub rolled_out: bool,
+    /// Ready, and [`Watched::swapped`].
+    pub swapped: bool,
 }
 
 impl Version {
-    fn new(at: Instant, change: Change, object: &BedrockCustomModelDeployment) -> Self {
-        let status = object.status.as_ref();
-        let generation = object.metadata.generation.unwrap_or_default();
-        let ready = status.is_some_and(|s| {
-            s.conditions
-                .iter()
-                .any(|c| c.type_ == READY && c.status == "True")
-        });
-        let rolled_out = ready
-            && status.is_some_and(|s| {
-                s.observed_generation == Some(generation)
-                    && s.update_status == Some(UpdateStatus::UpdateCompleted)
-                    && s.model_arn.is_some()
-                    && s.model_arn == s.desired_model_arn
-            });
+    fn new<K: Watched>(at: Instant, change: Change, object: &K) -> Self {
+        let ready = is_ready(object);
         Self {
             at,
-            name: object.metadata.name.clone().unwrap_or_default(),
+            name: object.meta().name.clone().unwrap_or_default(),
             change,
-            generation,
+            generation: object.meta().generation.unwrap_or_default(),
             ready,
-            rolled_out,
+            swapped: ready && object.swapped(),
         }
     }
 }
 
 /// A watch running in the background, recording every version.
 pub(super) struct Recorder {
+    /// The objects, plural, for messages: "deployments".
+    objects: &'static str,
     versions: Arc<Mutex<Vec<Version>>>,
     task: tokio::task::JoinHandle<Result<()>>,
 }
@@ -82,12 +85,16 @@ pub(super) struct Recorder {
 impl Recorder {
     /// Starts watching from the namespace's current resource version: every version written
     /// after this returns is recorded.
-    pub(super) async fn start(api: Api<BedrockCustomModelDeployment>) -> Result<Self> {
+    pub(super) async fn start<K: Watched>(api: Api<K>, objects: &'static str) -> Result<Self> {
         let list = api.list(&ListParams::default().limit(1)).await?;
         let from = list.metadata.resource_version.unwrap_or_default();
         let versions = Arc::new(Mutex::new(Vec::new()));
         let task = tokio::spawn(record(api, from, Arc::clone(&versions)));
-        Ok(Self { versions, task })
+        Ok(Self {
+            objects,
+            versions,
+            task,
+        })
     }
 
     /// Every version so far, in the order the watch delivered them.
@@ -112,7 +119,7 @@ impl Recorder {
             LOOK,
             async || {
                 if self.task.is_finished() {
-                    bail!("the watch of the deployments ended");
+                    bail!("the watch of the {} ended", self.objects);
                 }
                 let versions = self.versions();
                 let latest = latest(&versions);
@@ -126,8 +133,9 @@ impl Recorder {
         .await;
         match waited {
             Err(error) if wait::timed_out(&error) => bail!(
-                "only {done} of {} deployments {what} after {deadline:?}",
-                names.len()
+                "only {done} of {} {} {what} after {deadline:?}",
+                names.len(),
+                self.objects
             ),
             other => other,
         }
@@ -137,7 +145,7 @@ impl Recorder {
     pub(super) async fn stop(self) -> Result<Vec<Version>> {
         if self.task.is_finished() {
             self.task.await??;
-            bail!("the watch of the deployments ended");
+            bail!("the watch of the {} ended", self.objects);
         }
         self.task.abort();
         let versions = self.versions();
@@ -146,8 +154,8 @@ impl Recorder {
 }
 
 /// The watch loop: one request after another, each resuming from the last version seen.
-async fn record(
-    api: Api<BedrockCustomModelDeployment>,
+async fn record<K: Watched>(
+    api: Api<K>,
     mut from: String,
     versions: Arc<Mutex<Vec<Version>>>,
 ) -> Result<()> {
@@ -167,7 +175,7 @@ async fn record(
                 // A 410 Gone here would mean versions were missed: the figures would be wrong.
                 WatchEvent::Error(status) => bail!("the watch failed: {status:?}"),
             };
-            if let Some(version) = &object.metadata.resource_version {
+            if let Some(version) = &object.meta().resource_version {
                 from.clone_from(version);
             }
             if let Ok(mut all) = versions.lock() {
@@ -186,7 +194,7 @@ where
     std::future::poll_fn(|cx| stream.as_mut().poll_next(cx)).await
 }
 
-/// The latest version of each deployment.
+/// The latest version of each object.
 fn latest(versions: &[Version]) -> BTreeMap<&str, &Version> {
     versions.iter().map(|v| (v.name.as_str(), v)).collect()
 }
@@ -240,14 +248,14 @@ pub(super) fn operator_writes(
     writes
 }
 
-/// How a per-deployment count is spread over the deployments.
+/// How a per-object count is spread over the objects.
 #[derive(Debug, Clone, Default, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub(super) struct Spread {
     pub mean: f64,
     pub min: usize,
     pub max: usize,
-    /// count → deployments with that count.
+    /// count → objects with that count.
     pub histogram: BTreeMap<usize, usize>,
 }
 
@@ -277,7 +285,7 @@ mod tests {
             change,
             generation,
             ready: false,
-            rolled_out: false,
+            swapped: false,
         }
     }
 
@@ -302,14 +310,14 @@ mod tests {
         assert_eq!(
             create.get("b"),
             Some(&0),
-            "a deployment without versions counts 0"
+            "an object without versions counts 0"
         );
         assert_eq!(operator_writes(&versions, &names, t(10), t(15))["a"], 2);
         assert_eq!(operator_writes(&versions, &names, t(20), t(25))["a"], 1);
     }
 
     #[test]
-    fn spreads_counts_over_deployments() {
+    fn spreads_counts_over_objects() {
         let counts: BTreeMap<String, usize> = [("a", 3), ("b", 3), ("c", 4)]
             .into_iter()
             .map(|(n, c)| (n.to_string(), c))
