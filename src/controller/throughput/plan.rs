@@ -721,6 +721,13 @@ pub fn after_create(
         Desired::new(conditions::SYNCED, true, reason::RECONCILED, message),
     ];
     plan.status.desired_model_arn = Some(model_id.to_string());
+    // What the polls of the Creating throughput will report, so that they write nothing (a
+    // foundation model ID comes back as its ARN; a commitment's end is Bedrock's to say).
+    if model_id.starts_with("arn:") {
+        plan.status.model_arn = Some(model_id.to_string());
+    }
+    plan.status.model_units = Some(valid.model_units);
+    plan.status.commitment_duration = valid.commitment.map(|c| c.as_str().to_string());
     plan.status.created_with = Some(created_with(valid, region));
     // The create carried spec.tags.
     plan.status.tags_synced_generation = generation;
@@ -745,6 +752,22 @@ fn throughput_status(state: &ThroughputState) -> ThroughputStatus {
         ThroughputState::Failed => ThroughputStatus::Failed,
         ThroughputState::Other(_) => ThroughputStatus::Unknown,
     }
+}
+
+/// Ready's message while the throughput serves (also during a swap).
+fn in_service_message(name: &str, model_units: i32, serving: &str) -> String {
+    format!(
+        "provisioned throughput {name} is InService with {}, serving {serving}",
+        units(model_units)
+    )
+}
+
+/// Synced's message while a model swap runs: the same from the plan that starts it and from
+/// the polls that follow it.
+fn swapping_message(name: &str, model: &str, serving: &str) -> String {
+    format!(
+        "swapping model {model} into provisioned throughput {name}; it serves {serving} until then"
+    )
 }
 
 /// "1 model unit", "2 model units".
@@ -866,10 +889,8 @@ fn plan_state(
             }
         }
         ThroughputState::Updating => {
-            let message = format!(
-                "Bedrock is updating provisioned throughput {name} (to model {}); it serves {serving} until then",
-                found.desired_model_arn
-            );
+            // The words of the plan that started the swap, so that its polls write nothing.
+            let message = swapping_message(name, &found.desired_model_arn, serving);
             let events = if previous.throughput_status != Some(ThroughputStatus::Updating) {
                 vec![Note::normal(reason::UPDATING, "Update", message.clone())]
             } else {
@@ -883,7 +904,7 @@ fn plan_state(
                         conditions::READY,
                         true,
                         reason::IN_SERVICE,
-                        format!("provisioned throughput {name} is InService, serving {serving}"),
+                        in_service_message(name, found.model_units, serving),
                     ),
                     Desired::new(conditions::SYNCED, true, reason::UPDATING, message),
                 ],
@@ -907,10 +928,7 @@ fn plan_in_service(
 ) -> Plan {
     let name = &found.name;
     let serving = &found.model_arn;
-    let serving_message = format!(
-        "provisioned throughput {name} is InService with {}, serving {serving}",
-        units(found.model_units)
-    );
+    let serving_message = in_service_message(name, found.model_units, serving);
     let ready = Desired::new(
         conditions::READY,
         true,
@@ -939,18 +957,14 @@ fn plan_in_service(
     let rename = (valid.name != found.name).then(|| valid.name.clone());
     let swap = (!same_model(desired_model, serving)).then(|| desired_model.to_string());
     if rename.is_some() || swap.is_some() {
-        let what = match (&rename, &swap) {
-            (Some(new), Some(model)) => {
-                format!(
-                    "renaming provisioned throughput {name} to {new} and swapping in model {model}"
-                )
-            }
+        let message = match (&rename, &swap) {
+            (Some(new), Some(model)) => format!(
+                "renaming provisioned throughput {name} to {new}; {}",
+                swapping_message(new, model, serving)
+            ),
             (Some(new), None) => format!("renaming provisioned throughput {name} to {new}"),
-            (None, _) => {
-                format!("swapping model {desired_model} into provisioned throughput {name}")
-            }
+            (None, _) => swapping_message(name, desired_model, serving),
         };
-        let message = format!("{what}; it serves {serving} until then");
         let mut events = vec![Note::normal(reason::UPDATING, "Update", message.clone())];
         if let Some(new) = &rename {
             events.push(Note::normal(

@@ -313,6 +313,7 @@ fn after_create_the_polls_of_a_creating_throughput_write_nothing_new() {
         poll.conditions, p.conditions,
         "the same conditions: no write"
     );
+    assert_eq!(poll.status, p.status, "the same status: no write");
     assert!(poll.actions.is_empty());
 }
 
@@ -754,4 +755,23 @@ fn a_refused_unit_quota_says_aws_must_grant_model_units_first() {
         "{}",
         synced.message
     );
+}
+
+#[test]
+fn the_polls_of_a_swap_write_nothing_after_the_plan_that_started_it() {
+    let resource = in_service(by_ref("nova-v4"), V3);
+    let observation = observe(resolved(V4), Some(remote(ThroughputState::InService, V3)));
+    let mut started = plan(&resource, &observation);
+    after_update(&mut started, &Timing::default());
+    let mut updating = resource.clone();
+    updating.status = Some(started.status.clone());
+    let mut found = remote(ThroughputState::Updating, V3);
+    found.desired_model_arn = V4.into();
+    let poll = plan(&updating, &observe(resolved(V4), Some(found)));
+    assert_eq!(
+        poll.conditions, started.conditions,
+        "the same conditions: no write"
+    );
+    assert_eq!(poll.status, started.status, "the same status: no write");
+    assert!(poll.events.is_empty(), "{:?}", poll.events);
 }
