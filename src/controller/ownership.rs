@@ -131,6 +131,43 @@ pub fn owner_to_look_up(uid: &str, tags: &BTreeMap<String, String>) -> Option<Ho
     }
 }
 
+/// A Bedrock object found under the name a resource asks for, for [`name_conflict_message`].
+pub struct Found<'a> {
+    /// "model", "deployment", "provisioned throughput".
+    pub noun: &'a str,
+    /// The spec field that names it: "spec.modelName".
+    pub field: &'a str,
+    pub name: &'a str,
+    pub region: &'a str,
+    pub arn: &'a str,
+}
+
+/// Why a Bedrock object found by name is not this resource's to take (NameConflict), and what
+/// to do: `holder` is whose its owner tag says it is; `adopt` whether the spec asks for it.
+pub fn name_conflict_message(found: &Found<'_>, holder: Option<&Holder>, adopt: bool) -> String {
+    let Found {
+        noun,
+        field,
+        name,
+        region,
+        arn,
+    } = found;
+    match (holder, adopt) {
+        (Some(holder), true) if holder.reference.is_some() => format!(
+            "Bedrock {noun} {name} in {region} ({arn}) belongs to {holder}, which still exists, and a {noun} has one owner: choose another {field}, or hand the {noun} over by deleting {holder} with spec.deletionPolicy: Retain"
+        ),
+        (Some(holder), true) => format!(
+            "Bedrock {noun} {name} in {region} ({arn}) belongs to {holder}; its owner tag names no namespace/name, so the operator cannot tell whether that resource still exists and leaves the {noun} to it: choose another {field}"
+        ),
+        (Some(holder), false) => format!(
+            "a Bedrock {noun} named {name} already exists in {region} ({arn}) and belongs to {holder}, not to this resource: choose another {field}, or set spec.adoptionPolicy: Adopt to take it over once that resource is gone"
+        ),
+        (None, _) => format!(
+            "a Bedrock {noun} named {name} already exists in {region} and was not created by this resource ({arn}): choose another {field}, delete that {noun}, or set spec.adoptionPolicy: Adopt to manage it from this resource"
+        ),
+    }
+}
+
 /// The message of the Warning event of a resource deleted without deleting the model it named.
 pub fn left_message(kind: &str, model: &str, holder: Option<&Holder>) -> String {
     match holder {

@@ -538,20 +538,15 @@ fn name_conflict(
     clear_deployment(&mut status);
     let region = status.region.clone().unwrap_or_default();
     let (name, arn) = (&found.name, &found.arn);
-    let message = match (holder, valid.adoption_policy) {
-        (Some(holder), AdoptionPolicy::Adopt) if holder.reference.is_some() => format!(
-            "Bedrock deployment {name} in {region} ({arn}) belongs to {holder}, which still exists, and a deployment has one owner: choose another spec.modelDeploymentName, or hand the deployment over by deleting {holder} with spec.deletionPolicy: Retain"
-        ),
-        (Some(holder), AdoptionPolicy::Adopt) => format!(
-            "Bedrock deployment {name} in {region} ({arn}) belongs to {holder}; its owner tag names no namespace/name, so the operator cannot tell whether that resource still exists and leaves the deployment to it: choose another spec.modelDeploymentName"
-        ),
-        (Some(holder), AdoptionPolicy::Never) => format!(
-            "a Bedrock deployment named {name} already exists in {region} ({arn}) and belongs to {holder}, not to this resource: choose another spec.modelDeploymentName, or set spec.adoptionPolicy: Adopt to take it over once that resource is gone"
-        ),
-        (None, _) => format!(
-            "a Bedrock deployment named {name} already exists in {region} and was not created by this resource ({arn}): choose another spec.modelDeploymentName, delete that deployment, or set spec.adoptionPolicy: Adopt to manage it from this resource"
-        ),
+    let found = ownership::Found {
+        noun: "deployment",
+        field: "spec.modelDeploymentName",
+        name,
+        region: &region,
+        arn,
     };
+    let adopt = valid.adoption_policy == AdoptionPolicy::Adopt;
+    let message = ownership::name_conflict_message(&found, holder, adopt);
     outcome::blocked(
         current_conditions(resource),
         status,

@@ -116,20 +116,15 @@ pub fn name_conflict(
 ) -> Plan {
     let name = model_name(resource);
     clear_model(&mut status);
-    let message = match (holder, resource.spec.adoption_policy) {
-        (Some(holder), AdoptionPolicy::Adopt) if holder.reference.is_some() => format!(
-            "Bedrock model {name} in {region} ({arn}) belongs to {holder}, which still exists, and a model has one owner: choose another spec.modelName, or hand the model over by deleting {holder} with spec.deletionPolicy: Retain"
-        ),
-        (Some(holder), AdoptionPolicy::Adopt) => format!(
-            "Bedrock model {name} in {region} ({arn}) belongs to {holder}; its owner tag names no namespace/name, so the operator cannot tell whether that resource still exists and leaves the model to it: choose another spec.modelName"
-        ),
-        (Some(holder), AdoptionPolicy::Never) => format!(
-            "a Bedrock model named {name} already exists in {region} ({arn}) and belongs to {holder}, not to this resource: choose another spec.modelName, or set spec.adoptionPolicy: Adopt to take it over once that resource is gone"
-        ),
-        (None, _) => format!(
-            "a Bedrock model named {name} already exists in {region} and was not created by this resource ({arn}): choose another spec.modelName, delete that model, or set spec.adoptionPolicy: Adopt to manage it from this resource"
-        ),
+    let found = ownership::Found {
+        noun: "model",
+        field: "spec.modelName",
+        name: &name,
+        region,
+        arn,
     };
+    let adopt = resource.spec.adoption_policy == AdoptionPolicy::Adopt;
+    let message = ownership::name_conflict_message(&found, holder, adopt);
     blocked(
         resource,
         status,

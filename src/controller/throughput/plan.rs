@@ -601,20 +601,15 @@ fn name_conflict(
     clear_throughput(&mut status);
     let region = status.region.clone().unwrap_or_default();
     let (name, arn) = (&found.name, &found.arn);
-    let message = match (holder, valid.adoption_policy) {
-        (Some(holder), AdoptionPolicy::Adopt) if holder.reference.is_some() => format!(
-            "provisioned throughput {name} in {region} ({arn}) belongs to {holder}, which still exists, and a throughput has one owner: choose another spec.provisionedModelName, or hand it over by deleting {holder} with spec.deletionPolicy: Retain"
-        ),
-        (Some(holder), AdoptionPolicy::Adopt) => format!(
-            "provisioned throughput {name} in {region} ({arn}) belongs to {holder}; its owner tag names no namespace/name, so the operator cannot tell whether that resource still exists and leaves the throughput to it: choose another spec.provisionedModelName"
-        ),
-        (Some(holder), AdoptionPolicy::Never) => format!(
-            "a provisioned throughput named {name} already exists in {region} ({arn}) and belongs to {holder}, not to this resource: choose another spec.provisionedModelName, or set spec.adoptionPolicy: Adopt to take it over once that resource is gone"
-        ),
-        (None, _) => format!(
-            "a provisioned throughput named {name} already exists in {region} and was not bought by this resource ({arn}): choose another spec.provisionedModelName, or set spec.adoptionPolicy: Adopt to manage it from this resource"
-        ),
+    let found = ownership::Found {
+        noun: "provisioned throughput",
+        field: "spec.provisionedModelName",
+        name,
+        region: &region,
+        arn,
     };
+    let adopt = valid.adoption_policy == AdoptionPolicy::Adopt;
+    let message = ownership::name_conflict_message(&found, holder, adopt);
     outcome::blocked(
         current_conditions(resource),
         status,
