@@ -1420,7 +1420,7 @@ async fn health_of_a_throughput_during_a_model_swap() -> Result<()> {
         object["status"]["throughputStatus"] == "Updating"
             && condition_in(object, SYNCED).is_some_and(|c| {
                 c.1 == "Updating"
-                    && c.2.starts_with("Bedrock is updating")
+                    && c.2.starts_with("swapping model")
                     && c.3.is_some()
                     && c.3 == object["metadata"]["generation"].as_i64()
             })
@@ -1433,7 +1433,7 @@ async fn health_of_a_throughput_during_a_model_swap() -> Result<()> {
     );
     let health = assert_health(THROUGHPUT, &updating, "Progressing", SYNCED).await?;
     assert!(
-        health.message.contains(&format!("to model {v4}"))
+        health.message.contains(&format!("swapping model {v4}"))
             && health.message.contains(&format!("serves {v3} until then")),
         "{health:?}"
     );
