@@ -57,6 +57,10 @@ const THROUGHPUT_CRD_YAML: &str =
 const THROUGHPUT_CRD_NAME: &str = "bedrockprovisionedthroughputs.bedrock-operator.dev";
 /// `--timeout` of a `kubectl wait` that should succeed.
 const WAIT: &str = "--timeout=60s";
+/// `--timeout` of deleting a CRD: the API server tears down the kind's storage (and its
+/// instances) first, which took over 60 s in a CI run with every other test of this binary
+/// replaying cases through kubectl on the same 2 cores.
+const WAIT_CRD_GONE: &str = "--timeout=180s";
 /// How long the test waits for a `kubectl wait` it started in the background.
 const DEADLINE: Duration = Duration::from_secs(90);
 
@@ -682,7 +686,7 @@ async fn apply_unchanged(
             }
         }
         kubectl
-            .ok(&["delete", "-f", path, "--wait=true", WAIT], None)
+            .ok(&["delete", "-f", path, "--wait=true", WAIT_CRD_GONE], None)
             .await?;
     }
     Ok(problems)
