@@ -182,6 +182,26 @@ impl Users {
     }
 }
 
+/// The plan of a resource whose model cannot be served yet: both conditions carry the waiting
+/// reason, no call, looked at again when the model changes. Waiting is not a fault, so its
+/// event is Normal; it comes after `events` (what the plan announced before deciding to wait).
+pub fn waiting<S, A>(
+    current: &[k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition],
+    status: S,
+    resolution: &Resolution,
+    noun: &str,
+    mut events: Vec<outcome::Note>,
+) -> outcome::Plan<S, A> {
+    let (why, message) = unresolved(resolution, noun);
+    let mut plan = outcome::blocked(current, status, why, message, outcome::Next::AwaitChange);
+    for note in &mut plan.events {
+        note.warning = false;
+    }
+    events.append(&mut plan.events);
+    plan.events = events;
+    plan
+}
+
 /// A kind that serves a model: what the model's side needs to know of it.
 pub trait Serves: kube::Resource {
     /// spec.modelRef.name, if the model is named by reference.

@@ -656,21 +656,8 @@ fn plan_create(
     mut events: Vec<Note>,
 ) -> Plan {
     let Some(model_id) = observation.model.arn() else {
-        let (why, message) = unresolved(&observation.model);
-        let mut plan = outcome::blocked(
-            current_conditions(resource),
-            status,
-            why,
-            message,
-            Next::AwaitChange,
-        );
-        // Waiting is not a fault: announce it as Normal.
-        for note in &mut plan.events {
-            note.warning = false;
-        }
-        events.append(&mut plan.events);
-        plan.events = events;
-        return plan;
+        let current = current_conditions(resource);
+        return reference::waiting(current, status, &observation.model, "throughput", events);
     };
     let request = create_request(resource, valid, model_id, region, status.recreations);
     status.region = Some(region.to_string());
