@@ -5,7 +5,8 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 
 use crate::controller::Timing;
-use crate::controller::ownership::AdoptionScope;
+use crate::controller::guards::{ArnPatterns, Guards, GuardsFile, GuardsFileError};
+use crate::controller::scope::NamespaceScope;
 use crate::telemetry::LogFormat;
 
 /// Kubernetes operator for Amazon Bedrock imported custom models (BedrockCustomModel).
@@ -57,7 +58,38 @@ pub struct RunArgs {
     /// list of namespaces. Elsewhere Adopt is InvalidSpec, with no AWS call. On clusters shared
     /// by several teams, use none or a list (docs/security.md).
     #[arg(long, env = "ALLOW_ADOPTION", default_value = "all")]
-    pub allow_adoption: AdoptionScope,
+    pub allow_adoption: NamespaceScope,
+
+    /// Namespaces whose BedrockCustomModelDeployments and BedrockProvisionedThroughputs may
+    /// name (spec.modelArn, spec.modelId) a custom model that a BedrockCustomModel of another
+    /// namespace holds: none, all, or a comma-separated list of namespaces. Elsewhere such a
+    /// reference is InvalidSpec naming the field, with no AWS call (docs/security.md).
+    #[arg(long, env = "CROSS_NAMESPACE_REFERENCES", default_value = "none")]
+    pub cross_namespace_references: NamespaceScope,
+
+    /// The roles a BedrockCustomModel's spec.roleArn may name: comma-separated ARN patterns
+    /// where * matches any run of characters; * allows any role. Another role is InvalidSpec
+    /// naming spec.roleArn, with no AWS call. --guards-file may replace the list per namespace.
+    #[arg(long, env = "ALLOWED_ROLE_ARNS", default_value = "*")]
+    pub allowed_role_arns: ArnPatterns,
+
+    /// The KMS keys a BedrockCustomModel's spec.kmsKeyArn may name: comma-separated ARN
+    /// patterns where * matches any run of characters; * allows any key. Another key is
+    /// InvalidSpec naming spec.kmsKeyArn, with no AWS call. --guards-file may replace the list
+    /// per namespace.
+    #[arg(long, env = "ALLOWED_KMS_KEY_ARNS", default_value = "*")]
+    pub allowed_kms_key_arns: ArnPatterns,
+
+    /// Name Bedrock objects <namespace>-<name> when the spec names none (spec.modelName,
+    /// spec.modelDeploymentName, spec.provisionedModelName), so that two namespaces' resources
+    /// of the same name do not collide. Objects that already exist keep their name.
+    #[arg(long, env = "NAMESPACED_NAMES", default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub namespaced_names: bool,
+
+    /// A YAML file of per-namespace guards, `namespaces: {<namespace>: {allowedRoleArns: [...],
+    /// allowedKmsKeyArns: [...]}}`: each list given replaces the global one for that namespace.
+    #[arg(long, env = "GUARDS_FILE")]
+    pub guards_file: Option<std::path::PathBuf>,
 
     /// Most Bedrock calls per second, across all resources.
     #[arg(long, env = "RATE_LIMIT_QPS", default_value_t = 10.0)]
@@ -146,6 +178,21 @@ pub struct RunArgs {
 }
 
 impl RunArgs {
+    /// The tenant guards the flags and --guards-file set.
+    pub fn guards(&self) -> Result<Guards, GuardsFileError> {
+        let namespaces = match &self.guards_file {
+            Some(path) => GuardsFile::read(&path.to_string_lossy())?.namespaces,
+            None => Default::default(),
+        };
+        Ok(Guards {
+            cross_namespace_references: self.cross_namespace_references.clone(),
+            allowed_role_arns: self.allowed_role_arns.clone(),
+            allowed_kms_key_arns: self.allowed_kms_key_arns.clone(),
+            namespaced_names: self.namespaced_names,
+            namespaces,
+        })
+    }
+
     pub fn timing(&self) -> Timing {
         Timing {
             poll_initial: self.poll_initial,

@@ -59,6 +59,13 @@ async fn run(args: RunArgs) -> ExitCode {
         error!("no AWS region: set --region, AWS_REGION, or a region in the AWS configuration");
         return ExitCode::FAILURE;
     };
+    let guards = match args.guards() {
+        Ok(guards) => guards,
+        Err(e) => {
+            error!(error = %e, cause = ?std::error::Error::source(&e).map(ToString::to_string), "cannot use the guards file");
+            return ExitCode::FAILURE;
+        }
+    };
     let bedrock = sdk.with_metrics(metrics.clone());
     let settings = controller::Settings {
         namespaces: args.namespaces.clone(),
@@ -67,6 +74,7 @@ async fn run(args: RunArgs) -> ExitCode {
         timing: args.timing(),
         adoption: args.allow_adoption.clone(),
         allow_commitments: args.allow_commitments,
+        guards,
     };
 
     // SIGTERM/SIGINT → stop taking work, finish in-flight reconciles, release the lease, exit.

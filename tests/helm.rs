@@ -542,6 +542,113 @@ fn adoption_can_be_allowed_to_no_namespace_or_a_list_without_more_rbac() -> Resu
 }
 
 #[test]
+fn tenant_guards_default_to_open_roles_and_keys_and_closed_cross_namespace_references() -> Result<()>
+{
+    let rendered = render(json!({}))?;
+    let args = strings(&container(rendered.one("Deployment")?)["args"]);
+    for flag in [
+        "--cross-namespace-references=none",
+        "--allowed-role-arns=*",
+        "--allowed-kms-key-arns=*",
+        "--namespaced-names=false",
+    ] {
+        assert!(args.contains(&flag.to_string()), "{flag}: {args:?}");
+    }
+    assert!(
+        !args.iter().any(|a| a.starts_with("--guards-file")),
+        "no per-namespace guards, no file: {args:?}"
+    );
+    assert!(rendered.all("ConfigMap").is_empty());
+    Ok(())
+}
+
+#[test]
+fn tenant_guards_render_as_flags_and_per_namespace_lists_as_a_mounted_configmap() -> Result<()> {
+    let default_rules = rules_of(render(json!({}))?.one("ClusterRole")?)?;
+    let team_a_roles = ["arn:aws:iam::111122223333:role/team-a-*"];
+    let values = json!({ "guards": {
+        "crossNamespaceReferences": ["ml-platform", "research"],
+        "allowedRoleArns": ["arn:aws:iam::111122223333:role/import-*", "arn:aws:iam::111122223333:role/shared"],
+        "allowedKmsKeyArns": ["arn:aws:kms:*:111122223333:key/*"],
+        "namespacedNames": true,
+        "namespaces": { "team-a": { "allowedRoleArns": team_a_roles } },
+    }});
+    let rendered = render(values.clone())?;
+    let deployment = rendered.one("Deployment")?;
+    let args = strings(&container(deployment)["args"]);
+    for flag in [
+        "--cross-namespace-references=ml-platform,research",
+        "--allowed-role-arns=arn:aws:iam::111122223333:role/import-*,arn:aws:iam::111122223333:role/shared",
+        "--allowed-kms-key-arns=arn:aws:kms:*:111122223333:key/*",
+        "--namespaced-names=true",
+        "--guards-file=/etc/bedrock-operator/guards/guards.yaml",
+    ] {
+        assert!(args.contains(&flag.to_string()), "{flag}: {args:?}");
+    }
+    let config_map = rendered.one("ConfigMap")?;
+    let file: Value = serde_yaml::from_str(
+        config_map["data"]["guards.yaml"]
+            .as_str()
+            .ok_or_else(|| anyhow::anyhow!("guards.yaml: {config_map}"))?,
+    )?;
+    assert_eq!(
+        file,
+        json!({ "namespaces": { "team-a": { "allowedRoleArns": team_a_roles } } })
+    );
+    // The operator reads the file as it starts: it parses, and a change restarts the Pod.
+    let parsed = bedrock_operator::controller::guards::GuardsFile::parse(
+        "guards.yaml",
+        config_map["data"]["guards.yaml"].as_str().unwrap_or_default(),
+    )?;
+    assert!(parsed.namespaces.contains_key("team-a"));
+    let mount = &container(deployment)["volumeMounts"][0];
+    assert_eq!(mount["mountPath"], "/etc/bedrock-operator/guards");
+    assert_eq!(mount["readOnly"], true);
+    let volume = &deployment["spec"]["template"]["spec"]["volumes"][0];
+    assert_eq!(volume["configMap"]["name"], config_map["metadata"]["name"]);
+    let checksum = |values: Value| -> Result<String> {
+        let rendered = render(values)?;
+        Ok(rendered.one("Deployment")?["spec"]["template"]["metadata"]["annotations"]
+            ["checksum/guards"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string())
+    };
+    let before = checksum(values.clone())?;
+    let mut changed = values.clone();
+    changed["guards"]["namespaces"]["team-a"]["allowedRoleArns"] = json!(["arn:aws:iam::111122223333:role/other"]);
+    assert!(!before.is_empty());
+    assert_ne!(before, checksum(changed)?, "a changed list restarts the Pod");
+    // The guards are the operator's own checks: no more RBAC (the file is a mount, not read
+    // through the API server).
+    assert_eq!(rules_of(rendered.one("ClusterRole")?)?, default_rules);
+    Ok(())
+}
+
+#[test]
+fn the_schema_refuses_bad_tenant_guards() -> Result<()> {
+    let helm = Helm::new()?;
+    let cases = [
+        (json!({ "guards": { "crossNamespaceReferences": "some" } }), "/guards/crossNamespaceReferences"),
+        (json!({ "guards": { "allowedRoleArns": [] } }), "/guards/allowedRoleArns"),
+        (json!({ "guards": { "allowedRoleArns": "*" } }), "/guards/allowedRoleArns"),
+        (json!({ "guards": { "allowedKmsKeyArns": ["a,b"] } }), "/guards/allowedKmsKeyArns"),
+        (json!({ "guards": { "namespacedNames": "yes" } }), "/guards/namespacedNames"),
+        (json!({ "guards": { "namespaces": { "team-a": { "allowedRoles": ["*"] } } } }), "/guards/namespaces/team-a"),
+    ];
+    for (values, field) in cases {
+        match helm.try_render(values.clone(), RELEASE, NAMESPACE)? {
+            Ok(_) => bail!("{values} was accepted"),
+            Err(refusal) => assert!(
+                refusal.message.contains(field),
+                "{values}: the message should name {field}: {refusal}"
+            ),
+        }
+    }
+    Ok(())
+}
+
+#[test]
 fn leader_election_off_drops_the_flag_and_the_lease_role() -> Result<()> {
     let rendered = render(json!({ "leaderElection": { "enabled": false } }))?;
     let args = strings(&container(rendered.one("Deployment")?)["args"]);

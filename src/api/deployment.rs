@@ -48,7 +48,8 @@ use super::patterns;
 pub struct BedrockCustomModelDeploymentSpec {
     /// The Bedrock deployment name (CreateCustomModelDeployment's modelDeploymentName): 1 to 63
     /// letters and digits, with single hyphens or underscores between them. Defaults to
-    /// metadata.name. Cannot change once the deployment exists (unless it Failed).
+    /// metadata.name (namespace-name when the operator runs with --namespaced-names). Cannot
+    /// change once the deployment exists (unless it Failed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(
         length(min = 1, max = 63),

@@ -45,7 +45,8 @@ use super::patterns;
 #[serde(rename_all = "camelCase")]
 pub struct BedrockCustomModelSpec {
     /// The Bedrock model name (CreateCustomModel's modelName): 1 to 63 letters and digits, with
-    /// single hyphens or underscores between them. Defaults to metadata.name. Must be unique
+    /// single hyphens or underscores between them. Defaults to metadata.name (namespace-name
+    /// when the operator runs with --namespaced-names). Must be unique
     /// among the custom models of the AWS account and region. Cannot change once the model
     /// exists (unless it Failed).
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -59,7 +59,8 @@ pub const CONFIRM_COMMITMENT_ANNOTATION: &str = "bedrock-operator.dev/confirm-co
 pub struct BedrockProvisionedThroughputSpec {
     /// The Bedrock provisioned model name (CreateProvisionedModelThroughput's
     /// provisionedModelName): 1 to 63 letters and digits, with single hyphens or underscores
-    /// between them. Defaults to metadata.name. Changing it renames the throughput in place.
+    /// between them. Defaults to metadata.name (namespace-name when the operator runs with
+    /// --namespaced-names). Changing it renames the throughput in place.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(
         length(min = 1, max = 63),

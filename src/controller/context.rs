@@ -11,7 +11,8 @@ use super::index::Index;
 use super::kind::Managed;
 use super::outcome::Timing;
 use super::settings::Settings;
-use super::{locks, ownership, sweep};
+use super::guards::Guards;
+use super::{locks, scope, sweep};
 use crate::bedrock::Bedrock;
 use crate::metrics::Metrics;
 
@@ -23,9 +24,11 @@ pub struct Context<B> {
     pub default_region: String,
     pub metrics: Arc<Metrics>,
     /// Namespaces whose resources may use `adoptionPolicy: Adopt`.
-    pub adoption: ownership::AdoptionScope,
+    pub adoption: scope::NamespaceScope,
     /// Whether provisioned throughputs with a commitment term may be bought at all.
     pub allow_commitments: bool,
+    /// The tenant guards: what each namespace may name, and how default names are composed.
+    pub guards: Guards,
     /// The cached resources of every kind, for references between them.
     pub index: Index,
     /// One adoption (or create) of a Bedrock name per region at a time, by `kind/region/name`.
@@ -60,6 +63,7 @@ impl<B: Bedrock> Context<B> {
             metrics,
             adoption: settings.adoption.clone(),
             allow_commitments: settings.allow_commitments,
+            guards: settings.guards.clone(),
             index,
             names: locks::KeyedLocks::default(),
             failures: Mutex::new(HashMap::new()),

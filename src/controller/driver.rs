@@ -17,10 +17,13 @@ use rand::Rng;
 
 use super::context::Context;
 use super::error::Error;
+use super::guards::{Guards, NOTHING_SENT};
 use super::kind::Managed;
 use super::outcome::{self, Next};
 use super::report;
+use crate::api::conditions::reason;
 use crate::api::throughput::CONFIRM_COMMITMENT_ANNOTATION;
+use crate::api::validation::FieldError;
 use crate::api::{FINALIZER, RETRY_ANNOTATION};
 use crate::bedrock::{Bedrock, ErrorClass};
 
@@ -62,12 +65,17 @@ pub async fn reconcile<K: Stages<B>, B: Bedrock>(
             );
             finalizer(&api, FINALIZER, Arc::new(resource.clone()), |event| async {
                 match event {
-                    Finalizer::Apply(resource) => K::apply(&resource, &ctx).await,
+                    Finalizer::Apply(resource) => match named(&*resource, &ctx.guards) {
+                        Ok(renamed) => K::apply(renamed.as_ref().unwrap_or(&*resource), &ctx).await,
+                        Err(refused) => name_refused(&*resource, &ctx, &refused).await,
+                    },
                     Finalizer::Cleanup(resource) => {
-                        let result = K::cleanup(&resource, &ctx).await;
+                        let renamed = named(&*resource, &ctx.guards).ok().flatten();
+                        let resource = renamed.as_ref().unwrap_or(&*resource);
+                        let result = K::cleanup(resource, &ctx).await;
                         if result.is_ok() {
                             K::record_state(&ctx.metrics, &resource.key(), None);
-                            K::forget(&resource, &ctx);
+                            K::forget(resource, &ctx);
                         }
                         result
                     }
@@ -83,6 +91,44 @@ pub async fn reconcile<K: Stages<B>, B: Bedrock>(
     };
     ctx.metrics.reconciled(K::KIND, outcome, started);
     result
+}
+
+/// The resource as its stages see it, when that differs from what was read: the Bedrock name
+/// the spec leaves unset filled in with the operator's default (`<namespace>-<name>` with
+/// `--namespaced-names`, or the name the object it holds was created with), so that every
+/// stage, status and message uses the one name [`Guards::default_name`] chose. An error when
+/// the composed name is not one Bedrock accepts.
+pub fn named<K: Managed>(resource: &K, guards: &Guards) -> Result<Option<K>, FieldError> {
+    let name = guards.default_name(
+        &resource.namespace().unwrap_or_default(),
+        &resource.name_any(),
+        resource.given_name(),
+        resource.held_name(),
+        K::NAME_FIELD,
+    )?;
+    Ok(name.map(|name| {
+        let mut named = resource.clone();
+        named.set_given_name(name);
+        named
+    }))
+}
+
+/// InvalidSpec for a default name Bedrock would not accept: no call.
+async fn name_refused<K: Managed, B: Bedrock>(
+    resource: &K,
+    ctx: &Context<B>,
+    refused: &FieldError,
+) -> Result<Action, Error> {
+    let mut status = resource.observed_status();
+    K::set_status_conditions(&mut status, Vec::new());
+    let plan: outcome::Plan<K::Status, ()> = outcome::blocked(
+        resource.conditions(),
+        status,
+        reason::INVALID_SPEC,
+        format!("{NOTHING_SENT}: {refused}"),
+        Next::AwaitChange,
+    );
+    report::finish(resource, ctx, &plan).await
 }
 
 /// The retry delay of a failed reconcile: backoff per object and error class; a deletion

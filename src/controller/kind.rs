@@ -36,6 +36,19 @@ pub trait Managed:
     /// How logs and messages name the Bedrock object: its Bedrock name.
     fn bedrock_name(&self) -> &str;
 
+    /// The spec field that names the Bedrock object ("spec.modelName").
+    const NAME_FIELD: &'static str;
+
+    /// The Bedrock name the spec gives, when it gives one.
+    fn given_name(&self) -> Option<&str>;
+
+    /// The Bedrock name of the object the status holds, when it holds one.
+    fn held_name(&self) -> Option<&str>;
+
+    /// Fills in the Bedrock name the spec leaves to the operator (in memory: the spec is never
+    /// written back).
+    fn set_given_name(&mut self, name: String);
+
     /// How failure messages word the Bedrock object, and what a person can do.
     fn subject(&self) -> Subject<'_>;
 

@@ -28,6 +28,7 @@ mod context;
 mod deployment;
 mod driver;
 mod error;
+pub mod guards;
 mod holding;
 mod index;
 mod kind;
@@ -41,6 +42,7 @@ use model::sweep;
 pub mod outcome;
 pub mod ownership;
 mod report;
+pub mod scope;
 mod settings;
 
 pub use context::Context;
@@ -133,17 +135,17 @@ fn models_waiting_for<K: Serves, B: Bedrock>(
     ctx: &Context<B>,
     user: &K,
 ) -> Vec<ObjectRef<DeserializeGuard<BedrockCustomModel>>> {
-    let namespace = user.meta().namespace.clone().unwrap_or_default();
+    // Any namespace: a user may name another namespace's model by ARN.
     let one = std::slice::from_ref(user);
     ctx.index
         .models
         .filter(|model| {
-            model.metadata.deletion_timestamp.is_some()
-                && model.metadata.namespace.as_deref() == Some(namespace.as_str())
-                && !reference::users(model, one).is_empty()
+            model.metadata.deletion_timestamp.is_some() && !reference::users(model, one).is_empty()
         })
         .iter()
-        .map(|model| ObjectRef::new(&model.name_any()).within(&namespace))
+        .map(|model| {
+            ObjectRef::new(&model.name_any()).within(&model.namespace().unwrap_or_default())
+        })
         .collect()
 }
 

@@ -112,6 +112,15 @@ pub struct Plan<S, A> {
     pub next: Next,
 }
 
+/// Whether the resource's last reconcile of this `generation` was refused as InvalidSpec (by
+/// validation or a guard) before any call: nothing was created for it, so its deletion needs
+/// no look-up in Bedrock.
+pub fn refused_before_any_call(current: &[Condition], generation: Option<i64>) -> bool {
+    conditions::find(current, conditions::SYNCED).is_some_and(|c| {
+        c.observed_generation == generation && c.reason == conditions::reason::INVALID_SPEC
+    })
+}
+
 /// A plan that makes no call and shows why on both conditions; the event only when the reason
 /// or message is new (`current` is the resource's condition list as it stands).
 pub fn blocked<S, A>(

@@ -7,6 +7,7 @@ use crate::api::BedrockCustomModel;
 use crate::api::ModelStatus;
 use crate::api::conditions::{self, reason};
 use crate::controller::outcome;
+use crate::controller::ownership::OwnerRef;
 
 /// The model the spec names, as far as it can be known before calling Bedrock.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -175,8 +176,15 @@ impl Users {
                 parts.push(format!("{noun} {}", outcome::name_list(names)));
             }
         }
+        // Users of other namespaces are named namespace/name (see [`user_name`]).
+        let local = self
+            .deployments
+            .iter()
+            .chain(&self.throughputs)
+            .all(|name| !name.contains('/'));
+        let place = if local { " in this namespace" } else { "" };
         format!(
-            "{} in this namespace still use Bedrock model {model_name}: the model is deleted once they are gone. Delete them or point them at another model, or set spec.deletionPolicy: Retain to keep the model and let this resource go",
+            "{}{place} still use Bedrock model {model_name}: the model is deleted once they are gone. Delete them or point them at another model, or set spec.deletionPolicy: Retain to keep the model and let this resource go",
             parts.join(" and ")
         )
     }
@@ -210,11 +218,28 @@ pub trait Serves: kube::Resource {
     fn model_arns(&self) -> [Option<&str>; 3];
 }
 
+/// Whether `model`'s status holds the Bedrock model `arn`.
+pub fn holds(model: &BedrockCustomModel, arn: &str) -> bool {
+    model.status.as_ref().and_then(|s| s.model_arn.as_deref()) == Some(arn)
+}
+
+/// Who `models` are, by namespace and name.
+pub fn holders(models: &[BedrockCustomModel]) -> Vec<OwnerRef> {
+    models
+        .iter()
+        .map(|m| OwnerRef {
+            namespace: m.metadata.namespace.clone().unwrap_or_default(),
+            name: m.metadata.name.clone().unwrap_or_default(),
+        })
+        .collect()
+}
+
 /// The resources of `resources` that use `model`: by modelRef (same namespace), or by its ARN
-/// as named, served or rolled out. Their names, sorted, for the DeletionBlocked message;
-/// empty when the model may go.
-pub fn users<K: Serves>(model: &BedrockCustomModel, resources: &[K]) -> Vec<String> {
-    let mut names: Vec<String> = resources
+/// as named, served or rolled out (any namespace: `--cross-namespace-references` may allow
+/// it). Their namespaces and names, sorted, for the DeletionBlocked message; empty when the
+/// model may go.
+pub fn users<K: Serves>(model: &BedrockCustomModel, resources: &[K]) -> Vec<OwnerRef> {
+    let mut users: Vec<OwnerRef> = resources
         .iter()
         .filter(|r| {
             uses(
@@ -224,24 +249,39 @@ pub fn users<K: Serves>(model: &BedrockCustomModel, resources: &[K]) -> Vec<Stri
                 &r.model_arns(),
             )
         })
-        .filter_map(|r| r.meta().name.clone())
+        .filter_map(|r| {
+            Some(OwnerRef {
+                namespace: r.meta().namespace.clone().unwrap_or_default(),
+                name: r.meta().name.clone()?,
+            })
+        })
         .collect();
-    names.sort();
-    names
+    users.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
+    users
 }
 
-/// Whether a serving resource in `namespace` uses `model`: by a modelRef naming it, or by its
-/// ARN among `arns` (the spec's model ID, the model in service, the one being rolled out).
+/// How a DeletionBlocked message names a user of a model of `namespace`: by name in the same
+/// namespace, `namespace/name` in another.
+pub fn user_name(user: &OwnerRef, namespace: &str) -> String {
+    if user.namespace == namespace {
+        user.name.clone()
+    } else {
+        format!("{}/{}", user.namespace, user.name)
+    }
+}
+
+/// Whether a serving resource in `namespace` uses `model`: by a modelRef naming it (which
+/// names a model of its own namespace), or by its ARN among `arns` (the spec's model ID, the
+/// model in service, the one being rolled out), from any namespace.
 fn uses(
     model: &BedrockCustomModel,
     namespace: Option<&str>,
     model_ref: Option<&str>,
     arns: &[Option<&str>],
 ) -> bool {
-    if namespace != model.metadata.namespace.as_deref() {
-        return false;
-    }
-    let by_ref = model_ref.is_some() && model_ref == model.metadata.name.as_deref();
+    let same_namespace = namespace == model.metadata.namespace.as_deref();
+    let by_ref =
+        same_namespace && model_ref.is_some() && model_ref == model.metadata.name.as_deref();
     let arn = model.status.as_ref().and_then(|s| s.model_arn.as_deref());
     let by_arn = arn.is_some_and(|arn| arns.contains(&Some(arn)));
     by_ref || by_arn
@@ -265,5 +305,14 @@ mod tests {
             "{message}"
         );
         assert!(Users::default().is_empty());
+        let elsewhere = Users {
+            deployments: vec!["team-b/chat".into()],
+            throughputs: Vec::new(),
+        };
+        let message = elsewhere.message("nova");
+        assert!(
+            message.starts_with("BedrockCustomModelDeployment team-b/chat still use Bedrock model nova"),
+            "{message}"
+        );
     }
 }

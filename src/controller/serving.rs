@@ -19,7 +19,7 @@ use super::holding::{self, Lost};
 use super::kind::Managed;
 use super::outcome::{self, Plan, Timing};
 use super::ownership::{self, Liveness};
-use super::reference::{Lookup, Observation, Resolution, Serves};
+use super::reference::{self, Lookup, Observation, Resolution, Serves};
 use super::report::{fail, finish};
 use crate::api::BedrockCustomModel;
 use crate::api::conditions::reason;
@@ -46,6 +46,8 @@ pub trait Serving: Managed + Serves {
     fn invalid(&self, errors: &[FieldError]) -> KindPlan<Self>;
     /// The name of the BedrockCustomModel the spec references, if it names one.
     fn referenced(valid: &Self::Valid) -> Option<&str>;
+    /// The model the spec names by ARN or ID, if it does, and the field that names it.
+    fn named_model(valid: &Self::Valid) -> Option<(&'static str, &str)>;
     fn resolve(valid: &Self::Valid, model: Option<&BedrockCustomModel>) -> Resolution;
     fn region(&self, valid: &Self::Valid, model: &Resolution, default_region: &str) -> String;
     /// Every check that stops the reconcile before a Bedrock call (settings: `ctx`).
@@ -112,6 +114,9 @@ pub async fn apply<K: Serving, B: Bedrock>(
             .map_err(Error::Kube)?,
         None => None,
     };
+    if let Some(plan) = cross_namespace_refused(resource, &valid, &namespace, ctx) {
+        return finish(resource, ctx, &plan).await;
+    }
     let model = K::resolve(&valid, referenced.as_ref());
     let region = resource.region(&valid, &model, &ctx.default_region);
     if let Some(plan) = resource.precheck(&valid, &model, &region, ctx) {
@@ -204,4 +209,26 @@ pub async fn apply<K: Serving, B: Bedrock>(
         ctx.tags_checked(resource);
     }
     finish(resource, ctx, &plan).await
+}
+
+/// A spec that names (by ARN or ID) the model a BedrockCustomModel of another namespace holds,
+/// in a namespace the operator's `--cross-namespace-references` leaves out: InvalidSpec naming
+/// the field, no call. Decided from the models' cache alone; a model held by no cached resource
+/// (a foundation model, one made outside the operator, or one of a namespace this operator does
+/// not watch) is not refused.
+fn cross_namespace_refused<K: Serving, B>(
+    resource: &K,
+    valid: &K::Valid,
+    namespace: &str,
+    ctx: &Context<B>,
+) -> Option<KindPlan<K>> {
+    let (field, arn) = K::named_model(valid)?;
+    if ctx.guards.cross_namespace_references == crate::controller::scope::NamespaceScope::All {
+        return None;
+    }
+    let holders = reference::holders(&ctx.index.models.filter(|m| reference::holds(m, arn)));
+    let error = ctx
+        .guards
+        .cross_namespace_refused(namespace, field, arn, &holders)?;
+    Some(resource.invalid(&[error]))
 }

@@ -188,6 +188,15 @@ impl World {
         }
     }
 
+    /// Resources of kind `K` of another namespace this world's operator watches.
+    pub fn kind_in<K: Managed>(&self, namespace: &str) -> Scope<'_, K> {
+        Scope {
+            world: self,
+            api: Api::namespaced(self.plane.client(), namespace),
+            namespace: namespace.to_string(),
+        }
+    }
+
     /// Server-side applies a resource from JSON (apiVersion/kind added), as `kubectl apply` would.
     pub async fn apply(&self, name: &str, spec: Value) -> Result<BedrockCustomModel> {
         self.scope().apply(name, spec).await

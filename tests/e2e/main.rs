@@ -5,6 +5,7 @@
 
 mod cost;
 mod deployments;
+mod guards;
 mod harness;
 mod lifecycle;
 mod ownership;

@@ -52,6 +52,18 @@ impl Managed for BedrockCustomModelDeployment {
     fn bedrock_name(&self) -> &str {
         self.deployment_name()
     }
+    const NAME_FIELD: &'static str = "spec.modelDeploymentName";
+    fn given_name(&self) -> Option<&str> {
+        self.spec.model_deployment_name.as_deref()
+    }
+    fn held_name(&self) -> Option<&str> {
+        let status = self.status.as_ref()?;
+        status.deployment_arn.as_ref()?;
+        status.model_deployment_name.as_deref()
+    }
+    fn set_given_name(&mut self, name: String) {
+        self.spec.model_deployment_name = Some(name);
+    }
     fn subject(&self) -> outcome::Subject<'_> {
         plan::subject(self.deployment_name())
     }
@@ -86,6 +98,12 @@ impl Serving for BedrockCustomModelDeployment {
         match &valid.model {
             ModelTarget::Ref(name) => Some(name),
             ModelTarget::Arn(_) => None,
+        }
+    }
+    fn named_model(valid: &ValidDeployment) -> Option<(&'static str, &str)> {
+        match &valid.model {
+            ModelTarget::Arn(arn) => Some(("spec.modelArn", arn)),
+            ModelTarget::Ref(_) => None,
         }
     }
     fn resolve(valid: &ValidDeployment, model: Option<&BedrockCustomModel>) -> Resolution {

@@ -20,7 +20,8 @@ use crate::bedrock::{
     BedrockError, CreateDeploymentRequest, DeploymentState, RemoteDeployment, UpdateState,
 };
 use crate::controller::outcome::{self, Next, Note, Subject, Timing};
-use crate::controller::ownership::{self, Adoption, AdoptionScope, Holder};
+use crate::controller::scope::NamespaceScope;
+use crate::controller::ownership::{self, Adoption, Holder};
 use crate::controller::reference;
 pub use crate::controller::reference::{Lookup, Resolution};
 
@@ -249,7 +250,7 @@ pub fn adoption_refused(
     resource: &BedrockCustomModelDeployment,
     valid: &ValidDeployment,
     region: &str,
-    scope: &AdoptionScope,
+    scope: &NamespaceScope,
 ) -> Option<Plan> {
     if valid.adoption_policy != AdoptionPolicy::Adopt {
         return None;
@@ -929,13 +930,17 @@ pub enum Cleanup {
 }
 
 /// Decides what deleting the resource takes.
-pub fn cleanup(resource: &BedrockCustomModelDeployment, adoption: &AdoptionScope) -> Cleanup {
+pub fn cleanup(resource: &BedrockCustomModelDeployment, adoption: &NamespaceScope) -> Cleanup {
     if resource.spec.deletion_policy == DeletionPolicy::Retain {
         return Cleanup::Retain;
     }
     let status = resource.status.clone().unwrap_or_default();
     if let Some(arn) = status.deployment_arn {
         return Cleanup::Delete { arn };
+    }
+    if outcome::refused_before_any_call(&status.conditions, resource.metadata.generation) {
+        // Refused (by validation or a tenant guard) before any call: nothing to look up.
+        return Cleanup::Nothing;
     }
     match validation::validate_deployment(resource) {
         // No valid spec, no create: this generation never reached Bedrock.

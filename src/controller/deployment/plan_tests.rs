@@ -523,7 +523,7 @@ fn never_names_adoption_as_the_way_out_of_a_name_conflict() {
 #[test]
 fn adopt_outside_the_allowed_namespaces_is_invalid_with_no_call() {
     let resource = adopting(MODEL);
-    let scope: AdoptionScope = "team-a".parse().expect("scope");
+    let scope: NamespaceScope = "team-a".parse().expect("scope");
     let p = adoption_refused(&resource, &valid(&resource), REGION, &scope).expect("refused");
     assert!(p.actions.is_empty());
     assert_eq!(
@@ -532,7 +532,7 @@ fn adopt_outside_the_allowed_namespaces_is_invalid_with_no_call() {
     );
     assert!(message_of(&p, conditions::SYNCED).contains("spec.adoptionPolicy"));
     assert_eq!(
-        adoption_refused(&resource, &valid(&resource), REGION, &AdoptionScope::All),
+        adoption_refused(&resource, &valid(&resource), REGION, &NamespaceScope::All),
         None
     );
     assert_eq!(
@@ -865,7 +865,7 @@ fn the_region_is_the_spec_then_the_model_then_the_default() {
 #[test]
 fn deleting_a_live_deployment_deletes_it_by_arn() {
     assert_eq!(
-        cleanup(&active(by_ref(MODEL), V3), &AdoptionScope::All),
+        cleanup(&active(by_ref(MODEL), V3), &NamespaceScope::All),
         Cleanup::Delete {
             arn: DEPLOYMENT_ARN.into()
         }
@@ -876,13 +876,13 @@ fn deleting_a_live_deployment_deletes_it_by_arn() {
 fn deleting_with_retain_keeps_the_deployment() {
     let mut resource = active(by_ref(MODEL), V3);
     resource.spec.deletion_policy = DeletionPolicy::Retain;
-    assert_eq!(cleanup(&resource, &AdoptionScope::All), Cleanup::Retain);
+    assert_eq!(cleanup(&resource, &NamespaceScope::All), Cleanup::Retain);
 }
 
 #[test]
 fn deleting_before_the_status_names_a_deployment_looks_it_up_by_name() {
     assert_eq!(
-        cleanup(&by_ref(MODEL), &AdoptionScope::All),
+        cleanup(&by_ref(MODEL), &NamespaceScope::All),
         Cleanup::LookUp { name: NAME.into() }
     );
 }
@@ -899,14 +899,25 @@ fn a_model_is_used_by_deployments_that_reference_or_serve_it() {
     let mut elsewhere = by_ref(MODEL);
     elsewhere.metadata.namespace = Some("team-b".into());
     elsewhere.metadata.name = Some("elsewhere".into());
-    let got = reference::users(&m, &[referencing, serving, other, elsewhere]);
-    assert_eq!(got, vec![NAME.to_string(), "serving".to_string()]);
+    let mut serving_elsewhere = active(by_ref("nova-v4"), V3);
+    serving_elsewhere.metadata.namespace = Some("team-b".into());
+    serving_elsewhere.metadata.name = Some("serving-b".into());
+    let got = reference::users(&m, &[referencing, serving, other, elsewhere, serving_elsewhere]);
+    let names: Vec<String> = got
+        .iter()
+        .map(|user| reference::user_name(user, NAMESPACE))
+        .collect();
+    assert_eq!(
+        names,
+        vec![NAME.to_string(), "serving".to_string(), "team-b/serving-b".to_string()],
+        "by modelRef in its own namespace only; by ARN from any namespace"
+    );
     let users = reference::Users {
-        deployments: got,
+        deployments: names,
         throughputs: Vec::new(),
     };
     let message = users.message(MODEL);
-    assert!(message.contains("chat and serving"), "{message}");
+    assert!(message.contains("chat, serving and team-b/serving-b"), "{message}");
 }
 
 #[test]

@@ -45,6 +45,18 @@ impl Managed for BedrockCustomModel {
     fn bedrock_name(&self) -> &str {
         self.model_name()
     }
+    const NAME_FIELD: &'static str = "spec.modelName";
+    fn given_name(&self) -> Option<&str> {
+        self.spec.model_name.as_deref()
+    }
+    fn held_name(&self) -> Option<&str> {
+        let status = self.status.as_ref()?;
+        status.model_arn.as_ref()?;
+        status.model_name.as_deref()
+    }
+    fn set_given_name(&mut self, name: String) {
+        self.spec.model_name = Some(name);
+    }
     fn subject(&self) -> outcome::Subject<'_> {
         plan::subject(self.model_name())
     }
@@ -84,6 +96,7 @@ async fn apply<B: Bedrock>(
     let Regions { desired, model } = plan::regions(resource, &ctx.default_region);
     if let Some(plan) = plan::precheck(resource, &desired)
         .or_else(|| plan::adoption_refused(resource, &desired, &ctx.adoption))
+        .or_else(|| plan::guards_refused(resource, &desired, &ctx.guards))
     {
         report(resource, ctx, &plan.status, &plan.conditions, &plan.events).await?;
         ctx.succeeded(resource);
@@ -325,15 +338,23 @@ async fn cleanup<B: Bedrock>(
     .await
 }
 
-/// The resources managed here that still use the model, of every serving kind.
+/// The resources managed here that still use the model, of every serving kind, in any watched
+/// namespace (a deployment or throughput of another namespace may name it by ARN when
+/// `--cross-namespace-references` allows).
 async fn users<B: Bedrock>(
     resource: &BedrockCustomModel,
     namespace: &str,
     ctx: &Context<B>,
 ) -> Result<Users, Error> {
+    let names = |users: Vec<ownership::OwnerRef>| {
+        users
+            .iter()
+            .map(|user| reference::user_name(user, namespace))
+            .collect()
+    };
     Ok(Users {
-        deployments: users_of(resource, namespace, ctx, &ctx.index.deployments).await?,
-        throughputs: users_of(resource, namespace, ctx, &ctx.index.throughputs).await?,
+        deployments: names(users_of(resource, ctx, &ctx.index.deployments).await?),
+        throughputs: names(users_of(resource, ctx, &ctx.index.throughputs).await?),
     })
 }
 
@@ -342,19 +363,15 @@ async fn users<B: Bedrock>(
 /// that was just deleted.
 async fn users_of<K: Managed + Serves, B: Bedrock>(
     resource: &BedrockCustomModel,
-    namespace: &str,
     ctx: &Context<B>,
     cache: &Stores<K>,
-) -> Result<Vec<String>, Error> {
-    let cached = cache.filter(|r| r.namespace().as_deref() == Some(namespace));
+) -> Result<Vec<ownership::OwnerRef>, Error> {
+    let cached = cache.filter(|r| !reference::users(resource, std::slice::from_ref(r)).is_empty());
     let candidates = reference::users(resource, &cached);
-    if candidates.is_empty() {
-        return Ok(candidates);
-    }
-    let api: Api<K> = Api::namespaced(ctx.client.clone(), namespace);
     let mut fresh = Vec::new();
-    for name in &candidates {
-        if let Some(found) = api.get_opt(name).await.map_err(Error::Kube)? {
+    for candidate in &candidates {
+        let api: Api<K> = Api::namespaced(ctx.client.clone(), &candidate.namespace);
+        if let Some(found) = api.get_opt(&candidate.name).await.map_err(Error::Kube)? {
             fresh.push(found);
         }
     }

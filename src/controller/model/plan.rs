@@ -17,8 +17,10 @@ use crate::api::{
 use crate::bedrock::ErrorClass;
 use crate::bedrock::{BedrockError, CreateRequest, ModelState, RemoteModel, Source};
 
+use crate::controller::guards::{Guarded, Guards, NOTHING_SENT};
 use crate::controller::outcome::{self, Subject};
-use crate::controller::ownership::{self, Adoption, AdoptionScope, Holder, Liveness};
+use crate::controller::scope::NamespaceScope;
+use crate::controller::ownership::{self, Adoption, Holder, Liveness};
 
 pub use crate::controller::outcome::{Next, Note, Timing, poll_delay, retry_delay};
 
@@ -87,7 +89,7 @@ pub struct Observation {
 pub fn adoption_refused(
     resource: &BedrockCustomModel,
     region: &str,
-    scope: &AdoptionScope,
+    scope: &NamespaceScope,
 ) -> Option<Plan> {
     if resource.spec.adoption_policy != AdoptionPolicy::Adopt {
         return None;
@@ -101,6 +103,46 @@ pub fn adoption_refused(
         message,
         Next::AwaitChange,
     ))
+}
+
+/// A spec.roleArn or spec.kmsKeyArn outside what the operator's tenant guards allow the
+/// resource's namespace: InvalidSpec naming each field and the setting, before any AWS call.
+pub fn guards_refused(resource: &BedrockCustomModel, region: &str, guards: &Guards) -> Option<Plan> {
+    let namespace = resource.metadata.namespace.as_deref().unwrap_or_default();
+    let errors: Vec<validation::FieldError> = [
+        (Guarded::RoleArn, resource.spec.role_arn.as_deref()),
+        (Guarded::KmsKeyArn, resource.spec.kms_key_arn.as_deref()),
+    ]
+    .into_iter()
+    .filter_map(|(field, value)| guards.arn_refused(namespace, field, value?))
+    .collect();
+    if errors.is_empty() {
+        return None;
+    }
+    Some(invalid(resource, region, &errors))
+}
+
+/// InvalidSpec naming every field in `errors`, no call.
+pub fn invalid(
+    resource: &BedrockCustomModel,
+    region: &str,
+    errors: &[validation::FieldError],
+) -> Plan {
+    let message = format!(
+        "{NOTHING_SENT}: {}",
+        errors
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("; ")
+    );
+    blocked(
+        resource,
+        base_status(resource, region),
+        reason::INVALID_SPEC,
+        message,
+        Next::AwaitChange,
+    )
 }
 
 /// NameConflict: the model `arn` named `name` is not this resource's to take. The status keeps
@@ -221,21 +263,7 @@ pub fn precheck(resource: &BedrockCustomModel, region: &str) -> Option<Plan> {
     let status = base_status(resource, region);
     let errors = validation::validate(resource);
     if !errors.is_empty() {
-        let message = format!(
-            "the spec is invalid, so nothing was sent to AWS: {}",
-            errors
-                .iter()
-                .map(|e| e.to_string())
-                .collect::<Vec<_>>()
-                .join("; ")
-        );
-        return Some(blocked(
-            resource,
-            status,
-            reason::INVALID_SPEC,
-            message,
-            Next::AwaitChange,
-        ));
+        return Some(invalid(resource, region, &errors));
     }
     let current = status.created_with.as_ref()?;
     if status.model_arn.is_none() || is_failed(&status) {
@@ -758,7 +786,7 @@ pub enum Cleanup {
 }
 
 /// Decides what deleting the resource takes.
-pub fn cleanup(resource: &BedrockCustomModel, adoption: &AdoptionScope) -> Cleanup {
+pub fn cleanup(resource: &BedrockCustomModel, adoption: &NamespaceScope) -> Cleanup {
     if resource.spec.deletion_policy == DeletionPolicy::Retain {
         return Cleanup::Retain;
     }
@@ -773,11 +801,7 @@ pub fn cleanup(resource: &BedrockCustomModel, adoption: &AdoptionScope) -> Clean
         // No valid spec, no create: this generation never reached Bedrock.
         return Cleanup::Nothing;
     }
-    let synced = conditions::find(&status.conditions, conditions::SYNCED);
-    let nothing_created = synced.is_some_and(|c| {
-        c.observed_generation == resource.metadata.generation && c.reason == reason::INVALID_SPEC
-    });
-    if nothing_created {
+    if outcome::refused_before_any_call(&status.conditions, resource.metadata.generation) {
         Cleanup::Nothing
     } else {
         Cleanup::LookUp {
@@ -811,7 +835,7 @@ pub fn failure_conditions(
 /// The message of a deletion Bedrock refused (ConflictException: the model is in use).
 pub fn deletion_refused_message(arn: &str, error: &BedrockError) -> String {
     format!(
-        "Bedrock refused to delete model {arn}: {}. The operator keeps the finalizer and retries with backoff; remove what uses the model (such as a provisioned throughput), or set spec.deletionPolicy: Retain to keep the model and let the resource go",
+        "Bedrock refused to delete model {arn}: {}. No deployment or throughput in the namespaces this operator watches uses it, so something else does (a resource in a namespace the operator does not watch, or one made outside Kubernetes). The operator keeps the finalizer and retries with backoff; remove what uses the model (such as a provisioned throughput), or set spec.deletionPolicy: Retain to keep the model and let the resource go",
         error.describe()
     )
 }

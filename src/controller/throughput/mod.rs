@@ -54,6 +54,18 @@ impl Managed for BedrockProvisionedThroughput {
     fn bedrock_name(&self) -> &str {
         self.provisioned_model_name()
     }
+    const NAME_FIELD: &'static str = "spec.provisionedModelName";
+    fn given_name(&self) -> Option<&str> {
+        self.spec.provisioned_model_name.as_deref()
+    }
+    fn held_name(&self) -> Option<&str> {
+        let status = self.status.as_ref()?;
+        status.provisioned_model_arn.as_ref()?;
+        status.provisioned_model_name.as_deref()
+    }
+    fn set_given_name(&mut self, name: String) {
+        self.spec.provisioned_model_name = Some(name);
+    }
     fn subject(&self) -> outcome::Subject<'_> {
         plan::subject(self.provisioned_model_name())
     }
@@ -97,6 +109,12 @@ impl Serving for BedrockProvisionedThroughput {
         match &valid.model {
             ThroughputModel::Ref(name) => Some(name),
             ThroughputModel::Id(_) => None,
+        }
+    }
+    fn named_model(valid: &ValidThroughput) -> Option<(&'static str, &str)> {
+        match &valid.model {
+            ThroughputModel::Id(id) => Some(("spec.modelId", id)),
+            ThroughputModel::Ref(_) => None,
         }
     }
     fn resolve(valid: &ValidThroughput, model: Option<&BedrockCustomModel>) -> Resolution {

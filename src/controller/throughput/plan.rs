@@ -26,7 +26,8 @@ use crate::bedrock::{
     UpdateThroughputRequest,
 };
 use crate::controller::outcome::{self, Next, Note, Subject, Timing};
-use crate::controller::ownership::{self, Adoption, AdoptionScope, Holder};
+use crate::controller::scope::NamespaceScope;
+use crate::controller::ownership::{self, Adoption, Holder};
 use crate::controller::reference;
 pub use crate::controller::reference::{Lookup, Resolution};
 
@@ -312,7 +313,7 @@ pub fn region_mismatch(
 pub fn adoption_refused(
     resource: &BedrockProvisionedThroughput,
     valid: &ValidThroughput,
-    scope: &AdoptionScope,
+    scope: &NamespaceScope,
 ) -> Option<Plan> {
     if valid.adoption_policy != AdoptionPolicy::Adopt {
         return None;
@@ -1039,7 +1040,7 @@ pub const TERM_SLACK: Duration = Duration::from_secs(5);
 /// Decides what deleting the resource takes, at `now`.
 pub fn cleanup(
     resource: &BedrockProvisionedThroughput,
-    adoption: &AdoptionScope,
+    adoption: &NamespaceScope,
     now: Timestamp,
 ) -> Cleanup {
     if resource.spec.deletion_policy == DeletionPolicy::Retain {
@@ -1058,6 +1059,10 @@ pub fn cleanup(
             };
         }
         return Cleanup::Delete { arn };
+    }
+    if outcome::refused_before_any_call(&status.conditions, resource.metadata.generation) {
+        // Refused (by validation or a tenant guard) before any call: nothing to look up.
+        return Cleanup::Nothing;
     }
     match validation::validate_throughput(resource) {
         Err(_) => Cleanup::Nothing,

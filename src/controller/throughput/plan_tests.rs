@@ -633,7 +633,7 @@ fn deleting_before_the_commitment_ends_waits_for_the_term_with_no_call() {
     if let Some(status) = resource.status.as_mut() {
         status.commitment_expiration_time = Some("2026-12-30T10:00:00Z".into());
     }
-    let cleanup_at = |now| cleanup(&resource, &AdoptionScope::All, at(now));
+    let cleanup_at = |now| cleanup(&resource, &NamespaceScope::All, at(now));
     assert_eq!(
         cleanup_at("2026-12-30T09:00:00Z"),
         Cleanup::Committed {
@@ -665,7 +665,7 @@ fn retain_releases_at_once_and_says_it_still_bills() {
         status.commitment_expiration_time = Some("2026-12-30T10:00:00Z".into());
     }
     assert_eq!(
-        cleanup(&resource, &AdoptionScope::All, at("2026-12-01T00:00:00Z")),
+        cleanup(&resource, &NamespaceScope::All, at("2026-12-01T00:00:00Z")),
         Cleanup::Retain
     );
     let message = retained_message(&resource);
@@ -679,7 +679,7 @@ fn retain_releases_at_once_and_says_it_still_bills() {
 fn deleting_a_throughput_without_commitment_deletes_it_by_arn() {
     let resource = in_service(by_ref(MODEL), V3);
     assert_eq!(
-        cleanup(&resource, &AdoptionScope::All, Timestamp::now()),
+        cleanup(&resource, &NamespaceScope::All, Timestamp::now()),
         Cleanup::Delete {
             arn: THROUGHPUT_ARN.into()
         }
@@ -689,13 +689,13 @@ fn deleting_a_throughput_without_commitment_deletes_it_by_arn() {
 #[test]
 fn deleting_before_anything_was_bought_looks_it_up_by_name_or_calls_nothing() {
     assert_eq!(
-        cleanup(&by_ref(MODEL), &AdoptionScope::All, Timestamp::now()),
+        cleanup(&by_ref(MODEL), &NamespaceScope::All, Timestamp::now()),
         Cleanup::LookUp { name: NAME.into() }
     );
     let mut broken = by_ref(MODEL);
     broken.spec.model_units = 0;
     assert_eq!(
-        cleanup(&broken, &AdoptionScope::All, Timestamp::now()),
+        cleanup(&broken, &NamespaceScope::All, Timestamp::now()),
         Cleanup::Nothing
     );
 }
@@ -713,8 +713,18 @@ fn a_model_is_used_by_throughputs_that_reference_or_serve_it() {
     serving.metadata.name = Some("serving".into());
     let mut elsewhere = by_ref(MODEL);
     elsewhere.metadata.namespace = Some("elsewhere".into());
-    let got = reference::users(&model, &[referencing, serving, elsewhere]);
-    assert_eq!(got, vec![NAME.to_string(), "serving".to_string()]);
+    let mut serving_elsewhere = in_service(by_ref("other"), V3);
+    serving_elsewhere.metadata.namespace = Some("team-b".into());
+    let got = reference::users(&model, &[referencing, serving, elsewhere, serving_elsewhere]);
+    let names: Vec<String> = got
+        .iter()
+        .map(|user| reference::user_name(user, NAMESPACE))
+        .collect();
+    assert_eq!(
+        names,
+        vec![NAME.to_string(), "serving".to_string(), format!("team-b/{NAME}")],
+        "by modelRef in its own namespace only; by ARN from any namespace"
+    );
 }
 
 #[test]
