@@ -239,6 +239,10 @@ fn default_values_render_a_hardened_least_privilege_operator() -> Result<()> {
             "run",
             "--allow-adoption=all",
             "--allow-commitments=true",
+            "--cross-namespace-references=none",
+            "--allowed-role-arns=*",
+            "--allowed-kms-key-arns=*",
+            "--namespaced-names=false",
             "--concurrency=16",
             "--rate-limit-qps=10",
             "--rate-limit-burst=20",
@@ -598,7 +602,9 @@ fn tenant_guards_render_as_flags_and_per_namespace_lists_as_a_mounted_configmap(
     // The operator reads the file as it starts: it parses, and a change restarts the Pod.
     let parsed = bedrock_operator::controller::guards::GuardsFile::parse(
         "guards.yaml",
-        config_map["data"]["guards.yaml"].as_str().unwrap_or_default(),
+        config_map["data"]["guards.yaml"]
+            .as_str()
+            .unwrap_or_default(),
     )?;
     assert!(parsed.namespaces.contains_key("team-a"));
     let mount = &container(deployment)["volumeMounts"][0];
@@ -616,9 +622,14 @@ fn tenant_guards_render_as_flags_and_per_namespace_lists_as_a_mounted_configmap(
     };
     let before = checksum(values.clone())?;
     let mut changed = values.clone();
-    changed["guards"]["namespaces"]["team-a"]["allowedRoleArns"] = json!(["arn:aws:iam::111122223333:role/other"]);
+    changed["guards"]["namespaces"]["team-a"]["allowedRoleArns"] =
+        json!(["arn:aws:iam::111122223333:role/other"]);
     assert!(!before.is_empty());
-    assert_ne!(before, checksum(changed)?, "a changed list restarts the Pod");
+    assert_ne!(
+        before,
+        checksum(changed)?,
+        "a changed list restarts the Pod"
+    );
     // The guards are the operator's own checks: no more RBAC (the file is a mount, not read
     // through the API server).
     assert_eq!(rules_of(rendered.one("ClusterRole")?)?, default_rules);
@@ -629,12 +640,30 @@ fn tenant_guards_render_as_flags_and_per_namespace_lists_as_a_mounted_configmap(
 fn the_schema_refuses_bad_tenant_guards() -> Result<()> {
     let helm = Helm::new()?;
     let cases = [
-        (json!({ "guards": { "crossNamespaceReferences": "some" } }), "/guards/crossNamespaceReferences"),
-        (json!({ "guards": { "allowedRoleArns": [] } }), "/guards/allowedRoleArns"),
-        (json!({ "guards": { "allowedRoleArns": "*" } }), "/guards/allowedRoleArns"),
-        (json!({ "guards": { "allowedKmsKeyArns": ["a,b"] } }), "/guards/allowedKmsKeyArns"),
-        (json!({ "guards": { "namespacedNames": "yes" } }), "/guards/namespacedNames"),
-        (json!({ "guards": { "namespaces": { "team-a": { "allowedRoles": ["*"] } } } }), "/guards/namespaces/team-a"),
+        (
+            json!({ "guards": { "crossNamespaceReferences": "some" } }),
+            "/guards/crossNamespaceReferences",
+        ),
+        (
+            json!({ "guards": { "allowedRoleArns": [] } }),
+            "/guards/allowedRoleArns",
+        ),
+        (
+            json!({ "guards": { "allowedRoleArns": "*" } }),
+            "/guards/allowedRoleArns",
+        ),
+        (
+            json!({ "guards": { "allowedKmsKeyArns": ["a,b"] } }),
+            "/guards/allowedKmsKeyArns",
+        ),
+        (
+            json!({ "guards": { "namespacedNames": "yes" } }),
+            "/guards/namespacedNames",
+        ),
+        (
+            json!({ "guards": { "namespaces": { "team-a": { "allowedRoles": ["*"] } } } }),
+            "/guards/namespaces/team-a",
+        ),
     ];
     for (values, field) in cases {
         match helm.try_render(values.clone(), RELEASE, NAMESPACE)? {

@@ -7,11 +7,11 @@ use std::time::Instant;
 use kube::Client;
 use kube::runtime::events::{Recorder, Reporter};
 
+use super::guards::Guards;
 use super::index::Index;
 use super::kind::Managed;
 use super::outcome::Timing;
 use super::settings::Settings;
-use super::guards::Guards;
 use super::{locks, scope, sweep};
 use crate::bedrock::Bedrock;
 use crate::metrics::Metrics;

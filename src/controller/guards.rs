@@ -335,8 +335,7 @@ impl Guards {
             // Not a valid name on its own either: the kind's validation says so.
             return Ok(None);
         }
-        if !BEDROCK_NAME.is_match(&composed) || composed.len() > patterns::MODEL_NAME_MAX as usize
-        {
+        if !BEDROCK_NAME.is_match(&composed) || composed.len() > patterns::MODEL_NAME_MAX as usize {
             return Err(FieldError {
                 field: "metadata.name".to_string(),
                 message: format!(
@@ -367,18 +366,73 @@ mod tests {
     #[test]
     fn glob_matching() {
         let cases = [
-            ("star alone matches anything", "*", "arn:aws:iam::1:role/x", true),
+            (
+                "star alone matches anything",
+                "*",
+                "arn:aws:iam::1:role/x",
+                true,
+            ),
             ("star matches the empty value", "*", "", true),
-            ("exact value", "arn:aws:iam::1:role/a", "arn:aws:iam::1:role/a", true),
-            ("exact, longer value", "arn:aws:iam::1:role/a", "arn:aws:iam::1:role/ab", false),
-            ("trailing star", "arn:aws:iam::1:role/team-a-*", "arn:aws:iam::1:role/team-a-import", true),
-            ("trailing star, other prefix", "arn:aws:iam::1:role/team-a-*", "arn:aws:iam::1:role/team-b-import", false),
-            ("star in the middle", "arn:aws:iam::*:role/import", "arn:aws:iam::123456789012:role/import", true),
-            ("star in the middle, other suffix", "arn:aws:iam::*:role/import", "arn:aws:iam::123456789012:role/importer", false),
-            ("two stars", "arn:aws:kms:*:111122223333:key/*", "arn:aws:kms:us-east-1:111122223333:key/abc", true),
-            ("two stars, other account", "arn:aws:kms:*:111122223333:key/*", "arn:aws:kms:us-east-1:444455556666:key/abc", false),
-            ("stars cannot overlap the fixed parts", "a*ba*a", "aba", false),
-            ("no special meaning of regex characters", "arn.aws", "arnXaws", false),
+            (
+                "exact value",
+                "arn:aws:iam::1:role/a",
+                "arn:aws:iam::1:role/a",
+                true,
+            ),
+            (
+                "exact, longer value",
+                "arn:aws:iam::1:role/a",
+                "arn:aws:iam::1:role/ab",
+                false,
+            ),
+            (
+                "trailing star",
+                "arn:aws:iam::1:role/team-a-*",
+                "arn:aws:iam::1:role/team-a-import",
+                true,
+            ),
+            (
+                "trailing star, other prefix",
+                "arn:aws:iam::1:role/team-a-*",
+                "arn:aws:iam::1:role/team-b-import",
+                false,
+            ),
+            (
+                "star in the middle",
+                "arn:aws:iam::*:role/import",
+                "arn:aws:iam::123456789012:role/import",
+                true,
+            ),
+            (
+                "star in the middle, other suffix",
+                "arn:aws:iam::*:role/import",
+                "arn:aws:iam::123456789012:role/importer",
+                false,
+            ),
+            (
+                "two stars",
+                "arn:aws:kms:*:111122223333:key/*",
+                "arn:aws:kms:us-east-1:111122223333:key/abc",
+                true,
+            ),
+            (
+                "two stars, other account",
+                "arn:aws:kms:*:111122223333:key/*",
+                "arn:aws:kms:us-east-1:444455556666:key/abc",
+                false,
+            ),
+            (
+                "stars cannot overlap the fixed parts",
+                "a*ba*a",
+                "aba",
+                false,
+            ),
+            (
+                "no special meaning of regex characters",
+                "arn.aws",
+                "arnXaws",
+                false,
+            ),
         ];
         for (name, pattern, value, want) in cases {
             assert_eq!(glob_match(pattern, value), want, "{name}");
@@ -391,7 +445,10 @@ mod tests {
         assert!(list.allows("arn:aws:iam::1:role/a"));
         assert!(list.allows("arn:aws:iam::1:role/b-x"));
         assert!(!list.allows("arn:aws:iam::1:role/c"));
-        assert_eq!(list.to_string(), "arn:aws:iam::1:role/a,arn:aws:iam::1:role/b-*");
+        assert_eq!(
+            list.to_string(),
+            "arn:aws:iam::1:role/a,arn:aws:iam::1:role/b-*"
+        );
         assert_eq!("".parse::<ArnPatterns>(), Err(InvalidPatterns));
         assert_eq!("a,,b".parse::<ArnPatterns>(), Err(InvalidPatterns));
         assert!(ArnPatterns::default().allows("anything"));
@@ -420,9 +477,23 @@ mod tests {
         let guards = guards_with_override();
         let cases = [
             ("global patterns allow", "team-a", ROLE_A, None),
-            ("global patterns refuse", "team-c", ROLE_B, Some("--allowed-role-arns (Helm guards.allowedRoleArns) allows only arn:aws:iam::111122223333:role/team-a-*")),
+            (
+                "global patterns refuse",
+                "team-c",
+                ROLE_B,
+                Some(
+                    "--allowed-role-arns (Helm guards.allowedRoleArns) allows only arn:aws:iam::111122223333:role/team-a-*",
+                ),
+            ),
             ("the namespace's list allows", "team-b", ROLE_B, None),
-            ("the namespace's list replaces the global one", "team-b", ROLE_A, Some("setting for namespace team-b (--guards-file, Helm guards.namespaces.team-b.allowedRoleArns, which replaces --allowed-role-arns there) allows only arn:aws:iam::111122223333:role/team-b-import")),
+            (
+                "the namespace's list replaces the global one",
+                "team-b",
+                ROLE_A,
+                Some(
+                    "setting for namespace team-b (--guards-file, Helm guards.namespaces.team-b.allowedRoleArns, which replaces --allowed-role-arns there) allows only arn:aws:iam::111122223333:role/team-b-import",
+                ),
+            ),
         ];
         for (name, namespace, role, want) in cases {
             let refused = guards.arn_refused(namespace, Guarded::RoleArn, role);
@@ -430,8 +501,16 @@ mod tests {
                 (None, None) => {}
                 (Some(want), Some(refused)) => {
                     assert_eq!(refused.field, "spec.roleArn", "{name}");
-                    assert!(refused.message.contains(want), "{name}: {}", refused.message);
-                    assert!(refused.message.contains(role), "{name}: {}", refused.message);
+                    assert!(
+                        refused.message.contains(want),
+                        "{name}: {}",
+                        refused.message
+                    );
+                    assert!(
+                        refused.message.contains(role),
+                        "{name}: {}",
+                        refused.message
+                    );
                 }
                 (want, refused) => panic!("{name}: want {want:?}, got {refused:?}"),
             }
@@ -458,13 +537,23 @@ mod tests {
             .arn_refused("locked", Guarded::KmsKeyArn, key)
             .expect("refused by the namespace's list");
         assert_eq!(refused.field, "spec.kmsKeyArn");
-        assert!(refused.message.contains("guards.namespaces.locked.allowedKmsKeyArns"), "{}", refused.message);
+        assert!(
+            refused
+                .message
+                .contains("guards.namespaces.locked.allowedKmsKeyArns"),
+            "{}",
+            refused.message
+        );
         assert_eq!(
             guards.arn_refused("locked", Guarded::RoleArn, ROLE_A),
             None,
             "an override of one list leaves the other global"
         );
-        assert_eq!(Guards::default().arn_refused("any", Guarded::KmsKeyArn, key), None, "default: anything");
+        assert_eq!(
+            Guards::default().arn_refused("any", Guarded::KmsKeyArn, key),
+            None,
+            "default: anything"
+        );
     }
 
     fn held_by(namespace: &str, name: &str) -> OwnerRef {
@@ -476,15 +565,52 @@ mod tests {
 
     #[test]
     fn cross_namespace_decisions() {
-        const ARN: &str = "arn:aws:bedrock:us-east-1:111122223333:custom-model/imported/abcdefabcdef";
+        const ARN: &str =
+            "arn:aws:bedrock:us-east-1:111122223333:custom-model/imported/abcdefabcdef";
         let team_b: NamespaceScope = "team-b".parse().expect("scope");
         let cases = [
-            ("held by another namespace, default none", NamespaceScope::None, "team-b", vec![held_by("team-a", "m")], true),
-            ("held by another namespace, this one listed", team_b.clone(), "team-b", vec![held_by("team-a", "m")], false),
-            ("held by another namespace, another one listed", team_b, "team-c", vec![held_by("team-a", "m")], true),
-            ("held by another namespace, all allowed", NamespaceScope::All, "team-b", vec![held_by("team-a", "m")], false),
-            ("held by this namespace", NamespaceScope::None, "team-a", vec![held_by("team-a", "m")], false),
-            ("held by no cached model (a foundation model, or one made outside the operator)", NamespaceScope::None, "team-b", vec![], false),
+            (
+                "held by another namespace, default none",
+                NamespaceScope::None,
+                "team-b",
+                vec![held_by("team-a", "m")],
+                true,
+            ),
+            (
+                "held by another namespace, this one listed",
+                team_b.clone(),
+                "team-b",
+                vec![held_by("team-a", "m")],
+                false,
+            ),
+            (
+                "held by another namespace, another one listed",
+                team_b,
+                "team-c",
+                vec![held_by("team-a", "m")],
+                true,
+            ),
+            (
+                "held by another namespace, all allowed",
+                NamespaceScope::All,
+                "team-b",
+                vec![held_by("team-a", "m")],
+                false,
+            ),
+            (
+                "held by this namespace",
+                NamespaceScope::None,
+                "team-a",
+                vec![held_by("team-a", "m")],
+                false,
+            ),
+            (
+                "held by no cached model (a foundation model, or one made outside the operator)",
+                NamespaceScope::None,
+                "team-b",
+                vec![],
+                false,
+            ),
         ];
         for (name, scope, namespace, holders, refused) in cases {
             let guards = Guards {
@@ -495,8 +621,16 @@ mod tests {
             assert_eq!(got.is_some(), refused, "{name}");
             if let Some(error) = got {
                 assert_eq!(error.field, "spec.modelArn", "{name}");
-                assert!(error.message.contains("team-a/m"), "{name}: {}", error.message);
-                assert!(error.message.contains("--cross-namespace-references"), "{name}: {}", error.message);
+                assert!(
+                    error.message.contains("team-a/m"),
+                    "{name}: {}",
+                    error.message
+                );
+                assert!(
+                    error.message.contains("--cross-namespace-references"),
+                    "{name}: {}",
+                    error.message
+                );
             }
         }
     }
@@ -509,16 +643,79 @@ mod tests {
         };
         let off = Guards::default();
         let long = "a".repeat(60);
-        let cases: [(&str, &Guards, Option<&str>, Option<&str>, &str, Result<Option<String>, ()>); 9] = [
+        let cases: [(
+            &str,
+            &Guards,
+            Option<&str>,
+            Option<&str>,
+            &str,
+            Result<Option<String>, ()>,
+        ); 9] = [
             ("off: metadata.name", &off, None, None, "chat", Ok(None)),
-            ("on: <namespace>-<name>", &on, None, None, "chat", Ok(Some("team-a-chat".into()))),
-            ("on, but the spec names it", &on, Some("given"), None, "chat", Ok(None)),
-            ("on, object created with the plain name keeps it", &on, None, Some("chat"), "chat", Ok(None)),
-            ("off, object created with the composed name keeps it", &off, None, Some("team-a-chat"), "chat", Ok(Some("team-a-chat".into()))),
-            ("on, held name is neither default (spec.modelName removed)", &on, None, Some("other"), "chat", Ok(Some("team-a-chat".into()))),
-            ("on, composed name too long", &on, None, None, long.as_str(), Err(())),
-            ("on, 63 characters fit", &on, None, None, &long[..56], Ok(Some(format!("team-a-{}", &long[..56])))),
-            ("on, an invalid name is left to validation", &on, None, None, "chat.v1", Ok(None)),
+            (
+                "on: <namespace>-<name>",
+                &on,
+                None,
+                None,
+                "chat",
+                Ok(Some("team-a-chat".into())),
+            ),
+            (
+                "on, but the spec names it",
+                &on,
+                Some("given"),
+                None,
+                "chat",
+                Ok(None),
+            ),
+            (
+                "on, object created with the plain name keeps it",
+                &on,
+                None,
+                Some("chat"),
+                "chat",
+                Ok(None),
+            ),
+            (
+                "off, object created with the composed name keeps it",
+                &off,
+                None,
+                Some("team-a-chat"),
+                "chat",
+                Ok(Some("team-a-chat".into())),
+            ),
+            (
+                "on, held name is neither default (spec.modelName removed)",
+                &on,
+                None,
+                Some("other"),
+                "chat",
+                Ok(Some("team-a-chat".into())),
+            ),
+            (
+                "on, composed name too long",
+                &on,
+                None,
+                None,
+                long.as_str(),
+                Err(()),
+            ),
+            (
+                "on, 63 characters fit",
+                &on,
+                None,
+                None,
+                &long[..56],
+                Ok(Some(format!("team-a-{}", &long[..56]))),
+            ),
+            (
+                "on, an invalid name is left to validation",
+                &on,
+                None,
+                None,
+                "chat.v1",
+                Ok(None),
+            ),
         ];
         for (name, guards, given, held, object, want) in cases {
             let got = guards.default_name("team-a", object, given, held, "spec.modelName");
@@ -526,8 +723,16 @@ mod tests {
                 (Ok(want), Ok(got)) => assert_eq!(got, want, "{name}"),
                 (Err(()), Err(error)) => {
                     assert_eq!(error.field, "metadata.name", "{name}");
-                    assert!(error.message.contains("--namespaced-names"), "{name}: {}", error.message);
-                    assert!(error.message.contains("set spec.modelName"), "{name}: {}", error.message);
+                    assert!(
+                        error.message.contains("--namespaced-names"),
+                        "{name}: {}",
+                        error.message
+                    );
+                    assert!(
+                        error.message.contains("set spec.modelName"),
+                        "{name}: {}",
+                        error.message
+                    );
                 }
                 (want, got) => panic!("{name}: want {want:?}, got {got:?}"),
             }
@@ -542,13 +747,35 @@ mod tests {
         )
         .expect("valid");
         let team_a = &file.namespaces["team-a"];
-        assert!(team_a.allowed_role_arns.as_ref().is_some_and(|p| p.allows("arn:aws:iam::1:role/a-x")));
+        assert!(
+            team_a
+                .allowed_role_arns
+                .as_ref()
+                .is_some_and(|p| p.allows("arn:aws:iam::1:role/a-x"))
+        );
         assert_eq!(team_a.allowed_kms_key_arns, None);
         let team_b = &file.namespaces["team-b"];
-        assert!(team_b.allowed_kms_key_arns.as_ref().is_some_and(|p| p.allows("arn:aws:kms:eu-west-1:2:key/k")));
-        assert_eq!(GuardsFile::parse("empty", "").expect("empty"), GuardsFile::default());
-        assert_eq!(GuardsFile::parse("empty map", "namespaces: {}\n").expect("empty map"), GuardsFile::default());
+        assert!(
+            team_b
+                .allowed_kms_key_arns
+                .as_ref()
+                .is_some_and(|p| p.allows("arn:aws:kms:eu-west-1:2:key/k"))
+        );
+        assert_eq!(
+            GuardsFile::parse("empty", "").expect("empty"),
+            GuardsFile::default()
+        );
+        assert_eq!(
+            GuardsFile::parse("empty map", "namespaces: {}\n").expect("empty map"),
+            GuardsFile::default()
+        );
         assert!(GuardsFile::parse("typo", "namespaces:\n  a:\n    allowedRoles: [x]\n").is_err());
-        assert!(GuardsFile::parse("empty pattern", "namespaces:\n  a:\n    allowedRoleArns: []\n").is_err());
+        assert!(
+            GuardsFile::parse(
+                "empty pattern",
+                "namespaces:\n  a:\n    allowedRoleArns: []\n"
+            )
+            .is_err()
+        );
     }
 }

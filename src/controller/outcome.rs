@@ -114,10 +114,17 @@ pub struct Plan<S, A> {
 
 /// Whether the resource's last reconcile of this `generation` was refused as InvalidSpec (by
 /// validation or a guard) before any call: nothing was created for it, so its deletion needs
-/// no look-up in Bedrock.
-pub fn refused_before_any_call(current: &[Condition], generation: Option<i64>) -> bool {
+/// no look-up in Bedrock. The API server bumps a custom resource's generation once when its
+/// deletion starts (`deleting`): the refusal of the generation before that counts too.
+pub fn refused_before_any_call(
+    current: &[Condition],
+    generation: Option<i64>,
+    deleting: bool,
+) -> bool {
     conditions::find(current, conditions::SYNCED).is_some_and(|c| {
-        c.observed_generation == generation && c.reason == conditions::reason::INVALID_SPEC
+        let seen = c.observed_generation;
+        let this_generation = seen == generation || (deleting && seen.map(|g| g + 1) == generation);
+        this_generation && c.reason == conditions::reason::INVALID_SPEC
     })
 }
 

@@ -311,7 +311,9 @@ mod tests {
         };
         let message = elsewhere.message("nova");
         assert!(
-            message.starts_with("BedrockCustomModelDeployment team-b/chat still use Bedrock model nova"),
+            message.starts_with(
+                "BedrockCustomModelDeployment team-b/chat still use Bedrock model nova"
+            ),
             "{message}"
         );
     }

@@ -1,7 +1,7 @@
 //! What the operator was asked to do.
 
-use super::outcome::Timing;
 use super::guards::Guards;
+use super::outcome::Timing;
 use super::scope::NamespaceScope;
 
 #[derive(Clone, Debug)]

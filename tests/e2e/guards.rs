@@ -17,7 +17,8 @@ use crate::harness::{World, condition, condition_of, s3_spec};
 const ROLE: &str = "arn:aws:iam::123456789012:role/BedrockImport";
 const TEAM_ROLE: &str = "arn:aws:iam::123456789012:role/team-import";
 const KEY: &str = "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555";
-const OTHER_KEY: &str = "arn:aws:kms:us-east-1:999999999999:key/11111111-2222-3333-4444-555555555555";
+const OTHER_KEY: &str =
+    "arn:aws:kms:us-east-1:999999999999:key/11111111-2222-3333-4444-555555555555";
 
 fn emulator() -> EmulatorConfig {
     EmulatorConfig {
@@ -37,7 +38,9 @@ async fn two_teams(test: &str, args: &[&str]) -> Result<(World, String)> {
 }
 
 fn message_of<K: bedrock_operator::controller::Managed>(resource: &K) -> String {
-    condition_of(resource, READY).map(|c| c.2).unwrap_or_default()
+    condition_of(resource, READY)
+        .map(|c| c.2)
+        .unwrap_or_default()
 }
 
 /// The model of `world`'s namespace, Active; its ARN.
@@ -55,20 +58,32 @@ async fn another_namespaces_model_is_refused_by_default_with_no_call() -> Result
     let arn = active_model(&world, "nova").await?;
     let deployments = world.kind_in::<BedrockCustomModelDeployment>(&team_b);
     let throughputs = world.kind_in::<BedrockProvisionedThroughput>(&team_b);
-    deployments.apply("chat", json!({ "modelArn": arn })).await?;
+    deployments
+        .apply("chat", json!({ "modelArn": arn }))
+        .await?;
     throughputs
         .apply("pt", json!({ "modelId": arn, "modelUnits": 1 }))
         .await?;
 
-    let refused = deployments.wait_reason("chat", SYNCED, "InvalidSpec").await?;
+    let refused = deployments
+        .wait_reason("chat", SYNCED, "InvalidSpec")
+        .await?;
     let message = message_of(&refused);
-    for part in ["spec.modelArn", "--cross-namespace-references", &format!("{}/nova", world.namespace), "nothing was sent to AWS"] {
+    for part in [
+        "spec.modelArn",
+        "--cross-namespace-references",
+        &format!("{}/nova", world.namespace),
+        "nothing was sent to AWS",
+    ] {
         assert!(message.contains(part), "{part}: {message}");
     }
     let refused = throughputs.wait_reason("pt", SYNCED, "InvalidSpec").await?;
     let message = message_of(&refused);
     assert!(message.contains("spec.modelId"), "{message}");
-    assert!(message.contains("--cross-namespace-references"), "{message}");
+    assert!(
+        message.contains("--cross-namespace-references"),
+        "{message}"
+    );
     for operation in [
         Operation::CreateCustomModelDeployment,
         Operation::GetCustomModelDeployment,
@@ -97,13 +112,20 @@ async fn a_listed_namespace_may_serve_another_namespaces_model_whose_deletion_wa
     let world = World::with(
         "xns-allowed-a",
         emulator(),
-        &["--namespace", &team_b, "--cross-namespace-references", &team_b],
+        &[
+            "--namespace",
+            &team_b,
+            "--cross-namespace-references",
+            &team_b,
+        ],
         &[],
     )
     .await?;
     let arn = active_model(&world, "nova").await?;
     let deployments = world.kind_in::<BedrockCustomModelDeployment>(&team_b);
-    deployments.apply("chat", json!({ "modelArn": arn })).await?;
+    deployments
+        .apply("chat", json!({ "modelArn": arn }))
+        .await?;
     let ready = deployments.wait_ready("chat").await?;
     assert_eq!(
         ready.status.as_ref().and_then(|s| s.model_arn.as_deref()),
@@ -156,9 +178,17 @@ async fn roles_and_keys_outside_the_allowed_patterns_are_refused_with_no_call() 
 
     // Refused: the role is not one the global patterns allow.
     world.apply("denied-role", s3_spec("denied-role")).await?;
-    let refused = world.wait_reason("denied-role", SYNCED, "InvalidSpec").await?;
+    let refused = world
+        .wait_reason("denied-role", SYNCED, "InvalidSpec")
+        .await?;
     let message = condition(&refused, READY).map(|c| c.2).unwrap_or_default();
-    for part in ["spec.roleArn", ROLE, "--allowed-role-arns", "guards.allowedRoleArns", "arn:aws:iam::123456789012:role/team-*"] {
+    for part in [
+        "spec.roleArn",
+        ROLE,
+        "--allowed-role-arns",
+        "guards.allowedRoleArns",
+        "arn:aws:iam::123456789012:role/team-*",
+    ] {
         assert!(message.contains(part), "{part}: {message}");
     }
     // Refused: the key is of another account.
@@ -166,9 +196,15 @@ async fn roles_and_keys_outside_the_allowed_patterns_are_refused_with_no_call() 
     spec["roleArn"] = json!(TEAM_ROLE);
     spec["kmsKeyArn"] = json!(OTHER_KEY);
     world.apply("denied-key", spec).await?;
-    let refused = world.wait_reason("denied-key", SYNCED, "InvalidSpec").await?;
+    let refused = world
+        .wait_reason("denied-key", SYNCED, "InvalidSpec")
+        .await?;
     let message = condition(&refused, READY).map(|c| c.2).unwrap_or_default();
-    for part in ["spec.kmsKeyArn", "--allowed-kms-key-arns", "guards.allowedKmsKeyArns"] {
+    for part in [
+        "spec.kmsKeyArn",
+        "--allowed-kms-key-arns",
+        "guards.allowedKmsKeyArns",
+    ] {
         assert!(message.contains(part), "{part}: {message}");
     }
     assert_eq!(world.calls(Operation::CreateCustomModel), 0);
@@ -190,7 +226,9 @@ async fn roles_and_keys_outside_the_allowed_patterns_are_refused_with_no_call() 
     let mut spec = s3_spec("team-b");
     spec["roleArn"] = json!(TEAM_ROLE);
     models_b.apply("team-role", spec).await?;
-    let refused: BedrockCustomModel = models_b.wait_reason("team-role", SYNCED, "InvalidSpec").await?;
+    let refused: BedrockCustomModel = models_b
+        .wait_reason("team-role", SYNCED, "InvalidSpec")
+        .await?;
     let message = condition(&refused, READY).map(|c| c.2).unwrap_or_default();
     assert!(
         message.contains(&format!("guards.namespaces.{team_b}.allowedRoleArns")),

@@ -20,10 +20,10 @@ use crate::bedrock::{
     BedrockError, CreateDeploymentRequest, DeploymentState, RemoteDeployment, UpdateState,
 };
 use crate::controller::outcome::{self, Next, Note, Subject, Timing};
-use crate::controller::scope::NamespaceScope;
 use crate::controller::ownership::{self, Adoption, Holder};
 use crate::controller::reference;
 pub use crate::controller::reference::{Lookup, Resolution};
+use crate::controller::scope::NamespaceScope;
 
 /// One call to make to Bedrock.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -938,7 +938,11 @@ pub fn cleanup(resource: &BedrockCustomModelDeployment, adoption: &NamespaceScop
     if let Some(arn) = status.deployment_arn {
         return Cleanup::Delete { arn };
     }
-    if outcome::refused_before_any_call(&status.conditions, resource.metadata.generation) {
+    if outcome::refused_before_any_call(
+        &status.conditions,
+        resource.metadata.generation,
+        resource.metadata.deletion_timestamp.is_some(),
+    ) {
         // Refused (by validation or a tenant guard) before any call: nothing to look up.
         return Cleanup::Nothing;
     }

@@ -902,14 +902,21 @@ fn a_model_is_used_by_deployments_that_reference_or_serve_it() {
     let mut serving_elsewhere = active(by_ref("nova-v4"), V3);
     serving_elsewhere.metadata.namespace = Some("team-b".into());
     serving_elsewhere.metadata.name = Some("serving-b".into());
-    let got = reference::users(&m, &[referencing, serving, other, elsewhere, serving_elsewhere]);
+    let got = reference::users(
+        &m,
+        &[referencing, serving, other, elsewhere, serving_elsewhere],
+    );
     let names: Vec<String> = got
         .iter()
         .map(|user| reference::user_name(user, NAMESPACE))
         .collect();
     assert_eq!(
         names,
-        vec![NAME.to_string(), "serving".to_string(), "team-b/serving-b".to_string()],
+        vec![
+            NAME.to_string(),
+            "serving".to_string(),
+            "team-b/serving-b".to_string()
+        ],
         "by modelRef in its own namespace only; by ARN from any namespace"
     );
     let users = reference::Users {
@@ -917,7 +924,10 @@ fn a_model_is_used_by_deployments_that_reference_or_serve_it() {
         throughputs: Vec::new(),
     };
     let message = users.message(MODEL);
-    assert!(message.contains("chat, serving and team-b/serving-b"), "{message}");
+    assert!(
+        message.contains("chat, serving and team-b/serving-b"),
+        "{message}"
+    );
 }
 
 #[test]
@@ -986,4 +996,33 @@ fn the_polls_of_a_swap_read_no_tags_and_the_first_look_after_it_does() {
         Some((V4, UpdateState::UpdateCompleted)),
     );
     assert!(needs_tags(&resource, &lookup, &done, false));
+}
+
+#[test]
+fn deleting_a_deployment_refused_before_any_call_needs_no_call() {
+    // InvalidSpec at this generation (a tenant guard refused spec.modelArn): nothing was made.
+    let mut refused = by_ref(MODEL);
+    refused.status = Some(BedrockCustomModelDeploymentStatus {
+        conditions: conditions::merge(
+            &[],
+            &[Desired::new(
+                conditions::SYNCED,
+                false,
+                reason::INVALID_SPEC,
+                "refused",
+            )],
+            refused.metadata.generation,
+            &k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(
+                k8s_openapi::jiff::Timestamp::UNIX_EPOCH,
+            ),
+        ),
+        ..Default::default()
+    });
+    assert_eq!(cleanup(&refused, &NamespaceScope::All), Cleanup::Nothing);
+    refused.metadata.generation = refused.metadata.generation.map(|g| g + 1);
+    assert_eq!(
+        cleanup(&refused, &NamespaceScope::All),
+        Cleanup::LookUp { name: NAME.into() },
+        "a later generation may have been created: look it up"
+    );
 }

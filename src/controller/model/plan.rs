@@ -19,8 +19,8 @@ use crate::bedrock::{BedrockError, CreateRequest, ModelState, RemoteModel, Sourc
 
 use crate::controller::guards::{Guarded, Guards, NOTHING_SENT};
 use crate::controller::outcome::{self, Subject};
-use crate::controller::scope::NamespaceScope;
 use crate::controller::ownership::{self, Adoption, Holder, Liveness};
+use crate::controller::scope::NamespaceScope;
 
 pub use crate::controller::outcome::{Next, Note, Timing, poll_delay, retry_delay};
 
@@ -107,7 +107,11 @@ pub fn adoption_refused(
 
 /// A spec.roleArn or spec.kmsKeyArn outside what the operator's tenant guards allow the
 /// resource's namespace: InvalidSpec naming each field and the setting, before any AWS call.
-pub fn guards_refused(resource: &BedrockCustomModel, region: &str, guards: &Guards) -> Option<Plan> {
+pub fn guards_refused(
+    resource: &BedrockCustomModel,
+    region: &str,
+    guards: &Guards,
+) -> Option<Plan> {
     let namespace = resource.metadata.namespace.as_deref().unwrap_or_default();
     let errors: Vec<validation::FieldError> = [
         (Guarded::RoleArn, resource.spec.role_arn.as_deref()),
@@ -801,7 +805,11 @@ pub fn cleanup(resource: &BedrockCustomModel, adoption: &NamespaceScope) -> Clea
         // No valid spec, no create: this generation never reached Bedrock.
         return Cleanup::Nothing;
     }
-    if outcome::refused_before_any_call(&status.conditions, resource.metadata.generation) {
+    if outcome::refused_before_any_call(
+        &status.conditions,
+        resource.metadata.generation,
+        resource.metadata.deletion_timestamp.is_some(),
+    ) {
         Cleanup::Nothing
     } else {
         Cleanup::LookUp {

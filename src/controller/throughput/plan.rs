@@ -26,10 +26,10 @@ use crate::bedrock::{
     UpdateThroughputRequest,
 };
 use crate::controller::outcome::{self, Next, Note, Subject, Timing};
-use crate::controller::scope::NamespaceScope;
 use crate::controller::ownership::{self, Adoption, Holder};
 use crate::controller::reference;
 pub use crate::controller::reference::{Lookup, Resolution};
+use crate::controller::scope::NamespaceScope;
 
 /// One call to make to Bedrock.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -1060,7 +1060,11 @@ pub fn cleanup(
         }
         return Cleanup::Delete { arn };
     }
-    if outcome::refused_before_any_call(&status.conditions, resource.metadata.generation) {
+    if outcome::refused_before_any_call(
+        &status.conditions,
+        resource.metadata.generation,
+        resource.metadata.deletion_timestamp.is_some(),
+    ) {
         // Refused (by validation or a tenant guard) before any call: nothing to look up.
         return Cleanup::Nothing;
     }

@@ -715,14 +715,21 @@ fn a_model_is_used_by_throughputs_that_reference_or_serve_it() {
     elsewhere.metadata.namespace = Some("elsewhere".into());
     let mut serving_elsewhere = in_service(by_ref("other"), V3);
     serving_elsewhere.metadata.namespace = Some("team-b".into());
-    let got = reference::users(&model, &[referencing, serving, elsewhere, serving_elsewhere]);
+    let got = reference::users(
+        &model,
+        &[referencing, serving, elsewhere, serving_elsewhere],
+    );
     let names: Vec<String> = got
         .iter()
         .map(|user| reference::user_name(user, NAMESPACE))
         .collect();
     assert_eq!(
         names,
-        vec![NAME.to_string(), "serving".to_string(), format!("team-b/{NAME}")],
+        vec![
+            NAME.to_string(),
+            "serving".to_string(),
+            format!("team-b/{NAME}")
+        ],
         "by modelRef in its own namespace only; by ARN from any namespace"
     );
 }
