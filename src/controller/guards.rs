@@ -643,14 +643,16 @@ mod tests {
         };
         let off = Guards::default();
         let long = "a".repeat(60);
-        let cases: [(
-            &str,
-            &Guards,
-            Option<&str>,
-            Option<&str>,
-            &str,
+        // (case, guards, spec name, held name, metadata.name, the name, or Err: refused)
+        type Case<'a> = (
+            &'a str,
+            &'a Guards,
+            Option<&'a str>,
+            Option<&'a str>,
+            &'a str,
             Result<Option<String>, ()>,
-        ); 9] = [
+        );
+        let cases: [Case<'_>; 9] = [
             ("off: metadata.name", &off, None, None, "chat", Ok(None)),
             (
                 "on: <namespace>-<name>",
