@@ -59,6 +59,15 @@ pub struct RunArgs {
     #[arg(long, env = "ALLOW_ADOPTION", default_value = "all")]
     pub allow_adoption: AdoptionScope,
 
+    /// The name of this cluster in the owner tags of every Bedrock object the operator creates
+    /// or adopts (bedrock-operator.dev/cluster). Several clusters may share one AWS account: an
+    /// object whose tag names another cluster is never adopted, changed or deleted here. Default:
+    /// the UID of the kube-system namespace (needs get on namespaces/kube-system). Choose once:
+    /// renaming makes the objects tagged with the old name another cluster's, to be taken over
+    /// with the bedrock-operator.dev/take-over-from annotation (docs/security.md).
+    #[arg(long, env = "CLUSTER_NAME")]
+    pub cluster_name: Option<String>,
+
     /// Most Bedrock calls per second, across all resources.
     #[arg(long, env = "RATE_LIMIT_QPS", default_value_t = 10.0)]
     pub rate_limit_qps: f64,

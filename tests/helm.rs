@@ -209,8 +209,9 @@ fn default_values_render_a_hardened_least_privilege_operator() -> Result<()> {
         kinds,
         BTreeMap::from(
             [
-                ("ClusterRole", 1),
-                ("ClusterRoleBinding", 1),
+                // The operator's rules, and the read of kube-system for the cluster ID.
+                ("ClusterRole", 2),
+                ("ClusterRoleBinding", 2),
                 ("Deployment", 1),
                 ("Role", 1),
                 ("RoleBinding", 1),
@@ -335,9 +336,9 @@ fn default_values_render_a_hardened_least_privilege_operator() -> Result<()> {
     );
 
     // RBAC: exactly the operator's rules cluster-wide, Leases in the release namespace only.
-    let cluster_role = rendered.one("ClusterRole")?;
+    let cluster_role = rendered.named("ClusterRole", RELEASE)?;
     assert_eq!(rules_of(cluster_role)?, operator_grants());
-    let binding = rendered.one("ClusterRoleBinding")?;
+    let binding = rendered.named("ClusterRoleBinding", RELEASE)?;
     assert_eq!(binding["roleRef"]["name"], cluster_role["metadata"]["name"]);
     assert_eq!(binding["roleRef"]["kind"], "ClusterRole");
     assert_eq!(
@@ -355,6 +356,19 @@ fn default_values_render_a_hardened_least_privilege_operator() -> Result<()> {
     assert_eq!(lease_binding["roleRef"]["kind"], "Role");
     assert_eq!(
         lease_binding["subjects"],
+        json!([{ "kind": "ServiceAccount", "name": RELEASE, "namespace": NAMESPACE }])
+    );
+
+    // The cluster ID: the UID of kube-system, and nothing else of namespaces.
+    let cluster_id = rendered.named("ClusterRole", &format!("{RELEASE}-cluster-id"))?;
+    assert_eq!(
+        cluster_id["rules"],
+        json!([{ "apiGroups": [""], "resources": ["namespaces"], "resourceNames": ["kube-system"], "verbs": ["get"] }])
+    );
+    let cluster_id_binding =
+        rendered.named("ClusterRoleBinding", &format!("{RELEASE}-cluster-id"))?;
+    assert_eq!(
+        cluster_id_binding["subjects"],
         json!([{ "kind": "ServiceAccount", "name": RELEASE, "namespace": NAMESPACE }])
     );
 
@@ -494,7 +508,7 @@ fn non_default_values_render_namespaced_rbac_irsa_replicas_monitoring_and_pdb() 
 
 #[test]
 fn commitments_can_be_forbidden_with_one_value_and_no_more_rbac() -> Result<()> {
-    let default_rules = rules_of(render(json!({}))?.one("ClusterRole")?)?;
+    let default_rules = rules_of(render(json!({}))?.named("ClusterRole", RELEASE)?)?;
     let rendered = render(json!({ "allowCommitments": false }))?;
     let args = strings(&container(rendered.one("Deployment")?)["args"]);
     assert_eq!(
@@ -503,7 +517,10 @@ fn commitments_can_be_forbidden_with_one_value_and_no_more_rbac() -> Result<()> 
             .collect::<Vec<_>>(),
         ["--allow-commitments=false"]
     );
-    assert_eq!(rules_of(rendered.one("ClusterRole")?)?, default_rules);
+    assert_eq!(
+        rules_of(rendered.named("ClusterRole", RELEASE)?)?,
+        default_rules
+    );
     assert!(
         render(json!({ "allowCommitments": "no" })).is_err(),
         "the values schema takes a boolean only"
@@ -513,7 +530,7 @@ fn commitments_can_be_forbidden_with_one_value_and_no_more_rbac() -> Result<()> 
 
 #[test]
 fn adoption_can_be_allowed_to_no_namespace_or_a_list_without_more_rbac() -> Result<()> {
-    let default_rules = rules_of(render(json!({}))?.one("ClusterRole")?)?;
+    let default_rules = rules_of(render(json!({}))?.named("ClusterRole", RELEASE)?)?;
     for (allow, flag) in [
         (json!("none"), "--allow-adoption=none"),
         (json!(["ml-platform"]), "--allow-adoption=ml-platform"),
@@ -533,11 +550,39 @@ fn adoption_can_be_allowed_to_no_namespace_or_a_list_without_more_rbac() -> Resu
         );
         // The restriction is the operator's own check: no namespace access is added.
         assert_eq!(
-            rules_of(rendered.one("ClusterRole")?)?,
+            rules_of(rendered.named("ClusterRole", RELEASE)?)?,
             default_rules,
             "{allow}"
         );
     }
+    Ok(())
+}
+
+#[test]
+fn a_cluster_name_is_passed_on_and_drops_the_read_of_kube_system() -> Result<()> {
+    let rendered = render(json!({ "clusterName": "prod eu:1" }))?;
+    let args = strings(&container(rendered.one("Deployment")?)["args"]);
+    assert_eq!(
+        args.iter()
+            .filter(|a| a.starts_with("--cluster-name"))
+            .collect::<Vec<_>>(),
+        ["--cluster-name=prod eu:1"]
+    );
+    assert!(
+        rendered
+            .named("ClusterRole", &format!("{RELEASE}-cluster-id"))
+            .is_err(),
+        "no namespace read when the name is given"
+    );
+    let default_args = strings(&container(render(json!({}))?.one("Deployment")?)["args"]);
+    assert!(
+        !default_args.iter().any(|a| a.starts_with("--cluster-name")),
+        "{default_args:?}"
+    );
+    assert!(
+        render(json!({ "clusterName": "prod#1" })).is_err(),
+        "the values schema takes what a Bedrock tag value can hold"
+    );
     Ok(())
 }
 
@@ -551,7 +596,10 @@ fn leader_election_off_drops_the_flag_and_the_lease_role() -> Result<()> {
     );
     assert!(rendered.all("Role").is_empty());
     assert!(rendered.all("RoleBinding").is_empty());
-    assert_eq!(rules_of(rendered.one("ClusterRole")?)?, operator_grants());
+    assert_eq!(
+        rules_of(rendered.named("ClusterRole", RELEASE)?)?,
+        operator_grants()
+    );
 
     let custom = render(json!({
         "leaderElection": { "leaseName": "bcm-leader", "leaseDuration": "30s" },

@@ -101,7 +101,7 @@ pub struct BedrockProvisionedThroughputSpec {
     pub commitment_duration: Option<CommitmentDuration>,
 
     /// Tags for the throughput, kept in sync: adding, changing or removing an entry here
-    /// changes the throughput's tags. Tags set on it by other tools are left alone. At most 48
+    /// changes the throughput's tags. Tags set on it by other tools are left alone. At most 47
     /// entries (Bedrock allows 50 and the operator uses 2); keys are 1 to 128 and values up to
     /// 256 of letters, digits, spaces and _ . : / = + - @; keys starting with "aws:" or
     /// "bedrock-operator.dev/" are reserved.

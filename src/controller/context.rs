@@ -21,6 +21,9 @@ pub struct Context<B> {
     pub recorder: Recorder,
     pub timing: Timing,
     pub default_region: String,
+    /// The cluster this operator serves, as owner tags name it (`--cluster-name`, or the UID
+    /// of the kube-system namespace).
+    pub cluster: String,
     pub metrics: Arc<Metrics>,
     /// Namespaces whose resources may use `adoptionPolicy: Adopt`.
     pub adoption: ownership::AdoptionScope,
@@ -57,6 +60,7 @@ impl<B: Bedrock> Context<B> {
             bedrock,
             timing: settings.timing.clone(),
             default_region: settings.default_region.clone(),
+            cluster: settings.cluster.clone(),
             metrics,
             adoption: settings.adoption.clone(),
             allow_commitments: settings.allow_commitments,

@@ -18,7 +18,7 @@ use super::error::Error;
 use super::holding::{self, Lost};
 use super::kind::Managed;
 use super::outcome::{self, Plan, Timing};
-use super::ownership::{self, Liveness};
+use super::ownership::{self, Liveness, Me};
 use super::reference::{Lookup, Observation, Resolution, Serves};
 use super::report::{fail, finish};
 use crate::api::BedrockCustomModel;
@@ -109,7 +109,7 @@ pub async fn apply<K: Serving, B: Bedrock>(
         Some(name) => Api::<BedrockCustomModel>::namespaced(ctx.client.clone(), &namespace)
             .get_opt(name)
             .await
-            .map_err(Error::Kube)?,
+            .map_err(Error::kube("reading the referenced BedrockCustomModel"))?,
         None => None,
     };
     let model = K::resolve(&valid, referenced.as_ref());
@@ -160,10 +160,10 @@ pub async fn apply<K: Serving, B: Bedrock>(
             return Err(fail(resource, ctx, &status, error).await);
         }
     };
-    let uid = resource.meta().uid.as_deref().unwrap_or_default();
+    let me = Me::of(resource.meta(), &ctx.cluster);
     let owner = match tags
         .as_ref()
-        .and_then(|tags| ownership::owner_to_look_up(uid, tags))
+        .and_then(|tags| ownership::owner_to_look_up(&me, tags))
     {
         Some(holder) => holding::look_up_owner::<K, B>(&holder, ctx).await?,
         None => Liveness::Unknown,
@@ -178,6 +178,7 @@ pub async fn apply<K: Serving, B: Bedrock>(
         remote,
         tags,
         owner,
+        cluster: ctx.cluster.clone(),
     };
 
     // Plan.

@@ -11,6 +11,9 @@ pub struct Settings {
     pub concurrency: u16,
     /// Region for resources that name none (and whose model names none).
     pub default_region: String,
+    /// The cluster's ID in owner tags: `--cluster-name`, or the UID of the kube-system
+    /// namespace (see [`crate::cluster`]).
+    pub cluster: String,
     pub timing: Timing,
     /// Namespaces whose resources may use `adoptionPolicy: Adopt`.
     pub adoption: AdoptionScope,

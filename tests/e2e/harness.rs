@@ -138,6 +138,47 @@ impl World {
         Ok((operator, admin_url))
     }
 
+    /// Starts an operator serving `namespace` of another cluster (`plane`) against this world's
+    /// emulator: two clusters sharing one AWS account. Returns it and its admin URL; it logs
+    /// with this world's operators.
+    pub fn spawn_operator_on(
+        &self,
+        plane: &ControlPlane,
+        namespace: &str,
+        extra_args: &[&str],
+    ) -> Result<(Operator, String)> {
+        let sequence = self.spawned.fetch_add(1, Ordering::Relaxed);
+        let log = self
+            .plane
+            .dir()
+            .join("operator-logs")
+            .join(format!("{}-{sequence}.log", self.namespace));
+        let operator = OperatorCommand::new(
+            env!("CARGO_BIN_EXE_bedrock-operator"),
+            plane.kubeconfig_path(),
+            &self.emulator.url(),
+            log,
+        )
+        .namespace(namespace)
+        .args(fast_except(&self.operator_args))
+        .args(&self.operator_args)
+        .args(extra_args)
+        .credentials(TEST_ACCESS_KEY, TEST_SECRET_KEY)
+        .env("RUST_LOG", "info,bedrock_operator=debug")
+        .spawn()?;
+        let admin_url = operator.admin_url();
+        Ok((operator, admin_url))
+    }
+
+    /// Resources of kind `K` of `namespace` on another cluster's control plane.
+    pub fn on_plane<K: Managed>(&self, plane: &ControlPlane, namespace: &str) -> Scope<'_, K> {
+        Scope {
+            world: self,
+            api: Api::namespaced(plane.client(), namespace),
+            namespace: namespace.to_string(),
+        }
+    }
+
     /// SIGKILLs the operator and waits for it to be gone.
     pub async fn kill_operator(&mut self) -> Result<()> {
         if let Some(mut operator) = self.operator.take() {
@@ -515,7 +556,8 @@ impl<K: Managed> Scope<'_, K> {
 
     /// Events recorded for the resource `name`, as (type, reason, note).
     pub async fn events(&self, name: &str) -> Result<Vec<(String, String, String)>> {
-        let api: Api<Event> = Api::namespaced(self.world.plane.client(), &self.namespace);
+        // The client of the resources' own control plane (another cluster's, for `on_plane`).
+        let api: Api<Event> = Api::namespaced(self.api.clone().into_client(), &self.namespace);
         let events = api.list(&ListParams::default()).await?;
         Ok(events
             .items

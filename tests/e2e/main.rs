@@ -3,6 +3,7 @@
 //! emulator and an operator process, and asserts what a user would see on the resource as well
 //! as what happened in Bedrock.
 
+mod clusters;
 mod cost;
 mod deployments;
 mod harness;

@@ -3,6 +3,9 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+/// The cluster the operator under test serves.
+const CLUSTER: &str = "cluster-test";
+
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::api::ObjectMeta;
 use regex::Regex;
@@ -14,7 +17,7 @@ fn status_of(state: &str) -> ModelStatus {
     serde_json::from_value(serde_json::Value::from(state)).expect("a status")
 }
 use crate::api::BedrockCustomModelSpec;
-use crate::controller::ownership::{AdoptionScope, Liveness};
+use crate::controller::ownership::{AdoptionScope, Liveness, Me};
 
 const NAMESPACE: &str = "ml";
 const NAME: &str = "my-model";
@@ -134,7 +137,7 @@ fn remote(state: ModelState) -> RemoteModel {
 
 /// The operator's own tags for the test resource.
 fn operator_tags() -> BTreeMap<String, String> {
-    tags::operator_tags(NAMESPACE, NAME, UID)
+    tags::operator_tags(NAMESPACE, NAME, UID, CLUSTER)
 }
 
 /// Tags on a model: the operator's plus `extra`.
@@ -146,7 +149,7 @@ fn remote_tags(extra: &[(&str, &str)]) -> BTreeMap<String, String> {
 
 /// Tags of a model held by team-b/m.
 fn team_b_tags() -> BTreeMap<String, String> {
-    let mut tags = tags::operator_tags("team-b", "m", "uid-b");
+    let mut tags = tags::operator_tags("team-b", "m", "uid-b", CLUSTER);
     tags.insert("cost-center".into(), "42".into());
     tags
 }
@@ -171,12 +174,21 @@ fn adopted_status(state: &str) -> BedrockCustomModelStatus {
     })
 }
 
+/// Nothing found in Bedrock.
+fn nothing_observed() -> Observation {
+    Observation {
+        cluster: CLUSTER.into(),
+        ..Observation::default()
+    }
+}
+
 fn observed(model: RemoteModel, tags: Option<BTreeMap<String, String>>) -> Observation {
     Observation {
         model: Some(model),
         tags,
         swept: false,
         owner: Liveness::Unknown,
+        cluster: CLUSTER.into(),
     }
 }
 
@@ -805,7 +817,7 @@ fn nothing_exists_creates() {
     ApplyCase {
         name: "nothing exists: create",
         resource: resource(spec(), None),
-        observation: Observation::default(),
+        observation: nothing_observed(),
         elapsed: None,
         actions: vec![Action::Create(expected_create(&spec(), 0))],
         status: base(BedrockCustomModelStatus {
@@ -827,7 +839,7 @@ fn nothing_exists_creates_with_model_name_and_package_source() {
     ApplyCase {
         name: "nothing exists, modelName and package source: create",
         resource: resource(package(), None),
-        observation: Observation::default(),
+        observation: nothing_observed(),
         elapsed: None,
         actions: vec![Action::Create(expected_create(&package(), 0))],
         status: BedrockCustomModelStatus {
@@ -1128,7 +1140,7 @@ fn known_model_gone_out_of_band_is_recreated_with_a_new_token() {
     ApplyCase {
         name: "known model gone out-of-band: re-created with a new token",
         resource: resource(spec(), Some(status_in("Active"))),
-        observation: Observation::default(),
+        observation: nothing_observed(),
         elapsed: None,
         actions: vec![Action::Create(expected_create(&spec(), 1))],
         status: base(BedrockCustomModelStatus {
@@ -1338,6 +1350,8 @@ fn active_tags_added_changed_removed_at_once_and_operator_tag_restored() {
                     ("env", "prod"),
                     ("team", "data"),
                     (tags::OWNER, "ml/my-model"),
+                    // Tagged before cluster identity: the cluster tag is added.
+                    (tags::CLUSTER, CLUSTER),
                 ]),
             },
             Action::Untag {
@@ -1532,7 +1546,7 @@ fn failed_model_deleted_out_of_band_is_recreated_without_a_warning() {
     ApplyCase {
         name: "Failed model deleted out-of-band: re-created without a warning",
         resource: resource(spec(), Some(status_in("Failed"))),
-        observation: Observation::default(),
+        observation: nothing_observed(),
         elapsed: None,
         actions: vec![Action::Create(expected_create(&spec(), 1))],
         status: base(BedrockCustomModelStatus {
@@ -1572,7 +1586,7 @@ fn failed_model_is_replaced_by_delete_then_create() {
     let next = resource(new_role.clone(), Some(delete.status));
     assert_eq!(lookup(&next), Lookup::ByName(NAME.into()));
     assert_eq!(precheck(&next, REGION), None);
-    let create = plan_apply(&next, REGION, &Observation::default(), &timing, None);
+    let create = plan_apply(&next, REGION, &nothing_observed(), &timing, None);
     let Some(Action::Create(request)) = create.actions.first() else {
         panic!("expected a create, got {:?}", create.actions);
     };
@@ -1598,7 +1612,7 @@ fn failed_model_is_replaced_by_delete_then_create() {
 fn crash_after_create_takes_the_model_back() {
     let timing = Timing::default();
     let fresh = resource(spec(), None);
-    let first = plan_apply(&fresh, REGION, &Observation::default(), &timing, None);
+    let first = plan_apply(&fresh, REGION, &nothing_observed(), &timing, None);
     let Some(Action::Create(request)) = first.actions.first() else {
         panic!("expected a create, got {:?}", first.actions);
     };
@@ -1642,7 +1656,7 @@ fn crash_after_create_takes_the_model_back() {
 #[test]
 fn create_request_carries_operator_and_spec_tags() {
     let spec = spec_with(|s| s.tags = map(&[("team", "ml"), ("env", "prod")]));
-    let request = create_request(&resource(spec, None), REGION, 0);
+    let request = create_request(&resource(spec, None), REGION, 0, CLUSTER);
     assert_eq!(
         request.tags,
         map(&[
@@ -1650,6 +1664,7 @@ fn create_request_carries_operator_and_spec_tags() {
             ("env", "prod"),
             (tags::OWNER, "ml/my-model"),
             (tags::OWNER_UID, UID),
+            (tags::CLUSTER, CLUSTER),
         ])
     );
     assert_eq!(request.source, Source::S3Uri(S3_URI.into()));
@@ -1660,7 +1675,7 @@ fn create_request_carries_operator_and_spec_tags() {
 fn after_create_records_the_model() {
     let timing = Timing::default();
     let resource = resource(spec(), None);
-    let mut plan = plan_apply(&resource, REGION, &Observation::default(), &timing, None);
+    let mut plan = plan_apply(&resource, REGION, &nothing_observed(), &timing, None);
     after_create(&mut plan, &resource, REGION, ARN.into(), &timing, false);
     assert_eq!(plan.status.model_arn.as_deref(), Some(ARN));
     assert_eq!(plan.status.model_status, Some(ModelStatus::Creating));
@@ -1673,7 +1688,7 @@ fn after_create_records_the_model() {
     assert_eq!(plan.next, Next::Poll(timing.poll_initial));
 
     // With a sweep watching the region, the model's own poll is only the back-up.
-    let mut swept = plan_apply(&resource, REGION, &Observation::default(), &timing, None);
+    let mut swept = plan_apply(&resource, REGION, &nothing_observed(), &timing, None);
     after_create(&mut swept, &resource, REGION, ARN.into(), &timing, true);
     assert_eq!(swept.next, Next::Poll(timing.sweep_fallback));
 }
@@ -2003,9 +2018,9 @@ fn client_request_token_is_deterministic_and_distinct() {
 #[test]
 fn create_request_token_follows_recreations() {
     let resource = resource(spec(), None);
-    let first = create_request(&resource, REGION, 0);
-    let again = create_request(&resource, REGION, 0);
-    let recreated = create_request(&resource, REGION, 1);
+    let first = create_request(&resource, REGION, 0, CLUSTER);
+    let again = create_request(&resource, REGION, 0, CLUSTER);
+    let recreated = create_request(&resource, REGION, 1, CLUSTER);
     assert_eq!(
         first.client_request_token, again.client_request_token,
         "a retried create reuses the token"
@@ -2859,15 +2874,11 @@ fn the_owner_is_looked_up_only_when_the_tags_name_another_resource() {
         ),
     ];
     for (name, tags, look_up) in cases {
-        let holder =
-            ownership::owner_to_look_up(me.metadata.uid.as_deref().unwrap_or_default(), &tags);
+        let holder = ownership::owner_to_look_up(&Me::of(&me.metadata, CLUSTER), &tags);
         assert_eq!(holder.is_some(), look_up, "{name}");
     }
-    let holder = ownership::owner_to_look_up(
-        me.metadata.uid.as_deref().unwrap_or_default(),
-        &team_b_tags(),
-    )
-    .expect("team-b's");
+    let holder = ownership::owner_to_look_up(&Me::of(&me.metadata, CLUSTER), &team_b_tags())
+        .expect("team-b's");
     assert_eq!(holder.to_string(), "team-b/m");
     assert_eq!(holder.uid, "uid-b");
 }

@@ -26,7 +26,7 @@ use crate::bedrock::{
     UpdateThroughputRequest,
 };
 use crate::controller::outcome::{self, Next, Note, Subject, Timing};
-use crate::controller::ownership::{self, Adoption, AdoptionScope, Holder};
+use crate::controller::ownership::{self, Adoption, AdoptionScope, FoundByName, Holder, Me};
 use crate::controller::reference;
 pub use crate::controller::reference::{Lookup, Resolution};
 
@@ -380,14 +380,11 @@ pub fn needs_tags(
     )
 }
 
-fn desired_tags(resource: &BedrockProvisionedThroughput) -> BTreeMap<String, String> {
-    let mut tags = resource.spec.tags.clone();
-    tags.extend(tags::operator_tags(
-        resource.metadata.namespace.as_deref().unwrap_or_default(),
-        resource.metadata.name.as_deref().unwrap_or_default(),
-        resource.metadata.uid.as_deref().unwrap_or_default(),
-    ));
-    tags
+fn desired_tags(
+    resource: &BedrockProvisionedThroughput,
+    cluster: &str,
+) -> BTreeMap<String, String> {
+    tags::desired(&resource.spec.tags, &resource.metadata, cluster)
 }
 
 /// The deterministic idempotency token of a CreateProvisionedModelThroughput: the same
@@ -431,13 +428,14 @@ pub fn create_request(
     model_id: &str,
     region: &str,
     recreations: i32,
+    cluster: &str,
 ) -> CreateThroughputRequest {
     let mut request = CreateThroughputRequest {
         name: valid.name.clone(),
         model_id: model_id.to_string(),
         model_units: valid.model_units,
         commitment: valid.commitment.map(|c| c.as_str().to_string()),
-        tags: desired_tags(resource),
+        tags: desired_tags(resource, cluster),
         client_request_token: String::new(),
     };
     request.client_request_token = client_request_token(
@@ -460,58 +458,53 @@ pub fn plan_apply(
     elapsed: Duration,
 ) -> Plan {
     let mut status = base_status(resource, valid, region);
-    let uid = resource.metadata.uid.as_deref().unwrap_or_default();
+    let me = Me::of(&resource.metadata, &observation.cluster);
     if let Some(arn) = observation.model.arn() {
         status.desired_model_arn = Some(arn.to_string());
     }
     match (status.provisioned_model_arn.clone(), &observation.remote) {
         (None, None) => plan_create(resource, valid, region, status, observation, Vec::new()),
         (None, Some(found)) => {
-            let tags = observation.tags.as_ref();
-            let holder = tags.and_then(ownership::holder);
+            // Found by name: this resource's when its owner tags say so (made just before a
+            // crash); taken over with adoptionPolicy: Adopt when nobody else holds it.
+            let adopt = valid.adoption_policy == AdoptionPolicy::Adopt;
             let mut events = Vec::new();
             let mut claim = false;
             status.region = Some(region.to_string());
-            if holder.as_ref().is_some_and(|holder| holder.uid == uid) {
-                // Bought by this resource just before a crash: take it back.
-                status.created_with = Some(created_with(valid, region));
-            } else if valid.adoption_policy == AdoptionPolicy::Adopt {
-                let decision = tags.map(|tags| ownership::adoption(tags, uid, observation.owner));
-                if decision != Some(Adoption::Take) {
-                    let holder = match decision {
-                        Some(Adoption::Conflict(holder)) => Some(holder),
-                        _ => holder,
-                    };
+            match ownership::found_by_name(observation.tags.as_ref(), &me, adopt, observation.owner)
+            {
+                FoundByName::Ours => {
+                    status.created_with = Some(created_with(valid, region));
+                }
+                FoundByName::Conflict { holder } => {
                     return name_conflict(resource, valid, status, found, holder.as_ref(), timing);
                 }
-                claim = true;
-                status.created_with = Some(ThroughputCreatedWith {
-                    model_units: found.model_units,
-                    commitment_duration: found.commitment.as_deref().and_then(commitment),
-                    region: region.to_string(),
-                    adopted: true,
-                });
-                status.managed_tag_keys = resource.spec.tags.keys().cloned().collect();
-                let from = match &holder {
-                    Some(holder) => format!(", held before by {holder}, which is gone"),
-                    None => String::new(),
-                };
-                events.push(Note::normal(
-                    event::ADOPTED,
-                    "Adopt",
-                    format!(
-                        "adopted existing provisioned throughput {} ({}){from}",
-                        found.name, found.arn
-                    ),
-                ));
-            } else {
-                return name_conflict(resource, valid, status, found, holder.as_ref(), timing);
+                FoundByName::Adopt { from } => {
+                    claim = true;
+                    status.created_with = Some(ThroughputCreatedWith {
+                        model_units: found.model_units,
+                        commitment_duration: found.commitment.as_deref().and_then(commitment),
+                        region: region.to_string(),
+                        adopted: true,
+                    });
+                    status.managed_tag_keys = resource.spec.tags.keys().cloned().collect();
+                    events.push(Note::normal(
+                        event::ADOPTED,
+                        "Adopt",
+                        format!(
+                            "adopted existing provisioned throughput {} ({}){}",
+                            found.name,
+                            found.arn,
+                            ownership::adopted_from(from.as_ref())
+                        ),
+                    ));
+                }
             }
             status.provisioned_model_arn = Some(found.arn.clone());
             let mut plan =
                 plan_existing(resource, valid, status, found, observation, timing, elapsed);
             if claim {
-                claim_throughput(&mut plan, resource, &found.arn);
+                claim_throughput(&mut plan, resource, &found.arn, &observation.cluster);
             }
             events.append(&mut plan.events);
             plan.events = events;
@@ -521,7 +514,7 @@ pub fn plan_apply(
         (Some(_), Some(found)) => {
             if let Some(tags) = &observation.tags
                 && let Adoption::Conflict(holder) =
-                    ownership::adoption(tags, uid, observation.owner)
+                    ownership::adoption(tags, &me, observation.owner)
             {
                 return name_conflict(resource, valid, status, found, Some(&holder), timing);
             }
@@ -621,12 +614,22 @@ fn name_conflict(
 
 /// Turns the plan of an adopted throughput into a claim: the owner tags and spec.tags go on
 /// first, in one call that is read back, before anything else is done to it.
-fn claim_throughput(plan: &mut Plan, resource: &BedrockProvisionedThroughput, arn: &str) {
+fn claim_throughput(
+    plan: &mut Plan,
+    resource: &BedrockProvisionedThroughput,
+    arn: &str,
+    cluster: &str,
+) {
     let claim = |tags| Action::Claim {
         arn: arn.to_string(),
         tags,
     };
-    outcome::claim_first(plan, desired_tags(resource), Action::tags_set, claim);
+    outcome::claim_first(
+        plan,
+        desired_tags(resource, cluster),
+        Action::tags_set,
+        claim,
+    );
     // The next look reads the tags again: another process may have claimed the object in the
     // same moment (a leader failover), and finds out then.
     plan.status.tags_synced_generation = resource
@@ -659,7 +662,14 @@ fn plan_create(
         let current = current_conditions(resource);
         return reference::waiting(current, status, &observation.model, "throughput", events);
     };
-    let request = create_request(resource, valid, model_id, region, status.recreations);
+    let request = create_request(
+        resource,
+        valid,
+        model_id,
+        region,
+        status.recreations,
+        &observation.cluster,
+    );
     status.region = Some(region.to_string());
     status.provisioned_model_name = Some(valid.name.clone());
     status.managed_tag_keys = resource.spec.tags.keys().cloned().collect();
@@ -976,7 +986,7 @@ fn plan_in_service(
     if let Some(remote_tags) = &observation.tags {
         let calls = outcome::tag_calls(
             &found.arn,
-            &desired_tags(resource),
+            &desired_tags(resource, &observation.cluster),
             remote_tags,
             &status.managed_tag_keys,
         );

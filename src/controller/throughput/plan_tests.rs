@@ -4,6 +4,9 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+/// The cluster the operator under test serves.
+const CLUSTER: &str = "cluster-test";
+
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use kube::api::ObjectMeta;
 
@@ -132,6 +135,7 @@ fn observe(model: Resolution, throughput: Option<RemoteThroughput>) -> Observati
         remote: throughput,
         tags: None,
         owner: Liveness::Unknown,
+        cluster: CLUSTER.into(),
     }
 }
 
@@ -321,7 +325,7 @@ fn after_create_the_polls_of_a_creating_throughput_write_nothing_new() {
 fn a_throughput_found_by_name_with_this_resources_tag_is_taken_back() {
     let resource = by_ref(MODEL);
     let mut observation = observe(resolved(V3), Some(remote(ThroughputState::Creating, V3)));
-    observation.tags = Some(tags::operator_tags(NAMESPACE, NAME, UID));
+    observation.tags = Some(tags::operator_tags(NAMESPACE, NAME, UID, CLUSTER));
     let p = plan(&resource, &observation);
     assert!(p.actions.is_empty(), "no second purchase");
     assert_eq!(
@@ -524,7 +528,7 @@ fn spec_tags_are_synced_on_an_in_service_throughput() {
     let mut resource = in_service(by_ref(MODEL), V3);
     resource.spec.tags = BTreeMap::from([("team".into(), "ml".into())]);
     let mut observation = observe(resolved(V3), Some(remote(ThroughputState::InService, V3)));
-    observation.tags = Some(tags::operator_tags(NAMESPACE, NAME, UID));
+    observation.tags = Some(tags::operator_tags(NAMESPACE, NAME, UID, CLUSTER));
     let p = plan(&resource, &observation);
     assert_eq!(
         p.actions,
