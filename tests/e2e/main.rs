@@ -6,6 +6,7 @@
 mod clusters;
 mod cost;
 mod deployments;
+mod failures;
 mod harness;
 mod lifecycle;
 mod ownership;
