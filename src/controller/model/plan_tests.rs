@@ -17,6 +17,7 @@ fn status_of(state: &str) -> ModelStatus {
     serde_json::from_value(serde_json::Value::from(state)).expect("a status")
 }
 use crate::api::BedrockCustomModelSpec;
+use crate::api::TAKE_OVER_ANNOTATION;
 use crate::controller::ownership::{AdoptionScope, Liveness, Me};
 
 const NAMESPACE: &str = "ml";
@@ -1029,6 +1030,90 @@ fn adopt_with_owner_not_looked_up_claims_nothing_on_a_guess() {
         ready: (false, reason::NAME_CONFLICT),
         synced: (false, reason::NAME_CONFLICT),
         message: vec!["team-b/m"],
+        events: vec![(reason::NAME_CONFLICT, true)],
+        next: Next::After(timing.slow_retry),
+    }
+    .check();
+}
+
+/// Tags of a model held by team-b/m of another cluster sharing the AWS account.
+fn other_cluster_tags() -> BTreeMap<String, String> {
+    tags::operator_tags("team-b", "m", "uid-b", "cluster-other")
+}
+
+#[test]
+fn adopt_model_held_in_another_cluster_is_a_name_conflict_naming_that_cluster() {
+    let timing = Timing::default();
+    ApplyCase {
+        name: "Adopt, model held in another cluster: NameConflict naming it, no call",
+        resource: resource(adopt(), None),
+        // Whatever this cluster's API server says of a team-b/m here.
+        observation: Observation {
+            owner: Liveness::Gone,
+            ..observed(remote(ModelState::Active), Some(other_cluster_tags()))
+        },
+        elapsed: None,
+        actions: vec![],
+        status: base(BedrockCustomModelStatus {
+            region: Some(REGION.into()),
+            ..Default::default()
+        }),
+        ready: (false, reason::NAME_CONFLICT),
+        synced: (false, reason::NAME_CONFLICT),
+        message: vec![
+            NAME,
+            "team-b/m of cluster cluster-other",
+            "bedrock-operator.dev/take-over-from: cluster-other",
+        ],
+        events: vec![(reason::NAME_CONFLICT, true)],
+        next: Next::After(timing.slow_retry),
+    }
+    .check();
+}
+
+#[test]
+fn take_over_from_the_named_cluster_claims_the_model_with_this_clusters_tags() {
+    ApplyCase {
+        name: "Adopt with take-over-from naming the holder's cluster: claimed",
+        resource: resource_with(adopt(), None, &[(TAKE_OVER_ANNOTATION, "cluster-other")]),
+        observation: observed(remote(ModelState::Active), Some(other_cluster_tags())),
+        elapsed: None,
+        actions: vec![Action::Claim {
+            arn: ARN.into(),
+            tags: remote_tags(&[("team", "ml")]),
+        }],
+        status: adopted_status("Active"),
+        ready: (true, reason::ACTIVE),
+        synced: (true, reason::RECONCILED),
+        message: vec![NAME],
+        events: vec![("Adopted", false), ("Active", false)],
+        next: Next::Resync,
+    }
+    .check();
+}
+
+#[test]
+fn a_model_this_resource_holds_taken_over_by_another_cluster_is_let_go() {
+    let timing = Timing::default();
+    let mut taken = other_cluster_tags();
+    taken.insert(tags::OWNER_UID.into(), "uid-in-cluster-other".into());
+    ApplyCase {
+        name: "Active model retagged by another cluster's take-over: NameConflict, no call",
+        resource: resource(spec(), Some(status_in("Active"))),
+        observation: observed(remote(ModelState::Active), Some(taken)),
+        elapsed: None,
+        actions: vec![],
+        // Not this resource's model any more: its deletion leaves it alone.
+        status: base(BedrockCustomModelStatus {
+            model_arn: None,
+            model_status: None,
+            creation_time: None,
+            created_with: None,
+            ..status_in("Active")
+        }),
+        ready: (false, reason::NAME_CONFLICT),
+        synced: (false, reason::NAME_CONFLICT),
+        message: vec!["of cluster cluster-other"],
         events: vec![(reason::NAME_CONFLICT, true)],
         next: Next::After(timing.slow_retry),
     }
