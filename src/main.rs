@@ -59,6 +59,13 @@ async fn run(args: RunArgs) -> ExitCode {
         error!("no AWS region: set --region, AWS_REGION, or a region in the AWS configuration");
         return ExitCode::FAILURE;
     };
+    let guards = match args.guards() {
+        Ok(guards) => guards,
+        Err(e) => {
+            error!(error = %e, "cannot read the tenant guards");
+            return ExitCode::FAILURE;
+        }
+    };
     let bedrock = sdk.with_metrics(metrics.clone());
     let settings = controller::Settings {
         namespaces: args.namespaces.clone(),
@@ -66,7 +73,7 @@ async fn run(args: RunArgs) -> ExitCode {
         default_region: region,
         timing: args.timing(),
         adoption: args.allow_adoption.clone(),
-        allow_commitments: args.allow_commitments,
+        guards,
     };
 
     // SIGTERM/SIGINT → stop taking work, finish in-flight reconciles, release the lease, exit.
