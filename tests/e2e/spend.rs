@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use anyhow::{Context, Result, ensure};
-use bedrock_emulator::{EmulatorConfig, Limits, Operation};
+use bedrock_emulator::{EmulatorConfig, FaultConfig, Limits, Operation};
 use bedrock_operator::api::conditions::{READY, SYNCED};
 use bedrock_operator::api::throughput::{
     BedrockProvisionedThroughput, CONFIRM_COMMITMENT_ANNOTATION,
@@ -230,9 +230,19 @@ async fn settled(
 #[tokio::test]
 async fn concurrent_creates_never_overshoot_the_namespace_budget() -> Result<()> {
     const BUDGET: i32 = 5;
+    // Slow purchases: without the namespace's lock, every create would check the budget before
+    // any other's purchase shows.
+    let emulator = EmulatorConfig {
+        faults: FaultConfig {
+            latency_ms: 400,
+            operations: vec![Operation::CreateProvisionedModelThroughput],
+            ..FaultConfig::default()
+        },
+        ..roomy()
+    };
     let world = World::with(
         "spend-budget",
-        roomy(),
+        emulator,
         &["--max-model-units-per-namespace=5"],
         &[],
     )
