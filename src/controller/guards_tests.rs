@@ -306,7 +306,7 @@ fn a_commitment_refusal_names_the_field_the_setting_and_the_namespace() {
 #[test]
 fn the_guards_file_format() {
     let text = "namespaces:\n  team-a:\n    maxModelUnitsPerThroughput: 2\n    maxModelUnitsPerNamespace: 6\n  team-b:\n    maxModelUnitsPerNamespace: 1\n";
-    let parsed = Guards::parse(text).ok().expect("a valid file");
+    let parsed = Guards::parse(text).expect("a valid file");
     assert_eq!(
         parsed.namespaces,
         BTreeMap::from([
@@ -327,7 +327,7 @@ fn the_guards_file_format() {
         ])
     );
     for (name, text) in [("empty", ""), ("no namespaces", "namespaces: {}\n")] {
-        let parsed = Guards::parse(text).ok().expect("a valid file");
+        let parsed = Guards::parse(text).expect("a valid file");
         assert_eq!(parsed, Guards::default(), "{name}");
     }
 }

@@ -201,10 +201,10 @@ async fn admit<'c, B: Bedrock>(
         return Ok(None);
     }
     let buys = match plan {
-        None => !resource
+        None => resource
             .status
             .as_ref()
-            .is_some_and(|s| s.provisioned_model_arn.is_some()),
+            .is_none_or(|s| s.provisioned_model_arn.is_none()),
         // Checked under the lock before this reconcile's first call, still held: nothing
         // bought since.
         Some(_) if held.is_some() => false,
