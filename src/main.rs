@@ -67,6 +67,13 @@ async fn run(args: RunArgs) -> ExitCode {
         }
     };
     info!(cluster = %cluster, "cluster identity for owner tags");
+    let guards = match args.guards() {
+        Ok(guards) => guards,
+        Err(e) => {
+            error!(error = %e, "cannot read the tenant guards");
+            return ExitCode::FAILURE;
+        }
+    };
     let bedrock = sdk.with_metrics(metrics.clone());
     let settings = controller::Settings {
         cluster,
@@ -75,7 +82,7 @@ async fn run(args: RunArgs) -> ExitCode {
         default_region: region,
         timing: args.timing(),
         adoption: args.allow_adoption.clone(),
-        allow_commitments: args.allow_commitments,
+        guards,
     };
 
     // SIGTERM/SIGINT → stop taking work, finish in-flight reconciles, release the lease, exit.

@@ -239,7 +239,7 @@ fn default_values_render_a_hardened_least_privilege_operator() -> Result<()> {
         [
             "run",
             "--allow-adoption=all",
-            "--allow-commitments=true",
+            "--commitment-namespaces=none",
             "--concurrency=16",
             "--rate-limit-qps=10",
             "--rate-limit-burst=20",
@@ -506,25 +506,154 @@ fn non_default_values_render_namespaced_rbac_irsa_replicas_monitoring_and_pdb() 
     Ok(())
 }
 
+/// The arguments of the rendered operator container that start with `prefix`.
+fn args_starting(rendered: &Rendered, prefix: &str) -> Result<Vec<String>> {
+    Ok(strings(&container(rendered.one("Deployment")?)["args"])
+        .into_iter()
+        .filter(|a| a.starts_with(prefix))
+        .collect())
+}
+
 #[test]
-fn commitments_can_be_forbidden_with_one_value_and_no_more_rbac() -> Result<()> {
+fn commitments_are_bought_nowhere_unless_the_admin_lists_namespaces() -> Result<()> {
     let default_rules = rules_of(render(json!({}))?.named("ClusterRole", RELEASE)?)?;
-    let rendered = render(json!({ "allowCommitments": false }))?;
-    let args = strings(&container(rendered.one("Deployment")?)["args"]);
+    for (value, flag) in [
+        (json!("none"), "--commitment-namespaces=none"),
+        (json!("all"), "--commitment-namespaces=all"),
+        (
+            json!(["ml-platform", "team-a"]),
+            "--commitment-namespaces=ml-platform,team-a",
+        ),
+    ] {
+        let rendered = render(json!({ "guards": { "commitmentNamespaces": value } }))?;
+        assert_eq!(
+            args_starting(&rendered, "--commitment-namespaces")?,
+            [flag],
+            "{value}"
+        );
+        assert_eq!(
+            rules_of(rendered.named("ClusterRole", RELEASE)?)?,
+            default_rules
+        );
+    }
+    for (refused, why) in [
+        (
+            json!({ "guards": { "commitmentNamespaces": true } }),
+            "a boolean",
+        ),
+        (
+            json!({ "guards": { "commitmentNamespaces": [] } }),
+            "an empty list",
+        ),
+        (
+            json!({ "guards": { "commitmentNamespaces": ["Team_A"] } }),
+            "not a namespace",
+        ),
+        (json!({ "allowCommitments": true }), "the removed value"),
+    ] {
+        assert!(render(refused).is_err(), "the values schema refuses {why}");
+    }
+    Ok(())
+}
+
+#[test]
+fn model_unit_limits_become_flags_only_when_set() -> Result<()> {
+    let default = render(json!({}))?;
     assert_eq!(
-        args.iter()
-            .filter(|a| a.starts_with("--allow-commitments"))
-            .collect::<Vec<_>>(),
-        ["--allow-commitments=false"]
+        args_starting(&default, "--max-model-units")?,
+        Vec::<String>::new(),
+        "no limit by default"
     );
+    let rendered = render(json!({
+        "guards": { "maxModelUnitsPerThroughput": 4, "maxModelUnitsPerNamespace": 10 }
+    }))?;
     assert_eq!(
-        rules_of(rendered.named("ClusterRole", RELEASE)?)?,
-        default_rules
+        args_starting(&rendered, "--max-model-units")?,
+        [
+            "--max-model-units-per-throughput=4",
+            "--max-model-units-per-namespace=10"
+        ]
     );
+    for refused in [
+        json!({ "guards": { "maxModelUnitsPerThroughput": 0 } }),
+        json!({ "guards": { "maxModelUnitsPerNamespace": "10" } }),
+        json!({ "guards": { "maxModelUnitsPerNamespace": 2.5 } }),
+    ] {
+        assert!(render(refused.clone()).is_err(), "{refused}");
+    }
+    Ok(())
+}
+
+#[test]
+fn per_namespace_limits_become_a_guards_file_the_operator_reads() -> Result<()> {
+    let default = render(json!({}))?;
     assert!(
-        render(json!({ "allowCommitments": "no" })).is_err(),
-        "the values schema takes a boolean only"
+        default.all("ConfigMap").is_empty(),
+        "no file without overrides"
     );
+    assert_eq!(
+        args_starting(&default, "--guards-file")?,
+        Vec::<String>::new()
+    );
+
+    let overrides = json!({
+        "ml-platform": { "maxModelUnitsPerThroughput": 4, "maxModelUnitsPerNamespace": 16 },
+        "team-a": { "maxModelUnitsPerNamespace": 2 },
+    });
+    let rendered = render(json!({ "guards": { "namespaces": overrides } }))?;
+    let config = rendered.one("ConfigMap")?;
+    let text = config["data"]["guards.yaml"]
+        .as_str()
+        .context("the ConfigMap's guards.yaml")?;
+    // Read with the operator's own parser of the file.
+    let guards = bedrock_operator::controller::guards::Guards::parse(text)?;
+    let per_namespace = |ns: &str| {
+        guards.namespaces.get(ns).map(|g| {
+            (
+                g.max_model_units_per_throughput,
+                g.max_model_units_per_namespace,
+            )
+        })
+    };
+    assert_eq!(per_namespace("ml-platform"), Some((Some(4), Some(16))));
+    assert_eq!(per_namespace("team-a"), Some((None, Some(2))));
+
+    let deployment = rendered.one("Deployment")?;
+    let pod = &deployment["spec"]["template"]["spec"];
+    let operator = container(deployment);
+    assert_eq!(
+        args_starting(&rendered, "--guards-file")?,
+        ["--guards-file=/etc/bedrock-operator/guards/guards.yaml"]
+    );
+    assert_eq!(
+        operator["volumeMounts"],
+        json!([{ "name": "guards", "mountPath": "/etc/bedrock-operator/guards", "readOnly": true }])
+    );
+    assert_eq!(
+        pod["volumes"][0]["configMap"]["name"],
+        config["metadata"]["name"]
+    );
+    let checksum = |values: Value| -> Result<Value> {
+        Ok(render(values)?.one("Deployment")?["spec"]["template"]["metadata"]["annotations"]
+            ["checksum/guards"]
+            .clone())
+    };
+    let other = checksum(
+        json!({ "guards": { "namespaces": { "team-a": { "maxModelUnitsPerNamespace": 3 } } } }),
+    )?;
+    assert!(other.is_string());
+    assert_ne!(
+        other,
+        checksum(json!({ "guards": { "namespaces": overrides } }))?,
+        "a change of the overrides rolls the pod"
+    );
+    for refused in [
+        json!({ "guards": { "namespaces": { "team-a": { "maxModelUnits": 2 } } } }),
+        json!({ "guards": { "namespaces": { "Team_A": { "maxModelUnitsPerNamespace": 2 } } } }),
+        json!({ "guards": { "namespaces": { "team-a": { "maxModelUnitsPerNamespace": 0 } } } }),
+    ] {
+        assert!(render(refused.clone()).is_err(), "{refused}");
+    }
     Ok(())
 }
 

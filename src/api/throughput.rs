@@ -94,8 +94,8 @@ pub struct BedrockProvisionedThroughputSpec {
     /// The commitment term: OneMonth or SixMonths, or unset for no commitment (billed by the
     /// hour until deleted). A throughput with a commitment cannot be deleted before the term
     /// ends, and is bought only when the resource also carries the annotation
-    /// bedrock-operator.dev/confirm-commitment with the same term as its value. The operator
-    /// may be run with commitments forbidden altogether (--allow-commitments=false). Cannot
+    /// bedrock-operator.dev/confirm-commitment with the same term as its value, and only in
+    /// the namespaces the operator's --commitment-namespaces allows (none by default). Cannot
     /// change once the throughput exists.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub commitment_duration: Option<CommitmentDuration>,

@@ -38,9 +38,11 @@ mod serving;
 mod throughput;
 pub use model::plan;
 use model::sweep;
+pub mod guards;
 pub mod outcome;
 pub mod ownership;
 mod report;
+pub mod scope;
 mod settings;
 
 pub use context::Context;

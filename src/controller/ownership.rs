@@ -15,10 +15,10 @@
 //! its next tag sync); one not found here may live in another cluster sharing the account, so
 //! such an object is never taken without the take-over annotation naming that UID.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::fmt;
-use std::str::FromStr;
 
+use super::scope::NamespaceScope;
 use crate::api::TAKE_OVER_ANNOTATION;
 use crate::api::tags::{CLUSTER, OWNER, OWNER_UID};
 
@@ -367,85 +367,12 @@ pub fn left_message(kind: &str, model: &str, holder: Option<&Holder>) -> String 
     }
 }
 
-/// Which namespaces may use `adoptionPolicy: Adopt` (the operator's `--allow-adoption`).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub enum AdoptionScope {
-    /// Every namespace.
-    #[default]
-    All,
-    /// No namespace.
-    None,
-    /// Only these.
-    Namespaces(BTreeSet<String>),
-}
-
-impl AdoptionScope {
-    pub fn allows(&self, namespace: &str) -> bool {
-        match self {
-            AdoptionScope::All => true,
-            AdoptionScope::None => false,
-            AdoptionScope::Namespaces(allowed) => allowed.contains(namespace),
-        }
-    }
-}
-
-impl fmt::Display for AdoptionScope {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            AdoptionScope::All => f.write_str("all"),
-            AdoptionScope::None => f.write_str("none"),
-            AdoptionScope::Namespaces(allowed) => {
-                f.write_str(&allowed.iter().cloned().collect::<Vec<_>>().join(","))
-            }
-        }
-    }
-}
-
 /// The InvalidSpec message of `adoptionPolicy: Adopt` in a namespace that `scope` (the
 /// operator's `--allow-adoption`) leaves out; `None` where adoption is allowed.
-pub fn adoption_refused(namespace: &str, scope: &AdoptionScope) -> Option<String> {
+pub fn adoption_refused(namespace: &str, scope: &NamespaceScope) -> Option<String> {
     (!scope.allows(namespace)).then(|| format!(
         "the spec is invalid, so nothing was sent to AWS: spec.adoptionPolicy: Adopt is not allowed in namespace {namespace} (the operator's --allow-adoption is {scope}); set spec.adoptionPolicy: Never, or ask the cluster operator to allow adoption in this namespace"
     ))
-}
-
-/// Why an `--allow-adoption` value was refused.
-#[derive(Debug, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "{0:?} is not a namespace name (lowercase letters, digits and '-', at most 63): use all, none, or a comma-separated list of namespaces"
-)]
-pub struct InvalidScope(String);
-
-impl FromStr for AdoptionScope {
-    type Err = InvalidScope;
-
-    fn from_str(value: &str) -> Result<Self, Self::Err> {
-        match value.trim() {
-            "all" => return Ok(AdoptionScope::All),
-            "none" => return Ok(AdoptionScope::None),
-            _ => {}
-        }
-        let mut allowed = BTreeSet::new();
-        for namespace in value.split(',').map(str::trim) {
-            if !is_namespace_name(namespace) {
-                return Err(InvalidScope(namespace.to_string()));
-            }
-            allowed.insert(namespace.to_string());
-        }
-        Ok(AdoptionScope::Namespaces(allowed))
-    }
-}
-
-/// A DNS-1123 label, what Kubernetes accepts as a namespace name.
-fn is_namespace_name(name: &str) -> bool {
-    let bytes = name.as_bytes();
-    !bytes.is_empty()
-        && bytes.len() <= 63
-        && bytes
-            .iter()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-')
-        && bytes.first().is_some_and(|b| *b != b'-')
-        && bytes.last().is_some_and(|b| *b != b'-')
 }
 
 #[cfg(test)]
@@ -827,37 +754,5 @@ mod tests {
         assert!(owned.contains("team-b/m"), "{owned}");
         let untagged = left_message("Bedrock model", "shared", None);
         assert!(untagged.contains("whoever created it"), "{untagged}");
-    }
-
-    #[test]
-    fn adoption_scopes() {
-        let cases = [
-            ("all", Ok(AdoptionScope::All)),
-            ("none", Ok(AdoptionScope::None)),
-            (
-                "team-a",
-                Ok(AdoptionScope::Namespaces(["team-a".to_string()].into())),
-            ),
-            (
-                "team-a, team-b",
-                Ok(AdoptionScope::Namespaces(
-                    ["team-a".to_string(), "team-b".to_string()].into(),
-                )),
-            ),
-            ("", Err(InvalidScope(String::new()))),
-            ("team-a,", Err(InvalidScope(String::new()))),
-            ("Team-A", Err(InvalidScope("Team-A".into()))),
-            ("-a", Err(InvalidScope("-a".into()))),
-            ("*", Err(InvalidScope("*".into()))),
-        ];
-        for (value, want) in cases {
-            assert_eq!(value.parse::<AdoptionScope>(), want, "{value:?}");
-        }
-        let list: AdoptionScope = "team-a,team-b".parse().expect("a list");
-        assert!(list.allows("team-a"));
-        assert!(!list.allows("team-c"));
-        assert!(AdoptionScope::All.allows("anything"));
-        assert!(!AdoptionScope::None.allows("team-a"));
-        assert_eq!(list.to_string(), "team-a,team-b");
     }
 }

@@ -1,7 +1,8 @@
 //! What the operator was asked to do.
 
+use super::guards::Guards;
 use super::outcome::Timing;
-use super::ownership::AdoptionScope;
+use super::scope::NamespaceScope;
 
 #[derive(Clone, Debug)]
 pub struct Settings {
@@ -16,7 +17,7 @@ pub struct Settings {
     pub cluster: String,
     pub timing: Timing,
     /// Namespaces whose resources may use `adoptionPolicy: Adopt`.
-    pub adoption: AdoptionScope,
-    /// Whether provisioned throughputs with a commitment term may be bought at all.
-    pub allow_commitments: bool,
+    pub adoption: NamespaceScope,
+    /// The tenant guards: spend limits, where commitments may be bought.
+    pub guards: Guards,
 }

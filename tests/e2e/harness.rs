@@ -51,6 +51,10 @@ pub const FAST: &[&str] = &[
     "500",
 ];
 
+/// An operator argument that lets the test's own namespace buy commitment terms (none may by
+/// default): `{namespace}` in an argument stands for the world's namespace.
+pub const COMMITMENTS_HERE: &str = "--commitment-namespaces={namespace}";
+
 /// `FAST` without the flags (and their values) that `args` sets itself.
 fn fast_except(args: &[String]) -> Vec<&'static str> {
     FAST.chunks(2)
@@ -85,6 +89,17 @@ impl World {
         Self::with(test, emulator, &[], &[]).await
     }
 
+    /// [`World::start`] with more operator arguments.
+    pub async fn start_with(test: &str, args: &[&str]) -> Result<Self> {
+        let emulator = EmulatorConfig {
+            ready_delay: Duration::from_millis(1500),
+            ..EmulatorConfig::default()
+        };
+        Self::with(test, emulator, args, &[]).await
+    }
+
+    /// A world of its own emulator and operator arguments (`{namespace}` in an argument
+    /// stands for the world's namespace) and environment.
     pub async fn with(
         test: &str,
         emulator: EmulatorConfig,
@@ -430,6 +445,10 @@ impl World {
         let namespace = plane.create_namespace(test).await?;
         let emulator = Emulator::start(emulator).await?;
         let api = Api::namespaced(plane.client(), &namespace);
+        let operator_args = args
+            .iter()
+            .map(|s| s.replace("{namespace}", &namespace))
+            .collect();
         let mut world = World {
             admin_url: String::new(),
             plane,
@@ -437,7 +456,7 @@ impl World {
             emulator,
             api,
             operator: None,
-            operator_args: args.iter().map(|s| s.to_string()).collect(),
+            operator_args,
             operator_env: env
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))

@@ -11,6 +11,7 @@ mod harness;
 mod lifecycle;
 mod ownership;
 mod robustness;
+mod spend;
 mod throughputs;
 
 mod argocd;

@@ -20,9 +20,10 @@ use crate::bedrock::{
     BedrockError, CreateDeploymentRequest, DeploymentState, RemoteDeployment, UpdateState,
 };
 use crate::controller::outcome::{self, Next, Note, Subject, Timing};
-use crate::controller::ownership::{self, Adoption, AdoptionScope, FoundByName, Holder, Me};
+use crate::controller::ownership::{self, Adoption, FoundByName, Holder, Me};
 use crate::controller::reference;
 pub use crate::controller::reference::{Lookup, Resolution};
+use crate::controller::scope::NamespaceScope;
 
 /// One call to make to Bedrock.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -249,7 +250,7 @@ pub fn adoption_refused(
     resource: &BedrockCustomModelDeployment,
     valid: &ValidDeployment,
     region: &str,
-    scope: &AdoptionScope,
+    scope: &NamespaceScope,
 ) -> Option<Plan> {
     if valid.adoption_policy != AdoptionPolicy::Adopt {
         return None;
@@ -936,7 +937,7 @@ pub enum Cleanup {
 }
 
 /// Decides what deleting the resource takes.
-pub fn cleanup(resource: &BedrockCustomModelDeployment, adoption: &AdoptionScope) -> Cleanup {
+pub fn cleanup(resource: &BedrockCustomModelDeployment, adoption: &NamespaceScope) -> Cleanup {
     if resource.spec.deletion_policy == DeletionPolicy::Retain {
         return Cleanup::Retain;
     }

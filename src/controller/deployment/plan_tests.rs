@@ -14,6 +14,7 @@ use crate::api::deployment::{BedrockCustomModelDeploymentSpec, ModelRef};
 use crate::api::{BedrockCustomModelSpec, BedrockCustomModelStatus, ModelSource};
 use crate::bedrock::DeploymentUpdate;
 use crate::controller::ownership::Liveness;
+use crate::controller::scope::NamespaceScope;
 
 const NAMESPACE: &str = "ml";
 const NAME: &str = "chat";
@@ -532,7 +533,7 @@ fn never_names_adoption_as_the_way_out_of_a_name_conflict() {
 #[test]
 fn adopt_outside_the_allowed_namespaces_is_invalid_with_no_call() {
     let resource = adopting(MODEL);
-    let scope: AdoptionScope = "team-a".parse().expect("scope");
+    let scope: NamespaceScope = "team-a".parse().expect("scope");
     let p = adoption_refused(&resource, &valid(&resource), REGION, &scope).expect("refused");
     assert!(p.actions.is_empty());
     assert_eq!(
@@ -541,7 +542,7 @@ fn adopt_outside_the_allowed_namespaces_is_invalid_with_no_call() {
     );
     assert!(message_of(&p, conditions::SYNCED).contains("spec.adoptionPolicy"));
     assert_eq!(
-        adoption_refused(&resource, &valid(&resource), REGION, &AdoptionScope::All),
+        adoption_refused(&resource, &valid(&resource), REGION, &NamespaceScope::All),
         None
     );
     assert_eq!(
@@ -874,7 +875,7 @@ fn the_region_is_the_spec_then_the_model_then_the_default() {
 #[test]
 fn deleting_a_live_deployment_deletes_it_by_arn() {
     assert_eq!(
-        cleanup(&active(by_ref(MODEL), V3), &AdoptionScope::All),
+        cleanup(&active(by_ref(MODEL), V3), &NamespaceScope::All),
         Cleanup::Delete {
             arn: DEPLOYMENT_ARN.into()
         }
@@ -885,13 +886,13 @@ fn deleting_a_live_deployment_deletes_it_by_arn() {
 fn deleting_with_retain_keeps_the_deployment() {
     let mut resource = active(by_ref(MODEL), V3);
     resource.spec.deletion_policy = DeletionPolicy::Retain;
-    assert_eq!(cleanup(&resource, &AdoptionScope::All), Cleanup::Retain);
+    assert_eq!(cleanup(&resource, &NamespaceScope::All), Cleanup::Retain);
 }
 
 #[test]
 fn deleting_before_the_status_names_a_deployment_looks_it_up_by_name() {
     assert_eq!(
-        cleanup(&by_ref(MODEL), &AdoptionScope::All),
+        cleanup(&by_ref(MODEL), &NamespaceScope::All),
         Cleanup::LookUp { name: NAME.into() }
     );
 }

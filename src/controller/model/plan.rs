@@ -18,9 +18,8 @@ use crate::bedrock::ErrorClass;
 use crate::bedrock::{BedrockError, CreateRequest, ModelState, RemoteModel, Source};
 
 use crate::controller::outcome::{self, Subject};
-use crate::controller::ownership::{
-    self, Adoption, AdoptionScope, FoundByName, Holder, Liveness, Me,
-};
+use crate::controller::ownership::{self, Adoption, FoundByName, Holder, Liveness, Me};
+use crate::controller::scope::NamespaceScope;
 
 pub use crate::controller::outcome::{Next, Note, Timing, poll_delay, retry_delay};
 
@@ -92,7 +91,7 @@ pub struct Observation {
 pub fn adoption_refused(
     resource: &BedrockCustomModel,
     region: &str,
-    scope: &AdoptionScope,
+    scope: &NamespaceScope,
 ) -> Option<Plan> {
     if resource.spec.adoption_policy != AdoptionPolicy::Adopt {
         return None;
@@ -743,7 +742,7 @@ pub enum Cleanup {
 }
 
 /// Decides what deleting the resource takes.
-pub fn cleanup(resource: &BedrockCustomModel, adoption: &AdoptionScope) -> Cleanup {
+pub fn cleanup(resource: &BedrockCustomModel, adoption: &NamespaceScope) -> Cleanup {
     if resource.spec.deletion_policy == DeletionPolicy::Retain {
         return Cleanup::Retain;
     }

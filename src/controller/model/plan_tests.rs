@@ -18,7 +18,8 @@ fn status_of(state: &str) -> ModelStatus {
 }
 use crate::api::BedrockCustomModelSpec;
 use crate::api::TAKE_OVER_ANNOTATION;
-use crate::controller::ownership::{AdoptionScope, Liveness, Me};
+use crate::controller::ownership::{Liveness, Me};
+use crate::controller::scope::NamespaceScope;
 
 const NAMESPACE: &str = "ml";
 const NAME: &str = "my-model";
@@ -2281,7 +2282,7 @@ fn invalid() -> BedrockCustomModelSpec {
 
 /// What deleting `resource` does, with adoption allowed everywhere.
 fn cleanup_of(resource: BedrockCustomModel) -> Cleanup {
-    cleanup(&resource, &AdoptionScope::All)
+    cleanup(&resource, &NamespaceScope::All)
 }
 
 #[test]
@@ -2417,7 +2418,7 @@ fn cleanup_looks_up_by_spec_model_name() {
 #[test]
 fn cleanup_does_nothing_for_a_refused_adoption() {
     assert_eq!(
-        cleanup(&resource(adopt(), None), &AdoptionScope::None),
+        cleanup(&resource(adopt(), None), &NamespaceScope::None),
         Cleanup::Nothing
     );
 }
@@ -2425,7 +2426,7 @@ fn cleanup_does_nothing_for_a_refused_adoption() {
 #[test]
 fn cleanup_looks_up_an_allowed_adoption() {
     assert_eq!(
-        cleanup(&resource(adopt(), None), &AdoptionScope::All),
+        cleanup(&resource(adopt(), None), &NamespaceScope::All),
         Cleanup::LookUp { name: NAME.into() }
     );
 }
@@ -2436,7 +2437,7 @@ fn cleanup_deletes_a_model_adopted_before_adoption_was_refused() {
     assert_eq!(
         cleanup(
             &resource(adopt(), Some(status_in("Active"))),
-            &AdoptionScope::None
+            &NamespaceScope::None
         ),
         Cleanup::Delete { arn: ARN.into() }
     );
@@ -2916,14 +2917,14 @@ fn adoption_outside_the_allowed_namespaces_is_invalid_spec_before_any_call() {
         None,
     );
     let never = resource(spec(), None);
-    let only_other: AdoptionScope = "team-b".parse().expect("a list");
-    let only_ours: AdoptionScope = NAMESPACE.parse().expect("a list");
+    let only_other: NamespaceScope = "team-b".parse().expect("a list");
+    let only_ours: NamespaceScope = NAMESPACE.parse().expect("a list");
     let cases = [
-        ("Adopt, all allowed", &adopt, AdoptionScope::All, false),
+        ("Adopt, all allowed", &adopt, NamespaceScope::All, false),
         ("Adopt, namespace listed", &adopt, only_ours, false),
-        ("Adopt, none allowed", &adopt, AdoptionScope::None, true),
+        ("Adopt, none allowed", &adopt, NamespaceScope::None, true),
         ("Adopt, namespace not listed", &adopt, only_other, true),
-        ("Never, none allowed", &never, AdoptionScope::None, false),
+        ("Never, none allowed", &never, NamespaceScope::None, false),
     ];
     for (name, resource, scope, refused) in cases {
         let plan = adoption_refused(resource, REGION, &scope);

@@ -3,8 +3,8 @@
 //! look again). No I/O: unit-tested with plain values in `plan_tests.rs`.
 //!
 //! Money first: nothing is bought while the spec is invalid, while a commitment is not
-//! confirmed by the annotation (or commitments are forbidden), or while the model is not
-//! ready; a committed throughput that disappeared is not bought again without a new retry
+//! confirmed by the annotation (or not allowed in the namespace), while it would exceed a
+//! tenant guard's limit of model units, or while the model is not ready; a committed throughput that disappeared is not bought again without a new retry
 //! value; a committed throughput is not deleted (nor Bedrock asked to) before its term ends.
 
 use std::collections::BTreeMap;
@@ -25,10 +25,12 @@ use crate::bedrock::{
     BedrockError, CreateThroughputRequest, RemoteThroughput, ThroughputState,
     UpdateThroughputRequest,
 };
+use crate::controller::guards::{self, Guards, Holding};
 use crate::controller::outcome::{self, Next, Note, Subject, Timing};
-use crate::controller::ownership::{self, Adoption, AdoptionScope, FoundByName, Holder, Me};
+use crate::controller::ownership::{self, Adoption, FoundByName, Holder, Me};
 use crate::controller::reference;
 pub use crate::controller::reference::{Lookup, Resolution};
+use crate::controller::scope::NamespaceScope;
 
 /// One call to make to Bedrock.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -222,14 +224,13 @@ fn is_failed(status: &BedrockProvisionedThroughputStatus) -> bool {
     status.throughput_status == Some(ThroughputStatus::Failed)
 }
 
-/// The commitment guard, checked before any call while nothing is bought yet: a commitment
-/// needs the confirm-commitment annotation naming the same term, and an operator that allows
-/// commitments. A throughput that exists is not bought again by a reconcile that merely looks
-/// at it, so the guard does not stop those; every purchase meets it again ([`purchase_refused`]).
-pub fn commitment_refused(
-    resource: &BedrockProvisionedThroughput,
-    allow_commitments: bool,
-) -> Option<Plan> {
+/// The purchase guards, checked before any call while nothing is bought yet: a commitment
+/// needs a namespace the operator's `--commitment-namespaces` lists and the
+/// confirm-commitment annotation naming the same term; spec.modelUnits must fit the namespace's
+/// limit per throughput. A throughput that exists is not bought again by a reconcile that
+/// merely looks at it, so the guards do not stop those (spec.modelUnits cannot change once
+/// bought); every purchase meets them again ([`purchase_refused`]).
+pub fn guard_refused(resource: &BedrockProvisionedThroughput, guards: &Guards) -> Option<Plan> {
     let bought = resource
         .status
         .as_ref()
@@ -237,17 +238,40 @@ pub fn commitment_refused(
     if bought {
         return None;
     }
-    purchase_refused(resource, allow_commitments)
+    purchase_refused(resource, guards)
 }
 
-/// The guard at the moment of a purchase, whatever the status says (a throughput bought again
-/// after it disappeared starts a new term too): InvalidSpec, and the purchase is not made.
-pub fn purchase_refused(
+/// The guards at the moment of a purchase, whatever the status says (a throughput bought again
+/// after it disappeared starts a new term too): InvalidSpec naming each refusing field and
+/// setting, and the purchase is not made.
+pub fn purchase_refused(resource: &BedrockProvisionedThroughput, guards: &Guards) -> Option<Plan> {
+    let namespace = resource.metadata.namespace.as_deref().unwrap_or_default();
+    let commitment = match resource.spec.commitment_duration {
+        // Where no term may be bought, whether the annotation confirms it does not matter.
+        Some(term) => guards::commitment_namespace_refused(guards, namespace, term)
+            .or_else(|| validation::commitment_refused(resource)),
+        None => None,
+    };
+    let units = guards::units_per_throughput_refused(guards, namespace, resource.spec.model_units);
+    let errors: Vec<FieldError> = units.into_iter().chain(commitment).collect();
+    (!errors.is_empty()).then(|| invalid(resource, &errors))
+}
+
+/// The namespace's budget of model units, with what its other throughputs hold (`others`, read
+/// from the API server under the namespace's lock): InvalidSpec naming spec.modelUnits and the
+/// setting, no call, and a look again after `--slow-retry` (the others may go meanwhile).
+pub fn budget_refused(
     resource: &BedrockProvisionedThroughput,
-    allow_commitments: bool,
+    guards: &Guards,
+    others: &[Holding],
+    timing: &Timing,
 ) -> Option<Plan> {
-    let error = validation::commitment_refused(resource, allow_commitments)?;
-    Some(invalid(resource, std::slice::from_ref(&error)))
+    let namespace = resource.metadata.namespace.as_deref().unwrap_or_default();
+    let error =
+        guards::namespace_budget_refused(guards, namespace, resource.spec.model_units, others)?;
+    let mut plan = invalid(resource, std::slice::from_ref(&error));
+    plan.next = Next::After(timing.slow_retry);
+    Some(plan)
 }
 
 /// Checks made before any AWS call: a change to a field Bedrock cannot change on a live
@@ -312,7 +336,7 @@ pub fn region_mismatch(
 pub fn adoption_refused(
     resource: &BedrockProvisionedThroughput,
     valid: &ValidThroughput,
-    scope: &AdoptionScope,
+    scope: &NamespaceScope,
 ) -> Option<Plan> {
     if valid.adoption_policy != AdoptionPolicy::Adopt {
         return None;
@@ -1049,7 +1073,7 @@ pub const TERM_SLACK: Duration = Duration::from_secs(5);
 /// Decides what deleting the resource takes, at `now`.
 pub fn cleanup(
     resource: &BedrockProvisionedThroughput,
-    adoption: &AdoptionScope,
+    adoption: &NamespaceScope,
     now: Timestamp,
 ) -> Cleanup {
     if resource.spec.deletion_policy == DeletionPolicy::Retain {
