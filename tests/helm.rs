@@ -404,13 +404,15 @@ fn non_default_values_render_namespaced_rbac_irsa_replicas_monitoring_and_pdb() 
     });
     let rendered = render(values.clone())?;
 
-    // No cluster-wide access to BedrockCustomModels or events: a Role in each namespace.
-    assert!(
-        rendered.all("ClusterRole").is_empty(),
-        "{:?}",
-        rendered.all("ClusterRole")
+    // No cluster-wide access to BedrockCustomModels or events: a Role in each namespace. The
+    // one ClusterRole reads the kube-system namespace (its UID is the default cluster ID).
+    let cluster_roles = rendered.all("ClusterRole");
+    assert_eq!(cluster_roles.len(), 1, "{cluster_roles:?}");
+    assert_eq!(
+        cluster_roles[0]["rules"],
+        json!([{ "apiGroups": [""], "resources": ["namespaces"], "resourceNames": ["kube-system"], "verbs": ["get"] }])
     );
-    assert!(rendered.all("ClusterRoleBinding").is_empty());
+    assert_eq!(rendered.all("ClusterRoleBinding").len(), 1);
     let roles = rendered.all("Role");
     let bindings = rendered.all("RoleBinding");
     for namespace in ["team-a", "team-b"] {
