@@ -399,7 +399,8 @@ pub fn failure_conditions(
         ErrorClass::AccessDenied => (
             reason::ACCESS_DENIED,
             format!(
-                "AWS denied {op} for {noun} {name}: {detail}. Grant bedrock:{op} to the operator's AWS identity (docs/iam-policy.json, docs/security.md){access_hint}; retrying every {retry}"
+                "AWS denied {op} for {noun} {name}: {detail}. Grant {action} to the operator's AWS identity (docs/iam-policy.json, docs/security.md){access_hint}; retrying every {retry}",
+                action = denied_action(detail).unwrap_or_else(|| format!("bedrock:{op}"))
             ),
             true,
         ),
@@ -488,6 +489,17 @@ pub fn failure(
         .into_iter()
         .collect();
     Some((desired, events))
+}
+
+/// The IAM action an AccessDenied message says was refused ("… is not authorized to perform:
+/// iam:PassRole on resource: …"), when it says one.
+fn denied_action(message: &str) -> Option<String> {
+    let (_, rest) = message.split_once("not authorized to perform: ")?;
+    let action = rest
+        .split_whitespace()
+        .next()?
+        .trim_end_matches(|c: char| !c.is_ascii_alphanumeric());
+    action.contains(':').then(|| action.to_string())
 }
 
 /// How a failed Kubernetes API call (made while `action`) shows on a resource whose conditions
@@ -785,6 +797,23 @@ mod tests {
         let op = error("AccessDeniedException").operation;
         assert!(
             denied[1].message.contains(&format!("Grant bedrock:{op}")),
+            "{}",
+            denied[1].message
+        );
+    }
+
+    #[test]
+    fn access_denied_names_the_action_aws_says_it_refused() {
+        let timing = Timing::default();
+        let error = BedrockError {
+            message: Some(
+                "User: arn:aws:sts::123456789012:assumed-role/op/s is not authorized to perform: iam:PassRole on resource: arn:aws:iam::123456789012:role/r".into(),
+            ),
+            ..error("AccessDeniedException")
+        };
+        let denied = failure_conditions(&error, &SUBJECT, 1, &timing).expect("shown");
+        assert!(
+            denied[1].message.contains("Grant iam:PassRole to"),
             "{}",
             denied[1].message
         );
