@@ -5,7 +5,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 
 use crate::controller::Timing;
-use crate::controller::guards::{ArnPatterns, Guards, GuardsFile, GuardsFileError};
+use crate::controller::guards::{ArnPatterns, Guards, GuardsError};
 use crate::controller::scope::NamespaceScope;
 use crate::telemetry::LogFormat;
 
@@ -45,13 +45,33 @@ pub struct RunArgs {
     #[arg(long, env = "AWS_REGION")]
     pub region: Option<String>,
 
-    /// Whether BedrockProvisionedThroughputs with a commitmentDuration (OneMonth, SixMonths:
-    /// not deletable before the term ends) may be bought at all. With false, such a resource is
-    /// InvalidSpec naming spec.commitmentDuration, with no AWS call; throughputs without
-    /// commitment are not affected. Even with true, each purchase needs the resource's
+    /// Namespaces where a BedrockProvisionedThroughput may buy a commitmentDuration (OneMonth,
+    /// SixMonths: billed for the whole term, not deletable before it ends): none, all, or a
+    /// comma-separated list of namespaces. Elsewhere such a resource is InvalidSpec naming
+    /// spec.commitmentDuration, with no AWS call; throughputs without commitment are not
+    /// affected. Even where allowed, each purchase needs the resource's
     /// bedrock-operator.dev/confirm-commitment annotation to name the term.
-    #[arg(long, env = "ALLOW_COMMITMENTS", default_value_t = true, action = clap::ArgAction::Set)]
-    pub allow_commitments: bool,
+    #[arg(long, env = "COMMITMENT_NAMESPACES", default_value = "none")]
+    pub commitment_namespaces: NamespaceScope,
+
+    /// Most model units one BedrockProvisionedThroughput may buy (unset: no limit). A larger
+    /// spec.modelUnits is InvalidSpec naming this flag, with no AWS call. Throughputs already
+    /// bought are not affected.
+    #[arg(long, env = "MAX_MODEL_UNITS_PER_THROUGHPUT", value_parser = clap::value_parser!(i32).range(1..))]
+    pub max_model_units_per_throughput: Option<i32>,
+
+    /// Most model units the BedrockProvisionedThroughputs of one namespace may hold together
+    /// (unset: no limit). A purchase that would go beyond it is InvalidSpec naming this flag,
+    /// with no AWS call, and is looked at again every --slow-retry. Checked against the API
+    /// server, one purchase per namespace at a time.
+    #[arg(long, env = "MAX_MODEL_UNITS_PER_NAMESPACE", value_parser = clap::value_parser!(i32).range(1..))]
+    pub max_model_units_per_namespace: Option<i32>,
+
+    /// A YAML file of per-namespace overrides of the tenant guards, read at start:
+    /// `namespaces: {team-a: {maxModelUnitsPerThroughput: 4, maxModelUnitsPerNamespace: 8}}`
+    /// (docs/security.md). A file that cannot be read or parsed stops the operator.
+    #[arg(long, env = "GUARDS_FILE")]
+    pub guards_file: Option<std::path::PathBuf>,
 
     /// Namespaces whose resources (models, deployments, throughputs) may use adoptionPolicy: Adopt (take over
     /// a Bedrock object that exists and that no live resource holds): all, none, or a comma-separated
@@ -86,10 +106,14 @@ pub struct RunArgs {
     #[arg(long, env = "NAMESPACED_NAMES", default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
     pub namespaced_names: bool,
 
-    /// A YAML file of per-namespace guards, `namespaces: {<namespace>: {allowedRoleArns: [...],
-    /// allowedKmsKeyArns: [...]}}`: each list given replaces the global one for that namespace.
-    #[arg(long, env = "GUARDS_FILE")]
-    pub guards_file: Option<std::path::PathBuf>,
+    /// The name of this cluster in the owner tags of every Bedrock object the operator creates
+    /// or adopts (bedrock-operator.dev/cluster). Several clusters may share one AWS account: an
+    /// object whose tag names another cluster is never adopted, changed or deleted here. Default:
+    /// the UID of the kube-system namespace (needs get on namespaces/kube-system). Choose once:
+    /// renaming makes the objects tagged with the old name another cluster's, to be taken over
+    /// with the bedrock-operator.dev/take-over-from annotation (docs/security.md).
+    #[arg(long, env = "CLUSTER_NAME")]
+    pub cluster_name: Option<String>,
 
     /// Most Bedrock calls per second, across all resources.
     #[arg(long, env = "RATE_LIMIT_QPS", default_value_t = 10.0)]
@@ -178,19 +202,22 @@ pub struct RunArgs {
 }
 
 impl RunArgs {
-    /// The tenant guards the flags and --guards-file set.
-    pub fn guards(&self) -> Result<Guards, GuardsFileError> {
-        let namespaces = match &self.guards_file {
-            Some(path) => GuardsFile::read(&path.to_string_lossy())?.namespaces,
-            None => Default::default(),
-        };
-        Ok(Guards {
+    /// The tenant guards: the flags, and the overrides of --guards-file.
+    pub fn guards(&self) -> Result<Guards, GuardsError> {
+        let guards = Guards {
+            max_model_units_per_throughput: self.max_model_units_per_throughput,
+            max_model_units_per_namespace: self.max_model_units_per_namespace,
+            commitment_namespaces: self.commitment_namespaces.clone(),
             cross_namespace_references: self.cross_namespace_references.clone(),
             allowed_role_arns: self.allowed_role_arns.clone(),
             allowed_kms_key_arns: self.allowed_kms_key_arns.clone(),
             namespaced_names: self.namespaced_names,
-            namespaces,
-        })
+            ..Guards::default()
+        };
+        match &self.guards_file {
+            Some(path) => guards.with_file(path),
+            None => Ok(guards),
+        }
     }
 
     pub fn timing(&self) -> Timing {
@@ -205,6 +232,55 @@ impl RunArgs {
             sweep_interval: self.sweep_interval,
             sweep_fallback: self.sweep_fallback,
             ..Timing::default()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run_args(flags: &[&str]) -> Result<Box<RunArgs>, clap::Error> {
+        let argv = ["bedrock-operator", "run"].iter().chain(flags);
+        match Cli::try_parse_from(argv)?.command {
+            Command::Run(args) => Ok(args),
+            Command::Crd => unreachable!("parsed `run`"),
+        }
+    }
+
+    #[test]
+    fn spend_guards_default_to_no_limit_and_no_commitments() {
+        let args = run_args(&[]).expect("parses");
+        let guards = args.guards().expect("no file to read");
+        assert_eq!(guards.commitment_namespaces, NamespaceScope::None);
+        assert_eq!(guards.max_model_units_per_throughput, None);
+        assert_eq!(guards.max_model_units_per_namespace, None);
+    }
+
+    #[test]
+    fn spend_guard_flags() {
+        let args = run_args(&[
+            "--commitment-namespaces=team-a,team-b",
+            "--max-model-units-per-throughput=2",
+            "--max-model-units-per-namespace=8",
+        ])
+        .expect("parses");
+        let guards = args.guards().expect("no file to read");
+        assert_eq!(guards.commitment_namespaces.to_string(), "team-a,team-b");
+        assert_eq!(guards.max_model_units_per_throughput, Some(2));
+        assert_eq!(guards.max_model_units_per_namespace, Some(8));
+    }
+
+    #[test]
+    fn spend_guard_flags_refuse_what_is_no_limit() {
+        for flags in [
+            ["--max-model-units-per-throughput=0"],
+            ["--max-model-units-per-namespace=-1"],
+            ["--max-model-units-per-namespace=many"],
+            ["--commitment-namespaces=Team_A"],
+            ["--allow-commitments=true"],
+        ] {
+            assert!(run_args(&flags).is_err(), "{flags:?}");
         }
     }
 }

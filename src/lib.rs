@@ -3,6 +3,7 @@
 pub mod api;
 pub mod bedrock;
 pub mod cli;
+pub mod cluster;
 pub mod controller;
 pub mod fault;
 pub mod leader;

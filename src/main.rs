@@ -7,7 +7,7 @@ use bedrock_operator::cli::{Cli, Command, RunArgs};
 use bedrock_operator::leader::{self, Ended, LeaderSettings};
 use bedrock_operator::metrics::Metrics;
 use bedrock_operator::server::{self, Health};
-use bedrock_operator::{api, controller, telemetry};
+use bedrock_operator::{api, cluster, controller, telemetry};
 use clap::Parser;
 use rand::Rng;
 use tokio::sync::watch;
@@ -59,21 +59,29 @@ async fn run(args: RunArgs) -> ExitCode {
         error!("no AWS region: set --region, AWS_REGION, or a region in the AWS configuration");
         return ExitCode::FAILURE;
     };
+    let cluster = match cluster::identify(&client, args.cluster_name.as_deref()).await {
+        Ok(cluster) => cluster,
+        Err(e) => {
+            error!(error = %e, "cannot tell which cluster this is");
+            return ExitCode::FAILURE;
+        }
+    };
+    info!(cluster = %cluster, "cluster identity for owner tags");
     let guards = match args.guards() {
         Ok(guards) => guards,
         Err(e) => {
-            error!(error = %e, cause = ?std::error::Error::source(&e).map(ToString::to_string), "cannot use the guards file");
+            error!(error = %e, "cannot read the tenant guards");
             return ExitCode::FAILURE;
         }
     };
     let bedrock = sdk.with_metrics(metrics.clone());
     let settings = controller::Settings {
+        cluster,
         namespaces: args.namespaces.clone(),
         concurrency: args.concurrency,
         default_region: region,
         timing: args.timing(),
         adoption: args.allow_adoption.clone(),
-        allow_commitments: args.allow_commitments,
         guards,
     };
 

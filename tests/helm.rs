@@ -209,8 +209,9 @@ fn default_values_render_a_hardened_least_privilege_operator() -> Result<()> {
         kinds,
         BTreeMap::from(
             [
-                ("ClusterRole", 1),
-                ("ClusterRoleBinding", 1),
+                // The operator's rules, and the read of kube-system for the cluster ID.
+                ("ClusterRole", 2),
+                ("ClusterRoleBinding", 2),
                 ("Deployment", 1),
                 ("Role", 1),
                 ("RoleBinding", 1),
@@ -238,7 +239,7 @@ fn default_values_render_a_hardened_least_privilege_operator() -> Result<()> {
         [
             "run",
             "--allow-adoption=all",
-            "--allow-commitments=true",
+            "--commitment-namespaces=none",
             "--cross-namespace-references=none",
             "--allowed-role-arns=*",
             "--allowed-kms-key-arns=*",
@@ -339,9 +340,9 @@ fn default_values_render_a_hardened_least_privilege_operator() -> Result<()> {
     );
 
     // RBAC: exactly the operator's rules cluster-wide, Leases in the release namespace only.
-    let cluster_role = rendered.one("ClusterRole")?;
+    let cluster_role = rendered.named("ClusterRole", RELEASE)?;
     assert_eq!(rules_of(cluster_role)?, operator_grants());
-    let binding = rendered.one("ClusterRoleBinding")?;
+    let binding = rendered.named("ClusterRoleBinding", RELEASE)?;
     assert_eq!(binding["roleRef"]["name"], cluster_role["metadata"]["name"]);
     assert_eq!(binding["roleRef"]["kind"], "ClusterRole");
     assert_eq!(
@@ -359,6 +360,19 @@ fn default_values_render_a_hardened_least_privilege_operator() -> Result<()> {
     assert_eq!(lease_binding["roleRef"]["kind"], "Role");
     assert_eq!(
         lease_binding["subjects"],
+        json!([{ "kind": "ServiceAccount", "name": RELEASE, "namespace": NAMESPACE }])
+    );
+
+    // The cluster ID: the UID of kube-system, and nothing else of namespaces.
+    let cluster_id = rendered.named("ClusterRole", &format!("{RELEASE}-cluster-id"))?;
+    assert_eq!(
+        cluster_id["rules"],
+        json!([{ "apiGroups": [""], "resources": ["namespaces"], "resourceNames": ["kube-system"], "verbs": ["get"] }])
+    );
+    let cluster_id_binding =
+        rendered.named("ClusterRoleBinding", &format!("{RELEASE}-cluster-id"))?;
+    assert_eq!(
+        cluster_id_binding["subjects"],
         json!([{ "kind": "ServiceAccount", "name": RELEASE, "namespace": NAMESPACE }])
     );
 
@@ -394,13 +408,15 @@ fn non_default_values_render_namespaced_rbac_irsa_replicas_monitoring_and_pdb() 
     });
     let rendered = render(values.clone())?;
 
-    // No cluster-wide access to BedrockCustomModels or events: a Role in each namespace.
-    assert!(
-        rendered.all("ClusterRole").is_empty(),
-        "{:?}",
-        rendered.all("ClusterRole")
+    // No cluster-wide access to BedrockCustomModels or events: a Role in each namespace. The
+    // one ClusterRole reads the kube-system namespace (its UID is the default cluster ID).
+    let cluster_roles = rendered.all("ClusterRole");
+    assert_eq!(cluster_roles.len(), 1, "{cluster_roles:?}");
+    assert_eq!(
+        cluster_roles[0]["rules"],
+        json!([{ "apiGroups": [""], "resources": ["namespaces"], "resourceNames": ["kube-system"], "verbs": ["get"] }])
     );
-    assert!(rendered.all("ClusterRoleBinding").is_empty());
+    assert_eq!(rendered.all("ClusterRoleBinding").len(), 1);
     let roles = rendered.all("Role");
     let bindings = rendered.all("RoleBinding");
     for namespace in ["team-a", "team-b"] {
@@ -496,28 +512,160 @@ fn non_default_values_render_namespaced_rbac_irsa_replicas_monitoring_and_pdb() 
     Ok(())
 }
 
+/// The arguments of the rendered operator container that start with `prefix`.
+fn args_starting(rendered: &Rendered, prefix: &str) -> Result<Vec<String>> {
+    Ok(strings(&container(rendered.one("Deployment")?)["args"])
+        .into_iter()
+        .filter(|a| a.starts_with(prefix))
+        .collect())
+}
+
 #[test]
-fn commitments_can_be_forbidden_with_one_value_and_no_more_rbac() -> Result<()> {
-    let default_rules = rules_of(render(json!({}))?.one("ClusterRole")?)?;
-    let rendered = render(json!({ "allowCommitments": false }))?;
-    let args = strings(&container(rendered.one("Deployment")?)["args"]);
+fn commitments_are_bought_nowhere_unless_the_admin_lists_namespaces() -> Result<()> {
+    let default_rules = rules_of(render(json!({}))?.named("ClusterRole", RELEASE)?)?;
+    for (value, flag) in [
+        (json!("none"), "--commitment-namespaces=none"),
+        (json!("all"), "--commitment-namespaces=all"),
+        (
+            json!(["ml-platform", "team-a"]),
+            "--commitment-namespaces=ml-platform,team-a",
+        ),
+    ] {
+        let rendered = render(json!({ "guards": { "commitmentNamespaces": value } }))?;
+        assert_eq!(
+            args_starting(&rendered, "--commitment-namespaces")?,
+            [flag],
+            "{value}"
+        );
+        assert_eq!(
+            rules_of(rendered.named("ClusterRole", RELEASE)?)?,
+            default_rules
+        );
+    }
+    for (refused, why) in [
+        (
+            json!({ "guards": { "commitmentNamespaces": true } }),
+            "a boolean",
+        ),
+        (
+            json!({ "guards": { "commitmentNamespaces": [] } }),
+            "an empty list",
+        ),
+        (
+            json!({ "guards": { "commitmentNamespaces": ["Team_A"] } }),
+            "not a namespace",
+        ),
+        (json!({ "allowCommitments": true }), "the removed value"),
+    ] {
+        assert!(render(refused).is_err(), "the values schema refuses {why}");
+    }
+    Ok(())
+}
+
+#[test]
+fn model_unit_limits_become_flags_only_when_set() -> Result<()> {
+    let default = render(json!({}))?;
     assert_eq!(
-        args.iter()
-            .filter(|a| a.starts_with("--allow-commitments"))
-            .collect::<Vec<_>>(),
-        ["--allow-commitments=false"]
+        args_starting(&default, "--max-model-units")?,
+        Vec::<String>::new(),
+        "no limit by default"
     );
-    assert_eq!(rules_of(rendered.one("ClusterRole")?)?, default_rules);
+    let rendered = render(json!({
+        "guards": { "maxModelUnitsPerThroughput": 4, "maxModelUnitsPerNamespace": 10 }
+    }))?;
+    assert_eq!(
+        args_starting(&rendered, "--max-model-units")?,
+        [
+            "--max-model-units-per-throughput=4",
+            "--max-model-units-per-namespace=10"
+        ]
+    );
+    for refused in [
+        json!({ "guards": { "maxModelUnitsPerThroughput": 0 } }),
+        json!({ "guards": { "maxModelUnitsPerNamespace": "10" } }),
+        json!({ "guards": { "maxModelUnitsPerNamespace": 2.5 } }),
+    ] {
+        assert!(render(refused.clone()).is_err(), "{refused}");
+    }
+    Ok(())
+}
+
+#[test]
+fn per_namespace_limits_become_a_guards_file_the_operator_reads() -> Result<()> {
+    let default = render(json!({}))?;
     assert!(
-        render(json!({ "allowCommitments": "no" })).is_err(),
-        "the values schema takes a boolean only"
+        default.all("ConfigMap").is_empty(),
+        "no file without overrides"
     );
+    assert_eq!(
+        args_starting(&default, "--guards-file")?,
+        Vec::<String>::new()
+    );
+
+    let overrides = json!({
+        "ml-platform": { "maxModelUnitsPerThroughput": 4, "maxModelUnitsPerNamespace": 16 },
+        "team-a": { "maxModelUnitsPerNamespace": 2 },
+    });
+    let rendered = render(json!({ "guards": { "namespaces": overrides } }))?;
+    let config = rendered.one("ConfigMap")?;
+    let text = config["data"]["guards.yaml"]
+        .as_str()
+        .context("the ConfigMap's guards.yaml")?;
+    // Read with the operator's own parser of the file.
+    let guards = bedrock_operator::controller::guards::Guards::parse(text)?;
+    let per_namespace = |ns: &str| {
+        guards.namespaces.get(ns).map(|g| {
+            (
+                g.max_model_units_per_throughput,
+                g.max_model_units_per_namespace,
+            )
+        })
+    };
+    assert_eq!(per_namespace("ml-platform"), Some((Some(4), Some(16))));
+    assert_eq!(per_namespace("team-a"), Some((None, Some(2))));
+
+    let deployment = rendered.one("Deployment")?;
+    let pod = &deployment["spec"]["template"]["spec"];
+    let operator = container(deployment);
+    assert_eq!(
+        args_starting(&rendered, "--guards-file")?,
+        ["--guards-file=/etc/bedrock-operator/guards/guards.yaml"]
+    );
+    assert_eq!(
+        operator["volumeMounts"],
+        json!([{ "name": "guards", "mountPath": "/etc/bedrock-operator/guards", "readOnly": true }])
+    );
+    assert_eq!(
+        pod["volumes"][0]["configMap"]["name"],
+        config["metadata"]["name"]
+    );
+    let checksum = |values: Value| -> Result<Value> {
+        Ok(render(values)?.one("Deployment")?["spec"]["template"]["metadata"]["annotations"]
+            ["checksum/guards"]
+            .clone())
+    };
+    let other = checksum(
+        json!({ "guards": { "namespaces": { "team-a": { "maxModelUnitsPerNamespace": 3 } } } }),
+    )?;
+    assert!(other.is_string());
+    assert_ne!(
+        other,
+        checksum(json!({ "guards": { "namespaces": overrides } }))?,
+        "a change of the overrides rolls the pod"
+    );
+    for refused in [
+        json!({ "guards": { "namespaces": { "team-a": { "maxModelUnits": 2 } } } }),
+        json!({ "guards": { "namespaces": { "Team_A": { "maxModelUnitsPerNamespace": 2 } } } }),
+        json!({ "guards": { "namespaces": { "team-a": { "maxModelUnitsPerNamespace": 0 } } } }),
+    ] {
+        assert!(render(refused.clone()).is_err(), "{refused}");
+    }
     Ok(())
 }
 
 #[test]
 fn adoption_can_be_allowed_to_no_namespace_or_a_list_without_more_rbac() -> Result<()> {
-    let default_rules = rules_of(render(json!({}))?.one("ClusterRole")?)?;
+    let default_rules = rules_of(render(json!({}))?.named("ClusterRole", RELEASE)?)?;
     for (allow, flag) in [
         (json!("none"), "--allow-adoption=none"),
         (json!(["ml-platform"]), "--allow-adoption=ml-platform"),
@@ -537,7 +685,7 @@ fn adoption_can_be_allowed_to_no_namespace_or_a_list_without_more_rbac() -> Resu
         );
         // The restriction is the operator's own check: no namespace access is added.
         assert_eq!(
-            rules_of(rendered.one("ClusterRole")?)?,
+            rules_of(rendered.named("ClusterRole", RELEASE)?)?,
             default_rules,
             "{allow}"
         );
@@ -568,7 +716,7 @@ fn tenant_guards_default_to_open_roles_and_keys_and_closed_cross_namespace_refer
 
 #[test]
 fn tenant_guards_render_as_flags_and_per_namespace_lists_as_a_mounted_configmap() -> Result<()> {
-    let default_rules = rules_of(render(json!({}))?.one("ClusterRole")?)?;
+    let default_rules = rules_of(render(json!({}))?.named("ClusterRole", RELEASE)?)?;
     let team_a_roles = ["arn:aws:iam::111122223333:role/team-a-*"];
     let values = json!({ "guards": {
         "crossNamespaceReferences": ["ml-platform", "research"],
@@ -600,8 +748,7 @@ fn tenant_guards_render_as_flags_and_per_namespace_lists_as_a_mounted_configmap(
         json!({ "namespaces": { "team-a": { "allowedRoleArns": team_a_roles } } })
     );
     // The operator reads the file as it starts: it parses, and a change restarts the Pod.
-    let parsed = bedrock_operator::controller::guards::GuardsFile::parse(
-        "guards.yaml",
+    let parsed = bedrock_operator::controller::guards::Guards::parse(
         config_map["data"]["guards.yaml"]
             .as_str()
             .unwrap_or_default(),
@@ -632,7 +779,10 @@ fn tenant_guards_render_as_flags_and_per_namespace_lists_as_a_mounted_configmap(
     );
     // The guards are the operator's own checks: no more RBAC (the file is a mount, not read
     // through the API server).
-    assert_eq!(rules_of(rendered.one("ClusterRole")?)?, default_rules);
+    assert_eq!(
+        rules_of(rendered.named("ClusterRole", RELEASE)?)?,
+        default_rules
+    );
     Ok(())
 }
 
@@ -678,6 +828,34 @@ fn the_schema_refuses_bad_tenant_guards() -> Result<()> {
 }
 
 #[test]
+fn a_cluster_name_is_passed_on_and_drops_the_read_of_kube_system() -> Result<()> {
+    let rendered = render(json!({ "clusterName": "prod eu:1" }))?;
+    let args = strings(&container(rendered.one("Deployment")?)["args"]);
+    assert_eq!(
+        args.iter()
+            .filter(|a| a.starts_with("--cluster-name"))
+            .collect::<Vec<_>>(),
+        ["--cluster-name=prod eu:1"]
+    );
+    assert!(
+        rendered
+            .named("ClusterRole", &format!("{RELEASE}-cluster-id"))
+            .is_err(),
+        "no namespace read when the name is given"
+    );
+    let default_args = strings(&container(render(json!({}))?.one("Deployment")?)["args"]);
+    assert!(
+        !default_args.iter().any(|a| a.starts_with("--cluster-name")),
+        "{default_args:?}"
+    );
+    assert!(
+        render(json!({ "clusterName": "prod#1" })).is_err(),
+        "the values schema takes what a Bedrock tag value can hold"
+    );
+    Ok(())
+}
+
+#[test]
 fn leader_election_off_drops_the_flag_and_the_lease_role() -> Result<()> {
     let rendered = render(json!({ "leaderElection": { "enabled": false } }))?;
     let args = strings(&container(rendered.one("Deployment")?)["args"]);
@@ -687,7 +865,10 @@ fn leader_election_off_drops_the_flag_and_the_lease_role() -> Result<()> {
     );
     assert!(rendered.all("Role").is_empty());
     assert!(rendered.all("RoleBinding").is_empty());
-    assert_eq!(rules_of(rendered.one("ClusterRole")?)?, operator_grants());
+    assert_eq!(
+        rules_of(rendered.named("ClusterRole", RELEASE)?)?,
+        operator_grants()
+    );
 
     let custom = render(json!({
         "leaderElection": { "leaseName": "bcm-leader", "leaseDuration": "30s" },

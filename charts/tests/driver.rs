@@ -449,6 +449,14 @@ impl Rendered {
             other => bail!("expected one {kind}, found {}", other.len()),
         }
     }
+
+    /// The object of `kind` named `name`.
+    pub fn named(&self, kind: &str, name: &str) -> Result<&Value> {
+        self.all(kind)
+            .into_iter()
+            .find(|o| o["metadata"]["name"] == name)
+            .with_context(|| format!("no {kind} named {name}"))
+    }
 }
 
 /// The non-empty documents of a YAML stream, as JSON values.

@@ -38,6 +38,11 @@ pub mod reason {
     pub const RESOURCE_NOT_FOUND: &str = "ResourceNotFound";
     /// Bedrock or the network failed; the operator keeps retrying with backoff.
     pub const BEDROCK_UNAVAILABLE: &str = "BedrockUnavailable";
+    /// The Kubernetes API refused one of the operator's calls (403): its RBAC lacks a rule.
+    pub const KUBERNETES_FORBIDDEN: &str = "KubernetesForbidden";
+    /// A Kubernetes API call failed (the API server unreachable, overloaded, or refusing the
+    /// request); the operator keeps retrying with backoff.
+    pub const KUBERNETES_API_ERROR: &str = "KubernetesApiError";
     /// The model was kept in Bedrock because deletionPolicy is Retain.
     pub const RETAINED: &str = "Retained";
     /// The resource was deleted without deleting the model it named: the model belongs to

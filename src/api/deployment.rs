@@ -82,7 +82,7 @@ pub struct BedrockCustomModelDeploymentSpec {
     pub model_arn: Option<String>,
 
     /// Tags for the deployment, kept in sync: adding, changing or removing an entry here changes
-    /// the deployment's tags. Tags set on it by other tools are left alone. At most 48 entries
+    /// the deployment's tags. Tags set on it by other tools are left alone. At most 47 entries
     /// (Bedrock allows 50 and the operator uses 2); keys are 1 to 128 and values up to 256 of
     /// letters, digits, spaces and _ . : / = + - @; keys starting with "aws:" or
     /// "bedrock-operator.dev/" are reserved.

@@ -379,11 +379,11 @@ fn several_problems_are_all_reported_in_field_order() {
 fn too_many_tags_message_speaks_of_the_deployment() {
     let input = cases::too_many_tags();
     let errors =
-        validate_deployment(&resource(cases::NAME, &input.case.spec, None)).expect_err("49 tags");
+        validate_deployment(&resource(cases::NAME, &input.case.spec, None)).expect_err("48 tags");
     assert!(
         errors[0]
             .message
-            .contains("has 49 entries; the limit is 48 (Bedrock allows 50 tags per deployment"),
+            .contains("has 48 entries; the limit is 47 (Bedrock allows 50 tags per deployment"),
         "{}",
         errors[0].message
     );

@@ -31,3 +31,9 @@ pub const FINALIZER: &str = "bedrock-operator.dev/finalizer";
 /// Annotation that asks for a fresh attempt at a Failed model without a spec change: set it to
 /// any new value (e.g. a timestamp).
 pub const RETRY_ANNOTATION: &str = "bedrock-operator.dev/retry";
+
+/// Annotation that moves a Bedrock object held by another cluster (sharing the AWS account) to
+/// this resource, on purpose (a blue/green cluster upgrade): its value names the cluster to take
+/// over from, as the NameConflict message shows it (for an object tagged before cluster
+/// identity, the owner UID it carries). Works with `spec.adoptionPolicy: Adopt` only.
+pub const TAKE_OVER_ANNOTATION: &str = "bedrock-operator.dev/take-over-from";

@@ -72,7 +72,7 @@ pub struct BedrockCustomModelSpec {
     pub kms_key_arn: Option<String>,
 
     /// Tags for the model, kept in sync: adding, changing or removing an entry here changes the
-    /// model's tags. Tags set on the model by other tools are left alone. At most 48 entries
+    /// model's tags. Tags set on the model by other tools are left alone. At most 47 entries
     /// (Bedrock allows 50 and the operator uses 2); keys are 1 to 128 and values up to 256 of
     /// letters, digits, spaces and _ . : / = + - @; keys starting with "aws:" or
     /// "bedrock-operator.dev/" are reserved.

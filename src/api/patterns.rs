@@ -43,7 +43,7 @@ pub const REGION_MAX: u32 = 20;
 /// Bedrock allows 50 tags per resource; the operator keeps [`OPERATOR_TAGS`] of them.
 pub const BEDROCK_TAG_LIMIT: usize = 50;
 /// How many tags the operator itself puts on every model (see `crate::api::tags`).
-pub const OPERATOR_TAGS: usize = 2;
+pub const OPERATOR_TAGS: usize = 3;
 /// The most tags `spec.tags` may hold.
 pub const SPEC_TAGS_MAX: usize = BEDROCK_TAG_LIMIT - OPERATOR_TAGS;
 

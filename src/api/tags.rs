@@ -10,29 +10,42 @@ pub const OPERATOR_PREFIX: &str = "bedrock-operator.dev/";
 pub const OWNER_UID: &str = "bedrock-operator.dev/owner-uid";
 /// `namespace/name` of the owning resource, for people browsing Bedrock.
 pub const OWNER: &str = "bedrock-operator.dev/owner";
+/// The cluster the owning resource lives in (the operator's `--cluster-name`, by default the
+/// UID of its kube-system namespace): several clusters may share one AWS account, and one
+/// cluster's operator never takes, changes or deletes what another cluster's resources hold.
+/// Objects tagged by versions before 0.2 carry no such tag.
+pub const CLUSTER: &str = "bedrock-operator.dev/cluster";
 
-/// The operator's own tags for the resource `namespace/name` with `uid`.
-pub fn operator_tags(namespace: &str, name: &str, uid: &str) -> BTreeMap<String, String> {
+/// The operator's own tags for the resource `namespace/name` with `uid` in `cluster`.
+pub fn operator_tags(
+    namespace: &str,
+    name: &str,
+    uid: &str,
+    cluster: &str,
+) -> BTreeMap<String, String> {
     BTreeMap::from([
         (OWNER.to_string(), format!("{namespace}/{name}")),
         (OWNER_UID.to_string(), uid.to_string()),
+        (CLUSTER.to_string(), cluster.to_string()),
     ])
 }
 
-/// Who a model found in Bedrock belongs to, judged by its tags.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Ownership {
-    /// Tagged with this resource's UID.
-    Ours,
-    /// Anything else: untagged, or tagged for another resource.
-    Foreign,
-}
-
-pub fn ownership(tags: &BTreeMap<String, String>, uid: &str) -> Ownership {
-    match tags.get(OWNER_UID) {
-        Some(owner) if owner == uid => Ownership::Ours,
-        _ => Ownership::Foreign,
-    }
+/// The tags a resource's Bedrock object should carry: its spec.tags and the operator's owner
+/// tags for the resource with `meta` in `cluster` (the owner tags win over a spec key of the
+/// same name, which validation refuses anyway).
+pub fn desired(
+    spec: &BTreeMap<String, String>,
+    meta: &kube::core::ObjectMeta,
+    cluster: &str,
+) -> BTreeMap<String, String> {
+    let mut tags = spec.clone();
+    tags.extend(operator_tags(
+        meta.namespace.as_deref().unwrap_or_default(),
+        meta.name.as_deref().unwrap_or_default(),
+        meta.uid.as_deref().unwrap_or_default(),
+        cluster,
+    ));
+    tags
 }
 
 /// The tag calls that bring a model's tags to the desired state.
@@ -144,13 +157,5 @@ mod tests {
             assert_eq!(got.set, case.set, "{}: set", case.name);
             assert_eq!(got.remove, case.remove, "{}: remove", case.name);
         }
-    }
-
-    #[test]
-    fn ownership_by_uid_tag() {
-        let tags = operator_tags("ns", "m", "uid-1");
-        assert_eq!(ownership(&tags, "uid-1"), Ownership::Ours);
-        assert_eq!(ownership(&tags, "uid-2"), Ownership::Foreign);
-        assert_eq!(ownership(&BTreeMap::new(), "uid-1"), Ownership::Foreign);
     }
 }

@@ -95,14 +95,14 @@ pub struct BedrockProvisionedThroughputSpec {
     /// The commitment term: OneMonth or SixMonths, or unset for no commitment (billed by the
     /// hour until deleted). A throughput with a commitment cannot be deleted before the term
     /// ends, and is bought only when the resource also carries the annotation
-    /// bedrock-operator.dev/confirm-commitment with the same term as its value. The operator
-    /// may be run with commitments forbidden altogether (--allow-commitments=false). Cannot
+    /// bedrock-operator.dev/confirm-commitment with the same term as its value, and only in
+    /// the namespaces the operator's --commitment-namespaces allows (none by default). Cannot
     /// change once the throughput exists.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub commitment_duration: Option<CommitmentDuration>,
 
     /// Tags for the throughput, kept in sync: adding, changing or removing an entry here
-    /// changes the throughput's tags. Tags set on it by other tools are left alone. At most 48
+    /// changes the throughput's tags. Tags set on it by other tools are left alone. At most 47
     /// entries (Bedrock allows 50 and the operator uses 2); keys are 1 to 128 and values up to
     /// 256 of letters, digits, spaces and _ . : / = + - @; keys starting with "aws:" or
     /// "bedrock-operator.dev/" are reserved.

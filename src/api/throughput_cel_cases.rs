@@ -323,12 +323,12 @@ pub fn tag_key_with_bad_character() -> BadInput {
 }
 
 pub fn too_many_tags() -> BadInput {
-    // 48 more next to the spec's "team".
-    let tags: serde_json::Map<String, Value> = (0..48)
+    // 47 more next to the spec's "team".
+    let tags: serde_json::Map<String, Value> = (0..47)
         .map(|i| (format!("key-{i:02}"), json!(format!("value-{i}"))))
         .collect();
     bad(
-        "49 tags",
+        "48 tags",
         spec_with(json!({ "tags": tags })),
         vec![failure("spec.tags", TOO_MANY)],
         Some("spec.tags"),
@@ -374,8 +374,8 @@ pub fn valid_creates() -> Vec<CreateCase> {
         status: None,
         want: vec![],
     };
-    // 47 more next to the spec's "team".
-    let tags: serde_json::Map<String, Value> = (0..47)
+    // 46 more next to the spec's "team".
+    let tags: serde_json::Map<String, Value> = (0..46)
         .map(|i| (format!("key-{i:02}"), json!(format!("value-{i}"))))
         .collect();
     vec![
@@ -431,7 +431,7 @@ pub fn valid_creates() -> Vec<CreateCase> {
             spec_with(json!({ "modelRef": { "name": "nova.support-v2" } })),
         ),
         case("100 model units", spec_with(json!({ "modelUnits": 100 }))),
-        case("48 tags", spec_with(json!({ "tags": tags }))),
+        case("47 tags", spec_with(json!({ "tags": tags }))),
         case(
             "deletionPolicy Retain, adoptionPolicy Adopt",
             spec_with(json!({ "deletionPolicy": "Retain", "adoptionPolicy": "Adopt" })),

@@ -458,17 +458,17 @@ fn annotation_field() -> String {
 }
 
 /// The guard's refusal of a spec that is otherwise valid (so the guard alone stops the buy).
-fn refusal(throughput: &BedrockProvisionedThroughput, allowed: bool) -> FieldError {
+fn refusal(throughput: &BedrockProvisionedThroughput) -> FieldError {
     assert!(
         validate_throughput(throughput).is_ok(),
         "the spec itself is valid"
     );
-    commitment_refused(throughput, allowed).expect("the guard refuses")
+    commitment_refused(throughput).expect("the guard refuses")
 }
 
 #[test]
 fn a_commitment_without_the_annotation_is_refused_naming_it() {
-    let error = refusal(&committed("OneMonth", None), true);
+    let error = refusal(&committed("OneMonth", None));
     assert_eq!(error.field, annotation_field());
     assert!(
         error.message.starts_with("is missing")
@@ -482,7 +482,7 @@ fn a_commitment_without_the_annotation_is_refused_naming_it() {
 
 #[test]
 fn an_annotation_naming_another_term_is_refused_naming_it() {
-    let error = refusal(&committed("SixMonths", Some("OneMonth")), true);
+    let error = refusal(&committed("SixMonths", Some("OneMonth")));
     assert_eq!(error.field, annotation_field());
     assert!(
         error
@@ -495,7 +495,7 @@ fn an_annotation_naming_another_term_is_refused_naming_it() {
 
 #[test]
 fn an_annotation_in_another_spelling_does_not_confirm() {
-    let error = refusal(&committed("OneMonth", Some("onemonth")), true);
+    let error = refusal(&committed("OneMonth", Some("onemonth")));
     assert_eq!(error.field, annotation_field());
 }
 
@@ -503,40 +503,23 @@ fn an_annotation_in_another_spelling_does_not_confirm() {
 fn the_matching_annotation_confirms_the_term() {
     for term in ["OneMonth", "SixMonths"] {
         let throughput = committed(term, Some(term));
-        assert_eq!(commitment_refused(&throughput, true), None, "{term}");
+        assert_eq!(commitment_refused(&throughput), None, "{term}");
         let valid = validate_throughput(&throughput).expect("a valid spec");
         assert_eq!(valid.commitment.map(CommitmentDuration::as_str), Some(term));
     }
 }
 
 #[test]
-fn an_operator_forbidding_commitments_refuses_naming_the_term() {
-    let error = refusal(&committed("OneMonth", Some("OneMonth")), false);
-    assert_eq!(error.field, "spec.commitmentDuration");
-    assert!(
-        error
-            .message
-            .starts_with("is OneMonth, but this operator does not buy commitments"),
-        "{}",
-        error.message
-    );
-    // Forbidding wins over a missing annotation: the term itself is what cannot be bought.
-    let error = refusal(&committed("SixMonths", None), false);
-    assert_eq!(error.field, "spec.commitmentDuration");
-}
-
-#[test]
 fn without_a_commitment_there_is_nothing_to_guard() {
     let throughput = resource(cases::NAME, &cases::spec(), None);
-    assert_eq!(commitment_refused(&throughput, true), None);
-    assert_eq!(commitment_refused(&throughput, false), None);
+    assert_eq!(commitment_refused(&throughput), None);
     // A stray annotation does not make a commitment.
     let mut annotated = throughput.clone();
     annotated.metadata.annotations = Some(BTreeMap::from([(
         CONFIRM_COMMITMENT_ANNOTATION.to_string(),
         "OneMonth".to_string(),
     )]));
-    assert_eq!(commitment_refused(&annotated, false), None);
+    assert_eq!(commitment_refused(&annotated), None);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -607,11 +590,11 @@ fn several_problems_are_all_reported_in_field_order() {
 fn too_many_tags_message_speaks_of_the_throughput() {
     let input = cases::too_many_tags();
     let errors =
-        validate_throughput(&resource(cases::NAME, &input.case.spec, None)).expect_err("49 tags");
+        validate_throughput(&resource(cases::NAME, &input.case.spec, None)).expect_err("48 tags");
     assert!(
         errors[0]
             .message
-            .contains("has 49 entries; the limit is 48 (Bedrock allows 50 tags per throughput"),
+            .contains("has 48 entries; the limit is 47 (Bedrock allows 50 tags per throughput"),
         "{}",
         errors[0].message
     );

@@ -430,22 +430,12 @@ pub fn validate_throughput(
     }
 }
 
-/// The commitment guard: a throughput with a commitment term is bought only when the operator
-/// allows commitments (`allowed`, its --allow-commitments) and the resource confirms the term
-/// with the confirm-commitment annotation. The problem, naming the field, when it may not be.
-pub fn commitment_refused(
-    throughput: &BedrockProvisionedThroughput,
-    allowed: bool,
-) -> Option<FieldError> {
+/// The commitment confirmation: a throughput with a commitment term is bought only when the
+/// resource confirms the term with the confirm-commitment annotation. The problem, naming the
+/// annotation, when it does not. (Which namespaces may buy a term at all is the operator's
+/// `--commitment-namespaces`, a tenant guard: `controller::guards`.)
+pub fn commitment_refused(throughput: &BedrockProvisionedThroughput) -> Option<FieldError> {
     let term = throughput.spec.commitment_duration?;
-    if !allowed {
-        return Some(FieldError {
-            field: "spec.commitmentDuration".into(),
-            message: format!(
-                "is {term}, but this operator does not buy commitments (its --allow-commitments is false): remove commitmentDuration to buy a throughput without commitment, or ask the cluster operator"
-            ),
-        });
-    }
     match throughput.confirmed_commitment() {
         Some(confirmed) if confirmed == term.as_str() => None,
         Some(other) => Some(FieldError {

@@ -11,8 +11,9 @@ use super::guards::Guards;
 use super::index::Index;
 use super::kind::Managed;
 use super::outcome::Timing;
+use super::scope::NamespaceScope;
 use super::settings::Settings;
-use super::{locks, scope, sweep};
+use super::{locks, sweep};
 use crate::bedrock::Bedrock;
 use crate::metrics::Metrics;
 
@@ -22,17 +23,24 @@ pub struct Context<B> {
     pub recorder: Recorder,
     pub timing: Timing,
     pub default_region: String,
+    /// The cluster this operator serves, as owner tags name it (`--cluster-name`, or the UID
+    /// of the kube-system namespace).
+    pub cluster: String,
     pub metrics: Arc<Metrics>,
     /// Namespaces whose resources may use `adoptionPolicy: Adopt`.
-    pub adoption: scope::NamespaceScope,
-    /// Whether provisioned throughputs with a commitment term may be bought at all.
-    pub allow_commitments: bool,
-    /// The tenant guards: what each namespace may name, and how default names are composed.
+    pub adoption: NamespaceScope,
+    /// The tenant guards (spend limits, where commitments may be bought).
     pub guards: Guards,
     /// The cached resources of every kind, for references between them.
     pub index: Index,
     /// One adoption (or create) of a Bedrock name per region at a time, by `kind/region/name`.
     pub(crate) names: locks::KeyedLocks,
+    /// One purchase of model units per namespace at a time, by namespace, while a limit of
+    /// model units per namespace is set: the budget check and the create that follows it.
+    pub(crate) budgets: locks::KeyedLocks,
+    /// Model units bought by this process, by the throughput's UID, until the throughput goes:
+    /// counted in its namespace's budget even before its status shows the purchase.
+    bought: Mutex<HashMap<String, i32>>,
     /// Consecutive failures per object UID, for backoff; cleared on success.
     failures: Mutex<HashMap<String, u32>>,
     /// When each object's Bedrock tags were last read (or the object first seen), by UID: the
@@ -60,12 +68,14 @@ impl<B: Bedrock> Context<B> {
             bedrock,
             timing: settings.timing.clone(),
             default_region: settings.default_region.clone(),
+            cluster: settings.cluster.clone(),
             metrics,
             adoption: settings.adoption.clone(),
-            allow_commitments: settings.allow_commitments,
             guards: settings.guards.clone(),
             index,
             names: locks::KeyedLocks::default(),
+            budgets: locks::KeyedLocks::default(),
+            bought: Mutex::new(HashMap::new()),
             failures: Mutex::new(HashMap::new()),
             tag_checks: Mutex::new(HashMap::new()),
             sweep: sweep::Sweep::new(
@@ -113,6 +123,24 @@ impl<B: Bedrock> Context<B> {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .remove(&resource.key());
+        self.bought
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&resource.key());
+    }
+
+    /// Records that the throughput `key` (its UID) was bought with `units` model units.
+    pub(crate) fn record_purchase(&self, key: String, units: i32) {
+        let mut bought = self.bought.lock().unwrap_or_else(|p| p.into_inner());
+        bought.insert(key, units);
+    }
+
+    /// The model units this process bought, by UID (see [`Context::record_purchase`]).
+    pub(crate) fn purchases(&self) -> HashMap<String, i32> {
+        self.bought
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// Consecutive failures of the object so far.

@@ -24,7 +24,7 @@ use super::report;
 use crate::api::conditions::reason;
 use crate::api::throughput::CONFIRM_COMMITMENT_ANNOTATION;
 use crate::api::validation::FieldError;
-use crate::api::{FINALIZER, RETRY_ANNOTATION};
+use crate::api::{FINALIZER, RETRY_ANNOTATION, TAKE_OVER_ANNOTATION};
 use crate::bedrock::{Bedrock, ErrorClass};
 
 /// The pause before the next step of a multi-step change (replace = delete, then create).
@@ -63,7 +63,7 @@ pub async fn reconcile<K: Stages<B>, B: Bedrock>(
                 ctx.client.clone(),
                 &resource.namespace().unwrap_or_default(),
             );
-            finalizer(&api, FINALIZER, Arc::new(resource.clone()), |event| async {
+            let result = finalizer(&api, FINALIZER, Arc::new(resource.clone()), |event| async {
                 match event {
                     Finalizer::Apply(resource) => match named(&*resource, &ctx.guards) {
                         Ok(renamed) => K::apply(renamed.as_ref().unwrap_or(&*resource), &ctx).await,
@@ -82,7 +82,16 @@ pub async fn reconcile<K: Stages<B>, B: Bedrock>(
                 }
             })
             .await
-            .map_err(|e| Error::Finalizer(Box::new(e)))
+            .map_err(|e| Error::Finalizer(Box::new(e)));
+            // Whatever stopped the reconcile shows on the resource, whichever stage it came
+            // from (a stage that showed its own failure marked it so).
+            if let Err(error) = &result
+                && !error.waiting()
+                && !error.is_shown()
+            {
+                report::show(resource, &ctx, error).await;
+            }
+            result
         }
     };
     let outcome = match &result {
@@ -201,9 +210,14 @@ pub fn trigger_hash<K: Managed>(object: &DeserializeGuard<K>) -> Option<u64> {
     Some(hasher.finish())
 }
 
-/// The annotations whose change is a reason to reconcile: a new retry value, and (for a
-/// provisioned throughput) the confirmation of a commitment term.
-const TRIGGER_ANNOTATIONS: [&str; 2] = [RETRY_ANNOTATION, CONFIRM_COMMITMENT_ANNOTATION];
+/// The annotations whose change is a reason to reconcile: a new retry value, (for a
+/// provisioned throughput) the confirmation of a commitment term, and a take-over from another
+/// cluster.
+const TRIGGER_ANNOTATIONS: [&str; 3] = [
+    RETRY_ANNOTATION,
+    CONFIRM_COMMITMENT_ANNOTATION,
+    TAKE_OVER_ANNOTATION,
+];
 
 /// Drops what the operator never reads before an object goes into the cache: managedFields
 /// (often the largest part of an object) and kubectl's copy of the last applied manifest.

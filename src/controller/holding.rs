@@ -14,7 +14,7 @@ use super::context::Context;
 use super::error::Error;
 use super::kind::Managed;
 use super::outcome::{self, Note};
-use super::ownership::{self, Deletion, Holder, Liveness};
+use super::ownership::{self, Deletion, Holder, Liveness, Me};
 use super::report::{publish, report};
 use crate::api::conditions::{event, reason};
 use crate::bedrock::{Bedrock, BedrockError, ErrorClass};
@@ -59,7 +59,9 @@ pub(crate) async fn look_up_owner<K: Managed, B: Bedrock>(
             debug!(owner = %holder, "may not read the owner; taking it as alive");
             Ok(Liveness::Alive)
         }
-        Err(e) => Err(Error::Kube(e)),
+        Err(e) => Err(Error::kube("looking up the resource the owner tags name")(
+            e,
+        )),
     }
 }
 
@@ -73,21 +75,21 @@ pub(crate) fn elapsed_since(time: &str) -> Duration {
 
 /// Puts this resource's owner tags (and its spec's tags) on an object it adopts, then reads
 /// them back: another writer may have claimed it in the same moment (a second process during
-/// a failover), and the last tag written wins and says whose it is.
+/// a failover, or another cluster's operator), and the last tag written wins and says whose it
+/// is.
 pub(crate) async fn claim<B: Bedrock>(
     ctx: &Context<B>,
     region: &str,
     arn: &str,
     tags: &BTreeMap<String, String>,
-    uid: &str,
+    me: &Me<'_>,
 ) -> Result<Option<Lost>, BedrockError> {
     ctx.bedrock.tag(region, arn, tags).await?;
     let now = ctx.bedrock.list_tags(region, arn).await?;
-    let holder = ownership::holder(&now);
-    if holder.as_ref().is_none_or(|h| h.uid != uid) {
+    if !me.holds(&now) {
         return Ok(Some(Lost {
             arn: arn.to_string(),
-            holder,
+            holder: ownership::holder(&now, me.cluster),
         }));
     }
     info!(arn = %arn, "adopted");
@@ -100,13 +102,13 @@ pub(crate) async fn delete_owned<B: Bedrock>(
     ctx: &Context<B>,
     region: &str,
     arn: &str,
-    uid: &str,
+    me: &Me<'_>,
     delete: impl AsyncFnOnce() -> Result<bool, BedrockError>,
 ) -> Result<Option<Lost>, BedrockError> {
     let Some(tags) = tags_now(ctx, region, arn).await? else {
         return Ok(None);
     };
-    if let Deletion::LeaveToOwner(holder) = ownership::deletion(&tags, uid) {
+    if let Deletion::LeaveToOwner(holder) = ownership::deletion(&tags, me) {
         return Ok(Some(Lost {
             arn: arn.to_string(),
             holder,
@@ -149,8 +151,8 @@ pub(crate) async fn delete_as_owner<K: Managed, B: Bedrock>(
         ctx.succeeded(resource);
         return Ok(Action::await_change());
     };
-    let uid = resource.meta().uid.as_deref().unwrap_or_default();
-    if let Deletion::LeaveToOwner(holder) = ownership::deletion(&tags, uid) {
+    let me = Me::of(resource.meta(), &ctx.cluster);
+    if let Deletion::LeaveToOwner(holder) = ownership::deletion(&tags, &me) {
         let what = format!("{name} ({arn})");
         let message = ownership::left_message(noun, &what, holder.as_ref());
         info!(arn = %arn, owner = ?holder.as_ref().map(ToString::to_string), "left to its owner");
@@ -192,7 +194,7 @@ pub(crate) async fn delete_as_owner<K: Managed, B: Bedrock>(
                 &events,
             )
             .await?;
-            Err(Error::from(error))
+            Err(Error::shown(error))
         }
         Err(error) => Err(Error::from(error)),
     }

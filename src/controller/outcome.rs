@@ -415,7 +415,8 @@ pub fn failure_conditions(
         ErrorClass::AccessDenied => (
             reason::ACCESS_DENIED,
             format!(
-                "AWS denied {op} for {noun} {name}: {detail}. Check the operator's IAM policy (docs/security.md){access_hint}; retrying every {retry}"
+                "AWS denied {op} for {noun} {name}: {detail}. Grant {action} to the operator's AWS identity (docs/iam-policy.json, docs/security.md){access_hint}; retrying every {retry}",
+                action = denied_action(detail).unwrap_or_else(|| format!("bedrock:{op}"))
             ),
             true,
         ),
@@ -503,6 +504,69 @@ pub fn failure(
         })
         .into_iter()
         .collect();
+    Some((desired, events))
+}
+
+/// The IAM action an AccessDenied message says was refused ("… is not authorized to perform:
+/// iam:PassRole on resource: …"), when it says one.
+fn denied_action(message: &str) -> Option<String> {
+    let (_, rest) = message.split_once("not authorized to perform: ")?;
+    let action = rest
+        .split_whitespace()
+        .next()?
+        .trim_end_matches(|c: char| !c.is_ascii_alphanumeric());
+    action.contains(':').then(|| action.to_string())
+}
+
+/// How a failed Kubernetes API call (made while `action`) shows on a resource whose conditions
+/// are `current`: Synced False naming the call and what to do, Ready as it stands, a Warning
+/// event when new; `None` for what is not worth a status write: the object gone meanwhile (the
+/// next reconcile sees it), or a transient failure not yet repeated
+/// `transient_failures_shown_after` times.
+pub fn kube_failure(
+    current: &[Condition],
+    action: &str,
+    error: &kube::Error,
+    consecutive_failures: u32,
+    timing: &Timing,
+) -> Option<(Vec<Desired>, Vec<Note>)> {
+    let retry = humanize(timing.slow_retry);
+    let (why, message) = match error {
+        kube::Error::Api(status) if status.code == 404 => return None,
+        kube::Error::Api(status) if status.code == 401 || status.code == 403 => (
+            reason::KUBERNETES_FORBIDDEN,
+            format!(
+                "the Kubernetes API refused {action} ({}): the operator's ServiceAccount lacks a permission; give it the Helm chart's RBAC (docs/security.md); retrying every {retry}",
+                status.message.trim_end_matches('.')
+            ),
+        ),
+        kube::Error::Api(status) if status.code == 422 => (
+            reason::KUBERNETES_API_ERROR,
+            format!(
+                "the Kubernetes API rejected {action} as invalid ({}); the CRD installed may be older than the operator: apply the CRDs of this release; retrying every {retry}",
+                status.message.trim_end_matches('.')
+            ),
+        ),
+        _ if consecutive_failures < timing.transient_failures_shown_after => return None,
+        other => (
+            reason::KUBERNETES_API_ERROR,
+            format!(
+                "{action} failed on the Kubernetes API ({other}); the operator keeps retrying with backoff"
+            ),
+        ),
+    };
+    let desired = vec![
+        match conditions::find(current, conditions::READY) {
+            Some(ready) => Desired::from_condition(conditions::READY, ready),
+            None => Desired::new(conditions::READY, false, why, message.clone()),
+        },
+        Desired::new(conditions::SYNCED, false, why, message.clone()),
+    ];
+    let events = if changed(current, &desired[1..]) {
+        vec![Note::warning(why, "Reconcile", message)]
+    } else {
+        Vec::new()
+    };
     Some((desired, events))
 }
 
@@ -739,6 +803,113 @@ mod tests {
         )
         .expect("shown");
         assert!(again.is_empty());
+    }
+
+    #[test]
+    fn access_denied_names_the_iam_action_to_grant() {
+        let timing = Timing::default();
+        let denied = failure_conditions(&error("AccessDeniedException"), &SUBJECT, 1, &timing)
+            .expect("shown at once");
+        let op = error("AccessDeniedException").operation;
+        assert!(
+            denied[1].message.contains(&format!("Grant bedrock:{op}")),
+            "{}",
+            denied[1].message
+        );
+    }
+
+    #[test]
+    fn access_denied_names_the_action_aws_says_it_refused() {
+        let timing = Timing::default();
+        let error = BedrockError {
+            message: Some(
+                "User: arn:aws:sts::123456789012:assumed-role/op/s is not authorized to perform: iam:PassRole on resource: arn:aws:iam::123456789012:role/r".into(),
+            ),
+            ..error("AccessDeniedException")
+        };
+        let denied = failure_conditions(&error, &SUBJECT, 1, &timing).expect("shown");
+        assert!(
+            denied[1].message.contains("Grant iam:PassRole to"),
+            "{}",
+            denied[1].message
+        );
+    }
+
+    fn api_error(code: u16) -> kube::Error {
+        kube::Error::Api(
+            kube::core::Status::failure("denied by the test", "Forbidden")
+                .with_code(code)
+                .boxed(),
+        )
+    }
+
+    #[test]
+    fn a_forbidden_kubernetes_call_shows_at_once_naming_the_call_and_rbac() {
+        let timing = Timing::default();
+        let (desired, events) = kube_failure(
+            &[],
+            "reading the referenced BedrockCustomModel",
+            &api_error(403),
+            1,
+            &timing,
+        )
+        .expect("shown at once");
+        let synced = &desired[1];
+        assert_eq!(synced.type_, conditions::SYNCED);
+        assert!(!synced.status);
+        assert_eq!(synced.reason, reason::KUBERNETES_FORBIDDEN);
+        assert!(
+            synced
+                .message
+                .contains("refused reading the referenced BedrockCustomModel"),
+            "{}",
+            synced.message
+        );
+        assert!(synced.message.contains("RBAC"), "{}", synced.message);
+        assert_eq!(events.len(), 1);
+        assert!(events[0].warning);
+    }
+
+    #[test]
+    fn a_kubernetes_object_gone_meanwhile_is_not_shown() {
+        let timing = Timing::default();
+        assert_eq!(
+            kube_failure(&[], "writing the status", &api_error(404), 9, &timing),
+            None
+        );
+    }
+
+    #[test]
+    fn a_transient_kubernetes_failure_shows_once_repeated_and_keeps_ready() {
+        let timing = Timing::default();
+        let after = timing.transient_failures_shown_after;
+        assert_eq!(
+            kube_failure(
+                &[],
+                "writing the status",
+                &api_error(503),
+                after - 1,
+                &timing
+            ),
+            None
+        );
+        let current = [condition(
+            conditions::READY,
+            "True",
+            reason::ACTIVE,
+            "serving",
+        )];
+        let (desired, _) = kube_failure(
+            &current,
+            "writing the status",
+            &api_error(503),
+            after,
+            &timing,
+        )
+        .expect("shown");
+        assert!(desired[0].status, "Ready stays True");
+        assert_eq!(desired[1].reason, reason::KUBERNETES_API_ERROR);
+        assert!(desired[1].message.contains("writing the status failed"));
     }
 
     #[test]

@@ -142,6 +142,8 @@ pub struct Observation<R> {
     pub tags: Option<std::collections::BTreeMap<String, String>>,
     /// Whether the resource the object's owner tag names still exists.
     pub owner: crate::controller::ownership::Liveness,
+    /// The cluster this operator serves, as owner tags name it.
+    pub cluster: String,
 }
 
 /// The resources managed here that still use a model, by kind, each list sorted.

@@ -56,7 +56,7 @@ pub async fn report<K: Managed, B: Bedrock>(
             &Patch::Apply(&patch),
         )
         .await
-        .map_err(Error::Kube)?;
+        .map_err(Error::kube("writing the status"))?;
         let ready = K::status_conditions(&next)
             .iter()
             .find(|c| c.type_ == conditions::READY);
@@ -121,7 +121,53 @@ pub async fn fail<K: Managed, B: Bedrock>(
     {
         warn!(error = %e, "could not write the failure to the status");
     }
-    Error::from(error)
+    Error::shown(error)
+}
+
+/// Shows a failure no stage showed (a Bedrock call of the cleanup, a Kubernetes API call, the
+/// finalizer's patches) on the resource: Synced False with a reason and a message naming the
+/// call and what to do, a Warning event when that is new, and a warn log line. The shared, pure
+/// [`outcome::failure`] and [`outcome::kube_failure`] decide what, and when a transient one is
+/// worth showing.
+pub async fn show<K: Managed, B: Bedrock>(resource: &K, ctx: &Context<B>, error: &Error) {
+    warn!(
+        kind = %K::kind(&()),
+        resource = %resource.name_any(),
+        namespace = %resource.namespace().unwrap_or_default(),
+        deleting = resource.meta().deletion_timestamp.is_some(),
+        error = %error,
+        "reconcile failed"
+    );
+    let failures = ctx.failures(resource) + 1;
+    let shown = if let Some(bedrock) = error.bedrock() {
+        outcome::failure(
+            resource.conditions(),
+            bedrock,
+            &resource.subject(),
+            failures,
+            &ctx.timing,
+        )
+    } else if let Some((action, source)) = error.kube_call() {
+        outcome::kube_failure(resource.conditions(), action, source, failures, &ctx.timing)
+    } else {
+        None
+    };
+    let Some((desired, events)) = shown else {
+        return;
+    };
+    if let Err(e) = report(
+        resource,
+        ctx,
+        &resource.observed_status(),
+        &desired,
+        &events,
+    )
+    .await
+    {
+        // The status may be what cannot be written; the event may still get through.
+        warn!(error = %e, "could not write the failure to the status");
+        publish(resource, ctx, &events).await;
+    }
 }
 
 /// Publishes events on the resource; one that cannot be written does not fail the reconcile.
@@ -178,6 +224,6 @@ pub async fn malformed<K: Managed, B: Bedrock>(
     });
     api.patch_status(&name, &PatchParams::default(), &Patch::Merge(&patch))
         .await
-        .map_err(Error::Kube)?;
+        .map_err(Error::kube("writing the status"))?;
     Ok(kube::runtime::controller::Action::await_change())
 }

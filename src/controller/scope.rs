@@ -1,16 +1,16 @@
-//! A set of namespaces, as the operator's settings name them: `all`, `none`, or a list.
+//! Which namespaces a setting of the cluster admin applies to: all, none, or a list. Parsed
+//! from flags (`--allow-adoption`, `--commitment-namespaces`) and shown back in messages the
+//! way it was written.
 
 use std::collections::BTreeSet;
 use std::fmt;
 use std::str::FromStr;
 
-/// A set of namespaces an operator setting applies to: `all`, `none`, or a comma-separated
-/// list (`--allow-adoption`, `--cross-namespace-references`).
-#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Deserialize)]
-#[serde(try_from = "String")]
+/// A set of namespaces a setting applies to, as an admin writes it: `all`, `none`, or a
+/// comma-separated list (`--allow-adoption`, `--commitment-namespaces`).
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum NamespaceScope {
     /// Every namespace.
-    #[default]
     All,
     /// No namespace.
     None,
@@ -67,16 +67,8 @@ impl FromStr for NamespaceScope {
     }
 }
 
-impl TryFrom<String> for NamespaceScope {
-    type Error = InvalidScope;
-
-    fn try_from(value: String) -> Result<Self, Self::Error> {
-        value.parse()
-    }
-}
-
 /// A DNS-1123 label, what Kubernetes accepts as a namespace name.
-fn is_namespace_name(name: &str) -> bool {
+pub(crate) fn is_namespace_name(name: &str) -> bool {
     let bytes = name.as_bytes();
     !bytes.is_empty()
         && bytes.len() <= 63
@@ -92,7 +84,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn namespace_scopes() {
+    fn scopes_parse_and_allow() {
         let cases = [
             ("all", Ok(NamespaceScope::All)),
             ("none", Ok(NamespaceScope::None)),

@@ -17,8 +17,9 @@ use super::driver;
 use super::error::Error;
 use super::holding::{self, Lost};
 use super::kind::Managed;
+use super::locks::Held;
 use super::outcome::{self, Plan, Timing};
-use super::ownership::{self, Liveness};
+use super::ownership::{self, Liveness, Me};
 use super::reference::{self, Lookup, Observation, Resolution, Serves};
 use super::report::{fail, finish};
 use crate::api::BedrockCustomModel;
@@ -83,6 +84,22 @@ pub trait Serving: Managed + Serves {
         identifier: &str,
     ) -> impl Future<Output = Result<Option<Self::Remote>, BedrockError>> + Send;
 
+    /// Guards that need the API server (a namespace's budget of model units), checked before
+    /// any Bedrock call (`plan`: `None`) and again once the plan is made, before its calls
+    /// (`plan`: `Some`): a refusal, or go on. A guard that needs a lock keeps it in `held`,
+    /// which the apply stage holds until the status is written, so that a concurrent
+    /// reconcile of the same namespace sees what this one bought.
+    fn admit<'c, B: Bedrock>(
+        &self,
+        valid: &Self::Valid,
+        plan: Option<&KindPlan<Self>>,
+        held: &mut Option<Held<'c>>,
+        ctx: &'c Context<B>,
+    ) -> impl Future<Output = Result<Option<KindPlan<Self>>, Error>> + Send {
+        let _ = (valid, plan, held, ctx);
+        async { Ok(None) }
+    }
+
     /// Runs the plan's calls in order, updating the plan with what they returned; stops at the
     /// first failure, or with `Lost` when the object turned out to be another resource's.
     fn act<B: Bedrock>(
@@ -111,7 +128,7 @@ pub async fn apply<K: Serving, B: Bedrock>(
         Some(name) => Api::<BedrockCustomModel>::namespaced(ctx.client.clone(), &namespace)
             .get_opt(name)
             .await
-            .map_err(Error::Kube)?,
+            .map_err(Error::kube("reading the referenced BedrockCustomModel"))?,
         None => None,
     };
     if let Some(plan) = cross_namespace_refused(resource, &valid, &namespace, ctx) {
@@ -120,6 +137,11 @@ pub async fn apply<K: Serving, B: Bedrock>(
     let model = K::resolve(&valid, referenced.as_ref());
     let region = resource.region(&valid, &model, &ctx.default_region);
     if let Some(plan) = resource.precheck(&valid, &model, &region, ctx) {
+        return finish(resource, ctx, &plan).await;
+    }
+    // Held until the status is written (the end of this function).
+    let mut held = None;
+    if let Some(plan) = resource.admit(&valid, None, &mut held, ctx).await? {
         return finish(resource, ctx, &plan).await;
     }
     if ctx.first_look(resource) && resource.settled() {
@@ -165,10 +187,10 @@ pub async fn apply<K: Serving, B: Bedrock>(
             return Err(fail(resource, ctx, &status, error).await);
         }
     };
-    let uid = resource.meta().uid.as_deref().unwrap_or_default();
+    let me = Me::of(resource.meta(), &ctx.cluster);
     let owner = match tags
         .as_ref()
-        .and_then(|tags| ownership::owner_to_look_up(uid, tags))
+        .and_then(|tags| ownership::owner_to_look_up(&me, tags))
     {
         Some(holder) => holding::look_up_owner::<K, B>(&holder, ctx).await?,
         None => Liveness::Unknown,
@@ -183,10 +205,14 @@ pub async fn apply<K: Serving, B: Bedrock>(
         remote,
         tags,
         owner,
+        cluster: ctx.cluster.clone(),
     };
 
     // Plan.
     let mut plan = resource.plan_apply(&valid, &region, &observation, &ctx.timing, elapsed);
+    if let Some(refused) = resource.admit(&valid, Some(&plan), &mut held, ctx).await? {
+        plan = refused;
+    }
 
     // Act.
     match resource.act(&valid, &region, &mut plan, ctx).await {

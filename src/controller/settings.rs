@@ -12,11 +12,12 @@ pub struct Settings {
     pub concurrency: u16,
     /// Region for resources that name none (and whose model names none).
     pub default_region: String,
+    /// The cluster's ID in owner tags: `--cluster-name`, or the UID of the kube-system
+    /// namespace (see [`crate::cluster`]).
+    pub cluster: String,
     pub timing: Timing,
     /// Namespaces whose resources may use `adoptionPolicy: Adopt`.
     pub adoption: NamespaceScope,
-    /// Whether provisioned throughputs with a commitment term may be bought at all.
-    pub allow_commitments: bool,
-    /// The tenant guards (docs/security.md#tenant-guards).
+    /// The tenant guards: spend limits, where commitments may be bought.
     pub guards: Guards,
 }

@@ -42,7 +42,7 @@ use testkit::gotools::ARGOCD_LUA;
 use tokio::io::AsyncWriteExt;
 use tokio::process::Command;
 
-use crate::harness::{DEADLINE, World, s3_spec, tail};
+use crate::harness::{COMMITMENTS_HERE, DEADLINE, World, s3_spec, tail};
 
 /// Set to 1 to rewrite the contribution layout's testdata from the live objects.
 const WRITE_TESTDATA_ENV: &str = "BEDROCK_OPERATOR_WRITE_TESTDATA";
@@ -1204,7 +1204,8 @@ async fn wait_throughput_gone(world: &World, name: &str) -> Result<()> {
     .with_context(|| tail(&world.operator_logs(), 40))
 }
 
-/// A world whose emulator grants `units` model units of Provisioned Throughput.
+/// A world whose emulator grants `units` model units of Provisioned Throughput, and whose
+/// namespace may buy commitment terms.
 async fn throughput_world(test: &str, units: usize, env: &[(&str, &str)]) -> Result<World> {
     let emulator = EmulatorConfig {
         ready_delay: Duration::from_millis(1500),
@@ -1214,7 +1215,7 @@ async fn throughput_world(test: &str, units: usize, env: &[(&str, &str)]) -> Res
         },
         ..EmulatorConfig::default()
     };
-    World::with(test, emulator, &[], env).await
+    World::with(test, emulator, &[COMMITMENTS_HERE], env).await
 }
 
 /// A throughput Bedrock is creating is Progressing; one InService Healthy, saying its units
@@ -1364,7 +1365,7 @@ async fn health_of_a_throughput_waiting_for_its_model() -> Result<()> {
 /// to change.
 #[tokio::test]
 async fn health_of_a_throughput_whose_spec_cannot_be_bought() -> Result<()> {
-    let world = World::start("argo-pt-spec").await?;
+    let world = World::start_with("argo-pt-spec", &[COMMITMENTS_HERE]).await?;
     world.apply("base", s3_spec("base")).await?;
     world.wait_ready("base").await?;
 

@@ -51,6 +51,10 @@ pub const FAST: &[&str] = &[
     "500",
 ];
 
+/// An operator argument that lets the test's own namespace buy commitment terms (none may by
+/// default): `{namespace}` in an argument stands for the world's namespace.
+pub const COMMITMENTS_HERE: &str = "--commitment-namespaces={namespace}";
+
 /// `FAST` without the flags (and their values) that `args` sets itself.
 fn fast_except(args: &[String]) -> Vec<&'static str> {
     FAST.chunks(2)
@@ -85,6 +89,17 @@ impl World {
         Self::with(test, emulator, &[], &[]).await
     }
 
+    /// [`World::start`] with more operator arguments.
+    pub async fn start_with(test: &str, args: &[&str]) -> Result<Self> {
+        let emulator = EmulatorConfig {
+            ready_delay: Duration::from_millis(1500),
+            ..EmulatorConfig::default()
+        };
+        Self::with(test, emulator, args, &[]).await
+    }
+
+    /// A world of its own emulator and operator arguments (`{namespace}` in an argument
+    /// stands for the world's namespace) and environment.
     pub async fn with(
         test: &str,
         emulator: EmulatorConfig,
@@ -136,6 +151,47 @@ impl World {
         .spawn()?;
         let admin_url = operator.admin_url();
         Ok((operator, admin_url))
+    }
+
+    /// Starts an operator serving `namespace` of another cluster (`plane`) against this world's
+    /// emulator: two clusters sharing one AWS account. Returns it and its admin URL; it logs
+    /// with this world's operators.
+    pub fn spawn_operator_on(
+        &self,
+        plane: &ControlPlane,
+        namespace: &str,
+        extra_args: &[&str],
+    ) -> Result<(Operator, String)> {
+        let sequence = self.spawned.fetch_add(1, Ordering::Relaxed);
+        let log = self
+            .plane
+            .dir()
+            .join("operator-logs")
+            .join(format!("{}-{sequence}.log", self.namespace));
+        let operator = OperatorCommand::new(
+            env!("CARGO_BIN_EXE_bedrock-operator"),
+            plane.kubeconfig_path(),
+            &self.emulator.url(),
+            log,
+        )
+        .namespace(namespace)
+        .args(fast_except(&self.operator_args))
+        .args(&self.operator_args)
+        .args(extra_args)
+        .credentials(TEST_ACCESS_KEY, TEST_SECRET_KEY)
+        .env("RUST_LOG", "info,bedrock_operator=debug")
+        .spawn()?;
+        let admin_url = operator.admin_url();
+        Ok((operator, admin_url))
+    }
+
+    /// Resources of kind `K` of `namespace` on another cluster's control plane.
+    pub fn on_plane<K: Managed>(&self, plane: &ControlPlane, namespace: &str) -> Scope<'_, K> {
+        Scope {
+            world: self,
+            api: Api::namespaced(plane.client(), namespace),
+            namespace: namespace.to_string(),
+        }
     }
 
     /// SIGKILLs the operator and waits for it to be gone.
@@ -398,6 +454,10 @@ impl World {
         let namespace = plane.create_namespace(test).await?;
         let emulator = Emulator::start(emulator).await?;
         let api = Api::namespaced(plane.client(), &namespace);
+        let operator_args = args
+            .iter()
+            .map(|s| s.replace("{namespace}", &namespace))
+            .collect();
         let mut world = World {
             admin_url: String::new(),
             plane,
@@ -405,7 +465,7 @@ impl World {
             emulator,
             api,
             operator: None,
-            operator_args: args.iter().map(|s| s.to_string()).collect(),
+            operator_args,
             operator_env: env
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -524,7 +584,8 @@ impl<K: Managed> Scope<'_, K> {
 
     /// Events recorded for the resource `name`, as (type, reason, note).
     pub async fn events(&self, name: &str) -> Result<Vec<(String, String, String)>> {
-        let api: Api<Event> = Api::namespaced(self.world.plane.client(), &self.namespace);
+        // The client of the resources' own control plane (another cluster's, for `on_plane`).
+        let api: Api<Event> = Api::namespaced(self.api.clone().into_client(), &self.namespace);
         let events = api.list(&ListParams::default()).await?;
         Ok(events
             .items

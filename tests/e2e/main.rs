@@ -3,13 +3,16 @@
 //! emulator and an operator process, and asserts what a user would see on the resource as well
 //! as what happened in Bedrock.
 
+mod clusters;
 mod cost;
 mod deployments;
+mod failures;
 mod guards;
 mod harness;
 mod lifecycle;
 mod ownership;
 mod robustness;
+mod spend;
 mod throughputs;
 
 mod argocd;

@@ -13,7 +13,7 @@ use bedrock_operator::api::throughput::{
 use kube::api::{DeleteParams, Patch, PatchParams};
 use serde_json::{Value, json};
 
-use crate::harness::{Scope, World, condition_of, metric, s3_spec, tail};
+use crate::harness::{COMMITMENTS_HERE, Scope, World, condition_of, metric, s3_spec, tail};
 
 type Throughputs<'a> = Scope<'a, BedrockProvisionedThroughput>;
 
@@ -198,7 +198,7 @@ async fn a_unit_change_is_refused_with_what_to_do() -> Result<()> {
 /// call at all; the annotation naming the term buys it.
 #[tokio::test]
 async fn a_commitment_is_bought_only_when_the_annotation_confirms_it() -> Result<()> {
-    let world = World::start("pt-guard").await?;
+    let world = World::start_with("pt-guard", &[COMMITMENTS_HERE]).await?;
     let throughputs: Throughputs = world.kind();
     world.apply("nova", s3_spec("nova")).await?;
     world.wait_ready("nova").await?;
@@ -229,20 +229,13 @@ async fn a_commitment_is_bought_only_when_the_annotation_confirms_it() -> Result
     Ok(())
 }
 
-/// An operator run with --allow-commitments=false refuses a confirmed commitment, naming
-/// spec.commitmentDuration, with no call; a throughput without commitment is bought as usual.
+/// An operator whose --commitment-namespaces leaves the namespace out refuses a confirmed
+/// commitment, naming spec.commitmentDuration and the setting, with no call at all; a
+/// throughput without commitment is bought as usual. (Listed, the namespace buys it:
+/// `a_commitment_is_bought_only_when_the_annotation_confirms_it`.)
 #[tokio::test]
-async fn an_operator_forbidding_commitments_buys_none() -> Result<()> {
-    let world = World::with(
-        "pt-forbid",
-        EmulatorConfig {
-            ready_delay: Duration::from_millis(1500),
-            ..EmulatorConfig::default()
-        },
-        &["--allow-commitments=false"],
-        &[],
-    )
-    .await?;
+async fn a_namespace_left_out_of_commitment_namespaces_buys_no_term() -> Result<()> {
+    let world = World::start_with("pt-forbid", &["--commitment-namespaces=ml-platform"]).await?;
     let throughputs: Throughputs = world.kind();
     world.apply("nova", s3_spec("nova")).await?;
     world.wait_ready("nova").await?;
@@ -251,11 +244,19 @@ async fn an_operator_forbidding_commitments_buys_none() -> Result<()> {
         .await?;
     let refused = throughputs.wait_reason("pt", READY, "InvalidSpec").await?;
     let text = message(&refused, READY);
-    assert!(
-        text.contains("spec.commitmentDuration") && text.contains("--allow-commitments"),
-        "{text}"
-    );
-    assert_eq!(provisioned_calls(&world), 0);
+    for part in [
+        "spec.commitmentDuration",
+        "--commitment-namespaces",
+        "guards.commitmentNamespaces",
+        "which is ml-platform",
+    ] {
+        assert!(text.contains(part), "{part}: {text}");
+    }
+    assert_eq!(message(&refused, SYNCED), text);
+    assert_eq!(provisioned_calls(&world), 0, "no call, not even a read");
+    throughputs
+        .wait_event("pt", "Warning", "InvalidSpec")
+        .await?;
     throughputs.apply("plain", by_ref("nova")).await?;
     throughputs.wait_ready("plain").await?;
     Ok(())
@@ -280,7 +281,7 @@ async fn a_committed_throughput_is_deleted_only_after_its_term() -> Result<()> {
             ready_delay: Duration::from_millis(1500),
             ..EmulatorConfig::default()
         },
-        &[],
+        &[COMMITMENTS_HERE],
         &[("BEDROCK_OPERATOR_FAULT_CLOCK_FILE", clock_path.as_str())],
     )
     .await?;
@@ -343,7 +344,7 @@ async fn a_committed_throughput_is_deleted_only_after_its_term() -> Result<()> {
 /// that the throughput still bills; the throughput stays in Bedrock.
 #[tokio::test]
 async fn retain_releases_a_committed_throughput_with_a_warning() -> Result<()> {
-    let world = World::start("pt-retain").await?;
+    let world = World::start_with("pt-retain", &[COMMITMENTS_HERE]).await?;
     let throughputs: Throughputs = world.kind();
     world.apply("nova", s3_spec("nova")).await?;
     let mut object = committed("pt", "nova", Some("OneMonth"));

@@ -12,6 +12,7 @@ use super::error::Error;
 use super::holding::{self, Lost};
 use super::kind::{KindLabel, Managed};
 use super::outcome::{self, Note, Timing};
+use super::ownership::Me;
 use super::reference::Resolution;
 use super::report::publish;
 use super::serving::{self, Serving};
@@ -184,7 +185,7 @@ async fn act<B: Bedrock>(
     plan: &mut Plan,
     ctx: &Context<B>,
 ) -> Result<Option<Lost>, BedrockError> {
-    let uid = resource.metadata.uid.as_deref().unwrap_or_default();
+    let me = Me::of(&resource.metadata, &ctx.cluster);
     let actions = std::mem::take(&mut plan.actions);
     for action in &actions {
         match action {
@@ -211,12 +212,12 @@ async fn act<B: Bedrock>(
             }
             plan::Action::Delete { arn } => {
                 let delete = async || ctx.bedrock.delete_deployment(region, arn).await;
-                if let Some(lost) = holding::delete_owned(ctx, region, arn, uid, delete).await? {
+                if let Some(lost) = holding::delete_owned(ctx, region, arn, &me, delete).await? {
                     return Ok(Some(lost));
                 }
             }
             plan::Action::Claim { arn, tags } => {
-                if let Some(lost) = holding::claim(ctx, region, arn, tags, uid).await? {
+                if let Some(lost) = holding::claim(ctx, region, arn, tags, &me).await? {
                     return Ok(Some(lost));
                 }
             }

@@ -20,7 +20,7 @@ use crate::bedrock::{
     BedrockError, CreateDeploymentRequest, DeploymentState, RemoteDeployment, UpdateState,
 };
 use crate::controller::outcome::{self, Next, Note, Subject, Timing};
-use crate::controller::ownership::{self, Adoption, Holder};
+use crate::controller::ownership::{self, Adoption, FoundByName, Holder, Me};
 use crate::controller::reference;
 pub use crate::controller::reference::{Lookup, Resolution};
 use crate::controller::scope::NamespaceScope;
@@ -327,14 +327,11 @@ pub fn needs_tags(
     )
 }
 
-fn desired_tags(resource: &BedrockCustomModelDeployment) -> BTreeMap<String, String> {
-    let mut tags = resource.spec.tags.clone();
-    tags.extend(tags::operator_tags(
-        resource.metadata.namespace.as_deref().unwrap_or_default(),
-        resource.metadata.name.as_deref().unwrap_or_default(),
-        resource.metadata.uid.as_deref().unwrap_or_default(),
-    ));
-    tags
+fn desired_tags(
+    resource: &BedrockCustomModelDeployment,
+    cluster: &str,
+) -> BTreeMap<String, String> {
+    tags::desired(&resource.spec.tags, &resource.metadata, cluster)
 }
 
 /// The deterministic idempotency token of a CreateCustomModelDeployment: the same resource
@@ -377,12 +374,13 @@ pub fn create_request(
     model_arn: &str,
     region: &str,
     recreations: i32,
+    cluster: &str,
 ) -> CreateDeploymentRequest {
     let mut request = CreateDeploymentRequest {
         name: valid.deployment_name.clone(),
         model_arn: model_arn.to_string(),
         description: valid.description.clone(),
-        tags: desired_tags(resource),
+        tags: desired_tags(resource, cluster),
         client_request_token: String::new(),
     };
     request.client_request_token = client_request_token(
@@ -436,61 +434,53 @@ pub fn plan_apply(
     elapsed: Duration,
 ) -> Plan {
     let mut status = base_status(resource, valid, region);
-    let uid = resource.metadata.uid.as_deref().unwrap_or_default();
+    let me = Me::of(&resource.metadata, &observation.cluster);
     if let Some(arn) = observation.model.arn() {
         status.desired_model_arn = Some(arn.to_string());
     }
     match (status.deployment_arn.clone(), &observation.remote) {
         (None, None) => plan_create(resource, valid, region, status, observation, Vec::new()),
         (None, Some(found)) => {
-            // Found by name: this resource's when its owner tag says so (created just before a
-            // crash); taken over with adoptionPolicy: Adopt when nobody alive holds it.
-            let tags = observation.tags.as_ref();
-            let holder = tags.and_then(ownership::holder);
+            // Found by name: this resource's when its owner tags say so (made just before a
+            // crash); taken over with adoptionPolicy: Adopt when nobody else holds it.
+            let adopt = valid.adoption_policy == AdoptionPolicy::Adopt;
             let mut events = Vec::new();
             let mut claim = false;
             status.region = Some(region.to_string());
-            if holder.as_ref().is_some_and(|holder| holder.uid == uid) {
-                status.created_with = Some(created_with(valid, region));
-            } else if valid.adoption_policy == AdoptionPolicy::Adopt {
-                // Without the tags (or the owner they name looked up), nothing says the
-                // deployment is free to take.
-                let decision = tags.map(|tags| ownership::adoption(tags, uid, observation.owner));
-                if decision != Some(Adoption::Take) {
-                    let holder = match decision {
-                        Some(Adoption::Conflict(holder)) => Some(holder),
-                        _ => holder,
-                    };
+            match ownership::found_by_name(observation.tags.as_ref(), &me, adopt, observation.owner)
+            {
+                FoundByName::Ours => {
+                    status.created_with = Some(created_with(valid, region));
+                }
+                FoundByName::Conflict { holder } => {
                     return name_conflict(resource, valid, status, found, holder.as_ref(), timing);
                 }
-                claim = true;
-                status.created_with = Some(DeploymentCreatedWith {
-                    model_deployment_name: found.name.clone(),
-                    description: found.description.clone(),
-                    region: region.to_string(),
-                    adopted: true,
-                });
-                status.managed_tag_keys = resource.spec.tags.keys().cloned().collect();
-                let from = match &holder {
-                    Some(holder) => format!(", held before by {holder}, which is gone"),
-                    None => String::new(),
-                };
-                events.push(Note::normal(
-                    event::ADOPTED,
-                    "Adopt",
-                    format!(
-                        "adopted existing Bedrock deployment {} ({}){from}",
-                        found.name, found.arn
-                    ),
-                ));
-            } else {
-                return name_conflict(resource, valid, status, found, holder.as_ref(), timing);
+                FoundByName::Adopt { from } => {
+                    claim = true;
+                    status.created_with = Some(DeploymentCreatedWith {
+                        model_deployment_name: found.name.clone(),
+                        description: found.description.clone(),
+                        region: region.to_string(),
+                        adopted: true,
+                    });
+                    status.managed_tag_keys = resource.spec.tags.keys().cloned().collect();
+                    events.push(Note::normal(
+                        event::ADOPTED,
+                        "Adopt",
+                        format!(
+                            "adopted existing Bedrock deployment {} ({}){}",
+                            found.name,
+                            found.arn,
+                            ownership::adopted_from(from.as_ref())
+                        ),
+                    ));
+                }
             }
             status.deployment_arn = Some(found.arn.clone());
             let mut plan =
                 plan_existing(resource, valid, status, found, observation, timing, elapsed);
             if claim {
-                claim_deployment(&mut plan, resource, &found.arn);
+                claim_deployment(&mut plan, resource, &found.arn, &observation.cluster);
             }
             events.append(&mut plan.events);
             plan.events = events;
@@ -517,7 +507,7 @@ pub fn plan_apply(
         (Some(_), Some(found)) => {
             if let Some(tags) = &observation.tags
                 && let Adoption::Conflict(holder) =
-                    ownership::adoption(tags, uid, observation.owner)
+                    ownership::adoption(tags, &me, observation.owner)
             {
                 return name_conflict(resource, valid, status, found, Some(&holder), timing);
             }
@@ -559,12 +549,22 @@ fn name_conflict(
 
 /// Turns the plan of an adopted deployment into a claim: the owner tags and the spec's tags go
 /// on first, in one call that is read back, before anything else is done to it.
-fn claim_deployment(plan: &mut Plan, resource: &BedrockCustomModelDeployment, arn: &str) {
+fn claim_deployment(
+    plan: &mut Plan,
+    resource: &BedrockCustomModelDeployment,
+    arn: &str,
+    cluster: &str,
+) {
     let claim = |tags| Action::Claim {
         arn: arn.to_string(),
         tags,
     };
-    outcome::claim_first(plan, desired_tags(resource), Action::tags_set, claim);
+    outcome::claim_first(
+        plan,
+        desired_tags(resource, cluster),
+        Action::tags_set,
+        claim,
+    );
     // The next look reads the tags again: another process may have claimed the object in the
     // same moment (a leader failover), and finds out then.
     plan.status.tags_synced_generation = resource
@@ -595,7 +595,14 @@ fn plan_create(
         let current = current_conditions(resource);
         return reference::waiting(current, status, &observation.model, "deployment", events);
     };
-    let request = create_request(resource, valid, model_arn, region, status.recreations);
+    let request = create_request(
+        resource,
+        valid,
+        model_arn,
+        region,
+        status.recreations,
+        &observation.cluster,
+    );
     status.region = Some(region.to_string());
     status.managed_tag_keys = resource.spec.tags.keys().cloned().collect();
     let message = format!(
@@ -869,7 +876,7 @@ fn plan_existing(
                     if let Some(remote_tags) = &observation.tags {
                         let calls = outcome::tag_calls(
                             &found.arn,
-                            &desired_tags(resource),
+                            &desired_tags(resource, &observation.cluster),
                             remote_tags,
                             &status.managed_tag_keys,
                         );

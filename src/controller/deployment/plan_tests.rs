@@ -3,6 +3,9 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+/// The cluster the operator under test serves.
+const CLUSTER: &str = "cluster-test";
+
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use kube::api::ObjectMeta;
 
@@ -11,6 +14,7 @@ use crate::api::deployment::{BedrockCustomModelDeploymentSpec, ModelRef};
 use crate::api::{BedrockCustomModelSpec, BedrockCustomModelStatus, ModelSource};
 use crate::bedrock::DeploymentUpdate;
 use crate::controller::ownership::Liveness;
+use crate::controller::scope::NamespaceScope;
 
 const NAMESPACE: &str = "ml";
 const NAME: &str = "chat";
@@ -129,6 +133,7 @@ fn observe(model: Resolution, deployment: Option<RemoteDeployment>) -> Observati
         remote: deployment,
         tags: None,
         owner: Liveness::Unknown,
+        cluster: CLUSTER.into(),
     }
 }
 
@@ -318,8 +323,8 @@ fn once_resolved_the_deployment_is_created_with_a_deterministic_token() {
 fn a_recreation_sends_a_new_token() {
     let resource = by_ref(MODEL);
     let v = valid(&resource);
-    let first = create_request(&resource, &v, V3, REGION, 0);
-    let second = create_request(&resource, &v, V3, REGION, 1);
+    let first = create_request(&resource, &v, V3, REGION, 0, CLUSTER);
+    let second = create_request(&resource, &v, V3, REGION, 1, CLUSTER);
     assert_ne!(first.client_request_token, second.client_request_token);
 }
 
@@ -375,7 +380,7 @@ fn a_deployment_found_by_name_with_this_resources_tag_is_taken_back() {
         resolved(V3),
         Some(remote(DeploymentState::Creating, V3, None)),
     );
-    observation.tags = Some(tags::operator_tags(NAMESPACE, NAME, UID));
+    observation.tags = Some(tags::operator_tags(NAMESPACE, NAME, UID, CLUSTER));
     let p = plan(&resource, &observation);
     assert!(p.actions.is_empty(), "no second create");
     assert_eq!(p.status.deployment_arn.as_deref(), Some(DEPLOYMENT_ARN));
@@ -417,7 +422,12 @@ fn found_with_tags(tags: BTreeMap<String, String>, owner: Liveness) -> Observati
 }
 
 fn other_holder() -> BTreeMap<String, String> {
-    tags::operator_tags("other", "chat", "0b9e2f7a-1111-2222-3333-444455556666")
+    tags::operator_tags(
+        "other",
+        "chat",
+        "0b9e2f7a-1111-2222-3333-444455556666",
+        CLUSTER,
+    )
 }
 
 #[test]
@@ -427,7 +437,7 @@ fn adopt_takes_an_untagged_deployment_with_one_claim_of_owner_and_spec_tags() {
         &resource,
         &found_with_tags(BTreeMap::new(), Liveness::Unknown),
     );
-    let mut expected = tags::operator_tags(NAMESPACE, NAME, UID);
+    let mut expected = tags::operator_tags(NAMESPACE, NAME, UID, CLUSTER);
     expected.insert("team".into(), "ml".into());
     assert_eq!(
         p.actions,
@@ -811,7 +821,7 @@ fn spec_tags_are_synced_on_an_active_deployment() {
         resolved(V3),
         Some(remote(DeploymentState::Active, V3, None)),
     );
-    observation.tags = Some(tags::operator_tags(NAMESPACE, NAME, UID));
+    observation.tags = Some(tags::operator_tags(NAMESPACE, NAME, UID, CLUSTER));
     let p = plan(&resource, &observation);
     assert!(
         matches!(p.actions.as_slice(), [Action::Tag { tags, .. }] if tags.get("team").map(String::as_str) == Some("ml"))

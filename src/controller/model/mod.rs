@@ -17,7 +17,7 @@ use super::holding;
 use super::index::Stores;
 use super::kind::{KindLabel, Managed};
 use super::outcome::{self, Note};
-use super::ownership::{self, Liveness};
+use super::ownership::{self, Liveness, Me};
 use super::reference::{self, Serves, Users};
 use super::report::{fail, publish, report};
 use crate::api::conditions::reason;
@@ -139,7 +139,7 @@ async fn apply<B: Bedrock>(
         }
     };
     let owner = match tags.as_ref().and_then(|tags| {
-        ownership::owner_to_look_up(resource.uid().as_deref().unwrap_or_default(), tags)
+        ownership::owner_to_look_up(&Me::of(&resource.metadata, &ctx.cluster), tags)
     }) {
         Some(holder) => holding::look_up_owner::<BedrockCustomModel, B>(&holder, ctx).await?,
         None => Liveness::Unknown,
@@ -149,6 +149,7 @@ async fn apply<B: Bedrock>(
         tags,
         swept: ctx.sweep.covers(&model),
         owner,
+        cluster: ctx.cluster.clone(),
     };
     let elapsed = observation
         .model
@@ -236,7 +237,7 @@ async fn act<B: Bedrock>(
     plan: &mut Plan,
     ctx: &Context<B>,
 ) -> Result<Option<holding::Lost>, BedrockError> {
-    let uid = resource.metadata.uid.as_deref().unwrap_or_default();
+    let me = Me::of(&resource.metadata, &ctx.cluster);
     let actions = std::mem::take(&mut plan.actions);
     for action in &actions {
         match action {
@@ -249,12 +250,12 @@ async fn act<B: Bedrock>(
             }
             plan::Action::Delete { arn } => {
                 let delete = async || ctx.bedrock.delete_model(model, arn).await;
-                if let Some(lost) = holding::delete_owned(ctx, model, arn, uid, delete).await? {
+                if let Some(lost) = holding::delete_owned(ctx, model, arn, &me, delete).await? {
                     return Ok(Some(lost));
                 }
             }
             plan::Action::Claim { arn, tags } => {
-                if let Some(lost) = holding::claim(ctx, model, arn, tags, uid).await? {
+                if let Some(lost) = holding::claim(ctx, model, arn, tags, &me).await? {
                     return Ok(Some(lost));
                 }
             }
@@ -371,7 +372,11 @@ async fn users_of<K: Managed + Serves, B: Bedrock>(
     let mut fresh = Vec::new();
     for candidate in &candidates {
         let api: Api<K> = Api::namespaced(ctx.client.clone(), &candidate.namespace);
-        if let Some(found) = api.get_opt(&candidate.name).await.map_err(Error::Kube)? {
+        if let Some(found) = api
+            .get_opt(&candidate.name)
+            .await
+            .map_err(Error::kube("reading a resource that uses the model"))?
+        {
             fresh.push(found);
         }
     }

@@ -19,7 +19,7 @@ use crate::bedrock::{BedrockError, CreateRequest, ModelState, RemoteModel, Sourc
 
 use crate::controller::guards::{Guarded, Guards, NOTHING_SENT};
 use crate::controller::outcome::{self, Subject};
-use crate::controller::ownership::{self, Adoption, Holder, Liveness};
+use crate::controller::ownership::{self, Adoption, FoundByName, Holder, Liveness, Me};
 use crate::controller::scope::NamespaceScope;
 
 pub use crate::controller::outcome::{Next, Note, Timing, poll_delay, retry_delay};
@@ -82,6 +82,9 @@ pub struct Observation {
     /// Whether the resource the model's owner tag names still exists, when another resource's
     /// tag made the observe step look it up (see [`ownership::owner_to_look_up`]).
     pub owner: Liveness,
+    /// The cluster this operator serves, as owner tags name it: read from the API server at
+    /// start-up (or given by `--cluster-name`).
+    pub cluster: String,
 }
 
 /// `adoptionPolicy: Adopt` in a namespace the operator's `--allow-adoption` leaves out: an
@@ -414,14 +417,8 @@ pub fn client_request_token(
     format!("bcm-{}", &hex[..40])
 }
 
-fn desired_tags(resource: &BedrockCustomModel) -> BTreeMap<String, String> {
-    let mut tags = resource.spec.tags.clone();
-    tags.extend(tags::operator_tags(
-        resource.metadata.namespace.as_deref().unwrap_or_default(),
-        resource.metadata.name.as_deref().unwrap_or_default(),
-        resource.metadata.uid.as_deref().unwrap_or_default(),
-    ));
-    tags
+fn desired_tags(resource: &BedrockCustomModel, cluster: &str) -> BTreeMap<String, String> {
+    tags::desired(&resource.spec.tags, &resource.metadata, cluster)
 }
 
 /// The CreateCustomModel request for the spec.
@@ -429,6 +426,7 @@ pub fn create_request(
     resource: &BedrockCustomModel,
     region: &str,
     recreations: i32,
+    cluster: &str,
 ) -> CreateRequest {
     let source = match &resource.spec.source {
         ModelSource {
@@ -446,7 +444,7 @@ pub fn create_request(
         source,
         role_arn: resource.spec.role_arn.clone(),
         kms_key_arn: resource.spec.kms_key_arn.clone(),
-        tags: desired_tags(resource),
+        tags: desired_tags(resource, cluster),
         client_request_token: String::new(),
     };
     request.client_request_token = client_request_token(
@@ -468,27 +466,19 @@ pub fn plan_apply(
 ) -> Plan {
     let mut status = base_status(resource, region);
     match (status.model_arn.clone(), &observation.model) {
-        (None, None) => plan_create(resource, region, status, Vec::new()),
+        (None, None) => plan_create(resource, region, status, &observation.cluster, Vec::new()),
         (None, Some(model)) => {
-            let uid = resource.metadata.uid.as_deref().unwrap_or_default();
-            let holder = observation.tags.as_ref().and_then(ownership::holder);
+            let me = Me::of(&resource.metadata, &observation.cluster);
+            let adopt = resource.spec.adoption_policy == AdoptionPolicy::Adopt;
             let mut events = Vec::new();
             let mut claim = false;
-            if holder.as_ref().is_some_and(|h| h.uid == uid) {
+            match ownership::found_by_name(observation.tags.as_ref(), &me, adopt, observation.owner)
+            {
                 // Created by this resource earlier (e.g. just before a crash): take it back.
-                status.created_with = Some(desired_parameters(resource, region));
-            } else if resource.spec.adoption_policy == AdoptionPolicy::Adopt {
-                // The observe step reads the tags of a model found by name, and looks up the
-                // owner they name; without either, nothing says the model is free to take.
-                let decision = observation
-                    .tags
-                    .as_ref()
-                    .map(|tags| ownership::adoption(tags, uid, observation.owner));
-                if decision != Some(Adoption::Take) {
-                    let holder = match decision {
-                        Some(Adoption::Conflict(holder)) => Some(holder),
-                        _ => holder,
-                    };
+                FoundByName::Ours => {
+                    status.created_with = Some(desired_parameters(resource, region));
+                }
+                FoundByName::Conflict { holder } => {
                     return name_conflict(
                         resource,
                         region,
@@ -498,36 +488,27 @@ pub fn plan_apply(
                         timing,
                     );
                 }
-                claim = true;
-                status.created_with = Some(CreatedWith {
-                    model_name: model.name.clone(),
-                    source: None,
-                    role_arn: None,
-                    kms_key_arn: model.kms_key_arn.clone(),
-                    region: region.to_string(),
-                    adopted: true,
-                });
-                let from = match &holder {
-                    Some(holder) => format!(", held before by {holder}, which is gone"),
-                    None => String::new(),
-                };
-                events.push(Note::normal(
-                    event::ADOPTED,
-                    "Adopt",
-                    format!(
-                        "adopted existing Bedrock model {} ({}){from}",
-                        model.name, model.arn
-                    ),
-                ));
-            } else {
-                return name_conflict(
-                    resource,
-                    region,
-                    status,
-                    &model.arn,
-                    holder.as_ref(),
-                    timing,
-                );
+                FoundByName::Adopt { from } => {
+                    claim = true;
+                    status.created_with = Some(CreatedWith {
+                        model_name: model.name.clone(),
+                        source: None,
+                        role_arn: None,
+                        kms_key_arn: model.kms_key_arn.clone(),
+                        region: region.to_string(),
+                        adopted: true,
+                    });
+                    events.push(Note::normal(
+                        event::ADOPTED,
+                        "Adopt",
+                        format!(
+                            "adopted existing Bedrock model {} ({}){}",
+                            model.name,
+                            model.arn,
+                            ownership::adopted_from(from.as_ref())
+                        ),
+                    ));
+                }
             }
             status.model_arn = Some(model.arn.clone());
             status.region = Some(region.to_string());
@@ -541,7 +522,7 @@ pub fn plan_apply(
                 elapsed_since_creation,
             );
             if claim {
-                claim_model(&mut plan, resource, &model.arn);
+                claim_model(&mut plan, resource, &model.arn, &observation.cluster);
             }
             events.append(&mut plan.events);
             plan.events = events;
@@ -563,15 +544,15 @@ pub fn plan_apply(
                     ),
                 )]
             };
-            plan_create(resource, region, status, events)
+            plan_create(resource, region, status, &observation.cluster, events)
         }
         (Some(_), Some(model)) => {
             // Another resource took the model over (a claim that raced, or an operator from
             // before one-owner): while that resource exists, the model is its.
-            let uid = resource.metadata.uid.as_deref().unwrap_or_default();
+            let me = Me::of(&resource.metadata, &observation.cluster);
             if let Some(tags) = &observation.tags
                 && let Adoption::Conflict(holder) =
-                    ownership::adoption(tags, uid, observation.owner)
+                    ownership::adoption(tags, &me, observation.owner)
             {
                 return name_conflict(resource, region, status, &model.arn, Some(&holder), timing);
             }
@@ -590,11 +571,12 @@ pub fn plan_apply(
 
 /// Turns an adoption's tag change into a claim: the owner tags go on the model first thing
 /// (whatever its state), together with the spec's tags when the plan sets them.
-fn claim_model(plan: &mut Plan, resource: &BedrockCustomModel, arn: &str) {
+fn claim_model(plan: &mut Plan, resource: &BedrockCustomModel, arn: &str, cluster: &str) {
     let owner = tags::operator_tags(
         resource.metadata.namespace.as_deref().unwrap_or_default(),
         resource.metadata.name.as_deref().unwrap_or_default(),
         resource.metadata.uid.as_deref().unwrap_or_default(),
+        cluster,
     );
     let claim = |tags| Action::Claim {
         arn: arn.to_string(),
@@ -624,9 +606,10 @@ fn plan_create(
     resource: &BedrockCustomModel,
     region: &str,
     mut status: BedrockCustomModelStatus,
+    cluster: &str,
     mut events: Vec<Note>,
 ) -> Plan {
-    let request = create_request(resource, region, status.recreations);
+    let request = create_request(resource, region, status.recreations, cluster);
     status.region = Some(region.to_string());
     status.managed_tag_keys = resource.spec.tags.keys().cloned().collect();
     let message = format!("creating Bedrock model {}", request.model_name);
@@ -721,7 +704,7 @@ fn plan_existing(
             if let Some(remote_tags) = &observation.tags {
                 let calls = outcome::tag_calls(
                     &arn,
-                    &desired_tags(resource),
+                    &desired_tags(resource, &observation.cluster),
                     remote_tags,
                     &status.managed_tag_keys,
                 );

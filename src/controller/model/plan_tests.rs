@@ -3,6 +3,9 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+/// The cluster the operator under test serves.
+const CLUSTER: &str = "cluster-test";
+
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::api::ObjectMeta;
 use regex::Regex;
@@ -14,7 +17,8 @@ fn status_of(state: &str) -> ModelStatus {
     serde_json::from_value(serde_json::Value::from(state)).expect("a status")
 }
 use crate::api::BedrockCustomModelSpec;
-use crate::controller::ownership::Liveness;
+use crate::api::TAKE_OVER_ANNOTATION;
+use crate::controller::ownership::{Liveness, Me};
 use crate::controller::scope::NamespaceScope;
 
 const NAMESPACE: &str = "ml";
@@ -135,7 +139,7 @@ fn remote(state: ModelState) -> RemoteModel {
 
 /// The operator's own tags for the test resource.
 fn operator_tags() -> BTreeMap<String, String> {
-    tags::operator_tags(NAMESPACE, NAME, UID)
+    tags::operator_tags(NAMESPACE, NAME, UID, CLUSTER)
 }
 
 /// Tags on a model: the operator's plus `extra`.
@@ -147,7 +151,7 @@ fn remote_tags(extra: &[(&str, &str)]) -> BTreeMap<String, String> {
 
 /// Tags of a model held by team-b/m.
 fn team_b_tags() -> BTreeMap<String, String> {
-    let mut tags = tags::operator_tags("team-b", "m", "uid-b");
+    let mut tags = tags::operator_tags("team-b", "m", "uid-b", CLUSTER);
     tags.insert("cost-center".into(), "42".into());
     tags
 }
@@ -172,12 +176,21 @@ fn adopted_status(state: &str) -> BedrockCustomModelStatus {
     })
 }
 
+/// Nothing found in Bedrock.
+fn nothing_observed() -> Observation {
+    Observation {
+        cluster: CLUSTER.into(),
+        ..Observation::default()
+    }
+}
+
 fn observed(model: RemoteModel, tags: Option<BTreeMap<String, String>>) -> Observation {
     Observation {
         model: Some(model),
         tags,
         swept: false,
         owner: Liveness::Unknown,
+        cluster: CLUSTER.into(),
     }
 }
 
@@ -806,7 +819,7 @@ fn nothing_exists_creates() {
     ApplyCase {
         name: "nothing exists: create",
         resource: resource(spec(), None),
-        observation: Observation::default(),
+        observation: nothing_observed(),
         elapsed: None,
         actions: vec![Action::Create(expected_create(&spec(), 0))],
         status: base(BedrockCustomModelStatus {
@@ -828,7 +841,7 @@ fn nothing_exists_creates_with_model_name_and_package_source() {
     ApplyCase {
         name: "nothing exists, modelName and package source: create",
         resource: resource(package(), None),
-        observation: Observation::default(),
+        observation: nothing_observed(),
         elapsed: None,
         actions: vec![Action::Create(expected_create(&package(), 0))],
         status: BedrockCustomModelStatus {
@@ -1024,6 +1037,90 @@ fn adopt_with_owner_not_looked_up_claims_nothing_on_a_guess() {
     .check();
 }
 
+/// Tags of a model held by team-b/m of another cluster sharing the AWS account.
+fn other_cluster_tags() -> BTreeMap<String, String> {
+    tags::operator_tags("team-b", "m", "uid-b", "cluster-other")
+}
+
+#[test]
+fn adopt_model_held_in_another_cluster_is_a_name_conflict_naming_that_cluster() {
+    let timing = Timing::default();
+    ApplyCase {
+        name: "Adopt, model held in another cluster: NameConflict naming it, no call",
+        resource: resource(adopt(), None),
+        // Whatever this cluster's API server says of a team-b/m here.
+        observation: Observation {
+            owner: Liveness::Gone,
+            ..observed(remote(ModelState::Active), Some(other_cluster_tags()))
+        },
+        elapsed: None,
+        actions: vec![],
+        status: base(BedrockCustomModelStatus {
+            region: Some(REGION.into()),
+            ..Default::default()
+        }),
+        ready: (false, reason::NAME_CONFLICT),
+        synced: (false, reason::NAME_CONFLICT),
+        message: vec![
+            NAME,
+            "team-b/m of cluster cluster-other",
+            "bedrock-operator.dev/take-over-from: cluster-other",
+        ],
+        events: vec![(reason::NAME_CONFLICT, true)],
+        next: Next::After(timing.slow_retry),
+    }
+    .check();
+}
+
+#[test]
+fn take_over_from_the_named_cluster_claims_the_model_with_this_clusters_tags() {
+    ApplyCase {
+        name: "Adopt with take-over-from naming the holder's cluster: claimed",
+        resource: resource_with(adopt(), None, &[(TAKE_OVER_ANNOTATION, "cluster-other")]),
+        observation: observed(remote(ModelState::Active), Some(other_cluster_tags())),
+        elapsed: None,
+        actions: vec![Action::Claim {
+            arn: ARN.into(),
+            tags: remote_tags(&[("team", "ml")]),
+        }],
+        status: adopted_status("Active"),
+        ready: (true, reason::ACTIVE),
+        synced: (true, reason::RECONCILED),
+        message: vec![NAME],
+        events: vec![("Adopted", false), ("Active", false)],
+        next: Next::Resync,
+    }
+    .check();
+}
+
+#[test]
+fn a_model_this_resource_holds_taken_over_by_another_cluster_is_let_go() {
+    let timing = Timing::default();
+    let mut taken = other_cluster_tags();
+    taken.insert(tags::OWNER_UID.into(), "uid-in-cluster-other".into());
+    ApplyCase {
+        name: "Active model retagged by another cluster's take-over: NameConflict, no call",
+        resource: resource(spec(), Some(status_in("Active"))),
+        observation: observed(remote(ModelState::Active), Some(taken)),
+        elapsed: None,
+        actions: vec![],
+        // Not this resource's model any more: its deletion leaves it alone.
+        status: base(BedrockCustomModelStatus {
+            model_arn: None,
+            model_status: None,
+            creation_time: None,
+            created_with: None,
+            ..status_in("Active")
+        }),
+        ready: (false, reason::NAME_CONFLICT),
+        synced: (false, reason::NAME_CONFLICT),
+        message: vec!["of cluster cluster-other"],
+        events: vec![(reason::NAME_CONFLICT, true)],
+        next: Next::After(timing.slow_retry),
+    }
+    .check();
+}
+
 #[test]
 fn adopt_model_held_by_a_gone_resource_is_claimed_with_owner_tags_replaced() {
     ApplyCase {
@@ -1129,7 +1226,7 @@ fn known_model_gone_out_of_band_is_recreated_with_a_new_token() {
     ApplyCase {
         name: "known model gone out-of-band: re-created with a new token",
         resource: resource(spec(), Some(status_in("Active"))),
-        observation: Observation::default(),
+        observation: nothing_observed(),
         elapsed: None,
         actions: vec![Action::Create(expected_create(&spec(), 1))],
         status: base(BedrockCustomModelStatus {
@@ -1339,6 +1436,8 @@ fn active_tags_added_changed_removed_at_once_and_operator_tag_restored() {
                     ("env", "prod"),
                     ("team", "data"),
                     (tags::OWNER, "ml/my-model"),
+                    // Tagged before cluster identity: the cluster tag is added.
+                    (tags::CLUSTER, CLUSTER),
                 ]),
             },
             Action::Untag {
@@ -1533,7 +1632,7 @@ fn failed_model_deleted_out_of_band_is_recreated_without_a_warning() {
     ApplyCase {
         name: "Failed model deleted out-of-band: re-created without a warning",
         resource: resource(spec(), Some(status_in("Failed"))),
-        observation: Observation::default(),
+        observation: nothing_observed(),
         elapsed: None,
         actions: vec![Action::Create(expected_create(&spec(), 1))],
         status: base(BedrockCustomModelStatus {
@@ -1573,7 +1672,7 @@ fn failed_model_is_replaced_by_delete_then_create() {
     let next = resource(new_role.clone(), Some(delete.status));
     assert_eq!(lookup(&next), Lookup::ByName(NAME.into()));
     assert_eq!(precheck(&next, REGION), None);
-    let create = plan_apply(&next, REGION, &Observation::default(), &timing, None);
+    let create = plan_apply(&next, REGION, &nothing_observed(), &timing, None);
     let Some(Action::Create(request)) = create.actions.first() else {
         panic!("expected a create, got {:?}", create.actions);
     };
@@ -1599,7 +1698,7 @@ fn failed_model_is_replaced_by_delete_then_create() {
 fn crash_after_create_takes_the_model_back() {
     let timing = Timing::default();
     let fresh = resource(spec(), None);
-    let first = plan_apply(&fresh, REGION, &Observation::default(), &timing, None);
+    let first = plan_apply(&fresh, REGION, &nothing_observed(), &timing, None);
     let Some(Action::Create(request)) = first.actions.first() else {
         panic!("expected a create, got {:?}", first.actions);
     };
@@ -1643,7 +1742,7 @@ fn crash_after_create_takes_the_model_back() {
 #[test]
 fn create_request_carries_operator_and_spec_tags() {
     let spec = spec_with(|s| s.tags = map(&[("team", "ml"), ("env", "prod")]));
-    let request = create_request(&resource(spec, None), REGION, 0);
+    let request = create_request(&resource(spec, None), REGION, 0, CLUSTER);
     assert_eq!(
         request.tags,
         map(&[
@@ -1651,6 +1750,7 @@ fn create_request_carries_operator_and_spec_tags() {
             ("env", "prod"),
             (tags::OWNER, "ml/my-model"),
             (tags::OWNER_UID, UID),
+            (tags::CLUSTER, CLUSTER),
         ])
     );
     assert_eq!(request.source, Source::S3Uri(S3_URI.into()));
@@ -1661,7 +1761,7 @@ fn create_request_carries_operator_and_spec_tags() {
 fn after_create_records_the_model() {
     let timing = Timing::default();
     let resource = resource(spec(), None);
-    let mut plan = plan_apply(&resource, REGION, &Observation::default(), &timing, None);
+    let mut plan = plan_apply(&resource, REGION, &nothing_observed(), &timing, None);
     after_create(&mut plan, &resource, REGION, ARN.into(), &timing, false);
     assert_eq!(plan.status.model_arn.as_deref(), Some(ARN));
     assert_eq!(plan.status.model_status, Some(ModelStatus::Creating));
@@ -1674,7 +1774,7 @@ fn after_create_records_the_model() {
     assert_eq!(plan.next, Next::Poll(timing.poll_initial));
 
     // With a sweep watching the region, the model's own poll is only the back-up.
-    let mut swept = plan_apply(&resource, REGION, &Observation::default(), &timing, None);
+    let mut swept = plan_apply(&resource, REGION, &nothing_observed(), &timing, None);
     after_create(&mut swept, &resource, REGION, ARN.into(), &timing, true);
     assert_eq!(swept.next, Next::Poll(timing.sweep_fallback));
 }
@@ -2004,9 +2104,9 @@ fn client_request_token_is_deterministic_and_distinct() {
 #[test]
 fn create_request_token_follows_recreations() {
     let resource = resource(spec(), None);
-    let first = create_request(&resource, REGION, 0);
-    let again = create_request(&resource, REGION, 0);
-    let recreated = create_request(&resource, REGION, 1);
+    let first = create_request(&resource, REGION, 0, CLUSTER);
+    let again = create_request(&resource, REGION, 0, CLUSTER);
+    let recreated = create_request(&resource, REGION, 1, CLUSTER);
     assert_eq!(
         first.client_request_token, again.client_request_token,
         "a retried create reuses the token"
@@ -2860,15 +2960,11 @@ fn the_owner_is_looked_up_only_when_the_tags_name_another_resource() {
         ),
     ];
     for (name, tags, look_up) in cases {
-        let holder =
-            ownership::owner_to_look_up(me.metadata.uid.as_deref().unwrap_or_default(), &tags);
+        let holder = ownership::owner_to_look_up(&Me::of(&me.metadata, CLUSTER), &tags);
         assert_eq!(holder.is_some(), look_up, "{name}");
     }
-    let holder = ownership::owner_to_look_up(
-        me.metadata.uid.as_deref().unwrap_or_default(),
-        &team_b_tags(),
-    )
-    .expect("team-b's");
+    let holder = ownership::owner_to_look_up(&Me::of(&me.metadata, CLUSTER), &team_b_tags())
+        .expect("team-b's");
     assert_eq!(holder.to_string(), "team-b/m");
     assert_eq!(holder.uid, "uid-b");
 }

@@ -4,15 +4,20 @@
 
 use std::time::Duration;
 
+use kube::ResourceExt;
+use kube::api::{Api, ListParams};
 use kube::runtime::controller::Action;
 use tracing::info;
 
 use super::context::Context;
 use super::driver::Stages;
 use super::error::Error;
+use super::guards;
 use super::holding::{self, Lost};
 use super::kind::{KindLabel, Managed};
+use super::locks::Held;
 use super::outcome::{self, Note, Timing};
+use super::ownership::Me;
 use super::reference::Resolution;
 use super::report::{publish, report};
 use super::serving::{self, Serving};
@@ -123,7 +128,7 @@ impl Serving for BedrockProvisionedThroughput {
     fn region(&self, valid: &ValidThroughput, model: &Resolution, default_region: &str) -> String {
         plan::region(self, valid, model, default_region)
     }
-    /// The commitment guard first: nothing else matters while a purchase is not allowed.
+    /// The purchase guards first: nothing else matters while a purchase is not allowed.
     fn precheck<B>(
         &self,
         valid: &ValidThroughput,
@@ -131,7 +136,7 @@ impl Serving for BedrockProvisionedThroughput {
         region: &str,
         ctx: &Context<B>,
     ) -> Option<Plan> {
-        plan::commitment_refused(self, ctx.allow_commitments)
+        plan::guard_refused(self, &ctx.guards)
             .or_else(|| plan::adoption_refused(self, valid, &ctx.adoption))
             .or_else(|| plan::region_mismatch(self, valid, model))
             .or_else(|| plan::precheck(self, valid, region))
@@ -178,6 +183,15 @@ impl Serving for BedrockProvisionedThroughput {
     ) -> Result<Option<RemoteThroughput>, BedrockError> {
         ctx.bedrock.get_throughput(region, identifier).await
     }
+    async fn admit<'c, B: Bedrock>(
+        &self,
+        _valid: &ValidThroughput,
+        plan: Option<&Plan>,
+        held: &mut Option<Held<'c>>,
+        ctx: &'c Context<B>,
+    ) -> Result<Option<Plan>, Error> {
+        admit(self, plan, held, ctx).await
+    }
     async fn act<B: Bedrock>(
         &self,
         valid: &ValidThroughput,
@@ -189,6 +203,57 @@ impl Serving for BedrockProvisionedThroughput {
     }
 }
 
+/// The namespace's budget of model units (when a limit is set): before any call for a
+/// throughput not bought yet, and before a plan's purchase. The check and the purchase hold the
+/// namespace's lock, taken once per reconcile and kept until the status is written; the sum
+/// comes from a list through the API server (the cache may lag behind a purchase made moments
+/// ago), plus what this process bought that the list's statuses do not show yet.
+async fn admit<'c, B: Bedrock>(
+    resource: &BedrockProvisionedThroughput,
+    plan: Option<&Plan>,
+    held: &mut Option<Held<'c>>,
+    ctx: &'c Context<B>,
+) -> Result<Option<Plan>, Error> {
+    let namespace = resource.namespace().unwrap_or_default();
+    if ctx.guards.units_per_namespace(&namespace).is_none() {
+        // No budget: no lock, no list (the quiet path the cost benchmark measures).
+        return Ok(None);
+    }
+    let buys = match plan {
+        None => resource
+            .status
+            .as_ref()
+            .is_none_or(|s| s.provisioned_model_arn.is_none()),
+        // Checked under the lock before this reconcile's first call, still held: nothing
+        // bought since.
+        Some(_) if held.is_some() => false,
+        Some(plan) => plan
+            .actions
+            .iter()
+            .any(|a| matches!(a, plan::Action::Create(_))),
+    };
+    if !buys {
+        return Ok(None);
+    }
+    let lock = ctx.budgets.lock(namespace.clone()).await;
+    let throughputs =
+        Api::<BedrockProvisionedThroughput>::namespaced(ctx.client.clone(), &namespace)
+            .list(&ListParams::default())
+            .await
+            .map_err(Error::kube(
+                "listing the namespace's throughputs for its model-unit budget",
+            ))?;
+    let uid = resource.metadata.uid.as_deref().unwrap_or_default();
+    let others = guards::holdings(&throughputs.items, uid, &ctx.purchases());
+    *held = Some(lock);
+    Ok(plan::budget_refused(
+        resource,
+        &ctx.guards,
+        &others,
+        &ctx.timing,
+    ))
+}
+
 /// Runs the plan's calls in order; on the first failure stops and returns it.
 async fn act<B: Bedrock>(
     resource: &BedrockProvisionedThroughput,
@@ -197,18 +262,20 @@ async fn act<B: Bedrock>(
     plan: &mut Plan,
     ctx: &Context<B>,
 ) -> Result<Option<Lost>, BedrockError> {
-    let uid = resource.metadata.uid.as_deref().unwrap_or_default();
+    let me = Me::of(&resource.metadata, &ctx.cluster);
     let actions = std::mem::take(&mut plan.actions);
     for action in &actions {
         match action {
             plan::Action::Create(request) => {
-                // Every purchase meets the commitment guard, also one the status did not
-                // expect (a committed throughput bought again after it disappeared).
-                if let Some(refused) = plan::purchase_refused(resource, ctx.allow_commitments) {
+                // Every purchase meets the guards, also one the status did not expect (a
+                // throughput bought again after it disappeared); the namespace's budget was
+                // checked just before (`admit`), under the lock still held.
+                if let Some(refused) = plan::purchase_refused(resource, &ctx.guards) {
                     *plan = refused;
                     return Ok(None);
                 }
                 let arn = ctx.bedrock.create_throughput(region, request).await?;
+                ctx.record_purchase(resource.key(), request.model_units);
                 info!(throughput = %request.name, arn = %arn, model = %request.model_id, units = request.model_units, commitment = ?request.commitment, "provisioned throughput bought");
                 crate::fault::after_create();
                 plan::after_create(
@@ -228,12 +295,12 @@ async fn act<B: Bedrock>(
             }
             plan::Action::Delete { arn } => {
                 let delete = async || ctx.bedrock.delete_throughput(region, arn).await;
-                if let Some(lost) = holding::delete_owned(ctx, region, arn, uid, delete).await? {
+                if let Some(lost) = holding::delete_owned(ctx, region, arn, &me, delete).await? {
                     return Ok(Some(lost));
                 }
             }
             plan::Action::Claim { arn, tags } => {
-                if let Some(lost) = holding::claim(ctx, region, arn, tags, uid).await? {
+                if let Some(lost) = holding::claim(ctx, region, arn, tags, &me).await? {
                     return Ok(Some(lost));
                 }
             }

@@ -3,8 +3,8 @@
 //! look again). No I/O: unit-tested with plain values in `plan_tests.rs`.
 //!
 //! Money first: nothing is bought while the spec is invalid, while a commitment is not
-//! confirmed by the annotation (or commitments are forbidden), or while the model is not
-//! ready; a committed throughput that disappeared is not bought again without a new retry
+//! confirmed by the annotation (or not allowed in the namespace), while it would exceed a
+//! tenant guard's limit of model units, or while the model is not ready; a committed throughput that disappeared is not bought again without a new retry
 //! value; a committed throughput is not deleted (nor Bedrock asked to) before its term ends.
 
 use std::collections::BTreeMap;
@@ -25,8 +25,9 @@ use crate::bedrock::{
     BedrockError, CreateThroughputRequest, RemoteThroughput, ThroughputState,
     UpdateThroughputRequest,
 };
+use crate::controller::guards::{self, Guards, Holding};
 use crate::controller::outcome::{self, Next, Note, Subject, Timing};
-use crate::controller::ownership::{self, Adoption, Holder};
+use crate::controller::ownership::{self, Adoption, FoundByName, Holder, Me};
 use crate::controller::reference;
 pub use crate::controller::reference::{Lookup, Resolution};
 use crate::controller::scope::NamespaceScope;
@@ -223,14 +224,13 @@ fn is_failed(status: &BedrockProvisionedThroughputStatus) -> bool {
     status.throughput_status == Some(ThroughputStatus::Failed)
 }
 
-/// The commitment guard, checked before any call while nothing is bought yet: a commitment
-/// needs the confirm-commitment annotation naming the same term, and an operator that allows
-/// commitments. A throughput that exists is not bought again by a reconcile that merely looks
-/// at it, so the guard does not stop those; every purchase meets it again ([`purchase_refused`]).
-pub fn commitment_refused(
-    resource: &BedrockProvisionedThroughput,
-    allow_commitments: bool,
-) -> Option<Plan> {
+/// The purchase guards, checked before any call while nothing is bought yet: a commitment
+/// needs a namespace the operator's `--commitment-namespaces` lists and the
+/// confirm-commitment annotation naming the same term; spec.modelUnits must fit the namespace's
+/// limit per throughput. A throughput that exists is not bought again by a reconcile that
+/// merely looks at it, so the guards do not stop those (spec.modelUnits cannot change once
+/// bought); every purchase meets them again ([`purchase_refused`]).
+pub fn guard_refused(resource: &BedrockProvisionedThroughput, guards: &Guards) -> Option<Plan> {
     let bought = resource
         .status
         .as_ref()
@@ -238,17 +238,40 @@ pub fn commitment_refused(
     if bought {
         return None;
     }
-    purchase_refused(resource, allow_commitments)
+    purchase_refused(resource, guards)
 }
 
-/// The guard at the moment of a purchase, whatever the status says (a throughput bought again
-/// after it disappeared starts a new term too): InvalidSpec, and the purchase is not made.
-pub fn purchase_refused(
+/// The guards at the moment of a purchase, whatever the status says (a throughput bought again
+/// after it disappeared starts a new term too): InvalidSpec naming each refusing field and
+/// setting, and the purchase is not made.
+pub fn purchase_refused(resource: &BedrockProvisionedThroughput, guards: &Guards) -> Option<Plan> {
+    let namespace = resource.metadata.namespace.as_deref().unwrap_or_default();
+    let commitment = match resource.spec.commitment_duration {
+        // Where no term may be bought, whether the annotation confirms it does not matter.
+        Some(term) => guards::commitment_namespace_refused(guards, namespace, term)
+            .or_else(|| validation::commitment_refused(resource)),
+        None => None,
+    };
+    let units = guards::units_per_throughput_refused(guards, namespace, resource.spec.model_units);
+    let errors: Vec<FieldError> = units.into_iter().chain(commitment).collect();
+    (!errors.is_empty()).then(|| invalid(resource, &errors))
+}
+
+/// The namespace's budget of model units, with what its other throughputs hold (`others`, read
+/// from the API server under the namespace's lock): InvalidSpec naming spec.modelUnits and the
+/// setting, no call, and a look again after `--slow-retry` (the others may go meanwhile).
+pub fn budget_refused(
     resource: &BedrockProvisionedThroughput,
-    allow_commitments: bool,
+    guards: &Guards,
+    others: &[Holding],
+    timing: &Timing,
 ) -> Option<Plan> {
-    let error = validation::commitment_refused(resource, allow_commitments)?;
-    Some(invalid(resource, std::slice::from_ref(&error)))
+    let namespace = resource.metadata.namespace.as_deref().unwrap_or_default();
+    let error =
+        guards::namespace_budget_refused(guards, namespace, resource.spec.model_units, others)?;
+    let mut plan = invalid(resource, std::slice::from_ref(&error));
+    plan.next = Next::After(timing.slow_retry);
+    Some(plan)
 }
 
 /// Checks made before any AWS call: a change to a field Bedrock cannot change on a live
@@ -381,14 +404,11 @@ pub fn needs_tags(
     )
 }
 
-fn desired_tags(resource: &BedrockProvisionedThroughput) -> BTreeMap<String, String> {
-    let mut tags = resource.spec.tags.clone();
-    tags.extend(tags::operator_tags(
-        resource.metadata.namespace.as_deref().unwrap_or_default(),
-        resource.metadata.name.as_deref().unwrap_or_default(),
-        resource.metadata.uid.as_deref().unwrap_or_default(),
-    ));
-    tags
+fn desired_tags(
+    resource: &BedrockProvisionedThroughput,
+    cluster: &str,
+) -> BTreeMap<String, String> {
+    tags::desired(&resource.spec.tags, &resource.metadata, cluster)
 }
 
 /// The deterministic idempotency token of a CreateProvisionedModelThroughput: the same
@@ -432,13 +452,14 @@ pub fn create_request(
     model_id: &str,
     region: &str,
     recreations: i32,
+    cluster: &str,
 ) -> CreateThroughputRequest {
     let mut request = CreateThroughputRequest {
         name: valid.name.clone(),
         model_id: model_id.to_string(),
         model_units: valid.model_units,
         commitment: valid.commitment.map(|c| c.as_str().to_string()),
-        tags: desired_tags(resource),
+        tags: desired_tags(resource, cluster),
         client_request_token: String::new(),
     };
     request.client_request_token = client_request_token(
@@ -461,58 +482,53 @@ pub fn plan_apply(
     elapsed: Duration,
 ) -> Plan {
     let mut status = base_status(resource, valid, region);
-    let uid = resource.metadata.uid.as_deref().unwrap_or_default();
+    let me = Me::of(&resource.metadata, &observation.cluster);
     if let Some(arn) = observation.model.arn() {
         status.desired_model_arn = Some(arn.to_string());
     }
     match (status.provisioned_model_arn.clone(), &observation.remote) {
         (None, None) => plan_create(resource, valid, region, status, observation, Vec::new()),
         (None, Some(found)) => {
-            let tags = observation.tags.as_ref();
-            let holder = tags.and_then(ownership::holder);
+            // Found by name: this resource's when its owner tags say so (made just before a
+            // crash); taken over with adoptionPolicy: Adopt when nobody else holds it.
+            let adopt = valid.adoption_policy == AdoptionPolicy::Adopt;
             let mut events = Vec::new();
             let mut claim = false;
             status.region = Some(region.to_string());
-            if holder.as_ref().is_some_and(|holder| holder.uid == uid) {
-                // Bought by this resource just before a crash: take it back.
-                status.created_with = Some(created_with(valid, region));
-            } else if valid.adoption_policy == AdoptionPolicy::Adopt {
-                let decision = tags.map(|tags| ownership::adoption(tags, uid, observation.owner));
-                if decision != Some(Adoption::Take) {
-                    let holder = match decision {
-                        Some(Adoption::Conflict(holder)) => Some(holder),
-                        _ => holder,
-                    };
+            match ownership::found_by_name(observation.tags.as_ref(), &me, adopt, observation.owner)
+            {
+                FoundByName::Ours => {
+                    status.created_with = Some(created_with(valid, region));
+                }
+                FoundByName::Conflict { holder } => {
                     return name_conflict(resource, valid, status, found, holder.as_ref(), timing);
                 }
-                claim = true;
-                status.created_with = Some(ThroughputCreatedWith {
-                    model_units: found.model_units,
-                    commitment_duration: found.commitment.as_deref().and_then(commitment),
-                    region: region.to_string(),
-                    adopted: true,
-                });
-                status.managed_tag_keys = resource.spec.tags.keys().cloned().collect();
-                let from = match &holder {
-                    Some(holder) => format!(", held before by {holder}, which is gone"),
-                    None => String::new(),
-                };
-                events.push(Note::normal(
-                    event::ADOPTED,
-                    "Adopt",
-                    format!(
-                        "adopted existing provisioned throughput {} ({}){from}",
-                        found.name, found.arn
-                    ),
-                ));
-            } else {
-                return name_conflict(resource, valid, status, found, holder.as_ref(), timing);
+                FoundByName::Adopt { from } => {
+                    claim = true;
+                    status.created_with = Some(ThroughputCreatedWith {
+                        model_units: found.model_units,
+                        commitment_duration: found.commitment.as_deref().and_then(commitment),
+                        region: region.to_string(),
+                        adopted: true,
+                    });
+                    status.managed_tag_keys = resource.spec.tags.keys().cloned().collect();
+                    events.push(Note::normal(
+                        event::ADOPTED,
+                        "Adopt",
+                        format!(
+                            "adopted existing provisioned throughput {} ({}){}",
+                            found.name,
+                            found.arn,
+                            ownership::adopted_from(from.as_ref())
+                        ),
+                    ));
+                }
             }
             status.provisioned_model_arn = Some(found.arn.clone());
             let mut plan =
                 plan_existing(resource, valid, status, found, observation, timing, elapsed);
             if claim {
-                claim_throughput(&mut plan, resource, &found.arn);
+                claim_throughput(&mut plan, resource, &found.arn, &observation.cluster);
             }
             events.append(&mut plan.events);
             plan.events = events;
@@ -522,7 +538,7 @@ pub fn plan_apply(
         (Some(_), Some(found)) => {
             if let Some(tags) = &observation.tags
                 && let Adoption::Conflict(holder) =
-                    ownership::adoption(tags, uid, observation.owner)
+                    ownership::adoption(tags, &me, observation.owner)
             {
                 return name_conflict(resource, valid, status, found, Some(&holder), timing);
             }
@@ -622,12 +638,22 @@ fn name_conflict(
 
 /// Turns the plan of an adopted throughput into a claim: the owner tags and spec.tags go on
 /// first, in one call that is read back, before anything else is done to it.
-fn claim_throughput(plan: &mut Plan, resource: &BedrockProvisionedThroughput, arn: &str) {
+fn claim_throughput(
+    plan: &mut Plan,
+    resource: &BedrockProvisionedThroughput,
+    arn: &str,
+    cluster: &str,
+) {
     let claim = |tags| Action::Claim {
         arn: arn.to_string(),
         tags,
     };
-    outcome::claim_first(plan, desired_tags(resource), Action::tags_set, claim);
+    outcome::claim_first(
+        plan,
+        desired_tags(resource, cluster),
+        Action::tags_set,
+        claim,
+    );
     // The next look reads the tags again: another process may have claimed the object in the
     // same moment (a leader failover), and finds out then.
     plan.status.tags_synced_generation = resource
@@ -660,7 +686,14 @@ fn plan_create(
         let current = current_conditions(resource);
         return reference::waiting(current, status, &observation.model, "throughput", events);
     };
-    let request = create_request(resource, valid, model_id, region, status.recreations);
+    let request = create_request(
+        resource,
+        valid,
+        model_id,
+        region,
+        status.recreations,
+        &observation.cluster,
+    );
     status.region = Some(region.to_string());
     status.provisioned_model_name = Some(valid.name.clone());
     status.managed_tag_keys = resource.spec.tags.keys().cloned().collect();
@@ -977,7 +1010,7 @@ fn plan_in_service(
     if let Some(remote_tags) = &observation.tags {
         let calls = outcome::tag_calls(
             &found.arn,
-            &desired_tags(resource),
+            &desired_tags(resource, &observation.cluster),
             remote_tags,
             &status.managed_tag_keys,
         );

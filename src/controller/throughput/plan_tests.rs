@@ -4,6 +4,9 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+/// The cluster the operator under test serves.
+const CLUSTER: &str = "cluster-test";
+
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use kube::api::ObjectMeta;
 
@@ -11,6 +14,7 @@ use super::*;
 use crate::api::ModelRef;
 use crate::api::throughput::{BedrockProvisionedThroughputSpec, CONFIRM_COMMITMENT_ANNOTATION};
 use crate::controller::ownership::Liveness;
+use crate::controller::scope::NamespaceScope;
 
 const NAMESPACE: &str = "ml";
 const NAME: &str = "pt";
@@ -132,6 +136,7 @@ fn observe(model: Resolution, throughput: Option<RemoteThroughput>) -> Observati
         remote: throughput,
         tags: None,
         owner: Liveness::Unknown,
+        cluster: CLUSTER.into(),
     }
 }
 
@@ -164,6 +169,14 @@ fn message_of(plan: &Plan, type_: &str) -> String {
     c.message.clone()
 }
 
+/// Guards that let this test's namespace buy commitment terms.
+fn commitments_here() -> Guards {
+    Guards {
+        commitment_namespaces: NamespaceScope::Namespaces([NAMESPACE.to_string()].into()),
+        ..Guards::default()
+    }
+}
+
 fn at(time: &str) -> Timestamp {
     time.parse().expect("a timestamp")
 }
@@ -173,7 +186,7 @@ fn at(time: &str) -> Timestamp {
 #[test]
 fn a_commitment_without_the_annotation_is_invalid_naming_it() {
     let resource = committed(CommitmentDuration::OneMonth, None);
-    let p = commitment_refused(&resource, true).expect("refused");
+    let p = guard_refused(&resource, &commitments_here()).expect("refused");
     assert!(p.actions.is_empty(), "nothing bought");
     assert_eq!(
         reason_of(&p, conditions::READY),
@@ -189,14 +202,14 @@ fn a_commitment_without_the_annotation_is_invalid_naming_it() {
 #[test]
 fn an_annotation_naming_another_term_does_not_confirm() {
     let resource = committed(CommitmentDuration::SixMonths, Some("OneMonth"));
-    let p = commitment_refused(&resource, true).expect("refused");
+    let p = guard_refused(&resource, &commitments_here()).expect("refused");
     assert!(message_of(&p, conditions::SYNCED).contains("SixMonths"));
 }
 
 #[test]
 fn the_matching_annotation_confirms_the_purchase() {
     let resource = committed(CommitmentDuration::SixMonths, Some("SixMonths"));
-    assert_eq!(commitment_refused(&resource, true), None);
+    assert_eq!(guard_refused(&resource, &commitments_here()), None);
     let p = plan(&resource, &observe(resolved(V3), None));
     let Some(Action::Create(request)) = p.actions.first() else {
         panic!("a create: {:?}", p.actions);
@@ -205,16 +218,16 @@ fn the_matching_annotation_confirms_the_purchase() {
 }
 
 #[test]
-fn an_operator_forbidding_commitments_refuses_even_a_confirmed_one() {
+fn a_namespace_not_allowed_commitments_refuses_even_a_confirmed_one() {
     let resource = committed(CommitmentDuration::OneMonth, Some("OneMonth"));
-    let p = commitment_refused(&resource, false).expect("refused");
+    let p = guard_refused(&resource, &Guards::default()).expect("refused");
     let message = message_of(&p, conditions::SYNCED);
     assert!(
-        message.contains("spec.commitmentDuration") && message.contains("--allow-commitments"),
+        message.contains("spec.commitmentDuration") && message.contains("--commitment-namespaces"),
         "{message}"
     );
     assert_eq!(
-        commitment_refused(&by_ref(MODEL), false),
+        guard_refused(&by_ref(MODEL), &Guards::default()),
         None,
         "no commitment, nothing to forbid"
     );
@@ -226,11 +239,11 @@ fn buying_again_meets_the_guard_although_the_status_holds_an_arn() {
     // removed meanwhile (or commitments forbidden since): the purchase is refused.
     let resource = in_service(committed(CommitmentDuration::OneMonth, None), V3);
     assert_eq!(
-        commitment_refused(&resource, true),
+        guard_refused(&resource, &commitments_here()),
         None,
         "looking is not buying"
     );
-    let refused = purchase_refused(&resource, true).expect("buying is refused");
+    let refused = purchase_refused(&resource, &commitments_here()).expect("buying is refused");
     assert_eq!(
         reason_of(&refused, conditions::READY),
         (false, reason::INVALID_SPEC.into())
@@ -239,14 +252,149 @@ fn buying_again_meets_the_guard_although_the_status_holds_an_arn() {
         committed(CommitmentDuration::OneMonth, Some("OneMonth")),
         V3,
     );
-    assert_eq!(purchase_refused(&confirmed, true), None);
-    assert!(purchase_refused(&confirmed, false).is_some());
+    assert_eq!(purchase_refused(&confirmed, &commitments_here()), None);
+    assert!(purchase_refused(&confirmed, &Guards::default()).is_some());
 }
 
 #[test]
 fn the_guard_does_not_apply_to_a_throughput_already_bought() {
     let resource = in_service(committed(CommitmentDuration::OneMonth, None), V3);
-    assert_eq!(commitment_refused(&resource, false), None);
+    assert_eq!(guard_refused(&resource, &Guards::default()), None);
+}
+
+// --- the spend guards -------------------------------------------------------------------------
+
+/// The whole plan of a refusal: no call, the status brought to this generation, InvalidSpec
+/// with `message` on both conditions, a Warning with it (the conditions change), and `next`.
+fn refused_plan(resource: &BedrockProvisionedThroughput, message: &str, next: Next) -> Plan {
+    let mut status = resource.status.clone().unwrap_or_default();
+    status.observed_generation = Some(GENERATION);
+    status.conditions.clear();
+    Plan {
+        actions: Vec::new(),
+        status,
+        conditions: vec![
+            Desired::new(conditions::READY, false, reason::INVALID_SPEC, message),
+            Desired::new(conditions::SYNCED, false, reason::INVALID_SPEC, message),
+        ],
+        events: vec![Note::warning(
+            reason::INVALID_SPEC,
+            "Reconcile",
+            message.into(),
+        )],
+        next,
+    }
+}
+
+fn units(n: i32) -> BedrockProvisionedThroughput {
+    let mut resource = by_ref(MODEL);
+    resource.spec.model_units = n;
+    resource
+}
+
+fn capped(per_throughput: Option<i32>, per_namespace: Option<i32>) -> Guards {
+    Guards {
+        max_model_units_per_throughput: per_throughput,
+        max_model_units_per_namespace: per_namespace,
+        ..Guards::default()
+    }
+}
+
+#[test]
+fn more_units_than_a_throughput_may_buy_is_invalid_with_no_call() {
+    let resource = units(5);
+    let guards = capped(Some(4), None);
+    let message = format!(
+        "the spec is invalid, so nothing was sent to AWS: spec.modelUnits: is 5, more than the 4 model units a provisioned throughput of namespace {NAMESPACE} may buy, the limit set by the operator's --max-model-units-per-throughput (Helm guards.maxModelUnitsPerThroughput): set spec.modelUnits to 4 or fewer, or ask the cluster admin to raise that limit"
+    );
+    assert_eq!(
+        guard_refused(&resource, &guards),
+        Some(refused_plan(&resource, &message, Next::AwaitChange))
+    );
+    assert_eq!(guard_refused(&units(4), &guards), None, "at the cap");
+}
+
+#[test]
+fn the_cap_per_throughput_leaves_one_already_bought_alone_but_not_its_purchase_again() {
+    // The limit lowered after the purchase: looking is not buying; buying again is.
+    let resource = in_service(units(5), V3);
+    let guards = capped(Some(4), None);
+    assert_eq!(guard_refused(&resource, &guards), None);
+    let refused = purchase_refused(&resource, &guards).expect("buying again is refused");
+    assert!(refused.actions.is_empty());
+    assert_eq!(
+        reason_of(&refused, conditions::READY),
+        (false, reason::INVALID_SPEC.into())
+    );
+}
+
+#[test]
+fn a_refusal_names_every_guard_that_refuses() {
+    let mut resource = committed(CommitmentDuration::OneMonth, Some("OneMonth"));
+    resource.spec.model_units = 3;
+    let p = guard_refused(&resource, &capped(Some(2), None)).expect("refused");
+    let message = message_of(&p, conditions::READY);
+    assert!(
+        message.contains("spec.modelUnits: is 3")
+            && message.contains("spec.commitmentDuration: is OneMonth"),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_namespace_over_its_budget_is_invalid_and_looked_at_again() {
+    let resource = units(3);
+    let guards = capped(None, Some(4));
+    let others = [Holding {
+        name: "other".into(),
+        units: 2,
+    }];
+    let timing = Timing::default();
+    let message = format!(
+        "the spec is invalid, so nothing was sent to AWS: spec.modelUnits: is 3, but the other provisioned throughputs of namespace {NAMESPACE} already hold 2 model units (other 2) and the operator's --max-model-units-per-namespace (Helm guards.maxModelUnitsPerNamespace) allows 4 in all, so buying this one would make 5: set spec.modelUnits to 2 or fewer, delete another throughput of the namespace, or ask the cluster admin to raise that limit. Nothing is bought until it fits; the operator checks again periodically"
+    );
+    assert_eq!(
+        budget_refused(&resource, &guards, &others, &timing),
+        Some(refused_plan(
+            &resource,
+            &message,
+            Next::After(timing.slow_retry)
+        ))
+    );
+    assert_eq!(
+        budget_refused(&units(2), &guards, &others, &timing),
+        None,
+        "exactly the budget"
+    );
+    assert_eq!(
+        budget_refused(&resource, &capped(Some(1), None), &others, &timing),
+        None,
+        "no budget per namespace"
+    );
+}
+
+#[test]
+fn a_budget_refusal_warns_once() {
+    let resource = units(3);
+    let guards = capped(None, Some(2));
+    let first = budget_refused(&resource, &guards, &[], &Timing::default()).expect("refused");
+    let mut again = resource.clone();
+    let mut status = first.status.clone();
+    status.conditions = first
+        .conditions
+        .iter()
+        .map(|d| Condition {
+            message: d.message.clone(),
+            ..condition(d.type_, d.status, &d.reason)
+        })
+        .collect();
+    again.status = Some(status);
+    let second = budget_refused(&again, &guards, &[], &Timing::default()).expect("refused");
+    assert_eq!(
+        second.events,
+        Vec::new(),
+        "no second Warning for the same refusal"
+    );
 }
 
 // --- buying -----------------------------------------------------------------------------------
@@ -321,7 +469,7 @@ fn after_create_the_polls_of_a_creating_throughput_write_nothing_new() {
 fn a_throughput_found_by_name_with_this_resources_tag_is_taken_back() {
     let resource = by_ref(MODEL);
     let mut observation = observe(resolved(V3), Some(remote(ThroughputState::Creating, V3)));
-    observation.tags = Some(tags::operator_tags(NAMESPACE, NAME, UID));
+    observation.tags = Some(tags::operator_tags(NAMESPACE, NAME, UID, CLUSTER));
     let p = plan(&resource, &observation);
     assert!(p.actions.is_empty(), "no second purchase");
     assert_eq!(
@@ -524,7 +672,7 @@ fn spec_tags_are_synced_on_an_in_service_throughput() {
     let mut resource = in_service(by_ref(MODEL), V3);
     resource.spec.tags = BTreeMap::from([("team".into(), "ml".into())]);
     let mut observation = observe(resolved(V3), Some(remote(ThroughputState::InService, V3)));
-    observation.tags = Some(tags::operator_tags(NAMESPACE, NAME, UID));
+    observation.tags = Some(tags::operator_tags(NAMESPACE, NAME, UID, CLUSTER));
     let p = plan(&resource, &observation);
     assert_eq!(
         p.actions,
