@@ -128,29 +128,7 @@ impl World {
         extra_args: &[&str],
         extra_env: &[(&str, &str)],
     ) -> Result<(Operator, String)> {
-        let sequence = self.spawned.fetch_add(1, Ordering::Relaxed);
-        let log = self
-            .plane
-            .dir()
-            .join("operator-logs")
-            .join(format!("{}-{sequence}.log", self.namespace));
-        let operator = OperatorCommand::new(
-            env!("CARGO_BIN_EXE_bedrock-operator"),
-            self.plane.kubeconfig_path(),
-            &self.emulator.url(),
-            log,
-        )
-        .namespace(&self.namespace)
-        .args(fast_except(&self.operator_args))
-        .args(&self.operator_args)
-        .args(extra_args)
-        .credentials(TEST_ACCESS_KEY, TEST_SECRET_KEY)
-        .env("RUST_LOG", "info,bedrock_operator=debug")
-        .envs(self.operator_env.iter().map(|(k, v)| (k, v)))
-        .envs(extra_env.iter().copied())
-        .spawn()?;
-        let admin_url = operator.admin_url();
-        Ok((operator, admin_url))
+        self.spawn_operator_serving(self.plane, &self.namespace, extra_args, extra_env)
     }
 
     /// Starts an operator serving `namespace` of another cluster (`plane`) against this world's
@@ -161,6 +139,17 @@ impl World {
         plane: &ControlPlane,
         namespace: &str,
         extra_args: &[&str],
+    ) -> Result<(Operator, String)> {
+        self.spawn_operator_serving(plane, namespace, extra_args, &[])
+    }
+
+    /// An operator process against this world's emulator, serving `namespace` of `plane`.
+    fn spawn_operator_serving(
+        &self,
+        plane: &ControlPlane,
+        namespace: &str,
+        extra_args: &[&str],
+        extra_env: &[(&str, &str)],
     ) -> Result<(Operator, String)> {
         let sequence = self.spawned.fetch_add(1, Ordering::Relaxed);
         let log = self
@@ -180,6 +169,14 @@ impl World {
         .args(extra_args)
         .credentials(TEST_ACCESS_KEY, TEST_SECRET_KEY)
         .env("RUST_LOG", "info,bedrock_operator=debug")
+        // This world's environment (which may name its own kubeconfig) only on its own plane.
+        .envs(
+            self.operator_env
+                .iter()
+                .filter(|_| std::ptr::eq(plane, self.plane))
+                .map(|(k, v)| (k, v)),
+        )
+        .envs(extra_env.iter().copied())
         .spawn()?;
         let admin_url = operator.admin_url();
         Ok((operator, admin_url))
