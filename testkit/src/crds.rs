@@ -10,8 +10,11 @@ use kube::runtime::wait::{await_condition, conditions};
 use serde::Deserialize;
 use serde_json::Value;
 
-/// How long a CRD may take to become Established.
+/// How long a CRD may take to become Established, and then to be published in OpenAPI v3.
 pub const ESTABLISH_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How often the OpenAPI v3 document is read again while a kind is not yet in it.
+const OPENAPI_POLL: Duration = Duration::from_millis(100);
 
 /// Parses CRDs from YAML (several documents separated by `---`; empty documents are skipped).
 pub fn parse_yaml(yaml: &str) -> Result<Vec<CustomResourceDefinition>> {
@@ -34,7 +37,9 @@ const FIELD_MANAGER: &str = "testkit";
 
 /// Applies each CRD, unchanged, by server-side apply (forcing conflicts: a test's CRD wins over
 /// an older copy) and waits until all are Established. A server that refuses a CRD (a CEL
-/// rule over the cost budget, an unknown field) fails the install with its message.
+/// rule over the cost budget, an unknown field) fails the install with its message. Then waits
+/// until every served version of each kind is in the server's OpenAPI v3 document, so that
+/// `kubectl explain` right after an install finds it.
 pub(crate) async fn install(
     client: &kube::Client,
     crds: &[CustomResourceDefinition],
@@ -60,7 +65,8 @@ pub(crate) async fn install(
         .with_context(|| format!("applying CRD {name}"))?;
         names.push(name);
     }
-    for name in names {
+    for name in &names {
+        let name = name.as_str();
         let established = await_condition(api.clone(), &name, conditions::is_crd_established());
         match tokio::time::timeout(ESTABLISH_TIMEOUT, established).await {
             Ok(Ok(_)) => tracing::debug!(crd = %name, "established"),
@@ -68,7 +74,57 @@ pub(crate) async fn install(
             Err(_) => bail!("CRD {name} was not Established within {ESTABLISH_TIMEOUT:?}"),
         }
     }
+    for crd in crds {
+        let spec = &crd.spec;
+        for version in spec.versions.iter().filter(|version| version.served) {
+            let published = published(client, &spec.group, &version.name, &spec.names.kind);
+            match tokio::time::timeout(ESTABLISH_TIMEOUT, published).await {
+                Ok(result) => result?,
+                Err(_) => bail!(
+                    "{}/{} {} was not in the OpenAPI v3 document within {ESTABLISH_TIMEOUT:?}",
+                    spec.group,
+                    version.name,
+                    spec.names.kind
+                ),
+            }
+        }
+    }
     Ok(())
+}
+
+/// Returns once the OpenAPI v3 document of `group`/`version` names `kind`.
+async fn published(client: &kube::Client, group: &str, version: &str, kind: &str) -> Result<()> {
+    let path = format!("/openapi/v3/apis/{group}/{version}");
+    loop {
+        let request = http::Request::get(path.as_str()).body(Vec::new())?;
+        // Until the first kind of a group is published the path is 404: read again.
+        if let Ok(document) = client.request::<Value>(request).await
+            && names_kind(&document, group, version, kind)
+        {
+            return Ok(());
+        }
+        tokio::time::sleep(OPENAPI_POLL).await;
+    }
+}
+
+/// Whether an OpenAPI v3 document has a schema for `group`/`version` `kind`.
+fn names_kind(document: &Value, group: &str, version: &str, kind: &str) -> bool {
+    let Some(schemas) = document
+        .pointer("/components/schemas")
+        .and_then(Value::as_object)
+    else {
+        return false;
+    };
+    schemas.values().any(|schema| {
+        schema
+            .get("x-kubernetes-group-version-kind")
+            .and_then(Value::as_array)
+            .is_some_and(|kinds| {
+                kinds.iter().any(|gvk| {
+                    gvk["group"] == group && gvk["version"] == version && gvk["kind"] == kind
+                })
+            })
+    })
 }
 
 /// The server's minor version (`"20"`, or `"20+"` on some distributions).
@@ -107,6 +163,22 @@ mod tests {
             },
         }))
         .expect("valid test CRD")
+    }
+
+    #[test]
+    fn a_kind_is_published_when_a_schema_names_its_group_version_and_kind() {
+        let document = json!({ "components": { "schemas": {
+            "com.example.v1.Widget": {
+                "x-kubernetes-group-version-kind": [
+                    { "group": "example.com", "version": "v1", "kind": "Widget" },
+                ],
+            },
+            "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta": {},
+        }}});
+        assert!(names_kind(&document, "example.com", "v1", "Widget"));
+        assert!(!names_kind(&document, "example.com", "v1", "Gadget"));
+        assert!(!names_kind(&document, "example.com", "v2", "Widget"));
+        assert!(!names_kind(&json!({}), "example.com", "v1", "Widget"));
     }
 
     #[test]
