@@ -23,9 +23,10 @@ use kube::core::{ApiResource, GroupVersionKind};
 use serde_json::{Value, json};
 use testkit::ControlPlane;
 use testkit::kubelet::{Kubelet, PodRun};
+use testkit::registry::Registry;
 use testkit::wait;
 
-use driver::{Helm, Rendered, workspace_root};
+use driver::{ChartSource, Helm, Rendered, workspace_root};
 
 const RELEASE: &str = "bedrock-operator";
 const NAMESPACE: &str = "operators";
@@ -191,7 +192,13 @@ fn default_values_render_a_hardened_least_privilege_operator() -> Result<()> {
         ] {
             assert_eq!(labels[key], value, "{key} on {}", object["kind"]);
         }
-        if !["ClusterRole", "ClusterRoleBinding"].contains(&object["kind"].as_str().unwrap_or("")) {
+        if ![
+            "ClusterRole",
+            "ClusterRoleBinding",
+            "CustomResourceDefinition",
+        ]
+        .contains(&object["kind"].as_str().unwrap_or(""))
+        {
             assert_eq!(object["metadata"]["namespace"], NAMESPACE, "{object}");
         }
     }
@@ -212,6 +219,8 @@ fn default_values_render_a_hardened_least_privilege_operator() -> Result<()> {
                 // The operator's rules, and the read of kube-system for the cluster ID.
                 ("ClusterRole", 2),
                 ("ClusterRoleBinding", 2),
+                // BedrockCustomModel, BedrockCustomModelDeployment, BedrockProvisionedThroughput.
+                ("CustomResourceDefinition", 3),
                 ("Deployment", 1),
                 ("Role", 1),
                 ("RoleBinding", 1),
@@ -944,45 +953,63 @@ fn the_schema_refuses_bad_values_with_a_message_naming_the_field() -> Result<()>
     Ok(())
 }
 
+/// The chart's CRDs are templates (`helm upgrade` upgrades them; a chart's crds/ folder Helm
+/// never upgrades): with default values Helm renders each generated CRD as it is, plus the
+/// chart's labels and `helm.sh/resource-policy: keep`; `crds.keep=false` drops the annotation,
+/// `crds.install=false` the CRDs.
 #[test]
-fn the_charts_crds_are_the_generated_ones_byte_for_byte() -> Result<()> {
+fn the_charts_crds_render_to_the_generated_ones() -> Result<()> {
     let root = workspace_root();
-    let chart_crds = root.join("charts/bedrock-operator/crds");
-    let expected: Vec<String> = bedrock_operator::api::crd::crd_files()?
-        .into_iter()
-        .map(|file| file.file_name)
-        .collect();
-    let mut files: Vec<String> = std::fs::read_dir(&chart_crds)?
-        .map(|e| e.map(|e| e.file_name().to_string_lossy().into_owned()))
-        .collect::<std::io::Result<_>>()?;
-    files.sort();
-    let mut wanted = expected.clone();
-    wanted.sort();
-    assert_eq!(
-        files, wanted,
-        "only the generated CRDs in the chart's crds/"
+    assert!(
+        !root.join("charts/bedrock-operator/crds").exists(),
+        "no crds/ folder: Helm would install it once and never upgrade it"
     );
+    let generated = bedrock_operator::api::crd::crds();
+    let rendered = render(json!({}))?;
+    let crds = rendered.all("CustomResourceDefinition");
+    assert_eq!(crds.len(), generated.len(), "every CRD, once");
+    for crd in &generated {
+        let name = crd.metadata.name.clone().context("a CRD name")?;
+        let from_helm = rendered.named("CustomResourceDefinition", &name)?;
+        let mut expected = serde_json::to_value(crd)?;
+        let mut got = from_helm.clone();
+        assert_eq!(
+            got["metadata"]["annotations"],
+            json!({ "helm.sh/resource-policy": "keep" }),
+            "{name}: uninstall keeps the CRD and every resource"
+        );
+        assert_eq!(
+            got["metadata"]["labels"]["app.kubernetes.io/managed-by"],
+            "Helm"
+        );
+        // Beyond the chart's metadata, exactly the generated object.
+        for object in [&mut expected, &mut got] {
+            let metadata = object["metadata"].as_object_mut().context("metadata")?;
+            metadata.remove("labels");
+            metadata.remove("annotations");
+        }
+        assert_eq!(got, expected, "{name}: run `cargo xtask crd`");
+    }
 
-    // What Helm reads from crds/ is that same text, unchanged.
-    let rendered = Helm::new()?
-        .try_render_with(json!({}), RELEASE, NAMESPACE, &["--include-crds"])?
-        .map_err(|refusal| anyhow::anyhow!("helm template --include-crds: {refusal}"))?;
-    for file in &expected {
-        let generated = std::fs::read(root.join("crds").join(file))?;
-        let copy = std::fs::read(chart_crds.join(file))?;
-        assert!(
-            copy == generated,
-            "charts/bedrock-operator/crds/{file} differs from crds/{file}: run `cargo xtask crd`"
-        );
-        let source = format!("bedrock-operator/crds/{file}");
-        let from_helm = rendered
-            .files
-            .get(&source)
-            .with_context(|| format!("{source} in {:?}", rendered.files.keys()))?;
-        assert!(
-            from_helm.trim_end().as_bytes() == String::from_utf8(generated)?.trim_end().as_bytes(),
-            "helm template --include-crds renders crds/{file} as it is"
-        );
+    let unkept = render(json!({ "crds": { "keep": false } }))?;
+    for crd in unkept.all("CustomResourceDefinition") {
+        assert!(crd["metadata"].get("annotations").is_none(), "{crd}");
+    }
+    assert_eq!(
+        unkept.all("CustomResourceDefinition").len(),
+        generated.len()
+    );
+    let without = render(json!({ "crds": { "install": false } }))?;
+    assert!(without.all("CustomResourceDefinition").is_empty());
+    without.one("Deployment")?;
+    for (values, field) in [
+        (json!({ "crds": { "install": "yes" } }), "/crds/install"),
+        (json!({ "crds": { "upgrade": true } }), "/crds"),
+    ] {
+        match Helm::new()?.try_render(values.clone(), RELEASE, NAMESPACE)? {
+            Ok(_) => bail!("{values} was accepted"),
+            Err(refusal) => assert!(refusal.message.contains(field), "{values}: {refusal}"),
+        }
     }
     Ok(())
 }
@@ -1074,8 +1101,11 @@ type LaunchLog = Arc<Mutex<BTreeMap<String, Launched>>>;
 /// `--wait` passing means the operator of that revision really became ready.
 #[tokio::test]
 async fn install_upgrade_rollback_and_uninstall_run_the_operator() -> Result<()> {
-    let helm = Helm::new()?;
-    // Its own control plane: Helm installs the CRD, and uninstall must leave it behind.
+    // The chart as users get it: packaged and pushed to an OCI registry (by the code path of
+    // `cargo xtask chart --push`), installed and upgraded from `oci://`.
+    let registry = Registry::start().await?;
+    let (helm, pushed) = publish_checkout_chart(&registry).await?;
+    // Its own control plane: Helm installs the CRDs, and uninstall must leave them behind.
     let plane = ControlPlane::start().await?;
     let kubeconfig = plane.kubeconfig_path().to_path_buf();
     let namespace = plane.create_namespace("bedrock-system").await?;
@@ -1106,6 +1136,11 @@ async fn install_upgrade_rollback_and_uninstall_run_the_operator() -> Result<()>
     assert_eq!(installed["info"]["status"], "deployed", "{installed}");
     assert_eq!(installed["version"], 1);
     assert_eq!(
+        installed["chart"]["metadata"]["version"], pushed.version,
+        "the chart pulled from {}",
+        pushed.chart_ref
+    );
+    assert_eq!(
         installed["apply_method"], "ssa",
         "Helm 4 applies server-side"
     );
@@ -1129,6 +1164,18 @@ async fn install_upgrade_rollback_and_uninstall_run_the_operator() -> Result<()>
         .into_iter()
         .any(|c| c.type_ == "Established" && c.status == "True");
     assert!(established, "the chart's CRD is served");
+    for name in crd_names() {
+        let crd = crds.get(&name).await?;
+        assert_eq!(
+            crd.metadata
+                .annotations
+                .unwrap_or_default()
+                .get("helm.sh/resource-policy")
+                .map(String::as_str),
+            Some("keep"),
+            "{name}: a template of the release, kept on uninstall"
+        );
+    }
     let appliers: Vec<(Option<String>, Option<String>)> = crd
         .metadata
         .managed_fields
@@ -1141,9 +1188,7 @@ async fn install_upgrade_rollback_and_uninstall_run_the_operator() -> Result<()>
         "Helm 4 applies CRDs server-side: {appliers:?}"
     );
     let chart_crd: Value = serde_yaml::from_str(&std::fs::read_to_string(
-        workspace_root()
-            .join("charts/bedrock-operator/crds")
-            .join(CRD_FILE),
+        workspace_root().join("crds").join(CRD_FILE),
     )?)?;
     let served_rules = cel_rules(&serde_json::to_value(&crd)?);
     assert!(!served_rules.is_empty(), "the CRD has CEL rules");
@@ -1379,10 +1424,12 @@ async fn install_upgrade_rollback_and_uninstall_run_the_operator() -> Result<()>
         Ok(status) => bail!("the release is still there: {status}"),
         Err(refusal) => assert!(refusal.message.contains("release: not found"), "{refusal}"),
     }
-    assert!(
-        crds.get_opt(CRD_NAME).await?.is_some(),
-        "Helm keeps CRDs on uninstall"
-    );
+    for name in crd_names() {
+        assert!(
+            crds.get_opt(&name).await?.is_some(),
+            "crds.keep: helm uninstall leaves {name}"
+        );
+    }
     assert!(
         models.get_opt("kept").await?.is_some(),
         "BedrockCustomModels survive an uninstall"
@@ -1395,6 +1442,301 @@ async fn install_upgrade_rollback_and_uninstall_run_the_operator() -> Result<()>
         .filter(|line| !line.contains("could not release the leader lease"))
         .collect();
     assert!(refused.is_empty(), "{refused:#?}");
+    Ok(())
+}
+
+/// The commit whose chart is the previous release's: the last before the CRDs moved from the
+/// chart's crds/ folder (which Helm never upgrades) to templates. Replace it with the previous
+/// release's tag once releases are tagged. `git archive` needs it in the clone's history.
+const PREVIOUS_RELEASE_COMMIT: &str = "81b744bf0689d1d5c7b1147d53566b77e09770a8";
+
+/// `helm upgrade` from the previous release's chart (CRDs in crds/, installed once by Helm and
+/// never upgraded) to this one (CRDs as templates) takes the CRDs into the release with
+/// `--take-ownership` (once; docs/helm.md), and every later `helm upgrade` applies the chart's
+/// CRD changes; no custom resource of any kind is lost on the way, nor on uninstall.
+#[tokio::test]
+async fn upgrade_from_the_previous_release_upgrades_the_crds_and_keeps_every_resource() -> Result<()>
+{
+    let registry = Registry::start().await?;
+    let (helm, pushed) = publish_checkout_chart(&registry).await?;
+    let scratch = tempfile::tempdir()?;
+    let previous_dir = testkit::chart::export_from_git(
+        &workspace_root(),
+        PREVIOUS_RELEASE_COMMIT,
+        driver::CHART_DIR,
+        &scratch.path().join("previous"),
+    )?;
+    assert!(
+        previous_dir.join("crds").is_dir(),
+        "the previous release shipped its CRDs in crds/"
+    );
+    let previous = helm.publish(
+        &previous_dir,
+        &scratch.path().join("previous-package"),
+        &registry.oci_ref("previous"),
+    )?;
+    let previous_helm = helm.from_source(ChartSource::Oci(previous));
+
+    let plane = ControlPlane::start().await?;
+    let kubeconfig = plane.kubeconfig_path().to_path_buf();
+    let namespace = plane.create_namespace("bedrock-upgrade").await?;
+    let client = plane.client();
+    let launched = LaunchLog::default();
+    let kubelet = Kubelet::start(&plane, NODE, &namespace, launcher(launched.clone())).await?;
+    let cluster = Cluster {
+        pods: Api::namespaced(client.clone(), &namespace),
+        deployments: Api::namespaced(client.clone(), &namespace),
+        leases: Api::namespaced(client.clone(), &namespace),
+        kubelet: &kubelet,
+        launched: launched.clone(),
+    };
+    let values = json!({ "aws": { "region": "us-east-1" } });
+
+    // --- the previous release: Helm installs its CRDs from crds/, outside the release ---
+    let installed = cluster
+        .explain(
+            previous_helm
+                .install(&kubeconfig, RELEASE, &namespace, values.clone())
+                .await,
+        )
+        .await?;
+    assert_eq!(installed["info"]["status"], "deployed", "{installed}");
+    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
+    let mut generations = BTreeMap::new();
+    for name in crd_names() {
+        let crd = crds.get(&name).await?;
+        assert!(
+            !crd.metadata
+                .annotations
+                .unwrap_or_default()
+                .contains_key("meta.helm.sh/release-name"),
+            "{name}: crds/ is no part of the release"
+        );
+        generations.insert(name, crd.metadata.generation.unwrap_or_default());
+    }
+
+    // One resource of each kind, created under the previous release.
+    let mut kept = BTreeMap::new();
+    for (kind, plural, name, spec) in [
+        (
+            "BedrockCustomModel",
+            "bedrockcustommodels",
+            "kept-model",
+            json!({
+                "source": { "s3Uri": "s3://helm-test/model/" },
+                "roleArn": "arn:aws:iam::123456789012:role/bedrock-operator/BedrockImport",
+            }),
+        ),
+        (
+            "BedrockCustomModelDeployment",
+            "bedrockcustommodeldeployments",
+            "kept-deployment",
+            json!({ "modelRef": { "name": "kept-model" } }),
+        ),
+        (
+            "BedrockProvisionedThroughput",
+            "bedrockprovisionedthroughputs",
+            "kept-throughput",
+            json!({ "modelRef": { "name": "kept-model" }, "modelUnits": 1 }),
+        ),
+    ] {
+        let api = custom_resources(&client, &namespace, kind, plural);
+        let created = api
+            .create(&PostParams::default(), &resource(kind, name, spec)?)
+            .await
+            .with_context(|| format!("creating {kind} {name}"))?;
+        kept.insert((kind, plural, name), created.metadata.uid.context("a UID")?);
+    }
+    let still_there = async |when: &str| -> Result<()> {
+        for ((kind, plural, name), uid) in &kept {
+            let api = custom_resources(&client, &namespace, kind, plural);
+            let found = api.get_opt(name).await?;
+            assert_eq!(
+                found.and_then(|r| r.metadata.uid).as_ref(),
+                Some(uid),
+                "{kind} {name} is kept {when}"
+            );
+        }
+        Ok(())
+    };
+
+    // --- helm upgrade to this chart: the CRDs become the release's, with the keep policy ---
+    let started = Instant::now();
+    let upgraded = cluster
+        .explain(
+            helm.upgrade_with(
+                &kubeconfig,
+                RELEASE,
+                &namespace,
+                values.clone(),
+                &["--take-ownership"],
+            )
+            .await,
+        )
+        .await?;
+    eprintln!(
+        "helm upgrade --take-ownership from the previous release: {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    assert_eq!(upgraded["info"]["status"], "deployed", "{upgraded}");
+    assert_eq!(upgraded["version"], 2);
+    assert_eq!(upgraded["chart"]["metadata"]["version"], pushed.version);
+    for crd in bedrock_operator::api::crd::crds() {
+        let name = crd.metadata.name.clone().context("a CRD name")?;
+        let served = crds.get(&name).await?;
+        let annotations = served.metadata.annotations.clone().unwrap_or_default();
+        let labels = served.metadata.labels.clone().unwrap_or_default();
+        assert_eq!(
+            annotations
+                .get("meta.helm.sh/release-name")
+                .map(String::as_str),
+            Some(RELEASE),
+            "{name} belongs to the release"
+        );
+        assert_eq!(
+            annotations
+                .get("helm.sh/resource-policy")
+                .map(String::as_str),
+            Some("keep"),
+            "{name}"
+        );
+        assert_eq!(
+            labels
+                .get("app.kubernetes.io/managed-by")
+                .map(String::as_str),
+            Some("Helm"),
+            "{name}"
+        );
+        assert_eq!(
+            cel_rules(&serde_json::to_value(&served)?),
+            cel_rules(&serde_json::to_value(&crd)?),
+            "{name}: the server has this chart's CRD"
+        );
+        assert_eq!(
+            printer_columns(&served),
+            printer_columns(&crd),
+            "{name}: the server has this chart's CRD"
+        );
+    }
+    still_there("after the upgrade from the previous release").await?;
+
+    // --- a later release that changes a CRD: plain helm upgrade applies the change ---
+    let next_dir = scratch.path().join("next/bedrock-operator");
+    copy_dir(helm.chart_dir(), &next_dir)?;
+    let model_crd = "bedrockcustommodels.bedrock-operator.dev";
+    let template = next_dir.join(format!("templates/crds/{model_crd}.yaml"));
+    let text = std::fs::read_to_string(&template)?;
+    let columns = "  - additionalPrinterColumns:\n";
+    ensure!(text.contains(columns), "{}", template.display());
+    std::fs::write(
+        &template,
+        text.replacen(
+            columns,
+            &format!(
+                "{columns}    - description: The region\n      jsonPath: .spec.region\n      name: Region\n      type: string\n"
+            ),
+            1,
+        ),
+    )?;
+    let chart_yaml = next_dir.join("Chart.yaml");
+    let text = std::fs::read_to_string(&chart_yaml)?;
+    let version_line = format!("\nversion: {}\n", pushed.version);
+    ensure!(text.contains(&version_line), "{text}");
+    std::fs::write(
+        &chart_yaml,
+        text.replace(&version_line, "\nversion: 99.0.0-next\n"),
+    )?;
+    let next = helm.publish(
+        &next_dir,
+        &scratch.path().join("next-package"),
+        &registry.oci_ref("charts"),
+    )?;
+    let next_helm = helm.from_source(ChartSource::Oci(next));
+    let started = Instant::now();
+    let upgraded = cluster
+        .explain(
+            next_helm
+                .upgrade(&kubeconfig, RELEASE, &namespace, values.clone())
+                .await,
+        )
+        .await?;
+    eprintln!(
+        "helm upgrade to a chart with a changed CRD: {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    assert_eq!(upgraded["version"], 3, "{upgraded}");
+    let served = crds.get(model_crd).await?;
+    assert!(
+        printer_columns(&served).contains(&"Region".to_string()),
+        "the upgrade applied the CRD change: {:?}",
+        printer_columns(&served)
+    );
+    assert!(
+        served.metadata.generation.unwrap_or_default() > generations[model_crd],
+        "the CRD's spec changed on the server"
+    );
+    still_there("after an upgrade that changed a CRD").await?;
+
+    // --- helm uninstall: crds.keep leaves every CRD, and so every resource ---
+    cluster
+        .explain(helm.uninstall(&kubeconfig, RELEASE, &namespace).await)
+        .await?;
+    cluster.wait_for_no_pods().await?;
+    for name in crd_names() {
+        assert!(crds.get_opt(&name).await?.is_some(), "{name} is kept");
+    }
+    still_there("after helm uninstall").await?;
+    Ok(())
+}
+
+/// The namespaced API of one of the operator's kinds.
+fn custom_resources(
+    client: &kube::Client,
+    namespace: &str,
+    kind: &str,
+    plural: &str,
+) -> Api<DynamicObject> {
+    let resource = ApiResource::from_gvk_with_plural(
+        &GroupVersionKind::gvk("bedrock-operator.dev", "v1alpha1", kind),
+        plural,
+    );
+    Api::namespaced_with(client.clone(), namespace, &resource)
+}
+
+fn resource(kind: &str, name: &str, spec: Value) -> Result<DynamicObject> {
+    Ok(serde_json::from_value(json!({
+        "apiVersion": "bedrock-operator.dev/v1alpha1",
+        "kind": kind,
+        "metadata": { "name": name },
+        "spec": spec,
+    }))?)
+}
+
+/// The printer column names of a CRD's first version.
+fn printer_columns(crd: &CustomResourceDefinition) -> Vec<String> {
+    crd.spec
+        .versions
+        .first()
+        .and_then(|v| v.additional_printer_columns.clone())
+        .unwrap_or_default()
+        .into_iter()
+        .map(|c| c.name)
+        .collect()
+}
+
+/// Copies the folder `from` to `to` (files and folders only).
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) -> Result<()> {
+    std::fs::create_dir_all(to).with_context(|| format!("creating {}", to.display()))?;
+    for entry in std::fs::read_dir(from).with_context(|| format!("listing {}", from.display()))? {
+        let entry = entry?;
+        let target = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            copy_dir(&entry.path(), &target)?;
+        } else {
+            std::fs::copy(entry.path(), &target)
+                .with_context(|| format!("copying {}", entry.path().display()))?;
+        }
+    }
     Ok(())
 }
 
@@ -1640,4 +1982,33 @@ async fn http_status(port: u16, path: &str) -> Result<u16> {
     Ok(testkit::http::get(&format!("127.0.0.1:{port}"), path)
         .await?
         .0)
+}
+
+/// The names of the operator's CRDs.
+fn crd_names() -> Vec<String> {
+    bedrock_operator::api::crd::crds()
+        .into_iter()
+        .filter_map(|crd| crd.metadata.name)
+        .collect()
+}
+
+/// The checkout's chart packaged and pushed to `registry` under `charts/` (as a release pushes
+/// it to `oci://ghcr.io/<org>/charts`): a helm that installs it from there, and what was pushed.
+async fn publish_checkout_chart(registry: &Registry) -> Result<(Helm, testkit::chart::Pushed)> {
+    let helm = Helm::new()?;
+    let out = tempfile::tempdir()?;
+    let pushed = helm
+        .publish(helm.chart_dir(), out.path(), &registry.oci_ref("charts"))
+        .with_context(|| format!("registry log:\n{}", registry.log_tail()))?;
+    assert!(pushed.digest.starts_with("sha256:"), "{pushed:?}");
+    assert_eq!(
+        pushed.chart_ref,
+        format!("oci://{}/charts/bedrock-operator", registry.host())
+    );
+    assert_eq!(
+        registry.tags("charts/bedrock-operator").await?,
+        [pushed.version.clone()],
+        "the registry holds the chart at the version of Chart.yaml"
+    );
+    Ok((helm.from_source(ChartSource::Oci(pushed.clone())), pushed))
 }

@@ -1,7 +1,8 @@
 //! Third-party programs the tests run, built once per machine from their own published Go
 //! modules: kube-apiserver, kube-controller-manager and kubectl (`k8s.io/kubernetes`, two
-//! releases), etcd (`go.etcd.io/etcd/server/v3`), the helm CLI (`helm.sh/helm/v4`) and an
-//! Argo CD-style Lua runner (`github.com/yuin/gopher-lua`).
+//! releases), etcd (`go.etcd.io/etcd/server/v3`), the helm CLI (`helm.sh/helm/v4`), the CNCF
+//! distribution registry (`github.com/distribution/distribution/v3`, an OCI registry for the
+//! charts) and an Argo CD-style Lua runner (`github.com/yuin/gopher-lua`).
 //!
 //! Each lives in `testkit/go/<module>/` as a `go.mod` + `go.sum` of ours (plus, where the module
 //! has no `main` to build, a few lines of `main.go`); those files are the only place a version is
@@ -89,6 +90,19 @@ pub const HELM: GoModule = GoModule {
     name: "helm",
     files: module_files!("helm": "go.mod", "go.sum"),
     packages: &[("helm.sh/helm/v4/cmd/helm", "helm")],
+    stamp_kubernetes_version: false,
+    toolchain: None,
+};
+
+/// The CNCF distribution registry (`registry serve CONFIG`): the OCI registry the chart tests
+/// push the packaged chart to and install it from (see [`crate::registry`]).
+pub const REGISTRY: GoModule = GoModule {
+    name: "registry",
+    files: module_files!("registry": "go.mod", "go.sum"),
+    packages: &[(
+        "github.com/distribution/distribution/v3/cmd/registry",
+        "registry",
+    )],
     stamp_kubernetes_version: false,
     toolchain: None,
 };
@@ -357,6 +371,11 @@ mod tests {
         assert!(oldest.starts_with("v1."), "{oldest}");
         assert_ne!(newest, oldest);
         assert!(HELM.required_version("helm.sh/helm/v4").is_some());
+        assert!(
+            REGISTRY
+                .required_version("github.com/distribution/distribution/v3")
+                .is_some_and(|v| v.starts_with("v3."))
+        );
         assert!(
             ETCD.required_version("go.etcd.io/etcd/server/v3")
                 .is_some_and(|v| v.starts_with("v3.6."))

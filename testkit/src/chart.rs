@@ -1,0 +1,237 @@
+//! The Helm chart as an OCI artifact: `helm package` of `charts/bedrock-operator` at the version
+//! its `Chart.yaml` names, and `helm push` of the package to an `oci://` registry. One code path
+//! for `cargo xtask chart --push oci://REGISTRY/PATH` (what a release runs) and the chart tests,
+//! which push to a [`crate::registry::Registry`] on loopback and install from it.
+//!
+//! ```no_run
+//! # async fn example() -> anyhow::Result<()> {
+//! use testkit::chart::{HelmCli, publish};
+//! let registry = testkit::registry::Registry::start().await?;
+//! let helm = HelmCli::built()?; // the helm of testkit/go/helm
+//! let out = tempfile::tempdir()?;
+//! let pushed = publish(&helm, "charts/bedrock-operator".as_ref(), out.path(), &registry.oci_ref("charts"), true)?;
+//! // helm install bedrock-operator oci://127.0.0.1:PORT/charts/bedrock-operator --version 0.1.0 --plain-http
+//! println!("{} {}", pushed.chart_ref, pushed.digest);
+//! # Ok(()) }
+//! ```
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use anyhow::{Context, Result, bail, ensure};
+
+use crate::gotools;
+
+/// The chart, relative to the workspace root.
+pub const CHART_DIR: &str = "charts/bedrock-operator";
+
+/// A helm CLI and, optionally, a folder of its own for Helm's configuration, cache and data
+/// (tests); without one it uses the user's (a release's `helm registry login` credentials).
+#[derive(Debug, Clone)]
+pub struct HelmCli {
+    binary: PathBuf,
+    home: Option<PathBuf>,
+}
+
+impl HelmCli {
+    /// The helm of `testkit/go/helm`, built once per machine (blocking).
+    pub fn built() -> Result<Self> {
+        let binary = gotools::HELM
+            .ensure()
+            .context("building the helm CLI (testkit/go/helm)")?
+            .join("helm");
+        Ok(Self::at(binary))
+    }
+
+    /// The helm at `binary`.
+    pub fn at(binary: impl Into<PathBuf>) -> Self {
+        Self {
+            binary: binary.into(),
+            home: None,
+        }
+    }
+
+    /// Keeps Helm's configuration, cache and data (registry logins included) under `home`.
+    pub fn with_home(mut self, home: impl Into<PathBuf>) -> Self {
+        self.home = Some(home.into());
+        self
+    }
+
+    pub fn binary(&self) -> &Path {
+        &self.binary
+    }
+
+    /// `helm` with the environment the tests and xtask agree on: never `$KUBECONFIG`'s cluster
+    /// by accident, Helm's folders under `home` when set.
+    pub fn command(&self) -> Command {
+        let mut command = Command::new(&self.binary);
+        command
+            .env_remove("KUBECONFIG")
+            .env_remove("HELM_NAMESPACE")
+            .env_remove("HELM_KUBECONTEXT")
+            .stdin(Stdio::null());
+        if let Some(home) = &self.home {
+            command
+                .env("HELM_CONFIG_HOME", home.join("config"))
+                .env("HELM_CACHE_HOME", home.join("cache"))
+                .env("HELM_DATA_HOME", home.join("data"));
+        }
+        command
+    }
+
+    /// Runs `helm ARGS`; its stdout and stderr, or an error quoting them.
+    pub fn run(&self, args: &[&str]) -> Result<(String, String)> {
+        let output = self
+            .command()
+            .args(args)
+            .output()
+            .with_context(|| format!("starting {}", self.binary.display()))?;
+        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+        if !output.status.success() {
+            bail!(
+                "helm {} failed ({}): {}{}",
+                args.join(" "),
+                output.status,
+                stderr.trim_end(),
+                stdout.trim_end()
+            );
+        }
+        Ok((stdout, stderr))
+    }
+}
+
+/// A packaged chart: `<name>-<version>.tgz`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Package {
+    pub path: PathBuf,
+    pub name: String,
+    pub version: String,
+}
+
+/// A chart in a registry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pushed {
+    /// What `helm install` takes: `oci://HOST/PATH/<name>` (with `--version`).
+    pub chart_ref: String,
+    pub version: String,
+    /// The manifest digest the registry stored (`sha256:…`), for pinning `@sha256:` and for
+    /// release notes.
+    pub digest: String,
+}
+
+/// The `name` and `version` of the chart in `chart_dir` (its Chart.yaml).
+pub fn chart_metadata(chart_dir: &Path) -> Result<(String, String)> {
+    let path = chart_dir.join("Chart.yaml");
+    let text =
+        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let chart: serde_yaml::Value =
+        serde_yaml::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+    let field = |key: &str| -> Result<String> {
+        chart[key]
+            .as_str()
+            .map(str::to_string)
+            .with_context(|| format!("{} has no {key}", path.display()))
+    };
+    Ok((field("name")?, field("version")?))
+}
+
+/// `helm package CHART_DIR --destination OUT_DIR`: the package, at the version Chart.yaml names.
+pub fn package(helm: &HelmCli, chart_dir: &Path, out_dir: &Path) -> Result<Package> {
+    let (name, version) = chart_metadata(chart_dir)?;
+    std::fs::create_dir_all(out_dir).with_context(|| format!("creating {}", out_dir.display()))?;
+    let chart = chart_dir.to_str().context("the chart's path is UTF-8")?;
+    let out = out_dir.to_str().context("the output path is UTF-8")?;
+    helm.run(&["package", chart, "--destination", out])?;
+    let path = out_dir.join(format!("{name}-{version}.tgz"));
+    ensure!(
+        path.is_file(),
+        "helm package wrote no {} in {}",
+        path.display(),
+        out_dir.display()
+    );
+    Ok(Package {
+        path,
+        name,
+        version,
+    })
+}
+
+/// `helm push PACKAGE REMOTE [--plain-http]`, `REMOTE` being `oci://HOST/PATH`: where it went
+/// and the digest Helm reports.
+pub fn push(helm: &HelmCli, package: &Package, remote: &str, plain_http: bool) -> Result<Pushed> {
+    ensure!(
+        remote.starts_with("oci://"),
+        "push to an oci:// reference, not {remote}"
+    );
+    let remote = remote.trim_end_matches('/');
+    let path = package.path.to_str().context("the package path is UTF-8")?;
+    let mut args = vec!["push", path, remote];
+    if plain_http {
+        args.push("--plain-http");
+    }
+    let (stdout, stderr) = helm.run(&args)?;
+    let printed = format!("{stdout}\n{stderr}");
+    let digest = printed
+        .lines()
+        .find_map(|line| line.trim().strip_prefix("Digest: "))
+        .map(str::to_string)
+        .with_context(|| format!("helm push printed no digest: {printed}"))?;
+    Ok(Pushed {
+        chart_ref: format!("{remote}/{}", package.name),
+        version: package.version.clone(),
+        digest,
+    })
+}
+
+/// [`package`] then [`push`]: what `cargo xtask chart --push` does.
+pub fn publish(
+    helm: &HelmCli,
+    chart_dir: &Path,
+    out_dir: &Path,
+    remote: &str,
+    plain_http: bool,
+) -> Result<Pushed> {
+    let package = package(helm, chart_dir, out_dir)?;
+    push(helm, &package, remote, plain_http)
+}
+
+/// Writes the chart folder `chart_path` (relative to the repository root) as it was at git
+/// `commit` into `dest` (`git archive`; needs the history, which a full clone has): the chart of
+/// an earlier release, to upgrade from. Returns the chart's folder under `dest`.
+pub fn export_from_git(
+    repository: &Path,
+    commit: &str,
+    chart_path: &str,
+    dest: &Path,
+) -> Result<PathBuf> {
+    std::fs::create_dir_all(dest).with_context(|| format!("creating {}", dest.display()))?;
+    let archive = dest.join("chart.tar");
+    let output = Command::new("git")
+        .current_dir(repository)
+        .args(["archive", "--format=tar", "--output"])
+        .arg(&archive)
+        .arg(commit)
+        .arg(chart_path)
+        .output()
+        .context("running git archive")?;
+    ensure!(
+        output.status.success(),
+        "git archive {commit} {chart_path} failed (a shallow clone lacks the commit: fetch the \
+         history): {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let output = Command::new("tar")
+        .current_dir(dest)
+        .arg("-xf")
+        .arg(&archive)
+        .output()
+        .context("running tar")?;
+    ensure!(
+        output.status.success(),
+        "tar -xf {} failed: {}",
+        archive.display(),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    Ok(dest.join(chart_path))
+}
