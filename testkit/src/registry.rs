@@ -185,3 +185,31 @@ async fn wait_ready(registry: &mut Proc, port: u16) -> Result<()> {
         )
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The registry answers the distribution API once `start` returns, holds nothing yet, and
+    /// is gone (its port refuses connections) once the guard drops.
+    #[tokio::test]
+    async fn starts_ready_and_stops_on_drop() -> Result<()> {
+        let registry = Registry::start().await?;
+        let host = registry.host();
+        let (status, _) = crate::http::get(&host, "/v2/").await?;
+        assert_eq!(status, 200);
+        assert_eq!(
+            registry.tags("charts/bedrock-operator").await?,
+            Vec::<String>::new()
+        );
+        assert!(registry.oci_ref("/charts/").ends_with(&format!("{host}/charts")));
+        let storage = registry.dir().to_path_buf();
+        drop(registry);
+        assert!(
+            tokio::net::TcpStream::connect(&host).await.is_err(),
+            "nothing listens on {host} after the drop"
+        );
+        assert!(!storage.exists(), "the storage is removed");
+        Ok(())
+    }
+}
