@@ -9,7 +9,9 @@ use crate::controller::guards::{ArnPatterns, Guards, GuardsError};
 use crate::controller::scope::NamespaceScope;
 use crate::telemetry::LogFormat;
 
-/// Kubernetes operator for Amazon Bedrock imported custom models (BedrockCustomModel).
+/// Kubernetes operator for Amazon Bedrock imported custom models: BedrockCustomModel (an
+/// imported model), BedrockCustomModelDeployment (on-demand inference for one) and
+/// BedrockProvisionedThroughput (model units bought for one).
 #[derive(Debug, Parser)]
 #[command(name = "bedrock-operator", version, about, long_about = None)]
 pub struct Cli {
@@ -19,7 +21,9 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run the operator: watch BedrockCustomModel resources and manage their Bedrock models.
+    /// Run the operator: watch BedrockCustomModels, BedrockCustomModelDeployments and
+    /// BedrockProvisionedThroughputs and manage their Bedrock models, deployments and
+    /// provisioned throughputs.
     ///
     /// Kubernetes access comes from KUBECONFIG, ~/.kube/config or the in-cluster service
     /// account. AWS credentials and region come from the standard AWS chain (environment,

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail, ensure};
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::coordination::v1::Lease;
-use k8s_openapi::api::core::v1::{Pod, Secret, ServiceAccount};
+use k8s_openapi::api::core::v1::{Pod, Secret, Service, ServiceAccount};
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, Role};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{Api, DynamicObject, ListParams, PostParams};
@@ -1074,6 +1074,176 @@ fn the_documented_image_build_makes_the_default_image() -> Result<()> {
     Ok(())
 }
 
+/// The fenced blocks of `language` in a Markdown text, in order.
+fn fenced_blocks(markdown: &str, language: &str) -> Vec<String> {
+    let opening = format!("```{language}");
+    let mut blocks = Vec::new();
+    let mut current: Option<String> = None;
+    for line in markdown.lines() {
+        let trimmed = line.trim_start();
+        match &mut current {
+            None if trimmed == opening => current = Some(String::new()),
+            Some(block) if trimmed == "```" => {
+                blocks.push(std::mem::take(block));
+                current = None;
+            }
+            Some(block) => {
+                block.push_str(trimmed);
+                block.push('\n');
+            }
+            None => {}
+        }
+    }
+    blocks
+}
+
+/// docs/helm.md opens with the one-line install from the registry at the chart's version, and
+/// its trust policies are valid JSON that name the ServiceAccount that install creates (the
+/// chart's default, rendered by Helm) in its namespace: a copied policy works as it is once
+/// the account, region and cluster are the reader's.
+#[test]
+fn the_docs_install_line_and_trust_policies_match_the_chart() -> Result<()> {
+    let docs = std::fs::read_to_string(workspace_root().join("docs/helm.md"))?;
+    let version = chart_yaml()?["version"]
+        .as_str()
+        .context("version")?
+        .to_string();
+    let first = fenced_blocks(&docs, "sh")
+        .into_iter()
+        .next()
+        .context("a first sh block")?;
+    let expected = format!(
+        "helm install {RELEASE} oci://ghcr.io/<org>/charts/bedrock-operator --version {version} -n bedrock-operator --create-namespace"
+    );
+    assert_eq!(
+        first.trim(),
+        expected,
+        "docs/helm.md opens with the install"
+    );
+    assert!(
+        docs[..docs.find(&expected).unwrap_or(0)].lines().count() <= 3,
+        "the install line comes first"
+    );
+    let namespace = "bedrock-operator";
+    let rendered = Helm::new()?.render(json!({}), RELEASE, namespace)?;
+    let account = rendered.one("ServiceAccount")?["metadata"]["name"]
+        .as_str()
+        .context("the ServiceAccount's name")?
+        .to_string();
+
+    let policies: Vec<Value> = fenced_blocks(&docs, "json")
+        .iter()
+        .map(|block| serde_json::from_str(block).with_context(|| block.to_string()))
+        .collect::<Result<_>>()?;
+    let statement = |principal: &str| -> Result<&Value> {
+        policies
+            .iter()
+            .flat_map(|p| p["Statement"].as_array().into_iter().flatten())
+            .find(|s| {
+                s["Principal"]["Service"] == principal
+                    || s["Principal"]["Federated"]
+                        .as_str()
+                        .is_some_and(|f| f.contains(principal))
+            })
+            .with_context(|| format!("a trust policy for {principal}"))
+    };
+    for policy in &policies {
+        assert_eq!(policy["Version"], "2012-10-17", "{policy}");
+    }
+
+    let irsa = statement(":oidc-provider/")?;
+    assert_eq!(irsa["Action"], "sts:AssumeRoleWithWebIdentity");
+    let conditions = irsa["Condition"]["StringEquals"]
+        .as_object()
+        .context("IRSA's StringEquals")?;
+    let sub = conditions
+        .iter()
+        .find(|(key, _)| key.ends_with(":sub"))
+        .context("a :sub condition")?
+        .1;
+    assert_eq!(
+        sub,
+        &json!(format!("system:serviceaccount:{namespace}:{account}"))
+    );
+    assert!(
+        conditions
+            .iter()
+            .any(|(key, value)| key.ends_with(":aud") && value == "sts.amazonaws.com")
+    );
+
+    let pod_identity = statement("pods.eks.amazonaws.com")?;
+    assert_eq!(
+        pod_identity["Action"],
+        json!(["sts:AssumeRole", "sts:TagSession"])
+    );
+    let tags = &pod_identity["Condition"]["StringEquals"];
+    assert_eq!(tags["aws:RequestTag/kubernetes-namespace"], namespace);
+    assert_eq!(tags["aws:RequestTag/kubernetes-service-account"], account);
+
+    let bedrock = statement("bedrock.amazonaws.com")?;
+    assert_eq!(bedrock["Action"], "sts:AssumeRole");
+    let account_id = bedrock["Condition"]["StringEquals"]["aws:SourceAccount"]
+        .as_str()
+        .context("aws:SourceAccount")?;
+    let source_arn = bedrock["Condition"]
+        .as_object()
+        .into_iter()
+        .flat_map(|c| c.values())
+        .find_map(|operator| operator["aws:SourceArn"].as_str())
+        .context("aws:SourceArn")?;
+    assert!(
+        source_arn.starts_with("arn:aws:bedrock:") && source_arn.contains(account_id),
+        "{source_arn}"
+    );
+    Ok(())
+}
+
+/// docs/helm.md's clean-up deletes every resource kind and all three CRDs, and NOTES.txt says
+/// uninstall keeps them (or, with crds.keep=false, that it deletes them).
+#[test]
+fn the_docs_clean_up_names_every_kind_and_crd() -> Result<()> {
+    let docs = std::fs::read_to_string(workspace_root().join("docs/helm.md"))?;
+    let uninstall = docs
+        .split_once("\n## Uninstall\n")
+        .context("an Uninstall section")?
+        .1;
+    let uninstall = uninstall.split("\n## ").next().unwrap_or_default();
+    let commands = fenced_blocks(uninstall, "sh").join("\n");
+    let delete_crd = commands
+        .lines()
+        .find(|line| line.starts_with("kubectl delete crd "))
+        .context("a kubectl delete crd line")?;
+    let deleted: BTreeSet<&str> = delete_crd.split_whitespace().skip(3).collect();
+    let names = crd_names();
+    assert_eq!(
+        deleted,
+        names.iter().map(String::as_str).collect(),
+        "{delete_crd}"
+    );
+    for crd in bedrock_operator::api::crd::crds() {
+        let plural = crd.spec.names.plural;
+        assert!(
+            commands.contains(&plural),
+            "the clean-up deletes the {plural}: {commands}"
+        );
+    }
+    let notes = Helm::new()?.notes(json!({}), RELEASE, NAMESPACE)?;
+    assert!(
+        notes.contains("helm uninstall keeps the three CRDs"),
+        "{notes}"
+    );
+    for kind in [
+        "BedrockCustomModels",
+        "BedrockCustomModelDeployments",
+        "BedrockProvisionedThroughputs",
+    ] {
+        assert!(notes.contains(kind), "NOTES.txt names {kind}: {notes}");
+    }
+    let unkept = Helm::new()?.notes(json!({ "crds": { "keep": false } }), RELEASE, NAMESPACE)?;
+    assert!(unkept.contains("helm uninstall DELETES"), "{unkept}");
+    Ok(())
+}
+
 // --- A release on a real control plane ---------------------------------------------------
 
 /// The longest any one wait takes (besides helm's own `--wait`).
@@ -1419,6 +1589,13 @@ async fn install_upgrade_rollback_and_uninstall_run_the_operator() -> Result<()>
             .is_none(),
         "the ServiceAccount is gone"
     );
+    assert!(
+        Api::<Service>::namespaced(client.clone(), &namespace)
+            .get_opt(&format!("{RELEASE}-metrics"))
+            .await?
+            .is_none(),
+        "the metrics Service is gone"
+    );
     cluster.wait_for_no_pods().await?;
     match helm.status(&kubeconfig, RELEASE, &namespace).await? {
         Ok(status) => bail!("the release is still there: {status}"),
@@ -1475,7 +1652,7 @@ async fn upgrade_from_the_previous_release_upgrades_the_crds_and_keeps_every_res
         &scratch.path().join("previous-package"),
         &registry.oci_ref("previous"),
     )?;
-    let previous_helm = helm.from_source(ChartSource::Oci(previous));
+    let previous_helm = helm.with_source(ChartSource::Oci(previous));
 
     let plane = ControlPlane::start().await?;
     let kubeconfig = plane.kubeconfig_path().to_path_buf();
@@ -1651,7 +1828,7 @@ async fn upgrade_from_the_previous_release_upgrades_the_crds_and_keeps_every_res
         &scratch.path().join("next-package"),
         &registry.oci_ref("charts"),
     )?;
-    let next_helm = helm.from_source(ChartSource::Oci(next));
+    let next_helm = helm.with_source(ChartSource::Oci(next));
     let started = Instant::now();
     let upgraded = cluster
         .explain(
@@ -2007,8 +2184,8 @@ async fn publish_checkout_chart(registry: &Registry) -> Result<(Helm, testkit::c
     );
     assert_eq!(
         registry.tags("charts/bedrock-operator").await?,
-        [pushed.version.clone()],
+        std::slice::from_ref(&pushed.version),
         "the registry holds the chart at the version of Chart.yaml"
     );
-    Ok((helm.from_source(ChartSource::Oci(pushed.clone())), pushed))
+    Ok((helm.with_source(ChartSource::Oci(pushed.clone())), pushed))
 }

@@ -105,7 +105,7 @@ impl Helm {
     }
 
     /// The same helm, installing and upgrading from `source`.
-    pub fn from_source(&self, source: ChartSource) -> Self {
+    pub fn with_source(&self, source: ChartSource) -> Self {
         Self {
             source,
             ..self.clone()

@@ -202,7 +202,11 @@ mod tests {
             registry.tags("charts/bedrock-operator").await?,
             Vec::<String>::new()
         );
-        assert!(registry.oci_ref("/charts/").ends_with(&format!("{host}/charts")));
+        assert!(
+            registry
+                .oci_ref("/charts/")
+                .ends_with(&format!("{host}/charts"))
+        );
         let storage = registry.dir().to_path_buf();
         drop(registry);
         assert!(
