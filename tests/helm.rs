@@ -13,6 +13,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail, ensure};
+use bedrock_emulator::{Emulator, EmulatorConfig};
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::{Pod, Secret, Service, ServiceAccount};
@@ -1866,6 +1867,202 @@ async fn upgrade_from_the_previous_release_upgrades_the_crds_and_keeps_every_res
     Ok(())
 }
 
+const EMULATOR_REGION: &str = "us-east-1";
+
+/// The clean-up of docs/helm.md ("To remove everything"), its commands run as written (the
+/// namespace of the release being the test's): with the operator running against a Bedrock
+/// emulator, `kubectl delete` of every kind deletes the resources and their Bedrock objects;
+/// `helm uninstall` keeps the CRDs (`crds.keep`); `kubectl delete crd` removes all three.
+#[tokio::test]
+async fn the_documented_clean_up_leaves_nothing_behind() -> Result<()> {
+    let docs = std::fs::read_to_string(workspace_root().join("docs/helm.md"))?;
+    let uninstall = docs
+        .split_once("\n## Uninstall\n")
+        .context("an Uninstall section")?
+        .1;
+    let uninstall = uninstall.split("\n## ").next().unwrap_or_default();
+    let (before, steps) = uninstall
+        .split_once("To remove everything")
+        .context("the clean-up steps")?;
+    let uninstall_line = fenced_blocks(before, "sh").join("");
+    assert!(
+        uninstall_line.starts_with(&format!("helm uninstall {RELEASE} ")),
+        "{uninstall_line}"
+    );
+    let step_blocks = fenced_blocks(steps, "sh");
+    let [delete_resources, delete_crds] = step_blocks.as_slice() else {
+        bail!("two command blocks in the clean-up steps: {step_blocks:?}");
+    };
+
+    let emulator = Emulator::start(EmulatorConfig {
+        region: EMULATOR_REGION.to_string(),
+        ready_delay: Duration::from_millis(300),
+        deployment_ready_delay: Duration::from_millis(300),
+        provisioned_create_delay: Duration::from_millis(300),
+        ..EmulatorConfig::default()
+    })
+    .await?;
+    let registry = Registry::start().await?;
+    let (helm, _) = publish_checkout_chart(&registry).await?;
+    let plane = ControlPlane::start().await?;
+    let kubeconfig = plane.kubeconfig_path().to_path_buf();
+    let namespace = plane.create_namespace("bedrock-clean-up").await?;
+    let client = plane.client();
+    let launched = LaunchLog::default();
+    let kubelet = Kubelet::start(
+        &plane,
+        NODE,
+        &namespace,
+        launcher_to(launched.clone(), emulator.url()),
+    )
+    .await?;
+    let cluster = Cluster {
+        pods: Api::namespaced(client.clone(), &namespace),
+        deployments: Api::namespaced(client.clone(), &namespace),
+        leases: Api::namespaced(client.clone(), &namespace),
+        kubelet: &kubelet,
+        launched: launched.clone(),
+    };
+    cluster
+        .explain(
+            helm.install(
+                &kubeconfig,
+                RELEASE,
+                &namespace,
+                json!({ "aws": { "region": EMULATOR_REGION } }),
+            )
+            .await,
+        )
+        .await?;
+
+    // A model, a deployment and a throughput of it, all Ready: objects in Bedrock.
+    let resources = [
+        (
+            "BedrockCustomModel",
+            "bedrockcustommodels",
+            "model",
+            json!({
+                "source": { "s3Uri": "s3://helm-test/model/" },
+                "roleArn": "arn:aws:iam::123456789012:role/bedrock-operator/BedrockImport",
+            }),
+        ),
+        (
+            "BedrockCustomModelDeployment",
+            "bedrockcustommodeldeployments",
+            "deployment",
+            json!({ "modelRef": { "name": "model" } }),
+        ),
+        (
+            "BedrockProvisionedThroughput",
+            "bedrockprovisionedthroughputs",
+            "throughput",
+            json!({ "modelRef": { "name": "model" }, "modelUnits": 1 }),
+        ),
+    ];
+    for (kind, plural, name, spec) in &resources {
+        custom_resources(&client, &namespace, kind, plural)
+            .create(&PostParams::default(), &resource(kind, name, spec.clone())?)
+            .await
+            .with_context(|| format!("creating {kind} {name}"))?;
+    }
+    for (kind, plural, name, _) in &resources {
+        let api = custom_resources(&client, &namespace, kind, plural);
+        let ready = wait::until(
+            format!("{kind} {name} to become Ready"),
+            DEADLINE,
+            POLL,
+            async || {
+                let object = api.get(name).await?;
+                let ready = object.data["status"]["conditions"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .any(|c| c["type"] == "Ready" && c["status"] == "True");
+                Ok(ready.then_some(()))
+            },
+        )
+        .await;
+        cluster.explain(ready).await?;
+    }
+    let bedrock_objects = |emulator: &bedrock_emulator::EmulatorHandle| {
+        let state = emulator.state();
+        state.models().len() + state.deployments().len() + state.provisioned_throughputs().len()
+    };
+    assert_eq!(bedrock_objects(&emulator), 3);
+
+    // 1. While the operator runs, delete every resource: their Bedrock objects go too.
+    let kubectl = testkit::binaries::locate()
+        .await?
+        .kubectl
+        .context("kubectl (KUBEBUILDER_ASSETS has none)")?;
+    let run_kubectl = async |line: &str| -> Result<String> {
+        let mut words: Vec<String> = line.split_whitespace().map(str::to_string).collect();
+        ensure!(
+            words.first().map(String::as_str) == Some("kubectl"),
+            "{line}"
+        );
+        words.remove(0);
+        if words.starts_with(&["delete".into(), "namespace".into()]) {
+            words[2] = namespace.clone();
+        }
+        // `kubectl delete` waits for the finalizers: bounded here, never for ever.
+        let output = tokio::time::timeout(
+            DEADLINE,
+            tokio::process::Command::new(&kubectl)
+                .arg("--kubeconfig")
+                .arg(&kubeconfig)
+                .args(&words)
+                .kill_on_drop(true)
+                .output(),
+        )
+        .await
+        .with_context(|| format!("{line} did not finish within {DEADLINE:?}"))??;
+        let printed = format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        ensure!(output.status.success(), "{line}: {printed}");
+        Ok(printed)
+    };
+    let mut listed = String::new();
+    for line in delete_resources.lines().filter(|l| !l.trim().is_empty()) {
+        let line = line.split(" #").next().unwrap_or(line);
+        let printed = cluster.explain(run_kubectl(line).await).await?;
+        if line.starts_with("kubectl get ") {
+            listed = printed;
+        }
+    }
+    assert!(listed.contains("No resources found"), "{listed}");
+    let gone = wait::until(
+        "the Bedrock objects to be deleted",
+        DEADLINE,
+        POLL,
+        async || Ok((bedrock_objects(&emulator) == 0).then_some(())),
+    )
+    .await;
+    cluster.explain(gone).await?;
+
+    // 2. Uninstall the release: the CRDs stay.
+    cluster
+        .explain(helm.uninstall(&kubeconfig, RELEASE, &namespace).await)
+        .await?;
+    cluster.wait_for_no_pods().await?;
+    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
+    for name in crd_names() {
+        assert!(crds.get_opt(&name).await?.is_some(), "{name} is kept");
+    }
+
+    // 3. Delete the CRDs (and the namespace).
+    for line in delete_crds.lines().filter(|l| !l.trim().is_empty()) {
+        run_kubectl(line).await?;
+    }
+    for name in crd_names() {
+        assert!(crds.get_opt(&name).await?.is_none(), "{name} is deleted");
+    }
+    Ok(())
+}
+
 /// The namespaced API of one of the operator's kinds.
 fn custom_resources(
     client: &kube::Client,
@@ -1931,6 +2128,14 @@ fn refusals(logs: &str) -> Vec<String> {
 fn launcher(
     launched: LaunchLog,
 ) -> impl Fn(&PodRun<'_>) -> Result<std::process::Command> + Send + Sync + 'static {
+    launcher_to(launched, "http://127.0.0.1:9".to_string())
+}
+
+/// [`launcher`] with the operator's Bedrock at `bedrock_endpoint` (an emulator).
+fn launcher_to(
+    launched: LaunchLog,
+    bedrock_endpoint: String,
+) -> impl Fn(&PodRun<'_>) -> Result<std::process::Command> + Send + Sync + 'static {
     move |run| {
         let container = run.container;
         ensure!(
@@ -1970,7 +2175,7 @@ fn launcher(
             .env("KUBECONFIG", &run.kubeconfig)
             .env("AWS_ACCESS_KEY_ID", "AKIDHELMTEST00000001")
             .env("AWS_SECRET_ACCESS_KEY", "helm-test-secret")
-            .env("AWS_ENDPOINT_URL_BEDROCK", "http://127.0.0.1:9")
+            .env("AWS_ENDPOINT_URL_BEDROCK", &bedrock_endpoint)
             .env("AWS_EC2_METADATA_DISABLED", "true");
         if let Some(marker) = std::env::var_os(RUN_MARKER) {
             command.env(RUN_MARKER, marker);
