@@ -1,9 +1,11 @@
 //! The Helm chart (charts/bedrock-operator), driven through the real `helm` CLI (v4, see
 //! charts/tests/driver.rs) as users run it: `helm lint`, what `helm template` renders with
 //! default and non-default values and Kubernetes versions, what the values schema refuses, its
-//! CRD copy, and a release's life on the current control plane: `helm install --wait` (the
-//! operator really starts, as the Deployment's Pod, and becomes ready), `helm upgrade`,
-//! `helm rollback`, `helm uninstall`.
+//! templated CRDs, what docs/helm.md tells users to run; then, with the chart pushed to a real
+//! OCI registry on loopback (testkit::registry) and installed from `oci://`, a release's life
+//! on the current control plane: `helm install --wait` (the operator really starts, as the
+//! Deployment's Pod, and becomes ready), `helm upgrade`, `helm rollback`, `helm uninstall`; the
+//! upgrade from the previous release's chart; and the documented clean-up.
 
 #[path = "../charts/tests/driver.rs"]
 mod driver;
@@ -1311,6 +1313,12 @@ async fn install_upgrade_rollback_and_uninstall_run_the_operator() -> Result<()>
         "the chart pulled from {}",
         pushed.chart_ref
     );
+    let manifest = format!("/v2/charts/bedrock-operator/manifests/{}", pushed.version);
+    assert!(
+        registry.log_contains(&manifest),
+        "helm install pulled {manifest} from the registry:\n{}",
+        registry.log_tail()
+    );
     assert_eq!(
         installed["apply_method"], "ssa",
         "Helm 4 applies server-side"
@@ -1651,7 +1659,8 @@ async fn upgrade_from_the_previous_release_upgrades_the_crds_and_keeps_every_res
     let previous = helm.publish(
         &previous_dir,
         &scratch.path().join("previous-package"),
-        &registry.oci_ref("previous"),
+        &registry,
+        "previous",
     )?;
     let previous_helm = helm.with_source(ChartSource::Oci(previous));
 
@@ -1827,7 +1836,8 @@ async fn upgrade_from_the_previous_release_upgrades_the_crds_and_keeps_every_res
     let next = helm.publish(
         &next_dir,
         &scratch.path().join("next-package"),
-        &registry.oci_ref("charts"),
+        &registry,
+        "charts",
     )?;
     let next_helm = helm.with_source(ChartSource::Oci(next));
     let started = Instant::now();
@@ -2379,9 +2389,7 @@ fn crd_names() -> Vec<String> {
 async fn publish_checkout_chart(registry: &Registry) -> Result<(Helm, testkit::chart::Pushed)> {
     let helm = Helm::new()?;
     let out = tempfile::tempdir()?;
-    let pushed = helm
-        .publish(helm.chart_dir(), out.path(), &registry.oci_ref("charts"))
-        .with_context(|| format!("registry log:\n{}", registry.log_tail()))?;
+    let pushed = helm.publish(helm.chart_dir(), out.path(), registry, "charts")?;
     assert!(pushed.digest.starts_with("sha256:"), "{pushed:?}");
     assert_eq!(
         pushed.chart_ref,

@@ -63,8 +63,7 @@ impl ChartSource {
                     "--version".to_string(),
                     pushed.version.clone(),
                 ];
-                // Only the tests' loopback registry speaks plain HTTP.
-                if pushed.chart_ref.starts_with("oci://127.0.0.1:") {
+                if pushed.plain_http {
                     args.push("--plain-http".to_string());
                 }
                 args
@@ -117,17 +116,24 @@ impl Helm {
         testkit::chart::HelmCli::at(&self.binary).with_home(&self.home)
     }
 
-    /// `helm package CHART_DIR` into `out_dir` and `helm push` to `remote` (`oci://HOST/PATH`,
-    /// plain HTTP on loopback) by `testkit::chart`, as `cargo xtask chart --push` does: where
-    /// the chart went and its digest.
+    /// `helm package CHART_DIR` into `out_dir` and `helm push --plain-http` to `registry`
+    /// under `path` by `testkit::chart`, as `cargo xtask chart --push` does: where the chart
+    /// went and its digest.
     pub fn publish(
         &self,
         chart_dir: &Path,
         out_dir: &Path,
-        remote: &str,
+        registry: &testkit::registry::Registry,
+        path: &str,
     ) -> Result<testkit::chart::Pushed> {
-        let plain_http = remote.starts_with("oci://127.0.0.1:");
-        testkit::chart::publish(&self.cli(), chart_dir, out_dir, remote, plain_http)
+        testkit::chart::publish(
+            &self.cli(),
+            chart_dir,
+            out_dir,
+            &registry.oci_ref(path),
+            true,
+        )
+        .with_context(|| format!("registry log:\n{}", registry.log_tail()))
     }
 
     pub fn chart_dir(&self) -> &Path {

@@ -118,6 +118,8 @@ pub struct Pushed {
     /// The manifest digest the registry stored (`sha256:…`), for pinning `@sha256:` and for
     /// release notes.
     pub digest: String,
+    /// The registry speaks plain HTTP: pulls need `--plain-http` too.
+    pub plain_http: bool,
 }
 
 /// The `name` and `version` of the chart in `chart_dir` (its Chart.yaml).
@@ -181,6 +183,7 @@ pub fn push(helm: &HelmCli, package: &Package, remote: &str, plain_http: bool) -
         chart_ref: format!("{remote}/{}", package.name),
         version: package.version.clone(),
         digest,
+        plain_http,
     })
 }
 

@@ -106,6 +106,12 @@ impl Registry {
         self.process.log_tail()
     }
 
+    /// Whether the registry's log (its access log included: every request's URI) mentions
+    /// `needle`, e.g. `/v2/charts/bedrock-operator/manifests/0.1.0`.
+    pub fn log_contains(&self, needle: &str) -> bool {
+        self.process.log_contains(needle)
+    }
+
     /// The tags the registry holds for `repository` (`charts/bedrock-operator`), read from
     /// `GET /v2/<repository>/tags/list`.
     pub async fn tags(&self, repository: &str) -> Result<Vec<String>> {
