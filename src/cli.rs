@@ -147,11 +147,12 @@ pub struct RunArgs {
     #[arg(long, env = "POLL_MAX", default_value = "30s", value_parser = humantime::parse_duration)]
     pub poll_max: Duration,
 
-    /// How often Active and Failed models are checked again for drift (±10 % jitter).
+    /// How often settled resources (Active or Failed models, deployments, throughputs) are
+    /// checked again for drift (±10 % jitter).
     #[arg(long, env = "RESYNC", default_value = "10m", value_parser = humantime::parse_duration)]
     pub resync: Duration,
 
-    /// How often, at most, a resync also reads the model's tags (ListTagsForResource) to catch
+    /// How often, at most, a resync also reads a Bedrock object's tags (ListTagsForResource) to catch
     /// changes made outside the operator; spec changes are applied at once regardless.
     #[arg(long, env = "TAG_CHECK_INTERVAL", default_value = "1h", value_parser = humantime::parse_duration)]
     pub tag_check_interval: Duration,
