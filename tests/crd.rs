@@ -88,9 +88,10 @@ fn chart_crd_templates_wrap_the_plain_crds_unchanged() {
             template.file_name
         );
         assert!(
-            template
-                .yaml
-                .starts_with("{{- if .Values.crds.install }}\n"),
+            template.yaml.starts_with(&format!(
+                "{{{{- $crds := required \"{}\" .Values.crds }}}}\n{{{{- if $crds.install }}}}\n",
+                crd::CRDS_UNSET
+            )),
             "{}",
             template.file_name
         );

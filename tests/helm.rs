@@ -1747,7 +1747,25 @@ async fn upgrade_from_the_previous_release_upgrades_the_crds_and_keeps_every_res
         Ok(())
     };
 
-    // --- helm upgrade to this chart: the CRDs become the release's, with the keep policy ---
+    // --- helm upgrade to this chart as docs/helm.md says: the CRDs become the release's ---
+    // `--reuse-values` would put the previous chart's defaults in place of this chart's, which
+    // has crds.*: the CRD templates refuse instead of reading crds.install as false.
+    match helm
+        .upgrade_with(
+            &kubeconfig,
+            RELEASE,
+            &namespace,
+            json!({}),
+            &["--reuse-values", "--take-ownership"],
+        )
+        .await
+    {
+        Ok(release) => bail!("helm upgrade --reuse-values went through: {release}"),
+        Err(error) => assert!(
+            format!("{error:#}").contains(bedrock_operator::api::crd::CRDS_UNSET),
+            "{error:#}"
+        ),
+    }
     let started = Instant::now();
     let upgraded = cluster
         .explain(
@@ -1755,15 +1773,19 @@ async fn upgrade_from_the_previous_release_upgrades_the_crds_and_keeps_every_res
                 &kubeconfig,
                 RELEASE,
                 &namespace,
-                values.clone(),
-                &["--take-ownership"],
+                json!({}),
+                &["--reset-then-reuse-values", "--take-ownership"],
             )
             .await,
         )
         .await?;
     eprintln!(
-        "helm upgrade --take-ownership from the previous release: {:.1} s",
+        "helm upgrade --reset-then-reuse-values --take-ownership from the previous release: {:.1} s",
         started.elapsed().as_secs_f64()
+    );
+    assert_eq!(
+        upgraded["config"], values,
+        "the release's own values are reused"
     );
     assert_eq!(upgraded["info"]["status"], "deployed", "{upgraded}");
     assert_eq!(upgraded["version"], 2);
