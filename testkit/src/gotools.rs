@@ -1,7 +1,7 @@
 //! Third-party programs the tests run, built once per machine from their own published Go
 //! modules: kube-apiserver, kube-controller-manager and kubectl (`k8s.io/kubernetes`, two
-//! releases), etcd (`go.etcd.io/etcd/server/v3`), the helm CLI (`helm.sh/helm/v4`) and an
-//! Argo CD-style Lua runner (`github.com/yuin/gopher-lua`).
+//! releases), etcd (`go.etcd.io/etcd/server/v3`), the helm CLI (`helm.sh/helm/v4`), actionlint
+//! (`github.com/rhysd/actionlint`) and an Argo CD-style Lua runner (`github.com/yuin/gopher-lua`).
 //!
 //! Each lives in `testkit/go/<module>/` as a `go.mod` + `go.sum` of ours (plus, where the module
 //! has no `main` to build, a few lines of `main.go`); those files are the only place a version is
@@ -89,6 +89,15 @@ pub const HELM: GoModule = GoModule {
     name: "helm",
     files: module_files!("helm": "go.mod", "go.sum"),
     packages: &[("helm.sh/helm/v4/cmd/helm", "helm")],
+    stamp_kubernetes_version: false,
+    toolchain: None,
+};
+
+/// actionlint, the linter of GitHub Actions workflows (the release workflow is checked with it).
+pub const ACTIONLINT: GoModule = GoModule {
+    name: "actionlint",
+    files: module_files!("actionlint": "go.mod", "go.sum"),
+    packages: &[("github.com/rhysd/actionlint/cmd/actionlint", "actionlint")],
     stamp_kubernetes_version: false,
     toolchain: None,
 };

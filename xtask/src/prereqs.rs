@@ -1,5 +1,6 @@
 //! Tools the tests need beyond Rust, built on demand and cached outside the checkout: the helm
-//! CLI (built from Helm's own Go module by `testkit::gotools::HELM`, for the chart tests) and
+//! CLI (built from Helm's own Go module by `testkit::gotools::HELM`, for the chart tests),
+//! actionlint (by `testkit::gotools::ACTIONLINT`, for the workflow lint) and
 //! `argocd-lua` (built from our Go module by `testkit::gotools::ARGOCD_LUA`, for the Argo CD
 //! health check). The tests find them in the same cache, so building them here only keeps
 //! parallel tests from waiting on the build.
@@ -17,11 +18,17 @@ pub struct Tools {
     /// Shown, not passed on: the Argo CD tests find argocd-lua in the same cache.
     #[expect(dead_code, reason = "read through the Debug output only")]
     pub argocd_lua: PathBuf,
+    /// Shown, not passed on: the workflow test finds actionlint in the same cache.
+    #[expect(dead_code, reason = "read through the Debug output only")]
+    pub actionlint: PathBuf,
 }
 
 pub fn ensure() -> Result<Tools> {
     Ok(Tools {
         helm: testkit::gotools::HELM.ensure()?.join("helm"),
         argocd_lua: testkit::gotools::ARGOCD_LUA.ensure()?.join("argocd-lua"),
+        actionlint: testkit::gotools::ACTIONLINT
+            .ensure()?
+            .join("actionlint"),
     })
 }
