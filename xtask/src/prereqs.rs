@@ -27,8 +27,6 @@ pub fn ensure() -> Result<Tools> {
     Ok(Tools {
         helm: testkit::gotools::HELM.ensure()?.join("helm"),
         argocd_lua: testkit::gotools::ARGOCD_LUA.ensure()?.join("argocd-lua"),
-        actionlint: testkit::gotools::ACTIONLINT
-            .ensure()?
-            .join("actionlint"),
+        actionlint: testkit::gotools::ACTIONLINT.ensure()?.join("actionlint"),
     })
 }
