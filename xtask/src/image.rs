@@ -107,7 +107,11 @@ pub struct Source {
 impl Source {
     /// Reads the commit of the checkout at `root`.
     pub fn of_checkout(root: &Path) -> Result<Self> {
-        let revision = git(root, &["rev-parse", "HEAD"])?;
+        // A build without the git history (a Docker build context) names it in the environment.
+        let revision = match std::env::var("SOURCE_REVISION") {
+            Ok(revision) if !revision.is_empty() => revision,
+            _ => git(root, &["rev-parse", "HEAD"])?,
+        };
         let epoch = match std::env::var("SOURCE_DATE_EPOCH") {
             Ok(epoch) => epoch
                 .trim()
@@ -309,10 +313,34 @@ pub fn build_binary(root: &Path, platform: Platform, target_dir: &Path) -> Resul
         .join(triple)
         .join(PROFILE)
         .join("bedrock-operator");
-    if !binary.is_file() {
-        bail!("cargo built no {}", binary.display());
+    let bytes = std::fs::read(&binary).with_context(|| format!("reading {}", binary.display()))?;
+    // A path of this machine in the binary would make the digest depend on where it was built.
+    let machine_paths: Vec<String> = maps
+        .iter()
+        .map(|(from, _)| from.display().to_string())
+        .collect();
+    let found = paths_in(&bytes, &machine_paths);
+    if !found.is_empty() {
+        bail!(
+            "{} names paths of this machine ({found:?}): the image would not be reproducible",
+            binary.display()
+        );
     }
     Ok(binary)
+}
+
+/// Which of `paths` (followed by `/`) occur in `bytes`.
+fn paths_in(bytes: &[u8], paths: &[String]) -> Vec<String> {
+    paths
+        .iter()
+        .filter(|path| {
+            let needle = format!("{}/", path.trim_end_matches('/'));
+            bytes
+                .windows(needle.len())
+                .any(|window| window == needle.as_bytes())
+        })
+        .cloned()
+        .collect()
 }
 
 fn testkit_find(name: &str) -> Option<PathBuf> {
@@ -484,6 +512,10 @@ pub struct Args {
     /// Write the image's digest (`sha256:…`) to this file.
     #[arg(long)]
     pub digest_file: Option<PathBuf>,
+    /// Also write the image's root filesystem, as files, into this folder (the Dockerfile
+    /// copies it onto `scratch`). Only with one platform.
+    #[arg(long)]
+    pub rootfs: Option<PathBuf>,
     /// Cargo's target folder for the image's builds (kept apart from the test builds: other
     /// flags, other profile).
     #[arg(long, default_value = "target/image/cargo")]
@@ -558,6 +590,12 @@ pub async fn run(root: &Path, args: &Args) -> Result<()> {
         .push
         .clone()
         .unwrap_or_else(|| format!("{DEFAULT_REPOSITORY}:{}", source.version));
+    if let Some(rootfs) = &args.rootfs {
+        let [(_, binary)] = binaries.as_slice() else {
+            bail!("--rootfs writes one platform's files: name one --platform");
+        };
+        write_rootfs(&root.join(rootfs), binary)?;
+    }
     let out = root.join(&args.out);
     if out.exists() {
         std::fs::remove_dir_all(&out).with_context(|| format!("clearing {}", out.display()))?;
@@ -588,6 +626,29 @@ pub async fn run(root: &Path, args: &Args) -> Result<()> {
             .with_context(|| format!("writing {}", file.display()))?;
     }
     println!("{}", written.digest);
+    Ok(())
+}
+
+/// Writes the files of the image (but the owners: the caller's) into `dir`.
+fn write_rootfs(dir: &Path, binary: &[u8]) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt as _;
+    let mut files = system_files()?;
+    files.push(File {
+        path: BINARY_PATH.to_string(),
+        mode: 0o755,
+        contents: binary.to_vec(),
+    });
+    for file in files {
+        let path = dir.join(&file.path);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("creating {}", parent.display()))?;
+        }
+        std::fs::write(&path, &file.contents)
+            .with_context(|| format!("writing {}", path.display()))?;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(file.mode))?;
+    }
+    std::fs::create_dir_all(dir.join("home/nonroot"))?;
     Ok(())
 }
 
@@ -663,6 +724,18 @@ mod tests {
             }
         }
         files
+    }
+
+    #[test]
+    fn machine_paths_are_found_in_a_binary() {
+        let binary = b"\x00panicked at /cargo/registry/src/x.rs\x00/home/ci/work/src/main.rs\x00";
+        let paths = [
+            "/home/ci/work".to_string(),
+            "/root/.cargo".to_string(),
+            "/home/ci/work/target/".to_string(),
+        ];
+        assert_eq!(paths_in(binary, &paths), ["/home/ci/work"]);
+        assert!(paths_in(b"/home/ci/workshop/", &paths[..1]).is_empty());
     }
 
     #[test]
