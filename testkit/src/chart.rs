@@ -81,11 +81,39 @@ impl HelmCli {
 
     /// Runs `helm ARGS`; its stdout and stderr, or an error quoting them.
     pub fn run(&self, args: &[&str]) -> Result<(String, String)> {
-        let output = self
-            .command()
+        self.run_with(args, None, None)
+    }
+
+    /// [`HelmCli::run`] with Helm's registry logins in `registry_config` (instead of the
+    /// user's) and `stdin` written to its standard input.
+    fn run_with(
+        &self,
+        args: &[&str],
+        registry_config: Option<&Path>,
+        stdin: Option<&str>,
+    ) -> Result<(String, String)> {
+        use std::io::Write;
+        let mut command = self.command();
+        command
             .args(args)
-            .output()
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        if let Some(config) = registry_config {
+            command.env("HELM_REGISTRY_CONFIG", config);
+        }
+        if stdin.is_some() {
+            command.stdin(Stdio::piped());
+        }
+        let mut child = command
+            .spawn()
             .with_context(|| format!("starting {}", self.binary.display()))?;
+        if let Some(text) = stdin {
+            let mut input = child.stdin.take().context("helm's stdin")?;
+            input.write_all(text.as_bytes())?;
+        }
+        let output = child
+            .wait_with_output()
+            .with_context(|| format!("waiting for {}", self.binary.display()))?;
         let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
         let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
         if !output.status.success() {
@@ -98,6 +126,34 @@ impl HelmCli {
             );
         }
         Ok((stdout, stderr))
+    }
+}
+
+/// A login for `helm push` (a release's: GHCR's actor and `GITHUB_TOKEN`). The password never
+/// goes on a command line: `helm registry login --password-stdin`, into a registry config of its
+/// own that is removed after the push.
+#[derive(Clone)]
+pub struct Credentials {
+    pub username: String,
+    pub password: String,
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credentials")
+            .field("username", &self.username)
+            .field("password", &"<redacted>")
+            .finish()
+    }
+}
+
+impl Credentials {
+    /// `REGISTRY_USERNAME` and `REGISTRY_PASSWORD`, as `cargo xtask image --push` reads them;
+    /// `None` when either is unset or empty (then Helm's own logins apply).
+    pub fn from_env() -> Option<Self> {
+        let username = std::env::var("REGISTRY_USERNAME").ok()?;
+        let password = std::env::var("REGISTRY_PASSWORD").ok()?;
+        (!username.is_empty() && !password.is_empty()).then_some(Self { username, password })
     }
 }
 
@@ -160,19 +216,55 @@ pub fn package(helm: &HelmCli, chart_dir: &Path, out_dir: &Path) -> Result<Packa
 }
 
 /// `helm push PACKAGE REMOTE [--plain-http]`, `REMOTE` being `oci://HOST/PATH`: where it went
-/// and the digest Helm reports.
+/// and the digest Helm reports. Helm's own registry logins apply.
 pub fn push(helm: &HelmCli, package: &Package, remote: &str, plain_http: bool) -> Result<Pushed> {
-    ensure!(
-        remote.starts_with("oci://"),
-        "push to an oci:// reference, not {remote}"
-    );
+    push_as(helm, package, remote, plain_http, None)
+}
+
+/// [`push`], logged in with `credentials` when given (`helm registry login HOST
+/// --password-stdin` into a registry config of its own, used for this push only).
+pub fn push_as(
+    helm: &HelmCli,
+    package: &Package,
+    remote: &str,
+    plain_http: bool,
+    credentials: Option<&Credentials>,
+) -> Result<Pushed> {
+    let host = remote
+        .strip_prefix("oci://")
+        .and_then(|rest| rest.split('/').next())
+        .filter(|host| !host.is_empty())
+        .with_context(|| format!("push to an oci://HOST/PATH reference, not {remote}"))?;
     let remote = remote.trim_end_matches('/');
     let path = package.path.to_str().context("the package path is UTF-8")?;
     let mut args = vec!["push", path, remote];
     if plain_http {
         args.push("--plain-http");
     }
-    let (stdout, stderr) = helm.run(&args)?;
+    let logins = tempfile::Builder::new()
+        .prefix("bedrock-operator-helm-login-")
+        .tempdir()
+        .context("creating a folder for the registry login")?;
+    let registry_config = logins.path().join("registry.json");
+    let (stdout, stderr) = match credentials {
+        Some(credentials) => {
+            let mut login = vec![
+                "registry",
+                "login",
+                host,
+                "--username",
+                credentials.username.as_str(),
+                "--password-stdin",
+            ];
+            if plain_http {
+                login.push("--plain-http");
+            }
+            helm.run_with(&login, Some(&registry_config), Some(&credentials.password))
+                .with_context(|| format!("logging in to {host} as {}", credentials.username))?;
+            helm.run_with(&args, Some(&registry_config), None)?
+        }
+        None => helm.run(&args)?,
+    };
     let printed = format!("{stdout}\n{stderr}");
     let digest = printed
         .lines()
@@ -187,7 +279,8 @@ pub fn push(helm: &HelmCli, package: &Package, remote: &str, plain_http: bool) -
     })
 }
 
-/// [`package`] then [`push`]: what `cargo xtask chart --push` does.
+/// [`package`] then [`push`]: what `cargo xtask chart --push` does (which logs in with
+/// [`Credentials::from_env`] through [`push_as`]).
 pub fn publish(
     helm: &HelmCli,
     chart_dir: &Path,
@@ -237,4 +330,92 @@ pub fn export_from_git(
         String::from_utf8_lossy(&output.stderr)
     );
     Ok(dest.join(chart_path))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::registry::{LOGIN_PASSWORD, LOGIN_USER, Registry};
+
+    fn chart_dir() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("..")
+            .join(CHART_DIR)
+    }
+
+    /// A registry that wants a login (as GHCR does) refuses an anonymous push and a wrong
+    /// password, and takes the chart from `push_as` with the right one; the login is kept in a
+    /// registry config of the push's own, never in Helm's home.
+    #[tokio::test]
+    async fn pushes_with_a_login_and_only_with_the_right_one() -> Result<()> {
+        let registry = Registry::start_with_login().await?;
+        let home = tempfile::tempdir()?;
+        let helm = HelmCli::built()?.with_home(home.path());
+        let out = tempfile::tempdir()?;
+        let package = package(&helm, &chart_dir(), out.path())?;
+        let remote = registry.oci_ref("charts");
+
+        let anonymous = push(&helm, &package, &remote, true);
+        let anonymous = format!("{anonymous:?}").to_lowercase();
+        assert!(
+            anonymous.contains("basic credential not found") || anonymous.contains("401"),
+            "{anonymous}"
+        );
+        let wrong = Credentials {
+            username: LOGIN_USER.to_string(),
+            password: "not-the-password".to_string(),
+        };
+        let refused = push_as(&helm, &package, &remote, true, Some(&wrong));
+        assert!(
+            format!("{refused:?}").contains("logging in to"),
+            "{refused:?}"
+        );
+
+        let right = Credentials {
+            username: LOGIN_USER.to_string(),
+            password: LOGIN_PASSWORD.to_string(),
+        };
+        let pushed = push_as(&helm, &package, &remote, true, Some(&right))?;
+        assert!(pushed.digest.starts_with("sha256:"), "{pushed:?}");
+        assert!(pushed.plain_http);
+        let manifest = format!("/v2/charts/bedrock-operator/manifests/{}", package.version);
+        assert!(
+            registry.log_has_line(&[
+                "http.request.method=PUT",
+                &manifest,
+                "http.response.status=201",
+            ]),
+            "the registry stored the chart's manifest:\n{}",
+            registry.log_tail()
+        );
+        assert!(
+            !format!("{right:?}").contains(LOGIN_PASSWORD),
+            "Debug hides the password"
+        );
+        let mut leftovers = Vec::new();
+        for entry in walk(home.path())? {
+            if std::fs::read_to_string(&entry).is_ok_and(|text| text.contains(LOGIN_USER)) {
+                leftovers.push(entry);
+            }
+        }
+        assert!(
+            leftovers.is_empty(),
+            "logins left in Helm's home: {leftovers:?}"
+        );
+        Ok(())
+    }
+
+    /// Every file under `dir`.
+    fn walk(dir: &Path) -> Result<Vec<PathBuf>> {
+        let mut files = Vec::new();
+        for entry in std::fs::read_dir(dir)? {
+            let path = entry?.path();
+            if path.is_dir() {
+                files.extend(walk(&path)?);
+            } else {
+                files.push(path);
+            }
+        }
+        Ok(files)
+    }
 }

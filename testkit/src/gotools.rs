@@ -2,7 +2,8 @@
 //! modules: kube-apiserver, kube-controller-manager and kubectl (`k8s.io/kubernetes`, two
 //! releases), etcd (`go.etcd.io/etcd/server/v3`), the helm CLI (`helm.sh/helm/v4`), the CNCF
 //! distribution registry (`github.com/distribution/distribution/v3`, an OCI registry for the
-//! charts) and an Argo CD-style Lua runner (`github.com/yuin/gopher-lua`).
+//! charts), actionlint (`github.com/rhysd/actionlint`) and an Argo CD-style Lua runner
+//! (`github.com/yuin/gopher-lua`).
 //!
 //! Each lives in `testkit/go/<module>/` as a `go.mod` + `go.sum` of ours (plus, where the module
 //! has no `main` to build, a few lines of `main.go`); those files are the only place a version is
@@ -103,6 +104,15 @@ pub const REGISTRY: GoModule = GoModule {
         "github.com/distribution/distribution/v3/cmd/registry",
         "registry",
     )],
+    stamp_kubernetes_version: false,
+    toolchain: None,
+};
+
+/// actionlint, the linter of GitHub Actions workflows (the release workflow is checked with it).
+pub const ACTIONLINT: GoModule = GoModule {
+    name: "actionlint",
+    files: module_files!("actionlint": "go.mod", "go.sum"),
+    packages: &[("github.com/rhysd/actionlint/cmd/actionlint", "actionlint")],
     stamp_kubernetes_version: false,
     toolchain: None,
 };

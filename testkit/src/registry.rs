@@ -39,10 +39,30 @@ pub struct Registry {
     dir: tempfile::TempDir,
 }
 
+/// The user of [`Registry::start_with_login`].
+pub const LOGIN_USER: &str = "testkit";
+/// Its password.
+pub const LOGIN_PASSWORD: &str = "testkit-registry-password";
+/// `LOGIN_USER:bcrypt(LOGIN_PASSWORD)` (cost 4), the registry's htpasswd file: the only hash
+/// the registry accepts, made once with Go's golang.org/x/crypto/bcrypt.
+const LOGIN_HTPASSWD: &str =
+    "testkit:$2a$04$waWJDbOyNWGp/KqYLb4Qp.yWsZZvb4oH2pk2HDzoQU1i9dvvgeTVW\n";
+
 impl Registry {
     /// Builds the registry once per machine (a minute or two cold), starts it on a free
-    /// loopback port and waits until `GET /v2/` answers 200.
+    /// loopback port and waits until `GET /v2/` answers 200. Anyone may push and pull.
     pub async fn start() -> Result<Self> {
+        Self::start_with(false).await
+    }
+
+    /// [`Registry::start`] with HTTP basic authentication: only [`LOGIN_USER`] with
+    /// [`LOGIN_PASSWORD`] may push or pull (as GHCR wants a login); ready once `GET /v2/`
+    /// answers 401.
+    pub async fn start_with_login() -> Result<Self> {
+        Self::start_with(true).await
+    }
+
+    async fn start_with(login: bool) -> Result<Self> {
         let binary = tokio::task::spawn_blocking(|| gotools::REGISTRY.ensure())
             .await
             .context("the registry build task")?
@@ -52,9 +72,17 @@ impl Registry {
             .prefix("bedrock-operator-registry-")
             .tempdir()
             .context("creating the registry's temp dir")?;
+        let htpasswd = if login {
+            let path = dir.path().join("htpasswd");
+            std::fs::write(&path, LOGIN_HTPASSWD)
+                .with_context(|| format!("writing {}", path.display()))?;
+            Some(path)
+        } else {
+            None
+        };
         for attempt in 1..=PORT_ATTEMPTS {
             let port = process::free_port()?;
-            let config = write_config(dir.path(), port)?;
+            let config = write_config(dir.path(), port, htpasswd.as_deref())?;
             let mut command = Command::new(&binary);
             command
                 .arg("serve")
@@ -66,7 +94,8 @@ impl Registry {
                 .env("OTEL_TRACES_EXPORTER", "none");
             let log = dir.path().join("registry.log");
             let mut registry = Proc::spawn("registry", command, &log, Lifetime::Supervised)?;
-            match wait_ready(&mut registry, port).await {
+            let ready_status = if login { 401 } else { 200 };
+            match wait_ready(&mut registry, port, ready_status).await {
                 Ok(()) => {
                     tracing::info!(pid = registry.pid(), port, "registry is ready");
                     return Ok(Self {
@@ -112,6 +141,15 @@ impl Registry {
         self.process.log_contains(needle)
     }
 
+    /// Whether one line of the registry's log mentions every one of `needles`, e.g. a request
+    /// and its status: `["http.request.method=PUT", "/manifests/0.1.0", "http.response.status=201"]`.
+    pub fn log_has_line(&self, needles: &[&str]) -> bool {
+        self.process
+            .log_text()
+            .lines()
+            .any(|line| needles.iter().all(|needle| line.contains(needle)))
+    }
+
     /// The tags the registry holds for `repository` (`charts/bedrock-operator`), read from
     /// `GET /v2/<repository>/tags/list`.
     pub async fn tags(&self, repository: &str) -> Result<Vec<String>> {
@@ -137,11 +175,12 @@ impl Registry {
 const ADDRESS_IN_USE: &str = "address already in use";
 
 /// The registry's configuration: plain HTTP on loopback, filesystem storage under `dir`,
-/// deletes allowed (so that a test may replace a tag).
-fn write_config(dir: &Path, port: u16) -> Result<PathBuf> {
+/// deletes allowed (so that a test may replace a tag), basic authentication against
+/// `htpasswd` when given.
+fn write_config(dir: &Path, port: u16, htpasswd: Option<&Path>) -> Result<PathBuf> {
     let storage = dir.join("storage");
     std::fs::create_dir_all(&storage).with_context(|| format!("creating {}", storage.display()))?;
-    let config = serde_json::json!({
+    let mut config = serde_json::json!({
         "version": 0.1,
         "log": { "level": "info", "formatter": "text" },
         "storage": {
@@ -150,6 +189,11 @@ fn write_config(dir: &Path, port: u16) -> Result<PathBuf> {
         },
         "http": { "addr": format!("127.0.0.1:{port}") },
     });
+    if let Some(htpasswd) = htpasswd {
+        config["auth"] = serde_json::json!({
+            "htpasswd": { "realm": "testkit", "path": htpasswd },
+        });
+    }
     let path = dir.join("config.yml");
     // JSON is YAML: the registry reads it as its YAML config.
     std::fs::write(&path, serde_json::to_string_pretty(&config)?)
@@ -157,21 +201,21 @@ fn write_config(dir: &Path, port: u16) -> Result<PathBuf> {
     Ok(path)
 }
 
-/// Polls `GET /v2/` (the OCI distribution API's base, 200 without auth) until it answers 200;
-/// fails at once, quoting the log, if the registry exits.
-async fn wait_ready(registry: &mut Proc, port: u16) -> Result<()> {
+/// Polls `GET /v2/` (the OCI distribution API's base: 200 without auth, 401 with) until it
+/// answers `status`; fails at once, quoting the log, if the registry exits.
+async fn wait_ready(registry: &mut Proc, port: u16, status: u16) -> Result<()> {
     let authority = format!("127.0.0.1:{port}");
     let mut last = String::from("no answer yet");
     let ready = crate::wait::until(
-        format!("the registry on {authority} to answer GET /v2/ with 200"),
+        format!("the registry on {authority} to answer GET /v2/ with {status}"),
         START_TIMEOUT,
         READY_POLL,
         async || {
-            if let Some(status) = registry.exited() {
-                return Err(registry.exit_error(status));
+            if let Some(exit) = registry.exited() {
+                return Err(registry.exit_error(exit));
             }
             match crate::http::get(&authority, "/v2/").await {
-                Ok((200, _)) => Ok(Some(())),
+                Ok((code, _)) if code == status => Ok(Some(())),
                 Ok((code, body)) => {
                     last = format!("{code} {body}");
                     Ok(None)

@@ -10,6 +10,7 @@ use testkit::binaries::Release;
 mod bench;
 mod chaos;
 mod demo;
+mod image;
 mod prereqs;
 
 #[derive(Debug, Parser)]
@@ -40,13 +41,15 @@ enum Command {
         action: ClusterAction,
     },
     /// Build what the tests need, once per machine: kube-apiserver, kube-controller-manager and
-    /// kubectl of both Kubernetes releases, etcd, helm, the OCI registry and the Argo CD Lua runner.
+    /// kubectl of both Kubernetes releases, etcd, helm, the OCI registry, actionlint and the Argo
+    /// CD Lua runner.
     Prereqs,
     /// Regenerate the committed CRD YAML from the Rust types: crds/ and the chart's templates.
     Crd,
     /// Package the Helm chart (charts/bedrock-operator, at the version its Chart.yaml names)
-    /// and, with --push, push it to an OCI registry and print its digest. What a release runs
-    /// (after `helm registry login`), and what the chart tests run against their own registry.
+    /// and, with --push, push it to an OCI registry and print its digest. What a release runs,
+    /// and what the chart tests run against their own registry. Logs in with
+    /// REGISTRY_USERNAME and REGISTRY_PASSWORD when set, else uses Helm's own logins.
     Chart {
         /// Where to push, e.g. oci://ghcr.io/<org>/charts (the chart's name is appended).
         #[arg(long, value_name = "oci://REGISTRY/PATH")]
@@ -54,6 +57,9 @@ enum Command {
         /// Talk plain HTTP to the registry (a local one on loopback).
         #[arg(long, requires = "push")]
         plain_http: bool,
+        /// Write the pushed chart's digest (`sha256:…`) to this file.
+        #[arg(long, requires = "push")]
+        digest_file: Option<PathBuf>,
         /// Folder for the package.
         #[arg(long, default_value = "target/chart")]
         destination: PathBuf,
@@ -61,6 +67,10 @@ enum Command {
         #[arg(long, env = "HELM_BIN")]
         helm: Option<PathBuf>,
     },
+    /// Build the operator's OCI image from the project's own files (no Docker daemon, no base
+    /// image): a static binary, CA roots and a non-root user; reproducible from the commit.
+    /// Prints the digest; `--push` sends it to a registry.
+    Image(Box<image::Args>),
     /// Benchmarks that print their figures.
     Bench {
         #[command(subcommand)]
@@ -145,9 +155,18 @@ fn main() -> Result<()> {
         Command::Chart {
             push,
             plain_http,
+            digest_file,
             destination,
             helm,
-        } => chart(&root, push.as_deref(), plain_http, &destination, helm),
+        } => chart(
+            &root,
+            push.as_deref(),
+            plain_http,
+            digest_file.as_deref(),
+            &destination,
+            helm,
+        ),
+        Command::Image(args) => runtime()?.block_on(image::run(&root, &args)),
         Command::Bench { target } => match target {
             BenchTarget::Emulator => run(Process::new(cargo()).args([
                 "bench",
@@ -225,11 +244,12 @@ fn run(command: &mut Process) -> Result<()> {
 
 /// `cargo xtask crd`: the plain CRDs under `crds/` and the chart's templated CRDs, both from the
 /// Rust types; files of CRDs that no longer exist are removed from both folders.
-/// `cargo xtask chart [--push oci://REGISTRY/PATH [--plain-http]]`.
+/// `cargo xtask chart [--push oci://REGISTRY/PATH [--plain-http] [--digest-file FILE]]`.
 fn chart(
     root: &Path,
     push: Option<&str>,
     plain_http: bool,
+    digest_file: Option<&Path>,
     destination: &Path,
     helm: Option<PathBuf>,
 ) -> Result<()> {
@@ -242,9 +262,14 @@ fn chart(
     let package = chart::package(&helm, &chart_dir, &root.join(destination))?;
     println!("packaged {}", package.path.display());
     if let Some(remote) = push {
-        let pushed = chart::push(&helm, &package, remote, plain_http)?;
+        let credentials = chart::Credentials::from_env();
+        let pushed = chart::push_as(&helm, &package, remote, plain_http, credentials.as_ref())?;
         println!("pushed {}:{}", pushed.chart_ref, pushed.version);
         println!("digest {}", pushed.digest);
+        if let Some(file) = digest_file {
+            std::fs::write(root.join(file), &pushed.digest)
+                .with_context(|| format!("writing {}", file.display()))?;
+        }
     }
     Ok(())
 }

@@ -1,9 +1,10 @@
 //! Tools the tests need beyond Rust, built on demand and cached outside the checkout: the helm
-//! CLI (built from Helm's own Go module by `testkit::gotools::HELM`, for the chart tests) and
-//! `argocd-lua` (built from our Go module by `testkit::gotools::ARGOCD_LUA`, for the Argo CD
-//! health check) and the CNCF distribution registry (`testkit::gotools::REGISTRY`, the OCI
-//! registry the chart tests push the chart to and install it from). The tests find them in the same cache, so building them here only keeps
-//! parallel tests from waiting on the build.
+//! CLI (built from Helm's own Go module by `testkit::gotools::HELM`, for the chart tests),
+//! the CNCF distribution registry (`testkit::gotools::REGISTRY`, the OCI registry the chart
+//! tests push the chart to and install it from), actionlint (`testkit::gotools::ACTIONLINT`,
+//! for the workflow lint) and `argocd-lua` (built from our Go module by
+//! `testkit::gotools::ARGOCD_LUA`, for the Argo CD health check). The tests find them in the
+//! same cache, so building them here only keeps parallel tests from waiting on the build.
 
 use std::path::PathBuf;
 
@@ -21,6 +22,9 @@ pub struct Tools {
     /// Shown, not passed on: the chart tests find the registry in the same cache.
     #[expect(dead_code, reason = "read through the Debug output only")]
     pub registry: PathBuf,
+    /// Shown, not passed on: the workflow test finds actionlint in the same cache.
+    #[expect(dead_code, reason = "read through the Debug output only")]
+    pub actionlint: PathBuf,
 }
 
 pub fn ensure() -> Result<Tools> {
@@ -28,5 +32,6 @@ pub fn ensure() -> Result<Tools> {
         helm: testkit::gotools::HELM.ensure()?.join("helm"),
         argocd_lua: testkit::gotools::ARGOCD_LUA.ensure()?.join("argocd-lua"),
         registry: testkit::gotools::REGISTRY.ensure()?.join("registry"),
+        actionlint: testkit::gotools::ACTIONLINT.ensure()?.join("actionlint"),
     })
 }
