@@ -1059,9 +1059,16 @@ fn the_documented_image_build_makes_the_default_image() -> Result<()> {
         .context("appVersion")?
         .to_string();
     let dockerfile = std::fs::read_to_string(root.join("Dockerfile"))?;
+    // The Dockerfile runs the recipe the release publishes with (`cargo xtask image`, the
+    // production profile) and copies its root filesystem onto nothing.
     assert!(
-        dockerfile.contains("cargo build --profile production --locked -p bedrock-operator"),
+        dockerfile.contains("cargo xtask image --rootfs"),
         "{dockerfile}"
+    );
+    let image_recipe = std::fs::read_to_string(root.join("xtask/src/image.rs"))?;
+    assert!(
+        image_recipe.contains(r#"pub const PROFILE: &str = "production";"#),
+        "the image's profile"
     );
     let manifest = std::fs::read_to_string(root.join("Cargo.toml"))?;
     assert!(
@@ -1398,6 +1405,21 @@ async fn install_upgrade_rollback_and_uninstall_run_the_operator() -> Result<()>
     // What Helm created, read back from the server.
     let deployment = cluster.deployments.get(RELEASE).await?;
     let first_args = deployment_args(&deployment);
+    let image = deployment
+        .spec
+        .as_ref()
+        .and_then(|s| s.template.spec.as_ref())
+        .and_then(|s| s.containers.first())
+        .and_then(|c| c.image.clone());
+    assert_eq!(
+        image,
+        Some(format!(
+            "{}:{}",
+            published_image(&registry),
+            chart_yaml()?["appVersion"].as_str().context("appVersion")?
+        )),
+        "the published chart deploys the published image by default"
+    );
     assert!(
         first_args.contains(&"--log-level=info".to_string()),
         "{first_args:?}"
@@ -1661,6 +1683,7 @@ async fn upgrade_from_the_previous_release_upgrades_the_crds_and_keeps_every_res
         &scratch.path().join("previous-package"),
         &registry,
         "previous",
+        None,
     )?;
     let previous_helm = helm.with_source(ChartSource::Oci(previous));
 
@@ -1860,6 +1883,7 @@ async fn upgrade_from_the_previous_release_upgrades_the_crds_and_keeps_every_res
         &scratch.path().join("next-package"),
         &registry,
         "charts",
+        Some(&published_image(&registry)),
     )?;
     let next_helm = helm.with_source(ChartSource::Oci(next));
     let started = Instant::now();
@@ -2406,12 +2430,24 @@ fn crd_names() -> Vec<String> {
         .collect()
 }
 
+/// The image a release of the tests' registry would publish: `127.0.0.1:PORT/bedrock-operator`
+/// (`cargo xtask chart --image-repository`; the stand-in kubelet never pulls it).
+fn published_image(registry: &Registry) -> String {
+    format!("{}/bedrock-operator", registry.host())
+}
+
 /// The checkout's chart packaged and pushed to `registry` under `charts/` (as a release pushes
 /// it to `oci://ghcr.io/<org>/charts`): a helm that installs it from there, and what was pushed.
 async fn publish_checkout_chart(registry: &Registry) -> Result<(Helm, testkit::chart::Pushed)> {
     let helm = Helm::new()?;
     let out = tempfile::tempdir()?;
-    let pushed = helm.publish(helm.chart_dir(), out.path(), registry, "charts")?;
+    let pushed = helm.publish(
+        helm.chart_dir(),
+        out.path(),
+        registry,
+        "charts",
+        Some(&published_image(registry)),
+    )?;
     assert!(pushed.digest.starts_with("sha256:"), "{pushed:?}");
     assert_eq!(
         pushed.chart_ref,

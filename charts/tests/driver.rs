@@ -118,22 +118,20 @@ impl Helm {
 
     /// `helm package CHART_DIR` into `out_dir` and `helm push --plain-http` to `registry`
     /// under `path` by `testkit::chart`, as `cargo xtask chart --push` does: where the chart
-    /// went and its digest.
+    /// went and its digest. With `image_repository`, the packaged chart deploys that image by
+    /// default (`cargo xtask chart --image-repository`, what a release sets).
     pub fn publish(
         &self,
         chart_dir: &Path,
         out_dir: &Path,
         registry: &testkit::registry::Registry,
         path: &str,
+        image_repository: Option<&str>,
     ) -> Result<testkit::chart::Pushed> {
-        testkit::chart::publish(
-            &self.cli(),
-            chart_dir,
-            out_dir,
-            &registry.oci_ref(path),
-            true,
-        )
-        .with_context(|| format!("registry log:\n{}", registry.log_tail()))
+        let cli = self.cli();
+        let package = testkit::chart::package_with(&cli, chart_dir, out_dir, image_repository)?;
+        testkit::chart::push(&cli, &package, &registry.oci_ref(path), true)
+            .with_context(|| format!("registry log:\n{}", registry.log_tail()))
     }
 
     pub fn chart_dir(&self) -> &Path {

@@ -196,8 +196,64 @@ pub fn chart_metadata(chart_dir: &Path) -> Result<(String, String)> {
 
 /// `helm package CHART_DIR --destination OUT_DIR`: the package, at the version Chart.yaml names.
 pub fn package(helm: &HelmCli, chart_dir: &Path, out_dir: &Path) -> Result<Package> {
+    package_with(helm, chart_dir, out_dir, None)
+}
+
+/// The line of the chart's values.yaml that names the default image repository.
+const IMAGE_REPOSITORY_LINE: &str = "  repository: bedrock-operator\n";
+
+/// [`package`], with `image_repository` (e.g. `ghcr.io/<org>/bedrock-operator`, the image a
+/// release publishes) as the packaged chart's default `image.repository` in place of the
+/// checkout's `bedrock-operator` (the name `docker build` gives a local image): the published
+/// chart then installs the published image with no value set. Only that line changes.
+pub fn package_with(
+    helm: &HelmCli,
+    chart_dir: &Path,
+    out_dir: &Path,
+    image_repository: Option<&str>,
+) -> Result<Package> {
     let (name, version) = chart_metadata(chart_dir)?;
     std::fs::create_dir_all(out_dir).with_context(|| format!("creating {}", out_dir.display()))?;
+    // A copy of the chart with the line replaced; helm package names the package after
+    // Chart.yaml, not the folder.
+    let staging = tempfile::Builder::new()
+        .prefix("bedrock-operator-chart-")
+        .tempdir()
+        .context("creating a folder for the chart's copy")?;
+    let chart_dir = match image_repository {
+        None => chart_dir.to_path_buf(),
+        Some(repository) => {
+            // A tag is a `:` after the last `/` (before it, a `:` is the registry's port).
+            let last_segment = repository.rsplit('/').next().unwrap_or_default();
+            ensure!(
+                !repository.is_empty()
+                    && !repository.contains(['@', ' ', '\n'])
+                    && !last_segment.contains(':'),
+                "--image-repository takes a repository without tag or digest, not {repository:?}"
+            );
+            let copy = staging.path().join(&name);
+            copy_dir(chart_dir, &copy)?;
+            let values_path = copy.join("values.yaml");
+            let values = std::fs::read_to_string(&values_path)
+                .with_context(|| format!("reading {}", values_path.display()))?;
+            ensure!(
+                values.matches(IMAGE_REPOSITORY_LINE).count() == 1,
+                "{} has no single line {IMAGE_REPOSITORY_LINE:?} to replace",
+                values_path.display()
+            );
+            std::fs::write(
+                &values_path,
+                values.replacen(
+                    IMAGE_REPOSITORY_LINE,
+                    &format!("  repository: {repository}\n"),
+                    1,
+                ),
+            )
+            .with_context(|| format!("writing {}", values_path.display()))?;
+            copy
+        }
+    };
+    let chart_dir = chart_dir.as_path();
     let chart = chart_dir.to_str().context("the chart's path is UTF-8")?;
     let out = out_dir.to_str().context("the output path is UTF-8")?;
     helm.run(&["package", chart, "--destination", out])?;
@@ -290,6 +346,22 @@ pub fn publish(
 ) -> Result<Pushed> {
     let package = package(helm, chart_dir, out_dir)?;
     push(helm, &package, remote, plain_http)
+}
+
+/// Copies the folder `from` to `to` (files and folders).
+fn copy_dir(from: &Path, to: &Path) -> Result<()> {
+    std::fs::create_dir_all(to).with_context(|| format!("creating {}", to.display()))?;
+    for entry in std::fs::read_dir(from).with_context(|| format!("listing {}", from.display()))? {
+        let entry = entry?;
+        let target = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            copy_dir(&entry.path(), &target)?;
+        } else {
+            std::fs::copy(entry.path(), &target)
+                .with_context(|| format!("copying {}", entry.path().display()))?;
+        }
+    }
+    Ok(())
 }
 
 /// Writes the chart folder `chart_path` (relative to the repository root) as it was at git
@@ -402,6 +474,42 @@ mod tests {
             leftovers.is_empty(),
             "logins left in Helm's home: {leftovers:?}"
         );
+        Ok(())
+    }
+
+    /// The packaged chart names the published image as its default; nothing else of its
+    /// values differs from the checkout's.
+    #[test]
+    fn packages_with_the_published_image_as_default() -> Result<()> {
+        let home = tempfile::tempdir()?;
+        let helm = HelmCli::built()?.with_home(home.path());
+        let out = tempfile::tempdir()?;
+        let repository = "ghcr.io/example/bedrock-operator";
+        let package = package_with(&helm, &chart_dir(), out.path(), Some(repository))?;
+        let path = package.path.to_str().context("UTF-8")?;
+        let (values, _) = helm.run(&["show", "values", path])?;
+        let original = std::fs::read_to_string(chart_dir().join("values.yaml"))?;
+        // `helm show values` ends with one more newline than the file.
+        assert_eq!(
+            values.trim_end(),
+            original
+                .replacen(
+                    IMAGE_REPOSITORY_LINE,
+                    &format!("  repository: {repository}\n"),
+                    1
+                )
+                .trim_end()
+        );
+        let (chart, _) = helm.run(&["show", "chart", path])?;
+        assert!(
+            chart.contains(&format!("version: {}", package.version)),
+            "{chart}"
+        );
+        assert!(
+            package_with(&helm, &chart_dir(), out.path(), Some("ghcr.io/x/y:1.0")).is_err(),
+            "a tag is refused"
+        );
+        package_with(&helm, &chart_dir(), out.path(), Some("127.0.0.1:5000/x/y"))?;
         Ok(())
     }
 

@@ -57,6 +57,11 @@ enum Command {
         /// Talk plain HTTP to the registry (a local one on loopback).
         #[arg(long, requires = "push")]
         plain_http: bool,
+        /// The packaged chart's default image.repository (values.yaml), e.g.
+        /// ghcr.io/<org>/bedrock-operator: the image the release published, so that the
+        /// published chart installs it with no value set. Default: the checkout's.
+        #[arg(long, value_name = "REPOSITORY")]
+        image_repository: Option<String>,
         /// Write the pushed chart's digest (`sha256:…`) to this file.
         #[arg(long, requires = "push")]
         digest_file: Option<PathBuf>,
@@ -155,15 +160,19 @@ fn main() -> Result<()> {
         Command::Chart {
             push,
             plain_http,
+            image_repository,
             digest_file,
             destination,
             helm,
         } => chart(
             &root,
-            push.as_deref(),
-            plain_http,
-            digest_file.as_deref(),
-            &destination,
+            ChartArgs {
+                push: push.as_deref(),
+                plain_http,
+                image_repository: image_repository.as_deref(),
+                digest_file: digest_file.as_deref(),
+                destination: &destination,
+            },
             helm,
         ),
         Command::Image(args) => runtime()?.block_on(image::run(&root, &args)),
@@ -242,31 +251,43 @@ fn run(command: &mut Process) -> Result<()> {
     Ok(())
 }
 
-/// `cargo xtask crd`: the plain CRDs under `crds/` and the chart's templated CRDs, both from the
-/// Rust types; files of CRDs that no longer exist are removed from both folders.
-/// `cargo xtask chart [--push oci://REGISTRY/PATH [--plain-http] [--digest-file FILE]]`.
-fn chart(
-    root: &Path,
-    push: Option<&str>,
+/// What `cargo xtask chart` was asked.
+struct ChartArgs<'a> {
+    push: Option<&'a str>,
     plain_http: bool,
-    digest_file: Option<&Path>,
-    destination: &Path,
-    helm: Option<PathBuf>,
-) -> Result<()> {
+    image_repository: Option<&'a str>,
+    digest_file: Option<&'a Path>,
+    destination: &'a Path,
+}
+
+/// `cargo xtask chart [--image-repository REPO] [--push oci://REGISTRY/PATH [--plain-http]
+/// [--digest-file FILE]]`.
+fn chart(root: &Path, args: ChartArgs<'_>, helm: Option<PathBuf>) -> Result<()> {
     use testkit::chart;
     let helm = match helm {
         Some(binary) => chart::HelmCli::at(binary),
         None => chart::HelmCli::built()?,
     };
     let chart_dir = root.join(testkit::chart::CHART_DIR);
-    let package = chart::package(&helm, &chart_dir, &root.join(destination))?;
+    let package = chart::package_with(
+        &helm,
+        &chart_dir,
+        &root.join(args.destination),
+        args.image_repository,
+    )?;
     println!("packaged {}", package.path.display());
-    if let Some(remote) = push {
+    if let Some(remote) = args.push {
         let credentials = chart::Credentials::from_env();
-        let pushed = chart::push_as(&helm, &package, remote, plain_http, credentials.as_ref())?;
+        let pushed = chart::push_as(
+            &helm,
+            &package,
+            remote,
+            args.plain_http,
+            credentials.as_ref(),
+        )?;
         println!("pushed {}:{}", pushed.chart_ref, pushed.version);
         println!("digest {}", pushed.digest);
-        if let Some(file) = digest_file {
+        if let Some(file) = args.digest_file {
             std::fs::write(root.join(file), &pushed.digest)
                 .with_context(|| format!("writing {}", file.display()))?;
         }
@@ -274,6 +295,8 @@ fn chart(
     Ok(())
 }
 
+/// `cargo xtask crd`: the plain CRDs under `crds/` and the chart's templated CRDs, both from the
+/// Rust types; files of CRDs that no longer exist are removed from both folders.
 fn write_crds(root: &Path) -> Result<()> {
     use bedrock_operator::api::crd;
     for (folder, files) in [
