@@ -360,16 +360,18 @@ impl Helm {
         ]);
         args.extend_from_slice(extra);
         let stdout = self.expect_async(kubeconfig, &args, &values).await?;
-        // From an oci:// chart, Helm first prints `Pulled: …` and `Digest: …` lines.
-        let json = stdout
-            .find("\n{")
-            .map_or(stdout.as_str(), |start| &stdout[start + 1..]);
-        let json = if stdout.starts_with('{') {
-            &stdout
-        } else {
-            json
-        };
-        serde_json::from_str(json)
+        // From an oci:// chart, Helm first prints `Pulled: …` and `Digest: …` lines; the JSON
+        // starts at the first line that opens an object.
+        let json_start = stdout
+            .lines()
+            .scan(0, |offset, line| {
+                let start = *offset;
+                *offset += line.len() + 1;
+                Some((start, line))
+            })
+            .find_map(|(start, line)| line.starts_with('{').then_some(start))
+            .unwrap_or(0);
+        serde_json::from_str(&stdout[json_start..])
             .with_context(|| format!("helm {verb} printed no release JSON: {stdout:.300}"))
     }
 
