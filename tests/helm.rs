@@ -1660,8 +1660,10 @@ const PREVIOUS_RELEASE_COMMIT: &str = "81b744bf0689d1d5c7b1147d53566b77e09770a8"
 
 /// `helm upgrade` from the previous release's chart (CRDs in crds/, installed once by Helm and
 /// never upgraded) to this one (CRDs as templates) takes the CRDs into the release with
-/// `--take-ownership` (once; docs/helm.md), and every later `helm upgrade` applies the chart's
-/// CRD changes; no custom resource of any kind is lost on the way, nor on uninstall.
+/// `--reset-then-reuse-values --take-ownership` (once; docs/helm.md), every later `helm
+/// upgrade` applies the chart's CRD changes, and `crds.install=false` takes them out of the
+/// release but leaves them (`crds.keep`); no custom resource of any kind is lost on the way,
+/// nor on uninstall.
 #[tokio::test]
 async fn upgrade_from_the_previous_release_upgrades_the_crds_and_keeps_every_resource() -> Result<()>
 {
@@ -1911,7 +1913,33 @@ async fn upgrade_from_the_previous_release_upgrades_the_crds_and_keeps_every_res
     );
     still_there("after an upgrade that changed a CRD").await?;
 
-    // --- helm uninstall: crds.keep leaves every CRD, and so every resource ---
+    // --- crds.install=false takes the CRDs out of the release; crds.keep leaves them ---
+    let mut without_crds = values.clone();
+    without_crds["crds"] = json!({ "install": false, "keep": true });
+    let upgraded = cluster
+        .explain(
+            next_helm
+                .upgrade(&kubeconfig, RELEASE, &namespace, without_crds)
+                .await,
+        )
+        .await?;
+    assert!(
+        !upgraded["manifest"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("kind: CustomResourceDefinition"),
+        "no CRD in the release any more"
+    );
+    for name in crd_names() {
+        assert!(
+            crds.get_opt(&name).await?.is_some(),
+            "{name} is kept when the release stops installing it"
+        );
+    }
+    still_there("after an upgrade with crds.install=false").await?;
+
+    // --- helm uninstall: the CRDs (no longer the release's) and every resource stay; the
+    // uninstall of a release that holds them is install_upgrade_rollback_and_uninstall… ---
     cluster
         .explain(helm.uninstall(&kubeconfig, RELEASE, &namespace).await)
         .await?;
