@@ -102,6 +102,9 @@ pub struct Source {
     pub epoch: i64,
     /// The operator's version (Cargo.toml).
     pub version: String,
+    /// The public repository's address (`SOURCE_REPOSITORY_URL`; the release workflow sets it
+    /// to the GitHub repository, which links the GHCR package to it), if known.
+    pub repository: Option<String>,
 }
 
 impl Source {
@@ -125,6 +128,9 @@ impl Source {
             revision,
             epoch,
             version: env!("CARGO_PKG_VERSION").to_string(),
+            repository: std::env::var("SOURCE_REPOSITORY_URL")
+                .ok()
+                .filter(|url| !url.is_empty()),
         })
     }
 
@@ -137,7 +143,7 @@ impl Source {
 
     /// The `org.opencontainers.image.*` annotations and labels.
     pub fn labels(&self) -> Result<BTreeMap<String, String>> {
-        let pairs = [
+        let mut pairs = vec![
             ("title", "bedrock-operator".to_string()),
             (
                 "description",
@@ -149,19 +155,18 @@ impl Source {
             ("revision", self.revision.clone()),
             ("created", self.created()?),
             ("licenses", "Apache-2.0".to_string()),
-            ("source", SOURCE_URL.to_string()),
-            ("url", SOURCE_URL.to_string()),
-            ("documentation", format!("{SOURCE_URL}/tree/main/docs")),
         ];
+        if let Some(repository) = &self.repository {
+            pairs.push(("source", repository.clone()));
+            pairs.push(("url", repository.clone()));
+            pairs.push(("documentation", format!("{repository}/tree/main/docs")));
+        }
         Ok(pairs
             .into_iter()
             .map(|(key, value)| (format!("org.opencontainers.image.{key}"), value))
             .collect())
     }
 }
-
-/// The public repository (the chart's `home` says the same).
-pub const SOURCE_URL: &str = "https://github.com/bedrock-operator/bedrock-operator";
 
 fn git(root: &Path, args: &[&str]) -> Result<String> {
     let output = Process::new("git")
@@ -490,8 +495,8 @@ fn descriptor(value: &Value) -> Result<(&str, &str)> {
 /// The media type of an OCI image index.
 pub const MEDIA_TYPE_INDEX: &str = "application/vnd.oci.image.index.v1+json";
 
-/// The repository the release publishes to (the chart's default `image.repository`).
-pub const DEFAULT_REPOSITORY: &str = "ghcr.io/bedrock-operator/bedrock-operator";
+/// The name of an image that is not pushed: the source tree chart's default `image.repository`.
+pub const DEFAULT_REPOSITORY: &str = "bedrock-operator";
 
 /// `cargo xtask image`'s options.
 #[derive(Debug, Clone, clap::Args)]
@@ -702,6 +707,7 @@ mod tests {
             revision: "0123456789abcdef0123456789abcdef01234567".to_string(),
             epoch: 1_765_000_000,
             version: "0.1.0".to_string(),
+            repository: Some("https://github.com/example/bedrock-operator".to_string()),
         }
     }
 
@@ -794,7 +800,16 @@ mod tests {
         assert_eq!(label("created"), "2025-12-06T05:46:40Z");
         assert_eq!(label("version"), "0.1.0");
         assert_eq!(label("licenses"), "Apache-2.0");
-        assert_eq!(label("source"), SOURCE_URL);
+        assert_eq!(
+            label("source"),
+            "https://github.com/example/bedrock-operator"
+        );
+        let unknown = Source {
+            repository: None,
+            ..source()
+        };
+        let labels = unknown.labels().expect("labels");
+        assert!(!labels.contains_key("org.opencontainers.image.source"));
     }
 
     #[test]
