@@ -24,6 +24,8 @@ pub mod gotools;
 pub mod http;
 mod kubeconfig;
 pub mod kubelet;
+pub mod node;
+pub mod oci;
 pub mod operator;
 mod process;
 pub mod python;

@@ -277,7 +277,7 @@ fn test(root: &Path, args: &[String]) -> Result<()> {
     // Prerequisites first, once, so that parallel tests never race to build them: both
     // Kubernetes releases (the compatibility leg runs on the oldest), etcd, helm.
     eprintln!(
-        "xtask: checking prerequisites (Kubernetes {} and {}, etcd, helm)",
+        "xtask: checking prerequisites (Kubernetes {} and {}, etcd, helm, the node's programs)",
         Release::Newest.version(),
         Release::Oldest.version()
     );

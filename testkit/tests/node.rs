@@ -1,0 +1,154 @@
+//! testkit's real node: containerd, runc, CNI, kubelet, kube-scheduler and kube-proxy against a
+//! control plane, running Pods from images testkit writes.
+//!
+//! Needs root, `ip` and `iptables` (the node adds a bridge, network namespaces, mounts and
+//! iptables rules, and removes them when it stops).
+
+use std::net::Ipv4Addr;
+use std::time::Duration;
+
+use anyhow::{Context, Result, ensure};
+use k8s_openapi::api::core::v1::Pod;
+use kube::api::{Api, LogParams, PostParams};
+use testkit::ControlPlane;
+use testkit::node::{self, Node};
+use testkit::oci::{Entry, Image, Layout};
+use testkit::wait;
+
+const API_CHECK_IMAGE: &str = "testkit.local/api-check:1";
+const POD_DEADLINE: Duration = Duration::from_secs(120);
+const POLL: Duration = Duration::from_millis(500);
+
+/// The api-check program (testkit/go/api-check) alone in an image.
+fn api_check_image() -> Result<Layout> {
+    let binary = testkit::gotools::API_CHECK
+        .ensure()?
+        .join("api-check");
+    let bytes = std::fs::read(&binary).with_context(|| format!("reading {}", binary.display()))?;
+    Ok(Layout::new(API_CHECK_IMAGE).image(
+        Image::for_host()
+            .layer(vec![Entry::file("api-check", 0o755, bytes)])
+            .entrypoint(["/api-check"]),
+    ))
+}
+
+fn api_check_pod(name: &str, hardened: bool) -> Result<Pod> {
+    let security = if hardened {
+        serde_json::json!({
+            "runAsNonRoot": true,
+            "runAsUser": 65532,
+            "runAsGroup": 65532,
+            "readOnlyRootFilesystem": true,
+            "allowPrivilegeEscalation": false,
+            "capabilities": { "drop": ["ALL"] },
+            "seccompProfile": { "type": "RuntimeDefault" },
+        })
+    } else {
+        serde_json::json!({})
+    };
+    serde_json::from_value(serde_json::json!({
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": { "name": name },
+        "spec": {
+            "restartPolicy": "Never",
+            "containers": [{
+                "name": "api-check",
+                "image": API_CHECK_IMAGE,
+                "imagePullPolicy": "Never",
+                "securityContext": security,
+            }],
+        },
+    }))
+    .context("building the Pod")
+}
+
+/// Waits until the Pod has finished (Succeeded or Failed); returns it.
+async fn finished(pods: &Api<Pod>, name: &str) -> Result<Pod> {
+    wait::until(
+        format!("Pod {name} to finish"),
+        POD_DEADLINE,
+        POLL,
+        async || {
+            let pod = pods.get(name).await?;
+            let phase = pod.status.as_ref().and_then(|s| s.phase.clone());
+            Ok(matches!(phase.as_deref(), Some("Succeeded" | "Failed")).then_some(pod))
+        },
+    )
+    .await
+}
+
+fn in_pod_cidr(ip: &str) -> bool {
+    let (network, prefix) = node::POD_CIDR.split_once('/').expect("a CIDR");
+    let (Ok(ip), Ok(network), Ok(prefix)) = (
+        ip.parse::<Ipv4Addr>(),
+        network.parse::<Ipv4Addr>(),
+        prefix.parse::<u32>(),
+    ) else {
+        return false;
+    };
+    let mask = u32::MAX << (32 - prefix);
+    u32::from(ip) & mask == u32::from(network) & mask
+}
+
+/// Runs the api-check Pod and returns its logs, after asserting it got a Pod IP and Succeeded.
+async fn run_api_check(pods: &Api<Pod>, name: &str, hardened: bool) -> Result<String> {
+    pods.create(&PostParams::default(), &api_check_pod(name, hardened)?)
+        .await
+        .with_context(|| format!("creating Pod {name}"))?;
+    let pod = finished(pods, name).await?;
+    let logs = pods
+        .logs(name, &LogParams::default())
+        .await
+        .with_context(|| format!("reading the logs of Pod {name} through the API server"))?;
+    let status = pod.status.clone().unwrap_or_default();
+    ensure!(
+        status.phase.as_deref() == Some("Succeeded"),
+        "Pod {name} did not succeed: {:?}\nlogs:\n{logs}",
+        status
+    );
+    let pod_ip = status.pod_ip.unwrap_or_default();
+    ensure!(
+        in_pod_cidr(&pod_ip),
+        "Pod {name} has IP {pod_ip:?}, not one of {}",
+        node::POD_CIDR
+    );
+    ensure!(
+        pod.spec.as_ref().and_then(|s| s.node_name.as_deref()) == Some(node::NODE_NAME),
+        "Pod {name} was not bound to {} by the scheduler",
+        node::NODE_NAME
+    );
+    Ok(logs)
+}
+
+#[tokio::test]
+async fn pods_reach_the_api_server_through_the_kubernetes_service_with_their_token() -> Result<()>
+{
+    let plane = ControlPlane::builder().node_network().start().await?;
+    let node = Node::start(&plane).await?;
+    node.import_image(&api_check_image()?).await?;
+    let namespace = plane.create_namespace("node").await?;
+    let pods: Api<Pod> = Api::namespaced(plane.client(), &namespace);
+    let identity = format!("as system:serviceaccount:{namespace}:default");
+
+    let logs = run_api_check(&pods, "as-image-says", false).await?;
+    ensure!(
+        logs.contains(&identity) && logs.contains("uid 0)"),
+        "expected the Pod to reach the API server {identity} as root; logs:\n{logs}"
+    );
+
+    let logs = run_api_check(&pods, "non-root-read-only", true).await?;
+    ensure!(
+        logs.contains(&identity) && logs.contains("uid 65532)"),
+        "expected the hardened Pod to reach the API server {identity} as uid 65532; logs:\n{logs}"
+    );
+
+    node.stop().await?;
+    ensure!(
+        !std::path::Path::new("/sys/class/net")
+            .join(node::BRIDGE)
+            .exists(),
+        "the node's bridge outlived it"
+    );
+    Ok(())
+}
