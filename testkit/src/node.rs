@@ -593,9 +593,12 @@ impl Node {
             ),
             Err(error) => tracing::warn!(%error, "could not run kube-proxy --cleanup"),
         }
+        remove_kubelet_chains();
         delete_bridge();
         remove_pod_cgroups();
-        if let Err(error) = std::fs::remove_dir_all(&self.layout.dir) {
+        if crate::control_plane::env_flag(crate::KEEP_TEMP) {
+            tracing::info!(dir = %self.layout.dir.display(), "kept the node's dir");
+        } else if let Err(error) = std::fs::remove_dir_all(&self.layout.dir) {
             tracing::warn!(dir = %self.layout.dir.display(), %error, "could not remove the node's dir");
         }
     }
@@ -666,6 +669,58 @@ fn delete_bridge() {
     }
 }
 
+/// The chains the kubelet keeps in every table, which `kube-proxy --cleanup` leaves: the
+/// canaries it watches to notice a flush, the hint telling iptables-wrapper which backend is in
+/// use, and the firewall against martian packets to 127.0.0.1 (with the jumps to it).
+const KUBELET_IPTABLES: &[(&str, &[&str])] = &[
+    ("filter", &["-D", "INPUT", "-j", "KUBE-FIREWALL"]),
+    ("filter", &["-D", "OUTPUT", "-j", "KUBE-FIREWALL"]),
+    ("filter", &["-F", "KUBE-FIREWALL"]),
+    ("filter", &["-X", "KUBE-FIREWALL"]),
+    ("filter", &["-X", "KUBE-KUBELET-CANARY"]),
+    ("nat", &["-X", "KUBE-KUBELET-CANARY"]),
+    ("mangle", &["-X", "KUBE-KUBELET-CANARY"]),
+    ("mangle", &["-X", "KUBE-IPTABLES-HINT"]),
+];
+
+/// Removes [`KUBELET_IPTABLES`] (IPv4 and IPv6); missing ones are fine.
+fn remove_kubelet_chains() {
+    for program in ["iptables", "ip6tables"] {
+        for (table, args) in KUBELET_IPTABLES {
+            // A rule or chain that is not there fails the command; nothing to do then.
+            let _ = Command::new(program)
+                .args(["-w", "-t", table])
+                .args(*args)
+                .stderr(std::process::Stdio::null())
+                .output();
+        }
+    }
+}
+
+/// The `KUBE-*` and `CNI-*` chains of every table (IPv4 and IPv6): empty once a node has
+/// cleaned up after itself.
+pub fn leftover_chains() -> Result<Vec<String>> {
+    let mut chains = Vec::new();
+    for program in ["iptables-save", "ip6tables-save"] {
+        let output = Command::new(program)
+            .output()
+            .with_context(|| format!("running {program}"))?;
+        let mut table = "";
+        let text = String::from_utf8_lossy(&output.stdout).into_owned();
+        for line in text.lines() {
+            if let Some(name) = line.strip_prefix('*') {
+                table = name;
+            } else if let Some(chain) = line.strip_prefix(':')
+                && (chain.starts_with("KUBE-") || chain.starts_with("CNI-"))
+            {
+                let name = chain.split_whitespace().next().unwrap_or(chain);
+                chains.push(format!("{program} {table} {name}"));
+            }
+        }
+    }
+    Ok(chains)
+}
+
 /// Whether kube-proxy has written the `kubernetes` Service's iptables rules.
 fn kubernetes_service_rules() -> Result<bool> {
     let output = Command::new("iptables")
@@ -732,6 +787,9 @@ disabled_plugins = ["io.containerd.nri.v1.nri"]
 [plugins.'io.containerd.cri.v1.runtime']
   # Network namespaces under the node's folder, not /var/run/netns.
   netns_mounts_under_state_dir = true
+  # Lowering an OOM score needs CAP_SYS_RESOURCE, which some machines (Firecracker VMs among
+  # them) withhold even from root; the kubelet's -998 for sandboxes would fail every Pod.
+  restrict_oom_score_adj = true
   enable_cdi = false
   [plugins.'io.containerd.cri.v1.runtime'.containerd]
     default_runtime_name = "runc"

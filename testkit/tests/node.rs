@@ -124,31 +124,45 @@ async fn run_api_check(pods: &Api<Pod>, name: &str, hardened: bool) -> Result<St
 #[tokio::test]
 async fn pods_reach_the_api_server_through_the_kubernetes_service_with_their_token() -> Result<()>
 {
+    let started = std::time::Instant::now();
     let plane = ControlPlane::builder().node_network().start().await?;
     let node = Node::start(&plane).await?;
+    eprintln!(
+        "control plane and node ready in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
     node.import_image(&api_check_image()?).await?;
     let namespace = plane.create_namespace("node").await?;
     let pods: Api<Pod> = Api::namespaced(plane.client(), &namespace);
     let identity = format!("as system:serviceaccount:{namespace}:default");
 
     let logs = run_api_check(&pods, "as-image-says", false).await?;
+    eprintln!("as-image-says: {}", logs.trim());
     ensure!(
         logs.contains(&identity) && logs.contains("uid 0)"),
         "expected the Pod to reach the API server {identity} as root; logs:\n{logs}"
     );
 
     let logs = run_api_check(&pods, "non-root-read-only", true).await?;
+    eprintln!("non-root-read-only: {}", logs.trim());
     ensure!(
         logs.contains(&identity) && logs.contains("uid 65532)"),
         "expected the hardened Pod to reach the API server {identity} as uid 65532; logs:\n{logs}"
     );
 
+    let stopping = std::time::Instant::now();
     node.stop().await?;
+    eprintln!("node stopped in {:.1} s", stopping.elapsed().as_secs_f64());
     ensure!(
         !std::path::Path::new("/sys/class/net")
             .join(node::BRIDGE)
             .exists(),
         "the node's bridge outlived it"
+    );
+    let chains = node::leftover_chains()?;
+    ensure!(
+        chains.is_empty(),
+        "iptables chains outlived the node: {chains:?}"
     );
     Ok(())
 }
