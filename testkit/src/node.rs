@@ -216,6 +216,10 @@ impl Node {
         let programs = tokio::task::spawn_blocking(Programs::ensure)
             .await
             .context("the build task panicked")??;
+        // The plane holds the machine's node-network lock: whatever Pods, shims and mounts of
+        // testkit's nodes exist now belong to a test process that was killed before its node
+        // could clean up.
+        sweep_leftovers();
         let layout = NodeLayout {
             dir: plane.dir().join("node"),
         };
@@ -310,6 +314,17 @@ impl Node {
     /// for a plain-HTTP registry on 127.0.0.1.
     pub fn registry_config_dir(&self) -> PathBuf {
         self.layout.registry_config_dir()
+    }
+
+    /// Lets containerd pull from a plain-HTTP registry at `host_port` (e.g. `127.0.0.1:5000`):
+    /// writes `<host_port>/hosts.toml` under [`Node::registry_config_dir`]. containerd reads it
+    /// at each pull, so this works while the node runs.
+    pub fn allow_plain_http_registry(&self, host_port: &str) -> Result<()> {
+        let dir = self.layout.registry_config_dir().join(host_port);
+        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+        let path = dir.join("hosts.toml");
+        std::fs::write(&path, plain_http_hosts_toml(host_port))
+            .with_context(|| format!("writing {}", path.display()))
     }
 
     /// containerd's socket (for `ctr --address` or `crictl`).
@@ -539,11 +554,14 @@ impl Node {
                 }
             }
         }
-        let sandboxes = self.layout.containerd_dir().join("state");
+        // The kubelet stops a deleted Pod's containers and sandbox (which releases its network)
+        // at once; it removes them only at its next garbage collection, a minute later. No
+        // running task is what matters.
         let ctr = self.programs.ctr();
         let socket = self.layout.containerd_socket();
+        let mut running = String::new();
         wait::until(
-            "the kubelet to tear the node's Pods down",
+            "the kubelet to stop the node's Pods",
             POD_TEARDOWN_TIMEOUT,
             POLL,
             async || {
@@ -551,13 +569,13 @@ impl Node {
                 command
                     .arg("--address")
                     .arg(&socket)
-                    .args(["--namespace", CRI_NAMESPACE, "containers", "list", "--quiet"]);
-                let output = run(command, "ctr containers list").await?;
-                Ok(output.trim().is_empty().then_some(()))
+                    .args(["--namespace", CRI_NAMESPACE, "tasks", "list", "--quiet"]);
+                running = run(command, "ctr tasks list").await?;
+                Ok(running.trim().is_empty().then_some(()))
             },
         )
         .await
-        .with_context(|| format!("containerd state in {}", sandboxes.display()))
+        .with_context(|| format!("still running: {}", running.trim()))
     }
 
     /// Stops everything, in an order that leaves nothing behind; safe to call twice.
@@ -820,6 +838,35 @@ disabled_plugins = ["io.containerd.nri.v1.nri"]
     )
 }
 
+/// containerd's `hosts.toml` for a registry served over plain HTTP.
+fn plain_http_hosts_toml(host_port: &str) -> String {
+    let url = toml_string(&format!("http://{host_port}"));
+    format!("server = {url}\n\n[host.{url}]\n  capabilities = [\"pull\", \"resolve\"]\n")
+}
+
+/// Cleans up after a node whose test process was killed: kills the processes left in the
+/// kubelet's Pod cgroups and testkit's containerd shims, and unmounts what is still mounted in
+/// the folders of dead test processes (so the next control plane can remove them).
+fn sweep_leftovers() {
+    kill_pod_processes();
+    let root = reaper::temp_root();
+    kill_shims(&root);
+    let Ok(entries) = std::fs::read_dir(&root) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let owner = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.strip_prefix("cp-"))
+            .and_then(|rest| rest.split('-').next())
+            .and_then(|pid| pid.parse::<u32>().ok());
+        if owner.is_some_and(|pid| !process::is_running(pid)) {
+            unmount_under(&entry.path());
+        }
+    }
+}
+
 /// A TOML basic string (JSON's escaping is a subset TOML accepts).
 fn toml_string(text: &str) -> String {
     serde_json::Value::String(text.to_string()).to_string()
@@ -914,9 +961,10 @@ fn kill_pod_processes() {
     }
 }
 
-/// SIGKILLs the containerd shims that serve the containerd on `socket`.
-fn kill_shims(socket: &Path) {
-    let needle = socket.display().to_string();
+/// Stops the containerd shims whose command line names a path under `under` (their containerd's
+/// socket).
+fn kill_shims(under: &Path) {
+    let needle = under.display().to_string();
     let Ok(entries) = std::fs::read_dir("/proc") else {
         return;
     };
@@ -1074,5 +1122,13 @@ mod tests {
             "{toml}"
         );
         assert!(toml.contains(r#"sandbox = "testkit.local/pause:1""#));
+    }
+
+    #[test]
+    fn a_plain_http_registry_gets_an_http_server_entry() {
+        assert_eq!(
+            plain_http_hosts_toml("127.0.0.1:5000"),
+            "server = \"http://127.0.0.1:5000\"\n\n[host.\"http://127.0.0.1:5000\"]\n  capabilities = [\"pull\", \"resolve\"]\n"
+        );
     }
 }

@@ -166,3 +166,85 @@ async fn pods_reach_the_api_server_through_the_kubernetes_service_with_their_tok
     );
     Ok(())
 }
+
+/// What a node can leave on the machine: processes that mention its folder (containerd's
+/// shims, the kubelet, …), mounts under it, its bridge, `KUBE-*`/`CNI-*` iptables chains and the
+/// kubelet's Pod cgroups.
+fn leftovers(node_dir: &std::path::Path) -> Result<Vec<String>> {
+    let needle = node_dir.display().to_string();
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc")?.flatten() {
+        let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else {
+            continue;
+        };
+        let Ok(raw) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
+            continue;
+        };
+        let cmdline = String::from_utf8_lossy(&raw).replace('\0', " ");
+        if cmdline.contains(&needle) {
+            found.push(format!("process {pid}: {cmdline}"));
+        }
+    }
+    let mountinfo = std::fs::read_to_string("/proc/self/mountinfo")?;
+    found.extend(
+        mountinfo
+            .lines()
+            .filter(|line| line.contains(&needle))
+            .map(|line| format!("mount: {line}")),
+    );
+    if std::path::Path::new("/sys/class/net")
+        .join(node::BRIDGE)
+        .exists()
+    {
+        found.push(format!("bridge {}", node::BRIDGE));
+    }
+    found.extend(node::leftover_chains()?);
+    for controller in ["memory", "cpu", "pids", "unified"] {
+        let cgroup = std::path::Path::new("/sys/fs/cgroup")
+            .join(controller)
+            .join("kubepods");
+        if cgroup.exists() {
+            found.push(format!("cgroup {}", cgroup.display()));
+        }
+    }
+    Ok(found)
+}
+
+#[tokio::test]
+async fn dropping_a_node_with_a_running_pod_leaves_nothing_behind() -> Result<()> {
+    let plane = ControlPlane::builder().node_network().start().await?;
+    let node = Node::start(&plane).await?;
+    let namespace = plane.create_namespace("node-drop").await?;
+    let pods: Api<Pod> = Api::namespaced(plane.client(), &namespace);
+    // The sandbox image's pause program runs until it is killed.
+    let pod: Pod = serde_json::from_value(serde_json::json!({
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": { "name": "sleeper" },
+        "spec": {
+            "containers": [{
+                "name": "pause",
+                "image": node::PAUSE_IMAGE,
+                "imagePullPolicy": "Never",
+            }],
+        },
+    }))?;
+    pods.create(&PostParams::default(), &pod).await?;
+    wait::until("Pod sleeper to run", POD_DEADLINE, POLL, async || {
+        let pod = pods.get("sleeper").await?;
+        let phase = pod.status.as_ref().and_then(|s| s.phase.clone());
+        Ok((phase.as_deref() == Some("Running")).then_some(()))
+    })
+    .await?;
+    let node_dir = node.dir().to_path_buf();
+    ensure!(
+        !leftovers(&node_dir)?.is_empty(),
+        "the check sees nothing of a running node"
+    );
+
+    // As a panicking test would: no orderly stop, the Pod still running.
+    drop(node);
+    let left = leftovers(&node_dir)?;
+    ensure!(left.is_empty(), "the dropped node left behind: {left:#?}");
+    Ok(())
+}
