@@ -143,7 +143,10 @@ pub const CONTAINERD: GoModule = GoModule {
     name: "containerd",
     files: module_files!("containerd": "go.mod", "go.sum"),
     packages: &[
-        ("github.com/containerd/containerd/v2/cmd/containerd", "containerd"),
+        (
+            "github.com/containerd/containerd/v2/cmd/containerd",
+            "containerd",
+        ),
         (
             "github.com/containerd/containerd/v2/cmd/containerd-shim-runc-v2",
             "containerd-shim-runc-v2",
@@ -223,7 +226,14 @@ pub const API_CHECK: GoModule = GoModule {
 };
 
 /// Everything testkit's node needs built: [`crate::node`] calls `ensure` on each.
-pub const NODE_MODULES: &[GoModule] = &[KUBERNETES_NEWEST, CONTAINERD, RUNC, CNI_PLUGINS, PAUSE, API_CHECK];
+pub const NODE_MODULES: &[GoModule] = &[
+    KUBERNETES_NEWEST,
+    CONTAINERD,
+    RUNC,
+    CNI_PLUGINS,
+    PAUSE,
+    API_CHECK,
+];
 
 impl GoModule {
     /// The version the module's `go.mod` requires of `module_path` (e.g. `v1.37.2`).

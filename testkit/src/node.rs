@@ -395,12 +395,7 @@ impl Node {
         let healthz_port = process::free_port()?;
         std::fs::write(
             &config,
-            kubelet_config(
-                &self.layout,
-                &resolv_conf,
-                port,
-                healthz_port,
-            )?,
+            kubelet_config(&self.layout, &resolv_conf, port, healthz_port)?,
         )
         .with_context(|| format!("writing {}", config.display()))?;
         let mut command = Command::new(&self.programs.kubelet);
@@ -541,12 +536,19 @@ impl Node {
     async fn delete_pods(&self) -> Result<()> {
         let pods: Api<Pod> = Api::all(self.admin.clone());
         let on_node = ListParams::default().fields(&format!("spec.nodeName={NODE_NAME}"));
-        for pod in pods.list(&on_node).await.context("listing the node's Pods")? {
+        for pod in pods
+            .list(&on_node)
+            .await
+            .context("listing the node's Pods")?
+        {
             let (Some(name), Some(namespace)) = (pod.metadata.name, pod.metadata.namespace) else {
                 continue;
             };
             let api: Api<Pod> = Api::namespaced(self.admin.clone(), &namespace);
-            match api.delete(&name, &DeleteParams::default().grace_period(0)).await {
+            match api
+                .delete(&name, &DeleteParams::default().grace_period(0))
+                .await
+            {
                 Ok(_) => {}
                 Err(kube::Error::Api(status)) if status.is_not_found() => {}
                 Err(error) => {
@@ -566,10 +568,13 @@ impl Node {
             POLL,
             async || {
                 let mut command = Command::new(&ctr);
-                command
-                    .arg("--address")
-                    .arg(&socket)
-                    .args(["--namespace", CRI_NAMESPACE, "tasks", "list", "--quiet"]);
+                command.arg("--address").arg(&socket).args([
+                    "--namespace",
+                    CRI_NAMESPACE,
+                    "tasks",
+                    "list",
+                    "--quiet",
+                ]);
                 running = run(command, "ctr tasks list").await?;
                 Ok(running.trim().is_empty().then_some(()))
             },
@@ -969,7 +974,11 @@ fn kill_shims(under: &Path) {
         return;
     };
     for entry in entries.flatten() {
-        let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<u32>().ok())
+        else {
             continue;
         };
         let Some(cmdline) = process::cmdline(pid) else {

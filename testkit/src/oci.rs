@@ -86,7 +86,10 @@ impl Entry {
 
     fn new(path: &str, kind: EntryKind, mode: u32) -> Self {
         Self {
-            path: path.trim_start_matches('/').trim_end_matches('/').to_string(),
+            path: path
+                .trim_start_matches('/')
+                .trim_end_matches('/')
+                .to_string(),
             kind,
             mode,
             uid: 0,
@@ -440,7 +443,11 @@ fn image_blobs(image: &Image, blobs: &mut BTreeMap<String, Vec<u8>>) -> Result<D
         .created(created)
         .architecture(Arch::from(image.architecture.as_str()))
         .os(Os::from(image.os.as_str()))
-        .config(config.build().context("building the image's runtime config")?)
+        .config(
+            config
+                .build()
+                .context("building the image's runtime config")?,
+        )
         .rootfs(
             RootFsBuilder::default()
                 .typ("layers")
@@ -638,9 +645,8 @@ mod tests {
         let one = files_of(&Layout::new("testkit.local/pause:1").image(pause_image("amd64")));
         let two = files_of(&Layout::new("testkit.local/pause:1").image(pause_image("amd64")));
         assert_eq!(one, two);
-        let other_time = files_of(
-            &Layout::new("testkit.local/pause:1").image(pause_image("amd64").mtime(1)),
-        );
+        let other_time =
+            files_of(&Layout::new("testkit.local/pause:1").image(pause_image("amd64").mtime(1)));
         assert_ne!(one["index.json"], other_time["index.json"]);
     }
 

@@ -21,9 +21,7 @@ const POLL: Duration = Duration::from_millis(500);
 
 /// The api-check program (testkit/go/api-check) alone in an image.
 fn api_check_image() -> Result<Layout> {
-    let binary = testkit::gotools::API_CHECK
-        .ensure()?
-        .join("api-check");
+    let binary = testkit::gotools::API_CHECK.ensure()?.join("api-check");
     let bytes = std::fs::read(&binary).with_context(|| format!("reading {}", binary.display()))?;
     Ok(Layout::new(API_CHECK_IMAGE).image(
         Image::for_host()
@@ -32,7 +30,7 @@ fn api_check_image() -> Result<Layout> {
     ))
 }
 
-fn api_check_pod(name: &str, hardened: bool) -> Result<Pod> {
+fn api_check_pod(name: &str, hardened: bool, token: bool) -> Result<Pod> {
     let security = if hardened {
         serde_json::json!({
             "runAsNonRoot": true,
@@ -52,6 +50,7 @@ fn api_check_pod(name: &str, hardened: bool) -> Result<Pod> {
         "metadata": { "name": name },
         "spec": {
             "restartPolicy": "Never",
+            "automountServiceAccountToken": token,
             "containers": [{
                 "name": "api-check",
                 "image": API_CHECK_IMAGE,
@@ -93,9 +92,12 @@ fn in_pod_cidr(ip: &str) -> bool {
 
 /// Runs the api-check Pod and returns its logs, after asserting it got a Pod IP and Succeeded.
 async fn run_api_check(pods: &Api<Pod>, name: &str, hardened: bool) -> Result<String> {
-    pods.create(&PostParams::default(), &api_check_pod(name, hardened)?)
-        .await
-        .with_context(|| format!("creating Pod {name}"))?;
+    pods.create(
+        &PostParams::default(),
+        &api_check_pod(name, hardened, true)?,
+    )
+    .await
+    .with_context(|| format!("creating Pod {name}"))?;
     let pod = finished(pods, name).await?;
     let logs = pods
         .logs(name, &LogParams::default())
@@ -122,8 +124,7 @@ async fn run_api_check(pods: &Api<Pod>, name: &str, hardened: bool) -> Result<St
 }
 
 #[tokio::test]
-async fn pods_reach_the_api_server_through_the_kubernetes_service_with_their_token() -> Result<()>
-{
+async fn pods_reach_the_api_server_through_the_kubernetes_service_with_their_token() -> Result<()> {
     let started = std::time::Instant::now();
     let plane = ControlPlane::builder().node_network().start().await?;
     let node = Node::start(&plane).await?;
@@ -150,6 +151,21 @@ async fn pods_reach_the_api_server_through_the_kubernetes_service_with_their_tok
         "expected the hardened Pod to reach the API server {identity} as uid 65532; logs:\n{logs}"
     );
 
+    // The check is not vacuous: without its token the same program fails, and says why.
+    pods.create(
+        &PostParams::default(),
+        &api_check_pod("without-token", false, false)?,
+    )
+    .await?;
+    let pod = finished(&pods, "without-token").await?;
+    let logs = pods.logs("without-token", &LogParams::default()).await?;
+    eprintln!("without-token: {}", logs.trim());
+    ensure!(
+        pod.status.and_then(|s| s.phase).as_deref() == Some("Failed")
+            && logs.contains("serviceaccount/token"),
+        "expected the Pod without a token to fail for want of it; logs:\n{logs}"
+    );
+
     let stopping = std::time::Instant::now();
     node.stop().await?;
     eprintln!("node stopped in {:.1} s", stopping.elapsed().as_secs_f64());
@@ -174,7 +190,11 @@ fn leftovers(node_dir: &std::path::Path) -> Result<Vec<String>> {
     let needle = node_dir.display().to_string();
     let mut found = Vec::new();
     for entry in std::fs::read_dir("/proc")?.flatten() {
-        let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<u32>().ok())
+        else {
             continue;
         };
         let Ok(raw) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
