@@ -574,6 +574,14 @@ impl ControlPlane {
         matches!(&self.backend, Backend::Local(local) if local.layout.node_network)
     }
 
+    /// The minor version of the API server (37 for 1.37.2), when testkit runs it.
+    pub(crate) fn apiserver_minor(&self) -> Option<u32> {
+        match &self.backend {
+            Backend::Local(local) => Some(local.binaries.apiserver_minor),
+            Backend::Existing { .. } => None,
+        }
+    }
+
     /// The folder holding logs (`etcd.log`, `kube-apiserver.log`), etcd data and kubeconfigs.
     /// It is removed on drop unless `TESTKIT_KEEP_TEMP=true`.
     pub fn dir(&self) -> &Path {

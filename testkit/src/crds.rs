@@ -67,7 +67,7 @@ pub(crate) async fn install(
     }
     for name in &names {
         let name = name.as_str();
-        let established = await_condition(api.clone(), &name, conditions::is_crd_established());
+        let established = await_condition(api.clone(), name, conditions::is_crd_established());
         match tokio::time::timeout(ESTABLISH_TIMEOUT, established).await {
             Ok(Ok(_)) => tracing::debug!(crd = %name, "established"),
             Ok(Err(error)) => return Err(error).with_context(|| format!("watching CRD {name}")),

@@ -3,10 +3,16 @@
 //! kube-scheduler of the control plane's Kubernetes release (all built by [`crate::gotools`]).
 //!
 //! ```no_run
-//! # async fn demo() -> anyhow::Result<()> {
+//! # async fn demo(app: Vec<u8>) -> anyhow::Result<()> {
+//! use testkit::oci::{Entry, Image, Layout};
 //! let cp = testkit::ControlPlane::builder().node_network().start().await?;
 //! let node = testkit::node::Node::start(&cp).await?;     // Ready, schedulable
-//! node.import_image(&testkit::oci::Layout::new("testkit.local/app:1")).await?;
+//! let image = Image::for_host()
+//!     .layer(vec![Entry::file("app", 0o755, app)])
+//!     .entrypoint(["/app"]);
+//! node.import_image(&Layout::new("testkit.local/app:1").image(image)).await?;
+//! // … Pods with `image: testkit.local/app:1` and `imagePullPolicy: Never` …
+//! node.stop().await?;                                     // or drop it
 //! # Ok(()) }
 //! ```
 //!
@@ -19,11 +25,13 @@
 //! No image can be pulled from a public registry here, so the Pod sandbox image
 //! ([`PAUSE_IMAGE`]) is ours: testkit's `pause` program in an image [`crate::oci`] writes,
 //! imported into containerd before the kubelet starts. Tests bring their images the same way
-//! ([`Node::import_image`]); containerd also reads `hosts.toml` files from [`Node::registry_config_dir`],
-//! so a plain-HTTP registry on 127.0.0.1 can be configured there.
+//! ([`Node::import_image`]); containerd also reads `hosts.toml` files from
+//! [`Node::registry_config_dir`], so a plain-HTTP registry on 127.0.0.1 can be used
+//! ([`Node::allow_plain_http_registry`]).
 //!
-//! Linux, root, cgroup v1 or v2 (the kubelet runs with `failCgroupV1: false` and the cgroupfs
-//! driver: no systemd needed), `ip`, `iptables` and `mount` on the `PATH`.
+//! Needs Linux, root, `ip`, `iptables` and `mount` on the `PATH`. The kubelet runs with
+//! `failCgroupV1: false` and the cgroupfs driver (no systemd needed); tested on a cgroup v1
+//! hierarchy.
 //!
 //! [`Node::stop`] (or dropping the node) stops every program, kills what containerd's shims
 //! left running, unmounts what the kubelet and containerd mounted under the node's folder,
@@ -75,6 +83,8 @@ pub const READY_TIMEOUT: Duration = Duration::from_secs(180);
 const POLL: Duration = Duration::from_millis(500);
 /// How long [`Node::stop`] waits for the kubelet to tear the node's Pods down.
 const POD_TEARDOWN_TIMEOUT: Duration = Duration::from_secs(60);
+/// The variable `cargo xtask test` marks every process of a run with (see xtask's main.rs).
+const RUN_MARKER_ENV: &str = "BEDROCK_OPERATOR_TEST_RUN";
 /// How long a `ctr` or `ip` command may take.
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(120);
 
@@ -137,13 +147,20 @@ impl Programs {
         self.containerd_bin.join("ctr")
     }
 
-    /// `PATH` for the node's programs: containerd finds its shim there.
-    fn path_env(&self) -> std::ffi::OsString {
+    /// The environment of the node's programs: only `PATH`, with containerd's folder first
+    /// (containerd finds its shim there), and the test run's marker, which the shims inherit
+    /// from containerd, so `cargo xtask test` sees any that outlive the suite.
+    fn environment(&self, command: &mut Command) {
         let mut dirs = vec![self.containerd_bin.clone()];
         if let Some(system) = std::env::var_os("PATH") {
             dirs.extend(std::env::split_paths(&system));
         }
-        std::env::join_paths(dirs).unwrap_or_default()
+        command
+            .env_clear()
+            .env("PATH", std::env::join_paths(dirs).unwrap_or_default());
+        if let Some(marker) = std::env::var_os(RUN_MARKER_ENV) {
+            command.env(RUN_MARKER_ENV, marker);
+        }
     }
 }
 
@@ -206,6 +223,21 @@ impl Node {
                 "a node needs a control plane started with ControlPlane::builder().node_network()"
             );
         }
+        // The kubelet may not be newer than the API server; only the newest release has one.
+        let node_minor = gotools::KUBERNETES_NEWEST
+            .kubernetes_version()
+            .and_then(|v| v.split('.').nth(1))
+            .and_then(|m| m.parse::<u32>().ok());
+        if let Some(apiserver) = plane.apiserver_minor()
+            && node_minor.is_some_and(|node| node > apiserver)
+        {
+            bail!(
+                "the node's kubelet is Kubernetes {} but the API server is 1.{apiserver}: a node needs the newest release (TESTKIT_KUBERNETES=newest)",
+                gotools::KUBERNETES_NEWEST
+                    .kubernetes_version()
+                    .unwrap_or("?")
+            );
+        }
         for tool in ["ip", "iptables", "mount"] {
             if find_in_path(tool).is_none() {
                 bail!(
@@ -261,10 +293,8 @@ impl Node {
         .context("writing containerd's configuration")?;
 
         let mut command = Command::new(self.programs.containerd_bin.join("containerd"));
-        command
-            .arg("--config")
-            .arg(self.layout.containerd_config())
-            .env("PATH", self.programs.path_env());
+        command.arg("--config").arg(self.layout.containerd_config());
+        self.programs.environment(&mut command);
         let containerd = Proc::spawn(
             "containerd",
             command,
@@ -409,9 +439,8 @@ impl Node {
             .arg(format!("--cert-dir={}", dir.join("pki").display()))
             .arg(format!("--hostname-override={NODE_NAME}"))
             .arg(format!("--node-ip={GATEWAY}"))
-            .arg("--v=2")
-            .env_clear()
-            .env("PATH", self.programs.path_env());
+            .arg("--v=2");
+        self.programs.environment(&mut command);
         Proc::spawn(
             "kubelet",
             command,
@@ -429,9 +458,8 @@ impl Node {
             ))
             .arg("--leader-elect=false")
             // Serves nothing: nobody scrapes it, and a fixed port would collide.
-            .arg("--secure-port=0")
-            .env_clear()
-            .env("PATH", self.programs.path_env());
+            .arg("--secure-port=0");
+        self.programs.environment(&mut command);
         Proc::spawn(
             "kube-scheduler",
             command,
@@ -462,9 +490,8 @@ impl Node {
             .arg("--conntrack-max-per-core=0")
             .arg("--conntrack-tcp-timeout-established=0")
             .arg("--conntrack-tcp-timeout-close-wait=0")
-            .arg("--v=2")
-            .env_clear()
-            .env("PATH", self.programs.path_env());
+            .arg("--v=2");
+        self.programs.environment(&mut command);
         Proc::spawn(
             "kube-proxy",
             command,
@@ -519,7 +546,11 @@ impl Node {
         result.with_context(|| {
             let mut tails = format!("last seen: {last}");
             for process in &self.processes {
-                tails.push_str(&format!("\n--- {}", process.log_tail()));
+                tails.push_str(&format!(
+                    "\n--- last lines of {}'s log:\n{}",
+                    process.name(),
+                    process.log_tail()
+                ));
             }
             tails
         })
@@ -590,11 +621,8 @@ impl Node {
         }
         self.torn_down = true;
         // kube-proxy, kube-scheduler and the kubelet first: nothing recreates a container after.
-        let containerd = if self.processes.is_empty() {
-            None
-        } else {
-            Some(self.processes.remove(self.processes.len() - 1))
-        };
+        // containerd, started first, is last in the list.
+        let containerd = self.processes.pop();
         for process in &mut self.processes {
             process.stop(process::STOP_GRACE);
         }
