@@ -1,10 +1,11 @@
 //! Third-party programs the tests run, built once per machine from their own published Go
 //! modules: kube-apiserver, kube-controller-manager and kubectl (`k8s.io/kubernetes`, two
 //! releases; kubelet, kube-scheduler and kube-proxy of the newest too), etcd
-//! (`go.etcd.io/etcd/server/v3`), the helm CLI (`helm.sh/helm/v4`), an Argo CD-style Lua runner
-//! (`github.com/yuin/gopher-lua`), and for testkit's node containerd
-//! (`github.com/containerd/containerd/v2`), runc (`github.com/opencontainers/runc`) and the CNI
-//! plugins (`github.com/containernetworking/plugins`), plus two small programs of ours that run
+//! (`go.etcd.io/etcd/server/v3`), the helm CLI (`helm.sh/helm/v4`), actionlint
+//! (`github.com/rhysd/actionlint`), an Argo CD-style Lua runner (`github.com/yuin/gopher-lua`),
+//! and for testkit's node containerd (`github.com/containerd/containerd/v2`), runc
+//! (`github.com/opencontainers/runc`) and the CNI plugins
+//! (`github.com/containernetworking/plugins`), plus two small programs of ours that run
 //! inside its Pods (`pause`, `api-check`).
 //!
 //! Each lives in `testkit/go/<module>/` as a `go.mod` + `go.sum` of ours (plus, where the module
@@ -118,6 +119,17 @@ pub const HELM: GoModule = GoModule {
     name: "helm",
     files: module_files!("helm": "go.mod", "go.sum"),
     packages: &[("helm.sh/helm/v4/cmd/helm", "helm")],
+    stamp_kubernetes_version: false,
+    toolchain: None,
+    cgo: false,
+    tags: &[],
+};
+
+/// actionlint, the linter of GitHub Actions workflows (the release workflow is checked with it).
+pub const ACTIONLINT: GoModule = GoModule {
+    name: "actionlint",
+    files: module_files!("actionlint": "go.mod", "go.sum"),
+    packages: &[("github.com/rhysd/actionlint/cmd/actionlint", "actionlint")],
     stamp_kubernetes_version: false,
     toolchain: None,
     cgo: false,

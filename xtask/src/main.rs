@@ -10,6 +10,7 @@ use testkit::binaries::Release;
 mod bench;
 mod chaos;
 mod demo;
+mod image;
 mod prereqs;
 
 #[derive(Debug, Parser)]
@@ -44,6 +45,10 @@ enum Command {
     Prereqs,
     /// Regenerate the committed CRD YAML from the Rust types.
     Crd,
+    /// Build the operator's OCI image from the project's own files (no Docker daemon, no base
+    /// image): a static binary, CA roots and a non-root user; reproducible from the commit.
+    /// Prints the digest; `--push` sends it to a registry.
+    Image(Box<image::Args>),
     /// Benchmarks that print their figures.
     Bench {
         #[command(subcommand)]
@@ -124,6 +129,7 @@ fn main() -> Result<()> {
             Ok(())
         }
         Command::Crd => write_crds(&root),
+        Command::Image(args) => runtime()?.block_on(image::run(&root, &args)),
         Command::Bench { target } => match target {
             BenchTarget::Emulator => run(Process::new(cargo()).args([
                 "bench",
