@@ -19,15 +19,22 @@ const API_CHECK_IMAGE: &str = "testkit.local/api-check:1";
 const POD_DEADLINE: Duration = Duration::from_secs(120);
 const POLL: Duration = Duration::from_millis(500);
 
-/// The api-check program (testkit/go/api-check) alone in an image.
+/// The api-check program (testkit/go/api-check) alone in an image, behind a two-platform index
+/// (the host's and one more) as a release image would be: containerd must pick the host's
+/// manifest. (The other platform's layer holds the same program; it never runs.)
 fn api_check_image() -> Result<Layout> {
     let binary = testkit::gotools::API_CHECK.ensure()?.join("api-check");
     let bytes = std::fs::read(&binary).with_context(|| format!("reading {}", binary.display()))?;
-    Ok(Layout::new(API_CHECK_IMAGE).image(
-        Image::for_host()
-            .layer(vec![Entry::file("api-check", 0o755, bytes)])
-            .entrypoint(["/api-check"]),
-    ))
+    let image = |architecture: &str| {
+        Image::new(architecture)
+            .layer(vec![Entry::file("api-check", 0o755, bytes.clone())])
+            .entrypoint(["/api-check"])
+    };
+    let host = testkit::oci::host_architecture();
+    let other = if host == "arm64" { "amd64" } else { "arm64" };
+    Ok(Layout::new(API_CHECK_IMAGE)
+        .image(image(host))
+        .image(image(other)))
 }
 
 fn api_check_pod(name: &str, hardened: bool, token: bool) -> Result<Pod> {
