@@ -9,7 +9,9 @@ use crate::controller::guards::{ArnPatterns, Guards, GuardsError};
 use crate::controller::scope::NamespaceScope;
 use crate::telemetry::LogFormat;
 
-/// Kubernetes operator for Amazon Bedrock imported custom models (BedrockCustomModel).
+/// Kubernetes operator for Amazon Bedrock imported custom models: BedrockCustomModel (an
+/// imported model), BedrockCustomModelDeployment (on-demand inference for one) and
+/// BedrockProvisionedThroughput (model units bought for one).
 #[derive(Debug, Parser)]
 #[command(name = "bedrock-operator", version, about, long_about = None)]
 pub struct Cli {
@@ -19,7 +21,9 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run the operator: watch BedrockCustomModel resources and manage their Bedrock models.
+    /// Run the operator: watch BedrockCustomModels, BedrockCustomModelDeployments and
+    /// BedrockProvisionedThroughputs and manage their Bedrock models, deployments and
+    /// provisioned throughputs.
     ///
     /// Kubernetes access comes from KUBECONFIG, ~/.kube/config or the in-cluster service
     /// account. AWS credentials and region come from the standard AWS chain (environment,
@@ -143,11 +147,12 @@ pub struct RunArgs {
     #[arg(long, env = "POLL_MAX", default_value = "30s", value_parser = humantime::parse_duration)]
     pub poll_max: Duration,
 
-    /// How often Active and Failed models are checked again for drift (±10 % jitter).
+    /// How often settled resources (Active or Failed models, deployments, throughputs) are
+    /// checked again for drift (±10 % jitter).
     #[arg(long, env = "RESYNC", default_value = "10m", value_parser = humantime::parse_duration)]
     pub resync: Duration,
 
-    /// How often, at most, a resync also reads the model's tags (ListTagsForResource) to catch
+    /// How often, at most, a resync also reads a Bedrock object's tags (ListTagsForResource) to catch
     /// changes made outside the operator; spec changes are applied at once regardless.
     #[arg(long, env = "TAG_CHECK_INTERVAL", default_value = "1h", value_parser = humantime::parse_duration)]
     pub tag_check_interval: Duration,

@@ -22,14 +22,17 @@ fn committed_deployment_crd_matches_the_generator() {
     );
 }
 
-/// Every generated CRD has its file under crds/ and in the chart's crds/, byte for byte, and
-/// there is no other.
+/// Every generated CRD has its file under crds/ and its template under the chart's
+/// templates/crds/, byte for byte as `cargo xtask crd` writes them, and there is no other; the
+/// chart has no crds/ folder (Helm would install it once and never upgrade it).
 #[test]
 fn every_crd_is_committed_in_both_folders() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let files = crd::crd_files().expect("the CRDs render");
-    assert_eq!(files.len(), crd::crds().len());
-    for folder in ["crds", "charts/bedrock-operator/crds"] {
+    let plain = crd::crd_files().expect("the CRDs render");
+    let templates = crd::chart_crd_files().expect("the CRD templates render");
+    assert_eq!(plain.len(), crd::crds().len());
+    assert_eq!(templates.len(), crd::crds().len());
+    for (folder, files) in [("crds", plain), (crd::CHART_CRD_TEMPLATES, templates)] {
         for file in &files {
             let path = root.join(folder).join(&file.file_name);
             let committed = std::fs::read_to_string(&path)
@@ -54,6 +57,49 @@ fn every_crd_is_committed_in_both_folders() {
         let mut expected: Vec<String> = files.iter().map(|f| f.file_name.clone()).collect();
         expected.sort();
         assert_eq!(present, expected, "{folder}: only the generated CRDs");
+    }
+    assert!(
+        !root.join("charts/bedrock-operator/crds").exists(),
+        "the chart's CRDs are templates; a crds/ folder would be installed once and never upgraded"
+    );
+}
+
+/// The chart's templates are the plain CRDs with only Helm's wrapping added: stripping the
+/// `{{ … }}` lines and the keep annotation and labels gives back crds/ line for line (what
+/// Helm renders is compared object for object in tests/helm.rs).
+#[test]
+fn chart_crd_templates_wrap_the_plain_crds_unchanged() {
+    let plain = crd::crd_files().expect("the CRDs render");
+    let templates = crd::chart_crd_files().expect("the CRD templates render");
+    for (plain, template) in plain.iter().zip(&templates) {
+        assert_eq!(plain.file_name, template.file_name);
+        let spec_of = |text: &str| -> String {
+            let start = text.find("\nspec:\n").expect("a spec");
+            let body = &text[start + 1..];
+            body.lines()
+                .filter(|line| !line.trim_start().starts_with("{{"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
+        assert_eq!(
+            spec_of(&template.yaml),
+            spec_of(&plain.yaml),
+            "{}: the template's spec is the CRD's",
+            template.file_name
+        );
+        assert!(
+            template.yaml.starts_with(&format!(
+                "{{{{- $crds := required \"{}\" .Values.crds }}}}\n{{{{- if $crds.install }}}}\n",
+                crd::CRDS_UNSET
+            )),
+            "{}",
+            template.file_name
+        );
+        assert!(
+            template.yaml.contains("helm.sh/resource-policy: keep"),
+            "{}",
+            template.file_name
+        );
     }
 }
 

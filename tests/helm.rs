@@ -1,9 +1,11 @@
 //! The Helm chart (charts/bedrock-operator), driven through the real `helm` CLI (v4, see
 //! charts/tests/driver.rs) as users run it: `helm lint`, what `helm template` renders with
 //! default and non-default values and Kubernetes versions, what the values schema refuses, its
-//! CRD copy, and a release's life on the current control plane: `helm install --wait` (the
-//! operator really starts, as the Deployment's Pod, and becomes ready), `helm upgrade`,
-//! `helm rollback`, `helm uninstall`.
+//! templated CRDs, what docs/helm.md tells users to run; then, with the chart pushed to a real
+//! OCI registry on loopback (testkit::registry) and installed from `oci://`, a release's life
+//! on the current control plane: `helm install --wait` (the operator really starts, as the
+//! Deployment's Pod, and becomes ready), `helm upgrade`, `helm rollback`, `helm uninstall`; the
+//! upgrade from the previous release's chart; and the documented clean-up.
 
 #[path = "../charts/tests/driver.rs"]
 mod driver;
@@ -13,9 +15,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail, ensure};
+use bedrock_emulator::{Emulator, EmulatorConfig};
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::coordination::v1::Lease;
-use k8s_openapi::api::core::v1::{Pod, Secret, ServiceAccount};
+use k8s_openapi::api::core::v1::{Pod, Secret, Service, ServiceAccount};
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, Role};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{Api, DynamicObject, ListParams, PostParams};
@@ -23,9 +26,10 @@ use kube::core::{ApiResource, GroupVersionKind};
 use serde_json::{Value, json};
 use testkit::ControlPlane;
 use testkit::kubelet::{Kubelet, PodRun};
+use testkit::registry::Registry;
 use testkit::wait;
 
-use driver::{Helm, Rendered, workspace_root};
+use driver::{ChartSource, Helm, Rendered, workspace_root};
 
 const RELEASE: &str = "bedrock-operator";
 const NAMESPACE: &str = "operators";
@@ -191,7 +195,13 @@ fn default_values_render_a_hardened_least_privilege_operator() -> Result<()> {
         ] {
             assert_eq!(labels[key], value, "{key} on {}", object["kind"]);
         }
-        if !["ClusterRole", "ClusterRoleBinding"].contains(&object["kind"].as_str().unwrap_or("")) {
+        if ![
+            "ClusterRole",
+            "ClusterRoleBinding",
+            "CustomResourceDefinition",
+        ]
+        .contains(&object["kind"].as_str().unwrap_or(""))
+        {
             assert_eq!(object["metadata"]["namespace"], NAMESPACE, "{object}");
         }
     }
@@ -212,6 +222,8 @@ fn default_values_render_a_hardened_least_privilege_operator() -> Result<()> {
                 // The operator's rules, and the read of kube-system for the cluster ID.
                 ("ClusterRole", 2),
                 ("ClusterRoleBinding", 2),
+                // BedrockCustomModel, BedrockCustomModelDeployment, BedrockProvisionedThroughput.
+                ("CustomResourceDefinition", 3),
                 ("Deployment", 1),
                 ("Role", 1),
                 ("RoleBinding", 1),
@@ -944,45 +956,63 @@ fn the_schema_refuses_bad_values_with_a_message_naming_the_field() -> Result<()>
     Ok(())
 }
 
+/// The chart's CRDs are templates (`helm upgrade` upgrades them; a chart's crds/ folder Helm
+/// never upgrades): with default values Helm renders each generated CRD as it is, plus the
+/// chart's labels and `helm.sh/resource-policy: keep`; `crds.keep=false` drops the annotation,
+/// `crds.install=false` the CRDs.
 #[test]
-fn the_charts_crds_are_the_generated_ones_byte_for_byte() -> Result<()> {
+fn the_charts_crds_render_to_the_generated_ones() -> Result<()> {
     let root = workspace_root();
-    let chart_crds = root.join("charts/bedrock-operator/crds");
-    let expected: Vec<String> = bedrock_operator::api::crd::crd_files()?
-        .into_iter()
-        .map(|file| file.file_name)
-        .collect();
-    let mut files: Vec<String> = std::fs::read_dir(&chart_crds)?
-        .map(|e| e.map(|e| e.file_name().to_string_lossy().into_owned()))
-        .collect::<std::io::Result<_>>()?;
-    files.sort();
-    let mut wanted = expected.clone();
-    wanted.sort();
-    assert_eq!(
-        files, wanted,
-        "only the generated CRDs in the chart's crds/"
+    assert!(
+        !root.join("charts/bedrock-operator/crds").exists(),
+        "no crds/ folder: Helm would install it once and never upgrade it"
     );
+    let generated = bedrock_operator::api::crd::crds();
+    let rendered = render(json!({}))?;
+    let crds = rendered.all("CustomResourceDefinition");
+    assert_eq!(crds.len(), generated.len(), "every CRD, once");
+    for crd in &generated {
+        let name = crd.metadata.name.clone().context("a CRD name")?;
+        let from_helm = rendered.named("CustomResourceDefinition", &name)?;
+        let mut expected = serde_json::to_value(crd)?;
+        let mut got = from_helm.clone();
+        assert_eq!(
+            got["metadata"]["annotations"],
+            json!({ "helm.sh/resource-policy": "keep" }),
+            "{name}: uninstall keeps the CRD and every resource"
+        );
+        assert_eq!(
+            got["metadata"]["labels"]["app.kubernetes.io/managed-by"],
+            "Helm"
+        );
+        // Beyond the chart's metadata, exactly the generated object.
+        for object in [&mut expected, &mut got] {
+            let metadata = object["metadata"].as_object_mut().context("metadata")?;
+            metadata.remove("labels");
+            metadata.remove("annotations");
+        }
+        assert_eq!(got, expected, "{name}: run `cargo xtask crd`");
+    }
 
-    // What Helm reads from crds/ is that same text, unchanged.
-    let rendered = Helm::new()?
-        .try_render_with(json!({}), RELEASE, NAMESPACE, &["--include-crds"])?
-        .map_err(|refusal| anyhow::anyhow!("helm template --include-crds: {refusal}"))?;
-    for file in &expected {
-        let generated = std::fs::read(root.join("crds").join(file))?;
-        let copy = std::fs::read(chart_crds.join(file))?;
-        assert!(
-            copy == generated,
-            "charts/bedrock-operator/crds/{file} differs from crds/{file}: run `cargo xtask crd`"
-        );
-        let source = format!("bedrock-operator/crds/{file}");
-        let from_helm = rendered
-            .files
-            .get(&source)
-            .with_context(|| format!("{source} in {:?}", rendered.files.keys()))?;
-        assert!(
-            from_helm.trim_end().as_bytes() == String::from_utf8(generated)?.trim_end().as_bytes(),
-            "helm template --include-crds renders crds/{file} as it is"
-        );
+    let unkept = render(json!({ "crds": { "keep": false } }))?;
+    for crd in unkept.all("CustomResourceDefinition") {
+        assert!(crd["metadata"].get("annotations").is_none(), "{crd}");
+    }
+    assert_eq!(
+        unkept.all("CustomResourceDefinition").len(),
+        generated.len()
+    );
+    let without = render(json!({ "crds": { "install": false } }))?;
+    assert!(without.all("CustomResourceDefinition").is_empty());
+    without.one("Deployment")?;
+    for (values, field) in [
+        (json!({ "crds": { "install": "yes" } }), "/crds/install"),
+        (json!({ "crds": { "upgrade": true } }), "/crds"),
+    ] {
+        match Helm::new()?.try_render(values.clone(), RELEASE, NAMESPACE)? {
+            Ok(_) => bail!("{values} was accepted"),
+            Err(refusal) => assert!(refusal.message.contains(field), "{values}: {refusal}"),
+        }
     }
     Ok(())
 }
@@ -1029,9 +1059,16 @@ fn the_documented_image_build_makes_the_default_image() -> Result<()> {
         .context("appVersion")?
         .to_string();
     let dockerfile = std::fs::read_to_string(root.join("Dockerfile"))?;
+    // The Dockerfile runs the recipe the release publishes with (`cargo xtask image`, the
+    // production profile) and copies its root filesystem onto nothing.
     assert!(
-        dockerfile.contains("cargo build --profile production --locked -p bedrock-operator"),
+        dockerfile.contains("cargo xtask image --rootfs"),
         "{dockerfile}"
+    );
+    let image_recipe = std::fs::read_to_string(root.join("xtask/src/image.rs"))?;
+    assert!(
+        image_recipe.contains(r#"pub const PROFILE: &str = "production";"#),
+        "the image's profile"
     );
     let manifest = std::fs::read_to_string(root.join("Cargo.toml"))?;
     assert!(
@@ -1044,6 +1081,176 @@ fn the_documented_image_build_makes_the_default_image() -> Result<()> {
         docs.contains(&format!("docker build -t bedrock-operator:{app_version} .")),
         "docs/helm.md builds the chart's default image"
     );
+    Ok(())
+}
+
+/// The fenced blocks of `language` in a Markdown text, in order.
+fn fenced_blocks(markdown: &str, language: &str) -> Vec<String> {
+    let opening = format!("```{language}");
+    let mut blocks = Vec::new();
+    let mut current: Option<String> = None;
+    for line in markdown.lines() {
+        let trimmed = line.trim_start();
+        match &mut current {
+            None if trimmed == opening => current = Some(String::new()),
+            Some(block) if trimmed == "```" => {
+                blocks.push(std::mem::take(block));
+                current = None;
+            }
+            Some(block) => {
+                block.push_str(trimmed);
+                block.push('\n');
+            }
+            None => {}
+        }
+    }
+    blocks
+}
+
+/// docs/helm.md opens with the one-line install from the registry at the chart's version, and
+/// its trust policies are valid JSON that name the ServiceAccount that install creates (the
+/// chart's default, rendered by Helm) in its namespace: a copied policy works as it is once
+/// the account, region and cluster are the reader's.
+#[test]
+fn the_docs_install_line_and_trust_policies_match_the_chart() -> Result<()> {
+    let docs = std::fs::read_to_string(workspace_root().join("docs/helm.md"))?;
+    let version = chart_yaml()?["version"]
+        .as_str()
+        .context("version")?
+        .to_string();
+    let first = fenced_blocks(&docs, "sh")
+        .into_iter()
+        .next()
+        .context("a first sh block")?;
+    let expected = format!(
+        "helm install {RELEASE} oci://ghcr.io/<org>/charts/bedrock-operator --version {version} -n bedrock-operator --create-namespace"
+    );
+    assert_eq!(
+        first.trim(),
+        expected,
+        "docs/helm.md opens with the install"
+    );
+    assert!(
+        docs[..docs.find(&expected).unwrap_or(0)].lines().count() <= 3,
+        "the install line comes first"
+    );
+    let namespace = "bedrock-operator";
+    let rendered = Helm::new()?.render(json!({}), RELEASE, namespace)?;
+    let account = rendered.one("ServiceAccount")?["metadata"]["name"]
+        .as_str()
+        .context("the ServiceAccount's name")?
+        .to_string();
+
+    let policies: Vec<Value> = fenced_blocks(&docs, "json")
+        .iter()
+        .map(|block| serde_json::from_str(block).with_context(|| block.to_string()))
+        .collect::<Result<_>>()?;
+    let statement = |principal: &str| -> Result<&Value> {
+        policies
+            .iter()
+            .flat_map(|p| p["Statement"].as_array().into_iter().flatten())
+            .find(|s| {
+                s["Principal"]["Service"] == principal
+                    || s["Principal"]["Federated"]
+                        .as_str()
+                        .is_some_and(|f| f.contains(principal))
+            })
+            .with_context(|| format!("a trust policy for {principal}"))
+    };
+    for policy in &policies {
+        assert_eq!(policy["Version"], "2012-10-17", "{policy}");
+    }
+
+    let irsa = statement(":oidc-provider/")?;
+    assert_eq!(irsa["Action"], "sts:AssumeRoleWithWebIdentity");
+    let conditions = irsa["Condition"]["StringEquals"]
+        .as_object()
+        .context("IRSA's StringEquals")?;
+    let sub = conditions
+        .iter()
+        .find(|(key, _)| key.ends_with(":sub"))
+        .context("a :sub condition")?
+        .1;
+    assert_eq!(
+        sub,
+        &json!(format!("system:serviceaccount:{namespace}:{account}"))
+    );
+    assert!(
+        conditions
+            .iter()
+            .any(|(key, value)| key.ends_with(":aud") && value == "sts.amazonaws.com")
+    );
+
+    let pod_identity = statement("pods.eks.amazonaws.com")?;
+    assert_eq!(
+        pod_identity["Action"],
+        json!(["sts:AssumeRole", "sts:TagSession"])
+    );
+    let tags = &pod_identity["Condition"]["StringEquals"];
+    assert_eq!(tags["aws:RequestTag/kubernetes-namespace"], namespace);
+    assert_eq!(tags["aws:RequestTag/kubernetes-service-account"], account);
+
+    let bedrock = statement("bedrock.amazonaws.com")?;
+    assert_eq!(bedrock["Action"], "sts:AssumeRole");
+    let account_id = bedrock["Condition"]["StringEquals"]["aws:SourceAccount"]
+        .as_str()
+        .context("aws:SourceAccount")?;
+    let source_arn = bedrock["Condition"]
+        .as_object()
+        .into_iter()
+        .flat_map(|c| c.values())
+        .find_map(|operator| operator["aws:SourceArn"].as_str())
+        .context("aws:SourceArn")?;
+    assert!(
+        source_arn.starts_with("arn:aws:bedrock:") && source_arn.contains(account_id),
+        "{source_arn}"
+    );
+    Ok(())
+}
+
+/// docs/helm.md's clean-up deletes every resource kind and all three CRDs, and NOTES.txt says
+/// uninstall keeps them (or, with crds.keep=false, that it deletes them).
+#[test]
+fn the_docs_clean_up_names_every_kind_and_crd() -> Result<()> {
+    let docs = std::fs::read_to_string(workspace_root().join("docs/helm.md"))?;
+    let uninstall = docs
+        .split_once("\n## Uninstall\n")
+        .context("an Uninstall section")?
+        .1;
+    let uninstall = uninstall.split("\n## ").next().unwrap_or_default();
+    let commands = fenced_blocks(uninstall, "sh").join("\n");
+    let delete_crd = commands
+        .lines()
+        .find(|line| line.starts_with("kubectl delete crd "))
+        .context("a kubectl delete crd line")?;
+    let deleted: BTreeSet<&str> = delete_crd.split_whitespace().skip(3).collect();
+    let names = crd_names();
+    assert_eq!(
+        deleted,
+        names.iter().map(String::as_str).collect(),
+        "{delete_crd}"
+    );
+    for crd in bedrock_operator::api::crd::crds() {
+        let plural = crd.spec.names.plural;
+        assert!(
+            commands.contains(&plural),
+            "the clean-up deletes the {plural}: {commands}"
+        );
+    }
+    let notes = Helm::new()?.notes(json!({}), RELEASE, NAMESPACE)?;
+    assert!(
+        notes.contains("helm uninstall keeps the three CRDs"),
+        "{notes}"
+    );
+    for kind in [
+        "BedrockCustomModels",
+        "BedrockCustomModelDeployments",
+        "BedrockProvisionedThroughputs",
+    ] {
+        assert!(notes.contains(kind), "NOTES.txt names {kind}: {notes}");
+    }
+    let unkept = Helm::new()?.notes(json!({ "crds": { "keep": false } }), RELEASE, NAMESPACE)?;
+    assert!(unkept.contains("helm uninstall DELETES"), "{unkept}");
     Ok(())
 }
 
@@ -1074,8 +1281,11 @@ type LaunchLog = Arc<Mutex<BTreeMap<String, Launched>>>;
 /// `--wait` passing means the operator of that revision really became ready.
 #[tokio::test]
 async fn install_upgrade_rollback_and_uninstall_run_the_operator() -> Result<()> {
-    let helm = Helm::new()?;
-    // Its own control plane: Helm installs the CRD, and uninstall must leave it behind.
+    // The chart as users get it: packaged and pushed to an OCI registry (by the code path of
+    // `cargo xtask chart --push`), installed and upgraded from `oci://`.
+    let registry = Registry::start().await?;
+    let (helm, pushed) = publish_checkout_chart(&registry).await?;
+    // Its own control plane: Helm installs the CRDs, and uninstall must leave them behind.
     let plane = ControlPlane::start().await?;
     let kubeconfig = plane.kubeconfig_path().to_path_buf();
     let namespace = plane.create_namespace("bedrock-system").await?;
@@ -1106,6 +1316,17 @@ async fn install_upgrade_rollback_and_uninstall_run_the_operator() -> Result<()>
     assert_eq!(installed["info"]["status"], "deployed", "{installed}");
     assert_eq!(installed["version"], 1);
     assert_eq!(
+        installed["chart"]["metadata"]["version"], pushed.version,
+        "the chart pulled from {}",
+        pushed.chart_ref
+    );
+    let manifest = format!("/v2/charts/bedrock-operator/manifests/{}", pushed.version);
+    assert!(
+        registry.log_contains(&manifest),
+        "helm install pulled {manifest} from the registry:\n{}",
+        registry.log_tail()
+    );
+    assert_eq!(
         installed["apply_method"], "ssa",
         "Helm 4 applies server-side"
     );
@@ -1129,6 +1350,18 @@ async fn install_upgrade_rollback_and_uninstall_run_the_operator() -> Result<()>
         .into_iter()
         .any(|c| c.type_ == "Established" && c.status == "True");
     assert!(established, "the chart's CRD is served");
+    for name in crd_names() {
+        let crd = crds.get(&name).await?;
+        assert_eq!(
+            crd.metadata
+                .annotations
+                .unwrap_or_default()
+                .get("helm.sh/resource-policy")
+                .map(String::as_str),
+            Some("keep"),
+            "{name}: a template of the release, kept on uninstall"
+        );
+    }
     let appliers: Vec<(Option<String>, Option<String>)> = crd
         .metadata
         .managed_fields
@@ -1141,9 +1374,7 @@ async fn install_upgrade_rollback_and_uninstall_run_the_operator() -> Result<()>
         "Helm 4 applies CRDs server-side: {appliers:?}"
     );
     let chart_crd: Value = serde_yaml::from_str(&std::fs::read_to_string(
-        workspace_root()
-            .join("charts/bedrock-operator/crds")
-            .join(CRD_FILE),
+        workspace_root().join("crds").join(CRD_FILE),
     )?)?;
     let served_rules = cel_rules(&serde_json::to_value(&crd)?);
     assert!(!served_rules.is_empty(), "the CRD has CEL rules");
@@ -1174,6 +1405,21 @@ async fn install_upgrade_rollback_and_uninstall_run_the_operator() -> Result<()>
     // What Helm created, read back from the server.
     let deployment = cluster.deployments.get(RELEASE).await?;
     let first_args = deployment_args(&deployment);
+    let image = deployment
+        .spec
+        .as_ref()
+        .and_then(|s| s.template.spec.as_ref())
+        .and_then(|s| s.containers.first())
+        .and_then(|c| c.image.clone());
+    assert_eq!(
+        image,
+        Some(format!(
+            "{}:{}",
+            published_image(&registry),
+            chart_yaml()?["appVersion"].as_str().context("appVersion")?
+        )),
+        "the published chart deploys the published image by default"
+    );
     assert!(
         first_args.contains(&"--log-level=info".to_string()),
         "{first_args:?}"
@@ -1374,15 +1620,24 @@ async fn install_upgrade_rollback_and_uninstall_run_the_operator() -> Result<()>
             .is_none(),
         "the ServiceAccount is gone"
     );
+    assert!(
+        Api::<Service>::namespaced(client.clone(), &namespace)
+            .get_opt(&format!("{RELEASE}-metrics"))
+            .await?
+            .is_none(),
+        "the metrics Service is gone"
+    );
     cluster.wait_for_no_pods().await?;
     match helm.status(&kubeconfig, RELEASE, &namespace).await? {
         Ok(status) => bail!("the release is still there: {status}"),
         Err(refusal) => assert!(refusal.message.contains("release: not found"), "{refusal}"),
     }
-    assert!(
-        crds.get_opt(CRD_NAME).await?.is_some(),
-        "Helm keeps CRDs on uninstall"
-    );
+    for name in crd_names() {
+        assert!(
+            crds.get_opt(&name).await?.is_some(),
+            "crds.keep: helm uninstall leaves {name}"
+        );
+    }
     assert!(
         models.get_opt("kept").await?.is_some(),
         "BedrockCustomModels survive an uninstall"
@@ -1395,6 +1650,551 @@ async fn install_upgrade_rollback_and_uninstall_run_the_operator() -> Result<()>
         .filter(|line| !line.contains("could not release the leader lease"))
         .collect();
     assert!(refused.is_empty(), "{refused:#?}");
+    Ok(())
+}
+
+/// The commit whose chart is the previous release's: the last before the CRDs moved from the
+/// chart's crds/ folder (which Helm never upgrades) to templates. Replace it with the previous
+/// release's tag once releases are tagged. `git archive` needs it in the clone's history.
+const PREVIOUS_RELEASE_COMMIT: &str = "81b744bf0689d1d5c7b1147d53566b77e09770a8";
+
+/// `helm upgrade` from the previous release's chart (CRDs in crds/, installed once by Helm and
+/// never upgraded) to this one (CRDs as templates) takes the CRDs into the release with
+/// `--reset-then-reuse-values --take-ownership` (once; docs/helm.md), every later `helm
+/// upgrade` applies the chart's CRD changes, and `crds.install=false` takes them out of the
+/// release but leaves them (`crds.keep`); no custom resource of any kind is lost on the way,
+/// nor on uninstall.
+#[tokio::test]
+async fn upgrade_from_the_previous_release_upgrades_the_crds_and_keeps_every_resource() -> Result<()>
+{
+    let registry = Registry::start().await?;
+    let (helm, pushed) = publish_checkout_chart(&registry).await?;
+    let scratch = tempfile::tempdir()?;
+    let previous_dir = testkit::chart::export_from_git(
+        &workspace_root(),
+        PREVIOUS_RELEASE_COMMIT,
+        driver::CHART_DIR,
+        &scratch.path().join("previous"),
+    )?;
+    assert!(
+        previous_dir.join("crds").is_dir(),
+        "the previous release shipped its CRDs in crds/"
+    );
+    let previous = helm.publish(
+        &previous_dir,
+        &scratch.path().join("previous-package"),
+        &registry,
+        "previous",
+        None,
+    )?;
+    let previous_helm = helm.with_source(ChartSource::Oci(previous));
+
+    let plane = ControlPlane::start().await?;
+    let kubeconfig = plane.kubeconfig_path().to_path_buf();
+    let namespace = plane.create_namespace("bedrock-upgrade").await?;
+    let client = plane.client();
+    let launched = LaunchLog::default();
+    let kubelet = Kubelet::start(&plane, NODE, &namespace, launcher(launched.clone())).await?;
+    let cluster = Cluster {
+        pods: Api::namespaced(client.clone(), &namespace),
+        deployments: Api::namespaced(client.clone(), &namespace),
+        leases: Api::namespaced(client.clone(), &namespace),
+        kubelet: &kubelet,
+        launched: launched.clone(),
+    };
+    let values = json!({ "aws": { "region": "us-east-1" } });
+
+    // --- the previous release: Helm installs its CRDs from crds/, outside the release ---
+    let installed = cluster
+        .explain(
+            previous_helm
+                .install(&kubeconfig, RELEASE, &namespace, values.clone())
+                .await,
+        )
+        .await?;
+    assert_eq!(installed["info"]["status"], "deployed", "{installed}");
+    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
+    let mut generations = BTreeMap::new();
+    for name in crd_names() {
+        let crd = crds.get(&name).await?;
+        assert!(
+            !crd.metadata
+                .annotations
+                .unwrap_or_default()
+                .contains_key("meta.helm.sh/release-name"),
+            "{name}: crds/ is no part of the release"
+        );
+        generations.insert(name, crd.metadata.generation.unwrap_or_default());
+    }
+
+    // One resource of each kind, created under the previous release.
+    let mut kept = BTreeMap::new();
+    for (kind, plural, name, spec) in [
+        (
+            "BedrockCustomModel",
+            "bedrockcustommodels",
+            "kept-model",
+            json!({
+                "source": { "s3Uri": "s3://helm-test/model/" },
+                "roleArn": "arn:aws:iam::123456789012:role/bedrock-operator/BedrockImport",
+            }),
+        ),
+        (
+            "BedrockCustomModelDeployment",
+            "bedrockcustommodeldeployments",
+            "kept-deployment",
+            json!({ "modelRef": { "name": "kept-model" } }),
+        ),
+        (
+            "BedrockProvisionedThroughput",
+            "bedrockprovisionedthroughputs",
+            "kept-throughput",
+            json!({ "modelRef": { "name": "kept-model" }, "modelUnits": 1 }),
+        ),
+    ] {
+        let api = custom_resources(&client, &namespace, kind, plural);
+        let created = api
+            .create(&PostParams::default(), &resource(kind, name, spec)?)
+            .await
+            .with_context(|| format!("creating {kind} {name}"))?;
+        kept.insert((kind, plural, name), created.metadata.uid.context("a UID")?);
+    }
+    let still_there = async |when: &str| -> Result<()> {
+        for ((kind, plural, name), uid) in &kept {
+            let api = custom_resources(&client, &namespace, kind, plural);
+            let found = api.get_opt(name).await?;
+            assert_eq!(
+                found.and_then(|r| r.metadata.uid).as_ref(),
+                Some(uid),
+                "{kind} {name} is kept {when}"
+            );
+        }
+        Ok(())
+    };
+
+    // --- helm upgrade to this chart as docs/helm.md says: the CRDs become the release's ---
+    // `--reuse-values` would put the previous chart's defaults in place of this chart's, which
+    // has crds.*: the CRD templates refuse instead of reading crds.install as false.
+    match helm
+        .upgrade_with(
+            &kubeconfig,
+            RELEASE,
+            &namespace,
+            json!({}),
+            &["--reuse-values", "--take-ownership"],
+        )
+        .await
+    {
+        Ok(release) => bail!("helm upgrade --reuse-values went through: {release}"),
+        Err(error) => assert!(
+            format!("{error:#}").contains(bedrock_operator::api::crd::CRDS_UNSET),
+            "{error:#}"
+        ),
+    }
+    let started = Instant::now();
+    let upgraded = cluster
+        .explain(
+            helm.upgrade_with(
+                &kubeconfig,
+                RELEASE,
+                &namespace,
+                json!({}),
+                &["--reset-then-reuse-values", "--take-ownership"],
+            )
+            .await,
+        )
+        .await?;
+    eprintln!(
+        "helm upgrade --reset-then-reuse-values --take-ownership from the previous release: {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    assert_eq!(
+        upgraded["config"], values,
+        "the release's own values are reused"
+    );
+    assert_eq!(upgraded["info"]["status"], "deployed", "{upgraded}");
+    assert_eq!(upgraded["version"], 2);
+    assert_eq!(upgraded["chart"]["metadata"]["version"], pushed.version);
+    for crd in bedrock_operator::api::crd::crds() {
+        let name = crd.metadata.name.clone().context("a CRD name")?;
+        let served = crds.get(&name).await?;
+        let annotations = served.metadata.annotations.clone().unwrap_or_default();
+        let labels = served.metadata.labels.clone().unwrap_or_default();
+        assert_eq!(
+            annotations
+                .get("meta.helm.sh/release-name")
+                .map(String::as_str),
+            Some(RELEASE),
+            "{name} belongs to the release"
+        );
+        assert_eq!(
+            annotations
+                .get("helm.sh/resource-policy")
+                .map(String::as_str),
+            Some("keep"),
+            "{name}"
+        );
+        assert_eq!(
+            labels
+                .get("app.kubernetes.io/managed-by")
+                .map(String::as_str),
+            Some("Helm"),
+            "{name}"
+        );
+        assert_eq!(
+            cel_rules(&serde_json::to_value(&served)?),
+            cel_rules(&serde_json::to_value(&crd)?),
+            "{name}: the server has this chart's CRD"
+        );
+        assert_eq!(
+            printer_columns(&served),
+            printer_columns(&crd),
+            "{name}: the server has this chart's CRD"
+        );
+    }
+    still_there("after the upgrade from the previous release").await?;
+
+    // --- a later release that changes a CRD: plain helm upgrade applies the change ---
+    let next_dir = scratch.path().join("next/bedrock-operator");
+    copy_dir(helm.chart_dir(), &next_dir)?;
+    let model_crd = "bedrockcustommodels.bedrock-operator.dev";
+    let template = next_dir.join(format!("templates/crds/{model_crd}.yaml"));
+    let text = std::fs::read_to_string(&template)?;
+    let columns = "  - additionalPrinterColumns:\n";
+    ensure!(text.contains(columns), "{}", template.display());
+    std::fs::write(
+        &template,
+        text.replacen(
+            columns,
+            &format!(
+                "{columns}    - description: The region\n      jsonPath: .spec.region\n      name: Region\n      type: string\n"
+            ),
+            1,
+        ),
+    )?;
+    let chart_yaml = next_dir.join("Chart.yaml");
+    let text = std::fs::read_to_string(&chart_yaml)?;
+    let version_line = format!("\nversion: {}\n", pushed.version);
+    ensure!(text.contains(&version_line), "{text}");
+    std::fs::write(
+        &chart_yaml,
+        text.replace(&version_line, "\nversion: 99.0.0-next\n"),
+    )?;
+    let next = helm.publish(
+        &next_dir,
+        &scratch.path().join("next-package"),
+        &registry,
+        "charts",
+        Some(&published_image(&registry)),
+    )?;
+    let next_helm = helm.with_source(ChartSource::Oci(next));
+    let started = Instant::now();
+    let upgraded = cluster
+        .explain(
+            next_helm
+                .upgrade(&kubeconfig, RELEASE, &namespace, values.clone())
+                .await,
+        )
+        .await?;
+    eprintln!(
+        "helm upgrade to a chart with a changed CRD: {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    assert_eq!(upgraded["version"], 3, "{upgraded}");
+    let served = crds.get(model_crd).await?;
+    assert!(
+        printer_columns(&served).contains(&"Region".to_string()),
+        "the upgrade applied the CRD change: {:?}",
+        printer_columns(&served)
+    );
+    assert!(
+        served.metadata.generation.unwrap_or_default() > generations[model_crd],
+        "the CRD's spec changed on the server"
+    );
+    still_there("after an upgrade that changed a CRD").await?;
+
+    // --- crds.install=false takes the CRDs out of the release; crds.keep leaves them ---
+    let mut without_crds = values.clone();
+    without_crds["crds"] = json!({ "install": false, "keep": true });
+    let upgraded = cluster
+        .explain(
+            next_helm
+                .upgrade(&kubeconfig, RELEASE, &namespace, without_crds)
+                .await,
+        )
+        .await?;
+    assert!(
+        !upgraded["manifest"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("kind: CustomResourceDefinition"),
+        "no CRD in the release any more"
+    );
+    for name in crd_names() {
+        assert!(
+            crds.get_opt(&name).await?.is_some(),
+            "{name} is kept when the release stops installing it"
+        );
+    }
+    still_there("after an upgrade with crds.install=false").await?;
+
+    // --- helm uninstall: the CRDs (no longer the release's) and every resource stay; the
+    // uninstall of a release that holds them is install_upgrade_rollback_and_uninstall… ---
+    cluster
+        .explain(helm.uninstall(&kubeconfig, RELEASE, &namespace).await)
+        .await?;
+    cluster.wait_for_no_pods().await?;
+    for name in crd_names() {
+        assert!(crds.get_opt(&name).await?.is_some(), "{name} is kept");
+    }
+    still_there("after helm uninstall").await?;
+    Ok(())
+}
+
+const EMULATOR_REGION: &str = "us-east-1";
+
+/// The clean-up of docs/helm.md ("To remove everything"), its commands run as written (the
+/// namespace of the release being the test's): with the operator running against a Bedrock
+/// emulator, `kubectl delete` of every kind deletes the resources and their Bedrock objects;
+/// `helm uninstall` keeps the CRDs (`crds.keep`); `kubectl delete crd` removes all three.
+#[tokio::test]
+async fn the_documented_clean_up_leaves_nothing_behind() -> Result<()> {
+    let docs = std::fs::read_to_string(workspace_root().join("docs/helm.md"))?;
+    let uninstall = docs
+        .split_once("\n## Uninstall\n")
+        .context("an Uninstall section")?
+        .1;
+    let uninstall = uninstall.split("\n## ").next().unwrap_or_default();
+    let (before, steps) = uninstall
+        .split_once("To remove everything")
+        .context("the clean-up steps")?;
+    let uninstall_line = fenced_blocks(before, "sh").join("");
+    assert!(
+        uninstall_line.starts_with(&format!("helm uninstall {RELEASE} ")),
+        "{uninstall_line}"
+    );
+    let step_blocks = fenced_blocks(steps, "sh");
+    let [delete_resources, delete_crds] = step_blocks.as_slice() else {
+        bail!("two command blocks in the clean-up steps: {step_blocks:?}");
+    };
+
+    let emulator = Emulator::start(EmulatorConfig {
+        region: EMULATOR_REGION.to_string(),
+        ready_delay: Duration::from_millis(300),
+        deployment_ready_delay: Duration::from_millis(300),
+        provisioned_create_delay: Duration::from_millis(300),
+        ..EmulatorConfig::default()
+    })
+    .await?;
+    let registry = Registry::start().await?;
+    let (helm, _) = publish_checkout_chart(&registry).await?;
+    let plane = ControlPlane::start().await?;
+    let kubeconfig = plane.kubeconfig_path().to_path_buf();
+    let namespace = plane.create_namespace("bedrock-clean-up").await?;
+    let client = plane.client();
+    let launched = LaunchLog::default();
+    let kubelet = Kubelet::start(
+        &plane,
+        NODE,
+        &namespace,
+        launcher_to(launched.clone(), emulator.url()),
+    )
+    .await?;
+    let cluster = Cluster {
+        pods: Api::namespaced(client.clone(), &namespace),
+        deployments: Api::namespaced(client.clone(), &namespace),
+        leases: Api::namespaced(client.clone(), &namespace),
+        kubelet: &kubelet,
+        launched: launched.clone(),
+    };
+    cluster
+        .explain(
+            helm.install(
+                &kubeconfig,
+                RELEASE,
+                &namespace,
+                json!({ "aws": { "region": EMULATOR_REGION } }),
+            )
+            .await,
+        )
+        .await?;
+
+    // A model, a deployment and a throughput of it, all Ready: objects in Bedrock.
+    let resources = [
+        (
+            "BedrockCustomModel",
+            "bedrockcustommodels",
+            "model",
+            json!({
+                "source": { "s3Uri": "s3://helm-test/model/" },
+                "roleArn": "arn:aws:iam::123456789012:role/bedrock-operator/BedrockImport",
+            }),
+        ),
+        (
+            "BedrockCustomModelDeployment",
+            "bedrockcustommodeldeployments",
+            "deployment",
+            json!({ "modelRef": { "name": "model" } }),
+        ),
+        (
+            "BedrockProvisionedThroughput",
+            "bedrockprovisionedthroughputs",
+            "throughput",
+            json!({ "modelRef": { "name": "model" }, "modelUnits": 1 }),
+        ),
+    ];
+    for (kind, plural, name, spec) in &resources {
+        custom_resources(&client, &namespace, kind, plural)
+            .create(&PostParams::default(), &resource(kind, name, spec.clone())?)
+            .await
+            .with_context(|| format!("creating {kind} {name}"))?;
+    }
+    for (kind, plural, name, _) in &resources {
+        let api = custom_resources(&client, &namespace, kind, plural);
+        let ready = wait::until(
+            format!("{kind} {name} to become Ready"),
+            DEADLINE,
+            POLL,
+            async || {
+                let object = api.get(name).await?;
+                let ready = object.data["status"]["conditions"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .any(|c| c["type"] == "Ready" && c["status"] == "True");
+                Ok(ready.then_some(()))
+            },
+        )
+        .await;
+        cluster.explain(ready).await?;
+    }
+    let bedrock_objects = |emulator: &bedrock_emulator::EmulatorHandle| {
+        let state = emulator.state();
+        state.models().len() + state.deployments().len() + state.provisioned_throughputs().len()
+    };
+    assert_eq!(bedrock_objects(&emulator), 3);
+
+    // 1. While the operator runs, delete every resource: their Bedrock objects go too.
+    let kubectl = testkit::binaries::locate()
+        .await?
+        .kubectl
+        .context("kubectl (KUBEBUILDER_ASSETS has none)")?;
+    let run_kubectl = async |line: &str| -> Result<String> {
+        let mut words: Vec<String> = line.split_whitespace().map(str::to_string).collect();
+        ensure!(
+            words.first().map(String::as_str) == Some("kubectl"),
+            "{line}"
+        );
+        words.remove(0);
+        if words.starts_with(&["delete".into(), "namespace".into()]) {
+            words[2] = namespace.clone();
+        }
+        // `kubectl delete` waits for the finalizers: bounded here, never for ever.
+        let output = tokio::time::timeout(
+            DEADLINE,
+            tokio::process::Command::new(&kubectl)
+                .arg("--kubeconfig")
+                .arg(&kubeconfig)
+                .args(&words)
+                .kill_on_drop(true)
+                .output(),
+        )
+        .await
+        .with_context(|| format!("{line} did not finish within {DEADLINE:?}"))??;
+        let printed = format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        ensure!(output.status.success(), "{line}: {printed}");
+        Ok(printed)
+    };
+    let mut listed = String::new();
+    for line in delete_resources.lines().filter(|l| !l.trim().is_empty()) {
+        let line = line.split(" #").next().unwrap_or(line);
+        let printed = cluster.explain(run_kubectl(line).await).await?;
+        if line.starts_with("kubectl get ") {
+            listed = printed;
+        }
+    }
+    assert!(listed.contains("No resources found"), "{listed}");
+    let gone = wait::until(
+        "the Bedrock objects to be deleted",
+        DEADLINE,
+        POLL,
+        async || Ok((bedrock_objects(&emulator) == 0).then_some(())),
+    )
+    .await;
+    cluster.explain(gone).await?;
+
+    // 2. Uninstall the release: the CRDs stay.
+    cluster
+        .explain(helm.uninstall(&kubeconfig, RELEASE, &namespace).await)
+        .await?;
+    cluster.wait_for_no_pods().await?;
+    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
+    for name in crd_names() {
+        assert!(crds.get_opt(&name).await?.is_some(), "{name} is kept");
+    }
+
+    // 3. Delete the CRDs (and the namespace).
+    for line in delete_crds.lines().filter(|l| !l.trim().is_empty()) {
+        run_kubectl(line).await?;
+    }
+    for name in crd_names() {
+        assert!(crds.get_opt(&name).await?.is_none(), "{name} is deleted");
+    }
+    Ok(())
+}
+
+/// The namespaced API of one of the operator's kinds.
+fn custom_resources(
+    client: &kube::Client,
+    namespace: &str,
+    kind: &str,
+    plural: &str,
+) -> Api<DynamicObject> {
+    let resource = ApiResource::from_gvk_with_plural(
+        &GroupVersionKind::gvk("bedrock-operator.dev", "v1alpha1", kind),
+        plural,
+    );
+    Api::namespaced_with(client.clone(), namespace, &resource)
+}
+
+fn resource(kind: &str, name: &str, spec: Value) -> Result<DynamicObject> {
+    Ok(serde_json::from_value(json!({
+        "apiVersion": "bedrock-operator.dev/v1alpha1",
+        "kind": kind,
+        "metadata": { "name": name },
+        "spec": spec,
+    }))?)
+}
+
+/// The printer column names of a CRD's first version.
+fn printer_columns(crd: &CustomResourceDefinition) -> Vec<String> {
+    crd.spec
+        .versions
+        .first()
+        .and_then(|v| v.additional_printer_columns.clone())
+        .unwrap_or_default()
+        .into_iter()
+        .map(|c| c.name)
+        .collect()
+}
+
+/// Copies the folder `from` to `to` (files and folders only).
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) -> Result<()> {
+    std::fs::create_dir_all(to).with_context(|| format!("creating {}", to.display()))?;
+    for entry in std::fs::read_dir(from).with_context(|| format!("listing {}", from.display()))? {
+        let entry = entry?;
+        let target = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            copy_dir(&entry.path(), &target)?;
+        } else {
+            std::fs::copy(entry.path(), &target)
+                .with_context(|| format!("copying {}", entry.path().display()))?;
+        }
+    }
     Ok(())
 }
 
@@ -1411,6 +2211,14 @@ fn refusals(logs: &str) -> Vec<String> {
 /// and AWS settings that reach no Bedrock.
 fn launcher(
     launched: LaunchLog,
+) -> impl Fn(&PodRun<'_>) -> Result<std::process::Command> + Send + Sync + 'static {
+    launcher_to(launched, "http://127.0.0.1:9".to_string())
+}
+
+/// [`launcher`] with the operator's Bedrock at `bedrock_endpoint` (an emulator).
+fn launcher_to(
+    launched: LaunchLog,
+    bedrock_endpoint: String,
 ) -> impl Fn(&PodRun<'_>) -> Result<std::process::Command> + Send + Sync + 'static {
     move |run| {
         let container = run.container;
@@ -1451,7 +2259,7 @@ fn launcher(
             .env("KUBECONFIG", &run.kubeconfig)
             .env("AWS_ACCESS_KEY_ID", "AKIDHELMTEST00000001")
             .env("AWS_SECRET_ACCESS_KEY", "helm-test-secret")
-            .env("AWS_ENDPOINT_URL_BEDROCK", "http://127.0.0.1:9")
+            .env("AWS_ENDPOINT_URL_BEDROCK", &bedrock_endpoint)
             .env("AWS_EC2_METADATA_DISABLED", "true");
         if let Some(marker) = std::env::var_os(RUN_MARKER) {
             command.env(RUN_MARKER, marker);
@@ -1640,4 +2448,43 @@ async fn http_status(port: u16, path: &str) -> Result<u16> {
     Ok(testkit::http::get(&format!("127.0.0.1:{port}"), path)
         .await?
         .0)
+}
+
+/// The names of the operator's CRDs.
+fn crd_names() -> Vec<String> {
+    bedrock_operator::api::crd::crds()
+        .into_iter()
+        .filter_map(|crd| crd.metadata.name)
+        .collect()
+}
+
+/// The image a release of the tests' registry would publish: `127.0.0.1:PORT/bedrock-operator`
+/// (`cargo xtask chart --image-repository`; the stand-in kubelet never pulls it).
+fn published_image(registry: &Registry) -> String {
+    format!("{}/bedrock-operator", registry.host())
+}
+
+/// The checkout's chart packaged and pushed to `registry` under `charts/` (as a release pushes
+/// it to `oci://ghcr.io/<org>/charts`): a helm that installs it from there, and what was pushed.
+async fn publish_checkout_chart(registry: &Registry) -> Result<(Helm, testkit::chart::Pushed)> {
+    let helm = Helm::new()?;
+    let out = tempfile::tempdir()?;
+    let pushed = helm.publish(
+        helm.chart_dir(),
+        out.path(),
+        registry,
+        "charts",
+        Some(&published_image(registry)),
+    )?;
+    assert!(pushed.digest.starts_with("sha256:"), "{pushed:?}");
+    assert_eq!(
+        pushed.chart_ref,
+        format!("oci://{}/charts/bedrock-operator", registry.host())
+    );
+    assert_eq!(
+        registry.tags("charts/bedrock-operator").await?,
+        std::slice::from_ref(&pushed.version),
+        "the registry holds the chart at the version of Chart.yaml"
+    );
+    Ok((helm.with_source(ChartSource::Oci(pushed.clone())), pushed))
 }

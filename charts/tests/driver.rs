@@ -7,6 +7,10 @@
 //! stand-in kubelet `helm install --wait` waits for) keeps running. Helm's own configuration,
 //! cache and data go to a folder of the test target's tmp dir, never to the user's; the
 //! cluster is always the `--kubeconfig` given, never `$KUBECONFIG`.
+//!
+//! `install`/`upgrade` take the chart from a [`ChartSource`]: the checkout's folder by default,
+//! or, as users get it, an `oci://` registry the test pushed it to with [`Helm::publish`]
+//! (`testkit::chart`, the code path of `cargo xtask chart --push`).
 
 #![allow(dead_code)] // each test crate uses part of it
 
@@ -39,10 +43,41 @@ impl std::fmt::Display for Refusal {
     }
 }
 
+/// Where `helm install` / `helm upgrade` take the chart from.
+#[derive(Debug, Clone)]
+pub enum ChartSource {
+    /// A chart folder: the checkout's, or an earlier release's exported from git.
+    Dir(PathBuf),
+    /// A chart in an OCI registry, as users install it.
+    Oci(testkit::chart::Pushed),
+}
+
+impl ChartSource {
+    /// `CHART [--version V --plain-http]` for the command line.
+    fn args(&self) -> Vec<String> {
+        match self {
+            Self::Dir(dir) => vec![dir.to_string_lossy().into_owned()],
+            Self::Oci(pushed) => {
+                let mut args = vec![
+                    pushed.chart_ref.clone(),
+                    "--version".to_string(),
+                    pushed.version.clone(),
+                ];
+                if pushed.plain_http {
+                    args.push("--plain-http".to_string());
+                }
+                args
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
 pub struct Helm {
     binary: PathBuf,
     chart: PathBuf,
     home: PathBuf,
+    source: ChartSource,
 }
 
 /// The workspace root (the bedrock-operator package's manifest folder).
@@ -59,11 +94,44 @@ impl Helm {
             .join("helm");
         let home = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("helm-home");
         std::fs::create_dir_all(&home).with_context(|| format!("creating {}", home.display()))?;
+        let chart = workspace_root().join(CHART_DIR);
         Ok(Self {
             binary,
-            chart: workspace_root().join(CHART_DIR),
+            source: ChartSource::Dir(chart.clone()),
+            chart,
             home,
         })
+    }
+
+    /// The same helm, installing and upgrading from `source`.
+    pub fn with_source(&self, source: ChartSource) -> Self {
+        Self {
+            source,
+            ..self.clone()
+        }
+    }
+
+    /// The same helm CLI and home, for `testkit::chart`.
+    pub fn cli(&self) -> testkit::chart::HelmCli {
+        testkit::chart::HelmCli::at(&self.binary).with_home(&self.home)
+    }
+
+    /// `helm package CHART_DIR` into `out_dir` and `helm push --plain-http` to `registry`
+    /// under `path` by `testkit::chart`, as `cargo xtask chart --push` does: where the chart
+    /// went and its digest. With `image_repository`, the packaged chart deploys that image by
+    /// default (`cargo xtask chart --image-repository`, what a release sets).
+    pub fn publish(
+        &self,
+        chart_dir: &Path,
+        out_dir: &Path,
+        registry: &testkit::registry::Registry,
+        path: &str,
+        image_repository: Option<&str>,
+    ) -> Result<testkit::chart::Pushed> {
+        let cli = self.cli();
+        let package = testkit::chart::package_with(&cli, chart_dir, out_dir, image_repository)?;
+        testkit::chart::push(&cli, &package, &registry.oci_ref(path), true)
+            .with_context(|| format!("registry log:\n{}", registry.log_tail()))
     }
 
     pub fn chart_dir(&self) -> &Path {
@@ -235,7 +303,7 @@ impl Helm {
         namespace: &str,
         values: Value,
     ) -> Result<Value> {
-        self.deploy("install", kubeconfig, release, namespace, values)
+        self.deploy("install", kubeconfig, release, namespace, values, &[])
             .await
     }
 
@@ -247,11 +315,25 @@ impl Helm {
         namespace: &str,
         values: Value,
     ) -> Result<Value> {
-        self.deploy("upgrade", kubeconfig, release, namespace, values)
+        self.deploy("upgrade", kubeconfig, release, namespace, values, &[])
             .await
     }
 
-    /// `helm install|upgrade RELEASE CHART --wait` with `values` on stdin: the release JSON.
+    /// [`Helm::upgrade`] with more flags (e.g. `--take-ownership`).
+    pub async fn upgrade_with(
+        &self,
+        kubeconfig: &Path,
+        release: &str,
+        namespace: &str,
+        values: Value,
+        extra: &[&str],
+    ) -> Result<Value> {
+        self.deploy("upgrade", kubeconfig, release, namespace, values, extra)
+            .await
+    }
+
+    /// `helm install|upgrade RELEASE CHART --wait EXTRA…` with `values` on stdin, the chart
+    /// from this helm's [`ChartSource`]: the release JSON.
     async fn deploy(
         &self,
         verb: &str,
@@ -259,30 +341,38 @@ impl Helm {
         release: &str,
         namespace: &str,
         values: Value,
+        extra: &[&str],
     ) -> Result<Value> {
         let timeout = timeout_flag();
-        let stdout = self
-            .expect_async(
-                kubeconfig,
-                &[
-                    verb,
-                    release,
-                    self.chart(),
-                    "--namespace",
-                    namespace,
-                    "--wait",
-                    "--timeout",
-                    &timeout,
-                    "--output",
-                    "json",
-                    "--values",
-                    "-",
-                ],
-                &values,
-            )
-            .await?;
-        serde_json::from_str(&stdout)
-            .with_context(|| format!("helm {verb} printed no release JSON"))
+        let source = self.source.args();
+        let mut args = vec![verb, release];
+        args.extend(source.iter().map(String::as_str));
+        args.extend_from_slice(&[
+            "--namespace",
+            namespace,
+            "--wait",
+            "--timeout",
+            &timeout,
+            "--output",
+            "json",
+            "--values",
+            "-",
+        ]);
+        args.extend_from_slice(extra);
+        let stdout = self.expect_async(kubeconfig, &args, &values).await?;
+        // From an oci:// chart, Helm first prints `Pulled: …` and `Digest: …` lines; the JSON
+        // starts at the first line that opens an object.
+        let json_start = stdout
+            .lines()
+            .scan(0, |offset, line| {
+                let start = *offset;
+                *offset += line.len() + 1;
+                Some((start, line))
+            })
+            .find_map(|(start, line)| line.starts_with('{').then_some(start))
+            .unwrap_or(0);
+        serde_json::from_str(&stdout[json_start..])
+            .with_context(|| format!("helm {verb} printed no release JSON: {stdout:.300}"))
     }
 
     /// `helm rollback RELEASE REVISION --wait`.
@@ -405,8 +495,8 @@ fn outcome(output: Output) -> Result<std::result::Result<String, Refusal>> {
     }
 }
 
-/// What `helm template` printed: the text of each source file (`bedrock-operator/templates/…`,
-/// `bedrock-operator/crds/…` with `--include-crds`), and every object.
+/// What `helm template` printed: the text of each source file (`bedrock-operator/templates/…`),
+/// and every object.
 #[derive(Debug)]
 pub struct Rendered {
     pub files: BTreeMap<String, String>,

@@ -1,12 +1,13 @@
 //! Third-party programs the tests run, built once per machine from their own published Go
 //! modules: kube-apiserver, kube-controller-manager and kubectl (`k8s.io/kubernetes`, two
 //! releases; kubelet, kube-scheduler and kube-proxy of the newest too), etcd
-//! (`go.etcd.io/etcd/server/v3`), the helm CLI (`helm.sh/helm/v4`), actionlint
-//! (`github.com/rhysd/actionlint`), an Argo CD-style Lua runner (`github.com/yuin/gopher-lua`),
-//! and for testkit's node containerd (`github.com/containerd/containerd/v2`), runc
-//! (`github.com/opencontainers/runc`) and the CNI plugins
-//! (`github.com/containernetworking/plugins`), plus two small programs of ours that run
-//! inside its Pods (`pause`, `api-check`).
+//! (`go.etcd.io/etcd/server/v3`), the helm CLI (`helm.sh/helm/v4`), the CNCF distribution
+//! registry (`github.com/distribution/distribution/v3`, an OCI registry for the charts),
+//! actionlint (`github.com/rhysd/actionlint`), an Argo CD-style Lua runner
+//! (`github.com/yuin/gopher-lua`), and for testkit's node containerd
+//! (`github.com/containerd/containerd/v2`), runc (`github.com/opencontainers/runc`) and the
+//! CNI plugins (`github.com/containernetworking/plugins`), plus two small programs of ours
+//! that run inside its Pods (`pause`, `api-check`).
 //!
 //! Each lives in `testkit/go/<module>/` as a `go.mod` + `go.sum` of ours (plus, where the module
 //! has no `main` to build, a few lines of `main.go`); those files are the only place a version is
@@ -119,6 +120,21 @@ pub const HELM: GoModule = GoModule {
     name: "helm",
     files: module_files!("helm": "go.mod", "go.sum"),
     packages: &[("helm.sh/helm/v4/cmd/helm", "helm")],
+    stamp_kubernetes_version: false,
+    toolchain: None,
+    cgo: false,
+    tags: &[],
+};
+
+/// The CNCF distribution registry (`registry serve CONFIG`): the OCI registry the chart tests
+/// push the packaged chart to and install it from (see [`crate::registry`]).
+pub const REGISTRY: GoModule = GoModule {
+    name: "registry",
+    files: module_files!("registry": "go.mod", "go.sum"),
+    packages: &[(
+        "github.com/distribution/distribution/v3/cmd/registry",
+        "registry",
+    )],
     stamp_kubernetes_version: false,
     toolchain: None,
     cgo: false,
@@ -504,6 +520,11 @@ mod tests {
         assert!(oldest.starts_with("v1."), "{oldest}");
         assert_ne!(newest, oldest);
         assert!(HELM.required_version("helm.sh/helm/v4").is_some());
+        assert!(
+            REGISTRY
+                .required_version("github.com/distribution/distribution/v3")
+                .is_some_and(|v| v.starts_with("v3."))
+        );
         assert!(
             ETCD.required_version("go.etcd.io/etcd/server/v3")
                 .is_some_and(|v| v.starts_with("v3.6."))

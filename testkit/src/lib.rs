@@ -13,10 +13,13 @@
 //! - [`operator`]: the operator binary as a child process against a control plane and a Bedrock
 //!   endpoint; [`http`]: plain GETs of its admin endpoints; [`wait`]: waiting for a condition
 //!   with a deadline. The end-to-end tests, the chart tests and xtask share them.
+//! - [`registry`]: an OCI registry (CNCF distribution) on loopback, for charts pushed and
+//!   installed as `oci://`; [`chart`]: packaging and pushing the chart (`cargo xtask chart`).
 //!
 //! Linux only: child processes are tied to the test process with `PR_SET_PDEATHSIG`.
 
 pub mod binaries;
+pub mod chart;
 pub mod cluster;
 mod control_plane;
 pub mod crds;
@@ -30,6 +33,7 @@ pub mod operator;
 mod process;
 pub mod python;
 mod reaper;
+pub mod registry;
 mod servers;
 pub mod wait;
 

@@ -94,6 +94,11 @@ impl Proc {
         log_tail(&self.log, self.log_offset, LOG_TAIL_LINES)
     }
 
+    /// This run's log.
+    pub(crate) fn log_text(&self) -> String {
+        read_from(&self.log, self.log_offset)
+    }
+
     /// Whether this run's log mentions `needle`.
     pub(crate) fn log_contains(&self, needle: &str) -> bool {
         read_from(&self.log, self.log_offset).contains(needle)

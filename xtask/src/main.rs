@@ -41,10 +41,37 @@ enum Command {
         action: ClusterAction,
     },
     /// Build what the tests need, once per machine: kube-apiserver, kube-controller-manager and
-    /// kubectl of both Kubernetes releases, etcd, helm and the Argo CD Lua runner.
+    /// kubectl of both Kubernetes releases, etcd, helm, the OCI registry, actionlint and the Argo
+    /// CD Lua runner.
     Prereqs,
-    /// Regenerate the committed CRD YAML from the Rust types.
+    /// Regenerate the committed CRD YAML from the Rust types: crds/ and the chart's templates.
     Crd,
+    /// Package the Helm chart (charts/bedrock-operator, at the version its Chart.yaml names)
+    /// and, with --push, push it to an OCI registry and print its digest. What a release runs,
+    /// and what the chart tests run against their own registry. Logs in with
+    /// REGISTRY_USERNAME and REGISTRY_PASSWORD when set, else uses Helm's own logins.
+    Chart {
+        /// Where to push, e.g. oci://ghcr.io/<org>/charts (the chart's name is appended).
+        #[arg(long, value_name = "oci://REGISTRY/PATH")]
+        push: Option<String>,
+        /// Talk plain HTTP to the registry (a local one on loopback).
+        #[arg(long, requires = "push")]
+        plain_http: bool,
+        /// The packaged chart's default image.repository (values.yaml), e.g.
+        /// ghcr.io/<org>/bedrock-operator: the image the release published, so that the
+        /// published chart installs it with no value set. Default: the checkout's.
+        #[arg(long, value_name = "REPOSITORY")]
+        image_repository: Option<String>,
+        /// Write the pushed chart's digest (`sha256:…`) to this file.
+        #[arg(long, requires = "push")]
+        digest_file: Option<PathBuf>,
+        /// Folder for the package.
+        #[arg(long, default_value = "target/chart")]
+        destination: PathBuf,
+        /// The helm CLI to use; default: the one testkit builds from testkit/go/helm.
+        #[arg(long, env = "HELM_BIN")]
+        helm: Option<PathBuf>,
+    },
     /// Build the operator's OCI image from the project's own files (no Docker daemon, no base
     /// image): a static binary, CA roots and a non-root user; reproducible from the commit.
     /// Prints the digest; `--push` sends it to a registry.
@@ -97,8 +124,9 @@ enum BenchTarget {
     Throughputs(Box<bench::ThroughputsArgs>),
 }
 
-/// Where the CRD files generated from the Rust types go, relative to the workspace root.
-const CRD_FOLDERS: &[&str] = &["crds", "charts/bedrock-operator/crds"];
+/// Where the plain CRD files generated from the Rust types go, relative to the workspace root
+/// (the chart's templated copies go to `bedrock_operator::api::crd::CHART_CRD_TEMPLATES`).
+const CRD_FOLDER: &str = "crds";
 
 fn main() -> Result<()> {
     let cli = Cli::parse();
@@ -129,6 +157,24 @@ fn main() -> Result<()> {
             Ok(())
         }
         Command::Crd => write_crds(&root),
+        Command::Chart {
+            push,
+            plain_http,
+            image_repository,
+            digest_file,
+            destination,
+            helm,
+        } => chart(
+            &root,
+            ChartArgs {
+                push: push.as_deref(),
+                plain_http,
+                image_repository: image_repository.as_deref(),
+                digest_file: digest_file.as_deref(),
+                destination: &destination,
+            },
+            helm,
+        ),
         Command::Image(args) => runtime()?.block_on(image::run(&root, &args)),
         Command::Bench { target } => match target {
             BenchTarget::Emulator => run(Process::new(cargo()).args([
@@ -205,13 +251,85 @@ fn run(command: &mut Process) -> Result<()> {
     Ok(())
 }
 
+/// What `cargo xtask chart` was asked.
+struct ChartArgs<'a> {
+    push: Option<&'a str>,
+    plain_http: bool,
+    image_repository: Option<&'a str>,
+    digest_file: Option<&'a Path>,
+    destination: &'a Path,
+}
+
+/// `cargo xtask chart [--image-repository REPO] [--push oci://REGISTRY/PATH [--plain-http]
+/// [--digest-file FILE]]`.
+fn chart(root: &Path, args: ChartArgs<'_>, helm: Option<PathBuf>) -> Result<()> {
+    use testkit::chart;
+    let helm = match helm {
+        Some(binary) => chart::HelmCli::at(binary),
+        None => chart::HelmCli::built()?,
+    };
+    let chart_dir = root.join(testkit::chart::CHART_DIR);
+    let package = chart::package_with(
+        &helm,
+        &chart_dir,
+        &root.join(args.destination),
+        args.image_repository,
+    )?;
+    println!("packaged {}", package.path.display());
+    if let Some(remote) = args.push {
+        let credentials = chart::Credentials::from_env();
+        let pushed = chart::push_as(
+            &helm,
+            &package,
+            remote,
+            args.plain_http,
+            credentials.as_ref(),
+        )?;
+        println!("pushed {}:{}", pushed.chart_ref, pushed.version);
+        println!("digest {}", pushed.digest);
+        if let Some(file) = args.digest_file {
+            std::fs::write(root.join(file), &pushed.digest)
+                .with_context(|| format!("writing {}", file.display()))?;
+        }
+    }
+    Ok(())
+}
+
+/// `cargo xtask crd`: the plain CRDs under `crds/` and the chart's templated CRDs, both from the
+/// Rust types; files of CRDs that no longer exist are removed from both folders.
 fn write_crds(root: &Path) -> Result<()> {
-    for file in bedrock_operator::api::crd::crd_files()? {
-        for folder in CRD_FOLDERS {
-            std::fs::create_dir_all(root.join(folder))?;
-            std::fs::write(root.join(folder).join(&file.file_name), &file.yaml)?;
+    use bedrock_operator::api::crd;
+    for (folder, files) in [
+        (CRD_FOLDER, crd::crd_files()?),
+        (crd::CHART_CRD_TEMPLATES, crd::chart_crd_files()?),
+    ] {
+        let dir = root.join(folder);
+        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+        for entry in
+            std::fs::read_dir(&dir).with_context(|| format!("listing {}", dir.display()))?
+        {
+            let path = entry?.path();
+            let generated = files
+                .iter()
+                .any(|f| path.file_name() == Some(f.file_name.as_ref()));
+            if !generated && path.extension().is_some_and(|e| e == "yaml") {
+                std::fs::remove_file(&path)
+                    .with_context(|| format!("removing {}", path.display()))?;
+                println!("removed {folder}/{}", path.display());
+            }
+        }
+        for file in files {
+            let path = dir.join(&file.file_name);
+            std::fs::write(&path, &file.yaml)
+                .with_context(|| format!("writing {}", path.display()))?;
             println!("wrote {folder}/{}", file.file_name);
         }
+    }
+    // Helm would install crds/ once and never again next to the templates; it must not exist.
+    let old = root.join("charts/bedrock-operator/crds");
+    if old.exists() {
+        std::fs::remove_dir_all(&old).with_context(|| format!("removing {}", old.display()))?;
+        println!("removed charts/bedrock-operator/crds/ (the CRDs are templates now)");
     }
     Ok(())
 }
@@ -281,9 +399,9 @@ fn test(root: &Path, args: &[String]) -> Result<()> {
     );
 
     // Prerequisites first, once, so that parallel tests never race to build them: both
-    // Kubernetes releases (the compatibility leg runs on the oldest), etcd, helm.
+    // Kubernetes releases (the compatibility leg runs on the oldest), etcd, helm, the registry.
     eprintln!(
-        "xtask: checking prerequisites (Kubernetes {} and {}, etcd, helm, the node's programs)",
+        "xtask: checking prerequisites (Kubernetes {} and {}, etcd, helm, the OCI registry, the node's programs)",
         Release::Newest.version(),
         Release::Oldest.version()
     );
