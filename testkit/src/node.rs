@@ -35,7 +35,9 @@
 //!
 //! [`Node::stop`] (or dropping the node) stops every program, kills what containerd's shims
 //! left running, unmounts what the kubelet and containerd mounted under the node's folder,
-//! removes the bridge, kube-proxy's iptables rules and the kubelet's cgroups.
+//! removes the bridge, kube-proxy's and the kubelet's iptables chains and the kubelet's
+//! cgroups. Hold a node in a local, not a `static` (a static is never dropped, and the shims
+//! and containers would outlive the test process until the next node's start sweeps them).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
