@@ -77,6 +77,9 @@ struct Local {
     apiserver: Mutex<Proc>,
     etcd: Proc,
     users: BTreeMap<String, UserAccess>,
+    /// Held while a control plane with a node network lives: the network's addresses, bridge
+    /// and kube-proxy's rules exist once per machine.
+    _node_network_lock: Option<std::fs::File>,
 }
 
 struct UserAccess {
@@ -90,6 +93,7 @@ struct UserAccess {
 pub struct ControlPlaneBuilder {
     users: Vec<(String, Vec<String>)>,
     start_timeout: Duration,
+    node_network: bool,
 }
 
 impl ControlPlaneBuilder {
@@ -99,6 +103,20 @@ impl ControlPlaneBuilder {
             name.to_string(),
             groups.iter().map(|g| g.to_string()).collect(),
         ));
+        self
+    }
+
+    /// Sets the control plane up for a [`crate::node::Node`]: the API server listens on every
+    /// address and advertises [`crate::node::GATEWAY`] (Pods reach the host there, not at
+    /// 127.0.0.1), Services get addresses from [`crate::node::SERVICE_CIDR`], the `kubernetes`
+    /// Service gets endpoints, nodes are authorized by the Node authorizer, the
+    /// node-lifecycle controller runs, and the node's programs get static users
+    /// ([`crate::node::KUBELET_USER`], `system:kube-scheduler`, `system:kube-proxy`).
+    ///
+    /// Only one such control plane runs on a machine at a time (its addresses are fixed):
+    /// `start` waits for a lock that the one before holds until it is dropped.
+    pub fn node_network(mut self) -> Self {
+        self.node_network = true;
         self
     }
 
@@ -113,6 +131,11 @@ impl ControlPlaneBuilder {
         if use_existing_cluster() {
             return ControlPlane::existing().await;
         }
+        let node_network_lock = if self.node_network {
+            Some(crate::node::lock_machine().await?)
+        } else {
+            None
+        };
         let started = Instant::now();
         let binaries = binaries::locate().await?;
         let dir = reaper::create_dir()?;
@@ -122,7 +145,8 @@ impl ControlPlaneBuilder {
             dir: dir.clone(),
             keep: keep_dir,
         };
-        let layout = Layout::new(&dir);
+        let mut layout = Layout::new(&dir);
+        layout.node_network = self.node_network;
 
         let admin_token = process::random_hex(24)?;
         let manager_token = process::random_hex(24)?;
@@ -138,7 +162,11 @@ impl ControlPlaneBuilder {
                 token: manager_token.clone(),
             },
         ];
-        for (name, groups) in &self.users {
+        let mut users = self.users.clone();
+        if self.node_network {
+            users.extend(crate::node::static_users());
+        }
+        for (name, groups) in &users {
             if name == ADMIN_USER || static_users.iter().any(|u| &u.name == name) {
                 bail!("static user {name:?} is defined twice");
             }
@@ -239,6 +267,7 @@ impl ControlPlaneBuilder {
                 apiserver: Mutex::new(apiserver),
                 etcd,
                 users,
+                _node_network_lock: node_network_lock,
             })),
         })
     }
@@ -258,7 +287,7 @@ impl Drop for DirGuard {
     }
 }
 
-fn env_flag(name: &str) -> bool {
+pub(crate) fn env_flag(name: &str) -> bool {
     std::env::var(name)
         .is_ok_and(|v| matches!(v.trim().to_ascii_lowercase().as_str(), "true" | "1" | "yes"))
 }
@@ -278,6 +307,7 @@ impl ControlPlane {
         ControlPlaneBuilder {
             users: Vec::new(),
             start_timeout: DEFAULT_START_TIMEOUT,
+            node_network: false,
         }
     }
 
@@ -536,6 +566,19 @@ impl ControlPlane {
                 pids
             }
             Backend::Existing { .. } => Vec::new(),
+        }
+    }
+
+    /// Whether the control plane was started with [`ControlPlaneBuilder::node_network`].
+    pub fn has_node_network(&self) -> bool {
+        matches!(&self.backend, Backend::Local(local) if local.layout.node_network)
+    }
+
+    /// The minor version of the API server (37 for 1.37.2), when testkit runs it.
+    pub(crate) fn apiserver_minor(&self) -> Option<u32> {
+        match &self.backend {
+            Backend::Local(local) => Some(local.binaries.apiserver_minor),
+            Backend::Existing { .. } => None,
         }
     }
 

@@ -1,9 +1,13 @@
 //! Third-party programs the tests run, built once per machine from their own published Go
 //! modules: kube-apiserver, kube-controller-manager and kubectl (`k8s.io/kubernetes`, two
-//! releases), etcd (`go.etcd.io/etcd/server/v3`), the helm CLI (`helm.sh/helm/v4`), the CNCF
-//! distribution registry (`github.com/distribution/distribution/v3`, an OCI registry for the
-//! charts), actionlint (`github.com/rhysd/actionlint`) and an Argo CD-style Lua runner
-//! (`github.com/yuin/gopher-lua`).
+//! releases; kubelet, kube-scheduler and kube-proxy of the newest too), etcd
+//! (`go.etcd.io/etcd/server/v3`), the helm CLI (`helm.sh/helm/v4`), the CNCF distribution
+//! registry (`github.com/distribution/distribution/v3`, an OCI registry for the charts),
+//! actionlint (`github.com/rhysd/actionlint`), an Argo CD-style Lua runner
+//! (`github.com/yuin/gopher-lua`), and for testkit's node containerd
+//! (`github.com/containerd/containerd/v2`), runc (`github.com/opencontainers/runc`) and the
+//! CNI plugins (`github.com/containernetworking/plugins`), plus two small programs of ours
+//! that run inside its Pods (`pause`, `api-check`).
 //!
 //! Each lives in `testkit/go/<module>/` as a `go.mod` + `go.sum` of ours (plus, where the module
 //! has no `main` to build, a few lines of `main.go`); those files are the only place a version is
@@ -40,6 +44,11 @@ pub struct GoModule {
     pub stamp_kubernetes_version: bool,
     /// A newer Go toolchain the module needs than the machine's (`GOTOOLCHAIN`), if any.
     pub toolchain: Option<&'static str>,
+    /// Build with cgo (`CGO_ENABLED=1`, the machine's C compiler); everything else is built
+    /// static without it.
+    pub cgo: bool,
+    /// Build tags (`-tags`).
+    pub tags: &'static [&'static str],
 }
 
 macro_rules! module_files {
@@ -49,13 +58,16 @@ macro_rules! module_files {
 }
 
 /// kube-apiserver, kube-controller-manager and kubectl of the newest Kubernetes release the
-/// suite runs on.
+/// suite runs on, and the node programs of the same release (kubelet, kube-scheduler,
+/// kube-proxy) for [`crate::node`].
 pub const KUBERNETES_NEWEST: GoModule = GoModule {
     name: "kubernetes-newest",
     files: module_files!("kubernetes-newest": "go.mod", "go.sum"),
-    packages: KUBERNETES_PACKAGES,
+    packages: KUBERNETES_NEWEST_PACKAGES,
     stamp_kubernetes_version: true,
     toolchain: None,
+    cgo: false,
+    tags: &[],
 };
 
 /// The same programs at the oldest Kubernetes release the operator supports (the compatibility
@@ -66,6 +78,8 @@ pub const KUBERNETES_OLDEST: GoModule = GoModule {
     packages: KUBERNETES_PACKAGES,
     stamp_kubernetes_version: true,
     toolchain: None,
+    cgo: false,
+    tags: &[],
 };
 
 const KUBERNETES_PACKAGES: &[(&str, &str)] = &[
@@ -77,6 +91,19 @@ const KUBERNETES_PACKAGES: &[(&str, &str)] = &[
     ("k8s.io/kubernetes/cmd/kubectl", "kubectl"),
 ];
 
+/// [`KUBERNETES_PACKAGES`] and what a node runs: only the newest release has a node.
+const KUBERNETES_NEWEST_PACKAGES: &[(&str, &str)] = &[
+    ("k8s.io/kubernetes/cmd/kube-apiserver", "kube-apiserver"),
+    (
+        "k8s.io/kubernetes/cmd/kube-controller-manager",
+        "kube-controller-manager",
+    ),
+    ("k8s.io/kubernetes/cmd/kubectl", "kubectl"),
+    ("k8s.io/kubernetes/cmd/kubelet", "kubelet"),
+    ("k8s.io/kubernetes/cmd/kube-scheduler", "kube-scheduler"),
+    ("k8s.io/kubernetes/cmd/kube-proxy", "kube-proxy"),
+];
+
 /// etcd 3.6: the server package of `go.etcd.io/etcd/server/v3` is etcd's own `main`.
 pub const ETCD: GoModule = GoModule {
     name: "etcd",
@@ -84,6 +111,8 @@ pub const ETCD: GoModule = GoModule {
     packages: &[("go.etcd.io/etcd/server/v3", "etcd")],
     stamp_kubernetes_version: false,
     toolchain: None,
+    cgo: false,
+    tags: &[],
 };
 
 /// The helm v4 CLI.
@@ -93,6 +122,8 @@ pub const HELM: GoModule = GoModule {
     packages: &[("helm.sh/helm/v4/cmd/helm", "helm")],
     stamp_kubernetes_version: false,
     toolchain: None,
+    cgo: false,
+    tags: &[],
 };
 
 /// The CNCF distribution registry (`registry serve CONFIG`): the OCI registry the chart tests
@@ -106,6 +137,8 @@ pub const REGISTRY: GoModule = GoModule {
     )],
     stamp_kubernetes_version: false,
     toolchain: None,
+    cgo: false,
+    tags: &[],
 };
 
 /// actionlint, the linter of GitHub Actions workflows (the release workflow is checked with it).
@@ -115,6 +148,8 @@ pub const ACTIONLINT: GoModule = GoModule {
     packages: &[("github.com/rhysd/actionlint/cmd/actionlint", "actionlint")],
     stamp_kubernetes_version: false,
     toolchain: None,
+    cgo: false,
+    tags: &[],
 };
 
 /// `argocd-lua`: a main of ours around Argo CD's Lua interpreter (`github.com/yuin/gopher-lua`
@@ -126,7 +161,107 @@ pub const ARGOCD_LUA: GoModule = GoModule {
     packages: &[("bedrock-operator.dev/testkit/argocd-lua", "argocd-lua")],
     stamp_kubernetes_version: false,
     toolchain: None,
+    cgo: false,
+    tags: &[],
 };
+
+/// containerd 2, its runc shim (`containerd-shim-runc-v2`) and `ctr`: the container runtime of
+/// testkit's node, as on EKS nodes.
+pub const CONTAINERD: GoModule = GoModule {
+    name: "containerd",
+    files: module_files!("containerd": "go.mod", "go.sum"),
+    packages: &[
+        (
+            "github.com/containerd/containerd/v2/cmd/containerd",
+            "containerd",
+        ),
+        (
+            "github.com/containerd/containerd/v2/cmd/containerd-shim-runc-v2",
+            "containerd-shim-runc-v2",
+        ),
+        ("github.com/containerd/containerd/v2/cmd/ctr", "ctr"),
+    ],
+    stamp_kubernetes_version: false,
+    toolchain: None,
+    cgo: false,
+    tags: &[],
+};
+
+/// runc, the OCI runtime containerd's shim starts containers with. Its `nsenter` package is C
+/// (it runs before the Go runtime to join namespaces), so it needs cgo; with the `seccomp` tag
+/// it links libseccomp (`libseccomp-dev` on Debian), so Pods' seccomp profiles are enforced.
+pub const RUNC: GoModule = GoModule {
+    name: "runc",
+    files: module_files!("runc": "go.mod", "go.sum"),
+    packages: &[("github.com/opencontainers/runc", "runc")],
+    stamp_kubernetes_version: false,
+    toolchain: None,
+    cgo: true,
+    tags: &["seccomp"],
+};
+
+/// The CNI plugins testkit's node wires Pods with: `bridge`, `host-local` (IPAM), `loopback`
+/// and `portmap`.
+pub const CNI_PLUGINS: GoModule = GoModule {
+    name: "cni-plugins",
+    files: module_files!("cni-plugins": "go.mod", "go.sum"),
+    packages: &[
+        (
+            "github.com/containernetworking/plugins/plugins/main/bridge",
+            "bridge",
+        ),
+        (
+            "github.com/containernetworking/plugins/plugins/ipam/host-local",
+            "host-local",
+        ),
+        (
+            "github.com/containernetworking/plugins/plugins/main/loopback",
+            "loopback",
+        ),
+        (
+            "github.com/containernetworking/plugins/plugins/meta/portmap",
+            "portmap",
+        ),
+    ],
+    stamp_kubernetes_version: false,
+    toolchain: None,
+    cgo: false,
+    tags: &[],
+};
+
+/// `pause`: the sandbox container of every Pod on testkit's node (ours: the machines cannot pull
+/// registry.k8s.io/pause). Static, so an image of this one file runs.
+pub const PAUSE: GoModule = GoModule {
+    name: "pause",
+    files: module_files!("pause": "go.mod", "main.go"),
+    packages: &[("bedrock-operator.dev/testkit/pause", "pause")],
+    stamp_kubernetes_version: false,
+    toolchain: None,
+    cgo: false,
+    tags: &[],
+};
+
+/// `api-check`: a static program of ours that, inside a Pod, reaches the API server through the
+/// `kubernetes` Service with the Pod's ServiceAccount token and CA (see its main.go).
+pub const API_CHECK: GoModule = GoModule {
+    name: "api-check",
+    files: module_files!("api-check": "go.mod", "main.go"),
+    packages: &[("bedrock-operator.dev/testkit/api-check", "api-check")],
+    stamp_kubernetes_version: false,
+    toolchain: None,
+    cgo: false,
+    tags: &[],
+};
+
+/// Everything testkit's node needs built: [`crate::node`] calls `ensure` on each.
+pub const NODE_MODULES: &[GoModule] = &[
+    KUBERNETES_NEWEST,
+    CONTAINERD,
+    RUNC,
+    CNI_PLUGINS,
+    PAUSE,
+    API_CHECK,
+];
 
 impl GoModule {
     /// The version the module's `go.mod` requires of `module_path` (e.g. `v1.37.2`).
@@ -245,11 +380,15 @@ impl GoModule {
                 .current_dir(&src)
                 .arg("build")
                 .arg("-trimpath")
-                .arg(format!("-ldflags={}", self.ldflags().join(" ")))
+                .arg(format!("-ldflags={}", self.ldflags().join(" ")));
+            if !self.tags.is_empty() {
+                command.arg(format!("-tags={}", self.tags.join(",")));
+            }
+            command
                 .arg("-o")
                 .arg(bin.join(name))
                 .arg(package)
-                .env("CGO_ENABLED", "0")
+                .env("CGO_ENABLED", if self.cgo { "1" } else { "0" })
                 // Our go.sum is complete: refuse to edit it instead of silently resolving anew.
                 .env("GOFLAGS", "-mod=readonly -buildvcs=false")
                 .stdin(Stdio::null())

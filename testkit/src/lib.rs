@@ -27,6 +27,7 @@ pub mod gotools;
 pub mod http;
 mod kubeconfig;
 pub mod kubelet;
+pub mod node;
 pub mod oci;
 pub mod operator;
 mod process;

@@ -79,6 +79,11 @@ impl Proc {
         self.child.id()
     }
 
+    /// The name it was spawned under (e.g. `kubelet`).
+    pub(crate) fn name(&self) -> &'static str {
+        self.name
+    }
+
     /// The exit status if the process has already ended.
     pub(crate) fn exited(&mut self) -> Option<ExitStatus> {
         self.child.try_wait().ok().flatten()

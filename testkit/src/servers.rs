@@ -43,6 +43,9 @@ const CONTROLLERS: &[&str] = &[
     "endpointslice-controller",
 ];
 
+/// Run in addition to [`CONTROLLERS`] by a control plane with a node network.
+const NODE_LIFECYCLE_CONTROLLER: &str = "node-lifecycle-controller";
+
 /// A static-token identity the apiserver knows from its token file.
 #[derive(Debug, Clone)]
 pub(crate) struct StaticUser {
@@ -51,16 +54,22 @@ pub(crate) struct StaticUser {
     pub(crate) token: String,
 }
 
-/// The files of one control plane, all under one folder.
+/// The files of one control plane, all under one folder, and whether its API server is set up
+/// for a node (see [`crate::node`]).
 #[derive(Debug, Clone)]
 pub(crate) struct Layout {
     pub(crate) dir: PathBuf,
+    /// The API server listens on every address and advertises the node network's gateway (which
+    /// the Pods reach), the `kubernetes` Service gets endpoints, nodes are authorized as
+    /// nodes, and the node-lifecycle controller runs.
+    pub(crate) node_network: bool,
 }
 
 impl Layout {
     pub(crate) fn new(dir: &Path) -> Self {
         Self {
             dir: dir.to_path_buf(),
+            node_network: false,
         }
     }
     fn etcd_data(&self) -> PathBuf {
@@ -275,24 +284,43 @@ fn apiserver_command(binaries: &Binaries, layout: &Layout, etcd_port: u16, port:
     command
         .arg(format!("--etcd-servers=http://127.0.0.1:{etcd_port}"))
         .arg(format!("--secure-port={port}"))
-        .arg("--bind-address=127.0.0.1")
-        .arg("--advertise-address=127.0.0.1")
         .arg(format!("--cert-dir={}", layout.cert_dir().display()))
         .arg(format!(
             "--token-auth-file={}",
             layout.token_file().display()
         ))
-        .arg("--authorization-mode=RBAC")
         .arg(format!("--service-account-issuer={SERVICE_ACCOUNT_ISSUER}"))
         .arg(format!("--service-account-key-file={}", key.display()))
         .arg(format!(
             "--service-account-signing-key-file={}",
             key.display()
-        ))
-        .arg("--service-cluster-ip-range=10.0.0.0/24")
-        // The `kubernetes` Service's endpoints would name the advertise address, and a
-        // loopback one is refused since 1.37; nothing here routes to it anyway.
-        .arg("--endpoint-reconciler-type=none");
+        ));
+    if layout.node_network {
+        // Pods reach the host through their bridge's gateway, not through 127.0.0.1: the server
+        // listens everywhere (loopback clients keep working) and advertises the gateway, which
+        // the `kubernetes` Service's endpoints name (the lease reconciler keeps them).
+        command
+            .arg("--bind-address=0.0.0.0")
+            .arg(format!("--advertise-address={}", crate::node::GATEWAY))
+            .arg(format!(
+                "--service-cluster-ip-range={}",
+                crate::node::SERVICE_CIDR
+            ))
+            .arg("--endpoint-reconciler-type=lease")
+            // The kubelet is `system:node:<name>` in `system:nodes`, as on EKS.
+            .arg("--authorization-mode=Node,RBAC")
+            // Logs and exec go to the kubelet at the address it reports, not its host name.
+            .arg("--kubelet-preferred-address-types=InternalIP");
+    } else {
+        command
+            .arg("--bind-address=127.0.0.1")
+            .arg("--advertise-address=127.0.0.1")
+            .arg("--authorization-mode=RBAC")
+            .arg("--service-cluster-ip-range=10.0.0.0/24")
+            // The `kubernetes` Service's endpoints would name the advertise address, and a
+            // loopback one is refused since 1.37; nothing here routes to it anyway.
+            .arg("--endpoint-reconciler-type=none");
+    }
     command
 }
 
@@ -313,6 +341,12 @@ pub(crate) fn start_controller_manager(
         &kubeconfig::render(&server, CONTROLLER_MANAGER_USER, token, None)?,
     )?;
     let key = layout.service_account_key();
+    let mut controllers = CONTROLLERS.to_vec();
+    if layout.node_network {
+        // Takes the not-ready taint off a node once its kubelet reports Ready, so the scheduler
+        // places Pods there.
+        controllers.push(NODE_LIFECYCLE_CONTROLLER);
+    }
     let mut command = Command::new(binary);
     command
         .arg(format!("--kubeconfig={}", kubeconfig.display()))
@@ -327,7 +361,7 @@ pub(crate) fn start_controller_manager(
             "--root-ca-file={}",
             layout.serving_certificate().display()
         ))
-        .arg(format!("--controllers={}", CONTROLLERS.join(",")))
+        .arg(format!("--controllers={}", controllers.join(",")))
         // Namespaces and garbage go at once, not after the 30 s default sync.
         .arg("--concurrent-namespace-syncs=5")
         .env_clear()

@@ -401,7 +401,7 @@ fn test(root: &Path, args: &[String]) -> Result<()> {
     // Prerequisites first, once, so that parallel tests never race to build them: both
     // Kubernetes releases (the compatibility leg runs on the oldest), etcd, helm, the registry.
     eprintln!(
-        "xtask: checking prerequisites (Kubernetes {} and {}, etcd, helm, the OCI registry)",
+        "xtask: checking prerequisites (Kubernetes {} and {}, etcd, helm, the OCI registry, the node's programs)",
         Release::Newest.version(),
         Release::Oldest.version()
     );
