@@ -49,7 +49,28 @@ async fn xtask(args: &[&str], log: &Path, deadline: Duration) -> Result<()> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let output =
         std::fs::File::create(log).with_context(|| format!("creating {}", log.display()))?;
-    let mut child = tokio::process::Command::new(cargo)
+    let mut command = tokio::process::Command::new(cargo);
+    // As from a person's shell: without what cargo sets for a test binary (the package's
+    // metadata, the dependencies' library path), which would make builds differ from theirs.
+    for (name, _) in std::env::vars_os() {
+        let name_text = name.to_string_lossy();
+        if [
+            "CARGO_PKG_",
+            "CARGO_MANIFEST_",
+            "CARGO_BIN_EXE_",
+            "CARGO_CRATE_",
+            "CARGO_PRIMARY_PACKAGE",
+            "CARGO_TARGET_TMPDIR",
+            "LD_LIBRARY_PATH",
+            "OUT_DIR",
+        ]
+        .iter()
+        .any(|prefix| name_text.starts_with(prefix))
+        {
+            command.env_remove(&name);
+        }
+    }
+    let mut child = command
         .current_dir(workspace_root())
         .arg("xtask")
         .args(args)
