@@ -171,12 +171,16 @@ fn root_mount_options(pid: u32) -> Result<String> {
     let mountinfo = std::fs::read_to_string(format!("/proc/{pid}/mountinfo"))?;
     mountinfo
         .lines()
-        .filter_map(|line| {
+        .rev()
+        .find_map(|line| {
+            // The last mount on `/` is the one the process sees.
             let fields: Vec<&str> = line.split_whitespace().collect();
-            (fields.get(4) == Some(&"/")).then(|| fields.get(5).map(|o| o.to_string()))
+            if fields.get(4) == Some(&"/") {
+                fields.get(5).map(|options| options.to_string())
+            } else {
+                None
+            }
         })
-        .last()
-        .flatten()
         .context("no / in the process's mountinfo")
 }
 
