@@ -225,7 +225,6 @@ struct Cluster {
     repository: String,
     image_ref: String,
     image_digest: String,
-    tag: String,
     _scratch: tempfile::TempDir,
 }
 
@@ -264,8 +263,8 @@ impl Cluster {
             started.elapsed().as_secs_f64()
         );
         ensure!(
-            registry.tags("bedrock-operator").await? == [tag.clone()],
-            "the registry holds the image at {tag}"
+            registry.tags("bedrock-operator").await? == [tag],
+            "the registry holds the image at the appVersion"
         );
 
         // The chart, as `cargo xtask chart --push oci://…/charts --plain-http` pushes it.
@@ -318,7 +317,6 @@ impl Cluster {
             repository,
             image_ref,
             image_digest,
-            tag,
             _scratch: scratch,
         })
     }
@@ -574,8 +572,8 @@ async fn helm_install_from_a_registry_runs_the_release_image_on_a_real_node() ->
     ensure!(
         cluster.registry.log_has_line(&[
             "http.request.method=GET",
-            &format!("/v2/bedrock-operator/manifests/{}", cluster.tag),
-            "containerd",
+            &format!("/v2/bedrock-operator/manifests/{}", cluster.image_digest),
+            "http.request.useragent=containerd/",
         ]),
         "containerd pulled the image from the registry; registry log:\n{}",
         cluster.registry.log_tail()
