@@ -1729,32 +1729,10 @@ async fn upgrade_from_the_previous_release_upgrades_the_crds_and_keeps_every_res
 
     // One resource of each kind, created under the previous release.
     let mut kept = BTreeMap::new();
-    for (kind, plural, name, spec) in [
-        (
-            "BedrockCustomModel",
-            "bedrockcustommodels",
-            "kept-model",
-            json!({
-                "source": { "s3Uri": "s3://helm-test/model/" },
-                "roleArn": "arn:aws:iam::123456789012:role/bedrock-operator/BedrockImport",
-            }),
-        ),
-        (
-            "BedrockCustomModelDeployment",
-            "bedrockcustommodeldeployments",
-            "kept-deployment",
-            json!({ "modelRef": { "name": "kept-model" } }),
-        ),
-        (
-            "BedrockProvisionedThroughput",
-            "bedrockprovisionedthroughputs",
-            "kept-throughput",
-            json!({ "modelRef": { "name": "kept-model" }, "modelUnits": 1 }),
-        ),
-    ] {
+    for (kind, plural, name, spec) in one_of_each_kind("kept-") {
         let api = custom_resources(&client, &namespace, kind, plural);
         let created = api
-            .create(&PostParams::default(), &resource(kind, name, spec)?)
+            .create(&PostParams::default(), &resource(kind, &name, spec)?)
             .await
             .with_context(|| format!("creating {kind} {name}"))?;
         kept.insert((kind, plural, name), created.metadata.uid.context("a UID")?);
@@ -1856,7 +1834,7 @@ async fn upgrade_from_the_previous_release_upgrades_the_crds_and_keeps_every_res
 
     // --- a later release that changes a CRD: plain helm upgrade applies the change ---
     let next_dir = scratch.path().join("next/bedrock-operator");
-    copy_dir(helm.chart_dir(), &next_dir)?;
+    testkit::chart::copy_dir(helm.chart_dir(), &next_dir)?;
     let model_crd = "bedrockcustommodels.bedrock-operator.dev";
     let template = next_dir.join(format!("templates/crds/{model_crd}.yaml"));
     let text = std::fs::read_to_string(&template)?;
@@ -2020,29 +1998,7 @@ async fn the_documented_clean_up_leaves_nothing_behind() -> Result<()> {
         .await?;
 
     // A model, a deployment and a throughput of it, all Ready: objects in Bedrock.
-    let resources = [
-        (
-            "BedrockCustomModel",
-            "bedrockcustommodels",
-            "model",
-            json!({
-                "source": { "s3Uri": "s3://helm-test/model/" },
-                "roleArn": "arn:aws:iam::123456789012:role/bedrock-operator/BedrockImport",
-            }),
-        ),
-        (
-            "BedrockCustomModelDeployment",
-            "bedrockcustommodeldeployments",
-            "deployment",
-            json!({ "modelRef": { "name": "model" } }),
-        ),
-        (
-            "BedrockProvisionedThroughput",
-            "bedrockprovisionedthroughputs",
-            "throughput",
-            json!({ "modelRef": { "name": "model" }, "modelUnits": 1 }),
-        ),
-    ];
+    let resources = one_of_each_kind("");
     for (kind, plural, name, spec) in &resources {
         custom_resources(&client, &namespace, kind, plural)
             .create(&PostParams::default(), &resource(kind, name, spec.clone())?)
@@ -2180,22 +2136,6 @@ fn printer_columns(crd: &CustomResourceDefinition) -> Vec<String> {
         .into_iter()
         .map(|c| c.name)
         .collect()
-}
-
-/// Copies the folder `from` to `to` (files and folders only).
-fn copy_dir(from: &std::path::Path, to: &std::path::Path) -> Result<()> {
-    std::fs::create_dir_all(to).with_context(|| format!("creating {}", to.display()))?;
-    for entry in std::fs::read_dir(from).with_context(|| format!("listing {}", from.display()))? {
-        let entry = entry?;
-        let target = to.join(entry.file_name());
-        if entry.file_type()?.is_dir() {
-            copy_dir(&entry.path(), &target)?;
-        } else {
-            std::fs::copy(entry.path(), &target)
-                .with_context(|| format!("copying {}", entry.path().display()))?;
-        }
-    }
-    Ok(())
 }
 
 /// The lines of an operator log that tell of a refusal by the API server.
@@ -2487,4 +2427,33 @@ async fn publish_checkout_chart(registry: &Registry) -> Result<(Helm, testkit::c
         "the registry holds the chart at the version of Chart.yaml"
     );
     Ok((helm.with_source(ChartSource::Oci(pushed.clone())), pushed))
+}
+
+/// A model (`{prefix}model`), a deployment (`{prefix}deployment`) and a throughput
+/// (`{prefix}throughput`) of it: (kind, plural, name, spec).
+fn one_of_each_kind(prefix: &str) -> [(&'static str, &'static str, String, Value); 3] {
+    let model = format!("{prefix}model");
+    [
+        (
+            "BedrockCustomModel",
+            "bedrockcustommodels",
+            model.clone(),
+            json!({
+                "source": { "s3Uri": "s3://helm-test/model/" },
+                "roleArn": "arn:aws:iam::123456789012:role/bedrock-operator/BedrockImport",
+            }),
+        ),
+        (
+            "BedrockCustomModelDeployment",
+            "bedrockcustommodeldeployments",
+            format!("{prefix}deployment"),
+            json!({ "modelRef": { "name": model } }),
+        ),
+        (
+            "BedrockProvisionedThroughput",
+            "bedrockprovisionedthroughputs",
+            format!("{prefix}throughput"),
+            json!({ "modelRef": { "name": model }, "modelUnits": 1 }),
+        ),
+    ]
 }

@@ -46,6 +46,14 @@ fn sources() -> [(CustomResourceDefinition, &'static str); 3] {
 
 /// Every CRD as the YAML file committed under `crds/`.
 pub fn crd_files() -> Result<Vec<CrdFile>, serde_yaml::Error> {
+    files_with(render)
+}
+
+/// Every CRD as a file named after it, its text made by `render` from the CRD and the source
+/// file its type lives in.
+fn files_with(
+    render: fn(&CustomResourceDefinition, &str) -> Result<String, serde_yaml::Error>,
+) -> Result<Vec<CrdFile>, serde_yaml::Error> {
     sources()
         .into_iter()
         .map(|(crd, source)| {
@@ -71,16 +79,7 @@ pub const CHART_CRD_TEMPLATES: &str = "charts/bedrock-operator/templates/crds";
 /// while templated CRDs are upgraded with the release (the cert-manager and Karpenter
 /// convention, with the same value names).
 pub fn chart_crd_files() -> Result<Vec<CrdFile>, serde_yaml::Error> {
-    sources()
-        .into_iter()
-        .map(|(crd, source)| {
-            let name = crd.metadata.name.clone().unwrap_or_default();
-            Ok(CrdFile {
-                file_name: format!("{name}.yaml"),
-                yaml: render_template(&crd, source)?,
-            })
-        })
-        .collect()
+    files_with(render_template)
 }
 
 /// The BedrockCustomModel CRD as the YAML committed under `crds/`.

@@ -176,6 +176,7 @@ async fn the_take_over_annotation_moves_a_model_to_another_cluster() -> Result<(
         tags_before + 1,
         "one claim"
     );
+    in_b.wait_event("m", "Normal", "Adopted").await?;
     let events = in_b.events("m").await?;
     assert!(
         events

@@ -132,6 +132,7 @@ async fn two_teams_one_owner_and_only_the_owner_deletes() -> Result<()> {
     // the owner, the owner still Ready.
     b.delete("m").await?;
     b.wait_gone("m").await?;
+    b.wait_event("m", "Warning", "LeftToOwner").await?;
     let events = b.events("m").await?;
     let left = events
         .iter()
@@ -287,6 +288,7 @@ async fn model_without_an_owner_tag_is_left_alone_or_adopted() -> Result<()> {
     world.wait_reason("never", READY, "NameConflict").await?;
     world.delete("never").await?;
     world.wait_gone("never").await?;
+    world.wait_event("never", "Warning", "LeftToOwner").await?;
     let events = world.events("never").await?;
     let left = events
         .iter()

@@ -356,6 +356,7 @@ async fn retain_releases_a_committed_throughput_with_a_warning() -> Result<()> {
         .delete("pt", &DeleteParams::default())
         .await?;
     throughputs.wait_gone("pt").await?;
+    throughputs.wait_event("pt", "Warning", "Retained").await?;
     let events = throughputs.events("pt").await?;
     assert!(
         events

@@ -8,9 +8,10 @@
 //! the CNI plugins, and our `pause` and `api-check`). The tests find them in the same cache, so
 //! building them here only keeps parallel tests from waiting on the build.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::process::Command;
 
-use anyhow::Result;
+use anyhow::{Context, Result, bail};
 
 /// What the tests get.
 #[derive(Debug)]
@@ -32,7 +33,57 @@ pub struct Tools {
     pub node: Vec<PathBuf>,
 }
 
+/// Debian packages testkit's node needs from the machine: a file each installs, and the package.
+const DEBIAN_PACKAGES: &[(&str, &str)] = &[
+    // kube-proxy and the node's clean-up.
+    ("/usr/sbin/iptables", "iptables"),
+    // The bridge, veth pairs and addresses.
+    ("/usr/sbin/ip", "iproute2"),
+    // runc is built with seccomp, so that Pods' RuntimeDefault profiles are enforced.
+    ("/usr/include/seccomp.h", "libseccomp-dev"),
+];
+
+/// Installs the missing [`DEBIAN_PACKAGES`] with apt-get (as root; CI machines are Debian).
+pub fn ensure_debian_packages() -> Result<()> {
+    let missing: Vec<&str> = DEBIAN_PACKAGES
+        .iter()
+        .filter(|(file, _)| !Path::new(file).exists())
+        .map(|(_, package)| *package)
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let install = || -> Result<bool> {
+        let status = Command::new("apt-get")
+            .args(["install", "--yes", "--no-install-recommends"])
+            .args(&missing)
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .status()
+            .context("running apt-get (testkit's node needs Debian packages)")?;
+        Ok(status.success())
+    };
+    eprintln!("xtask: installing {} with apt-get", missing.join(", "));
+    if install()? {
+        return Ok(());
+    }
+    // A fresh machine may have no package lists yet.
+    let updated = Command::new("apt-get")
+        .arg("update")
+        .env("DEBIAN_FRONTEND", "noninteractive")
+        .status()
+        .context("running apt-get update")?;
+    if !updated.success() || !install()? {
+        bail!(
+            "could not install {} (testkit's node needs them; as root: apt-get install {})",
+            missing.join(", "),
+            missing.join(" ")
+        );
+    }
+    Ok(())
+}
+
 pub fn ensure() -> Result<Tools> {
+    ensure_debian_packages()?;
     Ok(Tools {
         helm: testkit::gotools::HELM.ensure()?.join("helm"),
         argocd_lua: testkit::gotools::ARGOCD_LUA.ensure()?.join("argocd-lua"),
