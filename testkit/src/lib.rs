@@ -25,6 +25,7 @@ mod control_plane;
 pub mod crds;
 pub mod gotools;
 pub mod http;
+pub mod image;
 mod kubeconfig;
 pub mod kubelet;
 pub mod node;

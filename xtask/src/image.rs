@@ -16,6 +16,7 @@ use std::process::Command as Process;
 
 use anyhow::{Context, Result, bail};
 use serde_json::Value;
+use testkit::oci::{MEDIA_TYPE_INDEX, descriptor};
 
 /// The cargo profile of what ships (fat LTO, one codegen unit; see Cargo.toml).
 pub const PROFILE: &str = "production";
@@ -372,128 +373,6 @@ fn ensure_rust_target(platform: Platform) -> Result<()> {
 
 /// Credentials for `--push`: `REGISTRY_USERNAME` and `REGISTRY_PASSWORD` (GHCR: the actor and
 /// `GITHUB_TOKEN`), else anonymous.
-fn registry_auth() -> oci_client::secrets::RegistryAuth {
-    match (
-        std::env::var("REGISTRY_USERNAME"),
-        std::env::var("REGISTRY_PASSWORD"),
-    ) {
-        (Ok(user), Ok(password)) if !user.is_empty() => {
-            oci_client::secrets::RegistryAuth::Basic(user, password)
-        }
-        _ => oci_client::secrets::RegistryAuth::Anonymous,
-    }
-}
-
-/// Pushes the image of the OCI layout at `layout` (what its `index.json` points at: one
-/// platform's manifest, or an image index of several) to `reference` (`host[:port]/repo:tag`):
-/// every blob, every platform's manifest by digest, then the top manifest under the tag.
-/// `plain_http` talks HTTP to the registry (a registry on loopback). Returns the pushed digest.
-pub async fn push_layout(layout: &Path, reference: &str, plain_http: bool) -> Result<String> {
-    use oci_client::client::{ClientConfig, ClientProtocol};
-    use oci_client::{Reference, RegistryOperation};
-
-    let reference: Reference = reference
-        .parse()
-        .with_context(|| format!("{reference:?} is not an image reference"))?;
-    let client = oci_client::Client::new(ClientConfig {
-        protocol: if plain_http {
-            ClientProtocol::Http
-        } else {
-            ClientProtocol::Https
-        },
-        ..ClientConfig::default()
-    });
-    client
-        .auth(&reference, &registry_auth(), RegistryOperation::Push)
-        .await
-        .with_context(|| format!("authenticating to {} to push", reference.registry()))?;
-
-    let blobs = layout.join("blobs");
-    let read_blob = |digest: &str| -> Result<Vec<u8>> {
-        let (algorithm, hex) = digest
-            .split_once(':')
-            .with_context(|| format!("{digest:?} is not a digest"))?;
-        let path = blobs.join(algorithm).join(hex);
-        std::fs::read(&path).with_context(|| format!("reading {}", path.display()))
-    };
-    let top: Value = serde_json::from_slice(
-        &std::fs::read(layout.join("index.json")).context("reading the layout's index.json")?,
-    )?;
-    let [entry] = top["manifests"]
-        .as_array()
-        .context("index.json has no manifests")?
-        .as_slice()
-    else {
-        bail!("index.json names more than one image");
-    };
-    let (digest, media_type) = descriptor(entry)?;
-    let bytes = read_blob(digest)?;
-    let manifests: Vec<(String, String, Vec<u8>)> = if media_type == MEDIA_TYPE_INDEX {
-        let index: Value = serde_json::from_slice(&bytes)?;
-        let mut manifests = Vec::new();
-        for entry in index["manifests"]
-            .as_array()
-            .context("an index has no manifests")?
-        {
-            let (digest, media_type) = descriptor(entry)?;
-            manifests.push((
-                digest.to_string(),
-                media_type.to_string(),
-                read_blob(digest)?,
-            ));
-        }
-        manifests
-    } else {
-        vec![(digest.to_string(), media_type.to_string(), bytes.clone())]
-    };
-    for (digest, media_type, manifest_bytes) in &manifests {
-        let manifest: Value = serde_json::from_slice(manifest_bytes)?;
-        let mut blob_descriptors = vec![&manifest["config"]];
-        blob_descriptors.extend(
-            manifest["layers"]
-                .as_array()
-                .context("a manifest has no layers")?,
-        );
-        for blob in blob_descriptors {
-            let (blob, _) = descriptor(blob)?;
-            client
-                .push_blob(&reference, read_blob(blob)?, blob)
-                .await
-                .with_context(|| format!("pushing blob {blob} to {reference}"))?;
-        }
-        if manifests.len() > 1 {
-            client
-                .push_manifest_raw(
-                    &reference.clone_with_digest(digest.clone()),
-                    manifest_bytes.clone(),
-                    media_type.parse()?,
-                )
-                .await
-                .with_context(|| format!("pushing manifest {digest} to {reference}"))?;
-        }
-    }
-    client
-        .push_manifest_raw(&reference, bytes, media_type.parse()?)
-        .await
-        .with_context(|| format!("pushing {digest} to {reference}"))?;
-    Ok(digest.to_string())
-}
-
-/// The digest and media type of an OCI descriptor.
-fn descriptor(value: &Value) -> Result<(&str, &str)> {
-    Ok((
-        value["digest"]
-            .as_str()
-            .context("a descriptor has no digest")?,
-        value["mediaType"]
-            .as_str()
-            .context("a descriptor has no mediaType")?,
-    ))
-}
-
-/// The media type of an OCI image index.
-pub const MEDIA_TYPE_INDEX: &str = "application/vnd.oci.image.index.v1+json";
-
 /// The name of an image that is not pushed: the source tree chart's default `image.repository`.
 pub const DEFAULT_REPOSITORY: &str = "bedrock-operator";
 
@@ -616,7 +495,7 @@ pub async fn run(root: &Path, args: &Args) -> Result<()> {
         out.display()
     );
     if let Some(reference) = &args.push {
-        let pushed = push_layout(&out, reference, args.plain_http).await?;
+        let pushed = testkit::oci::push_layout(&out, reference, args.plain_http).await?;
         if pushed != written.digest {
             bail!(
                 "pushed {pushed}, but the layout's image is {}",

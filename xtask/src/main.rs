@@ -391,6 +391,41 @@ fn marked_processes(value: &str) -> Vec<String> {
     found
 }
 
+/// The operator's release image that the tests on testkit's node install: the one
+/// `testkit::image::LAYOUT_ENV` names, or built now, before the suite, where a test run on its
+/// own builds it too (`CARGO_TARGET_TMPDIR`), so that no test waits for the long build.
+fn test_image(root: &Path) -> Result<PathBuf> {
+    if let Some(layout) = std::env::var_os(testkit::image::LAYOUT_ENV).filter(|v| !v.is_empty()) {
+        eprintln!(
+            "xtask: the tests install the image of {}",
+            Path::new(&layout).display()
+        );
+        return Ok(layout.into());
+    }
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .filter(|v| !v.is_empty())
+        .map_or_else(|| root.join("target"), PathBuf::from);
+    let (out, target_dir) = testkit::image::build_dirs(&root.join(target).join("tmp"));
+    eprintln!("xtask: building the operator's image for the tests on the node");
+    let started = std::time::Instant::now();
+    let args = image::Args {
+        platform: Vec::new(),
+        out: out.clone(),
+        push: None,
+        plain_http: false,
+        digest_file: None,
+        rootfs: None,
+        target_dir,
+    };
+    runtime()?.block_on(image::run(root, &args))?;
+    eprintln!(
+        "xtask: built the image in {:.0?}: {}",
+        started.elapsed(),
+        out.display()
+    );
+    Ok(out)
+}
+
 fn test(root: &Path, args: &[String]) -> Result<()> {
     let marker = format!(
         "{}-{}",
@@ -414,6 +449,7 @@ fn test(root: &Path, args: &[String]) -> Result<()> {
     }
     let tools = prereqs::ensure()?;
     eprintln!("xtask: using {tools:?}");
+    let image_layout = test_image(root)?;
 
     run(Process::new(cargo()).args(["fmt", "--all", "--check"]))?;
     run(Process::new(cargo()).args([
@@ -451,6 +487,7 @@ fn test(root: &Path, args: &[String]) -> Result<()> {
     command
         .current_dir(root)
         .env(testkit::binaries::KUBERNETES_ENV, "newest")
+        .env(testkit::image::LAYOUT_ENV, &image_layout)
         .env(RUN_MARKER, &marker);
     let mut result = run(&mut command);
 
