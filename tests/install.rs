@@ -17,12 +17,16 @@ mod cluster;
 #[path = "../charts/tests/driver.rs"]
 mod driver;
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail, ensure};
+use futures::TryStreamExt as _;
 use k8s_openapi::api::coordination::v1::Lease;
-use kube::api::{Api, DeleteParams};
-use serde_json::json;
+use k8s_openapi::api::core::v1::Pod;
+use kube::api::{Api, DeleteParams, ListParams};
+use kube::runtime::watcher;
+use serde_json::{Value, json};
 use testkit::node;
 use testkit::wait;
 
@@ -241,6 +245,256 @@ async fn deleting_the_leaders_pod_hands_over_to_the_standby_without_a_second_cre
         "the emulator's create log: {:?}",
         cluster.emulator.state().create_log()
     );
+    let Cluster { node, emulator, .. } = cluster;
+    drop(emulator);
+    node.stop().await?;
+    Ok(())
+}
+
+/// The last state the kubelet reported of each operator container that stopped, by Pod name:
+/// its exit code and reason, recorded from a watch of the namespace's Pods (the Pod object,
+/// and with it that state, is gone soon after).
+struct Terminations {
+    seen: std::sync::Arc<std::sync::Mutex<BTreeMap<String, (i32, String)>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Terminations {
+    fn watch(pods: Api<Pod>) -> Self {
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(BTreeMap::new()));
+        let record = seen.clone();
+        let task = tokio::spawn(async move {
+            let events = kube::runtime::watcher(pods, kube::runtime::watcher::Config::default());
+            let _ = events
+                .try_for_each(|event| {
+                    let pods: Vec<Pod> = match event {
+                        watcher::Event::Apply(pod)
+                        | watcher::Event::InitApply(pod)
+                        | watcher::Event::Delete(pod) => vec![pod],
+                        _ => Vec::new(),
+                    };
+                    for pod in pods {
+                        let name = pod.metadata.name.clone().unwrap_or_default();
+                        for status in pod
+                            .status
+                            .and_then(|s| s.container_statuses)
+                            .into_iter()
+                            .flatten()
+                        {
+                            if let Some(done) = status.state.and_then(|s| s.terminated)
+                                && let Ok(mut seen) = record.lock()
+                            {
+                                seen.insert(
+                                    name.clone(),
+                                    (done.exit_code, done.reason.unwrap_or_default()),
+                                );
+                            }
+                        }
+                    }
+                    futures::future::ready(Ok(()))
+                })
+                .await;
+        });
+        Self { seen, task }
+    }
+
+    fn of(&self, pod: &str) -> Option<(i32, String)> {
+        self.seen.lock().ok()?.get(pod).cloned()
+    }
+}
+
+impl Drop for Terminations {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+fn names(pods: &[Pod]) -> BTreeSet<String> {
+    pods.iter()
+        .filter_map(|p| p.metadata.name.clone())
+        .collect()
+}
+
+/// A second model of the same source as [`resources`]' first.
+fn another_model() -> Value {
+    resources()[0].3.clone()
+}
+
+#[tokio::test]
+async fn a_rollout_restart_and_a_node_drain_keep_a_leader_and_lose_nothing() -> Result<()> {
+    let cluster = Cluster::start().await?;
+    let values = json!({ "replicas": 2, "podDisruptionBudget": { "enabled": true } });
+    let (installing, ready) = cluster.install(cluster.values(values), 2).await?;
+    cluster.apply_resources_until_ready(installing).await?;
+    let first = names(&ready);
+    let stopped = Terminations::watch(cluster.pods.clone());
+    let leases: Api<Lease> = Api::namespaced(cluster.plane.client(), &cluster.namespace);
+    let holder = async || -> Result<Option<String>> {
+        Ok(leases
+            .get_opt(RELEASE)
+            .await?
+            .and_then(|l| l.spec)
+            .and_then(|s| s.holder_identity))
+    };
+    let ready_pods = async || -> Result<Vec<Pod>> {
+        Ok(cluster
+            .pods
+            .list(&ListParams::default())
+            .await?
+            .items
+            .into_iter()
+            .filter(|p| p.metadata.deletion_timestamp.is_none() && is_ready(p))
+            .collect())
+    };
+
+    // --- kubectl rollout restart: both Pods replaced, one at a time, a model created meanwhile ---
+    let restarting = Instant::now();
+    let deployment = format!("deployment/{RELEASE}");
+    let (ok, printed) = cluster
+        .kubectl(&["rollout", "restart", &deployment])
+        .await?;
+    ensure!(ok, "kubectl rollout restart: {printed}");
+    cluster
+        .create(
+            "BedrockCustomModel",
+            "bedrockcustommodels",
+            "during-restart",
+            another_model(),
+        )
+        .await?;
+    let (ok, printed) = cluster
+        .kubectl(&["rollout", "status", &deployment, "--timeout=100s"])
+        .await?;
+    cluster
+        .explain(if ok {
+            Ok(())
+        } else {
+            Err(anyhow::anyhow!("kubectl rollout status: {printed}"))
+        })
+        .await?;
+    let replaced = wait::until(
+        "two new Ready Pods and the old ones gone",
+        DEADLINE,
+        POLL,
+        async || {
+            let all = cluster.pods.list(&ListParams::default()).await?.items;
+            let ready = ready_pods().await?;
+            let fresh = ready.len() == 2 && names(&ready).is_disjoint(&first);
+            Ok((fresh && all.len() == 2).then_some(ready))
+        },
+    )
+    .await;
+    let second = names(&cluster.explain(replaced).await?);
+    eprintln!(
+        "kubectl rollout restart: two new Pods Ready and the old ones gone after {:.1} s",
+        restarting.elapsed().as_secs_f64()
+    );
+    // Each old operator, PID 1 of its container, exited by itself on SIGTERM (0) before the
+    // grace period's SIGKILL (137).
+    for pod in &first {
+        let stopped_with = wait::until(
+            format!("the kubelet's report of {pod}'s exit"),
+            DEADLINE,
+            POLL,
+            async || Ok(stopped.of(pod)),
+        )
+        .await?;
+        ensure!(
+            stopped_with.0 == 0,
+            "the operator of {pod} stopped with {stopped_with:?}, not by itself on SIGTERM"
+        );
+    }
+    cluster
+        .wait_ready(
+            "BedrockCustomModel",
+            "bedrockcustommodels",
+            "during-restart",
+        )
+        .await?;
+    let led = wait::until("a new Pod to lead", DEADLINE, POLL, async || {
+        Ok(holder().await?.filter(|h| second.contains(h)))
+    })
+    .await;
+    cluster.explain(led).await?;
+    for (kind, plural, name, _) in resources() {
+        cluster.wait_ready(kind, plural, name).await?;
+    }
+    let settled = wait::until_stable(
+        "two models, one deployment and one throughput created, no more",
+        Duration::from_secs(5),
+        DEADLINE,
+        POLL,
+        async || Ok(cluster.creates() == [2, 1, 1]),
+    )
+    .await;
+    cluster.explain(settled).await?;
+
+    // --- kubectl drain: the PodDisruptionBudget (maxUnavailable 1) keeps one Pod serving ---
+    let (drained, printed) = cluster
+        .kubectl(&[
+            "drain",
+            node::NODE_NAME,
+            "--ignore-daemonsets",
+            "--delete-emptydir-data",
+            "--timeout=20s",
+        ])
+        .await?;
+    ensure!(
+        !drained && printed.contains("disruption budget"),
+        "kubectl drain evicts one operator Pod and is refused the other by the budget: {printed}"
+    );
+    let left = ready_pods().await?;
+    let [serving] = left.as_slice() else {
+        bail!("one Pod left serving after the drain: {:?}", names(&left));
+    };
+    let serving = serving.metadata.name.clone().context("a name")?;
+    ensure!(
+        second.contains(&serving),
+        "{serving} is one of the Pods the drain found"
+    );
+    let led = wait::until(
+        format!("{serving}, the Pod left, to lead"),
+        DEADLINE,
+        POLL,
+        async || Ok((holder().await?.as_deref() == Some(serving.as_str())).then_some(())),
+    )
+    .await;
+    cluster.explain(led).await?;
+    cluster
+        .create(
+            "BedrockCustomModel",
+            "bedrockcustommodels",
+            "during-drain",
+            another_model(),
+        )
+        .await?;
+    cluster
+        .wait_ready("BedrockCustomModel", "bedrockcustommodels", "during-drain")
+        .await?;
+
+    // --- kubectl uncordon: the evicted Pod's replacement is scheduled again ---
+    let (ok, printed) = cluster.kubectl(&["uncordon", node::NODE_NAME]).await?;
+    ensure!(ok, "kubectl uncordon: {printed}");
+    let back = wait::until("two Ready Pods again", DEADLINE, POLL, async || {
+        Ok((ready_pods().await?.len() == 2).then_some(()))
+    })
+    .await;
+    cluster.explain(back).await?;
+    let settled = wait::until_stable(
+        "three models, one deployment and one throughput created, no more",
+        Duration::from_secs(5),
+        DEADLINE,
+        POLL,
+        async || Ok(cluster.creates() == [3, 1, 1]),
+    )
+    .await;
+    cluster.explain(settled).await?;
+    ensure!(
+        cluster.emulator.state().create_log().len() == 3,
+        "the emulator's create log: {:?}",
+        cluster.emulator.state().create_log()
+    );
+    drop(stopped);
     let Cluster { node, emulator, .. } = cluster;
     drop(emulator);
     node.stop().await?;

@@ -315,40 +315,50 @@ impl Cluster {
         Ok((installing, ready))
     }
 
+    /// Creates the resource `name` of `kind` (`plural`) with `spec` in the release's namespace.
+    pub async fn create(&self, kind: &str, plural: &str, name: &str, spec: Value) -> Result<()> {
+        let object: DynamicObject = serde_json::from_value(json!({
+            "apiVersion": "bedrock-operator.dev/v1alpha1",
+            "kind": kind,
+            "metadata": { "name": name },
+            "spec": spec,
+        }))?;
+        custom_resources(&self.plane.client(), &self.namespace, kind, plural)
+            .create(&PostParams::default(), &object)
+            .await
+            .with_context(|| format!("creating {kind} {name}"))?;
+        Ok(())
+    }
+
+    /// Waits until the resource `name` of `kind` (`plural`) has the condition Ready=True.
+    pub async fn wait_ready(&self, kind: &str, plural: &str, name: &str) -> Result<()> {
+        let api = custom_resources(&self.plane.client(), &self.namespace, kind, plural);
+        let ready = wait::until(
+            format!("{kind} {name} to become Ready"),
+            DEADLINE,
+            POLL,
+            async || {
+                let object = api.get(name).await?;
+                let ready = object.data["status"]["conditions"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .any(|c| c["type"] == "Ready" && c["status"] == "True");
+                Ok(ready.then_some(()))
+            },
+        )
+        .await;
+        self.explain(ready).await
+    }
+
     /// Applies [`resources`] and waits for each to become Ready, printing how long it took.
     pub async fn apply_resources_until_ready(&self, installing: Instant) -> Result<()> {
-        let client = self.plane.client();
         let applying = Instant::now();
         for (kind, plural, name, spec) in resources() {
-            let object: DynamicObject = serde_json::from_value(json!({
-                "apiVersion": "bedrock-operator.dev/v1alpha1",
-                "kind": kind,
-                "metadata": { "name": name },
-                "spec": spec,
-            }))?;
-            custom_resources(&client, &self.namespace, kind, plural)
-                .create(&PostParams::default(), &object)
-                .await
-                .with_context(|| format!("creating {kind} {name}"))?;
+            self.create(kind, plural, name, spec).await?;
         }
         for (kind, plural, name, _) in resources() {
-            let api = custom_resources(&client, &self.namespace, kind, plural);
-            let ready = wait::until(
-                format!("{kind} {name} to become Ready"),
-                DEADLINE,
-                POLL,
-                async || {
-                    let object = api.get(name).await?;
-                    let ready = object.data["status"]["conditions"]
-                        .as_array()
-                        .into_iter()
-                        .flatten()
-                        .any(|c| c["type"] == "Ready" && c["status"] == "True");
-                    Ok(ready.then_some(()))
-                },
-            )
-            .await;
-            self.explain(ready).await?;
+            self.wait_ready(kind, plural, name).await?;
             eprintln!(
                 "{kind} {name} Ready {:.1} s after it was applied, {:.1} s after helm install",
                 applying.elapsed().as_secs_f64(),
@@ -376,6 +386,35 @@ impl Cluster {
         .into_iter()
         .map(|operation| counters.get(operation, "Ok"))
         .collect()
+    }
+
+    /// `kubectl ARGS` of the API server's release, as the admin, in the release's namespace:
+    /// whether it succeeded, and what it printed (stdout then stderr). Bounded by [`DEADLINE`].
+    pub async fn kubectl(&self, args: &[&str]) -> Result<(bool, String)> {
+        let kubectl = testkit::binaries::locate()
+            .await?
+            .kubectl
+            .context("kubectl (KUBEBUILDER_ASSETS has none)")?;
+        let output = tokio::time::timeout(
+            DEADLINE,
+            tokio::process::Command::new(&kubectl)
+                .arg("--kubeconfig")
+                .arg(self.plane.kubeconfig_path())
+                .args(["--namespace", &self.namespace])
+                .args(args)
+                .kill_on_drop(true)
+                .output(),
+        )
+        .await
+        .with_context(|| format!("kubectl {args:?} did not finish within {DEADLINE:?}"))??;
+        Ok((
+            output.status.success(),
+            format!(
+                "{}{}",
+                String::from_utf8_lossy(&output.stdout),
+                String::from_utf8_lossy(&output.stderr)
+            ),
+        ))
     }
 
     /// A failed step, with each Pod's status and log and the registry's log.
