@@ -35,6 +35,10 @@ use cluster::{
     resources, root_mount_options, uids,
 };
 
+/// The chart's `leaderElection.leaseDuration`: how long a standby waits for a leader that
+/// vanished without releasing its Lease.
+const LEASE_DURATION: Duration = Duration::from_secs(15);
+
 #[tokio::test]
 async fn helm_install_from_a_registry_runs_the_release_image_on_a_real_node() -> Result<()> {
     let cluster = Cluster::start().await?;
@@ -202,6 +206,10 @@ async fn deleting_the_leaders_pod_hands_over_to_the_standby_without_a_second_cre
         "after deleting the leader's Pod: the standby leads after {:.1} s, the old Pod is gone after {:.1} s",
         handed_over.as_secs_f64(),
         terminated.as_secs_f64()
+    );
+    ensure!(
+        handed_over < LEASE_DURATION,
+        "the standby took {handed_over:?} to lead, longer than the Lease's {LEASE_DURATION:?}"
     );
     ensure!(
         leader_gauge(&standby).await?.as_deref() == Some("1"),
