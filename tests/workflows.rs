@@ -111,6 +111,17 @@ fn the_release_publishes_with_the_commands_the_tests_run() -> Result<()> {
             "the publish job does not run {command:?}:\n{scripts}"
         );
     }
+    // A second build elsewhere must give the published digest.
+    let rebuild = run_scripts("release.yml", "reproducible")?.join("\n");
+    for command in [
+        "cargo xtask image --platform linux/amd64,linux/arm64",
+        "\"$rebuilt\" != \"$PUBLISHED\"",
+    ] {
+        assert!(
+            rebuild.contains(command),
+            "the reproducible job does not run {command:?}:\n{rebuild}"
+        );
+    }
     // Both workflows test with the one test command, which is also CI's.
     for workflow in ["ci.yml", "release.yml"] {
         let scripts = run_scripts(workflow, "test")?;
