@@ -410,6 +410,10 @@ async fn a_rollout_restart_and_a_node_drain_keep_a_leader_and_lose_nothing() -> 
     );
     // Each old operator, PID 1 of its container, exited by itself on SIGTERM (0) before the
     // grace period's SIGKILL (137).
+    eprintln!(
+        "the old operators stopped with: {:?}",
+        first.iter().map(|p| (p, stopped.of(p))).collect::<Vec<_>>()
+    );
     for pod in &first {
         let stopped_with = wait::until(
             format!("the kubelet's report of {pod}'s exit"),
@@ -462,6 +466,7 @@ async fn a_rollout_restart_and_a_node_drain_keep_a_leader_and_lose_nothing() -> 
         !drained && printed.contains("disruption budget"),
         "kubectl drain evicts one operator Pod and is refused the other by the budget: {printed}"
     );
+    eprintln!("kubectl drain: one eviction, the other refused by the budget: {printed}");
     let left = ready_pods().await?;
     let [serving] = left.as_slice() else {
         bail!("one Pod left serving after the drain: {:?}", names(&left));

@@ -567,31 +567,23 @@ impl Node {
     }
 
     async fn delete_pods(&self) -> Result<()> {
+        // Cordoned first, as `kubectl drain` does: the Pods that controllers make in place of
+        // the deleted ones (a Deployment's) stay Pending instead of starting here.
+        let nodes: Api<k8s_openapi::api::core::v1::Node> = Api::all(self.admin.clone());
+        nodes
+            .patch(
+                NODE_NAME,
+                &kube::api::PatchParams::default(),
+                &kube::api::Patch::Merge(serde_json::json!({ "spec": { "unschedulable": true } })),
+            )
+            .await
+            .context("cordoning the node")?;
         let pods: Api<Pod> = Api::all(self.admin.clone());
         let on_node = ListParams::default().fields(&format!("spec.nodeName={NODE_NAME}"));
-        for pod in pods
-            .list(&on_node)
-            .await
-            .context("listing the node's Pods")?
-        {
-            let (Some(name), Some(namespace)) = (pod.metadata.name, pod.metadata.namespace) else {
-                continue;
-            };
-            let api: Api<Pod> = Api::namespaced(self.admin.clone(), &namespace);
-            match api
-                .delete(&name, &DeleteParams::default().grace_period(0))
-                .await
-            {
-                Ok(_) => {}
-                Err(kube::Error::Api(status)) if status.is_not_found() => {}
-                Err(error) => {
-                    return Err(error).with_context(|| format!("deleting Pod {namespace}/{name}"));
-                }
-            }
-        }
         // The kubelet stops a deleted Pod's containers and sandbox (which releases its network)
         // at once; it removes them only at its next garbage collection, a minute later. No
-        // running task is what matters.
+        // running task is what matters. Pods bound before the cordon may still appear: each
+        // round deletes what is on the node.
         let ctr = self.programs.ctr();
         let socket = self.layout.containerd_socket();
         let mut running = String::new();
@@ -600,6 +592,32 @@ impl Node {
             POD_TEARDOWN_TIMEOUT,
             POLL,
             async || {
+                let mut deleted = 0;
+                for pod in pods
+                    .list(&on_node)
+                    .await
+                    .context("listing the node's Pods")?
+                {
+                    let (Some(name), Some(namespace)) = (pod.metadata.name, pod.metadata.namespace)
+                    else {
+                        continue;
+                    };
+                    if pod.metadata.deletion_timestamp.is_some() {
+                        continue;
+                    }
+                    let api: Api<Pod> = Api::namespaced(self.admin.clone(), &namespace);
+                    match api
+                        .delete(&name, &DeleteParams::default().grace_period(0))
+                        .await
+                    {
+                        Ok(_) => deleted += 1,
+                        Err(kube::Error::Api(status)) if status.is_not_found() => {}
+                        Err(error) => {
+                            return Err(error)
+                                .with_context(|| format!("deleting Pod {namespace}/{name}"));
+                        }
+                    }
+                }
                 let mut command = Command::new(&ctr);
                 command.arg("--address").arg(&socket).args([
                     "--namespace",
@@ -609,7 +627,7 @@ impl Node {
                     "--quiet",
                 ]);
                 running = run(command, "ctr tasks list").await?;
-                Ok(running.trim().is_empty().then_some(()))
+                Ok((deleted == 0 && running.trim().is_empty()).then_some(()))
             },
         )
         .await
