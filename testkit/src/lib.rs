@@ -13,6 +13,8 @@
 //! - [`operator`]: the operator binary as a child process against a control plane and a Bedrock
 //!   endpoint; [`http`]: plain GETs of its admin endpoints; [`wait`]: waiting for a condition
 //!   with a deadline. The end-to-end tests, the chart tests and xtask share them.
+//! - [`install`]: the values and Secret a user sets to install the chart, and the operator
+//!   process of an installed Pod.
 //! - [`registry`]: an OCI registry (CNCF distribution) on loopback, for charts pushed and
 //!   installed as `oci://`; [`chart`]: packaging and pushing the chart (`cargo xtask chart`).
 //!
@@ -26,6 +28,7 @@ pub mod crds;
 pub mod gotools;
 pub mod http;
 pub mod image;
+pub mod install;
 mod kubeconfig;
 pub mod kubelet;
 pub mod node;

@@ -6,7 +6,7 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, bail, ensure};
+use anyhow::{Context, Result, ensure};
 use bedrock_emulator::{Emulator, EmulatorConfig, EmulatorHandle, Operation};
 use k8s_openapi::api::core::v1::{Pod, Secret};
 use kube::api::{Api, DynamicObject, ListParams, LogParams, PostParams};
@@ -21,9 +21,6 @@ use crate::driver::{self, ChartSource, Helm, workspace_root};
 
 pub const RELEASE: &str = "bedrock-operator";
 pub const REGION: &str = "us-east-1";
-/// The Secret a user creates for the operator's static AWS keys (a cluster outside EKS has
-/// no IRSA or Pod Identity).
-pub const CREDENTIALS_SECRET: &str = "bedrock-operator-aws";
 pub const DEADLINE: Duration = Duration::from_secs(120);
 pub const POLL: Duration = Duration::from_millis(250);
 /// The image's user (xtask/src/image.rs `NONROOT`, the chart's `runAsUser`).
@@ -63,31 +60,7 @@ pub fn is_ready(pod: &Pod) -> bool {
         .is_some_and(|c| c.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
 }
 
-/// The operator process of the Pod with `pod_uid`, found on the node the way `ps` would: the
-/// image's binary, in the Pod's cgroup. Returns its pid.
-pub fn operator_process(pod_uid: &str) -> Result<u32> {
-    let systemd_uid = pod_uid.replace('-', "_");
-    for entry in std::fs::read_dir("/proc")?.flatten() {
-        let Some(pid) = entry
-            .file_name()
-            .to_str()
-            .and_then(|n| n.parse::<u32>().ok())
-        else {
-            continue;
-        };
-        let Ok(cmdline) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
-            continue;
-        };
-        if !cmdline.starts_with(b"/usr/local/bin/bedrock-operator\0") {
-            continue;
-        }
-        let cgroup = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap_or_default();
-        if cgroup.contains(pod_uid) || cgroup.contains(&systemd_uid) {
-            return Ok(pid);
-        }
-    }
-    bail!("no /usr/local/bin/bedrock-operator process in the cgroup of Pod {pod_uid}")
-}
+pub use testkit::install::operator_process;
 
 /// The real and effective uids of `pid` (`Uid:` of /proc/PID/status).
 pub fn uids(pid: u32) -> Result<Vec<u32>> {
@@ -220,13 +193,10 @@ impl Cluster {
         secrets
             .create(
                 &PostParams::default(),
-                &serde_json::from_value(json!({
-                    "metadata": { "name": CREDENTIALS_SECRET },
-                    "stringData": {
-                        "AWS_ACCESS_KEY_ID": "AKIDINSTALLTEST00001",
-                        "AWS_SECRET_ACCESS_KEY": "install-test-secret",
-                    },
-                }))?,
+                &serde_json::from_value(testkit::install::credentials_secret(
+                    "AKIDINSTALLTEST00001",
+                    "install-test-secret",
+                ))?,
             )
             .await
             .context("creating the credentials Secret")?;
@@ -247,21 +217,8 @@ impl Cluster {
 
     /// What a user of a non-EKS cluster sets: no more (and `more`, merged at the top).
     pub fn values(&self, more: Value) -> Value {
-        let from_secret = |name: &str| {
-            json!({
-                "name": name,
-                "valueFrom": { "secretKeyRef": { "name": CREDENTIALS_SECRET, "key": name } },
-            })
-        };
-        let mut values = json!({
-            "image": { "repository": self.repository },
-            "aws": { "region": REGION },
-            "extraEnv": [
-                from_secret("AWS_ACCESS_KEY_ID"),
-                from_secret("AWS_SECRET_ACCESS_KEY"),
-                { "name": "AWS_ENDPOINT_URL_BEDROCK", "value": self.emulator.url() },
-            ],
-        });
+        let mut values =
+            testkit::install::user_values(&self.repository, REGION, &self.emulator.url());
         if let (Some(values), Value::Object(more)) = (values.as_object_mut(), more) {
             values.extend(more);
         }

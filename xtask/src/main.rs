@@ -122,6 +122,11 @@ enum BenchTarget {
     /// to a second model of the same base and deleted; writes per throughput, Bedrock calls per
     /// lifecycle, time to Ready and to swapped.
     Throughputs(Box<bench::ThroughputsArgs>),
+    /// The operator's Pod on testkit's real node, installed from the release image and the
+    /// chart (helm install from an OCI registry): its cgroup's peak working set, usage and CPU
+    /// while 1,000 resources converge and when a new Pod starts with 10,000 present, against
+    /// the chart's requests and limits. Needs root (the node). See docs/benchmarks.md.
+    Pod(Box<bench::PodArgs>),
 }
 
 /// Where the plain CRD files generated from the Rust types go, relative to the workspace root
@@ -191,6 +196,7 @@ fn main() -> Result<()> {
             BenchTarget::Throughputs(args) => {
                 runtime()?.block_on(bench::run(&root, (*args).into()))
             }
+            BenchTarget::Pod(args) => runtime()?.block_on(bench::run_pod(&root, *args)),
         },
         Command::Chaos {
             resources,

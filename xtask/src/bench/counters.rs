@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use anyhow::Result;
 use bedrock_emulator::{Counters, EmulatorHandle, Operation};
 use serde::Serialize;
+use testkit::ControlPlane;
 use testkit::operator::Operator;
 
 use super::Bench;
@@ -54,17 +55,15 @@ impl Bench<'_> {
         emulator: &EmulatorHandle,
         operator: Option<&Operator>,
     ) -> Result<Snapshot> {
-        Ok(Snapshot {
-            at: Instant::now(),
-            bedrock: emulator.counters(),
-            apiserver: request_totals(&self.plane.apiserver_metrics_text().await?),
-            cpu: operator.map(Usage::cpu_seconds).unwrap_or(0.0),
-        })
+        snapshot(
+            self.plane,
+            emulator,
+            operator.map(Usage::cpu_seconds).unwrap_or(0.0),
+        )
+        .await
     }
 
-    /// Samples once a second until neither the emulator's call counters nor the operator's
-    /// API-server writes moved for `quiet` (but not before `min` since `since`), or until
-    /// `cap` since `since`. Records the operator's RSS at each sample.
+    /// [`wait_quiet`], recording the operator's RSS at each sample.
     pub(super) async fn wait_quiet(
         &self,
         emulator: &EmulatorHandle,
@@ -74,28 +73,15 @@ impl Bench<'_> {
         quiet: Duration,
         cap: Duration,
     ) -> Result<Quiet> {
-        let mut last = activity(&self.snapshot(emulator, operator).await?);
-        let mut last_change = Instant::now();
         let mut rss = Vec::new();
-        loop {
-            tokio::time::sleep(Duration::from_secs(1)).await;
-            let now = activity(&self.snapshot(emulator, operator).await?);
+        let mut window = wait_quiet(self.plane, emulator, since, min, quiet, cap, |at| {
             if let Some(operator) = operator {
-                rss.push((since.elapsed().as_secs_f64(), operator.rss_mib()));
+                rss.push((at, operator.rss_mib()));
             }
-            if now != last {
-                last = now;
-                last_change = Instant::now();
-            }
-            let went_quiet = last_change.elapsed() >= quiet && since.elapsed() >= min;
-            if went_quiet || since.elapsed() >= cap {
-                return Ok(Quiet {
-                    last_activity: last_change.saturating_duration_since(since),
-                    went_quiet,
-                    rss,
-                });
-            }
-        }
+        })
+        .await?;
+        window.rss = rss;
+        Ok(window)
     }
 
     /// [`Bench::wait_quiet`] right now: until 3 s without activity, at most `cap`. Writes that
@@ -117,6 +103,54 @@ impl Bench<'_> {
         )
         .await?;
         Ok(())
+    }
+}
+
+/// The emulator's counters and the API server's request totals now, with `cpu` seconds.
+pub(super) async fn snapshot(
+    plane: &ControlPlane,
+    emulator: &EmulatorHandle,
+    cpu: f64,
+) -> Result<Snapshot> {
+    Ok(Snapshot {
+        at: Instant::now(),
+        bedrock: emulator.counters(),
+        apiserver: request_totals(&plane.apiserver_metrics_text().await?),
+        cpu,
+    })
+}
+
+/// Samples once a second until neither the emulator's call counters nor the operator's
+/// API-server writes moved for `quiet` (but not before `min` since `since`), or until `cap`
+/// since `since`; calls `on_sample` with the seconds since `since` at each sample. `rss` of the
+/// result is left empty.
+pub(super) async fn wait_quiet(
+    plane: &ControlPlane,
+    emulator: &EmulatorHandle,
+    since: Instant,
+    min: Duration,
+    quiet: Duration,
+    cap: Duration,
+    mut on_sample: impl FnMut(f64),
+) -> Result<Quiet> {
+    let mut last = activity(&snapshot(plane, emulator, 0.0).await?);
+    let mut last_change = Instant::now();
+    loop {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let now = activity(&snapshot(plane, emulator, 0.0).await?);
+        on_sample(since.elapsed().as_secs_f64());
+        if now != last {
+            last = now;
+            last_change = Instant::now();
+        }
+        let went_quiet = last_change.elapsed() >= quiet && since.elapsed() >= min;
+        if went_quiet || since.elapsed() >= cap {
+            return Ok(Quiet {
+                last_activity: last_change.saturating_duration_since(since),
+                went_quiet,
+                rss: Vec::new(),
+            });
+        }
     }
 }
 

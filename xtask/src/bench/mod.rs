@@ -4,6 +4,9 @@
 //! `target/bench-results/<run>/` (results.json, results.md, SVG plots). See
 //! docs/benchmarks.md for what each figure means.
 //!
+//! `cargo xtask bench pod` ([`pod`], with [`cgroup`]) installs the chart on testkit's real node
+//! instead and measures the operator's Pod by its cgroup.
+//!
 //! One module per job: [`args`] (the command line), [`operator`] (spawning the release operator
 //! and reading its CPU and memory), [`resources`] (applying, counting and deleting the
 //! resources), [`counters`] (Bedrock calls and API-server writes between snapshots),
@@ -13,12 +16,14 @@
 //! results.json, and [`report`] (results.md) and [`plot`] (the SVGs).
 
 mod args;
+mod cgroup;
 mod convergence;
 mod counters;
 mod deployments;
 mod lifecycle;
 mod operator;
 mod plot;
+mod pod;
 mod polling;
 mod report;
 mod resources;
@@ -39,6 +44,7 @@ use serde::Serialize;
 use testkit::ControlPlane;
 
 pub use args::{Args, DeploymentsArgs, ThroughputsArgs};
+pub use pod::{PodArgs, run as run_pod};
 
 use convergence::Convergence;
 use deployments::Deployments;

@@ -526,3 +526,161 @@ pub(super) fn lifecycle(d: &Lifecycle, labels: &Labels) -> String {
     );
     s
 }
+
+/// results.md of `cargo xtask bench pod`: the Pod's cgroup figures of each scenario against
+/// the chart's requests and limits.
+pub(super) fn pod(r: &super::pod::PodResults) -> String {
+    use super::cgroup::Peaks;
+    let chart = &r.chart;
+    let mut s = format!(
+        "# bedrock-operator Pod benchmark {run}\n\nMachine: {machine}\n\nSettings: `{settings}`\n\n\
+         Chart resources now: `{chart}`\n",
+        run = r.run,
+        machine = r.machine,
+        settings = json(&r.settings),
+        chart = json(chart),
+    );
+    // (heading, cgroup figures, all Ready after, the process's VmHWM)
+    let mut columns: Vec<(String, &Peaks, Option<f64>, Option<f64>)> = Vec::new();
+    if let Some(c) = &r.converging {
+        columns.push((
+            format!("1: {} converging", c.resources),
+            &c.cgroup,
+            c.all_ready_seconds,
+            c.process_peak_rss_mib,
+        ));
+    }
+    if let Some(g) = &r.growing {
+        columns.push((
+            format!("first Pod: {} more, to {}", g.created, g.resources),
+            &g.cgroup,
+            g.all_ready_seconds,
+            g.process_peak_rss_mib,
+        ));
+    }
+    if let Some(x) = &r.restart {
+        columns.push((
+            format!("2: new Pod, {} present", x.resources),
+            &x.cgroup,
+            None,
+            x.process_peak_rss_mib,
+        ));
+    }
+    if columns.is_empty() {
+        return s;
+    }
+    let mib = |x: Option<f64>| match x.filter(|x| x.is_finite()) {
+        Some(x) => format!("{x:.1} MiB"),
+        None => "—".into(),
+    };
+    let milli = |x: Option<f64>| match x.filter(|x| x.is_finite()) {
+        Some(x) => format!("{x:.0}m"),
+        None => "—".into(),
+    };
+    let secs = |x: Option<f64>| match x.filter(|x| x.is_finite()) {
+        Some(x) => format!("{x:.1} s"),
+        None => "—".into(),
+    };
+    s.push_str("\n| figure |");
+    for (name, _, _, _) in &columns {
+        s.push_str(&format!(" {name} |"));
+    }
+    s.push_str(" chart now |\n|---|");
+    s.push_str(&"---|".repeat(columns.len() + 1));
+    s.push('\n');
+    let mut row = |label: &str, cell: &dyn Fn(&Peaks, Option<f64>) -> String, chart: String| {
+        s.push_str(&format!("| {label} |"));
+        for (_, peaks, ready, _) in &columns {
+            s.push_str(&format!(" {} |", cell(peaks, *ready)));
+        }
+        s.push_str(&format!(" {chart} |\n"));
+    };
+    row(
+        "peak working set (usage − inactive_file, 1 s samples)",
+        &|p, _| mib(Some(p.peak_working_set_mib)),
+        format!("request {}", mib(chart.request_memory_mib)),
+    );
+    row(
+        "working set at the end of the window",
+        &|p, _| mib(Some(p.end_working_set_mib)),
+        String::new(),
+    );
+    row(
+        "peak usage incl. page cache (memory.max_usage_in_bytes, since the Pod started)",
+        &|p, _| mib(p.peak_usage_mib),
+        format!("limit {}", mib(chart.limit_memory_mib)),
+    );
+    row(
+        "peak rss / peak cache",
+        &|p, _| {
+            format!(
+                "{} / {}",
+                mib(Some(p.peak_rss_mib)),
+                mib(Some(p.peak_cache_mib))
+            )
+        },
+        String::new(),
+    );
+    row(
+        "peak CPU over 1 s",
+        &|p, _| milli(Some(p.peak_cpu_1s_millicores)),
+        format!(
+            "limit {}",
+            chart
+                .limit_cpu_millicores
+                .map(|x| format!("{x:.0}m"))
+                .unwrap_or_else(|| "none".into())
+        ),
+    );
+    row(
+        "peak CPU over 10 s",
+        &|p, _| milli(Some(p.peak_cpu_10s_millicores)),
+        String::new(),
+    );
+    row(
+        "mean CPU over the window",
+        &|p, _| milli(Some(p.mean_cpu_millicores)),
+        format!("request {}", milli(chart.request_cpu_millicores)),
+    );
+    row(
+        "window",
+        &|p, _| secs(Some(p.window_seconds)),
+        String::new(),
+    );
+    row(
+        "all resources Ready after",
+        &|_, ready| secs(ready),
+        String::new(),
+    );
+    row(
+        "memory limit / peak usage incl. cache",
+        &|p, _| match (chart.limit_memory_mib, p.peak_usage_mib) {
+            (Some(limit), Some(peak)) if peak > 0.0 => format!("{:.2}×", limit / peak),
+            _ => "—".into(),
+        },
+        String::new(),
+    );
+    s.push_str("| the process's VmHWM (binary pages included) |");
+    for (_, _, _, hwm) in &columns {
+        s.push_str(&format!(" {} |", mib(*hwm)));
+    }
+    s.push_str(" |\n");
+    if let Some(x) = &r.restart {
+        s.push_str(&format!(
+            "\nScenario 2: the new Pod Ready {} after its creation (timestamps, whole seconds), \
+             {} after the DELETE of the old one; its cgroup watched for {} (last Bedrock call \
+             or write at {}, {}); container restarts: {}.\n",
+            secs(x.pod_created_to_ready_seconds),
+            secs(Some(x.delete_to_ready_seconds)),
+            secs(Some(x.cgroup.window_seconds)),
+            secs(Some(x.last_activity_seconds)),
+            if x.went_quiet {
+                "then quiet"
+            } else {
+                "still active at the cap"
+            },
+            x.container_restarts,
+        ));
+    }
+    s
+}
