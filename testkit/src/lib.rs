@@ -15,9 +15,12 @@
 //!   with a deadline. The end-to-end tests, the chart tests and xtask share them.
 //! - [`registry`]: an OCI registry (CNCF distribution) on loopback, for charts pushed and
 //!   installed as `oci://`; [`chart`]: packaging and pushing the chart (`cargo xtask chart`).
+//! - [`audit`]: the API server's audit log, for who was refused what
+//!   ([`ControlPlaneBuilder::audit_log`]).
 //!
 //! Linux only: child processes are tied to the test process with `PR_SET_PDEATHSIG`.
 
+pub mod audit;
 pub mod binaries;
 pub mod chart;
 pub mod cluster;
@@ -27,7 +30,6 @@ pub mod gotools;
 pub mod http;
 pub mod image;
 mod kubeconfig;
-pub mod kubelet;
 pub mod node;
 pub mod oci;
 pub mod operator;
