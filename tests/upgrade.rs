@@ -428,19 +428,24 @@ async fn install_upgrade_rollback_and_uninstall_run_the_operator() -> Result<()>
 
     // Helm deletes the Lease's Role with the Deployment, so the last operator, stopped once
     // its Pod goes, may no longer release the Lease (it expires instead); nothing else is refused.
-    let refused: Vec<String> = cluster
+    let (lease, refused): (Vec<_>, Vec<_>) = cluster
         .plane
         .refused_requests(&user)?
-        .iter()
-        .filter(|request| {
+        .into_iter()
+        .partition(|request| {
             request
                 .object_ref
                 .as_ref()
-                .is_none_or(|object| object.resource != "leases")
-        })
-        .map(|request| request.summary())
-        .collect();
-    assert!(refused.is_empty(), "{refused:#?}");
+                .is_some_and(|object| object.resource == "leases")
+        });
+    let summaries = |requests: &[testkit::audit::AuditEvent]| -> Vec<String> {
+        requests.iter().map(|r| r.summary()).collect()
+    };
+    eprintln!(
+        "refused once uninstalled, the Lease's release: {:#?}",
+        summaries(&lease)
+    );
+    assert!(refused.is_empty(), "{:#?}", summaries(&refused));
 
     let Cluster { node, emulator, .. } = cluster;
     drop(emulator);
@@ -563,6 +568,16 @@ async fn upgrade_from_the_previous_release_upgrades_the_crds_and_keeps_every_res
         Ok(())
     };
 
+    let previous_pod = cluster
+        .pods
+        .list(&ListParams::default())
+        .await?
+        .items
+        .iter()
+        .map(name_of)
+        .collect::<Result<Vec<_>>>()?
+        .join(", ");
+
     // --- helm upgrade to this chart as docs/helm.md says: the CRDs become the release's ---
     // `--reuse-values` would put the previous chart's defaults in place of this chart's, which
     // has crds.*: the CRD templates refuse instead of reading crds.install as false.
@@ -643,6 +658,13 @@ async fn upgrade_from_the_previous_release_upgrades_the_crds_and_keeps_every_res
             "{name}: the server has this chart's CRD"
         );
     }
+    let deployments: Api<Deployment> = Api::namespaced(client.clone(), &namespace);
+    let args = deployment_args(&deployments.get(RELEASE).await?);
+    let upgraded_pod = serving_pod(&cluster, &args).await?;
+    eprintln!(
+        "the operator's Pod: {previous_pod} under the previous release, {} after the upgrade",
+        name_of(&upgraded_pod)?
+    );
     still_there("after the upgrade from the previous release").await?;
 
     // --- a later release that changes a CRD: plain helm upgrade applies the change ---
@@ -701,6 +723,7 @@ async fn upgrade_from_the_previous_release_upgrades_the_crds_and_keeps_every_res
         served.metadata.generation.unwrap_or_default() > generations[CRD_NAME],
         "the CRD's spec changed on the server"
     );
+    serving_pod(&cluster, &deployment_args(&deployments.get(RELEASE).await?)).await?;
     still_there("after an upgrade that changed a CRD").await?;
 
     // --- crds.install=false takes the CRDs out of the release; crds.keep leaves them ---

@@ -453,8 +453,9 @@ impl Cluster {
         Err(error.context(report))
     }
 
-    /// The requests of the operator in `pod` that the API server refused (401 or 403), from
-    /// the server's audit log: also those the operator never logged.
+    /// The requests of the operator in `pod` that the API server refused for want of rights
+    /// (403), from the server's audit log: also those the operator never logged, and those of
+    /// a Pod that is gone. (A request refused for its token, 401, is logged without a user.)
     pub async fn refusals(&self, pod: &str) -> Result<Vec<String>> {
         Ok(self
             .plane
