@@ -1,10 +1,11 @@
 //! The `helm` CLI (v4, built once per machine by `testkit::gotools::HELM` from Helm's own
-//! module) run the way users run it, for the chart tests (`tests/helm.rs`) and the RBAC
-//! end-to-end tests (`tests/e2e/rbac.rs`), which include this file with `#[path]`.
+//! module) run the way users run it, for the chart tests (`tests/helm.rs`), the releases on
+//! testkit's node (`tests/upgrade.rs`, `tests/install.rs`) and the RBAC end-to-end tests
+//! (`tests/e2e/rbac.rs`), which include this file with `#[path]`.
 //!
 //! Local commands (`lint`, `template`) block; commands that talk to a cluster are `async`
-//! (tokio processes), so that whatever must happen meanwhile on the test's runtime (the
-//! stand-in kubelet `helm install --wait` waits for) keeps running. Helm's own configuration,
+//! (tokio processes), so that whatever must happen meanwhile on the test's runtime (a watch, a
+//! wait for the Pods that `helm install --wait` waits for) keeps running. Helm's own configuration,
 //! cache and data go to a folder of the test target's tmp dir, never to the user's; the
 //! cluster is always the `--kubeconfig` given, never `$KUBECONFIG`.
 //!

@@ -15,7 +15,7 @@ use kube::config::AuthInfo;
 use crate::binaries::{self, Binaries};
 use crate::process::{self, Lifetime, Proc};
 use crate::servers::{self, Layout, StaticUser};
-use crate::{crds, kubeconfig, reaper};
+use crate::{audit, crds, kubeconfig, reaper};
 
 /// Environment variable: `true` makes [`ControlPlane::start`] use the current kubeconfig instead
 /// of starting servers (the envtest convention).
@@ -94,6 +94,7 @@ pub struct ControlPlaneBuilder {
     users: Vec<(String, Vec<String>)>,
     start_timeout: Duration,
     node_network: bool,
+    audit_log: bool,
 }
 
 impl ControlPlaneBuilder {
@@ -117,6 +118,15 @@ impl ControlPlaneBuilder {
     /// `start` waits for a lock that the one before holds until it is dropped.
     pub fn node_network(mut self) -> Self {
         self.node_network = true;
+        self
+    }
+
+    /// Has the API server write an audit log: each request, who made it (with the Pod of a
+    /// projected ServiceAccount token) and the answer, at `Metadata` level (see
+    /// [`crate::audit`]). Read it with [`ControlPlane::audit_events`] or
+    /// [`ControlPlane::refused_requests`].
+    pub fn audit_log(mut self) -> Self {
+        self.audit_log = true;
         self
     }
 
@@ -147,6 +157,7 @@ impl ControlPlaneBuilder {
         };
         let mut layout = Layout::new(&dir);
         layout.node_network = self.node_network;
+        layout.audit = self.audit_log;
 
         let admin_token = process::random_hex(24)?;
         let manager_token = process::random_hex(24)?;
@@ -308,6 +319,7 @@ impl ControlPlane {
             users: Vec::new(),
             start_timeout: DEFAULT_START_TIMEOUT,
             node_network: false,
+            audit_log: false,
         }
     }
 
@@ -569,6 +581,22 @@ impl ControlPlane {
         }
     }
 
+    /// Every request the API server's audit log holds so far, in the order it answered them
+    /// (the control plane was started with [`ControlPlaneBuilder::audit_log`]).
+    pub fn audit_events(&self) -> Result<Vec<audit::AuditEvent>> {
+        let local = self.local()?;
+        if !local.layout.audit {
+            bail!("no audit log: start the control plane with ControlPlane::builder().audit_log()");
+        }
+        audit::read(&local.layout.audit_log())
+    }
+
+    /// The requests of `user` (e.g. `system:serviceaccount:NS:NAME`) that the API server refused
+    /// (401 or 403), from its audit log: also those of programs that are gone.
+    pub fn refused_requests(&self, user: &str) -> Result<Vec<audit::AuditEvent>> {
+        Ok(audit::refused_by(&self.audit_events()?, user))
+    }
+
     /// Whether the control plane was started with [`ControlPlaneBuilder::node_network`].
     pub fn has_node_network(&self) -> bool {
         matches!(&self.backend, Backend::Local(local) if local.layout.node_network)
@@ -582,7 +610,8 @@ impl ControlPlane {
         }
     }
 
-    /// The folder holding logs (`etcd.log`, `kube-apiserver.log`), etcd data and kubeconfigs.
+    /// The folder holding logs (`etcd.log`, `kube-apiserver.log`, `kube-apiserver-audit.log`),
+    /// etcd data and kubeconfigs.
     /// It is removed on drop unless `TESTKIT_KEEP_TEMP=true`.
     pub fn dir(&self) -> &Path {
         &self.scratch

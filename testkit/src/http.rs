@@ -1,5 +1,6 @@
-//! Plain HTTP/1.0 GETs on loopback, enough for the operator's admin endpoints (`/metrics`,
-//! `/livez`, `/readyz`) and a kubelet's readiness probe: no client library, no TLS, no keep-alive.
+//! Plain HTTP/1.0 GETs, enough for the operator's admin endpoints (`/metrics`, `/livez`,
+//! `/readyz`, on loopback or at a Pod's IP) and a registry's `/v2/`: no client library, no TLS,
+//! no keep-alive.
 
 use std::time::Duration;
 

@@ -17,9 +17,12 @@
 //!   process of an installed Pod.
 //! - [`registry`]: an OCI registry (CNCF distribution) on loopback, for charts pushed and
 //!   installed as `oci://`; [`chart`]: packaging and pushing the chart (`cargo xtask chart`).
+//! - [`audit`]: the API server's audit log, for who was refused what
+//!   ([`ControlPlaneBuilder::audit_log`]).
 //!
 //! Linux only: child processes are tied to the test process with `PR_SET_PDEATHSIG`.
 
+pub mod audit;
 pub mod binaries;
 pub mod chart;
 pub mod cluster;
@@ -30,7 +33,6 @@ pub mod http;
 pub mod image;
 pub mod install;
 mod kubeconfig;
-pub mod kubelet;
 pub mod node;
 pub mod oci;
 pub mod operator;

@@ -63,6 +63,8 @@ pub(crate) struct Layout {
     /// the Pods reach), the `kubernetes` Service gets endpoints, nodes are authorized as
     /// nodes, and the node-lifecycle controller runs.
     pub(crate) node_network: bool,
+    /// The API server writes an audit log ([`crate::audit`]).
+    pub(crate) audit: bool,
 }
 
 impl Layout {
@@ -70,6 +72,7 @@ impl Layout {
         Self {
             dir: dir.to_path_buf(),
             node_network: false,
+            audit: false,
         }
     }
     fn etcd_data(&self) -> PathBuf {
@@ -92,6 +95,12 @@ impl Layout {
     }
     pub(crate) fn controller_manager_log(&self) -> PathBuf {
         self.dir.join("kube-controller-manager.log")
+    }
+    fn audit_policy(&self) -> PathBuf {
+        self.dir.join("audit-policy.yaml")
+    }
+    pub(crate) fn audit_log(&self) -> PathBuf {
+        self.dir.join("kube-apiserver-audit.log")
     }
     /// The API server's self-signed serving certificate (the cluster's root CA, as far as
     /// pods and service-account token secrets are concerned).
@@ -134,6 +143,10 @@ impl Layout {
         std::fs::write(self.token_file(), tokens)
             .with_context(|| format!("writing {}", self.token_file().display()))?;
         set_mode(&self.token_file(), 0o600)?;
+        if self.audit {
+            std::fs::write(self.audit_policy(), crate::audit::POLICY)
+                .with_context(|| format!("writing {}", self.audit_policy().display()))?;
+        }
 
         let key = self.service_account_key();
         let output = Command::new("openssl")
@@ -320,6 +333,15 @@ fn apiserver_command(binaries: &Binaries, layout: &Layout, etcd_port: u16, port:
             // The `kubernetes` Service's endpoints would name the advertise address, and a
             // loopback one is refused since 1.37; nothing here routes to it anyway.
             .arg("--endpoint-reconciler-type=none");
+    }
+    if layout.audit {
+        command
+            .arg(format!(
+                "--audit-policy-file={}",
+                layout.audit_policy().display()
+            ))
+            .arg(format!("--audit-log-path={}", layout.audit_log().display()))
+            .arg("--audit-log-format=json");
     }
     command
 }

@@ -3,6 +3,8 @@
 //! emulator where the Pods reach it. Shared by the tests that install the operator
 //! (tests/install.rs and others), each with its own registry, control plane and node.
 
+#![allow(dead_code)] // each test crate uses part of it
+
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -134,11 +136,25 @@ pub struct Cluster {
     pub repository: String,
     pub image_ref: String,
     pub image_digest: String,
+    /// The chart as it was pushed to the registry (`oci://…`, its version and digest).
+    pub chart: testkit::chart::Pushed,
     pub _scratch: tempfile::TempDir,
+}
+
+/// What [`Cluster::start_with`] varies.
+#[derive(Debug, Clone, Default)]
+pub struct Setup {
+    /// The chart pushed as a release pushes it (`cargo xtask chart --image-repository`): it
+    /// deploys the pushed image by default, so the user sets no `image.repository`.
+    pub chart_names_the_image: bool,
 }
 
 impl Cluster {
     pub async fn start() -> Result<Self> {
+        Self::start_with(Setup::default()).await
+    }
+
+    pub async fn start_with(setup: Setup) -> Result<Self> {
         let scratch = tempfile::tempdir()?;
         let registry = Registry::start().await?;
         let tag = app_version()?;
@@ -166,11 +182,24 @@ impl Cluster {
 
         // The chart, as `cargo xtask chart --push oci://…/charts --plain-http` pushes it.
         let helm = Helm::new()?;
-        let pushed = helm.publish(helm.chart_dir(), scratch.path(), &registry, "charts", None)?;
-        let helm = helm.with_source(ChartSource::Oci(pushed));
+        let image_repository = setup.chart_names_the_image.then_some(repository.as_str());
+        let pushed = helm.publish(
+            helm.chart_dir(),
+            scratch.path(),
+            &registry,
+            "charts",
+            image_repository,
+        )?;
+        let helm = helm.with_source(ChartSource::Oci(pushed.clone()));
 
         let started = Instant::now();
-        let plane = ControlPlane::builder().node_network().start().await?;
+        // The audit log tells what the API server refused the operator, also once its Pod is
+        // gone.
+        let plane = ControlPlane::builder()
+            .node_network()
+            .audit_log()
+            .start()
+            .await?;
         let node = Node::start(&plane).await?;
         node.allow_plain_http_registry(&registry.host())?;
         eprintln!(
@@ -211,8 +240,25 @@ impl Cluster {
             repository,
             image_ref,
             image_digest,
+            chart: pushed,
             _scratch: scratch,
         })
+    }
+
+    /// Pushes the release image under `tag` too (as a release before this one would have
+    /// tagged its own image); returns its digest.
+    pub async fn push_image_tag(&self, tag: &str) -> Result<String> {
+        let layout = testkit::image::operator_layout(
+            &workspace_root(),
+            Path::new(env!("CARGO_TARGET_TMPDIR")),
+        )
+        .await?;
+        testkit::oci::push_layout(&layout, &format!("{}:{tag}", self.repository), true).await
+    }
+
+    /// The operator's identity towards the API server: the chart's ServiceAccount.
+    pub fn operator_user(&self) -> String {
+        format!("system:serviceaccount:{}:{RELEASE}", self.namespace)
     }
 
     /// What a user of a non-EKS cluster sets: no more (and `more`, merged at the top).
@@ -403,16 +449,16 @@ impl Cluster {
         Err(error.context(report))
     }
 
-    /// The operator's log lines in which the API server refused it.
+    /// The requests of the operator in `pod` that the API server refused for want of rights
+    /// (403), from the server's audit log: also those the operator never logged, and those of
+    /// a Pod that is gone. (A request refused for its token, 401, is logged without a user.)
     pub async fn refusals(&self, pod: &str) -> Result<Vec<String>> {
-        let logs = self.pods.logs(pod, &LogParams::default()).await?;
-        Ok(logs
-            .lines()
-            .filter(|line| {
-                let line = line.to_ascii_lowercase();
-                line.contains("forbidden") || line.contains("unauthorized")
-            })
-            .map(str::to_string)
+        Ok(self
+            .plane
+            .refused_requests(&self.operator_user())?
+            .iter()
+            .filter(|request| request.pod() == Some(pod))
+            .map(|request| request.summary())
             .collect())
     }
 }
