@@ -250,20 +250,7 @@ async fn deleting_the_leaders_pod_hands_over_within_the_lease_without_a_second_c
     )
     .await;
     cluster.explain(reconciled).await?;
-    let settled = wait::until_stable(
-        "one create of each kind, no more",
-        Duration::from_secs(5),
-        DEADLINE,
-        POLL,
-        async || Ok(cluster.creates() == [1, 1, 1]),
-    )
-    .await;
-    cluster.explain(settled).await?;
-    ensure!(
-        cluster.emulator.state().create_log().len() == 1,
-        "the emulator's create log: {:?}",
-        cluster.emulator.state().create_log()
-    );
+    cluster.settle_creates(1).await?;
     let Cluster { node, emulator, .. } = cluster;
     drop(emulator);
     node.stop().await?;
@@ -442,15 +429,7 @@ async fn a_rollout_restart_and_a_node_drain_keep_a_leader_and_lose_nothing() -> 
     for (kind, plural, name, _) in resources() {
         cluster.wait_ready(kind, plural, name).await?;
     }
-    let settled = wait::until_stable(
-        "two models, one deployment and one throughput created, no more",
-        Duration::from_secs(5),
-        DEADLINE,
-        POLL,
-        async || Ok(cluster.creates() == [2, 1, 1]),
-    )
-    .await;
-    cluster.explain(settled).await?;
+    cluster.settle_creates(2).await?;
 
     // --- kubectl drain: the PodDisruptionBudget (maxUnavailable 1) keeps one Pod serving ---
     let (drained, printed) = cluster
@@ -504,20 +483,7 @@ async fn a_rollout_restart_and_a_node_drain_keep_a_leader_and_lose_nothing() -> 
     })
     .await;
     cluster.explain(back).await?;
-    let settled = wait::until_stable(
-        "three models, one deployment and one throughput created, no more",
-        Duration::from_secs(5),
-        DEADLINE,
-        POLL,
-        async || Ok(cluster.creates() == [3, 1, 1]),
-    )
-    .await;
-    cluster.explain(settled).await?;
-    ensure!(
-        cluster.emulator.state().create_log().len() == 3,
-        "the emulator's create log: {:?}",
-        cluster.emulator.state().create_log()
-    );
+    cluster.settle_creates(3).await?;
     drop(stopped);
     let Cluster { node, emulator, .. } = cluster;
     drop(emulator);

@@ -44,14 +44,7 @@ pub fn user_values(repository: &str, region: &str, bedrock_endpoint: &str) -> Va
 /// image's binary, in the Pod's cgroup. Returns its pid.
 pub fn operator_process(pod_uid: &str) -> Result<u32> {
     let systemd_uid = pod_uid.replace('-', "_");
-    for entry in std::fs::read_dir("/proc")?.flatten() {
-        let Some(pid) = entry
-            .file_name()
-            .to_str()
-            .and_then(|n| n.parse::<u32>().ok())
-        else {
-            continue;
-        };
+    for pid in crate::pids() {
         let Ok(cmdline) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
             continue;
         };

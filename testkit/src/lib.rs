@@ -37,6 +37,7 @@ pub mod node;
 pub mod oci;
 pub mod operator;
 mod process;
+pub use process::pids;
 pub mod python;
 mod reaper;
 pub mod registry;

@@ -1018,17 +1018,7 @@ fn kill_pod_processes() {
 /// socket).
 fn kill_shims(under: &Path) {
     let needle = under.display().to_string();
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let Some(pid) = entry
-            .file_name()
-            .to_str()
-            .and_then(|n| n.parse::<u32>().ok())
-        else {
-            continue;
-        };
+    for pid in process::pids() {
         let Some(cmdline) = process::cmdline(pid) else {
             continue;
         };

@@ -250,6 +250,18 @@ pub(crate) fn is_running(pid: u32) -> bool {
     }
 }
 
+/// The pids of every process on the machine (the numeric entries of /proc), as `ps` lists them.
+pub fn pids() -> Vec<u32> {
+    std::fs::read_dir("/proc")
+        .map(|entries| {
+            entries
+                .flatten()
+                .filter_map(|entry| entry.file_name().to_str()?.parse().ok())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// The command line of a running process, arguments joined by spaces.
 pub(crate) fn cmdline(pid: u32) -> Option<String> {
     let raw = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;

@@ -196,14 +196,7 @@ async fn pods_reach_the_api_server_through_the_kubernetes_service_with_their_tok
 fn leftovers(node_dir: &std::path::Path) -> Result<Vec<String>> {
     let needle = node_dir.display().to_string();
     let mut found = Vec::new();
-    for entry in std::fs::read_dir("/proc")?.flatten() {
-        let Some(pid) = entry
-            .file_name()
-            .to_str()
-            .and_then(|n| n.parse::<u32>().ok())
-        else {
-            continue;
-        };
+    for pid in testkit::pids() {
         let Ok(raw) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
             continue;
         };

@@ -391,6 +391,28 @@ impl Cluster {
         .collect()
     }
 
+    /// Waits until Bedrock has accepted `models` model creates and one deployment and one
+    /// throughput create, and that stays so for 5 s; the emulator's log of models created must
+    /// agree: nothing was created twice.
+    pub async fn settle_creates(&self, models: u64) -> Result<()> {
+        let expected = [models, 1, 1];
+        let settled = wait::until_stable(
+            format!("creates of each kind {expected:?}, no more"),
+            Duration::from_secs(5),
+            DEADLINE,
+            POLL,
+            async || Ok(self.creates() == expected),
+        )
+        .await;
+        self.explain(settled).await?;
+        let log = self.emulator.state().create_log();
+        ensure!(
+            log.len() as u64 == models,
+            "the emulator's create log: {log:?}"
+        );
+        Ok(())
+    }
+
     /// `kubectl ARGS` of the API server's release, as the admin, in the release's namespace:
     /// whether it succeeded, and what it printed (stdout then stderr). Bounded by [`DEADLINE`].
     pub async fn kubectl(&self, args: &[&str]) -> Result<(bool, String)> {

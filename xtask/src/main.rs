@@ -364,29 +364,19 @@ const RUN_MARKER: &str = "BEDROCK_OPERATOR_TEST_RUN";
 /// Processes (pid and command line) that carry `RUN_MARKER=value` in their environment.
 fn marked_processes(value: &str) -> Vec<String> {
     let needle = format!("{RUN_MARKER}={value}");
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        return Vec::new();
-    };
     let mut found = Vec::new();
-    for entry in entries.flatten() {
-        let name = entry.file_name();
-        let Some(pid) = name
-            .to_str()
-            .filter(|n| n.chars().all(|c| c.is_ascii_digit()))
-        else {
-            continue;
-        };
-        if pid == std::process::id().to_string() {
+    for pid in testkit::pids() {
+        if pid == std::process::id() {
             continue;
         }
-        let Ok(environ) = std::fs::read(entry.path().join("environ")) else {
+        let Ok(environ) = std::fs::read(format!("/proc/{pid}/environ")) else {
             continue;
         };
         if environ
             .split(|b| *b == 0)
             .any(|var| var == needle.as_bytes())
         {
-            let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
+            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
             let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
             // Zombies have an empty command line and are gone once reaped.
             if !cmdline.trim().is_empty() {
