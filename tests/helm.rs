@@ -1078,12 +1078,8 @@ fn the_docs_install_line_and_trust_policies_match_the_chart() -> Result<()> {
 /// uninstall keeps them (or, with crds.keep=false, that it deletes them).
 #[test]
 fn the_docs_clean_up_names_every_kind_and_crd() -> Result<()> {
-    let docs = std::fs::read_to_string(workspace_root().join("docs/helm.md"))?;
-    let uninstall = docs
-        .split_once("\n## Uninstall\n")
-        .context("an Uninstall section")?
-        .1;
-    let uninstall = uninstall.split("\n## ").next().unwrap_or_default();
+    let uninstall = chart::uninstall_section(&workspace_root())?;
+    let uninstall = uninstall.as_str();
     let commands = fenced_blocks(uninstall, "sh").join("\n");
     let delete_crd = commands
         .lines()

@@ -22,7 +22,6 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail, ensure};
 use futures::TryStreamExt as _;
-use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, DeleteParams, ListParams};
 use kube::runtime::watcher;
@@ -156,14 +155,7 @@ async fn deleting_the_leaders_pod_hands_over_within_the_lease_without_a_second_c
     cluster.apply_resources_until_ready(installing).await?;
     ensure!(cluster.creates() == [1, 1, 1], "{:?}", cluster.creates());
 
-    let leases: Api<Lease> = Api::namespaced(cluster.plane.client(), &cluster.namespace);
-    let holder = async || -> Result<Option<String>> {
-        Ok(leases
-            .get_opt(RELEASE)
-            .await?
-            .and_then(|l| l.spec)
-            .and_then(|s| s.holder_identity))
-    };
+    let holder = async || cluster.lease_holder().await;
     let leader = holder().await?.context("a leader")?;
     let standby = ready
         .iter()
@@ -334,14 +326,7 @@ async fn a_rollout_restart_and_a_node_drain_keep_a_leader_and_lose_nothing() -> 
     cluster.apply_resources_until_ready(installing).await?;
     let first = names(&ready);
     let stopped = Terminations::watch(cluster.pods.clone());
-    let leases: Api<Lease> = Api::namespaced(cluster.plane.client(), &cluster.namespace);
-    let holder = async || -> Result<Option<String>> {
-        Ok(leases
-            .get_opt(RELEASE)
-            .await?
-            .and_then(|l| l.spec)
-            .and_then(|s| s.holder_identity))
-    };
+    let holder = async || cluster.lease_holder().await;
     let ready_pods = async || -> Result<Vec<Pod>> {
         Ok(cluster
             .pods

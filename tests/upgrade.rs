@@ -775,12 +775,8 @@ async fn upgrade_from_the_previous_release_upgrades_the_crds_and_keeps_every_res
 /// `helm uninstall` keeps the CRDs (`crds.keep`); `kubectl delete crd` removes all three.
 #[tokio::test]
 async fn the_documented_clean_up_leaves_nothing_behind() -> Result<()> {
-    let docs = std::fs::read_to_string(workspace_root().join("docs/helm.md"))?;
-    let uninstall = docs
-        .split_once("\n## Uninstall\n")
-        .context("an Uninstall section")?
-        .1;
-    let uninstall = uninstall.split("\n## ").next().unwrap_or_default();
+    let uninstall = chart::uninstall_section(&workspace_root())?;
+    let uninstall = uninstall.as_str();
     let (before, steps) = uninstall
         .split_once("To remove everything")
         .context("the clean-up steps")?;

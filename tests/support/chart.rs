@@ -132,3 +132,17 @@ pub fn crd_names() -> Vec<String> {
         .filter_map(|crd| crd.metadata.name)
         .collect()
 }
+
+/// The "Uninstall" section of docs/helm.md, up to the next section.
+pub fn uninstall_section(workspace: &std::path::Path) -> Result<String> {
+    let docs = std::fs::read_to_string(workspace.join("docs/helm.md"))?;
+    let uninstall = docs
+        .split_once("\n## Uninstall\n")
+        .context("an Uninstall section in docs/helm.md")?
+        .1;
+    Ok(uninstall
+        .split("\n## ")
+        .next()
+        .unwrap_or_default()
+        .to_string())
+}

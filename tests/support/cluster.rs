@@ -391,6 +391,17 @@ impl Cluster {
         .collect()
     }
 
+    /// Who holds the operator's leader Lease (the chart's default name: the release's).
+    pub async fn lease_holder(&self) -> Result<Option<String>> {
+        let leases: Api<k8s_openapi::api::coordination::v1::Lease> =
+            Api::namespaced(self.plane.client(), &self.namespace);
+        Ok(leases
+            .get_opt(RELEASE)
+            .await?
+            .and_then(|l| l.spec)
+            .and_then(|s| s.holder_identity))
+    }
+
     /// Waits until Bedrock has accepted `models` model creates and one deployment and one
     /// throughput create, and that stays so for 5 s; the emulator's log of models created must
     /// agree: nothing was created twice.
