@@ -10,11 +10,9 @@
 //!
 //! ```no_run
 //! # async fn example(registry: &testkit::registry::Registry) -> anyhow::Result<()> {
-//! let layout = testkit::image::operator_layout(
-//!     std::path::Path::new(env!("CARGO_MANIFEST_DIR")),
-//!     std::path::Path::new(env!("CARGO_TARGET_TMPDIR")),
-//! )
-//! .await?;
+//! // In an integration test: the workspace and env!("CARGO_TARGET_TMPDIR").
+//! let (workspace, target_tmp) = (std::path::Path::new("."), std::path::Path::new("target/tmp"));
+//! let layout = testkit::image::operator_layout(workspace, target_tmp).await?;
 //! let reference = format!("{}/bedrock-operator:0.1.0", registry.host());
 //! let digest = testkit::oci::push_layout(&layout, &reference, true).await?;
 //! # Ok(()) }
