@@ -2,22 +2,33 @@
 //! process of an installed Pod on testkit's node: shared by the install tests
 //! (`tests/support/cluster.rs`) and `cargo xtask bench pod`.
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
 
 /// The Secret a user creates for the operator's static AWS keys (a cluster outside EKS has
 /// no IRSA or Pod Identity).
 pub const CREDENTIALS_SECRET: &str = "bedrock-operator-aws";
 
-/// The credentials Secret [`CREDENTIALS_SECRET`] with these keys, as a user creates it.
-pub fn credentials_secret(access_key_id: &str, secret_access_key: &str) -> Value {
-    json!({
+/// Creates the credentials Secret [`CREDENTIALS_SECRET`] with these keys in `namespace`, as a
+/// user does before `helm install`.
+pub async fn create_credentials_secret(
+    client: kube::Client,
+    namespace: &str,
+    access_key_id: &str,
+    secret_access_key: &str,
+) -> Result<()> {
+    let secret: k8s_openapi::api::core::v1::Secret = serde_json::from_value(json!({
         "metadata": { "name": CREDENTIALS_SECRET },
         "stringData": {
             "AWS_ACCESS_KEY_ID": access_key_id,
             "AWS_SECRET_ACCESS_KEY": secret_access_key,
         },
-    })
+    }))?;
+    kube::Api::namespaced(client, namespace)
+        .create(&kube::api::PostParams::default(), &secret)
+        .await
+        .context("creating the credentials Secret")?;
+    Ok(())
 }
 
 /// The chart values a user of a non-EKS cluster sets: the image repository, the region, the

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, ensure};
 use bedrock_emulator::{Emulator, EmulatorConfig, EmulatorHandle, Operation};
-use k8s_openapi::api::core::v1::{Pod, Secret};
+use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, DynamicObject, ListParams, LogParams, PostParams};
 use kube::core::{ApiResource, GroupVersionKind};
 use serde_json::{Value, json};
@@ -218,17 +218,13 @@ impl Cluster {
         .await?;
 
         let namespace = plane.create_namespace("bedrock-install").await?;
-        let secrets: Api<Secret> = Api::namespaced(plane.client(), &namespace);
-        secrets
-            .create(
-                &PostParams::default(),
-                &serde_json::from_value(testkit::install::credentials_secret(
-                    "AKIDINSTALLTEST00001",
-                    "install-test-secret",
-                ))?,
-            )
-            .await
-            .context("creating the credentials Secret")?;
+        testkit::install::create_credentials_secret(
+            plane.client(),
+            &namespace,
+            "AKIDINSTALLTEST00001",
+            "install-test-secret",
+        )
+        .await?;
         Ok(Self {
             pods: Api::namespaced(plane.client(), &namespace),
             node,

@@ -15,8 +15,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail, ensure};
 use bedrock_emulator::{Emulator, EmulatorConfig, EmulatorHandle, FaultConfig, Limits};
 use bedrock_operator::api::BedrockCustomModel;
-use k8s_openapi::api::core::v1::{Pod, Secret};
-use kube::api::{Api, DeleteParams, ListParams, PostParams};
+use k8s_openapi::api::core::v1::Pod;
+use kube::api::{Api, DeleteParams, ListParams};
 use serde::Serialize;
 use serde_json::{Value, json};
 use testkit::ControlPlane;
@@ -254,17 +254,13 @@ impl Installed {
         .await?;
 
         let namespace = plane.create_namespace("bench-pod").await?;
-        let secrets: Api<Secret> = Api::namespaced(plane.client(), &namespace);
-        secrets
-            .create(
-                &PostParams::default(),
-                &serde_json::from_value(testkit::install::credentials_secret(
-                    "AKIDBENCHPOD00000001",
-                    "bench-secret",
-                ))?,
-            )
-            .await
-            .context("creating the credentials Secret")?;
+        testkit::install::create_credentials_secret(
+            plane.client(),
+            &namespace,
+            "AKIDBENCHPOD00000001",
+            "bench-secret",
+        )
+        .await?;
         let installed = Self {
             _node: node,
             plane,
