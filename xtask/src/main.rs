@@ -388,8 +388,9 @@ fn marked_processes(value: &str) -> Vec<String> {
 }
 
 /// The operator's release image that the tests on testkit's node install: the one
-/// `testkit::image::LAYOUT_ENV` names, or built now, before the suite, where a test run on its
-/// own builds it too (`CARGO_TARGET_TMPDIR`), so that no test waits for the long build.
+/// `testkit::image::LAYOUT_ENV` names, or built now, before the suite (beside the
+/// prerequisites), where a test run on its own builds it too (`CARGO_TARGET_TMPDIR`), so that
+/// no test waits for the long build.
 fn test_image(root: &Path) -> Result<PathBuf> {
     if let Some(layout) = std::env::var_os(testkit::image::LAYOUT_ENV).filter(|v| !v.is_empty()) {
         eprintln!(
@@ -422,15 +423,11 @@ fn test_image(root: &Path) -> Result<PathBuf> {
     Ok(out)
 }
 
-fn test(root: &Path, args: &[String]) -> Result<()> {
-    let marker = format!(
-        "{}-{}",
-        std::process::id(),
-        std::time::UNIX_EPOCH.elapsed()?.as_nanos()
-    );
-
-    // Prerequisites first, once, so that parallel tests never race to build them: both
-    // Kubernetes releases (the compatibility leg runs on the oldest), etcd, helm, the registry.
+/// What runs before the suite: the test programs, once, so that parallel tests never race to
+/// build them (both Kubernetes releases when the compatibility leg runs, etcd, helm, the
+/// registry, the node's programs), then fmt and clippy. Returns whether the compatibility leg
+/// runs.
+fn prepare_tests() -> Result<bool> {
     eprintln!(
         "xtask: checking prerequisites (Kubernetes {} and {}, etcd, helm, the OCI registry, the node's programs)",
         Release::Newest.version(),
@@ -445,8 +442,6 @@ fn test(root: &Path, args: &[String]) -> Result<()> {
     }
     let tools = prereqs::ensure()?;
     eprintln!("xtask: using {tools:?}");
-    let image_layout = test_image(root)?;
-
     run(Process::new(cargo()).args(["fmt", "--all", "--check"]))?;
     run(Process::new(cargo()).args([
         "clippy",
@@ -457,6 +452,29 @@ fn test(root: &Path, args: &[String]) -> Result<()> {
         "-D",
         "warnings",
     ]))?;
+    Ok(compatibility)
+}
+
+fn test(root: &Path, args: &[String]) -> Result<()> {
+    let marker = format!(
+        "{}-{}",
+        std::process::id(),
+        std::time::UNIX_EPOCH.elapsed()?.as_nanos()
+    );
+
+    // The operator's image builds beside the prerequisites, fmt and clippy, in its own target
+    // folder: its long single-threaded step (fat LTO) takes the core that the Go links and
+    // clippy's last crates leave idle.
+    let image = std::thread::spawn({
+        let root = root.to_path_buf();
+        move || test_image(&root)
+    });
+    let prepared = prepare_tests();
+    let image_layout = image
+        .join()
+        .map_err(|_| anyhow::anyhow!("the image build panicked"))?;
+    let compatibility = prepared?;
+    let image_layout = image_layout?;
 
     let nextest = Process::new(cargo())
         .args(["nextest", "--version"])
