@@ -1,22 +1,18 @@
 //! What every kind does to a Bedrock object through its owner tags, written once: tell whose an
-//! object is, claim one (adoption), and delete one only as its owner, including the last step
-//! of a resource's deletion.
+//! object is, claim one (adoption), and delete one for replacement only as its owner (the last
+//! step of a resource's deletion is in [`super::cleanup`]).
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 use k8s_openapi::jiff::Timestamp;
 use kube::api::Api;
-use kube::runtime::controller::Action;
 use tracing::{debug, info};
 
 use super::context::Context;
 use super::error::Error;
 use super::kind::Managed;
-use super::outcome::{self, Note};
 use super::ownership::{self, Deletion, Holder, Liveness, Me};
-use super::report::{publish, report};
-use crate::api::conditions::{event, reason};
 use crate::bedrock::{Bedrock, BedrockError, ErrorClass};
 
 /// A Bedrock object this resource meant to take or delete turned out to be another resource's
@@ -117,85 +113,4 @@ pub(crate) async fn delete_owned<B: Bedrock>(
     delete().await?;
     info!(arn = %arn, "deleted for replacement");
     Ok(None)
-}
-
-/// The Bedrock object a resource being deleted takes with it.
-pub(crate) struct Doomed<'a> {
-    /// How messages name its kind: "Bedrock model".
-    pub noun: &'static str,
-    /// Its Bedrock name.
-    pub name: &'a str,
-    pub region: &'a str,
-    pub arn: &'a str,
-}
-
-/// The last step of every kind's deletion: delete the object when this resource owns it (its
-/// tags, read just before the call, say so), else leave it to its owner with a Warning. A
-/// refusal from Bedrock (ConflictException) is DeletionBlocked with `refused`'s message, the
-/// finalizer kept and the call retried with backoff.
-pub(crate) async fn delete_as_owner<K: Managed, B: Bedrock>(
-    resource: &K,
-    ctx: &Context<B>,
-    doomed: Doomed<'_>,
-    delete: impl AsyncFnOnce() -> Result<bool, BedrockError>,
-    refused: impl FnOnce(&BedrockError) -> String,
-) -> Result<Action, Error> {
-    let Doomed {
-        noun,
-        name,
-        region,
-        arn,
-    } = doomed;
-    let Some(tags) = tags_now(ctx, region, arn).await? else {
-        // Already gone.
-        ctx.succeeded(resource);
-        return Ok(Action::await_change());
-    };
-    let me = Me::of(resource.meta(), &ctx.cluster);
-    if let Deletion::LeaveToOwner(holder) = ownership::deletion(&tags, &me) {
-        let what = format!("{name} ({arn})");
-        let message = ownership::left_message(noun, &what, holder.as_ref());
-        info!(arn = %arn, owner = ?holder.as_ref().map(ToString::to_string), "left to its owner");
-        publish(
-            resource,
-            ctx,
-            &[Note::warning(reason::LEFT_TO_OWNER, "Delete", message)],
-        )
-        .await;
-        ctx.succeeded(resource);
-        return Ok(Action::await_change());
-    }
-    match delete().await {
-        Ok(existed) => {
-            info!(arn = %arn, existed, "deleted");
-            if existed {
-                publish(
-                    resource,
-                    ctx,
-                    &[Note::normal(
-                        event::DELETED,
-                        "Delete",
-                        format!("deleted {noun} {arn}"),
-                    )],
-                )
-                .await;
-            }
-            ctx.succeeded(resource);
-            Ok(Action::await_change())
-        }
-        Err(error) if error.class() == ErrorClass::Conflict => {
-            let (desired, events) =
-                outcome::deletion_blocked(resource.conditions(), refused(&error));
-            report(
-                resource,
-                ctx,
-                &resource.observed_status(),
-                &desired,
-                &events,
-            )
-            .await?;
-            Err(Error::shown(error))
-        }
-        Err(error) => Err(Error::from(error)),
-    }
 }

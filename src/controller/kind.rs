@@ -45,6 +45,12 @@ pub trait Managed:
     /// The Bedrock name of the object the status holds, when it holds one.
     fn held_name(&self) -> Option<&str>;
 
+    /// The region the spec gives, when it gives one.
+    fn given_region(&self) -> Option<&str>;
+
+    /// The region of the object the status holds, when it holds one.
+    fn held_region(&self) -> Option<&str>;
+
     /// Fills in the Bedrock name the spec leaves to the operator (in memory: the spec is never
     /// written back).
     fn set_given_name(&mut self, name: String);

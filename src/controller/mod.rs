@@ -24,6 +24,8 @@ use crate::metrics::Metrics;
 use crate::server::Health;
 use reference::Serves;
 
+mod call;
+mod cleanup;
 mod context;
 mod deployment;
 mod driver;
@@ -32,6 +34,7 @@ pub mod guards;
 mod holding;
 mod index;
 mod kind;
+mod lifecycle;
 mod locks;
 mod model;
 mod reference;

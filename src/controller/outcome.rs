@@ -294,26 +294,7 @@ pub fn needs_tags(
     by_name || (serving_idle && (due || tags_synced_generation != generation))
 }
 
-/// Turns a plan for an object being adopted into a claim: `tags` (the owner tags and
-/// spec.tags), together with what the plan's tag calls would set (`set_by`), go on first in
-/// one call (`claim`, read back when acted on) before anything else is done to the object.
-pub fn claim_first<S, A>(
-    plan: &mut Plan<S, A>,
-    mut tags: BTreeMap<String, String>,
-    set_by: impl Fn(&A) -> Option<&BTreeMap<String, String>>,
-    claim: impl FnOnce(BTreeMap<String, String>) -> A,
-) {
-    plan.actions.retain(|action| match set_by(action) {
-        Some(set) => {
-            tags.extend(set.clone());
-            false
-        }
-        None => true,
-    });
-    plan.actions.insert(0, claim(tags));
-}
-
-/// One tag call on a Bedrock object: each kind's action type converts it (`From<TagCall>`).
+/// One tag call on a Bedrock object: [`super::call::Call`] converts it (`From<TagCall>`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum TagCall {
     Set {

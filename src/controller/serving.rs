@@ -15,10 +15,11 @@ use tracing::warn;
 use super::context::Context;
 use super::driver;
 use super::error::Error;
-use super::holding::{self, Lost};
+use super::holding;
 use super::kind::Managed;
+use super::lifecycle::{self, KindPlan, Lifecycle};
 use super::locks::Held;
-use super::outcome::{self, Plan, Timing};
+use super::outcome::{self, Timing};
 use super::ownership::{self, Liveness, Me};
 use super::reference::{self, Lookup, Observation, Resolution, Serves};
 use super::report::{fail, finish};
@@ -27,21 +28,9 @@ use crate::api::conditions::reason;
 use crate::api::validation::FieldError;
 use crate::bedrock::{Bedrock, BedrockError};
 
-/// The plan of a serving kind.
-pub type KindPlan<K> = Plan<<K as Managed>::Status, <K as Serving>::Action>;
-
-/// What the shared apply stage needs from a kind that serves a model. Every method but the
-/// two that call Bedrock is a pure decision of the kind's plan.
-pub trait Serving: Managed + Serves {
-    /// The checked spec.
-    type Valid: Send + Sync;
-    /// The Bedrock object as Get describes it.
-    type Remote: Send + Sync;
-    /// One call of the kind's plan.
-    type Action: Send + Sync;
-    /// How lock keys and messages name the Bedrock object: "deployment".
-    const NOUN: &'static str;
-
+/// What the shared apply stage needs from a kind that serves a model, beyond its
+/// [`Lifecycle`]. Every method but `admit` is a pure decision of the kind's plan.
+pub trait Serving: Lifecycle + Serves {
     fn validate(&self) -> Result<Self::Valid, Vec<FieldError>>;
     /// InvalidSpec naming every field, no call.
     fn invalid(&self, errors: &[FieldError]) -> KindPlan<Self>;
@@ -63,7 +52,6 @@ pub trait Serving: Managed + Serves {
     fn settled(&self) -> bool;
     fn lookup(&self, valid: &Self::Valid) -> Lookup;
     fn needs_tags(&self, lookup: &Lookup, remote: &Self::Remote, due: bool) -> bool;
-    fn remote_arn(remote: &Self::Remote) -> &str;
     /// When the object (or its last change) started, RFC 3339: how long it has been in
     /// progress.
     fn changed_at(remote: &Self::Remote) -> Option<&str>;
@@ -76,13 +64,6 @@ pub trait Serving: Managed + Serves {
         timing: &Timing,
         elapsed: Duration,
     ) -> KindPlan<Self>;
-
-    /// GetXxx by name or ARN; `None` when there is no such object.
-    fn get<B: Bedrock>(
-        ctx: &Context<B>,
-        region: &str,
-        identifier: &str,
-    ) -> impl Future<Output = Result<Option<Self::Remote>, BedrockError>> + Send;
 
     /// Guards that need the API server (a namespace's budget of model units), checked before
     /// any Bedrock call (`plan`: `None`) and again once the plan is made, before its calls
@@ -99,16 +80,6 @@ pub trait Serving: Managed + Serves {
         let _ = (valid, plan, held, ctx);
         async { Ok(None) }
     }
-
-    /// Runs the plan's calls in order, updating the plan with what they returned; stops at the
-    /// first failure, or with `Lost` when the object turned out to be another resource's.
-    fn act<B: Bedrock>(
-        &self,
-        valid: &Self::Valid,
-        region: &str,
-        plan: &mut KindPlan<Self>,
-        ctx: &Context<B>,
-    ) -> impl Future<Output = Result<Option<Lost>, BedrockError>> + Send;
 }
 
 /// The apply stage of a serving kind.
@@ -215,7 +186,7 @@ pub async fn apply<K: Serving, B: Bedrock>(
     }
 
     // Act.
-    match resource.act(&valid, &region, &mut plan, ctx).await {
+    match lifecycle::act(resource, &valid, &region, &mut plan, ctx).await {
         Ok(None) => {}
         Ok(Some(lost)) => {
             warn!(resource = %resource.name_any(), namespace = %namespace, arn = %lost.arn, "the Bedrock {} belongs to another resource", K::NOUN);
@@ -257,4 +228,27 @@ fn cross_namespace_refused<K: Serving, B>(
         .guards
         .cross_namespace_refused(namespace, field, arn, &holders)?;
     Some(resource.invalid(&[error]))
+}
+
+/// The region of the model a serving resource's spec names, for [`lifecycle::region`] in
+/// cleanup: the region of a model ARN, or that of the model the referenced BedrockCustomModel
+/// holds (read through the API server, whatever its state).
+pub(crate) async fn model_region<K: Serving, B: Bedrock>(
+    resource: &K,
+    ctx: &Context<B>,
+) -> Result<Option<String>, Error> {
+    let Ok(valid) = resource.validate() else {
+        return Ok(None);
+    };
+    if let Some(name) = K::referenced(&valid) {
+        let namespace = resource.namespace().unwrap_or_default();
+        let model = Api::<BedrockCustomModel>::namespaced(ctx.client.clone(), &namespace)
+            .get_opt(name)
+            .await
+            .map_err(Error::kube("reading the referenced BedrockCustomModel"))?;
+        return Ok(model.and_then(|m| m.held_region().map(str::to_string)));
+    }
+    Ok(K::named_model(&valid)
+        .and_then(|(_, arn)| crate::api::deployment::arn_region(arn))
+        .map(str::to_string))
 }

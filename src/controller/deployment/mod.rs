@@ -1,20 +1,22 @@
-//! BedrockCustomModelDeployment: what the shared apply stage of serving kinds
-//! ([`super::serving`]) needs of it, its calls, and its cleanup. Its decisions are in `plan`.
+//! BedrockCustomModelDeployment: its hooks in the shared lifecycle ([`super::lifecycle`],
+//! [`super::serving`], [`super::cleanup`]): its calls and its messages. Its decisions are in
+//! `plan`.
 
 use std::time::Duration;
 
+use k8s_openapi::jiff::Timestamp;
 use kube::runtime::controller::Action;
 use tracing::info;
 
+use super::cleanup::{self, Cleanup};
 use super::context::Context;
 use super::driver::Stages;
 use super::error::Error;
-use super::holding::{self, Lost};
 use super::kind::{KindLabel, Managed};
+use super::lifecycle::{Flow, Lifecycle};
 use super::outcome::{self, Note, Timing};
-use super::ownership::Me;
 use super::reference::Resolution;
-use super::report::publish;
+use super::scope::NamespaceScope;
 use super::serving::{self, Serving};
 use crate::api::BedrockCustomModel;
 use crate::api::conditions::reason;
@@ -22,12 +24,12 @@ use crate::api::deployment::{
     BedrockCustomModelDeployment, BedrockCustomModelDeploymentStatus, ModelTarget, ValidDeployment,
 };
 use crate::api::validation::{self, FieldError};
-use crate::bedrock::{Bedrock, BedrockError, RemoteDeployment};
+use crate::bedrock::{Bedrock, BedrockError, CreateDeploymentRequest, RemoteDeployment};
 use crate::metrics::Metrics;
 
 pub mod plan;
 
-use plan::{Cleanup, Lookup, Observation, Plan};
+use plan::{Lookup, Observation, Plan};
 
 impl Managed for BedrockCustomModelDeployment {
     type Status = BedrockCustomModelDeploymentStatus;
@@ -62,6 +64,14 @@ impl Managed for BedrockCustomModelDeployment {
         status.deployment_arn.as_ref()?;
         status.model_deployment_name.as_deref()
     }
+    fn given_region(&self) -> Option<&str> {
+        self.spec.region.as_deref()
+    }
+    fn held_region(&self) -> Option<&str> {
+        let status = self.status.as_ref()?;
+        status.deployment_arn.as_ref()?;
+        status.region.as_deref()
+    }
     fn set_given_name(&mut self, name: String) {
         self.spec.model_deployment_name = Some(name);
     }
@@ -79,16 +89,94 @@ impl<B: Bedrock> Stages<B> for BedrockCustomModelDeployment {
     }
 
     async fn cleanup(resource: &Self, ctx: &Context<B>) -> Result<Action, Error> {
-        cleanup(resource, ctx).await
+        cleanup::cleanup(resource, ctx).await
+    }
+}
+
+impl Lifecycle for BedrockCustomModelDeployment {
+    type Valid = ValidDeployment;
+    type Remote = RemoteDeployment;
+    type Create = CreateDeploymentRequest;
+    type Update = plan::Rollout;
+    const NOUN: &'static str = "deployment";
+
+    async fn get<B: Bedrock>(
+        ctx: &Context<B>,
+        region: &str,
+        identifier: &str,
+    ) -> Result<Option<RemoteDeployment>, BedrockError> {
+        ctx.bedrock.get_deployment(region, identifier).await
+    }
+    fn remote_arn(remote: &RemoteDeployment) -> &str {
+        &remote.arn
+    }
+    async fn create<B: Bedrock>(
+        &self,
+        valid: &ValidDeployment,
+        region: &str,
+        request: &CreateDeploymentRequest,
+        plan: &mut Plan,
+        ctx: &Context<B>,
+    ) -> Result<Flow, BedrockError> {
+        let arn = ctx.bedrock.create_deployment(region, request).await?;
+        info!(deployment = %request.name, arn = %arn, model = %request.model_arn, "deployment created");
+        crate::fault::after_create();
+        let generation = self.metadata.generation;
+        plan::after_create(
+            plan,
+            valid,
+            region,
+            &request.model_arn,
+            arn,
+            &ctx.timing,
+            generation,
+        );
+        Ok(Flow::Go)
+    }
+    async fn update<B: Bedrock>(
+        region: &str,
+        arn: &str,
+        change: &plan::Rollout,
+        plan: &mut Plan,
+        ctx: &Context<B>,
+    ) -> Result<(), BedrockError> {
+        let model_arn = &change.model_arn;
+        ctx.bedrock
+            .update_deployment(region, arn, model_arn)
+            .await?;
+        info!(arn = %arn, model = %model_arn, "deployment update started");
+        plan::after_update(plan, &ctx.timing);
+        Ok(())
+    }
+    async fn delete<B: Bedrock>(
+        ctx: &Context<B>,
+        region: &str,
+        arn: &str,
+    ) -> Result<bool, BedrockError> {
+        ctx.bedrock.delete_deployment(region, arn).await
+    }
+    fn deletion(&self, adoption: &NamespaceScope, _now: Timestamp) -> Cleanup {
+        plan::cleanup(self, adoption)
+    }
+    fn retained(&self) -> Note {
+        Note::warning(
+            reason::RETAINED,
+            "Delete",
+            format!(
+                "kept Bedrock deployment {} because deletionPolicy is Retain; it keeps serving (and billing) until deleted in Bedrock",
+                self.deployment_name()
+            ),
+        )
+    }
+    fn deletion_refused(arn: &str, error: &BedrockError) -> String {
+        plan::deletion_refused_message(arn, error)
+    }
+    async fn model_region<B: Bedrock>(&self, ctx: &Context<B>) -> Result<Option<String>, Error> {
+        serving::model_region(self, ctx).await
     }
 }
 
 impl Serving for BedrockCustomModelDeployment {
-    type Valid = ValidDeployment;
-    type Remote = RemoteDeployment;
-    type Action = plan::Action;
-    const NOUN: &'static str = "deployment";
-
     fn validate(&self) -> Result<ValidDeployment, Vec<FieldError>> {
         validation::validate_deployment(self)
     }
@@ -133,9 +221,6 @@ impl Serving for BedrockCustomModelDeployment {
     fn needs_tags(&self, lookup: &Lookup, remote: &RemoteDeployment, due: bool) -> bool {
         plan::needs_tags(self, lookup, remote, due)
     }
-    fn remote_arn(remote: &RemoteDeployment) -> &str {
-        &remote.arn
-    }
     fn changed_at(remote: &RemoteDeployment) -> Option<&str> {
         remote
             .last_updated_time
@@ -159,130 +244,4 @@ impl Serving for BedrockCustomModelDeployment {
     ) -> Plan {
         plan::plan_apply(self, valid, region, observation, timing, elapsed)
     }
-    async fn get<B: Bedrock>(
-        ctx: &Context<B>,
-        region: &str,
-        identifier: &str,
-    ) -> Result<Option<RemoteDeployment>, BedrockError> {
-        ctx.bedrock.get_deployment(region, identifier).await
-    }
-    async fn act<B: Bedrock>(
-        &self,
-        valid: &ValidDeployment,
-        region: &str,
-        plan: &mut Plan,
-        ctx: &Context<B>,
-    ) -> Result<Option<Lost>, BedrockError> {
-        act(self, valid, region, plan, ctx).await
-    }
-}
-
-/// Runs the plan's calls in order; on the first failure stops and returns it.
-async fn act<B: Bedrock>(
-    resource: &BedrockCustomModelDeployment,
-    valid: &ValidDeployment,
-    region: &str,
-    plan: &mut Plan,
-    ctx: &Context<B>,
-) -> Result<Option<Lost>, BedrockError> {
-    let me = Me::of(&resource.metadata, &ctx.cluster);
-    let actions = std::mem::take(&mut plan.actions);
-    for action in &actions {
-        match action {
-            plan::Action::Create(request) => {
-                let arn = ctx.bedrock.create_deployment(region, request).await?;
-                info!(deployment = %request.name, arn = %arn, model = %request.model_arn, "deployment created");
-                crate::fault::after_create();
-                plan::after_create(
-                    plan,
-                    valid,
-                    region,
-                    &request.model_arn,
-                    arn,
-                    &ctx.timing,
-                    resource.metadata.generation,
-                );
-            }
-            plan::Action::Update { arn, model_arn } => {
-                ctx.bedrock
-                    .update_deployment(region, arn, model_arn)
-                    .await?;
-                info!(arn = %arn, model = %model_arn, "deployment update started");
-                plan::after_update(plan, &ctx.timing);
-            }
-            plan::Action::Delete { arn } => {
-                let delete = async || ctx.bedrock.delete_deployment(region, arn).await;
-                if let Some(lost) = holding::delete_owned(ctx, region, arn, &me, delete).await? {
-                    return Ok(Some(lost));
-                }
-            }
-            plan::Action::Claim { arn, tags } => {
-                if let Some(lost) = holding::claim(ctx, region, arn, tags, &me).await? {
-                    return Ok(Some(lost));
-                }
-            }
-            plan::Action::Tag { arn, tags } => {
-                ctx.bedrock.tag(region, arn, tags).await?;
-            }
-            plan::Action::Untag { arn, keys } => {
-                ctx.bedrock.untag(region, arn, keys).await?;
-            }
-        }
-    }
-    plan.actions = actions;
-    Ok(None)
-}
-
-async fn cleanup<B: Bedrock>(
-    resource: &BedrockCustomModelDeployment,
-    ctx: &Context<B>,
-) -> Result<Action, Error> {
-    let region = resource
-        .status
-        .as_ref()
-        .and_then(|s| s.region.clone())
-        .or_else(|| resource.spec.region.clone())
-        .unwrap_or_else(|| ctx.default_region.clone());
-    let target = match plan::cleanup(resource, &ctx.adoption) {
-        Cleanup::Retain => {
-            publish(
-                resource,
-                ctx,
-                &[Note::warning(
-                    reason::RETAINED,
-                    "Delete",
-                    format!(
-                        "kept Bedrock deployment {} because deletionPolicy is Retain; it keeps serving (and billing) until deleted in Bedrock",
-                        resource.deployment_name()
-                    ),
-                )],
-            )
-            .await;
-            return Ok(Action::await_change());
-        }
-        Cleanup::Nothing => return Ok(Action::await_change()),
-        Cleanup::Delete { arn } => Some(arn),
-        Cleanup::LookUp { name } => ctx
-            .bedrock
-            .get_deployment(&region, &name)
-            .await?
-            .map(|deployment| deployment.arn),
-    };
-    let Some(arn) = target else {
-        return Ok(Action::await_change());
-    };
-    let doomed = holding::Doomed {
-        noun: "Bedrock deployment",
-        name: resource.deployment_name(),
-        region: &region,
-        arn: &arn,
-    };
-    holding::delete_as_owner(
-        resource,
-        ctx,
-        doomed,
-        async || ctx.bedrock.delete_deployment(&region, &arn).await,
-        |error| plan::deletion_refused_message(&arn, error),
-    )
-    .await
 }

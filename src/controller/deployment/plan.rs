@@ -19,58 +19,22 @@ use crate::api::{
 use crate::bedrock::{
     BedrockError, CreateDeploymentRequest, DeploymentState, RemoteDeployment, UpdateState,
 };
+use crate::controller::call::{self, Call};
+pub use crate::controller::cleanup::Cleanup;
 use crate::controller::outcome::{self, Next, Note, Subject, Timing};
 use crate::controller::ownership::{self, Adoption, FoundByName, Holder, Me};
 use crate::controller::reference;
 pub use crate::controller::reference::{Lookup, Resolution};
 use crate::controller::scope::NamespaceScope;
 
-/// One call to make to Bedrock.
+/// One call to make to Bedrock: create, or roll another model out in place
+/// (UpdateCustomModelDeployment), or the calls every kind shares.
+pub type Action = Call<CreateDeploymentRequest, Rollout>;
+
+/// Roll another model out in place (UpdateCustomModelDeployment).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Action {
-    Create(CreateDeploymentRequest),
-    /// Roll another model out in place (UpdateCustomModelDeployment).
-    Update {
-        arn: String,
-        model_arn: String,
-    },
-    /// Delete a Failed deployment before creating it again.
-    Delete {
-        arn: String,
-    },
-    /// Adoption: put the operator's owner tags (and the spec's tags) on a deployment this
-    /// resource takes over, then read them back to confirm the claim.
-    Claim {
-        arn: String,
-        tags: BTreeMap<String, String>,
-    },
-    Tag {
-        arn: String,
-        tags: BTreeMap<String, String>,
-    },
-    Untag {
-        arn: String,
-        keys: Vec<String>,
-    },
-}
-
-impl From<outcome::TagCall> for Action {
-    fn from(call: outcome::TagCall) -> Self {
-        match call {
-            outcome::TagCall::Set { arn, tags } => Action::Tag { arn, tags },
-            outcome::TagCall::Remove { arn, keys } => Action::Untag { arn, keys },
-        }
-    }
-}
-
-impl Action {
-    /// The tags a TagResource of the plan sets.
-    fn tags_set(&self) -> Option<&BTreeMap<String, String>> {
-        match self {
-            Action::Tag { tags, .. } => Some(tags),
-            _ => None,
-        }
-    }
+pub struct Rollout {
+    pub model_arn: String,
 }
 
 /// The outcome of planning a deployment's reconcile.
@@ -555,16 +519,7 @@ fn claim_deployment(
     arn: &str,
     cluster: &str,
 ) {
-    let claim = |tags| Action::Claim {
-        arn: arn.to_string(),
-        tags,
-    };
-    outcome::claim_first(
-        plan,
-        desired_tags(resource, cluster),
-        Action::tags_set,
-        claim,
-    );
+    call::claim_first(plan, arn, desired_tags(resource, cluster));
     // The next look reads the tags again: another process may have claimed the object in the
     // same moment (a leader failover), and finds out then.
     plan.status.tags_synced_generation = resource
@@ -834,7 +789,9 @@ fn plan_existing(
                     Plan {
                         actions: vec![Action::Update {
                             arn: found.arn.clone(),
-                            model_arn: desired.to_string(),
+                            change: Rollout {
+                                model_arn: desired.to_string(),
+                            },
                         }],
                         status,
                         conditions: vec![
@@ -920,20 +877,6 @@ fn plan_existing(
             }
         }
     }
-}
-
-/// What deleting the resource requires.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Cleanup {
-    /// deletionPolicy Retain: keep the deployment, let the resource go.
-    Retain,
-    /// Delete this deployment.
-    Delete { arn: String },
-    /// The status names no deployment, but one may have been created just before a crash:
-    /// look it up by name and delete it if it is this resource's.
-    LookUp { name: String },
-    /// Nothing was ever created for this resource: no AWS call.
-    Nothing,
 }
 
 /// Decides what deleting the resource takes.

@@ -470,7 +470,9 @@ fn adopt_claims_first_then_rolls_the_specs_model_out() {
         p.actions[1],
         Action::Update {
             arn: DEPLOYMENT_ARN.into(),
-            model_arn: V4.into()
+            change: Rollout {
+                model_arn: V4.into()
+            }
         }
     );
 }
@@ -680,7 +682,9 @@ fn a_new_model_is_rolled_out_in_place_with_ready_kept() {
         p.actions,
         vec![Action::Update {
             arn: DEPLOYMENT_ARN.into(),
-            model_arn: V4.into()
+            change: Rollout {
+                model_arn: V4.into()
+            }
         }]
     );
     assert_eq!(
@@ -808,7 +812,9 @@ fn a_model_arn_change_is_rolled_out_too() {
             Some(remote(DeploymentState::Active, V3, None)),
         ),
     );
-    assert!(matches!(p.actions.as_slice(), [Action::Update { model_arn, .. }] if model_arn == V4));
+    assert!(
+        matches!(p.actions.as_slice(), [Action::Update { change: Rollout { model_arn }, .. }] if model_arn == V4)
+    );
 }
 
 // --- tags, immutability, settled --------------------------------------------------------------

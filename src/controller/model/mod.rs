@@ -5,26 +5,33 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use kube::ResourceExt;
 use kube::api::Api;
 use kube::runtime::controller::Action;
-use tracing::{debug, info, warn};
+use tracing::{info, warn};
 
 pub mod plan;
 pub(crate) mod sweep;
 
+use std::convert::Infallible;
+
+use k8s_openapi::jiff::Timestamp;
+
+use super::cleanup::{self, Cleanup};
 use super::context::Context;
 use super::driver::{self, Stages};
 use super::error::Error;
 use super::holding;
 use super::index::Stores;
 use super::kind::{KindLabel, Managed};
+use super::lifecycle::{self, Flow, Lifecycle};
 use super::outcome::{self, Note};
 use super::ownership::{self, Liveness, Me};
 use super::reference::{self, Serves, Users};
-use super::report::{fail, publish, report};
+use super::report::{fail, report};
+use super::scope::NamespaceScope;
 use crate::api::conditions::reason;
 use crate::api::{BedrockCustomModel, BedrockCustomModelStatus, ModelStatus};
-use crate::bedrock::{Bedrock, BedrockError};
+use crate::bedrock::{Bedrock, BedrockError, CreateRequest, RemoteModel};
 use crate::metrics::{Metrics, ModelStatusLabel};
-use plan::{Cleanup, Lookup, Observation, Plan, Regions};
+use plan::{Lookup, Observation, Plan, Regions};
 
 impl Managed for BedrockCustomModel {
     type Status = BedrockCustomModelStatus;
@@ -54,6 +61,14 @@ impl Managed for BedrockCustomModel {
         status.model_arn.as_ref()?;
         status.model_name.as_deref()
     }
+    fn given_region(&self) -> Option<&str> {
+        self.spec.region.as_deref()
+    }
+    fn held_region(&self) -> Option<&str> {
+        let status = self.status.as_ref()?;
+        status.model_arn.as_ref()?;
+        status.region.as_deref()
+    }
     fn set_given_name(&mut self, name: String) {
         self.spec.model_name = Some(name);
     }
@@ -68,13 +83,89 @@ impl Managed for BedrockCustomModel {
     }
 }
 
+impl Lifecycle for BedrockCustomModel {
+    /// A model's spec is checked in its plan's precheck (no validated type yet).
+    type Valid = ();
+    type Remote = RemoteModel;
+    type Create = CreateRequest;
+    type Update = Infallible;
+    const NOUN: &'static str = "model";
+
+    async fn get<B: Bedrock>(
+        ctx: &Context<B>,
+        region: &str,
+        identifier: &str,
+    ) -> Result<Option<RemoteModel>, BedrockError> {
+        ctx.bedrock.get_model(region, identifier).await
+    }
+    fn remote_arn(remote: &RemoteModel) -> &str {
+        &remote.arn
+    }
+    /// A new model goes where the spec asks (`region` is where the model the status names
+    /// lives, for the other calls).
+    async fn create<B: Bedrock>(
+        &self,
+        _valid: &(),
+        _region: &str,
+        request: &CreateRequest,
+        plan: &mut Plan,
+        ctx: &Context<B>,
+    ) -> Result<Flow, BedrockError> {
+        let Regions { desired, .. } = plan::regions(self, &ctx.default_region);
+        let arn = ctx.bedrock.create_model(&desired, request).await?;
+        info!(model = %request.model_name, arn = %arn, "model created");
+        crate::fault::after_create();
+        let swept = ctx.sweep.covers(&desired);
+        plan::after_create(plan, self, &desired, arn, &ctx.timing, swept);
+        Ok(Flow::Go)
+    }
+    async fn update<B: Bedrock>(
+        _region: &str,
+        _arn: &str,
+        change: &Infallible,
+        _plan: &mut Plan,
+        _ctx: &Context<B>,
+    ) -> Result<(), BedrockError> {
+        match *change {}
+    }
+    async fn delete<B: Bedrock>(
+        ctx: &Context<B>,
+        region: &str,
+        arn: &str,
+    ) -> Result<bool, BedrockError> {
+        ctx.bedrock.delete_model(region, arn).await
+    }
+    fn deletion(&self, adoption: &NamespaceScope, _now: Timestamp) -> Cleanup {
+        plan::cleanup(self, adoption)
+    }
+    fn retained(&self) -> Note {
+        Note::normal(
+            reason::RETAINED,
+            "Delete",
+            format!(
+                "kept Bedrock model {} because deletionPolicy is Retain",
+                self.model_name()
+            ),
+        )
+    }
+    fn deletion_refused(arn: &str, error: &BedrockError) -> String {
+        plan::deletion_refused_message(arn, error)
+    }
+    /// Deployments and throughputs managed here that still use the model go first.
+    async fn users<B: Bedrock>(&self, ctx: &Context<B>) -> Result<Option<String>, Error> {
+        let namespace = self.namespace().unwrap_or_default();
+        let users = users(self, &namespace, ctx).await?;
+        Ok((!users.is_empty()).then(|| users.message(self.model_name())))
+    }
+}
+
 impl<B: Bedrock> Stages<B> for BedrockCustomModel {
     async fn apply(resource: &Self, ctx: &Context<B>) -> Result<Action, Error> {
         apply(resource, ctx).await
     }
 
     async fn cleanup(resource: &Self, ctx: &Context<B>) -> Result<Action, Error> {
-        cleanup(resource, ctx).await
+        cleanup::cleanup(resource, ctx).await
     }
 
     fn forget(resource: &Self, ctx: &Context<B>) {
@@ -161,7 +252,7 @@ async fn apply<B: Bedrock>(
     let mut plan = plan::plan_apply(resource, &desired, &observation, &ctx.timing, elapsed);
 
     // Act.
-    match act(resource, &desired, &model, &mut plan, ctx).await {
+    match lifecycle::act(resource, &(), &model, &mut plan, ctx).await {
         Ok(None) => {}
         Ok(Some(lost)) => {
             // Another resource holds the model (it tagged it at the same moment, or holds the
@@ -225,118 +316,6 @@ fn hand_to_sweep<B: Bedrock>(
     } else {
         ctx.sweep.forget(arn, &reference);
     }
-}
-
-/// Runs the plan's calls in order; on the first failure stops and returns it. Stops early,
-/// returning whose it is, when a model turns out to belong to another resource. `desired` is
-/// where a new model goes, `model` where the one the resource names lives.
-async fn act<B: Bedrock>(
-    resource: &BedrockCustomModel,
-    desired: &str,
-    model: &str,
-    plan: &mut Plan,
-    ctx: &Context<B>,
-) -> Result<Option<holding::Lost>, BedrockError> {
-    let me = Me::of(&resource.metadata, &ctx.cluster);
-    let actions = std::mem::take(&mut plan.actions);
-    for action in &actions {
-        match action {
-            plan::Action::Create(request) => {
-                let arn = ctx.bedrock.create_model(desired, request).await?;
-                info!(model = %request.model_name, arn = %arn, "model created");
-                crate::fault::after_create();
-                let swept = ctx.sweep.covers(desired);
-                plan::after_create(plan, resource, desired, arn, &ctx.timing, swept);
-            }
-            plan::Action::Delete { arn } => {
-                let delete = async || ctx.bedrock.delete_model(model, arn).await;
-                if let Some(lost) = holding::delete_owned(ctx, model, arn, &me, delete).await? {
-                    return Ok(Some(lost));
-                }
-            }
-            plan::Action::Claim { arn, tags } => {
-                if let Some(lost) = holding::claim(ctx, model, arn, tags, &me).await? {
-                    return Ok(Some(lost));
-                }
-            }
-            plan::Action::Tag { arn, tags } => {
-                ctx.bedrock.tag(model, arn, tags).await?;
-                debug!(arn = %arn, keys = tags.len(), "tags set");
-            }
-            plan::Action::Untag { arn, keys } => {
-                ctx.bedrock.untag(model, arn, keys).await?;
-                debug!(arn = %arn, keys = keys.len(), "tags removed");
-            }
-        }
-    }
-    plan.actions = actions;
-    Ok(None)
-}
-
-async fn cleanup<B: Bedrock>(
-    resource: &BedrockCustomModel,
-    ctx: &Context<B>,
-) -> Result<Action, Error> {
-    let Regions { model: region, .. } = plan::regions(resource, &ctx.default_region);
-    let target = match plan::cleanup(resource, &ctx.adoption) {
-        Cleanup::Retain => {
-            publish(
-                resource,
-                ctx,
-                &[Note::normal(
-                    reason::RETAINED,
-                    "Delete",
-                    format!(
-                        "kept Bedrock model {} because deletionPolicy is Retain",
-                        resource.model_name()
-                    ),
-                )],
-            )
-            .await;
-            return Ok(Action::await_change());
-        }
-        Cleanup::Nothing => return Ok(Action::await_change()),
-        Cleanup::Delete { arn } => Some(arn),
-        Cleanup::LookUp { name } => ctx
-            .bedrock
-            .get_model(&region, &name)
-            .await?
-            .map(|model| model.arn),
-    };
-    let Some(arn) = target else {
-        return Ok(Action::await_change());
-    };
-    // Deployments and throughputs managed here that still use the model go first.
-    let namespace = resource.namespace().unwrap_or_default();
-    let users = users(resource, &namespace, ctx).await?;
-    if !users.is_empty() {
-        let message = users.message(resource.model_name());
-        info!(arn = %arn, users = ?users, "model deletion waits for what uses it");
-        let (desired, events) = outcome::deletion_blocked(resource.conditions(), message.clone());
-        report(
-            resource,
-            ctx,
-            &resource.observed_status(),
-            &desired,
-            &events,
-        )
-        .await?;
-        return Err(Error::Waiting(message));
-    }
-    let doomed = holding::Doomed {
-        noun: "Bedrock model",
-        name: resource.model_name(),
-        region: &region,
-        arn: &arn,
-    };
-    holding::delete_as_owner(
-        resource,
-        ctx,
-        doomed,
-        async || ctx.bedrock.delete_model(&region, &arn).await,
-        |error| plan::deletion_refused_message(&arn, error),
-    )
-    .await
 }
 
 /// The resources managed here that still use the model, of every serving kind, in any watched

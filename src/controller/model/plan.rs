@@ -17,6 +17,8 @@ use crate::api::{
 use crate::bedrock::ErrorClass;
 use crate::bedrock::{BedrockError, CreateRequest, ModelState, RemoteModel, Source};
 
+use crate::controller::call::{self, Call};
+pub use crate::controller::cleanup::Cleanup;
 use crate::controller::guards::{Guarded, Guards, NOTHING_SENT};
 use crate::controller::outcome::{self, Subject};
 use crate::controller::ownership::{self, Adoption, FoundByName, Holder, Liveness, Me};
@@ -24,47 +26,9 @@ use crate::controller::scope::NamespaceScope;
 
 pub use crate::controller::outcome::{Next, Note, Timing, poll_delay, retry_delay};
 
-/// One call to make to Bedrock.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Action {
-    Create(CreateRequest),
-    Delete {
-        arn: String,
-    },
-    /// Adoption: put the operator's owner tags (and the spec's tags) on a model this resource
-    /// takes over, then read them back: another writer may have tagged it at the same moment.
-    Claim {
-        arn: String,
-        tags: BTreeMap<String, String>,
-    },
-    Tag {
-        arn: String,
-        tags: BTreeMap<String, String>,
-    },
-    Untag {
-        arn: String,
-        keys: Vec<String>,
-    },
-}
-
-impl From<outcome::TagCall> for Action {
-    fn from(call: outcome::TagCall) -> Self {
-        match call {
-            outcome::TagCall::Set { arn, tags } => Action::Tag { arn, tags },
-            outcome::TagCall::Remove { arn, keys } => Action::Untag { arn, keys },
-        }
-    }
-}
-
-impl Action {
-    /// The tags a TagResource of the plan sets.
-    fn tags_set(&self) -> Option<&BTreeMap<String, String>> {
-        match self {
-            Action::Tag { tags, .. } => Some(tags),
-            _ => None,
-        }
-    }
-}
+/// One call to make to Bedrock: create the model, or the calls every kind shares (a model
+/// changes nothing in place).
+pub type Action = Call<CreateRequest>;
 
 /// The outcome of planning a model's reconcile.
 pub type Plan = outcome::Plan<BedrockCustomModelStatus, Action>;
@@ -578,11 +542,7 @@ fn claim_model(plan: &mut Plan, resource: &BedrockCustomModel, arn: &str, cluste
         resource.metadata.uid.as_deref().unwrap_or_default(),
         cluster,
     );
-    let claim = |tags| Action::Claim {
-        arn: arn.to_string(),
-        tags,
-    };
-    outcome::claim_first(plan, owner, Action::tags_set, claim);
+    call::claim_first(plan, arn, owner);
     // The next look reads the tags again: should another process have claimed the model in the
     // same moment after this one read its claim back (a leader failover), the later reader
     // finds out then, not an hour later.
@@ -755,21 +715,6 @@ pub fn creating_poll(timing: &Timing, elapsed: Duration, swept: bool) -> Duratio
     } else {
         poll_delay(timing, elapsed)
     }
-}
-
-/// What deleting the resource requires.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Cleanup {
-    /// deletionPolicy Retain: keep the model, let the resource go.
-    Retain,
-    /// Delete this model.
-    Delete { arn: String },
-    /// The status names no model, but one may have been created just before a crash (or the
-    /// model of that name is another's, NameConflict): look it up by name and delete it if it
-    /// is ours.
-    LookUp { name: String },
-    /// Nothing was ever created for this resource: no AWS call.
-    Nothing,
 }
 
 /// Decides what deleting the resource takes.

@@ -1,25 +1,27 @@
-//! BedrockProvisionedThroughput: what the shared apply stage of serving kinds
-//! ([`super::serving`]) needs of it, its calls, and its cleanup (which waits for the end of a
-//! commitment term). Its decisions are in `plan`.
+//! BedrockProvisionedThroughput: its hooks in the shared lifecycle ([`super::lifecycle`],
+//! [`super::serving`], [`super::cleanup`]): its calls, the namespace's budget of model units,
+//! and its messages (a deletion waits for the end of a commitment term). Its decisions are in
+//! `plan`.
 
 use std::time::Duration;
 
+use k8s_openapi::jiff::Timestamp;
 use kube::ResourceExt;
 use kube::api::{Api, ListParams};
 use kube::runtime::controller::Action;
 use tracing::info;
 
+use super::cleanup::{self, Cleanup};
 use super::context::Context;
 use super::driver::Stages;
 use super::error::Error;
 use super::guards;
-use super::holding::{self, Lost};
 use super::kind::{KindLabel, Managed};
+use super::lifecycle::{Flow, Lifecycle};
 use super::locks::Held;
 use super::outcome::{self, Note, Timing};
-use super::ownership::Me;
 use super::reference::Resolution;
-use super::report::{publish, report};
+use super::scope::NamespaceScope;
 use super::serving::{self, Serving};
 use crate::api::BedrockCustomModel;
 use crate::api::conditions::reason;
@@ -28,12 +30,14 @@ use crate::api::throughput::{
     ValidThroughput,
 };
 use crate::api::validation::{self, FieldError};
-use crate::bedrock::{Bedrock, BedrockError, RemoteThroughput};
+use crate::bedrock::{
+    Bedrock, BedrockError, CreateThroughputRequest, RemoteThroughput, UpdateThroughputRequest,
+};
 use crate::metrics::{CommitmentLabel, Metrics};
 
 pub mod plan;
 
-use plan::{Cleanup, Lookup, Observation, Plan};
+use plan::{Lookup, Observation, Plan};
 
 impl Managed for BedrockProvisionedThroughput {
     type Status = BedrockProvisionedThroughputStatus;
@@ -68,6 +72,14 @@ impl Managed for BedrockProvisionedThroughput {
         status.provisioned_model_arn.as_ref()?;
         status.provisioned_model_name.as_deref()
     }
+    fn given_region(&self) -> Option<&str> {
+        self.spec.region.as_deref()
+    }
+    fn held_region(&self) -> Option<&str> {
+        let status = self.status.as_ref()?;
+        status.provisioned_model_arn.as_ref()?;
+        status.region.as_deref()
+    }
     fn set_given_name(&mut self, name: String) {
         self.spec.provisioned_model_name = Some(name);
     }
@@ -94,16 +106,95 @@ impl<B: Bedrock> Stages<B> for BedrockProvisionedThroughput {
     }
 
     async fn cleanup(resource: &Self, ctx: &Context<B>) -> Result<Action, Error> {
-        cleanup(resource, ctx).await
+        cleanup::cleanup(resource, ctx).await
+    }
+}
+
+impl Lifecycle for BedrockProvisionedThroughput {
+    type Valid = ValidThroughput;
+    type Remote = RemoteThroughput;
+    type Create = CreateThroughputRequest;
+    type Update = UpdateThroughputRequest;
+    const NOUN: &'static str = "provisioned throughput";
+
+    async fn get<B: Bedrock>(
+        ctx: &Context<B>,
+        region: &str,
+        identifier: &str,
+    ) -> Result<Option<RemoteThroughput>, BedrockError> {
+        ctx.bedrock.get_throughput(region, identifier).await
+    }
+    fn remote_arn(remote: &RemoteThroughput) -> &str {
+        &remote.arn
+    }
+    /// Every purchase meets the guards, also one the status did not expect (a throughput
+    /// bought again after it disappeared); the namespace's budget was checked just before
+    /// (`admit`), under the lock still held.
+    async fn create<B: Bedrock>(
+        &self,
+        valid: &ValidThroughput,
+        region: &str,
+        request: &CreateThroughputRequest,
+        plan: &mut Plan,
+        ctx: &Context<B>,
+    ) -> Result<Flow, BedrockError> {
+        if let Some(refused) = plan::purchase_refused(self, &ctx.guards) {
+            *plan = refused;
+            return Ok(Flow::Stop);
+        }
+        let arn = ctx.bedrock.create_throughput(region, request).await?;
+        ctx.record_purchase(self.key(), request.model_units);
+        info!(throughput = %request.name, arn = %arn, model = %request.model_id, units = request.model_units, commitment = ?request.commitment, "provisioned throughput bought");
+        crate::fault::after_create();
+        let generation = self.metadata.generation;
+        plan::after_create(
+            plan,
+            valid,
+            region,
+            &request.model_id,
+            arn,
+            &ctx.timing,
+            generation,
+        );
+        Ok(Flow::Go)
+    }
+    async fn update<B: Bedrock>(
+        region: &str,
+        arn: &str,
+        change: &UpdateThroughputRequest,
+        plan: &mut Plan,
+        ctx: &Context<B>,
+    ) -> Result<(), BedrockError> {
+        ctx.bedrock.update_throughput(region, arn, change).await?;
+        info!(arn = %arn, name = ?change.name, model = ?change.model_id, "provisioned throughput update started");
+        plan::after_update(plan, &ctx.timing);
+        Ok(())
+    }
+    async fn delete<B: Bedrock>(
+        ctx: &Context<B>,
+        region: &str,
+        arn: &str,
+    ) -> Result<bool, BedrockError> {
+        ctx.bedrock.delete_throughput(region, arn).await
+    }
+    fn deletion(&self, adoption: &NamespaceScope, now: Timestamp) -> Cleanup {
+        plan::cleanup(self, adoption, now)
+    }
+    fn retained(&self) -> Note {
+        Note::warning(reason::RETAINED, "Delete", plan::retained_message(self))
+    }
+    fn deletion_refused(arn: &str, error: &BedrockError) -> String {
+        plan::deletion_refused_message(arn, error)
+    }
+    fn undeletable_until(&self, until: &str) -> String {
+        plan::committed_message(self, until)
+    }
+    async fn model_region<B: Bedrock>(&self, ctx: &Context<B>) -> Result<Option<String>, Error> {
+        serving::model_region(self, ctx).await
     }
 }
 
 impl Serving for BedrockProvisionedThroughput {
-    type Valid = ValidThroughput;
-    type Remote = RemoteThroughput;
-    type Action = plan::Action;
-    const NOUN: &'static str = "provisioned throughput";
-
     fn validate(&self) -> Result<ValidThroughput, Vec<FieldError>> {
         validation::validate_throughput(self)
     }
@@ -150,9 +241,6 @@ impl Serving for BedrockProvisionedThroughput {
     fn needs_tags(&self, lookup: &Lookup, remote: &RemoteThroughput, due: bool) -> bool {
         plan::needs_tags(self, lookup, remote, due)
     }
-    fn remote_arn(remote: &RemoteThroughput) -> &str {
-        &remote.arn
-    }
     fn changed_at(remote: &RemoteThroughput) -> Option<&str> {
         remote
             .last_modified_time
@@ -176,13 +264,6 @@ impl Serving for BedrockProvisionedThroughput {
     ) -> Plan {
         plan::plan_apply(self, valid, region, observation, timing, elapsed)
     }
-    async fn get<B: Bedrock>(
-        ctx: &Context<B>,
-        region: &str,
-        identifier: &str,
-    ) -> Result<Option<RemoteThroughput>, BedrockError> {
-        ctx.bedrock.get_throughput(region, identifier).await
-    }
     async fn admit<'c, B: Bedrock>(
         &self,
         _valid: &ValidThroughput,
@@ -191,15 +272,6 @@ impl Serving for BedrockProvisionedThroughput {
         ctx: &'c Context<B>,
     ) -> Result<Option<Plan>, Error> {
         admit(self, plan, held, ctx).await
-    }
-    async fn act<B: Bedrock>(
-        &self,
-        valid: &ValidThroughput,
-        region: &str,
-        plan: &mut Plan,
-        ctx: &Context<B>,
-    ) -> Result<Option<Lost>, BedrockError> {
-        act(self, valid, region, plan, ctx).await
     }
 }
 
@@ -252,137 +324,4 @@ async fn admit<'c, B: Bedrock>(
         &others,
         &ctx.timing,
     ))
-}
-
-/// Runs the plan's calls in order; on the first failure stops and returns it.
-async fn act<B: Bedrock>(
-    resource: &BedrockProvisionedThroughput,
-    valid: &ValidThroughput,
-    region: &str,
-    plan: &mut Plan,
-    ctx: &Context<B>,
-) -> Result<Option<Lost>, BedrockError> {
-    let me = Me::of(&resource.metadata, &ctx.cluster);
-    let actions = std::mem::take(&mut plan.actions);
-    for action in &actions {
-        match action {
-            plan::Action::Create(request) => {
-                // Every purchase meets the guards, also one the status did not expect (a
-                // throughput bought again after it disappeared); the namespace's budget was
-                // checked just before (`admit`), under the lock still held.
-                if let Some(refused) = plan::purchase_refused(resource, &ctx.guards) {
-                    *plan = refused;
-                    return Ok(None);
-                }
-                let arn = ctx.bedrock.create_throughput(region, request).await?;
-                ctx.record_purchase(resource.key(), request.model_units);
-                info!(throughput = %request.name, arn = %arn, model = %request.model_id, units = request.model_units, commitment = ?request.commitment, "provisioned throughput bought");
-                crate::fault::after_create();
-                plan::after_create(
-                    plan,
-                    valid,
-                    region,
-                    &request.model_id,
-                    arn,
-                    &ctx.timing,
-                    resource.metadata.generation,
-                );
-            }
-            plan::Action::Update { arn, request } => {
-                ctx.bedrock.update_throughput(region, arn, request).await?;
-                info!(arn = %arn, name = ?request.name, model = ?request.model_id, "provisioned throughput update started");
-                plan::after_update(plan, &ctx.timing);
-            }
-            plan::Action::Delete { arn } => {
-                let delete = async || ctx.bedrock.delete_throughput(region, arn).await;
-                if let Some(lost) = holding::delete_owned(ctx, region, arn, &me, delete).await? {
-                    return Ok(Some(lost));
-                }
-            }
-            plan::Action::Claim { arn, tags } => {
-                if let Some(lost) = holding::claim(ctx, region, arn, tags, &me).await? {
-                    return Ok(Some(lost));
-                }
-            }
-            plan::Action::Tag { arn, tags } => {
-                ctx.bedrock.tag(region, arn, tags).await?;
-            }
-            plan::Action::Untag { arn, keys } => {
-                ctx.bedrock.untag(region, arn, keys).await?;
-            }
-        }
-    }
-    plan.actions = actions;
-    Ok(None)
-}
-
-async fn cleanup<B: Bedrock>(
-    resource: &BedrockProvisionedThroughput,
-    ctx: &Context<B>,
-) -> Result<Action, Error> {
-    let region = resource
-        .status
-        .as_ref()
-        .and_then(|s| s.region.clone())
-        .or_else(|| resource.spec.region.clone())
-        .unwrap_or_else(|| ctx.default_region.clone());
-    let target = match plan::cleanup(resource, &ctx.adoption, crate::fault::now()) {
-        Cleanup::Retain => {
-            publish(
-                resource,
-                ctx,
-                &[Note::warning(
-                    reason::RETAINED,
-                    "Delete",
-                    plan::retained_message(resource),
-                )],
-            )
-            .await;
-            return Ok(Action::await_change());
-        }
-        Cleanup::Nothing => return Ok(Action::await_change()),
-        Cleanup::Committed { until, wait } => {
-            let message = plan::committed_message(resource, &until);
-            info!(until = %until, "throughput deletion waits for the end of its commitment term");
-            let (desired, events) =
-                outcome::deletion_blocked(plan::current_conditions(resource), message.clone());
-            report(
-                resource,
-                ctx,
-                &resource.observed_status(),
-                &desired,
-                &events,
-            )
-            .await?;
-            // Looked at again at the end of the term, or after --slow-retry if sooner (a look
-            // makes no call and writes nothing while the term runs; it notices a clock change).
-            return Err(Error::WaitingUntil(
-                message,
-                wait.min(ctx.timing.slow_retry),
-            ));
-        }
-        Cleanup::Delete { arn } => Some(arn),
-        Cleanup::LookUp { name } => ctx
-            .bedrock
-            .get_throughput(&region, &name)
-            .await?
-            .map(|throughput| throughput.arn),
-    };
-    let Some(arn) = target else {
-        return Ok(Action::await_change());
-    };
-    let doomed = holding::Doomed {
-        noun: "provisioned throughput",
-        name: resource.provisioned_model_name(),
-        region: &region,
-        arn: &arn,
-    };
-    holding::delete_as_owner(
-        resource,
-        ctx,
-        doomed,
-        async || ctx.bedrock.delete_throughput(&region, &arn).await,
-        |error| plan::deletion_refused_message(&arn, error),
-    )
-    .await
 }

@@ -25,6 +25,8 @@ use crate::bedrock::{
     BedrockError, CreateThroughputRequest, RemoteThroughput, ThroughputState,
     UpdateThroughputRequest,
 };
+use crate::controller::call::{self, Call};
+pub use crate::controller::cleanup::Cleanup;
 use crate::controller::guards::{self, Guards, Holding};
 use crate::controller::outcome::{self, Next, Note, Subject, Timing};
 use crate::controller::ownership::{self, Adoption, FoundByName, Holder, Me};
@@ -32,53 +34,10 @@ use crate::controller::reference;
 pub use crate::controller::reference::{Lookup, Resolution};
 use crate::controller::scope::NamespaceScope;
 
-/// One call to make to Bedrock.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Action {
-    /// Buy the throughput (CreateProvisionedModelThroughput).
-    Create(CreateThroughputRequest),
-    /// Rename it or swap its model in place (UpdateProvisionedModelThroughput).
-    Update {
-        arn: String,
-        request: UpdateThroughputRequest,
-    },
-    /// Delete a Failed throughput before buying it again.
-    Delete {
-        arn: String,
-    },
-    /// Adoption: the owner tags and spec.tags, read back to confirm the claim.
-    Claim {
-        arn: String,
-        tags: BTreeMap<String, String>,
-    },
-    Tag {
-        arn: String,
-        tags: BTreeMap<String, String>,
-    },
-    Untag {
-        arn: String,
-        keys: Vec<String>,
-    },
-}
-
-impl From<outcome::TagCall> for Action {
-    fn from(call: outcome::TagCall) -> Self {
-        match call {
-            outcome::TagCall::Set { arn, tags } => Action::Tag { arn, tags },
-            outcome::TagCall::Remove { arn, keys } => Action::Untag { arn, keys },
-        }
-    }
-}
-
-impl Action {
-    /// The tags a TagResource of the plan sets.
-    fn tags_set(&self) -> Option<&BTreeMap<String, String>> {
-        match self {
-            Action::Tag { tags, .. } => Some(tags),
-            _ => None,
-        }
-    }
-}
+/// One call to make to Bedrock: buy the throughput (CreateProvisionedModelThroughput), rename
+/// it or swap its model in place (UpdateProvisionedModelThroughput), or the calls every kind
+/// shares.
+pub type Action = Call<CreateThroughputRequest, UpdateThroughputRequest>;
 
 /// The outcome of planning a throughput's reconcile.
 pub type Plan = outcome::Plan<BedrockProvisionedThroughputStatus, Action>;
@@ -644,16 +603,7 @@ fn claim_throughput(
     arn: &str,
     cluster: &str,
 ) {
-    let claim = |tags| Action::Claim {
-        arn: arn.to_string(),
-        tags,
-    };
-    outcome::claim_first(
-        plan,
-        desired_tags(resource, cluster),
-        Action::tags_set,
-        claim,
-    );
+    call::claim_first(plan, arn, desired_tags(resource, cluster));
     // The next look reads the tags again: another process may have claimed the object in the
     // same moment (a leader failover), and finds out then.
     plan.status.tags_synced_generation = resource
@@ -992,7 +942,7 @@ fn plan_in_service(
         return Plan {
             actions: vec![Action::Update {
                 arn: found.arn.clone(),
-                request: UpdateThroughputRequest {
+                change: UpdateThroughputRequest {
                     name: rename,
                     model_id: swap,
                 },
@@ -1050,22 +1000,6 @@ fn plan_in_service(
     }
 }
 
-/// What deleting the resource requires.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Cleanup {
-    /// deletionPolicy Retain: keep the throughput (it keeps billing), let the resource go.
-    Retain,
-    /// Delete the throughput by ARN.
-    Delete { arn: String },
-    /// The commitment term has not ended: Bedrock would refuse, so no call until `until`
-    /// (RFC 3339), which is `wait` from now.
-    Committed { until: String, wait: Duration },
-    /// Nothing was recorded yet: look it up by name and delete it if it is this resource's.
-    LookUp { name: String },
-    /// Nothing was ever bought for this resource: no AWS call.
-    Nothing,
-}
-
 /// Some slack past the end of a commitment term before asking Bedrock to delete, for clocks
 /// that disagree by a little.
 pub const TERM_SLACK: Duration = Duration::from_secs(5);
@@ -1086,7 +1020,7 @@ pub fn cleanup(
             && let Ok(left) = Duration::try_from(end.duration_since(now))
             && !left.is_zero()
         {
-            return Cleanup::Committed {
+            return Cleanup::Until {
                 until,
                 wait: left + TERM_SLACK,
             };

@@ -564,7 +564,7 @@ fn a_new_model_is_swapped_in_place_with_ready_kept() {
         p.actions,
         vec![Action::Update {
             arn: THROUGHPUT_ARN.into(),
-            request: UpdateThroughputRequest {
+            change: UpdateThroughputRequest {
                 name: None,
                 model_id: Some(V4.into()),
             },
@@ -592,7 +592,7 @@ fn a_new_name_renames_in_place() {
         p.actions,
         vec![Action::Update {
             arn: THROUGHPUT_ARN.into(),
-            request: UpdateThroughputRequest {
+            change: UpdateThroughputRequest {
                 name: Some("pt-renamed".into()),
                 model_id: None,
             },
@@ -784,7 +784,7 @@ fn deleting_before_the_commitment_ends_waits_for_the_term_with_no_call() {
     let cleanup_at = |now| cleanup(&resource, &NamespaceScope::All, at(now));
     assert_eq!(
         cleanup_at("2026-12-30T09:00:00Z"),
-        Cleanup::Committed {
+        Cleanup::Until {
             until: "2026-12-30T10:00:00Z".into(),
             wait: Duration::from_secs(3600) + TERM_SLACK,
         }

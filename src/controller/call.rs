@@ -1,0 +1,187 @@
+//! The calls a plan makes to Bedrock, one enum for every kind: the kind's own create and
+//! in-place change, and the calls every kind makes the same way (delete for replacement, claim
+//! on adoption, tag sync). The act loop that runs them is in [`super::lifecycle`].
+
+use std::collections::BTreeMap;
+use std::convert::Infallible;
+
+use super::outcome::{Plan, TagCall};
+
+/// One call to make to Bedrock. `C` is the kind's create request, `U` its in-place change
+/// (`Infallible` for a kind that changes nothing in place).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Call<C, U = Infallible> {
+    /// Create the object (CreateCustomModel, CreateCustomModelDeployment,
+    /// CreateProvisionedModelThroughput).
+    Create(C),
+    /// Change the object in place: roll another model out, rename, swap.
+    Update {
+        arn: String,
+        change: U,
+    },
+    /// Delete a Failed (or replaced) object before creating it again; only when its owner
+    /// tags, read just before, say it is this resource's.
+    Delete {
+        arn: String,
+    },
+    /// Adoption: put the operator's owner tags (and the spec's tags) on an object this
+    /// resource takes over, then read them back: another writer may have tagged it at the
+    /// same moment.
+    Claim {
+        arn: String,
+        tags: BTreeMap<String, String>,
+    },
+    Tag {
+        arn: String,
+        tags: BTreeMap<String, String>,
+    },
+    Untag {
+        arn: String,
+        keys: Vec<String>,
+    },
+}
+
+impl<C, U> From<TagCall> for Call<C, U> {
+    fn from(call: TagCall) -> Self {
+        match call {
+            TagCall::Set { arn, tags } => Call::Tag { arn, tags },
+            TagCall::Remove { arn, keys } => Call::Untag { arn, keys },
+        }
+    }
+}
+
+impl<C, U> Call<C, U> {
+    /// The tags a TagResource of the plan sets.
+    pub fn tags_set(&self) -> Option<&BTreeMap<String, String>> {
+        match self {
+            Call::Tag { tags, .. } => Some(tags),
+            _ => None,
+        }
+    }
+}
+
+/// Turns a plan for an object being adopted into a claim: `tags` (the owner tags and
+/// spec.tags), together with what the plan's tag calls would set, go on first in one Claim
+/// (read back when acted on) before anything else is done to the object at `arn`.
+pub fn claim_first<S, C, U>(
+    plan: &mut Plan<S, Call<C, U>>,
+    arn: &str,
+    mut tags: BTreeMap<String, String>,
+) {
+    plan.actions.retain(|call| match call.tags_set() {
+        Some(set) => {
+            tags.extend(set.clone());
+            false
+        }
+        None => true,
+    });
+    plan.actions.insert(
+        0,
+        Call::Claim {
+            arn: arn.to_string(),
+            tags,
+        },
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::controller::outcome::Next;
+
+    type TestCall = Call<&'static str, &'static str>;
+
+    fn tags(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    fn plan(actions: Vec<TestCall>) -> Plan<(), TestCall> {
+        Plan {
+            actions,
+            status: (),
+            conditions: Vec::new(),
+            events: Vec::new(),
+            next: Next::Soon,
+        }
+    }
+
+    #[test]
+    fn a_tag_call_becomes_the_kinds_tag_or_untag() {
+        let set: TestCall = TagCall::Set {
+            arn: "a".into(),
+            tags: tags(&[("k", "v")]),
+        }
+        .into();
+        assert_eq!(
+            set,
+            Call::Tag {
+                arn: "a".into(),
+                tags: tags(&[("k", "v")])
+            }
+        );
+        let remove: TestCall = TagCall::Remove {
+            arn: "a".into(),
+            keys: vec!["k".into()],
+        }
+        .into();
+        assert_eq!(
+            remove,
+            Call::Untag {
+                arn: "a".into(),
+                keys: vec!["k".into()]
+            }
+        );
+    }
+
+    #[test]
+    fn a_claim_goes_first_and_takes_in_what_the_tag_calls_would_set() {
+        let mut p = plan(vec![
+            Call::Update {
+                arn: "a".into(),
+                change: "swap",
+            },
+            Call::Tag {
+                arn: "a".into(),
+                tags: tags(&[("team", "ml")]),
+            },
+            Call::Untag {
+                arn: "a".into(),
+                keys: vec!["old".into()],
+            },
+        ]);
+        claim_first(&mut p, "a", tags(&[("owner", "me")]));
+        assert_eq!(
+            p.actions,
+            vec![
+                Call::Claim {
+                    arn: "a".into(),
+                    tags: tags(&[("owner", "me"), ("team", "ml")]),
+                },
+                Call::Update {
+                    arn: "a".into(),
+                    change: "swap",
+                },
+                Call::Untag {
+                    arn: "a".into(),
+                    keys: vec!["old".into()],
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn a_claim_on_a_plan_with_no_calls_is_the_only_call() {
+        let mut p = plan(Vec::new());
+        claim_first(&mut p, "a", tags(&[("owner", "me")]));
+        assert_eq!(
+            p.actions,
+            vec![Call::Claim {
+                arn: "a".into(),
+                tags: tags(&[("owner", "me")]),
+            }]
+        );
+    }
+}
