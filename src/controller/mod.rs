@@ -24,6 +24,7 @@ use crate::metrics::Metrics;
 use crate::server::Health;
 use reference::Serves;
 
+mod apply;
 mod call;
 mod cleanup;
 mod context;

@@ -2,19 +2,19 @@
 //! [`super::serving`], [`super::cleanup`]): its calls and its messages. Its decisions are in
 //! `plan`.
 
-use std::time::Duration;
-
 use k8s_openapi::jiff::Timestamp;
 use kube::runtime::controller::Action;
 use tracing::info;
 
+use super::apply::{self, Apply, Facts, Seen};
 use super::cleanup::{self, Cleanup};
 use super::context::Context;
 use super::driver::Stages;
 use super::error::Error;
+use super::holding::Lost;
 use super::kind::{KindLabel, Managed};
 use super::lifecycle::{Flow, Lifecycle};
-use super::outcome::{self, Note, Timing};
+use super::outcome::{self, Note};
 use super::reference::Resolution;
 use super::scope::NamespaceScope;
 use super::serving::{self, Serving};
@@ -29,7 +29,7 @@ use crate::metrics::Metrics;
 
 pub mod plan;
 
-use plan::{Lookup, Observation, Plan};
+use plan::{Lookup, Plan};
 
 impl Managed for BedrockCustomModelDeployment {
     type Status = BedrockCustomModelDeploymentStatus;
@@ -85,7 +85,7 @@ impl Managed for BedrockCustomModelDeployment {
 
 impl<B: Bedrock> Stages<B> for BedrockCustomModelDeployment {
     async fn apply(resource: &Self, ctx: &Context<B>) -> Result<Action, Error> {
-        serving::apply(resource, ctx).await
+        apply::apply(resource, ctx).await
     }
 
     async fn cleanup(resource: &Self, ctx: &Context<B>) -> Result<Action, Error> {
@@ -176,27 +176,21 @@ impl Lifecycle for BedrockCustomModelDeployment {
     }
 }
 
-impl Serving for BedrockCustomModelDeployment {
+impl Apply for BedrockCustomModelDeployment {
+    type Inputs = Resolution;
+
     fn validate(&self) -> Result<ValidDeployment, Vec<FieldError>> {
         validation::validate_deployment(self)
     }
-    fn invalid(&self, errors: &[FieldError]) -> Plan {
+    fn invalid(&self, errors: &[FieldError], _default_region: &str) -> Plan {
         plan::invalid(self, errors)
     }
-    fn referenced(valid: &ValidDeployment) -> Option<&str> {
-        match &valid.model {
-            ModelTarget::Ref(name) => Some(name),
-            ModelTarget::Arn(_) => None,
-        }
-    }
-    fn named_model(valid: &ValidDeployment) -> Option<(&'static str, &str)> {
-        match &valid.model {
-            ModelTarget::Arn(arn) => Some(("spec.modelArn", arn)),
-            ModelTarget::Ref(_) => None,
-        }
-    }
-    fn resolve(valid: &ValidDeployment, model: Option<&BedrockCustomModel>) -> Resolution {
-        plan::resolve(&valid.model, model)
+    async fn inputs<B: Bedrock>(
+        &self,
+        valid: &ValidDeployment,
+        ctx: &Context<B>,
+    ) -> Result<Result<Resolution, Plan>, Error> {
+        serving::inputs(self, valid, ctx).await
     }
     fn region(&self, valid: &ValidDeployment, model: &Resolution, default_region: &str) -> String {
         plan::region(self, valid, model, default_region)
@@ -215,8 +209,8 @@ impl Serving for BedrockCustomModelDeployment {
     fn settled(&self) -> bool {
         plan::settled(self)
     }
-    fn lookup(&self, valid: &ValidDeployment) -> Lookup {
-        plan::lookup(self, valid)
+    fn lookup(&self, valid: &ValidDeployment, model: &Resolution) -> Option<Lookup> {
+        serving::lookup(plan::lookup(self, valid), model)
     }
     fn needs_tags(&self, lookup: &Lookup, remote: &RemoteDeployment, due: bool) -> bool {
         plan::needs_tags(self, lookup, remote, due)
@@ -227,21 +221,37 @@ impl Serving for BedrockCustomModelDeployment {
             .as_deref()
             .or(remote.creation_time.as_deref())
     }
-    fn base_status(
+    fn plan(
         &self,
         valid: &ValidDeployment,
         region: &str,
-    ) -> BedrockCustomModelDeploymentStatus {
-        plan::base_status(self, valid, region)
-    }
-    fn plan_apply(
-        &self,
-        valid: &ValidDeployment,
-        region: &str,
-        observation: &Observation,
-        timing: &Timing,
-        elapsed: Duration,
+        model: Resolution,
+        seen: Seen<Self::Remote>,
+        facts: &Facts<'_>,
     ) -> Plan {
-        plan::plan_apply(self, valid, region, observation, timing, elapsed)
+        let (observation, elapsed) = serving::observation(model, seen, facts);
+        plan::plan_apply(self, valid, region, &observation, facts.timing, elapsed)
+    }
+    fn lost(&self, valid: &ValidDeployment, region: &str, lost: &Lost, facts: &Facts<'_>) -> Plan {
+        let status = plan::base_status(self, valid, region);
+        apply::lost_to_another(self, status, lost, facts.timing)
+    }
+}
+
+impl Serving for BedrockCustomModelDeployment {
+    fn referenced(valid: &ValidDeployment) -> Option<&str> {
+        match &valid.model {
+            ModelTarget::Ref(name) => Some(name),
+            ModelTarget::Arn(_) => None,
+        }
+    }
+    fn named_model(valid: &ValidDeployment) -> Option<(&'static str, &str)> {
+        match &valid.model {
+            ModelTarget::Arn(arn) => Some(("spec.modelArn", arn)),
+            ModelTarget::Ref(_) => None,
+        }
+    }
+    fn resolve(valid: &ValidDeployment, model: Option<&BedrockCustomModel>) -> Resolution {
+        plan::resolve(&valid.model, model)
     }
 }

@@ -1,33 +1,34 @@
-//! The stages of a BedrockCustomModel reconcile: observe (Kubernetes + Bedrock) → plan (pure,
-//! in `plan`) → act (Bedrock calls) → report (the shared status writer and events).
+//! BedrockCustomModel: its hooks in the shared lifecycle ([`super::lifecycle`],
+//! [`super::apply`], [`super::cleanup`]): its calls, the sweep that watches imports, the users
+//! its deletion waits for, and its messages. Its decisions are in `plan`.
+
+use std::convert::Infallible;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+use k8s_openapi::jiff::Timestamp;
 use kube::ResourceExt;
 use kube::api::Api;
 use kube::runtime::controller::Action;
-use tracing::{info, warn};
+use tracing::info;
 
 pub mod plan;
 pub(crate) mod sweep;
 
-use std::convert::Infallible;
-
-use k8s_openapi::jiff::Timestamp;
-
+use super::apply::{self, Apply, Facts, Seen};
 use super::cleanup::{self, Cleanup};
 use super::context::Context;
-use super::driver::{self, Stages};
+use super::driver::Stages;
 use super::error::Error;
-use super::holding;
+use super::holding::Lost;
 use super::index::Stores;
 use super::kind::{KindLabel, Managed};
-use super::lifecycle::{self, Flow, Lifecycle};
+use super::lifecycle::{Flow, Lifecycle};
 use super::outcome::{self, Note};
-use super::ownership::{self, Liveness, Me};
+use super::ownership;
 use super::reference::{self, Serves, Users};
-use super::report::{fail, report};
 use super::scope::NamespaceScope;
 use crate::api::conditions::reason;
+use crate::api::validation::{self, FieldError};
 use crate::api::{BedrockCustomModel, BedrockCustomModelStatus, ModelStatus};
 use crate::bedrock::{Bedrock, BedrockError, CreateRequest, RemoteModel};
 use crate::metrics::{Metrics, ModelStatusLabel};
@@ -159,9 +160,110 @@ impl Lifecycle for BedrockCustomModel {
     }
 }
 
+/// What a model's plan knows beyond its spec.
+pub struct Inputs {
+    /// Whether the sweep (one ListCustomModels per region) watches the model's region.
+    swept: bool,
+}
+
+impl Apply for BedrockCustomModel {
+    type Inputs = Inputs;
+
+    fn validate(&self) -> Result<(), Vec<FieldError>> {
+        let errors = validation::validate(self);
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(errors)
+        }
+    }
+    fn invalid(&self, errors: &[FieldError], default_region: &str) -> Plan {
+        let Regions { desired, .. } = plan::regions(self, default_region);
+        plan::invalid(self, &desired, errors)
+    }
+    async fn inputs<B: Bedrock>(
+        &self,
+        _valid: &(),
+        ctx: &Context<B>,
+    ) -> Result<Result<Inputs, Plan>, Error> {
+        let Regions { model, .. } = plan::regions(self, &ctx.default_region);
+        Ok(Ok(Inputs {
+            swept: ctx.sweep.covers(&model),
+        }))
+    }
+    /// Where the model the status names lives, else where a new one goes.
+    fn region(&self, _valid: &(), _inputs: &Inputs, default_region: &str) -> String {
+        plan::regions(self, default_region).model
+    }
+    fn precheck<B>(
+        &self,
+        _valid: &(),
+        _inputs: &Inputs,
+        _region: &str,
+        ctx: &Context<B>,
+    ) -> Option<Plan> {
+        let Regions { desired, .. } = plan::regions(self, &ctx.default_region);
+        plan::precheck(self, &desired)
+            .or_else(|| plan::adoption_refused(self, &desired, &ctx.adoption))
+            .or_else(|| plan::guards_refused(self, &desired, &ctx.guards))
+    }
+    fn settled(&self) -> bool {
+        plan::settled(self)
+    }
+    fn lookup(&self, _valid: &(), _inputs: &Inputs) -> Option<Lookup> {
+        Some(plan::lookup(self))
+    }
+    fn needs_tags(&self, lookup: &Lookup, remote: &RemoteModel, due: bool) -> bool {
+        plan::needs_tags(self, lookup, remote, due)
+    }
+    fn changed_at(remote: &RemoteModel) -> Option<&str> {
+        remote.creation_time.as_deref()
+    }
+    fn plan(
+        &self,
+        _valid: &(),
+        _region: &str,
+        inputs: Inputs,
+        seen: Seen<RemoteModel>,
+        facts: &Facts<'_>,
+    ) -> Plan {
+        let observation = Observation {
+            model: seen.remote,
+            tags: seen.tags,
+            swept: inputs.swept,
+            owner: seen.owner,
+            cluster: facts.cluster.to_string(),
+        };
+        let Regions { desired, .. } = plan::regions(self, facts.default_region);
+        plan::plan_apply(self, &desired, &observation, facts.timing, facts.elapsed)
+    }
+    /// Another resource holds the model (it tagged it at the same moment, or holds the Failed
+    /// model this one meant to replace): not this resource's model.
+    fn lost(&self, _valid: &(), _region: &str, lost: &Lost, facts: &Facts<'_>) -> Plan {
+        let Regions { desired, .. } = plan::regions(self, facts.default_region);
+        let status = plan::base_status(self, &desired);
+        plan::name_conflict(
+            self,
+            &desired,
+            status,
+            &lost.arn,
+            lost.holder.as_ref(),
+            facts.timing,
+        )
+    }
+    fn reported<B: Bedrock>(
+        &self,
+        status: &BedrockCustomModelStatus,
+        changed_at: Option<&str>,
+        ctx: &Context<B>,
+    ) {
+        hand_to_sweep(self, status, changed_at, ctx);
+    }
+}
+
 impl<B: Bedrock> Stages<B> for BedrockCustomModel {
     async fn apply(resource: &Self, ctx: &Context<B>) -> Result<Action, Error> {
-        apply(resource, ctx).await
+        apply::apply(resource, ctx).await
     }
 
     async fn cleanup(resource: &Self, ctx: &Context<B>) -> Result<Action, Error> {
@@ -178,111 +280,6 @@ impl<B: Bedrock> Stages<B> for BedrockCustomModel {
             ctx.sweep.forget(arn, &sweep::reference(resource));
         }
     }
-}
-
-async fn apply<B: Bedrock>(
-    resource: &BedrockCustomModel,
-    ctx: &Context<B>,
-) -> Result<Action, Error> {
-    let Regions { desired, model } = plan::regions(resource, &ctx.default_region);
-    if let Some(plan) = plan::precheck(resource, &desired)
-        .or_else(|| plan::adoption_refused(resource, &desired, &ctx.adoption))
-        .or_else(|| plan::guards_refused(resource, &desired, &ctx.guards))
-    {
-        report(resource, ctx, &plan.status, &plan.conditions, &plan.events).await?;
-        ctx.succeeded(resource);
-        return Ok(driver::action(ctx, &plan.next));
-    }
-
-    if ctx.first_look(resource) && plan::settled(resource) {
-        BedrockCustomModel::record_state(&ctx.metrics, &resource.key(), resource.status.as_ref());
-        return Ok(Action::requeue(driver::spread(ctx.timing.resync)));
-    }
-
-    // Observe.
-    let lookup = plan::lookup(resource);
-    let identifier = match &lookup {
-        Lookup::ByArn(arn) => arn.as_str(),
-        Lookup::ByName(name) => name.as_str(),
-    };
-    // A model found by name may be taken (adopted, or created): one reconcile per model name
-    // and region at a time, from the look-up to the status write, whatever the namespace.
-    let _name_lock = match &lookup {
-        Lookup::ByName(name) => Some(ctx.names.lock(format!("model/{model}/{name}")).await),
-        Lookup::ByArn(_) => None,
-    };
-    let tags_due = ctx.tags_due(resource);
-    let observed = async {
-        let remote = ctx.bedrock.get_model(&model, identifier).await?;
-        let tags = match &remote {
-            Some(remote) if plan::needs_tags(resource, &lookup, remote, tags_due) => {
-                Some(ctx.bedrock.list_tags(&model, &remote.arn).await?)
-            }
-            _ => None,
-        };
-        Ok::<_, BedrockError>((remote, tags))
-    };
-    let (remote, tags) = match observed.await {
-        Ok(observed) => observed,
-        Err(error) => {
-            let status = resource.status.clone().unwrap_or_default();
-            return Err(fail(resource, ctx, &status, error).await);
-        }
-    };
-    let owner = match tags.as_ref().and_then(|tags| {
-        ownership::owner_to_look_up(&Me::of(&resource.metadata, &ctx.cluster), tags)
-    }) {
-        Some(holder) => holding::look_up_owner::<BedrockCustomModel, B>(&holder, ctx).await?,
-        None => Liveness::Unknown,
-    };
-    let observation = Observation {
-        model: remote,
-        tags,
-        swept: ctx.sweep.covers(&model),
-        owner,
-        cluster: ctx.cluster.clone(),
-    };
-    let elapsed = observation
-        .model
-        .as_ref()
-        .and_then(|m| m.creation_time.as_deref())
-        .map(holding::elapsed_since);
-
-    // Plan.
-    let mut plan = plan::plan_apply(resource, &desired, &observation, &ctx.timing, elapsed);
-
-    // Act.
-    match lifecycle::act(resource, &(), &model, &mut plan, ctx).await {
-        Ok(None) => {}
-        Ok(Some(lost)) => {
-            // Another resource holds the model (it tagged it at the same moment, or holds the
-            // Failed model this one meant to replace): not this resource's model.
-            let owner = lost.holder.as_ref().map(ToString::to_string);
-            warn!(resource = %resource.name_any(), namespace = %resource.namespace().unwrap_or_default(), arn = %lost.arn, owner = ?owner, "the model belongs to another resource");
-            plan = plan::name_conflict(
-                resource,
-                &desired,
-                plan::base_status(resource, &desired),
-                &lost.arn,
-                lost.holder.as_ref(),
-                &ctx.timing,
-            );
-        }
-        Err(failure) => return Err(fail(resource, ctx, &plan.status, failure).await),
-    }
-    if observation.tags.is_some() {
-        ctx.tags_checked(resource);
-    }
-
-    // Report.
-    report(resource, ctx, &plan.status, &plan.conditions, &plan.events).await?;
-    ctx.succeeded(resource);
-    let created = observation
-        .model
-        .as_ref()
-        .and_then(|m| m.creation_time.as_deref());
-    hand_to_sweep(resource, &plan.status, created, ctx);
-    Ok(driver::action(ctx, &plan.next))
 }
 
 /// Hands a Creating model to the sweep (when it covers the model's region), and takes any other

@@ -3,23 +3,23 @@
 //! and its messages (a deletion waits for the end of a commitment term). Its decisions are in
 //! `plan`.
 
-use std::time::Duration;
-
 use k8s_openapi::jiff::Timestamp;
 use kube::ResourceExt;
 use kube::api::{Api, ListParams};
 use kube::runtime::controller::Action;
 use tracing::info;
 
+use super::apply::{self, Apply, Facts, Seen};
 use super::cleanup::{self, Cleanup};
 use super::context::Context;
 use super::driver::Stages;
 use super::error::Error;
 use super::guards;
+use super::holding::Lost;
 use super::kind::{KindLabel, Managed};
 use super::lifecycle::{Flow, Lifecycle};
 use super::locks::Held;
-use super::outcome::{self, Note, Timing};
+use super::outcome::{self, Note};
 use super::reference::Resolution;
 use super::scope::NamespaceScope;
 use super::serving::{self, Serving};
@@ -37,7 +37,7 @@ use crate::metrics::{CommitmentLabel, Metrics};
 
 pub mod plan;
 
-use plan::{Lookup, Observation, Plan};
+use plan::{Lookup, Plan};
 
 impl Managed for BedrockProvisionedThroughput {
     type Status = BedrockProvisionedThroughputStatus;
@@ -102,7 +102,7 @@ impl Managed for BedrockProvisionedThroughput {
 
 impl<B: Bedrock> Stages<B> for BedrockProvisionedThroughput {
     async fn apply(resource: &Self, ctx: &Context<B>) -> Result<Action, Error> {
-        serving::apply(resource, ctx).await
+        apply::apply(resource, ctx).await
     }
 
     async fn cleanup(resource: &Self, ctx: &Context<B>) -> Result<Action, Error> {
@@ -194,27 +194,21 @@ impl Lifecycle for BedrockProvisionedThroughput {
     }
 }
 
-impl Serving for BedrockProvisionedThroughput {
+impl Apply for BedrockProvisionedThroughput {
+    type Inputs = Resolution;
+
     fn validate(&self) -> Result<ValidThroughput, Vec<FieldError>> {
         validation::validate_throughput(self)
     }
-    fn invalid(&self, errors: &[FieldError]) -> Plan {
+    fn invalid(&self, errors: &[FieldError], _default_region: &str) -> Plan {
         plan::invalid(self, errors)
     }
-    fn referenced(valid: &ValidThroughput) -> Option<&str> {
-        match &valid.model {
-            ThroughputModel::Ref(name) => Some(name),
-            ThroughputModel::Id(_) => None,
-        }
-    }
-    fn named_model(valid: &ValidThroughput) -> Option<(&'static str, &str)> {
-        match &valid.model {
-            ThroughputModel::Id(id) => Some(("spec.modelId", id)),
-            ThroughputModel::Ref(_) => None,
-        }
-    }
-    fn resolve(valid: &ValidThroughput, model: Option<&BedrockCustomModel>) -> Resolution {
-        plan::resolve(&valid.model, model)
+    async fn inputs<B: Bedrock>(
+        &self,
+        valid: &ValidThroughput,
+        ctx: &Context<B>,
+    ) -> Result<Result<Resolution, Plan>, Error> {
+        serving::inputs(self, valid, ctx).await
     }
     fn region(&self, valid: &ValidThroughput, model: &Resolution, default_region: &str) -> String {
         plan::region(self, valid, model, default_region)
@@ -235,8 +229,8 @@ impl Serving for BedrockProvisionedThroughput {
     fn settled(&self) -> bool {
         plan::settled(self)
     }
-    fn lookup(&self, valid: &ValidThroughput) -> Lookup {
-        plan::lookup(self, valid)
+    fn lookup(&self, valid: &ValidThroughput, model: &Resolution) -> Option<Lookup> {
+        serving::lookup(plan::lookup(self, valid), model)
     }
     fn needs_tags(&self, lookup: &Lookup, remote: &RemoteThroughput, due: bool) -> bool {
         plan::needs_tags(self, lookup, remote, due)
@@ -247,22 +241,20 @@ impl Serving for BedrockProvisionedThroughput {
             .as_deref()
             .or(remote.creation_time.as_deref())
     }
-    fn base_status(
+    fn plan(
         &self,
         valid: &ValidThroughput,
         region: &str,
-    ) -> BedrockProvisionedThroughputStatus {
-        plan::base_status(self, valid, region)
-    }
-    fn plan_apply(
-        &self,
-        valid: &ValidThroughput,
-        region: &str,
-        observation: &Observation,
-        timing: &Timing,
-        elapsed: Duration,
+        model: Resolution,
+        seen: Seen<Self::Remote>,
+        facts: &Facts<'_>,
     ) -> Plan {
-        plan::plan_apply(self, valid, region, observation, timing, elapsed)
+        let (observation, elapsed) = serving::observation(model, seen, facts);
+        plan::plan_apply(self, valid, region, &observation, facts.timing, elapsed)
+    }
+    fn lost(&self, valid: &ValidThroughput, region: &str, lost: &Lost, facts: &Facts<'_>) -> Plan {
+        let status = plan::base_status(self, valid, region);
+        apply::lost_to_another(self, status, lost, facts.timing)
     }
     async fn admit<'c, B: Bedrock>(
         &self,
@@ -272,6 +264,24 @@ impl Serving for BedrockProvisionedThroughput {
         ctx: &'c Context<B>,
     ) -> Result<Option<Plan>, Error> {
         admit(self, plan, held, ctx).await
+    }
+}
+
+impl Serving for BedrockProvisionedThroughput {
+    fn referenced(valid: &ValidThroughput) -> Option<&str> {
+        match &valid.model {
+            ThroughputModel::Ref(name) => Some(name),
+            ThroughputModel::Id(_) => None,
+        }
+    }
+    fn named_model(valid: &ValidThroughput) -> Option<(&'static str, &str)> {
+        match &valid.model {
+            ThroughputModel::Id(id) => Some(("spec.modelId", id)),
+            ThroughputModel::Ref(_) => None,
+        }
+    }
+    fn resolve(valid: &ValidThroughput, model: Option<&BedrockCustomModel>) -> Resolution {
+        plan::resolve(&valid.model, model)
     }
 }
 

@@ -1,0 +1,259 @@
+//! The apply stage of every kind, written once: validate → read what the kind needs first
+//! (a serving kind's referenced model) → checks that need no call → observe the Bedrock object
+//! (and its tags, and the owner they name) → plan (the kind's pure plan) → act (the shared act
+//! loop, [`lifecycle::act`]) → report. A kind says what is its own through [`Apply`]; its
+//! decisions stay in its `plan`.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::time::Duration;
+
+use kube::ResourceExt;
+use kube::runtime::controller::Action;
+use tracing::warn;
+
+use super::context::Context;
+use super::driver;
+use super::error::Error;
+use super::holding::{self, Lost};
+use super::lifecycle::{self, KindPlan, Lifecycle};
+use super::locks::Held;
+use super::outcome::{self, Timing};
+use super::ownership::{self, Liveness, Me};
+use super::reference::Lookup;
+use super::report::{fail, finish};
+use crate::api::conditions::reason;
+use crate::api::validation::FieldError;
+use crate::bedrock::{Bedrock, BedrockError};
+
+/// What the observe step saw of the kind's Bedrock object.
+#[derive(Clone, Debug)]
+pub struct Seen<R> {
+    /// The object: looked up by the status's ARN, or by name when there is none.
+    pub remote: Option<R>,
+    /// Its tags, when they were read.
+    pub tags: Option<BTreeMap<String, String>>,
+    /// Whether the resource the object's owner tag names still exists.
+    pub owner: Liveness,
+}
+
+/// What a plan knows besides the resource and what was seen.
+#[derive(Clone, Copy, Debug)]
+pub struct Facts<'a> {
+    pub timing: &'a Timing,
+    /// The cluster this operator serves, as owner tags name it.
+    pub cluster: &'a str,
+    /// The operator's region, for a spec that names none.
+    pub default_region: &'a str,
+    /// How long the object (or its last change) has been in progress, when known.
+    pub elapsed: Option<Duration>,
+}
+
+/// What the shared apply stage needs from a kind, beyond its [`Lifecycle`]. Every method but
+/// `inputs` and `admit` is a pure decision of the kind's plan.
+pub trait Apply: Lifecycle {
+    /// What the kind reads before it looks at Bedrock: a serving kind's referenced model.
+    type Inputs: Send + Sync;
+
+    fn validate(&self) -> Result<Self::Valid, Vec<FieldError>>;
+    /// InvalidSpec naming every field, no call.
+    fn invalid(&self, errors: &[FieldError], default_region: &str) -> KindPlan<Self>;
+    /// Reads what the plan needs before it looks at Bedrock; a plan instead when that already
+    /// decides the reconcile (a reference the operator refuses).
+    fn inputs<B: Bedrock>(
+        &self,
+        valid: &Self::Valid,
+        ctx: &Context<B>,
+    ) -> impl Future<Output = Result<Result<Self::Inputs, KindPlan<Self>>, Error>> + Send;
+    /// The region of the object ([`lifecycle::region`]).
+    fn region(&self, valid: &Self::Valid, inputs: &Self::Inputs, default_region: &str) -> String;
+    /// Every check that stops the reconcile before a Bedrock call (settings: `ctx`).
+    fn precheck<B>(
+        &self,
+        valid: &Self::Valid,
+        inputs: &Self::Inputs,
+        region: &str,
+        ctx: &Context<B>,
+    ) -> Option<KindPlan<Self>>;
+    /// Whether the status shows the spec reconciled and nothing pending.
+    fn settled(&self) -> bool;
+    /// How to find the object; `None` while there is nothing to look up yet (no call).
+    fn lookup(&self, valid: &Self::Valid, inputs: &Self::Inputs) -> Option<Lookup>;
+    fn needs_tags(&self, lookup: &Lookup, remote: &Self::Remote, due: bool) -> bool;
+    /// When the object (or its last change) started, RFC 3339: how long it has been in
+    /// progress.
+    fn changed_at(remote: &Self::Remote) -> Option<&str>;
+    fn plan(
+        &self,
+        valid: &Self::Valid,
+        region: &str,
+        inputs: Self::Inputs,
+        seen: Seen<Self::Remote>,
+        facts: &Facts<'_>,
+    ) -> KindPlan<Self>;
+    /// The plan once the object turned out to be another resource's (`lost`).
+    fn lost(
+        &self,
+        valid: &Self::Valid,
+        region: &str,
+        lost: &Lost,
+        facts: &Facts<'_>,
+    ) -> KindPlan<Self>;
+
+    /// Guards that need the API server (a namespace's budget of model units), checked before
+    /// any Bedrock call (`plan`: `None`) and again once the plan is made, before its calls
+    /// (`plan`: `Some`): a refusal, or go on. A guard that needs a lock keeps it in `held`,
+    /// which the apply stage holds until the status is written, so that a concurrent
+    /// reconcile of the same namespace sees what this one bought.
+    fn admit<'c, B: Bedrock>(
+        &self,
+        valid: &Self::Valid,
+        plan: Option<&KindPlan<Self>>,
+        held: &mut Option<Held<'c>>,
+        ctx: &'c Context<B>,
+    ) -> impl Future<Output = Result<Option<KindPlan<Self>>, Error>> + Send {
+        let _ = (valid, plan, held, ctx);
+        async { Ok(None) }
+    }
+
+    /// After the status is written: what the process keeps in memory about the object (the
+    /// model's sweep). `changed_at`: as the observe step read it.
+    fn reported<B: Bedrock>(
+        &self,
+        status: &Self::Status,
+        changed_at: Option<&str>,
+        ctx: &Context<B>,
+    ) {
+        let _ = (status, changed_at, ctx);
+    }
+}
+
+/// The apply stage of a kind.
+pub async fn apply<K: Apply, B: Bedrock>(resource: &K, ctx: &Context<B>) -> Result<Action, Error> {
+    // Validate: the code below only meets a checked spec.
+    let valid = match resource.validate() {
+        Ok(valid) => valid,
+        Err(errors) => {
+            let plan = resource.invalid(&errors, &ctx.default_region);
+            return finish(resource, ctx, &plan).await;
+        }
+    };
+    let inputs = match resource.inputs(&valid, ctx).await? {
+        Ok(inputs) => inputs,
+        Err(plan) => return finish(resource, ctx, &plan).await,
+    };
+    let region = resource.region(&valid, &inputs, &ctx.default_region);
+    if let Some(plan) = resource.precheck(&valid, &inputs, &region, ctx) {
+        return finish(resource, ctx, &plan).await;
+    }
+    // Held until the status is written (the end of this function).
+    let mut held = None;
+    if let Some(plan) = resource.admit(&valid, None, &mut held, ctx).await? {
+        return finish(resource, ctx, &plan).await;
+    }
+    if ctx.first_look(resource) && resource.settled() {
+        // Counted in the gauges from the first look on, though not looked at in Bedrock yet.
+        K::record_state(&ctx.metrics, &resource.key(), resource.status());
+        return Ok(Action::requeue(driver::spread(ctx.timing.resync)));
+    }
+
+    // Observe.
+    let lookup = resource.lookup(&valid, &inputs);
+    // One adoption (or create) of a name per region at a time, from the look-up to the
+    // status write, whatever the namespace.
+    let _name_lock = match &lookup {
+        Some(Lookup::ByName(name)) => {
+            Some(ctx.names.lock(format!("{}/{region}/{name}", K::NOUN)).await)
+        }
+        _ => None,
+    };
+    let tags_due = ctx.tags_due(resource);
+    let observed = async {
+        let Some(lookup) = &lookup else {
+            return Ok((None, None));
+        };
+        let (Lookup::ByName(identifier) | Lookup::ByArn(identifier)) = lookup;
+        let remote = K::get(ctx, &region, identifier).await?;
+        let tags = match &remote {
+            Some(remote) if resource.needs_tags(lookup, remote, tags_due) => Some(
+                ctx.bedrock
+                    .list_tags(&region, K::remote_arn(remote))
+                    .await?,
+            ),
+            _ => None,
+        };
+        Ok::<_, BedrockError>((remote, tags))
+    };
+    let (remote, tags) = match observed.await {
+        Ok(observed) => observed,
+        Err(error) => {
+            let status = resource.status().cloned().unwrap_or_default();
+            return Err(fail(resource, ctx, &status, error).await);
+        }
+    };
+    let me = Me::of(resource.meta(), &ctx.cluster);
+    let owner = match tags
+        .as_ref()
+        .and_then(|tags| ownership::owner_to_look_up(&me, tags))
+    {
+        Some(holder) => holding::look_up_owner::<K, B>(&holder, ctx).await?,
+        None => Liveness::Unknown,
+    };
+    let changed_at = remote.as_ref().and_then(K::changed_at).map(str::to_string);
+    let facts = Facts {
+        timing: &ctx.timing,
+        cluster: &ctx.cluster,
+        default_region: &ctx.default_region,
+        elapsed: changed_at.as_deref().map(holding::elapsed_since),
+    };
+    let tags_read = tags.is_some();
+    let seen = Seen {
+        remote,
+        tags,
+        owner,
+    };
+
+    // Plan.
+    let mut plan = resource.plan(&valid, &region, inputs, seen, &facts);
+    if let Some(refused) = resource.admit(&valid, Some(&plan), &mut held, ctx).await? {
+        plan = refused;
+    }
+
+    // Act.
+    match lifecycle::act(resource, &valid, &region, &mut plan, ctx).await {
+        Ok(None) => {}
+        Ok(Some(lost)) => {
+            let holder = lost.holder.as_ref().map(ToString::to_string);
+            warn!(resource = %resource.name_any(), namespace = %resource.namespace().unwrap_or_default(), arn = %lost.arn, owner = ?holder, "the Bedrock {} belongs to another resource", K::NOUN);
+            plan = resource.lost(&valid, &region, &lost, &facts);
+        }
+        Err(failure) => return Err(fail(resource, ctx, &plan.status, failure).await),
+    }
+    if tags_read {
+        ctx.tags_checked(resource);
+    }
+
+    // Report.
+    let action = finish(resource, ctx, &plan).await?;
+    resource.reported(&plan.status, changed_at.as_deref(), ctx);
+    Ok(action)
+}
+
+/// NameConflict after a call found the object another resource's: the plan of a kind whose
+/// conflict needs no words of its own (`status`: the kind's status before the object).
+pub fn lost_to_another<K: Lifecycle>(
+    resource: &K,
+    status: K::Status,
+    lost: &Lost,
+    timing: &Timing,
+) -> KindPlan<K> {
+    let noun = format!("Bedrock {}", K::NOUN);
+    let message = ownership::left_message(&noun, &lost.arn, lost.holder.as_ref());
+    outcome::blocked(
+        resource.conditions(),
+        status,
+        reason::NAME_CONFLICT,
+        message,
+        outcome::Next::After(timing.slow_retry),
+    )
+}
