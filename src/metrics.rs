@@ -4,10 +4,10 @@
 use crate::api::ModelStatus;
 use crate::api::deployment::DeploymentStatus;
 use crate::controller::KindLabel;
+use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::fmt::Debug;
 use std::hash::Hash;
-use std::sync::Mutex;
 use std::time::Instant;
 
 use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue};
@@ -149,7 +149,7 @@ where
 
     /// Records the status of resource `uid` and how much it counts (`None` removes it).
     fn record_weighted(&self, uid: &str, status: Option<(S, i64)>) {
-        let mut statuses = self.statuses.lock().unwrap_or_else(|p| p.into_inner());
+        let mut statuses = self.statuses.lock();
         let previous = match &status {
             Some(status) => statuses.insert(uid.to_string(), status.clone()),
             None => statuses.remove(uid),

@@ -8,8 +8,8 @@
 //! has not been throttled for a while is not paced at all; the operator-wide rate limit still
 //! applies on top.
 
+use parking_lot::Mutex;
 use std::collections::HashMap;
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use super::Operation;
@@ -55,8 +55,8 @@ impl Pacer {
         (self.ceiling * MIN_SHARE).max(MIN_RATE)
     }
 
-    fn lanes(&self) -> std::sync::MutexGuard<'_, HashMap<(String, Operation), Lane>> {
-        self.lanes.lock().unwrap_or_else(|p| p.into_inner())
+    fn lanes(&self) -> parking_lot::MutexGuard<'_, HashMap<(String, Operation), Lane>> {
+        self.lanes.lock()
     }
 
     /// When a call of `operation` in `region` may go; `None` when the operation is not paced.

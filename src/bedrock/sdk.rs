@@ -14,7 +14,9 @@ use std::collections::{BTreeMap, HashMap};
 use std::error::Error as StdError;
 use std::future::Future;
 use std::num::NonZeroU32;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
 use std::time::{Duration, Instant};
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
@@ -113,10 +115,7 @@ impl SdkBedrock {
     }
 
     fn client(&self, region: &str) -> Client {
-        let mut clients = self
-            .clients
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut clients = self.clients.lock();
         clients
             .entry(region.to_string())
             .or_insert_with(|| {

@@ -151,7 +151,7 @@ pub async fn apply<K: Apply, B: Bedrock>(resource: &K, ctx: &Context<B>) -> Resu
     if let Some(plan) = resource.admit(&valid, None, &mut held, ctx).await? {
         return finish(resource, ctx, &plan).await;
     }
-    if ctx.first_look(resource) && resource.settled() {
+    if ctx.memory.first_look(resource) && resource.settled() {
         // Counted in the gauges from the first look on, though not looked at in Bedrock yet.
         K::record_state(&ctx.metrics, &resource.key(), resource.status());
         return Ok(Action::requeue(driver::spread(ctx.timing.resync)));
@@ -167,7 +167,7 @@ pub async fn apply<K: Apply, B: Bedrock>(resource: &K, ctx: &Context<B>) -> Resu
         }
         _ => None,
     };
-    let tags_due = ctx.tags_due(resource);
+    let tags_due = ctx.memory.tags_due(resource);
     let observed = async {
         let Some(lookup) = &lookup else {
             return Ok((None, None));
@@ -230,7 +230,7 @@ pub async fn apply<K: Apply, B: Bedrock>(resource: &K, ctx: &Context<B>) -> Resu
         Err(failure) => return Err(fail(resource, ctx, &plan.status, failure).await),
     }
     if tags_read {
-        ctx.tags_checked(resource);
+        ctx.memory.tags_checked(resource);
     }
 
     // Report.

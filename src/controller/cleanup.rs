@@ -189,7 +189,7 @@ pub async fn cleanup<K: Lifecycle, B: Bedrock>(
         }
         End::Release(events) => {
             publish(resource, ctx, &events).await;
-            ctx.succeeded(resource);
+            ctx.memory.succeeded(resource);
             Ok(Action::await_change())
         }
     }

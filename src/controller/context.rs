@@ -1,15 +1,14 @@
-//! What every reconcile shares: clients, settings, and what is kept in memory about objects.
+//! What every reconcile shares: clients, settings, the locks, and what is kept in memory about
+//! objects ([`Memory`]).
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::sync::Arc;
 
 use kube::Client;
 use kube::runtime::events::{Recorder, Reporter};
 
 use super::guards::Guards;
 use super::index::Index;
-use super::kind::Managed;
+use super::memory::Memory;
 use super::outcome::Timing;
 use super::scope::NamespaceScope;
 use super::settings::Settings;
@@ -38,14 +37,8 @@ pub struct Context<B> {
     /// One purchase of model units per namespace at a time, by namespace, while a limit of
     /// model units per namespace is set: the budget check and the create that follows it.
     pub(crate) budgets: locks::KeyedLocks,
-    /// Model units bought by this process, by the throughput's UID, until the throughput goes:
-    /// counted in its namespace's budget even before its status shows the purchase.
-    bought: Mutex<HashMap<String, i32>>,
-    /// Consecutive failures per object UID, for backoff; cleared on success.
-    failures: Mutex<HashMap<String, u32>>,
-    /// When each object's Bedrock tags were last read (or the object first seen), by UID: the
-    /// tags are read again once a resync period has passed.
-    tag_checks: Mutex<HashMap<String, Instant>>,
+    /// What this process keeps in memory about each object.
+    pub(crate) memory: Memory,
     /// One ListCustomModels per region for every Creating model.
     pub(crate) sweep: sweep::Sweep,
 }
@@ -63,6 +56,7 @@ impl<B: Bedrock> Context<B> {
             instance: std::env::var("POD_NAME").ok(),
         };
         Self {
+            memory: Memory::new(&settings.timing, metrics.clone()),
             recorder: Recorder::new(client.clone(), reporter),
             client,
             bedrock,
@@ -75,92 +69,10 @@ impl<B: Bedrock> Context<B> {
             index,
             names: locks::KeyedLocks::default(),
             budgets: locks::KeyedLocks::default(),
-            bought: Mutex::new(HashMap::new()),
-            failures: Mutex::new(HashMap::new()),
-            tag_checks: Mutex::new(HashMap::new()),
             sweep: sweep::Sweep::new(
                 settings.timing.sweep_interval,
                 settings.timing.sweep_fallback,
             ),
         }
-    }
-
-    /// Whether this process looks at the object for the first time; starts the clock of its
-    /// tag drift check (so a restart reads no tags).
-    pub(crate) fn first_look(&self, resource: &impl Managed) -> bool {
-        let mut checks = self.tag_checks.lock().unwrap_or_else(|p| p.into_inner());
-        let key = resource.key();
-        if checks.contains_key(&key) {
-            return false;
-        }
-        checks.insert(key, Instant::now());
-        true
-    }
-
-    /// Whether the periodic drift check of this object's tags is due: on the first resync at
-    /// least `tag_check` after the last read.
-    pub(crate) fn tags_due(&self, resource: &impl Managed) -> bool {
-        let checks = self.tag_checks.lock().unwrap_or_else(|p| p.into_inner());
-        // Resyncs come every resync period -10 %/+10 %: allow for the early ones.
-        let due = self
-            .timing
-            .tag_check
-            .saturating_sub(self.timing.resync.mul_f64(0.15));
-        checks
-            .get(&resource.key())
-            .is_some_and(|last| last.elapsed() >= due)
-    }
-
-    /// Records that the object's tags were read now.
-    pub(crate) fn tags_checked(&self, resource: &impl Managed) {
-        let mut checks = self.tag_checks.lock().unwrap_or_else(|p| p.into_inner());
-        checks.insert(resource.key(), Instant::now());
-    }
-
-    /// Drops what is kept in memory about an object that is gone.
-    pub(crate) fn forget(&self, resource: &impl Managed) {
-        self.tag_checks
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(&resource.key());
-        self.bought
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(&resource.key());
-    }
-
-    /// Records that the throughput `key` (its UID) was bought with `units` model units.
-    pub(crate) fn record_purchase(&self, key: String, units: i32) {
-        let mut bought = self.bought.lock().unwrap_or_else(|p| p.into_inner());
-        bought.insert(key, units);
-    }
-
-    /// The model units this process bought, by UID (see [`Context::record_purchase`]).
-    pub(crate) fn purchases(&self) -> HashMap<String, i32> {
-        self.bought
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
-    }
-
-    /// Consecutive failures of the object so far.
-    pub(crate) fn failures(&self, resource: &impl Managed) -> u32 {
-        let failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        failures.get(&resource.key()).copied().unwrap_or(0)
-    }
-
-    /// Counts one more failure of the object `key`; returns the count.
-    pub(crate) fn failed(&self, key: String) -> u32 {
-        let mut failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        let count = *failures.entry(key).and_modify(|c| *c += 1).or_insert(1);
-        self.metrics.objects_in_backoff.set(failures.len() as i64);
-        count
-    }
-
-    /// Clears the object's failures.
-    pub(crate) fn succeeded(&self, resource: &impl Managed) {
-        let mut failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        failures.remove(&resource.key());
-        self.metrics.objects_in_backoff.set(failures.len() as i64);
     }
 }

@@ -46,7 +46,7 @@ pub trait Stages<B: Bedrock>: Managed {
 
     /// Drops what is kept in memory about a resource that is gone.
     fn forget(resource: &Self, ctx: &Context<B>) {
-        ctx.forget(resource);
+        ctx.memory.forget(resource);
     }
 }
 
@@ -158,7 +158,7 @@ pub fn error_policy<K: Managed, B: Bedrock>(
         Ok(resource) => resource.key(),
         Err(invalid) => invalid.metadata.uid.clone().unwrap_or_default(),
     };
-    let failures = ctx.failed(key);
+    let failures = ctx.memory.failed(key);
     // Kubernetes API errors (conflicts, a restarting API server): back off like a server error.
     let class = error
         .bedrock()

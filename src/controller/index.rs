@@ -2,7 +2,9 @@
 //! being deleted finds the deployments and throughputs that still use it, and a model's change
 //! finds the resources that reference it, without a call to the API server.
 
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
+
+use parking_lot::RwLock;
 
 use kube::core::error_boundary::DeserializeGuard;
 use kube::runtime::reflector::Store;
@@ -24,15 +26,12 @@ impl<K: Managed> Default for Stores<K> {
 
 impl<K: Managed> Stores<K> {
     pub fn add(&self, store: Store<DeserializeGuard<K>>) {
-        self.stores
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .push(store);
+        self.stores.write().push(store);
     }
 
     /// Every well-formed cached object for which `keep` holds.
     pub fn filter(&self, keep: impl Fn(&K) -> bool) -> Vec<K> {
-        let stores = self.stores.read().unwrap_or_else(|p| p.into_inner());
+        let stores = self.stores.read();
         stores
             .iter()
             .flat_map(|store| store.state())

@@ -4,7 +4,9 @@
 //! catches a writer that slipped through during a failover.)
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
 
 use tokio::sync::{Mutex as AsyncMutex, OwnedMutexGuard};
 
@@ -23,7 +25,7 @@ pub struct Held<'a> {
 impl KeyedLocks {
     pub async fn lock(&self, key: String) -> Held<'_> {
         let lock = {
-            let mut locks = self.locks.lock().unwrap_or_else(|p| p.into_inner());
+            let mut locks = self.locks.lock();
             locks.entry(key.clone()).or_default().clone()
         };
         let guard = lock.lock_owned().await;
@@ -37,13 +39,13 @@ impl KeyedLocks {
     /// How many keys have an entry (held or awaited).
     #[cfg(test)]
     fn len(&self) -> usize {
-        self.locks.lock().unwrap_or_else(|p| p.into_inner()).len()
+        self.locks.lock().len()
     }
 }
 
 impl Drop for Held<'_> {
     fn drop(&mut self) {
-        let mut locks = self.owner.locks.lock().unwrap_or_else(|p| p.into_inner());
+        let mut locks = self.owner.locks.lock();
         drop(self.guard.take());
         // Two references: the map's and this guard's lock (released just above, but the
         // guard's Arc is gone with it); anything more is a waiter that still needs the entry.

@@ -37,6 +37,7 @@ mod index;
 mod kind;
 mod lifecycle;
 mod locks;
+mod memory;
 mod model;
 mod reference;
 mod serving;

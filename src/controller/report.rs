@@ -87,7 +87,7 @@ pub async fn finish<K: Managed, A, B: Bedrock>(
     plan: &Plan<K::Status, A>,
 ) -> Result<Action, Error> {
     report(resource, ctx, &plan.status, &plan.conditions, &plan.events).await?;
-    ctx.succeeded(resource);
+    ctx.memory.succeeded(resource);
     Ok(driver::action(ctx, &plan.next))
 }
 
@@ -101,7 +101,7 @@ pub async fn fail<K: Managed, B: Bedrock>(
     status: &K::Status,
     error: BedrockError,
 ) -> Error {
-    let failures = ctx.failures(resource) + 1;
+    let failures = ctx.memory.failures(resource) + 1;
     warn!(
         kind = %K::kind(&()),
         resource = %resource.name_any(),
@@ -138,7 +138,7 @@ pub async fn show<K: Managed, B: Bedrock>(resource: &K, ctx: &Context<B>, error:
         error = %error,
         "reconcile failed"
     );
-    let failures = ctx.failures(resource) + 1;
+    let failures = ctx.memory.failures(resource) + 1;
     let shown = if let Some(bedrock) = error.bedrock() {
         outcome::failure(
             resource.conditions(),

@@ -271,7 +271,7 @@ impl<B: Bedrock> Stages<B> for BedrockCustomModel {
     }
 
     fn forget(resource: &Self, ctx: &Context<B>) {
-        ctx.forget(resource);
+        ctx.memory.forget(resource);
         if let Some(arn) = resource
             .status
             .as_ref()

@@ -143,7 +143,7 @@ impl Lifecycle for BedrockProvisionedThroughput {
             return Ok(Flow::Stop);
         }
         let arn = ctx.bedrock.create_throughput(region, request).await?;
-        ctx.record_purchase(self.key(), request.model_units);
+        ctx.memory.record_purchase(self.key(), request.model_units);
         info!(throughput = %request.name, arn = %arn, model = %request.model_id, units = request.model_units, commitment = ?request.commitment, "provisioned throughput bought");
         crate::fault::after_create();
         let generation = self.metadata.generation;
@@ -326,7 +326,7 @@ async fn admit<'c, B: Bedrock>(
                 "listing the namespace's throughputs for its model-unit budget",
             ))?;
     let uid = resource.metadata.uid.as_deref().unwrap_or_default();
-    let others = guards::holdings(&throughputs.items, uid, &ctx.purchases());
+    let others = guards::holdings(&throughputs.items, uid, &ctx.memory.purchases());
     *held = Some(lock);
     Ok(plan::budget_refused(
         resource,
