@@ -6,6 +6,7 @@ pub mod cli;
 pub mod cluster;
 pub mod controller;
 pub mod fault;
+pub mod kinds;
 pub mod leader;
 pub mod metrics;
 pub mod server;

@@ -22,9 +22,12 @@ pub fn throughput_crd() -> CustomResourceDefinition {
     BedrockProvisionedThroughput::crd()
 }
 
-/// Every CRD of the operator, in the order to install them.
+/// Every CRD of the operator, in the order to install them (the kind registry's).
 pub fn crds() -> Vec<CustomResourceDefinition> {
-    vec![crd(), deployment_crd(), throughput_crd()]
+    crate::kinds::KINDS
+        .iter()
+        .map(|kind| (kind.crd)())
+        .collect()
 }
 
 /// One generated CRD file: its name under `crds/` (and the chart's `crds/`) and its text.
@@ -36,12 +39,11 @@ pub struct CrdFile {
 }
 
 /// Every CRD with the Rust file its type lives in.
-fn sources() -> [(CustomResourceDefinition, &'static str); 3] {
-    [
-        (crd(), "src/api/model.rs"),
-        (deployment_crd(), "src/api/deployment.rs"),
-        (throughput_crd(), "src/api/throughput.rs"),
-    ]
+fn sources() -> Vec<(CustomResourceDefinition, &'static str)> {
+    crate::kinds::KINDS
+        .iter()
+        .map(|kind| ((kind.crd)(), kind.source))
+        .collect()
 }
 
 /// Every CRD as the YAML file committed under `crds/`.
