@@ -272,6 +272,69 @@ pub fn found_by_name(
     }
 }
 
+/// Where every kind's plan starts: the object the status holds (its ARN) against the object
+/// found (by that ARN, or by name when the status holds none), and whose it is.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Match<'a, R> {
+    /// Nothing held and nothing of the name: create it.
+    Create,
+    /// Found by name, and its owner tags name this resource (it made it just before a crash):
+    /// take it back.
+    TakeBack(&'a R),
+    /// Found by name and adopted (`adoptionPolicy: Adopt`, nobody else holds it): the claim
+    /// goes first; `from` is whom it was tagged for before.
+    Adopt { found: &'a R, from: Option<Holder> },
+    /// Found, but another resource's (NameConflict): the status keeps no object.
+    Conflict {
+        found: &'a R,
+        holder: Option<Holder>,
+    },
+    /// The held object is gone although nobody asked the operator to delete it.
+    Missing { arn: String },
+    /// The held object, this resource's.
+    Held(&'a R),
+}
+
+/// The match every kind's plan starts from: `held`, the ARN the status holds; `found`, the
+/// object as read, with its `tags` when they were read; `adopt`, whether the spec asks for
+/// adoption; `owner`, the liveness of the owner the tags name.
+pub fn matching<'a, R>(
+    held: Option<String>,
+    found: Option<&'a R>,
+    tags: Option<&BTreeMap<String, String>>,
+    me: &Me<'_>,
+    adopt: bool,
+    owner: Liveness,
+) -> Match<'a, R> {
+    match (held, found) {
+        (None, None) => Match::Create,
+        (None, Some(found)) => match found_by_name(tags, me, adopt, owner) {
+            FoundByName::Ours => Match::TakeBack(found),
+            FoundByName::Adopt { from } => Match::Adopt { found, from },
+            FoundByName::Conflict { holder } => Match::Conflict { found, holder },
+        },
+        (Some(arn), None) => Match::Missing { arn },
+        // Another resource took the object over (a claim that raced, or an operator from
+        // before one owner): while that resource exists, the object is its.
+        (Some(_), Some(found)) => match tags.map(|tags| adoption(tags, me, owner)) {
+            Some(Adoption::Conflict(holder)) => Match::Conflict {
+                found,
+                holder: Some(holder),
+            },
+            _ => Match::Held(found),
+        },
+    }
+}
+
+/// The Adopted event's message of `noun` ("Bedrock model") `name` at `arn`, held before by
+/// `from`.
+pub fn adopted_message(noun: &str, name: &str, arn: &str, from: Option<&Holder>) -> String {
+    format!(
+        "adopted existing {noun} {name} ({arn}){}",
+        adopted_from(from)
+    )
+}
+
 /// The end of an Adopted event's message: whom the object was held by before, if anyone.
 pub fn adopted_from(from: Option<&Holder>) -> String {
     match from {
@@ -754,5 +817,100 @@ mod tests {
         assert!(owned.contains("team-b/m"), "{owned}");
         let untagged = left_message("Bedrock model", "shared", None);
         assert!(untagged.contains("whoever created it"), "{untagged}");
+    }
+
+    // --- the match every plan starts from -----------------------------------------------------
+
+    const FOUND: &str = "the object";
+
+    fn matched(
+        held: Option<&str>,
+        found: bool,
+        tags: Option<BTreeMap<String, String>>,
+        adopt: bool,
+    ) -> Match<'static, &'static str> {
+        let found = found.then_some(&FOUND);
+        matching(
+            held.map(str::to_string),
+            found,
+            tags.as_ref(),
+            &me(),
+            adopt,
+            Liveness::Unknown,
+        )
+    }
+
+    #[test]
+    fn nothing_held_and_nothing_found_is_a_create() {
+        assert_eq!(matched(None, false, None, false), Match::Create);
+    }
+
+    #[test]
+    fn an_object_found_by_name_with_this_resources_tags_is_taken_back() {
+        let tags = owned_by("ns", "m", ME);
+        assert_eq!(
+            matched(None, true, Some(tags), false),
+            Match::TakeBack(&FOUND)
+        );
+    }
+
+    #[test]
+    fn an_untagged_object_found_by_name_is_adopted_only_when_the_spec_asks() {
+        let untagged = tags(&[("team", "ml")]);
+        assert_eq!(
+            matched(None, true, Some(untagged.clone()), true),
+            Match::Adopt {
+                found: &FOUND,
+                from: None
+            }
+        );
+        assert_eq!(
+            matched(None, true, Some(untagged), false),
+            Match::Conflict {
+                found: &FOUND,
+                holder: None
+            }
+        );
+    }
+
+    #[test]
+    fn an_object_found_by_name_of_another_cluster_is_a_conflict_even_with_adopt() {
+        let theirs = owned_in(THERE, "ns", "m", "uid-other");
+        let Match::Conflict { found, holder } = matched(None, true, Some(theirs), true) else {
+            panic!("not a conflict");
+        };
+        assert_eq!(found, &FOUND);
+        assert!(holder.is_some());
+    }
+
+    #[test]
+    fn a_held_object_that_is_gone_is_missing() {
+        assert_eq!(
+            matched(Some("arn:held"), false, None, false),
+            Match::Missing {
+                arn: "arn:held".into()
+            }
+        );
+    }
+
+    #[test]
+    fn a_held_object_is_this_resources_unless_its_tags_name_another_living_holder() {
+        assert_eq!(
+            matched(Some("arn:held"), true, None, false),
+            Match::Held(&FOUND)
+        );
+        let mine = owned_by("ns", "m", ME);
+        assert_eq!(
+            matched(Some("arn:held"), true, Some(mine), false),
+            Match::Held(&FOUND)
+        );
+        let theirs = owned_in(THERE, "ns", "other", "uid-other");
+        assert!(matches!(
+            matched(Some("arn:held"), true, Some(theirs), false),
+            Match::Conflict {
+                holder: Some(_),
+                ..
+            }
+        ));
     }
 }

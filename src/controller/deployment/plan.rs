@@ -22,7 +22,7 @@ use crate::bedrock::{
 use crate::controller::call::{self, Call};
 pub use crate::controller::cleanup::Cleanup;
 use crate::controller::outcome::{self, Next, Note, Subject, Timing};
-use crate::controller::ownership::{self, Adoption, FoundByName, Holder, Me};
+use crate::controller::ownership::{self, Holder, Match, Me};
 use crate::controller::reference;
 pub use crate::controller::reference::{Lookup, Resolution};
 use crate::controller::scope::NamespaceScope;
@@ -402,55 +402,39 @@ pub fn plan_apply(
     if let Some(arn) = observation.model.arn() {
         status.desired_model_arn = Some(arn.to_string());
     }
-    match (status.deployment_arn.clone(), &observation.remote) {
-        (None, None) => plan_create(resource, valid, region, status, observation, Vec::new()),
-        (None, Some(found)) => {
-            // Found by name: this resource's when its owner tags say so (made just before a
-            // crash); taken over with adoptionPolicy: Adopt when nobody else holds it.
-            let adopt = valid.adoption_policy == AdoptionPolicy::Adopt;
-            let mut events = Vec::new();
-            let mut claim = false;
-            status.region = Some(region.to_string());
-            match ownership::found_by_name(observation.tags.as_ref(), &me, adopt, observation.owner)
-            {
-                FoundByName::Ours => {
-                    status.created_with = Some(created_with(valid, region));
-                }
-                FoundByName::Conflict { holder } => {
-                    return name_conflict(resource, valid, status, found, holder.as_ref(), timing);
-                }
-                FoundByName::Adopt { from } => {
-                    claim = true;
-                    status.created_with = Some(DeploymentCreatedWith {
-                        model_deployment_name: found.name.clone(),
-                        description: found.description.clone(),
-                        region: region.to_string(),
-                        adopted: true,
-                    });
-                    status.managed_tag_keys = resource.spec.tags.keys().cloned().collect();
-                    events.push(Note::normal(
-                        event::ADOPTED,
-                        "Adopt",
-                        format!(
-                            "adopted existing Bedrock deployment {} ({}){}",
-                            found.name,
-                            found.arn,
-                            ownership::adopted_from(from.as_ref())
-                        ),
-                    ));
-                }
-            }
-            status.deployment_arn = Some(found.arn.clone());
+    let adopt = valid.adoption_policy == AdoptionPolicy::Adopt;
+    let (held, tags) = (status.deployment_arn.clone(), observation.tags.as_ref());
+    let found = observation.remote.as_ref();
+    match ownership::matching(held, found, tags, &me, adopt, observation.owner) {
+        Match::Create => plan_create(resource, valid, region, status, observation, Vec::new()),
+        Match::TakeBack(found) => {
+            status.created_with = Some(created_with(valid, region));
+            hold(&mut status, found, region);
+            plan_existing(resource, valid, status, found, observation, timing, elapsed)
+        }
+        Match::Adopt { found, from } => {
+            status.created_with = Some(DeploymentCreatedWith {
+                model_deployment_name: found.name.clone(),
+                description: found.description.clone(),
+                region: region.to_string(),
+                adopted: true,
+            });
+            status.managed_tag_keys = resource.spec.tags.keys().cloned().collect();
+            hold(&mut status, found, region);
             let mut plan =
                 plan_existing(resource, valid, status, found, observation, timing, elapsed);
-            if claim {
-                claim_deployment(&mut plan, resource, &found.arn, &observation.cluster);
-            }
-            events.append(&mut plan.events);
-            plan.events = events;
+            claim_deployment(&mut plan, resource, &found.arn, &observation.cluster);
+            let noun = "Bedrock deployment";
+            let message = ownership::adopted_message(noun, &found.name, &found.arn, from.as_ref());
+            plan.events
+                .insert(0, Note::normal(event::ADOPTED, "Adopt", message));
             plan
         }
-        (Some(arn), None) => {
+        Match::Conflict { found, holder } => {
+            status.region = Some(region.to_string());
+            name_conflict(resource, valid, status, found, holder.as_ref(), timing)
+        }
+        Match::Missing { arn } => {
             // Gone although nobody asked this operator to delete it.
             let was_failed = is_failed(&status);
             status.recreations += 1;
@@ -468,16 +452,16 @@ pub fn plan_apply(
             };
             plan_create(resource, valid, region, status, observation, events)
         }
-        (Some(_), Some(found)) => {
-            if let Some(tags) = &observation.tags
-                && let Adoption::Conflict(holder) =
-                    ownership::adoption(tags, &me, observation.owner)
-            {
-                return name_conflict(resource, valid, status, found, Some(&holder), timing);
-            }
+        Match::Held(found) => {
             plan_existing(resource, valid, status, found, observation, timing, elapsed)
         }
     }
+}
+
+/// Holds the deployment found by name (taken back or adopted).
+fn hold(status: &mut BedrockCustomModelDeploymentStatus, found: &RemoteDeployment, region: &str) {
+    status.region = Some(region.to_string());
+    status.deployment_arn = Some(found.arn.clone());
 }
 
 /// NameConflict: the deployment found by name is not this resource's to take. The status keeps

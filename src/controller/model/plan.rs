@@ -21,7 +21,7 @@ use crate::controller::call::{self, Call};
 pub use crate::controller::cleanup::Cleanup;
 use crate::controller::guards::{Guarded, Guards, NOTHING_SENT};
 use crate::controller::outcome::{self, Subject};
-use crate::controller::ownership::{self, Adoption, FoundByName, Holder, Liveness, Me};
+use crate::controller::ownership::{self, Holder, Liveness, Match, Me};
 use crate::controller::scope::NamespaceScope;
 
 pub use crate::controller::outcome::{Next, Note, Timing, poll_delay, retry_delay};
@@ -429,53 +429,37 @@ pub fn plan_apply(
     elapsed_since_creation: Option<Duration>,
 ) -> Plan {
     let mut status = base_status(resource, region);
-    match (status.model_arn.clone(), &observation.model) {
-        (None, None) => plan_create(resource, region, status, &observation.cluster, Vec::new()),
-        (None, Some(model)) => {
-            let me = Me::of(&resource.metadata, &observation.cluster);
-            let adopt = resource.spec.adoption_policy == AdoptionPolicy::Adopt;
-            let mut events = Vec::new();
-            let mut claim = false;
-            match ownership::found_by_name(observation.tags.as_ref(), &me, adopt, observation.owner)
-            {
-                // Created by this resource earlier (e.g. just before a crash): take it back.
-                FoundByName::Ours => {
-                    status.created_with = Some(desired_parameters(resource, region));
-                }
-                FoundByName::Conflict { holder } => {
-                    return name_conflict(
-                        resource,
-                        region,
-                        status,
-                        &model.arn,
-                        holder.as_ref(),
-                        timing,
-                    );
-                }
-                FoundByName::Adopt { from } => {
-                    claim = true;
-                    status.created_with = Some(CreatedWith {
-                        model_name: model.name.clone(),
-                        source: None,
-                        role_arn: None,
-                        kms_key_arn: model.kms_key_arn.clone(),
-                        region: region.to_string(),
-                        adopted: true,
-                    });
-                    events.push(Note::normal(
-                        event::ADOPTED,
-                        "Adopt",
-                        format!(
-                            "adopted existing Bedrock model {} ({}){}",
-                            model.name,
-                            model.arn,
-                            ownership::adopted_from(from.as_ref())
-                        ),
-                    ));
-                }
-            }
-            status.model_arn = Some(model.arn.clone());
-            status.region = Some(region.to_string());
+    let me = Me::of(&resource.metadata, &observation.cluster);
+    let adopt = resource.spec.adoption_policy == AdoptionPolicy::Adopt;
+    let (held, tags) = (status.model_arn.clone(), observation.tags.as_ref());
+    let found = observation.model.as_ref();
+    let elapsed = elapsed_since_creation;
+    match ownership::matching(held, found, tags, &me, adopt, observation.owner) {
+        Match::Create => plan_create(resource, region, status, &observation.cluster, Vec::new()),
+        // Created by this resource earlier (e.g. just before a crash): take it back.
+        Match::TakeBack(model) => {
+            status.created_with = Some(desired_parameters(resource, region));
+            hold(&mut status, model, region);
+            plan_existing(
+                resource,
+                region,
+                status,
+                model,
+                observation,
+                timing,
+                elapsed,
+            )
+        }
+        Match::Adopt { found: model, from } => {
+            status.created_with = Some(CreatedWith {
+                model_name: model.name.clone(),
+                source: None,
+                role_arn: None,
+                kms_key_arn: model.kms_key_arn.clone(),
+                region: region.to_string(),
+                adopted: true,
+            });
+            hold(&mut status, model, region);
             let mut plan = plan_existing(
                 resource,
                 region,
@@ -483,16 +467,27 @@ pub fn plan_apply(
                 model,
                 observation,
                 timing,
-                elapsed_since_creation,
+                elapsed,
             );
-            if claim {
-                claim_model(&mut plan, resource, &model.arn, &observation.cluster);
-            }
-            events.append(&mut plan.events);
-            plan.events = events;
+            claim_model(&mut plan, resource, &model.arn, &observation.cluster);
+            let noun = "Bedrock model";
+            let message = ownership::adopted_message(noun, &model.name, &model.arn, from.as_ref());
+            plan.events
+                .insert(0, Note::normal(event::ADOPTED, "Adopt", message));
             plan
         }
-        (Some(arn), None) => {
+        Match::Conflict {
+            found: model,
+            holder,
+        } => name_conflict(
+            resource,
+            region,
+            status,
+            &model.arn,
+            holder.as_ref(),
+            timing,
+        ),
+        Match::Missing { arn } => {
             // The model is gone although nobody asked this operator to delete it.
             let was_failed = is_failed(&status);
             status.recreations += 1;
@@ -510,27 +505,22 @@ pub fn plan_apply(
             };
             plan_create(resource, region, status, &observation.cluster, events)
         }
-        (Some(_), Some(model)) => {
-            // Another resource took the model over (a claim that raced, or an operator from
-            // before one-owner): while that resource exists, the model is its.
-            let me = Me::of(&resource.metadata, &observation.cluster);
-            if let Some(tags) = &observation.tags
-                && let Adoption::Conflict(holder) =
-                    ownership::adoption(tags, &me, observation.owner)
-            {
-                return name_conflict(resource, region, status, &model.arn, Some(&holder), timing);
-            }
-            plan_existing(
-                resource,
-                region,
-                status,
-                model,
-                observation,
-                timing,
-                elapsed_since_creation,
-            )
-        }
+        Match::Held(model) => plan_existing(
+            resource,
+            region,
+            status,
+            model,
+            observation,
+            timing,
+            elapsed,
+        ),
     }
+}
+
+/// Holds the model found by name (taken back or adopted).
+fn hold(status: &mut BedrockCustomModelStatus, model: &RemoteModel, region: &str) {
+    status.model_arn = Some(model.arn.clone());
+    status.region = Some(region.to_string());
 }
 
 /// Turns an adoption's tag change into a claim: the owner tags go on the model first thing

@@ -29,7 +29,7 @@ use crate::controller::call::{self, Call};
 pub use crate::controller::cleanup::Cleanup;
 use crate::controller::guards::{self, Guards, Holding};
 use crate::controller::outcome::{self, Next, Note, Subject, Timing};
-use crate::controller::ownership::{self, Adoption, FoundByName, Holder, Me};
+use crate::controller::ownership::{self, Holder, Match, Me};
 use crate::controller::reference;
 pub use crate::controller::reference::{Lookup, Resolution};
 use crate::controller::scope::NamespaceScope;
@@ -445,65 +445,52 @@ pub fn plan_apply(
     if let Some(arn) = observation.model.arn() {
         status.desired_model_arn = Some(arn.to_string());
     }
-    match (status.provisioned_model_arn.clone(), &observation.remote) {
-        (None, None) => plan_create(resource, valid, region, status, observation, Vec::new()),
-        (None, Some(found)) => {
-            // Found by name: this resource's when its owner tags say so (made just before a
-            // crash); taken over with adoptionPolicy: Adopt when nobody else holds it.
-            let adopt = valid.adoption_policy == AdoptionPolicy::Adopt;
-            let mut events = Vec::new();
-            let mut claim = false;
-            status.region = Some(region.to_string());
-            match ownership::found_by_name(observation.tags.as_ref(), &me, adopt, observation.owner)
-            {
-                FoundByName::Ours => {
-                    status.created_with = Some(created_with(valid, region));
-                }
-                FoundByName::Conflict { holder } => {
-                    return name_conflict(resource, valid, status, found, holder.as_ref(), timing);
-                }
-                FoundByName::Adopt { from } => {
-                    claim = true;
-                    status.created_with = Some(ThroughputCreatedWith {
-                        model_units: found.model_units,
-                        commitment_duration: found.commitment.as_deref().and_then(commitment),
-                        region: region.to_string(),
-                        adopted: true,
-                    });
-                    status.managed_tag_keys = resource.spec.tags.keys().cloned().collect();
-                    events.push(Note::normal(
-                        event::ADOPTED,
-                        "Adopt",
-                        format!(
-                            "adopted existing provisioned throughput {} ({}){}",
-                            found.name,
-                            found.arn,
-                            ownership::adopted_from(from.as_ref())
-                        ),
-                    ));
-                }
-            }
-            status.provisioned_model_arn = Some(found.arn.clone());
+    let adopt = valid.adoption_policy == AdoptionPolicy::Adopt;
+    let (held, tags) = (
+        status.provisioned_model_arn.clone(),
+        observation.tags.as_ref(),
+    );
+    let found = observation.remote.as_ref();
+    match ownership::matching(held, found, tags, &me, adopt, observation.owner) {
+        Match::Create => plan_create(resource, valid, region, status, observation, Vec::new()),
+        Match::TakeBack(found) => {
+            status.created_with = Some(created_with(valid, region));
+            hold(&mut status, found, region);
+            plan_existing(resource, valid, status, found, observation, timing, elapsed)
+        }
+        Match::Adopt { found, from } => {
+            status.created_with = Some(ThroughputCreatedWith {
+                model_units: found.model_units,
+                commitment_duration: found.commitment.as_deref().and_then(commitment),
+                region: region.to_string(),
+                adopted: true,
+            });
+            status.managed_tag_keys = resource.spec.tags.keys().cloned().collect();
+            hold(&mut status, found, region);
             let mut plan =
                 plan_existing(resource, valid, status, found, observation, timing, elapsed);
-            if claim {
-                claim_throughput(&mut plan, resource, &found.arn, &observation.cluster);
-            }
-            events.append(&mut plan.events);
-            plan.events = events;
+            claim_throughput(&mut plan, resource, &found.arn, &observation.cluster);
+            let noun = "provisioned throughput";
+            let message = ownership::adopted_message(noun, &found.name, &found.arn, from.as_ref());
+            plan.events
+                .insert(0, Note::normal(event::ADOPTED, "Adopt", message));
             plan
         }
-        (Some(arn), None) => plan_missing(resource, valid, region, status, observation, &arn),
-        (Some(_), Some(found)) => {
-            if let Some(tags) = &observation.tags
-                && let Adoption::Conflict(holder) =
-                    ownership::adoption(tags, &me, observation.owner)
-            {
-                return name_conflict(resource, valid, status, found, Some(&holder), timing);
-            }
+        Match::Conflict { found, holder } => {
+            status.region = Some(region.to_string());
+            name_conflict(resource, valid, status, found, holder.as_ref(), timing)
+        }
+        Match::Missing { arn } => plan_missing(resource, valid, region, status, observation, &arn),
+        Match::Held(found) => {
             plan_existing(resource, valid, status, found, observation, timing, elapsed)
         }
     }
+}
+
+/// Holds the throughput found by name (taken back or adopted).
+fn hold(status: &mut BedrockProvisionedThroughputStatus, found: &RemoteThroughput, region: &str) {
+    status.region = Some(region.to_string());
+    status.provisioned_model_arn = Some(found.arn.clone());
 }
 
 fn commitment(value: &str) -> Option<CommitmentDuration> {
