@@ -11,8 +11,8 @@ use super::{
     check_cases, failed_cases, gen2, health_under, ready, synced,
 };
 
-/// A BedrockCustomModel. Neither script reads kind or spec, so the topics both kinds share
-/// use it for both.
+/// A BedrockCustomModel. No script reads kind or spec, so the topics every kind shares use it
+/// for all of them.
 fn object(metadata: Value, status: Value) -> Value {
     json!({
         "apiVersion": "bedrock-operator.dev/v1alpha1",
