@@ -11,6 +11,46 @@ use serde::de::DeserializeOwned;
 use super::outcome::Subject;
 use crate::metrics::Metrics;
 
+/// The accessors of a `Managed` impl that every kind writes the same, for a status with
+/// `conditions` and `observed_generation` fields and a resource with a `status` field; and
+/// where the status holds its object: `held_region` and `held_name` read `region` and
+/// `$name` only while `$arn` is set.
+macro_rules! status_access {
+    ($arn:ident, $name:ident) => {
+        fn status(&self) -> Option<&Self::Status> {
+            self.status.as_ref()
+        }
+        fn status_conditions(
+            status: &Self::Status,
+        ) -> &[k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition] {
+            &status.conditions
+        }
+        fn set_status_conditions(
+            status: &mut Self::Status,
+            conditions: Vec<k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition>,
+        ) {
+            status.conditions = conditions;
+        }
+        fn set_observed_generation(status: &mut Self::Status, generation: Option<i64>) {
+            status.observed_generation = generation;
+        }
+        fn held_name(&self) -> Option<&str> {
+            let status = self.status.as_ref()?;
+            status.$arn.as_ref()?;
+            status.$name.as_deref()
+        }
+        fn given_region(&self) -> Option<&str> {
+            self.spec.region.as_deref()
+        }
+        fn held_region(&self) -> Option<&str> {
+            let status = self.status.as_ref()?;
+            status.$arn.as_ref()?;
+            status.region.as_deref()
+        }
+    };
+}
+pub(crate) use status_access;
+
 /// A resource kind the operator manages: its status type and the few facts the stage driver,
 /// the status writer and the metrics need. Each kind's decisions stay in its own plan.
 pub trait Managed:

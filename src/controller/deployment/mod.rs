@@ -12,7 +12,7 @@ use super::context::Context;
 use super::driver::Stages;
 use super::error::Error;
 use super::holding::Lost;
-use super::kind::{KindLabel, Managed};
+use super::kind::{KindLabel, Managed, status_access};
 use super::lifecycle::{Flow, Lifecycle};
 use super::outcome::{self, Note};
 use super::reference::Resolution;
@@ -33,44 +33,15 @@ use plan::{Lookup, Plan};
 
 impl Managed for BedrockCustomModelDeployment {
     type Status = BedrockCustomModelDeploymentStatus;
+    status_access!(deployment_arn, model_deployment_name);
     const KIND: KindLabel = KindLabel::BedrockCustomModelDeployment;
 
-    fn status(&self) -> Option<&Self::Status> {
-        self.status.as_ref()
-    }
-    fn status_conditions(
-        status: &Self::Status,
-    ) -> &[k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition] {
-        &status.conditions
-    }
-    fn set_status_conditions(
-        status: &mut Self::Status,
-        conditions: Vec<k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition>,
-    ) {
-        status.conditions = conditions;
-    }
-    fn set_observed_generation(status: &mut Self::Status, generation: Option<i64>) {
-        status.observed_generation = generation;
-    }
     fn bedrock_name(&self) -> &str {
         self.deployment_name()
     }
     const NAME_FIELD: &'static str = "spec.modelDeploymentName";
     fn given_name(&self) -> Option<&str> {
         self.spec.model_deployment_name.as_deref()
-    }
-    fn held_name(&self) -> Option<&str> {
-        let status = self.status.as_ref()?;
-        status.deployment_arn.as_ref()?;
-        status.model_deployment_name.as_deref()
-    }
-    fn given_region(&self) -> Option<&str> {
-        self.spec.region.as_deref()
-    }
-    fn held_region(&self) -> Option<&str> {
-        let status = self.status.as_ref()?;
-        status.deployment_arn.as_ref()?;
-        status.region.as_deref()
     }
     fn set_given_name(&mut self, name: String) {
         self.spec.model_deployment_name = Some(name);

@@ -4,7 +4,6 @@
 
 use std::convert::Infallible;
 
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use k8s_openapi::jiff::Timestamp;
 use kube::ResourceExt;
 use kube::api::Api;
@@ -21,7 +20,7 @@ use super::driver::Stages;
 use super::error::Error;
 use super::holding::Lost;
 use super::index::Stores;
-use super::kind::{KindLabel, Managed};
+use super::kind::{KindLabel, Managed, status_access};
 use super::lifecycle::{Flow, Lifecycle};
 use super::outcome::{self, Note};
 use super::ownership;
@@ -36,39 +35,15 @@ use plan::{Lookup, Observation, Plan, Regions};
 
 impl Managed for BedrockCustomModel {
     type Status = BedrockCustomModelStatus;
+    status_access!(model_arn, model_name);
     const KIND: KindLabel = KindLabel::BedrockCustomModel;
 
-    fn status(&self) -> Option<&Self::Status> {
-        self.status.as_ref()
-    }
-    fn status_conditions(status: &Self::Status) -> &[Condition] {
-        &status.conditions
-    }
-    fn set_status_conditions(status: &mut Self::Status, conditions: Vec<Condition>) {
-        status.conditions = conditions;
-    }
-    fn set_observed_generation(status: &mut Self::Status, generation: Option<i64>) {
-        status.observed_generation = generation;
-    }
     fn bedrock_name(&self) -> &str {
         self.model_name()
     }
     const NAME_FIELD: &'static str = "spec.modelName";
     fn given_name(&self) -> Option<&str> {
         self.spec.model_name.as_deref()
-    }
-    fn held_name(&self) -> Option<&str> {
-        let status = self.status.as_ref()?;
-        status.model_arn.as_ref()?;
-        status.model_name.as_deref()
-    }
-    fn given_region(&self) -> Option<&str> {
-        self.spec.region.as_deref()
-    }
-    fn held_region(&self) -> Option<&str> {
-        let status = self.status.as_ref()?;
-        status.model_arn.as_ref()?;
-        status.region.as_deref()
     }
     fn set_given_name(&mut self, name: String) {
         self.spec.model_name = Some(name);

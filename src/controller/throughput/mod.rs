@@ -16,7 +16,7 @@ use super::driver::Stages;
 use super::error::Error;
 use super::guards;
 use super::holding::Lost;
-use super::kind::{KindLabel, Managed};
+use super::kind::{KindLabel, Managed, status_access};
 use super::lifecycle::{Flow, Lifecycle};
 use super::locks::Held;
 use super::outcome::{self, Note};
@@ -41,44 +41,15 @@ use plan::{Lookup, Plan};
 
 impl Managed for BedrockProvisionedThroughput {
     type Status = BedrockProvisionedThroughputStatus;
+    status_access!(provisioned_model_arn, provisioned_model_name);
     const KIND: KindLabel = KindLabel::BedrockProvisionedThroughput;
 
-    fn status(&self) -> Option<&Self::Status> {
-        self.status.as_ref()
-    }
-    fn status_conditions(
-        status: &Self::Status,
-    ) -> &[k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition] {
-        &status.conditions
-    }
-    fn set_status_conditions(
-        status: &mut Self::Status,
-        conditions: Vec<k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition>,
-    ) {
-        status.conditions = conditions;
-    }
-    fn set_observed_generation(status: &mut Self::Status, generation: Option<i64>) {
-        status.observed_generation = generation;
-    }
     fn bedrock_name(&self) -> &str {
         self.provisioned_model_name()
     }
     const NAME_FIELD: &'static str = "spec.provisionedModelName";
     fn given_name(&self) -> Option<&str> {
         self.spec.provisioned_model_name.as_deref()
-    }
-    fn held_name(&self) -> Option<&str> {
-        let status = self.status.as_ref()?;
-        status.provisioned_model_arn.as_ref()?;
-        status.provisioned_model_name.as_deref()
-    }
-    fn given_region(&self) -> Option<&str> {
-        self.spec.region.as_deref()
-    }
-    fn held_region(&self) -> Option<&str> {
-        let status = self.status.as_ref()?;
-        status.provisioned_model_arn.as_ref()?;
-        status.region.as_deref()
     }
     fn set_given_name(&mut self, name: String) {
         self.spec.provisioned_model_name = Some(name);
