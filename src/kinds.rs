@@ -9,7 +9,7 @@ use kube::CustomResourceExt;
 
 use crate::api::{BedrockCustomModel, BedrockCustomModelDeployment, BedrockProvisionedThroughput};
 use crate::bedrock::Operation;
-use crate::controller::KindLabel;
+use crate::metrics::KindLabel;
 
 /// One resource kind.
 #[derive(Clone, Copy, Debug)]

@@ -5,6 +5,7 @@ pub mod bedrock;
 pub mod cli;
 pub mod cluster;
 pub mod controller;
+pub mod crd;
 pub mod fault;
 pub mod kinds;
 pub mod leader;

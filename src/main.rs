@@ -7,7 +7,7 @@ use bedrock_operator::cli::{Cli, Command, RunArgs};
 use bedrock_operator::leader::{self, Ended, LeaderSettings};
 use bedrock_operator::metrics::Metrics;
 use bedrock_operator::server::{self, Health};
-use bedrock_operator::{api, cluster, controller, telemetry};
+use bedrock_operator::{cluster, controller, telemetry};
 use clap::Parser;
 use rand::Rng;
 use tokio::sync::watch;
@@ -24,7 +24,7 @@ static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 async fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Crd => match api::crd::crds_yaml() {
+        Command::Crd => match bedrock_operator::crd::crds_yaml() {
             Ok(yaml) => {
                 print!("{yaml}");
                 ExitCode::SUCCESS

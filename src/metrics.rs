@@ -3,7 +3,6 @@
 
 use crate::api::ModelStatus;
 use crate::api::deployment::DeploymentStatus;
-use crate::controller::KindLabel;
 use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::fmt::Debug;
@@ -16,6 +15,16 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
+
+/// The `kind` label of the metrics: the resource's Kubernetes kind.
+#[derive(
+    Clone, Copy, Debug, Hash, PartialEq, Eq, prometheus_client::encoding::EncodeLabelValue,
+)]
+pub enum KindLabel {
+    BedrockCustomModel,
+    BedrockCustomModelDeployment,
+    BedrockProvisionedThroughput,
+}
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct OutcomeLabels {

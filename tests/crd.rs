@@ -1,6 +1,6 @@
 //! The committed CRDs are exactly what the Rust types generate.
 
-use bedrock_operator::api::crd;
+use bedrock_operator::crd;
 
 #[test]
 fn committed_crd_matches_the_generator() {

@@ -30,9 +30,10 @@ use anyhow::{Context, Result, bail};
 use bedrock_operator::api::{
     BedrockCustomModel, BedrockCustomModelDeployment, BedrockCustomModelDeploymentSpec,
     BedrockCustomModelSpec, BedrockProvisionedThroughput, BedrockProvisionedThroughputSpec,
-    conditions, crd,
+    conditions,
 };
 use bedrock_operator::controller::FIELD_MANAGER;
+use bedrock_operator::crd;
 use futures::future::try_join_all;
 use kube::Resource;
 use kube::api::{Api, ApiResource, DeleteParams, DynamicObject, Patch, PatchParams};

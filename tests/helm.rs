@@ -856,7 +856,7 @@ fn the_charts_crds_render_to_the_generated_ones() -> Result<()> {
         !root.join("charts/bedrock-operator/crds").exists(),
         "no crds/ folder: Helm would install it once and never upgrade it"
     );
-    let generated = bedrock_operator::api::crd::crds();
+    let generated = bedrock_operator::crd::crds();
     let rendered = render(json!({}))?;
     let crds = rendered.all("CustomResourceDefinition");
     assert_eq!(crds.len(), generated.len(), "every CRD, once");
@@ -1092,7 +1092,7 @@ fn the_docs_clean_up_names_every_kind_and_crd() -> Result<()> {
         names.iter().map(String::as_str).collect(),
         "{delete_crd}"
     );
-    for crd in bedrock_operator::api::crd::crds() {
+    for crd in bedrock_operator::crd::crds() {
         let plural = crd.spec.names.plural;
         assert!(
             commands.contains(&plural),

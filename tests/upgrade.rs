@@ -593,7 +593,7 @@ async fn upgrade_from_the_previous_release_upgrades_the_crds_and_keeps_every_res
     {
         Ok(release) => bail!("helm upgrade --reuse-values went through: {release}"),
         Err(error) => assert!(
-            format!("{error:#}").contains(bedrock_operator::api::crd::CRDS_UNSET),
+            format!("{error:#}").contains(bedrock_operator::crd::CRDS_UNSET),
             "{error:#}"
         ),
     }
@@ -621,7 +621,7 @@ async fn upgrade_from_the_previous_release_upgrades_the_crds_and_keeps_every_res
     assert_eq!(upgraded["info"]["status"], "deployed", "{upgraded}");
     assert_eq!(upgraded["version"], 2);
     assert_eq!(upgraded["chart"]["metadata"]["version"], pushed.version);
-    for crd in bedrock_operator::api::crd::crds() {
+    for crd in bedrock_operator::crd::crds() {
         let name = crd.metadata.name.clone().context("a CRD name")?;
         let served = crds.get(&name).await?;
         let annotations = served.metadata.annotations.clone().unwrap_or_default();

@@ -433,8 +433,8 @@ mod tests {
             tags
         };
         assert_eq!(
-            field(super::super::crd::deployment_crd()),
-            field(super::super::crd::crd())
+            field(crate::crd::deployment_crd()),
+            field(crate::crd::crd())
         );
     }
 }

@@ -46,7 +46,7 @@ fn resource(
 }
 
 fn schema() -> Value {
-    let crd = serde_json::to_value(crate::api::crd::deployment_crd()).expect("CRD serializes");
+    let crd = serde_json::to_value(crate::crd::deployment_crd()).expect("CRD serializes");
     crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"].clone()
 }
 

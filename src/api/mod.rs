@@ -2,7 +2,6 @@
 
 pub mod cel;
 pub mod conditions;
-pub mod crd;
 pub mod deployment;
 pub mod model;
 pub mod patterns;

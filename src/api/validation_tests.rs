@@ -537,7 +537,7 @@ fn valid_specs_have_no_errors() {
 // ---------------------------------------------------------------------------------------------
 
 fn schema() -> Value {
-    let crd = serde_json::to_value(crate::api::crd::crd()).expect("CRD serializes");
+    let crd = serde_json::to_value(crate::crd::crd()).expect("CRD serializes");
     crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"].clone()
 }
 

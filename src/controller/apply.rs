@@ -13,7 +13,6 @@ use kube::runtime::controller::Action;
 use tracing::warn;
 
 use super::context::Context;
-use super::driver;
 use super::error::Error;
 use super::holding::{self, Lost};
 use super::lifecycle::{self, KindPlan, Lifecycle};
@@ -22,6 +21,7 @@ use super::outcome::{self, Timing};
 use super::ownership::{self, Liveness, Me};
 use super::reference::Lookup;
 use super::report::{fail, finish};
+use super::schedule;
 use crate::api::conditions::reason;
 use crate::api::validation::FieldError;
 use crate::bedrock::{Bedrock, BedrockError};
@@ -154,7 +154,7 @@ pub async fn apply<K: Apply, B: Bedrock>(resource: &K, ctx: &Context<B>) -> Resu
     if ctx.memory.first_look(resource) && resource.settled() {
         // Counted in the gauges from the first look on, though not looked at in Bedrock yet.
         K::record_state(&ctx.metrics, &resource.key(), resource.status());
-        return Ok(Action::requeue(driver::spread(ctx.timing.resync)));
+        return Ok(Action::requeue(schedule::spread(ctx.timing.resync)));
     }
 
     // Observe.

@@ -13,30 +13,13 @@ use super::context::Context;
 use super::error::Error;
 use super::holding;
 use super::kind::Managed;
+pub use super::lifecycle::Cleanup;
 use super::lifecycle::{self, Lifecycle};
 use super::outcome::{self, Note};
 use super::ownership::{self, Deletion, Me};
 use super::report::{publish, report};
 use crate::api::conditions::{event, reason};
 use crate::bedrock::{Bedrock, BedrockError, ErrorClass};
-
-/// What deleting the resource takes, as the kind decides it from the resource alone.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Cleanup {
-    /// deletionPolicy Retain: keep the object, let the resource go.
-    Retain,
-    /// Delete the object the status holds.
-    Delete { arn: String },
-    /// The status holds no object, but one may have been created just before a crash (or
-    /// the one of that name is another's, NameConflict): look it up by name and delete it if
-    /// it is this resource's.
-    LookUp { name: String },
-    /// Bedrock will not delete the object before `until` (RFC 3339), `wait` from now (the end
-    /// of a commitment term): no call until then.
-    Until { until: String, wait: Duration },
-    /// Nothing was ever created for this resource: no AWS call.
-    Nothing,
-}
 
 /// How a deletion ends, for now.
 #[derive(Clone, Debug, PartialEq, Eq)]

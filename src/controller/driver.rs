@@ -5,7 +5,7 @@
 use std::future::Future;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use kube::api::Api;
 use kube::core::error_boundary::DeserializeGuard;
@@ -13,7 +13,6 @@ use kube::runtime::controller::Action;
 use kube::runtime::finalizer::{Event as Finalizer, finalizer};
 use kube::runtime::watcher;
 use kube::{Resource, ResourceExt};
-use rand::Rng;
 
 use super::context::Context;
 use super::error::Error;
@@ -21,14 +20,12 @@ use super::guards::{Guards, NOTHING_SENT};
 use super::kind::Managed;
 use super::outcome::{self, Next};
 use super::report;
+use super::schedule::jitter;
 use crate::api::conditions::reason;
 use crate::api::throughput::CONFIRM_COMMITMENT_ANNOTATION;
 use crate::api::validation::FieldError;
 use crate::api::{FINALIZER, RETRY_ANNOTATION, TAKE_OVER_ANNOTATION};
 use crate::bedrock::{Bedrock, ErrorClass};
-
-/// The pause before the next step of a multi-step change (replace = delete, then create).
-const SOON: Duration = Duration::from_millis(200);
 
 /// One kind's stages. Everything they decide comes from the kind's pure plan.
 pub trait Stages<B: Bedrock>: Managed {
@@ -164,28 +161,6 @@ pub fn error_policy<K: Managed, B: Bedrock>(
         .bedrock()
         .map_or(ErrorClass::Retryable, |bedrock| bedrock.class());
     Action::requeue(jitter(outcome::retry_delay(class, failures, &ctx.timing)))
-}
-
-/// The controller action for a plan's `next`.
-pub fn action<B>(ctx: &Context<B>, next: &Next) -> Action {
-    match next {
-        Next::Poll(delay) | Next::After(delay) => Action::requeue(*delay),
-        Next::Resync => Action::requeue(jitter(ctx.timing.resync)),
-        Next::AwaitChange => Action::await_change(),
-        Next::Soon => Action::requeue(SOON),
-    }
-}
-
-/// A point in the first resync period, uniformly: where a settled resource seen for the first
-/// time gets its first look (a restart or a new leader must not read every object at once).
-pub fn spread(period: Duration) -> Duration {
-    period.mul_f64(rand::rng().random_range(0.0..1.0))
-}
-
-/// ±10 % so that resources created together do not resync together.
-pub fn jitter(period: Duration) -> Duration {
-    let factor = rand::rng().random_range(0.9..1.1);
-    period.mul_f64(factor)
 }
 
 /// What of an object, when it changes, calls for a reconcile: its generation (the spec), the

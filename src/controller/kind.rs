@@ -9,6 +9,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::outcome::Subject;
+pub use crate::metrics::KindLabel;
 use crate::metrics::Metrics;
 
 /// The accessors of a `Managed` impl that every kind writes the same, for a status with
@@ -120,14 +121,4 @@ pub trait Managed:
     fn key(&self) -> String {
         self.uid().unwrap_or_else(|| self.name_any())
     }
-}
-
-/// The `kind` label of the metrics: the resource's Kubernetes kind.
-#[derive(
-    Clone, Copy, Debug, Hash, PartialEq, Eq, prometheus_client::encoding::EncodeLabelValue,
-)]
-pub enum KindLabel {
-    BedrockCustomModel,
-    BedrockCustomModelDeployment,
-    BedrockProvisionedThroughput,
 }

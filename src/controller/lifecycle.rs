@@ -3,11 +3,11 @@
 //! through its hooks, the shared calls (delete for replacement, claim, tags) here.
 
 use std::future::Future;
+use std::time::Duration;
 
 use tracing::debug;
 
 use super::call::Call;
-use super::cleanup::Cleanup;
 use super::context::Context;
 use super::error::Error;
 use super::holding::{self, Lost};
@@ -20,6 +20,24 @@ use crate::bedrock::{Bedrock, BedrockError};
 /// The plan of a kind.
 pub type KindPlan<K> =
     Plan<<K as Managed>::Status, Call<<K as Lifecycle>::Create, <K as Lifecycle>::Update>>;
+
+/// What deleting the resource takes, as the kind decides it from the resource alone.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Cleanup {
+    /// deletionPolicy Retain: keep the object, let the resource go.
+    Retain,
+    /// Delete the object the status holds.
+    Delete { arn: String },
+    /// The status holds no object, but one may have been created just before a crash (or
+    /// the one of that name is another's, NameConflict): look it up by name and delete it if
+    /// it is this resource's.
+    LookUp { name: String },
+    /// Bedrock will not delete the object before `until` (RFC 3339), `wait` from now (the end
+    /// of a commitment term): no call until then.
+    Until { until: String, wait: Duration },
+    /// Nothing was ever created for this resource: no AWS call.
+    Nothing,
+}
 
 /// Whether the act loop goes on after a create.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -47,6 +47,7 @@ use model::sweep;
 pub mod outcome;
 pub mod ownership;
 mod report;
+mod schedule;
 pub mod scope;
 mod settings;
 

@@ -11,10 +11,10 @@ use serde_json::json;
 use tracing::{info, warn};
 
 use super::context::Context;
-use super::driver;
 use super::error::Error;
 use super::kind::Managed;
 use super::outcome::{self, Note, Plan};
+use super::schedule;
 use crate::api::conditions::{self, Desired, reason};
 use crate::bedrock::{Bedrock, BedrockError};
 use kube::runtime::controller::Action;
@@ -88,7 +88,7 @@ pub async fn finish<K: Managed, A, B: Bedrock>(
 ) -> Result<Action, Error> {
     report(resource, ctx, &plan.status, &plan.conditions, &plan.events).await?;
     ctx.memory.succeeded(resource);
-    Ok(driver::action(ctx, &plan.next))
+    Ok(schedule::action(ctx, &plan.next))
 }
 
 /// Shows a failed Bedrock call on the resource when it is worth showing (the shared, pure

@@ -6,9 +6,10 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use bedrock_emulator::{Emulator, EmulatorConfig, EmulatorHandle, Operation};
+use bedrock_operator::api::BedrockCustomModel;
 use bedrock_operator::api::conditions;
-use bedrock_operator::api::{BedrockCustomModel, crd};
 use bedrock_operator::controller::Managed;
+use bedrock_operator::crd;
 use k8s_openapi::api::events::v1::Event;
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams};
 use serde_json::{Value, json};

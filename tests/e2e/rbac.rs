@@ -52,9 +52,7 @@ impl ChartIdentity {
         let plane = testkit::shared().await?;
         // The CRD must be there for the grants to mean anything (each test process may have
         // a control plane of its own).
-        plane
-            .install_crds(&bedrock_operator::api::crd::crds())
-            .await?;
+        plane.install_crds(&bedrock_operator::crd::crds()).await?;
         let namespace = plane.create_namespace(prefix).await?;
         // The release is named after its namespace, so cluster-scoped names never collide
         // between tests sharing the control plane.

@@ -353,7 +353,7 @@ static MALFORMED_PLANE: tokio::sync::OnceCell<testkit::ControlPlane> =
 /// which is then replaced (the API server does not revalidate stored objects).
 #[tokio::test]
 async fn malformed_object_does_not_stop_the_others() -> Result<()> {
-    use bedrock_operator::api::crd;
+    use bedrock_operator::crd;
     let plane = MALFORMED_PLANE
         .get_or_try_init(testkit::ControlPlane::start)
         .await?;

@@ -127,7 +127,7 @@ pub fn fenced_blocks(markdown: &str, language: &str) -> Vec<String> {
 
 /// The names of the operator's CRDs.
 pub fn crd_names() -> Vec<String> {
-    bedrock_operator::api::crd::crds()
+    bedrock_operator::crd::crds()
         .into_iter()
         .filter_map(|crd| crd.metadata.name)
         .collect()

@@ -6,10 +6,11 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use bedrock_emulator::{Emulator, EmulatorConfig};
+use bedrock_operator::api::BedrockCustomModel;
 use bedrock_operator::api::conditions::{self, reason};
 use bedrock_operator::api::deployment::BedrockCustomModelDeployment;
 use bedrock_operator::api::throughput::BedrockProvisionedThroughput;
-use bedrock_operator::api::{BedrockCustomModel, crd};
+use bedrock_operator::crd;
 use kube::ResourceExt;
 use kube::api::{Api, ListParams, Patch, PatchParams};
 use testkit::ControlPlane;

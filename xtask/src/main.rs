@@ -130,7 +130,7 @@ enum BenchTarget {
 }
 
 /// Where the plain CRD files generated from the Rust types go, relative to the workspace root
-/// (the chart's templated copies go to `bedrock_operator::api::crd::CHART_CRD_TEMPLATES`).
+/// (the chart's templated copies go to `bedrock_operator::crd::CHART_CRD_TEMPLATES`).
 const CRD_FOLDER: &str = "crds";
 
 fn main() -> Result<()> {
@@ -304,7 +304,7 @@ fn chart(root: &Path, args: ChartArgs<'_>, helm: Option<PathBuf>) -> Result<()> 
 /// `cargo xtask crd`: the plain CRDs under `crds/` and the chart's templated CRDs, both from the
 /// Rust types; files of CRDs that no longer exist are removed from both folders.
 fn write_crds(root: &Path) -> Result<()> {
-    use bedrock_operator::api::crd;
+    use bedrock_operator::crd;
     for (folder, files) in [
         (CRD_FOLDER, crd::crd_files()?),
         (crd::CHART_CRD_TEMPLATES, crd::chart_crd_files()?),

@@ -39,7 +39,7 @@ use anyhow::Result;
 use bedrock_emulator::{
     Emulator, EmulatorConfig, EmulatorHandle, FaultConfig, Limits, Operation, RateLimit,
 };
-use bedrock_operator::api::crd;
+use bedrock_operator::crd;
 use serde::Serialize;
 use testkit::ControlPlane;
 

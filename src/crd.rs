@@ -1,23 +1,24 @@
-//! The CustomResourceDefinitions, generated from the Rust types.
+//! The CustomResourceDefinitions, generated from the Rust types of the kinds in the registry
+//! ([`crate::kinds`]).
 
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::{
     CustomResourceDefinition, CustomResourceDefinitionSpec,
 };
 use kube::CustomResourceExt;
 
-use super::{BedrockCustomModel, BedrockCustomModelDeployment, BedrockProvisionedThroughput};
+use crate::api::{BedrockCustomModel, BedrockCustomModelDeployment, BedrockProvisionedThroughput};
 
-/// The BedrockCustomModel CRD as generated from the types in [`super::model`].
+/// The BedrockCustomModel CRD as generated from the types in [`crate::api::model`].
 pub fn crd() -> CustomResourceDefinition {
     BedrockCustomModel::crd()
 }
 
-/// The BedrockCustomModelDeployment CRD as generated from the types in [`super::deployment`].
+/// The BedrockCustomModelDeployment CRD as generated from the types in [`crate::api::deployment`].
 pub fn deployment_crd() -> CustomResourceDefinition {
     BedrockCustomModelDeployment::crd()
 }
 
-/// The BedrockProvisionedThroughput CRD as generated from the types in [`super::throughput`].
+/// The BedrockProvisionedThroughput CRD as generated from the types in [`crate::api::throughput`].
 pub fn throughput_crd() -> CustomResourceDefinition {
     BedrockProvisionedThroughput::crd()
 }
