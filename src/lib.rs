@@ -10,5 +10,6 @@ pub mod fault;
 pub mod kinds;
 pub mod leader;
 pub mod metrics;
+pub mod operator;
 pub mod server;
 pub mod telemetry;
