@@ -1,6 +1,9 @@
 //! Custom model deployments (on-demand inference of a custom model) in domain terms.
 
 use std::collections::BTreeMap;
+use std::future::Future;
+
+use super::BedrockError;
 
 /// One CreateCustomModelDeployment call.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -131,6 +134,47 @@ pub struct DeploymentFilter {
     pub model_arn: Option<String>,
     /// `nameContains`.
     pub name_contains: Option<String>,
+}
+
+/// The calls of the deployment kind.
+pub trait Deployments: Send + Sync {
+    /// CreateCustomModelDeployment; returns the deployment ARN.
+    fn create_deployment(
+        &self,
+        region: &str,
+        request: &CreateDeploymentRequest,
+    ) -> impl Future<Output = Result<String, BedrockError>> + Send;
+
+    /// GetCustomModelDeployment by name or ARN; `None` when there is no such deployment.
+    fn get_deployment(
+        &self,
+        region: &str,
+        identifier: &str,
+    ) -> impl Future<Output = Result<Option<RemoteDeployment>, BedrockError>> + Send;
+
+    /// ListCustomModelDeployments of the deployments that match `filter`, every page.
+    fn list_deployments(
+        &self,
+        region: &str,
+        filter: &DeploymentFilter,
+    ) -> impl Future<Output = Result<Vec<DeploymentSummary>, BedrockError>> + Send;
+
+    /// UpdateCustomModelDeployment: swaps the deployed model for `model_arn`; returns the
+    /// deployment ARN. The swap goes on in the background (`RemoteDeployment::update`).
+    fn update_deployment(
+        &self,
+        region: &str,
+        identifier: &str,
+        model_arn: &str,
+    ) -> impl Future<Output = Result<String, BedrockError>> + Send;
+
+    /// DeleteCustomModelDeployment (the model stays); `Ok(false)` when the deployment was
+    /// already gone.
+    fn delete_deployment(
+        &self,
+        region: &str,
+        identifier: &str,
+    ) -> impl Future<Output = Result<bool, BedrockError>> + Send;
 }
 
 #[cfg(test)]

@@ -16,12 +16,13 @@ mod throughput;
 
 pub use deployment::{
     CreateDeploymentRequest, DeploymentFilter, DeploymentState, DeploymentSummary,
-    DeploymentUpdate, RemoteDeployment, UpdateState,
+    DeploymentUpdate, Deployments, RemoteDeployment, UpdateState,
 };
 pub use error::{BedrockError, ErrorClass};
 pub use operation::Operation;
 pub use throughput::{
-    CreateThroughputRequest, RemoteThroughput, ThroughputState, UpdateThroughputRequest,
+    CreateThroughputRequest, RemoteThroughput, ThroughputState, Throughputs,
+    UpdateThroughputRequest,
 };
 
 /// Where the model artifacts come from.
@@ -94,8 +95,15 @@ pub struct ModelSummary {
     pub state: ModelState,
 }
 
-/// The operations the operator uses. Every method takes the region of the resource.
-pub trait Bedrock: Send + Sync + 'static {
+/// The Bedrock operations the operator uses, grouped by the kind that calls them: a kind adds
+/// its own trait (its file in this module) and one bound here, not methods to one trait. Every
+/// method takes the region of the resource.
+pub trait Bedrock: Models + Tags + Deployments + Throughputs + Send + Sync + 'static {}
+
+impl<T: Models + Tags + Deployments + Throughputs + Send + Sync + 'static> Bedrock for T {}
+
+/// The calls of the model kind.
+pub trait Models: Send + Sync {
     /// CreateCustomModel; returns the model ARN.
     fn create_model(
         &self,
@@ -125,7 +133,10 @@ pub trait Bedrock: Send + Sync + 'static {
         region: &str,
         identifier: &str,
     ) -> impl Future<Output = Result<bool, BedrockError>> + Send;
+}
 
+/// The tag calls every kind makes on its object.
+pub trait Tags: Send + Sync {
     /// ListTagsForResource.
     fn list_tags(
         &self,
@@ -148,75 +159,6 @@ pub trait Bedrock: Send + Sync + 'static {
         arn: &str,
         keys: &[String],
     ) -> impl Future<Output = Result<(), BedrockError>> + Send;
-
-    /// CreateCustomModelDeployment; returns the deployment ARN.
-    fn create_deployment(
-        &self,
-        region: &str,
-        request: &CreateDeploymentRequest,
-    ) -> impl Future<Output = Result<String, BedrockError>> + Send;
-
-    /// GetCustomModelDeployment by name or ARN; `None` when there is no such deployment.
-    fn get_deployment(
-        &self,
-        region: &str,
-        identifier: &str,
-    ) -> impl Future<Output = Result<Option<RemoteDeployment>, BedrockError>> + Send;
-
-    /// ListCustomModelDeployments of the deployments that match `filter`, every page.
-    fn list_deployments(
-        &self,
-        region: &str,
-        filter: &DeploymentFilter,
-    ) -> impl Future<Output = Result<Vec<DeploymentSummary>, BedrockError>> + Send;
-
-    /// UpdateCustomModelDeployment: swaps the deployed model for `model_arn`; returns the
-    /// deployment ARN. The swap goes on in the background (`RemoteDeployment::update`).
-    fn update_deployment(
-        &self,
-        region: &str,
-        identifier: &str,
-        model_arn: &str,
-    ) -> impl Future<Output = Result<String, BedrockError>> + Send;
-
-    /// DeleteCustomModelDeployment (the model stays); `Ok(false)` when the deployment was
-    /// already gone.
-    fn delete_deployment(
-        &self,
-        region: &str,
-        identifier: &str,
-    ) -> impl Future<Output = Result<bool, BedrockError>> + Send;
-
-    /// CreateProvisionedModelThroughput; returns the provisioned model ARN.
-    fn create_throughput(
-        &self,
-        region: &str,
-        request: &CreateThroughputRequest,
-    ) -> impl Future<Output = Result<String, BedrockError>> + Send;
-
-    /// GetProvisionedModelThroughput by name or ARN; `None` when there is no such throughput.
-    fn get_throughput(
-        &self,
-        region: &str,
-        identifier: &str,
-    ) -> impl Future<Output = Result<Option<RemoteThroughput>, BedrockError>> + Send;
-
-    /// UpdateProvisionedModelThroughput: a new name and/or model, applied in the background
-    /// (status Updating).
-    fn update_throughput(
-        &self,
-        region: &str,
-        identifier: &str,
-        request: &UpdateThroughputRequest,
-    ) -> impl Future<Output = Result<(), BedrockError>> + Send;
-
-    /// DeleteProvisionedModelThroughput; `Ok(false)` when it was already gone. Bedrock refuses
-    /// (ConflictException) before a commitment term ends.
-    fn delete_throughput(
-        &self,
-        region: &str,
-        identifier: &str,
-    ) -> impl Future<Output = Result<bool, BedrockError>> + Send;
 }
 
 impl From<&ModelState> for crate::api::ModelStatus {

@@ -36,10 +36,11 @@ use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use super::metered::Meter;
 use super::pacing::Pacer;
 use super::{
-    Bedrock, BedrockError, CreateDeploymentRequest, CreateRequest, CreateThroughputRequest,
-    DeploymentFilter, DeploymentState, DeploymentSummary, DeploymentUpdate, ErrorClass, ModelState,
-    ModelSummary, Operation, RemoteDeployment, RemoteModel, RemoteThroughput, Source,
-    ThroughputState, UpdateState, UpdateThroughputRequest,
+    BedrockError, CreateDeploymentRequest, CreateRequest, CreateThroughputRequest,
+    DeploymentFilter, DeploymentState, DeploymentSummary, DeploymentUpdate, Deployments,
+    ErrorClass, ModelState, ModelSummary, Models, Operation, RemoteDeployment, RemoteModel,
+    RemoteThroughput, Source, Tags, ThroughputState, Throughputs, UpdateState,
+    UpdateThroughputRequest,
 };
 use crate::metrics::Metrics;
 
@@ -200,7 +201,7 @@ impl SdkBedrock {
     }
 }
 
-impl Bedrock for SdkBedrock {
+impl Models for SdkBedrock {
     async fn create_model(
         &self,
         region: &str,
@@ -316,7 +317,9 @@ impl Bedrock for SdkBedrock {
             .await?;
         Ok(output.is_some())
     }
+}
 
+impl Tags for SdkBedrock {
     async fn list_tags(
         &self,
         region: &str,
@@ -364,7 +367,9 @@ impl Bedrock for SdkBedrock {
         .await?;
         Ok(())
     }
+}
 
+impl Deployments for SdkBedrock {
     async fn create_deployment(
         &self,
         region: &str,
@@ -493,7 +498,9 @@ impl Bedrock for SdkBedrock {
             .await?;
         Ok(output.is_some())
     }
+}
 
+impl Throughputs for SdkBedrock {
     async fn create_throughput(
         &self,
         region: &str,

@@ -1,6 +1,9 @@
 //! Provisioned Throughput (dedicated, hourly-billed capacity for a model) in domain terms.
 
 use std::collections::BTreeMap;
+use std::future::Future;
+
+use super::BedrockError;
 
 /// One CreateProvisionedModelThroughput call.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -81,6 +84,40 @@ pub struct RemoteThroughput {
 pub struct UpdateThroughputRequest {
     pub name: Option<String>,
     pub model_id: Option<String>,
+}
+
+/// The calls of the provisioned throughput kind.
+pub trait Throughputs: Send + Sync {
+    /// CreateProvisionedModelThroughput; returns the provisioned model ARN.
+    fn create_throughput(
+        &self,
+        region: &str,
+        request: &CreateThroughputRequest,
+    ) -> impl Future<Output = Result<String, BedrockError>> + Send;
+
+    /// GetProvisionedModelThroughput by name or ARN; `None` when there is no such throughput.
+    fn get_throughput(
+        &self,
+        region: &str,
+        identifier: &str,
+    ) -> impl Future<Output = Result<Option<RemoteThroughput>, BedrockError>> + Send;
+
+    /// UpdateProvisionedModelThroughput: a new name and/or model, applied in the background
+    /// (status Updating).
+    fn update_throughput(
+        &self,
+        region: &str,
+        identifier: &str,
+        request: &UpdateThroughputRequest,
+    ) -> impl Future<Output = Result<(), BedrockError>> + Send;
+
+    /// DeleteProvisionedModelThroughput; `Ok(false)` when it was already gone. Bedrock refuses
+    /// (ConflictException) before a commitment term ends.
+    fn delete_throughput(
+        &self,
+        region: &str,
+        identifier: &str,
+    ) -> impl Future<Output = Result<bool, BedrockError>> + Send;
 }
 
 #[cfg(test)]
