@@ -948,4 +948,221 @@ mod tests {
         assert_eq!(name_list(&names(5)), "d1, d2, d3, d4 and d5");
         assert_eq!(name_list(&names(7)), "d1, d2, d3, d4, d5 and 2 more");
     }
+
+    // -----------------------------------------------------------------------------------------
+    // poll_delay and retry_delay
+    // -----------------------------------------------------------------------------------------
+
+    /// The check times (seconds since creation) that following `poll_delay` produces.
+    fn schedule(timing: &Timing, checks: usize) -> Vec<Duration> {
+        let mut at = Duration::ZERO;
+        (0..checks)
+            .map(|_| {
+                at += poll_delay(timing, at);
+                at
+            })
+            .collect()
+    }
+
+    #[test]
+    fn poll_delay_default_schedule() {
+        let timing = Timing::default();
+        assert_eq!(poll_delay(&timing, Duration::ZERO), timing.poll_initial);
+        let secs: Vec<u64> = schedule(&timing, 8).iter().map(Duration::as_secs).collect();
+        assert_eq!(secs, vec![2, 6, 14, 30, 60, 90, 120, 150]);
+    }
+
+    #[test]
+    fn poll_delay_schedules() {
+        let secs = Duration::from_secs;
+        struct Case {
+            name: &'static str,
+            timing: Timing,
+            checks: Vec<Duration>,
+        }
+        let timing = |initial: Duration, max: Duration| Timing {
+            poll_initial: initial,
+            poll_max: max,
+            ..Timing::default()
+        };
+        let cases = vec![
+            Case {
+                name: "default",
+                timing: Timing::default(),
+                checks: [2, 6, 14, 30, 60, 90].map(secs).to_vec(),
+            },
+            Case {
+                name: "5 s up to 20 s",
+                timing: timing(secs(5), secs(20)),
+                checks: [5, 15, 35, 55, 75].map(secs).to_vec(),
+            },
+            Case {
+                name: "max below initial: constant",
+                timing: timing(secs(10), secs(3)),
+                checks: [10, 20, 30].map(secs).to_vec(),
+            },
+            Case {
+                name: "initial equals max",
+                timing: timing(secs(30), secs(30)),
+                checks: [30, 60, 90].map(secs).to_vec(),
+            },
+            Case {
+                name: "zero initial is clamped (no hot loop)",
+                timing: timing(Duration::ZERO, Duration::from_millis(400)),
+                checks: [100, 300, 700, 1100].map(Duration::from_millis).to_vec(),
+            },
+        ];
+        for case in cases {
+            assert_eq!(
+                schedule(&case.timing, case.checks.len()),
+                case.checks,
+                "{}: check times",
+                case.name
+            );
+        }
+    }
+
+    #[test]
+    fn poll_delay_bounds_and_monotonicity() {
+        let timings = [
+            ("default", Timing::default()),
+            (
+                "1 s up to 7 s",
+                Timing {
+                    poll_initial: Duration::from_secs(1),
+                    poll_max: Duration::from_secs(7),
+                    ..Timing::default()
+                },
+            ),
+        ];
+        for (name, timing) in timings {
+            // Wherever a reconcile happens to run, the next check is soon enough, never now,
+            // and never earlier than the next check seen from an earlier moment.
+            let mut previous_check = Duration::ZERO;
+            for millis in (0..=900_000u64).step_by(250) {
+                let elapsed = Duration::from_millis(millis);
+                let delay = poll_delay(&timing, elapsed);
+                assert!(delay > Duration::ZERO, "{name}: zero delay at {elapsed:?}");
+                assert!(
+                    delay <= timing.poll_max,
+                    "{name}: {delay:?} > poll_max at {elapsed:?}"
+                );
+                let check = elapsed + delay;
+                assert!(
+                    check >= previous_check,
+                    "{name}: next check went back at {elapsed:?}"
+                );
+                previous_check = check;
+            }
+            // Following the schedule, check times strictly increase and gaps never shrink.
+            let checks = schedule(&timing, 50);
+            for pair in checks.windows(2) {
+                assert!(
+                    pair[1] > pair[0],
+                    "{name}: check times must increase: {pair:?}"
+                );
+            }
+            let gaps: Vec<Duration> = std::iter::once(checks[0])
+                .chain(checks.windows(2).map(|p| p[1] - p[0]))
+                .collect();
+            for pair in gaps.windows(2) {
+                assert!(pair[1] >= pair[0], "{name}: intervals back off: {gaps:?}");
+            }
+            assert_eq!(
+                *gaps.last().expect("gaps"),
+                timing.poll_max,
+                "{name}: settles at poll_max"
+            );
+            // Long-running imports.
+            for hours in [1u64, 6, 24, 24 * 30, 24 * 365] {
+                let delay = poll_delay(&timing, Duration::from_secs(hours * 3600 + 1));
+                assert!(
+                    delay > Duration::ZERO && delay <= timing.poll_max,
+                    "{name}: {delay:?} after {hours} h"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn default_poll_cap_is_at_most_30s() {
+        assert!(Timing::default().poll_max <= Duration::from_secs(30));
+    }
+
+    #[test]
+    fn retry_delay_per_class() {
+        let timing = Timing::default();
+        let ms = Duration::from_millis;
+        let transient = [
+            ErrorClass::Throttled,
+            ErrorClass::Retryable,
+            ErrorClass::Conflict,
+        ];
+        let exponential = [
+            (0, ms(500)),
+            (1, ms(500)),
+            (2, ms(1_000)),
+            (3, ms(2_000)),
+            (4, ms(4_000)),
+            (8, ms(64_000)),
+            (9, ms(120_000)),
+            (10, ms(120_000)),
+            (40, ms(120_000)),
+            (u32::MAX, ms(120_000)),
+        ];
+        for class in transient {
+            for (failures, want) in exponential {
+                assert_eq!(
+                    retry_delay(class, failures, &timing),
+                    want,
+                    "{class:?} after {failures} failures"
+                );
+            }
+            let mut previous = Duration::ZERO;
+            for failures in 1..=64 {
+                let delay = retry_delay(class, failures, &timing);
+                assert!(delay >= previous, "{class:?}: backoff shrank at {failures}");
+                assert!(
+                    delay <= timing.backoff_max,
+                    "{class:?}: above the cap at {failures}"
+                );
+                previous = delay;
+            }
+        }
+        let slow = [
+            ErrorClass::AccessDenied,
+            ErrorClass::QuotaExceeded,
+            ErrorClass::Validation,
+            ErrorClass::TooManyTags,
+            ErrorClass::NotFound,
+            ErrorClass::Terminal,
+        ];
+        for class in slow {
+            for failures in [0, 1, 2, 10, 1_000] {
+                assert_eq!(
+                    retry_delay(class, failures, &timing),
+                    timing.slow_retry,
+                    "{class:?} after {failures} failures"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn retry_delay_respects_custom_timing() {
+        let timing = Timing {
+            backoff_base: Duration::from_secs(1),
+            backoff_max: Duration::from_secs(10),
+            slow_retry: Duration::from_secs(60),
+            ..Timing::default()
+        };
+        let got: Vec<u64> = (1..=6)
+            .map(|n| retry_delay(ErrorClass::Throttled, n, &timing).as_secs())
+            .collect();
+        assert_eq!(got, vec![1, 2, 4, 8, 10, 10]);
+        assert_eq!(
+            retry_delay(ErrorClass::Validation, 1, &timing),
+            Duration::from_secs(60)
+        );
+    }
 }

@@ -767,5 +767,5 @@ pub fn deletion_refused_message(arn: &str, error: &BedrockError) -> String {
 }
 
 #[cfg(test)]
-#[path = "plan_tests.rs"]
+#[path = "plan_tests/mod.rs"]
 mod tests;
