@@ -686,6 +686,11 @@ async fn apply_unchanged(
                 ));
             }
         }
+        // A list of the kind first, so that the API server's handler of custom resources has
+        // caught up with this CRD before the deletion's clean-up of instances asks it for them:
+        // a clean-up that fails is retried with a backoff that doubles each time, and once (on
+        // a machine loaded with other builds) the deletion outlasted the wait below.
+        kubectl.ok(&["get", name, "-A"], None).await?;
         kubectl
             .ok(&["delete", "-f", path, "--wait=true", WAIT_CRD_GONE], None)
             .await?;
