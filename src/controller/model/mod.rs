@@ -178,7 +178,8 @@ impl Apply for BedrockCustomModel {
         ctx: &Context<B>,
     ) -> Option<Plan> {
         let Regions { desired, .. } = plan::regions(self, &ctx.default_region);
-        plan::precheck(self, &desired)
+        // The spec is valid (`validate`): only what validation does not see is checked here.
+        plan::immutable_changed(self, &desired)
             .or_else(|| plan::adoption_refused(self, &desired, &ctx.adoption))
             .or_else(|| plan::guards_refused(self, &desired, &ctx.guards))
     }

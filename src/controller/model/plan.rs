@@ -231,11 +231,17 @@ fn is_failed(status: &BedrockCustomModelStatus) -> bool {
 /// Checks made before any AWS call: an invalid spec or a change to an immutable field stops
 /// here, with the reason on the resource and no call to Bedrock.
 pub fn precheck(resource: &BedrockCustomModel, region: &str) -> Option<Plan> {
-    let status = base_status(resource, region);
     let errors = validation::validate(resource);
     if !errors.is_empty() {
         return Some(invalid(resource, region, &errors));
     }
+    immutable_changed(resource, region)
+}
+
+/// A change to an immutable field while the model exists (the spec is valid): stops here, with
+/// the fields named and no call to Bedrock.
+pub fn immutable_changed(resource: &BedrockCustomModel, region: &str) -> Option<Plan> {
+    let status = base_status(resource, region);
     let current = status.created_with.as_ref()?;
     if status.model_arn.is_none() || is_failed(&status) {
         return None;
