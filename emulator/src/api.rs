@@ -1,232 +1,27 @@
-//! The Bedrock side: routes, the request pipeline (body limit, authentication, faults, counters)
-//! and the wire shapes of the answers.
+//! The Bedrock side: routes and the request pipeline (body limit, authentication, faults,
+//! counters). The wire shapes of the answers belong to their kinds (`model.rs`, `deployment.rs`,
+//! `provisioned.rs`; `types.rs` for the shared ones).
 
 use std::sync::Arc;
 use std::time::Instant;
 
 use axum::Router;
-use axum::body::{Body, Bytes};
+use axum::body::Bytes;
 use axum::extract::{FromRequest, Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use bytes::BytesMut;
 use chrono::Utc;
 use http::request::Parts;
-use http_body_util::BodyExt;
-use serde::Serialize;
 use tracing::debug;
 
 use crate::auth;
 use crate::error::{ApiError, ErrorKind};
-use crate::model::Tag;
 use crate::operation::Operation;
 use crate::state::EmulatorState;
+use crate::types::Empty;
 use crate::validate;
-
-pub(crate) const REQUEST_ID_HEADER: &str = "x-amzn-requestid";
-
-/// After the body limit is exceeded, this much more is read and thrown away so that the client,
-/// still sending, receives the 413 rather than a connection reset.
-const DRAIN_LIMIT_BYTES: usize = 64 * 1024 * 1024;
-
-/// A fresh request id in UUID form, as AWS sends in `x-amzn-RequestId`.
-pub(crate) fn new_request_id() -> String {
-    let bits: u128 = rand::random();
-    let hex = format!("{bits:032x}");
-    format!(
-        "{}-{}-{}-{}-{}",
-        &hex[0..8],
-        &hex[8..12],
-        &hex[12..16],
-        &hex[16..20],
-        &hex[20..32]
-    )
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct CreateCustomModelOutput {
-    pub model_arn: String,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct GetCustomModelOutput {
-    pub model_arn: String,
-    pub model_name: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub base_model_arn: Option<String>,
-    pub customization_type: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub model_kms_key_arn: Option<String>,
-    pub creation_time: String,
-    pub model_status: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub failure_message: Option<String>,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct ListCustomModelsOutput {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub next_token: Option<String>,
-    pub model_summaries: Vec<CustomModelSummary>,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct CustomModelSummary {
-    pub model_arn: String,
-    pub model_name: String,
-    pub creation_time: String,
-    /// Imported models have no base model; left out, aws-sdk-bedrock reads an empty string.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub base_model_arn: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub base_model_name: Option<String>,
-    pub customization_type: &'static str,
-    pub owner_account_id: String,
-    pub model_status: &'static str,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct CustomModelDeploymentArnOutput {
-    pub custom_model_deployment_arn: String,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct GetCustomModelDeploymentOutput {
-    pub custom_model_deployment_arn: String,
-    /// Get says `modelDeploymentName`; the list summary says `customModelDeploymentName`.
-    pub model_deployment_name: String,
-    pub model_arn: String,
-    pub created_at: String,
-    pub status: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub update_details: Option<UpdateDetails>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub failure_message: Option<String>,
-    pub last_updated_at: String,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct UpdateDetails {
-    pub model_arn: String,
-    pub update_status: &'static str,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct ListCustomModelDeploymentsOutput {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub next_token: Option<String>,
-    pub model_deployment_summaries: Vec<CustomModelDeploymentSummary>,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct CustomModelDeploymentSummary {
-    pub custom_model_deployment_arn: String,
-    pub custom_model_deployment_name: String,
-    pub model_arn: String,
-    pub created_at: String,
-    pub status: &'static str,
-    pub last_updated_at: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub failure_message: Option<String>,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct ProvisionedModelArnOutput {
-    pub provisioned_model_arn: String,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct GetProvisionedModelThroughputOutput {
-    pub model_units: i32,
-    pub desired_model_units: i32,
-    pub provisioned_model_name: String,
-    pub provisioned_model_arn: String,
-    pub model_arn: String,
-    pub desired_model_arn: String,
-    pub foundation_model_arn: String,
-    pub status: &'static str,
-    pub creation_time: String,
-    pub last_modified_time: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub failure_message: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub commitment_duration: Option<&'static str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub commitment_expiration_time: Option<String>,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct ListProvisionedModelThroughputsOutput {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub next_token: Option<String>,
-    pub provisioned_model_summaries: Vec<ProvisionedModelSummary>,
-}
-
-/// The list summary has the same members as Get, but no `failureMessage`.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct ProvisionedModelSummary {
-    pub provisioned_model_name: String,
-    pub provisioned_model_arn: String,
-    pub model_arn: String,
-    pub desired_model_arn: String,
-    pub foundation_model_arn: String,
-    pub model_units: i32,
-    pub desired_model_units: i32,
-    pub status: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub commitment_duration: Option<&'static str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub commitment_expiration_time: Option<String>,
-    pub creation_time: String,
-    pub last_modified_time: String,
-}
-
-#[derive(Serialize)]
-pub(crate) struct ListTagsForResourceOutput {
-    pub tags: Vec<Tag>,
-}
-
-#[derive(Serialize)]
-struct Empty {}
-
-/// A JSON answer with the headers AWS sends.
-pub(crate) fn json_response(status: StatusCode, value: &impl Serialize) -> Response {
-    match serde_json::to_vec(value) {
-        Ok(body) => {
-            let mut response = (status, body).into_response();
-            let headers = response.headers_mut();
-            headers.insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/json"),
-            );
-            if let Ok(request_id) = HeaderValue::from_str(&new_request_id()) {
-                headers.insert(REQUEST_ID_HEADER, request_id);
-            }
-            response
-        }
-        Err(error) => ApiError::new(
-            ErrorKind::InternalServer,
-            format!("could not serialise the response: {error}"),
-        )
-        .into_response(),
-    }
-}
+use crate::wire::{json_response, read_body};
 
 /// A Bedrock request with its body read (or the reason it could not be).
 pub(crate) struct BedrockRequest {
@@ -245,34 +40,6 @@ impl FromRequest<Arc<EmulatorState>> for BedrockRequest {
         let body = read_body(body, state.config().max_body_bytes).await;
         Ok(BedrockRequest { parts, body })
     }
-}
-
-/// Reads a body up to `limit` bytes. Past the limit it keeps reading (and discarding) up to
-/// [`DRAIN_LIMIT_BYTES`] so the 413 reaches a client that is still sending.
-pub(crate) async fn read_body(mut body: Body, limit: usize) -> Result<Bytes, ApiError> {
-    let mut buffer = BytesMut::new();
-    let mut total = 0usize;
-    while let Some(frame) = body.frame().await {
-        let frame = frame.map_err(|error| {
-            ApiError::validation(format!("The request body could not be read: {error}"))
-        })?;
-        let Ok(data) = frame.into_data() else {
-            continue;
-        };
-        total = total.saturating_add(data.len());
-        if total <= limit {
-            buffer.extend_from_slice(&data);
-        } else if total > DRAIN_LIMIT_BYTES {
-            break;
-        }
-    }
-    if total > limit {
-        return Err(ApiError::new(
-            ErrorKind::RequestEntityTooLarge,
-            format!("The request body exceeds the limit of {limit} bytes."),
-        ));
-    }
-    Ok(buffer.freeze())
 }
 
 /// Runs one Bedrock call through the pipeline every call shares: body → authentication → added
@@ -687,16 +454,4 @@ pub(crate) async fn unknown_operation(request: Request) -> ApiError {
             request.uri().path()
         ),
     )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn request_ids_look_like_uuids() {
-        let id = new_request_id();
-        assert_eq!(id.len(), 36);
-        assert_eq!(id.matches('-').count(), 4);
-    }
 }

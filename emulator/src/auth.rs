@@ -9,25 +9,8 @@ use http::request::Parts;
 use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
 use sha2::{Digest, Sha256};
 
-use crate::config::EmulatorConfig;
+use crate::config::{EmulatorConfig, SigV4Credentials};
 use crate::error::{ApiError, ErrorKind};
-
-/// The credentials signatures are verified against.
-#[derive(Clone, PartialEq, Eq)]
-pub struct SigV4Credentials {
-    pub access_key_id: String,
-    pub secret_access_key: String,
-}
-
-impl std::fmt::Debug for SigV4Credentials {
-    // The secret never reaches a log line.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SigV4Credentials")
-            .field("access_key_id", &self.access_key_id)
-            .field("secret_access_key", &"** redacted **")
-            .finish()
-    }
-}
 
 const SIGNING_SERVICE: &str = "bedrock";
 const ALGORITHM: &str = "AWS4-HMAC-SHA256";

@@ -19,11 +19,12 @@ use crate::deployment::{
     DeploymentCreateLogEntry, DeploymentDelays, DeploymentFailure, DeploymentRecord,
 };
 use crate::faults::FaultConfig;
-use crate::model::{Counters, CreateLogEntry, ForceStatus, ForeignModel, ModelRecord};
+use crate::model::{CreateLogEntry, ForceStatus, ForeignModel, ModelRecord};
 use crate::provisioned::{
     ProvisionedCreateLogEntry, ProvisionedDelays, ProvisionedFailure, ProvisionedForceStatus,
     ProvisionedRecord,
 };
+use crate::types::Counters;
 
 /// A control API call that failed.
 #[derive(Debug, thiserror::Error)]

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::model::rfc3339_millis;
+use crate::types::rfc3339_millis;
 
 /// Where the emulator's clock stands (`GET /__emulator/clock`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

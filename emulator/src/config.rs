@@ -5,7 +5,6 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::auth::SigV4Credentials;
 use crate::faults::FaultConfig;
 
 /// The default region and account, as in the AWS documentation's examples.
@@ -77,6 +76,23 @@ pub struct EmulatorConfig {
     /// Seeds the random generator (ARNs, probabilistic faults) for reproducible runs.
     pub seed: Option<u64>,
     pub max_body_bytes: usize,
+}
+
+/// The credentials signatures are verified against.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SigV4Credentials {
+    pub access_key_id: String,
+    pub secret_access_key: String,
+}
+
+impl std::fmt::Debug for SigV4Credentials {
+    // The secret never reaches a log line.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SigV4Credentials")
+            .field("access_key_id", &self.access_key_id)
+            .field("secret_access_key", &"** redacted **")
+            .finish()
+    }
 }
 
 /// Limits that can also be changed at run time (`PUT /__emulator/limits`).

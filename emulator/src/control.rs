@@ -13,7 +13,6 @@ use axum::routing::{get, post, put};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use crate::api::{json_response, read_body};
 use crate::clock::ClockAdvance;
 use crate::config::Limits;
 use crate::deployment::{DeploymentDelays, DeploymentFailure};
@@ -22,6 +21,7 @@ use crate::faults::FaultConfig;
 use crate::model::{ForceStatus, ForeignModel};
 use crate::provisioned::{ProvisionedDelays, ProvisionedFailure, ProvisionedForceStatus};
 use crate::state::EmulatorState;
+use crate::wire::{json_response, read_body};
 
 /// The reserved path prefix.
 pub const PREFIX: &str = "/__emulator";

@@ -1,10 +1,10 @@
 //! Custom model deployments: the public data types the control API and the in-process accessors
-//! use for them.
+//! use for them, and the wire shapes of the Bedrock answers about them.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::model::{Tag, rfc3339_millis, rfc3339_millis_opt};
+use crate::types::{Tag, rfc3339_millis, rfc3339_millis_opt};
 
 /// A deployment's status, as Bedrock reports it (`CustomModelDeploymentStatus`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -171,4 +171,58 @@ pub struct DeploymentDelays {
     pub create_ms: u64,
     /// Milliseconds an update stays Updating.
     pub update_ms: u64,
+}
+
+// The wire shapes of the Bedrock answers about deployments.
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct CustomModelDeploymentArnOutput {
+    pub custom_model_deployment_arn: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct GetCustomModelDeploymentOutput {
+    pub custom_model_deployment_arn: String,
+    /// Get says `modelDeploymentName`; the list summary says `customModelDeploymentName`.
+    pub model_deployment_name: String,
+    pub model_arn: String,
+    pub created_at: String,
+    pub status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub update_details: Option<UpdateDetails>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failure_message: Option<String>,
+    pub last_updated_at: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct UpdateDetails {
+    pub model_arn: String,
+    pub update_status: &'static str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct ListCustomModelDeploymentsOutput {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_token: Option<String>,
+    pub model_deployment_summaries: Vec<CustomModelDeploymentSummary>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct CustomModelDeploymentSummary {
+    pub custom_model_deployment_arn: String,
+    pub custom_model_deployment_name: String,
+    pub model_arn: String,
+    pub created_at: String,
+    pub status: &'static str,
+    pub last_updated_at: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failure_message: Option<String>,
 }

@@ -5,7 +5,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
-use crate::api::REQUEST_ID_HEADER;
+use crate::request_id::{REQUEST_ID_HEADER, new_request_id};
 
 /// The error codes the emulator answers with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -147,7 +147,7 @@ impl IntoResponse for ApiError {
             HeaderValue::from_static("application/json"),
         );
         headers.insert("x-amzn-errortype", HeaderValue::from_static(self.code()));
-        if let Ok(request_id) = HeaderValue::from_str(&crate::api::new_request_id()) {
+        if let Ok(request_id) = HeaderValue::from_str(&new_request_id()) {
             headers.insert(REQUEST_ID_HEADER, request_id);
         }
         response

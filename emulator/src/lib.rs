@@ -32,14 +32,16 @@ mod faults;
 mod model;
 mod operation;
 mod provisioned;
+mod request_id;
 mod server;
 mod state;
+mod types;
 mod validate;
+mod wire;
 
-pub use auth::SigV4Credentials;
 pub use client::{ControlClient, ControlClientError};
 pub use clock::{ClockAdvance, ClockStatus};
-pub use config::{DEFAULT_FOUNDATION_MODEL_ID, EmulatorConfig, Limits};
+pub use config::{DEFAULT_FOUNDATION_MODEL_ID, EmulatorConfig, Limits, SigV4Credentials};
 pub use control::PREFIX as CONTROL_PREFIX;
 pub use deployment::{
     DeploymentCreateLogEntry, DeploymentDelays, DeploymentFailure, DeploymentPhase,
@@ -47,9 +49,7 @@ pub use deployment::{
 };
 pub use error::{ApiError, ErrorKind};
 pub use faults::{FaultConfig, RateLimit};
-pub use model::{
-    Counters, CreateLogEntry, ForceStatus, ForeignModel, ModelRecord, ModelSource, ModelStatus, Tag,
-};
+pub use model::{CreateLogEntry, ForceStatus, ForeignModel, ModelRecord, ModelSource, ModelStatus};
 pub use operation::Operation;
 pub use provisioned::{
     CommitmentDuration, ProvisionedCreateLogEntry, ProvisionedDelays, ProvisionedFailure,
@@ -57,3 +57,4 @@ pub use provisioned::{
 };
 pub use server::{Emulator, EmulatorHandle, StartError, router};
 pub use state::EmulatorState;
+pub use types::{Counters, Tag};

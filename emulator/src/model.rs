@@ -1,11 +1,10 @@
-//! The emulator's public data types: what the control API and the in-process accessors return.
+//! Custom models: the public data types the control API and the in-process accessors use for
+//! them, and the wire shapes of the Bedrock answers about them.
 
-use std::collections::BTreeMap;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 
-use chrono::{DateTime, SecondsFormat, Utc};
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
-
-use crate::operation::Operation;
+use crate::types::{Tag, rfc3339_millis, rfc3339_millis_opt};
 
 /// A custom model's status, as Bedrock reports it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -21,22 +20,6 @@ impl ModelStatus {
             ModelStatus::Creating => "Creating",
             ModelStatus::Active => "Active",
             ModelStatus::Failed => "Failed",
-        }
-    }
-}
-
-/// A resource tag.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub struct Tag {
-    pub key: String,
-    pub value: String,
-}
-
-impl Tag {
-    pub fn new(key: impl Into<String>, value: impl Into<String>) -> Self {
-        Tag {
-            key: key.into(),
-            value: value.into(),
         }
     }
 }
@@ -115,30 +98,6 @@ pub struct CreateLogEntry {
     pub time: DateTime<Utc>,
 }
 
-/// Calls per operation and outcome; the outcome is `Ok` or the error code.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct Counters(pub BTreeMap<Operation, BTreeMap<String, u64>>);
-
-impl Counters {
-    /// Calls of `operation` that ended with `outcome` (`"Ok"` or an error code).
-    pub fn get(&self, operation: Operation, outcome: &str) -> u64 {
-        self.0
-            .get(&operation)
-            .and_then(|outcomes| outcomes.get(outcome))
-            .copied()
-            .unwrap_or(0)
-    }
-
-    /// All calls of `operation`, whatever their outcome.
-    pub fn total(&self, operation: Operation) -> u64 {
-        self.0
-            .get(&operation)
-            .map(|outcomes| outcomes.values().sum())
-            .unwrap_or(0)
-    }
-}
-
 /// A status to force a model into through the control API.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "status", deny_unknown_fields)]
@@ -202,72 +161,57 @@ impl ForeignModel {
     }
 }
 
-/// Formats a timestamp the way Bedrock does (`2026-11-22T13:53:53.123Z`); aws-sdk-rust refuses
-/// anything without the `T` separator.
-pub(crate) fn format_timestamp(time: &DateTime<Utc>) -> String {
-    time.to_rfc3339_opts(SecondsFormat::Millis, true)
+// The wire shapes of the Bedrock answers about custom models.
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct CreateCustomModelOutput {
+    pub model_arn: String,
 }
 
-pub(crate) mod rfc3339_millis {
-    use super::*;
-
-    pub fn serialize<S: Serializer>(
-        time: &DateTime<Utc>,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(&format_timestamp(time))
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<DateTime<Utc>, D::Error> {
-        let text = String::deserialize(deserializer)?;
-        DateTime::parse_from_rfc3339(&text)
-            .map(|time| time.with_timezone(&Utc))
-            .map_err(serde::de::Error::custom)
-    }
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct GetCustomModelOutput {
+    pub model_arn: String,
+    pub model_name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub base_model_arn: Option<String>,
+    pub customization_type: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model_kms_key_arn: Option<String>,
+    pub creation_time: String,
+    pub model_status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failure_message: Option<String>,
 }
 
-pub(crate) mod rfc3339_millis_opt {
-    use super::*;
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct ListCustomModelsOutput {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_token: Option<String>,
+    pub model_summaries: Vec<CustomModelSummary>,
+}
 
-    pub fn serialize<S: Serializer>(
-        time: &Option<DateTime<Utc>>,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        match time {
-            Some(time) => serializer.serialize_str(&format_timestamp(time)),
-            None => serializer.serialize_none(),
-        }
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Option<DateTime<Utc>>, D::Error> {
-        let text = Option::<String>::deserialize(deserializer)?;
-        text.map(|text| {
-            DateTime::parse_from_rfc3339(&text)
-                .map(|time| time.with_timezone(&Utc))
-                .map_err(serde::de::Error::custom)
-        })
-        .transpose()
-    }
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct CustomModelSummary {
+    pub model_arn: String,
+    pub model_name: String,
+    pub creation_time: String,
+    /// Imported models have no base model; left out, aws-sdk-bedrock reads an empty string.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub base_model_arn: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub base_model_name: Option<String>,
+    pub customization_type: &'static str,
+    pub owner_account_id: String,
+    pub model_status: &'static str,
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn timestamps_use_t_separator_and_z() {
-        let time = DateTime::parse_from_rfc3339("2026-11-22T13:53:53.5+00:00")
-            .map(|time| time.with_timezone(&Utc))
-            .ok();
-        assert_eq!(
-            time.map(|time| format_timestamp(&time)).as_deref(),
-            Some("2026-11-22T13:53:53.500Z")
-        );
-    }
 
     #[test]
     fn force_status_wire_form() {
@@ -282,19 +226,5 @@ mod tests {
         );
         let active: Result<ForceStatus, _> = serde_json::from_str(r#"{"status":"Active"}"#);
         assert_eq!(active.ok(), Some(ForceStatus::Active));
-    }
-
-    #[test]
-    fn counters_serialise_by_operation_name() {
-        let mut counters = Counters::default();
-        counters
-            .0
-            .entry(Operation::GetCustomModel)
-            .or_default()
-            .insert("Ok".into(), 3);
-        let json = serde_json::to_string(&counters).unwrap_or_default();
-        assert_eq!(json, r#"{"GetCustomModel":{"Ok":3}}"#);
-        let back: Counters = serde_json::from_str(&json).unwrap_or_default();
-        assert_eq!(back.get(Operation::GetCustomModel, "Ok"), 3);
     }
 }

@@ -1,10 +1,10 @@
 //! Provisioned Throughput: the public data types the control API and the in-process accessors
-//! use for it.
+//! use for it, and the wire shapes of the Bedrock answers about it.
 
 use chrono::{DateTime, Months, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::model::{Tag, rfc3339_millis, rfc3339_millis_opt};
+use crate::types::{Tag, rfc3339_millis, rfc3339_millis_opt};
 
 /// A Provisioned Throughput's status, as Bedrock reports it (`ProvisionedModelStatus`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -200,6 +200,63 @@ pub enum ProvisionedForceStatus {
         )]
         failure_message: Option<String>,
     },
+}
+
+// The wire shapes of the Bedrock answers about Provisioned Throughputs.
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct ProvisionedModelArnOutput {
+    pub provisioned_model_arn: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct GetProvisionedModelThroughputOutput {
+    pub model_units: i32,
+    pub desired_model_units: i32,
+    pub provisioned_model_name: String,
+    pub provisioned_model_arn: String,
+    pub model_arn: String,
+    pub desired_model_arn: String,
+    pub foundation_model_arn: String,
+    pub status: &'static str,
+    pub creation_time: String,
+    pub last_modified_time: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failure_message: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub commitment_duration: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub commitment_expiration_time: Option<String>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct ListProvisionedModelThroughputsOutput {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_token: Option<String>,
+    pub provisioned_model_summaries: Vec<ProvisionedModelSummary>,
+}
+
+/// The list summary has the same members as Get, but no `failureMessage`.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct ProvisionedModelSummary {
+    pub provisioned_model_name: String,
+    pub provisioned_model_arn: String,
+    pub model_arn: String,
+    pub desired_model_arn: String,
+    pub foundation_model_arn: String,
+    pub model_units: i32,
+    pub desired_model_units: i32,
+    pub status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub commitment_duration: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub commitment_expiration_time: Option<String>,
+    pub creation_time: String,
+    pub last_modified_time: String,
 }
 
 #[cfg(test)]

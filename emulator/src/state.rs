@@ -1,5 +1,9 @@
 //! The emulator's state and every operation on it. The Bedrock handlers, the HTTP control API and
 //! the in-process accessors all call these methods; the lock is never held across an await.
+//!
+//! This file holds what every kind shares: the lock, the clock, generated ARN suffixes, tagging,
+//! fault injection on the request path, counters and reset. Each kind's table and operations
+//! are in its own file: `models.rs`, `deployments.rs`, `provisioned.rs`.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -9,37 +13,25 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, TimeDelta, Utc};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use tracing::info;
 
-use crate::api::{
-    CreateCustomModelOutput, CustomModelSummary, GetCustomModelOutput, ListCustomModelsOutput,
-    ListTagsForResourceOutput,
-};
 use crate::clock::ClockStatus;
-use crate::config::{DEFAULT_FOUNDATION_MODEL_ID, EmulatorConfig, Limits};
+use crate::config::{EmulatorConfig, Limits};
 use crate::error::{ApiError, ErrorKind};
 use crate::faults::{FaultConfig, TokenBucket};
-use crate::model::{
-    Counters, CreateLogEntry, ForceStatus, ForeignModel, ModelRecord, ModelSource, ModelStatus,
-    Tag, format_timestamp,
-};
 use crate::operation::Operation;
-use crate::validate::{
-    self, CreateCustomModelInput, CreateFingerprint, ListCustomModelsInput, TagResourceInput,
-    UntagResourceInput,
-};
+use crate::types::{Counters, ListTagsForResourceOutput, Tag};
+use crate::validate::{TagResourceInput, UntagResourceInput};
 use deployments::Deployments;
+use models::Models;
 use provisioned::Provisioned;
-use tokens::IdempotencyTokens;
 
 mod deployments;
 mod failures;
+mod models;
 mod paging;
 mod provisioned;
 mod tokens;
 
-/// Every model Bedrock imports is reported with this customization type.
-const CUSTOMIZATION_TYPE: &str = "IMPORTED";
 const ARN_SUFFIX_ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
 const ARN_SUFFIX_LEN: usize = 12;
 /// How far the clock can be moved ahead (100 years): far enough for any commitment term, and
@@ -55,126 +47,23 @@ pub struct EmulatorState {
 }
 
 struct Inner {
-    /// Models by ARN.
-    models: HashMap<String, Model>,
-    /// Model ARNs by name.
-    names: HashMap<String, String>,
-    tokens: IdempotencyTokens<CreateFingerprint>,
-    create_log: Vec<CreateLogEntry>,
     counters: HashMap<(Operation, &'static str), u64>,
     faults: FaultConfig,
     buckets: HashMap<Operation, TokenBucket>,
-    ready_delay: Duration,
-    ready_delays: HashMap<String, Duration>,
-    delete_conflicts: HashMap<String, String>,
     limits: Limits,
+    /// Creation order across every kind, the tie-break between equal creation times.
     next_seq: u64,
     rng: StdRng,
+    models: Models,
     deployments: Deployments,
     provisioned: Provisioned,
 }
 
-struct Model {
-    /// Creation order, the tie-break between equal creation times.
-    seq: u64,
-    arn: String,
-    name: String,
-    creation_time: DateTime<Utc>,
-    /// The global ready delay when the model was created (a per-name override wins).
-    ready_delay: Duration,
-    source: Option<ModelSource>,
-    role_arn: Option<String>,
-    kms_key_arn: Option<String>,
-    tags: Vec<Tag>,
-    client_request_token: Option<String>,
-    base_model_arn: Option<String>,
-    base_model_name: Option<String>,
-    foundation_model_arn: Option<String>,
-    owner_account_id: String,
-    /// Set when the source carried the failure marker: the import fails once the delay is over.
-    planned_failure: Option<String>,
-    forced: Option<Forced>,
-    foreign: bool,
-}
-
+/// A status forced through the control API, on a model or a deployment.
 #[derive(Clone, Debug)]
 enum Forced {
     Active,
     Failed(String),
-}
-
-/// A model's status at one instant, computed from timestamps rather than timers.
-struct Lifecycle {
-    status: ModelStatus,
-    failure_message: Option<String>,
-    ready_time: Option<DateTime<Utc>>,
-}
-
-impl Model {
-    fn lifecycle(&self, now: DateTime<Utc>, overrides: &HashMap<String, Duration>) -> Lifecycle {
-        match &self.forced {
-            Some(Forced::Active) => Lifecycle {
-                status: ModelStatus::Active,
-                failure_message: None,
-                ready_time: None,
-            },
-            Some(Forced::Failed(message)) => Lifecycle {
-                status: ModelStatus::Failed,
-                failure_message: Some(message.clone()),
-                ready_time: None,
-            },
-            None => {
-                let delay = overrides
-                    .get(&self.name)
-                    .copied()
-                    .unwrap_or(self.ready_delay);
-                // A delay too large to represent means "never".
-                let ready_time = TimeDelta::from_std(delay)
-                    .ok()
-                    .and_then(|delay| self.creation_time.checked_add_signed(delay));
-                match ready_time {
-                    Some(ready) if now >= ready => Lifecycle {
-                        status: if self.planned_failure.is_some() {
-                            ModelStatus::Failed
-                        } else {
-                            ModelStatus::Active
-                        },
-                        failure_message: self.planned_failure.clone(),
-                        ready_time,
-                    },
-                    _ => Lifecycle {
-                        status: ModelStatus::Creating,
-                        failure_message: None,
-                        ready_time,
-                    },
-                }
-            }
-        }
-    }
-
-    /// The key ListCustomModels sorts and paginates on.
-    fn sort_key(&self) -> paging::SortKey {
-        (self.creation_time.timestamp_millis(), self.seq)
-    }
-
-    /// The foundation model this model was customized from: `foundationModelArn` when set, else
-    /// a foundation-model `baseModelArn`, else the emulator's default (imported models carry
-    /// none; Provisioned Throughput needs one).
-    fn foundation_model_arn(&self, region: &str) -> String {
-        self.foundation_model_arn
-            .clone()
-            .or_else(|| {
-                self.base_model_arn
-                    .clone()
-                    .filter(|arn| arn.contains(":foundation-model/"))
-            })
-            .unwrap_or_else(|| default_foundation_model_arn(region))
-    }
-}
-
-/// The foundation model a model without one counts as customized from.
-pub(crate) fn default_foundation_model_arn(region: &str) -> String {
-    format!("arn:aws:bedrock:{region}::foundation-model/{DEFAULT_FOUNDATION_MODEL_ID}")
 }
 
 /// `start + delay`, or `None` for a delay too large to represent ("never").
@@ -195,19 +84,13 @@ impl Inner {
             None => StdRng::from_os_rng(),
         };
         let mut inner = Inner {
-            models: HashMap::new(),
-            names: HashMap::new(),
-            tokens: IdempotencyTokens::new(),
-            create_log: Vec::new(),
             counters: HashMap::new(),
             faults: FaultConfig::default(),
             buckets: HashMap::new(),
-            ready_delay: config.ready_delay,
-            ready_delays: HashMap::new(),
-            delete_conflicts: HashMap::new(),
             limits: config.limits,
             next_seq: 0,
             rng,
+            models: Models::new(config),
             deployments: Deployments::new(config),
             provisioned: Provisioned::new(config),
         };
@@ -231,35 +114,6 @@ impl Inner {
         self.faults = faults;
     }
 
-    fn resolve(&self, identifier: &str) -> Option<&Model> {
-        match self.models.get(identifier) {
-            Some(model) => Some(model),
-            None => self
-                .names
-                .get(identifier)
-                .and_then(|arn| self.models.get(arn)),
-        }
-    }
-
-    fn resolve_arn(&self, identifier: &str) -> Option<String> {
-        self.resolve(identifier).map(|model| model.arn.clone())
-    }
-
-    /// A name for the per-name settings: an ARN is resolved to its model's name.
-    fn settings_name(&self, identifier: &str) -> Result<String, ApiError> {
-        if identifier.starts_with("arn:") {
-            self.resolve(identifier)
-                .map(|model| model.name.clone())
-                .ok_or_else(|| not_found(identifier))
-        } else if validate::is_valid_model_name(identifier) {
-            Ok(identifier.to_owned())
-        } else {
-            Err(ApiError::validation(format!(
-                "'{identifier}' is neither a valid model name nor the ARN of an existing model"
-            )))
-        }
-    }
-
     /// The 12 lowercase alphanumerics that end every generated ARN.
     fn random_suffix(&mut self) -> String {
         (0..ARN_SUFFIX_LEN)
@@ -270,76 +124,16 @@ impl Inner {
             .collect()
     }
 
-    fn new_arn(&mut self, region: &str, account_id: &str) -> String {
-        loop {
-            let suffix = self.random_suffix();
-            let arn =
-                format!("arn:aws:bedrock:{region}:{account_id}:custom-model/imported/{suffix}");
-            if !self.models.contains_key(&arn) {
-                return arn;
-            }
-        }
-    }
-
     /// The tags of the model, deployment or Provisioned Throughput with this ARN.
     fn tags_mut(&mut self, arn: &str) -> Option<&mut Vec<Tag>> {
-        if self.models.contains_key(arn) {
-            return self.models.get_mut(arn).map(|model| &mut model.tags);
+        if self.models.contains(arn) {
+            return self.models.tags_mut(arn);
         }
         if self.provisioned.contains(arn) {
             return self.provisioned.tags_mut(arn);
         }
         self.deployments.tags_mut(arn)
     }
-
-    fn insert(&mut self, model: Model) {
-        self.names.insert(model.name.clone(), model.arn.clone());
-        self.models.insert(model.arn.clone(), model);
-    }
-
-    fn remove(&mut self, arn: &str) -> Option<Model> {
-        let model = self.models.remove(arn)?;
-        self.names.remove(&model.name);
-        Some(model)
-    }
-
-    fn record(&self, model: &Model, now: DateTime<Utc>) -> ModelRecord {
-        let lifecycle = model.lifecycle(now, &self.ready_delays);
-        ModelRecord {
-            model_arn: model.arn.clone(),
-            model_name: model.name.clone(),
-            status: lifecycle.status,
-            failure_message: lifecycle.failure_message,
-            creation_time: model.creation_time,
-            ready_time: lifecycle.ready_time,
-            source: model.source.clone(),
-            role_arn: model.role_arn.clone(),
-            model_kms_key_arn: model.kms_key_arn.clone(),
-            tags: model.tags.clone(),
-            client_request_token: model.client_request_token.clone(),
-            base_model_arn: model.base_model_arn.clone(),
-            base_model_name: model.base_model_name.clone(),
-            foundation_model_arn: model.foundation_model_arn.clone(),
-            owner_account_id: model.owner_account_id.clone(),
-            foreign: model.foreign,
-            delete_conflict: self.delete_conflicts.get(&model.name).cloned(),
-        }
-    }
-}
-
-fn not_found(identifier: &str) -> ApiError {
-    ApiError::not_found(format!(
-        "The model '{identifier}' could not be found. Check the model identifier and try again."
-    ))
-}
-
-/// `'a', 'b'`: names in a message.
-fn quoted_list(names: &[String]) -> String {
-    names
-        .iter()
-        .map(|name| format!("'{name}'"))
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 fn resource_not_found(arn: &str) -> ApiError {
@@ -427,232 +221,7 @@ impl EmulatorState {
         &self.config
     }
 
-    // ----- Bedrock operations -----
-
-    pub(crate) fn create_custom_model(
-        &self,
-        input: CreateCustomModelInput,
-    ) -> Result<CreateCustomModelOutput, ApiError> {
-        let now = self.now_millis();
-        let mut inner = self.lock();
-
-        if input.model_tags.len() > inner.limits.max_tags_per_resource {
-            return Err(ApiError::too_many_tags(
-                format!(
-                    "The request has {} tags; a resource can have at most {}.",
-                    input.model_tags.len(),
-                    inner.limits.max_tags_per_resource
-                ),
-                input.model_name.clone(),
-            ));
-        }
-        if let Some(role) = &input.role_arn
-            && inner.faults.access_denied_role_arns.contains(role)
-        {
-            return Err(ApiError::new(
-                ErrorKind::AccessDenied,
-                format!(
-                    "User: arn:aws:sts::{}:assumed-role/emulator/session is not authorized to perform: iam:PassRole on resource: {role}",
-                    self.config.account_id
-                ),
-            ));
-        }
-
-        let fingerprint = input.fingerprint();
-        if let Some(model_arn) = inner.tokens.replay(
-            input.client_request_token.as_deref(),
-            &fingerprint,
-            now,
-            self.config.idempotency_window,
-            "model",
-        )? {
-            return Ok(CreateCustomModelOutput { model_arn });
-        }
-
-        if inner.names.contains_key(&input.model_name) {
-            return Err(ApiError::conflict(format!(
-                "A custom model with the name '{}' already exists.",
-                input.model_name
-            )));
-        }
-        if inner.models.len() >= inner.limits.max_models {
-            return Err(ApiError::new(
-                ErrorKind::ServiceQuotaExceeded,
-                format!(
-                    "You have reached the quota of {} custom models in account {} and region {}.",
-                    inner.limits.max_models, self.config.account_id, self.config.region
-                ),
-            ));
-        }
-
-        let arn = inner.new_arn(&self.config.region, &self.config.account_id);
-        let marker = &self.config.failure_marker;
-        let planned_failure = (!marker.is_empty() && input.source.location().contains(marker))
-            .then(|| {
-                format!(
-                    "Model import failed: the model artifacts at '{}' could not be validated.",
-                    input.source.location()
-                )
-            });
-        let seq = inner.next_seq;
-        inner.next_seq += 1;
-        let model = Model {
-            seq,
-            arn: arn.clone(),
-            name: input.model_name.clone(),
-            creation_time: now,
-            ready_delay: inner.ready_delay,
-            source: Some(input.source),
-            role_arn: input.role_arn,
-            kms_key_arn: input.model_kms_key_arn,
-            tags: input.model_tags,
-            client_request_token: input.client_request_token.clone(),
-            base_model_arn: None,
-            base_model_name: None,
-            foundation_model_arn: None,
-            owner_account_id: self.config.account_id.clone(),
-            planned_failure,
-            forced: None,
-            foreign: false,
-        };
-        inner.insert(model);
-        inner.tokens.remember(
-            input.client_request_token.as_deref(),
-            fingerprint,
-            &arn,
-            &input.model_name,
-            now,
-        );
-        inner.create_log.push(CreateLogEntry {
-            model_name: input.model_name.clone(),
-            model_arn: arn.clone(),
-            client_request_token: input.client_request_token,
-            time: now,
-        });
-        drop(inner);
-        info!(model = %input.model_name, arn = %arn, "model created");
-        Ok(CreateCustomModelOutput { model_arn: arn })
-    }
-
-    pub(crate) fn get_custom_model(
-        &self,
-        identifier: &str,
-    ) -> Result<GetCustomModelOutput, ApiError> {
-        let now = self.now();
-        let inner = self.lock();
-        let model = inner
-            .resolve(identifier)
-            .ok_or_else(|| not_found(identifier))?;
-        let lifecycle = model.lifecycle(now, &inner.ready_delays);
-        Ok(GetCustomModelOutput {
-            model_arn: model.arn.clone(),
-            model_name: model.name.clone(),
-            base_model_arn: model.base_model_arn.clone(),
-            customization_type: CUSTOMIZATION_TYPE,
-            model_kms_key_arn: model.kms_key_arn.clone(),
-            creation_time: format_timestamp(&model.creation_time),
-            model_status: lifecycle.status.as_str(),
-            failure_message: lifecycle.failure_message,
-        })
-    }
-
-    pub(crate) fn list_custom_models(
-        &self,
-        input: &ListCustomModelsInput,
-    ) -> Result<ListCustomModelsOutput, ApiError> {
-        let now = self.now();
-        let inner = self.lock();
-        let matching: Vec<(&Model, Lifecycle)> = inner
-            .models
-            .values()
-            .filter(|model| {
-                input
-                    .creation_time_before
-                    .is_none_or(|before| model.creation_time < before)
-                    && input
-                        .creation_time_after
-                        .is_none_or(|after| model.creation_time > after)
-                    && input
-                        .name_contains
-                        .as_ref()
-                        .is_none_or(|part| model.name.contains(part.as_str()))
-                    && input
-                        .base_model_arn_equals
-                        .as_ref()
-                        .is_none_or(|arn| model.base_model_arn.as_ref() == Some(arn))
-                    && input
-                        .foundation_model_arn_equals
-                        .as_ref()
-                        .is_none_or(|arn| model.foundation_model_arn.as_ref() == Some(arn))
-                    && input.is_owned.is_none_or(|owned| {
-                        (model.owner_account_id == self.config.account_id) == owned
-                    })
-            })
-            .map(|model| (model, model.lifecycle(now, &inner.ready_delays)))
-            .filter(|(_, lifecycle)| {
-                input
-                    .model_status
-                    .is_none_or(|status| lifecycle.status == status)
-            })
-            .collect();
-        let (page, next_token) = paging::page(
-            matching,
-            |(model, _)| model.sort_key(),
-            input.sort_order,
-            input.next_token.as_deref(),
-            input.max_results,
-        )?;
-        let model_summaries = page
-            .into_iter()
-            .map(|(model, lifecycle)| CustomModelSummary {
-                model_arn: model.arn.clone(),
-                model_name: model.name.clone(),
-                creation_time: format_timestamp(&model.creation_time),
-                base_model_arn: model.base_model_arn.clone(),
-                base_model_name: model.base_model_name.clone(),
-                customization_type: CUSTOMIZATION_TYPE,
-                owner_account_id: model.owner_account_id.clone(),
-                model_status: lifecycle.status.as_str(),
-            })
-            .collect();
-        Ok(ListCustomModelsOutput {
-            next_token,
-            model_summaries,
-        })
-    }
-
-    pub(crate) fn delete_custom_model(&self, identifier: &str) -> Result<(), ApiError> {
-        let mut inner = self.lock();
-        let model = inner
-            .resolve(identifier)
-            .ok_or_else(|| not_found(identifier))?;
-        if let Some(message) = inner.delete_conflicts.get(&model.name) {
-            return Err(ApiError::conflict(message.clone()));
-        }
-        let now = self.now();
-        let throughputs = inner.provisioned.using_model(&model.arn, now);
-        if !throughputs.is_empty() {
-            return Err(ApiError::conflict(format!(
-                "The model '{}' is used by the Provisioned Throughput(s) {} and cannot be deleted. Delete the Provisioned Throughput(s) or update them to another model first.",
-                model.name,
-                quoted_list(&throughputs)
-            )));
-        }
-        let users = inner.deployments.using_model(&model.arn, now);
-        if !users.is_empty() {
-            return Err(ApiError::conflict(format!(
-                "The model '{}' is used by the custom model deployment(s) {} and cannot be deleted. Delete the deployment(s) or update them to another model first.",
-                model.name,
-                quoted_list(&users)
-            )));
-        }
-        let arn = model.arn.clone();
-        if let Some(model) = inner.remove(&arn) {
-            drop(inner);
-            info!(model = %model.name, arn = %arn, "model deleted");
-        }
-        Ok(())
-    }
+    // ----- Bedrock operations on any kind: tagging -----
 
     pub(crate) fn tag_resource(&self, input: TagResourceInput) -> Result<(), ApiError> {
         let mut inner = self.lock();
@@ -759,43 +328,12 @@ impl EmulatorState {
         counters
     }
 
-    /// Every model CreateCustomModel actually created, in order.
-    pub fn create_log(&self) -> Vec<CreateLogEntry> {
-        self.lock().create_log.clone()
-    }
-
-    /// The whole model table, in creation order.
-    pub fn models(&self) -> Vec<ModelRecord> {
-        let now = self.now();
-        let inner = self.lock();
-        let mut models: Vec<&Model> = inner.models.values().collect();
-        models.sort_by_key(|model| model.seq);
-        models
-            .into_iter()
-            .map(|model| inner.record(model, now))
-            .collect()
-    }
-
-    /// One model, by name or ARN.
-    pub fn model(&self, identifier: &str) -> Option<ModelRecord> {
-        let now = self.now();
-        let inner = self.lock();
-        inner
-            .resolve(identifier)
-            .map(|model| inner.record(model, now))
-    }
-
     pub fn faults(&self) -> FaultConfig {
         self.lock().faults.clone()
     }
 
     pub fn limits(&self) -> Limits {
         self.lock().limits
-    }
-
-    /// The delay new models spend in Creating.
-    pub fn default_ready_delay(&self) -> Duration {
-        self.lock().ready_delay
     }
 
     // ----- Scripting -----
@@ -809,192 +347,6 @@ impl EmulatorState {
 
     pub fn set_limits(&self, limits: Limits) {
         self.lock().limits = limits;
-    }
-
-    /// Sets the delay models created from now on spend in Creating.
-    pub fn set_default_ready_delay(&self, delay: Duration) {
-        self.lock().ready_delay = delay;
-    }
-
-    /// Sets the Creating delay of one model (by name, or ARN of an existing model), before or
-    /// after its creation. It counts from the model's creation time.
-    pub fn set_ready_delay(&self, identifier: &str, delay: Duration) -> Result<(), ApiError> {
-        let mut inner = self.lock();
-        let name = inner.settings_name(identifier)?;
-        inner.ready_delays.insert(name, delay);
-        Ok(())
-    }
-
-    /// Removes a per-model delay; returns whether there was one.
-    pub fn clear_ready_delay(&self, identifier: &str) -> Result<bool, ApiError> {
-        let mut inner = self.lock();
-        let name = inner.settings_name(identifier)?;
-        Ok(inner.ready_delays.remove(&name).is_some())
-    }
-
-    /// Makes DeleteCustomModel answer ConflictException for this model (by name, or ARN of an
-    /// existing model) until cleared.
-    pub fn set_delete_conflict(
-        &self,
-        identifier: &str,
-        message: Option<String>,
-    ) -> Result<(), ApiError> {
-        let mut inner = self.lock();
-        let name = inner.settings_name(identifier)?;
-        let message = message.unwrap_or_else(|| {
-            format!(
-                "The model '{name}' is in use by a provisioned throughput and cannot be deleted. Delete the provisioned throughput first."
-            )
-        });
-        inner.delete_conflicts.insert(name, message);
-        Ok(())
-    }
-
-    /// Lets DeleteCustomModel succeed again; returns whether a conflict was set.
-    pub fn clear_delete_conflict(&self, identifier: &str) -> Result<bool, ApiError> {
-        let mut inner = self.lock();
-        let name = inner.settings_name(identifier)?;
-        Ok(inner.delete_conflicts.remove(&name).is_some())
-    }
-
-    /// Forces a model Active or Failed at once.
-    pub fn force_status(
-        &self,
-        identifier: &str,
-        status: ForceStatus,
-    ) -> Result<ModelRecord, ApiError> {
-        let now = self.now();
-        let mut inner = self.lock();
-        let arn = inner
-            .resolve_arn(identifier)
-            .ok_or_else(|| not_found(identifier))?;
-        let forced = match status {
-            ForceStatus::Active => Forced::Active,
-            ForceStatus::Failed { failure_message } => Forced::Failed(
-                failure_message
-                    .unwrap_or_else(|| "Model import failed (forced by the emulator).".to_owned()),
-            ),
-        };
-        let model = inner
-            .models
-            .get_mut(&arn)
-            .ok_or_else(|| not_found(identifier))?;
-        model.forced = Some(forced);
-        let inner = &*inner;
-        let model = inner
-            .models
-            .get(&arn)
-            .ok_or_else(|| not_found(identifier))?;
-        Ok(inner.record(model, now))
-    }
-
-    /// Inserts a model directly, as if created outside the operator. It is not in the create log.
-    pub fn insert_model(&self, foreign: ForeignModel) -> Result<ModelRecord, ApiError> {
-        if !validate::is_valid_model_name(&foreign.model_name) {
-            return Err(ApiError::validation(format!(
-                "modelName '{}' is not a valid custom model name",
-                foreign.model_name
-            )));
-        }
-        if let Some(arn) = &foreign.model_arn
-            && !validate::is_valid_model_arn(arn)
-        {
-            return Err(ApiError::validation(format!(
-                "modelArn '{arn}' is not a valid model ARN"
-            )));
-        }
-        let now = self.now_millis();
-        let mut inner = self.lock();
-        if inner.names.contains_key(&foreign.model_name) {
-            return Err(ApiError::conflict(format!(
-                "A custom model with the name '{}' already exists.",
-                foreign.model_name
-            )));
-        }
-        let arn = match foreign.model_arn {
-            Some(arn) if inner.models.contains_key(&arn) => {
-                return Err(ApiError::conflict(format!(
-                    "A custom model with the ARN '{arn}' already exists."
-                )));
-            }
-            Some(arn) => arn,
-            None => inner.new_arn(&self.config.region, &self.config.account_id),
-        };
-        let forced = match foreign.status {
-            None | Some(ModelStatus::Active) => Some(Forced::Active),
-            Some(ModelStatus::Failed) => Some(Forced::Failed(
-                foreign
-                    .failure_message
-                    .unwrap_or_else(|| "Model import failed.".to_owned()),
-            )),
-            Some(ModelStatus::Creating) => None,
-        };
-        let seq = inner.next_seq;
-        inner.next_seq += 1;
-        let model = Model {
-            seq,
-            arn: arn.clone(),
-            name: foreign.model_name,
-            creation_time: foreign.creation_time.unwrap_or(now),
-            ready_delay: inner.ready_delay,
-            source: foreign.source,
-            role_arn: foreign.role_arn,
-            kms_key_arn: foreign.model_kms_key_arn,
-            tags: foreign.tags,
-            client_request_token: None,
-            base_model_arn: foreign.base_model_arn,
-            base_model_name: foreign.base_model_name,
-            foundation_model_arn: foreign.foundation_model_arn,
-            owner_account_id: foreign
-                .owner_account_id
-                .unwrap_or_else(|| self.config.account_id.clone()),
-            planned_failure: None,
-            forced,
-            foreign: true,
-        };
-        inner.insert(model);
-        let model = inner.models.get(&arn).ok_or_else(|| not_found(&arn))?;
-        Ok(inner.record(model, self.now()))
-    }
-
-    /// Sets (or, with `None`, clears) the foundation model a model was customized from. Provisioned
-    /// Throughput goes by it: the throughput's `foundationModelArn`, and the same-base rule of
-    /// UpdateProvisionedModelThroughput. A model without one counts as customized from
-    /// [`crate::config::DEFAULT_FOUNDATION_MODEL_ID`] in the emulator's region.
-    pub fn set_foundation_model(
-        &self,
-        identifier: &str,
-        foundation_model_arn: Option<String>,
-    ) -> Result<ModelRecord, ApiError> {
-        if let Some(arn) = &foundation_model_arn
-            && !validate::is_valid_foundation_model_arn(arn)
-        {
-            return Err(ApiError::validation(format!(
-                "foundationModelArn '{arn}' is not a valid foundation model ARN"
-            )));
-        }
-        let now = self.now();
-        let mut inner = self.lock();
-        let arn = inner
-            .resolve_arn(identifier)
-            .ok_or_else(|| not_found(identifier))?;
-        if let Some(model) = inner.models.get_mut(&arn) {
-            model.foundation_model_arn = foundation_model_arn;
-        }
-        let model = inner
-            .models
-            .get(&arn)
-            .ok_or_else(|| not_found(identifier))?;
-        Ok(inner.record(model, now))
-    }
-
-    /// Deletes a model out of band (no delete conflict applies); returns it if it existed.
-    pub fn remove_model(&self, identifier: &str) -> Option<ModelRecord> {
-        let now = self.now();
-        let mut inner = self.lock();
-        let arn = inner.resolve_arn(identifier)?;
-        let model = inner.remove(&arn)?;
-        Some(inner.record(&model, now))
     }
 
     /// Back to the start-up state: no models, deployments, Provisioned Throughputs, tokens, log

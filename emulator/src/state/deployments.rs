@@ -10,17 +10,16 @@ use tracing::info;
 use super::failures::{FailureQueue, Scripted};
 use super::tokens::IdempotencyTokens;
 use super::{EmulatorState, Forced, Inner, after, merged_tag_count, millis, paging};
-use crate::api::{
-    CustomModelDeploymentArnOutput, CustomModelDeploymentSummary, GetCustomModelDeploymentOutput,
-    ListCustomModelDeploymentsOutput, UpdateDetails,
-};
 use crate::config::EmulatorConfig;
 use crate::deployment::{
-    DeploymentCreateLogEntry, DeploymentDelays, DeploymentFailure, DeploymentPhase,
-    DeploymentRecord, DeploymentStatus, DeploymentUpdateRecord, DeploymentUpdateStatus,
+    CustomModelDeploymentArnOutput, CustomModelDeploymentSummary, DeploymentCreateLogEntry,
+    DeploymentDelays, DeploymentFailure, DeploymentPhase, DeploymentRecord, DeploymentStatus,
+    DeploymentUpdateRecord, DeploymentUpdateStatus, GetCustomModelDeploymentOutput,
+    ListCustomModelDeploymentsOutput, UpdateDetails,
 };
 use crate::error::{ApiError, ErrorKind};
-use crate::model::{ForceStatus, ModelStatus, Tag, format_timestamp};
+use crate::model::{ForceStatus, ModelStatus};
+use crate::types::{Tag, format_timestamp};
 use crate::validate::{
     CreateDeploymentFingerprint, CreateDeploymentInput, ListDeploymentsInput, UpdateDeploymentInput,
 };
@@ -278,7 +277,7 @@ impl Inner {
                 "The custom model '{model_arn}' given as modelArn does not exist. Create the model (or check the ARN) and try again."
             )));
         };
-        let lifecycle = model.lifecycle(now, &self.ready_delays);
+        let lifecycle = self.models.lifecycle(model, now);
         if lifecycle.status != ModelStatus::Active {
             return Err(ApiError::validation(format!(
                 "The custom model '{}' given as modelArn is {}; it must be Active to be deployed.",

@@ -11,17 +11,16 @@ use tracing::info;
 use super::failures::{FailureQueue, Scripted};
 use super::tokens::IdempotencyTokens;
 use super::{EmulatorState, Inner, after, merged_tag_count, millis, paging};
-use crate::api::{
-    GetProvisionedModelThroughputOutput, ListProvisionedModelThroughputsOutput,
-    ProvisionedModelArnOutput, ProvisionedModelSummary,
-};
 use crate::config::EmulatorConfig;
 use crate::error::{ApiError, ErrorKind};
-use crate::model::{ModelStatus, Tag, format_timestamp};
+use crate::model::ModelStatus;
 use crate::provisioned::{
-    CommitmentDuration, ProvisionedCreateLogEntry, ProvisionedDelays, ProvisionedFailure,
-    ProvisionedForceStatus, ProvisionedPhase, ProvisionedRecord, ProvisionedStatus,
+    CommitmentDuration, GetProvisionedModelThroughputOutput, ListProvisionedModelThroughputsOutput,
+    ProvisionedCreateLogEntry, ProvisionedDelays, ProvisionedFailure, ProvisionedForceStatus,
+    ProvisionedModelArnOutput, ProvisionedModelSummary, ProvisionedPhase, ProvisionedRecord,
+    ProvisionedStatus,
 };
+use crate::types::{Tag, format_timestamp};
 use crate::validate::{
     CreateProvisionedFingerprint, CreateProvisionedInput, ListProvisionedInput,
     UpdateProvisionedInput,
@@ -312,12 +311,12 @@ impl Inner {
                 is_foundation_model: true,
             });
         }
-        let model = self.resolve(model_id).ok_or_else(|| {
+        let model = self.models.resolve(model_id).ok_or_else(|| {
             missing(format!(
                 "The custom model '{model_id}' given as {member} could not be found. Check the model name or ARN and try again."
             ))
         })?;
-        let status = model.lifecycle(now, &self.ready_delays).status;
+        let status = self.models.lifecycle(model, now).status;
         if status != ModelStatus::Active {
             return Err(ApiError::validation(format!(
                 "The custom model '{}' given as {member} is {}; it must be Active to be used by a Provisioned Throughput.",

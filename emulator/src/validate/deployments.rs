@@ -11,7 +11,7 @@ use super::{
 };
 use crate::deployment::DeploymentStatus;
 use crate::error::ApiError;
-use crate::model::Tag;
+use crate::types::Tag;
 
 /// A validated CreateCustomModelDeployment request.
 #[derive(Clone, Debug, PartialEq, Eq)]

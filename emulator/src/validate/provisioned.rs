@@ -11,8 +11,8 @@ use super::{
     sort_order, string, tags, timestamp,
 };
 use crate::error::ApiError;
-use crate::model::Tag;
 use crate::provisioned::{CommitmentDuration, ProvisionedStatus};
+use crate::types::Tag;
 
 /// A validated CreateProvisionedModelThroughput request.
 #[derive(Clone, Debug, PartialEq, Eq)]
