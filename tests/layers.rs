@@ -172,6 +172,13 @@ fn the_operators_modules_import_each_other_without_circles() {
 }
 
 #[test]
+fn the_emulators_modules_import_each_other_without_circles() {
+    let edges = graph(&root("emulator/src"));
+    assert!(edges.contains_key("api"), "the graph was read: {edges:?}");
+    assert_eq!(circles(&edges), BTreeMap::new(), "modules on an import circle");
+}
+
+#[test]
 fn a_circle_is_found_and_named() {
     let edges = BTreeMap::from([
         ("a".to_string(), BTreeSet::from(["b".to_string()])),
