@@ -1,0 +1,188 @@
+//! The deployment's checks before any AWS call (validation, immutable fields, adoption and
+//! region refusals), and whether it is settled or needs its tags read.
+
+use crate::api::conditions::reason;
+use crate::api::deployment::{
+    BedrockCustomModelDeployment, BedrockCustomModelDeploymentStatus, DeploymentStatus,
+    ModelTarget, ValidDeployment,
+};
+use crate::api::{AdoptionPolicy, validation};
+use crate::bedrock::{DeploymentState, RemoteDeployment, UpdateState};
+use crate::controller::outcome::{self, Next};
+use crate::controller::ownership;
+use crate::controller::scope::NamespaceScope;
+
+use super::{
+    Lookup, Plan, Resolution, base_status, created_with, current_conditions, immutable_changes,
+    is_failed,
+};
+
+/// The plan of a spec that fails validation: InvalidSpec naming every field, no AWS call.
+pub fn invalid(resource: &BedrockCustomModelDeployment, errors: &[validation::FieldError]) -> Plan {
+    let mut status = resource.status.clone().unwrap_or_default();
+    status.observed_generation = resource.metadata.generation;
+    status.conditions.clear();
+    let message = format!(
+        "the spec is invalid, so nothing was sent to AWS: {}",
+        errors
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("; ")
+    );
+    outcome::blocked(
+        current_conditions(resource),
+        status,
+        reason::INVALID_SPEC,
+        message,
+        Next::AwaitChange,
+    )
+}
+
+/// Checks made before any AWS call: a change to an immutable field of a live deployment stops
+/// here, with the reason on the resource and no call to Bedrock.
+pub fn precheck(
+    resource: &BedrockCustomModelDeployment,
+    valid: &ValidDeployment,
+    region: &str,
+) -> Option<Plan> {
+    let status = base_status(resource, valid, region);
+    let current = status.created_with.as_ref()?;
+    if status.deployment_arn.is_none() || is_failed(&status) {
+        return None;
+    }
+    let changed = immutable_changes(&created_with(valid, region), current);
+    if changed.is_empty() {
+        return None;
+    }
+    let fields = changed
+        .iter()
+        .map(|f| format!("spec.{f}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let message = format!(
+        "{fields} cannot change while Bedrock deployment {} exists: revert the change to resume, or delete and re-create the resource to make a new deployment; nothing was sent to AWS",
+        current.model_deployment_name
+    );
+    Some(outcome::blocked(
+        current_conditions(resource),
+        status,
+        reason::IMMUTABLE_FIELD_CHANGED,
+        message,
+        Next::AwaitChange,
+    ))
+}
+
+/// `adoptionPolicy: Adopt` in a namespace the operator's `--allow-adoption` leaves out: an
+/// InvalidSpec naming the field, before any AWS call.
+pub fn adoption_refused(
+    resource: &BedrockCustomModelDeployment,
+    valid: &ValidDeployment,
+    region: &str,
+    scope: &NamespaceScope,
+) -> Option<Plan> {
+    if valid.adoption_policy != AdoptionPolicy::Adopt {
+        return None;
+    }
+    let namespace = resource.metadata.namespace.as_deref().unwrap_or_default();
+    let message = ownership::adoption_refused(namespace, scope)?;
+    Some(outcome::blocked(
+        current_conditions(resource),
+        base_status(resource, valid, region),
+        reason::INVALID_SPEC,
+        message,
+        Next::AwaitChange,
+    ))
+}
+
+/// Whether the status shows the spec reconciled and nothing pending (see [`outcome::settled`]).
+pub fn settled(resource: &BedrockCustomModelDeployment) -> bool {
+    let Some(status) = resource.status.as_ref() else {
+        return false;
+    };
+    let standing = match status.deployment_status {
+        Some(DeploymentStatus::Active) => outcome::Standing::Serving {
+            ready_reason: reason::ACTIVE,
+            synced_too: true,
+        },
+        Some(DeploymentStatus::Failed) => outcome::Standing::Failed,
+        _ => outcome::Standing::InProgress,
+    };
+    outcome::settled(&settling(resource, status), standing)
+}
+
+pub(super) fn settling<'a>(
+    resource: &'a BedrockCustomModelDeployment,
+    status: &'a BedrockCustomModelDeploymentStatus,
+) -> outcome::Settling<'a> {
+    outcome::Settling {
+        conditions: &status.conditions,
+        generation: resource.metadata.generation,
+        observed_generation: status.observed_generation,
+        holds_object: status.deployment_arn.is_some(),
+        tags_synced_generation: status.tags_synced_generation,
+        retry_pending: outcome::unhandled_retry(
+            resource.metadata.annotations.as_ref(),
+            status.retry_handled.as_deref(),
+        )
+        .is_some(),
+    }
+}
+
+/// Whether the observe step should also read the deployment's tags: to tell whose a deployment
+/// found by name is; for an Active one, when spec.tags may have changed since they were last
+/// made to match, or when the periodic drift check is `due`.
+pub fn needs_tags(
+    resource: &BedrockCustomModelDeployment,
+    lookup: &Lookup,
+    deployment: &RemoteDeployment,
+    due: bool,
+) -> bool {
+    // While a swap runs the tags are not synced (the plan waits for it), so the polls of an
+    // update read none.
+    let updating = deployment
+        .update
+        .as_ref()
+        .is_some_and(|u| u.state == UpdateState::Updating);
+    outcome::needs_tags(
+        matches!(lookup, Lookup::ByName(_)),
+        deployment.state == DeploymentState::Active && !updating,
+        due,
+        resource
+            .status
+            .as_ref()
+            .and_then(|s| s.tags_synced_generation),
+        resource.metadata.generation,
+    )
+}
+
+/// spec.region that is not the referenced model's: a deployment serves a model of its own
+/// region, so this is InvalidSpec naming both, with no call (a modelArn of another region is
+/// refused by the schema already).
+pub fn region_mismatch(
+    resource: &BedrockCustomModelDeployment,
+    valid: &ValidDeployment,
+    model: &Resolution,
+) -> Option<Plan> {
+    let (ModelTarget::Ref(name), Some(wanted), Some(actual)) =
+        (&valid.model, valid.region.as_deref(), model.region())
+    else {
+        return None;
+    };
+    if wanted == actual {
+        return None;
+    }
+    let mut status = resource.status.clone().unwrap_or_default();
+    status.observed_generation = resource.metadata.generation;
+    status.conditions.clear();
+    let message = format!(
+        "the spec is invalid, so nothing was sent to AWS: spec.region: {wanted} is not the region of BedrockCustomModel {name} ({actual}); a deployment serves a model of its own region, so remove spec.region or reference a model in {wanted}"
+    );
+    Some(outcome::blocked(
+        current_conditions(resource),
+        status,
+        reason::INVALID_SPEC,
+        message,
+        Next::AwaitChange,
+    ))
+}

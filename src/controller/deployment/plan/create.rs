@@ -1,0 +1,140 @@
+//! Creating the deployment: the CreateCustomModelDeployment request with its idempotency
+//! token, the plan of a create, and the status once it returned.
+
+use std::time::Duration;
+
+use sha2::{Digest, Sha256};
+
+use crate::api::conditions::{self, Desired, reason};
+use crate::api::deployment::{
+    BedrockCustomModelDeployment, BedrockCustomModelDeploymentStatus, DeploymentStatus,
+    ValidDeployment,
+};
+use crate::bedrock::CreateDeploymentRequest;
+use crate::controller::outcome::{self, Next, Note, Timing};
+use crate::controller::reference;
+
+use super::{Action, Observation, Plan, created_with, current_conditions, desired_tags};
+
+/// The deterministic idempotency token of a CreateCustomModelDeployment: the same resource
+/// asking for the same deployment (after a crash, a timeout, a restart) sends the same token,
+/// so Bedrock returns the deployment it already made; a deliberate re-creation bumps
+/// `recreations` and so sends a new one.
+pub fn client_request_token(
+    uid: &str,
+    request: &CreateDeploymentRequest,
+    region: &str,
+    recreations: i32,
+) -> String {
+    let mut hash = Sha256::new();
+    for part in [
+        uid,
+        region,
+        &request.name,
+        &request.model_arn,
+        request.description.as_deref().unwrap_or_default(),
+        &recreations.to_string(),
+    ] {
+        hash.update(part.as_bytes());
+        hash.update([0u8]);
+    }
+    for (key, value) in &request.tags {
+        hash.update(key.as_bytes());
+        hash.update([1u8]);
+        hash.update(value.as_bytes());
+        hash.update([0u8]);
+    }
+    let digest = hash.finalize();
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    format!("bcmd-{}", &hex[..40])
+}
+
+/// The CreateCustomModelDeployment request for the spec and the resolved model.
+pub fn create_request(
+    resource: &BedrockCustomModelDeployment,
+    valid: &ValidDeployment,
+    model_arn: &str,
+    region: &str,
+    recreations: i32,
+    cluster: &str,
+) -> CreateDeploymentRequest {
+    let mut request = CreateDeploymentRequest {
+        name: valid.deployment_name.clone(),
+        model_arn: model_arn.to_string(),
+        description: valid.description.clone(),
+        tags: desired_tags(resource, cluster),
+        client_request_token: String::new(),
+    };
+    request.client_request_token = client_request_token(
+        resource.metadata.uid.as_deref().unwrap_or_default(),
+        &request,
+        region,
+        recreations,
+    );
+    request
+}
+
+/// No deployment yet: create it once the model is resolved; until then wait, with no call.
+pub(super) fn plan_create(
+    resource: &BedrockCustomModelDeployment,
+    valid: &ValidDeployment,
+    region: &str,
+    mut status: BedrockCustomModelDeploymentStatus,
+    observation: &Observation,
+    mut events: Vec<Note>,
+) -> Plan {
+    let Some(model_arn) = observation.model.arn() else {
+        let current = current_conditions(resource);
+        return reference::waiting(current, status, &observation.model, "deployment", events);
+    };
+    let request = create_request(
+        resource,
+        valid,
+        model_arn,
+        region,
+        status.recreations,
+        &observation.cluster,
+    );
+    status.region = Some(region.to_string());
+    status.managed_tag_keys = resource.spec.tags.keys().cloned().collect();
+    let message = format!(
+        "creating Bedrock deployment {} of model {model_arn}",
+        request.name
+    );
+    events.push(Note::normal(reason::CREATING, "Create", message.clone()));
+    Plan {
+        actions: vec![Action::Create(request)],
+        status,
+        conditions: vec![
+            Desired::new(conditions::READY, false, reason::CREATING, message.clone()),
+            Desired::new(conditions::SYNCED, true, reason::RECONCILED, message),
+        ],
+        events,
+        next: Next::Soon,
+    }
+}
+
+/// The status once Create has returned `arn`.
+pub fn after_create(
+    plan: &mut Plan,
+    valid: &ValidDeployment,
+    region: &str,
+    model_arn: &str,
+    arn: String,
+    timing: &Timing,
+    generation: Option<i64>,
+) {
+    plan.status.deployment_arn = Some(arn);
+    plan.status.deployment_status = Some(DeploymentStatus::Creating);
+    // What the polls of a Creating deployment will say, so that they write nothing.
+    let message = format!("Bedrock is creating deployment {}", valid.deployment_name);
+    plan.conditions = vec![
+        Desired::new(conditions::READY, false, reason::CREATING, message.clone()),
+        Desired::new(conditions::SYNCED, true, reason::RECONCILED, message),
+    ];
+    plan.status.model_arn = Some(model_arn.to_string());
+    plan.status.created_with = Some(created_with(valid, region));
+    // The create carried spec.tags.
+    plan.status.tags_synced_generation = generation;
+    plan.next = Next::Poll(outcome::poll_delay(timing, Duration::ZERO));
+}

@@ -1,0 +1,295 @@
+//! Planning a deployment that exists: its states (Creating, Failed, Active), model rollouts
+//! in place and their failures, tag drift.
+
+use std::time::Duration;
+
+use crate::api::RETRY_ANNOTATION;
+use crate::api::conditions::{self, Desired, event, reason};
+use crate::api::deployment::{
+    BedrockCustomModelDeployment, BedrockCustomModelDeploymentStatus, DeploymentStatus,
+    UpdateStatus, ValidDeployment,
+};
+use crate::bedrock::{DeploymentState, RemoteDeployment, UpdateState};
+use crate::controller::outcome::{self, Next, Note, Timing};
+
+use super::{
+    Action, Observation, Plan, Rollout, clear_deployment, created_with, current_conditions,
+    desired_tags, immutable_changes, unresolved,
+};
+
+/// The status once Update has been accepted.
+pub fn after_update(plan: &mut Plan, timing: &Timing) {
+    plan.status.update_status = Some(UpdateStatus::Updating);
+    plan.next = Next::Poll(outcome::poll_delay(timing, Duration::ZERO));
+}
+
+pub(super) fn deployment_status(state: &DeploymentState) -> DeploymentStatus {
+    match state {
+        DeploymentState::Creating => DeploymentStatus::Creating,
+        DeploymentState::Active => DeploymentStatus::Active,
+        DeploymentState::Failed => DeploymentStatus::Failed,
+        DeploymentState::Other(_) => DeploymentStatus::Unknown,
+    }
+}
+
+pub(super) fn update_status(state: &UpdateState) -> UpdateStatus {
+    match state {
+        UpdateState::Updating => UpdateStatus::Updating,
+        UpdateState::UpdateCompleted => UpdateStatus::UpdateCompleted,
+        UpdateState::UpdateFailed => UpdateStatus::UpdateFailed,
+        UpdateState::Other(_) => UpdateStatus::Unknown,
+    }
+}
+
+pub(super) fn plan_existing(
+    resource: &BedrockCustomModelDeployment,
+    valid: &ValidDeployment,
+    mut status: BedrockCustomModelDeploymentStatus,
+    found: &RemoteDeployment,
+    observation: &Observation,
+    timing: &Timing,
+    elapsed: Duration,
+) -> Plan {
+    let previous = resource.status.clone().unwrap_or_default();
+    status.deployment_arn = Some(found.arn.clone());
+    status.deployment_status = Some(deployment_status(&found.state));
+    status.model_arn = Some(found.model_arn.clone());
+    status.update_status = found.update.as_ref().map(|u| update_status(&u.state));
+    status.failure_message = found.failure_message.clone().filter(|_| {
+        found.state == DeploymentState::Failed
+            || found
+                .update
+                .as_ref()
+                .is_some_and(|u| u.state == UpdateState::UpdateFailed)
+    });
+    let name = &found.name;
+    let serving = &found.model_arn;
+    match &found.state {
+        DeploymentState::Failed => {
+            let retry = outcome::unhandled_retry(
+                resource.metadata.annotations.as_ref(),
+                previous.retry_handled.as_deref(),
+            );
+            // A Failed deployment may be renamed (or moved, or described anew): replaced.
+            let region = status.region.clone().unwrap_or_default();
+            let changed = status
+                .created_with
+                .as_ref()
+                .map(|current| immutable_changes(&created_with(valid, &region), current))
+                .unwrap_or_default();
+            if let Some(cause) = outcome::replacement_cause(retry.is_some(), &changed) {
+                if retry.is_some() {
+                    status.retry_handled = retry;
+                }
+                status.recreations += 1;
+                clear_deployment(&mut status);
+                let delete = Action::Delete {
+                    arn: found.arn.clone(),
+                };
+                return outcome::replacing(status, delete, "deployment", name, &cause);
+            }
+            let failure = found
+                .failure_message
+                .as_deref()
+                .unwrap_or("no reason given")
+                .trim_end_matches('.');
+            let message = format!(
+                "Bedrock could not create deployment {name}: {failure}. Set the {RETRY_ANNOTATION} annotation to a new value to try again, or delete the resource"
+            );
+            let announce = previous.deployment_status != Some(DeploymentStatus::Failed);
+            outcome::failed(status, message, event::DEPLOYMENT_FAILED, announce)
+        }
+        DeploymentState::Creating | DeploymentState::Other(_) => {
+            let message = format!("Bedrock is creating deployment {name}");
+            Plan {
+                actions: Vec::new(),
+                status,
+                conditions: vec![
+                    Desired::new(conditions::READY, false, reason::CREATING, message.clone()),
+                    Desired::new(conditions::SYNCED, true, reason::RECONCILED, message),
+                ],
+                events: Vec::new(),
+                next: Next::Poll(outcome::poll_delay(timing, elapsed)),
+            }
+        }
+        DeploymentState::Active => {
+            let serving_message = format!("Bedrock deployment {name} is Active, serving {serving}");
+            let ready = Desired::new(
+                conditions::READY,
+                true,
+                reason::ACTIVE,
+                serving_message.clone(),
+            );
+            let desired_model = observation.model.arn();
+            let update = found.update.as_ref();
+            if let Some(update) = update.filter(|u| u.state == UpdateState::Updating) {
+                let message = format!(
+                    "rolling model {} out to deployment {name}; it serves {serving} until then",
+                    update.model_arn
+                );
+                let events = if previous.update_status != Some(UpdateStatus::Updating) {
+                    vec![Note::normal(reason::UPDATING, "Update", message.clone())]
+                } else {
+                    Vec::new()
+                };
+                return Plan {
+                    actions: Vec::new(),
+                    status,
+                    conditions: vec![
+                        ready,
+                        Desired::new(conditions::SYNCED, true, reason::UPDATING, message),
+                    ],
+                    events,
+                    next: Next::Poll(outcome::poll_delay(timing, elapsed)),
+                };
+            }
+            match desired_model {
+                Some(desired) if desired != serving => {
+                    let failed_before = update.is_some_and(|u| {
+                        u.state == UpdateState::UpdateFailed && u.model_arn == desired
+                    });
+                    let retry = outcome::unhandled_retry(
+                        resource.metadata.annotations.as_ref(),
+                        previous.retry_handled.as_deref(),
+                    );
+                    if failed_before && retry.is_none() {
+                        let failure = found
+                            .failure_message
+                            .as_deref()
+                            .unwrap_or("no reason given")
+                            .trim_end_matches('.');
+                        let message = format!(
+                            "Bedrock could not roll model {desired} out to deployment {name}: {failure}. The deployment keeps serving {serving}; point the spec at another model, or set the {RETRY_ANNOTATION} annotation to a new value to try again"
+                        );
+                        let events = if previous.update_status != Some(UpdateStatus::UpdateFailed)
+                            || outcome::changed(
+                                current_conditions(resource),
+                                &[Desired::new(
+                                    conditions::SYNCED,
+                                    false,
+                                    reason::UPDATE_FAILED,
+                                    message.clone(),
+                                )],
+                            ) {
+                            vec![Note::warning(
+                                reason::UPDATE_FAILED,
+                                "Update",
+                                message.clone(),
+                            )]
+                        } else {
+                            Vec::new()
+                        };
+                        return Plan {
+                            actions: Vec::new(),
+                            status,
+                            conditions: vec![
+                                ready,
+                                Desired::new(
+                                    conditions::SYNCED,
+                                    false,
+                                    reason::UPDATE_FAILED,
+                                    message,
+                                ),
+                            ],
+                            events,
+                            next: Next::Resync,
+                        };
+                    }
+                    if let Some(retry) = retry {
+                        status.retry_handled = Some(retry);
+                    }
+                    let message = format!(
+                        "rolling model {desired} out to deployment {name}; it serves {serving} until then"
+                    );
+                    Plan {
+                        actions: vec![Action::Update {
+                            arn: found.arn.clone(),
+                            change: Rollout {
+                                model_arn: desired.to_string(),
+                            },
+                        }],
+                        status,
+                        conditions: vec![
+                            ready,
+                            Desired::new(
+                                conditions::SYNCED,
+                                true,
+                                reason::UPDATING,
+                                message.clone(),
+                            ),
+                        ],
+                        events: vec![Note::normal(reason::UPDATING, "Update", message)],
+                        next: Next::Soon,
+                    }
+                }
+                None => {
+                    // The model the spec names now cannot be resolved: keep serving, say why.
+                    let (why, message) = unresolved(&observation.model);
+                    let message = format!("{message}; the deployment keeps serving {serving}");
+                    let synced = Desired::new(conditions::SYNCED, false, why, message.clone());
+                    let events = if outcome::changed(
+                        current_conditions(resource),
+                        std::slice::from_ref(&synced),
+                    ) {
+                        vec![Note::normal(why, "Reconcile", message)]
+                    } else {
+                        Vec::new()
+                    };
+                    Plan {
+                        actions: Vec::new(),
+                        status,
+                        conditions: vec![ready, synced],
+                        events,
+                        next: Next::Resync,
+                    }
+                }
+                Some(_) => {
+                    let mut actions = Vec::new();
+                    if let Some(remote_tags) = &observation.tags {
+                        let calls = outcome::tag_calls(
+                            &found.arn,
+                            &desired_tags(resource, &observation.cluster),
+                            remote_tags,
+                            &status.managed_tag_keys,
+                        );
+                        actions.extend(calls.into_iter().map(Action::from));
+                        status.managed_tag_keys = resource.spec.tags.keys().cloned().collect();
+                        status.tags_synced_generation = resource.metadata.generation;
+                    }
+                    let events = if previous.update_status == Some(UpdateStatus::Updating)
+                        && status.update_status == Some(UpdateStatus::UpdateCompleted)
+                    {
+                        vec![Note::normal(
+                            event::UPDATED,
+                            "Update",
+                            format!("deployment {name} now serves {serving}"),
+                        )]
+                    } else if previous.deployment_status != Some(DeploymentStatus::Active) {
+                        vec![Note::normal(
+                            reason::ACTIVE,
+                            "Create",
+                            serving_message.clone(),
+                        )]
+                    } else {
+                        Vec::new()
+                    };
+                    Plan {
+                        actions,
+                        status,
+                        conditions: vec![
+                            ready,
+                            Desired::new(
+                                conditions::SYNCED,
+                                true,
+                                reason::RECONCILED,
+                                serving_message,
+                            ),
+                        ],
+                        events,
+                        next: Next::Resync,
+                    }
+                }
+            }
+        }
+    }
+}

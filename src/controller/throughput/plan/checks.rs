@@ -1,0 +1,170 @@
+//! The throughput's other checks before any AWS call (validation, immutable fields, region
+//! and adoption refusals), and whether it is settled or needs its tags read.
+
+use crate::api::conditions::reason;
+use crate::api::throughput::{
+    BedrockProvisionedThroughput, ThroughputModel, ThroughputStatus, ValidThroughput,
+};
+use crate::api::{AdoptionPolicy, validation::FieldError};
+use crate::bedrock::{RemoteThroughput, ThroughputState};
+use crate::controller::outcome::{self, Next};
+use crate::controller::ownership;
+use crate::controller::scope::NamespaceScope;
+
+use super::{
+    Lookup, Plan, Resolution, base_status, created_with, current_conditions, immutable_changes,
+    is_failed,
+};
+
+/// The plan of a spec that fails validation (or the commitment guard): InvalidSpec naming
+/// every field, no AWS call.
+pub fn invalid(resource: &BedrockProvisionedThroughput, errors: &[FieldError]) -> Plan {
+    let mut status = resource.status.clone().unwrap_or_default();
+    status.observed_generation = resource.metadata.generation;
+    status.conditions.clear();
+    let message = format!(
+        "the spec is invalid, so nothing was sent to AWS: {}",
+        errors
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("; ")
+    );
+    outcome::blocked(
+        current_conditions(resource),
+        status,
+        reason::INVALID_SPEC,
+        message,
+        Next::AwaitChange,
+    )
+}
+
+/// Checks made before any AWS call: a change to a field Bedrock cannot change on a live
+/// throughput stops here, with what to do in the message and no call.
+pub fn precheck(
+    resource: &BedrockProvisionedThroughput,
+    valid: &ValidThroughput,
+    region: &str,
+) -> Option<Plan> {
+    let status = base_status(resource, valid, region);
+    let current = status.created_with.as_ref()?;
+    if status.provisioned_model_arn.is_none() || is_failed(&status) {
+        return None;
+    }
+    let changed = immutable_changes(&created_with(valid, region), current);
+    if changed.is_empty() {
+        return None;
+    }
+    let fields = changed
+        .iter()
+        .map(|f| format!("spec.{f}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let name = status.provisioned_model_name.clone().unwrap_or_default();
+    let message = format!(
+        "{fields} cannot change on a live provisioned throughput ({name}): Bedrock fixes the model units, commitment and region when it is bought. Revert the change to resume; to get other units or another term, create another BedrockProvisionedThroughput, move traffic to it, then delete this one. Nothing was sent to AWS"
+    );
+    Some(outcome::blocked(
+        current_conditions(resource),
+        status,
+        reason::IMMUTABLE_FIELD_CHANGED,
+        message,
+        Next::AwaitChange,
+    ))
+}
+
+/// spec.region differs from the region of the referenced BedrockCustomModel: InvalidSpec, no
+/// call (a throughput serves a model of its own region).
+pub fn region_mismatch(
+    resource: &BedrockProvisionedThroughput,
+    valid: &ValidThroughput,
+    model: &Resolution,
+) -> Option<Plan> {
+    let (ThroughputModel::Ref(name), Some(wanted), Some(actual)) =
+        (&valid.model, valid.region.as_deref(), model.region())
+    else {
+        return None;
+    };
+    if wanted == actual {
+        return None;
+    }
+    let error = FieldError {
+        field: "spec.region".into(),
+        message: format!(
+            "{wanted} is not the region of BedrockCustomModel {name} ({actual}); a provisioned throughput serves a model of its own region, so remove spec.region or reference a model in {wanted}"
+        ),
+    };
+    Some(invalid(resource, &[error]))
+}
+
+/// `adoptionPolicy: Adopt` in a namespace the operator's `--allow-adoption` leaves out.
+pub fn adoption_refused(
+    resource: &BedrockProvisionedThroughput,
+    valid: &ValidThroughput,
+    scope: &NamespaceScope,
+) -> Option<Plan> {
+    if valid.adoption_policy != AdoptionPolicy::Adopt {
+        return None;
+    }
+    let namespace = resource.metadata.namespace.as_deref().unwrap_or_default();
+    let message = ownership::adoption_refused(namespace, scope)?;
+    let mut status = resource.status.clone().unwrap_or_default();
+    status.observed_generation = resource.metadata.generation;
+    status.conditions.clear();
+    Some(outcome::blocked(
+        current_conditions(resource),
+        status,
+        reason::INVALID_SPEC,
+        message,
+        Next::AwaitChange,
+    ))
+}
+
+/// Whether the status shows the spec reconciled and nothing pending (see [`outcome::settled`]).
+pub fn settled(resource: &BedrockProvisionedThroughput) -> bool {
+    let Some(status) = resource.status.as_ref() else {
+        return false;
+    };
+    let standing = match status.throughput_status {
+        Some(ThroughputStatus::InService) => outcome::Standing::Serving {
+            ready_reason: reason::IN_SERVICE,
+            synced_too: true,
+        },
+        Some(ThroughputStatus::Failed) => outcome::Standing::Failed,
+        _ => outcome::Standing::InProgress,
+    };
+    let seen = outcome::Settling {
+        conditions: &status.conditions,
+        generation: resource.metadata.generation,
+        observed_generation: status.observed_generation,
+        holds_object: status.provisioned_model_arn.is_some(),
+        tags_synced_generation: status.tags_synced_generation,
+        retry_pending: outcome::unhandled_retry(
+            resource.metadata.annotations.as_ref(),
+            status.retry_handled.as_deref(),
+        )
+        .is_some(),
+    };
+    outcome::settled(&seen, standing)
+}
+
+/// Whether the observe step should also read the throughput's tags: to tell whose one found by
+/// name is; for one InService, when spec.tags may have changed since they were last made to
+/// match, or when the periodic drift check is `due`.
+pub fn needs_tags(
+    resource: &BedrockProvisionedThroughput,
+    lookup: &Lookup,
+    throughput: &RemoteThroughput,
+    due: bool,
+) -> bool {
+    outcome::needs_tags(
+        matches!(lookup, Lookup::ByName(_)),
+        throughput.state == ThroughputState::InService,
+        due,
+        resource
+            .status
+            .as_ref()
+            .and_then(|s| s.tags_synced_generation),
+        resource.metadata.generation,
+    )
+}

@@ -1,0 +1,101 @@
+//! Deleting the resource: what it takes (not before a commitment term ends), and the messages
+//! of a blocked, retained or refused deletion.
+
+use std::time::Duration;
+
+use k8s_openapi::jiff::Timestamp;
+
+use crate::api::throughput::BedrockProvisionedThroughput;
+use crate::api::{AdoptionPolicy, DeletionPolicy, validation};
+use crate::bedrock::BedrockError;
+use crate::controller::outcome;
+use crate::controller::scope::NamespaceScope;
+
+use super::Cleanup;
+use super::existing::units;
+
+/// Some slack past the end of a commitment term before asking Bedrock to delete, for clocks
+/// that disagree by a little.
+pub const TERM_SLACK: Duration = Duration::from_secs(5);
+
+/// Decides what deleting the resource takes, at `now`.
+pub fn cleanup(
+    resource: &BedrockProvisionedThroughput,
+    adoption: &NamespaceScope,
+    now: Timestamp,
+) -> Cleanup {
+    if resource.spec.deletion_policy == DeletionPolicy::Retain {
+        return Cleanup::Retain;
+    }
+    let status = resource.status.clone().unwrap_or_default();
+    if let Some(arn) = status.provisioned_model_arn {
+        if let Some(until) = status.commitment_expiration_time
+            && let Ok(end) = until.parse::<Timestamp>()
+            && let Ok(left) = Duration::try_from(end.duration_since(now))
+            && !left.is_zero()
+        {
+            return Cleanup::Until {
+                until,
+                wait: left + TERM_SLACK,
+            };
+        }
+        return Cleanup::Delete { arn };
+    }
+    if outcome::refused_before_any_call(
+        &status.conditions,
+        resource.metadata.generation,
+        resource.metadata.deletion_timestamp.is_some(),
+    ) {
+        // Refused (by validation or a tenant guard) before any call: nothing to look up.
+        return Cleanup::Nothing;
+    }
+    match validation::validate_throughput(resource) {
+        Err(_) => Cleanup::Nothing,
+        Ok(valid)
+            if valid.adoption_policy == AdoptionPolicy::Adopt
+                && !adoption.allows(resource.metadata.namespace.as_deref().unwrap_or_default()) =>
+        {
+            Cleanup::Nothing
+        }
+        Ok(valid) => Cleanup::LookUp { name: valid.name },
+    }
+}
+
+/// The DeletionBlocked message of a committed throughput whose term has not ended.
+pub fn committed_message(resource: &BedrockProvisionedThroughput, until: &str) -> String {
+    let status = resource.status.clone().unwrap_or_default();
+    let term = status.commitment_duration.unwrap_or_default();
+    let name = status
+        .provisioned_model_name
+        .unwrap_or_else(|| resource.provisioned_model_name().to_string());
+    format!(
+        "provisioned throughput {name} has a {term} commitment that ends at {until}; Bedrock does not delete it before then, so the operator keeps the finalizer and deletes it at {until} (no call until then). To let this resource go now, set spec.deletionPolicy: Retain: the throughput stays in Bedrock and keeps billing until you delete it there"
+    )
+}
+
+/// The Warning of a throughput kept by deletionPolicy Retain: it still bills.
+pub fn retained_message(resource: &BedrockProvisionedThroughput) -> String {
+    let status = resource.status.clone().unwrap_or_default();
+    let name = status
+        .provisioned_model_name
+        .unwrap_or_else(|| resource.provisioned_model_name().to_string());
+    let units = status
+        .model_units
+        .map(|u| format!(" ({})", units(u)))
+        .unwrap_or_default();
+    let until = status
+        .commitment_expiration_time
+        .map(|t| format!("; its commitment ends at {t}"))
+        .unwrap_or_default();
+    format!(
+        "kept provisioned throughput {name}{units} in Bedrock because deletionPolicy is Retain: it keeps billing by the hour until it is deleted in Bedrock{until}"
+    )
+}
+
+/// The DeletionBlocked message of a throughput whose deletion Bedrock refused.
+pub fn deletion_refused_message(arn: &str, error: &BedrockError) -> String {
+    format!(
+        "Bedrock refused to delete provisioned throughput {arn}: {}. The operator keeps the finalizer and retries with backoff (a commitment term that has not ended is the usual cause), or set spec.deletionPolicy: Retain to keep the throughput (it keeps billing) and let the resource go",
+        error.describe()
+    )
+}

@@ -1,0 +1,315 @@
+//! Planning a throughput that exists: its states (Creating, Updating, Failed, InService), the
+//! rename or model swap in place, tag drift, and the model units in service.
+
+use std::time::Duration;
+
+use crate::api::RETRY_ANNOTATION;
+use crate::api::conditions::{self, Desired, event, reason};
+use crate::api::throughput::{
+    BedrockProvisionedThroughput, BedrockProvisionedThroughputStatus, ThroughputStatus,
+    ValidThroughput,
+};
+use crate::bedrock::{RemoteThroughput, ThroughputState, UpdateThroughputRequest};
+use crate::controller::outcome::{self, Next, Note, Timing};
+
+use super::purchase::creating_message;
+use super::{
+    Action, Observation, Plan, clear_throughput, created_with, current_conditions, desired_tags,
+    immutable_changes, same_model, unresolved,
+};
+
+/// The status once Update has been accepted.
+pub fn after_update(plan: &mut Plan, timing: &Timing) {
+    plan.status.throughput_status = Some(ThroughputStatus::Updating);
+    plan.next = Next::Poll(outcome::poll_delay(timing, Duration::ZERO));
+}
+
+pub(super) fn throughput_status(state: &ThroughputState) -> ThroughputStatus {
+    match state {
+        ThroughputState::Creating => ThroughputStatus::Creating,
+        ThroughputState::InService => ThroughputStatus::InService,
+        ThroughputState::Updating => ThroughputStatus::Updating,
+        ThroughputState::Failed => ThroughputStatus::Failed,
+        ThroughputState::Other(_) => ThroughputStatus::Unknown,
+    }
+}
+
+/// Ready's message while the throughput serves (also during a swap).
+pub(super) fn in_service_message(name: &str, model_units: i32, serving: &str) -> String {
+    format!(
+        "provisioned throughput {name} is InService with {}, serving {serving}",
+        units(model_units)
+    )
+}
+
+/// Synced's message while a model swap runs: the same from the plan that starts it and from
+/// the polls that follow it.
+pub(super) fn swapping_message(name: &str, model: &str, serving: &str) -> String {
+    format!(
+        "swapping model {model} into provisioned throughput {name}; it serves {serving} until then"
+    )
+}
+
+/// "1 model unit", "2 model units".
+pub(super) fn units(count: i32) -> String {
+    if count == 1 {
+        "1 model unit".to_string()
+    } else {
+        format!("{count} model units")
+    }
+}
+
+/// Units in service: those of a throughput that serves (InService, or Updating, which keeps
+/// serving the old model); none while Creating or Failed.
+pub fn units_in_service(status: &BedrockProvisionedThroughputStatus) -> i32 {
+    match status.throughput_status {
+        Some(ThroughputStatus::InService | ThroughputStatus::Updating) => {
+            status.model_units.unwrap_or_default()
+        }
+        _ => 0,
+    }
+}
+
+pub(super) fn plan_existing(
+    resource: &BedrockProvisionedThroughput,
+    valid: &ValidThroughput,
+    mut status: BedrockProvisionedThroughputStatus,
+    found: &RemoteThroughput,
+    observation: &Observation,
+    timing: &Timing,
+    elapsed: Duration,
+) -> Plan {
+    let previous = resource.status.clone().unwrap_or_default();
+    status.provisioned_model_arn = Some(found.arn.clone());
+    status.provisioned_model_name = Some(found.name.clone());
+    status.throughput_status = Some(throughput_status(&found.state));
+    status.model_arn = Some(found.model_arn.clone());
+    status.model_units = Some(found.model_units);
+    status.commitment_duration = found.commitment.clone();
+    status.commitment_expiration_time = found.commitment_expiration_time.clone();
+    status.failure_message = found
+        .failure_message
+        .clone()
+        .filter(|_| found.state == ThroughputState::Failed);
+    let mut plan = plan_state(resource, valid, status, found, observation, timing, elapsed);
+    // Cost visible: every change of the units in service is an event.
+    let before = units_in_service(&previous);
+    let now = units_in_service(&plan.status);
+    if before != now {
+        plan.events.push(Note::normal(
+            event::MODEL_UNITS,
+            "Provision",
+            format!(
+                "{} in service for provisioned throughput {} (was {before})",
+                units(now),
+                found.name
+            ),
+        ));
+    }
+    plan
+}
+
+pub(super) fn plan_state(
+    resource: &BedrockProvisionedThroughput,
+    valid: &ValidThroughput,
+    mut status: BedrockProvisionedThroughputStatus,
+    found: &RemoteThroughput,
+    observation: &Observation,
+    timing: &Timing,
+    elapsed: Duration,
+) -> Plan {
+    let previous = resource.status.clone().unwrap_or_default();
+    let name = &found.name;
+    let serving = &found.model_arn;
+    match &found.state {
+        ThroughputState::Failed => {
+            let retry = outcome::unhandled_retry(
+                resource.metadata.annotations.as_ref(),
+                previous.retry_handled.as_deref(),
+            );
+            let region = status.region.clone().unwrap_or_default();
+            let changed = status
+                .created_with
+                .as_ref()
+                .map(|current| immutable_changes(&created_with(valid, &region), current))
+                .unwrap_or_default();
+            if let Some(cause) = outcome::replacement_cause(retry.is_some(), &changed) {
+                if retry.is_some() {
+                    status.retry_handled = retry;
+                }
+                status.recreations += 1;
+                clear_throughput(&mut status);
+                let delete = Action::Delete {
+                    arn: found.arn.clone(),
+                };
+                return outcome::replacing(status, delete, "provisioned throughput", name, &cause);
+            }
+            let failure = found
+                .failure_message
+                .as_deref()
+                .unwrap_or("no reason given")
+                .trim_end_matches('.');
+            let message = format!(
+                "Bedrock could not provision throughput {name}: {failure}. Set the {RETRY_ANNOTATION} annotation to a new value to try again, or delete the resource"
+            );
+            let announce = previous.throughput_status != Some(ThroughputStatus::Failed);
+            outcome::failed(status, message, event::THROUGHPUT_FAILED, announce)
+        }
+        ThroughputState::Creating | ThroughputState::Other(_) => {
+            let message = creating_message(name);
+            Plan {
+                actions: Vec::new(),
+                status,
+                conditions: vec![
+                    Desired::new(conditions::READY, false, reason::CREATING, message.clone()),
+                    Desired::new(conditions::SYNCED, true, reason::RECONCILED, message),
+                ],
+                events: Vec::new(),
+                next: Next::Poll(outcome::poll_delay(timing, elapsed)),
+            }
+        }
+        ThroughputState::Updating => {
+            // The words of the plan that started the swap, so that its polls write nothing.
+            let message = swapping_message(name, &found.desired_model_arn, serving);
+            let events = if previous.throughput_status != Some(ThroughputStatus::Updating) {
+                vec![Note::normal(reason::UPDATING, "Update", message.clone())]
+            } else {
+                Vec::new()
+            };
+            Plan {
+                actions: Vec::new(),
+                status,
+                conditions: vec![
+                    Desired::new(
+                        conditions::READY,
+                        true,
+                        reason::IN_SERVICE,
+                        in_service_message(name, found.model_units, serving),
+                    ),
+                    Desired::new(conditions::SYNCED, true, reason::UPDATING, message),
+                ],
+                events,
+                next: Next::Poll(outcome::poll_delay(timing, elapsed)),
+            }
+        }
+        ThroughputState::InService => {
+            plan_in_service(resource, valid, status, found, observation, &previous)
+        }
+    }
+}
+
+pub(super) fn plan_in_service(
+    resource: &BedrockProvisionedThroughput,
+    valid: &ValidThroughput,
+    mut status: BedrockProvisionedThroughputStatus,
+    found: &RemoteThroughput,
+    observation: &Observation,
+    previous: &BedrockProvisionedThroughputStatus,
+) -> Plan {
+    let name = &found.name;
+    let serving = &found.model_arn;
+    let serving_message = in_service_message(name, found.model_units, serving);
+    let ready = Desired::new(
+        conditions::READY,
+        true,
+        reason::IN_SERVICE,
+        serving_message.clone(),
+    );
+    let Some(desired_model) = observation.model.arn() else {
+        // The model the spec names now cannot be resolved: keep serving, say why.
+        let (why, message) = unresolved(&observation.model);
+        let message = format!("{message}; the throughput keeps serving {serving}");
+        let synced = Desired::new(conditions::SYNCED, false, why, message.clone());
+        let events =
+            if outcome::changed(current_conditions(resource), std::slice::from_ref(&synced)) {
+                vec![Note::normal(why, "Reconcile", message)]
+            } else {
+                Vec::new()
+            };
+        return Plan {
+            actions: Vec::new(),
+            status,
+            conditions: vec![ready, synced],
+            events,
+            next: Next::Resync,
+        };
+    };
+    let rename = (valid.name != found.name).then(|| valid.name.clone());
+    let swap = (!same_model(desired_model, serving)).then(|| desired_model.to_string());
+    if rename.is_some() || swap.is_some() {
+        let message = match (&rename, &swap) {
+            (Some(new), Some(model)) => format!(
+                "renaming provisioned throughput {name} to {new}; {}",
+                swapping_message(new, model, serving)
+            ),
+            (Some(new), None) => format!("renaming provisioned throughput {name} to {new}"),
+            (None, _) => swapping_message(name, desired_model, serving),
+        };
+        let mut events = vec![Note::normal(reason::UPDATING, "Update", message.clone())];
+        if let Some(new) = &rename {
+            events.push(Note::normal(
+                event::RENAMED,
+                "Update",
+                format!("provisioned throughput {name} is renamed {new}"),
+            ));
+        }
+        return Plan {
+            actions: vec![Action::Update {
+                arn: found.arn.clone(),
+                change: UpdateThroughputRequest {
+                    name: rename,
+                    model_id: swap,
+                },
+            }],
+            status,
+            conditions: vec![
+                ready,
+                Desired::new(conditions::SYNCED, true, reason::UPDATING, message),
+            ],
+            events,
+            next: Next::Soon,
+        };
+    }
+    let mut actions = Vec::new();
+    if let Some(remote_tags) = &observation.tags {
+        let calls = outcome::tag_calls(
+            &found.arn,
+            &desired_tags(resource, &observation.cluster),
+            remote_tags,
+            &status.managed_tag_keys,
+        );
+        actions.extend(calls.into_iter().map(Action::from));
+        status.managed_tag_keys = resource.spec.tags.keys().cloned().collect();
+        status.tags_synced_generation = resource.metadata.generation;
+    }
+    let events = if previous.throughput_status == Some(ThroughputStatus::Updating) {
+        vec![Note::normal(
+            event::UPDATED,
+            "Update",
+            format!("provisioned throughput {name} now serves {serving}"),
+        )]
+    } else if previous.throughput_status != Some(ThroughputStatus::InService) {
+        vec![Note::normal(
+            reason::IN_SERVICE,
+            "Create",
+            serving_message.clone(),
+        )]
+    } else {
+        Vec::new()
+    };
+    Plan {
+        actions,
+        status,
+        conditions: vec![
+            ready,
+            Desired::new(
+                conditions::SYNCED,
+                true,
+                reason::RECONCILED,
+                serving_message,
+            ),
+        ],
+        events,
+        next: Next::Resync,
+    }
+}

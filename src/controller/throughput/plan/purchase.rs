@@ -1,0 +1,222 @@
+//! Buying the throughput: the CreateProvisionedModelThroughput request with its idempotency
+//! token, buying again after it disappeared (not a commitment without a new retry value), the
+//! status once bought.
+
+use std::time::Duration;
+
+use sha2::{Digest, Sha256};
+
+use crate::api::RETRY_ANNOTATION;
+use crate::api::conditions::{self, Desired, reason};
+use crate::api::throughput::{
+    BedrockProvisionedThroughput, BedrockProvisionedThroughputStatus, CommitmentDuration,
+    ThroughputStatus, ValidThroughput,
+};
+use crate::bedrock::CreateThroughputRequest;
+use crate::controller::outcome::{self, Next, Note, Timing};
+use crate::controller::reference;
+
+use super::{
+    Action, Observation, Plan, clear_throughput, created_with, current_conditions, desired_tags,
+    is_failed,
+};
+
+/// The deterministic idempotency token of a CreateProvisionedModelThroughput: the same
+/// resource asking for the same throughput (after a crash, a timeout, a restart) sends the same
+/// token, so Bedrock returns the one it already bought; a deliberate re-purchase bumps
+/// `recreations` and so sends a new one.
+pub fn client_request_token(
+    uid: &str,
+    request: &CreateThroughputRequest,
+    region: &str,
+    recreations: i32,
+) -> String {
+    let mut hash = Sha256::new();
+    for part in [
+        uid,
+        region,
+        &request.name,
+        &request.model_id,
+        &request.model_units.to_string(),
+        request.commitment.as_deref().unwrap_or_default(),
+        &recreations.to_string(),
+    ] {
+        hash.update(part.as_bytes());
+        hash.update([0u8]);
+    }
+    for (key, value) in &request.tags {
+        hash.update(key.as_bytes());
+        hash.update([1u8]);
+        hash.update(value.as_bytes());
+        hash.update([0u8]);
+    }
+    let digest = hash.finalize();
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    format!("bpt-{}", &hex[..40])
+}
+
+/// The CreateProvisionedModelThroughput request for the spec and the resolved model.
+pub fn create_request(
+    resource: &BedrockProvisionedThroughput,
+    valid: &ValidThroughput,
+    model_id: &str,
+    region: &str,
+    recreations: i32,
+    cluster: &str,
+) -> CreateThroughputRequest {
+    let mut request = CreateThroughputRequest {
+        name: valid.name.clone(),
+        model_id: model_id.to_string(),
+        model_units: valid.model_units,
+        commitment: valid.commitment.map(|c| c.as_str().to_string()),
+        tags: desired_tags(resource, cluster),
+        client_request_token: String::new(),
+    };
+    request.client_request_token = client_request_token(
+        resource.metadata.uid.as_deref().unwrap_or_default(),
+        &request,
+        region,
+        recreations,
+    );
+    request
+}
+
+pub(super) fn commitment(value: &str) -> Option<CommitmentDuration> {
+    match value {
+        "OneMonth" => Some(CommitmentDuration::OneMonth),
+        "SixMonths" => Some(CommitmentDuration::SixMonths),
+        _ => None,
+    }
+}
+
+/// The throughput disappeared although nobody asked this operator to delete it. Without a
+/// commitment it is bought again, with a Warning. With one, buying again starts a new term, so
+/// that waits for a new value of the retry annotation.
+pub(super) fn plan_missing(
+    resource: &BedrockProvisionedThroughput,
+    valid: &ValidThroughput,
+    region: &str,
+    mut status: BedrockProvisionedThroughputStatus,
+    observation: &Observation,
+    arn: &str,
+) -> Plan {
+    let was_failed = is_failed(&status);
+    let retry = outcome::unhandled_retry(
+        resource.metadata.annotations.as_ref(),
+        status.retry_handled.as_deref(),
+    );
+    if let Some(term) = valid.commitment
+        && !was_failed
+        && retry.is_none()
+    {
+        let message = format!(
+            "provisioned throughput {arn} disappeared outside the operator; buying it again would start a new {term} commitment, so the operator waits: set the {RETRY_ANNOTATION} annotation to a new value to buy it again, or delete this resource"
+        );
+        clear_throughput(&mut status);
+        return outcome::blocked(
+            current_conditions(resource),
+            status,
+            reason::THROUGHPUT_MISSING,
+            message,
+            Next::AwaitChange,
+        );
+    }
+    if retry.is_some() {
+        status.retry_handled = retry;
+    }
+    status.recreations += 1;
+    clear_throughput(&mut status);
+    let events = if was_failed {
+        Vec::new()
+    } else {
+        vec![Note::warning(
+            reason::THROUGHPUT_MISSING,
+            "Recreate",
+            format!(
+                "provisioned throughput {arn} disappeared outside the operator; buying it again"
+            ),
+        )]
+    };
+    plan_create(resource, valid, region, status, observation, events)
+}
+
+/// No throughput yet: buy it once the model is resolved; until then wait, with no call.
+pub(super) fn plan_create(
+    resource: &BedrockProvisionedThroughput,
+    valid: &ValidThroughput,
+    region: &str,
+    mut status: BedrockProvisionedThroughputStatus,
+    observation: &Observation,
+    mut events: Vec<Note>,
+) -> Plan {
+    let Some(model_id) = observation.model.arn() else {
+        let current = current_conditions(resource);
+        return reference::waiting(current, status, &observation.model, "throughput", events);
+    };
+    let request = create_request(
+        resource,
+        valid,
+        model_id,
+        region,
+        status.recreations,
+        &observation.cluster,
+    );
+    status.region = Some(region.to_string());
+    status.provisioned_model_name = Some(valid.name.clone());
+    status.managed_tag_keys = resource.spec.tags.keys().cloned().collect();
+    let term = match valid.commitment {
+        Some(term) => format!(" with a {term} commitment"),
+        None => " without commitment".to_string(),
+    };
+    let message = format!(
+        "buying provisioned throughput {} of {} model units of {model_id}{term}",
+        request.name, request.model_units
+    );
+    events.push(Note::normal(reason::CREATING, "Create", message.clone()));
+    Plan {
+        actions: vec![Action::Create(request)],
+        status,
+        conditions: vec![
+            Desired::new(conditions::READY, false, reason::CREATING, message.clone()),
+            Desired::new(conditions::SYNCED, true, reason::RECONCILED, message),
+        ],
+        events,
+        next: Next::Soon,
+    }
+}
+
+/// The status once Create has returned `arn`: what the polls of a Creating throughput will
+/// say, so that they write nothing.
+pub fn after_create(
+    plan: &mut Plan,
+    valid: &ValidThroughput,
+    region: &str,
+    model_id: &str,
+    arn: String,
+    timing: &Timing,
+    generation: Option<i64>,
+) {
+    plan.status.provisioned_model_arn = Some(arn);
+    plan.status.throughput_status = Some(ThroughputStatus::Creating);
+    let message = creating_message(&valid.name);
+    plan.conditions = vec![
+        Desired::new(conditions::READY, false, reason::CREATING, message.clone()),
+        Desired::new(conditions::SYNCED, true, reason::RECONCILED, message),
+    ];
+    plan.status.desired_model_arn = Some(model_id.to_string());
+    // What the polls of the Creating throughput will report, so that they write nothing (a
+    // foundation model ID comes back as its ARN; a commitment's end is Bedrock's to say).
+    if model_id.starts_with("arn:") {
+        plan.status.model_arn = Some(model_id.to_string());
+    }
+    plan.status.model_units = Some(valid.model_units);
+    plan.status.commitment_duration = valid.commitment.map(|c| c.as_str().to_string());
+    plan.status.created_with = Some(created_with(valid, region));
+    // The create carried spec.tags.
+    plan.status.tags_synced_generation = generation;
+    plan.next = Next::Poll(outcome::poll_delay(timing, Duration::ZERO));
+}
+
+pub(super) fn creating_message(name: &str) -> String {
+    format!("Bedrock is creating provisioned throughput {name}")
+}
