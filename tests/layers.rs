@@ -175,7 +175,11 @@ fn the_operators_modules_import_each_other_without_circles() {
 fn the_emulators_modules_import_each_other_without_circles() {
     let edges = graph(&root("emulator/src"));
     assert!(edges.contains_key("api"), "the graph was read: {edges:?}");
-    assert_eq!(circles(&edges), BTreeMap::new(), "modules on an import circle");
+    assert_eq!(
+        circles(&edges),
+        BTreeMap::new(),
+        "modules on an import circle"
+    );
 }
 
 #[test]

@@ -1,0 +1,160 @@
+//! The checks of a model's reconcile that stop it before any call (an invalid spec, an immutable
+//! field changed, adoption or a tenant guard refused), and whether the status shows it settled.
+
+use super::*;
+
+/// `adoptionPolicy: Adopt` in a namespace the operator's `--allow-adoption` leaves out: an
+/// InvalidSpec naming the field, before any AWS call.
+pub fn adoption_refused(
+    resource: &BedrockCustomModel,
+    region: &str,
+    scope: &NamespaceScope,
+) -> Option<Plan> {
+    if resource.spec.adoption_policy != AdoptionPolicy::Adopt {
+        return None;
+    }
+    let namespace = resource.metadata.namespace.as_deref().unwrap_or_default();
+    let message = ownership::adoption_refused(namespace, scope)?;
+    Some(blocked(
+        resource,
+        base_status(resource, region),
+        reason::INVALID_SPEC,
+        message,
+        Next::AwaitChange,
+    ))
+}
+
+/// A spec.roleArn or spec.kmsKeyArn outside what the operator's tenant guards allow the
+/// resource's namespace: InvalidSpec naming each field and the setting, before any AWS call.
+pub fn guards_refused(
+    resource: &BedrockCustomModel,
+    region: &str,
+    guards: &Guards,
+) -> Option<Plan> {
+    let namespace = resource.metadata.namespace.as_deref().unwrap_or_default();
+    let errors: Vec<validation::FieldError> = [
+        (Guarded::RoleArn, resource.spec.role_arn.as_deref()),
+        (Guarded::KmsKeyArn, resource.spec.kms_key_arn.as_deref()),
+    ]
+    .into_iter()
+    .filter_map(|(field, value)| guards.arn_refused(namespace, field, value?))
+    .collect();
+    if errors.is_empty() {
+        return None;
+    }
+    Some(invalid(resource, region, &errors))
+}
+
+/// InvalidSpec naming every field in `errors`, no call.
+pub fn invalid(
+    resource: &BedrockCustomModel,
+    region: &str,
+    errors: &[validation::FieldError],
+) -> Plan {
+    let message = format!(
+        "{NOTHING_SENT}: {}",
+        errors
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("; ")
+    );
+    blocked(
+        resource,
+        base_status(resource, region),
+        reason::INVALID_SPEC,
+        message,
+        Next::AwaitChange,
+    )
+}
+
+/// Checks made before any AWS call: an invalid spec or a change to an immutable field stops
+/// here, with the reason on the resource and no call to Bedrock.
+pub fn precheck(resource: &BedrockCustomModel, region: &str) -> Option<Plan> {
+    let errors = validation::validate(resource);
+    if !errors.is_empty() {
+        return Some(invalid(resource, region, &errors));
+    }
+    immutable_changed(resource, region)
+}
+
+/// A change to an immutable field while the model exists (the spec is valid): stops here, with
+/// the fields named and no call to Bedrock.
+pub fn immutable_changed(resource: &BedrockCustomModel, region: &str) -> Option<Plan> {
+    let status = base_status(resource, region);
+    let current = status.created_with.as_ref()?;
+    if status.model_arn.is_none() || is_failed(&status) {
+        return None;
+    }
+    let changed = immutable_changes(&desired_parameters(resource, region), current);
+    if changed.is_empty() {
+        return None;
+    }
+    let fields = changed
+        .iter()
+        .map(|f| format!("spec.{f}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let message = format!(
+        "{fields} cannot change while Bedrock model {} exists: revert the change to resume, or delete and re-create the resource to build a new model; nothing was sent to AWS",
+        current.model_name
+    );
+    Some(blocked(
+        resource,
+        status,
+        reason::IMMUTABLE_FIELD_CHANGED,
+        message,
+        Next::AwaitChange,
+    ))
+}
+
+/// Whether the status shows the spec reconciled and nothing pending: the model Active with this
+/// generation's tags, or Failed with no new retry asked for (see [`outcome::settled`]).
+pub fn settled(resource: &BedrockCustomModel) -> bool {
+    let Some(status) = resource.status.as_ref() else {
+        return false;
+    };
+    let standing = match status.model_status {
+        Some(ModelStatus::Active) => outcome::Standing::Serving {
+            ready_reason: reason::ACTIVE,
+            synced_too: false,
+        },
+        Some(ModelStatus::Failed) => outcome::Standing::Failed,
+        _ => outcome::Standing::InProgress,
+    };
+    let seen = outcome::Settling {
+        conditions: &status.conditions,
+        generation: resource.metadata.generation,
+        observed_generation: status.observed_generation,
+        holds_object: status.model_arn.is_some(),
+        tags_synced_generation: status.tags_synced_generation,
+        retry_pending: outcome::unhandled_retry(
+            resource.metadata.annotations.as_ref(),
+            status.retry_handled.as_deref(),
+        )
+        .is_some(),
+    };
+    outcome::settled(&seen, standing)
+}
+
+/// Whether the observe step should also read the model's tags: to tell whose a model found by
+/// name is; and for an Active model, when spec.tags may have changed since they were last made
+/// to match (a new generation), or when the periodic drift check is `due`. Otherwise the tags
+/// are known to be what the spec asks for, and reading them would only spend the tagging quota.
+pub fn needs_tags(
+    resource: &BedrockCustomModel,
+    lookup: &Lookup,
+    model: &RemoteModel,
+    due: bool,
+) -> bool {
+    outcome::needs_tags(
+        matches!(lookup, Lookup::ByName(_)),
+        model.state == ModelState::Active,
+        due,
+        resource
+            .status
+            .as_ref()
+            .and_then(|s| s.tags_synced_generation),
+        resource.metadata.generation,
+    )
+}

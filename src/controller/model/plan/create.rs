@@ -1,0 +1,117 @@
+//! Creating a model: the idempotency token, the CreateCustomModel request, the plan that makes
+//! it and the status once Bedrock has answered.
+
+use super::*;
+
+/// The deterministic idempotency token of a CreateCustomModel: the same resource asking for the
+/// same model (after a crash, a timeout, a restart) sends the same token, so Bedrock returns the
+/// model it already made; a deliberate re-creation bumps `recreations` and so sends a new one.
+pub fn client_request_token(
+    uid: &str,
+    request: &CreateRequest,
+    region: &str,
+    recreations: i32,
+) -> String {
+    let mut hash = Sha256::new();
+    let source = match &request.source {
+        Source::S3Uri(uri) => format!("s3:{uri}"),
+        Source::ModelPackageArn(arn) => format!("package:{arn}"),
+    };
+    for part in [
+        uid,
+        region,
+        &request.model_name,
+        &source,
+        request.role_arn.as_deref().unwrap_or_default(),
+        request.kms_key_arn.as_deref().unwrap_or_default(),
+        &recreations.to_string(),
+    ] {
+        hash.update(part.as_bytes());
+        hash.update([0u8]);
+    }
+    for (key, value) in &request.tags {
+        hash.update(key.as_bytes());
+        hash.update([1u8]);
+        hash.update(value.as_bytes());
+        hash.update([0u8]);
+    }
+    let digest = hash.finalize();
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    format!("bcm-{}", &hex[..40])
+}
+
+/// The CreateCustomModel request for the spec.
+pub fn create_request(
+    resource: &BedrockCustomModel,
+    region: &str,
+    recreations: i32,
+    cluster: &str,
+) -> CreateRequest {
+    let source = match &resource.spec.source {
+        ModelSource {
+            s3_uri: Some(uri), ..
+        } => Source::S3Uri(uri.clone()),
+        ModelSource {
+            model_package_arn: Some(arn),
+            ..
+        } => Source::ModelPackageArn(arn.clone()),
+        // precheck() refuses a spec without a source before any plan is made.
+        ModelSource { .. } => Source::S3Uri(String::new()),
+    };
+    let mut request = CreateRequest {
+        model_name: model_name(resource),
+        source,
+        role_arn: resource.spec.role_arn.clone(),
+        kms_key_arn: resource.spec.kms_key_arn.clone(),
+        tags: desired_tags(resource, cluster),
+        client_request_token: String::new(),
+    };
+    request.client_request_token = client_request_token(
+        resource.metadata.uid.as_deref().unwrap_or_default(),
+        &request,
+        region,
+        recreations,
+    );
+    request
+}
+
+pub(super) fn plan_create(
+    resource: &BedrockCustomModel,
+    region: &str,
+    mut status: BedrockCustomModelStatus,
+    cluster: &str,
+    mut events: Vec<Note>,
+) -> Plan {
+    let request = create_request(resource, region, status.recreations, cluster);
+    status.region = Some(region.to_string());
+    status.managed_tag_keys = resource.spec.tags.keys().cloned().collect();
+    let message = format!("creating Bedrock model {}", request.model_name);
+    events.push(Note::normal(reason::CREATING, "Create", message.clone()));
+    Plan {
+        actions: vec![Action::Create(request)],
+        status,
+        conditions: vec![
+            Desired::new(conditions::READY, false, reason::CREATING, message.clone()),
+            Desired::new(conditions::SYNCED, true, reason::RECONCILED, message),
+        ],
+        events,
+        next: Next::Soon,
+    }
+}
+
+/// The status and conditions once Create has returned `arn`.
+pub fn after_create(
+    plan: &mut Plan,
+    resource: &BedrockCustomModel,
+    region: &str,
+    arn: String,
+    timing: &Timing,
+    swept: bool,
+) {
+    plan.status.model_arn = Some(arn);
+    plan.status.model_status = Some(ModelStatus::Creating);
+    plan.status.created_with = Some(desired_parameters(resource, region));
+    // The create carried spec.tags.
+    plan.status.tags_synced_generation = resource.metadata.generation;
+    plan.next = Next::Poll(creating_poll(timing, Duration::ZERO, swept));
+}

@@ -1,0 +1,118 @@
+//! A model that exists: its states (Creating, Active, Failed), the polls while it imports, the
+//! replacement of a Failed model and tag sync.
+
+use super::*;
+
+pub(super) fn plan_existing(
+    resource: &BedrockCustomModel,
+    region: &str,
+    mut status: BedrockCustomModelStatus,
+    model: &RemoteModel,
+    observation: &Observation,
+    timing: &Timing,
+    elapsed_since_creation: Option<Duration>,
+) -> Plan {
+    let previous_state = resource.status.as_ref().and_then(|s| s.model_status);
+    status.model_arn = Some(model.arn.clone());
+    status.model_status = Some(ModelStatus::from(&model.state));
+    status.failure_message = model
+        .failure_message
+        .clone()
+        .filter(|_| model.state == ModelState::Failed);
+    // Recorded once the import is over, so that polls of a Creating model write nothing.
+    if model.creation_time.is_some() && model.state != ModelState::Creating {
+        status.creation_time = model.creation_time.clone();
+    }
+    let name = &model.name;
+
+    match &model.state {
+        ModelState::Failed => {
+            let changed = status
+                .created_with
+                .as_ref()
+                .map(|current| immutable_changes(&desired_parameters(resource, region), current))
+                .unwrap_or_default();
+            let retry = outcome::unhandled_retry(
+                resource.metadata.annotations.as_ref(),
+                status.retry_handled.as_deref(),
+            );
+            if let Some(cause) = outcome::replacement_cause(retry.is_some(), &changed) {
+                if retry.is_some() {
+                    status.retry_handled = retry;
+                }
+                status.recreations += 1;
+                clear_model(&mut status);
+                let delete = Action::Delete {
+                    arn: model.arn.clone(),
+                };
+                return outcome::replacing(status, delete, "model", name, &cause);
+            }
+            let failure = model
+                .failure_message
+                .as_deref()
+                .unwrap_or("no reason given")
+                .trim_end_matches('.');
+            let message = format!(
+                "Bedrock could not create model {name}: {failure}. Fix the spec (changing source, roleArn or kmsKeyArn replaces the model) or set the {RETRY_ANNOTATION} annotation to a new value to try again"
+            );
+            let announce = previous_state != Some(ModelStatus::Failed);
+            outcome::failed(status, message, event::MODEL_FAILED, announce)
+        }
+        ModelState::Active => {
+            let arn = model.arn.clone();
+            let mut actions = Vec::new();
+            if let Some(remote_tags) = &observation.tags {
+                let calls = outcome::tag_calls(
+                    &arn,
+                    &desired_tags(resource, &observation.cluster),
+                    remote_tags,
+                    &status.managed_tag_keys,
+                );
+                actions.extend(calls.into_iter().map(Action::from));
+                status.managed_tag_keys = resource.spec.tags.keys().cloned().collect();
+                status.tags_synced_generation = resource.metadata.generation;
+            }
+            let message = format!("Bedrock model {name} is Active");
+            let events = if previous_state != Some(ModelStatus::Active) {
+                vec![Note::normal(reason::ACTIVE, "Create", message.clone())]
+            } else {
+                Vec::new()
+            };
+            Plan {
+                actions,
+                status,
+                conditions: vec![
+                    Desired::new(conditions::READY, true, reason::ACTIVE, message.clone()),
+                    Desired::new(conditions::SYNCED, true, reason::RECONCILED, message),
+                ],
+                events,
+                next: Next::Resync,
+            }
+        }
+        ModelState::Creating | ModelState::Other(_) => {
+            let message = format!("Bedrock is creating model {name}");
+            let elapsed = elapsed_since_creation.unwrap_or_default();
+            Plan {
+                actions: Vec::new(),
+                status,
+                conditions: vec![
+                    Desired::new(conditions::READY, false, reason::CREATING, message.clone()),
+                    Desired::new(conditions::SYNCED, true, reason::RECONCILED, message),
+                ],
+                events: Vec::new(),
+                next: Next::Poll(creating_poll(timing, elapsed, observation.swept)),
+            }
+        }
+    }
+}
+
+/// The wait before a Creating model's own next poll: when a sweep watches its region, only the
+/// sweep's back-up interval (the sweep triggers the reconcile when the import ends); otherwise
+/// [`poll_delay`].
+pub fn creating_poll(timing: &Timing, elapsed: Duration, swept: bool) -> Duration {
+    if swept && !timing.sweep_interval.is_zero() {
+        timing.sweep_fallback.max(timing.sweep_interval)
+    } else {
+        poll_delay(timing, elapsed)
+    }
+}
