@@ -4,31 +4,17 @@ use super::*;
 
 /// Decides what deleting the resource takes.
 pub fn cleanup(resource: &BedrockCustomModel, adoption: &NamespaceScope) -> Cleanup {
-    if resource.spec.deletion_policy == DeletionPolicy::Retain {
-        return Cleanup::Retain;
-    }
-    let status = resource.status.clone().unwrap_or_default();
-    if let Some(arn) = status.model_arn {
-        return Cleanup::Delete { arn };
-    }
-    let namespace = resource.metadata.namespace.as_deref().unwrap_or_default();
-    let adoption_refused =
-        resource.spec.adoption_policy == AdoptionPolicy::Adopt && !adoption.allows(namespace);
-    if !validation::validate(resource).is_empty() || adoption_refused {
-        // No valid spec, no create: this generation never reached Bedrock.
-        return Cleanup::Nothing;
-    }
-    if outcome::refused_before_any_call(
-        &status.conditions,
-        resource.metadata.generation,
-        resource.metadata.deletion_timestamp.is_some(),
-    ) {
-        Cleanup::Nothing
-    } else {
-        Cleanup::LookUp {
-            name: model_name(resource),
-        }
-    }
+    let retain = resource.spec.deletion_policy == DeletionPolicy::Retain;
+    let held = resource.status.as_ref().and_then(|s| s.model_arn.clone());
+    let lookup = || {
+        let policy = resource.spec.adoption_policy;
+        let valid = validation::validate(resource).is_empty();
+        (valid && crate::controller::cleanup::may_adopt(resource, policy, adoption))
+            .then(|| model_name(resource))
+    };
+    let held = held.map(|arn| Cleanup::Delete { arn });
+    let refused = crate::controller::cleanup::refused(resource);
+    crate::controller::cleanup::decide(retain, held, refused, lookup)
 }
 
 /// The message of a deletion Bedrock refused (ConflictException: the model is in use).

@@ -6,9 +6,9 @@ use std::time::Duration;
 use k8s_openapi::jiff::Timestamp;
 
 use crate::api::throughput::BedrockProvisionedThroughput;
-use crate::api::{AdoptionPolicy, DeletionPolicy, validation};
+use crate::api::{DeletionPolicy, validation};
 use crate::bedrock::BedrockError;
-use crate::controller::outcome;
+use crate::controller::cleanup;
 use crate::controller::scope::NamespaceScope;
 
 use super::Cleanup;
@@ -18,17 +18,16 @@ use super::existing::units;
 /// that disagree by a little.
 pub const TERM_SLACK: Duration = Duration::from_secs(5);
 
-/// Decides what deleting the resource takes, at `now`.
+/// Decides what deleting the resource takes, at `now`: a throughput whose commitment term has
+/// not ended waits for it.
 pub fn cleanup(
     resource: &BedrockProvisionedThroughput,
     adoption: &NamespaceScope,
     now: Timestamp,
 ) -> Cleanup {
-    if resource.spec.deletion_policy == DeletionPolicy::Retain {
-        return Cleanup::Retain;
-    }
+    let retain = resource.spec.deletion_policy == DeletionPolicy::Retain;
     let status = resource.status.clone().unwrap_or_default();
-    if let Some(arn) = status.provisioned_model_arn {
+    let held = status.provisioned_model_arn.map(|arn| {
         if let Some(until) = status.commitment_expiration_time
             && let Ok(end) = until.parse::<Timestamp>()
             && let Ok(left) = Duration::try_from(end.duration_since(now))
@@ -39,26 +38,15 @@ pub fn cleanup(
                 wait: left + TERM_SLACK,
             };
         }
-        return Cleanup::Delete { arn };
-    }
-    if outcome::refused_before_any_call(
-        &status.conditions,
-        resource.metadata.generation,
-        resource.metadata.deletion_timestamp.is_some(),
-    ) {
-        // Refused (by validation or a tenant guard) before any call: nothing to look up.
-        return Cleanup::Nothing;
-    }
-    match validation::validate_throughput(resource) {
-        Err(_) => Cleanup::Nothing,
-        Ok(valid)
-            if valid.adoption_policy == AdoptionPolicy::Adopt
-                && !adoption.allows(resource.metadata.namespace.as_deref().unwrap_or_default()) =>
-        {
-            Cleanup::Nothing
-        }
-        Ok(valid) => Cleanup::LookUp { name: valid.name },
-    }
+        Cleanup::Delete { arn }
+    });
+    let lookup = || {
+        validation::validate_throughput(resource)
+            .ok()
+            .filter(|valid| cleanup::may_adopt(resource, valid.adoption_policy, adoption))
+            .map(|valid| valid.name)
+    };
+    cleanup::decide(retain, held, cleanup::refused(resource), lookup)
 }
 
 /// The DeletionBlocked message of a committed throughput whose term has not ended.
