@@ -15,9 +15,10 @@ use tracing::warn;
 use super::context::Context;
 use super::error::Error;
 use super::holding::{self, Lost};
+use super::kind::Managed;
 use super::lifecycle::{self, KindPlan, Lifecycle};
 use super::locks::Held;
-use super::outcome::{self, Timing};
+use super::outcome::{self, Plan, Timing};
 use super::ownership::{self, Liveness, Me};
 use super::reference::Lookup;
 use super::report::{fail, finish};
@@ -237,6 +238,25 @@ pub async fn apply<K: Apply, B: Bedrock>(resource: &K, ctx: &Context<B>) -> Resu
     let action = finish(resource, ctx, &plan).await?;
     resource.reported(&plan.status, changed_at.as_deref(), ctx);
     Ok(action)
+}
+
+/// The plan of a spec that fails validation (or a guard that names a field): InvalidSpec
+/// naming every field, the status otherwise as it stands, no AWS call.
+pub fn invalid<K: Managed, A>(resource: &K, errors: &[FieldError]) -> Plan<K::Status, A> {
+    let mut status = resource.observed_status();
+    K::set_status_conditions(&mut status, Vec::new());
+    let errors: Vec<String> = errors.iter().map(ToString::to_string).collect();
+    let message = format!(
+        "the spec is invalid, so nothing was sent to AWS: {}",
+        errors.join("; ")
+    );
+    outcome::blocked(
+        resource.conditions(),
+        status,
+        reason::INVALID_SPEC,
+        message,
+        outcome::Next::AwaitChange,
+    )
 }
 
 /// NameConflict after a call found the object another resource's: the plan of a kind whose

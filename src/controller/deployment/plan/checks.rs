@@ -8,6 +8,7 @@ use crate::api::deployment::{
 };
 use crate::api::{AdoptionPolicy, validation};
 use crate::bedrock::{DeploymentState, RemoteDeployment, UpdateState};
+use crate::controller::apply;
 use crate::controller::outcome::{self, Next};
 use crate::controller::ownership;
 use crate::controller::scope::NamespaceScope;
@@ -19,24 +20,7 @@ use super::{
 
 /// The plan of a spec that fails validation: InvalidSpec naming every field, no AWS call.
 pub fn invalid(resource: &BedrockCustomModelDeployment, errors: &[validation::FieldError]) -> Plan {
-    let mut status = resource.status.clone().unwrap_or_default();
-    status.observed_generation = resource.metadata.generation;
-    status.conditions.clear();
-    let message = format!(
-        "the spec is invalid, so nothing was sent to AWS: {}",
-        errors
-            .iter()
-            .map(ToString::to_string)
-            .collect::<Vec<_>>()
-            .join("; ")
-    );
-    outcome::blocked(
-        current_conditions(resource),
-        status,
-        reason::INVALID_SPEC,
-        message,
-        Next::AwaitChange,
-    )
+    apply::invalid(resource, errors)
 }
 
 /// Checks made before any AWS call: a change to an immutable field of a live deployment stops

@@ -7,6 +7,7 @@ use crate::api::throughput::{
 };
 use crate::api::{AdoptionPolicy, validation::FieldError};
 use crate::bedrock::{RemoteThroughput, ThroughputState};
+use crate::controller::apply;
 use crate::controller::outcome::{self, Next};
 use crate::controller::ownership;
 use crate::controller::scope::NamespaceScope;
@@ -19,24 +20,7 @@ use super::{
 /// The plan of a spec that fails validation (or the commitment guard): InvalidSpec naming
 /// every field, no AWS call.
 pub fn invalid(resource: &BedrockProvisionedThroughput, errors: &[FieldError]) -> Plan {
-    let mut status = resource.status.clone().unwrap_or_default();
-    status.observed_generation = resource.metadata.generation;
-    status.conditions.clear();
-    let message = format!(
-        "the spec is invalid, so nothing was sent to AWS: {}",
-        errors
-            .iter()
-            .map(ToString::to_string)
-            .collect::<Vec<_>>()
-            .join("; ")
-    );
-    outcome::blocked(
-        current_conditions(resource),
-        status,
-        reason::INVALID_SPEC,
-        message,
-        Next::AwaitChange,
-    )
+    apply::invalid(resource, errors)
 }
 
 /// Checks made before any AWS call: a change to a field Bedrock cannot change on a live
