@@ -5,6 +5,8 @@
 use std::collections::BTreeMap;
 use std::convert::Infallible;
 
+use sha2::{Digest, Sha256};
+
 use super::outcome::{Plan, TagCall};
 
 /// One call to make to Bedrock. `C` is the kind's create request, `U` its in-place change
@@ -60,6 +62,28 @@ impl<C, U> Call<C, U> {
     }
 }
 
+/// The deterministic idempotency token of a Create: `prefix` ("bcm", "bcmd", "bpt") and the
+/// first 40 hex digits of a SHA-256 over `parts` (each ended by a zero byte) and `tags` (key,
+/// one byte, value, zero byte). The same resource asking for the same object (after a crash, a
+/// timeout, a restart) sends the same token, so Bedrock returns the object it already made; a
+/// deliberate re-creation changes a part (the count of re-creations) and so sends a new one.
+pub fn idempotency_token(prefix: &str, parts: &[&str], tags: &BTreeMap<String, String>) -> String {
+    let mut hash = Sha256::new();
+    for part in parts {
+        hash.update(part.as_bytes());
+        hash.update([0u8]);
+    }
+    for (key, value) in tags {
+        hash.update(key.as_bytes());
+        hash.update([1u8]);
+        hash.update(value.as_bytes());
+        hash.update([0u8]);
+    }
+    let digest = hash.finalize();
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    format!("{prefix}-{}", &hex[..40])
+}
+
 /// Turns a plan for an object being adopted into a claim: `tags` (the owner tags and
 /// spec.tags), together with what the plan's tag calls would set, go on first in one Claim
 /// (read back when acted on) before anything else is done to the object at `arn`.
@@ -106,6 +130,37 @@ mod tests {
             events: Vec::new(),
             next: Next::Soon,
         }
+    }
+
+    #[test]
+    fn the_token_is_the_prefix_and_forty_hex_digits_of_the_parts_and_tags() {
+        // sha256("a\0b\0k\x01v\0"), its first 40 hex digits.
+        let token = idempotency_token("bcm", &["a", "b"], &tags(&[("k", "v")]));
+        assert_eq!(
+            token,
+            format!("bcm-{}", &hex_sha256(b"a\0b\0k\x01v\0")[..40])
+        );
+        assert_eq!(token.len(), 4 + 40);
+        assert_ne!(
+            token,
+            idempotency_token("bcm", &["a", "c"], &tags(&[("k", "v")]))
+        );
+        assert_ne!(
+            token,
+            idempotency_token("bcm", &["a", "b"], &tags(&[("k", "w")]))
+        );
+        // A part cannot run into the next: the zero byte ends each.
+        assert_ne!(
+            idempotency_token("bcm", &["ab", ""], &BTreeMap::new()),
+            idempotency_token("bcm", &["a", "b"], &BTreeMap::new())
+        );
+    }
+
+    fn hex_sha256(bytes: &[u8]) -> String {
+        Sha256::digest(bytes)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
     }
 
     #[test]

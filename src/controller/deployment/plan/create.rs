@@ -3,14 +3,13 @@
 
 use std::time::Duration;
 
-use sha2::{Digest, Sha256};
-
 use crate::api::conditions::{self, Desired, reason};
 use crate::api::deployment::{
     BedrockCustomModelDeployment, BedrockCustomModelDeploymentStatus, DeploymentStatus,
     ValidDeployment,
 };
 use crate::bedrock::CreateDeploymentRequest;
+use crate::controller::call;
 use crate::controller::outcome::{self, Next, Note, Timing};
 use crate::controller::reference;
 
@@ -26,27 +25,15 @@ pub fn client_request_token(
     region: &str,
     recreations: i32,
 ) -> String {
-    let mut hash = Sha256::new();
-    for part in [
+    let parts = [
         uid,
         region,
         &request.name,
         &request.model_arn,
         request.description.as_deref().unwrap_or_default(),
         &recreations.to_string(),
-    ] {
-        hash.update(part.as_bytes());
-        hash.update([0u8]);
-    }
-    for (key, value) in &request.tags {
-        hash.update(key.as_bytes());
-        hash.update([1u8]);
-        hash.update(value.as_bytes());
-        hash.update([0u8]);
-    }
-    let digest = hash.finalize();
-    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-    format!("bcmd-{}", &hex[..40])
+    ];
+    call::idempotency_token("bcmd", &parts, &request.tags)
 }
 
 /// The CreateCustomModelDeployment request for the spec and the resolved model.

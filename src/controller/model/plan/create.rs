@@ -12,12 +12,11 @@ pub fn client_request_token(
     region: &str,
     recreations: i32,
 ) -> String {
-    let mut hash = Sha256::new();
     let source = match &request.source {
         Source::S3Uri(uri) => format!("s3:{uri}"),
         Source::ModelPackageArn(arn) => format!("package:{arn}"),
     };
-    for part in [
+    let parts = [
         uid,
         region,
         &request.model_name,
@@ -25,19 +24,8 @@ pub fn client_request_token(
         request.role_arn.as_deref().unwrap_or_default(),
         request.kms_key_arn.as_deref().unwrap_or_default(),
         &recreations.to_string(),
-    ] {
-        hash.update(part.as_bytes());
-        hash.update([0u8]);
-    }
-    for (key, value) in &request.tags {
-        hash.update(key.as_bytes());
-        hash.update([1u8]);
-        hash.update(value.as_bytes());
-        hash.update([0u8]);
-    }
-    let digest = hash.finalize();
-    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-    format!("bcm-{}", &hex[..40])
+    ];
+    call::idempotency_token("bcm", &parts, &request.tags)
 }
 
 /// The CreateCustomModel request for the spec.

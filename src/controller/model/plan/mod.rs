@@ -14,8 +14,6 @@ mod existing;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use sha2::{Digest, Sha256};
-
 use crate::api::conditions::{self, Desired, event, reason};
 use crate::api::tags;
 use crate::api::validation;

@@ -4,8 +4,6 @@
 
 use std::time::Duration;
 
-use sha2::{Digest, Sha256};
-
 use crate::api::RETRY_ANNOTATION;
 use crate::api::conditions::{self, Desired, reason};
 use crate::api::throughput::{
@@ -13,6 +11,7 @@ use crate::api::throughput::{
     ThroughputStatus, ValidThroughput,
 };
 use crate::bedrock::CreateThroughputRequest;
+use crate::controller::call;
 use crate::controller::outcome::{self, Next, Note, Timing};
 use crate::controller::reference;
 
@@ -31,8 +30,7 @@ pub fn client_request_token(
     region: &str,
     recreations: i32,
 ) -> String {
-    let mut hash = Sha256::new();
-    for part in [
+    let parts = [
         uid,
         region,
         &request.name,
@@ -40,19 +38,8 @@ pub fn client_request_token(
         &request.model_units.to_string(),
         request.commitment.as_deref().unwrap_or_default(),
         &recreations.to_string(),
-    ] {
-        hash.update(part.as_bytes());
-        hash.update([0u8]);
-    }
-    for (key, value) in &request.tags {
-        hash.update(key.as_bytes());
-        hash.update([1u8]);
-        hash.update(value.as_bytes());
-        hash.update([0u8]);
-    }
-    let digest = hash.finalize();
-    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-    format!("bpt-{}", &hex[..40])
+    ];
+    call::idempotency_token("bpt", &parts, &request.tags)
 }
 
 /// The CreateProvisionedModelThroughput request for the spec and the resolved model.
