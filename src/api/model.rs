@@ -282,3 +282,19 @@ impl BedrockCustomModel {
             .unwrap_or_default()
     }
 }
+
+/// Where a valid spec's model comes from: exactly one of the two sources.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ValidSource {
+    /// spec.source.s3Uri.
+    S3Uri(String),
+    /// spec.source.modelPackageArn.
+    ModelPackageArn(String),
+}
+
+/// A model spec that passed [`super::validation::validate_model`]: every value is checked and
+/// the source is named exactly one way.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ValidModel {
+    pub source: ValidSource,
+}

@@ -8,6 +8,7 @@ use std::sync::LazyLock;
 use regex::Regex;
 
 use super::deployment::{ModelTarget, ValidDeployment, arn_region};
+use super::model::{ValidModel, ValidSource};
 use super::throughput::{
     BedrockProvisionedThroughput, CONFIRM_COMMITMENT_ANNOTATION, ThroughputModel, ValidThroughput,
 };
@@ -126,6 +127,20 @@ static TAG_VALUE: LazyLock<Regex> = LazyLock::new(|| {
 
 /// Every problem with the spec, in field order; empty when the spec is valid.
 pub fn validate(model: &BedrockCustomModel) -> Vec<FieldError> {
+    check_model(model).0
+}
+
+/// The checked spec of a model, or every problem with it ([`validate`]).
+pub fn validate_model(model: &BedrockCustomModel) -> Result<ValidModel, Vec<FieldError>> {
+    match check_model(model) {
+        (errors, Some(source)) if errors.is_empty() => Ok(ValidModel { source }),
+        (errors, _) => Err(errors),
+    }
+}
+
+/// Every problem with a model's spec, and its source when the spec names exactly one (else
+/// an error says why).
+fn check_model(model: &BedrockCustomModel) -> (Vec<FieldError>, Option<ValidSource>) {
     let spec = &model.spec;
     let mut errors = Vec::new();
 
@@ -147,20 +162,30 @@ pub fn validate(model: &BedrockCustomModel) -> Vec<FieldError> {
         }
     }
 
-    match (&spec.source.s3_uri, &spec.source.model_package_arn) {
-        (Some(uri), None) => S3_URI.check("spec.source.s3Uri", uri, &mut errors),
-        (None, Some(arn)) => {
-            MODEL_PACKAGE_ARN.check("spec.source.modelPackageArn", arn, &mut errors)
+    let source = match (&spec.source.s3_uri, &spec.source.model_package_arn) {
+        (Some(uri), None) => {
+            S3_URI.check("spec.source.s3Uri", uri, &mut errors);
+            Some(ValidSource::S3Uri(uri.clone()))
         }
-        (Some(_), Some(_)) => errors.push(FieldError {
-            field: "spec.source".into(),
-            message: "sets both s3Uri and modelPackageArn: set exactly one".into(),
-        }),
-        (None, None) => errors.push(FieldError {
-            field: "spec.source".into(),
-            message: "sets neither s3Uri nor modelPackageArn: set exactly one".into(),
-        }),
-    }
+        (None, Some(arn)) => {
+            MODEL_PACKAGE_ARN.check("spec.source.modelPackageArn", arn, &mut errors);
+            Some(ValidSource::ModelPackageArn(arn.clone()))
+        }
+        (Some(_), Some(_)) => {
+            errors.push(FieldError {
+                field: "spec.source".into(),
+                message: "sets both s3Uri and modelPackageArn: set exactly one".into(),
+            });
+            None
+        }
+        (None, None) => {
+            errors.push(FieldError {
+                field: "spec.source".into(),
+                message: "sets neither s3Uri nor modelPackageArn: set exactly one".into(),
+            });
+            None
+        }
+    };
 
     match &spec.role_arn {
         Some(role) => ROLE_ARN.check("spec.roleArn", role, &mut errors),
@@ -181,7 +206,7 @@ pub fn validate(model: &BedrockCustomModel) -> Vec<FieldError> {
         REGION.check("spec.region", region, &mut errors);
     }
 
-    errors
+    (errors, source)
 }
 
 static MODEL_DEPLOYMENT_NAME: LazyLock<Check> = LazyLock::new(|| {

@@ -732,3 +732,34 @@ fn pattern_constants_compile_and_are_anchored() {
     }
     assert!(TAG_VALUE.is_match("ok"));
 }
+
+#[test]
+fn a_valid_spec_gives_its_one_source() {
+    assert_eq!(
+        validate_model(&resource("m", s3_spec())),
+        Ok(ValidModel {
+            source: ValidSource::S3Uri(S3_SOURCE.into())
+        })
+    );
+    assert_eq!(
+        validate_model(&resource("m", package_spec())),
+        Ok(ValidModel {
+            source: ValidSource::ModelPackageArn(PACKAGE_ARN.into())
+        })
+    );
+}
+
+#[test]
+fn a_spec_with_both_sources_or_none_gives_no_valid_model() {
+    let mut both = s3_spec();
+    both.source.model_package_arn = Some(PACKAGE_ARN.into());
+    let mut neither = s3_spec();
+    neither.source.s3_uri = None;
+    for spec in [both, neither] {
+        let errors = validate_model(&resource("m", spec)).expect_err("refused");
+        assert!(
+            errors.iter().any(|e| e.field == "spec.source"),
+            "{errors:?}"
+        );
+    }
+}

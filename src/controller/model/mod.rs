@@ -27,6 +27,7 @@ use super::ownership;
 use super::reference::{self, Serves, Users};
 use super::scope::NamespaceScope;
 use crate::api::conditions::reason;
+use crate::api::model::ValidModel;
 use crate::api::validation::{self, FieldError};
 use crate::api::{BedrockCustomModel, BedrockCustomModelStatus, ModelStatus};
 use crate::bedrock::{Bedrock, BedrockError, CreateRequest, RemoteModel};
@@ -60,8 +61,7 @@ impl Managed for BedrockCustomModel {
 }
 
 impl Lifecycle for BedrockCustomModel {
-    /// A model's spec is checked in its plan's precheck (no validated type yet).
-    type Valid = ();
+    type Valid = ValidModel;
     type Remote = RemoteModel;
     type Create = CreateRequest;
     type Update = Infallible;
@@ -81,7 +81,7 @@ impl Lifecycle for BedrockCustomModel {
     /// lives, for the other calls).
     async fn create<B: Bedrock>(
         &self,
-        _valid: &(),
+        _valid: &ValidModel,
         _region: &str,
         request: &CreateRequest,
         plan: &mut Plan,
@@ -144,13 +144,8 @@ pub struct Inputs {
 impl Apply for BedrockCustomModel {
     type Inputs = Inputs;
 
-    fn validate(&self) -> Result<(), Vec<FieldError>> {
-        let errors = validation::validate(self);
-        if errors.is_empty() {
-            Ok(())
-        } else {
-            Err(errors)
-        }
+    fn validate(&self) -> Result<ValidModel, Vec<FieldError>> {
+        validation::validate_model(self)
     }
     fn invalid(&self, errors: &[FieldError], default_region: &str) -> Plan {
         let Regions { desired, .. } = plan::regions(self, default_region);
@@ -158,7 +153,7 @@ impl Apply for BedrockCustomModel {
     }
     async fn inputs<B: Bedrock>(
         &self,
-        _valid: &(),
+        _valid: &ValidModel,
         ctx: &Context<B>,
     ) -> Result<Result<Inputs, Plan>, Error> {
         let Regions { model, .. } = plan::regions(self, &ctx.default_region);
@@ -167,12 +162,12 @@ impl Apply for BedrockCustomModel {
         }))
     }
     /// Where the model the status names lives, else where a new one goes.
-    fn region(&self, _valid: &(), _inputs: &Inputs, default_region: &str) -> String {
+    fn region(&self, _valid: &ValidModel, _inputs: &Inputs, default_region: &str) -> String {
         plan::regions(self, default_region).model
     }
     fn precheck<B>(
         &self,
-        _valid: &(),
+        _valid: &ValidModel,
         _inputs: &Inputs,
         _region: &str,
         ctx: &Context<B>,
@@ -186,7 +181,7 @@ impl Apply for BedrockCustomModel {
     fn settled(&self) -> bool {
         plan::settled(self)
     }
-    fn lookup(&self, _valid: &(), _inputs: &Inputs) -> Option<Lookup> {
+    fn lookup(&self, _valid: &ValidModel, _inputs: &Inputs) -> Option<Lookup> {
         Some(plan::lookup(self))
     }
     fn needs_tags(&self, lookup: &Lookup, remote: &RemoteModel, due: bool) -> bool {
@@ -197,7 +192,7 @@ impl Apply for BedrockCustomModel {
     }
     fn plan(
         &self,
-        _valid: &(),
+        valid: &ValidModel,
         _region: &str,
         inputs: Inputs,
         seen: Seen<RemoteModel>,
@@ -211,11 +206,18 @@ impl Apply for BedrockCustomModel {
             cluster: facts.cluster.to_string(),
         };
         let Regions { desired, .. } = plan::regions(self, facts.default_region);
-        plan::plan_apply(self, &desired, &observation, facts.timing, facts.elapsed)
+        plan::plan_apply(
+            self,
+            valid,
+            &desired,
+            &observation,
+            facts.timing,
+            facts.elapsed,
+        )
     }
     /// Another resource holds the model (it tagged it at the same moment, or holds the Failed
     /// model this one meant to replace): not this resource's model.
-    fn lost(&self, _valid: &(), _region: &str, lost: &Lost, facts: &Facts<'_>) -> Plan {
+    fn lost(&self, _valid: &ValidModel, _region: &str, lost: &Lost, facts: &Facts<'_>) -> Plan {
         let Regions { desired, .. } = plan::regions(self, facts.default_region);
         let status = plan::base_status(self, &desired);
         plan::name_conflict(

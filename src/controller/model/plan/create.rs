@@ -31,20 +31,14 @@ pub fn client_request_token(
 /// The CreateCustomModel request for the spec.
 pub fn create_request(
     resource: &BedrockCustomModel,
+    valid: &ValidModel,
     region: &str,
     recreations: i32,
     cluster: &str,
 ) -> CreateRequest {
-    let source = match &resource.spec.source {
-        ModelSource {
-            s3_uri: Some(uri), ..
-        } => Source::S3Uri(uri.clone()),
-        ModelSource {
-            model_package_arn: Some(arn),
-            ..
-        } => Source::ModelPackageArn(arn.clone()),
-        // precheck() refuses a spec without a source before any plan is made.
-        ModelSource { .. } => Source::S3Uri(String::new()),
+    let source = match &valid.source {
+        ValidSource::S3Uri(uri) => Source::S3Uri(uri.clone()),
+        ValidSource::ModelPackageArn(arn) => Source::ModelPackageArn(arn.clone()),
     };
     let mut request = CreateRequest {
         model_name: model_name(resource),
@@ -65,12 +59,13 @@ pub fn create_request(
 
 pub(super) fn plan_create(
     resource: &BedrockCustomModel,
+    valid: &ValidModel,
     region: &str,
     mut status: BedrockCustomModelStatus,
     cluster: &str,
     mut events: Vec<Note>,
 ) -> Plan {
-    let request = create_request(resource, region, status.recreations, cluster);
+    let request = create_request(resource, valid, region, status.recreations, cluster);
     status.region = Some(region.to_string());
     status.managed_tag_keys = resource.spec.tags.keys().cloned().collect();
     let message = format!("creating Bedrock model {}", request.model_name);

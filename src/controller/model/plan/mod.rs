@@ -15,11 +15,12 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use crate::api::conditions::{self, Desired, event, reason};
+use crate::api::model::{ValidModel, ValidSource};
 use crate::api::tags;
 use crate::api::validation;
 use crate::api::{
     AdoptionPolicy, BedrockCustomModel, BedrockCustomModelStatus, CreatedWith, DeletionPolicy,
-    ModelSource, ModelStatus, RETRY_ANNOTATION,
+    ModelStatus, RETRY_ANNOTATION,
 };
 #[cfg(test)]
 use crate::bedrock::ErrorClass;
@@ -218,6 +219,7 @@ fn desired_tags(resource: &BedrockCustomModel, cluster: &str) -> BTreeMap<String
 /// Plans a reconcile of a resource that is not being deleted, given what Bedrock said.
 pub fn plan_apply(
     resource: &BedrockCustomModel,
+    valid: &ValidModel,
     region: &str,
     observation: &Observation,
     timing: &Timing,
@@ -230,7 +232,14 @@ pub fn plan_apply(
     let found = observation.model.as_ref();
     let elapsed = elapsed_since_creation;
     match ownership::matching(held, found, tags, &me, adopt, observation.owner) {
-        Match::Create => plan_create(resource, region, status, &observation.cluster, Vec::new()),
+        Match::Create => plan_create(
+            resource,
+            valid,
+            region,
+            status,
+            &observation.cluster,
+            Vec::new(),
+        ),
         // Created by this resource earlier (e.g. just before a crash): take it back.
         Match::TakeBack(model) => {
             status.created_with = Some(desired_parameters(resource, region));
@@ -298,7 +307,14 @@ pub fn plan_apply(
                     ),
                 )]
             };
-            plan_create(resource, region, status, &observation.cluster, events)
+            plan_create(
+                resource,
+                valid,
+                region,
+                status,
+                &observation.cluster,
+                events,
+            )
         }
         Match::Held(model) => plan_existing(
             resource,

@@ -137,7 +137,14 @@ fn known_model_gone_out_of_band_is_recreated_with_a_new_token() {
 fn crash_after_create_takes_the_model_back() {
     let timing = Timing::default();
     let fresh = resource(spec(), None);
-    let first = plan_apply(&fresh, REGION, &nothing_observed(), &timing, None);
+    let first = plan_apply(
+        &fresh,
+        &valid(&fresh),
+        REGION,
+        &nothing_observed(),
+        &timing,
+        None,
+    );
     let Some(Action::Create(request)) = first.actions.first() else {
         panic!("expected a create, got {:?}", first.actions);
     };
@@ -148,6 +155,7 @@ fn crash_after_create_takes_the_model_back() {
     let found = observed(remote(ModelState::Creating), Some(request.tags.clone()));
     let again = plan_apply(
         &fresh,
+        &valid(&fresh),
         REGION,
         &found,
         &timing,
@@ -170,7 +178,7 @@ fn crash_after_create_takes_the_model_back() {
     // Another resource with the same model name sees the same model as foreign.
     let mut other = resource(spec(), None);
     other.metadata.uid = Some("another-uid".into());
-    let conflict = plan_apply(&other, REGION, &found, &timing, None);
+    let conflict = plan_apply(&other, &valid(&other), REGION, &found, &timing, None);
     assert!(conflict.actions.is_empty());
     assert_eq!(
         condition(&conflict, conditions::READY, "other resource").reason,
@@ -181,7 +189,13 @@ fn crash_after_create_takes_the_model_back() {
 #[test]
 fn create_request_carries_operator_and_spec_tags() {
     let spec = spec_with(|s| s.tags = map(&[("team", "ml"), ("env", "prod")]));
-    let request = create_request(&resource(spec, None), REGION, 0, CLUSTER);
+    let request = create_request(
+        &resource(spec.clone(), None),
+        &valid(&resource(spec, None)),
+        REGION,
+        0,
+        CLUSTER,
+    );
     assert_eq!(
         request.tags,
         map(&[
@@ -200,7 +214,14 @@ fn create_request_carries_operator_and_spec_tags() {
 fn after_create_records_the_model() {
     let timing = Timing::default();
     let resource = resource(spec(), None);
-    let mut plan = plan_apply(&resource, REGION, &nothing_observed(), &timing, None);
+    let mut plan = plan_apply(
+        &resource,
+        &valid(&resource),
+        REGION,
+        &nothing_observed(),
+        &timing,
+        None,
+    );
     after_create(&mut plan, &resource, REGION, ARN.into(), &timing, false);
     assert_eq!(plan.status.model_arn.as_deref(), Some(ARN));
     assert_eq!(plan.status.model_status, Some(ModelStatus::Creating));
@@ -213,7 +234,14 @@ fn after_create_records_the_model() {
     assert_eq!(plan.next, Next::Poll(timing.poll_initial));
 
     // With a sweep watching the region, the model's own poll is only the back-up.
-    let mut swept = plan_apply(&resource, REGION, &nothing_observed(), &timing, None);
+    let mut swept = plan_apply(
+        &resource,
+        &valid(&resource),
+        REGION,
+        &nothing_observed(),
+        &timing,
+        None,
+    );
     after_create(&mut swept, &resource, REGION, ARN.into(), &timing, true);
     assert_eq!(swept.next, Next::Poll(timing.sweep_fallback));
 }
@@ -395,9 +423,9 @@ fn client_request_token_is_deterministic_and_distinct() {
 #[test]
 fn create_request_token_follows_recreations() {
     let resource = resource(spec(), None);
-    let first = create_request(&resource, REGION, 0, CLUSTER);
-    let again = create_request(&resource, REGION, 0, CLUSTER);
-    let recreated = create_request(&resource, REGION, 1, CLUSTER);
+    let first = create_request(&resource, &valid(&resource), REGION, 0, CLUSTER);
+    let again = create_request(&resource, &valid(&resource), REGION, 0, CLUSTER);
+    let recreated = create_request(&resource, &valid(&resource), REGION, 1, CLUSTER);
     assert_eq!(
         first.client_request_token, again.client_request_token,
         "a retried create reuses the token"

@@ -180,6 +180,7 @@ fn failed_model_is_replaced_by_delete_then_create() {
     assert_eq!(precheck(&failed, REGION), None, "a Failed model may change");
     let delete = plan_apply(
         &failed,
+        &valid(&failed),
         REGION,
         &observed(remote(ModelState::Failed), None),
         &timing,
@@ -192,7 +193,14 @@ fn failed_model_is_replaced_by_delete_then_create() {
     let next = resource(new_role.clone(), Some(delete.status));
     assert_eq!(lookup(&next), Lookup::ByName(NAME.into()));
     assert_eq!(precheck(&next, REGION), None);
-    let create = plan_apply(&next, REGION, &nothing_observed(), &timing, None);
+    let create = plan_apply(
+        &next,
+        &valid(&next),
+        REGION,
+        &nothing_observed(),
+        &timing,
+        None,
+    );
     let Some(Action::Create(request)) = create.actions.first() else {
         panic!("expected a create, got {:?}", create.actions);
     };

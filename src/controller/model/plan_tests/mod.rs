@@ -21,7 +21,7 @@ use kube::api::ObjectMeta;
 
 use super::*;
 
-use crate::api::BedrockCustomModelSpec;
+use crate::api::{BedrockCustomModelSpec, ModelSource};
 use crate::controller::ownership::Liveness;
 use crate::controller::scope::NamespaceScope;
 
@@ -43,6 +43,11 @@ const FAILURE: &str =
     "ValidationException: the model artifacts in S3 are not a supported architecture";
 
 /// The status value of a Bedrock state name, as the CRD stores it.
+/// The checked spec of a test's resource (every resource a plan is made for is valid).
+fn valid(resource: &BedrockCustomModel) -> crate::api::model::ValidModel {
+    crate::api::validation::validate_model(resource).expect("the test's spec is valid")
+}
+
 fn status_of(state: &str) -> ModelStatus {
     serde_json::from_value(serde_json::Value::from(state)).expect("a status")
 }
@@ -349,6 +354,7 @@ impl ApplyCase {
         let timing = Timing::default();
         let plan = plan_apply(
             &self.resource,
+            &valid(&self.resource),
             REGION,
             &self.observation,
             &timing,

@@ -84,6 +84,7 @@ fn polls_of_a_creating_model_write_nothing_and_follow_the_sweep() {
         };
         let plan = plan_apply(
             &resource,
+            &valid(&resource),
             REGION,
             &observation,
             &timing,
@@ -105,6 +106,7 @@ fn polls_of_a_creating_model_write_nothing_and_follow_the_sweep() {
     // Once Active, Bedrock's creationTime is recorded with the same write.
     let plan = plan_apply(
         &resource,
+        &valid(&resource),
         REGION,
         &observed(remote(ModelState::Active), None),
         &timing,
