@@ -48,7 +48,8 @@ pub enum Flow {
 }
 
 /// A kind's Bedrock object: how it is read, created, changed and deleted, and what deleting
-/// the resource takes. Each method is a single Bedrock call or a pure decision.
+/// the resource takes. Each method is a single Bedrock call, a read through the API server
+/// (`users`, `model_region`) or a pure decision.
 pub trait Lifecycle: Managed {
     /// The checked spec (what a create needs beyond its request).
     type Valid: Send + Sync;
