@@ -15,6 +15,7 @@ use kube::api::Api;
 use regex::Regex;
 
 use crate::api::patterns::{TAG_VALUE, TAG_VALUE_MAX};
+use crate::startup;
 
 /// The namespace whose UID is the default cluster ID.
 pub const ID_NAMESPACE: &str = "kube-system";
@@ -44,14 +45,20 @@ pub fn checked_name(name: &str) -> Result<String, ClusterIdError> {
 }
 
 /// The cluster ID: `configured` (checked) when set, else the kube-system namespace's UID.
+///
+/// An API server that cannot answer yet (restarting, overloaded, not reachable for a moment)
+/// is waited for, with a warning at each try: exiting would only trade the wait for a restart
+/// of the Pod with a growing back-off. A refusal (no permission) is final.
 pub async fn identify(client: &Client, configured: Option<&str>) -> Result<String, ClusterIdError> {
     if let Some(name) = configured.filter(|n| !n.trim().is_empty()) {
         return checked_name(name);
     }
-    let namespace = Api::<Namespace>::all(client.clone())
-        .get_metadata(ID_NAMESPACE)
-        .await
-        .map_err(ClusterIdError::Unreadable)?;
+    let namespaces = Api::<Namespace>::all(client.clone());
+    let namespace = startup::answered("reading the cluster ID", startup::transient, || {
+        namespaces.get_metadata(ID_NAMESPACE)
+    })
+    .await
+    .map_err(ClusterIdError::Unreadable)?;
     namespace.metadata.uid.ok_or(ClusterIdError::NoUid)
 }
 

@@ -7,12 +7,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use kube::Client;
-use kube_lease_manager::{LeaseCreateMode, LeaseManagerBuilder};
+use kube_lease_manager::{LeaseCreateMode, LeaseManagerBuilder, LeaseManagerError};
 use tokio::sync::watch;
 use tracing::{info, warn};
 
 use crate::metrics::Metrics;
 use crate::server::Health;
+use crate::startup;
 
 #[derive(Clone, Debug)]
 pub struct LeaderSettings {
@@ -53,14 +54,20 @@ where
     F: FnOnce(watch::Receiver<bool>) -> Fut,
     Fut: Future<Output = ()>,
 {
-    let manager = LeaseManagerBuilder::new(client, &settings.lease_name)
-        .with_namespace(&settings.namespace)
-        .with_identity(&settings.identity)
-        .with_duration(settings.lease_duration.as_secs().max(2))
-        .with_grace(settings.renew_grace.as_secs().max(1))
-        .with_create_mode(LeaseCreateMode::AutoCreate)
-        .build()
-        .await?;
+    let build = || {
+        LeaseManagerBuilder::new(client.clone(), &settings.lease_name)
+            .with_namespace(&settings.namespace)
+            .with_identity(&settings.identity)
+            .with_duration(settings.lease_duration.as_secs().max(2))
+            .with_grace(settings.renew_grace.as_secs().max(1))
+            .with_create_mode(LeaseCreateMode::AutoCreate)
+            .build()
+    };
+    let transient = |error: &LeaseManagerError| match error {
+        LeaseManagerError::KubeError(error) => startup::transient(error),
+        _ => false,
+    };
+    let manager = startup::answered("reading the leader lease", transient, build).await?;
     let (mut is_leader, lease_task) = manager.watch().await;
     // A standby that takes part in the election is ready: it serves as soon as it leads.
     health.set_ready(true);

@@ -12,4 +12,5 @@ pub mod leader;
 pub mod metrics;
 pub mod operator;
 pub mod server;
+pub mod startup;
 pub mod telemetry;

@@ -39,14 +39,6 @@ pub async fn run(args: RunArgs) -> ExitCode {
         error!("no AWS region: set --region, AWS_REGION, or a region in the AWS configuration");
         return ExitCode::FAILURE;
     };
-    let cluster = match cluster::identify(&client, args.cluster_name.as_deref()).await {
-        Ok(cluster) => cluster,
-        Err(e) => {
-            error!(error = %e, "cannot tell which cluster this is");
-            return ExitCode::FAILURE;
-        }
-    };
-    info!(cluster = %cluster, "cluster identity for owner tags");
     let guards = match args.guards() {
         Ok(guards) => guards,
         Err(e) => {
@@ -54,6 +46,32 @@ pub async fn run(args: RunArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    // Served from here on: alive (and not ready) while the cluster ID waits for the API server.
+    let listener = match server::bind(args.admin_address).await {
+        Ok(listener) => listener,
+        Err(e) => {
+            error!(error = %e, address = %args.admin_address, "cannot listen on the admin address");
+            return ExitCode::FAILURE;
+        }
+    };
+    let (admin_stop_tx, mut admin_stop_rx) = watch::channel(false);
+    let admin = tokio::spawn(server::serve(
+        listener,
+        metrics.clone(),
+        health.clone(),
+        async move {
+            let _ = admin_stop_rx.wait_for(|stop| *stop).await;
+        },
+    ));
+
+    let cluster = match cluster::identify(&client, args.cluster_name.as_deref()).await {
+        Ok(cluster) => cluster,
+        Err(e) => {
+            error!(error = %e, "cannot tell which cluster this is");
+            return stop_admin(admin, admin_stop_tx, &args, ExitCode::FAILURE).await;
+        }
+    };
+    info!(cluster = %cluster, "cluster identity for owner tags");
     let bedrock = sdk.with_metrics(metrics.clone());
     let settings = controller::Settings {
         cluster,
@@ -72,23 +90,6 @@ pub async fn run(args: RunArgs) -> ExitCode {
         info!("shutdown requested");
         let _ = stop_tx.send(true);
     });
-    let listener = match server::bind(args.admin_address).await {
-        Ok(listener) => listener,
-        Err(e) => {
-            error!(error = %e, address = %args.admin_address, "cannot listen on the admin address");
-            return ExitCode::FAILURE;
-        }
-    };
-    let (admin_stop_tx, mut admin_stop_rx) = watch::channel(false);
-    let admin = tokio::spawn(server::serve(
-        listener,
-        metrics.clone(),
-        health.clone(),
-        async move {
-            let _ = admin_stop_rx.wait_for(|stop| *stop).await;
-        },
-    ));
-
     let code = if args.leader_election {
         let identity = args.identity.clone().unwrap_or_else(random_identity);
         let lease = LeaderSettings {
@@ -134,7 +135,17 @@ pub async fn run(args: RunArgs) -> ExitCode {
     };
 
     health.set_ready(false);
-    let _ = admin_stop_tx.send(true);
+    stop_admin(admin, admin_stop_tx, &args, code).await
+}
+
+/// Stops the admin server and says goodbye: the exit code, `code` unless the server failed.
+async fn stop_admin(
+    admin: tokio::task::JoinHandle<std::io::Result<()>>,
+    stop: watch::Sender<bool>,
+    args: &RunArgs,
+    code: ExitCode,
+) -> ExitCode {
+    let _ = stop.send(true);
     match admin.await {
         Ok(Err(e)) => {
             error!(error = %e, address = %args.admin_address, "admin server failed");

@@ -533,15 +533,27 @@ impl ControlPlane {
     /// Stops kube-apiserver and starts it again on the same port against the same etcd (the
     /// stored objects survive), then waits for `/readyz`. Clients made earlier keep working.
     pub async fn restart_apiserver(&self) -> Result<()> {
+        self.stop_apiserver()?;
+        self.start_apiserver().await
+    }
+
+    /// Stops kube-apiserver (SIGTERM, then SIGKILL after the grace period): until
+    /// [`Self::start_apiserver`], every request to it is refused.
+    pub fn stop_apiserver(&self) -> Result<()> {
         let local = self.local()?;
-        let old_pid = {
-            let mut apiserver = local
-                .apiserver
-                .lock()
-                .map_err(|_| anyhow!("apiserver lock poisoned"))?;
-            apiserver.stop(process::STOP_GRACE);
-            apiserver.pid()
-        };
+        let mut apiserver = local
+            .apiserver
+            .lock()
+            .map_err(|_| anyhow!("apiserver lock poisoned"))?;
+        apiserver.stop(process::STOP_GRACE);
+        tracing::info!(pid = apiserver.pid(), "kube-apiserver stopped");
+        Ok(())
+    }
+
+    /// Starts kube-apiserver again on its port against the same etcd, after
+    /// [`Self::stop_apiserver`], and waits for `/readyz`.
+    pub async fn start_apiserver(&self) -> Result<()> {
+        let local = self.local()?;
         let (apiserver, _) = servers::start_apiserver(
             &local.binaries,
             &local.layout,
@@ -552,7 +564,7 @@ impl ControlPlane {
             local.start_timeout,
         )
         .await
-        .context("restarting kube-apiserver")?;
+        .context("starting kube-apiserver again")?;
         let new_pid = apiserver.pid();
         *local
             .apiserver
@@ -561,7 +573,7 @@ impl ControlPlane {
         let mut pids = vec![new_pid, local.etcd.pid()];
         pids.extend(local.controller_manager.as_ref().map(Proc::pid));
         reaper::update(local.reaper_id, pids);
-        tracing::info!(old_pid, new_pid, "kube-apiserver restarted");
+        tracing::info!(new_pid, "kube-apiserver started again");
         Ok(())
     }
 

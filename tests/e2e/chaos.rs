@@ -20,7 +20,7 @@ use serde_json::json;
 use testkit::ControlPlane;
 use testkit::wait;
 
-use crate::harness::{World, condition, s3_spec, tail};
+use crate::harness::{World, condition, s3_spec, tail, wait_http};
 
 /// This test restarts kube-apiserver, so it gets a control plane of its own.
 static PLANE: tokio::sync::OnceCell<ControlPlane> = tokio::sync::OnceCell::const_new();
@@ -134,6 +134,7 @@ async fn chaos_converges_with_exactly_one_model_each() -> Result<()> {
     println!("chaos: applied {resources} in {:?}", started.elapsed());
 
     let mut log = Vec::new();
+    let mut exits = Vec::new();
     for (at, disruption) in &plan {
         tokio::time::sleep(rng.duration(Duration::ZERO, Duration::from_millis(500))).await;
         let mut ready = 0;
@@ -149,6 +150,17 @@ async fn chaos_converges_with_exactly_one_model_each() -> Result<()> {
             },
         )
         .await;
+        // An operator that exited on its own (rather than being killed) is a violation of
+        // its own, whatever the resources do.
+        if let Some(operator) = world.operator.as_mut()
+            && let Some(status) = operator.child.try_wait()?
+        {
+            exits.push(format!(
+                "{status} before the disruption at {:.1}s; its log ends:\n{}",
+                started.elapsed().as_secs_f64(),
+                tail(&operator.log_text(), 10)
+            ));
+        }
         match disruption {
             Disruption::KillOperator => {
                 world.kill_operator().await?;
@@ -319,6 +331,11 @@ async fn chaos_converges_with_exactly_one_model_each() -> Result<()> {
         exited.is_none(),
         format!("{exited:?}"),
     );
+    check(
+        "no operator process exited on its own",
+        exits.is_empty(),
+        exits.join("\n"),
+    );
     println!(
         "\nchaos: Bedrock calls by outcome: {}",
         serde_json::to_string(&counters)?
@@ -337,5 +354,64 @@ async fn chaos_converges_with_exactly_one_model_each() -> Result<()> {
             )
         );
     }
+    Ok(())
+}
+
+/// An operator started while kube-apiserver is down (a node reboot, a control-plane upgrade)
+/// waits for it, saying so, instead of exiting; once the API server is back it leads and
+/// serves. Both reads before the controllers start (the cluster ID, the leader lease) wait.
+#[tokio::test]
+async fn an_operator_started_while_the_api_server_is_down_waits_for_it() -> Result<()> {
+    let plane = PLANE.get_or_try_init(ControlPlane::start).await?;
+    let mut world =
+        World::with_plane(plane, "apiserver-down", EmulatorConfig::default(), &[], &[]).await?;
+    world.kill_operator().await?;
+    let namespace = world.namespace.clone();
+    let lease_args = [
+        "--leader-election",
+        "--leader-election-namespace",
+        namespace.as_str(),
+    ];
+    plane.stop_apiserver()?;
+    let (mut operator, admin_url) = world.spawn_operator(&lease_args, &[])?;
+    let waiting = async {
+        wait::until(
+            "the operator to say it waits for the API server",
+            crate::harness::DEADLINE,
+            crate::harness::POLL,
+            async || {
+                if let Some(status) = operator.child.try_wait()? {
+                    bail!(
+                        "the operator exited ({status}) while the API server was down:\n{}",
+                        tail(&operator.log_text(), 20)
+                    );
+                }
+                Ok(operator
+                    .log_text()
+                    .contains("the API server cannot answer yet; reading the cluster ID again")
+                    .then_some(()))
+            },
+        )
+        .await?;
+        // Alive, so that a liveness probe lets it wait; not ready.
+        wait_http(&admin_url, "/livez", 200).await?;
+        wait_http(&admin_url, "/readyz", 503).await?;
+        anyhow::Ok(())
+    }
+    .await;
+    plane.start_apiserver().await?;
+    waiting?;
+
+    world
+        .apply("after-the-wait", s3_spec("apiserver-down/after-the-wait"))
+        .await?;
+    world.wait_ready("after-the-wait").await?;
+    assert!(
+        operator.child.try_wait()?.is_none(),
+        "the operator that waited is the one that serves"
+    );
+    world.delete("after-the-wait").await?;
+    world.wait_gone("after-the-wait").await?;
+    operator.kill().await?;
     Ok(())
 }
