@@ -110,6 +110,8 @@ pub struct RemoteDeployment {
     pub last_updated_time: Option<String>,
 }
 
+super::object!(RemoteDeployment);
+
 /// One entry of ListCustomModelDeployments.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DeploymentSummary {

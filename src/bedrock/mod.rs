@@ -25,6 +25,27 @@ pub use throughput::{
     UpdateThroughputRequest,
 };
 
+/// A Bedrock object as Get describes it: its ARN and its name.
+pub trait Object {
+    fn arn(&self) -> &str;
+    fn name(&self) -> &str;
+}
+
+/// Implements [`Object`] for Bedrock types with `arn` and `name` fields.
+macro_rules! object {
+    ($($remote:ty),+) => {
+        $(impl $crate::bedrock::Object for $remote {
+            fn arn(&self) -> &str {
+                &self.arn
+            }
+            fn name(&self) -> &str {
+                &self.name
+            }
+        })+
+    };
+}
+pub(crate) use object;
+
 /// Where the model artifacts come from.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Source {
@@ -87,6 +108,8 @@ pub struct RemoteModel {
     pub creation_time: Option<String>,
     pub kms_key_arn: Option<String>,
 }
+
+object!(RemoteModel);
 
 /// One entry of ListCustomModels.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -79,6 +79,8 @@ pub struct RemoteThroughput {
     pub last_modified_time: Option<String>,
 }
 
+super::object!(RemoteThroughput);
+
 /// One UpdateProvisionedModelThroughput call: a new name, a new model, or both.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct UpdateThroughputRequest {

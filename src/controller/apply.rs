@@ -25,6 +25,7 @@ use super::report::{fail, finish};
 use super::schedule;
 use crate::api::conditions::reason;
 use crate::api::validation::FieldError;
+use crate::bedrock::Object;
 use crate::bedrock::{Bedrock, BedrockError};
 
 /// What the observe step saw of the kind's Bedrock object.
@@ -176,11 +177,9 @@ pub async fn apply<K: Apply, B: Bedrock>(resource: &K, ctx: &Context<B>) -> Resu
         let (Lookup::ByName(identifier) | Lookup::ByArn(identifier)) = lookup;
         let remote = K::get(ctx, &region, identifier).await?;
         let tags = match &remote {
-            Some(remote) if resource.needs_tags(lookup, remote, tags_due) => Some(
-                ctx.bedrock
-                    .list_tags(&region, K::remote_arn(remote))
-                    .await?,
-            ),
+            Some(remote) if resource.needs_tags(lookup, remote, tags_due) => {
+                Some(ctx.bedrock.list_tags(&region, remote.arn()).await?)
+            }
             _ => None,
         };
         Ok::<_, BedrockError>((remote, tags))

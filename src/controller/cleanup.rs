@@ -21,6 +21,7 @@ use super::report::{publish, report};
 use super::scope::NamespaceScope;
 use crate::api::AdoptionPolicy;
 use crate::api::conditions::{event, reason};
+use crate::bedrock::Object;
 use crate::bedrock::{Bedrock, BedrockError, ErrorClass};
 
 /// What deleting the resource takes, the same for every kind: keep the object (`retain`:
@@ -237,7 +238,7 @@ async fn run<K: Lifecycle, B: Bedrock>(
             Step::End(end) => return Ok(end),
             Step::LookUp { name } => {
                 let found = K::get(ctx, region, &name).await?;
-                self::found(found.as_ref().map(|o| K::remote_arn(o).to_string()))
+                self::found(found.as_ref().map(|o| o.arn().to_string()))
             }
             Step::Check { arn } => match used(resource.users(ctx).await?) {
                 Some(wait) => wait,

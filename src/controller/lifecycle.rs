@@ -15,6 +15,7 @@ use super::kind::Managed;
 use super::outcome::{Note, Plan};
 use super::ownership::Me;
 use super::scope::NamespaceScope;
+use crate::bedrock::Object;
 use crate::bedrock::{Bedrock, BedrockError};
 
 /// The plan of a kind.
@@ -54,7 +55,7 @@ pub trait Lifecycle: Managed {
     /// The checked spec (what a create needs beyond its request).
     type Valid: Send + Sync;
     /// The Bedrock object as Get describes it.
-    type Remote: Send + Sync;
+    type Remote: Send + Sync + Object;
     /// The kind's create request.
     type Create: Send + Sync;
     /// The kind's in-place change (`Infallible` for none).
@@ -68,8 +69,6 @@ pub trait Lifecycle: Managed {
         region: &str,
         identifier: &str,
     ) -> impl Future<Output = Result<Option<Self::Remote>, BedrockError>> + Send;
-
-    fn remote_arn(remote: &Self::Remote) -> &str;
 
     /// Creates the object and brings the plan to what follows (`after_create`); `Stop` when
     /// a last check refused the create and replaced the plan.

@@ -32,6 +32,7 @@ mod deployment;
 mod driver;
 mod error;
 pub mod guards;
+mod held;
 mod holding;
 mod index;
 mod kind;

@@ -6,8 +6,8 @@
 use crate::api::BedrockCustomModel;
 use crate::api::ModelStatus;
 use crate::api::conditions::{self, reason};
-use crate::controller::outcome;
 use crate::controller::ownership::OwnerRef;
+use crate::controller::{held, outcome};
 
 /// The model the spec names, as far as it can be known before calling Bedrock.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -144,6 +144,26 @@ pub struct Observation<R> {
     pub owner: crate::controller::ownership::Liveness,
     /// The cluster this operator serves, as owner tags name it.
     pub cluster: String,
+}
+
+impl<R> Observation<R> {
+    /// What the shared match reads of it ([`held::decide`]).
+    pub fn seen<'a>(
+        &'a self,
+        adopt: bool,
+        region: &'a str,
+        slow_retry: std::time::Duration,
+    ) -> held::Seen<'a, R> {
+        held::Seen {
+            found: self.remote.as_ref(),
+            tags: self.tags.as_ref(),
+            owner: self.owner,
+            cluster: &self.cluster,
+            adopt,
+            region,
+            slow_retry,
+        }
+    }
 }
 
 /// The resources managed here that still use a model, by kind, each list sorted.

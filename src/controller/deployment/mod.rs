@@ -78,9 +78,6 @@ impl Lifecycle for BedrockCustomModelDeployment {
     ) -> Result<Option<RemoteDeployment>, BedrockError> {
         ctx.bedrock.get_deployment(region, identifier).await
     }
-    fn remote_arn(remote: &RemoteDeployment) -> &str {
-        &remote.arn
-    }
     async fn create<B: Bedrock>(
         &self,
         valid: &ValidDeployment,

@@ -10,9 +10,11 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use kube::api::ObjectMeta;
 
 use super::*;
+use crate::api::conditions::reason;
 use crate::api::deployment::{BedrockCustomModelDeploymentSpec, ModelRef};
 use crate::api::{BedrockCustomModelSpec, BedrockCustomModelStatus, ModelSource};
 use crate::bedrock::DeploymentUpdate;
+use crate::controller::outcome::Next;
 use crate::controller::ownership::Liveness;
 use crate::controller::scope::NamespaceScope;
 

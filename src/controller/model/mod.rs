@@ -74,9 +74,6 @@ impl Lifecycle for BedrockCustomModel {
     ) -> Result<Option<RemoteModel>, BedrockError> {
         ctx.bedrock.get_model(region, identifier).await
     }
-    fn remote_arn(remote: &RemoteModel) -> &str {
-        &remote.arn
-    }
     /// A new model goes where the spec asks (`region` is where the model the status names
     /// lives, for the other calls).
     async fn create<B: Bedrock>(

@@ -95,9 +95,6 @@ impl Lifecycle for BedrockProvisionedThroughput {
     ) -> Result<Option<RemoteThroughput>, BedrockError> {
         ctx.bedrock.get_throughput(region, identifier).await
     }
-    fn remote_arn(remote: &RemoteThroughput) -> &str {
-        &remote.arn
-    }
     /// Every purchase meets the guards, also one the status did not expect (a throughput
     /// bought again after it disappeared); the namespace's budget was checked just before
     /// (`admit`), under the lock still held.

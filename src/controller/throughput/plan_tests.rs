@@ -12,7 +12,9 @@ use kube::api::ObjectMeta;
 
 use super::*;
 use crate::api::ModelRef;
+use crate::api::conditions::{event, reason};
 use crate::api::throughput::{BedrockProvisionedThroughputSpec, CONFIRM_COMMITMENT_ANNOTATION};
+use crate::controller::outcome::Next;
 use crate::controller::ownership::Liveness;
 use crate::controller::scope::NamespaceScope;
 

@@ -8,14 +8,13 @@ use crate::api::deployment::{
 };
 use crate::api::{AdoptionPolicy, validation};
 use crate::bedrock::{DeploymentState, RemoteDeployment, UpdateState};
-use crate::controller::apply;
 use crate::controller::outcome::{self, Next};
 use crate::controller::ownership;
 use crate::controller::scope::NamespaceScope;
+use crate::controller::{apply, held};
 
 use super::{
     Lookup, Plan, Resolution, base_status, created_with, current_conditions, immutable_changes,
-    is_failed,
 };
 
 /// The plan of a spec that fails validation: InvalidSpec naming every field, no AWS call.
@@ -31,30 +30,18 @@ pub fn precheck(
     region: &str,
 ) -> Option<Plan> {
     let status = base_status(resource, valid, region);
-    let current = status.created_with.as_ref()?;
-    if status.deployment_arn.is_none() || is_failed(&status) {
-        return None;
-    }
-    let changed = immutable_changes(&created_with(valid, region), current);
-    if changed.is_empty() {
-        return None;
-    }
-    let fields = changed
-        .iter()
-        .map(|f| format!("spec.{f}"))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let message = format!(
-        "{fields} cannot change while Bedrock deployment {} exists: revert the change to resume, or delete and re-create the resource to make a new deployment; nothing was sent to AWS",
-        current.model_deployment_name
-    );
-    Some(outcome::blocked(
-        current_conditions(resource),
+    held::immutable_changed(
+        resource,
         status,
-        reason::IMMUTABLE_FIELD_CHANGED,
-        message,
-        Next::AwaitChange,
-    ))
+        &created_with(valid, region),
+        immutable_changes,
+        |fields, current| {
+            format!(
+                "{fields} cannot change while Bedrock deployment {} exists: revert the change to resume, or delete and re-create the resource to make a new deployment; nothing was sent to AWS",
+                current.model_deployment_name
+            )
+        },
+    )
 }
 
 /// `adoptionPolicy: Adopt` in a namespace the operator's `--allow-adoption` leaves out: an

@@ -13,7 +13,9 @@ use crate::controller::call;
 use crate::controller::outcome::{self, Next, Note, Timing};
 use crate::controller::reference;
 
-use super::{Action, Observation, Plan, created_with, current_conditions, desired_tags};
+use super::Deployment;
+use super::{Action, Plan, created_with, current_conditions, desired_tags};
+use crate::controller::held;
 
 /// The deterministic idempotency token of a CreateCustomModelDeployment: the same resource
 /// asking for the same deployment (after a crash, a timeout, a restart) sends the same token,
@@ -63,13 +65,17 @@ pub fn create_request(
 
 /// No deployment yet: create it once the model is resolved; until then wait, with no call.
 pub(super) fn plan_create(
-    resource: &BedrockCustomModelDeployment,
-    valid: &ValidDeployment,
-    region: &str,
+    given: &Deployment<'_>,
     mut status: BedrockCustomModelDeploymentStatus,
-    observation: &Observation,
     mut events: Vec<Note>,
 ) -> Plan {
+    let held::Given {
+        resource,
+        valid,
+        region,
+        observation,
+        ..
+    } = *given;
     let Some(model_arn) = observation.model.arn() else {
         let current = current_conditions(resource);
         return reference::waiting(current, status, &observation.model, "deployment", events);

@@ -5,17 +5,16 @@ use std::time::Duration;
 
 use crate::api::RETRY_ANNOTATION;
 use crate::api::conditions::{self, Desired, event, reason};
-use crate::api::deployment::{
-    BedrockCustomModelDeployment, BedrockCustomModelDeploymentStatus, DeploymentStatus,
-    UpdateStatus, ValidDeployment,
-};
+use crate::api::deployment::{BedrockCustomModelDeploymentStatus, DeploymentStatus, UpdateStatus};
 use crate::bedrock::{DeploymentState, RemoteDeployment, UpdateState};
 use crate::controller::outcome::{self, Next, Note, Timing};
 
+use super::Deployment;
 use super::{
-    Action, Observation, Plan, Rollout, clear_deployment, created_with, current_conditions,
-    desired_tags, immutable_changes, unresolved,
+    Action, HeldStatus, Plan, Rollout, created_with, current_conditions, desired_tags,
+    immutable_changes, unresolved,
 };
+use crate::controller::held;
 
 /// The status once Update has been accepted.
 pub fn after_update(plan: &mut Plan, timing: &Timing) {
@@ -42,14 +41,18 @@ pub(super) fn update_status(state: &UpdateState) -> UpdateStatus {
 }
 
 pub(super) fn plan_existing(
-    resource: &BedrockCustomModelDeployment,
-    valid: &ValidDeployment,
+    given: &Deployment<'_>,
     mut status: BedrockCustomModelDeploymentStatus,
     found: &RemoteDeployment,
-    observation: &Observation,
-    timing: &Timing,
-    elapsed: Duration,
 ) -> Plan {
+    let held::Given {
+        resource,
+        valid,
+        observation,
+        timing,
+        elapsed,
+        ..
+    } = *given;
     let previous = resource.status.clone().unwrap_or_default();
     status.deployment_arn = Some(found.arn.clone());
     status.deployment_status = Some(deployment_status(&found.state));
@@ -82,7 +85,7 @@ pub(super) fn plan_existing(
                     status.retry_handled = retry;
                 }
                 status.recreations += 1;
-                clear_deployment(&mut status);
+                status.clear();
                 let delete = Action::Delete {
                     arn: found.arn.clone(),
                 };

@@ -16,17 +16,17 @@ use std::time::Duration;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 
-use crate::api::conditions::{event, reason};
+use crate::api::conditions::event;
 use crate::api::deployment::{
     BedrockCustomModelDeployment, BedrockCustomModelDeploymentStatus, DeploymentCreatedWith,
     DeploymentStatus, ModelTarget, ValidDeployment,
 };
 use crate::api::{AdoptionPolicy, BedrockCustomModel, tags};
 use crate::bedrock::{CreateDeploymentRequest, RemoteDeployment};
-use crate::controller::call::{self, Call};
+use crate::controller::call::Call;
 pub use crate::controller::cleanup::Cleanup;
-use crate::controller::outcome::{self, Next, Note, Subject, Timing};
-use crate::controller::ownership::{self, Holder, Match, Me};
+use crate::controller::held::{self, HeldStatus};
+use crate::controller::outcome::{self, Note, Subject, Timing};
 use crate::controller::reference;
 pub use crate::controller::reference::{Lookup, Resolution};
 
@@ -170,16 +170,19 @@ pub fn immutable_changes(
     changed
 }
 
-fn is_failed(status: &BedrockCustomModelDeploymentStatus) -> bool {
-    status.deployment_status == Some(DeploymentStatus::Failed)
-}
-
 fn desired_tags(
     resource: &BedrockCustomModelDeployment,
     cluster: &str,
 ) -> BTreeMap<String, String> {
     tags::desired(&resource.spec.tags, &resource.metadata, cluster)
 }
+
+held::held_status!(BedrockCustomModelDeploymentStatus {
+    created_with: DeploymentCreatedWith,
+    arn: deployment_arn,
+    state: deployment_status == DeploymentStatus::Failed,
+    clear: [model_arn, update_status, failure_message],
+});
 
 /// Plans a reconcile of a deployment that is not being deleted, given what was observed.
 /// `elapsed` is how long the deployment (or its update) has been in progress.
@@ -192,127 +195,55 @@ pub fn plan_apply(
     elapsed: Duration,
 ) -> Plan {
     let mut status = base_status(resource, valid, region);
-    let me = Me::of(&resource.metadata, &observation.cluster);
     if let Some(arn) = observation.model.arn() {
         status.desired_model_arn = Some(arn.to_string());
     }
-    let adopt = valid.adoption_policy == AdoptionPolicy::Adopt;
-    let (held, tags) = (status.deployment_arn.clone(), observation.tags.as_ref());
-    let found = observation.remote.as_ref();
-    match ownership::matching(held, found, tags, &me, adopt, observation.owner) {
-        Match::Create => plan_create(resource, valid, region, status, observation, Vec::new()),
-        Match::TakeBack(found) => {
-            status.created_with = Some(created_with(valid, region));
-            hold(&mut status, found, region);
-            plan_existing(resource, valid, status, found, observation, timing, elapsed)
-        }
-        Match::Adopt { found, from } => {
-            status.created_with = Some(DeploymentCreatedWith {
-                model_deployment_name: found.name.clone(),
-                description: found.description.clone(),
-                region: region.to_string(),
-                adopted: true,
-            });
-            status.managed_tag_keys = resource.spec.tags.keys().cloned().collect();
-            hold(&mut status, found, region);
-            let mut plan =
-                plan_existing(resource, valid, status, found, observation, timing, elapsed);
-            claim_deployment(&mut plan, resource, &found.arn, &observation.cluster);
-            let noun = "Bedrock deployment";
-            let message = ownership::adopted_message(noun, &found.name, &found.arn, from.as_ref());
-            plan.events
-                .insert(0, Note::normal(event::ADOPTED, "Adopt", message));
-            plan
-        }
-        Match::Conflict { found, holder } => {
-            status.region = Some(region.to_string());
-            name_conflict(resource, valid, status, found, holder.as_ref(), timing)
-        }
-        Match::Missing { arn } => {
-            // Gone although nobody asked this operator to delete it.
-            let was_failed = is_failed(&status);
-            status.recreations += 1;
-            clear_deployment(&mut status);
-            let events = if was_failed {
-                Vec::new()
-            } else {
-                vec![Note::warning(
-                    event::DEPLOYMENT_MISSING,
-                    "Recreate",
-                    format!(
-                        "Bedrock deployment {arn} disappeared outside the operator; creating it again"
-                    ),
-                )]
-            };
-            plan_create(resource, valid, region, status, observation, events)
-        }
-        Match::Held(found) => {
-            plan_existing(resource, valid, status, found, observation, timing, elapsed)
-        }
-    }
-}
-
-/// Holds the deployment found by name (taken back or adopted).
-fn hold(status: &mut BedrockCustomModelDeploymentStatus, found: &RemoteDeployment, region: &str) {
-    status.region = Some(region.to_string());
-    status.deployment_arn = Some(found.arn.clone());
-}
-
-/// NameConflict: the deployment found by name is not this resource's to take. The status keeps
-/// no deployment, so deleting this resource never deletes it.
-fn name_conflict(
-    resource: &BedrockCustomModelDeployment,
-    valid: &ValidDeployment,
-    mut status: BedrockCustomModelDeploymentStatus,
-    found: &RemoteDeployment,
-    holder: Option<&Holder>,
-    timing: &Timing,
-) -> Plan {
-    clear_deployment(&mut status);
-    let region = status.region.clone().unwrap_or_default();
-    let (name, arn) = (&found.name, &found.arn);
-    let found = ownership::Found {
-        noun: "deployment",
-        field: "spec.modelDeploymentName",
-        name,
-        region: &region,
-        arn,
+    let branches = Deployment {
+        resource,
+        valid,
+        region,
+        observation,
+        timing,
+        elapsed,
     };
     let adopt = valid.adoption_policy == AdoptionPolicy::Adopt;
-    let message = ownership::name_conflict_message(&found, holder, adopt);
-    outcome::blocked(
-        current_conditions(resource),
-        status,
-        reason::NAME_CONFLICT,
-        message,
-        Next::After(timing.slow_retry),
-    )
+    let seen = observation.seen(adopt, region, timing.slow_retry);
+    held::decide(resource, &branches, status, seen)
 }
 
-/// Turns the plan of an adopted deployment into a claim: the owner tags and the spec's tags go
-/// on first, in one call that is read back, before anything else is done to it.
-fn claim_deployment(
-    plan: &mut Plan,
-    resource: &BedrockCustomModelDeployment,
-    arn: &str,
-    cluster: &str,
-) {
-    call::claim_first(plan, arn, desired_tags(resource, cluster));
-    // The next look reads the tags again: another process may have claimed the object in the
-    // same moment (a leader failover), and finds out then.
-    plan.status.tags_synced_generation = resource
-        .status
-        .as_ref()
-        .and_then(|s| s.tags_synced_generation);
-}
+/// The deployment's own branches of the shared match.
+pub(super) type Deployment<'a> =
+    held::Given<'a, BedrockCustomModelDeployment, ValidDeployment, Observation, Duration>;
 
-/// Forgets the current deployment (`createdWith` stays: it is replaced at the next create).
-fn clear_deployment(status: &mut BedrockCustomModelDeploymentStatus) {
-    status.deployment_arn = None;
-    status.deployment_status = None;
-    status.model_arn = None;
-    status.update_status = None;
-    status.failure_message = None;
+impl held::Branches for Deployment<'_> {
+    type Kind = BedrockCustomModelDeployment;
+    const MISSING: &'static str = event::DEPLOYMENT_MISSING;
+
+    fn create(&self, status: BedrockCustomModelDeploymentStatus, events: Vec<Note>) -> Plan {
+        plan_create(self, status, events)
+    }
+    fn existing(
+        &self,
+        status: BedrockCustomModelDeploymentStatus,
+        found: &RemoteDeployment,
+    ) -> Plan {
+        plan_existing(self, status, found)
+    }
+    fn created_with(&self) -> DeploymentCreatedWith {
+        created_with(self.valid, self.region)
+    }
+    fn adopted_with(&self, found: &RemoteDeployment) -> DeploymentCreatedWith {
+        DeploymentCreatedWith {
+            model_deployment_name: found.name.clone(),
+            description: found.description.clone(),
+            region: self.region.to_string(),
+            adopted: true,
+        }
+    }
+    fn claim(&self, status: &mut BedrockCustomModelDeploymentStatus) -> BTreeMap<String, String> {
+        status.managed_tag_keys = self.resource.spec.tags.keys().cloned().collect();
+        desired_tags(self.resource, &self.observation.cluster)
+    }
 }
 
 impl reference::Serves for BedrockCustomModelDeployment {

@@ -82,30 +82,18 @@ pub fn precheck(resource: &BedrockCustomModel, region: &str) -> Option<Plan> {
 /// the fields named and no call to Bedrock.
 pub fn immutable_changed(resource: &BedrockCustomModel, region: &str) -> Option<Plan> {
     let status = base_status(resource, region);
-    let current = status.created_with.as_ref()?;
-    if status.model_arn.is_none() || is_failed(&status) {
-        return None;
-    }
-    let changed = immutable_changes(&desired_parameters(resource, region), current);
-    if changed.is_empty() {
-        return None;
-    }
-    let fields = changed
-        .iter()
-        .map(|f| format!("spec.{f}"))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let message = format!(
-        "{fields} cannot change while Bedrock model {} exists: revert the change to resume, or delete and re-create the resource to build a new model; nothing was sent to AWS",
-        current.model_name
-    );
-    Some(blocked(
+    held::immutable_changed(
         resource,
         status,
-        reason::IMMUTABLE_FIELD_CHANGED,
-        message,
-        Next::AwaitChange,
-    ))
+        &desired_parameters(resource, region),
+        immutable_changes,
+        |fields, current| {
+            format!(
+                "{fields} cannot change while Bedrock model {} exists: revert the change to resume, or delete and re-create the resource to build a new model; nothing was sent to AWS",
+                current.model_name
+            )
+        },
+    )
 }
 
 /// Whether the status shows the spec reconciled and nothing pending: the model Active with this

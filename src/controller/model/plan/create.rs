@@ -2,6 +2,7 @@
 //! it and the status once Bedrock has answered.
 
 use super::*;
+use crate::controller::held;
 
 /// The deterministic idempotency token of a CreateCustomModel: the same resource asking for the
 /// same model (after a crash, a timeout, a restart) sends the same token, so Bedrock returns the
@@ -58,13 +59,18 @@ pub fn create_request(
 }
 
 pub(super) fn plan_create(
-    resource: &BedrockCustomModel,
-    valid: &ValidModel,
-    region: &str,
+    given: &Model<'_>,
     mut status: BedrockCustomModelStatus,
-    cluster: &str,
     mut events: Vec<Note>,
 ) -> Plan {
+    let held::Given {
+        resource,
+        valid,
+        region,
+        observation,
+        ..
+    } = *given;
+    let cluster = &observation.cluster;
     let request = create_request(resource, valid, region, status.recreations, cluster);
     status.region = Some(region.to_string());
     status.managed_tag_keys = resource.spec.tags.keys().cloned().collect();

@@ -2,16 +2,21 @@
 //! replacement of a Failed model and tag sync.
 
 use super::*;
+use crate::controller::held;
 
 pub(super) fn plan_existing(
-    resource: &BedrockCustomModel,
-    region: &str,
+    given: &Model<'_>,
     mut status: BedrockCustomModelStatus,
     model: &RemoteModel,
-    observation: &Observation,
-    timing: &Timing,
-    elapsed_since_creation: Option<Duration>,
 ) -> Plan {
+    let held::Given {
+        resource,
+        region,
+        observation,
+        timing,
+        ..
+    } = *given;
+    let elapsed_since_creation = given.elapsed;
     let previous_state = resource.status.as_ref().and_then(|s| s.model_status);
     status.model_arn = Some(model.arn.clone());
     status.model_status = Some(ModelStatus::from(&model.state));
@@ -41,7 +46,7 @@ pub(super) fn plan_existing(
                     status.retry_handled = retry;
                 }
                 status.recreations += 1;
-                clear_model(&mut status);
+                status.clear();
                 let delete = Action::Delete {
                     arn: model.arn.clone(),
                 };

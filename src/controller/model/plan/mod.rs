@@ -29,8 +29,9 @@ use crate::bedrock::{BedrockError, CreateRequest, ModelState, RemoteModel, Sourc
 use crate::controller::call::{self, Call};
 pub use crate::controller::cleanup::Cleanup;
 use crate::controller::guards::{Guarded, Guards, NOTHING_SENT};
+use crate::controller::held::{self, HeldStatus};
 use crate::controller::outcome::{self, Subject};
-use crate::controller::ownership::{self, Holder, Liveness, Match, Me};
+use crate::controller::ownership::{self, Holder, Liveness};
 use crate::controller::scope::NamespaceScope;
 
 pub use crate::controller::outcome::{Next, Note, Timing, poll_delay, retry_delay};
@@ -67,37 +68,6 @@ pub struct Observation {
     /// The cluster this operator serves, as owner tags name it: read from the API server at
     /// start-up (or given by `--cluster-name`).
     pub cluster: String,
-}
-
-/// NameConflict: the model `arn` named `name` is not this resource's to take. The status keeps
-/// no model (this resource is not the model's), so nothing keyed by the model's ARN (the sweep,
-/// the deletion) treats this resource as its.
-pub fn name_conflict(
-    resource: &BedrockCustomModel,
-    region: &str,
-    mut status: BedrockCustomModelStatus,
-    arn: &str,
-    holder: Option<&Holder>,
-    timing: &Timing,
-) -> Plan {
-    let name = model_name(resource);
-    clear_model(&mut status);
-    let found = ownership::Found {
-        noun: "model",
-        field: "spec.modelName",
-        name: &name,
-        region,
-        arn,
-    };
-    let adopt = resource.spec.adoption_policy == AdoptionPolicy::Adopt;
-    let message = ownership::name_conflict_message(&found, holder, adopt);
-    blocked(
-        resource,
-        status,
-        reason::NAME_CONFLICT,
-        message,
-        Next::After(timing.slow_retry),
-    )
 }
 
 /// The two regions a model reconcile deals with.
@@ -177,10 +147,6 @@ pub fn base_status(resource: &BedrockCustomModel, region: &str) -> BedrockCustom
     status
 }
 
-fn is_failed(status: &BedrockCustomModelStatus) -> bool {
-    status.model_status == Some(ModelStatus::Failed)
-}
-
 /// A plan that makes no call and shows why on both conditions.
 fn blocked(
     resource: &BedrockCustomModel,
@@ -216,6 +182,13 @@ fn desired_tags(resource: &BedrockCustomModel, cluster: &str) -> BTreeMap<String
     tags::desired(&resource.spec.tags, &resource.metadata, cluster)
 }
 
+held::held_status!(BedrockCustomModelStatus {
+    created_with: CreatedWith,
+    arn: model_arn,
+    state: model_status == ModelStatus::Failed,
+    clear: [failure_message, creation_time],
+});
+
 /// Plans a reconcile of a resource that is not being deleted, given what Bedrock said.
 pub fn plan_apply(
     resource: &BedrockCustomModel,
@@ -225,142 +198,85 @@ pub fn plan_apply(
     timing: &Timing,
     elapsed_since_creation: Option<Duration>,
 ) -> Plan {
-    let mut status = base_status(resource, region);
-    let me = Me::of(&resource.metadata, &observation.cluster);
-    let adopt = resource.spec.adoption_policy == AdoptionPolicy::Adopt;
-    let (held, tags) = (status.model_arn.clone(), observation.tags.as_ref());
-    let found = observation.model.as_ref();
-    let elapsed = elapsed_since_creation;
-    match ownership::matching(held, found, tags, &me, adopt, observation.owner) {
-        Match::Create => plan_create(
-            resource,
-            valid,
-            region,
-            status,
-            &observation.cluster,
-            Vec::new(),
-        ),
-        // Created by this resource earlier (e.g. just before a crash): take it back.
-        Match::TakeBack(model) => {
-            status.created_with = Some(desired_parameters(resource, region));
-            hold(&mut status, model, region);
-            plan_existing(
-                resource,
-                region,
-                status,
-                model,
-                observation,
-                timing,
-                elapsed,
-            )
+    let status = base_status(resource, region);
+    let branches = Model {
+        resource,
+        valid,
+        region,
+        observation,
+        timing,
+        elapsed: elapsed_since_creation,
+    };
+    let seen = held::Seen {
+        found: observation.model.as_ref(),
+        tags: observation.tags.as_ref(),
+        owner: observation.owner,
+        cluster: &observation.cluster,
+        adopt: resource.spec.adoption_policy == AdoptionPolicy::Adopt,
+        region,
+        slow_retry: timing.slow_retry,
+    };
+    held::decide(resource, &branches, status, seen)
+}
+
+/// The model's own branches of the shared match.
+pub(super) type Model<'a> =
+    held::Given<'a, BedrockCustomModel, ValidModel, Observation, Option<Duration>>;
+
+impl held::Branches for Model<'_> {
+    type Kind = BedrockCustomModel;
+    const MISSING: &'static str = event::MODEL_MISSING;
+
+    fn create(&self, status: BedrockCustomModelStatus, events: Vec<Note>) -> Plan {
+        plan_create(self, status, events)
+    }
+    fn existing(&self, status: BedrockCustomModelStatus, found: &RemoteModel) -> Plan {
+        plan_existing(self, status, found)
+    }
+    fn created_with(&self) -> CreatedWith {
+        desired_parameters(self.resource, self.region)
+    }
+    fn adopted_with(&self, found: &RemoteModel) -> CreatedWith {
+        CreatedWith {
+            model_name: found.name.clone(),
+            source: None,
+            role_arn: None,
+            kms_key_arn: found.kms_key_arn.clone(),
+            region: self.region.to_string(),
+            adopted: true,
         }
-        Match::Adopt { found: model, from } => {
-            status.created_with = Some(CreatedWith {
-                model_name: model.name.clone(),
-                source: None,
-                role_arn: None,
-                kms_key_arn: model.kms_key_arn.clone(),
-                region: region.to_string(),
-                adopted: true,
-            });
-            hold(&mut status, model, region);
-            let mut plan = plan_existing(
-                resource,
-                region,
-                status,
-                model,
-                observation,
-                timing,
-                elapsed,
-            );
-            claim_model(&mut plan, resource, &model.arn, &observation.cluster);
-            let noun = "Bedrock model";
-            let message = ownership::adopted_message(noun, &model.name, &model.arn, from.as_ref());
-            plan.events
-                .insert(0, Note::normal(event::ADOPTED, "Adopt", message));
-            plan
-        }
-        Match::Conflict {
-            found: model,
-            holder,
-        } => name_conflict(
-            resource,
-            region,
-            status,
-            &model.arn,
-            holder.as_ref(),
-            timing,
-        ),
-        Match::Missing { arn } => {
-            // The model is gone although nobody asked this operator to delete it.
-            let was_failed = is_failed(&status);
-            status.recreations += 1;
-            clear_model(&mut status);
-            let events = if was_failed {
-                Vec::new()
-            } else {
-                vec![Note::warning(
-                    event::MODEL_MISSING,
-                    "Recreate",
-                    format!(
-                        "Bedrock model {arn} disappeared outside the operator; creating it again"
-                    ),
-                )]
-            };
-            plan_create(
-                resource,
-                valid,
-                region,
-                status,
-                &observation.cluster,
-                events,
-            )
-        }
-        Match::Held(model) => plan_existing(
-            resource,
-            region,
-            status,
-            model,
-            observation,
-            timing,
-            elapsed,
-        ),
+    }
+    /// The owner tags only: the spec's tags join them when the plan sets them (tag sync).
+    fn claim(&self, _status: &mut BedrockCustomModelStatus) -> BTreeMap<String, String> {
+        let meta = &self.resource.metadata;
+        tags::operator_tags(
+            meta.namespace.as_deref().unwrap_or_default(),
+            meta.name.as_deref().unwrap_or_default(),
+            meta.uid.as_deref().unwrap_or_default(),
+            &self.observation.cluster,
+        )
     }
 }
 
-/// Holds the model found by name (taken back or adopted).
-fn hold(status: &mut BedrockCustomModelStatus, model: &RemoteModel, region: &str) {
-    status.model_arn = Some(model.arn.clone());
-    status.region = Some(region.to_string());
-}
-
-/// Turns an adoption's tag change into a claim: the owner tags go on the model first thing
-/// (whatever its state), together with the spec's tags when the plan sets them.
-fn claim_model(plan: &mut Plan, resource: &BedrockCustomModel, arn: &str, cluster: &str) {
-    let owner = tags::operator_tags(
-        resource.metadata.namespace.as_deref().unwrap_or_default(),
-        resource.metadata.name.as_deref().unwrap_or_default(),
-        resource.metadata.uid.as_deref().unwrap_or_default(),
-        cluster,
-    );
-    call::claim_first(plan, arn, owner);
-    // The next look reads the tags again: should another process have claimed the model in the
-    // same moment after this one read its claim back (a leader failover), the later reader
-    // finds out then, not an hour later.
-    plan.status.tags_synced_generation = resource
-        .status
-        .as_ref()
-        .and_then(|s| s.tags_synced_generation);
-}
-
-/// Forgets the current model. `created_with` stays (it is replaced when the next model is
-/// created, and unused until then) because dropping a nested object through server-side apply
-/// is unreliable on older API servers.
-fn clear_model(status: &mut BedrockCustomModelStatus) {
-    status.model_arn = None;
-    status.model_status = None;
-    status.failure_message = None;
-    status.creation_time = None;
+/// NameConflict after a call found the model `arn` another resource's (it tagged it at the
+/// same moment, or holds the Failed model this one meant to replace).
+pub fn name_conflict(
+    resource: &BedrockCustomModel,
+    region: &str,
+    status: BedrockCustomModelStatus,
+    arn: &str,
+    holder: Option<&Holder>,
+    timing: &Timing,
+) -> Plan {
+    let name = model_name(resource);
+    let conflict = held::Conflict {
+        name: &name,
+        arn,
+        region,
+        holder,
+        adopt: resource.spec.adoption_policy == AdoptionPolicy::Adopt,
+    };
+    held::name_conflict(resource, status, &conflict, timing.slow_retry)
 }
 
 /// How the model's failures are worded.

@@ -7,14 +7,13 @@ use crate::api::throughput::{
 };
 use crate::api::{AdoptionPolicy, validation::FieldError};
 use crate::bedrock::{RemoteThroughput, ThroughputState};
-use crate::controller::apply;
 use crate::controller::outcome::{self, Next};
 use crate::controller::ownership;
 use crate::controller::scope::NamespaceScope;
+use crate::controller::{apply, held};
 
 use super::{
     Lookup, Plan, Resolution, base_status, created_with, current_conditions, immutable_changes,
-    is_failed,
 };
 
 /// The plan of a spec that fails validation (or the commitment guard): InvalidSpec naming
@@ -31,30 +30,18 @@ pub fn precheck(
     region: &str,
 ) -> Option<Plan> {
     let status = base_status(resource, valid, region);
-    let current = status.created_with.as_ref()?;
-    if status.provisioned_model_arn.is_none() || is_failed(&status) {
-        return None;
-    }
-    let changed = immutable_changes(&created_with(valid, region), current);
-    if changed.is_empty() {
-        return None;
-    }
-    let fields = changed
-        .iter()
-        .map(|f| format!("spec.{f}"))
-        .collect::<Vec<_>>()
-        .join(", ");
     let name = status.provisioned_model_name.clone().unwrap_or_default();
-    let message = format!(
-        "{fields} cannot change on a live provisioned throughput ({name}): Bedrock fixes the model units, commitment and region when it is bought. Revert the change to resume; to get other units or another term, create another BedrockProvisionedThroughput, move traffic to it, then delete this one. Nothing was sent to AWS"
-    );
-    Some(outcome::blocked(
-        current_conditions(resource),
+    held::immutable_changed(
+        resource,
         status,
-        reason::IMMUTABLE_FIELD_CHANGED,
-        message,
-        Next::AwaitChange,
-    ))
+        &created_with(valid, region),
+        immutable_changes,
+        |fields, _| {
+            format!(
+                "{fields} cannot change on a live provisioned throughput ({name}): Bedrock fixes the model units, commitment and region when it is bought. Revert the change to resume; to get other units or another term, create another BedrockProvisionedThroughput, move traffic to it, then delete this one. Nothing was sent to AWS"
+            )
+        },
+    )
 }
 
 /// spec.region differs from the region of the referenced BedrockCustomModel: InvalidSpec, no

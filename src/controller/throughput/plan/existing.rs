@@ -12,11 +12,13 @@ use crate::api::throughput::{
 use crate::bedrock::{RemoteThroughput, ThroughputState, UpdateThroughputRequest};
 use crate::controller::outcome::{self, Next, Note, Timing};
 
+use super::Throughput;
 use super::purchase::creating_message;
 use super::{
-    Action, Observation, Plan, clear_throughput, created_with, current_conditions, desired_tags,
+    Action, HeldStatus, Observation, Plan, created_with, current_conditions, desired_tags,
     immutable_changes, same_model, unresolved,
 };
+use crate::controller::held;
 
 /// The status once Update has been accepted.
 pub fn after_update(plan: &mut Plan, timing: &Timing) {
@@ -71,14 +73,18 @@ pub fn units_in_service(status: &BedrockProvisionedThroughputStatus) -> i32 {
 }
 
 pub(super) fn plan_existing(
-    resource: &BedrockProvisionedThroughput,
-    valid: &ValidThroughput,
+    given: &Throughput<'_>,
     mut status: BedrockProvisionedThroughputStatus,
     found: &RemoteThroughput,
-    observation: &Observation,
-    timing: &Timing,
-    elapsed: Duration,
 ) -> Plan {
+    let held::Given {
+        resource,
+        valid,
+        observation,
+        timing,
+        elapsed,
+        ..
+    } = *given;
     let previous = resource.status.clone().unwrap_or_default();
     status.provisioned_model_arn = Some(found.arn.clone());
     status.provisioned_model_name = Some(found.name.clone());
@@ -138,7 +144,7 @@ pub(super) fn plan_state(
                     status.retry_handled = retry;
                 }
                 status.recreations += 1;
-                clear_throughput(&mut status);
+                status.clear();
                 let delete = Action::Delete {
                     arn: found.arn.clone(),
                 };

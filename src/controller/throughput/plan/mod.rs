@@ -23,17 +23,17 @@ use std::time::Duration;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 
-use crate::api::conditions::{event, reason};
+use crate::api::conditions::reason;
 use crate::api::throughput::{
     BedrockProvisionedThroughput, BedrockProvisionedThroughputStatus, ThroughputCreatedWith,
     ThroughputModel, ThroughputStatus, ValidThroughput,
 };
 use crate::api::{AdoptionPolicy, BedrockCustomModel, tags};
 use crate::bedrock::{CreateThroughputRequest, RemoteThroughput, UpdateThroughputRequest};
-use crate::controller::call::{self, Call};
+use crate::controller::call::Call;
 pub use crate::controller::cleanup::Cleanup;
-use crate::controller::outcome::{self, Next, Note, Subject, Timing};
-use crate::controller::ownership::{self, Holder, Match, Me};
+use crate::controller::held::{self, HeldStatus};
+use crate::controller::outcome::{self, Note, Subject, Timing};
 use crate::controller::reference;
 pub use crate::controller::reference::{Lookup, Resolution};
 
@@ -185,16 +185,25 @@ pub fn immutable_changes(
     changed
 }
 
-fn is_failed(status: &BedrockProvisionedThroughputStatus) -> bool {
-    status.throughput_status == Some(ThroughputStatus::Failed)
-}
-
 fn desired_tags(
     resource: &BedrockProvisionedThroughput,
     cluster: &str,
 ) -> BTreeMap<String, String> {
     tags::desired(&resource.spec.tags, &resource.metadata, cluster)
 }
+
+held::held_status!(BedrockProvisionedThroughputStatus {
+    created_with: ThroughputCreatedWith,
+    arn: provisioned_model_arn,
+    state: throughput_status == ThroughputStatus::Failed,
+    clear: [
+        model_arn,
+        model_units,
+        commitment_duration,
+        commitment_expiration_time,
+        failure_message,
+    ],
+});
 
 /// Plans a reconcile of a throughput that is not being deleted, given what was observed.
 /// `elapsed` is how long the throughput (or its update) has been in progress.
@@ -207,114 +216,59 @@ pub fn plan_apply(
     elapsed: Duration,
 ) -> Plan {
     let mut status = base_status(resource, valid, region);
-    let me = Me::of(&resource.metadata, &observation.cluster);
     if let Some(arn) = observation.model.arn() {
         status.desired_model_arn = Some(arn.to_string());
     }
-    let adopt = valid.adoption_policy == AdoptionPolicy::Adopt;
-    let (held, tags) = (
-        status.provisioned_model_arn.clone(),
-        observation.tags.as_ref(),
-    );
-    let found = observation.remote.as_ref();
-    match ownership::matching(held, found, tags, &me, adopt, observation.owner) {
-        Match::Create => plan_create(resource, valid, region, status, observation, Vec::new()),
-        Match::TakeBack(found) => {
-            status.created_with = Some(created_with(valid, region));
-            hold(&mut status, found, region);
-            plan_existing(resource, valid, status, found, observation, timing, elapsed)
-        }
-        Match::Adopt { found, from } => {
-            status.created_with = Some(ThroughputCreatedWith {
-                model_units: found.model_units,
-                commitment_duration: found.commitment.as_deref().and_then(commitment),
-                region: region.to_string(),
-                adopted: true,
-            });
-            status.managed_tag_keys = resource.spec.tags.keys().cloned().collect();
-            hold(&mut status, found, region);
-            let mut plan =
-                plan_existing(resource, valid, status, found, observation, timing, elapsed);
-            claim_throughput(&mut plan, resource, &found.arn, &observation.cluster);
-            let noun = "provisioned throughput";
-            let message = ownership::adopted_message(noun, &found.name, &found.arn, from.as_ref());
-            plan.events
-                .insert(0, Note::normal(event::ADOPTED, "Adopt", message));
-            plan
-        }
-        Match::Conflict { found, holder } => {
-            status.region = Some(region.to_string());
-            name_conflict(resource, valid, status, found, holder.as_ref(), timing)
-        }
-        Match::Missing { arn } => plan_missing(resource, valid, region, status, observation, &arn),
-        Match::Held(found) => {
-            plan_existing(resource, valid, status, found, observation, timing, elapsed)
-        }
-    }
-}
-
-/// Holds the throughput found by name (taken back or adopted).
-fn hold(status: &mut BedrockProvisionedThroughputStatus, found: &RemoteThroughput, region: &str) {
-    status.region = Some(region.to_string());
-    status.provisioned_model_arn = Some(found.arn.clone());
-}
-
-/// NameConflict: the throughput found by name is not this resource's to take.
-fn name_conflict(
-    resource: &BedrockProvisionedThroughput,
-    valid: &ValidThroughput,
-    mut status: BedrockProvisionedThroughputStatus,
-    found: &RemoteThroughput,
-    holder: Option<&Holder>,
-    timing: &Timing,
-) -> Plan {
-    clear_throughput(&mut status);
-    let region = status.region.clone().unwrap_or_default();
-    let (name, arn) = (&found.name, &found.arn);
-    let found = ownership::Found {
-        noun: "provisioned throughput",
-        field: "spec.provisionedModelName",
-        name,
-        region: &region,
-        arn,
+    let branches = Throughput {
+        resource,
+        valid,
+        region,
+        observation,
+        timing,
+        elapsed,
     };
     let adopt = valid.adoption_policy == AdoptionPolicy::Adopt;
-    let message = ownership::name_conflict_message(&found, holder, adopt);
-    outcome::blocked(
-        current_conditions(resource),
-        status,
-        reason::NAME_CONFLICT,
-        message,
-        Next::After(timing.slow_retry),
-    )
+    let seen = observation.seen(adopt, region, timing.slow_retry);
+    held::decide(resource, &branches, status, seen)
 }
 
-/// Turns the plan of an adopted throughput into a claim: the owner tags and spec.tags go on
-/// first, in one call that is read back, before anything else is done to it.
-fn claim_throughput(
-    plan: &mut Plan,
-    resource: &BedrockProvisionedThroughput,
-    arn: &str,
-    cluster: &str,
-) {
-    call::claim_first(plan, arn, desired_tags(resource, cluster));
-    // The next look reads the tags again: another process may have claimed the object in the
-    // same moment (a leader failover), and finds out then.
-    plan.status.tags_synced_generation = resource
-        .status
-        .as_ref()
-        .and_then(|s| s.tags_synced_generation);
-}
+/// The throughput's own branches of the shared match.
+pub(super) type Throughput<'a> =
+    held::Given<'a, BedrockProvisionedThroughput, ValidThroughput, Observation, Duration>;
 
-/// Forgets the current throughput (`createdWith` stays: it is replaced at the next purchase).
-fn clear_throughput(status: &mut BedrockProvisionedThroughputStatus) {
-    status.provisioned_model_arn = None;
-    status.throughput_status = None;
-    status.model_arn = None;
-    status.model_units = None;
-    status.commitment_duration = None;
-    status.commitment_expiration_time = None;
-    status.failure_message = None;
+impl held::Branches for Throughput<'_> {
+    type Kind = BedrockProvisionedThroughput;
+    const MISSING: &'static str = reason::THROUGHPUT_MISSING;
+
+    fn create(&self, status: BedrockProvisionedThroughputStatus, events: Vec<Note>) -> Plan {
+        plan_create(self, status, events)
+    }
+    fn existing(
+        &self,
+        status: BedrockProvisionedThroughputStatus,
+        found: &RemoteThroughput,
+    ) -> Plan {
+        plan_existing(self, status, found)
+    }
+    fn created_with(&self) -> ThroughputCreatedWith {
+        created_with(self.valid, self.region)
+    }
+    fn adopted_with(&self, found: &RemoteThroughput) -> ThroughputCreatedWith {
+        ThroughputCreatedWith {
+            model_units: found.model_units,
+            commitment_duration: found.commitment.as_deref().and_then(commitment),
+            region: self.region.to_string(),
+            adopted: true,
+        }
+    }
+    fn claim(&self, status: &mut BedrockProvisionedThroughputStatus) -> BTreeMap<String, String> {
+        status.managed_tag_keys = self.resource.spec.tags.keys().cloned().collect();
+        desired_tags(self.resource, &self.observation.cluster)
+    }
+    /// A throughput that disappeared is bought again only under the purchase rules.
+    fn missing(&self, status: BedrockProvisionedThroughputStatus, arn: &str) -> Plan {
+        plan_missing(self, status, arn)
+    }
 }
 
 impl reference::Serves for BedrockProvisionedThroughput {

@@ -15,10 +15,9 @@ use crate::controller::call;
 use crate::controller::outcome::{self, Next, Note, Timing};
 use crate::controller::reference;
 
-use super::{
-    Action, Observation, Plan, clear_throughput, created_with, current_conditions, desired_tags,
-    is_failed,
-};
+use super::Throughput;
+use super::{Action, HeldStatus, Plan, created_with, current_conditions, desired_tags};
+use crate::controller::held;
 
 /// The deterministic idempotency token of a CreateProvisionedModelThroughput: the same
 /// resource asking for the same throughput (after a crash, a timeout, a restart) sends the same
@@ -80,14 +79,14 @@ pub(super) fn commitment(value: &str) -> Option<CommitmentDuration> {
 /// commitment it is bought again, with a Warning. With one, buying again starts a new term, so
 /// that waits for a new value of the retry annotation.
 pub(super) fn plan_missing(
-    resource: &BedrockProvisionedThroughput,
-    valid: &ValidThroughput,
-    region: &str,
+    given: &Throughput<'_>,
     mut status: BedrockProvisionedThroughputStatus,
-    observation: &Observation,
     arn: &str,
 ) -> Plan {
-    let was_failed = is_failed(&status);
+    let held::Given {
+        resource, valid, ..
+    } = *given;
+    let was_failed = status.failed();
     let retry = outcome::unhandled_retry(
         resource.metadata.annotations.as_ref(),
         status.retry_handled.as_deref(),
@@ -99,7 +98,7 @@ pub(super) fn plan_missing(
         let message = format!(
             "provisioned throughput {arn} disappeared outside the operator; buying it again would start a new {term} commitment, so the operator waits: set the {RETRY_ANNOTATION} annotation to a new value to buy it again, or delete this resource"
         );
-        clear_throughput(&mut status);
+        status.clear();
         return outcome::blocked(
             current_conditions(resource),
             status,
@@ -112,7 +111,7 @@ pub(super) fn plan_missing(
         status.retry_handled = retry;
     }
     status.recreations += 1;
-    clear_throughput(&mut status);
+    status.clear();
     let events = if was_failed {
         Vec::new()
     } else {
@@ -124,18 +123,22 @@ pub(super) fn plan_missing(
             ),
         )]
     };
-    plan_create(resource, valid, region, status, observation, events)
+    plan_create(given, status, events)
 }
 
 /// No throughput yet: buy it once the model is resolved; until then wait, with no call.
 pub(super) fn plan_create(
-    resource: &BedrockProvisionedThroughput,
-    valid: &ValidThroughput,
-    region: &str,
+    given: &Throughput<'_>,
     mut status: BedrockProvisionedThroughputStatus,
-    observation: &Observation,
     mut events: Vec<Note>,
 ) -> Plan {
+    let held::Given {
+        resource,
+        valid,
+        region,
+        observation,
+        ..
+    } = *given;
     let Some(model_id) = observation.model.arn() else {
         let current = current_conditions(resource);
         return reference::waiting(current, status, &observation.model, "throughput", events);

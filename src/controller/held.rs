@@ -1,0 +1,304 @@
+//! The object a resource holds, written once for every kind: what the shared plan reads and
+//! writes of a status that holds one Bedrock object ([`HeldStatus`], a table per kind made by
+//! [`held_status!`]), the (held × found) match that every plan starts from ([`decide`]), and
+//! the refusal of a change to a field Bedrock fixes at creation ([`immutable_changed`]). A kind
+//! supplies only its own branches ([`Branches`]): its create, its look at an existing object,
+//! and what its object was created with.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use kube::Resource;
+
+use super::kind::Managed;
+use super::lifecycle::{KindPlan, Lifecycle};
+use super::outcome::{self, Next, Note, Plan};
+use super::ownership::{self, Liveness, Match, Me};
+use crate::api::conditions::{event, reason};
+use crate::bedrock::Object;
+
+/// What the shared plan reads and writes of a kind's status: the held object's ARN, its
+/// region, its state fields, what it was created with and the bookkeeping of tags and
+/// re-creations. No decision: a table per kind ([`held_status!`]).
+pub trait HeldStatus: Clone + Default {
+    /// The parameters Bedrock fixes when it creates the object.
+    type CreatedWith;
+
+    fn held_arn(&self) -> Option<&str>;
+    /// Holds the object `arn` in `region`.
+    fn hold(&mut self, arn: &str, region: &str);
+    fn set_region(&mut self, region: &str);
+    /// Forgets the held object and its state (`createdWith` stays: it is replaced at the next
+    /// create, and dropping a nested object through server-side apply is unreliable).
+    fn clear(&mut self);
+    /// Whether the held object is Failed.
+    fn failed(&self) -> bool;
+    fn created_with(&self) -> Option<&Self::CreatedWith>;
+    fn set_created_with(&mut self, created_with: Self::CreatedWith);
+    fn set_tags_synced_generation(&mut self, generation: Option<i64>);
+    fn tags_synced_generation(&self) -> Option<i64>;
+    /// Counts one more re-creation (part of the next create's idempotency token).
+    fn count_recreation(&mut self);
+}
+
+/// The [`HeldStatus`] table of a status: the field that holds the ARN, the state field and its
+/// Failed value, and the fields forgotten with the object besides the ARN and the state.
+macro_rules! held_status {
+    ($status:ty {
+        created_with: $created_with:ty,
+        arn: $arn:ident,
+        state: $state:ident == $failed:expr,
+        clear: [$($field:ident),* $(,)?] $(,)?
+    }) => {
+        impl $crate::controller::held::HeldStatus for $status {
+            type CreatedWith = $created_with;
+
+            fn held_arn(&self) -> Option<&str> {
+                self.$arn.as_deref()
+            }
+            fn hold(&mut self, arn: &str, region: &str) {
+                self.$arn = Some(arn.to_string());
+                self.region = Some(region.to_string());
+            }
+            fn set_region(&mut self, region: &str) {
+                self.region = Some(region.to_string());
+            }
+            fn clear(&mut self) {
+                self.$arn = None;
+                self.$state = None;
+                $(self.$field = None;)*
+            }
+            fn failed(&self) -> bool {
+                self.$state == Some($failed)
+            }
+            fn created_with(&self) -> Option<&$created_with> {
+                self.created_with.as_ref()
+            }
+            fn set_created_with(&mut self, created_with: $created_with) {
+                self.created_with = Some(created_with);
+            }
+            fn set_tags_synced_generation(&mut self, generation: Option<i64>) {
+                self.tags_synced_generation = generation;
+            }
+            fn tags_synced_generation(&self) -> Option<i64> {
+                self.tags_synced_generation
+            }
+            fn count_recreation(&mut self) {
+                self.recreations += 1;
+            }
+        }
+    };
+}
+pub(crate) use held_status;
+
+/// What is the kind's own in the match: how it creates, how it looks at an object it holds,
+/// and what an object was created with.
+pub trait Branches {
+    type Kind: Lifecycle<Status: HeldStatus>;
+    /// The reason of the warning when the held object disappeared and is created again.
+    const MISSING: &'static str;
+
+    /// The plan of a create (first, or again after the object disappeared, with `events`).
+    fn create(&self, status: Status<Self>, events: Vec<Note>) -> KindPlan<Self::Kind>;
+    /// The plan of an object the status holds (or just took back or adopted).
+    fn existing(&self, status: Status<Self>, found: &Remote<Self>) -> KindPlan<Self::Kind>;
+    /// What an object this resource created was created with: the spec's values.
+    fn created_with(&self) -> CreatedWith<Self>;
+    /// What an adopted object was created with, as Bedrock describes it.
+    fn adopted_with(&self, found: &Remote<Self>) -> CreatedWith<Self>;
+    /// The tags an adoption puts on first, in one call read back (the owner tags, and the
+    /// spec's tags where the kind manages them from then on: recorded in `status`).
+    fn claim(&self, status: &mut Status<Self>) -> BTreeMap<String, String>;
+
+    /// The held object disappeared outside the operator: create it again (with a warning,
+    /// unless it had failed). A kind that must not (money) says so here.
+    fn missing(&self, mut status: Status<Self>, arn: &str) -> KindPlan<Self::Kind> {
+        let was_failed = status.failed();
+        status.count_recreation();
+        status.clear();
+        let events = if was_failed {
+            Vec::new()
+        } else {
+            vec![Note::warning(
+                Self::MISSING,
+                "Recreate",
+                format!(
+                    "Bedrock {} {arn} disappeared outside the operator; creating it again",
+                    Self::Kind::NOUN
+                ),
+            )]
+        };
+        self.create(status, events)
+    }
+}
+
+type Status<B> = <<B as Branches>::Kind as Managed>::Status;
+type Remote<B> = <<B as Branches>::Kind as Lifecycle>::Remote;
+type CreatedWith<B> = <Status<B> as HeldStatus>::CreatedWith;
+
+/// What a kind's [`Branches`] decide from: the resource, its checked spec, the region, what
+/// was observed, the timing, and how long the object (or its last change) has been in progress.
+pub struct Given<'a, K, V, O, E> {
+    pub resource: &'a K,
+    pub valid: &'a V,
+    pub region: &'a str,
+    pub observation: &'a O,
+    pub timing: &'a super::outcome::Timing,
+    pub elapsed: E,
+}
+
+impl<K, V, O, E: Copy> Clone for Given<'_, K, V, O, E> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<K, V, O, E: Copy> Copy for Given<'_, K, V, O, E> {}
+
+/// What the observe step saw, for [`decide`].
+pub struct Seen<'a, R> {
+    /// The object: by the status's ARN, or by name while there is none.
+    pub found: Option<&'a R>,
+    pub tags: Option<&'a BTreeMap<String, String>>,
+    /// The liveness of the owner the tags name.
+    pub owner: Liveness,
+    /// The cluster this operator serves.
+    pub cluster: &'a str,
+    /// Whether the spec asks for adoption.
+    pub adopt: bool,
+    pub region: &'a str,
+    pub slow_retry: Duration,
+}
+
+/// The plan of every kind's reconcile, from the (held × found) match: create; take back an
+/// object this resource created before a crash; adopt (claim first); NameConflict; create
+/// again when the held object disappeared; or the kind's look at the object it holds.
+pub fn decide<B: Branches>(
+    resource: &B::Kind,
+    branches: &B,
+    mut status: Status<B>,
+    seen: Seen<'_, Remote<B>>,
+) -> KindPlan<B::Kind>
+where
+    Remote<B>: Object,
+{
+    let me = Me::of(resource.meta(), seen.cluster);
+    let held = status.held_arn().map(str::to_string);
+    let region = seen.region;
+    match ownership::matching(held, seen.found, seen.tags, &me, seen.adopt, seen.owner) {
+        Match::Create => branches.create(status, Vec::new()),
+        // Created by this resource earlier (just before a crash): take it back.
+        Match::TakeBack(found) => {
+            status.set_created_with(branches.created_with());
+            status.hold(found.arn(), region);
+            branches.existing(status, found)
+        }
+        Match::Adopt { found, from } => {
+            status.set_created_with(branches.adopted_with(found));
+            let tags = branches.claim(&mut status);
+            status.hold(found.arn(), region);
+            let mut plan = branches.existing(status, found);
+            super::call::claim_first(&mut plan, found.arn(), tags);
+            // The next look reads the tags again: another process may have claimed the object
+            // in the same moment (a leader failover), and finds out then.
+            plan.status.set_tags_synced_generation(
+                resource
+                    .status()
+                    .and_then(HeldStatus::tags_synced_generation),
+            );
+            let noun = format!("Bedrock {}", B::Kind::NOUN);
+            let message =
+                ownership::adopted_message(&noun, found.name(), found.arn(), from.as_ref());
+            plan.events
+                .insert(0, Note::normal(event::ADOPTED, "Adopt", message));
+            plan
+        }
+        Match::Conflict { found, holder } => {
+            let conflict = Conflict {
+                name: found.name(),
+                arn: found.arn(),
+                region,
+                holder: holder.as_ref(),
+                adopt: seen.adopt,
+            };
+            name_conflict(resource, status, &conflict, seen.slow_retry)
+        }
+        Match::Missing { arn } => branches.missing(status, &arn),
+        Match::Held(found) => branches.existing(status, found),
+    }
+}
+
+/// A Bedrock object found under the name a resource asks for that is not the resource's.
+pub struct Conflict<'a> {
+    pub name: &'a str,
+    pub arn: &'a str,
+    pub region: &'a str,
+    /// Whose its owner tag says it is.
+    pub holder: Option<&'a ownership::Holder>,
+    /// Whether the spec asks for adoption.
+    pub adopt: bool,
+}
+
+/// NameConflict: the object is not this resource's to take. The status keeps no object, so
+/// deleting this resource never deletes it, and nothing keyed by its ARN (the sweep) treats
+/// this resource as its.
+pub fn name_conflict<K: Lifecycle<Status: HeldStatus>>(
+    resource: &K,
+    mut status: K::Status,
+    conflict: &Conflict<'_>,
+    slow_retry: Duration,
+) -> KindPlan<K> {
+    status.set_region(conflict.region);
+    status.clear();
+    let found = ownership::Found {
+        noun: K::NOUN,
+        field: K::NAME_FIELD,
+        name: conflict.name,
+        region: conflict.region,
+        arn: conflict.arn,
+    };
+    let message = ownership::name_conflict_message(&found, conflict.holder, conflict.adopt);
+    outcome::blocked(
+        resource.conditions(),
+        status,
+        reason::NAME_CONFLICT,
+        message,
+        Next::After(slow_retry),
+    )
+}
+
+/// ImmutableFieldChanged: a field Bedrock fixes at creation differs from what the live object
+/// (held, not Failed) was created with. `changes` names the fields (as under spec.) that differ
+/// between `desired` and the recorded values; `message` words the refusal from "spec.a, spec.b"
+/// and the recorded values. No call.
+pub fn immutable_changed<K, A, C>(
+    resource: &K,
+    status: K::Status,
+    desired: &C,
+    changes: impl FnOnce(&C, &C) -> Vec<&'static str>,
+    message: impl FnOnce(&str, &C) -> String,
+) -> Option<Plan<K::Status, A>>
+where
+    K: Managed<Status: HeldStatus<CreatedWith = C>>,
+{
+    let current = status.created_with()?;
+    if status.held_arn().is_none() || status.failed() {
+        return None;
+    }
+    let changed = changes(desired, current);
+    if changed.is_empty() {
+        return None;
+    }
+    let fields = changed
+        .iter()
+        .map(|f| format!("spec.{f}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let message = message(&fields, current);
+    Some(outcome::blocked(
+        resource.conditions(),
+        status,
+        reason::IMMUTABLE_FIELD_CHANGED,
+        message,
+        Next::AwaitChange,
+    ))
+}
