@@ -23,6 +23,7 @@ use super::ownership::{self, Liveness, Me};
 use super::reference::Lookup;
 use super::report::{fail, finish};
 use super::schedule;
+use super::scope::NamespaceScope;
 use crate::api::conditions::reason;
 use crate::api::validation::FieldError;
 use crate::bedrock::Object;
@@ -256,6 +257,28 @@ pub fn invalid<K: Managed, A>(resource: &K, errors: &[FieldError]) -> Plan<K::St
         message,
         outcome::Next::AwaitChange,
     )
+}
+
+/// `adoptionPolicy: Adopt` (`adopt`) in a namespace the operator's `--allow-adoption` leaves
+/// out: an InvalidSpec naming the field, before any AWS call, with `status` as the report.
+pub fn adoption_refused<K: Managed, A>(
+    resource: &K,
+    adopt: bool,
+    status: impl FnOnce() -> K::Status,
+    scope: &NamespaceScope,
+) -> Option<Plan<K::Status, A>> {
+    if !adopt {
+        return None;
+    }
+    let namespace = resource.namespace().unwrap_or_default();
+    let message = ownership::adoption_refused(&namespace, scope)?;
+    Some(outcome::blocked(
+        resource.conditions(),
+        status(),
+        reason::INVALID_SPEC,
+        message,
+        outcome::Next::AwaitChange,
+    ))
 }
 
 /// NameConflict after a call found the object another resource's: the plan of a kind whose

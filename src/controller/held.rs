@@ -39,6 +39,10 @@ pub trait HeldStatus: Clone + Default {
     fn tags_synced_generation(&self) -> Option<i64>;
     /// Counts one more re-creation (part of the next create's idempotency token).
     fn count_recreation(&mut self);
+    fn observed_generation(&self) -> Option<i64>;
+    /// The last value of the retry annotation acted on.
+    fn retry_handled(&self) -> Option<&str>;
+    fn set_retry_handled(&mut self, value: String);
 }
 
 /// The [`HeldStatus`] table of a status: the field that holds the ARN, the state field and its
@@ -85,6 +89,15 @@ macro_rules! held_status {
             }
             fn count_recreation(&mut self) {
                 self.recreations += 1;
+            }
+            fn observed_generation(&self) -> Option<i64> {
+                self.observed_generation
+            }
+            fn retry_handled(&self) -> Option<&str> {
+                self.retry_handled.as_deref()
+            }
+            fn set_retry_handled(&mut self, value: String) {
+                self.retry_handled = Some(value);
             }
         }
     };
@@ -301,4 +314,70 @@ where
         message,
         Next::AwaitChange,
     ))
+}
+
+/// How a kind words its object's failure.
+pub struct Failure {
+    /// The Failed event's reason.
+    pub event: &'static str,
+    /// The Failed message, from the object's name and Bedrock's reason (without its final
+    /// period).
+    pub message: fn(name: &str, failure: &str) -> String,
+}
+
+/// The plan of a held object Bedrock reports Failed: replaced (deleted, then created again)
+/// when a new retry value asks for it or a field Bedrock fixed at creation changed (`changed`,
+/// as under spec.); otherwise Failed with Bedrock's reason (`failure`), announced once.
+pub fn failed<K: Lifecycle<Status: HeldStatus>>(
+    resource: &K,
+    mut status: K::Status,
+    found: &K::Remote,
+    failure: Option<&str>,
+    changed: &[&'static str],
+    words: &Failure,
+) -> KindPlan<K> {
+    let retry = outcome::unhandled_retry(
+        resource.meta().annotations.as_ref(),
+        resource.status().and_then(HeldStatus::retry_handled),
+    );
+    let name = found.name();
+    if let Some(cause) = outcome::replacement_cause(retry.is_some(), changed) {
+        if let Some(retry) = retry {
+            status.set_retry_handled(retry);
+        }
+        status.count_recreation();
+        status.clear();
+        let delete = super::call::Call::Delete {
+            arn: found.arn().to_string(),
+        };
+        return outcome::replacing(status, delete, K::NOUN, name, &cause);
+    }
+    let failure = failure.unwrap_or("no reason given").trim_end_matches('.');
+    let message = (words.message)(name, failure);
+    let announce = !resource.status().is_some_and(HeldStatus::failed);
+    outcome::failed(status, message, words.event, announce)
+}
+
+/// Whether the status shows the spec reconciled and nothing pending (see
+/// [`outcome::settled`]), given how the kind reads its object's standing from the status.
+pub fn settled<K: Managed<Status: HeldStatus>>(
+    resource: &K,
+    standing: impl FnOnce(&K::Status) -> outcome::Standing,
+) -> bool {
+    let Some(status) = resource.status() else {
+        return false;
+    };
+    let seen = outcome::Settling {
+        conditions: K::status_conditions(status),
+        generation: resource.meta().generation,
+        observed_generation: status.observed_generation(),
+        holds_object: status.held_arn().is_some(),
+        tags_synced_generation: status.tags_synced_generation(),
+        retry_pending: outcome::unhandled_retry(
+            resource.meta().annotations.as_ref(),
+            status.retry_handled(),
+        )
+        .is_some(),
+    };
+    outcome::settled(&seen, standing(status))
 }

@@ -3,13 +3,11 @@
 
 use crate::api::conditions::reason;
 use crate::api::deployment::{
-    BedrockCustomModelDeployment, BedrockCustomModelDeploymentStatus, DeploymentStatus,
-    ModelTarget, ValidDeployment,
+    BedrockCustomModelDeployment, DeploymentStatus, ModelTarget, ValidDeployment,
 };
 use crate::api::{AdoptionPolicy, validation};
 use crate::bedrock::{DeploymentState, RemoteDeployment, UpdateState};
 use crate::controller::outcome::{self, Next};
-use crate::controller::ownership;
 use crate::controller::scope::NamespaceScope;
 use crate::controller::{apply, held};
 
@@ -52,52 +50,25 @@ pub fn adoption_refused(
     region: &str,
     scope: &NamespaceScope,
 ) -> Option<Plan> {
-    if valid.adoption_policy != AdoptionPolicy::Adopt {
-        return None;
-    }
-    let namespace = resource.metadata.namespace.as_deref().unwrap_or_default();
-    let message = ownership::adoption_refused(namespace, scope)?;
-    Some(outcome::blocked(
-        current_conditions(resource),
-        base_status(resource, valid, region),
-        reason::INVALID_SPEC,
-        message,
-        Next::AwaitChange,
-    ))
+    let adopt = valid.adoption_policy == AdoptionPolicy::Adopt;
+    apply::adoption_refused(
+        resource,
+        adopt,
+        || base_status(resource, valid, region),
+        scope,
+    )
 }
 
 /// Whether the status shows the spec reconciled and nothing pending (see [`outcome::settled`]).
 pub fn settled(resource: &BedrockCustomModelDeployment) -> bool {
-    let Some(status) = resource.status.as_ref() else {
-        return false;
-    };
-    let standing = match status.deployment_status {
+    held::settled(resource, |status| match status.deployment_status {
         Some(DeploymentStatus::Active) => outcome::Standing::Serving {
             ready_reason: reason::ACTIVE,
             synced_too: true,
         },
         Some(DeploymentStatus::Failed) => outcome::Standing::Failed,
         _ => outcome::Standing::InProgress,
-    };
-    outcome::settled(&settling(resource, status), standing)
-}
-
-pub(super) fn settling<'a>(
-    resource: &'a BedrockCustomModelDeployment,
-    status: &'a BedrockCustomModelDeploymentStatus,
-) -> outcome::Settling<'a> {
-    outcome::Settling {
-        conditions: &status.conditions,
-        generation: resource.metadata.generation,
-        observed_generation: status.observed_generation,
-        holds_object: status.deployment_arn.is_some(),
-        tags_synced_generation: status.tags_synced_generation,
-        retry_pending: outcome::unhandled_retry(
-            resource.metadata.annotations.as_ref(),
-            status.retry_handled.as_deref(),
-        )
-        .is_some(),
-    }
+    })
 }
 
 /// Whether the observe step should also read the deployment's tags: to tell whose a deployment

@@ -11,8 +11,8 @@ use crate::controller::outcome::{self, Next, Note, Timing};
 
 use super::Deployment;
 use super::{
-    Action, HeldStatus, Plan, Rollout, created_with, current_conditions, desired_tags,
-    immutable_changes, unresolved,
+    Action, Plan, Rollout, created_with, current_conditions, desired_tags, immutable_changes,
+    unresolved,
 };
 use crate::controller::held;
 
@@ -39,6 +39,16 @@ pub(super) fn update_status(state: &UpdateState) -> UpdateStatus {
         UpdateState::Other(_) => UpdateStatus::Unknown,
     }
 }
+
+/// How a deployment's failure is worded.
+const FAILURE: held::Failure = held::Failure {
+    event: event::DEPLOYMENT_FAILED,
+    message: |name, failure| {
+        format!(
+            "Bedrock could not create deployment {name}: {failure}. Set the {RETRY_ANNOTATION} annotation to a new value to try again, or delete the resource"
+        )
+    },
+};
 
 pub(super) fn plan_existing(
     given: &Deployment<'_>,
@@ -69,10 +79,6 @@ pub(super) fn plan_existing(
     let serving = &found.model_arn;
     match &found.state {
         DeploymentState::Failed => {
-            let retry = outcome::unhandled_retry(
-                resource.metadata.annotations.as_ref(),
-                previous.retry_handled.as_deref(),
-            );
             // A Failed deployment may be renamed (or moved, or described anew): replaced.
             let region = status.region.clone().unwrap_or_default();
             let changed = status
@@ -80,27 +86,8 @@ pub(super) fn plan_existing(
                 .as_ref()
                 .map(|current| immutable_changes(&created_with(valid, &region), current))
                 .unwrap_or_default();
-            if let Some(cause) = outcome::replacement_cause(retry.is_some(), &changed) {
-                if retry.is_some() {
-                    status.retry_handled = retry;
-                }
-                status.recreations += 1;
-                status.clear();
-                let delete = Action::Delete {
-                    arn: found.arn.clone(),
-                };
-                return outcome::replacing(status, delete, "deployment", name, &cause);
-            }
-            let failure = found
-                .failure_message
-                .as_deref()
-                .unwrap_or("no reason given")
-                .trim_end_matches('.');
-            let message = format!(
-                "Bedrock could not create deployment {name}: {failure}. Set the {RETRY_ANNOTATION} annotation to a new value to try again, or delete the resource"
-            );
-            let announce = previous.deployment_status != Some(DeploymentStatus::Failed);
-            outcome::failed(status, message, event::DEPLOYMENT_FAILED, announce)
+            let failure = found.failure_message.as_deref();
+            held::failed(resource, status, found, failure, &changed, &FAILURE)
         }
         DeploymentState::Creating | DeploymentState::Other(_) => {
             let message = format!("Bedrock is creating deployment {name}");

@@ -25,7 +25,7 @@ use crate::api::{AdoptionPolicy, BedrockCustomModel, tags};
 use crate::bedrock::{CreateDeploymentRequest, RemoteDeployment};
 use crate::controller::call::Call;
 pub use crate::controller::cleanup::Cleanup;
-use crate::controller::held::{self, HeldStatus};
+use crate::controller::held;
 use crate::controller::outcome::{self, Note, Subject, Timing};
 use crate::controller::reference;
 pub use crate::controller::reference::{Lookup, Resolution};

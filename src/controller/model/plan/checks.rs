@@ -2,6 +2,7 @@
 //! field changed, adoption or a tenant guard refused), and whether the status shows it settled.
 
 use super::*;
+use crate::controller::apply;
 
 /// `adoptionPolicy: Adopt` in a namespace the operator's `--allow-adoption` leaves out: an
 /// InvalidSpec naming the field, before any AWS call.
@@ -10,18 +11,8 @@ pub fn adoption_refused(
     region: &str,
     scope: &NamespaceScope,
 ) -> Option<Plan> {
-    if resource.spec.adoption_policy != AdoptionPolicy::Adopt {
-        return None;
-    }
-    let namespace = resource.metadata.namespace.as_deref().unwrap_or_default();
-    let message = ownership::adoption_refused(namespace, scope)?;
-    Some(blocked(
-        resource,
-        base_status(resource, region),
-        reason::INVALID_SPEC,
-        message,
-        Next::AwaitChange,
-    ))
+    let adopt = resource.spec.adoption_policy == AdoptionPolicy::Adopt;
+    apply::adoption_refused(resource, adopt, || base_status(resource, region), scope)
 }
 
 /// A spec.roleArn or spec.kmsKeyArn outside what the operator's tenant guards allow the
@@ -99,30 +90,14 @@ pub fn immutable_changed(resource: &BedrockCustomModel, region: &str) -> Option<
 /// Whether the status shows the spec reconciled and nothing pending: the model Active with this
 /// generation's tags, or Failed with no new retry asked for (see [`outcome::settled`]).
 pub fn settled(resource: &BedrockCustomModel) -> bool {
-    let Some(status) = resource.status.as_ref() else {
-        return false;
-    };
-    let standing = match status.model_status {
+    held::settled(resource, |status| match status.model_status {
         Some(ModelStatus::Active) => outcome::Standing::Serving {
             ready_reason: reason::ACTIVE,
             synced_too: false,
         },
         Some(ModelStatus::Failed) => outcome::Standing::Failed,
         _ => outcome::Standing::InProgress,
-    };
-    let seen = outcome::Settling {
-        conditions: &status.conditions,
-        generation: resource.metadata.generation,
-        observed_generation: status.observed_generation,
-        holds_object: status.model_arn.is_some(),
-        tags_synced_generation: status.tags_synced_generation,
-        retry_pending: outcome::unhandled_retry(
-            resource.metadata.annotations.as_ref(),
-            status.retry_handled.as_deref(),
-        )
-        .is_some(),
-    };
-    outcome::settled(&seen, standing)
+    })
 }
 
 /// Whether the observe step should also read the model's tags: to tell whose a model found by

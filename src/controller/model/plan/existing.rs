@@ -4,6 +4,16 @@
 use super::*;
 use crate::controller::held;
 
+/// How a model's failure is worded.
+const FAILURE: held::Failure = held::Failure {
+    event: event::MODEL_FAILED,
+    message: |name, failure| {
+        format!(
+            "Bedrock could not create model {name}: {failure}. Fix the spec (changing source, roleArn or kmsKeyArn replaces the model) or set the {RETRY_ANNOTATION} annotation to a new value to try again"
+        )
+    },
+};
+
 pub(super) fn plan_existing(
     given: &Model<'_>,
     mut status: BedrockCustomModelStatus,
@@ -37,31 +47,8 @@ pub(super) fn plan_existing(
                 .as_ref()
                 .map(|current| immutable_changes(&desired_parameters(resource, region), current))
                 .unwrap_or_default();
-            let retry = outcome::unhandled_retry(
-                resource.metadata.annotations.as_ref(),
-                status.retry_handled.as_deref(),
-            );
-            if let Some(cause) = outcome::replacement_cause(retry.is_some(), &changed) {
-                if retry.is_some() {
-                    status.retry_handled = retry;
-                }
-                status.recreations += 1;
-                status.clear();
-                let delete = Action::Delete {
-                    arn: model.arn.clone(),
-                };
-                return outcome::replacing(status, delete, "model", name, &cause);
-            }
-            let failure = model
-                .failure_message
-                .as_deref()
-                .unwrap_or("no reason given")
-                .trim_end_matches('.');
-            let message = format!(
-                "Bedrock could not create model {name}: {failure}. Fix the spec (changing source, roleArn or kmsKeyArn replaces the model) or set the {RETRY_ANNOTATION} annotation to a new value to try again"
-            );
-            let announce = previous_state != Some(ModelStatus::Failed);
-            outcome::failed(status, message, event::MODEL_FAILED, announce)
+            let failure = model.failure_message.as_deref();
+            held::failed(resource, status, model, failure, &changed, &FAILURE)
         }
         ModelState::Active => {
             let arn = model.arn.clone();

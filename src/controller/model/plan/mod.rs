@@ -29,9 +29,9 @@ use crate::bedrock::{BedrockError, CreateRequest, ModelState, RemoteModel, Sourc
 use crate::controller::call::{self, Call};
 pub use crate::controller::cleanup::Cleanup;
 use crate::controller::guards::{Guarded, Guards, NOTHING_SENT};
-use crate::controller::held::{self, HeldStatus};
+use crate::controller::held;
 use crate::controller::outcome::{self, Subject};
-use crate::controller::ownership::{self, Holder, Liveness};
+use crate::controller::ownership::{Holder, Liveness};
 use crate::controller::scope::NamespaceScope;
 
 pub use crate::controller::outcome::{Next, Note, Timing, poll_delay, retry_delay};

@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::api::TAKE_OVER_ANNOTATION;
-use crate::controller::ownership::Me;
+use crate::controller::ownership::{self, Me};
 
 #[test]
 fn foreign_model_with_the_name_is_a_name_conflict() {

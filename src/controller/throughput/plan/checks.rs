@@ -7,14 +7,11 @@ use crate::api::throughput::{
 };
 use crate::api::{AdoptionPolicy, validation::FieldError};
 use crate::bedrock::{RemoteThroughput, ThroughputState};
-use crate::controller::outcome::{self, Next};
-use crate::controller::ownership;
+use crate::controller::outcome::{self};
 use crate::controller::scope::NamespaceScope;
 use crate::controller::{apply, held};
 
-use super::{
-    Lookup, Plan, Resolution, base_status, created_with, current_conditions, immutable_changes,
-};
+use super::{Lookup, Plan, Resolution, base_status, created_with, immutable_changes};
 
 /// The plan of a spec that fails validation (or the commitment guard): InvalidSpec naming
 /// every field, no AWS call.
@@ -74,49 +71,26 @@ pub fn adoption_refused(
     valid: &ValidThroughput,
     scope: &NamespaceScope,
 ) -> Option<Plan> {
-    if valid.adoption_policy != AdoptionPolicy::Adopt {
-        return None;
-    }
-    let namespace = resource.metadata.namespace.as_deref().unwrap_or_default();
-    let message = ownership::adoption_refused(namespace, scope)?;
-    let mut status = resource.status.clone().unwrap_or_default();
-    status.observed_generation = resource.metadata.generation;
-    status.conditions.clear();
-    Some(outcome::blocked(
-        current_conditions(resource),
-        status,
-        reason::INVALID_SPEC,
-        message,
-        Next::AwaitChange,
-    ))
+    let adopt = valid.adoption_policy == AdoptionPolicy::Adopt;
+    let status = || {
+        let mut status = resource.status.clone().unwrap_or_default();
+        status.observed_generation = resource.metadata.generation;
+        status.conditions.clear();
+        status
+    };
+    apply::adoption_refused(resource, adopt, status, scope)
 }
 
 /// Whether the status shows the spec reconciled and nothing pending (see [`outcome::settled`]).
 pub fn settled(resource: &BedrockProvisionedThroughput) -> bool {
-    let Some(status) = resource.status.as_ref() else {
-        return false;
-    };
-    let standing = match status.throughput_status {
+    held::settled(resource, |status| match status.throughput_status {
         Some(ThroughputStatus::InService) => outcome::Standing::Serving {
             ready_reason: reason::IN_SERVICE,
             synced_too: true,
         },
         Some(ThroughputStatus::Failed) => outcome::Standing::Failed,
         _ => outcome::Standing::InProgress,
-    };
-    let seen = outcome::Settling {
-        conditions: &status.conditions,
-        generation: resource.metadata.generation,
-        observed_generation: status.observed_generation,
-        holds_object: status.provisioned_model_arn.is_some(),
-        tags_synced_generation: status.tags_synced_generation,
-        retry_pending: outcome::unhandled_retry(
-            resource.metadata.annotations.as_ref(),
-            status.retry_handled.as_deref(),
-        )
-        .is_some(),
-    };
-    outcome::settled(&seen, standing)
+    })
 }
 
 /// Whether the observe step should also read the throughput's tags: to tell whose one found by

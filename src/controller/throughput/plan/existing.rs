@@ -15,8 +15,8 @@ use crate::controller::outcome::{self, Next, Note, Timing};
 use super::Throughput;
 use super::purchase::creating_message;
 use super::{
-    Action, HeldStatus, Observation, Plan, created_with, current_conditions, desired_tags,
-    immutable_changes, same_model, unresolved,
+    Action, Observation, Plan, created_with, current_conditions, desired_tags, immutable_changes,
+    same_model, unresolved,
 };
 use crate::controller::held;
 
@@ -72,6 +72,16 @@ pub fn units_in_service(status: &BedrockProvisionedThroughputStatus) -> i32 {
     }
 }
 
+/// How a throughput's failure is worded.
+const FAILURE: held::Failure = held::Failure {
+    event: event::THROUGHPUT_FAILED,
+    message: |name, failure| {
+        format!(
+            "Bedrock could not provision throughput {name}: {failure}. Set the {RETRY_ANNOTATION} annotation to a new value to try again, or delete the resource"
+        )
+    },
+};
+
 pub(super) fn plan_existing(
     given: &Throughput<'_>,
     mut status: BedrockProvisionedThroughputStatus,
@@ -118,7 +128,7 @@ pub(super) fn plan_existing(
 pub(super) fn plan_state(
     resource: &BedrockProvisionedThroughput,
     valid: &ValidThroughput,
-    mut status: BedrockProvisionedThroughputStatus,
+    status: BedrockProvisionedThroughputStatus,
     found: &RemoteThroughput,
     observation: &Observation,
     timing: &Timing,
@@ -129,37 +139,14 @@ pub(super) fn plan_state(
     let serving = &found.model_arn;
     match &found.state {
         ThroughputState::Failed => {
-            let retry = outcome::unhandled_retry(
-                resource.metadata.annotations.as_ref(),
-                previous.retry_handled.as_deref(),
-            );
             let region = status.region.clone().unwrap_or_default();
             let changed = status
                 .created_with
                 .as_ref()
                 .map(|current| immutable_changes(&created_with(valid, &region), current))
                 .unwrap_or_default();
-            if let Some(cause) = outcome::replacement_cause(retry.is_some(), &changed) {
-                if retry.is_some() {
-                    status.retry_handled = retry;
-                }
-                status.recreations += 1;
-                status.clear();
-                let delete = Action::Delete {
-                    arn: found.arn.clone(),
-                };
-                return outcome::replacing(status, delete, "provisioned throughput", name, &cause);
-            }
-            let failure = found
-                .failure_message
-                .as_deref()
-                .unwrap_or("no reason given")
-                .trim_end_matches('.');
-            let message = format!(
-                "Bedrock could not provision throughput {name}: {failure}. Set the {RETRY_ANNOTATION} annotation to a new value to try again, or delete the resource"
-            );
-            let announce = previous.throughput_status != Some(ThroughputStatus::Failed);
-            outcome::failed(status, message, event::THROUGHPUT_FAILED, announce)
+            let failure = found.failure_message.as_deref();
+            held::failed(resource, status, found, failure, &changed, &FAILURE)
         }
         ThroughputState::Creating | ThroughputState::Other(_) => {
             let message = creating_message(name);
