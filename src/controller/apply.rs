@@ -129,6 +129,12 @@ pub trait Apply: Lifecycle {
     ) {
         let _ = (status, changed_at, ctx);
     }
+
+    /// Once the resource is gone: what the process forgets about its object besides the
+    /// shared memory (the model's sweep).
+    fn forgotten<B: Bedrock>(&self, ctx: &Context<B>) {
+        let _ = ctx;
+    }
 }
 
 /// The apply stage of a kind.

@@ -2,7 +2,6 @@
 //! object that does not match the schema is reported, not reconciled; each kind's `apply` and
 //! `cleanup` run observe → plan → act → report; failures go to one error policy.
 
-use std::future::Future;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::Arc;
 use std::time::Instant;
@@ -14,6 +13,8 @@ use kube::runtime::finalizer::{Event as Finalizer, finalizer};
 use kube::runtime::watcher;
 use kube::{Resource, ResourceExt};
 
+use super::apply::{self, Apply};
+use super::cleanup;
 use super::context::Context;
 use super::error::Error;
 use super::guards::{Guards, NOTHING_SENT};
@@ -27,28 +28,8 @@ use crate::api::validation::FieldError;
 use crate::api::{FINALIZER, RETRY_ANNOTATION, TAKE_OVER_ANNOTATION};
 use crate::bedrock::{Bedrock, ErrorClass};
 
-/// One kind's stages. Everything they decide comes from the kind's pure plan.
-pub trait Stages<B: Bedrock>: Managed {
-    /// Brings Bedrock to what the resource asks for (the resource is not being deleted).
-    fn apply(
-        resource: &Self,
-        ctx: &Context<B>,
-    ) -> impl Future<Output = Result<Action, Error>> + Send;
-
-    /// Deletes (or keeps) what the resource holds in Bedrock; `Ok` lets the finalizer go.
-    fn cleanup(
-        resource: &Self,
-        ctx: &Context<B>,
-    ) -> impl Future<Output = Result<Action, Error>> + Send;
-
-    /// Drops what is kept in memory about a resource that is gone.
-    fn forget(resource: &Self, ctx: &Context<B>) {
-        ctx.memory.forget(resource);
-    }
-}
-
 /// Entry point of every kind's controller: one object, one pass.
-pub async fn reconcile<K: Stages<B>, B: Bedrock>(
+pub async fn reconcile<K: Apply, B: Bedrock>(
     object: Arc<DeserializeGuard<K>>,
     ctx: Arc<Context<B>>,
 ) -> Result<Action, Error> {
@@ -63,16 +44,19 @@ pub async fn reconcile<K: Stages<B>, B: Bedrock>(
             let result = finalizer(&api, FINALIZER, Arc::new(resource.clone()), |event| async {
                 match event {
                     Finalizer::Apply(resource) => match named(&*resource, &ctx.guards) {
-                        Ok(renamed) => K::apply(renamed.as_ref().unwrap_or(&*resource), &ctx).await,
+                        Ok(renamed) => {
+                            apply::apply(renamed.as_ref().unwrap_or(&*resource), &ctx).await
+                        }
                         Err(refused) => name_refused(&*resource, &ctx, &refused).await,
                     },
                     Finalizer::Cleanup(resource) => {
                         let renamed = named(&*resource, &ctx.guards).ok().flatten();
                         let resource = renamed.as_ref().unwrap_or(&*resource);
-                        let result = K::cleanup(resource, &ctx).await;
+                        let result = cleanup::cleanup(resource, &ctx).await;
                         if result.is_ok() {
                             K::record_state(&ctx.metrics, &resource.key(), None);
-                            K::forget(resource, &ctx);
+                            ctx.memory.forget(resource);
+                            resource.forgotten(&ctx);
                         }
                         result
                     }

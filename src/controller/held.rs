@@ -36,6 +36,8 @@ pub trait HeldStatus: Clone + Default {
     fn created_with(&self) -> Option<&Self::CreatedWith>;
     fn set_created_with(&mut self, created_with: Self::CreatedWith);
     fn set_tags_synced_generation(&mut self, generation: Option<i64>);
+    fn managed_tag_keys(&self) -> &[String];
+    fn set_managed_tag_keys(&mut self, keys: Vec<String>);
     fn tags_synced_generation(&self) -> Option<i64>;
     /// Counts one more re-creation (part of the next create's idempotency token).
     fn count_recreation(&mut self);
@@ -83,6 +85,12 @@ macro_rules! held_status {
             }
             fn set_tags_synced_generation(&mut self, generation: Option<i64>) {
                 self.tags_synced_generation = generation;
+            }
+            fn managed_tag_keys(&self) -> &[String] {
+                &self.managed_tag_keys
+            }
+            fn set_managed_tag_keys(&mut self, keys: Vec<String>) {
+                self.managed_tag_keys = keys;
             }
             fn tags_synced_generation(&self) -> Option<i64> {
                 self.tags_synced_generation
@@ -380,4 +388,26 @@ pub fn settled<K: Managed<Status: HeldStatus>>(
         .is_some(),
     };
     outcome::settled(&seen, standing(status))
+}
+
+/// The calls that bring the object's tags (`remote`, when they were read) to the spec's tags
+/// (`spec`) plus the owner tags, removing only keys the operator set before; records in the
+/// status which keys it manages now and for which generation. No call when the tags were not
+/// read.
+pub fn sync_tags<S: HeldStatus, C, U>(
+    status: &mut S,
+    arn: &str,
+    spec: &BTreeMap<String, String>,
+    meta: &kube::core::ObjectMeta,
+    remote: Option<&BTreeMap<String, String>>,
+    cluster: &str,
+) -> Vec<super::call::Call<C, U>> {
+    let Some(remote) = remote else {
+        return Vec::new();
+    };
+    let desired = crate::api::tags::desired(spec, meta, cluster);
+    let calls = outcome::tag_calls(arn, &desired, remote, status.managed_tag_keys());
+    status.set_managed_tag_keys(spec.keys().cloned().collect());
+    status.set_tags_synced_generation(meta.generation);
+    calls.into_iter().map(super::call::Call::from).collect()
 }

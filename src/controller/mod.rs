@@ -31,6 +31,8 @@ mod context;
 mod deployment;
 mod driver;
 mod error;
+#[cfg(test)]
+mod fixtures;
 pub mod guards;
 mod held;
 mod holding;
@@ -206,7 +208,7 @@ impl<B: Bedrock> ServedBy<'_, B> {
         cache: fn(&index::Index) -> &index::Stores<K>,
     ) -> futures::future::BoxFuture<'static, ()>
     where
-        K: Serves + driver::Stages<B>,
+        K: Serves + apply::Apply,
     {
         let models: Api<PartialObjectMeta<BedrockCustomModel>> = scoped(self.client, &namespace);
         let referrers = self.ctx.clone();

@@ -3,13 +3,11 @@
 //! `plan`.
 
 use k8s_openapi::jiff::Timestamp;
-use kube::runtime::controller::Action;
 use tracing::info;
 
 use super::apply::{self, Apply, Facts, Seen};
-use super::cleanup::{self, Cleanup};
+use super::cleanup::Cleanup;
 use super::context::Context;
-use super::driver::Stages;
 use super::error::Error;
 use super::holding::Lost;
 use super::kind::{KindLabel, Managed, status_access};
@@ -51,16 +49,6 @@ impl Managed for BedrockCustomModelDeployment {
     }
     fn record_state(metrics: &Metrics, key: &str, status: Option<&Self::Status>) {
         metrics.deployment_status(key, status.map(|s| s.deployment_status.into()));
-    }
-}
-
-impl<B: Bedrock> Stages<B> for BedrockCustomModelDeployment {
-    async fn apply(resource: &Self, ctx: &Context<B>) -> Result<Action, Error> {
-        apply::apply(resource, ctx).await
-    }
-
-    async fn cleanup(resource: &Self, ctx: &Context<B>) -> Result<Action, Error> {
-        cleanup::cleanup(resource, ctx).await
     }
 }
 

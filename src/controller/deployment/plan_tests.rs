@@ -3,10 +3,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-/// The cluster the operator under test serves.
-const CLUSTER: &str = "cluster-test";
-
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::api::ObjectMeta;
 
 use super::*;
@@ -14,30 +11,22 @@ use crate::api::conditions::reason;
 use crate::api::deployment::{BedrockCustomModelDeploymentSpec, ModelRef};
 use crate::api::{BedrockCustomModelSpec, BedrockCustomModelStatus, ModelSource};
 use crate::bedrock::DeploymentUpdate;
+use crate::controller::fixtures::{
+    CLUSTER, GENERATION, MODEL, NAMESPACE, REGION, V3, V4, condition, meta, observe, resolved,
+    serving_conditions,
+};
 use crate::controller::outcome::Next;
 use crate::controller::ownership::Liveness;
 use crate::controller::scope::NamespaceScope;
 
-const NAMESPACE: &str = "ml";
 const NAME: &str = "chat";
 const UID: &str = "7d1c0a55-4b2e-4c1f-8f5e-2a9b3c4d5e6f";
-const GENERATION: i64 = 2;
-const REGION: &str = "us-east-1";
-const MODEL: &str = "nova-v3";
-const V3: &str = "arn:aws:bedrock:us-east-1:123456789012:custom-model/imported/aaaaaaaaaaaa";
-const V4: &str = "arn:aws:bedrock:us-east-1:123456789012:custom-model/imported/bbbbbbbbbbbb";
 const DEPLOYMENT_ARN: &str =
     "arn:aws:bedrock:us-east-1:123456789012:custom-model-deployment/cccccccccccc";
 
 fn deployment(spec: BedrockCustomModelDeploymentSpec) -> BedrockCustomModelDeployment {
     BedrockCustomModelDeployment {
-        metadata: ObjectMeta {
-            name: Some(NAME.into()),
-            namespace: Some(NAMESPACE.into()),
-            uid: Some(UID.into()),
-            generation: Some(GENERATION),
-            ..Default::default()
-        },
+        metadata: meta(NAME, UID),
         spec,
         status: None,
     }
@@ -61,17 +50,6 @@ fn valid(resource: &BedrockCustomModelDeployment) -> ValidDeployment {
     validation::validate_deployment(resource).expect("a valid spec")
 }
 
-fn condition(type_: &str, status: bool, why: &str) -> Condition {
-    Condition {
-        type_: type_.into(),
-        status: if status { "True" } else { "False" }.into(),
-        reason: why.into(),
-        message: String::new(),
-        observed_generation: Some(GENERATION),
-        last_transition_time: Time(k8s_openapi::jiff::Timestamp::UNIX_EPOCH),
-    }
-}
-
 /// The resource once it holds an Active deployment serving `serving`.
 fn active(
     mut resource: BedrockCustomModelDeployment,
@@ -92,10 +70,7 @@ fn active(
             adopted: false,
         }),
         tags_synced_generation: Some(GENERATION),
-        conditions: vec![
-            condition(conditions::READY, true, reason::ACTIVE),
-            condition(conditions::SYNCED, true, reason::RECONCILED),
-        ],
+        conditions: serving_conditions(reason::ACTIVE),
         ..Default::default()
     });
     resource
@@ -119,23 +94,6 @@ fn remote(
         }),
         creation_time: None,
         last_updated_time: None,
-    }
-}
-
-fn resolved(arn: &str) -> Resolution {
-    Resolution::Resolved {
-        arn: arn.into(),
-        region: Some(REGION.into()),
-    }
-}
-
-fn observe(model: Resolution, deployment: Option<RemoteDeployment>) -> Observation {
-    Observation {
-        model,
-        remote: deployment,
-        tags: None,
-        owner: Liveness::Unknown,
-        cluster: CLUSTER.into(),
     }
 }
 

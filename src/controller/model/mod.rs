@@ -7,16 +7,14 @@ use std::convert::Infallible;
 use k8s_openapi::jiff::Timestamp;
 use kube::ResourceExt;
 use kube::api::Api;
-use kube::runtime::controller::Action;
 use tracing::info;
 
 pub mod plan;
 pub(crate) mod sweep;
 
-use super::apply::{self, Apply, Facts, Seen};
-use super::cleanup::{self, Cleanup};
+use super::apply::{Apply, Facts, Seen};
+use super::cleanup::Cleanup;
 use super::context::Context;
-use super::driver::Stages;
 use super::error::Error;
 use super::holding::Lost;
 use super::index::Stores;
@@ -226,6 +224,11 @@ impl Apply for BedrockCustomModel {
             facts.timing,
         )
     }
+    fn forgotten<B: Bedrock>(&self, ctx: &Context<B>) {
+        if let Some(arn) = self.status.as_ref().and_then(|s| s.model_arn.as_deref()) {
+            ctx.sweep.forget(arn, &sweep::reference(self));
+        }
+    }
     fn reported<B: Bedrock>(
         &self,
         status: &BedrockCustomModelStatus,
@@ -233,27 +236,6 @@ impl Apply for BedrockCustomModel {
         ctx: &Context<B>,
     ) {
         hand_to_sweep(self, status, changed_at, ctx);
-    }
-}
-
-impl<B: Bedrock> Stages<B> for BedrockCustomModel {
-    async fn apply(resource: &Self, ctx: &Context<B>) -> Result<Action, Error> {
-        apply::apply(resource, ctx).await
-    }
-
-    async fn cleanup(resource: &Self, ctx: &Context<B>) -> Result<Action, Error> {
-        cleanup::cleanup(resource, ctx).await
-    }
-
-    fn forget(resource: &Self, ctx: &Context<B>) {
-        ctx.memory.forget(resource);
-        if let Some(arn) = resource
-            .status
-            .as_ref()
-            .and_then(|s| s.model_arn.as_deref())
-        {
-            ctx.sweep.forget(arn, &sweep::reference(resource));
-        }
     }
 }
 

@@ -6,13 +6,11 @@
 use k8s_openapi::jiff::Timestamp;
 use kube::ResourceExt;
 use kube::api::{Api, ListParams};
-use kube::runtime::controller::Action;
 use tracing::info;
 
 use super::apply::{self, Apply, Facts, Seen};
-use super::cleanup::{self, Cleanup};
+use super::cleanup::Cleanup;
 use super::context::Context;
-use super::driver::Stages;
 use super::error::Error;
 use super::guards;
 use super::holding::Lost;
@@ -68,16 +66,6 @@ impl Managed for BedrockProvisionedThroughput {
                 )
             }),
         );
-    }
-}
-
-impl<B: Bedrock> Stages<B> for BedrockProvisionedThroughput {
-    async fn apply(resource: &Self, ctx: &Context<B>) -> Result<Action, Error> {
-        apply::apply(resource, ctx).await
-    }
-
-    async fn cleanup(resource: &Self, ctx: &Context<B>) -> Result<Action, Error> {
-        cleanup::cleanup(resource, ctx).await
     }
 }
 

@@ -4,40 +4,25 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-/// The cluster the operator under test serves.
-const CLUSTER: &str = "cluster-test";
-
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
-use kube::api::ObjectMeta;
-
 use super::*;
 use crate::api::ModelRef;
 use crate::api::conditions::{event, reason};
 use crate::api::throughput::{BedrockProvisionedThroughputSpec, CONFIRM_COMMITMENT_ANNOTATION};
+use crate::controller::fixtures::{
+    CLUSTER, GENERATION, MODEL, NAMESPACE, REGION, V3, V4, condition, meta, observe, resolved,
+    serving_conditions,
+};
 use crate::controller::outcome::Next;
-use crate::controller::ownership::Liveness;
 use crate::controller::scope::NamespaceScope;
 
-const NAMESPACE: &str = "ml";
 const NAME: &str = "pt";
 const UID: &str = "5e1c0a55-4b2e-4c1f-8f5e-2a9b3c4d5e6f";
-const GENERATION: i64 = 2;
-const REGION: &str = "us-east-1";
-const MODEL: &str = "nova-v3";
-const V3: &str = "arn:aws:bedrock:us-east-1:123456789012:custom-model/imported/aaaaaaaaaaaa";
-const V4: &str = "arn:aws:bedrock:us-east-1:123456789012:custom-model/imported/bbbbbbbbbbbb";
 const THROUGHPUT_ARN: &str =
     "arn:aws:bedrock:us-east-1:123456789012:provisioned-model/cccccccccccc";
 
 fn throughput(spec: BedrockProvisionedThroughputSpec) -> BedrockProvisionedThroughput {
     BedrockProvisionedThroughput {
-        metadata: ObjectMeta {
-            name: Some(NAME.into()),
-            namespace: Some(NAMESPACE.into()),
-            uid: Some(UID.into()),
-            generation: Some(GENERATION),
-            ..Default::default()
-        },
+        metadata: meta(NAME, UID),
         spec,
         status: None,
     }
@@ -67,17 +52,6 @@ fn valid(resource: &BedrockProvisionedThroughput) -> ValidThroughput {
     validation::validate_throughput(resource).expect("a valid spec")
 }
 
-fn condition(type_: &str, status: bool, why: &str) -> Condition {
-    Condition {
-        type_: type_.into(),
-        status: if status { "True" } else { "False" }.into(),
-        reason: why.into(),
-        message: String::new(),
-        observed_generation: Some(GENERATION),
-        last_transition_time: Time(Timestamp::UNIX_EPOCH),
-    }
-}
-
 /// The resource once it holds an InService throughput serving `serving`.
 fn in_service(
     mut resource: BedrockProvisionedThroughput,
@@ -100,10 +74,7 @@ fn in_service(
             adopted: false,
         }),
         tags_synced_generation: Some(GENERATION),
-        conditions: vec![
-            condition(conditions::READY, true, reason::IN_SERVICE),
-            condition(conditions::SYNCED, true, reason::RECONCILED),
-        ],
+        conditions: serving_conditions(reason::IN_SERVICE),
         ..Default::default()
     });
     resource
@@ -122,23 +93,6 @@ fn remote(state: ThroughputState, serving: &str) -> RemoteThroughput {
         commitment_expiration_time: None,
         creation_time: None,
         last_modified_time: None,
-    }
-}
-
-fn resolved(arn: &str) -> Resolution {
-    Resolution::Resolved {
-        arn: arn.into(),
-        region: Some(REGION.into()),
-    }
-}
-
-fn observe(model: Resolution, throughput: Option<RemoteThroughput>) -> Observation {
-    Observation {
-        model,
-        remote: throughput,
-        tags: None,
-        owner: Liveness::Unknown,
-        cluster: CLUSTER.into(),
     }
 }
 

@@ -11,8 +11,7 @@ use crate::controller::outcome::{self, Next, Note, Timing};
 
 use super::Deployment;
 use super::{
-    Action, Plan, Rollout, created_with, current_conditions, desired_tags, immutable_changes,
-    unresolved,
+    Action, Plan, Rollout, created_with, current_conditions, immutable_changes, unresolved,
 };
 use crate::controller::held;
 
@@ -234,18 +233,14 @@ pub(super) fn plan_existing(
                     }
                 }
                 Some(_) => {
-                    let mut actions = Vec::new();
-                    if let Some(remote_tags) = &observation.tags {
-                        let calls = outcome::tag_calls(
-                            &found.arn,
-                            &desired_tags(resource, &observation.cluster),
-                            remote_tags,
-                            &status.managed_tag_keys,
-                        );
-                        actions.extend(calls.into_iter().map(Action::from));
-                        status.managed_tag_keys = resource.spec.tags.keys().cloned().collect();
-                        status.tags_synced_generation = resource.metadata.generation;
-                    }
+                    let actions = held::sync_tags(
+                        &mut status,
+                        &found.arn,
+                        &resource.spec.tags,
+                        &resource.metadata,
+                        observation.tags.as_ref(),
+                        &observation.cluster,
+                    );
                     let events = if previous.update_status == Some(UpdateStatus::Updating)
                         && status.update_status == Some(UpdateStatus::UpdateCompleted)
                     {

@@ -51,19 +51,14 @@ pub(super) fn plan_existing(
             held::failed(resource, status, model, failure, &changed, &FAILURE)
         }
         ModelState::Active => {
-            let arn = model.arn.clone();
-            let mut actions = Vec::new();
-            if let Some(remote_tags) = &observation.tags {
-                let calls = outcome::tag_calls(
-                    &arn,
-                    &desired_tags(resource, &observation.cluster),
-                    remote_tags,
-                    &status.managed_tag_keys,
-                );
-                actions.extend(calls.into_iter().map(Action::from));
-                status.managed_tag_keys = resource.spec.tags.keys().cloned().collect();
-                status.tags_synced_generation = resource.metadata.generation;
-            }
+            let actions = held::sync_tags(
+                &mut status,
+                &model.arn,
+                &resource.spec.tags,
+                &resource.metadata,
+                observation.tags.as_ref(),
+                &observation.cluster,
+            );
             let message = format!("Bedrock model {name} is Active");
             let events = if previous_state != Some(ModelStatus::Active) {
                 vec![Note::normal(reason::ACTIVE, "Create", message.clone())]

@@ -15,8 +15,8 @@ use crate::controller::outcome::{self, Next, Note, Timing};
 use super::Throughput;
 use super::purchase::creating_message;
 use super::{
-    Action, Observation, Plan, created_with, current_conditions, desired_tags, immutable_changes,
-    same_model, unresolved,
+    Action, Observation, Plan, created_with, current_conditions, immutable_changes, same_model,
+    unresolved,
 };
 use crate::controller::held;
 
@@ -263,18 +263,14 @@ pub(super) fn plan_in_service(
             next: Next::Soon,
         };
     }
-    let mut actions = Vec::new();
-    if let Some(remote_tags) = &observation.tags {
-        let calls = outcome::tag_calls(
-            &found.arn,
-            &desired_tags(resource, &observation.cluster),
-            remote_tags,
-            &status.managed_tag_keys,
-        );
-        actions.extend(calls.into_iter().map(Action::from));
-        status.managed_tag_keys = resource.spec.tags.keys().cloned().collect();
-        status.tags_synced_generation = resource.metadata.generation;
-    }
+    let actions = held::sync_tags(
+        &mut status,
+        &found.arn,
+        &resource.spec.tags,
+        &resource.metadata,
+        observation.tags.as_ref(),
+        &observation.cluster,
+    );
     let events = if previous.throughput_status == Some(ThroughputStatus::Updating) {
         vec![Note::normal(
             event::UPDATED,

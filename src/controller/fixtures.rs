@@ -1,0 +1,71 @@
+//! What the plan tests of every kind build their cases from: one cluster, namespace,
+//! generation and region, the model versions a serving resource names, and the builders of
+//! metadata, conditions and observations.
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
+use kube::api::ObjectMeta;
+
+use super::ownership::Liveness;
+use super::reference::{Observation, Resolution};
+use crate::api::conditions::{self, reason};
+
+/// The cluster the operator under test serves.
+pub const CLUSTER: &str = "cluster-test";
+pub const NAMESPACE: &str = "ml";
+/// The generation of every resource under test, and of its conditions.
+pub const GENERATION: i64 = 2;
+pub const REGION: &str = "us-east-1";
+/// The BedrockCustomModel a serving resource references, and two versions of its model.
+pub const MODEL: &str = "nova-v3";
+pub const V3: &str = "arn:aws:bedrock:us-east-1:123456789012:custom-model/imported/aaaaaaaaaaaa";
+pub const V4: &str = "arn:aws:bedrock:us-east-1:123456789012:custom-model/imported/bbbbbbbbbbbb";
+
+/// The metadata of resource `name` (UID `uid`) in [`NAMESPACE`] at [`GENERATION`].
+pub fn meta(name: &str, uid: &str) -> ObjectMeta {
+    ObjectMeta {
+        name: Some(name.into()),
+        namespace: Some(NAMESPACE.into()),
+        uid: Some(uid.into()),
+        generation: Some(GENERATION),
+        ..Default::default()
+    }
+}
+
+/// A condition as the status carries it.
+pub fn condition(type_: &str, status: bool, why: &str) -> Condition {
+    Condition {
+        type_: type_.into(),
+        status: if status { "True" } else { "False" }.into(),
+        reason: why.into(),
+        message: String::new(),
+        observed_generation: Some(GENERATION),
+        last_transition_time: Time(k8s_openapi::jiff::Timestamp::UNIX_EPOCH),
+    }
+}
+
+/// The conditions of a resource that serves: Ready for `ready_reason`, Synced.
+pub fn serving_conditions(ready_reason: &str) -> Vec<Condition> {
+    vec![
+        condition(conditions::READY, true, ready_reason),
+        condition(conditions::SYNCED, true, reason::RECONCILED),
+    ]
+}
+
+/// A model resolved to `arn` in [`REGION`].
+pub fn resolved(arn: &str) -> Resolution {
+    Resolution::Resolved {
+        arn: arn.into(),
+        region: Some(REGION.into()),
+    }
+}
+
+/// What a serving kind's observe step saw: the model, the object, no tags.
+pub fn observe<R>(model: Resolution, remote: Option<R>) -> Observation<R> {
+    Observation {
+        model,
+        remote,
+        tags: None,
+        owner: Liveness::Unknown,
+        cluster: CLUSTER.into(),
+    }
+}
