@@ -411,3 +411,26 @@ pub fn sync_tags<S: HeldStatus, C, U>(
     status.set_tags_synced_generation(meta.generation);
     calls.into_iter().map(super::call::Call::from).collect()
 }
+
+/// The plan of a create: the one call (which carries the tags), the status in `region` with
+/// the spec's tag keys (`spec`) managed, Creating with `message`, and a Creating event after
+/// `events`.
+pub fn create<S: HeldStatus, C, U>(
+    mut status: S,
+    region: &str,
+    spec: &BTreeMap<String, String>,
+    request: C,
+    message: String,
+    mut events: Vec<Note>,
+) -> Plan<S, super::call::Call<C, U>> {
+    status.set_region(region);
+    status.set_managed_tag_keys(spec.keys().cloned().collect());
+    events.push(Note::normal(reason::CREATING, "Create", message.clone()));
+    Plan {
+        actions: vec![super::call::Call::Create(request)],
+        status,
+        conditions: outcome::creating(message),
+        events,
+        next: Next::Soon,
+    }
+}

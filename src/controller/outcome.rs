@@ -182,6 +182,15 @@ pub fn replacement_cause(retry: bool, changed: &[&str]) -> Option<String> {
     retry.then(|| format!("the {RETRY_ANNOTATION} annotation asks for a new attempt"))
 }
 
+/// The conditions of an object on its way: Ready False (Creating) and Synced True, both
+/// saying `message`.
+pub fn creating(message: String) -> Vec<Desired> {
+    vec![
+        Desired::new(conditions::READY, false, reason::CREATING, message.clone()),
+        Desired::new(conditions::SYNCED, true, reason::RECONCILED, message),
+    ]
+}
+
 /// The plan that replaces a Failed Bedrock object: `delete` it now, create anew on the next
 /// reconcile. Ready False (Creating), Synced True, a Replacing event.
 pub fn replacing<S, A>(status: S, delete: A, noun: &str, name: &str, cause: &str) -> Plan<S, A> {
@@ -189,15 +198,7 @@ pub fn replacing<S, A>(status: S, delete: A, noun: &str, name: &str, cause: &str
     Plan {
         actions: vec![delete],
         status,
-        conditions: vec![
-            Desired::new(conditions::READY, false, reason::CREATING, message.clone()),
-            Desired::new(
-                conditions::SYNCED,
-                true,
-                reason::RECONCILED,
-                message.clone(),
-            ),
-        ],
+        conditions: creating(message.clone()),
         events: vec![Note::normal(event::REPLACING, "Replace", message)],
         next: Next::Soon,
     }

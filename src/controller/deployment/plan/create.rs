@@ -3,7 +3,6 @@
 
 use std::time::Duration;
 
-use crate::api::conditions::{self, Desired, reason};
 use crate::api::deployment::{
     BedrockCustomModelDeployment, BedrockCustomModelDeploymentStatus, DeploymentStatus,
     ValidDeployment,
@@ -14,7 +13,7 @@ use crate::controller::outcome::{self, Next, Note, Timing};
 use crate::controller::reference;
 
 use super::Deployment;
-use super::{Action, Plan, created_with, current_conditions, desired_tags};
+use super::{Plan, created_with, current_conditions, desired_tags};
 use crate::controller::held;
 
 /// The deterministic idempotency token of a CreateCustomModelDeployment: the same resource
@@ -66,8 +65,8 @@ pub fn create_request(
 /// No deployment yet: create it once the model is resolved; until then wait, with no call.
 pub(super) fn plan_create(
     given: &Deployment<'_>,
-    mut status: BedrockCustomModelDeploymentStatus,
-    mut events: Vec<Note>,
+    status: BedrockCustomModelDeploymentStatus,
+    events: Vec<Note>,
 ) -> Plan {
     let held::Given {
         resource,
@@ -88,23 +87,18 @@ pub(super) fn plan_create(
         status.recreations,
         &observation.cluster,
     );
-    status.region = Some(region.to_string());
-    status.managed_tag_keys = resource.spec.tags.keys().cloned().collect();
     let message = format!(
         "creating Bedrock deployment {} of model {model_arn}",
         request.name
     );
-    events.push(Note::normal(reason::CREATING, "Create", message.clone()));
-    Plan {
-        actions: vec![Action::Create(request)],
+    held::create(
         status,
-        conditions: vec![
-            Desired::new(conditions::READY, false, reason::CREATING, message.clone()),
-            Desired::new(conditions::SYNCED, true, reason::RECONCILED, message),
-        ],
+        region,
+        &resource.spec.tags,
+        request,
+        message,
         events,
-        next: Next::Soon,
-    }
+    )
 }
 
 /// The status once Create has returned `arn`.
@@ -121,10 +115,7 @@ pub fn after_create(
     plan.status.deployment_status = Some(DeploymentStatus::Creating);
     // What the polls of a Creating deployment will say, so that they write nothing.
     let message = format!("Bedrock is creating deployment {}", valid.deployment_name);
-    plan.conditions = vec![
-        Desired::new(conditions::READY, false, reason::CREATING, message.clone()),
-        Desired::new(conditions::SYNCED, true, reason::RECONCILED, message),
-    ];
+    plan.conditions = outcome::creating(message);
     plan.status.model_arn = Some(model_arn.to_string());
     plan.status.created_with = Some(created_with(valid, region));
     // The create carried spec.tags.

@@ -60,8 +60,8 @@ pub fn create_request(
 
 pub(super) fn plan_create(
     given: &Model<'_>,
-    mut status: BedrockCustomModelStatus,
-    mut events: Vec<Note>,
+    status: BedrockCustomModelStatus,
+    events: Vec<Note>,
 ) -> Plan {
     let held::Given {
         resource,
@@ -72,20 +72,15 @@ pub(super) fn plan_create(
     } = *given;
     let cluster = &observation.cluster;
     let request = create_request(resource, valid, region, status.recreations, cluster);
-    status.region = Some(region.to_string());
-    status.managed_tag_keys = resource.spec.tags.keys().cloned().collect();
     let message = format!("creating Bedrock model {}", request.model_name);
-    events.push(Note::normal(reason::CREATING, "Create", message.clone()));
-    Plan {
-        actions: vec![Action::Create(request)],
+    held::create(
         status,
-        conditions: vec![
-            Desired::new(conditions::READY, false, reason::CREATING, message.clone()),
-            Desired::new(conditions::SYNCED, true, reason::RECONCILED, message),
-        ],
+        region,
+        &resource.spec.tags,
+        request,
+        message,
         events,
-        next: Next::Soon,
-    }
+    )
 }
 
 /// The status and conditions once Create has returned `arn`.

@@ -82,10 +82,7 @@ pub(super) fn plan_existing(
             Plan {
                 actions: Vec::new(),
                 status,
-                conditions: vec![
-                    Desired::new(conditions::READY, false, reason::CREATING, message.clone()),
-                    Desired::new(conditions::SYNCED, true, reason::RECONCILED, message),
-                ],
+                conditions: outcome::creating(message),
                 events: Vec::new(),
                 next: Next::Poll(creating_poll(timing, elapsed, observation.swept)),
             }

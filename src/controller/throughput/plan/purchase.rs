@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use crate::api::RETRY_ANNOTATION;
-use crate::api::conditions::{self, Desired, reason};
+use crate::api::conditions::reason;
 use crate::api::throughput::{
     BedrockProvisionedThroughput, BedrockProvisionedThroughputStatus, CommitmentDuration,
     ThroughputStatus, ValidThroughput,
@@ -16,7 +16,7 @@ use crate::controller::outcome::{self, Next, Note, Timing};
 use crate::controller::reference;
 
 use super::Throughput;
-use super::{Action, HeldStatus, Plan, created_with, current_conditions, desired_tags};
+use super::{HeldStatus, Plan, created_with, current_conditions, desired_tags};
 use crate::controller::held;
 
 /// The deterministic idempotency token of a CreateProvisionedModelThroughput: the same
@@ -130,7 +130,7 @@ pub(super) fn plan_missing(
 pub(super) fn plan_create(
     given: &Throughput<'_>,
     mut status: BedrockProvisionedThroughputStatus,
-    mut events: Vec<Note>,
+    events: Vec<Note>,
 ) -> Plan {
     let held::Given {
         resource,
@@ -151,9 +151,7 @@ pub(super) fn plan_create(
         status.recreations,
         &observation.cluster,
     );
-    status.region = Some(region.to_string());
     status.provisioned_model_name = Some(valid.name.clone());
-    status.managed_tag_keys = resource.spec.tags.keys().cloned().collect();
     let term = match valid.commitment {
         Some(term) => format!(" with a {term} commitment"),
         None => " without commitment".to_string(),
@@ -162,17 +160,14 @@ pub(super) fn plan_create(
         "buying provisioned throughput {} of {} model units of {model_id}{term}",
         request.name, request.model_units
     );
-    events.push(Note::normal(reason::CREATING, "Create", message.clone()));
-    Plan {
-        actions: vec![Action::Create(request)],
+    held::create(
         status,
-        conditions: vec![
-            Desired::new(conditions::READY, false, reason::CREATING, message.clone()),
-            Desired::new(conditions::SYNCED, true, reason::RECONCILED, message),
-        ],
+        region,
+        &resource.spec.tags,
+        request,
+        message,
         events,
-        next: Next::Soon,
-    }
+    )
 }
 
 /// The status once Create has returned `arn`: what the polls of a Creating throughput will
@@ -189,10 +184,7 @@ pub fn after_create(
     plan.status.provisioned_model_arn = Some(arn);
     plan.status.throughput_status = Some(ThroughputStatus::Creating);
     let message = creating_message(&valid.name);
-    plan.conditions = vec![
-        Desired::new(conditions::READY, false, reason::CREATING, message.clone()),
-        Desired::new(conditions::SYNCED, true, reason::RECONCILED, message),
-    ];
+    plan.conditions = outcome::creating(message);
     plan.status.desired_model_arn = Some(model_id.to_string());
     // What the polls of the Creating throughput will report, so that they write nothing (a
     // foundation model ID comes back as its ARN; a commitment's end is Bedrock's to say).
