@@ -434,3 +434,183 @@ pub fn create<S: HeldStatus, C, U>(
         next: Next::Soon,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! The shared pieces on one kind's table (the deployment's); every kind's plan tests cover
+    //! them again through its own branches.
+
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::api::RETRY_ANNOTATION;
+    use crate::api::deployment::{
+        BedrockCustomModelDeployment, BedrockCustomModelDeploymentStatus, DeploymentCreatedWith,
+        DeploymentStatus,
+    };
+    use crate::bedrock::{DeploymentState, RemoteDeployment};
+    use crate::controller::call::Call;
+    use crate::controller::fixtures::{GENERATION, REGION, V3, meta};
+
+    const ARN: &str = "arn:aws:bedrock:us-east-1:123456789012:custom-model-deployment/held";
+
+    type Status = BedrockCustomModelDeploymentStatus;
+
+    fn created(name: &str) -> DeploymentCreatedWith {
+        DeploymentCreatedWith {
+            model_deployment_name: name.into(),
+            description: None,
+            region: REGION.into(),
+            adopted: false,
+        }
+    }
+
+    fn holding(state: DeploymentStatus) -> Status {
+        Status {
+            deployment_arn: Some(ARN.into()),
+            deployment_status: Some(state),
+            model_arn: Some(V3.into()),
+            failure_message: Some("quota".into()),
+            region: Some(REGION.into()),
+            created_with: Some(created("chat")),
+            ..Default::default()
+        }
+    }
+
+    fn resource(status: Option<Status>, retry: Option<&str>) -> BedrockCustomModelDeployment {
+        let mut metadata = meta("chat", "uid-1");
+        metadata.annotations = retry.map(|v| BTreeMap::from([(RETRY_ANNOTATION.into(), v.into())]));
+        BedrockCustomModelDeployment {
+            metadata,
+            spec: Default::default(),
+            status,
+        }
+    }
+
+    fn failed_remote() -> RemoteDeployment {
+        RemoteDeployment {
+            arn: ARN.into(),
+            name: "chat".into(),
+            model_arn: V3.into(),
+            description: None,
+            state: DeploymentState::Failed,
+            failure_message: Some("no capacity.".into()),
+            update: None,
+            creation_time: None,
+            last_updated_time: None,
+        }
+    }
+
+    const WORDS: Failure = Failure {
+        event: "DeploymentFailed",
+        message: |name, failure| format!("{name} failed: {failure}"),
+    };
+
+    #[test]
+    fn the_table_forgets_the_object_and_keeps_what_it_was_created_with() {
+        let mut status = holding(DeploymentStatus::Failed);
+        assert!(status.failed());
+        assert_eq!(status.held_arn(), Some(ARN));
+        status.clear();
+        assert_eq!(status.held_arn(), None);
+        assert!(!status.failed());
+        assert_eq!(status.model_arn, None);
+        assert_eq!(status.failure_message, None);
+        assert_eq!(status.created_with, Some(created("chat")));
+        status.hold("arn:other", "eu-west-1");
+        assert_eq!(status.deployment_arn.as_deref(), Some("arn:other"));
+        assert_eq!(status.region.as_deref(), Some("eu-west-1"));
+    }
+
+    #[test]
+    fn a_failed_object_stays_failed_and_is_announced_once() {
+        for (name, before, announced) in [
+            ("just failed", DeploymentStatus::Creating, true),
+            ("failed before", DeploymentStatus::Failed, false),
+        ] {
+            let resource = resource(Some(holding(before)), None);
+            let status = holding(DeploymentStatus::Failed);
+            let plan: KindPlan<BedrockCustomModelDeployment> = failed(
+                &resource,
+                status,
+                &failed_remote(),
+                Some("no capacity."),
+                &[],
+                &WORDS,
+            );
+            assert!(plan.actions.is_empty(), "{name}: no call");
+            assert_eq!(plan.status.held_arn(), Some(ARN), "{name}: still held");
+            assert_eq!(
+                plan.conditions[0].message, "chat failed: no capacity",
+                "{name}"
+            );
+            assert_eq!(plan.events.len(), usize::from(announced), "{name}");
+        }
+    }
+
+    #[test]
+    fn a_failed_object_is_replaced_on_a_new_retry_or_a_changed_fixed_field() {
+        for (name, retry, changed, handled) in [
+            ("a new retry value", Some("1"), vec![], Some("1")),
+            (
+                "a changed fixed field",
+                None,
+                vec!["modelDeploymentName"],
+                None,
+            ),
+        ] {
+            let resource = resource(Some(holding(DeploymentStatus::Failed)), retry);
+            let status = holding(DeploymentStatus::Failed);
+            let plan: KindPlan<BedrockCustomModelDeployment> =
+                failed(&resource, status, &failed_remote(), None, &changed, &WORDS);
+            assert_eq!(
+                plan.actions,
+                vec![Call::Delete { arn: ARN.into() }],
+                "{name}: the failed object is deleted"
+            );
+            assert_eq!(plan.status.held_arn(), None, "{name}: and forgotten");
+            assert_eq!(plan.status.recreations, 1, "{name}: a new token next");
+            assert_eq!(plan.status.retry_handled.as_deref(), handled, "{name}");
+        }
+    }
+
+    #[test]
+    fn a_fixed_field_may_change_only_while_nothing_live_is_held() {
+        let changes = |_: &DeploymentCreatedWith, _: &DeploymentCreatedWith| vec!["region"];
+        let words = |fields: &str, _: &DeploymentCreatedWith| format!("{fields} is fixed");
+        for (name, status, refused) in [
+            ("nothing held", Status::default(), false),
+            ("a failed object", holding(DeploymentStatus::Failed), false),
+            ("a live object", holding(DeploymentStatus::Active), true),
+        ] {
+            let resource = resource(Some(status.clone()), None);
+            let plan: Option<KindPlan<BedrockCustomModelDeployment>> =
+                immutable_changed(&resource, status, &created("chat"), changes, words);
+            assert_eq!(plan.is_some(), refused, "{name}");
+            if let Some(plan) = plan {
+                assert_eq!(plan.conditions[0].reason, reason::IMMUTABLE_FIELD_CHANGED);
+                assert_eq!(plan.conditions[0].message, "spec.region is fixed");
+                assert!(plan.actions.is_empty(), "{name}: no call");
+            }
+        }
+    }
+
+    #[test]
+    fn tags_are_synced_only_when_they_were_read() {
+        let spec = BTreeMap::from([("team".to_string(), "ml".to_string())]);
+        let meta = meta("chat", "uid-1");
+        let mut status = holding(DeploymentStatus::Active);
+        let calls: Vec<Call<(), ()>> = sync_tags(&mut status, ARN, &spec, &meta, None, "c");
+        assert!(calls.is_empty());
+        assert_eq!(status.tags_synced_generation, None, "nothing recorded");
+
+        let calls: Vec<Call<(), ()>> =
+            sync_tags(&mut status, ARN, &spec, &meta, Some(&BTreeMap::new()), "c");
+        assert!(
+            matches!(&calls[..], [Call::Tag { arn, tags }] if arn == ARN && tags.get("team").is_some()),
+            "{calls:?}"
+        );
+        assert_eq!(status.managed_tag_keys, vec!["team".to_string()]);
+        assert_eq!(status.tags_synced_generation, Some(GENERATION));
+    }
+}
