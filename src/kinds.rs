@@ -39,9 +39,38 @@ pub const TAG_OPERATIONS: &[Operation] = &[
     Operation::UntagResource,
 ];
 
+/// The one list of kinds, in the order their CRDs are installed: `for_each_kind!(m)` is
+/// `m!(BedrockCustomModel, BedrockCustomModelDeployment, BedrockProvisionedThroughput)`.
+/// [`KINDS`] (the CRDs, the metrics' labels, RBAC, IAM and Argo CD checks) and the
+/// controllers' wiring (`controller::run`: caches, controllers, the watches between kinds,
+/// the model's users) both come from it.
+#[macro_export]
+macro_rules! for_each_kind {
+    ($m:ident) => {
+        $m!(
+            $crate::api::BedrockCustomModel,
+            $crate::api::BedrockCustomModelDeployment,
+            $crate::api::BedrockProvisionedThroughput
+        )
+    };
+}
+
+/// What the registry says of a kind's type.
+pub trait Registered {
+    const KIND: Kind;
+}
+
+macro_rules! kinds {
+    ($($kind:ty),+) => {
+        [$(<$kind as Registered>::KIND),+]
+    };
+}
+
 /// Every kind, in the order its CRD is installed.
-pub const KINDS: &[Kind] = &[
-    Kind {
+pub const KINDS: &[Kind] = &for_each_kind!(kinds);
+
+impl Registered for BedrockCustomModel {
+    const KIND: Kind = Kind {
         label: KindLabel::BedrockCustomModel,
         plural: "bedrockcustommodels",
         source: "src/api/model.rs",
@@ -53,8 +82,11 @@ pub const KINDS: &[Kind] = &[
             Operation::DeleteCustomModel,
         ],
         serves_model: false,
-    },
-    Kind {
+    };
+}
+
+impl Registered for BedrockCustomModelDeployment {
+    const KIND: Kind = Kind {
         label: KindLabel::BedrockCustomModelDeployment,
         plural: "bedrockcustommodeldeployments",
         source: "src/api/deployment.rs",
@@ -67,8 +99,11 @@ pub const KINDS: &[Kind] = &[
             Operation::DeleteCustomModelDeployment,
         ],
         serves_model: true,
-    },
-    Kind {
+    };
+}
+
+impl Registered for BedrockProvisionedThroughput {
+    const KIND: Kind = Kind {
         label: KindLabel::BedrockProvisionedThroughput,
         plural: "bedrockprovisionedthroughputs",
         source: "src/api/throughput.rs",
@@ -80,13 +115,13 @@ pub const KINDS: &[Kind] = &[
             Operation::DeleteProvisionedModelThroughput,
         ],
         serves_model: true,
-    },
-];
+    };
+}
 
 impl Kind {
     /// The Kubernetes kind: "BedrockCustomModel".
     pub fn name(&self) -> String {
-        format!("{:?}", self.label)
+        self.label.name().to_string()
     }
 
     /// The CRD's name: `<plural>.<group>`.

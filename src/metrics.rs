@@ -26,6 +26,17 @@ pub enum KindLabel {
     BedrockProvisionedThroughput,
 }
 
+impl KindLabel {
+    /// The Kubernetes kind: "BedrockCustomModel".
+    pub fn name(self) -> &'static str {
+        match self {
+            KindLabel::BedrockCustomModel => "BedrockCustomModel",
+            KindLabel::BedrockCustomModelDeployment => "BedrockCustomModelDeployment",
+            KindLabel::BedrockProvisionedThroughput => "BedrockProvisionedThroughput",
+        }
+    }
+}
+
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct OutcomeLabels {
     /// The resource kind reconciled.

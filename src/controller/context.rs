@@ -3,16 +3,23 @@
 
 use std::sync::Arc;
 
+use futures::future::BoxFuture;
+use futures::stream::BoxStream;
 use kube::Client;
+use kube::core::error_boundary::DeserializeGuard;
 use kube::runtime::events::{Recorder, Reporter};
+use kube::runtime::reflector::ObjectRef;
 
+use super::error::Error;
 use super::guards::Guards;
 use super::index::Index;
 use super::memory::Memory;
 use super::outcome::Timing;
+use super::ownership::OwnerRef;
 use super::scope::NamespaceScope;
 use super::settings::Settings;
 use super::{locks, sweep};
+use crate::api::BedrockCustomModel;
 use crate::bedrock::Bedrock;
 use crate::metrics::Metrics;
 
@@ -41,6 +48,29 @@ pub struct Context<B> {
     pub(crate) memory: Memory,
     /// One ListCustomModels per region for every Creating model.
     pub(crate) sweep: sweep::Sweep,
+    /// The kinds that serve a model, as the model's controller sees them.
+    pub(crate) serving: Vec<Arc<dyn ServingKind<B>>>,
+}
+
+/// A kind that serves a model, its type erased: what the model's controller needs of it.
+pub trait ServingKind<B: Bedrock>: Send + Sync {
+    /// The resources of the kind that still use `model`: its Kubernetes kind, and each user
+    /// found in the cache, then read again through the API server (the cache may still hold
+    /// one that was just deleted).
+    fn users<'a>(
+        &'a self,
+        model: &'a BedrockCustomModel,
+        ctx: &'a Context<B>,
+    ) -> BoxFuture<'a, Result<(&'static str, Vec<OwnerRef>), Error>>;
+
+    /// The models being deleted that a resource of the kind in `namespace` holds up, each time
+    /// one changes or goes: their deletion waits for it.
+    fn waiting_models(
+        &self,
+        client: &Client,
+        namespace: &Option<String>,
+        ctx: Arc<Context<B>>,
+    ) -> BoxStream<'static, ObjectRef<DeserializeGuard<BedrockCustomModel>>>;
 }
 
 impl<B: Bedrock> Context<B> {
@@ -50,6 +80,7 @@ impl<B: Bedrock> Context<B> {
         settings: &Settings,
         metrics: Arc<Metrics>,
         index: Index,
+        serving: Vec<Arc<dyn ServingKind<B>>>,
     ) -> Self {
         let reporter = Reporter {
             controller: "bedrock-operator".into(),
@@ -73,6 +104,7 @@ impl<B: Bedrock> Context<B> {
                 settings.timing.sweep_interval,
                 settings.timing.sweep_fallback,
             ),
+            serving,
         }
     }
 }

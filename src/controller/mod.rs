@@ -5,24 +5,18 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::{FutureExt, StreamExt};
+use kube::Client;
 use kube::api::Api;
-use kube::core::PartialObjectMeta;
 use kube::core::error_boundary::DeserializeGuard;
-use kube::runtime::controller::{Config as ControllerConfig, Controller};
-use kube::runtime::reflector::{self, ObjectRef, Store};
+use kube::runtime::controller::Config as ControllerConfig;
+use kube::runtime::reflector::{self, Store};
 use kube::runtime::utils::PredicateConfig;
 use kube::runtime::{WatchStreamExt, watcher};
-use kube::{Client, ResourceExt};
 use tracing::{error, info};
 
-use crate::api::BedrockCustomModel;
-use crate::api::deployment::BedrockCustomModelDeployment;
-use crate::api::throughput::BedrockProvisionedThroughput;
 use crate::bedrock::Bedrock;
 use crate::metrics::Metrics;
 use crate::server::Health;
-use reference::Serves;
 
 mod apply;
 mod call;
@@ -31,8 +25,6 @@ mod context;
 mod deployment;
 mod driver;
 mod error;
-#[cfg(test)]
-mod fixtures;
 pub mod guards;
 mod held;
 mod holding;
@@ -45,6 +37,7 @@ mod model;
 mod reference;
 mod serving;
 mod throughput;
+mod wiring;
 pub use model::plan;
 use model::sweep;
 pub mod outcome;
@@ -76,17 +69,6 @@ where
             .iter()
             .map(|ns| (Some(ns.clone()), Api::namespaced(client.clone(), ns)))
             .collect()
-    }
-}
-
-/// An API of one watched namespace, or of all.
-fn scoped<K>(client: &Client, namespace: &Option<String>) -> Api<K>
-where
-    K: kube::Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>,
-{
-    match namespace {
-        Some(ns) => Api::namespaced(client.clone(), ns),
-        None => Api::all(client.clone()),
     }
 }
 
@@ -138,44 +120,6 @@ impl<K: Managed> Ready for Store<DeserializeGuard<K>> {
     }
 }
 
-/// The models being deleted that a serving resource (as it is now, or as it was when it went)
-/// may hold up: their deletion waits for it, so they are looked at again when it changes or goes.
-fn models_waiting_for<K: Serves, B: Bedrock>(
-    ctx: &Context<B>,
-    user: &K,
-) -> Vec<ObjectRef<DeserializeGuard<BedrockCustomModel>>> {
-    // Any namespace: a user may name another namespace's model by ARN.
-    let one = std::slice::from_ref(user);
-    ctx.index
-        .models
-        .filter(|model| {
-            model.metadata.deletion_timestamp.is_some() && !reference::users(model, one).is_empty()
-        })
-        .iter()
-        .map(|model| {
-            ObjectRef::new(&model.name_any()).within(&model.namespace().unwrap_or_default())
-        })
-        .collect()
-}
-
-/// The resources of one serving kind whose spec.modelRef names the model: looked at again
-/// when it changes.
-fn referrers_of<K: Managed + Serves>(
-    cache: &index::Stores<K>,
-    model: &PartialObjectMeta<BedrockCustomModel>,
-) -> Vec<ObjectRef<DeserializeGuard<K>>> {
-    let namespace = model.namespace().unwrap_or_default();
-    let name = model.name_any();
-    cache
-        .filter(|r| {
-            r.meta().namespace.as_deref() == Some(namespace.as_str())
-                && r.model_ref() == Some(name.as_str())
-        })
-        .iter()
-        .map(|r| ObjectRef::new(&r.name_any()).within(&namespace))
-        .collect()
-}
-
 /// Resolves once `stop` turns true: the controllers' graceful shutdown.
 fn shutdown(
     stop: &tokio::sync::watch::Receiver<bool>,
@@ -183,51 +127,6 @@ fn shutdown(
     let mut stop = stop.clone();
     async move {
         let _ = stop.wait_for(|stop| *stop).await;
-    }
-}
-
-/// What the controllers of the kinds that serve a model share.
-struct ServedBy<'a, B: Bedrock> {
-    client: &'a Client,
-    ctx: &'a Arc<Context<B>>,
-    config: &'a ControllerConfig,
-    stop: &'a tokio::sync::watch::Receiver<bool>,
-}
-
-impl<B: Bedrock> ServedBy<'_, B> {
-    /// The controller of serving kind `K` in one watched namespace: its own objects, and each
-    /// model that changes (becomes Ready, fails, goes) mapped to the resources referencing it.
-    fn controller<K>(
-        &self,
-        namespace: Option<String>,
-        api: Api<DeserializeGuard<K>>,
-        (reader, writer): (
-            Store<DeserializeGuard<K>>,
-            reflector::store::Writer<DeserializeGuard<K>>,
-        ),
-        cache: fn(&index::Index) -> &index::Stores<K>,
-    ) -> futures::future::BoxFuture<'static, ()>
-    where
-        K: Serves + apply::Apply,
-    {
-        let models: Api<PartialObjectMeta<BedrockCustomModel>> = scoped(self.client, &namespace);
-        let referrers = self.ctx.clone();
-        Controller::for_stream(trigger_stream(api, writer), reader)
-            .with_config(self.config.clone())
-            .watches_stream(
-                watcher(models, driver::watcher_config())
-                    .default_backoff()
-                    .touched_objects(),
-                move |model| referrers_of(cache(&referrers.index), &model),
-            )
-            .graceful_shutdown_on(shutdown(self.stop))
-            .run(
-                driver::reconcile::<K, B>,
-                driver::error_policy::<K, B>,
-                self.ctx.clone(),
-            )
-            .for_each(log_result)
-            .boxed()
     }
 }
 
@@ -251,7 +150,8 @@ fn log_result<T>(
 }
 
 /// Runs the controllers until `stop` turns true, then lets in-flight reconciles finish.
-/// `health` turns ready once every watched namespace's caches have synced.
+/// `health` turns ready once every watched namespace's caches have synced. The kinds and how
+/// they watch each other come from the registry ([`crate::for_each_kind!`], [`wiring::Wired`]).
 pub async fn run<B: Bedrock>(
     client: Client,
     bedrock: B,
@@ -261,88 +161,37 @@ pub async fn run<B: Bedrock>(
     stop: tokio::sync::watch::Receiver<bool>,
 ) {
     info!(namespaces = ?settings.namespaces, concurrency = settings.concurrency, region = %settings.default_region, "starting controllers");
-    let model_apis = apis::<DeserializeGuard<BedrockCustomModel>>(&client, &settings.namespaces);
-    let deployment_apis =
-        apis::<DeserializeGuard<BedrockCustomModelDeployment>>(&client, &settings.namespaces);
-    let throughput_apis =
-        apis::<DeserializeGuard<BedrockProvisionedThroughput>>(&client, &settings.namespaces);
-    // The stores exist before the controllers, so that the shared index (which one kind reads
+    // The caches exist before the controllers, so that the shared index (which one kind reads
     // to find the resources that reference another) holds them from the first reconcile on.
-    let model_stores: Vec<_> = model_apis.iter().map(|_| reflector::store()).collect();
-    let deployment_stores: Vec<_> = deployment_apis.iter().map(|_| reflector::store()).collect();
-    let throughput_stores: Vec<_> = throughput_apis.iter().map(|_| reflector::store()).collect();
-    let index = index::Index::default();
-    let mut ready: Vec<Box<dyn Ready>> = Vec::new();
-    for (reader, _) in &model_stores {
-        index.models.add(reader.clone());
-        ready.push(Box::new(reader.clone()));
+    let mut caches = wiring::Caches::<B>::new(client.clone(), settings.namespaces.clone());
+    macro_rules! register {
+        ($($kind:ty),+) => {
+            $(caches.kind::<$kind>();)+
+        };
     }
-    for (reader, _) in &deployment_stores {
-        index.deployments.add(reader.clone());
-        ready.push(Box::new(reader.clone()));
-    }
-    for (reader, _) in &throughput_stores {
-        index.throughputs.add(reader.clone());
-        ready.push(Box::new(reader.clone()));
-    }
+    crate::for_each_kind!(register);
+    let wiring::Caches {
+        index,
+        ready,
+        serving,
+        start,
+        ..
+    } = caches;
     let ctx = Arc::new(Context::new(
         client.clone(),
         bedrock,
         &settings,
         metrics,
         index,
+        serving,
     ));
-    let config = ControllerConfig::default().concurrency(settings.concurrency);
-    let mut controllers = Vec::new();
-    for ((namespace, api), (reader, writer)) in model_apis.into_iter().zip(model_stores) {
-        // A deployment or throughput that changes or goes may release a model whose deletion
-        // waits for it.
-        let deployments: Api<BedrockCustomModelDeployment> = scoped(&client, &namespace);
-        let throughputs: Api<BedrockProvisionedThroughput> = scoped(&client, &namespace);
-        let (waiting, waiting_too) = (ctx.clone(), ctx.clone());
-        let controller = Controller::for_stream(trigger_stream(api, writer), reader)
-            .with_config(config.clone())
-            .reconcile_on(ctx.sweep.subscribe(namespace))
-            .watches_stream(
-                watcher(deployments, driver::watcher_config())
-                    .default_backoff()
-                    .touched_objects(),
-                move |deployment| models_waiting_for(&waiting, &deployment),
-            )
-            .watches_stream(
-                watcher(throughputs, driver::watcher_config())
-                    .default_backoff()
-                    .touched_objects(),
-                move |throughput| models_waiting_for(&waiting_too, &throughput),
-            )
-            .graceful_shutdown_on(shutdown(&stop))
-            .run(
-                driver::reconcile::<BedrockCustomModel, B>,
-                driver::error_policy::<BedrockCustomModel, B>,
-                ctx.clone(),
-            )
-            .for_each(log_result)
-            .boxed();
-        controllers.push(controller);
-    }
-    for ((namespace, api), store) in deployment_apis.into_iter().zip(deployment_stores) {
-        let served = ServedBy {
-            client: &client,
-            ctx: &ctx,
-            config: &config,
-            stop: &stop,
-        };
-        controllers.push(served.controller(namespace, api, store, |index| &index.deployments));
-    }
-    for ((namespace, api), store) in throughput_apis.into_iter().zip(throughput_stores) {
-        let served = ServedBy {
-            client: &client,
-            ctx: &ctx,
-            config: &config,
-            stop: &stop,
-        };
-        controllers.push(served.controller(namespace, api, store, |index| &index.throughputs));
-    }
+    let wiring = wiring::Wiring {
+        client,
+        ctx: ctx.clone(),
+        config: ControllerConfig::default().concurrency(settings.concurrency),
+        stop: stop.clone(),
+    };
+    let controllers: Vec<_> = start.into_iter().flat_map(|kind| kind(&wiring)).collect();
     let synced = tokio::spawn(mark_ready(ready, health));
     let sweeping = tokio::spawn(sweep::run(ctx.clone(), stop.clone()));
     futures::future::join_all(controllers).await;
@@ -350,3 +199,6 @@ pub async fn run<B: Bedrock>(
     sweeping.abort();
     info!("controllers stopped");
 }
+
+#[cfg(test)]
+mod fixtures;

@@ -166,43 +166,30 @@ impl<R> Observation<R> {
     }
 }
 
-/// The resources managed here that still use a model, by kind, each list sorted.
+/// The resources managed here that still use a model: by kind (its Kubernetes kind), each
+/// list sorted, in the registry's order.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Users {
-    pub deployments: Vec<String>,
-    pub throughputs: Vec<String>,
-}
+pub struct Users(pub Vec<(&'static str, Vec<String>)>);
 
 impl Users {
     pub fn is_empty(&self) -> bool {
-        self.deployments.is_empty() && self.throughputs.is_empty()
+        self.0.iter().all(|(_, names)| names.is_empty())
     }
 
     /// The message of a model deletion that waits for its users.
     pub fn message(&self, model_name: &str) -> String {
         let mut parts = Vec::new();
-        for (names, one, many) in [
-            (
-                &self.deployments,
-                "BedrockCustomModelDeployment",
-                "BedrockCustomModelDeployments",
-            ),
-            (
-                &self.throughputs,
-                "BedrockProvisionedThroughput",
-                "BedrockProvisionedThroughputs",
-            ),
-        ] {
+        for (kind, names) in &self.0 {
             if !names.is_empty() {
-                let noun = if names.len() == 1 { one } else { many };
-                parts.push(format!("{noun} {}", outcome::name_list(names)));
+                let plural = if names.len() == 1 { "" } else { "s" };
+                parts.push(format!("{kind}{plural} {}", outcome::name_list(names)));
             }
         }
         // Users of other namespaces are named namespace/name (see [`user_name`]).
         let local = self
-            .deployments
+            .0
             .iter()
-            .chain(&self.throughputs)
+            .flat_map(|(_, names)| names)
             .all(|name| !name.contains('/'));
         let place = if local { " in this namespace" } else { "" };
         format!(
@@ -315,10 +302,13 @@ mod tests {
 
     #[test]
     fn the_message_names_each_kind_of_user() {
-        let users = Users {
-            deployments: vec!["chat".into()],
-            throughputs: vec!["pt-a".into(), "pt-b".into()],
-        };
+        let users = Users(vec![
+            ("BedrockCustomModelDeployment", vec!["chat".into()]),
+            (
+                "BedrockProvisionedThroughput",
+                vec!["pt-a".into(), "pt-b".into()],
+            ),
+        ]);
         let message = users.message("nova");
         assert!(
             message.starts_with(
@@ -327,10 +317,10 @@ mod tests {
             "{message}"
         );
         assert!(Users::default().is_empty());
-        let elsewhere = Users {
-            deployments: vec!["team-b/chat".into()],
-            throughputs: Vec::new(),
-        };
+        let elsewhere = Users(vec![
+            ("BedrockCustomModelDeployment", vec!["team-b/chat".into()]),
+            ("BedrockProvisionedThroughput", Vec::new()),
+        ]);
         let message = elsewhere.message("nova");
         assert!(
             message.starts_with(

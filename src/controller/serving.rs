@@ -89,7 +89,10 @@ fn cross_namespace_refused<K: Serving, B>(
     if ctx.guards.cross_namespace_references == crate::controller::scope::NamespaceScope::All {
         return None;
     }
-    let holders = reference::holders(&ctx.index.models.filter(|m| reference::holds(m, arn)));
+    let holders = reference::holders(
+        &ctx.index
+            .filter::<BedrockCustomModel>(|m| reference::holds(m, arn)),
+    );
     let error = ctx
         .guards
         .cross_namespace_refused(namespace, field, arn, &holders)?;

@@ -8,6 +8,7 @@ use tracing::info;
 use super::apply::{self, Apply, Facts, Seen};
 use super::cleanup::Cleanup;
 use super::context::Context;
+use super::context::ServingKind;
 use super::error::Error;
 use super::holding::Lost;
 use super::kind::{KindLabel, Managed, status_access};
@@ -16,6 +17,7 @@ use super::outcome::{self, Note};
 use super::reference::Resolution;
 use super::scope::NamespaceScope;
 use super::serving::{self, Serving};
+use super::wiring::{Cache, Scoped, Served, Wired, Wiring};
 use crate::api::BedrockCustomModel;
 use crate::api::conditions::reason;
 use crate::api::deployment::{
@@ -24,6 +26,8 @@ use crate::api::deployment::{
 use crate::api::validation::{self, FieldError};
 use crate::bedrock::{Bedrock, BedrockError, CreateDeploymentRequest, RemoteDeployment};
 use crate::metrics::Metrics;
+use futures::future::BoxFuture;
+use std::sync::Arc;
 
 pub mod plan;
 
@@ -209,5 +213,18 @@ impl Serving for BedrockCustomModelDeployment {
     }
     fn resolve(valid: &ValidDeployment, model: Option<&BedrockCustomModel>) -> Resolution {
         plan::resolve(&valid.model, model)
+    }
+}
+
+impl Wired for BedrockCustomModelDeployment {
+    fn serving<B: Bedrock>() -> Option<Arc<dyn ServingKind<B>>> {
+        Served::<Self>::erased()
+    }
+    fn controller<B: Bedrock>(
+        wiring: &Wiring<B>,
+        scoped: Scoped<Self>,
+        cache: Cache<Self>,
+    ) -> BoxFuture<'static, ()> {
+        wiring.serving(scoped, cache)
     }
 }

@@ -895,10 +895,7 @@ fn a_model_is_used_by_deployments_that_reference_or_serve_it() {
         ],
         "by modelRef in its own namespace only; by ARN from any namespace"
     );
-    let users = reference::Users {
-        deployments: names,
-        throughputs: Vec::new(),
-    };
+    let users = reference::Users(vec![("BedrockCustomModelDeployment", names)]);
     let message = users.message(MODEL);
     assert!(
         message.contains("chat, serving and team-b/serving-b"),

@@ -6,7 +6,6 @@ use std::convert::Infallible;
 
 use k8s_openapi::jiff::Timestamp;
 use kube::ResourceExt;
-use kube::api::Api;
 use tracing::info;
 
 pub mod plan;
@@ -17,19 +16,20 @@ use super::cleanup::Cleanup;
 use super::context::Context;
 use super::error::Error;
 use super::holding::Lost;
-use super::index::Stores;
 use super::kind::{KindLabel, Managed, status_access};
 use super::lifecycle::{Flow, Lifecycle};
 use super::outcome::{self, Note};
 use super::ownership;
-use super::reference::{self, Serves, Users};
+use super::reference::{self, Users};
 use super::scope::NamespaceScope;
+use super::wiring::{Cache, Scoped, Wired, Wiring};
 use crate::api::conditions::reason;
 use crate::api::model::ValidModel;
 use crate::api::validation::{self, FieldError};
 use crate::api::{BedrockCustomModel, BedrockCustomModelStatus, ModelStatus};
 use crate::bedrock::{Bedrock, BedrockError, CreateRequest, RemoteModel};
 use crate::metrics::{Metrics, ModelStatusLabel};
+use futures::future::BoxFuture;
 use plan::{Lookup, Observation, Plan, Regions};
 
 impl Managed for BedrockCustomModel {
@@ -286,32 +286,20 @@ async fn users<B: Bedrock>(
             .map(|user| reference::user_name(user, namespace))
             .collect()
     };
-    Ok(Users {
-        deployments: names(users_of(resource, ctx, &ctx.index.deployments).await?),
-        throughputs: names(users_of(resource, ctx, &ctx.index.throughputs).await?),
-    })
+    let mut users = Vec::new();
+    for kind in &ctx.serving {
+        let (name, found) = kind.users(resource, ctx).await?;
+        users.push((name, names(found)));
+    }
+    Ok(Users(users))
 }
 
-/// The resources of one kind that still use the model (see [`reference::users`]): found in
-/// the cache, then each read again through the API server, since the cache may still hold one
-/// that was just deleted.
-async fn users_of<K: Managed + Serves, B: Bedrock>(
-    resource: &BedrockCustomModel,
-    ctx: &Context<B>,
-    cache: &Stores<K>,
-) -> Result<Vec<ownership::OwnerRef>, Error> {
-    let cached = cache.filter(|r| !reference::users(resource, std::slice::from_ref(r)).is_empty());
-    let candidates = reference::users(resource, &cached);
-    let mut fresh = Vec::new();
-    for candidate in &candidates {
-        let api: Api<K> = Api::namespaced(ctx.client.clone(), &candidate.namespace);
-        if let Some(found) = api
-            .get_opt(&candidate.name)
-            .await
-            .map_err(Error::kube("reading a resource that uses the model"))?
-        {
-            fresh.push(found);
-        }
+impl Wired for BedrockCustomModel {
+    fn controller<B: Bedrock>(
+        wiring: &Wiring<B>,
+        scoped: Scoped<Self>,
+        cache: Cache<Self>,
+    ) -> BoxFuture<'static, ()> {
+        wiring.models(scoped, cache)
     }
-    Ok(reference::users(resource, &fresh))
 }

@@ -11,6 +11,7 @@ use tracing::info;
 use super::apply::{self, Apply, Facts, Seen};
 use super::cleanup::Cleanup;
 use super::context::Context;
+use super::context::ServingKind;
 use super::error::Error;
 use super::guards;
 use super::holding::Lost;
@@ -21,6 +22,7 @@ use super::outcome::{self, Note};
 use super::reference::Resolution;
 use super::scope::NamespaceScope;
 use super::serving::{self, Serving};
+use super::wiring::{Cache, Scoped, Served, Wired, Wiring};
 use crate::api::BedrockCustomModel;
 use crate::api::conditions::reason;
 use crate::api::throughput::{
@@ -32,6 +34,8 @@ use crate::bedrock::{
     Bedrock, BedrockError, CreateThroughputRequest, RemoteThroughput, UpdateThroughputRequest,
 };
 use crate::metrics::{CommitmentLabel, Metrics};
+use futures::future::BoxFuture;
+use std::sync::Arc;
 
 pub mod plan;
 
@@ -290,4 +294,17 @@ async fn admit<'c, B: Bedrock>(
         &others,
         &ctx.timing,
     ))
+}
+
+impl Wired for BedrockProvisionedThroughput {
+    fn serving<B: Bedrock>() -> Option<Arc<dyn ServingKind<B>>> {
+        Served::<Self>::erased()
+    }
+    fn controller<B: Bedrock>(
+        wiring: &Wiring<B>,
+        scoped: Scoped<Self>,
+        cache: Cache<Self>,
+    ) -> BoxFuture<'static, ()> {
+        wiring.serving(scoped, cache)
+    }
 }
