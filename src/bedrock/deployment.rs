@@ -110,7 +110,7 @@ pub struct RemoteDeployment {
     pub last_updated_time: Option<String>,
 }
 
-super::object!(RemoteDeployment);
+super::object!(RemoteDeployment, changed_at: [last_updated_time, creation_time]);
 
 /// One entry of ListCustomModelDeployments.
 #[derive(Clone, Debug, PartialEq, Eq)]

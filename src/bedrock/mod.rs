@@ -25,23 +25,31 @@ pub use throughput::{
     UpdateThroughputRequest,
 };
 
-/// A Bedrock object as Get describes it: its ARN and its name.
+/// A Bedrock object as Get describes it: its ARN, its name, and when it (or its last change)
+/// started.
 pub trait Object {
     fn arn(&self) -> &str;
     fn name(&self) -> &str;
+    /// When the object (or its last change) started, RFC 3339: how long it has been in
+    /// progress.
+    fn changed_at(&self) -> Option<&str>;
 }
 
-/// Implements [`Object`] for Bedrock types with `arn` and `name` fields.
+/// Implements [`Object`] for a Bedrock type with `arn` and `name` fields; `changed_at` is the
+/// first of the listed time fields that is set.
 macro_rules! object {
-    ($($remote:ty),+) => {
-        $(impl $crate::bedrock::Object for $remote {
+    ($remote:ty, changed_at: [$($time:ident),+]) => {
+        impl $crate::bedrock::Object for $remote {
             fn arn(&self) -> &str {
                 &self.arn
             }
             fn name(&self) -> &str {
                 &self.name
             }
-        })+
+            fn changed_at(&self) -> Option<&str> {
+                None$(.or(self.$time.as_deref()))+
+            }
+        }
     };
 }
 pub(crate) use object;
@@ -109,7 +117,7 @@ pub struct RemoteModel {
     pub kms_key_arn: Option<String>,
 }
 
-object!(RemoteModel);
+object!(RemoteModel, changed_at: [creation_time]);
 
 /// One entry of ListCustomModels.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -79,7 +79,7 @@ pub struct RemoteThroughput {
     pub last_modified_time: Option<String>,
 }
 
-super::object!(RemoteThroughput);
+super::object!(RemoteThroughput, changed_at: [last_modified_time, creation_time]);
 
 /// One UpdateProvisionedModelThroughput call: a new name, a new model, or both.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -59,8 +59,11 @@ pub trait Apply: Lifecycle {
     type Inputs: Send + Sync;
 
     fn validate(&self) -> Result<Self::Valid, Vec<FieldError>>;
-    /// InvalidSpec naming every field, no call.
-    fn invalid(&self, errors: &[FieldError], default_region: &str) -> KindPlan<Self>;
+    /// InvalidSpec naming every field, no call (the status otherwise as it stands).
+    fn invalid(&self, errors: &[FieldError], default_region: &str) -> KindPlan<Self> {
+        let _ = default_region;
+        invalid(self, errors)
+    }
     /// Reads what the plan needs before it looks at Bedrock; a plan instead when that already
     /// decides the reconcile (a reference the operator refuses).
     fn inputs<B: Bedrock>(
@@ -83,9 +86,6 @@ pub trait Apply: Lifecycle {
     /// How to find the object; `None` while there is nothing to look up yet (no call).
     fn lookup(&self, valid: &Self::Valid, inputs: &Self::Inputs) -> Option<Lookup>;
     fn needs_tags(&self, lookup: &Lookup, remote: &Self::Remote, due: bool) -> bool;
-    /// When the object (or its last change) started, RFC 3339: how long it has been in
-    /// progress.
-    fn changed_at(remote: &Self::Remote) -> Option<&str>;
     fn plan(
         &self,
         valid: &Self::Valid,
@@ -206,7 +206,10 @@ pub async fn apply<K: Apply, B: Bedrock>(resource: &K, ctx: &Context<B>) -> Resu
         Some(holder) => holding::look_up_owner::<K, B>(&holder, ctx).await?,
         None => Liveness::Unknown,
     };
-    let changed_at = remote.as_ref().and_then(K::changed_at).map(str::to_string);
+    let changed_at = remote
+        .as_ref()
+        .and_then(Object::changed_at)
+        .map(str::to_string);
     let facts = Facts {
         timing: &ctx.timing,
         cluster: &ctx.cluster,

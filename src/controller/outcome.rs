@@ -191,6 +191,27 @@ pub fn creating(message: String) -> Vec<Desired> {
     ]
 }
 
+/// The plan of an object that serves: `actions` (tag sync), `ready` as the kind words it,
+/// Synced True with `message`, `events`, looked at again at the resync.
+pub fn serving<S, A>(
+    actions: Vec<A>,
+    status: S,
+    ready: Desired,
+    message: String,
+    events: Vec<Note>,
+) -> Plan<S, A> {
+    Plan {
+        actions,
+        status,
+        conditions: vec![
+            ready,
+            Desired::new(conditions::SYNCED, true, reason::RECONCILED, message),
+        ],
+        events,
+        next: Next::Resync,
+    }
+}
+
 /// The plan that replaces a Failed Bedrock object: `delete` it now, create anew on the next
 /// reconcile. Ready False (Creating), Synced True, a Replacing event.
 pub fn replacing<S, A>(status: S, delete: A, noun: &str, name: &str, cause: &str) -> Plan<S, A> {

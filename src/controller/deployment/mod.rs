@@ -142,9 +142,6 @@ impl Apply for BedrockCustomModelDeployment {
     fn validate(&self) -> Result<ValidDeployment, Vec<FieldError>> {
         validation::validate_deployment(self)
     }
-    fn invalid(&self, errors: &[FieldError], _default_region: &str) -> Plan {
-        plan::invalid(self, errors)
-    }
     async fn inputs<B: Bedrock>(
         &self,
         valid: &ValidDeployment,
@@ -174,12 +171,6 @@ impl Apply for BedrockCustomModelDeployment {
     }
     fn needs_tags(&self, lookup: &Lookup, remote: &RemoteDeployment, due: bool) -> bool {
         plan::needs_tags(self, lookup, remote, due)
-    }
-    fn changed_at(remote: &RemoteDeployment) -> Option<&str> {
-        remote
-            .last_updated_time
-            .as_deref()
-            .or(remote.creation_time.as_deref())
     }
     fn plan(
         &self,

@@ -182,9 +182,6 @@ impl Apply for BedrockCustomModel {
     fn needs_tags(&self, lookup: &Lookup, remote: &RemoteModel, due: bool) -> bool {
         plan::needs_tags(self, lookup, remote, due)
     }
-    fn changed_at(remote: &RemoteModel) -> Option<&str> {
-        remote.creation_time.as_deref()
-    }
     fn plan(
         &self,
         valid: &ValidModel,

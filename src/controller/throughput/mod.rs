@@ -160,9 +160,6 @@ impl Apply for BedrockProvisionedThroughput {
     fn validate(&self) -> Result<ValidThroughput, Vec<FieldError>> {
         validation::validate_throughput(self)
     }
-    fn invalid(&self, errors: &[FieldError], _default_region: &str) -> Plan {
-        plan::invalid(self, errors)
-    }
     async fn inputs<B: Bedrock>(
         &self,
         valid: &ValidThroughput,
@@ -194,12 +191,6 @@ impl Apply for BedrockProvisionedThroughput {
     }
     fn needs_tags(&self, lookup: &Lookup, remote: &RemoteThroughput, due: bool) -> bool {
         plan::needs_tags(self, lookup, remote, due)
-    }
-    fn changed_at(remote: &RemoteThroughput) -> Option<&str> {
-        remote
-            .last_modified_time
-            .as_deref()
-            .or(remote.creation_time.as_deref())
     }
     fn plan(
         &self,

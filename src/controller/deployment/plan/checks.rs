@@ -1,11 +1,11 @@
 //! The deployment's checks before any AWS call (validation, immutable fields, adoption and
 //! region refusals), and whether it is settled or needs its tags read.
 
+use crate::api::AdoptionPolicy;
 use crate::api::conditions::reason;
 use crate::api::deployment::{
     BedrockCustomModelDeployment, DeploymentStatus, ModelTarget, ValidDeployment,
 };
-use crate::api::{AdoptionPolicy, validation};
 use crate::bedrock::{DeploymentState, RemoteDeployment, UpdateState};
 use crate::controller::outcome::{self, Next};
 use crate::controller::scope::NamespaceScope;
@@ -14,11 +14,6 @@ use crate::controller::{apply, held};
 use super::{
     Lookup, Plan, Resolution, base_status, created_with, current_conditions, immutable_changes,
 };
-
-/// The plan of a spec that fails validation: InvalidSpec naming every field, no AWS call.
-pub fn invalid(resource: &BedrockCustomModelDeployment, errors: &[validation::FieldError]) -> Plan {
-    apply::invalid(resource, errors)
-}
 
 /// Checks made before any AWS call: a change to an immutable field of a live deployment stops
 /// here, with the reason on the resource and no call to Bedrock.

@@ -255,21 +255,7 @@ pub(super) fn plan_existing(
                     } else {
                         Vec::new()
                     };
-                    Plan {
-                        actions,
-                        status,
-                        conditions: vec![
-                            ready,
-                            Desired::new(
-                                conditions::SYNCED,
-                                true,
-                                reason::RECONCILED,
-                                serving_message,
-                            ),
-                        ],
-                        events,
-                        next: Next::Resync,
-                    }
+                    outcome::serving(actions, status, ready, serving_message, events)
                 }
             }
         }

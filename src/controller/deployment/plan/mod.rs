@@ -30,7 +30,7 @@ use crate::controller::outcome::{self, Note, Subject, Timing};
 use crate::controller::reference;
 pub use crate::controller::reference::{Lookup, Resolution};
 
-pub use checks::{adoption_refused, invalid, needs_tags, precheck, region_mismatch, settled};
+pub use checks::{adoption_refused, needs_tags, precheck, region_mismatch, settled};
 pub use cleanup::{cleanup, deletion_refused_message};
 pub use create::after_create;
 use create::plan_create;

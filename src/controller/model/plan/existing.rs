@@ -65,16 +65,8 @@ pub(super) fn plan_existing(
             } else {
                 Vec::new()
             };
-            Plan {
-                actions,
-                status,
-                conditions: vec![
-                    Desired::new(conditions::READY, true, reason::ACTIVE, message.clone()),
-                    Desired::new(conditions::SYNCED, true, reason::RECONCILED, message),
-                ],
-                events,
-                next: Next::Resync,
-            }
+            let ready = Desired::new(conditions::READY, true, reason::ACTIVE, message.clone());
+            outcome::serving(actions, status, ready, message, events)
         }
         ModelState::Creating | ModelState::Other(_) => {
             let message = format!("Bedrock is creating model {name}");

@@ -283,19 +283,5 @@ pub(super) fn plan_in_service(
     } else {
         Vec::new()
     };
-    Plan {
-        actions,
-        status,
-        conditions: vec![
-            ready,
-            Desired::new(
-                conditions::SYNCED,
-                true,
-                reason::RECONCILED,
-                serving_message,
-            ),
-        ],
-        events,
-        next: Next::Resync,
-    }
+    outcome::serving(actions, status, ready, serving_message, events)
 }
