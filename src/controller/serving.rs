@@ -8,13 +8,14 @@ use std::time::Duration;
 use kube::ResourceExt;
 use kube::api::Api;
 
-use super::apply::{Apply, Facts, Seen};
+use super::apply::{self, Apply, Facts, Seen};
 use super::context::Context;
 use super::error::Error;
 use super::kind::Managed;
 use super::lifecycle::KindPlan;
 use super::reference::{self, Lookup, Observation, Resolution, Serves};
 use crate::api::BedrockCustomModel;
+use crate::api::validation::FieldError;
 use crate::bedrock::Bedrock;
 
 /// What a serving kind's spec says of its model. Pure.
@@ -120,4 +121,32 @@ pub(crate) async fn model_region<K: Serving, B: Bedrock>(
     Ok(K::named_model(&valid)
         .and_then(|(_, arn)| crate::api::deployment::arn_region(arn))
         .map(str::to_string))
+}
+
+/// spec.region that is not the region of the BedrockCustomModel the spec references: a
+/// resource serves a model of its own region, so this is InvalidSpec naming both, with no call
+/// (a model named by ARN in another region is refused by the schema already).
+pub fn region_mismatch<K: Serving>(
+    resource: &K,
+    valid: &K::Valid,
+    model: &Resolution,
+) -> Option<KindPlan<K>> {
+    let (Some(name), Some(wanted), Some(actual)) = (
+        K::referenced(valid),
+        resource.given_region(),
+        model.region(),
+    ) else {
+        return None;
+    };
+    if wanted == actual {
+        return None;
+    }
+    let error = FieldError {
+        field: "spec.region".into(),
+        message: format!(
+            "{wanted} is not the region of BedrockCustomModel {name} ({actual}); a {} serves a model of its own region, so remove spec.region or reference a model in {wanted}",
+            K::NOUN
+        ),
+    };
+    Some(apply::invalid(resource, &[error]))
 }

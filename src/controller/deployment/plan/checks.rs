@@ -3,17 +3,13 @@
 
 use crate::api::AdoptionPolicy;
 use crate::api::conditions::reason;
-use crate::api::deployment::{
-    BedrockCustomModelDeployment, DeploymentStatus, ModelTarget, ValidDeployment,
-};
+use crate::api::deployment::{BedrockCustomModelDeployment, DeploymentStatus, ValidDeployment};
 use crate::bedrock::{DeploymentState, RemoteDeployment, UpdateState};
-use crate::controller::outcome::{self, Next};
+use crate::controller::outcome::{self};
 use crate::controller::scope::NamespaceScope;
 use crate::controller::{apply, held};
 
-use super::{
-    Lookup, Plan, Resolution, base_status, created_with, current_conditions, immutable_changes,
-};
+use super::{Lookup, Plan, base_status, created_with, immutable_changes};
 
 /// Checks made before any AWS call: a change to an immutable field of a live deployment stops
 /// here, with the reason on the resource and no call to Bedrock.
@@ -91,35 +87,4 @@ pub fn needs_tags(
             .and_then(|s| s.tags_synced_generation),
         resource.metadata.generation,
     )
-}
-
-/// spec.region that is not the referenced model's: a deployment serves a model of its own
-/// region, so this is InvalidSpec naming both, with no call (a modelArn of another region is
-/// refused by the schema already).
-pub fn region_mismatch(
-    resource: &BedrockCustomModelDeployment,
-    valid: &ValidDeployment,
-    model: &Resolution,
-) -> Option<Plan> {
-    let (ModelTarget::Ref(name), Some(wanted), Some(actual)) =
-        (&valid.model, valid.region.as_deref(), model.region())
-    else {
-        return None;
-    };
-    if wanted == actual {
-        return None;
-    }
-    let mut status = resource.status.clone().unwrap_or_default();
-    status.observed_generation = resource.metadata.generation;
-    status.conditions.clear();
-    let message = format!(
-        "the spec is invalid, so nothing was sent to AWS: spec.region: {wanted} is not the region of BedrockCustomModel {name} ({actual}); a deployment serves a model of its own region, so remove spec.region or reference a model in {wanted}"
-    );
-    Some(outcome::blocked(
-        current_conditions(resource),
-        status,
-        reason::INVALID_SPEC,
-        message,
-        Next::AwaitChange,
-    ))
 }

@@ -29,8 +29,9 @@ use crate::controller::held;
 use crate::controller::outcome::{self, Note, Subject, Timing};
 use crate::controller::reference;
 pub use crate::controller::reference::{Lookup, Resolution};
+pub use crate::controller::serving::region_mismatch;
 
-pub use checks::{adoption_refused, needs_tags, precheck, region_mismatch, settled};
+pub use checks::{adoption_refused, needs_tags, precheck, settled};
 pub use cleanup::{cleanup, deletion_refused_message};
 pub use create::after_create;
 use create::plan_create;

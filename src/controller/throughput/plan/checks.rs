@@ -2,16 +2,14 @@
 //! and adoption refusals), and whether it is settled or needs its tags read.
 
 use crate::api::conditions::reason;
-use crate::api::throughput::{
-    BedrockProvisionedThroughput, ThroughputModel, ThroughputStatus, ValidThroughput,
-};
+use crate::api::throughput::{BedrockProvisionedThroughput, ThroughputStatus, ValidThroughput};
 use crate::api::{AdoptionPolicy, validation::FieldError};
 use crate::bedrock::{RemoteThroughput, ThroughputState};
 use crate::controller::outcome::{self};
 use crate::controller::scope::NamespaceScope;
 use crate::controller::{apply, held};
 
-use super::{Lookup, Plan, Resolution, base_status, created_with, immutable_changes};
+use super::{Lookup, Plan, base_status, created_with, immutable_changes};
 
 /// The plan of a spec that fails validation (or the commitment guard): InvalidSpec naming
 /// every field, no AWS call.
@@ -39,30 +37,6 @@ pub fn precheck(
             )
         },
     )
-}
-
-/// spec.region differs from the region of the referenced BedrockCustomModel: InvalidSpec, no
-/// call (a throughput serves a model of its own region).
-pub fn region_mismatch(
-    resource: &BedrockProvisionedThroughput,
-    valid: &ValidThroughput,
-    model: &Resolution,
-) -> Option<Plan> {
-    let (ThroughputModel::Ref(name), Some(wanted), Some(actual)) =
-        (&valid.model, valid.region.as_deref(), model.region())
-    else {
-        return None;
-    };
-    if wanted == actual {
-        return None;
-    }
-    let error = FieldError {
-        field: "spec.region".into(),
-        message: format!(
-            "{wanted} is not the region of BedrockCustomModel {name} ({actual}); a provisioned throughput serves a model of its own region, so remove spec.region or reference a model in {wanted}"
-        ),
-    };
-    Some(invalid(resource, &[error]))
 }
 
 /// `adoptionPolicy: Adopt` in a namespace the operator's `--allow-adoption` leaves out.

@@ -36,8 +36,9 @@ use crate::controller::held::{self, HeldStatus};
 use crate::controller::outcome::{self, Note, Subject, Timing};
 use crate::controller::reference;
 pub use crate::controller::reference::{Lookup, Resolution};
+pub use crate::controller::serving::region_mismatch;
 
-pub use checks::{adoption_refused, invalid, needs_tags, precheck, region_mismatch, settled};
+pub use checks::{adoption_refused, invalid, needs_tags, precheck, settled};
 pub use cleanup::{cleanup, committed_message, deletion_refused_message, retained_message};
 use existing::plan_existing;
 pub use existing::{after_update, units_in_service};
