@@ -1,11 +1,11 @@
-//! [`Bedrock`] over aws-sdk-bedrock.
+//! [`super::Bedrock`] over aws-sdk-bedrock.
 //!
 //! Credentials, region and endpoint come from the standard aws-config chain (environment,
 //! profile, IRSA web identity, EKS Pod Identity, instance metadata; `AWS_ENDPOINT_URL_BEDROCK`
 //! or `AWS_ENDPOINT_URL`). The SDK's own retries are off: the controller retries with
 //! per-object backoff, so that the operator-wide rate limit caps every call sent.
 //!
-//! Every request goes through one call path, [`SdkBedrock::call`] (or [`SdkBedrock::look_up`]
+//! Every request goes through one call path, `SdkBedrock::call` (or `SdkBedrock::look_up`
 //! when NotFound is an answer): the operation's pace, the operator-wide rate limiter, the send,
 //! the mapping of the SDK's error to a [`BedrockError`], the pacing feedback and the metrics.
 //! An operation's method only builds its request and turns the output into domain types.

@@ -1,9 +1,15 @@
-//! The object a resource holds, written once for every kind: what the shared plan reads and
-//! writes of a status that holds one Bedrock object ([`HeldStatus`], a table per kind made by
-//! [`held_status!`]), the (held × found) match that every plan starts from ([`decide`]), and
-//! the refusal of a change to a field Bedrock fixes at creation ([`immutable_changed`]). A kind
-//! supplies only its own branches ([`Branches`]): its create, its look at an existing object,
-//! and what its object was created with.
+//! The object a resource holds, written once for every kind.
+//!
+//! - [`HeldStatus`]: what the shared plan reads and writes of a status that holds one Bedrock
+//!   object, a table per kind made by [`held_status!`].
+//! - [`decide`]: the (held × found) match every plan starts from: create, take back, adopt and
+//!   claim, NameConflict, create again, or the kind's look at the object it holds.
+//! - The pieces every kind's plan shares: [`create`] (a create's plan), [`failed`] (the Failed
+//!   branch), [`immutable_changed`] (a change to a field Bedrock fixes at creation),
+//!   [`settled`], [`sync_tags`] and [`name_conflict`].
+//!
+//! A kind supplies only its own branches ([`Branches`]): its create, its look at an existing
+//! object, what its object was created with, and the tags an adoption puts on.
 
 use std::collections::BTreeMap;
 use std::time::Duration;

@@ -151,7 +151,8 @@ fn log_result<T>(
 
 /// Runs the controllers until `stop` turns true, then lets in-flight reconciles finish.
 /// `health` turns ready once every watched namespace's caches have synced. The kinds and how
-/// they watch each other come from the registry ([`crate::for_each_kind!`], [`wiring::Wired`]).
+/// they watch each other come from the registry ([`crate::for_each_kind!`], and each kind's
+/// `Wired`).
 pub async fn run<B: Bedrock>(
     client: Client,
     bedrock: B,

@@ -316,7 +316,7 @@ pub fn needs_tags(
     by_name || (serving_idle && (due || tags_synced_generation != generation))
 }
 
-/// One tag call on a Bedrock object: [`super::call::Call`] converts it (`From<TagCall>`).
+/// One tag call on a Bedrock object: `Call` (the act loop's) converts it (`From<TagCall>`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum TagCall {
     Set {

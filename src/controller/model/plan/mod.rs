@@ -63,7 +63,7 @@ pub struct Observation {
     /// finish, so that a Creating model needs only a rare poll of its own.
     pub swept: bool,
     /// Whether the resource the model's owner tag names still exists, when another resource's
-    /// tag made the observe step look it up (see [`ownership::owner_to_look_up`]).
+    /// tag made the observe step look it up (see [`crate::controller::ownership::owner_to_look_up`]).
     pub owner: Liveness,
     /// The cluster this operator serves, as owner tags name it: read from the API server at
     /// start-up (or given by `--cluster-name`).
