@@ -166,6 +166,8 @@ pub(crate) async fn act<K: Lifecycle, B: Bedrock>(
                 if resource.create(valid, region, request, plan, ctx).await? == Flow::Stop {
                     return Ok(None);
                 }
+                // Test builds only: die here, between the create and the status write.
+                crate::fault::after_create();
             }
             Call::Update { arn, change } => K::update(region, arn, change, plan, ctx).await?,
             Call::Delete { arn } => {

@@ -26,6 +26,7 @@ use super::index::Index;
 use super::kind::Managed;
 use super::ownership::OwnerRef;
 use super::reference::{self, Serves};
+use super::serving::Serving;
 use crate::api::BedrockCustomModel;
 use crate::bedrock::Bedrock;
 
@@ -52,6 +53,21 @@ pub trait Wired: Apply {
     ) -> BoxFuture<'static, ()> {
         let _ = namespace;
         wiring.run(wiring.for_stream(api, cache))
+    }
+}
+
+/// Every kind that serves a model is wired alike: the model's controller sees it through
+/// [`Served`], and its controller watches the models.
+impl<K: Serving> Wired for K {
+    fn serving<B: Bedrock>() -> Option<Arc<dyn ServingKind<B>>> {
+        Served::<K>::erased()
+    }
+    fn controller<B: Bedrock>(
+        wiring: &Wiring<B>,
+        scoped: Scoped<Self>,
+        cache: Cache<Self>,
+    ) -> BoxFuture<'static, ()> {
+        wiring.serving(scoped, cache)
     }
 }
 

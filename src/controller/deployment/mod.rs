@@ -8,7 +8,6 @@ use tracing::info;
 use super::apply::{self, Apply, Facts, Seen};
 use super::cleanup::Cleanup;
 use super::context::Context;
-use super::context::ServingKind;
 use super::error::Error;
 use super::holding::Lost;
 use super::kind::{KindLabel, Managed, status_access};
@@ -17,7 +16,6 @@ use super::outcome::{self, Note};
 use super::reference::Resolution;
 use super::scope::NamespaceScope;
 use super::serving::{self, Serving};
-use super::wiring::{Cache, Scoped, Served, Wired, Wiring};
 use crate::api::BedrockCustomModel;
 use crate::api::conditions::reason;
 use crate::api::deployment::{
@@ -26,8 +24,6 @@ use crate::api::deployment::{
 use crate::api::validation::{self, FieldError};
 use crate::bedrock::{Bedrock, BedrockError, CreateDeploymentRequest, RemoteDeployment};
 use crate::metrics::Metrics;
-use futures::future::BoxFuture;
-use std::sync::Arc;
 
 pub mod plan;
 
@@ -80,7 +76,6 @@ impl Lifecycle for BedrockCustomModelDeployment {
     ) -> Result<Flow, BedrockError> {
         let arn = ctx.bedrock.create_deployment(region, request).await?;
         info!(deployment = %request.name, arn = %arn, model = %request.model_arn, "deployment created");
-        crate::fault::after_create();
         let generation = self.metadata.generation;
         plan::after_create(
             plan,
@@ -204,18 +199,5 @@ impl Serving for BedrockCustomModelDeployment {
     }
     fn resolve(valid: &ValidDeployment, model: Option<&BedrockCustomModel>) -> Resolution {
         plan::resolve(&valid.model, model)
-    }
-}
-
-impl Wired for BedrockCustomModelDeployment {
-    fn serving<B: Bedrock>() -> Option<Arc<dyn ServingKind<B>>> {
-        Served::<Self>::erased()
-    }
-    fn controller<B: Bedrock>(
-        wiring: &Wiring<B>,
-        scoped: Scoped<Self>,
-        cache: Cache<Self>,
-    ) -> BoxFuture<'static, ()> {
-        wiring.serving(scoped, cache)
     }
 }

@@ -85,7 +85,6 @@ impl Lifecycle for BedrockCustomModel {
         let Regions { desired, .. } = plan::regions(self, &ctx.default_region);
         let arn = ctx.bedrock.create_model(&desired, request).await?;
         info!(model = %request.model_name, arn = %arn, "model created");
-        crate::fault::after_create();
         let swept = ctx.sweep.covers(&desired);
         plan::after_create(plan, self, &desired, arn, &ctx.timing, swept);
         Ok(Flow::Go)

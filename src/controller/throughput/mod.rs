@@ -11,7 +11,6 @@ use tracing::info;
 use super::apply::{self, Apply, Facts, Seen};
 use super::cleanup::Cleanup;
 use super::context::Context;
-use super::context::ServingKind;
 use super::error::Error;
 use super::guards;
 use super::holding::Lost;
@@ -22,7 +21,6 @@ use super::outcome::{self, Note};
 use super::reference::Resolution;
 use super::scope::NamespaceScope;
 use super::serving::{self, Serving};
-use super::wiring::{Cache, Scoped, Served, Wired, Wiring};
 use crate::api::BedrockCustomModel;
 use crate::api::conditions::reason;
 use crate::api::throughput::{
@@ -34,8 +32,6 @@ use crate::bedrock::{
     Bedrock, BedrockError, CreateThroughputRequest, RemoteThroughput, UpdateThroughputRequest,
 };
 use crate::metrics::{CommitmentLabel, Metrics};
-use futures::future::BoxFuture;
-use std::sync::Arc;
 
 pub mod plan;
 
@@ -105,7 +101,6 @@ impl Lifecycle for BedrockProvisionedThroughput {
         let arn = ctx.bedrock.create_throughput(region, request).await?;
         ctx.memory.record_purchase(self.key(), request.model_units);
         info!(throughput = %request.name, arn = %arn, model = %request.model_id, units = request.model_units, commitment = ?request.commitment, "provisioned throughput bought");
-        crate::fault::after_create();
         let generation = self.metadata.generation;
         plan::after_create(
             plan,
@@ -285,17 +280,4 @@ async fn admit<'c, B: Bedrock>(
         &others,
         &ctx.timing,
     ))
-}
-
-impl Wired for BedrockProvisionedThroughput {
-    fn serving<B: Bedrock>() -> Option<Arc<dyn ServingKind<B>>> {
-        Served::<Self>::erased()
-    }
-    fn controller<B: Bedrock>(
-        wiring: &Wiring<B>,
-        scoped: Scoped<Self>,
-        cache: Cache<Self>,
-    ) -> BoxFuture<'static, ()> {
-        wiring.serving(scoped, cache)
-    }
 }
