@@ -52,8 +52,9 @@ pub struct Facts<'a> {
     pub elapsed: Option<Duration>,
 }
 
-/// What the shared apply stage needs from a kind, beyond its [`Lifecycle`]. Every method but
-/// `inputs` and `admit` is a pure decision of the kind's plan.
+/// What the shared apply stage needs from a kind, beyond its [`Lifecycle`]: its checks and
+/// guards. Every method but `admit` is a pure decision of the kind's plan; how the object is
+/// found and planned is [`Plans`].
 pub trait Apply: Lifecycle {
     /// What the kind reads before it looks at Bedrock: a serving kind's referenced model.
     type Inputs: Send + Sync;
@@ -64,15 +65,6 @@ pub trait Apply: Lifecycle {
         let _ = default_region;
         invalid(self, errors)
     }
-    /// Reads what the plan needs before it looks at Bedrock; a plan instead when that already
-    /// decides the reconcile (a reference the operator refuses).
-    fn inputs<B: Bedrock>(
-        &self,
-        valid: &Self::Valid,
-        ctx: &Context<B>,
-    ) -> impl Future<Output = Result<Result<Self::Inputs, KindPlan<Self>>, Error>> + Send;
-    /// The region of the object ([`lifecycle::region`]).
-    fn region(&self, valid: &Self::Valid, inputs: &Self::Inputs, default_region: &str) -> String;
     /// Every check that stops the reconcile before a Bedrock call (settings: `ctx`).
     fn precheck<B>(
         &self,
@@ -83,26 +75,7 @@ pub trait Apply: Lifecycle {
     ) -> Option<KindPlan<Self>>;
     /// Whether the status shows the spec reconciled and nothing pending.
     fn settled(&self) -> bool;
-    /// How to find the object; `None` while there is nothing to look up yet (no call).
-    fn lookup(&self, valid: &Self::Valid, inputs: &Self::Inputs) -> Option<Lookup>;
     fn needs_tags(&self, lookup: &Lookup, remote: &Self::Remote, due: bool) -> bool;
-    fn plan(
-        &self,
-        valid: &Self::Valid,
-        region: &str,
-        inputs: Self::Inputs,
-        seen: Seen<Self::Remote>,
-        facts: &Facts<'_>,
-    ) -> KindPlan<Self>;
-    /// The plan once the object turned out to be another resource's (`lost`).
-    fn lost(
-        &self,
-        valid: &Self::Valid,
-        region: &str,
-        lost: &Lost,
-        facts: &Facts<'_>,
-    ) -> KindPlan<Self>;
-
     /// Guards that need the API server (a namespace's budget of model units), checked before
     /// any Bedrock call (`plan`: `None`) and again once the plan is made, before its calls
     /// (`plan`: `Some`): a refusal, or go on. A guard that needs a lock keeps it in `held`,
@@ -137,8 +110,41 @@ pub trait Apply: Lifecycle {
     }
 }
 
+/// How the apply stage reads, finds and plans a kind's object: written once for every kind
+/// that serves a model ([`super::serving`]), by the kind itself otherwise.
+pub trait Plans: Apply {
+    /// Reads what the plan needs before it looks at Bedrock; a plan instead when that already
+    /// decides the reconcile (a reference the operator refuses).
+    fn inputs<B: Bedrock>(
+        &self,
+        valid: &Self::Valid,
+        ctx: &Context<B>,
+    ) -> impl Future<Output = Result<Result<Self::Inputs, KindPlan<Self>>, Error>> + Send;
+    /// The region of the object ([`lifecycle::region`]).
+    fn region(&self, valid: &Self::Valid, inputs: &Self::Inputs, default_region: &str) -> String;
+    /// How to find the object; `None` while there is nothing to look up yet (no call).
+    fn lookup(&self, valid: &Self::Valid, inputs: &Self::Inputs) -> Option<Lookup>;
+    /// The kind's pure plan of what was seen.
+    fn plan(
+        &self,
+        valid: &Self::Valid,
+        region: &str,
+        inputs: Self::Inputs,
+        seen: Seen<Self::Remote>,
+        facts: &Facts<'_>,
+    ) -> KindPlan<Self>;
+    /// The plan once the object turned out to be another resource's (`lost`).
+    fn lost(
+        &self,
+        valid: &Self::Valid,
+        region: &str,
+        lost: &Lost,
+        facts: &Facts<'_>,
+    ) -> KindPlan<Self>;
+}
+
 /// The apply stage of a kind.
-pub async fn apply<K: Apply, B: Bedrock>(resource: &K, ctx: &Context<B>) -> Result<Action, Error> {
+pub async fn apply<K: Plans, B: Bedrock>(resource: &K, ctx: &Context<B>) -> Result<Action, Error> {
     // Validate: the code below only meets a checked spec.
     let valid = match resource.validate() {
         Ok(valid) => valid,

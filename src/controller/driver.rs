@@ -13,7 +13,7 @@ use kube::runtime::finalizer::{Event as Finalizer, finalizer};
 use kube::runtime::watcher;
 use kube::{Resource, ResourceExt};
 
-use super::apply::{self, Apply};
+use super::apply::{self, Plans};
 use super::cleanup;
 use super::context::Context;
 use super::error::Error;
@@ -29,7 +29,7 @@ use crate::api::{FINALIZER, RETRY_ANNOTATION, TAKE_OVER_ANNOTATION};
 use crate::bedrock::{Bedrock, ErrorClass};
 
 /// Entry point of every kind's controller: one object, one pass.
-pub async fn reconcile<K: Apply, B: Bedrock>(
+pub async fn reconcile<K: Plans, B: Bedrock>(
     object: Arc<DeserializeGuard<K>>,
     ctx: Arc<Context<B>>,
 ) -> Result<Action, Error> {

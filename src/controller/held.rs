@@ -139,24 +139,34 @@ pub trait Branches {
 
     /// The held object disappeared outside the operator: create it again (with a warning,
     /// unless it had failed). A kind that must not (money) says so here.
-    fn missing(&self, mut status: Status<Self>, arn: &str) -> KindPlan<Self::Kind> {
-        let was_failed = status.failed();
-        status.count_recreation();
-        status.clear();
-        let events = if was_failed {
-            Vec::new()
-        } else {
-            vec![Note::warning(
-                Self::MISSING,
-                "Recreate",
-                format!(
-                    "Bedrock {} {arn} disappeared outside the operator; creating it again",
-                    Self::Kind::NOUN
-                ),
-            )]
-        };
-        self.create(status, events)
+    fn missing(&self, status: Status<Self>, arn: &str) -> KindPlan<Self::Kind> {
+        let what = format!("Bedrock {} {arn}", Self::Kind::NOUN);
+        recreate(self, status, &what, "creating it again")
     }
+}
+
+/// The held object (`what`, as the warning names it) disappeared outside the operator: create
+/// it again, the re-creation counted (part of the next create's token), with a warning that
+/// says what the operator is `doing`, none when the object had failed.
+pub fn recreate<B: Branches + ?Sized>(
+    branches: &B,
+    mut status: Status<B>,
+    what: &str,
+    doing: &str,
+) -> KindPlan<B::Kind> {
+    let was_failed = status.failed();
+    status.count_recreation();
+    status.clear();
+    let events = if was_failed {
+        Vec::new()
+    } else {
+        vec![Note::warning(
+            B::MISSING,
+            "Recreate",
+            format!("{what} disappeared outside the operator; {doing}"),
+        )]
+    };
+    branches.create(status, events)
 }
 
 type Status<B> = <<B as Branches>::Kind as Managed>::Status;

@@ -8,23 +8,157 @@ use std::time::Duration;
 use kube::ResourceExt;
 use kube::api::Api;
 
-use super::apply::{self, Apply, Facts, Seen};
+use super::apply::{self, Apply, Facts, Plans, Seen};
 use super::context::Context;
 use super::error::Error;
+use super::held::{self, Branches, HeldStatus};
+use super::holding::Lost;
 use super::kind::Managed;
-use super::lifecycle::KindPlan;
+use super::lifecycle::{KindPlan, Lifecycle};
+use super::outcome::Timing;
 use super::reference::{self, Lookup, Observation, Resolution, Serves};
-use crate::api::BedrockCustomModel;
 use crate::api::validation::FieldError;
+use crate::api::{AdoptionPolicy, BedrockCustomModel};
 use crate::bedrock::Bedrock;
 
-/// What a serving kind's spec says of its model. Pure.
-pub trait Serving: Apply<Inputs = Resolution> + Serves {
+/// What a serving kind's spec says of its model, and the status its plans start from. Pure.
+/// The rest of its apply stage ([`Plans`]) is written once, below.
+pub trait Serving:
+    Apply<Inputs = Resolution, Valid: Spec, Status: HeldStatus + Wants> + Serves
+{
     /// The name of the BedrockCustomModel the spec references, if it names one.
     fn referenced(valid: &Self::Valid) -> Option<&str>;
     /// The model the spec names by ARN or ID, if it does, and the field that names it.
     fn named_model(valid: &Self::Valid) -> Option<(&'static str, &str)>;
     fn resolve(valid: &Self::Valid, model: Option<&BedrockCustomModel>) -> Resolution;
+    /// The status every plan starts from: the current one, brought to this generation.
+    fn base_status(&self, valid: &Self::Valid, region: &str) -> Self::Status;
+}
+
+/// What the shared plan reads of a serving kind's checked spec.
+pub trait Spec {
+    /// The Bedrock name the spec asks for (or the operator gives).
+    fn name(&self) -> &str;
+    fn adoption_policy(&self) -> AdoptionPolicy;
+    /// The region of a new object: spec.region; else the model's (`referenced_model_region`
+    /// for a referenced BedrockCustomModel); else the operator's default.
+    fn new_region(&self, referenced_model_region: Option<&str>, operator_default: &str) -> String;
+}
+
+/// A serving kind's status: the model it is to serve.
+pub trait Wants {
+    fn want_model(&mut self, arn: &str);
+}
+
+/// The [`Spec`] and [`Wants`] tables of a serving kind: its checked spec (the field of the
+/// Bedrock name; the spec's own `region` method decides a new object's region) and its status.
+macro_rules! serving_tables {
+    ($valid:ty { name: $name:ident }, $status:ty) => {
+        impl $crate::controller::serving::Spec for $valid {
+            fn name(&self) -> &str {
+                &self.$name
+            }
+            fn adoption_policy(&self) -> $crate::api::AdoptionPolicy {
+                self.adoption_policy
+            }
+            fn new_region(&self, model_region: Option<&str>, default: &str) -> String {
+                self.region(model_region, default)
+            }
+        }
+        impl $crate::controller::serving::Wants for $status {
+            fn want_model(&mut self, arn: &str) {
+                self.desired_model_arn = Some(arn.to_string());
+            }
+        }
+    };
+}
+pub(crate) use serving_tables;
+
+/// What a serving kind's own branches of the shared match ([`held::decide`]) decide from.
+pub type Given<'a, K> =
+    held::Given<'a, K, <K as Lifecycle>::Valid, Observation<<K as Lifecycle>::Remote>, Duration>;
+
+/// The apply stage of every serving kind: the model read first, the object found by the
+/// status's ARN or (once the model is known) by name, and one plan from the shared match.
+impl<K> Plans for K
+where
+    K: Serving,
+    for<'a> Given<'a, K>: Branches<Kind = K>,
+{
+    async fn inputs<B: Bedrock>(
+        &self,
+        valid: &K::Valid,
+        ctx: &Context<B>,
+    ) -> Result<Result<Resolution, KindPlan<K>>, Error> {
+        inputs(self, valid, ctx).await
+    }
+    fn region(&self, valid: &K::Valid, model: &Resolution, default_region: &str) -> String {
+        region(self, valid, model, default_region)
+    }
+    fn lookup(&self, valid: &K::Valid, model: &Resolution) -> Option<Lookup> {
+        let held = self.status().and_then(HeldStatus::held_arn);
+        lookup(Lookup::new(held, valid.name()), model)
+    }
+    fn plan(
+        &self,
+        valid: &K::Valid,
+        region: &str,
+        model: Resolution,
+        seen: Seen<K::Remote>,
+        facts: &Facts<'_>,
+    ) -> KindPlan<K> {
+        let (observation, elapsed) = observation(model, seen, facts);
+        plan_apply(self, valid, region, &observation, facts.timing, elapsed)
+    }
+    fn lost(&self, valid: &K::Valid, region: &str, lost: &Lost, facts: &Facts<'_>) -> KindPlan<K> {
+        let status = self.base_status(valid, region);
+        apply::lost_to_another(self, status, lost, facts.timing)
+    }
+}
+
+/// The region of a serving resource's object: the one it lives in once the status holds it;
+/// for a new one spec.region, else the model's, else the operator's default.
+pub fn region<K: Serving>(
+    resource: &K,
+    valid: &K::Valid,
+    model: &Resolution,
+    default_region: &str,
+) -> String {
+    match resource.held_region() {
+        Some(region) => region.to_string(),
+        None => valid.new_region(model.region(), default_region),
+    }
+}
+
+/// Plans a reconcile of a serving resource that is not being deleted, given what was observed.
+/// `elapsed` is how long the object (or its update) has been in progress.
+pub fn plan_apply<K>(
+    resource: &K,
+    valid: &K::Valid,
+    region: &str,
+    observation: &Observation<K::Remote>,
+    timing: &Timing,
+    elapsed: Duration,
+) -> KindPlan<K>
+where
+    K: Serving,
+    for<'a> Given<'a, K>: Branches<Kind = K>,
+{
+    let mut status = resource.base_status(valid, region);
+    if let Some(arn) = observation.model.arn() {
+        status.want_model(arn);
+    }
+    let given = held::Given {
+        resource,
+        valid,
+        region,
+        observation,
+        timing,
+        elapsed,
+    };
+    let adopt = valid.adoption_policy() == AdoptionPolicy::Adopt;
+    let seen = observation.seen(adopt, region, timing.slow_retry);
+    held::decide(resource, &given, status, seen)
 }
 
 /// The `inputs` of a serving kind: the model its spec names, resolved. The referenced model is

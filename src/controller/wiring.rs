@@ -18,7 +18,7 @@ use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Client, ResourceExt};
 use tracing::debug;
 
-use super::apply::Apply;
+use super::apply::Plans;
 use super::context::{Context, ServingKind};
 use super::driver;
 use super::error::Error;
@@ -39,7 +39,7 @@ pub type Cache<K> = (
 );
 
 /// How a kind is wired. The defaults wire a kind that neither serves a model nor is one.
-pub trait Wired: Apply {
+pub trait Wired: Plans {
     /// For a kind that serves a model: what the model's controller needs of it.
     fn serving<B: Bedrock>() -> Option<Arc<dyn ServingKind<B>>> {
         None
@@ -58,7 +58,7 @@ pub trait Wired: Apply {
 
 /// Every kind that serves a model is wired alike: the model's controller sees it through
 /// [`Served`], and its controller watches the models.
-impl<K: Serving> Wired for K {
+impl<K: Serving + Plans> Wired for K {
     fn serving<B: Bedrock>() -> Option<Arc<dyn ServingKind<B>>> {
         Served::<K>::erased()
     }
@@ -191,7 +191,7 @@ pub struct Wiring<B: Bedrock> {
 
 impl<B: Bedrock> Wiring<B> {
     /// A controller of kind `K` on its own objects, through its cache.
-    pub fn for_stream<K: Apply>(
+    pub fn for_stream<K: Plans>(
         &self,
         api: Api<DeserializeGuard<K>>,
         (reader, writer): Cache<K>,
@@ -201,7 +201,7 @@ impl<B: Bedrock> Wiring<B> {
     }
 
     /// Runs a controller with the shared stages until the stop signal.
-    pub fn run<K: Apply>(
+    pub fn run<K: Plans>(
         &self,
         controller: Controller<DeserializeGuard<K>>,
     ) -> BoxFuture<'static, ()> {
@@ -238,7 +238,7 @@ impl<B: Bedrock> Wiring<B> {
 
     /// The controller of serving kind `K` in one watched namespace: its own objects, and each
     /// model that changes (becomes Ready, fails, goes) mapped to the resources referencing it.
-    pub fn serving<K: Apply + Serves>(
+    pub fn serving<K: Plans + Serves>(
         &self,
         (namespace, api): Scoped<K>,
         cache: Cache<K>,

@@ -5,11 +5,10 @@
 use k8s_openapi::jiff::Timestamp;
 use tracing::info;
 
-use super::apply::{self, Apply, Facts, Seen};
+use super::apply::Apply;
 use super::cleanup::Cleanup;
 use super::context::Context;
 use super::error::Error;
-use super::holding::Lost;
 use super::kind::{KindLabel, Managed, status_access};
 use super::lifecycle::{Flow, Lifecycle};
 use super::outcome::{self, Note};
@@ -137,16 +136,6 @@ impl Apply for BedrockCustomModelDeployment {
     fn validate(&self) -> Result<ValidDeployment, Vec<FieldError>> {
         validation::validate_deployment(self)
     }
-    async fn inputs<B: Bedrock>(
-        &self,
-        valid: &ValidDeployment,
-        ctx: &Context<B>,
-    ) -> Result<Result<Resolution, Plan>, Error> {
-        serving::inputs(self, valid, ctx).await
-    }
-    fn region(&self, valid: &ValidDeployment, model: &Resolution, default_region: &str) -> String {
-        plan::region(self, valid, model, default_region)
-    }
     fn precheck<B>(
         &self,
         valid: &ValidDeployment,
@@ -161,26 +150,8 @@ impl Apply for BedrockCustomModelDeployment {
     fn settled(&self) -> bool {
         plan::settled(self)
     }
-    fn lookup(&self, valid: &ValidDeployment, model: &Resolution) -> Option<Lookup> {
-        serving::lookup(plan::lookup(self, valid), model)
-    }
     fn needs_tags(&self, lookup: &Lookup, remote: &RemoteDeployment, due: bool) -> bool {
         plan::needs_tags(self, lookup, remote, due)
-    }
-    fn plan(
-        &self,
-        valid: &ValidDeployment,
-        region: &str,
-        model: Resolution,
-        seen: Seen<Self::Remote>,
-        facts: &Facts<'_>,
-    ) -> Plan {
-        let (observation, elapsed) = serving::observation(model, seen, facts);
-        plan::plan_apply(self, valid, region, &observation, facts.timing, elapsed)
-    }
-    fn lost(&self, valid: &ValidDeployment, region: &str, lost: &Lost, facts: &Facts<'_>) -> Plan {
-        let status = plan::base_status(self, valid, region);
-        apply::lost_to_another(self, status, lost, facts.timing)
     }
 }
 
@@ -199,5 +170,8 @@ impl Serving for BedrockCustomModelDeployment {
     }
     fn resolve(valid: &ValidDeployment, model: Option<&BedrockCustomModel>) -> Resolution {
         plan::resolve(&valid.model, model)
+    }
+    fn base_status(&self, valid: &ValidDeployment, region: &str) -> Self::Status {
+        plan::base_status(self, valid, region)
     }
 }

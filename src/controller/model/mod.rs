@@ -11,7 +11,7 @@ use tracing::info;
 pub mod plan;
 pub(crate) mod sweep;
 
-use super::apply::{Apply, Facts, Seen};
+use super::apply::{Apply, Facts, Plans, Seen};
 use super::cleanup::Cleanup;
 use super::context::Context;
 use super::error::Error;
@@ -145,20 +145,6 @@ impl Apply for BedrockCustomModel {
         let Regions { desired, .. } = plan::regions(self, default_region);
         plan::invalid(self, &desired, errors)
     }
-    async fn inputs<B: Bedrock>(
-        &self,
-        _valid: &ValidModel,
-        ctx: &Context<B>,
-    ) -> Result<Result<Inputs, Plan>, Error> {
-        let Regions { model, .. } = plan::regions(self, &ctx.default_region);
-        Ok(Ok(Inputs {
-            swept: ctx.sweep.covers(&model),
-        }))
-    }
-    /// Where the model the status names lives, else where a new one goes.
-    fn region(&self, _valid: &ValidModel, _inputs: &Inputs, default_region: &str) -> String {
-        plan::regions(self, default_region).model
-    }
     fn precheck<B>(
         &self,
         _valid: &ValidModel,
@@ -175,11 +161,41 @@ impl Apply for BedrockCustomModel {
     fn settled(&self) -> bool {
         plan::settled(self)
     }
-    fn lookup(&self, _valid: &ValidModel, _inputs: &Inputs) -> Option<Lookup> {
-        Some(plan::lookup(self))
-    }
     fn needs_tags(&self, lookup: &Lookup, remote: &RemoteModel, due: bool) -> bool {
         plan::needs_tags(self, lookup, remote, due)
+    }
+    fn forgotten<B: Bedrock>(&self, ctx: &Context<B>) {
+        if let Some(arn) = self.status.as_ref().and_then(|s| s.model_arn.as_deref()) {
+            ctx.sweep.forget(arn, &sweep::reference(self));
+        }
+    }
+    fn reported<B: Bedrock>(
+        &self,
+        status: &BedrockCustomModelStatus,
+        changed_at: Option<&str>,
+        ctx: &Context<B>,
+    ) {
+        hand_to_sweep(self, status, changed_at, ctx);
+    }
+}
+
+impl Plans for BedrockCustomModel {
+    async fn inputs<B: Bedrock>(
+        &self,
+        _valid: &ValidModel,
+        ctx: &Context<B>,
+    ) -> Result<Result<Inputs, Plan>, Error> {
+        let Regions { model, .. } = plan::regions(self, &ctx.default_region);
+        Ok(Ok(Inputs {
+            swept: ctx.sweep.covers(&model),
+        }))
+    }
+    /// Where the model the status names lives, else where a new one goes.
+    fn region(&self, _valid: &ValidModel, _inputs: &Inputs, default_region: &str) -> String {
+        plan::regions(self, default_region).model
+    }
+    fn lookup(&self, _valid: &ValidModel, _inputs: &Inputs) -> Option<Lookup> {
+        Some(plan::lookup(self))
     }
     fn plan(
         &self,
@@ -219,19 +235,6 @@ impl Apply for BedrockCustomModel {
             lost.holder.as_ref(),
             facts.timing,
         )
-    }
-    fn forgotten<B: Bedrock>(&self, ctx: &Context<B>) {
-        if let Some(arn) = self.status.as_ref().and_then(|s| s.model_arn.as_deref()) {
-            ctx.sweep.forget(arn, &sweep::reference(self));
-        }
-    }
-    fn reported<B: Bedrock>(
-        &self,
-        status: &BedrockCustomModelStatus,
-        changed_at: Option<&str>,
-        ctx: &Context<B>,
-    ) {
-        hand_to_sweep(self, status, changed_at, ctx);
     }
 }
 

@@ -8,12 +8,11 @@ use kube::ResourceExt;
 use kube::api::{Api, ListParams};
 use tracing::info;
 
-use super::apply::{self, Apply, Facts, Seen};
+use super::apply::Apply;
 use super::cleanup::Cleanup;
 use super::context::Context;
 use super::error::Error;
 use super::guards;
-use super::holding::Lost;
 use super::kind::{KindLabel, Managed, status_access};
 use super::lifecycle::{Flow, Lifecycle};
 use super::locks::Held;
@@ -155,16 +154,6 @@ impl Apply for BedrockProvisionedThroughput {
     fn validate(&self) -> Result<ValidThroughput, Vec<FieldError>> {
         validation::validate_throughput(self)
     }
-    async fn inputs<B: Bedrock>(
-        &self,
-        valid: &ValidThroughput,
-        ctx: &Context<B>,
-    ) -> Result<Result<Resolution, Plan>, Error> {
-        serving::inputs(self, valid, ctx).await
-    }
-    fn region(&self, valid: &ValidThroughput, model: &Resolution, default_region: &str) -> String {
-        plan::region(self, valid, model, default_region)
-    }
     /// The purchase guards first: nothing else matters while a purchase is not allowed.
     fn precheck<B>(
         &self,
@@ -181,26 +170,8 @@ impl Apply for BedrockProvisionedThroughput {
     fn settled(&self) -> bool {
         plan::settled(self)
     }
-    fn lookup(&self, valid: &ValidThroughput, model: &Resolution) -> Option<Lookup> {
-        serving::lookup(plan::lookup(self, valid), model)
-    }
     fn needs_tags(&self, lookup: &Lookup, remote: &RemoteThroughput, due: bool) -> bool {
         plan::needs_tags(self, lookup, remote, due)
-    }
-    fn plan(
-        &self,
-        valid: &ValidThroughput,
-        region: &str,
-        model: Resolution,
-        seen: Seen<Self::Remote>,
-        facts: &Facts<'_>,
-    ) -> Plan {
-        let (observation, elapsed) = serving::observation(model, seen, facts);
-        plan::plan_apply(self, valid, region, &observation, facts.timing, elapsed)
-    }
-    fn lost(&self, valid: &ValidThroughput, region: &str, lost: &Lost, facts: &Facts<'_>) -> Plan {
-        let status = plan::base_status(self, valid, region);
-        apply::lost_to_another(self, status, lost, facts.timing)
     }
     async fn admit<'c, B: Bedrock>(
         &self,
@@ -228,6 +199,9 @@ impl Serving for BedrockProvisionedThroughput {
     }
     fn resolve(valid: &ValidThroughput, model: Option<&BedrockCustomModel>) -> Resolution {
         plan::resolve(&valid.model, model)
+    }
+    fn base_status(&self, valid: &ValidThroughput, region: &str) -> Self::Status {
+        plan::base_status(self, valid, region)
     }
 }
 

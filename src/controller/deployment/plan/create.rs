@@ -9,11 +9,12 @@ use crate::api::deployment::{
 };
 use crate::bedrock::CreateDeploymentRequest;
 use crate::controller::call;
+use crate::controller::kind::Managed;
 use crate::controller::outcome::{self, Next, Note, Timing};
 use crate::controller::reference;
 
 use super::Deployment;
-use super::{Plan, created_with, current_conditions, desired_tags};
+use super::{Plan, created_with, desired_tags};
 use crate::controller::held;
 
 /// The deterministic idempotency token of a CreateCustomModelDeployment: the same resource
@@ -76,7 +77,7 @@ pub(super) fn plan_create(
         ..
     } = *given;
     let Some(model_arn) = observation.model.arn() else {
-        let current = current_conditions(resource);
+        let current = resource.conditions();
         return reference::waiting(current, status, &observation.model, "deployment", events);
     };
     let request = create_request(

@@ -7,12 +7,11 @@ use crate::api::RETRY_ANNOTATION;
 use crate::api::conditions::{self, Desired, event, reason};
 use crate::api::deployment::{BedrockCustomModelDeploymentStatus, DeploymentStatus, UpdateStatus};
 use crate::bedrock::{DeploymentState, RemoteDeployment, UpdateState};
+use crate::controller::kind::Managed;
 use crate::controller::outcome::{self, Next, Note, Timing};
 
 use super::Deployment;
-use super::{
-    Action, Plan, Rollout, created_with, current_conditions, immutable_changes, unresolved,
-};
+use super::{Action, Plan, Rollout, created_with, immutable_changes, unresolved};
 use crate::controller::held;
 
 /// The status once Update has been accepted.
@@ -149,7 +148,7 @@ pub(super) fn plan_existing(
                         );
                         let events = if previous.update_status != Some(UpdateStatus::UpdateFailed)
                             || outcome::changed(
-                                current_conditions(resource),
+                                resource.conditions(),
                                 &[Desired::new(
                                     conditions::SYNCED,
                                     false,
@@ -213,14 +212,12 @@ pub(super) fn plan_existing(
                     let (why, message) = unresolved(&observation.model);
                     let message = format!("{message}; the deployment keeps serving {serving}");
                     let synced = Desired::new(conditions::SYNCED, false, why, message.clone());
-                    let events = if outcome::changed(
-                        current_conditions(resource),
-                        std::slice::from_ref(&synced),
-                    ) {
-                        vec![Note::normal(why, "Reconcile", message)]
-                    } else {
-                        Vec::new()
-                    };
+                    let events =
+                        if outcome::changed(resource.conditions(), std::slice::from_ref(&synced)) {
+                            vec![Note::normal(why, "Reconcile", message)]
+                        } else {
+                            Vec::new()
+                        };
                     Plan {
                         actions: Vec::new(),
                         status,

@@ -12,24 +12,22 @@ mod create;
 mod existing;
 
 use std::collections::BTreeMap;
-use std::time::Duration;
-
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 
 use crate::api::conditions::event;
 use crate::api::deployment::{
     BedrockCustomModelDeployment, BedrockCustomModelDeploymentStatus, DeploymentCreatedWith,
     DeploymentStatus, ModelTarget, ValidDeployment,
 };
-use crate::api::{AdoptionPolicy, BedrockCustomModel, tags};
+use crate::api::{BedrockCustomModel, tags};
 use crate::bedrock::{CreateDeploymentRequest, RemoteDeployment};
 use crate::controller::call::Call;
 pub use crate::controller::cleanup::Cleanup;
 use crate::controller::held;
-use crate::controller::outcome::{self, Note, Subject, Timing};
+use crate::controller::outcome::{self, Note, Subject};
 use crate::controller::reference;
 pub use crate::controller::reference::{Lookup, Resolution};
 pub use crate::controller::serving::region_mismatch;
+use crate::controller::serving::{self, serving_tables};
 
 pub use checks::{adoption_refused, needs_tags, precheck, settled};
 pub use cleanup::{cleanup, deletion_refused_message};
@@ -40,6 +38,8 @@ use existing::plan_existing;
 
 // The names the tests (`use super::*`) took from the single plan file.
 #[cfg(test)]
+use crate::api::AdoptionPolicy;
+#[cfg(test)]
 use crate::api::conditions::{self, Desired};
 #[cfg(test)]
 use crate::api::deployment::UpdateStatus;
@@ -47,6 +47,10 @@ use crate::api::deployment::UpdateStatus;
 use crate::api::{DeletionPolicy, RETRY_ANNOTATION, validation};
 #[cfg(test)]
 use crate::bedrock::{DeploymentState, UpdateState};
+#[cfg(test)]
+use crate::controller::outcome::Timing;
+#[cfg(test)]
+use crate::controller::serving::{plan_apply, region};
 #[cfg(test)]
 use create::create_request;
 
@@ -80,31 +84,8 @@ fn unresolved(resolution: &Resolution) -> (&'static str, String) {
 }
 
 /// What the operator saw before deciding.
+#[cfg(test)]
 pub type Observation = reference::Observation<RemoteDeployment>;
-
-pub fn lookup(resource: &BedrockCustomModelDeployment, valid: &ValidDeployment) -> Lookup {
-    let arn = resource
-        .status
-        .as_ref()
-        .and_then(|s| s.deployment_arn.as_deref());
-    Lookup::new(arn, &valid.deployment_name)
-}
-
-/// The region of the deployment: the one it lives in once it exists; for a new one
-/// spec.region, else the model's, else the operator's default.
-pub fn region(
-    resource: &BedrockCustomModelDeployment,
-    valid: &ValidDeployment,
-    model: &Resolution,
-    default_region: &str,
-) -> String {
-    resource
-        .status
-        .as_ref()
-        .filter(|s| s.deployment_arn.is_some())
-        .and_then(|s| s.region.clone())
-        .unwrap_or_else(|| valid.region(model.region(), default_region))
-}
 
 /// How the deployment's failures are worded.
 pub fn subject(name: &str) -> Subject<'_> {
@@ -115,15 +96,6 @@ pub fn subject(name: &str) -> Subject<'_> {
         quota_hint: "Delete unused custom model deployments or request a quota increase",
         not_found_hint: "Check spec.modelRef or spec.modelArn",
     }
-}
-
-/// The resource's conditions as they stand.
-pub fn current_conditions(resource: &BedrockCustomModelDeployment) -> &[Condition] {
-    resource
-        .status
-        .as_ref()
-        .map(|s| s.conditions.as_slice())
-        .unwrap_or_default()
 }
 
 /// The status every plan starts from: the current one, brought to this generation.
@@ -178,6 +150,13 @@ fn desired_tags(
     tags::desired(&resource.spec.tags, &resource.metadata, cluster)
 }
 
+serving_tables!(
+    ValidDeployment {
+        name: deployment_name
+    },
+    BedrockCustomModelDeploymentStatus
+);
+
 held::held_status!(BedrockCustomModelDeploymentStatus {
     created_with: DeploymentCreatedWith,
     arn: deployment_arn,
@@ -185,36 +164,8 @@ held::held_status!(BedrockCustomModelDeploymentStatus {
     clear: [model_arn, update_status, failure_message],
 });
 
-/// Plans a reconcile of a deployment that is not being deleted, given what was observed.
-/// `elapsed` is how long the deployment (or its update) has been in progress.
-pub fn plan_apply(
-    resource: &BedrockCustomModelDeployment,
-    valid: &ValidDeployment,
-    region: &str,
-    observation: &Observation,
-    timing: &Timing,
-    elapsed: Duration,
-) -> Plan {
-    let mut status = base_status(resource, valid, region);
-    if let Some(arn) = observation.model.arn() {
-        status.desired_model_arn = Some(arn.to_string());
-    }
-    let branches = Deployment {
-        resource,
-        valid,
-        region,
-        observation,
-        timing,
-        elapsed,
-    };
-    let adopt = valid.adoption_policy == AdoptionPolicy::Adopt;
-    let seen = observation.seen(adopt, region, timing.slow_retry);
-    held::decide(resource, &branches, status, seen)
-}
-
 /// The deployment's own branches of the shared match.
-pub(super) type Deployment<'a> =
-    held::Given<'a, BedrockCustomModelDeployment, ValidDeployment, Observation, Duration>;
+pub(super) type Deployment<'a> = serving::Given<'a, BedrockCustomModelDeployment>;
 
 impl held::Branches for Deployment<'_> {
     type Kind = BedrockCustomModelDeployment;

@@ -63,20 +63,19 @@ pub(super) fn plan_create(
     status: BedrockCustomModelStatus,
     events: Vec<Note>,
 ) -> Plan {
-    let held::Given {
-        resource,
-        valid,
-        region,
-        observation,
-        ..
-    } = *given;
-    let cluster = &observation.cluster;
-    let request = create_request(resource, valid, region, status.recreations, cluster);
+    let cluster = &given.observation.cluster;
+    let request = create_request(
+        given.resource,
+        given.valid,
+        given.region,
+        status.recreations,
+        cluster,
+    );
     let message = format!("creating Bedrock model {}", request.model_name);
     held::create(
         status,
-        region,
-        &resource.spec.tags,
+        given.region,
+        &given.resource.spec.tags,
         request,
         message,
         events,

@@ -19,15 +19,8 @@ pub(super) fn plan_existing(
     mut status: BedrockCustomModelStatus,
     model: &RemoteModel,
 ) -> Plan {
-    let held::Given {
-        resource,
-        region,
-        observation,
-        timing,
-        ..
-    } = *given;
     let elapsed_since_creation = given.elapsed;
-    let previous_state = resource.status.as_ref().and_then(|s| s.model_status);
+    let previous_state = given.resource.status.as_ref().and_then(|s| s.model_status);
     status.model_arn = Some(model.arn.clone());
     status.model_status = Some(ModelStatus::from(&model.state));
     status.failure_message = model
@@ -45,19 +38,21 @@ pub(super) fn plan_existing(
             let changed = status
                 .created_with
                 .as_ref()
-                .map(|current| immutable_changes(&desired_parameters(resource, region), current))
+                .map(|current| {
+                    immutable_changes(&desired_parameters(given.resource, given.region), current)
+                })
                 .unwrap_or_default();
             let failure = model.failure_message.as_deref();
-            held::failed(resource, status, model, failure, &changed, &FAILURE)
+            held::failed(given.resource, status, model, failure, &changed, &FAILURE)
         }
         ModelState::Active => {
             let actions = held::sync_tags(
                 &mut status,
                 &model.arn,
-                &resource.spec.tags,
-                &resource.metadata,
-                observation.tags.as_ref(),
-                &observation.cluster,
+                &given.resource.spec.tags,
+                &given.resource.metadata,
+                given.observation.tags.as_ref(),
+                &given.observation.cluster,
             );
             let message = format!("Bedrock model {name} is Active");
             let events = if previous_state != Some(ModelStatus::Active) {
@@ -76,7 +71,11 @@ pub(super) fn plan_existing(
                 status,
                 conditions: outcome::creating(message),
                 events: Vec::new(),
-                next: Next::Poll(creating_poll(timing, elapsed, observation.swept)),
+                next: Next::Poll(creating_poll(
+                    given.timing,
+                    elapsed,
+                    given.observation.swept,
+                )),
             }
         }
     }

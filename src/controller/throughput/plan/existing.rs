@@ -10,14 +10,12 @@ use crate::api::throughput::{
     ValidThroughput,
 };
 use crate::bedrock::{RemoteThroughput, ThroughputState, UpdateThroughputRequest};
+use crate::controller::kind::Managed;
 use crate::controller::outcome::{self, Next, Note, Timing};
 
 use super::Throughput;
 use super::purchase::creating_message;
-use super::{
-    Action, Observation, Plan, created_with, current_conditions, immutable_changes, same_model,
-    unresolved,
-};
+use super::{Action, Observation, Plan, created_with, immutable_changes, same_model, unresolved};
 use crate::controller::held;
 
 /// The status once Update has been accepted.
@@ -87,15 +85,7 @@ pub(super) fn plan_existing(
     mut status: BedrockProvisionedThroughputStatus,
     found: &RemoteThroughput,
 ) -> Plan {
-    let held::Given {
-        resource,
-        valid,
-        observation,
-        timing,
-        elapsed,
-        ..
-    } = *given;
-    let previous = resource.status.clone().unwrap_or_default();
+    let previous = given.resource.status.clone().unwrap_or_default();
     status.provisioned_model_arn = Some(found.arn.clone());
     status.provisioned_model_name = Some(found.name.clone());
     status.throughput_status = Some(throughput_status(&found.state));
@@ -107,7 +97,15 @@ pub(super) fn plan_existing(
         .failure_message
         .clone()
         .filter(|_| found.state == ThroughputState::Failed);
-    let mut plan = plan_state(resource, valid, status, found, observation, timing, elapsed);
+    let mut plan = plan_state(
+        given.resource,
+        given.valid,
+        status,
+        found,
+        given.observation,
+        given.timing,
+        given.elapsed,
+    );
     // Cost visible: every change of the units in service is an event.
     let before = units_in_service(&previous);
     let now = units_in_service(&plan.status);
@@ -210,12 +208,11 @@ pub(super) fn plan_in_service(
         let (why, message) = unresolved(&observation.model);
         let message = format!("{message}; the throughput keeps serving {serving}");
         let synced = Desired::new(conditions::SYNCED, false, why, message.clone());
-        let events =
-            if outcome::changed(current_conditions(resource), std::slice::from_ref(&synced)) {
-                vec![Note::normal(why, "Reconcile", message)]
-            } else {
-                Vec::new()
-            };
+        let events = if outcome::changed(resource.conditions(), std::slice::from_ref(&synced)) {
+            vec![Note::normal(why, "Reconcile", message)]
+        } else {
+            Vec::new()
+        };
         return Plan {
             actions: Vec::new(),
             status,

@@ -19,24 +19,22 @@ mod purchase;
 mod purchase_guards;
 
 use std::collections::BTreeMap;
-use std::time::Duration;
-
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 
 use crate::api::conditions::reason;
 use crate::api::throughput::{
     BedrockProvisionedThroughput, BedrockProvisionedThroughputStatus, ThroughputCreatedWith,
     ThroughputModel, ThroughputStatus, ValidThroughput,
 };
-use crate::api::{AdoptionPolicy, BedrockCustomModel, tags};
+use crate::api::{BedrockCustomModel, tags};
 use crate::bedrock::{CreateThroughputRequest, RemoteThroughput, UpdateThroughputRequest};
 use crate::controller::call::Call;
 pub use crate::controller::cleanup::Cleanup;
 use crate::controller::held::{self, HeldStatus};
-use crate::controller::outcome::{self, Note, Subject, Timing};
+use crate::controller::outcome::{self, Note, Subject};
 use crate::controller::reference;
 pub use crate::controller::reference::{Lookup, Resolution};
 pub use crate::controller::serving::region_mismatch;
+use crate::controller::serving::{self, serving_tables};
 
 pub use checks::{adoption_refused, invalid, needs_tags, precheck, settled};
 pub use cleanup::{cleanup, committed_message, deletion_refused_message, retained_message};
@@ -47,6 +45,8 @@ use purchase::{commitment, plan_create, plan_missing};
 pub use purchase_guards::{budget_refused, guard_refused, purchase_refused};
 
 // The names the tests (`use super::*`) took from the single plan file.
+#[cfg(test)]
+use crate::api::AdoptionPolicy;
 #[cfg(test)]
 use crate::api::conditions::{self, Desired};
 #[cfg(test)]
@@ -60,7 +60,13 @@ use crate::bedrock::{BedrockError, ThroughputState};
 #[cfg(test)]
 use crate::controller::guards::{Guards, Holding};
 #[cfg(test)]
+use crate::controller::outcome::Timing;
+#[cfg(test)]
+use crate::controller::serving::plan_apply;
+#[cfg(test)]
 use cleanup::TERM_SLACK;
+#[cfg(test)]
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 #[cfg(test)]
 use k8s_openapi::jiff::Timestamp;
 
@@ -98,30 +104,6 @@ pub fn same_model(wanted: &str, arn: &str) -> bool {
 /// What the operator saw before deciding.
 pub type Observation = reference::Observation<RemoteThroughput>;
 
-pub fn lookup(resource: &BedrockProvisionedThroughput, valid: &ValidThroughput) -> Lookup {
-    let arn = resource
-        .status
-        .as_ref()
-        .and_then(|s| s.provisioned_model_arn.as_deref());
-    Lookup::new(arn, &valid.name)
-}
-
-/// The region of the throughput: the one it lives in once it exists; for a new one spec.region,
-/// else the model's, else the operator's default.
-pub fn region(
-    resource: &BedrockProvisionedThroughput,
-    valid: &ValidThroughput,
-    model: &Resolution,
-    default_region: &str,
-) -> String {
-    resource
-        .status
-        .as_ref()
-        .filter(|s| s.provisioned_model_arn.is_some())
-        .and_then(|s| s.region.clone())
-        .unwrap_or_else(|| valid.region(model.region(), default_region))
-}
-
 /// How the throughput's failures are worded.
 pub fn subject(name: &str) -> Subject<'_> {
     Subject {
@@ -131,15 +113,6 @@ pub fn subject(name: &str) -> Subject<'_> {
         quota_hint: "Model units for custom models must be granted to the account by AWS first: request a Provisioned Throughput quota increase (model units) in Service Quotas, or delete unused throughputs",
         not_found_hint: "Check spec.modelRef or spec.modelId",
     }
-}
-
-/// The resource's conditions as they stand.
-pub fn current_conditions(resource: &BedrockProvisionedThroughput) -> &[Condition] {
-    resource
-        .status
-        .as_ref()
-        .map(|s| s.conditions.as_slice())
-        .unwrap_or_default()
 }
 
 /// The status every plan starts from: the current one, brought to this generation.
@@ -193,6 +166,11 @@ fn desired_tags(
     tags::desired(&resource.spec.tags, &resource.metadata, cluster)
 }
 
+serving_tables!(
+    ValidThroughput { name: name },
+    BedrockProvisionedThroughputStatus
+);
+
 held::held_status!(BedrockProvisionedThroughputStatus {
     created_with: ThroughputCreatedWith,
     arn: provisioned_model_arn,
@@ -206,36 +184,8 @@ held::held_status!(BedrockProvisionedThroughputStatus {
     ],
 });
 
-/// Plans a reconcile of a throughput that is not being deleted, given what was observed.
-/// `elapsed` is how long the throughput (or its update) has been in progress.
-pub fn plan_apply(
-    resource: &BedrockProvisionedThroughput,
-    valid: &ValidThroughput,
-    region: &str,
-    observation: &Observation,
-    timing: &Timing,
-    elapsed: Duration,
-) -> Plan {
-    let mut status = base_status(resource, valid, region);
-    if let Some(arn) = observation.model.arn() {
-        status.desired_model_arn = Some(arn.to_string());
-    }
-    let branches = Throughput {
-        resource,
-        valid,
-        region,
-        observation,
-        timing,
-        elapsed,
-    };
-    let adopt = valid.adoption_policy == AdoptionPolicy::Adopt;
-    let seen = observation.seen(adopt, region, timing.slow_retry);
-    held::decide(resource, &branches, status, seen)
-}
-
 /// The throughput's own branches of the shared match.
-pub(super) type Throughput<'a> =
-    held::Given<'a, BedrockProvisionedThroughput, ValidThroughput, Observation, Duration>;
+pub(super) type Throughput<'a> = serving::Given<'a, BedrockProvisionedThroughput>;
 
 impl held::Branches for Throughput<'_> {
     type Kind = BedrockProvisionedThroughput;

@@ -12,11 +12,12 @@ use crate::api::throughput::{
 };
 use crate::bedrock::CreateThroughputRequest;
 use crate::controller::call;
+use crate::controller::kind::Managed;
 use crate::controller::outcome::{self, Next, Note, Timing};
 use crate::controller::reference;
 
 use super::Throughput;
-use super::{HeldStatus, Plan, created_with, current_conditions, desired_tags};
+use super::{HeldStatus, Plan, created_with, desired_tags};
 use crate::controller::held;
 
 /// The deterministic idempotency token of a CreateProvisionedModelThroughput: the same
@@ -83,15 +84,12 @@ pub(super) fn plan_missing(
     mut status: BedrockProvisionedThroughputStatus,
     arn: &str,
 ) -> Plan {
-    let held::Given {
-        resource, valid, ..
-    } = *given;
     let was_failed = status.failed();
     let retry = outcome::unhandled_retry(
-        resource.metadata.annotations.as_ref(),
+        given.resource.metadata.annotations.as_ref(),
         status.retry_handled.as_deref(),
     );
-    if let Some(term) = valid.commitment
+    if let Some(term) = given.valid.commitment
         && !was_failed
         && retry.is_none()
     {
@@ -100,7 +98,7 @@ pub(super) fn plan_missing(
         );
         status.clear();
         return outcome::blocked(
-            current_conditions(resource),
+            given.resource.conditions(),
             status,
             reason::THROUGHPUT_MISSING,
             message,
@@ -110,20 +108,8 @@ pub(super) fn plan_missing(
     if retry.is_some() {
         status.retry_handled = retry;
     }
-    status.recreations += 1;
-    status.clear();
-    let events = if was_failed {
-        Vec::new()
-    } else {
-        vec![Note::warning(
-            reason::THROUGHPUT_MISSING,
-            "Recreate",
-            format!(
-                "provisioned throughput {arn} disappeared outside the operator; buying it again"
-            ),
-        )]
-    };
-    plan_create(given, status, events)
+    let what = format!("provisioned throughput {arn}");
+    held::recreate(given, status, &what, "buying it again")
 }
 
 /// No throughput yet: buy it once the model is resolved; until then wait, with no call.
@@ -132,27 +118,26 @@ pub(super) fn plan_create(
     mut status: BedrockProvisionedThroughputStatus,
     events: Vec<Note>,
 ) -> Plan {
-    let held::Given {
-        resource,
-        valid,
-        region,
-        observation,
-        ..
-    } = *given;
-    let Some(model_id) = observation.model.arn() else {
-        let current = current_conditions(resource);
-        return reference::waiting(current, status, &observation.model, "throughput", events);
+    let Some(model_id) = given.observation.model.arn() else {
+        let current = given.resource.conditions();
+        return reference::waiting(
+            current,
+            status,
+            &given.observation.model,
+            "throughput",
+            events,
+        );
     };
     let request = create_request(
-        resource,
-        valid,
+        given.resource,
+        given.valid,
         model_id,
-        region,
+        given.region,
         status.recreations,
-        &observation.cluster,
+        &given.observation.cluster,
     );
-    status.provisioned_model_name = Some(valid.name.clone());
-    let term = match valid.commitment {
+    status.provisioned_model_name = Some(given.valid.name.clone());
+    let term = match given.valid.commitment {
         Some(term) => format!(" with a {term} commitment"),
         None => " without commitment".to_string(),
     };
@@ -162,8 +147,8 @@ pub(super) fn plan_create(
     );
     held::create(
         status,
-        region,
-        &resource.spec.tags,
+        given.region,
+        &given.resource.spec.tags,
         request,
         message,
         events,
