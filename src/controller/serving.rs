@@ -26,17 +26,63 @@ use crate::bedrock::Bedrock;
 pub trait Serving:
     Apply<Inputs = Resolution, Valid: Spec, Status: HeldStatus + Wants> + Serves
 {
-    /// The name of the BedrockCustomModel the spec references, if it names one.
-    fn referenced(valid: &Self::Valid) -> Option<&str>;
-    /// The model the spec names by ARN or ID, if it does, and the field that names it.
-    fn named_model(valid: &Self::Valid) -> Option<(&'static str, &str)>;
-    fn resolve(valid: &Self::Valid, model: Option<&BedrockCustomModel>) -> Resolution;
     /// The status every plan starts from: the current one, brought to this generation.
     fn base_status(&self, valid: &Self::Valid, region: &str) -> Self::Status;
 }
 
+/// How a serving spec names its model.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Names<'a> {
+    /// A BedrockCustomModel of the resource's namespace, by metadata.name.
+    Reference(&'a str),
+    /// A model by ARN (or a foundation model by ID), and the field that names it.
+    Model { field: &'static str, id: &'a str },
+}
+
+impl<'a> Names<'a> {
+    /// The name of the BedrockCustomModel the spec references, if it names one.
+    pub fn reference(self) -> Option<&'a str> {
+        match self {
+            Names::Reference(name) => Some(name),
+            Names::Model { .. } => None,
+        }
+    }
+    /// The model the spec names by ARN or ID, if it does, and the field that names it.
+    pub fn model(self) -> Option<(&'static str, &'a str)> {
+        match self {
+            Names::Model { field, id } => Some((field, id)),
+            Names::Reference(_) => None,
+        }
+    }
+}
+
+/// A serving spec's model field, read as [`Names`].
+pub trait Target {
+    fn names(&self) -> Names<'_>;
+}
+
+/// Resolves the spec's model: one named by ARN or ID as it is (in the region of its ARN); a
+/// reference from the referenced resource's status, only once that model is Ready (`model`
+/// is the referenced resource as read).
+pub fn resolve<T: Target>(target: &T, model: Option<&BedrockCustomModel>) -> Resolution {
+    match target.names() {
+        Names::Reference(name) => reference::resolve_ref(name, model),
+        Names::Model { id, .. } => Resolution::Resolved {
+            arn: id.to_string(),
+            region: id
+                .starts_with("arn:")
+                .then(|| crate::api::deployment::arn_region(id))
+                .flatten()
+                .map(str::to_string),
+        },
+    }
+}
+
 /// What the shared plan reads of a serving kind's checked spec.
 pub trait Spec {
+    type Target: Target;
+    /// The model field.
+    fn target(&self) -> &Self::Target;
     /// The Bedrock name the spec asks for (or the operator gives).
     fn name(&self) -> &str;
     fn adoption_policy(&self) -> AdoptionPolicy;
@@ -50,11 +96,47 @@ pub trait Wants {
     fn want_model(&mut self, arn: &str);
 }
 
-/// The [`Spec`] and [`Wants`] tables of a serving kind: its checked spec (the field of the
-/// Bedrock name; the spec's own `region` method decides a new object's region) and its status.
+/// The [`Serves`], [`Spec`], [`Target`] and [`Wants`] tables of a serving kind: its checked
+/// spec (the field of the Bedrock name; the variant of its model enum that names a model by
+/// ARN or ID, and the spec field of it; the spec's own `region` method decides a new object's
+/// region), its status, and the spec field that names a model by ARN or ID.
 macro_rules! serving_tables {
-    ($valid:ty { name: $name:ident }, $status:ty) => {
+    ($kind:ty {
+        valid: $valid:ty {
+            name: $name:ident,
+            model: $target:ident::$by:ident = $field:literal $(,)?
+        },
+        status: $status:ty,
+        spec_model: $spec_model:ident $(,)?
+    }) => {
+        impl $crate::controller::reference::Serves for $kind {
+            fn model_ref(&self) -> Option<&str> {
+                self.spec.model_ref.as_ref().map(|r| r.name.as_str())
+            }
+            fn model_arns(&self) -> [Option<&str>; 3] {
+                let status = self.status.as_ref();
+                [
+                    self.spec.$spec_model.as_deref(),
+                    status.and_then(|s| s.model_arn.as_deref()),
+                    status.and_then(|s| s.desired_model_arn.as_deref()),
+                ]
+            }
+        }
+        impl $crate::controller::serving::Target for $target {
+            fn names(&self) -> $crate::controller::serving::Names<'_> {
+                match self {
+                    $target::Ref(name) => $crate::controller::serving::Names::Reference(name),
+                    $target::$by(id) => {
+                        $crate::controller::serving::Names::Model { field: $field, id }
+                    }
+                }
+            }
+        }
         impl $crate::controller::serving::Spec for $valid {
+            type Target = $target;
+            fn target(&self) -> &$target {
+                &self.model
+            }
             fn name(&self) -> &str {
                 &self.$name
             }
@@ -170,7 +252,7 @@ pub async fn inputs<K: Serving, B: Bedrock>(
     ctx: &Context<B>,
 ) -> Result<Result<Resolution, KindPlan<K>>, Error> {
     let namespace = resource.namespace().unwrap_or_default();
-    let referenced = match K::referenced(valid) {
+    let referenced = match valid.target().names().reference() {
         Some(name) => Api::<BedrockCustomModel>::namespaced(ctx.client.clone(), &namespace)
             .get_opt(name)
             .await
@@ -180,7 +262,7 @@ pub async fn inputs<K: Serving, B: Bedrock>(
     if let Some(plan) = cross_namespace_refused(resource, valid, &namespace, ctx) {
         return Ok(Err(plan));
     }
-    Ok(Ok(K::resolve(valid, referenced.as_ref())))
+    Ok(Ok(resolve(valid.target(), referenced.as_ref())))
 }
 
 /// How a serving kind finds its object; `None` while there is nothing to look up: by name
@@ -220,7 +302,7 @@ fn cross_namespace_refused<K: Serving, B>(
     namespace: &str,
     ctx: &Context<B>,
 ) -> Option<KindPlan<K>> {
-    let (field, arn) = K::named_model(valid)?;
+    let (field, arn) = valid.target().names().model()?;
     if ctx.guards.cross_namespace_references == crate::controller::scope::NamespaceScope::All {
         return None;
     }
@@ -244,7 +326,7 @@ pub(crate) async fn model_region<K: Serving, B: Bedrock>(
     let Ok(valid) = resource.validate() else {
         return Ok(None);
     };
-    if let Some(name) = K::referenced(&valid) {
+    if let Some(name) = valid.target().names().reference() {
         let namespace = resource.namespace().unwrap_or_default();
         let model = Api::<BedrockCustomModel>::namespaced(ctx.client.clone(), &namespace)
             .get_opt(name)
@@ -252,7 +334,10 @@ pub(crate) async fn model_region<K: Serving, B: Bedrock>(
             .map_err(Error::kube("reading the referenced BedrockCustomModel"))?;
         return Ok(model.and_then(|m| m.held_region().map(str::to_string)));
     }
-    Ok(K::named_model(&valid)
+    Ok(valid
+        .target()
+        .names()
+        .model()
         .and_then(|(_, arn)| crate::api::deployment::arn_region(arn))
         .map(str::to_string))
 }
@@ -266,7 +351,7 @@ pub fn region_mismatch<K: Serving>(
     model: &Resolution,
 ) -> Option<KindPlan<K>> {
     let (Some(name), Some(wanted), Some(actual)) = (
-        K::referenced(valid),
+        valid.target().names().reference(),
         resource.given_region(),
         model.region(),
     ) else {

@@ -15,10 +15,9 @@ use super::outcome::{self, Note};
 use super::reference::Resolution;
 use super::scope::NamespaceScope;
 use super::serving::{self, Serving};
-use crate::api::BedrockCustomModel;
 use crate::api::conditions::reason;
 use crate::api::deployment::{
-    BedrockCustomModelDeployment, BedrockCustomModelDeploymentStatus, ModelTarget, ValidDeployment,
+    BedrockCustomModelDeployment, BedrockCustomModelDeploymentStatus, ValidDeployment,
 };
 use crate::api::validation::{self, FieldError};
 use crate::bedrock::{Bedrock, BedrockError, CreateDeploymentRequest, RemoteDeployment};
@@ -156,21 +155,6 @@ impl Apply for BedrockCustomModelDeployment {
 }
 
 impl Serving for BedrockCustomModelDeployment {
-    fn referenced(valid: &ValidDeployment) -> Option<&str> {
-        match &valid.model {
-            ModelTarget::Ref(name) => Some(name),
-            ModelTarget::Arn(_) => None,
-        }
-    }
-    fn named_model(valid: &ValidDeployment) -> Option<(&'static str, &str)> {
-        match &valid.model {
-            ModelTarget::Arn(arn) => Some(("spec.modelArn", arn)),
-            ModelTarget::Ref(_) => None,
-        }
-    }
-    fn resolve(valid: &ValidDeployment, model: Option<&BedrockCustomModel>) -> Resolution {
-        plan::resolve(&valid.model, model)
-    }
     fn base_status(&self, valid: &ValidDeployment, region: &str) -> Self::Status {
         plan::base_status(self, valid, region)
     }

@@ -20,11 +20,9 @@ use super::outcome::{self, Note};
 use super::reference::Resolution;
 use super::scope::NamespaceScope;
 use super::serving::{self, Serving};
-use crate::api::BedrockCustomModel;
 use crate::api::conditions::reason;
 use crate::api::throughput::{
-    BedrockProvisionedThroughput, BedrockProvisionedThroughputStatus, ThroughputModel,
-    ValidThroughput,
+    BedrockProvisionedThroughput, BedrockProvisionedThroughputStatus, ValidThroughput,
 };
 use crate::api::validation::{self, FieldError};
 use crate::bedrock::{
@@ -185,21 +183,6 @@ impl Apply for BedrockProvisionedThroughput {
 }
 
 impl Serving for BedrockProvisionedThroughput {
-    fn referenced(valid: &ValidThroughput) -> Option<&str> {
-        match &valid.model {
-            ThroughputModel::Ref(name) => Some(name),
-            ThroughputModel::Id(_) => None,
-        }
-    }
-    fn named_model(valid: &ValidThroughput) -> Option<(&'static str, &str)> {
-        match &valid.model {
-            ThroughputModel::Id(id) => Some(("spec.modelId", id)),
-            ThroughputModel::Ref(_) => None,
-        }
-    }
-    fn resolve(valid: &ValidThroughput, model: Option<&BedrockCustomModel>) -> Resolution {
-        plan::resolve(&valid.model, model)
-    }
     fn base_status(&self, valid: &ValidThroughput, region: &str) -> Self::Status {
         plan::base_status(self, valid, region)
     }

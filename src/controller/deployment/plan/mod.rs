@@ -18,7 +18,7 @@ use crate::api::deployment::{
     BedrockCustomModelDeployment, BedrockCustomModelDeploymentStatus, DeploymentCreatedWith,
     DeploymentStatus, ModelTarget, ValidDeployment,
 };
-use crate::api::{BedrockCustomModel, tags};
+use crate::api::tags;
 use crate::bedrock::{CreateDeploymentRequest, RemoteDeployment};
 use crate::controller::call::Call;
 pub use crate::controller::cleanup::Cleanup;
@@ -38,11 +38,11 @@ use existing::plan_existing;
 
 // The names the tests (`use super::*`) took from the single plan file.
 #[cfg(test)]
-use crate::api::AdoptionPolicy;
-#[cfg(test)]
 use crate::api::conditions::{self, Desired};
 #[cfg(test)]
 use crate::api::deployment::UpdateStatus;
+#[cfg(test)]
+use crate::api::{AdoptionPolicy, BedrockCustomModel};
 #[cfg(test)]
 use crate::api::{DeletionPolicy, RETRY_ANNOTATION, validation};
 #[cfg(test)]
@@ -50,7 +50,7 @@ use crate::bedrock::{DeploymentState, UpdateState};
 #[cfg(test)]
 use crate::controller::outcome::Timing;
 #[cfg(test)]
-use crate::controller::serving::{plan_apply, region};
+use crate::controller::serving::{plan_apply, region, resolve};
 #[cfg(test)]
 use create::create_request;
 
@@ -66,18 +66,6 @@ pub struct Rollout {
 
 /// The outcome of planning a deployment's reconcile.
 pub type Plan = outcome::Plan<BedrockCustomModelDeploymentStatus, Action>;
-
-/// Resolves the spec's model: a modelArn as it is; a modelRef from the referenced resource's
-/// status, only once that model is Ready (`model` is the referenced resource as read).
-pub fn resolve(target: &ModelTarget, model: Option<&BedrockCustomModel>) -> Resolution {
-    match target {
-        ModelTarget::Arn(arn) => Resolution::Resolved {
-            arn: arn.clone(),
-            region: target.arn_region().map(str::to_string),
-        },
-        ModelTarget::Ref(name) => reference::resolve_ref(name, model),
-    }
-}
 
 fn unresolved(resolution: &Resolution) -> (&'static str, String) {
     reference::unresolved(resolution, "deployment")
@@ -150,12 +138,14 @@ fn desired_tags(
     tags::desired(&resource.spec.tags, &resource.metadata, cluster)
 }
 
-serving_tables!(
-    ValidDeployment {
-        name: deployment_name
+serving_tables!(BedrockCustomModelDeployment {
+    valid: ValidDeployment {
+        name: deployment_name,
+        model: ModelTarget::Arn = "spec.modelArn",
     },
-    BedrockCustomModelDeploymentStatus
-);
+    status: BedrockCustomModelDeploymentStatus,
+    spec_model: model_arn,
+});
 
 held::held_status!(BedrockCustomModelDeploymentStatus {
     created_with: DeploymentCreatedWith,
@@ -195,20 +185,6 @@ impl held::Branches for Deployment<'_> {
     fn claim(&self, status: &mut BedrockCustomModelDeploymentStatus) -> BTreeMap<String, String> {
         status.managed_tag_keys = self.resource.spec.tags.keys().cloned().collect();
         desired_tags(self.resource, &self.observation.cluster)
-    }
-}
-
-impl reference::Serves for BedrockCustomModelDeployment {
-    fn model_ref(&self) -> Option<&str> {
-        self.spec.model_ref.as_ref().map(|r| r.name.as_str())
-    }
-    fn model_arns(&self) -> [Option<&str>; 3] {
-        let status = self.status.as_ref();
-        [
-            self.spec.model_arn.as_deref(),
-            status.and_then(|s| s.model_arn.as_deref()),
-            status.and_then(|s| s.desired_model_arn.as_deref()),
-        ]
     }
 }
 

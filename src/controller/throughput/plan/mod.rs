@@ -21,11 +21,11 @@ mod purchase_guards;
 use std::collections::BTreeMap;
 
 use crate::api::conditions::reason;
+use crate::api::tags;
 use crate::api::throughput::{
     BedrockProvisionedThroughput, BedrockProvisionedThroughputStatus, ThroughputCreatedWith,
     ThroughputModel, ThroughputStatus, ValidThroughput,
 };
-use crate::api::{BedrockCustomModel, tags};
 use crate::bedrock::{CreateThroughputRequest, RemoteThroughput, UpdateThroughputRequest};
 use crate::controller::call::Call;
 pub use crate::controller::cleanup::Cleanup;
@@ -46,13 +46,13 @@ pub use purchase_guards::{budget_refused, guard_refused, purchase_refused};
 
 // The names the tests (`use super::*`) took from the single plan file.
 #[cfg(test)]
-use crate::api::AdoptionPolicy;
-#[cfg(test)]
 use crate::api::conditions::{self, Desired};
 #[cfg(test)]
 use crate::api::throughput::CommitmentDuration;
 #[cfg(test)]
 use crate::api::validation;
+#[cfg(test)]
+use crate::api::{AdoptionPolicy, BedrockCustomModel};
 #[cfg(test)]
 use crate::api::{DeletionPolicy, RETRY_ANNOTATION};
 #[cfg(test)]
@@ -77,18 +77,6 @@ pub type Action = Call<CreateThroughputRequest, UpdateThroughputRequest>;
 
 /// The outcome of planning a throughput's reconcile.
 pub type Plan = outcome::Plan<BedrockProvisionedThroughputStatus, Action>;
-
-/// Resolves the spec's model: a modelId as it is; a modelRef from the referenced resource's
-/// status, only once that model is Ready.
-pub fn resolve(target: &ThroughputModel, model: Option<&BedrockCustomModel>) -> Resolution {
-    match target {
-        ThroughputModel::Id(id) => Resolution::Resolved {
-            arn: id.clone(),
-            region: target.arn_region().map(str::to_string),
-        },
-        ThroughputModel::Ref(name) => reference::resolve_ref(name, model),
-    }
-}
 
 fn unresolved(resolution: &Resolution) -> (&'static str, String) {
     reference::unresolved(resolution, "throughput")
@@ -166,10 +154,14 @@ fn desired_tags(
     tags::desired(&resource.spec.tags, &resource.metadata, cluster)
 }
 
-serving_tables!(
-    ValidThroughput { name: name },
-    BedrockProvisionedThroughputStatus
-);
+serving_tables!(BedrockProvisionedThroughput {
+    valid: ValidThroughput {
+        name: name,
+        model: ThroughputModel::Id = "spec.modelId",
+    },
+    status: BedrockProvisionedThroughputStatus,
+    spec_model: model_id,
+});
 
 held::held_status!(BedrockProvisionedThroughputStatus {
     created_with: ThroughputCreatedWith,
@@ -219,20 +211,6 @@ impl held::Branches for Throughput<'_> {
     /// A throughput that disappeared is bought again only under the purchase rules.
     fn missing(&self, status: BedrockProvisionedThroughputStatus, arn: &str) -> Plan {
         plan_missing(self, status, arn)
-    }
-}
-
-impl reference::Serves for BedrockProvisionedThroughput {
-    fn model_ref(&self) -> Option<&str> {
-        self.spec.model_ref.as_ref().map(|r| r.name.as_str())
-    }
-    fn model_arns(&self) -> [Option<&str>; 3] {
-        let status = self.status.as_ref();
-        [
-            self.spec.model_id.as_deref(),
-            status.and_then(|s| s.model_arn.as_deref()),
-            status.and_then(|s| s.desired_model_arn.as_deref()),
-        ]
     }
 }
 
