@@ -84,6 +84,50 @@ pub fn idempotency_token(prefix: &str, parts: &[&str], tags: &BTreeMap<String, S
     format!("{prefix}-{}", &hex[..40])
 }
 
+/// A create request that carries the idempotency token of its own fields
+/// ([`client_request_token`]): the kind's table of what the token covers.
+pub trait Tokened {
+    /// The token's prefix: "bcm", "bcmd", "bpt".
+    const PREFIX: &'static str;
+    /// The request's fields the token covers, in order (its tags are covered too).
+    fn token_fields(&self) -> Vec<String>;
+    fn tags(&self) -> &BTreeMap<String, String>;
+    fn set_token(&mut self, token: String);
+}
+
+/// The deterministic idempotency token of a Create of `request` by the resource `uid` in
+/// `region` after `recreations` re-creations: the same resource asking for the same object
+/// (after a crash, a timeout, a restart) sends the same token, so Bedrock returns the one it
+/// already made; a deliberate re-creation bumps `recreations` and so sends a new one.
+pub fn client_request_token<R: Tokened>(
+    uid: &str,
+    request: &R,
+    region: &str,
+    recreations: i32,
+) -> String {
+    let fields = request.token_fields();
+    let recreations = recreations.to_string();
+    let parts: Vec<&str> = [uid, region]
+        .into_iter()
+        .chain(fields.iter().map(String::as_str))
+        .chain([recreations.as_str()])
+        .collect();
+    idempotency_token(R::PREFIX, &parts, request.tags())
+}
+
+/// `request` with its token, for the resource `meta` names.
+pub fn tokened<R: Tokened>(
+    mut request: R,
+    meta: &kube::api::ObjectMeta,
+    region: &str,
+    recreations: i32,
+) -> R {
+    let uid = meta.uid.as_deref().unwrap_or_default();
+    let token = client_request_token(uid, &request, region, recreations);
+    request.set_token(token);
+    request
+}
+
 /// Turns a plan for an object being adopted into a claim: `tags` (the owner tags and
 /// spec.tags), together with what the plan's tag calls would set, go on first in one Claim
 /// (read back when acted on) before anything else is done to the object at `arn`.

@@ -1,6 +1,7 @@
 //! Creating the deployment: the CreateCustomModelDeployment request with its idempotency
 //! token, the plan of a create, and the status once it returned.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use crate::api::deployment::{
@@ -17,25 +18,22 @@ use super::Deployment;
 use super::{Plan, created_with, desired_tags};
 use crate::controller::held;
 
-/// The deterministic idempotency token of a CreateCustomModelDeployment: the same resource
-/// asking for the same deployment (after a crash, a timeout, a restart) sends the same token,
-/// so Bedrock returns the deployment it already made; a deliberate re-creation bumps
-/// `recreations` and so sends a new one.
-pub fn client_request_token(
-    uid: &str,
-    request: &CreateDeploymentRequest,
-    region: &str,
-    recreations: i32,
-) -> String {
-    let parts = [
-        uid,
-        region,
-        &request.name,
-        &request.model_arn,
-        request.description.as_deref().unwrap_or_default(),
-        &recreations.to_string(),
-    ];
-    call::idempotency_token("bcmd", &parts, &request.tags)
+/// What the token of a CreateCustomModelDeployment covers.
+impl call::Tokened for CreateDeploymentRequest {
+    const PREFIX: &'static str = "bcmd";
+    fn token_fields(&self) -> Vec<String> {
+        vec![
+            self.name.clone(),
+            self.model_arn.clone(),
+            self.description.clone().unwrap_or_default(),
+        ]
+    }
+    fn tags(&self) -> &BTreeMap<String, String> {
+        &self.tags
+    }
+    fn set_token(&mut self, token: String) {
+        self.client_request_token = token;
+    }
 }
 
 /// The CreateCustomModelDeployment request for the spec and the resolved model.
@@ -47,20 +45,14 @@ pub fn create_request(
     recreations: i32,
     cluster: &str,
 ) -> CreateDeploymentRequest {
-    let mut request = CreateDeploymentRequest {
+    let request = CreateDeploymentRequest {
         name: valid.deployment_name.clone(),
         model_arn: model_arn.to_string(),
         description: valid.description.clone(),
         tags: desired_tags(resource, cluster),
         client_request_token: String::new(),
     };
-    request.client_request_token = client_request_token(
-        resource.metadata.uid.as_deref().unwrap_or_default(),
-        &request,
-        region,
-        recreations,
-    );
-    request
+    call::tokened(request, &resource.metadata, region, recreations)
 }
 
 /// No deployment yet: create it once the model is resolved; until then wait, with no call.

@@ -4,29 +4,27 @@
 use super::*;
 use crate::controller::held;
 
-/// The deterministic idempotency token of a CreateCustomModel: the same resource asking for the
-/// same model (after a crash, a timeout, a restart) sends the same token, so Bedrock returns the
-/// model it already made; a deliberate re-creation bumps `recreations` and so sends a new one.
-pub fn client_request_token(
-    uid: &str,
-    request: &CreateRequest,
-    region: &str,
-    recreations: i32,
-) -> String {
-    let source = match &request.source {
-        Source::S3Uri(uri) => format!("s3:{uri}"),
-        Source::ModelPackageArn(arn) => format!("package:{arn}"),
-    };
-    let parts = [
-        uid,
-        region,
-        &request.model_name,
-        &source,
-        request.role_arn.as_deref().unwrap_or_default(),
-        request.kms_key_arn.as_deref().unwrap_or_default(),
-        &recreations.to_string(),
-    ];
-    call::idempotency_token("bcm", &parts, &request.tags)
+/// What the token of a CreateCustomModel covers.
+impl call::Tokened for CreateRequest {
+    const PREFIX: &'static str = "bcm";
+    fn token_fields(&self) -> Vec<String> {
+        let source = match &self.source {
+            Source::S3Uri(uri) => format!("s3:{uri}"),
+            Source::ModelPackageArn(arn) => format!("package:{arn}"),
+        };
+        vec![
+            self.model_name.clone(),
+            source,
+            self.role_arn.clone().unwrap_or_default(),
+            self.kms_key_arn.clone().unwrap_or_default(),
+        ]
+    }
+    fn tags(&self) -> &BTreeMap<String, String> {
+        &self.tags
+    }
+    fn set_token(&mut self, token: String) {
+        self.client_request_token = token;
+    }
 }
 
 /// The CreateCustomModel request for the spec.
@@ -41,7 +39,7 @@ pub fn create_request(
         ValidSource::S3Uri(uri) => Source::S3Uri(uri.clone()),
         ValidSource::ModelPackageArn(arn) => Source::ModelPackageArn(arn.clone()),
     };
-    let mut request = CreateRequest {
+    let request = CreateRequest {
         model_name: model_name(resource),
         source,
         role_arn: resource.spec.role_arn.clone(),
@@ -49,13 +47,7 @@ pub fn create_request(
         tags: desired_tags(resource, cluster),
         client_request_token: String::new(),
     };
-    request.client_request_token = client_request_token(
-        resource.metadata.uid.as_deref().unwrap_or_default(),
-        &request,
-        region,
-        recreations,
-    );
-    request
+    call::tokened(request, &resource.metadata, region, recreations)
 }
 
 pub(super) fn plan_create(

@@ -36,12 +36,13 @@ use crate::controller::scope::NamespaceScope;
 
 pub use crate::controller::outcome::{Next, Note, Timing, poll_delay, retry_delay};
 
+pub use crate::controller::call::client_request_token;
 pub use checks::{
     adoption_refused, guards_refused, immutable_changed, invalid, needs_tags, precheck, settled,
 };
 pub use cleanup::{cleanup, deletion_refused_message};
 use create::plan_create;
-pub use create::{after_create, client_request_token, create_request};
+pub use create::{after_create, create_request};
 pub use existing::creating_poll;
 use existing::plan_existing;
 

@@ -2,6 +2,7 @@
 //! token, buying again after it disappeared (not a commitment without a new retry value), the
 //! status once bought.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use crate::api::RETRY_ANNOTATION;
@@ -20,26 +21,23 @@ use super::Throughput;
 use super::{HeldStatus, Plan, created_with, desired_tags};
 use crate::controller::held;
 
-/// The deterministic idempotency token of a CreateProvisionedModelThroughput: the same
-/// resource asking for the same throughput (after a crash, a timeout, a restart) sends the same
-/// token, so Bedrock returns the one it already bought; a deliberate re-purchase bumps
-/// `recreations` and so sends a new one.
-pub fn client_request_token(
-    uid: &str,
-    request: &CreateThroughputRequest,
-    region: &str,
-    recreations: i32,
-) -> String {
-    let parts = [
-        uid,
-        region,
-        &request.name,
-        &request.model_id,
-        &request.model_units.to_string(),
-        request.commitment.as_deref().unwrap_or_default(),
-        &recreations.to_string(),
-    ];
-    call::idempotency_token("bpt", &parts, &request.tags)
+/// What the token of a CreateProvisionedModelThroughput covers.
+impl call::Tokened for CreateThroughputRequest {
+    const PREFIX: &'static str = "bpt";
+    fn token_fields(&self) -> Vec<String> {
+        vec![
+            self.name.clone(),
+            self.model_id.clone(),
+            self.model_units.to_string(),
+            self.commitment.clone().unwrap_or_default(),
+        ]
+    }
+    fn tags(&self) -> &BTreeMap<String, String> {
+        &self.tags
+    }
+    fn set_token(&mut self, token: String) {
+        self.client_request_token = token;
+    }
 }
 
 /// The CreateProvisionedModelThroughput request for the spec and the resolved model.
@@ -51,7 +49,7 @@ pub fn create_request(
     recreations: i32,
     cluster: &str,
 ) -> CreateThroughputRequest {
-    let mut request = CreateThroughputRequest {
+    let request = CreateThroughputRequest {
         name: valid.name.clone(),
         model_id: model_id.to_string(),
         model_units: valid.model_units,
@@ -59,13 +57,7 @@ pub fn create_request(
         tags: desired_tags(resource, cluster),
         client_request_token: String::new(),
     };
-    request.client_request_token = client_request_token(
-        resource.metadata.uid.as_deref().unwrap_or_default(),
-        &request,
-        region,
-        recreations,
-    );
-    request
+    call::tokened(request, &resource.metadata, region, recreations)
 }
 
 pub(super) fn commitment(value: &str) -> Option<CommitmentDuration> {
