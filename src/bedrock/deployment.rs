@@ -110,7 +110,17 @@ pub struct RemoteDeployment {
     pub last_updated_time: Option<String>,
 }
 
-super::object!(RemoteDeployment, changed_at: [last_updated_time, creation_time]);
+// While a swap runs the tags are not synced (the plan waits for it), so the polls of an update
+// read none.
+super::object!(
+    RemoteDeployment,
+    changed_at: [last_updated_time, creation_time],
+    steady: |deployment| deployment.state == DeploymentState::Active
+        && !deployment
+            .update
+            .as_ref()
+            .is_some_and(|u| u.state == UpdateState::Updating)
+);
 
 /// One entry of ListCustomModelDeployments.
 #[derive(Clone, Debug, PartialEq, Eq)]

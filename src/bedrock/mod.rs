@@ -33,12 +33,16 @@ pub trait Object {
     /// When the object (or its last change) started, RFC 3339: how long it has been in
     /// progress.
     fn changed_at(&self) -> Option<&str>;
+    /// Whether it serves with no change under way (Active, InService): the state in which the
+    /// operator keeps its tags in sync.
+    fn steady(&self) -> bool;
 }
 
 /// Implements [`Object`] for a Bedrock type with `arn` and `name` fields; `changed_at` is the
-/// first of the listed time fields that is set.
+/// first of the listed time fields that is set; `steady` is the expression given, of `self`
+/// named as the closure names it.
 macro_rules! object {
-    ($remote:ty, changed_at: [$($time:ident),+]) => {
+    ($remote:ty, changed_at: [$($time:ident),+], steady: |$it:ident| $steady:expr) => {
         impl $crate::bedrock::Object for $remote {
             fn arn(&self) -> &str {
                 &self.arn
@@ -48,6 +52,10 @@ macro_rules! object {
             }
             fn changed_at(&self) -> Option<&str> {
                 None$(.or(self.$time.as_deref()))+
+            }
+            fn steady(&self) -> bool {
+                let $it = self;
+                $steady
             }
         }
     };
@@ -117,7 +125,7 @@ pub struct RemoteModel {
     pub kms_key_arn: Option<String>,
 }
 
-object!(RemoteModel, changed_at: [creation_time]);
+object!(RemoteModel, changed_at: [creation_time], steady: |model| model.state == ModelState::Active);
 
 /// One entry of ListCustomModels.
 #[derive(Clone, Debug, PartialEq, Eq)]

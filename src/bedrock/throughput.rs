@@ -79,7 +79,11 @@ pub struct RemoteThroughput {
     pub last_modified_time: Option<String>,
 }
 
-super::object!(RemoteThroughput, changed_at: [last_modified_time, creation_time]);
+super::object!(
+    RemoteThroughput,
+    changed_at: [last_modified_time, creation_time],
+    steady: |throughput| throughput.state == ThroughputState::InService
+);
 
 /// One UpdateProvisionedModelThroughput call: a new name, a new model, or both.
 #[derive(Clone, Debug, PartialEq, Eq)]

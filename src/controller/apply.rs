@@ -14,6 +14,7 @@ use tracing::warn;
 
 use super::context::Context;
 use super::error::Error;
+use super::held::{self, HeldStatus};
 use super::holding::{self, Lost};
 use super::kind::Managed;
 use super::lifecycle::{self, KindPlan, Lifecycle};
@@ -55,7 +56,7 @@ pub struct Facts<'a> {
 /// What the shared apply stage needs from a kind, beyond its [`Lifecycle`]: its checks and
 /// guards. Every method but `admit` is a pure decision of the kind's plan; how the object is
 /// found and planned is [`Plans`].
-pub trait Apply: Lifecycle {
+pub trait Apply: Lifecycle<Status: HeldStatus> {
     /// What the kind reads before it looks at Bedrock: a serving kind's referenced model.
     type Inputs: Send + Sync;
 
@@ -73,9 +74,6 @@ pub trait Apply: Lifecycle {
         region: &str,
         ctx: &Context<B>,
     ) -> Option<KindPlan<Self>>;
-    /// Whether the status shows the spec reconciled and nothing pending.
-    fn settled(&self) -> bool;
-    fn needs_tags(&self, lookup: &Lookup, remote: &Self::Remote, due: bool) -> bool;
     /// Guards that need the API server (a namespace's budget of model units), checked before
     /// any Bedrock call (`plan`: `None`) and again once the plan is made, before its calls
     /// (`plan`: `Some`): a refusal, or go on. A guard that needs a lock keeps it in `held`,
@@ -166,7 +164,7 @@ pub async fn apply<K: Plans, B: Bedrock>(resource: &K, ctx: &Context<B>) -> Resu
     if let Some(plan) = resource.admit(&valid, None, &mut held, ctx).await? {
         return finish(resource, ctx, &plan).await;
     }
-    if ctx.memory.first_look(resource) && resource.settled() {
+    if ctx.memory.first_look(resource) && held::settled(resource) {
         // Counted in the gauges from the first look on, though not looked at in Bedrock yet.
         K::record_state(&ctx.metrics, &resource.key(), resource.status());
         return Ok(Action::requeue(schedule::spread(ctx.timing.resync)));
@@ -190,7 +188,7 @@ pub async fn apply<K: Plans, B: Bedrock>(resource: &K, ctx: &Context<B>) -> Resu
         let (Lookup::ByName(identifier) | Lookup::ByArn(identifier)) = lookup;
         let remote = K::get(ctx, &region, identifier).await?;
         let tags = match &remote {
-            Some(remote) if resource.needs_tags(lookup, remote, tags_due) => {
+            Some(remote) if needs_tags(resource, lookup, remote, tags_due) => {
                 Some(ctx.bedrock.list_tags(&region, remote.arn()).await?)
             }
             _ => None,
@@ -253,6 +251,28 @@ pub async fn apply<K: Plans, B: Bedrock>(resource: &K, ctx: &Context<B>) -> Resu
     let action = finish(resource, ctx, &plan).await?;
     resource.reported(&plan.status, changed_at.as_deref(), ctx);
     Ok(action)
+}
+
+/// Whether the observe step should also read the object's tags: to tell whose an object found
+/// by name is; and for a steady one ([`Object::steady`]), when spec.tags may have changed since
+/// they were last made to match (a new generation), or when the periodic drift check is `due`.
+/// Otherwise the tags are known to be what the spec asks for, and reading them would only
+/// spend the tagging quota.
+pub fn needs_tags<K: Lifecycle<Status: HeldStatus>>(
+    resource: &K,
+    lookup: &Lookup,
+    remote: &K::Remote,
+    due: bool,
+) -> bool {
+    outcome::needs_tags(
+        matches!(lookup, Lookup::ByName(_)),
+        remote.steady(),
+        due,
+        resource
+            .status()
+            .and_then(HeldStatus::tags_synced_generation),
+        resource.meta().generation,
+    )
 }
 
 /// The plan of a spec that fails validation (or a guard that names a field): InvalidSpec

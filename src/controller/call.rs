@@ -95,6 +95,27 @@ pub trait Tokened {
     fn set_token(&mut self, token: String);
 }
 
+/// The [`Tokened`] table of a create request with `tags` and `client_request_token` fields:
+/// its token's prefix and the fields the token covers (`|request| vec![...]`).
+macro_rules! token_table {
+    ($request:ty, $prefix:literal, |$r:ident| $fields:expr) => {
+        impl $crate::controller::call::Tokened for $request {
+            const PREFIX: &'static str = $prefix;
+            fn token_fields(&self) -> Vec<String> {
+                let $r = self;
+                $fields
+            }
+            fn tags(&self) -> &std::collections::BTreeMap<String, String> {
+                &self.tags
+            }
+            fn set_token(&mut self, token: String) {
+                self.client_request_token = token;
+            }
+        }
+    };
+}
+pub(crate) use token_table;
+
 /// The deterministic idempotency token of a Create of `request` by the resource `uid` in
 /// `region` after `recreations` re-creations: the same resource asking for the same object
 /// (after a crash, a timeout, a restart) sends the same token, so Bedrock returns the one it

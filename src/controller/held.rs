@@ -39,6 +39,8 @@ pub trait HeldStatus: Clone + Default {
     fn clear(&mut self);
     /// Whether the held object is Failed.
     fn failed(&self) -> bool;
+    /// Where the state recorded stands, for [`settled`].
+    fn standing(&self) -> outcome::Standing;
     fn created_with(&self) -> Option<&Self::CreatedWith>;
     fn set_created_with(&mut self, created_with: Self::CreatedWith);
     fn set_tags_synced_generation(&mut self, generation: Option<i64>);
@@ -53,13 +55,19 @@ pub trait HeldStatus: Clone + Default {
     fn set_retry_handled(&mut self, value: String);
 }
 
-/// The [`HeldStatus`] table of a status: the field that holds the ARN, the state field and its
-/// Failed value, and the fields forgotten with the object besides the ARN and the state.
+/// The [`HeldStatus`] table of a status: the field that holds the ARN; the state field, its
+/// Failed value, its serving value with the Ready reason it shows and whether a settled one
+/// shows Synced `Reconciled` too; and the fields forgotten with the object besides the ARN
+/// and the state.
 macro_rules! held_status {
     ($status:ty {
         created_with: $created_with:ty,
         arn: $arn:ident,
-        state: $state:ident == $failed:expr,
+        state: $state:ident {
+            failed: $failed:path,
+            serving: $serving:path => $ready:expr,
+            synced_too: $synced_too:expr $(,)?
+        },
         clear: [$($field:ident),* $(,)?] $(,)?
     }) => {
         impl $crate::controller::held::HeldStatus for $status {
@@ -82,6 +90,16 @@ macro_rules! held_status {
             }
             fn failed(&self) -> bool {
                 self.$state == Some($failed)
+            }
+            fn standing(&self) -> $crate::controller::outcome::Standing {
+                match self.$state {
+                    Some($serving) => $crate::controller::outcome::Standing::Serving {
+                        ready_reason: $ready,
+                        synced_too: $synced_too,
+                    },
+                    Some($failed) => $crate::controller::outcome::Standing::Failed,
+                    _ => $crate::controller::outcome::Standing::InProgress,
+                }
             }
             fn created_with(&self) -> Option<&$created_with> {
                 self.created_with.as_ref()
@@ -383,11 +401,8 @@ pub fn failed<K: Lifecycle<Status: HeldStatus>>(
 }
 
 /// Whether the status shows the spec reconciled and nothing pending (see
-/// [`outcome::settled`]), given how the kind reads its object's standing from the status.
-pub fn settled<K: Managed<Status: HeldStatus>>(
-    resource: &K,
-    standing: impl FnOnce(&K::Status) -> outcome::Standing,
-) -> bool {
+/// [`outcome::settled`]), from where the state it records stands ([`HeldStatus::standing`]).
+pub fn settled<K: Managed<Status: HeldStatus>>(resource: &K) -> bool {
     let Some(status) = resource.status() else {
         return false;
     };
@@ -403,7 +418,7 @@ pub fn settled<K: Managed<Status: HeldStatus>>(
         )
         .is_some(),
     };
-    outcome::settled(&seen, standing(status))
+    outcome::settled(&seen, status.standing())
 }
 
 /// The calls that bring the object's tags (`remote`, when they were read) to the spec's tags

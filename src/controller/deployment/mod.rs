@@ -25,7 +25,7 @@ use crate::metrics::Metrics;
 
 pub mod plan;
 
-use plan::{Lookup, Plan};
+use plan::Plan;
 
 impl Managed for BedrockCustomModelDeployment {
     type Status = BedrockCustomModelDeploymentStatus;
@@ -145,12 +145,6 @@ impl Apply for BedrockCustomModelDeployment {
         plan::region_mismatch(self, valid, model)
             .or_else(|| plan::precheck(self, valid, region))
             .or_else(|| plan::adoption_refused(self, valid, region, &ctx.adoption))
-    }
-    fn settled(&self) -> bool {
-        plan::settled(self)
-    }
-    fn needs_tags(&self, lookup: &Lookup, remote: &RemoteDeployment, due: bool) -> bool {
-        plan::needs_tags(self, lookup, remote, due)
     }
 }
 

@@ -158,12 +158,6 @@ impl Apply for BedrockCustomModel {
             .or_else(|| plan::adoption_refused(self, &desired, &ctx.adoption))
             .or_else(|| plan::guards_refused(self, &desired, &ctx.guards))
     }
-    fn settled(&self) -> bool {
-        plan::settled(self)
-    }
-    fn needs_tags(&self, lookup: &Lookup, remote: &RemoteModel, due: bool) -> bool {
-        plan::needs_tags(self, lookup, remote, due)
-    }
     fn forgotten<B: Bedrock>(&self, ctx: &Context<B>) {
         if let Some(arn) = self.status.as_ref().and_then(|s| s.model_arn.as_deref()) {
             ctx.sweep.forget(arn, &sweep::reference(self));

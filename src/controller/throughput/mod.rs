@@ -32,7 +32,7 @@ use crate::metrics::{CommitmentLabel, Metrics};
 
 pub mod plan;
 
-use plan::{Lookup, Plan};
+use plan::Plan;
 
 impl Managed for BedrockProvisionedThroughput {
     type Status = BedrockProvisionedThroughputStatus;
@@ -164,12 +164,6 @@ impl Apply for BedrockProvisionedThroughput {
             .or_else(|| plan::adoption_refused(self, valid, &ctx.adoption))
             .or_else(|| plan::region_mismatch(self, valid, model))
             .or_else(|| plan::precheck(self, valid, region))
-    }
-    fn settled(&self) -> bool {
-        plan::settled(self)
-    }
-    fn needs_tags(&self, lookup: &Lookup, remote: &RemoteThroughput, due: bool) -> bool {
-        plan::needs_tags(self, lookup, remote, due)
     }
     async fn admit<'c, B: Bedrock>(
         &self,

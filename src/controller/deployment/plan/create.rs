@@ -1,7 +1,6 @@
 //! Creating the deployment: the CreateCustomModelDeployment request with its idempotency
 //! token, the plan of a create, and the status once it returned.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use crate::api::deployment::{
@@ -18,23 +17,14 @@ use super::Deployment;
 use super::{Plan, created_with, desired_tags};
 use crate::controller::held;
 
-/// What the token of a CreateCustomModelDeployment covers.
-impl call::Tokened for CreateDeploymentRequest {
-    const PREFIX: &'static str = "bcmd";
-    fn token_fields(&self) -> Vec<String> {
-        vec![
-            self.name.clone(),
-            self.model_arn.clone(),
-            self.description.clone().unwrap_or_default(),
-        ]
-    }
-    fn tags(&self) -> &BTreeMap<String, String> {
-        &self.tags
-    }
-    fn set_token(&mut self, token: String) {
-        self.client_request_token = token;
-    }
-}
+// What the token of a CreateCustomModelDeployment covers.
+call::token_table!(CreateDeploymentRequest, "bcmd", |request| {
+    vec![
+        request.name.clone(),
+        request.model_arn.clone(),
+        request.description.clone().unwrap_or_default(),
+    ]
+});
 
 /// The CreateCustomModelDeployment request for the spec and the resolved model.
 pub fn create_request(

@@ -13,7 +13,7 @@ mod existing;
 
 use std::collections::BTreeMap;
 
-use crate::api::conditions::event;
+use crate::api::conditions::{event, reason};
 use crate::api::deployment::{
     BedrockCustomModelDeployment, BedrockCustomModelDeploymentStatus, DeploymentCreatedWith,
     DeploymentStatus, ModelTarget, ValidDeployment,
@@ -29,7 +29,7 @@ pub use crate::controller::reference::{Lookup, Resolution};
 pub use crate::controller::serving::region_mismatch;
 use crate::controller::serving::{self, serving_tables};
 
-pub use checks::{adoption_refused, needs_tags, precheck, settled};
+pub use checks::{adoption_refused, precheck};
 pub use cleanup::{cleanup, deletion_refused_message};
 pub use create::after_create;
 use create::plan_create;
@@ -47,6 +47,10 @@ use crate::api::{AdoptionPolicy, BedrockCustomModel};
 use crate::api::{DeletionPolicy, RETRY_ANNOTATION, validation};
 #[cfg(test)]
 use crate::bedrock::{DeploymentState, UpdateState};
+#[cfg(test)]
+use crate::controller::apply::needs_tags;
+#[cfg(test)]
+use crate::controller::held::settled;
 #[cfg(test)]
 use crate::controller::outcome::Timing;
 #[cfg(test)]
@@ -150,7 +154,11 @@ serving_tables!(BedrockCustomModelDeployment {
 held::held_status!(BedrockCustomModelDeploymentStatus {
     created_with: DeploymentCreatedWith,
     arn: deployment_arn,
-    state: deployment_status == DeploymentStatus::Failed,
+    state: deployment_status {
+        failed: DeploymentStatus::Failed,
+        serving: DeploymentStatus::Active => reason::ACTIVE,
+        synced_too: true,
+    },
     clear: [model_arn, update_status, failure_message],
 });
 

@@ -86,38 +86,3 @@ pub fn immutable_changed(resource: &BedrockCustomModel, region: &str) -> Option<
         },
     )
 }
-
-/// Whether the status shows the spec reconciled and nothing pending: the model Active with this
-/// generation's tags, or Failed with no new retry asked for (see [`outcome::settled`]).
-pub fn settled(resource: &BedrockCustomModel) -> bool {
-    held::settled(resource, |status| match status.model_status {
-        Some(ModelStatus::Active) => outcome::Standing::Serving {
-            ready_reason: reason::ACTIVE,
-            synced_too: false,
-        },
-        Some(ModelStatus::Failed) => outcome::Standing::Failed,
-        _ => outcome::Standing::InProgress,
-    })
-}
-
-/// Whether the observe step should also read the model's tags: to tell whose a model found by
-/// name is; and for an Active model, when spec.tags may have changed since they were last made
-/// to match (a new generation), or when the periodic drift check is `due`. Otherwise the tags
-/// are known to be what the spec asks for, and reading them would only spend the tagging quota.
-pub fn needs_tags(
-    resource: &BedrockCustomModel,
-    lookup: &Lookup,
-    model: &RemoteModel,
-    due: bool,
-) -> bool {
-    outcome::needs_tags(
-        matches!(lookup, Lookup::ByName(_)),
-        model.state == ModelState::Active,
-        due,
-        resource
-            .status
-            .as_ref()
-            .and_then(|s| s.tags_synced_generation),
-        resource.metadata.generation,
-    )
-}

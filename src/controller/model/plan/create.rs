@@ -4,28 +4,19 @@
 use super::*;
 use crate::controller::held;
 
-/// What the token of a CreateCustomModel covers.
-impl call::Tokened for CreateRequest {
-    const PREFIX: &'static str = "bcm";
-    fn token_fields(&self) -> Vec<String> {
-        let source = match &self.source {
-            Source::S3Uri(uri) => format!("s3:{uri}"),
-            Source::ModelPackageArn(arn) => format!("package:{arn}"),
-        };
-        vec![
-            self.model_name.clone(),
-            source,
-            self.role_arn.clone().unwrap_or_default(),
-            self.kms_key_arn.clone().unwrap_or_default(),
-        ]
-    }
-    fn tags(&self) -> &BTreeMap<String, String> {
-        &self.tags
-    }
-    fn set_token(&mut self, token: String) {
-        self.client_request_token = token;
-    }
-}
+// What the token of a CreateCustomModel covers.
+call::token_table!(CreateRequest, "bcm", |request| {
+    let source = match &request.source {
+        Source::S3Uri(uri) => format!("s3:{uri}"),
+        Source::ModelPackageArn(arn) => format!("package:{arn}"),
+    };
+    vec![
+        request.model_name.clone(),
+        source,
+        request.role_arn.clone().unwrap_or_default(),
+        request.kms_key_arn.clone().unwrap_or_default(),
+    ]
+});
 
 /// The CreateCustomModel request for the spec.
 pub fn create_request(

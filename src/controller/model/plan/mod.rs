@@ -25,6 +25,10 @@ use crate::api::{
 #[cfg(test)]
 use crate::bedrock::ErrorClass;
 use crate::bedrock::{BedrockError, CreateRequest, ModelState, RemoteModel, Source};
+#[cfg(test)]
+use crate::controller::apply::needs_tags;
+#[cfg(test)]
+use crate::controller::held::settled;
 
 use crate::controller::call::{self, Call};
 pub use crate::controller::cleanup::Cleanup;
@@ -37,9 +41,7 @@ use crate::controller::scope::NamespaceScope;
 pub use crate::controller::outcome::{Next, Note, Timing, poll_delay, retry_delay};
 
 pub use crate::controller::call::client_request_token;
-pub use checks::{
-    adoption_refused, guards_refused, immutable_changed, invalid, needs_tags, precheck, settled,
-};
+pub use checks::{adoption_refused, guards_refused, immutable_changed, invalid, precheck};
 pub use cleanup::{cleanup, deletion_refused_message};
 use create::plan_create;
 pub use create::{after_create, create_request};
@@ -186,7 +188,11 @@ fn desired_tags(resource: &BedrockCustomModel, cluster: &str) -> BTreeMap<String
 held::held_status!(BedrockCustomModelStatus {
     created_with: CreatedWith,
     arn: model_arn,
-    state: model_status == ModelStatus::Failed,
+    state: model_status {
+        failed: ModelStatus::Failed,
+        serving: ModelStatus::Active => reason::ACTIVE,
+        synced_too: false,
+    },
     clear: [failure_message, creation_time],
 });
 

@@ -1,15 +1,12 @@
 //! The throughput's other checks before any AWS call (validation, immutable fields, region
 //! and adoption refusals), and whether it is settled or needs its tags read.
 
-use crate::api::conditions::reason;
-use crate::api::throughput::{BedrockProvisionedThroughput, ThroughputStatus, ValidThroughput};
+use crate::api::throughput::{BedrockProvisionedThroughput, ValidThroughput};
 use crate::api::{AdoptionPolicy, validation::FieldError};
-use crate::bedrock::{RemoteThroughput, ThroughputState};
-use crate::controller::outcome::{self};
 use crate::controller::scope::NamespaceScope;
 use crate::controller::{apply, held};
 
-use super::{Lookup, Plan, base_status, created_with, immutable_changes};
+use super::{Plan, base_status, created_with, immutable_changes};
 
 /// The plan of a spec that fails validation (or the commitment guard): InvalidSpec naming
 /// every field, no AWS call.
@@ -53,37 +50,4 @@ pub fn adoption_refused(
         status
     };
     apply::adoption_refused(resource, adopt, status, scope)
-}
-
-/// Whether the status shows the spec reconciled and nothing pending (see [`outcome::settled`]).
-pub fn settled(resource: &BedrockProvisionedThroughput) -> bool {
-    held::settled(resource, |status| match status.throughput_status {
-        Some(ThroughputStatus::InService) => outcome::Standing::Serving {
-            ready_reason: reason::IN_SERVICE,
-            synced_too: true,
-        },
-        Some(ThroughputStatus::Failed) => outcome::Standing::Failed,
-        _ => outcome::Standing::InProgress,
-    })
-}
-
-/// Whether the observe step should also read the throughput's tags: to tell whose one found by
-/// name is; for one InService, when spec.tags may have changed since they were last made to
-/// match, or when the periodic drift check is `due`.
-pub fn needs_tags(
-    resource: &BedrockProvisionedThroughput,
-    lookup: &Lookup,
-    throughput: &RemoteThroughput,
-    due: bool,
-) -> bool {
-    outcome::needs_tags(
-        matches!(lookup, Lookup::ByName(_)),
-        throughput.state == ThroughputState::InService,
-        due,
-        resource
-            .status
-            .as_ref()
-            .and_then(|s| s.tags_synced_generation),
-        resource.metadata.generation,
-    )
 }

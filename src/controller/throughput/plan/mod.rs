@@ -32,11 +32,11 @@ pub use crate::controller::cleanup::Cleanup;
 use crate::controller::held::{self, HeldStatus};
 use crate::controller::outcome::{self, Note, Subject};
 use crate::controller::reference;
-pub use crate::controller::reference::{Lookup, Resolution};
+pub use crate::controller::reference::Resolution;
 pub use crate::controller::serving::region_mismatch;
 use crate::controller::serving::{self, serving_tables};
 
-pub use checks::{adoption_refused, invalid, needs_tags, precheck, settled};
+pub use checks::{adoption_refused, invalid, precheck};
 pub use cleanup::{cleanup, committed_message, deletion_refused_message, retained_message};
 use existing::plan_existing;
 pub use existing::{after_update, units_in_service};
@@ -59,6 +59,8 @@ use crate::api::{DeletionPolicy, RETRY_ANNOTATION};
 use crate::bedrock::{BedrockError, ThroughputState};
 #[cfg(test)]
 use crate::controller::guards::{Guards, Holding};
+#[cfg(test)]
+use crate::controller::held::settled;
 #[cfg(test)]
 use crate::controller::outcome::Timing;
 #[cfg(test)]
@@ -166,7 +168,11 @@ serving_tables!(BedrockProvisionedThroughput {
 held::held_status!(BedrockProvisionedThroughputStatus {
     created_with: ThroughputCreatedWith,
     arn: provisioned_model_arn,
-    state: throughput_status == ThroughputStatus::Failed,
+    state: throughput_status {
+        failed: ThroughputStatus::Failed,
+        serving: ThroughputStatus::InService => reason::IN_SERVICE,
+        synced_too: true,
+    },
     clear: [
         model_arn,
         model_units,

@@ -2,7 +2,6 @@
 //! token, buying again after it disappeared (not a commitment without a new retry value), the
 //! status once bought.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use crate::api::RETRY_ANNOTATION;
@@ -21,24 +20,15 @@ use super::Throughput;
 use super::{HeldStatus, Plan, created_with, desired_tags};
 use crate::controller::held;
 
-/// What the token of a CreateProvisionedModelThroughput covers.
-impl call::Tokened for CreateThroughputRequest {
-    const PREFIX: &'static str = "bpt";
-    fn token_fields(&self) -> Vec<String> {
-        vec![
-            self.name.clone(),
-            self.model_id.clone(),
-            self.model_units.to_string(),
-            self.commitment.clone().unwrap_or_default(),
-        ]
-    }
-    fn tags(&self) -> &BTreeMap<String, String> {
-        &self.tags
-    }
-    fn set_token(&mut self, token: String) {
-        self.client_request_token = token;
-    }
-}
+// What the token of a CreateProvisionedModelThroughput covers.
+call::token_table!(CreateThroughputRequest, "bpt", |request| {
+    vec![
+        request.name.clone(),
+        request.model_id.clone(),
+        request.model_units.to_string(),
+        request.commitment.clone().unwrap_or_default(),
+    ]
+});
 
 /// The CreateProvisionedModelThroughput request for the spec and the resolved model.
 pub fn create_request(
