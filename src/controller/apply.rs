@@ -139,6 +139,15 @@ pub trait Plans: Apply {
         lost: &Lost,
         facts: &Facts<'_>,
     ) -> KindPlan<Self>;
+    /// The region of the model the spec names (by reference: read through the API server),
+    /// for [`lifecycle::region`] in cleanup.
+    fn model_region<B: Bedrock>(
+        &self,
+        ctx: &Context<B>,
+    ) -> impl Future<Output = Result<Option<String>, Error>> + Send {
+        let _ = ctx;
+        async { Ok(None) }
+    }
 }
 
 /// The apply stage of a kind.

@@ -1,6 +1,6 @@
 //! The cleanup stage of every kind, written once: what deleting a resource takes is a plan of
 //! pure steps (each decided from what the step before observed), and the stage only makes the
-//! one call or read each step names. The kind decides the first step ([`Lifecycle::deletion`])
+//! one call or read each step names. The kind decides the first step ([`lifecycle::Lifecycle::deletion`])
 //! and words its messages; the waits (for a moment, for the object's users) are plan values.
 
 use std::collections::BTreeMap;
@@ -9,12 +9,13 @@ use std::time::Duration;
 use kube::runtime::controller::Action;
 use tracing::info;
 
+use super::apply::Plans;
 use super::context::Context;
 use super::error::Error;
 use super::holding;
 use super::kind::Managed;
+use super::lifecycle;
 pub use super::lifecycle::Cleanup;
-use super::lifecycle::{self, Lifecycle};
 use super::outcome::{self, Note};
 use super::ownership::{self, Deletion, Me};
 use super::report::{publish, report};
@@ -194,7 +195,7 @@ pub fn refusal(
 }
 
 /// The cleanup stage of a kind: `Ok` lets the finalizer go.
-pub async fn cleanup<K: Lifecycle, B: Bedrock>(
+pub async fn cleanup<K: Plans, B: Bedrock>(
     resource: &K,
     ctx: &Context<B>,
 ) -> Result<Action, Error> {
@@ -226,7 +227,7 @@ pub async fn cleanup<K: Lifecycle, B: Bedrock>(
 }
 
 /// Takes the steps that call Bedrock, in `region`, to the end.
-async fn run<K: Lifecycle, B: Bedrock>(
+async fn run<K: Plans, B: Bedrock>(
     resource: &K,
     ctx: &Context<B>,
     region: &str,
@@ -283,7 +284,7 @@ async fn blocked<K: Managed, B: Bedrock>(
 }
 /// The region cleanup reads and deletes in: [`lifecycle::region`], the referenced model read
 /// only when neither the status nor the spec names one.
-async fn object_region<K: Lifecycle, B: Bedrock>(
+async fn object_region<K: Plans, B: Bedrock>(
     resource: &K,
     ctx: &Context<B>,
 ) -> Result<String, Error> {

@@ -124,16 +124,6 @@ pub trait Lifecycle: Managed {
         let _ = ctx;
         async { Ok(None) }
     }
-
-    /// The region of the model the spec names (by reference: read through the API server),
-    /// for [`region`].
-    fn model_region<B: Bedrock>(
-        &self,
-        ctx: &Context<B>,
-    ) -> impl Future<Output = Result<Option<String>, Error>> + Send {
-        let _ = ctx;
-        async { Ok(None) }
-    }
 }
 
 /// The region of a kind's Bedrock object, one rule for every kind, in apply and in cleanup:

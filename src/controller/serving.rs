@@ -192,6 +192,9 @@ where
         let (observation, elapsed) = observation(model, seen, facts);
         plan_apply(self, valid, region, &observation, facts.timing, elapsed)
     }
+    async fn model_region<B: Bedrock>(&self, ctx: &Context<B>) -> Result<Option<String>, Error> {
+        model_region(self, ctx).await
+    }
     fn lost(&self, valid: &K::Valid, region: &str, lost: &Lost, facts: &Facts<'_>) -> KindPlan<K> {
         let status = self.base_status(valid, region);
         apply::lost_to_another(self, status, lost, facts.timing)

@@ -8,13 +8,12 @@ use tracing::info;
 use super::apply::Apply;
 use super::cleanup::Cleanup;
 use super::context::Context;
-use super::error::Error;
 use super::kind::{KindLabel, Managed, status_access};
 use super::lifecycle::{Flow, Lifecycle};
 use super::outcome::{self, Note};
 use super::reference::Resolution;
 use super::scope::NamespaceScope;
-use super::serving::{self, Serving};
+use super::serving::Serving;
 use crate::api::conditions::reason;
 use crate::api::deployment::{
     BedrockCustomModelDeployment, BedrockCustomModelDeploymentStatus, ValidDeployment,
@@ -123,9 +122,6 @@ impl Lifecycle for BedrockCustomModelDeployment {
     }
     fn deletion_refused(arn: &str, error: &BedrockError) -> String {
         plan::deletion_refused_message(arn, error)
-    }
-    async fn model_region<B: Bedrock>(&self, ctx: &Context<B>) -> Result<Option<String>, Error> {
-        serving::model_region(self, ctx).await
     }
 }
 

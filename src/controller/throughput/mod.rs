@@ -19,7 +19,7 @@ use super::locks::Held;
 use super::outcome::{self, Note};
 use super::reference::Resolution;
 use super::scope::NamespaceScope;
-use super::serving::{self, Serving};
+use super::serving::Serving;
 use crate::api::conditions::reason;
 use crate::api::throughput::{
     BedrockProvisionedThroughput, BedrockProvisionedThroughputStatus, ValidThroughput,
@@ -140,9 +140,6 @@ impl Lifecycle for BedrockProvisionedThroughput {
     }
     fn undeletable_until(&self, until: &str) -> String {
         plan::committed_message(self, until)
-    }
-    async fn model_region<B: Bedrock>(&self, ctx: &Context<B>) -> Result<Option<String>, Error> {
-        serving::model_region(self, ctx).await
     }
 }
 

@@ -25,9 +25,9 @@ pub use crate::controller::cleanup::Cleanup;
 use crate::controller::held;
 use crate::controller::outcome::{self, Note, Subject};
 use crate::controller::reference;
-pub use crate::controller::reference::Resolution;
 #[cfg(test)]
 use crate::controller::reference::Lookup;
+pub use crate::controller::reference::Resolution;
 pub use crate::controller::serving::region_mismatch;
 use crate::controller::serving::{self, serving_tables};
 
