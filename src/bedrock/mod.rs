@@ -36,9 +36,11 @@ pub trait Object {
     /// Whether it serves with no change under way (Active, InService): the state in which the
     /// operator keeps its tags in sync.
     fn steady(&self) -> bool;
+    /// Bedrock's reason of a failure, when it gives one.
+    fn failure(&self) -> Option<&str>;
 }
 
-/// Implements [`Object`] for a Bedrock type with `arn` and `name` fields; `changed_at` is the
+/// Implements [`Object`] for a Bedrock type with `arn`, `name` and `failure_message` fields; `changed_at` is the
 /// first of the listed time fields that is set; `steady` is the expression given, of `self`
 /// named as the closure names it.
 macro_rules! object {
@@ -56,6 +58,9 @@ macro_rules! object {
             fn steady(&self) -> bool {
                 let $it = self;
                 $steady
+            }
+            fn failure(&self) -> Option<&str> {
+                self.failure_message.as_deref()
             }
         }
     };

@@ -28,7 +28,7 @@ use crate::bedrock::Object;
 /// re-creations. No decision: a table per kind ([`held_status!`]).
 pub trait HeldStatus: Clone + Default {
     /// The parameters Bedrock fixes when it creates the object.
-    type CreatedWith;
+    type CreatedWith: Fixed;
 
     fn held_arn(&self) -> Option<&str>;
     /// Holds the object `arn` in `region`.
@@ -53,6 +53,13 @@ pub trait HeldStatus: Clone + Default {
     /// The last value of the retry annotation acted on.
     fn retry_handled(&self) -> Option<&str>;
     fn set_retry_handled(&mut self, value: String);
+}
+
+/// What an object was created with, of the parameters Bedrock fixes at creation.
+pub trait Fixed {
+    /// The fields (as under spec.) whose value here differs from what the object was created
+    /// with (`current`).
+    fn changes(&self, current: &Self) -> Vec<&'static str>;
 }
 
 /// The [`HeldStatus`] table of a status: the field that holds the ARN; the state field, its
@@ -148,9 +155,9 @@ pub trait Branches {
     /// The plan of an object the status holds (or just took back or adopted).
     fn existing(&self, status: Status<Self>, found: &Remote<Self>) -> KindPlan<Self::Kind>;
     /// What an object this resource created was created with: the spec's values.
-    fn created_with(&self) -> CreatedWith<Self>;
+    fn created_with(&self) -> CreatedWith<Self::Kind>;
     /// What an adopted object was created with, as Bedrock describes it.
-    fn adopted_with(&self, found: &Remote<Self>) -> CreatedWith<Self>;
+    fn adopted_with(&self, found: &Remote<Self>) -> CreatedWith<Self::Kind>;
     /// The tags an adoption puts on first, in one call read back (the owner tags, and the
     /// spec's tags where the kind manages them from then on: recorded in `status`).
     fn claim(&self, status: &mut Status<Self>) -> BTreeMap<String, String>;
@@ -189,7 +196,7 @@ pub fn recreate<B: Branches + ?Sized>(
 
 type Status<B> = <<B as Branches>::Kind as Managed>::Status;
 type Remote<B> = <<B as Branches>::Kind as Lifecycle>::Remote;
-type CreatedWith<B> = <Status<B> as HeldStatus>::CreatedWith;
+type CreatedWith<K> = <<K as Managed>::Status as HeldStatus>::CreatedWith;
 
 /// What a kind's [`Branches`] decide from: the resource, its checked spec, the region, what
 /// was observed, the timing, and how long the object (or its last change) has been in progress.
@@ -322,24 +329,23 @@ pub fn name_conflict<K: Lifecycle<Status: HeldStatus>>(
 }
 
 /// ImmutableFieldChanged: a field Bedrock fixes at creation differs from what the live object
-/// (held, not Failed) was created with. `changes` names the fields (as under spec.) that differ
-/// between `desired` and the recorded values; `message` words the refusal from "spec.a, spec.b"
-/// and the recorded values. No call.
+/// (held, not Failed) was created with ([`Fixed::changes`] of `desired`); `message` words the
+/// refusal from "spec.a, spec.b" and the recorded values. No call.
 pub fn immutable_changed<K, A, C>(
     resource: &K,
     status: K::Status,
     desired: &C,
-    changes: impl FnOnce(&C, &C) -> Vec<&'static str>,
     message: impl FnOnce(&str, &C) -> String,
 ) -> Option<Plan<K::Status, A>>
 where
     K: Managed<Status: HeldStatus<CreatedWith = C>>,
+    C: Fixed,
 {
     let current = status.created_with()?;
     if status.held_arn().is_none() || status.failed() {
         return None;
     }
-    let changed = changes(desired, current);
+    let changed = desired.changes(current);
     if changed.is_empty() {
         return None;
     }
@@ -368,22 +374,25 @@ pub struct Failure {
 }
 
 /// The plan of a held object Bedrock reports Failed: replaced (deleted, then created again)
-/// when a new retry value asks for it or a field Bedrock fixed at creation changed (`changed`,
-/// as under spec.); otherwise Failed with Bedrock's reason (`failure`), announced once.
+/// when a new retry value asks for it or a field Bedrock fixed at creation differs from
+/// `desired` ([`Fixed::changes`]); otherwise Failed with Bedrock's reason, announced once.
 pub fn failed<K: Lifecycle<Status: HeldStatus>>(
     resource: &K,
     mut status: K::Status,
     found: &K::Remote,
-    failure: Option<&str>,
-    changed: &[&'static str],
+    desired: &CreatedWith<K>,
     words: &Failure,
 ) -> KindPlan<K> {
+    let changed = status
+        .created_with()
+        .map(|current| desired.changes(current))
+        .unwrap_or_default();
     let retry = outcome::unhandled_retry(
         resource.meta().annotations.as_ref(),
         resource.status().and_then(HeldStatus::retry_handled),
     );
     let name = found.name();
-    if let Some(cause) = outcome::replacement_cause(retry.is_some(), changed) {
+    if let Some(cause) = outcome::replacement_cause(retry.is_some(), &changed) {
         if let Some(retry) = retry {
             status.set_retry_handled(retry);
         }
@@ -394,7 +403,10 @@ pub fn failed<K: Lifecycle<Status: HeldStatus>>(
         };
         return outcome::replacing(status, delete, K::NOUN, name, &cause);
     }
-    let failure = failure.unwrap_or("no reason given").trim_end_matches('.');
+    let failure = found
+        .failure()
+        .unwrap_or("no reason given")
+        .trim_end_matches('.');
     let message = (words.message)(name, failure);
     let announce = !resource.status().is_some_and(HeldStatus::failed);
     outcome::failed(status, message, words.event, announce)
@@ -565,8 +577,7 @@ mod tests {
                 &resource,
                 status,
                 &failed_remote(),
-                Some("no capacity."),
-                &[],
+                &created("chat"),
                 &WORDS,
             );
             assert!(plan.actions.is_empty(), "{name}: no call");
@@ -581,19 +592,14 @@ mod tests {
 
     #[test]
     fn a_failed_object_is_replaced_on_a_new_retry_or_a_changed_fixed_field() {
-        for (name, retry, changed, handled) in [
-            ("a new retry value", Some("1"), vec![], Some("1")),
-            (
-                "a changed fixed field",
-                None,
-                vec!["modelDeploymentName"],
-                None,
-            ),
+        for (name, retry, desired, handled) in [
+            ("a new retry value", Some("1"), created("chat"), Some("1")),
+            ("a changed fixed field", None, created("renamed"), None),
         ] {
             let resource = resource(Some(holding(DeploymentStatus::Failed)), retry);
             let status = holding(DeploymentStatus::Failed);
             let plan: KindPlan<BedrockCustomModelDeployment> =
-                failed(&resource, status, &failed_remote(), None, &changed, &WORDS);
+                failed(&resource, status, &failed_remote(), &desired, &WORDS);
             assert_eq!(
                 plan.actions,
                 vec![Call::Delete { arn: ARN.into() }],
@@ -607,7 +613,10 @@ mod tests {
 
     #[test]
     fn a_fixed_field_may_change_only_while_nothing_live_is_held() {
-        let changes = |_: &DeploymentCreatedWith, _: &DeploymentCreatedWith| vec!["region"];
+        let moved = DeploymentCreatedWith {
+            region: "eu-west-1".into(),
+            ..created("chat")
+        };
         let words = |fields: &str, _: &DeploymentCreatedWith| format!("{fields} is fixed");
         for (name, status, refused) in [
             ("nothing held", Status::default(), false),
@@ -616,7 +625,7 @@ mod tests {
         ] {
             let resource = resource(Some(status.clone()), None);
             let plan: Option<KindPlan<BedrockCustomModelDeployment>> =
-                immutable_changed(&resource, status, &created("chat"), changes, words);
+                immutable_changed(&resource, status, &moved, words);
             assert_eq!(plan.is_some(), refused, "{name}");
             if let Some(plan) = plan {
                 assert_eq!(plan.conditions[0].reason, reason::IMMUTABLE_FIELD_CHANGED);

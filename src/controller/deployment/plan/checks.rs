@@ -6,7 +6,7 @@ use crate::api::deployment::{BedrockCustomModelDeployment, ValidDeployment};
 use crate::controller::scope::NamespaceScope;
 use crate::controller::{apply, held};
 
-use super::{Plan, base_status, created_with, immutable_changes};
+use super::{Plan, base_status, created_with};
 
 /// Checks made before any AWS call: a change to an immutable field of a live deployment stops
 /// here, with the reason on the resource and no call to Bedrock.
@@ -20,7 +20,6 @@ pub fn precheck(
         resource,
         status,
         &created_with(valid, region),
-        immutable_changes,
         |fields, current| {
             format!(
                 "{fields} cannot change while Bedrock deployment {} exists: revert the change to resume, or delete and re-create the resource to make a new deployment; nothing was sent to AWS",

@@ -11,7 +11,7 @@ use crate::controller::kind::Managed;
 use crate::controller::outcome::{self, Next, Note, Timing};
 
 use super::Deployment;
-use super::{Action, Plan, Rollout, created_with, immutable_changes, unresolved};
+use super::{Action, Plan, Rollout, created_with, unresolved};
 use crate::controller::held;
 
 /// The status once Update has been accepted.
@@ -78,14 +78,8 @@ pub(super) fn plan_existing(
     match &found.state {
         DeploymentState::Failed => {
             // A Failed deployment may be renamed (or moved, or described anew): replaced.
-            let region = status.region.clone().unwrap_or_default();
-            let changed = status
-                .created_with
-                .as_ref()
-                .map(|current| immutable_changes(&created_with(valid, &region), current))
-                .unwrap_or_default();
-            let failure = found.failure_message.as_deref();
-            held::failed(resource, status, found, failure, &changed, &FAILURE)
+            let desired = created_with(valid, status.region.as_deref().unwrap_or_default());
+            held::failed(resource, status, found, &desired, &FAILURE)
         }
         DeploymentState::Creating | DeploymentState::Other(_) => {
             let message = format!("Bedrock is creating deployment {name}");

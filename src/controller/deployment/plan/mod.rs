@@ -118,23 +118,22 @@ fn created_with(valid: &ValidDeployment, region: &str) -> DeploymentCreatedWith 
 }
 
 /// The immutable fields whose spec value differs from what the deployment was created with.
-pub fn immutable_changes(
-    desired: &DeploymentCreatedWith,
-    current: &DeploymentCreatedWith,
-) -> Vec<&'static str> {
-    let mut changed = Vec::new();
-    if desired.model_deployment_name != current.model_deployment_name {
-        changed.push("modelDeploymentName");
+impl held::Fixed for DeploymentCreatedWith {
+    fn changes(&self, current: &Self) -> Vec<&'static str> {
+        let mut changed = Vec::new();
+        if self.model_deployment_name != current.model_deployment_name {
+            changed.push("modelDeploymentName");
+        }
+        // An adopted deployment's description is Bedrock's; a spec that states none accepts it.
+        let accepted = current.adopted && self.description.is_none();
+        if self.description != current.description && !accepted {
+            changed.push("description");
+        }
+        if self.region != current.region {
+            changed.push("region");
+        }
+        changed
     }
-    // An adopted deployment's description is Bedrock's; a spec that states none accepts it.
-    let accepted = current.adopted && desired.description.is_none();
-    if desired.description != current.description && !accepted {
-        changed.push("description");
-    }
-    if desired.region != current.region {
-        changed.push("region");
-    }
-    changed
 }
 
 fn desired_tags(

@@ -77,7 +77,6 @@ pub fn immutable_changed(resource: &BedrockCustomModel, region: &str) -> Option<
         resource,
         status,
         &desired_parameters(resource, region),
-        immutable_changes,
         |fields, current| {
             format!(
                 "{fields} cannot change while Bedrock model {} exists: revert the change to resume, or delete and re-create the resource to build a new model; nothing was sent to AWS",

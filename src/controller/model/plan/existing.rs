@@ -35,15 +35,8 @@ pub(super) fn plan_existing(
 
     match &model.state {
         ModelState::Failed => {
-            let changed = status
-                .created_with
-                .as_ref()
-                .map(|current| {
-                    immutable_changes(&desired_parameters(given.resource, given.region), current)
-                })
-                .unwrap_or_default();
-            let failure = model.failure_message.as_deref();
-            held::failed(given.resource, status, model, failure, &changed, &FAILURE)
+            let desired = desired_parameters(given.resource, given.region);
+            held::failed(given.resource, status, model, &desired, &FAILURE)
         }
         ModelState::Active => {
             let actions = held::sync_tags(

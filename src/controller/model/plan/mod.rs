@@ -118,24 +118,26 @@ pub fn desired_parameters(resource: &BedrockCustomModel, region: &str) -> Create
 }
 
 /// The immutable fields whose spec value differs from what the model was created with.
-pub fn immutable_changes(desired: &CreatedWith, current: &CreatedWith) -> Vec<&'static str> {
-    let mut changed = Vec::new();
-    if desired.model_name != current.model_name {
-        changed.push("modelName");
+impl held::Fixed for CreatedWith {
+    fn changes(&self, current: &Self) -> Vec<&'static str> {
+        let mut changed = Vec::new();
+        if self.model_name != current.model_name {
+            changed.push("modelName");
+        }
+        if current.source.is_some() && self.source != current.source {
+            changed.push("source");
+        }
+        if !current.adopted && self.role_arn != current.role_arn {
+            changed.push("roleArn");
+        }
+        if self.kms_key_arn != current.kms_key_arn {
+            changed.push("kmsKeyArn");
+        }
+        if self.region != current.region {
+            changed.push("region");
+        }
+        changed
     }
-    if current.source.is_some() && desired.source != current.source {
-        changed.push("source");
-    }
-    if !current.adopted && desired.role_arn != current.role_arn {
-        changed.push("roleArn");
-    }
-    if desired.kms_key_arn != current.kms_key_arn {
-        changed.push("kmsKeyArn");
-    }
-    if desired.region != current.region {
-        changed.push("region");
-    }
-    changed
 }
 
 /// The status every plan starts from: the current one, brought to this generation.

@@ -6,7 +6,7 @@ use crate::api::{AdoptionPolicy, validation::FieldError};
 use crate::controller::scope::NamespaceScope;
 use crate::controller::{apply, held};
 
-use super::{Plan, base_status, created_with, immutable_changes};
+use super::{Plan, base_status, created_with};
 
 /// The plan of a spec that fails validation (or the commitment guard): InvalidSpec naming
 /// every field, no AWS call.
@@ -27,7 +27,6 @@ pub fn precheck(
         resource,
         status,
         &created_with(valid, region),
-        immutable_changes,
         |fields, _| {
             format!(
                 "{fields} cannot change on a live provisioned throughput ({name}): Bedrock fixes the model units, commitment and region when it is bought. Revert the change to resume; to get other units or another term, create another BedrockProvisionedThroughput, move traffic to it, then delete this one. Nothing was sent to AWS"

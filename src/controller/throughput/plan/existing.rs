@@ -15,7 +15,7 @@ use crate::controller::outcome::{self, Next, Note, Timing};
 
 use super::Throughput;
 use super::purchase::creating_message;
-use super::{Action, Observation, Plan, created_with, immutable_changes, same_model, unresolved};
+use super::{Action, Observation, Plan, created_with, same_model, unresolved};
 use crate::controller::held;
 
 /// The status once Update has been accepted.
@@ -137,14 +137,8 @@ pub(super) fn plan_state(
     let serving = &found.model_arn;
     match &found.state {
         ThroughputState::Failed => {
-            let region = status.region.clone().unwrap_or_default();
-            let changed = status
-                .created_with
-                .as_ref()
-                .map(|current| immutable_changes(&created_with(valid, &region), current))
-                .unwrap_or_default();
-            let failure = found.failure_message.as_deref();
-            held::failed(resource, status, found, failure, &changed, &FAILURE)
+            let desired = created_with(valid, status.region.as_deref().unwrap_or_default());
+            held::failed(resource, status, found, &desired, &FAILURE)
         }
         ThroughputState::Creating | ThroughputState::Other(_) => {
             let message = creating_message(name);

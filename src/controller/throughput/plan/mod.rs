@@ -132,21 +132,20 @@ fn created_with(valid: &ValidThroughput, region: &str) -> ThroughputCreatedWith 
 
 /// The fields Bedrock cannot change whose spec value differs from what the throughput was
 /// bought with, each with what to do instead.
-pub fn immutable_changes(
-    desired: &ThroughputCreatedWith,
-    current: &ThroughputCreatedWith,
-) -> Vec<&'static str> {
-    let mut changed = Vec::new();
-    if desired.model_units != current.model_units {
-        changed.push("modelUnits");
+impl held::Fixed for ThroughputCreatedWith {
+    fn changes(&self, current: &Self) -> Vec<&'static str> {
+        let mut changed = Vec::new();
+        if self.model_units != current.model_units {
+            changed.push("modelUnits");
+        }
+        if self.commitment_duration != current.commitment_duration {
+            changed.push("commitmentDuration");
+        }
+        if self.region != current.region {
+            changed.push("region");
+        }
+        changed
     }
-    if desired.commitment_duration != current.commitment_duration {
-        changed.push("commitmentDuration");
-    }
-    if desired.region != current.region {
-        changed.push("region");
-    }
-    changed
 }
 
 fn desired_tags(
