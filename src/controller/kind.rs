@@ -15,9 +15,21 @@ use crate::metrics::Metrics;
 /// The accessors of a `Managed` impl that every kind writes the same, for a status with
 /// `conditions` and `observed_generation` fields and a resource with a `status` field; and
 /// where the status holds its object: `held_region` and `held_name` read `region` and
-/// `$name` only while `$arn` is set.
+/// `$name` only while `$arn` is set. `$name` is also the spec field of the Bedrock name
+/// (`$field` as messages name it), and `$effective` the resource's method that gives the
+/// effective name.
 macro_rules! status_access {
-    ($arn:ident, $name:ident) => {
+    ($arn:ident, $name:ident = $field:literal, bedrock_name: $effective:ident) => {
+        const NAME_FIELD: &'static str = $field;
+        fn bedrock_name(&self) -> &str {
+            self.$effective()
+        }
+        fn given_name(&self) -> Option<&str> {
+            self.spec.$name.as_deref()
+        }
+        fn set_given_name(&mut self, name: String) {
+            self.spec.$name = Some(name);
+        }
         fn status(&self) -> Option<&Self::Status> {
             self.status.as_ref()
         }

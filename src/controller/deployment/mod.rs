@@ -28,19 +28,13 @@ use plan::Plan;
 
 impl Managed for BedrockCustomModelDeployment {
     type Status = BedrockCustomModelDeploymentStatus;
-    status_access!(deployment_arn, model_deployment_name);
+    status_access!(
+        deployment_arn,
+        model_deployment_name = "spec.modelDeploymentName",
+        bedrock_name: deployment_name
+    );
     const KIND: KindLabel = KindLabel::BedrockCustomModelDeployment;
 
-    fn bedrock_name(&self) -> &str {
-        self.deployment_name()
-    }
-    const NAME_FIELD: &'static str = "spec.modelDeploymentName";
-    fn given_name(&self) -> Option<&str> {
-        self.spec.model_deployment_name.as_deref()
-    }
-    fn set_given_name(&mut self, name: String) {
-        self.spec.model_deployment_name = Some(name);
-    }
     fn subject(&self) -> outcome::Subject<'_> {
         plan::subject(self.deployment_name())
     }

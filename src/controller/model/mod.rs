@@ -34,19 +34,13 @@ use plan::{Lookup, Observation, Plan, Regions};
 
 impl Managed for BedrockCustomModel {
     type Status = BedrockCustomModelStatus;
-    status_access!(model_arn, model_name);
+    status_access!(
+        model_arn,
+        model_name = "spec.modelName",
+        bedrock_name: model_name
+    );
     const KIND: KindLabel = KindLabel::BedrockCustomModel;
 
-    fn bedrock_name(&self) -> &str {
-        self.model_name()
-    }
-    const NAME_FIELD: &'static str = "spec.modelName";
-    fn given_name(&self) -> Option<&str> {
-        self.spec.model_name.as_deref()
-    }
-    fn set_given_name(&mut self, name: String) {
-        self.spec.model_name = Some(name);
-    }
     fn subject(&self) -> outcome::Subject<'_> {
         plan::subject(self.model_name())
     }

@@ -36,19 +36,13 @@ use plan::Plan;
 
 impl Managed for BedrockProvisionedThroughput {
     type Status = BedrockProvisionedThroughputStatus;
-    status_access!(provisioned_model_arn, provisioned_model_name);
+    status_access!(
+        provisioned_model_arn,
+        provisioned_model_name = "spec.provisionedModelName",
+        bedrock_name: provisioned_model_name
+    );
     const KIND: KindLabel = KindLabel::BedrockProvisionedThroughput;
 
-    fn bedrock_name(&self) -> &str {
-        self.provisioned_model_name()
-    }
-    const NAME_FIELD: &'static str = "spec.provisionedModelName";
-    fn given_name(&self) -> Option<&str> {
-        self.spec.provisioned_model_name.as_deref()
-    }
-    fn set_given_name(&mut self, name: String) {
-        self.spec.provisioned_model_name = Some(name);
-    }
     fn subject(&self) -> outcome::Subject<'_> {
         plan::subject(self.provisioned_model_name())
     }
