@@ -35,6 +35,7 @@ mod locks;
 mod memory;
 mod model;
 mod reference;
+mod rollout;
 mod serving;
 mod throughput;
 mod wiring;

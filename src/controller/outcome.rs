@@ -191,6 +191,18 @@ pub fn creating(message: String) -> Vec<Desired> {
     ]
 }
 
+/// The plan of an object Bedrock is still creating: Ready False (Creating) with `message`, no
+/// call, looked at again after `delay`.
+pub fn still_creating<S, A>(status: S, message: String, delay: Duration) -> Plan<S, A> {
+    Plan {
+        actions: Vec::new(),
+        status,
+        conditions: creating(message),
+        events: Vec::new(),
+        next: Next::Poll(delay),
+    }
+}
+
 /// The plan of an object that serves: `actions` (tag sync), `ready` as the kind words it,
 /// Synced True with `message`, `events`, looked at again at the resync.
 pub fn serving<S, A>(

@@ -13,6 +13,7 @@ use crate::controller::outcome::{self, Next, Note, Timing};
 use super::Deployment;
 use super::{Action, Plan, Rollout, created_with, unresolved};
 use crate::controller::held;
+use crate::controller::rollout;
 
 /// The status once Update has been accepted.
 pub fn after_update(plan: &mut Plan, timing: &Timing) {
@@ -83,13 +84,7 @@ pub(super) fn plan_existing(
         }
         DeploymentState::Creating | DeploymentState::Other(_) => {
             let message = format!("Bedrock is creating deployment {name}");
-            Plan {
-                actions: Vec::new(),
-                status,
-                conditions: outcome::creating(message),
-                events: Vec::new(),
-                next: Next::Poll(outcome::poll_delay(timing, elapsed)),
-            }
+            outcome::still_creating(status, message, outcome::poll_delay(timing, elapsed))
         }
         DeploymentState::Active => {
             let serving_message = format!("Bedrock deployment {name} is Active, serving {serving}");
@@ -106,21 +101,8 @@ pub(super) fn plan_existing(
                     "rolling model {} out to deployment {name}; it serves {serving} until then",
                     update.model_arn
                 );
-                let events = if previous.update_status != Some(UpdateStatus::Updating) {
-                    vec![Note::normal(reason::UPDATING, "Update", message.clone())]
-                } else {
-                    Vec::new()
-                };
-                return Plan {
-                    actions: Vec::new(),
-                    status,
-                    conditions: vec![
-                        ready,
-                        Desired::new(conditions::SYNCED, true, reason::UPDATING, message),
-                    ],
-                    events,
-                    next: Next::Poll(outcome::poll_delay(timing, elapsed)),
-                };
+                let announce = previous.update_status != Some(UpdateStatus::Updating);
+                return rollout::running(status, ready, message, announce, timing, elapsed);
             }
             match desired_model {
                 Some(desired) if desired != serving => {
@@ -180,45 +162,19 @@ pub(super) fn plan_existing(
                     let message = format!(
                         "rolling model {desired} out to deployment {name}; it serves {serving} until then"
                     );
-                    Plan {
-                        actions: vec![Action::Update {
-                            arn: found.arn.clone(),
-                            change: Rollout {
-                                model_arn: desired.to_string(),
-                            },
-                        }],
-                        status,
-                        conditions: vec![
-                            ready,
-                            Desired::new(
-                                conditions::SYNCED,
-                                true,
-                                reason::UPDATING,
-                                message.clone(),
-                            ),
-                        ],
-                        events: vec![Note::normal(reason::UPDATING, "Update", message)],
-                        next: Next::Soon,
-                    }
+                    let update = Action::Update {
+                        arn: found.arn.clone(),
+                        change: Rollout {
+                            model_arn: desired.to_string(),
+                        },
+                    };
+                    rollout::start(status, ready, update, message, Vec::new())
                 }
                 None => {
                     // The model the spec names now cannot be resolved: keep serving, say why.
-                    let (why, message) = unresolved(&observation.model);
-                    let message = format!("{message}; the deployment keeps serving {serving}");
-                    let synced = Desired::new(conditions::SYNCED, false, why, message.clone());
-                    let events =
-                        if outcome::changed(resource.conditions(), std::slice::from_ref(&synced)) {
-                            vec![Note::normal(why, "Reconcile", message)]
-                        } else {
-                            Vec::new()
-                        };
-                    Plan {
-                        actions: Vec::new(),
-                        status,
-                        conditions: vec![ready, synced],
-                        events,
-                        next: Next::Resync,
-                    }
+                    let keeps = format!("the deployment keeps serving {serving}");
+                    let why = unresolved(&observation.model);
+                    rollout::unresolved(resource.conditions(), status, ready, why, &keeps)
                 }
                 Some(_) => {
                     let actions = held::sync_tags(
@@ -229,23 +185,12 @@ pub(super) fn plan_existing(
                         observation.tags.as_ref(),
                         &observation.cluster,
                     );
-                    let events = if previous.update_status == Some(UpdateStatus::Updating)
-                        && status.update_status == Some(UpdateStatus::UpdateCompleted)
-                    {
-                        vec![Note::normal(
-                            event::UPDATED,
-                            "Update",
-                            format!("deployment {name} now serves {serving}"),
-                        )]
-                    } else if previous.deployment_status != Some(DeploymentStatus::Active) {
-                        vec![Note::normal(
-                            reason::ACTIVE,
-                            "Create",
-                            serving_message.clone(),
-                        )]
-                    } else {
-                        Vec::new()
-                    };
+                    let ended = previous.update_status == Some(UpdateStatus::Updating)
+                        && status.update_status == Some(UpdateStatus::UpdateCompleted);
+                    let ended = ended.then(|| format!("deployment {name} now serves {serving}"));
+                    let became = previous.deployment_status != Some(DeploymentStatus::Active);
+                    let became = became.then_some(reason::ACTIVE);
+                    let events = rollout::settled_events(ended, became, &serving_message);
                     outcome::serving(actions, status, ready, serving_message, events)
                 }
             }

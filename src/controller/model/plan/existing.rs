@@ -59,17 +59,8 @@ pub(super) fn plan_existing(
         ModelState::Creating | ModelState::Other(_) => {
             let message = format!("Bedrock is creating model {name}");
             let elapsed = elapsed_since_creation.unwrap_or_default();
-            Plan {
-                actions: Vec::new(),
-                status,
-                conditions: outcome::creating(message),
-                events: Vec::new(),
-                next: Next::Poll(creating_poll(
-                    given.timing,
-                    elapsed,
-                    given.observation.swept,
-                )),
-            }
+            let delay = creating_poll(given.timing, elapsed, given.observation.swept);
+            outcome::still_creating(status, message, delay)
         }
     }
 }

@@ -17,6 +17,7 @@ use super::Throughput;
 use super::purchase::creating_message;
 use super::{Action, Observation, Plan, created_with, same_model, unresolved};
 use crate::controller::held;
+use crate::controller::rollout;
 
 /// The status once Update has been accepted.
 pub fn after_update(plan: &mut Plan, timing: &Timing) {
@@ -142,37 +143,19 @@ pub(super) fn plan_state(
         }
         ThroughputState::Creating | ThroughputState::Other(_) => {
             let message = creating_message(name);
-            Plan {
-                actions: Vec::new(),
-                status,
-                conditions: outcome::creating(message),
-                events: Vec::new(),
-                next: Next::Poll(outcome::poll_delay(timing, elapsed)),
-            }
+            outcome::still_creating(status, message, outcome::poll_delay(timing, elapsed))
         }
         ThroughputState::Updating => {
             // The words of the plan that started the swap, so that its polls write nothing.
             let message = swapping_message(name, &found.desired_model_arn, serving);
-            let events = if previous.throughput_status != Some(ThroughputStatus::Updating) {
-                vec![Note::normal(reason::UPDATING, "Update", message.clone())]
-            } else {
-                Vec::new()
-            };
-            Plan {
-                actions: Vec::new(),
-                status,
-                conditions: vec![
-                    Desired::new(
-                        conditions::READY,
-                        true,
-                        reason::IN_SERVICE,
-                        in_service_message(name, found.model_units, serving),
-                    ),
-                    Desired::new(conditions::SYNCED, true, reason::UPDATING, message),
-                ],
-                events,
-                next: Next::Poll(outcome::poll_delay(timing, elapsed)),
-            }
+            let announce = previous.throughput_status != Some(ThroughputStatus::Updating);
+            let ready = Desired::new(
+                conditions::READY,
+                true,
+                reason::IN_SERVICE,
+                in_service_message(name, found.model_units, serving),
+            );
+            rollout::running(status, ready, message, announce, timing, elapsed)
         }
         ThroughputState::InService => {
             plan_in_service(resource, valid, status, found, observation, &previous)
@@ -199,21 +182,9 @@ pub(super) fn plan_in_service(
     );
     let Some(desired_model) = observation.model.arn() else {
         // The model the spec names now cannot be resolved: keep serving, say why.
-        let (why, message) = unresolved(&observation.model);
-        let message = format!("{message}; the throughput keeps serving {serving}");
-        let synced = Desired::new(conditions::SYNCED, false, why, message.clone());
-        let events = if outcome::changed(resource.conditions(), std::slice::from_ref(&synced)) {
-            vec![Note::normal(why, "Reconcile", message)]
-        } else {
-            Vec::new()
-        };
-        return Plan {
-            actions: Vec::new(),
-            status,
-            conditions: vec![ready, synced],
-            events,
-            next: Next::Resync,
-        };
+        let keeps = format!("the throughput keeps serving {serving}");
+        let why = unresolved(&observation.model);
+        return rollout::unresolved(resource.conditions(), status, ready, why, &keeps);
     };
     let rename = (valid.name != found.name).then(|| valid.name.clone());
     let swap = (!same_model(desired_model, serving)).then(|| desired_model.to_string());
@@ -226,30 +197,24 @@ pub(super) fn plan_in_service(
             (Some(new), None) => format!("renaming provisioned throughput {name} to {new}"),
             (None, _) => swapping_message(name, desired_model, serving),
         };
-        let mut events = vec![Note::normal(reason::UPDATING, "Update", message.clone())];
-        if let Some(new) = &rename {
-            events.push(Note::normal(
-                event::RENAMED,
-                "Update",
-                format!("provisioned throughput {name} is renamed {new}"),
-            ));
-        }
-        return Plan {
-            actions: vec![Action::Update {
-                arn: found.arn.clone(),
-                change: UpdateThroughputRequest {
-                    name: rename,
-                    model_id: swap,
-                },
-            }],
-            status,
-            conditions: vec![
-                ready,
-                Desired::new(conditions::SYNCED, true, reason::UPDATING, message),
-            ],
-            events,
-            next: Next::Soon,
+        let renamed = rename.as_ref().map(|new| {
+            let message = format!("provisioned throughput {name} is renamed {new}");
+            Note::normal(event::RENAMED, "Update", message)
+        });
+        let update = Action::Update {
+            arn: found.arn.clone(),
+            change: UpdateThroughputRequest {
+                name: rename,
+                model_id: swap,
+            },
         };
+        return rollout::start(
+            status,
+            ready,
+            update,
+            message,
+            renamed.into_iter().collect(),
+        );
     }
     let actions = held::sync_tags(
         &mut status,
@@ -259,20 +224,10 @@ pub(super) fn plan_in_service(
         observation.tags.as_ref(),
         &observation.cluster,
     );
-    let events = if previous.throughput_status == Some(ThroughputStatus::Updating) {
-        vec![Note::normal(
-            event::UPDATED,
-            "Update",
-            format!("provisioned throughput {name} now serves {serving}"),
-        )]
-    } else if previous.throughput_status != Some(ThroughputStatus::InService) {
-        vec![Note::normal(
-            reason::IN_SERVICE,
-            "Create",
-            serving_message.clone(),
-        )]
-    } else {
-        Vec::new()
-    };
+    let ended = previous.throughput_status == Some(ThroughputStatus::Updating);
+    let ended = ended.then(|| format!("provisioned throughput {name} now serves {serving}"));
+    let became = previous.throughput_status != Some(ThroughputStatus::InService);
+    let became = became.then_some(reason::IN_SERVICE);
+    let events = rollout::settled_events(ended, became, &serving_message);
     outcome::serving(actions, status, ready, serving_message, events)
 }
