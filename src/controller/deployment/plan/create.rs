@@ -51,24 +51,23 @@ pub(super) fn plan_create(
     status: BedrockCustomModelDeploymentStatus,
     events: Vec<Note>,
 ) -> Plan {
-    let held::Given {
-        resource,
-        valid,
-        region,
-        observation,
-        ..
-    } = *given;
-    let Some(model_arn) = observation.model.arn() else {
-        let current = resource.conditions();
-        return reference::waiting(current, status, &observation.model, "deployment", events);
+    let Some(model_arn) = given.observation.model.arn() else {
+        let current = given.resource.conditions();
+        return reference::waiting(
+            current,
+            status,
+            &given.observation.model,
+            "deployment",
+            events,
+        );
     };
     let request = create_request(
-        resource,
-        valid,
+        given.resource,
+        given.valid,
         model_arn,
-        region,
+        given.region,
         status.recreations,
-        &observation.cluster,
+        &given.observation.cluster,
     );
     let message = format!(
         "creating Bedrock deployment {} of model {model_arn}",
@@ -76,8 +75,8 @@ pub(super) fn plan_create(
     );
     held::create(
         status,
-        region,
-        &resource.spec.tags,
+        given.region,
+        &given.resource.spec.tags,
         request,
         message,
         events,

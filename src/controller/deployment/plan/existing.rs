@@ -54,15 +54,7 @@ pub(super) fn plan_existing(
     mut status: BedrockCustomModelDeploymentStatus,
     found: &RemoteDeployment,
 ) -> Plan {
-    let held::Given {
-        resource,
-        valid,
-        observation,
-        timing,
-        elapsed,
-        ..
-    } = *given;
-    let previous = resource.status.clone().unwrap_or_default();
+    let previous = given.resource.status.clone().unwrap_or_default();
     status.deployment_arn = Some(found.arn.clone());
     status.deployment_status = Some(deployment_status(&found.state));
     status.model_arn = Some(found.model_arn.clone());
@@ -79,12 +71,16 @@ pub(super) fn plan_existing(
     match &found.state {
         DeploymentState::Failed => {
             // A Failed deployment may be renamed (or moved, or described anew): replaced.
-            let desired = created_with(valid, status.region.as_deref().unwrap_or_default());
-            held::failed(resource, status, found, &desired, &FAILURE)
+            let desired = created_with(given.valid, status.region.as_deref().unwrap_or_default());
+            held::failed(given.resource, status, found, &desired, &FAILURE)
         }
         DeploymentState::Creating | DeploymentState::Other(_) => {
             let message = format!("Bedrock is creating deployment {name}");
-            outcome::still_creating(status, message, outcome::poll_delay(timing, elapsed))
+            outcome::still_creating(
+                status,
+                message,
+                outcome::poll_delay(given.timing, given.elapsed),
+            )
         }
         DeploymentState::Active => {
             let serving_message = format!("Bedrock deployment {name} is Active, serving {serving}");
@@ -94,7 +90,7 @@ pub(super) fn plan_existing(
                 reason::ACTIVE,
                 serving_message.clone(),
             );
-            let desired_model = observation.model.arn();
+            let desired_model = given.observation.model.arn();
             let update = found.update.as_ref();
             if let Some(update) = update.filter(|u| u.state == UpdateState::Updating) {
                 let message = format!(
@@ -102,7 +98,14 @@ pub(super) fn plan_existing(
                     update.model_arn
                 );
                 let announce = previous.update_status != Some(UpdateStatus::Updating);
-                return rollout::running(status, ready, message, announce, timing, elapsed);
+                return rollout::running(
+                    status,
+                    ready,
+                    message,
+                    announce,
+                    given.timing,
+                    given.elapsed,
+                );
             }
             match desired_model {
                 Some(desired) if desired != serving => {
@@ -110,7 +113,7 @@ pub(super) fn plan_existing(
                         u.state == UpdateState::UpdateFailed && u.model_arn == desired
                     });
                     let retry = outcome::unhandled_retry(
-                        resource.metadata.annotations.as_ref(),
+                        given.resource.metadata.annotations.as_ref(),
                         previous.retry_handled.as_deref(),
                     );
                     if failed_before && retry.is_none() {
@@ -124,7 +127,7 @@ pub(super) fn plan_existing(
                         );
                         let events = if previous.update_status != Some(UpdateStatus::UpdateFailed)
                             || outcome::changed(
-                                resource.conditions(),
+                                given.resource.conditions(),
                                 &[Desired::new(
                                     conditions::SYNCED,
                                     false,
@@ -173,17 +176,17 @@ pub(super) fn plan_existing(
                 None => {
                     // The model the spec names now cannot be resolved: keep serving, say why.
                     let keeps = format!("the deployment keeps serving {serving}");
-                    let why = unresolved(&observation.model);
-                    rollout::unresolved(resource.conditions(), status, ready, why, &keeps)
+                    let why = unresolved(&given.observation.model);
+                    rollout::unresolved(given.resource.conditions(), status, ready, why, &keeps)
                 }
                 Some(_) => {
                     let actions = held::sync_tags(
                         &mut status,
                         &found.arn,
-                        &resource.spec.tags,
-                        &resource.metadata,
-                        observation.tags.as_ref(),
-                        &observation.cluster,
+                        &given.resource.spec.tags,
+                        &given.resource.metadata,
+                        given.observation.tags.as_ref(),
+                        &given.observation.cluster,
                     );
                     let ended = previous.update_status == Some(UpdateStatus::Updating)
                         && status.update_status == Some(UpdateStatus::UpdateCompleted);
