@@ -1,9 +1,14 @@
-//! Custom model deployments (on-demand inference of a custom model) in domain terms.
+//! Custom model deployments (on-demand inference of a custom model) in domain terms, and
+//! their operations over aws-sdk-bedrock.
 
 use std::collections::BTreeMap;
 use std::future::Future;
 
+use aws_sdk_bedrock::types::CustomModelDeploymentStatus;
+
 use super::BedrockError;
+use super::operation::Operation;
+use super::sdk::{PAGE_SIZE, SdkBedrock, rfc3339, sdk_tags};
 
 /// One CreateCustomModelDeployment call.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -187,6 +192,138 @@ pub trait Deployments: Send + Sync {
         region: &str,
         identifier: &str,
     ) -> impl Future<Output = Result<bool, BedrockError>> + Send;
+}
+
+// The operations over aws-sdk-bedrock, through the one call path of `super::sdk`.
+impl Deployments for SdkBedrock {
+    async fn create_deployment(
+        &self,
+        region: &str,
+        request: &CreateDeploymentRequest,
+    ) -> Result<String, BedrockError> {
+        const OP: Operation = Operation::CreateCustomModelDeployment;
+        let tags = sdk_tags(OP, &request.tags)?;
+        let output = self
+            .call(region, OP, |client| {
+                client
+                    .create_custom_model_deployment()
+                    .model_deployment_name(&request.name)
+                    .model_arn(&request.model_arn)
+                    .set_description(request.description.clone())
+                    .set_tags(Some(tags))
+                    .client_request_token(&request.client_request_token)
+                    .send()
+            })
+            .await?;
+        Ok(output.custom_model_deployment_arn().to_string())
+    }
+
+    async fn get_deployment(
+        &self,
+        region: &str,
+        identifier: &str,
+    ) -> Result<Option<RemoteDeployment>, BedrockError> {
+        let output = self
+            .look_up(region, Operation::GetCustomModelDeployment, |client| {
+                client
+                    .get_custom_model_deployment()
+                    .custom_model_deployment_identifier(identifier)
+                    .send()
+            })
+            .await?;
+        Ok(output.map(|output| RemoteDeployment {
+            arn: output.custom_model_deployment_arn().to_string(),
+            name: output.model_deployment_name().to_string(),
+            model_arn: output.model_arn().to_string(),
+            description: output.description().map(str::to_string),
+            state: DeploymentState::from(output.status().as_str()),
+            failure_message: output.failure_message().map(str::to_string),
+            update: output.update_details().map(|update| DeploymentUpdate {
+                model_arn: update.model_arn().to_string(),
+                state: UpdateState::from(update.update_status().as_str()),
+            }),
+            creation_time: rfc3339(output.created_at()),
+            last_updated_time: output.last_updated_at().and_then(rfc3339),
+        }))
+    }
+
+    async fn list_deployments(
+        &self,
+        region: &str,
+        filter: &DeploymentFilter,
+    ) -> Result<Vec<DeploymentSummary>, BedrockError> {
+        let mut deployments = Vec::new();
+        let mut next_token: Option<String> = None;
+        loop {
+            // Each page is a call of its own: paced, rate limited and counted.
+            let output = self
+                .call(region, Operation::ListCustomModelDeployments, |client| {
+                    client
+                        .list_custom_model_deployments()
+                        .set_status_equals(
+                            filter
+                                .state
+                                .as_ref()
+                                .map(|state| CustomModelDeploymentStatus::from(state.as_str())),
+                        )
+                        .set_model_arn_equals(filter.model_arn.clone())
+                        .set_name_contains(filter.name_contains.clone())
+                        .max_results(PAGE_SIZE)
+                        .set_next_token(next_token.take())
+                        .send()
+                })
+                .await?;
+            deployments.extend(output.model_deployment_summaries().iter().map(|summary| {
+                DeploymentSummary {
+                    arn: summary.custom_model_deployment_arn().to_string(),
+                    name: summary.custom_model_deployment_name().to_string(),
+                    model_arn: summary.model_arn().to_string(),
+                    state: DeploymentState::from(summary.status().as_str()),
+                    failure_message: summary.failure_message().map(str::to_string),
+                    creation_time: rfc3339(summary.created_at()),
+                    last_updated_time: summary.last_updated_at().and_then(rfc3339),
+                }
+            }));
+            match output.next_token() {
+                Some(token) if !token.is_empty() => next_token = Some(token.to_string()),
+                _ => return Ok(deployments),
+            }
+        }
+    }
+
+    async fn update_deployment(
+        &self,
+        region: &str,
+        identifier: &str,
+        model_arn: &str,
+    ) -> Result<String, BedrockError> {
+        let output = self
+            .call(region, Operation::UpdateCustomModelDeployment, |client| {
+                client
+                    .update_custom_model_deployment()
+                    .custom_model_deployment_identifier(identifier)
+                    .model_arn(model_arn)
+                    .send()
+            })
+            .await?;
+        Ok(output.custom_model_deployment_arn().to_string())
+    }
+
+    async fn delete_deployment(
+        &self,
+        region: &str,
+        identifier: &str,
+    ) -> Result<bool, BedrockError> {
+        let output = self
+            .look_up(region, Operation::DeleteCustomModelDeployment, |client| {
+                client
+                    .delete_custom_model_deployment()
+                    .custom_model_deployment_identifier(identifier)
+                    .send()
+            })
+            .await?;
+        Ok(output.is_some())
+    }
 }
 
 #[cfg(test)]

@@ -1,7 +1,9 @@
 //! The AWS boundary: a small trait that speaks domain types. The controller never sees an SDK
-//! type; `sdk` implements the trait with aws-sdk-bedrock, every request through one call path
-//! (pace, rate limit, send, map the error, record the metrics of `metered`). `Operation` is the
-//! table of the operations called.
+//! type. Each kind has its own file here (`model`, `deployment`, `throughput`): its domain
+//! types, the trait of its calls and their implementation over aws-sdk-bedrock, every request
+//! through the one call path of `sdk` (pace, rate limit, send, map the error, record the
+//! metrics of `metered`); the tag calls every kind makes are `sdk`'s. `Operation` is the table
+//! of the operations called.
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -9,6 +11,7 @@ use std::future::Future;
 mod deployment;
 mod error;
 pub mod metered;
+mod model;
 mod operation;
 mod pacing;
 pub mod sdk;
@@ -19,6 +22,7 @@ pub use deployment::{
     DeploymentUpdate, Deployments, RemoteDeployment, UpdateState,
 };
 pub use error::{BedrockError, ErrorClass};
+pub use model::{CreateRequest, ModelState, ModelSummary, Models, RemoteModel, Source};
 pub use operation::Operation;
 pub use throughput::{
     CreateThroughputRequest, RemoteThroughput, ThroughputState, Throughputs,
@@ -67,117 +71,12 @@ macro_rules! object {
 }
 pub(crate) use object;
 
-/// Where the model artifacts come from.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Source {
-    S3Uri(String),
-    ModelPackageArn(String),
-}
-
-/// One CreateCustomModel call.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct CreateRequest {
-    pub model_name: String,
-    pub source: Source,
-    pub role_arn: Option<String>,
-    pub kms_key_arn: Option<String>,
-    pub tags: BTreeMap<String, String>,
-    /// Deterministic, so that a retried create can never make a second model.
-    pub client_request_token: String,
-}
-
-/// Bedrock's modelStatus.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum ModelState {
-    Creating,
-    Active,
-    Failed,
-    /// A status this operator does not know yet; treated as still in progress.
-    Other(String),
-}
-
-impl ModelState {
-    pub fn as_str(&self) -> &str {
-        match self {
-            ModelState::Creating => "Creating",
-            ModelState::Active => "Active",
-            ModelState::Failed => "Failed",
-            ModelState::Other(other) => other,
-        }
-    }
-}
-
-impl From<&str> for ModelState {
-    fn from(status: &str) -> Self {
-        match status {
-            "Creating" => ModelState::Creating,
-            "Active" => ModelState::Active,
-            "Failed" => ModelState::Failed,
-            other => ModelState::Other(other.to_string()),
-        }
-    }
-}
-
-/// A model as GetCustomModel describes it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RemoteModel {
-    pub arn: String,
-    pub name: String,
-    pub state: ModelState,
-    pub failure_message: Option<String>,
-    /// RFC 3339.
-    pub creation_time: Option<String>,
-    pub kms_key_arn: Option<String>,
-}
-
-object!(RemoteModel, changed_at: [creation_time], steady: |model| model.state == ModelState::Active);
-
-/// One entry of ListCustomModels.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ModelSummary {
-    pub arn: String,
-    pub state: ModelState,
-}
-
 /// The Bedrock operations the operator uses, grouped by the kind that calls them: a kind adds
 /// its own trait (its file in this module) and one bound here, not methods to one trait. Every
 /// method takes the region of the resource.
 pub trait Bedrock: Models + Tags + Deployments + Throughputs + Send + Sync + 'static {}
 
 impl<T: Models + Tags + Deployments + Throughputs + Send + Sync + 'static> Bedrock for T {}
-
-/// The calls of the model kind.
-pub trait Models: Send + Sync {
-    /// CreateCustomModel; returns the model ARN.
-    fn create_model(
-        &self,
-        region: &str,
-        request: &CreateRequest,
-    ) -> impl Future<Output = Result<String, BedrockError>> + Send;
-
-    /// GetCustomModel by name or ARN; `None` when there is no such model.
-    fn get_model(
-        &self,
-        region: &str,
-        identifier: &str,
-    ) -> impl Future<Output = Result<Option<RemoteModel>, BedrockError>> + Send;
-
-    /// ListCustomModels of the models in `state` created after `created_after` (RFC 3339),
-    /// every page.
-    fn list_models(
-        &self,
-        region: &str,
-        state: ModelState,
-        created_after: Option<&str>,
-    ) -> impl Future<Output = Result<Vec<ModelSummary>, BedrockError>> + Send;
-
-    /// DeleteCustomModel; `Ok(false)` when the model was already gone.
-    fn delete_model(
-        &self,
-        region: &str,
-        identifier: &str,
-    ) -> impl Future<Output = Result<bool, BedrockError>> + Send;
-}
 
 /// The tag calls every kind makes on its object.
 pub trait Tags: Send + Sync {
@@ -203,34 +102,4 @@ pub trait Tags: Send + Sync {
         arn: &str,
         keys: &[String],
     ) -> impl Future<Output = Result<(), BedrockError>> + Send;
-}
-
-impl From<&ModelState> for crate::api::ModelStatus {
-    fn from(state: &ModelState) -> Self {
-        match state {
-            ModelState::Creating => Self::Creating,
-            ModelState::Active => Self::Active,
-            ModelState::Failed => Self::Failed,
-            ModelState::Other(_) => Self::Unknown,
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn known_model_states_parse() {
-        assert_eq!(ModelState::from("Creating"), ModelState::Creating);
-        assert_eq!(ModelState::from("Active"), ModelState::Active);
-        assert_eq!(ModelState::from("Failed"), ModelState::Failed);
-    }
-
-    #[test]
-    fn an_unknown_model_state_is_kept_as_other() {
-        let state = ModelState::from("Deleting");
-        assert_eq!(state, ModelState::Other("Deleting".into()));
-        assert_eq!(state.as_str(), "Deleting");
-    }
 }

@@ -12,6 +12,7 @@ use aws_smithy_types::body::SdkBody;
 use bedrock_emulator::{Emulator, EmulatorConfig, EmulatorHandle, FaultConfig};
 
 use super::*;
+use crate::bedrock::{CreateRequest, ModelState, Models, Source};
 use crate::metrics::Metrics;
 
 const REGION: &str = "us-east-1";

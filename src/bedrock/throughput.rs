@@ -1,9 +1,14 @@
-//! Provisioned Throughput (dedicated, hourly-billed capacity for a model) in domain terms.
+//! Provisioned Throughput (dedicated, hourly-billed capacity for a model) in domain terms,
+//! and its operations over aws-sdk-bedrock.
 
 use std::collections::BTreeMap;
 use std::future::Future;
 
+use aws_sdk_bedrock::types::CommitmentDuration;
+
 use super::BedrockError;
+use super::operation::Operation;
+use super::sdk::{SdkBedrock, rfc3339, sdk_tags};
 
 /// One CreateProvisionedModelThroughput call.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -124,6 +129,104 @@ pub trait Throughputs: Send + Sync {
         region: &str,
         identifier: &str,
     ) -> impl Future<Output = Result<bool, BedrockError>> + Send;
+}
+
+// The operations over aws-sdk-bedrock, through the one call path of `super::sdk`.
+impl Throughputs for SdkBedrock {
+    async fn create_throughput(
+        &self,
+        region: &str,
+        request: &CreateThroughputRequest,
+    ) -> Result<String, BedrockError> {
+        const OP: Operation = Operation::CreateProvisionedModelThroughput;
+        let tags = sdk_tags(OP, &request.tags)?;
+        let output = self
+            .call(region, OP, |client| {
+                client
+                    .create_provisioned_model_throughput()
+                    .provisioned_model_name(&request.name)
+                    .model_id(&request.model_id)
+                    .model_units(request.model_units)
+                    .set_commitment_duration(
+                        request.commitment.as_deref().map(CommitmentDuration::from),
+                    )
+                    .set_tags(Some(tags))
+                    .client_request_token(&request.client_request_token)
+                    .send()
+            })
+            .await?;
+        Ok(output.provisioned_model_arn().to_string())
+    }
+
+    async fn get_throughput(
+        &self,
+        region: &str,
+        identifier: &str,
+    ) -> Result<Option<RemoteThroughput>, BedrockError> {
+        let output = self
+            .look_up(region, Operation::GetProvisionedModelThroughput, |client| {
+                client
+                    .get_provisioned_model_throughput()
+                    .provisioned_model_id(identifier)
+                    .send()
+            })
+            .await?;
+        Ok(output.map(|output| RemoteThroughput {
+            arn: output.provisioned_model_arn().to_string(),
+            name: output.provisioned_model_name().to_string(),
+            model_arn: output.model_arn().to_string(),
+            desired_model_arn: output.desired_model_arn().to_string(),
+            model_units: output.model_units(),
+            state: ThroughputState::from(output.status().as_str()),
+            failure_message: output.failure_message().map(str::to_string),
+            commitment: output.commitment_duration().map(|c| c.as_str().to_string()),
+            commitment_expiration_time: output.commitment_expiration_time().and_then(rfc3339),
+            creation_time: rfc3339(output.creation_time()),
+            last_modified_time: rfc3339(output.last_modified_time()),
+        }))
+    }
+
+    async fn update_throughput(
+        &self,
+        region: &str,
+        identifier: &str,
+        request: &UpdateThroughputRequest,
+    ) -> Result<(), BedrockError> {
+        self.call(
+            region,
+            Operation::UpdateProvisionedModelThroughput,
+            |client| {
+                client
+                    .update_provisioned_model_throughput()
+                    .provisioned_model_id(identifier)
+                    .set_desired_provisioned_model_name(request.name.clone())
+                    .set_desired_model_id(request.model_id.clone())
+                    .send()
+            },
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn delete_throughput(
+        &self,
+        region: &str,
+        identifier: &str,
+    ) -> Result<bool, BedrockError> {
+        let output = self
+            .look_up(
+                region,
+                Operation::DeleteProvisionedModelThroughput,
+                |client| {
+                    client
+                        .delete_provisioned_model_throughput()
+                        .provisioned_model_id(identifier)
+                        .send()
+                },
+            )
+            .await?;
+        Ok(output.is_some())
+    }
 }
 
 #[cfg(test)]
