@@ -25,6 +25,7 @@ use super::reference::Lookup;
 use super::report::{fail, finish};
 use super::schedule;
 use super::scope::NamespaceScope;
+use super::settings::Policy;
 use crate::api::conditions::reason;
 use crate::api::validation::FieldError;
 use crate::bedrock::Object;
@@ -66,13 +67,14 @@ pub trait Apply: Lifecycle<Status: HeldStatus> {
         let _ = default_region;
         invalid(self, errors)
     }
-    /// Every check that stops the reconcile before a Bedrock call (settings: `ctx`).
-    fn precheck<B>(
+    /// Every check that stops the reconcile before a Bedrock call, under the operator's
+    /// `policy`.
+    fn precheck(
         &self,
         valid: &Self::Valid,
         inputs: &Self::Inputs,
         region: &str,
-        ctx: &Context<B>,
+        policy: &Policy,
     ) -> Option<KindPlan<Self>>;
     /// Guards that need the API server (a namespace's budget of model units), checked before
     /// any Bedrock call (`plan`: `None`) and again once the plan is made, before its calls
@@ -165,7 +167,7 @@ pub async fn apply<K: Plans, B: Bedrock>(resource: &K, ctx: &Context<B>) -> Resu
         Err(plan) => return finish(resource, ctx, &plan).await,
     };
     let region = resource.region(&valid, &inputs, &ctx.default_region);
-    if let Some(plan) = resource.precheck(&valid, &inputs, &region, ctx) {
+    if let Some(plan) = resource.precheck(&valid, &inputs, &region, &ctx.policy) {
         return finish(resource, ctx, &plan).await;
     }
     // Held until the status is written (the end of this function).

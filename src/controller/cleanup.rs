@@ -199,7 +199,7 @@ pub async fn cleanup<K: Plans, B: Bedrock>(
     resource: &K,
     ctx: &Context<B>,
 ) -> Result<Action, Error> {
-    let decision = resource.deletion(&ctx.adoption, crate::fault::now());
+    let decision = resource.deletion(&ctx.policy.adoption, crate::fault::now());
     let retained = || resource.retained();
     let until = |moment: &str| resource.undeletable_until(moment);
     let end = match first(decision, retained, until, ctx.timing.slow_retry) {

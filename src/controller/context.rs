@@ -11,13 +11,11 @@ use kube::runtime::events::{Recorder, Reporter};
 use kube::runtime::reflector::ObjectRef;
 
 use super::error::Error;
-use super::guards::Guards;
 use super::index::Index;
 use super::memory::Memory;
 use super::outcome::Timing;
 use super::ownership::OwnerRef;
-use super::scope::NamespaceScope;
-use super::settings::Settings;
+use super::settings::{Policy, Settings};
 use super::{locks, sweep};
 use crate::api::BedrockCustomModel;
 use crate::bedrock::Bedrock;
@@ -33,10 +31,8 @@ pub struct Context<B> {
     /// of the kube-system namespace).
     pub cluster: String,
     pub metrics: Arc<Metrics>,
-    /// Namespaces whose resources may use `adoptionPolicy: Adopt`.
-    pub adoption: NamespaceScope,
-    /// The tenant guards (spend limits, where commitments may be bought).
-    pub guards: Guards,
+    /// What resources may ask for: passed to each kind's checks.
+    pub policy: Policy,
     /// The cached resources of every kind, for references between them.
     pub index: Index,
     /// One adoption (or create) of a Bedrock name per region at a time, by `kind/region/name`.
@@ -95,8 +91,7 @@ impl<B: Bedrock> Context<B> {
             default_region: settings.default_region.clone(),
             cluster: settings.cluster.clone(),
             metrics,
-            adoption: settings.adoption.clone(),
-            guards: settings.guards.clone(),
+            policy: settings.policy(),
             index,
             names: locks::KeyedLocks::default(),
             budgets: locks::KeyedLocks::default(),

@@ -43,14 +43,14 @@ pub async fn reconcile<K: Plans, B: Bedrock>(
             );
             let result = finalizer(&api, FINALIZER, Arc::new(resource.clone()), |event| async {
                 match event {
-                    Finalizer::Apply(resource) => match named(&*resource, &ctx.guards) {
+                    Finalizer::Apply(resource) => match named(&*resource, &ctx.policy.guards) {
                         Ok(renamed) => {
                             apply::apply(renamed.as_ref().unwrap_or(&*resource), &ctx).await
                         }
                         Err(refused) => name_refused(&*resource, &ctx, &refused).await,
                     },
                     Finalizer::Cleanup(resource) => {
-                        let renamed = named(&*resource, &ctx.guards).ok().flatten();
+                        let renamed = named(&*resource, &ctx.policy.guards).ok().flatten();
                         let resource = renamed.as_ref().unwrap_or(&*resource);
                         let result = cleanup::cleanup(resource, &ctx).await;
                         if result.is_ok() {

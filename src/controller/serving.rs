@@ -306,7 +306,8 @@ fn cross_namespace_refused<K: Serving, B>(
     ctx: &Context<B>,
 ) -> Option<KindPlan<K>> {
     let (field, arn) = valid.target().names().model()?;
-    if ctx.guards.cross_namespace_references == crate::controller::scope::NamespaceScope::All {
+    if ctx.policy.guards.cross_namespace_references == crate::controller::scope::NamespaceScope::All
+    {
         return None;
     }
     let holders = reference::holders(
@@ -314,6 +315,7 @@ fn cross_namespace_refused<K: Serving, B>(
             .filter::<BedrockCustomModel>(|m| reference::holds(m, arn)),
     );
     let error = ctx
+        .policy
         .guards
         .cross_namespace_refused(namespace, field, arn, &holders)?;
     Some(resource.invalid(&[error], &ctx.default_region))

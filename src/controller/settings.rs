@@ -21,3 +21,26 @@ pub struct Settings {
     /// The tenant guards: spend limits, where commitments may be bought.
     pub guards: Guards,
 }
+
+/// What resources may ask for, and get when they ask for nothing, as the operator was told:
+/// what each kind's checks (its `precheck`) read, and nothing else of the process.
+#[derive(Clone, Debug)]
+pub struct Policy {
+    /// Region for resources that name none (and whose model names none).
+    pub default_region: String,
+    /// Namespaces whose resources may use `adoptionPolicy: Adopt`.
+    pub adoption: NamespaceScope,
+    /// The tenant guards (spend limits, where commitments may be bought, references across
+    /// namespaces).
+    pub guards: Guards,
+}
+
+impl Settings {
+    pub fn policy(&self) -> Policy {
+        Policy {
+            default_region: self.default_region.clone(),
+            adoption: self.adoption.clone(),
+            guards: self.guards.clone(),
+        }
+    }
+}

@@ -14,6 +14,7 @@ use super::outcome::{self, Note};
 use super::reference::Resolution;
 use super::scope::NamespaceScope;
 use super::serving::Serving;
+use super::settings::Policy;
 use crate::api::conditions::reason;
 use crate::api::deployment::{
     BedrockCustomModelDeployment, BedrockCustomModelDeploymentStatus, ValidDeployment,
@@ -125,16 +126,16 @@ impl Apply for BedrockCustomModelDeployment {
     fn validate(&self) -> Result<ValidDeployment, Vec<FieldError>> {
         validation::validate_deployment(self)
     }
-    fn precheck<B>(
+    fn precheck(
         &self,
         valid: &ValidDeployment,
         model: &Resolution,
         region: &str,
-        ctx: &Context<B>,
+        policy: &Policy,
     ) -> Option<Plan> {
         plan::region_mismatch(self, valid, model)
             .or_else(|| plan::precheck(self, valid, region))
-            .or_else(|| plan::adoption_refused(self, valid, region, &ctx.adoption))
+            .or_else(|| plan::adoption_refused(self, valid, region, &policy.adoption))
     }
 }
 

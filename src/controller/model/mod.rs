@@ -22,6 +22,7 @@ use super::outcome::{self, Note};
 use super::ownership;
 use super::reference::{self, Users};
 use super::scope::NamespaceScope;
+use super::settings::Policy;
 use super::wiring::{Cache, Scoped, Wired, Wiring};
 use crate::api::conditions::reason;
 use crate::api::model::ValidModel;
@@ -139,18 +140,18 @@ impl Apply for BedrockCustomModel {
         let Regions { desired, .. } = plan::regions(self, default_region);
         plan::invalid(self, &desired, errors)
     }
-    fn precheck<B>(
+    fn precheck(
         &self,
         _valid: &ValidModel,
         _inputs: &Inputs,
         _region: &str,
-        ctx: &Context<B>,
+        policy: &Policy,
     ) -> Option<Plan> {
-        let Regions { desired, .. } = plan::regions(self, &ctx.default_region);
+        let Regions { desired, .. } = plan::regions(self, &policy.default_region);
         // The spec is valid (`validate`): only what validation does not see is checked here.
         plan::immutable_changed(self, &desired)
-            .or_else(|| plan::adoption_refused(self, &desired, &ctx.adoption))
-            .or_else(|| plan::guards_refused(self, &desired, &ctx.guards))
+            .or_else(|| plan::adoption_refused(self, &desired, &policy.adoption))
+            .or_else(|| plan::guards_refused(self, &desired, &policy.guards))
     }
     fn forgotten<B: Bedrock>(&self, ctx: &Context<B>) {
         if let Some(arn) = self.status.as_ref().and_then(|s| s.model_arn.as_deref()) {

@@ -20,6 +20,7 @@ use super::outcome::{self, Note};
 use super::reference::Resolution;
 use super::scope::NamespaceScope;
 use super::serving::Serving;
+use super::settings::Policy;
 use crate::api::conditions::reason;
 use crate::api::throughput::{
     BedrockProvisionedThroughput, BedrockProvisionedThroughputStatus, ValidThroughput,
@@ -85,7 +86,7 @@ impl Lifecycle for BedrockProvisionedThroughput {
         plan: &mut Plan,
         ctx: &Context<B>,
     ) -> Result<Flow, BedrockError> {
-        if let Some(refused) = plan::purchase_refused(self, &ctx.guards) {
+        if let Some(refused) = plan::purchase_refused(self, &ctx.policy.guards) {
             *plan = refused;
             return Ok(Flow::Stop);
         }
@@ -144,15 +145,15 @@ impl Apply for BedrockProvisionedThroughput {
         validation::validate_throughput(self)
     }
     /// The purchase guards first: nothing else matters while a purchase is not allowed.
-    fn precheck<B>(
+    fn precheck(
         &self,
         valid: &ValidThroughput,
         model: &Resolution,
         region: &str,
-        ctx: &Context<B>,
+        policy: &Policy,
     ) -> Option<Plan> {
-        plan::guard_refused(self, &ctx.guards)
-            .or_else(|| plan::adoption_refused(self, valid, &ctx.adoption))
+        plan::guard_refused(self, &policy.guards)
+            .or_else(|| plan::adoption_refused(self, valid, &policy.adoption))
             .or_else(|| plan::region_mismatch(self, valid, model))
             .or_else(|| plan::precheck(self, valid, region))
     }
@@ -185,7 +186,7 @@ async fn admit<'c, B: Bedrock>(
     ctx: &'c Context<B>,
 ) -> Result<Option<Plan>, Error> {
     let namespace = resource.namespace().unwrap_or_default();
-    if ctx.guards.units_per_namespace(&namespace).is_none() {
+    if ctx.policy.guards.units_per_namespace(&namespace).is_none() {
         // No budget: no lock, no list (the quiet path the cost benchmark measures).
         return Ok(None);
     }
@@ -218,7 +219,7 @@ async fn admit<'c, B: Bedrock>(
     *held = Some(lock);
     Ok(plan::budget_refused(
         resource,
-        &ctx.guards,
+        &ctx.policy.guards,
         &others,
         &ctx.timing,
     ))
