@@ -71,7 +71,7 @@ pub const KINDS: &[Kind] = &for_each_kind!(kinds);
 
 impl Registered for BedrockCustomModel {
     const KIND: Kind = Kind {
-        label: KindLabel::BedrockCustomModel,
+        label: KindLabel("BedrockCustomModel"),
         plural: "bedrockcustommodels",
         source: "src/api/model.rs",
         crd: BedrockCustomModel::crd,
@@ -87,7 +87,7 @@ impl Registered for BedrockCustomModel {
 
 impl Registered for BedrockCustomModelDeployment {
     const KIND: Kind = Kind {
-        label: KindLabel::BedrockCustomModelDeployment,
+        label: KindLabel("BedrockCustomModelDeployment"),
         plural: "bedrockcustommodeldeployments",
         source: "src/api/deployment.rs",
         crd: BedrockCustomModelDeployment::crd,
@@ -104,7 +104,7 @@ impl Registered for BedrockCustomModelDeployment {
 
 impl Registered for BedrockProvisionedThroughput {
     const KIND: Kind = Kind {
-        label: KindLabel::BedrockProvisionedThroughput,
+        label: KindLabel("BedrockProvisionedThroughput"),
         plural: "bedrockprovisionedthroughputs",
         source: "src/api/throughput.rs",
         crd: BedrockProvisionedThroughput::crd,

@@ -16,24 +16,24 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
-/// The `kind` label of the metrics: the resource's Kubernetes kind.
-#[derive(
-    Clone, Copy, Debug, Hash, PartialEq, Eq, prometheus_client::encoding::EncodeLabelValue,
-)]
-pub enum KindLabel {
-    BedrockCustomModel,
-    BedrockCustomModelDeployment,
-    BedrockProvisionedThroughput,
-}
+/// The `kind` label of the metrics: the resource's Kubernetes kind, as the kind registry
+/// ([`crate::kinds`]) names it.
+#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
+pub struct KindLabel(pub &'static str);
 
 impl KindLabel {
     /// The Kubernetes kind: "BedrockCustomModel".
     pub fn name(self) -> &'static str {
-        match self {
-            KindLabel::BedrockCustomModel => "BedrockCustomModel",
-            KindLabel::BedrockCustomModelDeployment => "BedrockCustomModelDeployment",
-            KindLabel::BedrockProvisionedThroughput => "BedrockProvisionedThroughput",
-        }
+        self.0
+    }
+}
+
+impl prometheus_client::encoding::EncodeLabelValue for KindLabel {
+    fn encode(
+        &self,
+        encoder: &mut prometheus_client::encoding::LabelValueEncoder,
+    ) -> Result<(), std::fmt::Error> {
+        self.0.encode(encoder)
     }
 }
 

@@ -79,7 +79,7 @@ pub async fn reconcile<K: Plans, B: Bedrock>(
         Ok(_) => "ok",
         Err(e) => e.category(),
     };
-    ctx.metrics.reconciled(K::KIND, outcome, started);
+    ctx.metrics.reconciled(K::KIND.label, outcome, started);
     result
 }
 

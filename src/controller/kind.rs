@@ -75,11 +75,10 @@ pub trait Managed:
     + Send
     + Sync
     + 'static
+    + crate::kinds::Registered
 {
+    // The kind's registry entry (`Registered::KIND`) names it: its metrics label, its plural.
     type Status: Clone + Debug + Default + PartialEq + Serialize + Send + Sync + 'static;
-
-    /// The bounded `kind` label of the metrics.
-    const KIND: KindLabel;
 
     fn status(&self) -> Option<&Self::Status>;
     fn status_conditions(status: &Self::Status) -> &[Condition];

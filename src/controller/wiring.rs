@@ -103,7 +103,7 @@ impl<B: Bedrock, K: Managed + Serves> ServingKind<B> for Served<K> {
                     fresh.push(found);
                 }
             }
-            Ok((K::KIND.name(), reference::users(model, &fresh)))
+            Ok((K::KIND.label.name(), reference::users(model, &fresh)))
         }
         .boxed()
     }
@@ -122,7 +122,7 @@ impl<B: Bedrock, K: Managed + Serves> ServingKind<B> for Served<K> {
                 let models = match user {
                     Ok(user) => models_waiting_for(&ctx, &user),
                     Err(error) => {
-                        debug!(error = %error, kind = ?K::KIND, "watch of the users of models");
+                        debug!(error = %error, kind = ?K::KIND.label, "watch of the users of models");
                         Vec::new()
                     }
                 };

@@ -8,7 +8,7 @@ use tracing::info;
 use super::apply::Apply;
 use super::cleanup::Cleanup;
 use super::context::Context;
-use super::kind::{KindLabel, Managed, status_access};
+use super::kind::{Managed, status_access};
 use super::lifecycle::{Flow, Lifecycle};
 use super::outcome::{self, Note};
 use super::reference::Resolution;
@@ -34,7 +34,6 @@ impl Managed for BedrockCustomModelDeployment {
         model_deployment_name = "spec.modelDeploymentName",
         bedrock_name: deployment_name
     );
-    const KIND: KindLabel = KindLabel::BedrockCustomModelDeployment;
 
     fn subject(&self) -> outcome::Subject<'_> {
         plan::subject(self.deployment_name())

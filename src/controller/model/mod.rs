@@ -16,7 +16,7 @@ use super::cleanup::Cleanup;
 use super::context::Context;
 use super::error::Error;
 use super::holding::Lost;
-use super::kind::{KindLabel, Managed, status_access};
+use super::kind::{Managed, status_access};
 use super::lifecycle::{Flow, Lifecycle};
 use super::outcome::{self, Note};
 use super::ownership;
@@ -40,7 +40,6 @@ impl Managed for BedrockCustomModel {
         model_name = "spec.modelName",
         bedrock_name: model_name
     );
-    const KIND: KindLabel = KindLabel::BedrockCustomModel;
 
     fn subject(&self) -> outcome::Subject<'_> {
         plan::subject(self.model_name())

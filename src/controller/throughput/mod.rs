@@ -13,7 +13,7 @@ use super::cleanup::Cleanup;
 use super::context::Context;
 use super::error::Error;
 use super::guards;
-use super::kind::{KindLabel, Managed, status_access};
+use super::kind::{Managed, status_access};
 use super::lifecycle::{Flow, Lifecycle};
 use super::locks::Held;
 use super::outcome::{self, Note};
@@ -42,7 +42,6 @@ impl Managed for BedrockProvisionedThroughput {
         provisioned_model_name = "spec.provisionedModelName",
         bedrock_name: provisioned_model_name
     );
-    const KIND: KindLabel = KindLabel::BedrockProvisionedThroughput;
 
     fn subject(&self) -> outcome::Subject<'_> {
         plan::subject(self.provisioned_model_name())
