@@ -455,19 +455,18 @@ pub fn sync_tags<S: HeldStatus, C, U>(
     calls.into_iter().map(super::call::Call::from).collect()
 }
 
-/// The plan of a create: the one call (which carries the tags), the status in `region` with
-/// the spec's tag keys (`spec`) managed, Creating with `message`, and a Creating event after
+/// The plan of a create: the one call (which carries the tags), the status in the region
+/// given with the spec's tag keys managed, Creating with `message`, and a Creating event after
 /// `events`.
-pub fn create<S: HeldStatus, C, U>(
-    mut status: S,
-    region: &str,
-    spec: &BTreeMap<String, String>,
+pub fn create<K: Managed<Status: HeldStatus>, V, O, E, C, U>(
+    given: &Given<'_, K, V, O, E>,
+    mut status: K::Status,
     request: C,
     message: String,
     mut events: Vec<Note>,
-) -> Plan<S, super::call::Call<C, U>> {
-    status.set_region(region);
-    status.set_managed_tag_keys(spec.keys().cloned().collect());
+) -> Plan<K::Status, super::call::Call<C, U>> {
+    status.set_region(given.region);
+    status.set_managed_tag_keys(given.resource.spec_tags().keys().cloned().collect());
     events.push(Note::normal(reason::CREATING, "Create", message.clone()));
     Plan {
         actions: vec![super::call::Call::Create(request)],

@@ -30,6 +30,9 @@ macro_rules! status_access {
         fn set_given_name(&mut self, name: String) {
             self.spec.$name = Some(name);
         }
+        fn spec_tags(&self) -> &std::collections::BTreeMap<String, String> {
+            &self.spec.tags
+        }
         fn status(&self) -> Option<&Self::Status> {
             self.status.as_ref()
         }
@@ -106,6 +109,15 @@ pub trait Managed:
     /// Fills in the Bedrock name the spec leaves to the operator (in memory: the spec is never
     /// written back).
     fn set_given_name(&mut self, name: String);
+
+    /// spec.tags.
+    fn spec_tags(&self) -> &std::collections::BTreeMap<String, String>;
+
+    /// The tags the object should carry: spec.tags and the owner tags of this resource in
+    /// `cluster`.
+    fn desired_tags(&self, cluster: &str) -> std::collections::BTreeMap<String, String> {
+        crate::api::tags::desired(self.spec_tags(), self.meta(), cluster)
+    }
 
     /// How failure messages word the Bedrock object, and what a person can do.
     fn subject(&self) -> Subject<'_>;

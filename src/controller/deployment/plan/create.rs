@@ -14,7 +14,7 @@ use crate::controller::outcome::{self, Next, Note, Timing};
 use crate::controller::reference;
 
 use super::Deployment;
-use super::{Plan, created_with, desired_tags};
+use super::{Plan, created_with};
 use crate::controller::held;
 
 // What the token of a CreateCustomModelDeployment covers.
@@ -39,7 +39,7 @@ pub fn create_request(
         name: valid.deployment_name.clone(),
         model_arn: model_arn.to_string(),
         description: valid.description.clone(),
-        tags: desired_tags(resource, cluster),
+        tags: resource.desired_tags(cluster),
         client_request_token: String::new(),
     };
     call::tokened(request, &resource.metadata, region, recreations)
@@ -73,14 +73,7 @@ pub(super) fn plan_create(
         "creating Bedrock deployment {} of model {model_arn}",
         request.name
     );
-    held::create(
-        status,
-        given.region,
-        &given.resource.spec.tags,
-        request,
-        message,
-        events,
-    )
+    held::create(given, status, request, message, events)
 }
 
 /// The status once Create has returned `arn`.

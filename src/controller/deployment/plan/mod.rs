@@ -18,6 +18,7 @@ use crate::api::deployment::{
     BedrockCustomModelDeployment, BedrockCustomModelDeploymentStatus, DeploymentCreatedWith,
     DeploymentStatus, ModelTarget, ValidDeployment,
 };
+#[cfg(test)]
 use crate::api::tags;
 use crate::bedrock::{CreateDeploymentRequest, RemoteDeployment};
 use crate::controller::call::Call;
@@ -136,13 +137,6 @@ impl held::Fixed for DeploymentCreatedWith {
     }
 }
 
-fn desired_tags(
-    resource: &BedrockCustomModelDeployment,
-    cluster: &str,
-) -> BTreeMap<String, String> {
-    tags::desired(&resource.spec.tags, &resource.metadata, cluster)
-}
-
 serving_tables!(BedrockCustomModelDeployment {
     valid: ValidDeployment {
         name: deployment_name,
@@ -192,8 +186,7 @@ impl held::Branches for Deployment<'_> {
         }
     }
     fn claim(&self, status: &mut BedrockCustomModelDeploymentStatus) -> BTreeMap<String, String> {
-        status.managed_tag_keys = self.resource.spec.tags.keys().cloned().collect();
-        desired_tags(self.resource, &self.observation.cluster)
+        serving::claim(self, status)
     }
 }
 

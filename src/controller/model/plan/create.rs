@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::controller::held;
+use crate::controller::kind::Managed;
 
 // What the token of a CreateCustomModel covers.
 call::token_table!(CreateRequest, "bcm", |request| {
@@ -35,7 +36,7 @@ pub fn create_request(
         source,
         role_arn: resource.spec.role_arn.clone(),
         kms_key_arn: resource.spec.kms_key_arn.clone(),
-        tags: desired_tags(resource, cluster),
+        tags: resource.desired_tags(cluster),
         client_request_token: String::new(),
     };
     call::tokened(request, &resource.metadata, region, recreations)
@@ -55,14 +56,7 @@ pub(super) fn plan_create(
         cluster,
     );
     let message = format!("creating Bedrock model {}", request.model_name);
-    held::create(
-        status,
-        given.region,
-        &given.resource.spec.tags,
-        request,
-        message,
-        events,
-    )
+    held::create(given, status, request, message, events)
 }
 
 /// The status and conditions once Create has returned `arn`.

@@ -183,10 +183,6 @@ pub fn lookup(resource: &BedrockCustomModel) -> Lookup {
     Lookup::new(arn, &model_name(resource))
 }
 
-fn desired_tags(resource: &BedrockCustomModel, cluster: &str) -> BTreeMap<String, String> {
-    tags::desired(&resource.spec.tags, &resource.metadata, cluster)
-}
-
 held::held_status!(BedrockCustomModelStatus {
     created_with: CreatedWith,
     arn: model_arn,

@@ -21,6 +21,7 @@ mod purchase_guards;
 use std::collections::BTreeMap;
 
 use crate::api::conditions::reason;
+#[cfg(test)]
 use crate::api::tags;
 use crate::api::throughput::{
     BedrockProvisionedThroughput, BedrockProvisionedThroughputStatus, ThroughputCreatedWith,
@@ -148,13 +149,6 @@ impl held::Fixed for ThroughputCreatedWith {
     }
 }
 
-fn desired_tags(
-    resource: &BedrockProvisionedThroughput,
-    cluster: &str,
-) -> BTreeMap<String, String> {
-    tags::desired(&resource.spec.tags, &resource.metadata, cluster)
-}
-
 serving_tables!(BedrockProvisionedThroughput {
     valid: ValidThroughput {
         name: name,
@@ -210,8 +204,7 @@ impl held::Branches for Throughput<'_> {
         }
     }
     fn claim(&self, status: &mut BedrockProvisionedThroughputStatus) -> BTreeMap<String, String> {
-        status.managed_tag_keys = self.resource.spec.tags.keys().cloned().collect();
-        desired_tags(self.resource, &self.observation.cluster)
+        serving::claim(self, status)
     }
     /// A throughput that disappeared is bought again only under the purchase rules.
     fn missing(&self, status: BedrockProvisionedThroughputStatus, arn: &str) -> Plan {

@@ -17,7 +17,7 @@ use crate::controller::outcome::{self, Next, Note, Timing};
 use crate::controller::reference;
 
 use super::Throughput;
-use super::{HeldStatus, Plan, created_with, desired_tags};
+use super::{HeldStatus, Plan, created_with};
 use crate::controller::held;
 
 // What the token of a CreateProvisionedModelThroughput covers.
@@ -44,7 +44,7 @@ pub fn create_request(
         model_id: model_id.to_string(),
         model_units: valid.model_units,
         commitment: valid.commitment.map(|c| c.as_str().to_string()),
-        tags: desired_tags(resource, cluster),
+        tags: resource.desired_tags(cluster),
         client_request_token: String::new(),
     };
     call::tokened(request, &resource.metadata, region, recreations)
@@ -127,14 +127,7 @@ pub(super) fn plan_create(
         "buying provisioned throughput {} of {} model units of {model_id}{term}",
         request.name, request.model_units
     );
-    held::create(
-        status,
-        given.region,
-        &given.resource.spec.tags,
-        request,
-        message,
-        events,
-    )
+    held::create(given, status, request, message, events)
 }
 
 /// The status once Create has returned `arn`: what the polls of a Creating throughput will
