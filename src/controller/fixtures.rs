@@ -2,11 +2,17 @@
 //! generation and region, the model versions a serving resource names, and the builders of
 //! metadata, conditions and observations.
 
+use std::time::Duration;
+
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use kube::api::ObjectMeta;
 
+use super::held::Branches;
+use super::lifecycle::KindPlan;
+use super::outcome::{self, Timing};
 use super::ownership::Liveness;
 use super::reference::{Observation, Resolution};
+use super::serving::{self, Given, Serving};
 use crate::api::conditions::{self, reason};
 
 /// The cluster the operator under test serves.
@@ -68,4 +74,41 @@ pub fn observe<R>(model: Resolution, remote: Option<R>) -> Observation<R> {
         owner: Liveness::Unknown,
         cluster: CLUSTER.into(),
     }
+}
+
+/// The plan of a serving resource (its spec valid) that saw `observation`, at [`REGION`], with
+/// nothing in progress.
+pub fn plan<K>(resource: &K, observation: &Observation<K::Remote>) -> KindPlan<K>
+where
+    K: Serving,
+    for<'a> Given<'a, K>: Branches<Kind = K>,
+{
+    let valid = resource.validate().expect("a valid spec");
+    let timing = Timing::default();
+    serving::plan_apply(
+        resource,
+        &valid,
+        REGION,
+        observation,
+        &timing,
+        Duration::ZERO,
+    )
+}
+
+/// The status and reason of the condition `type_` a plan sets.
+pub fn reason_of<S, A>(plan: &outcome::Plan<S, A>, type_: &str) -> (bool, String) {
+    let c = planned(plan, type_);
+    (c.status, c.reason.clone())
+}
+
+/// The message of the condition `type_` a plan sets.
+pub fn message_of<S, A>(plan: &outcome::Plan<S, A>, type_: &str) -> String {
+    planned(plan, type_).message.clone()
+}
+
+fn planned<'p, S, A>(plan: &'p outcome::Plan<S, A>, type_: &str) -> &'p conditions::Desired {
+    plan.conditions
+        .iter()
+        .find(|c| c.type_ == type_)
+        .expect("condition planned")
 }

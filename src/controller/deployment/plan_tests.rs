@@ -1,7 +1,6 @@
 //! The deployment's decisions, one behaviour per named test: plain values in, plan out.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::api::ObjectMeta;
@@ -12,8 +11,8 @@ use crate::api::deployment::{BedrockCustomModelDeploymentSpec, ModelRef};
 use crate::api::{BedrockCustomModelSpec, BedrockCustomModelStatus, ModelSource};
 use crate::bedrock::DeploymentUpdate;
 use crate::controller::fixtures::{
-    CLUSTER, GENERATION, MODEL, NAMESPACE, REGION, V3, V4, condition, meta, observe, resolved,
-    serving_conditions,
+    CLUSTER, GENERATION, MODEL, NAMESPACE, REGION, V3, V4, condition, message_of, meta, observe,
+    plan, reason_of, resolved, serving_conditions,
 };
 use crate::controller::outcome::Next;
 use crate::controller::ownership::Liveness;
@@ -95,35 +94,6 @@ fn remote(
         creation_time: None,
         last_updated_time: None,
     }
-}
-
-fn plan(resource: &BedrockCustomModelDeployment, observation: &Observation) -> Plan {
-    plan_apply(
-        resource,
-        &valid(resource),
-        REGION,
-        observation,
-        &Timing::default(),
-        Duration::ZERO,
-    )
-}
-
-fn reason_of(plan: &Plan, type_: &str) -> (bool, String) {
-    let c = plan
-        .conditions
-        .iter()
-        .find(|c| c.type_ == type_)
-        .expect("condition planned");
-    (c.status, c.reason.clone())
-}
-
-fn message_of(plan: &Plan, type_: &str) -> String {
-    let c = plan
-        .conditions
-        .iter()
-        .find(|c| c.type_ == type_)
-        .expect("condition planned");
-    c.message.clone()
 }
 
 fn model(status: Option<BedrockCustomModelStatus>) -> BedrockCustomModel {

@@ -9,8 +9,8 @@ use crate::api::ModelRef;
 use crate::api::conditions::{event, reason};
 use crate::api::throughput::{BedrockProvisionedThroughputSpec, CONFIRM_COMMITMENT_ANNOTATION};
 use crate::controller::fixtures::{
-    CLUSTER, GENERATION, MODEL, NAMESPACE, REGION, V3, V4, condition, meta, observe, resolved,
-    serving_conditions,
+    CLUSTER, GENERATION, MODEL, NAMESPACE, REGION, V3, V4, condition, message_of, meta, observe,
+    plan, reason_of, resolved, serving_conditions,
 };
 use crate::controller::outcome::Next;
 use crate::controller::scope::NamespaceScope;
@@ -94,35 +94,6 @@ fn remote(state: ThroughputState, serving: &str) -> RemoteThroughput {
         creation_time: None,
         last_modified_time: None,
     }
-}
-
-fn plan(resource: &BedrockProvisionedThroughput, observation: &Observation) -> Plan {
-    plan_apply(
-        resource,
-        &valid(resource),
-        REGION,
-        observation,
-        &Timing::default(),
-        Duration::ZERO,
-    )
-}
-
-fn reason_of(plan: &Plan, type_: &str) -> (bool, String) {
-    let c = plan
-        .conditions
-        .iter()
-        .find(|c| c.type_ == type_)
-        .expect("condition planned");
-    (c.status, c.reason.clone())
-}
-
-fn message_of(plan: &Plan, type_: &str) -> String {
-    let c = plan
-        .conditions
-        .iter()
-        .find(|c| c.type_ == type_)
-        .expect("condition planned");
-    c.message.clone()
 }
 
 /// Guards that let this test's namespace buy commitment terms.

@@ -57,7 +57,7 @@ use crate::controller::held::settled;
 #[cfg(test)]
 use crate::controller::outcome::Timing;
 #[cfg(test)]
-use crate::controller::serving::{plan_apply, region, resolve};
+use crate::controller::serving::{region, resolve};
 #[cfg(test)]
 use create::create_request;
 

@@ -65,8 +65,6 @@ use crate::controller::held::settled;
 #[cfg(test)]
 use crate::controller::outcome::Timing;
 #[cfg(test)]
-use crate::controller::serving::plan_apply;
-#[cfg(test)]
 use cleanup::TERM_SLACK;
 #[cfg(test)]
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
