@@ -191,5 +191,5 @@ impl held::Branches for Deployment<'_> {
 }
 
 #[cfg(test)]
-#[path = "../plan_tests.rs"]
+#[path = "../plan_tests/mod.rs"]
 mod tests;

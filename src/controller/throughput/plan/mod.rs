@@ -211,5 +211,5 @@ impl held::Branches for Throughput<'_> {
 }
 
 #[cfg(test)]
-#[path = "../plan_tests.rs"]
+#[path = "../plan_tests/mod.rs"]
 mod tests;
