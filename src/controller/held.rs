@@ -158,9 +158,10 @@ pub trait Branches {
     fn created_with(&self) -> CreatedWith<Self::Kind>;
     /// What an adopted object was created with, as Bedrock describes it.
     fn adopted_with(&self, found: &Remote<Self>) -> CreatedWith<Self::Kind>;
-    /// The tags an adoption puts on first, in one call read back (the owner tags, and the
-    /// spec's tags where the kind manages them from then on: recorded in `status`).
-    fn claim(&self, status: &mut Status<Self>) -> BTreeMap<String, String>;
+    /// Whether an adoption puts the spec's tags on with the owner tags in its one claim (and
+    /// the kind manages their keys from then on), rather than the owner tags alone (the
+    /// spec's then follow with the tag sync).
+    const CLAIMS_SPEC_TAGS: bool;
 
     /// The held object disappeared outside the operator: create it again (with a warning,
     /// unless it had failed). A kind that must not (money) says so here.
@@ -256,7 +257,7 @@ where
         }
         Match::Adopt { found, from } => {
             status.set_created_with(branches.adopted_with(found));
-            let tags = branches.claim(&mut status);
+            let tags = claimed::<B>(resource, &mut status, seen.cluster);
             status.hold(found.arn(), region);
             let mut plan = branches.existing(status, found);
             super::call::claim_first(&mut plan, found.arn(), tags);
@@ -287,6 +288,21 @@ where
         Match::Missing { arn } => branches.missing(status, &arn),
         Match::Held(found) => branches.existing(status, found),
     }
+}
+
+/// The tags an adoption puts on first, in one call read back: the owner tags, and the spec's
+/// tags where the kind claims them too ([`Branches::CLAIMS_SPEC_TAGS`]; their keys are then
+/// managed, as recorded in `status`).
+fn claimed<B: Branches>(
+    resource: &B::Kind,
+    status: &mut Status<B>,
+    cluster: &str,
+) -> BTreeMap<String, String> {
+    if !B::CLAIMS_SPEC_TAGS {
+        return crate::api::tags::desired(&BTreeMap::new(), resource.meta(), cluster);
+    }
+    status.set_managed_tag_keys(resource.spec_tags().keys().cloned().collect());
+    resource.desired_tags(cluster)
 }
 
 /// A Bedrock object found under the name a resource asks for that is not the resource's.

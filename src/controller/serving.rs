@@ -215,17 +215,6 @@ pub fn region<K: Serving>(
     }
 }
 
-/// The tags an adoption by a serving resource puts on first: the owner tags and spec.tags,
-/// whose keys it manages from then on.
-pub fn claim<K: Serving>(
-    given: &Given<'_, K>,
-    status: &mut K::Status,
-) -> std::collections::BTreeMap<String, String> {
-    let keys = given.resource.spec_tags().keys().cloned().collect();
-    status.set_managed_tag_keys(keys);
-    given.resource.desired_tags(&given.observation.cluster)
-}
-
 /// Plans a reconcile of a serving resource that is not being deleted, given what was observed.
 /// `elapsed` is how long the object (or its update) has been in progress.
 pub fn plan_apply<K>(

@@ -11,8 +11,6 @@ mod cleanup;
 mod create;
 mod existing;
 
-use std::collections::BTreeMap;
-
 use crate::api::conditions::{event, reason};
 use crate::api::deployment::{
     BedrockCustomModelDeployment, BedrockCustomModelDeploymentStatus, DeploymentCreatedWith,
@@ -163,6 +161,7 @@ pub(super) type Deployment<'a> = serving::Given<'a, BedrockCustomModelDeployment
 impl held::Branches for Deployment<'_> {
     type Kind = BedrockCustomModelDeployment;
     const MISSING: &'static str = event::DEPLOYMENT_MISSING;
+    const CLAIMS_SPEC_TAGS: bool = true;
 
     fn create(&self, status: BedrockCustomModelDeploymentStatus, events: Vec<Note>) -> Plan {
         plan_create(self, status, events)
@@ -184,9 +183,6 @@ impl held::Branches for Deployment<'_> {
             region: self.region.to_string(),
             adopted: true,
         }
-    }
-    fn claim(&self, status: &mut BedrockCustomModelDeploymentStatus) -> BTreeMap<String, String> {
-        serving::claim(self, status)
     }
 }
 

@@ -16,6 +16,7 @@ use std::time::Duration;
 
 use crate::api::conditions::{self, Desired, event, reason};
 use crate::api::model::{ValidModel, ValidSource};
+#[cfg(test)]
 use crate::api::tags;
 use crate::api::validation;
 use crate::api::{
@@ -231,6 +232,8 @@ pub(super) type Model<'a> =
 impl held::Branches for Model<'_> {
     type Kind = BedrockCustomModel;
     const MISSING: &'static str = event::MODEL_MISSING;
+    /// The owner tags only: the spec's tags join them when the plan sets them (tag sync).
+    const CLAIMS_SPEC_TAGS: bool = false;
 
     fn create(&self, status: BedrockCustomModelStatus, events: Vec<Note>) -> Plan {
         plan_create(self, status, events)
@@ -250,16 +253,6 @@ impl held::Branches for Model<'_> {
             region: self.region.to_string(),
             adopted: true,
         }
-    }
-    /// The owner tags only: the spec's tags join them when the plan sets them (tag sync).
-    fn claim(&self, _status: &mut BedrockCustomModelStatus) -> BTreeMap<String, String> {
-        let meta = &self.resource.metadata;
-        tags::operator_tags(
-            meta.namespace.as_deref().unwrap_or_default(),
-            meta.name.as_deref().unwrap_or_default(),
-            meta.uid.as_deref().unwrap_or_default(),
-            &self.observation.cluster,
-        )
     }
 }
 

@@ -18,8 +18,6 @@ mod existing;
 mod purchase;
 mod purchase_guards;
 
-use std::collections::BTreeMap;
-
 use crate::api::conditions::reason;
 #[cfg(test)]
 use crate::api::tags;
@@ -179,6 +177,7 @@ pub(super) type Throughput<'a> = serving::Given<'a, BedrockProvisionedThroughput
 impl held::Branches for Throughput<'_> {
     type Kind = BedrockProvisionedThroughput;
     const MISSING: &'static str = reason::THROUGHPUT_MISSING;
+    const CLAIMS_SPEC_TAGS: bool = true;
 
     fn create(&self, status: BedrockProvisionedThroughputStatus, events: Vec<Note>) -> Plan {
         plan_create(self, status, events)
@@ -200,9 +199,6 @@ impl held::Branches for Throughput<'_> {
             region: self.region.to_string(),
             adopted: true,
         }
-    }
-    fn claim(&self, status: &mut BedrockProvisionedThroughputStatus) -> BTreeMap<String, String> {
-        serving::claim(self, status)
     }
     /// A throughput that disappeared is bought again only under the purchase rules.
     fn missing(&self, status: BedrockProvisionedThroughputStatus, arn: &str) -> Plan {
