@@ -23,70 +23,16 @@ pub struct CreateDeploymentRequest {
     pub client_request_token: String,
 }
 
-/// A deployment's `status`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum DeploymentState {
-    Creating,
-    Active,
-    Failed,
-    /// A status this operator does not know (the user guide shows a transient `Deleting`);
-    /// treated as still in progress.
-    Other(String),
-}
+super::state!(
+    /// A deployment's `status`.
+    /// Bedrock's user guide shows a transient `Deleting`, read as `Other`.
+    DeploymentState { Creating, Active, Failed }
+);
 
-impl DeploymentState {
-    pub fn as_str(&self) -> &str {
-        match self {
-            DeploymentState::Creating => "Creating",
-            DeploymentState::Active => "Active",
-            DeploymentState::Failed => "Failed",
-            DeploymentState::Other(other) => other,
-        }
-    }
-}
-
-impl From<&str> for DeploymentState {
-    fn from(status: &str) -> Self {
-        match status {
-            "Creating" => DeploymentState::Creating,
-            "Active" => DeploymentState::Active,
-            "Failed" => DeploymentState::Failed,
-            other => DeploymentState::Other(other.to_string()),
-        }
-    }
-}
-
-/// The `updateStatus` of the last UpdateCustomModelDeployment.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum UpdateState {
-    Updating,
-    UpdateCompleted,
-    UpdateFailed,
-    /// A status this operator does not know; treated as still in progress.
-    Other(String),
-}
-
-impl UpdateState {
-    pub fn as_str(&self) -> &str {
-        match self {
-            UpdateState::Updating => "Updating",
-            UpdateState::UpdateCompleted => "UpdateCompleted",
-            UpdateState::UpdateFailed => "UpdateFailed",
-            UpdateState::Other(other) => other,
-        }
-    }
-}
-
-impl From<&str> for UpdateState {
-    fn from(status: &str) -> Self {
-        match status {
-            "Updating" => UpdateState::Updating,
-            "UpdateCompleted" => UpdateState::UpdateCompleted,
-            "UpdateFailed" => UpdateState::UpdateFailed,
-            other => UpdateState::Other(other.to_string()),
-        }
-    }
-}
+super::state!(
+    /// The `updateStatus` of the last UpdateCustomModelDeployment.
+    UpdateState { Updating, UpdateCompleted, UpdateFailed }
+);
 
 /// `updateDetails`: the model an update swaps in, and how far it got.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -44,6 +44,39 @@ pub trait Object {
     fn failure(&self) -> Option<&str>;
 }
 
+/// A state Bedrock reports as a string (a `status`): its known values, and `Other` keeping any
+/// value this operator does not know yet (treated as still in progress), read without failing.
+macro_rules! state {
+    ($(#[$doc:meta])* $state:ident { $($value:ident),+ $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Clone, Debug, PartialEq, Eq)]
+        pub enum $state {
+            $($value,)+
+            /// A status this operator does not know; treated as still in progress.
+            Other(String),
+        }
+
+        impl $state {
+            pub fn as_str(&self) -> &str {
+                match self {
+                    $($state::$value => stringify!($value),)+
+                    $state::Other(other) => other,
+                }
+            }
+        }
+
+        impl From<&str> for $state {
+            fn from(status: &str) -> Self {
+                match status {
+                    $(stringify!($value) => $state::$value,)+
+                    other => $state::Other(other.to_string()),
+                }
+            }
+        }
+    };
+}
+pub(crate) use state;
+
 /// Implements [`Object`] for a Bedrock type with `arn`, `name` and `failure_message` fields; `changed_at` is the
 /// first of the listed time fields that is set; `steady` is the expression given, of `self`
 /// named as the closure names it.

@@ -34,37 +34,10 @@ pub struct CreateRequest {
     pub client_request_token: String,
 }
 
-/// Bedrock's modelStatus.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum ModelState {
-    Creating,
-    Active,
-    Failed,
-    /// A status this operator does not know yet; treated as still in progress.
-    Other(String),
-}
-
-impl ModelState {
-    pub fn as_str(&self) -> &str {
-        match self {
-            ModelState::Creating => "Creating",
-            ModelState::Active => "Active",
-            ModelState::Failed => "Failed",
-            ModelState::Other(other) => other,
-        }
-    }
-}
-
-impl From<&str> for ModelState {
-    fn from(status: &str) -> Self {
-        match status {
-            "Creating" => ModelState::Creating,
-            "Active" => ModelState::Active,
-            "Failed" => ModelState::Failed,
-            other => ModelState::Other(other.to_string()),
-        }
-    }
-}
+super::state!(
+    /// Bedrock's modelStatus.
+    ModelState { Creating, Active, Failed }
+);
 
 /// A model as GetCustomModel describes it.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -25,40 +25,10 @@ pub struct CreateThroughputRequest {
     pub client_request_token: String,
 }
 
-/// A throughput's `status`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum ThroughputState {
-    Creating,
-    InService,
-    Updating,
-    Failed,
-    /// A status this operator does not know; treated as still in progress.
-    Other(String),
-}
-
-impl ThroughputState {
-    pub fn as_str(&self) -> &str {
-        match self {
-            ThroughputState::Creating => "Creating",
-            ThroughputState::InService => "InService",
-            ThroughputState::Updating => "Updating",
-            ThroughputState::Failed => "Failed",
-            ThroughputState::Other(other) => other,
-        }
-    }
-}
-
-impl From<&str> for ThroughputState {
-    fn from(status: &str) -> Self {
-        match status {
-            "Creating" => ThroughputState::Creating,
-            "InService" => ThroughputState::InService,
-            "Updating" => ThroughputState::Updating,
-            "Failed" => ThroughputState::Failed,
-            other => ThroughputState::Other(other.to_string()),
-        }
-    }
-}
+super::state!(
+    /// A throughput's `status`.
+    ThroughputState { Creating, InService, Updating, Failed }
+);
 
 /// A throughput as GetProvisionedModelThroughput describes it.
 #[derive(Clone, Debug, PartialEq, Eq)]
