@@ -70,6 +70,35 @@ impl Check {
             });
         }
     }
+
+    /// The Bedrock name a spec gives in `field`; where it gives none, the name the operator
+    /// derives from metadata.name (`derived`) must be valid too, else the error says to set
+    /// `field`. `what` names the object ("deployment"), `noun` its Bedrock name ("deployment
+    /// name").
+    fn check_name(
+        &self,
+        field: &str,
+        given: Option<&str>,
+        derived: &str,
+        (what, noun): (&str, &str),
+        errors: &mut Vec<FieldError>,
+    ) {
+        if let Some(name) = given {
+            return self.check(field, name, errors);
+        }
+        let mut name_errors = Vec::new();
+        self.check(field, derived, &mut name_errors);
+        if !name_errors.is_empty() {
+            errors.push(FieldError {
+                field: field.into(),
+                message: format!(
+                    "is unset, so the {what} would be named after metadata.name {}, which is not a valid Bedrock {noun} ({}): set {field}",
+                    quoted(derived),
+                    self.expected
+                ),
+            });
+        }
+    }
 }
 
 static MODEL_NAME: LazyLock<Check> = LazyLock::new(|| {
@@ -144,47 +173,23 @@ fn check_model(model: &BedrockCustomModel) -> (Vec<FieldError>, Option<ValidSour
     let spec = &model.spec;
     let mut errors = Vec::new();
 
-    match &spec.model_name {
-        Some(name) => MODEL_NAME.check("spec.modelName", name, &mut errors),
-        None => {
-            let name = model.metadata.name.as_deref().unwrap_or_default();
-            let mut name_errors = Vec::new();
-            MODEL_NAME.check("spec.modelName", name, &mut name_errors);
-            if !name_errors.is_empty() {
-                errors.push(FieldError {
-                    field: "spec.modelName".into(),
-                    message: format!(
-                        "is unset, so the model would be named after metadata.name {}, which is not a valid Bedrock model name (1 to 63 letters and digits, with single '-' or '_' between them): set spec.modelName",
-                        quoted(name)
-                    ),
-                });
-            }
-        }
-    }
+    let derived = model.metadata.name.as_deref().unwrap_or_default();
+    let given = spec.model_name.as_deref();
+    let words = ("model", "model name");
+    MODEL_NAME.check_name("spec.modelName", given, derived, words, &mut errors);
 
-    let source = match (&spec.source.s3_uri, &spec.source.model_package_arn) {
-        (Some(uri), None) => {
+    let uri = ("s3Uri", spec.source.s3_uri.as_ref());
+    let package = ("modelPackageArn", spec.source.model_package_arn.as_ref());
+    let source = match one_of("spec.source", uri, package, "", &mut errors) {
+        Some(OneOf::First(uri)) => {
             S3_URI.check("spec.source.s3Uri", uri, &mut errors);
             Some(ValidSource::S3Uri(uri.clone()))
         }
-        (None, Some(arn)) => {
+        Some(OneOf::Second(arn)) => {
             MODEL_PACKAGE_ARN.check("spec.source.modelPackageArn", arn, &mut errors);
             Some(ValidSource::ModelPackageArn(arn.clone()))
         }
-        (Some(_), Some(_)) => {
-            errors.push(FieldError {
-                field: "spec.source".into(),
-                message: "sets both s3Uri and modelPackageArn: set exactly one".into(),
-            });
-            None
-        }
-        (None, None) => {
-            errors.push(FieldError {
-                field: "spec.source".into(),
-                message: "sets neither s3Uri nor modelPackageArn: set exactly one".into(),
-            });
-            None
-        }
+        None => None,
     };
 
     match &spec.role_arn {
@@ -240,26 +245,10 @@ pub fn validate_deployment(
     let mut errors = Vec::new();
 
     let deployment_name = deployment.deployment_name().to_string();
-    match &spec.model_deployment_name {
-        Some(name) => MODEL_DEPLOYMENT_NAME.check("spec.modelDeploymentName", name, &mut errors),
-        None => {
-            let mut name_errors = Vec::new();
-            MODEL_DEPLOYMENT_NAME.check(
-                "spec.modelDeploymentName",
-                &deployment_name,
-                &mut name_errors,
-            );
-            if !name_errors.is_empty() {
-                errors.push(FieldError {
-                    field: "spec.modelDeploymentName".into(),
-                    message: format!(
-                        "is unset, so the deployment would be named after metadata.name {}, which is not a valid Bedrock deployment name (1 to 63 letters and digits, with single '-' or '_' between them): set spec.modelDeploymentName",
-                        quoted(&deployment_name)
-                    ),
-                });
-            }
-        }
-    }
+    let given = spec.model_deployment_name.as_deref();
+    let words = ("deployment", "deployment name");
+    let field = "spec.modelDeploymentName";
+    MODEL_DEPLOYMENT_NAME.check_name(field, given, &deployment_name, words, &mut errors);
 
     if let Some(description) = &spec.description {
         let length = description.chars().count();
@@ -281,30 +270,20 @@ pub fn validate_deployment(
         }
     }
 
-    let model = match (&spec.model_ref, &spec.model_arn) {
-        (Some(reference), None) => {
-            OBJECT_NAME.check("spec.modelRef.name", &reference.name, &mut errors);
-            Some(ModelTarget::Ref(reference.name.clone()))
+    let reference = ("modelRef", spec.model_ref.as_ref().map(|r| &r.name));
+    let named = ("modelArn", spec.model_arn.as_ref());
+    let hint = " (modelRef for a BedrockCustomModel of this namespace, modelArn for any other custom model)";
+    let model = match one_of("spec", reference, named, hint, &mut errors) {
+        Some(OneOf::First(name)) => {
+            OBJECT_NAME.check("spec.modelRef.name", name, &mut errors);
+            Some(ModelTarget::Ref(name.clone()))
         }
-        (None, Some(arn)) => {
+        Some(OneOf::Second(arn)) => {
             // The pattern is longer than CustomModelArn's minimum of 20, so no minimum check.
             CUSTOM_MODEL_ARN.check("spec.modelArn", arn, &mut errors);
             Some(ModelTarget::Arn(arn.clone()))
         }
-        (Some(_), Some(_)) => {
-            errors.push(FieldError {
-                field: "spec".into(),
-                message: "sets both modelRef and modelArn: set exactly one (modelRef for a BedrockCustomModel of this namespace, modelArn for any other custom model)".into(),
-            });
-            None
-        }
-        (None, None) => {
-            errors.push(FieldError {
-                field: "spec".into(),
-                message: "sets neither modelRef nor modelArn: set exactly one (modelRef for a BedrockCustomModel of this namespace, modelArn for any other custom model)".into(),
-            });
-            None
-        }
+        None => None,
     };
 
     check_tags(&spec.tags, "deployment", &mut errors);
@@ -358,6 +337,34 @@ static PROVISIONED_MODEL_ID: LazyLock<Check> = LazyLock::new(|| {
     )
 });
 
+/// Which of two fields that name one thing a spec sets.
+enum OneOf<'a> {
+    First(&'a String),
+    Second(&'a String),
+}
+
+/// Exactly one of two fields (`first`, `second`: their names and values) set, or an error on
+/// `field` saying the spec sets both or neither, with `hint` after "set exactly one".
+fn one_of<'a>(
+    field: &str,
+    first: (&str, Option<&'a String>),
+    second: (&str, Option<&'a String>),
+    hint: &str,
+    errors: &mut Vec<FieldError>,
+) -> Option<OneOf<'a>> {
+    let problem = match (first.1, second.1) {
+        (Some(value), None) => return Some(OneOf::First(value)),
+        (None, Some(value)) => return Some(OneOf::Second(value)),
+        (Some(_), Some(_)) => format!("sets both {} and {}", first.0, second.0),
+        (None, None) => format!("sets neither {} nor {}", first.0, second.0),
+    };
+    errors.push(FieldError {
+        field: field.into(),
+        message: format!("{problem}: set exactly one{hint}"),
+    });
+    None
+}
+
 /// The controller's check of a BedrockProvisionedThroughput: the checked values, or every
 /// problem with the spec in field order. The commitment guard is [`commitment_refused`].
 pub fn validate_throughput(
@@ -367,48 +374,25 @@ pub fn validate_throughput(
     let mut errors = Vec::new();
 
     let name = throughput.provisioned_model_name().to_string();
-    match &spec.provisioned_model_name {
-        Some(given) => {
-            PROVISIONED_MODEL_NAME.check("spec.provisionedModelName", given, &mut errors)
-        }
-        None => {
-            let mut name_errors = Vec::new();
-            PROVISIONED_MODEL_NAME.check("spec.provisionedModelName", &name, &mut name_errors);
-            if !name_errors.is_empty() {
-                errors.push(FieldError {
-                    field: "spec.provisionedModelName".into(),
-                    message: format!(
-                        "is unset, so the throughput would be named after metadata.name {}, which is not a valid Bedrock provisioned model name (1 to 63 letters and digits, with single '-' or '_' between them): set spec.provisionedModelName",
-                        quoted(&name)
-                    ),
-                });
-            }
-        }
-    }
+    let given = spec.provisioned_model_name.as_deref();
+    let words = ("throughput", "provisioned model name");
+    let field = "spec.provisionedModelName";
+    PROVISIONED_MODEL_NAME.check_name(field, given, &name, words, &mut errors);
 
-    let model = match (&spec.model_ref, &spec.model_id) {
-        (Some(reference), None) => {
-            OBJECT_NAME.check("spec.modelRef.name", &reference.name, &mut errors);
-            Some(ThroughputModel::Ref(reference.name.clone()))
+    let reference = ("modelRef", spec.model_ref.as_ref().map(|r| &r.name));
+    let named = ("modelId", spec.model_id.as_ref());
+    let hint =
+        " (modelRef for a BedrockCustomModel of this namespace, modelId for any other model)";
+    let model = match one_of("spec", reference, named, hint, &mut errors) {
+        Some(OneOf::First(name)) => {
+            OBJECT_NAME.check("spec.modelRef.name", name, &mut errors);
+            Some(ThroughputModel::Ref(name.clone()))
         }
-        (None, Some(id)) => {
+        Some(OneOf::Second(id)) => {
             PROVISIONED_MODEL_ID.check("spec.modelId", id, &mut errors);
             Some(ThroughputModel::Id(id.clone()))
         }
-        (Some(_), Some(_)) => {
-            errors.push(FieldError {
-                field: "spec".into(),
-                message: "sets both modelRef and modelId: set exactly one (modelRef for a BedrockCustomModel of this namespace, modelId for any other model)".into(),
-            });
-            None
-        }
-        (None, None) => {
-            errors.push(FieldError {
-                field: "spec".into(),
-                message: "sets neither modelRef nor modelId: set exactly one (modelRef for a BedrockCustomModel of this namespace, modelId for any other model)".into(),
-            });
-            None
-        }
+        None => None,
     };
 
     if spec.model_units < 1 {
