@@ -1,6 +1,6 @@
 //! The Bedrock side: routes and the request pipeline (body limit, authentication, faults,
 //! counters). The wire shapes of the answers belong to their kinds (`model.rs`, `deployment.rs`,
-//! `provisioned.rs`; `types.rs` for the shared ones).
+//! `provisioned.rs`, `import.rs`; `types.rs` for the shared ones).
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -403,6 +403,134 @@ async fn delete_provisioned_model_throughput(
     .await
 }
 
+/// The `{jobIdentifier}` label, percent-decoded.
+fn import_job_identifier(parts: &Parts) -> Result<String, ApiError> {
+    let raw = parts
+        .uri
+        .path()
+        .strip_prefix(IMPORT_JOBS_PATH)
+        .and_then(|rest| rest.strip_prefix('/'))
+        .unwrap_or_default();
+    validate::parse_import_job_identifier(raw)
+}
+
+const IMPORT_JOBS_PATH: &str = "/model-import-jobs";
+
+/// An imported model's `{modelIdentifier}` label, percent-decoded.
+fn imported_model_identifier(parts: &Parts) -> Result<String, ApiError> {
+    let raw = parts
+        .uri
+        .path()
+        .strip_prefix(IMPORTED_MODELS_PATH)
+        .and_then(|rest| rest.strip_prefix('/'))
+        .unwrap_or_default();
+    validate::parse_imported_model_identifier(raw)
+}
+
+const IMPORTED_MODELS_PATH: &str = "/imported-models";
+
+async fn create_model_import_job(
+    State(state): State<Arc<EmulatorState>>,
+    request: BedrockRequest,
+) -> Response {
+    serve(
+        &state,
+        Operation::CreateModelImportJob,
+        request,
+        |state, _, body| {
+            let input = validate::parse_create_import_job(body)?;
+            let output = state.create_model_import_job(input)?;
+            Ok(json_response(StatusCode::CREATED, &output))
+        },
+    )
+    .await
+}
+
+async fn get_model_import_job(
+    State(state): State<Arc<EmulatorState>>,
+    request: BedrockRequest,
+) -> Response {
+    serve(
+        &state,
+        Operation::GetModelImportJob,
+        request,
+        |state, parts, _| {
+            let identifier = import_job_identifier(parts)?;
+            let output = state.get_model_import_job(&identifier)?;
+            Ok(json_response(StatusCode::OK, &output))
+        },
+    )
+    .await
+}
+
+async fn list_model_import_jobs(
+    State(state): State<Arc<EmulatorState>>,
+    request: BedrockRequest,
+) -> Response {
+    serve(
+        &state,
+        Operation::ListModelImportJobs,
+        request,
+        |state, parts, _| {
+            let input = validate::parse_list_import_jobs(parts.uri.query())?;
+            let output = state.list_model_import_jobs(&input)?;
+            Ok(json_response(StatusCode::OK, &output))
+        },
+    )
+    .await
+}
+
+async fn get_imported_model(
+    State(state): State<Arc<EmulatorState>>,
+    request: BedrockRequest,
+) -> Response {
+    serve(
+        &state,
+        Operation::GetImportedModel,
+        request,
+        |state, parts, _| {
+            let identifier = imported_model_identifier(parts)?;
+            let output = state.get_imported_model(&identifier)?;
+            Ok(json_response(StatusCode::OK, &output))
+        },
+    )
+    .await
+}
+
+async fn list_imported_models(
+    State(state): State<Arc<EmulatorState>>,
+    request: BedrockRequest,
+) -> Response {
+    serve(
+        &state,
+        Operation::ListImportedModels,
+        request,
+        |state, parts, _| {
+            let input = validate::parse_list_imported_models(parts.uri.query())?;
+            let output = state.list_imported_models(&input)?;
+            Ok(json_response(StatusCode::OK, &output))
+        },
+    )
+    .await
+}
+
+async fn delete_imported_model(
+    State(state): State<Arc<EmulatorState>>,
+    request: BedrockRequest,
+) -> Response {
+    serve(
+        &state,
+        Operation::DeleteImportedModel,
+        request,
+        |state, parts, _| {
+            let identifier = imported_model_identifier(parts)?;
+            state.delete_imported_model(&identifier)?;
+            Ok(json_response(StatusCode::OK, &Empty {}))
+        },
+    )
+    .await
+}
+
 /// The Bedrock routes. `/custom-models/create-custom-model` also answers GET and DELETE, for a
 /// model that happens to be named `create-custom-model`.
 pub(crate) fn routes() -> Router<Arc<EmulatorState>> {
@@ -441,6 +569,19 @@ pub(crate) fn routes() -> Router<Arc<EmulatorState>> {
             get(get_provisioned_model_throughput)
                 .patch(update_provisioned_model_throughput)
                 .delete(delete_provisioned_model_throughput),
+        )
+        .route(
+            IMPORT_JOBS_PATH,
+            get(list_model_import_jobs).post(create_model_import_job),
+        )
+        .route(
+            "/model-import-jobs/{*job_identifier}",
+            get(get_model_import_job),
+        )
+        .route(IMPORTED_MODELS_PATH, get(list_imported_models))
+        .route(
+            "/imported-models/{*model_identifier}",
+            get(get_imported_model).delete(delete_imported_model),
         )
 }
 

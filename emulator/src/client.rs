@@ -19,6 +19,9 @@ use crate::deployment::{
     DeploymentCreateLogEntry, DeploymentDelays, DeploymentFailure, DeploymentRecord,
 };
 use crate::faults::FaultConfig;
+use crate::import::{
+    ImportDelays, ImportJobCreateLogEntry, ImportJobFailure, ImportJobRecord, ImportedModelRecord,
+};
 use crate::model::{CreateLogEntry, ForceStatus, ForeignModel, ModelRecord};
 use crate::provisioned::{
     ProvisionedCreateLogEntry, ProvisionedDelays, ProvisionedFailure, ProvisionedForceStatus,
@@ -451,6 +454,84 @@ impl ControlClient {
     ) -> Result<ProvisionedDelays, ControlClientError> {
         self.call(Method::PUT, "/provisioned-delays", Some(delays))
             .await
+    }
+
+    pub async fn import_jobs(&self) -> Result<Vec<ImportJobRecord>, ControlClientError> {
+        self.get("/import-jobs").await
+    }
+
+    /// One import job by name or ARN; `None` when it does not exist.
+    pub async fn import_job(
+        &self,
+        identifier: &str,
+    ) -> Result<Option<ImportJobRecord>, ControlClientError> {
+        match self
+            .get(&format!("/import-jobs/{}", segment(identifier)))
+            .await
+        {
+            Ok(record) => Ok(Some(record)),
+            Err(ControlClientError::Status { status, .. }) if status == StatusCode::NOT_FOUND => {
+                Ok(None)
+            }
+            Err(error) => Err(error),
+        }
+    }
+
+    pub async fn imported_models(&self) -> Result<Vec<ImportedModelRecord>, ControlClientError> {
+        self.get("/imported-models").await
+    }
+
+    /// One imported model by name or ARN; `None` when it does not exist.
+    pub async fn imported_model(
+        &self,
+        identifier: &str,
+    ) -> Result<Option<ImportedModelRecord>, ControlClientError> {
+        match self
+            .get(&format!("/imported-models/{}", segment(identifier)))
+            .await
+        {
+            Ok(record) => Ok(Some(record)),
+            Err(ControlClientError::Status { status, .. }) if status == StatusCode::NOT_FOUND => {
+                Ok(None)
+            }
+            Err(error) => Err(error),
+        }
+    }
+
+    pub async fn import_job_create_log(
+        &self,
+    ) -> Result<Vec<ImportJobCreateLogEntry>, ControlClientError> {
+        self.get("/import-job-create-log").await
+    }
+
+    /// Adds a scripted import failure; returns the failures still pending.
+    pub async fn add_import_job_failure(
+        &self,
+        failure: &ImportJobFailure,
+    ) -> Result<Vec<ImportJobFailure>, ControlClientError> {
+        self.call(Method::POST, "/import-job-failures", Some(failure))
+            .await
+    }
+
+    pub async fn import_job_failures(&self) -> Result<Vec<ImportJobFailure>, ControlClientError> {
+        self.get("/import-job-failures").await
+    }
+
+    pub async fn clear_import_job_failures(&self) -> Result<bool, ControlClientError> {
+        self.call::<Cleared>(Method::DELETE, "/import-job-failures", None::<&()>)
+            .await
+            .map(|body| body.cleared)
+    }
+
+    pub async fn import_delays(&self) -> Result<ImportDelays, ControlClientError> {
+        self.get("/import-delays").await
+    }
+
+    pub async fn set_import_delays(
+        &self,
+        delays: &ImportDelays,
+    ) -> Result<ImportDelays, ControlClientError> {
+        self.call(Method::PUT, "/import-delays", Some(delays)).await
     }
 
     /// Where the emulator's clock stands.

@@ -37,6 +37,12 @@ pub const DEFAULT_PROVISIONED_UPDATE_DELAY: Duration = Duration::from_secs(1);
 /// custom models ("Model units no-commitment Provisioned Throughputs across custom models", 2);
 /// units with commitment must be granted by AWS first. The emulator keeps one pool for all.
 pub const DEFAULT_MAX_PROVISIONED_MODEL_UNITS: usize = 2;
+/// How long a new model import job stays InProgress.
+pub const DEFAULT_IMPORT_JOB_DELAY: Duration = Duration::from_secs(1);
+/// The published default quota for imported models per account and region.
+pub const DEFAULT_MAX_IMPORTED_MODELS: usize = 3;
+/// The published default quota for model import jobs running at once.
+pub const DEFAULT_MAX_CONCURRENT_IMPORT_JOBS: usize = 1;
 /// The foundation model a custom model without one counts as customized from (imported models
 /// carry none, but Provisioned Throughput reports and compares it).
 pub const DEFAULT_FOUNDATION_MODEL_ID: &str = "amazon.nova-lite-v1:0";
@@ -64,6 +70,8 @@ pub struct EmulatorConfig {
     pub provisioned_create_delay: Duration,
     /// How long UpdateProvisionedModelThroughput (a new model) stays Updating.
     pub provisioned_update_delay: Duration,
+    /// How long a new model import job stays InProgress before turning Completed (or Failed).
+    pub import_job_delay: Duration,
     pub limits: Limits,
     /// How long a clientRequestToken is remembered.
     pub idempotency_window: Duration,
@@ -112,6 +120,22 @@ pub struct Limits {
     /// Optional in the JSON form (default 2).
     #[serde(default = "default_max_provisioned_model_units")]
     pub max_provisioned_model_units: usize,
+    /// CreateModelImportJob answers ServiceQuotaExceededException once this many imported
+    /// models exist, counting jobs in progress. Optional in the JSON form (default 3).
+    #[serde(default = "default_max_imported_models")]
+    pub max_imported_models: usize,
+    /// CreateModelImportJob answers ServiceQuotaExceededException while this many jobs are in
+    /// progress. Optional in the JSON form (default 1).
+    #[serde(default = "default_max_concurrent_import_jobs")]
+    pub max_concurrent_import_jobs: usize,
+}
+
+fn default_max_imported_models() -> usize {
+    DEFAULT_MAX_IMPORTED_MODELS
+}
+
+fn default_max_concurrent_import_jobs() -> usize {
+    DEFAULT_MAX_CONCURRENT_IMPORT_JOBS
 }
 
 fn default_max_deployments() -> usize {
@@ -129,6 +153,8 @@ impl Default for Limits {
             max_tags_per_resource: DEFAULT_MAX_TAGS_PER_RESOURCE,
             max_deployments: DEFAULT_MAX_DEPLOYMENTS,
             max_provisioned_model_units: DEFAULT_MAX_PROVISIONED_MODEL_UNITS,
+            max_imported_models: DEFAULT_MAX_IMPORTED_MODELS,
+            max_concurrent_import_jobs: DEFAULT_MAX_CONCURRENT_IMPORT_JOBS,
         }
     }
 }
@@ -145,6 +171,7 @@ impl Default for EmulatorConfig {
             deployment_update_delay: DEFAULT_DEPLOYMENT_UPDATE_DELAY,
             provisioned_create_delay: DEFAULT_PROVISIONED_CREATE_DELAY,
             provisioned_update_delay: DEFAULT_PROVISIONED_UPDATE_DELAY,
+            import_job_delay: DEFAULT_IMPORT_JOB_DELAY,
             limits: Limits::default(),
             idempotency_window: DEFAULT_IDEMPOTENCY_WINDOW,
             faults: FaultConfig::default(),

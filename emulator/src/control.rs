@@ -18,6 +18,7 @@ use crate::config::Limits;
 use crate::deployment::{DeploymentDelays, DeploymentFailure};
 use crate::error::ApiError;
 use crate::faults::FaultConfig;
+use crate::import::{ImportDelays, ImportJobFailure};
 use crate::model::{ForceStatus, ForeignModel};
 use crate::provisioned::{ProvisionedDelays, ProvisionedFailure, ProvisionedForceStatus};
 use crate::state::EmulatorState;
@@ -412,6 +413,71 @@ async fn put_provisioned_delays(
     Ok(ok_json(&state.provisioned_delays()))
 }
 
+async fn import_job_create_log(State(state): State<Arc<EmulatorState>>) -> Response {
+    ok_json(&state.import_job_create_log())
+}
+
+async fn list_import_jobs(State(state): State<Arc<EmulatorState>>) -> Response {
+    ok_json(&state.import_jobs())
+}
+
+async fn get_import_job(
+    State(state): State<Arc<EmulatorState>>,
+    path: Result<Path<String>, PathRejection>,
+) -> Result<Response, ApiError> {
+    let identifier = path_param(path)?;
+    state
+        .import_job(&identifier)
+        .map(|record| ok_json(&record))
+        .ok_or_else(|| ApiError::not_found(format!("No model import job '{identifier}'.")))
+}
+
+async fn list_imported_models(State(state): State<Arc<EmulatorState>>) -> Response {
+    ok_json(&state.imported_models())
+}
+
+async fn get_imported_model(
+    State(state): State<Arc<EmulatorState>>,
+    path: Result<Path<String>, PathRejection>,
+) -> Result<Response, ApiError> {
+    let identifier = path_param(path)?;
+    state
+        .imported_model(&identifier)
+        .map(|record| ok_json(&record))
+        .ok_or_else(|| ApiError::not_found(format!("No imported model '{identifier}'.")))
+}
+
+async fn get_import_job_failures(State(state): State<Arc<EmulatorState>>) -> Response {
+    ok_json(&state.import_job_failures())
+}
+
+async fn add_import_job_failure(
+    State(state): State<Arc<EmulatorState>>,
+    body: Result<ControlJson<ImportJobFailure>, ApiError>,
+) -> Result<Response, ApiError> {
+    let ControlJson(failure) = body?;
+    state.add_import_job_failure(failure)?;
+    Ok(ok_json(&state.import_job_failures()))
+}
+
+async fn clear_import_job_failures(State(state): State<Arc<EmulatorState>>) -> Response {
+    let cleared = state.clear_import_job_failures() > 0;
+    ok_json(&Cleared { cleared })
+}
+
+async fn get_import_delays(State(state): State<Arc<EmulatorState>>) -> Response {
+    ok_json(&state.import_delays())
+}
+
+async fn put_import_delays(
+    State(state): State<Arc<EmulatorState>>,
+    body: Result<ControlJson<ImportDelays>, ApiError>,
+) -> Result<Response, ApiError> {
+    let ControlJson(delays) = body?;
+    state.set_import_delays(delays);
+    Ok(ok_json(&state.import_delays()))
+}
+
 async fn get_clock(State(state): State<Arc<EmulatorState>>) -> Response {
     ok_json(&state.clock())
 }
@@ -508,6 +574,27 @@ pub(crate) fn routes() -> Router<Arc<EmulatorState>> {
         .route(
             "/__emulator/provisioned-delays",
             get(get_provisioned_delays).put(put_provisioned_delays),
+        )
+        .route(
+            "/__emulator/import-job-create-log",
+            get(import_job_create_log),
+        )
+        .route("/__emulator/import-jobs", get(list_import_jobs))
+        .route("/__emulator/import-jobs/{identifier}", get(get_import_job))
+        .route("/__emulator/imported-models", get(list_imported_models))
+        .route(
+            "/__emulator/imported-models/{identifier}",
+            get(get_imported_model),
+        )
+        .route(
+            "/__emulator/import-job-failures",
+            get(get_import_job_failures)
+                .post(add_import_job_failure)
+                .delete(clear_import_job_failures),
+        )
+        .route(
+            "/__emulator/import-delays",
+            get(get_import_delays).put(put_import_delays),
         )
         .route("/__emulator/clock", get(get_clock).post(advance_clock))
         .route("/__emulator/reset", post(reset))

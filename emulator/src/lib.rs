@@ -4,7 +4,9 @@
 //! cannot tell the difference for the operations it implements (CreateCustomModel,
 //! GetCustomModel, ListCustomModels, DeleteCustomModel, TagResource, UntagResource,
 //! ListTagsForResource, and the Create, Get, List, Update and Delete operations of custom model
-//! deployments and of Provisioned Throughput), and adds a control API under `/__emulator/` for
+//! deployments and of Provisioned Throughput, and the six operations of model imports:
+//! CreateModelImportJob, GetModelImportJob, ListModelImportJobs, GetImportedModel,
+//! ListImportedModels, DeleteImportedModel), and adds a control API under `/__emulator/` for
 //! tests: fault injection, lifecycle scripting, a clock that can be moved forward, and
 //! inspection of everything that happened.
 //!
@@ -29,6 +31,7 @@ mod control;
 mod deployment;
 mod error;
 mod faults;
+mod import;
 mod model;
 mod operation;
 mod provisioned;
@@ -49,6 +52,10 @@ pub use deployment::{
 };
 pub use error::{ApiError, ErrorKind};
 pub use faults::{FaultConfig, RateLimit};
+pub use import::{
+    ImportDelays, ImportJobCreateLogEntry, ImportJobFailure, ImportJobRecord, ImportJobStatus,
+    ImportedModelRecord,
+};
 pub use model::{CreateLogEntry, ForceStatus, ForeignModel, ModelRecord, ModelSource, ModelStatus};
 pub use operation::Operation;
 pub use provisioned::{

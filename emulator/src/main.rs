@@ -73,6 +73,14 @@ struct Args {
     )]
     provisioned_update_delay_ms: u64,
 
+    /// How long a model import job stays InProgress, in milliseconds.
+    #[arg(
+        long,
+        env = "BEDROCK_EMULATOR_IMPORT_JOB_DELAY_MS",
+        default_value_t = 1000
+    )]
+    import_job_delay_ms: u64,
+
     /// A model whose S3 URI or model package ARN contains this ends Failed.
     #[arg(
         long,
@@ -98,6 +106,24 @@ struct Args {
         default_value_t = 2
     )]
     max_provisioned_model_units: usize,
+
+    /// Imported models (counting jobs in progress) before CreateModelImportJob answers
+    /// ServiceQuotaExceededException.
+    #[arg(
+        long,
+        env = "BEDROCK_EMULATOR_MAX_IMPORTED_MODELS",
+        default_value_t = 3
+    )]
+    max_imported_models: usize,
+
+    /// Model import jobs in progress at once before CreateModelImportJob answers
+    /// ServiceQuotaExceededException.
+    #[arg(
+        long,
+        env = "BEDROCK_EMULATOR_MAX_CONCURRENT_IMPORT_JOBS",
+        default_value_t = 1
+    )]
+    max_concurrent_import_jobs: usize,
 
     /// Tags per resource (counting existing ones) before TooManyTagsException.
     #[arg(
@@ -238,11 +264,14 @@ impl Args {
             deployment_update_delay: Duration::from_millis(self.deployment_update_delay_ms),
             provisioned_create_delay: Duration::from_millis(self.provisioned_create_delay_ms),
             provisioned_update_delay: Duration::from_millis(self.provisioned_update_delay_ms),
+            import_job_delay: Duration::from_millis(self.import_job_delay_ms),
             limits: Limits {
                 max_models: self.max_models,
                 max_tags_per_resource: self.max_tags_per_resource,
                 max_deployments: self.max_deployments,
                 max_provisioned_model_units: self.max_provisioned_model_units,
+                max_imported_models: self.max_imported_models,
+                max_concurrent_import_jobs: self.max_concurrent_import_jobs,
             },
             idempotency_window: Duration::from_secs(self.idempotency_window_secs),
             faults: FaultConfig {

@@ -25,11 +25,17 @@ pub enum Operation {
     ListProvisionedModelThroughputs,
     UpdateProvisionedModelThroughput,
     DeleteProvisionedModelThroughput,
+    CreateModelImportJob,
+    GetModelImportJob,
+    ListModelImportJobs,
+    GetImportedModel,
+    ListImportedModels,
+    DeleteImportedModel,
 }
 
 impl Operation {
     /// Every operation, in a stable order.
-    pub const ALL: [Operation; 17] = [
+    pub const ALL: [Operation; 23] = [
         Operation::CreateCustomModel,
         Operation::GetCustomModel,
         Operation::ListCustomModels,
@@ -47,6 +53,12 @@ impl Operation {
         Operation::ListProvisionedModelThroughputs,
         Operation::UpdateProvisionedModelThroughput,
         Operation::DeleteProvisionedModelThroughput,
+        Operation::CreateModelImportJob,
+        Operation::GetModelImportJob,
+        Operation::ListModelImportJobs,
+        Operation::GetImportedModel,
+        Operation::ListImportedModels,
+        Operation::DeleteImportedModel,
     ];
 
     /// The operation's name in the service model, e.g. `GetCustomModel`.
@@ -69,6 +81,12 @@ impl Operation {
             Operation::ListProvisionedModelThroughputs => "ListProvisionedModelThroughputs",
             Operation::UpdateProvisionedModelThroughput => "UpdateProvisionedModelThroughput",
             Operation::DeleteProvisionedModelThroughput => "DeleteProvisionedModelThroughput",
+            Operation::CreateModelImportJob => "CreateModelImportJob",
+            Operation::GetModelImportJob => "GetModelImportJob",
+            Operation::ListModelImportJobs => "ListModelImportJobs",
+            Operation::GetImportedModel => "GetImportedModel",
+            Operation::ListImportedModels => "ListImportedModels",
+            Operation::DeleteImportedModel => "DeleteImportedModel",
         }
     }
 }

@@ -3,7 +3,7 @@
 //!
 //! This file holds what every kind shares: the lock, the clock, generated ARN suffixes, tagging,
 //! fault injection on the request path, counters and reset. Each kind's table and operations
-//! are in its own file: `models.rs`, `deployments.rs`, `provisioned.rs`.
+//! are in its own file: `models.rs`, `deployments.rs`, `provisioned.rs`, `imports.rs`.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -22,11 +22,13 @@ use crate::operation::Operation;
 use crate::types::{Counters, ListTagsForResourceOutput, Tag};
 use crate::validate::{TagResourceInput, UntagResourceInput};
 use deployments::Deployments;
+use imports::Imports;
 use models::Models;
 use provisioned::Provisioned;
 
 mod deployments;
 mod failures;
+mod imports;
 mod models;
 mod paging;
 mod provisioned;
@@ -57,6 +59,7 @@ struct Inner {
     models: Models,
     deployments: Deployments,
     provisioned: Provisioned,
+    imports: Imports,
 }
 
 /// A status forced through the control API, on a model or a deployment.
@@ -93,6 +96,7 @@ impl Inner {
             models: Models::new(config),
             deployments: Deployments::new(config),
             provisioned: Provisioned::new(config),
+            imports: Imports::new(config),
         };
         inner.set_faults(config.faults.clone());
         inner
@@ -124,8 +128,13 @@ impl Inner {
             .collect()
     }
 
-    /// The tags of the model, deployment or Provisioned Throughput with this ARN.
-    fn tags_mut(&mut self, arn: &str) -> Option<&mut Vec<Tag>> {
+    /// The tags of the model, deployment, Provisioned Throughput, import job or imported model
+    /// with this ARN. Import jobs that ended by `now` have their imported models by then.
+    fn tags_mut(&mut self, arn: &str, now: DateTime<Utc>) -> Option<&mut Vec<Tag>> {
+        self.imports.settle(now);
+        if self.imports.contains(arn) {
+            return self.imports.tags_mut(arn);
+        }
         if self.models.contains(arn) {
             return self.models.tags_mut(arn);
         }
@@ -224,10 +233,11 @@ impl EmulatorState {
     // ----- Bedrock operations on any kind: tagging -----
 
     pub(crate) fn tag_resource(&self, input: TagResourceInput) -> Result<(), ApiError> {
+        let now = self.now();
         let mut inner = self.lock();
         let max_tags = inner.limits.max_tags_per_resource;
         let tags = inner
-            .tags_mut(&input.resource_arn)
+            .tags_mut(&input.resource_arn, now)
             .ok_or_else(|| resource_not_found(&input.resource_arn))?;
         let count = merged_tag_count(tags, &input.tags);
         if count > max_tags {
@@ -244,9 +254,10 @@ impl EmulatorState {
     }
 
     pub(crate) fn untag_resource(&self, input: UntagResourceInput) -> Result<(), ApiError> {
+        let now = self.now();
         let mut inner = self.lock();
         let tags = inner
-            .tags_mut(&input.resource_arn)
+            .tags_mut(&input.resource_arn, now)
             .ok_or_else(|| resource_not_found(&input.resource_arn))?;
         tags.retain(|tag| !input.tag_keys.contains(&tag.key));
         Ok(())
@@ -256,9 +267,10 @@ impl EmulatorState {
         &self,
         resource_arn: &str,
     ) -> Result<ListTagsForResourceOutput, ApiError> {
+        let now = self.now();
         let mut inner = self.lock();
         let tags = inner
-            .tags_mut(resource_arn)
+            .tags_mut(resource_arn, now)
             .ok_or_else(|| resource_not_found(resource_arn))?;
         Ok(ListTagsForResourceOutput { tags: tags.clone() })
     }
@@ -349,7 +361,8 @@ impl EmulatorState {
         self.lock().limits = limits;
     }
 
-    /// Back to the start-up state: no models, deployments, Provisioned Throughputs, tokens, log
+    /// Back to the start-up state: no models, deployments, Provisioned Throughputs, import jobs,
+    /// imported models, tokens, log
     /// entries, scripted failures or counters; the clock back on the wall clock; faults, delays
     /// and limits as configured at start.
     pub fn reset(&self) {

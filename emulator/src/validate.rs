@@ -6,7 +6,7 @@
 //!
 //! This file holds what every kind shares: the patterns and rules, the violation collector, the
 //! JSON and query readers, and the tagging operations. Each kind's operations are in its own
-//! file: `models.rs`, `deployments.rs`, `provisioned.rs`.
+//! file: `models.rs`, `deployments.rs`, `provisioned.rs`, `imports.rs`.
 
 use std::sync::LazyLock;
 
@@ -18,6 +18,7 @@ use crate::error::ApiError;
 use crate::types::Tag;
 
 mod deployments;
+mod imports;
 mod models;
 mod provisioned;
 
@@ -25,6 +26,11 @@ pub(crate) use deployments::{
     CreateDeploymentFingerprint, CreateDeploymentInput, ListDeploymentsInput,
     UpdateDeploymentInput, parse_create_deployment, parse_deployment_identifier,
     parse_list_deployments, parse_update_deployment,
+};
+pub(crate) use imports::{
+    CreateImportJobFingerprint, CreateImportJobInput, ListImportJobsInput, ListImportedModelsInput,
+    VpcConfig, parse_create_import_job, parse_import_job_identifier,
+    parse_imported_model_identifier, parse_list_import_jobs, parse_list_imported_models,
 };
 pub(crate) use models::{
     CreateCustomModelInput, CreateFingerprint, ListCustomModelsInput, parse_create_custom_model,
@@ -107,6 +113,30 @@ pattern!(PROVISIONED_MODEL_NAME, PROVISIONED_MODEL_NAME_TEXT);
 
 const PROVISIONED_MODEL_ID_TEXT: &str = r"((([0-9a-zA-Z][_-]?)+)|(arn:aws(-[^:]+)?:bedrock:[a-z0-9-]{1,20}:[0-9]{12}:provisioned-model/[a-z0-9]{12}))";
 pattern!(PROVISIONED_MODEL_ID, PROVISIONED_MODEL_ID_TEXT);
+
+const JOB_NAME_TEXT: &str = r"[a-zA-Z0-9](-*[a-zA-Z0-9\+\-\.])*";
+pattern!(JOB_NAME, JOB_NAME_TEXT);
+
+/// ImportedModelName has ProvisionedModelName's pattern (no `{1,63}` in it, unlike
+/// CustomModelName's).
+const IMPORTED_MODEL_NAME_TEXT: &str = PROVISIONED_MODEL_NAME_TEXT;
+
+const IMPORT_JOB_IDENTIFIER_TEXT: &str = r"(arn:aws(-[^:]+)?:bedrock:[a-z0-9-]{1,20}:[0-9]{12}:model-import-job/[a-z0-9]{12})|([a-zA-Z0-9](-*[a-zA-Z0-9\+\-\.])*)";
+pattern!(IMPORT_JOB_IDENTIFIER, IMPORT_JOB_IDENTIFIER_TEXT);
+
+const IMPORTED_MODEL_IDENTIFIER_TEXT: &str = r"(arn:aws(-[^:]+)?:bedrock:[a-z0-9-]{1,20}:[0-9]{12}:imported-model/[a-z0-9]{12})|(([0-9a-zA-Z][_-]?)+)";
+pattern!(IMPORTED_MODEL_IDENTIFIER, IMPORTED_MODEL_IDENTIFIER_TEXT);
+
+const KMS_KEY_ID_TEXT: &str = r"(arn:aws(-[^:]+)?:kms:[a-zA-Z0-9-]*:[0-9]{12}:((key/[a-zA-Z0-9-]{36})|(alias/[a-zA-Z0-9-_/]+)))|([a-zA-Z0-9-]{36})|(alias/[a-zA-Z0-9-_/]+)";
+// `[a-zA-Z0-9-_/]` in Java is a class of letters, digits, `-`, `_` and `/`.
+pattern!(
+    KMS_KEY_ID,
+    r"(arn:aws(-[^:]+)?:kms:[a-zA-Z0-9-]*:[0-9]{12}:((key/[a-zA-Z0-9-]{36})|(alias/[a-zA-Z0-9\-_/]+)))|([a-zA-Z0-9-]{36})|(alias/[a-zA-Z0-9\-_/]+)"
+);
+
+/// SubnetId and SecurityGroupId share it.
+const VPC_ID_TEXT: &str = "[-0-9a-zA-Z]+";
+pattern!(VPC_ID, VPC_ID_TEXT);
 
 const PAGINATION_TOKEN_TEXT: &str = r"\S*";
 pattern!(PAGINATION_TOKEN, PAGINATION_TOKEN_TEXT);
@@ -227,6 +257,42 @@ const PROVISIONED_MODEL_ID_RULE: StringRule = StringRule {
     max: None,
     matches: |value| PROVISIONED_MODEL_ID.is_match(value),
     pattern_text: PROVISIONED_MODEL_ID_TEXT,
+};
+const JOB_NAME_RULE: StringRule = StringRule {
+    min: 1,
+    max: Some(63),
+    matches: |value| JOB_NAME.is_match(value),
+    pattern_text: JOB_NAME_TEXT,
+};
+const IMPORTED_MODEL_NAME_RULE: StringRule = StringRule {
+    min: 1,
+    max: Some(63),
+    matches: |value| PROVISIONED_MODEL_NAME.is_match(value),
+    pattern_text: IMPORTED_MODEL_NAME_TEXT,
+};
+const IMPORT_JOB_IDENTIFIER_RULE: StringRule = StringRule {
+    min: 0,
+    max: Some(1011),
+    matches: |value| IMPORT_JOB_IDENTIFIER.is_match(value),
+    pattern_text: IMPORT_JOB_IDENTIFIER_TEXT,
+};
+const IMPORTED_MODEL_IDENTIFIER_RULE: StringRule = StringRule {
+    min: 1,
+    max: Some(1011),
+    matches: |value| IMPORTED_MODEL_IDENTIFIER.is_match(value),
+    pattern_text: IMPORTED_MODEL_IDENTIFIER_TEXT,
+};
+const KMS_KEY_ID_RULE: StringRule = StringRule {
+    min: 1,
+    max: Some(2048),
+    matches: |value| KMS_KEY_ID.is_match(value),
+    pattern_text: KMS_KEY_ID_TEXT,
+};
+const VPC_ID_RULE: StringRule = StringRule {
+    min: 0,
+    max: Some(32),
+    matches: |value| VPC_ID.is_match(value),
+    pattern_text: VPC_ID_TEXT,
 };
 const PAGINATION_TOKEN_RULE: StringRule = StringRule {
     min: 1,
@@ -725,6 +791,11 @@ mod tests {
             &DEPLOYMENT_DESCRIPTION,
             &PROVISIONED_MODEL_NAME,
             &PROVISIONED_MODEL_ID,
+            &JOB_NAME,
+            &IMPORT_JOB_IDENTIFIER,
+            &IMPORTED_MODEL_IDENTIFIER,
+            &KMS_KEY_ID,
+            &VPC_ID,
         ] {
             LazyLock::force(regex);
         }

@@ -26,8 +26,10 @@ async fn botocore_parses_every_operation_as_the_service_model_has_it() -> Result
         deployment_update_delay: Duration::ZERO,
         provisioned_create_delay: Duration::ZERO,
         provisioned_update_delay: Duration::ZERO,
+        import_job_delay: Duration::ZERO,
         limits: Limits {
             max_provisioned_model_units: 10,
+            max_imported_models: 2,
             ..Limits::default()
         },
         ..test_config()
@@ -110,6 +112,13 @@ async fn botocore_parses_every_operation_as_the_service_model_has_it() -> Result
             Operation::DeleteProvisionedModelThroughput,
             "ConflictException",
         ),
+        (Operation::CreateModelImportJob, "ConflictException"),
+        (
+            Operation::CreateModelImportJob,
+            "ServiceQuotaExceededException",
+        ),
+        (Operation::GetImportedModel, "ResourceNotFoundException"),
+        (Operation::DeleteImportedModel, "ResourceNotFoundException"),
     ] {
         ensure!(
             counters.get(operation, code) > 0,

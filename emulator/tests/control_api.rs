@@ -218,6 +218,8 @@ async fn delays_conflicts_faults_and_limits_over_http() -> Result<()> {
         max_tags_per_resource: 9,
         max_deployments: 3,
         max_provisioned_model_units: 4,
+        max_imported_models: 5,
+        max_concurrent_import_jobs: 2,
     };
     assert_eq!(control.set_limits(&limits).await?, limits);
     assert_eq!(control.limits().await?, limits);

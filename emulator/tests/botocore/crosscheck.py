@@ -4,8 +4,10 @@ Run by emulator/tests/botocore.rs with the pinned botocore first on PYTHONPATH:
 
     EMULATOR_URL=http://127.0.0.1:PORT EXPECTED_BOTOCORE=1.44.8 python3 crosscheck.py
 
-The emulator must make models, deployments and Provisioned Throughputs ready at once and finish
-updates at once (all delays 0), and allow at least 10 provisioned model units. For every call the script checks, against the service model:
+The emulator must make models, deployments and Provisioned Throughputs ready at once, finish
+updates and model import jobs at once (all delays 0), allow exactly two imported models, and
+allow at least 10 provisioned model units. For every call the script checks, against the
+service model:
   - a success answers the operation's documented HTTP status, and the response botocore parsed
     carries every member the output shape marks required, at every depth, with the modelled
     type (and enum value);
@@ -402,6 +404,113 @@ def main():
     caller.error("DeleteCustomModel", "ConflictException", modelIdentifier=models[0])
     caller.error("DeleteCustomModel", "ConflictException", modelIdentifier=models[1])
 
+    # Model imports: jobs complete at once (import delay 0); a marked S3 URI fails.
+    caller.ok(
+        "CreateModelImportJob",
+        jobName="crosscheck-import-failed",
+        importedModelName="crosscheck-never",
+        roleArn=ROLE_ARN,
+        modelDataSource={"s3DataSource": {"s3Uri": "s3://bucket/force-failure/"}},
+    )
+    job_arns = []
+    for index in range(2):
+        created = caller.ok(
+            "CreateModelImportJob",
+            jobName=f"crosscheck-import-{index}",
+            importedModelName=f"crosscheck-imported-{index}",
+            roleArn=ROLE_ARN,
+            modelDataSource={"s3DataSource": {"s3Uri": S3_URI}},
+            jobTags=[{"key": "team", "value": "ml"}],
+            importedModelTags=[{"key": "owner", "value": "crosscheck"}],
+            clientRequestToken=f"import-token-{index}",
+            vpcConfig={"subnetIds": ["subnet-1"], "securityGroupIds": ["sg-1"]},
+            importedModelKmsKeyId="1234abcd-12ab-34cd-56ef-1234567890ab",
+        )
+        job_arns.append(created.get("jobArn"))
+    replay = caller.ok(
+        "CreateModelImportJob",
+        jobName="crosscheck-import-0",
+        importedModelName="crosscheck-imported-0",
+        roleArn=ROLE_ARN,
+        modelDataSource={"s3DataSource": {"s3Uri": S3_URI}},
+        jobTags=[{"key": "team", "value": "ml"}],
+        importedModelTags=[{"key": "owner", "value": "crosscheck"}],
+        clientRequestToken="import-token-0",
+        vpcConfig={"subnetIds": ["subnet-1"], "securityGroupIds": ["sg-1"]},
+        importedModelKmsKeyId="1234abcd-12ab-34cd-56ef-1234567890ab",
+    )
+    if replay.get("jobArn") != job_arns[0]:
+        problem(f"CreateModelImportJob replay: {replay.get('jobArn')} != {job_arns[0]}")
+    failed = caller.ok("GetModelImportJob", jobIdentifier="crosscheck-import-failed")
+    if failed.get("status") != "Failed" or not failed.get("failureMessage") or failed.get("importedModelArn"):
+        problem(f"GetModelImportJob of a failed import: {failed}")
+    imported = []
+    for arn in job_arns:
+        job = caller.ok("GetModelImportJob", jobIdentifier=arn)
+        if job.get("status") != "Completed" or not job.get("importedModelArn"):
+            problem(f"GetModelImportJob of a completed import: {job}")
+        if job.get("vpcConfig", {}).get("subnetIds") != ["subnet-1"]:
+            problem(f"GetModelImportJob vpcConfig: {job.get('vpcConfig')}")
+        if not isinstance(job.get("endTime"), datetime.datetime):
+            problem(f"GetModelImportJob endTime: {job.get('endTime')!r}")
+        imported.append(job.get("importedModelArn"))
+    caller.ok("GetModelImportJob", jobIdentifier="crosscheck-import-1")
+    names, pages = paginate(caller, "ListModelImportJobs", "modelImportJobSummaries", "jobName", sortOrder="Ascending")
+    if names != ["crosscheck-import-failed", "crosscheck-import-0", "crosscheck-import-1"] or pages != 2:
+        problem(f"ListModelImportJobs pages: {names} in {pages} page(s)")
+    filtered = caller.ok("ListModelImportJobs", statusEquals="Failed", nameContains="crosscheck", sortBy="CreationTime")
+    if [s.get("jobName") for s in filtered.get("modelImportJobSummaries", [])] != ["crosscheck-import-failed"]:
+        problem(f"ListModelImportJobs filters: {filtered.get('modelImportJobSummaries')}")
+    model = caller.ok("GetImportedModel", modelIdentifier="crosscheck-imported-0")
+    if model.get("modelArn") != imported[0] or model.get("customModelUnits", {}).get("customModelUnitsPerModelCopy") is None:
+        problem(f"GetImportedModel: {model}")
+    if not str(model.get("modelKmsKeyArn", "")).endswith(":key/1234abcd-12ab-34cd-56ef-1234567890ab"):
+        problem(f"GetImportedModel modelKmsKeyArn: {model.get('modelKmsKeyArn')}")
+    caller.ok("GetImportedModel", modelIdentifier=imported[1])
+    names, pages = paginate(caller, "ListImportedModels", "modelSummaries", "modelName", sortOrder="Descending")
+    if names != ["crosscheck-imported-1", "crosscheck-imported-0"]:
+        problem(f"ListImportedModels: {names}")
+    filtered = caller.ok("ListImportedModels", nameContains="imported-1", sortBy="CreationTime")
+    if [s.get("modelName") for s in filtered.get("modelSummaries", [])] != ["crosscheck-imported-1"]:
+        problem(f"ListImportedModels filters: {filtered.get('modelSummaries')}")
+    for arn, expected in ((job_arns[0], {"team": "ml"}), (imported[0], {"owner": "crosscheck"})):
+        caller.ok("TagResource", resourceARN=arn, tags=[{"key": "stage", "value": "test"}])
+        tags = caller.ok("ListTagsForResource", resourceARN=arn).get("tags", [])
+        if {t["key"]: t["value"] for t in tags} != dict(expected, stage="test"):
+            problem(f"tags of {arn}: {tags}")
+        caller.ok("UntagResource", resourceARN=arn, tagKeys=["stage"])
+    caller.error(
+        "CreateModelImportJob",
+        "ConflictException",
+        jobName="crosscheck-import-0",
+        importedModelName="crosscheck-other",
+        roleArn=ROLE_ARN,
+        modelDataSource={"s3DataSource": {"s3Uri": S3_URI}},
+    )
+    caller.error(
+        "CreateModelImportJob",
+        "ValidationException",
+        jobName="crosscheck-import-9",
+        importedModelName="crosscheck-imported-9",
+        roleArn=ROLE_ARN,
+        modelDataSource={"s3DataSource": {"s3Uri": S3_URI}},
+        clientRequestToken="import-token-0",
+    )
+    caller.error(
+        "CreateModelImportJob",
+        "ServiceQuotaExceededException",
+        jobName="crosscheck-import-3",
+        importedModelName="crosscheck-imported-3",
+        roleArn=ROLE_ARN,
+        modelDataSource={"s3DataSource": {"s3Uri": S3_URI}},
+    )
+    caller.error("GetModelImportJob", "ResourceNotFoundException", jobIdentifier="no-such-job")
+    caller.error("GetImportedModel", "ValidationException", modelIdentifier="not.a.name")
+    for arn in imported:
+        caller.ok("DeleteImportedModel", modelIdentifier=arn)
+    caller.error("GetImportedModel", "ResourceNotFoundException", modelIdentifier=imported[0])
+    caller.error("DeleteImportedModel", "ResourceNotFoundException", modelIdentifier="crosscheck-imported-1")
+
     # Clean up: Provisioned Throughputs (once the commitment term is over) and deployments first,
     # then the models they held.
     control("POST", "/clock", {"advanceSeconds": 32 * 24 * 60 * 60})
@@ -411,7 +520,7 @@ def main():
         caller.ok("DeleteCustomModelDeployment", customModelDeploymentIdentifier=arn)
     for arn in models:
         caller.ok("DeleteCustomModel", modelIdentifier=arn)
-    if control("GET", "/deployments") or control("GET", "/models") or control("GET", "/provisioned-throughputs"):
+    if control("GET", "/deployments") or control("GET", "/models") or control("GET", "/provisioned-throughputs") or control("GET", "/imported-models"):
         problem("something was left behind in the emulator")
 
     missing = [name for name in caller.model.operation_names if name in EMULATED and calls[name]["Ok"] == 0]
@@ -446,6 +555,12 @@ EMULATED = {
     "ListProvisionedModelThroughputs",
     "UpdateProvisionedModelThroughput",
     "DeleteProvisionedModelThroughput",
+    "CreateModelImportJob",
+    "GetModelImportJob",
+    "ListModelImportJobs",
+    "GetImportedModel",
+    "ListImportedModels",
+    "DeleteImportedModel",
 }
 
 if __name__ == "__main__":
