@@ -2,6 +2,10 @@
 //! evaluates them with kube-cel, and `tests/crd_server.rs` replays them against a real
 //! kube-apiserver with kubectl. Where the two disagreed, the real server's verdict is recorded.
 //!
+//! It also holds what the case tables of every kind share (`deployment_cel_cases.rs` and
+//! `throughput_cel_cases.rs` use it as their sibling module `cel_cases`): the case types, the
+//! server's wording of schema failures, and the model the other kinds refer to.
+//!
 //! Only JSON values and string constants, no crate types, so that the integration test can
 //! include this file with `#[path]`. A spec change is a JSON merge patch (RFC 7386) of the spec:
 //! what `kubectl patch --type merge` sends, and what `kubectl apply` amounts to.
@@ -36,9 +40,33 @@ pub struct Failure {
     pub message: &'static str,
 }
 
-const fn failure(field: &'static str, message: &'static str) -> Failure {
+pub const fn failure(field: &'static str, message: &'static str) -> Failure {
     Failure { field, message }
 }
+
+// How the API server words the OpenAPI schema's failures (a fragment of its message), for the
+// kinds whose bad inputs break the schema too.
+
+/// How the server words a string that does not match the schema's pattern.
+pub const SHOULD_MATCH: &str = "should match";
+/// ... a string longer than maxLength.
+pub const TOO_LONG: &str = "Too long";
+/// ... a string shorter than minLength.
+pub const TOO_SHORT: &str = "should be at least";
+/// ... a map with more than maxProperties entries.
+pub const TOO_MANY: &str = "Too many";
+/// ... an integer below the schema's minimum of 1.
+pub const AT_LEAST_ONE: &str = "should be greater than or equal to 1";
+/// ... a string that is not one of the schema's enum values.
+pub const UNSUPPORTED: &str = "Unsupported value";
+
+/// The BedrockCustomModel that the cases of the other kinds refer to (the model of these
+/// cases: [`NAME`], [`ARN`]), and another one to swap to.
+pub const MODEL: &str = NAME;
+pub const OTHER_MODEL: &str = "my-other-model";
+pub const MODEL_ARN: &str = ARN;
+pub const OTHER_MODEL_ARN: &str =
+    "arn:aws:bedrock:us-east-1:123456789012:custom-model/imported/fff000111222";
 
 /// A resource created with `spec` (and, from a client that sends one, `status`).
 #[derive(Debug, Clone)]
@@ -60,6 +88,35 @@ pub struct UpdateCase {
     /// A JSON merge patch of the spec (`null` removes a field).
     pub change: Value,
     pub want: Vec<Failure>,
+}
+
+/// An input the API server refuses, and what the controller makes of it.
+#[derive(Debug, Clone)]
+pub struct BadInput {
+    /// The create and the server's failures.
+    pub case: CreateCase,
+    /// The one field the controller's validation names (InvalidSpec, no AWS call); `None` for a
+    /// value the Rust type has no place for (e.g. an enum value it has no variant for): such a
+    /// spec does not even read as the kind's spec type, so the schema is its only guard.
+    pub field: Option<&'static str>,
+}
+
+/// A create of `spec` that the server refuses with `want`, and the controller naming `field`.
+pub fn bad_input(
+    name: &str,
+    spec: Value,
+    want: Vec<Failure>,
+    field: Option<&'static str>,
+) -> BadInput {
+    BadInput {
+        case: CreateCase {
+            name: name.to_string(),
+            spec,
+            status: None,
+            want,
+        },
+        field,
+    }
 }
 
 impl UpdateCase {

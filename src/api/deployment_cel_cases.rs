@@ -13,18 +13,16 @@
 
 use serde_json::{Value, json};
 
-use super::cel_cases::{CreateCase, Failure, RESERVED, TAG_KEY_RULE, UpdateCase, patched};
+use super::cel_cases::{
+    BadInput, CreateCase, Failure, RESERVED, SHOULD_MATCH, TAG_KEY_RULE, TOO_LONG, TOO_MANY,
+    TOO_SHORT, UpdateCase, bad_input, failure, patched,
+};
+// The model the cases refer to is the model kind's.
+pub use super::cel_cases::{MODEL, MODEL_ARN, OTHER_MODEL, OTHER_MODEL_ARN};
 
 /// metadata.name of every case's resource (the effective deployment name when
 /// spec.modelDeploymentName is unset).
 pub const NAME: &str = "my-deployment";
-/// The BedrockCustomModel the valid spec refers to.
-pub const MODEL: &str = "my-model";
-pub const OTHER_MODEL: &str = "my-other-model";
-pub const MODEL_ARN: &str =
-    "arn:aws:bedrock:us-east-1:123456789012:custom-model/imported/abc123def456";
-pub const OTHER_MODEL_ARN: &str =
-    "arn:aws:bedrock:us-east-1:123456789012:custom-model/imported/fff000111222";
 pub const DEPLOYMENT_ARN: &str =
     "arn:aws:bedrock:us-east-1:123456789012:custom-model-deployment/abc123def456";
 pub const PROVISIONED_MODEL_ARN: &str =
@@ -34,28 +32,6 @@ pub const FOUNDATION_MODEL_ARN: &str =
 
 pub const ONE_MODEL: &str = "exactly one of spec.modelRef or spec.modelArn must be set";
 pub const ARN_REGION: &str = "spec.region must be the region of spec.modelArn";
-
-/// How the server words a string that does not match the schema's pattern.
-pub const SHOULD_MATCH: &str = "should match";
-/// ... a string longer than maxLength.
-pub const TOO_LONG: &str = "Too long";
-/// ... a string shorter than minLength.
-pub const TOO_SHORT: &str = "should be at least";
-/// ... a map with more than maxProperties entries.
-pub const TOO_MANY: &str = "Too many";
-
-const fn failure(field: &'static str, message: &'static str) -> Failure {
-    Failure { field, message }
-}
-
-/// An input both the API server and the controller refuse.
-#[derive(Debug, Clone)]
-pub struct BadInput {
-    /// The create and the server's failures.
-    pub case: CreateCase,
-    /// The one field the controller's `validate_deployment` names.
-    pub field: &'static str,
-}
 
 /// A valid spec: a reference to [`MODEL`], and one tag.
 pub fn spec() -> Value {
@@ -80,16 +56,9 @@ pub fn arn_spec_with(change: Value) -> Value {
     patched(&arn_spec(), &change)
 }
 
+/// Every bad input of this kind is one the controller refuses too, naming `field`.
 fn bad(name: &str, spec: Value, want: Vec<Failure>, field: &'static str) -> BadInput {
-    BadInput {
-        case: CreateCase {
-            name: name.to_string(),
-            spec,
-            status: None,
-            want,
-        },
-        field,
-    }
+    bad_input(name, spec, want, Some(field))
 }
 
 pub fn both_model_fields() -> BadInput {

@@ -13,18 +13,16 @@
 
 use serde_json::{Value, json};
 
-use super::cel_cases::{CreateCase, Failure, RESERVED, TAG_KEY_RULE, UpdateCase, patched};
+use super::cel_cases::{
+    AT_LEAST_ONE, BadInput, CreateCase, Failure, RESERVED, SHOULD_MATCH, TAG_KEY_RULE, TOO_LONG,
+    TOO_MANY, TOO_SHORT, UNSUPPORTED, UpdateCase, bad_input as bad, failure, patched,
+};
+// The model the cases refer to is the model kind's.
+pub use super::cel_cases::{MODEL, MODEL_ARN, OTHER_MODEL, OTHER_MODEL_ARN};
 
 /// metadata.name of every case's resource (the effective provisioned model name when
 /// spec.provisionedModelName is unset).
 pub const NAME: &str = "my-throughput";
-/// The BedrockCustomModel the valid spec refers to.
-pub const MODEL: &str = "my-model";
-pub const OTHER_MODEL: &str = "my-other-model";
-pub const MODEL_ARN: &str =
-    "arn:aws:bedrock:us-east-1:123456789012:custom-model/imported/abc123def456";
-pub const OTHER_MODEL_ARN: &str =
-    "arn:aws:bedrock:us-east-1:123456789012:custom-model/imported/fff000111222";
 pub const FOUNDATION_MODEL_ID: &str = "amazon.nova-lite-v1:0";
 pub const FOUNDATION_MODEL_ARN: &str =
     "arn:aws:bedrock:eu-west-1::foundation-model/amazon.nova-lite-v1:0";
@@ -37,35 +35,6 @@ pub const IMPORTED_MODEL_ARN: &str =
 
 pub const ONE_MODEL: &str = "exactly one of spec.modelRef or spec.modelId must be set";
 pub const ARN_REGION: &str = "spec.region must be the region of the model ARN in spec.modelId";
-
-/// How the server words a string that does not match the schema's pattern.
-pub const SHOULD_MATCH: &str = "should match";
-/// ... a string longer than maxLength.
-pub const TOO_LONG: &str = "Too long";
-/// ... a string shorter than minLength.
-pub const TOO_SHORT: &str = "should be at least";
-/// ... a map with more than maxProperties entries.
-pub const TOO_MANY: &str = "Too many";
-/// ... an integer below the schema's minimum of 1.
-pub const AT_LEAST_ONE: &str = "should be greater than or equal to 1";
-/// ... a string that is not one of the schema's enum values.
-pub const UNSUPPORTED: &str = "Unsupported value";
-
-const fn failure(field: &'static str, message: &'static str) -> Failure {
-    Failure { field, message }
-}
-
-/// An input the API server refuses, and what the controller makes of it.
-#[derive(Debug, Clone)]
-pub struct BadInput {
-    /// The create and the server's failures.
-    pub case: CreateCase,
-    /// The one field the controller's `validate_throughput` names (InvalidSpec, no AWS call);
-    /// `None` for a value the Rust type has no place for (a commitment term it has no variant
-    /// for): such a spec does not even read as a BedrockProvisionedThroughputSpec, so the
-    /// schema is its only guard.
-    pub field: Option<&'static str>,
-}
 
 /// A valid spec: a reference to [`MODEL`], one model unit, and one tag.
 pub fn spec() -> Value {
@@ -89,18 +58,6 @@ pub fn spec_with(change: Value) -> Value {
 /// [`arn_spec`] with a merge patch applied.
 pub fn arn_spec_with(change: Value) -> Value {
     patched(&arn_spec(), &change)
-}
-
-fn bad(name: &str, spec: Value, want: Vec<Failure>, field: Option<&'static str>) -> BadInput {
-    BadInput {
-        case: CreateCase {
-            name: name.to_string(),
-            spec,
-            status: None,
-            want,
-        },
-        field,
-    }
 }
 
 pub fn both_model_fields() -> BadInput {
