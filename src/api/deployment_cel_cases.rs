@@ -14,8 +14,8 @@
 use serde_json::{Value, json};
 
 use super::cel_cases::{
-    BadInput, CreateCase, Failure, RESERVED, SHOULD_MATCH, TAG_KEY_RULE, TOO_LONG, TOO_MANY,
-    TOO_SHORT, UpdateCase, bad_input, failure, patched,
+    BadInput, CreateCase, Failure, Immutability, RESERVED, SHOULD_MATCH, TAG_KEY_RULE, TOO_LONG,
+    TOO_MANY, TOO_SHORT, UpdateCase, bad_input, failure, in_state, patched,
 };
 // The model the cases refer to is the model kind's.
 pub use super::cel_cases::{MODEL, MODEL_ARN, OTHER_MODEL, OTHER_MODEL_ARN};
@@ -334,15 +334,12 @@ pub fn valid_creates() -> Vec<CreateCase> {
 
 /// The status of an existing deployment in `state` (`None`: Bedrock state not recorded).
 pub fn with_deployment(state: Option<&str>) -> Option<Value> {
-    let mut status = json!({
+    let status = json!({
         "deploymentArn": DEPLOYMENT_ARN,
         "modelDeploymentName": NAME,
         "modelArn": MODEL_ARN,
     });
-    if let Some(state) = state {
-        status["deploymentStatus"] = json!(state);
-    }
-    Some(status)
+    in_state(status, "deploymentStatus", state)
 }
 
 /// A status that records no deployment yet.
@@ -370,8 +367,8 @@ pub fn immutable(field: &str) -> Failure {
 }
 
 /// The changes the immutability rules guard.
-fn immutable_changes() -> [(&'static str, Value); 3] {
-    [
+fn immutable_changes() -> Vec<(&'static str, Value)> {
+    vec![
         (
             "modelDeploymentName",
             json!({ "modelDeploymentName": "renamed" }),
@@ -381,45 +378,29 @@ fn immutable_changes() -> [(&'static str, Value); 3] {
     ]
 }
 
+const IMMUTABILITY: Immutability = Immutability {
+    spec,
+    existing: with_deployment,
+    changes: immutable_changes,
+    refused: immutable,
+};
+
 /// An immutable field changed while a deployment exists and is not Failed: refused.
 pub fn immutable_field_changed(field: &str, state: Option<&str>) -> UpdateCase {
-    let (_, change) = immutable_changes()
-        .into_iter()
-        .find(|(name, _)| *name == field)
-        .unwrap_or_else(|| panic!("no immutability rule for spec.{field}"));
-    UpdateCase {
-        name: format!("{field} changed while {}", state.unwrap_or("unknown")),
-        spec: spec(),
-        status: with_deployment(state),
-        change,
-        want: vec![immutable(field)],
-    }
+    IMMUTABILITY.changed_while(field, state)
 }
 
 /// The immutability transition rules: the effective deployment name, the description and the
 /// region keep their values once a deployment exists, unless it Failed; the model may change.
 pub fn immutability_cases() -> Vec<UpdateCase> {
-    let mut cases = Vec::new();
-    for state in [Some("Active"), Some("Creating"), None] {
-        for (field, _) in immutable_changes() {
-            cases.push(immutable_field_changed(field, state));
-        }
-    }
-    for (status, status_name) in [
-        (with_deployment(Some("Failed")), "Failed"),
-        (without_deployment(), "no deploymentArn"),
-        (None, "no status"),
-    ] {
-        for (field, change) in immutable_changes() {
-            cases.push(UpdateCase {
-                name: format!("{field} changed, {status_name}"),
-                spec: spec(),
-                status: status.clone(),
-                change,
-                want: vec![],
-            });
-        }
-    }
+    let mut cases = IMMUTABILITY.cases(
+        &[Some("Active"), Some("Creating"), None],
+        &[
+            (with_deployment(Some("Failed")), "Failed"),
+            (without_deployment(), "no deploymentArn"),
+            (None, "no status"),
+        ],
+    );
     cases.extend(model_swap_cases());
     let active = with_deployment(Some("Active"));
     let case = |name: &str, spec: Value, change: Value, want: Vec<Failure>| UpdateCase {

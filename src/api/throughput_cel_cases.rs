@@ -14,8 +14,9 @@
 use serde_json::{Value, json};
 
 use super::cel_cases::{
-    AT_LEAST_ONE, BadInput, CreateCase, Failure, RESERVED, SHOULD_MATCH, TAG_KEY_RULE, TOO_LONG,
-    TOO_MANY, TOO_SHORT, UNSUPPORTED, UpdateCase, bad_input as bad, failure, patched,
+    AT_LEAST_ONE, BadInput, CreateCase, Failure, Immutability, RESERVED, SHOULD_MATCH,
+    TAG_KEY_RULE, TOO_LONG, TOO_MANY, TOO_SHORT, UNSUPPORTED, UpdateCase, bad_input as bad,
+    failure, in_state, patched,
 };
 // The model the cases refer to is the model kind's.
 pub use super::cel_cases::{MODEL, MODEL_ARN, OTHER_MODEL, OTHER_MODEL_ARN};
@@ -398,17 +399,14 @@ pub fn valid_creates() -> Vec<CreateCase> {
 
 /// The status of a bought throughput in `state` (`None`: Bedrock state not recorded).
 pub fn with_throughput(state: Option<&str>) -> Option<Value> {
-    let mut status = json!({
+    let status = json!({
         "provisionedModelArn": THROUGHPUT_ARN,
         "provisionedModelName": NAME,
         "modelArn": MODEL_ARN,
         "modelUnits": 1,
         "region": "us-east-1",
     });
-    if let Some(state) = state {
-        status["throughputStatus"] = json!(state);
-    }
-    Some(status)
+    in_state(status, "throughputStatus", state)
 }
 
 /// A status that records no throughput yet.
@@ -436,8 +434,8 @@ pub fn immutable(field: &str) -> Failure {
 }
 
 /// The changes the immutability rules guard.
-fn immutable_changes() -> [(&'static str, Value); 3] {
-    [
+fn immutable_changes() -> Vec<(&'static str, Value)> {
+    vec![
         ("modelUnits", json!({ "modelUnits": 2 })),
         (
             "commitmentDuration",
@@ -447,57 +445,46 @@ fn immutable_changes() -> [(&'static str, Value); 3] {
     ]
 }
 
+const IMMUTABILITY: Immutability = Immutability {
+    spec,
+    existing: with_throughput,
+    changes: immutable_changes,
+    refused: immutable,
+};
+
 /// An immutable field changed while a throughput exists and is not Failed: refused.
 pub fn immutable_field_changed(field: &str, state: Option<&str>) -> UpdateCase {
-    let (_, change) = immutable_changes()
-        .into_iter()
-        .find(|(name, _)| *name == field)
-        .unwrap_or_else(|| panic!("no immutability rule for spec.{field}"));
-    UpdateCase {
-        name: format!("{field} changed while {}", state.unwrap_or("unknown")),
-        spec: spec(),
-        status: with_throughput(state),
-        change,
-        want: vec![immutable(field)],
+    IMMUTABILITY.changed_while(field, state)
+}
+
+/// The statuses under which the immutability rules do not hold: Failed (which the operator
+/// replaces), before any ARN, before any status.
+const BEFORE_IT_COUNTS: [&str; 3] = ["Failed", "no provisionedModelArn", "no status"];
+
+/// The status [`BEFORE_IT_COUNTS`] names.
+fn status_before_it_counts(status: &str) -> Option<Value> {
+    match status {
+        "Failed" => with_throughput(Some("Failed")),
+        "no provisionedModelArn" => without_throughput(),
+        "no status" => None,
+        other => panic!("no such status: {other}"),
     }
 }
 
 /// An immutable field changed while Failed (which the operator replaces), before any ARN, or
 /// before any status: allowed.
 pub fn immutable_field_changed_before_it_counts(field: &str, status: &str) -> UpdateCase {
-    let (_, change) = immutable_changes()
-        .into_iter()
-        .find(|(name, _)| *name == field)
-        .unwrap_or_else(|| panic!("no immutability rule for spec.{field}"));
-    let (status_value, status_name) = match status {
-        "Failed" => (with_throughput(Some("Failed")), "Failed"),
-        "no provisionedModelArn" => (without_throughput(), "no provisionedModelArn"),
-        "no status" => (None, "no status"),
-        other => panic!("no such status: {other}"),
-    };
-    UpdateCase {
-        name: format!("{field} changed, {status_name}"),
-        spec: spec(),
-        status: status_value,
-        change,
-        want: vec![],
-    }
+    IMMUTABILITY.changed_before_it_counts(field, status_before_it_counts(status), status)
 }
 
 /// The immutability transition rules: model units, commitment term and region keep their
 /// values once the throughput is bought, unless it Failed; the name and the model may change.
 pub fn immutability_cases() -> Vec<UpdateCase> {
-    let mut cases = Vec::new();
-    for state in [Some("InService"), Some("Creating"), Some("Updating"), None] {
-        for (field, _) in immutable_changes() {
-            cases.push(immutable_field_changed(field, state));
-        }
-    }
-    for status in ["Failed", "no provisionedModelArn", "no status"] {
-        for (field, _) in immutable_changes() {
-            cases.push(immutable_field_changed_before_it_counts(field, status));
-        }
-    }
+    let allowed = BEFORE_IT_COUNTS.map(|status| (status_before_it_counts(status), status));
+    let mut cases = IMMUTABILITY.cases(
+        &[Some("InService"), Some("Creating"), Some("Updating"), None],
+        &allowed,
+    );
     cases.extend(in_place_cases());
     let in_service = with_throughput(Some("InService"));
     let case = |name: &str, spec: Value, change: Value, want: Vec<Failure>| UpdateCase {
