@@ -2,6 +2,10 @@
 //! evaluates them with kube-cel, and `tests/crd_server.rs` replays them against a real
 //! kube-apiserver with kubectl. Where the two disagreed, the real server's verdict is recorded.
 //!
+//! It also holds what the case tables of every kind share (`deployment_cel_cases.rs` and
+//! `throughput_cel_cases.rs` use it as their sibling module `cel_cases`): the case types, the
+//! server's wording of schema failures, and the model the other kinds refer to.
+//!
 //! Only JSON values and string constants, no crate types, so that the integration test can
 //! include this file with `#[path]`. A spec change is a JSON merge patch (RFC 7386) of the spec:
 //! what `kubectl patch --type merge` sends, and what `kubectl apply` amounts to.
@@ -36,9 +40,33 @@ pub struct Failure {
     pub message: &'static str,
 }
 
-const fn failure(field: &'static str, message: &'static str) -> Failure {
+pub const fn failure(field: &'static str, message: &'static str) -> Failure {
     Failure { field, message }
 }
+
+// How the API server words the OpenAPI schema's failures (a fragment of its message), for the
+// kinds whose bad inputs break the schema too.
+
+/// How the server words a string that does not match the schema's pattern.
+pub const SHOULD_MATCH: &str = "should match";
+/// ... a string longer than maxLength.
+pub const TOO_LONG: &str = "Too long";
+/// ... a string shorter than minLength.
+pub const TOO_SHORT: &str = "should be at least";
+/// ... a map with more than maxProperties entries.
+pub const TOO_MANY: &str = "Too many";
+/// ... an integer below the schema's minimum of 1.
+pub const AT_LEAST_ONE: &str = "should be greater than or equal to 1";
+/// ... a string that is not one of the schema's enum values.
+pub const UNSUPPORTED: &str = "Unsupported value";
+
+/// The BedrockCustomModel that the cases of the other kinds refer to (the model of these
+/// cases: [`NAME`], [`ARN`]), and another one to swap to.
+pub const MODEL: &str = NAME;
+pub const OTHER_MODEL: &str = "my-other-model";
+pub const MODEL_ARN: &str = ARN;
+pub const OTHER_MODEL_ARN: &str =
+    "arn:aws:bedrock:us-east-1:123456789012:custom-model/imported/fff000111222";
 
 /// A resource created with `spec` (and, from a client that sends one, `status`).
 #[derive(Debug, Clone)]
@@ -62,11 +90,124 @@ pub struct UpdateCase {
     pub want: Vec<Failure>,
 }
 
+/// An input the API server refuses, and what the controller makes of it.
+#[derive(Debug, Clone)]
+pub struct BadInput {
+    /// The create and the server's failures.
+    pub case: CreateCase,
+    /// The one field the controller's validation names (InvalidSpec, no AWS call); `None` for a
+    /// value the Rust type has no place for (e.g. an enum value it has no variant for): such a
+    /// spec does not even read as the kind's spec type, so the schema is its only guard.
+    pub field: Option<&'static str>,
+}
+
+/// A create of `spec` that the server refuses with `want`, and the controller naming `field`.
+pub fn bad_input(
+    name: &str,
+    spec: Value,
+    want: Vec<Failure>,
+    field: Option<&'static str>,
+) -> BadInput {
+    BadInput {
+        case: CreateCase {
+            name: name.to_string(),
+            spec,
+            status: None,
+            want,
+        },
+        field,
+    }
+}
+
 impl UpdateCase {
     /// The spec after the change.
     pub fn new_spec(&self) -> Value {
         patched(&self.spec, &self.change)
     }
+}
+
+/// A kind's immutability rules as its case table describes them, so that every kind makes its
+/// "field changed while the object exists" cases (refused) and "changed before it counts"
+/// cases (allowed) alike.
+pub struct Immutability {
+    /// The valid spec the changes are made to.
+    pub spec: fn() -> Value,
+    /// The status of an existing object in a state (`None`: Bedrock state not recorded).
+    pub existing: fn(Option<&str>) -> Option<Value>,
+    /// Each guarded spec field, with a merge patch that changes it.
+    pub changes: fn() -> Vec<(&'static str, Value)>,
+    /// The failure of the rule of a guarded field.
+    pub refused: fn(&str) -> Failure,
+}
+
+impl Immutability {
+    /// The merge patch that changes `field`.
+    fn change(&self, field: &str) -> Value {
+        (self.changes)()
+            .into_iter()
+            .find_map(|(name, change)| (name == field).then_some(change))
+            .unwrap_or_else(|| panic!("no immutability rule for spec.{field}"))
+    }
+
+    /// `field` changed while the object exists in `state` and is not Failed: refused.
+    pub fn changed_while(&self, field: &str, state: Option<&str>) -> UpdateCase {
+        UpdateCase {
+            name: format!("{field} changed while {}", state.unwrap_or("unknown")),
+            spec: (self.spec)(),
+            status: (self.existing)(state),
+            change: self.change(field),
+            want: vec![(self.refused)(field)],
+        }
+    }
+
+    /// `field` changed under `status` (named `status_name`: Failed, or no object yet): allowed.
+    pub fn changed_before_it_counts(
+        &self,
+        field: &str,
+        status: Option<Value>,
+        status_name: &str,
+    ) -> UpdateCase {
+        UpdateCase {
+            name: format!("{field} changed, {status_name}"),
+            spec: (self.spec)(),
+            status,
+            change: self.change(field),
+            want: vec![],
+        }
+    }
+
+    /// Each guarded field changed in each of `states` (refused), then under each of `allowed`
+    /// (status, name) (allowed).
+    pub fn cases(
+        &self,
+        states: &[Option<&str>],
+        allowed: &[(Option<Value>, &str)],
+    ) -> Vec<UpdateCase> {
+        let fields: Vec<&str> = (self.changes)()
+            .into_iter()
+            .map(|(field, _)| field)
+            .collect();
+        let mut cases = Vec::new();
+        for state in states {
+            for field in &fields {
+                cases.push(self.changed_while(field, *state));
+            }
+        }
+        for (status, status_name) in allowed {
+            for field in &fields {
+                cases.push(self.changed_before_it_counts(field, status.clone(), status_name));
+            }
+        }
+        cases
+    }
+}
+
+/// `status` with its state field `key` set to `state` (`None`: Bedrock state not recorded).
+pub fn in_state(mut status: Value, key: &str, state: Option<&str>) -> Option<Value> {
+    if let Some(state) = state {
+        status[key] = json!(state);
+    }
+    Some(status)
 }
 
 /// Applies a JSON merge patch (RFC 7386) to `target`.
@@ -112,11 +253,11 @@ pub fn spec_with(change: Value) -> Value {
 
 /// The status of an existing model in `state` (`None`: Bedrock state not recorded).
 pub fn with_model(state: Option<&str>) -> Option<Value> {
-    let mut status = json!({ "modelArn": ARN, "modelName": NAME });
-    if let Some(state) = state {
-        status["modelStatus"] = json!(state);
-    }
-    Some(status)
+    in_state(
+        json!({ "modelArn": ARN, "modelName": NAME }),
+        "modelStatus",
+        state,
+    )
 }
 
 /// A status that records no model yet.
@@ -261,51 +402,37 @@ pub fn immutable(field: &str) -> Failure {
     }
 }
 
+/// The changes the immutability rules guard.
+fn immutable_changes() -> Vec<(&'static str, Value)> {
+    vec![
+        ("modelName", json!({ "modelName": "renamed" })),
+        ("source", json!({ "source": { "s3Uri": OTHER_S3_SOURCE } })),
+        ("roleArn", json!({ "roleArn": OTHER_ROLE })),
+        ("kmsKeyArn", json!({ "kmsKeyArn": KMS })),
+        ("region", json!({ "region": "eu-west-1" })),
+    ]
+}
+
+const IMMUTABILITY: Immutability = Immutability {
+    spec,
+    existing: with_model,
+    changes: immutable_changes,
+    refused: immutable,
+};
+
 /// The immutability transition rules: source, roleArn, kmsKeyArn, region and the effective
 /// model name keep their values once a model exists, unless it Failed.
 pub fn immutability_cases() -> Vec<UpdateCase> {
-    let changes = || {
-        [
-            ("modelName", json!({ "modelName": "renamed" })),
-            ("source", json!({ "source": { "s3Uri": OTHER_S3_SOURCE } })),
-            ("roleArn", json!({ "roleArn": OTHER_ROLE })),
-            ("kmsKeyArn", json!({ "kmsKeyArn": KMS })),
-            ("region", json!({ "region": "eu-west-1" })),
-        ]
-    };
-    let mut cases = Vec::new();
-    // Each immutable field, changed while a model exists and is not Failed: refused.
-    for (state, state_name) in [
-        (Some("Active"), "Active"),
-        (Some("Creating"), "Creating"),
-        (None, "unknown"),
-    ] {
-        for (field, change) in changes() {
-            cases.push(UpdateCase {
-                name: format!("{field} changed while {state_name}"),
-                spec: spec(),
-                status: with_model(state),
-                change,
-                want: vec![immutable(field)],
-            });
-        }
-    }
-    // The same changes while Failed, or before any model exists: allowed.
-    for (status, status_name) in [
-        (with_model(Some("Failed")), "Failed"),
-        (without_model(), "no modelArn"),
-        (None, "no status"),
-    ] {
-        for (field, change) in changes() {
-            cases.push(UpdateCase {
-                name: format!("{field} changed, {status_name}"),
-                spec: spec(),
-                status: status.clone(),
-                change,
-                want: vec![],
-            });
-        }
-    }
+    // Each immutable field, changed while a model exists and is not Failed: refused; the same
+    // changes while Failed, or before any model exists: allowed.
+    let mut cases = IMMUTABILITY.cases(
+        &[Some("Active"), Some("Creating"), None],
+        &[
+            (with_model(Some("Failed")), "Failed"),
+            (without_model(), "no modelArn"),
+            (None, "no status"),
+        ],
+    );
     let active = with_model(Some("Active"));
     let case = |name: &str, spec: Value, change: Value, want: Vec<Failure>| UpdateCase {
         name: name.to_string(),

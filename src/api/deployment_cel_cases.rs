@@ -13,18 +13,16 @@
 
 use serde_json::{Value, json};
 
-use super::cel_cases::{CreateCase, Failure, RESERVED, TAG_KEY_RULE, UpdateCase, patched};
+use super::cel_cases::{
+    BadInput, CreateCase, Failure, Immutability, RESERVED, SHOULD_MATCH, TAG_KEY_RULE, TOO_LONG,
+    TOO_MANY, TOO_SHORT, UpdateCase, bad_input, failure, in_state, patched,
+};
+// The model the cases refer to is the model kind's.
+pub use super::cel_cases::{MODEL, MODEL_ARN, OTHER_MODEL, OTHER_MODEL_ARN};
 
 /// metadata.name of every case's resource (the effective deployment name when
 /// spec.modelDeploymentName is unset).
 pub const NAME: &str = "my-deployment";
-/// The BedrockCustomModel the valid spec refers to.
-pub const MODEL: &str = "my-model";
-pub const OTHER_MODEL: &str = "my-other-model";
-pub const MODEL_ARN: &str =
-    "arn:aws:bedrock:us-east-1:123456789012:custom-model/imported/abc123def456";
-pub const OTHER_MODEL_ARN: &str =
-    "arn:aws:bedrock:us-east-1:123456789012:custom-model/imported/fff000111222";
 pub const DEPLOYMENT_ARN: &str =
     "arn:aws:bedrock:us-east-1:123456789012:custom-model-deployment/abc123def456";
 pub const PROVISIONED_MODEL_ARN: &str =
@@ -34,28 +32,6 @@ pub const FOUNDATION_MODEL_ARN: &str =
 
 pub const ONE_MODEL: &str = "exactly one of spec.modelRef or spec.modelArn must be set";
 pub const ARN_REGION: &str = "spec.region must be the region of spec.modelArn";
-
-/// How the server words a string that does not match the schema's pattern.
-pub const SHOULD_MATCH: &str = "should match";
-/// ... a string longer than maxLength.
-pub const TOO_LONG: &str = "Too long";
-/// ... a string shorter than minLength.
-pub const TOO_SHORT: &str = "should be at least";
-/// ... a map with more than maxProperties entries.
-pub const TOO_MANY: &str = "Too many";
-
-const fn failure(field: &'static str, message: &'static str) -> Failure {
-    Failure { field, message }
-}
-
-/// An input both the API server and the controller refuse.
-#[derive(Debug, Clone)]
-pub struct BadInput {
-    /// The create and the server's failures.
-    pub case: CreateCase,
-    /// The one field the controller's `validate_deployment` names.
-    pub field: &'static str,
-}
 
 /// A valid spec: a reference to [`MODEL`], and one tag.
 pub fn spec() -> Value {
@@ -80,16 +56,9 @@ pub fn arn_spec_with(change: Value) -> Value {
     patched(&arn_spec(), &change)
 }
 
+/// Every bad input of this kind is one the controller refuses too, naming `field`.
 fn bad(name: &str, spec: Value, want: Vec<Failure>, field: &'static str) -> BadInput {
-    BadInput {
-        case: CreateCase {
-            name: name.to_string(),
-            spec,
-            status: None,
-            want,
-        },
-        field,
-    }
+    bad_input(name, spec, want, Some(field))
 }
 
 pub fn both_model_fields() -> BadInput {
@@ -365,15 +334,12 @@ pub fn valid_creates() -> Vec<CreateCase> {
 
 /// The status of an existing deployment in `state` (`None`: Bedrock state not recorded).
 pub fn with_deployment(state: Option<&str>) -> Option<Value> {
-    let mut status = json!({
+    let status = json!({
         "deploymentArn": DEPLOYMENT_ARN,
         "modelDeploymentName": NAME,
         "modelArn": MODEL_ARN,
     });
-    if let Some(state) = state {
-        status["deploymentStatus"] = json!(state);
-    }
-    Some(status)
+    in_state(status, "deploymentStatus", state)
 }
 
 /// A status that records no deployment yet.
@@ -401,8 +367,8 @@ pub fn immutable(field: &str) -> Failure {
 }
 
 /// The changes the immutability rules guard.
-fn immutable_changes() -> [(&'static str, Value); 3] {
-    [
+fn immutable_changes() -> Vec<(&'static str, Value)> {
+    vec![
         (
             "modelDeploymentName",
             json!({ "modelDeploymentName": "renamed" }),
@@ -412,45 +378,29 @@ fn immutable_changes() -> [(&'static str, Value); 3] {
     ]
 }
 
+const IMMUTABILITY: Immutability = Immutability {
+    spec,
+    existing: with_deployment,
+    changes: immutable_changes,
+    refused: immutable,
+};
+
 /// An immutable field changed while a deployment exists and is not Failed: refused.
 pub fn immutable_field_changed(field: &str, state: Option<&str>) -> UpdateCase {
-    let (_, change) = immutable_changes()
-        .into_iter()
-        .find(|(name, _)| *name == field)
-        .unwrap_or_else(|| panic!("no immutability rule for spec.{field}"));
-    UpdateCase {
-        name: format!("{field} changed while {}", state.unwrap_or("unknown")),
-        spec: spec(),
-        status: with_deployment(state),
-        change,
-        want: vec![immutable(field)],
-    }
+    IMMUTABILITY.changed_while(field, state)
 }
 
 /// The immutability transition rules: the effective deployment name, the description and the
 /// region keep their values once a deployment exists, unless it Failed; the model may change.
 pub fn immutability_cases() -> Vec<UpdateCase> {
-    let mut cases = Vec::new();
-    for state in [Some("Active"), Some("Creating"), None] {
-        for (field, _) in immutable_changes() {
-            cases.push(immutable_field_changed(field, state));
-        }
-    }
-    for (status, status_name) in [
-        (with_deployment(Some("Failed")), "Failed"),
-        (without_deployment(), "no deploymentArn"),
-        (None, "no status"),
-    ] {
-        for (field, change) in immutable_changes() {
-            cases.push(UpdateCase {
-                name: format!("{field} changed, {status_name}"),
-                spec: spec(),
-                status: status.clone(),
-                change,
-                want: vec![],
-            });
-        }
-    }
+    let mut cases = IMMUTABILITY.cases(
+        &[Some("Active"), Some("Creating"), None],
+        &[
+            (with_deployment(Some("Failed")), "Failed"),
+            (without_deployment(), "no deploymentArn"),
+            (None, "no status"),
+        ],
+    );
     cases.extend(model_swap_cases());
     let active = with_deployment(Some("Active"));
     let case = |name: &str, spec: Value, change: Value, want: Vec<Failure>| UpdateCase {

@@ -9,6 +9,17 @@ pub mod tags;
 pub mod throughput;
 pub mod validation;
 
+// The case tables of the CRDs' validation, mounted side by side as `tests/crd_server.rs`
+// mounts them, and the harness that checks every kind's table.
+#[cfg(test)]
+mod cel_cases;
+#[cfg(test)]
+mod crd_check;
+#[cfg(test)]
+mod deployment_cel_cases;
+#[cfg(test)]
+mod throughput_cel_cases;
+
 pub use deployment::{
     BedrockCustomModelDeployment, BedrockCustomModelDeploymentSpec,
     BedrockCustomModelDeploymentStatus, DeploymentCreatedWith, DeploymentStatus, ModelRef,

@@ -13,18 +13,17 @@
 
 use serde_json::{Value, json};
 
-use super::cel_cases::{CreateCase, Failure, RESERVED, TAG_KEY_RULE, UpdateCase, patched};
+use super::cel_cases::{
+    AT_LEAST_ONE, BadInput, CreateCase, Failure, Immutability, RESERVED, SHOULD_MATCH,
+    TAG_KEY_RULE, TOO_LONG, TOO_MANY, TOO_SHORT, UNSUPPORTED, UpdateCase, bad_input as bad,
+    failure, in_state, patched,
+};
+// The model the cases refer to is the model kind's.
+pub use super::cel_cases::{MODEL, MODEL_ARN, OTHER_MODEL, OTHER_MODEL_ARN};
 
 /// metadata.name of every case's resource (the effective provisioned model name when
 /// spec.provisionedModelName is unset).
 pub const NAME: &str = "my-throughput";
-/// The BedrockCustomModel the valid spec refers to.
-pub const MODEL: &str = "my-model";
-pub const OTHER_MODEL: &str = "my-other-model";
-pub const MODEL_ARN: &str =
-    "arn:aws:bedrock:us-east-1:123456789012:custom-model/imported/abc123def456";
-pub const OTHER_MODEL_ARN: &str =
-    "arn:aws:bedrock:us-east-1:123456789012:custom-model/imported/fff000111222";
 pub const FOUNDATION_MODEL_ID: &str = "amazon.nova-lite-v1:0";
 pub const FOUNDATION_MODEL_ARN: &str =
     "arn:aws:bedrock:eu-west-1::foundation-model/amazon.nova-lite-v1:0";
@@ -37,35 +36,6 @@ pub const IMPORTED_MODEL_ARN: &str =
 
 pub const ONE_MODEL: &str = "exactly one of spec.modelRef or spec.modelId must be set";
 pub const ARN_REGION: &str = "spec.region must be the region of the model ARN in spec.modelId";
-
-/// How the server words a string that does not match the schema's pattern.
-pub const SHOULD_MATCH: &str = "should match";
-/// ... a string longer than maxLength.
-pub const TOO_LONG: &str = "Too long";
-/// ... a string shorter than minLength.
-pub const TOO_SHORT: &str = "should be at least";
-/// ... a map with more than maxProperties entries.
-pub const TOO_MANY: &str = "Too many";
-/// ... an integer below the schema's minimum of 1.
-pub const AT_LEAST_ONE: &str = "should be greater than or equal to 1";
-/// ... a string that is not one of the schema's enum values.
-pub const UNSUPPORTED: &str = "Unsupported value";
-
-const fn failure(field: &'static str, message: &'static str) -> Failure {
-    Failure { field, message }
-}
-
-/// An input the API server refuses, and what the controller makes of it.
-#[derive(Debug, Clone)]
-pub struct BadInput {
-    /// The create and the server's failures.
-    pub case: CreateCase,
-    /// The one field the controller's `validate_throughput` names (InvalidSpec, no AWS call);
-    /// `None` for a value the Rust type has no place for (a commitment term it has no variant
-    /// for): such a spec does not even read as a BedrockProvisionedThroughputSpec, so the
-    /// schema is its only guard.
-    pub field: Option<&'static str>,
-}
 
 /// A valid spec: a reference to [`MODEL`], one model unit, and one tag.
 pub fn spec() -> Value {
@@ -89,18 +59,6 @@ pub fn spec_with(change: Value) -> Value {
 /// [`arn_spec`] with a merge patch applied.
 pub fn arn_spec_with(change: Value) -> Value {
     patched(&arn_spec(), &change)
-}
-
-fn bad(name: &str, spec: Value, want: Vec<Failure>, field: Option<&'static str>) -> BadInput {
-    BadInput {
-        case: CreateCase {
-            name: name.to_string(),
-            spec,
-            status: None,
-            want,
-        },
-        field,
-    }
 }
 
 pub fn both_model_fields() -> BadInput {
@@ -441,17 +399,14 @@ pub fn valid_creates() -> Vec<CreateCase> {
 
 /// The status of a bought throughput in `state` (`None`: Bedrock state not recorded).
 pub fn with_throughput(state: Option<&str>) -> Option<Value> {
-    let mut status = json!({
+    let status = json!({
         "provisionedModelArn": THROUGHPUT_ARN,
         "provisionedModelName": NAME,
         "modelArn": MODEL_ARN,
         "modelUnits": 1,
         "region": "us-east-1",
     });
-    if let Some(state) = state {
-        status["throughputStatus"] = json!(state);
-    }
-    Some(status)
+    in_state(status, "throughputStatus", state)
 }
 
 /// A status that records no throughput yet.
@@ -479,8 +434,8 @@ pub fn immutable(field: &str) -> Failure {
 }
 
 /// The changes the immutability rules guard.
-fn immutable_changes() -> [(&'static str, Value); 3] {
-    [
+fn immutable_changes() -> Vec<(&'static str, Value)> {
+    vec![
         ("modelUnits", json!({ "modelUnits": 2 })),
         (
             "commitmentDuration",
@@ -490,57 +445,46 @@ fn immutable_changes() -> [(&'static str, Value); 3] {
     ]
 }
 
+const IMMUTABILITY: Immutability = Immutability {
+    spec,
+    existing: with_throughput,
+    changes: immutable_changes,
+    refused: immutable,
+};
+
 /// An immutable field changed while a throughput exists and is not Failed: refused.
 pub fn immutable_field_changed(field: &str, state: Option<&str>) -> UpdateCase {
-    let (_, change) = immutable_changes()
-        .into_iter()
-        .find(|(name, _)| *name == field)
-        .unwrap_or_else(|| panic!("no immutability rule for spec.{field}"));
-    UpdateCase {
-        name: format!("{field} changed while {}", state.unwrap_or("unknown")),
-        spec: spec(),
-        status: with_throughput(state),
-        change,
-        want: vec![immutable(field)],
+    IMMUTABILITY.changed_while(field, state)
+}
+
+/// The statuses under which the immutability rules do not hold: Failed (which the operator
+/// replaces), before any ARN, before any status.
+const BEFORE_IT_COUNTS: [&str; 3] = ["Failed", "no provisionedModelArn", "no status"];
+
+/// The status [`BEFORE_IT_COUNTS`] names.
+fn status_before_it_counts(status: &str) -> Option<Value> {
+    match status {
+        "Failed" => with_throughput(Some("Failed")),
+        "no provisionedModelArn" => without_throughput(),
+        "no status" => None,
+        other => panic!("no such status: {other}"),
     }
 }
 
 /// An immutable field changed while Failed (which the operator replaces), before any ARN, or
 /// before any status: allowed.
 pub fn immutable_field_changed_before_it_counts(field: &str, status: &str) -> UpdateCase {
-    let (_, change) = immutable_changes()
-        .into_iter()
-        .find(|(name, _)| *name == field)
-        .unwrap_or_else(|| panic!("no immutability rule for spec.{field}"));
-    let (status_value, status_name) = match status {
-        "Failed" => (with_throughput(Some("Failed")), "Failed"),
-        "no provisionedModelArn" => (without_throughput(), "no provisionedModelArn"),
-        "no status" => (None, "no status"),
-        other => panic!("no such status: {other}"),
-    };
-    UpdateCase {
-        name: format!("{field} changed, {status_name}"),
-        spec: spec(),
-        status: status_value,
-        change,
-        want: vec![],
-    }
+    IMMUTABILITY.changed_before_it_counts(field, status_before_it_counts(status), status)
 }
 
 /// The immutability transition rules: model units, commitment term and region keep their
 /// values once the throughput is bought, unless it Failed; the name and the model may change.
 pub fn immutability_cases() -> Vec<UpdateCase> {
-    let mut cases = Vec::new();
-    for state in [Some("InService"), Some("Creating"), Some("Updating"), None] {
-        for (field, _) in immutable_changes() {
-            cases.push(immutable_field_changed(field, state));
-        }
-    }
-    for status in ["Failed", "no provisionedModelArn", "no status"] {
-        for (field, _) in immutable_changes() {
-            cases.push(immutable_field_changed_before_it_counts(field, status));
-        }
-    }
+    let allowed = BEFORE_IT_COUNTS.map(|status| (status_before_it_counts(status), status));
+    let mut cases = IMMUTABILITY.cases(
+        &[Some("InService"), Some("Creating"), Some("Updating"), None],
+        &allowed,
+    );
     cases.extend(in_place_cases());
     let in_service = with_throughput(Some("InService"));
     let case = |name: &str, spec: Value, change: Value, want: Vec<Failure>| UpdateCase {
