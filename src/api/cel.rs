@@ -138,6 +138,28 @@ pub fn model_id_in_region() -> Rule {
         .field_path(".region")
 }
 
+/// The state in which an imported model's fixed fields may still change: no import started
+/// yet, or a Failed one (which the operator replaces with a new import job).
+const IMPORT_CHANGE_ALLOWED: &str = "!has(oldSelf.status) || !has(oldSelf.status.jobArn) || \
+     (has(oldSelf.status.jobStatus) && oldSelf.status.jobStatus == 'Failed')";
+
+/// importedModelName defaults to metadata.name, so compare the effective names.
+pub const IMPORTED_MODEL_NAME_EQUAL: &str = "(has(self.spec.importedModelName) ? self.spec.importedModelName : self.metadata.name) == \
+     (has(oldSelf.spec.importedModelName) ? oldSelf.spec.importedModelName : oldSelf.metadata.name)";
+
+/// A transition rule on the root of a BedrockImportedModel: `field` keeps its value once the
+/// import has started. Bedrock cannot change an imported model: a new version of the weights is
+/// a new BedrockImportedModel (another name), and the old one is deleted when no longer needed.
+pub fn imported_immutable_once_created(field: &str, equal: &str) -> Rule {
+    let message = format!(
+        "spec.{field} cannot change once the model import has started: an imported model cannot change in Bedrock, so import a new version as another BedrockImportedModel (another importedModelName) and delete this one when nothing uses it (it can change while the import is Failed, which starts a new import)"
+    );
+    Rule::new(format!("{IMPORT_CHANGE_ALLOWED} || ({equal})"))
+        .message(message.as_str())
+        .reason(Reason::FieldValueForbidden)
+        .field_path(format!(".spec.{field}"))
+}
+
 /// Escapes a regular expression for a single-quoted CEL string literal.
 fn cel_string(pattern: &str) -> String {
     pattern.replace('\\', "\\\\").replace('\'', "\\'")

@@ -3,6 +3,7 @@
 pub mod cel;
 pub mod conditions;
 pub mod deployment;
+pub mod imported;
 pub mod model;
 pub mod patterns;
 pub mod tags;
@@ -24,6 +25,10 @@ pub use deployment::{
     BedrockCustomModelDeployment, BedrockCustomModelDeploymentSpec,
     BedrockCustomModelDeploymentStatus, DeploymentCreatedWith, DeploymentStatus, ModelRef,
     ModelTarget, UpdateStatus, ValidDeployment,
+};
+pub use imported::{
+    BedrockImportedModel, BedrockImportedModelSpec, BedrockImportedModelStatus, CustomModelUnits,
+    ImportCreatedWith, ImportSource, JobStatus, ValidImported, VpcConfig,
 };
 pub use model::{
     AdoptionPolicy, BedrockCustomModel, BedrockCustomModelSpec, BedrockCustomModelStatus,

@@ -229,7 +229,7 @@ pub struct BedrockCustomModelStatus {
 }
 
 /// OpenAPI cannot constrain map keys: the CEL rules on the field do that.
-fn tags_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+pub(super) fn tags_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
     schemars::json_schema!({
         "type": "object",
         "maxProperties": patterns::SPEC_TAGS_MAX,

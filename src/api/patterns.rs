@@ -78,3 +78,20 @@ pub const PROVISIONED_MODEL_NAME_MAX: u32 = 63;
 /// ARNs (deployments, provisioned models, imported models) match none of these.
 pub const PROVISIONED_MODEL_ID: &str = r"^(arn:aws(-[^:]+)?:bedrock:[a-z0-9-]{1,20}:(([0-9]{12}:custom-model/((imported)|([a-z0-9-]{1,63}[.]{1}[a-z0-9-]{1,63}))(([:][a-z0-9-]{1,63}){0,2})?/[a-z0-9]{12})|(:foundation-model/([a-z0-9-]{1,63}[.]{1}[a-z0-9-]{1,63}([.]?[a-z0-9-]{1,63})([:][a-z0-9-]{1,63}){0,2}))))$|^([a-z0-9-]{1,63}[.]{1}[a-z0-9-]{1,63}([.]?[a-z0-9-]{1,63})([:][a-z0-9-]{1,63}){0,2})$";
 pub const PROVISIONED_MODEL_ID_MAX: u32 = 2048;
+
+/// `ImportedModelName` (CreateModelImportJob's importedModelName).
+pub const IMPORTED_MODEL_NAME: &str = r"^([0-9a-zA-Z][_-]?){1,63}$";
+pub const IMPORTED_MODEL_NAME_MAX: u32 = 63;
+
+/// `JobName` of a model import job: the operator derives it from importedModelName.
+pub const IMPORT_JOB_NAME_MAX: usize = 63;
+
+/// `KmsKeyId` (importedModelKmsKeyId): a key ARN, a key ID, an alias name or an alias ARN.
+pub const KMS_KEY_ID: &str = r"^((arn:aws(-[^:]+)?:kms:[a-zA-Z0-9-]*:[0-9]{12}:((key/[a-zA-Z0-9-]{36})|(alias/[a-zA-Z0-9-_/]+)))|([a-zA-Z0-9-]{36})|(alias/[a-zA-Z0-9-_/]+))$";
+
+/// `SubnetId` and `SecurityGroupId` of a `VpcConfig`.
+pub const VPC_ID: &str = r"^[-0-9a-zA-Z]+$";
+pub const VPC_ID_MAX: u32 = 32;
+/// A `VpcConfig` has 1 to 16 subnets and 1 to 5 security groups.
+pub const VPC_SUBNETS_MAX: u32 = 16;
+pub const VPC_SECURITY_GROUPS_MAX: u32 = 5;

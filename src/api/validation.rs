@@ -8,6 +8,7 @@ use std::sync::LazyLock;
 use regex::Regex;
 
 use super::deployment::{ModelTarget, ValidDeployment, arn_region};
+use super::imported::{BedrockImportedModel, ValidImported};
 use super::model::{ValidModel, ValidSource};
 use super::throughput::{
     BedrockProvisionedThroughput, CONFIRM_COMMITMENT_ANNOTATION, ThroughputModel, ValidThroughput,
@@ -460,6 +461,79 @@ pub fn commitment_refused(throughput: &BedrockProvisionedThroughput) -> Option<F
                 "is missing: spec.commitmentDuration is {term}, which cannot be cancelled or deleted before the term ends, so it is bought only when the resource also carries the annotation {CONFIRM_COMMITMENT_ANNOTATION}: {term}"
             ),
         }),
+    }
+}
+
+static IMPORTED_MODEL_NAME: LazyLock<Check> = LazyLock::new(|| {
+    Check::new(
+        patterns::IMPORTED_MODEL_NAME,
+        patterns::IMPORTED_MODEL_NAME_MAX,
+        "1 to 63 letters and digits, with single '-' or '_' between them",
+    )
+});
+static KMS_KEY_ID: LazyLock<Check> = LazyLock::new(|| {
+    Check::new(
+        patterns::KMS_KEY_ID,
+        patterns::ARN_MAX,
+        "a KMS key ARN, key ID, alias name (alias/...) or alias ARN",
+    )
+});
+static VPC_ID: LazyLock<Check> = LazyLock::new(|| {
+    Check::new(
+        patterns::VPC_ID,
+        patterns::VPC_ID_MAX,
+        "an ID of letters, digits and '-' such as subnet-0123456789abcdef0",
+    )
+});
+
+/// An imported model's spec, checked: the validated type, or every problem in field order.
+pub fn validate_imported(
+    imported: &BedrockImportedModel,
+) -> Result<ValidImported, Vec<FieldError>> {
+    let spec = &imported.spec;
+    let mut errors = Vec::new();
+
+    let derived = imported.metadata.name.as_deref().unwrap_or_default();
+    let given = spec.imported_model_name.as_deref();
+    let words = ("imported model", "imported model name");
+    IMPORTED_MODEL_NAME.check_name("spec.importedModelName", given, derived, words, &mut errors);
+    S3_URI.check("spec.source.s3Uri", &spec.source.s3_uri, &mut errors);
+    ROLE_ARN.check("spec.roleArn", &spec.role_arn, &mut errors);
+    if let Some(key) = &spec.kms_key_id {
+        KMS_KEY_ID.check("spec.kmsKeyId", key, &mut errors);
+    }
+    if let Some(vpc) = &spec.vpc_config {
+        let lists = [
+            ("subnetIds", &vpc.subnet_ids, patterns::VPC_SUBNETS_MAX),
+            (
+                "securityGroupIds",
+                &vpc.security_group_ids,
+                patterns::VPC_SECURITY_GROUPS_MAX,
+            ),
+        ];
+        for (name, ids, max) in lists {
+            let field = format!("spec.vpcConfig.{name}");
+            if ids.is_empty() || ids.len() > max as usize {
+                errors.push(FieldError {
+                    field: field.clone(),
+                    message: format!("has {} entries; it takes 1 to {max}", ids.len()),
+                });
+            }
+            for (i, id) in ids.iter().enumerate() {
+                VPC_ID.check(&format!("{field}[{i}]"), id, &mut errors);
+            }
+        }
+    }
+    check_tags(&spec.tags, "imported model", &mut errors);
+    if let Some(region) = &spec.region {
+        REGION.check("spec.region", region, &mut errors);
+    }
+    if errors.is_empty() {
+        Ok(ValidImported {
+            s3_uri: spec.source.s3_uri.clone(),
+        })
+    } else {
+        Err(errors)
     }
 }
 

@@ -10,6 +10,7 @@ use std::future::Future;
 
 mod deployment;
 mod error;
+mod imported;
 pub mod metered;
 mod model;
 mod operation;
@@ -22,6 +23,9 @@ pub use deployment::{
     DeploymentUpdate, Deployments, RemoteDeployment, UpdateState,
 };
 pub use error::{BedrockError, ErrorClass};
+pub use imported::{
+    CreateImportRequest, ImportJob, ImportJobs, ImportVpc, ImportedModel, JobState, RemoteImport,
+};
 pub use model::{CreateRequest, ModelState, ModelSummary, Models, RemoteModel, Source};
 pub use operation::Operation;
 pub use throughput::{
@@ -107,9 +111,15 @@ pub(crate) use object;
 /// The Bedrock operations the operator uses, grouped by the kind that calls them: a kind adds
 /// its own trait (its file in this module) and one bound here, not methods to one trait. Every
 /// method takes the region of the resource.
-pub trait Bedrock: Models + Tags + Deployments + Throughputs + Send + Sync + 'static {}
+pub trait Bedrock:
+    Models + Tags + Deployments + Throughputs + ImportJobs + Send + Sync + 'static
+{
+}
 
-impl<T: Models + Tags + Deployments + Throughputs + Send + Sync + 'static> Bedrock for T {}
+impl<T: Models + Tags + Deployments + Throughputs + ImportJobs + Send + Sync + 'static> Bedrock
+    for T
+{
+}
 
 /// The tag calls every kind makes on its object.
 pub trait Tags: Send + Sync {

@@ -59,6 +59,14 @@ operations! {
     UpdateProvisionedModelThroughput,
     /// NotFound is an answer (the throughput was already gone).
     DeleteProvisionedModelThroughput,
+    /// Imports an open-weight model; the imported model kind's create.
+    CreateModelImportJob,
+    /// Reads one import job; NotFound is an answer (`None`).
+    GetModelImportJob,
+    /// Reads one imported model; NotFound is an answer (`None`).
+    GetImportedModel,
+    /// NotFound is an answer (the imported model was already gone).
+    DeleteImportedModel,
 }
 
 impl Operation {
@@ -97,6 +105,6 @@ mod tests {
     fn every_operation_is_listed_once() {
         let names: BTreeSet<&str> = Operation::ALL.iter().map(|op| op.as_str()).collect();
         assert_eq!(names.len(), Operation::ALL.len());
-        assert_eq!(Operation::ALL.len(), 16);
+        assert_eq!(Operation::ALL.len(), 20);
     }
 }
