@@ -7,7 +7,10 @@
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::CustomResourceExt;
 
-use crate::api::{BedrockCustomModel, BedrockCustomModelDeployment, BedrockProvisionedThroughput};
+use crate::api::{
+    BedrockCustomModel, BedrockCustomModelDeployment, BedrockImportedModel,
+    BedrockProvisionedThroughput,
+};
 use crate::bedrock::Operation;
 use crate::metrics::KindLabel;
 
@@ -40,7 +43,8 @@ pub const TAG_OPERATIONS: &[Operation] = &[
 ];
 
 /// The one list of kinds, in the order their CRDs are installed: `for_each_kind!(m)` is
-/// `m!(BedrockCustomModel, BedrockCustomModelDeployment, BedrockProvisionedThroughput)`.
+/// `m!(BedrockCustomModel, BedrockCustomModelDeployment, BedrockProvisionedThroughput,
+/// BedrockImportedModel)`.
 /// [`KINDS`] (the CRDs, the metrics' labels, RBAC, IAM and Argo CD checks) and the
 /// controllers' wiring (`controller::run`: caches, controllers, the watches between kinds,
 /// the model's users) both come from it.
@@ -50,7 +54,8 @@ macro_rules! for_each_kind {
         $m!(
             $crate::api::BedrockCustomModel,
             $crate::api::BedrockCustomModelDeployment,
-            $crate::api::BedrockProvisionedThroughput
+            $crate::api::BedrockProvisionedThroughput,
+            $crate::api::BedrockImportedModel
         )
     };
 }
@@ -115,6 +120,22 @@ impl Registered for BedrockProvisionedThroughput {
             Operation::DeleteProvisionedModelThroughput,
         ],
         serves_model: true,
+    };
+}
+
+impl Registered for BedrockImportedModel {
+    const KIND: Kind = Kind {
+        label: KindLabel("BedrockImportedModel"),
+        plural: "bedrockimportedmodels",
+        source: "src/api/imported.rs",
+        crd: BedrockImportedModel::crd,
+        operations: &[
+            Operation::CreateModelImportJob,
+            Operation::GetModelImportJob,
+            Operation::GetImportedModel,
+            Operation::DeleteImportedModel,
+        ],
+        serves_model: false,
     };
 }
 

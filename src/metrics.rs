@@ -130,6 +130,46 @@ impl From<Option<DeploymentStatus>> for DeploymentStatusLabel {
     }
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ImportStatusLabels {
+    pub job_status: ImportStatusLabel,
+}
+
+/// The values of the imported models gauge's label: the import job's status.
+#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq, EncodeLabelValue)]
+pub enum ImportStatusLabel {
+    /// No import job yet.
+    None,
+    InProgress,
+    Completed,
+    Failed,
+    /// A status this version does not know.
+    Other,
+}
+
+impl ImportStatusLabel {
+    const ALL: [Self; 5] = [
+        Self::None,
+        Self::InProgress,
+        Self::Completed,
+        Self::Failed,
+        Self::Other,
+    ];
+}
+
+impl From<Option<crate::api::JobStatus>> for ImportStatusLabel {
+    fn from(status: Option<crate::api::JobStatus>) -> Self {
+        use crate::api::JobStatus;
+        match status {
+            None => Self::None,
+            Some(JobStatus::InProgress) => Self::InProgress,
+            Some(JobStatus::Completed) => Self::Completed,
+            Some(JobStatus::Failed) => Self::Failed,
+            Some(JobStatus::Unknown) => Self::Other,
+        }
+    }
+}
+
 /// A gauge of resources by the status last recorded for each: every resource counts under one
 /// label set (with a weight: 1, or e.g. its model units) until it is recorded again or removed.
 #[derive(Debug)]
@@ -222,6 +262,7 @@ pub struct Metrics {
     pub bedrock_call_duration: Family<OperationLabels, Histogram>,
     models: StatusGauge<ModelStatusLabels>,
     deployments: StatusGauge<DeploymentStatusLabels>,
+    imports: StatusGauge<ImportStatusLabels>,
     model_units: StatusGauge<ModelUnitsLabels>,
     pub objects_in_backoff: Gauge,
     pub sweep_watched_models: Gauge,
@@ -277,6 +318,12 @@ impl Metrics {
             DeploymentStatusLabel::ALL
                 .map(|deployment_status| DeploymentStatusLabels { deployment_status }),
         );
+        let imports = StatusGauge::register(
+            &mut registry,
+            "imported_models",
+            "BedrockImportedModel resources by the import job's status last observed in Bedrock (none: no job yet)",
+            ImportStatusLabel::ALL.map(|job_status| ImportStatusLabels { job_status }),
+        );
         let model_units = StatusGauge::register(
             &mut registry,
             "provisioned_model_units",
@@ -309,6 +356,7 @@ impl Metrics {
             bedrock_call_duration,
             models,
             deployments,
+            imports,
             model_units,
             objects_in_backoff,
             sweep_watched_models,
@@ -348,6 +396,14 @@ impl Metrics {
         self.deployments.record(
             uid,
             status.map(|deployment_status| DeploymentStatusLabels { deployment_status }),
+        );
+    }
+
+    /// Records the import job status of resource `uid` (`None` removes it, on deletion).
+    pub fn import_status(&self, uid: &str, status: Option<ImportStatusLabel>) {
+        self.imports.record(
+            uid,
+            status.map(|job_status| ImportStatusLabels { job_status }),
         );
     }
 

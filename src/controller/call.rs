@@ -150,19 +150,20 @@ pub fn tokened<R: Tokened>(
 }
 
 /// Turns a plan for an object being adopted into a claim: `tags` (the owner tags and
-/// spec.tags), together with what the plan's tag calls would set, go on first in one Claim
-/// (read back when acted on) before anything else is done to the object at `arn`.
+/// spec.tags), together with what the plan's tag calls would set on it, go on first in one
+/// Claim (read back when acted on) before anything else is done to the object at `arn`. Tag
+/// calls on another object (an import's model) stay as they are, after the claim.
 pub fn claim_first<S, C, U>(
     plan: &mut Plan<S, Call<C, U>>,
     arn: &str,
     mut tags: BTreeMap<String, String>,
 ) {
-    plan.actions.retain(|call| match call.tags_set() {
-        Some(set) => {
+    plan.actions.retain(|call| match call {
+        Call::Tag { arn: on, tags: set } if on == arn => {
             tags.extend(set.clone());
             false
         }
-        None => true,
+        _ => true,
     });
     plan.actions.insert(
         0,

@@ -28,6 +28,7 @@ mod error;
 pub mod guards;
 mod held;
 mod holding;
+mod imported;
 mod index;
 mod kind;
 mod lifecycle;

@@ -1,0 +1,272 @@
+//! Every decision of a BedrockImportedModel reconcile, as pure functions from (resource,
+//! observation, timing) to (calls, next status, events, when to look again). No I/O:
+//! unit-tested with plain values in `plan_tests/`.
+//!
+//! The resource holds its import job (status.jobArn: the ARN its owner tags are read from and
+//! the shared match keys on); the imported model the job makes is read with it. The topic
+//! files: `checks` (refusals before any call), `create` (the job's request, its name and
+//! token), `existing` (a job that exists: in progress, Failed, Completed with its model).
+
+mod checks;
+mod create;
+mod existing;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use crate::api::conditions::event;
+use crate::api::{
+    AdoptionPolicy, BedrockImportedModel, BedrockImportedModelStatus, DeletionPolicy,
+    ImportCreatedWith, JobStatus, ValidImported,
+};
+use crate::bedrock::{BedrockError, CreateImportRequest, RemoteImport};
+use crate::controller::call::Call;
+use crate::controller::held;
+use crate::controller::lifecycle::{self, Cleanup};
+use crate::controller::outcome::{self, Note, Subject, Timing};
+use crate::controller::ownership::{Holder, Liveness};
+use crate::controller::scope::NamespaceScope;
+
+pub use crate::controller::reference::Lookup;
+pub use checks::{guards_refused, immutable_changed};
+pub use create::{after_create, create_request, job_name};
+
+/// One call to make to Bedrock: start the import job, or the calls every kind shares (an
+/// imported model changes nothing in place).
+pub type Action = Call<CreateImportRequest>;
+
+/// The outcome of planning an imported model's reconcile.
+pub type Plan = outcome::Plan<BedrockImportedModelStatus, Action>;
+
+/// What the operator saw in Bedrock before deciding.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Observation {
+    /// The import: by status.jobArn, or by the imported model's name while the status holds
+    /// no job.
+    pub import: Option<RemoteImport>,
+    /// The job's tags, when they were read.
+    pub tags: Option<BTreeMap<String, String>>,
+    /// Whether the resource the job's owner tag names still exists.
+    pub owner: Liveness,
+    /// The cluster this operator serves, as owner tags name it.
+    pub cluster: String,
+}
+
+/// Where the import goes: the region of the job the status holds, else spec.region, else the
+/// operator's default (the one rule of every kind, [`lifecycle::region`]).
+pub fn region(resource: &BedrockImportedModel, default_region: &str) -> String {
+    use crate::controller::kind::Managed;
+    lifecycle::region(
+        resource.held_region(),
+        resource.given_region(),
+        None,
+        default_region,
+    )
+}
+
+/// The parameters the spec asks to import the model with.
+pub fn desired_parameters(resource: &BedrockImportedModel, region: &str) -> ImportCreatedWith {
+    let spec = &resource.spec;
+    ImportCreatedWith {
+        imported_model_name: resource.imported_model_name().to_string(),
+        s3_uri: spec.source.s3_uri.clone(),
+        role_arn: Some(spec.role_arn.clone()),
+        kms_key_id: spec.kms_key_id.clone(),
+        vpc_config: spec.vpc_config.clone(),
+        region: region.to_string(),
+        adopted: false,
+    }
+}
+
+/// The fields whose spec value differs from what the import was started with (an adopted
+/// model's role, key and VPC are not known: not compared).
+impl held::Fixed for ImportCreatedWith {
+    fn changes(&self, current: &Self) -> Vec<&'static str> {
+        let adopted = current.adopted;
+        [
+            (
+                "importedModelName",
+                self.imported_model_name != current.imported_model_name,
+            ),
+            (
+                "source",
+                !current.s3_uri.is_empty() && self.s3_uri != current.s3_uri,
+            ),
+            ("roleArn", !adopted && self.role_arn != current.role_arn),
+            (
+                "kmsKeyId",
+                !adopted && self.kms_key_id != current.kms_key_id,
+            ),
+            (
+                "vpcConfig",
+                !adopted && self.vpc_config != current.vpc_config,
+            ),
+            ("region", self.region != current.region),
+        ]
+        .into_iter()
+        .filter_map(|(field, changed)| changed.then_some(field))
+        .collect()
+    }
+}
+
+/// The status every plan starts from: the current one, brought to this generation.
+pub fn base_status(resource: &BedrockImportedModel, region: &str) -> BedrockImportedModelStatus {
+    let mut status = resource.status.clone().unwrap_or_default();
+    status.observed_generation = resource.metadata.generation;
+    status.imported_model_name = Some(resource.imported_model_name().to_string());
+    if status.job_arn.is_none() {
+        status.region = Some(region.to_string());
+    }
+    status.conditions.clear();
+    status
+}
+
+/// Where the observe step looks for the import: the job the status holds, else the imported
+/// model of the spec's name.
+pub fn lookup(resource: &BedrockImportedModel) -> Lookup {
+    let arn = resource.status.as_ref().and_then(|s| s.job_arn.as_deref());
+    Lookup::new(arn, resource.imported_model_name())
+}
+
+held::held_status!(BedrockImportedModelStatus {
+    created_with: ImportCreatedWith,
+    arn: job_arn,
+    state: job_status {
+        failed: JobStatus::Failed,
+        serving: JobStatus::Completed => crate::api::conditions::reason::ACTIVE,
+        synced_too: false,
+    },
+    clear: [
+        job_name,
+        imported_model_arn,
+        model_architecture,
+        instruct_supported,
+        custom_model_units,
+        failure_message,
+        creation_time,
+    ],
+});
+
+/// Plans a reconcile of a resource that is not being deleted, given what Bedrock said.
+pub fn plan_apply(
+    resource: &BedrockImportedModel,
+    valid: &ValidImported,
+    region: &str,
+    observation: &Observation,
+    timing: &Timing,
+    elapsed: Option<Duration>,
+) -> Plan {
+    let status = base_status(resource, region);
+    let given = Imported {
+        resource,
+        valid,
+        region,
+        observation,
+        timing,
+        elapsed,
+    };
+    let seen = held::Seen {
+        found: observation.import.as_ref(),
+        tags: observation.tags.as_ref(),
+        owner: observation.owner,
+        cluster: &observation.cluster,
+        adopt: resource.spec.adoption_policy == AdoptionPolicy::Adopt,
+        region,
+        slow_retry: timing.slow_retry,
+    };
+    held::decide(resource, &given, status, seen)
+}
+
+/// The imported model's own branches of the shared match.
+pub(super) type Imported<'a> =
+    held::Given<'a, BedrockImportedModel, ValidImported, Observation, Option<Duration>>;
+
+impl held::Branches for Imported<'_> {
+    type Kind = BedrockImportedModel;
+    const MISSING: &'static str = event::MODEL_MISSING;
+    /// The owner tags and the spec's go on the adopted job together; the model gets them when
+    /// the plan first sees it ([`existing`]).
+    const CLAIMS_SPEC_TAGS: bool = true;
+
+    fn create(&self, status: BedrockImportedModelStatus, events: Vec<Note>) -> Plan {
+        create::plan_create(self, status, events)
+    }
+    fn existing(&self, status: BedrockImportedModelStatus, found: &RemoteImport) -> Plan {
+        existing::plan_existing(self, status, found)
+    }
+    fn created_with(&self) -> ImportCreatedWith {
+        desired_parameters(self.resource, self.region)
+    }
+    fn adopted_with(&self, found: &RemoteImport) -> ImportCreatedWith {
+        ImportCreatedWith {
+            imported_model_name: found.name.clone(),
+            s3_uri: found.job.s3_uri.clone().unwrap_or_default(),
+            region: self.region.to_string(),
+            adopted: true,
+            ..ImportCreatedWith::default()
+        }
+    }
+}
+
+/// NameConflict after a call found the job `arn` another resource's.
+pub fn name_conflict(
+    resource: &BedrockImportedModel,
+    region: &str,
+    arn: &str,
+    holder: Option<&Holder>,
+    timing: &Timing,
+) -> Plan {
+    let name = resource.imported_model_name();
+    let conflict = held::Conflict {
+        name,
+        arn,
+        region,
+        holder,
+        adopt: resource.spec.adoption_policy == AdoptionPolicy::Adopt,
+    };
+    let status = base_status(resource, region);
+    held::name_conflict(resource, status, &conflict, timing.slow_retry)
+}
+
+/// What deleting the resource takes: the held job's imported model, or a look-up by name when
+/// the status holds no job (one may have been started just before a crash).
+pub fn cleanup(resource: &BedrockImportedModel, adoption: &NamespaceScope) -> Cleanup {
+    use crate::controller::cleanup;
+    let retain = resource.spec.deletion_policy == DeletionPolicy::Retain;
+    let held = resource
+        .status
+        .as_ref()
+        .and_then(|s| s.job_arn.clone())
+        .map(|arn| Cleanup::Delete { arn });
+    let lookup = || {
+        let policy = resource.spec.adoption_policy;
+        let valid = crate::api::validation::validate_imported(resource).is_ok();
+        (valid && cleanup::may_adopt(resource, policy, adoption))
+            .then(|| resource.imported_model_name().to_string())
+    };
+    cleanup::decide(retain, held, cleanup::refused(resource), lookup)
+}
+
+/// The message of a deletion Bedrock refused (ConflictException: the job is still running, or
+/// something uses the model).
+pub fn deletion_refused_message(arn: &str, error: &BedrockError) -> String {
+    format!(
+        "Bedrock refused to delete the imported model of import job {arn}: {}. The operator keeps the finalizer and retries with backoff; wait for a running import to end, remove what uses the model, or set spec.deletionPolicy: Retain to keep the model and let the resource go",
+        error.describe()
+    )
+}
+
+/// How the imported model's failures are worded.
+pub fn subject(name: &str) -> Subject<'_> {
+    Subject {
+        noun: "imported model",
+        name,
+        access_hint: ", including iam:PassRole on spec.roleArn",
+        quota_hint: "Delete imported models you no longer need, wait for a running import job to end, or request a quota increase",
+        not_found_hint: "Check spec.source.s3Uri and spec.roleArn",
+    }
+}
+
+#[cfg(test)]
+#[path = "../plan_tests/mod.rs"]
+mod tests;
