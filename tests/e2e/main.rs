@@ -9,6 +9,7 @@ mod deployments;
 mod failures;
 mod guards;
 mod harness;
+mod imports;
 mod lifecycle;
 mod ownership;
 mod robustness;
