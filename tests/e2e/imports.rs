@@ -294,3 +294,72 @@ async fn access_denied_is_shown_and_clears_once_allowed() -> Result<()> {
     imports.wait_ready("denied").await?;
     Ok(())
 }
+
+/// create → Ready is three writes to the resource (finalizer, Creating, Active) however many
+/// polls the job takes, with one CreateModelImportJob and no tagging call (the tags go with
+/// the create); a resync of the Ready resource then writes nothing.
+#[tokio::test]
+async fn an_import_costs_three_writes_to_ready_and_none_idle() -> Result<()> {
+    use futures::{StreamExt, TryStreamExt};
+    use kube::api::{Api, WatchEvent, WatchParams};
+
+    // Several polls (300 ms to 1 s apart in tests) while the job runs; the periodic tag
+    // drift check (3 s in tests) kept out of the way.
+    let emulator = bedrock_emulator::EmulatorConfig {
+        import_job_delay: Duration::from_secs(3),
+        ..bedrock_emulator::EmulatorConfig::default()
+    };
+    let world = World::with("bim-cost", emulator, &["--tag-check-interval", "1h"], &[]).await?;
+    let api: Api<BedrockImportedModel> = Api::namespaced(world.plane.client(), &world.namespace);
+    let name = "cost";
+    let params = WatchParams::default().fields(&format!("metadata.name={name}"));
+    let mut stream = api.watch(&params, "0").await?.boxed();
+    let imports: Imports = world.kind();
+    imports.apply(name, spec("cost")).await?;
+    let mut versions = Vec::new();
+    let ready = tokio::time::timeout(crate::harness::DEADLINE, async {
+        while let Some(event) = stream.try_next().await? {
+            if let WatchEvent::Added(object) | WatchEvent::Modified(object) = event {
+                versions.push(object.metadata.resource_version.clone().unwrap_or_default());
+                if reason(&object, READY) == "Active" {
+                    return Ok::<_, anyhow::Error>(object);
+                }
+            }
+        }
+        anyhow::bail!("the watch ended before the resource was Ready")
+    })
+    .await
+    .context("waiting for Ready")??;
+    let polls = world.calls(Operation::GetModelImportJob);
+    // The first version is the user's create; every later one is a write by the operator.
+    assert_eq!(
+        versions.len() - 1,
+        3,
+        "writes until Ready (finalizer, Creating, Active) over {polls} polls: {versions:?}"
+    );
+    assert!(polls >= 2, "the job was polled while it ran: {polls}");
+    assert_eq!(world.ok_calls(Operation::CreateModelImportJob), 1);
+    for op in [
+        Operation::ListTagsForResource,
+        Operation::TagResource,
+        Operation::UntagResource,
+    ] {
+        assert_eq!(world.calls(op), 0, "{op:?}: the tags went with the create");
+    }
+
+    // Idle: resyncs (3 s apart in tests) look at the job again and write nothing. Reconciles
+    // of one resource never overlap, so once the second resync has read the job, the first
+    // has ended, its write (had there been one) made.
+    let looked = world.calls(Operation::GetModelImportJob);
+    world
+        .wait_emulator("two resyncs of the Ready resource", |e| {
+            e.state().counters().total(Operation::GetModelImportJob) >= looked + 2
+        })
+        .await?;
+    let after = imports.get(name).await?;
+    assert_eq!(
+        after.metadata.resource_version, ready.metadata.resource_version,
+        "a resync of a Ready import writes nothing"
+    );
+    Ok(())
+}

@@ -108,6 +108,10 @@ pub fn after_create(
     plan.status.job_arn = Some(arn);
     plan.status.job_name = Some(request.job_name.clone());
     plan.status.job_status = Some(JobStatus::InProgress);
+    plan.conditions = outcome::creating(super::existing::importing(
+        &request.imported_model_name,
+        &request.job_name,
+    ));
     plan.status.created_with = Some(desired_parameters(resource, region));
     // The job carried spec.tags to the job and the model.
     plan.status.tags_synced_generation = resource.metadata.generation;

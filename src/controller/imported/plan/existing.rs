@@ -45,7 +45,7 @@ pub(super) fn plan_existing(
             held::recreate(given, status, &what, "importing it again")
         }
         (JobState::InProgress | JobState::Other(_), _) => {
-            let message = format!("Bedrock is importing model {name} (job {})", job.name);
+            let message = importing(name, &job.name);
             let delay = poll_delay(given.timing, given.elapsed.unwrap_or_default());
             outcome::still_creating(status, message, delay)
         }
@@ -124,4 +124,10 @@ fn on_model(call: &Action, arn: &str) -> Action {
         },
         other => other.clone(),
     }
+}
+
+/// Ready False (Creating) while the job runs: the same words right after the create as at every
+/// poll, so that polling a running job writes nothing.
+pub(super) fn importing(name: &str, job: &str) -> String {
+    format!("Bedrock is importing model {name} (job {job})")
 }
