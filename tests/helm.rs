@@ -111,8 +111,9 @@ fn default_values_render_a_hardened_least_privilege_operator() -> Result<()> {
                 // The operator's rules, and the read of kube-system for the cluster ID.
                 ("ClusterRole", 2),
                 ("ClusterRoleBinding", 2),
-                // BedrockCustomModel, BedrockCustomModelDeployment, BedrockProvisionedThroughput.
-                ("CustomResourceDefinition", 3),
+                // BedrockCustomModel, BedrockCustomModelDeployment, BedrockProvisionedThroughput,
+                // BedrockImportedModel.
+                ("CustomResourceDefinition", 4),
                 ("Deployment", 1),
                 ("Role", 1),
                 ("RoleBinding", 1),
@@ -1074,7 +1075,7 @@ fn the_docs_install_line_and_trust_policies_match_the_chart() -> Result<()> {
     Ok(())
 }
 
-/// docs/helm.md's clean-up deletes every resource kind and all three CRDs, and NOTES.txt says
+/// docs/helm.md's clean-up deletes every resource kind and all four CRDs, and NOTES.txt says
 /// uninstall keeps them (or, with crds.keep=false, that it deletes them).
 #[test]
 fn the_docs_clean_up_names_every_kind_and_crd() -> Result<()> {
@@ -1101,13 +1102,14 @@ fn the_docs_clean_up_names_every_kind_and_crd() -> Result<()> {
     }
     let notes = Helm::new()?.notes(json!({}), RELEASE, NAMESPACE)?;
     assert!(
-        notes.contains("helm uninstall keeps the three CRDs"),
+        notes.contains("helm uninstall keeps the four CRDs"),
         "{notes}"
     );
     for kind in [
         "BedrockCustomModels",
         "BedrockCustomModelDeployments",
         "BedrockProvisionedThroughputs",
+        "BedrockImportedModels",
     ] {
         assert!(notes.contains(kind), "NOTES.txt names {kind}: {notes}");
     }

@@ -24,6 +24,9 @@ const MODEL: &str = "arn:aws:bedrock:us-east-1:123456789012:custom-model/importe
 const DEPLOYMENT: &str =
     "arn:aws:bedrock:us-east-1:123456789012:custom-model-deployment/abcdef123456";
 const THROUGHPUT: &str = "arn:aws:bedrock:us-east-1:123456789012:provisioned-model/abcdef123456";
+const IMPORTED_MODEL: &str = "arn:aws:bedrock:us-east-1:123456789012:imported-model/abcdef123456";
+/// A model import job: the operator's tags go on it too, and Bedrock keeps it after the model.
+const IMPORT_JOB: &str = "arn:aws:bedrock:us-east-1:123456789012:model-import-job/abcdef123456";
 const FOUNDATION_MODEL: &str = "arn:aws:bedrock:us-east-1::foundation-model/amazon.nova-lite-v1:0";
 /// An action with no resource type (CreateCustomModel, the List calls) is authorized on `*`.
 const NO_RESOURCE_TYPE: &str = "*";
@@ -154,13 +157,20 @@ fn authorized_on(op: Operation) -> &'static [&'static str] {
     match op {
         CreateCustomModel | ListCustomModels | ListCustomModelDeployments => &[NO_RESOURCE_TYPE],
         GetCustomModel | DeleteCustomModel => &[MODEL],
-        ListTagsForResource | TagResource | UntagResource => &[MODEL, DEPLOYMENT, THROUGHPUT],
+        ListTagsForResource | TagResource | UntagResource => {
+            &[MODEL, DEPLOYMENT, THROUGHPUT, IMPORTED_MODEL, IMPORT_JOB]
+        }
         CreateCustomModelDeployment => &[MODEL],
         GetCustomModelDeployment | DeleteCustomModelDeployment => &[DEPLOYMENT],
         UpdateCustomModelDeployment => &[DEPLOYMENT, MODEL],
         CreateProvisionedModelThroughput => &[MODEL, FOUNDATION_MODEL],
         GetProvisionedModelThroughput | DeleteProvisionedModelThroughput => &[THROUGHPUT],
         UpdateProvisionedModelThroughput => &[THROUGHPUT, MODEL, FOUNDATION_MODEL],
+        // The policy grants it on `*` with the request-tag condition, whichever of the job and
+        // the model it is authorized against.
+        CreateModelImportJob => &[IMPORT_JOB, IMPORTED_MODEL],
+        GetModelImportJob => &[IMPORT_JOB],
+        GetImportedModel | DeleteImportedModel => &[IMPORTED_MODEL],
     }
 }
 
@@ -701,6 +711,8 @@ fn only_roles_under_the_documented_path_can_be_passed() {
 fn the_evaluator_matches_arns_segment_by_segment() {
     assert!(arn_like("arn:aws:bedrock:*:*:custom-model/*", MODEL));
     assert!(!arn_like("arn:aws:bedrock:*:*:custom-model/*", DEPLOYMENT));
+    assert!(!arn_like("arn:aws:bedrock:*:*:custom-model/*", IMPORTED_MODEL));
+    assert!(!arn_like("arn:aws:bedrock:*:*:imported-model/*", IMPORT_JOB));
     assert!(arn_like(
         "arn:aws:bedrock:*::foundation-model/*",
         FOUNDATION_MODEL

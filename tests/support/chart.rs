@@ -55,6 +55,16 @@ pub fn operator_grants() -> Grants {
             "bedrockprovisionedthroughputs/status",
             &["patch"],
         ),
+        (
+            "bedrock-operator.dev",
+            "bedrockimportedmodels",
+            &["get", "list", "watch", "patch"],
+        ),
+        (
+            "bedrock-operator.dev",
+            "bedrockimportedmodels/status",
+            &["patch"],
+        ),
         ("events.k8s.io", "events", &["create", "patch"]),
     ])
 }

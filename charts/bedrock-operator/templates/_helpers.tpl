@@ -81,10 +81,10 @@ What the operator does with BedrockCustomModels and events: exactly the rules it
 */}}
 {{- define "bedrock-operator.rules" -}}
 - apiGroups: ["bedrock-operator.dev"]
-  resources: ["bedrockcustommodels", "bedrockcustommodeldeployments", "bedrockprovisionedthroughputs"]
+  resources: ["bedrockcustommodels", "bedrockcustommodeldeployments", "bedrockprovisionedthroughputs", "bedrockimportedmodels"]
   verbs: ["get", "list", "watch", "patch"]
 - apiGroups: ["bedrock-operator.dev"]
-  resources: ["bedrockcustommodels/status", "bedrockcustommodeldeployments/status", "bedrockprovisionedthroughputs/status"]
+  resources: ["bedrockcustommodels/status", "bedrockcustommodeldeployments/status", "bedrockprovisionedthroughputs/status", "bedrockimportedmodels/status"]
   verbs: ["patch"]
 - apiGroups: ["events.k8s.io"]
   resources: ["events"]
