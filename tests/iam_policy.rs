@@ -711,8 +711,14 @@ fn only_roles_under_the_documented_path_can_be_passed() {
 fn the_evaluator_matches_arns_segment_by_segment() {
     assert!(arn_like("arn:aws:bedrock:*:*:custom-model/*", MODEL));
     assert!(!arn_like("arn:aws:bedrock:*:*:custom-model/*", DEPLOYMENT));
-    assert!(!arn_like("arn:aws:bedrock:*:*:custom-model/*", IMPORTED_MODEL));
-    assert!(!arn_like("arn:aws:bedrock:*:*:imported-model/*", IMPORT_JOB));
+    assert!(!arn_like(
+        "arn:aws:bedrock:*:*:custom-model/*",
+        IMPORTED_MODEL
+    ));
+    assert!(!arn_like(
+        "arn:aws:bedrock:*:*:imported-model/*",
+        IMPORT_JOB
+    ));
     assert!(arn_like(
         "arn:aws:bedrock:*::foundation-model/*",
         FOUNDATION_MODEL

@@ -462,6 +462,7 @@ fn argocd_cm_snippet_is_each_kinds_script() -> Result<()> {
         [
             "resource.customizations.health.bedrock-operator.dev_BedrockCustomModel",
             "resource.customizations.health.bedrock-operator.dev_BedrockCustomModelDeployment",
+            "resource.customizations.health.bedrock-operator.dev_BedrockImportedModel",
             "resource.customizations.health.bedrock-operator.dev_BedrockProvisionedThroughput",
         ]
     );

@@ -20,13 +20,14 @@
 //!   library (useOpenLibs, and how Argo CD runs the scripts it bundles) and run on its own (as
 //!   Argo CD's test of resource_customizations runs it, without the deletion rule).
 //!
-//! The tests of one kind are in `model.rs`, `deployment.rs` and `throughput.rs`; those that span
+//! The tests of one kind are in `model.rs`, `deployment.rs`, `throughput.rs` and `imported.rs`; those that span
 //! the kinds, and argocd-lua's own, in `common.rs`. This file holds what they share: the checks,
 //! running argocd-lua, waiting for and judging live objects, keeping testdata, and the builders
 //! of edge objects.
 
 mod common;
 mod deployment;
+mod imported;
 mod model;
 mod throughput;
 
@@ -35,10 +36,10 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use anyhow::{Context, Result, ensure};
-use bedrock_operator::api::BedrockCustomModel;
 use bedrock_operator::api::conditions::{READY, SYNCED};
 use bedrock_operator::api::deployment::BedrockCustomModelDeployment;
 use bedrock_operator::api::throughput::BedrockProvisionedThroughput;
+use bedrock_operator::api::{BedrockCustomModel, BedrockImportedModel};
 use kube::api::{Api, ApiResource, DynamicObject, Patch, PatchParams};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -134,8 +135,27 @@ const THROUGHPUT: Check = Check {
     ],
 };
 
+const IMPORTED: Check = Check {
+    resource: || ApiResource::erase::<BedrockImportedModel>(&()),
+    // As the deployment's: the contribution layout's script is the one argocd-cm installs.
+    script: "resource_customizations/bedrock-operator.dev/BedrockImportedModel/health.lua",
+    live_states: &[
+        "creating",
+        "active",
+        "failed",
+        "invalid_spec",
+        "name_conflict",
+        "access_denied",
+        "deletion_blocked",
+        "generation_not_observed",
+        "deleting",
+        "throttled",
+        "bedrock_unavailable",
+    ],
+};
+
 /// Every kind with a health check, in the order argocd-cm lists them.
-const CHECKS: &[Check] = &[MODEL, DEPLOYMENT, THROUGHPUT];
+const CHECKS: &[Check] = &[MODEL, DEPLOYMENT, IMPORTED, THROUGHPUT];
 
 fn argocd_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/argocd")
