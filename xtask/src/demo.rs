@@ -6,11 +6,12 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use bedrock_emulator::{Emulator, EmulatorConfig};
-use bedrock_operator::api::BedrockCustomModel;
 use bedrock_operator::api::conditions::{self, reason};
 use bedrock_operator::api::deployment::BedrockCustomModelDeployment;
 use bedrock_operator::api::throughput::BedrockProvisionedThroughput;
+use bedrock_operator::api::{BedrockCustomModel, BedrockImportedModel};
 use bedrock_operator::crd;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use kube::ResourceExt;
 use kube::api::{Api, ListParams, Patch, PatchParams};
 use testkit::ControlPlane;
@@ -72,40 +73,19 @@ pub async fn run(root: &Path, exit_when_settled: bool) -> Result<()> {
     .credentials("AKIDDEMO", "demo-secret")
     .spawn()?;
 
-    let api: Api<BedrockCustomModel> = Api::namespaced(plane.client(), &namespace);
-    let deployments: Api<BedrockCustomModelDeployment> =
-        Api::namespaced(plane.client(), &namespace);
-    let throughputs: Api<BedrockProvisionedThroughput> =
-        Api::namespaced(plane.client(), &namespace);
-    let apply = PatchParams::apply("bedrock-operator-demo");
+    let apis = Apis::new(&plane, &namespace);
     for (file, example) in examples(root)? {
-        let (kind, name) = match &example {
-            Example::Model(model) => {
-                api.patch(&model.name_any(), &apply, &Patch::Apply(model))
-                    .await
-                    .with_context(|| format!("applying {}", file.display()))?;
-                ("model", model.name_any())
-            }
-            Example::Deployment(deployment) => {
-                deployments
-                    .patch(&deployment.name_any(), &apply, &Patch::Apply(deployment))
-                    .await
-                    .with_context(|| format!("applying {}", file.display()))?;
-                ("deployment", deployment.name_any())
-            }
-            Example::Throughput(throughput) => {
-                throughputs
-                    .patch(&throughput.name_any(), &apply, &Patch::Apply(throughput))
-                    .await
-                    .with_context(|| format!("applying {}", file.display()))?;
-                ("throughput", throughput.name_any())
-            }
-        };
+        let (kind, name) = apis
+            .apply(&example)
+            .await
+            .with_context(|| format!("applying {}", file.display()))?;
         println!("    applied {} ({kind} {name})", file.display());
     }
 
-    println!("==> watching the models, deployments and throughputs (Ctrl-C to stop)");
-    let settled = watch(&api, &deployments, &throughputs, &mut operator).await;
+    println!(
+        "==> watching the models, deployments, throughputs and imported models (Ctrl-C to stop)"
+    );
+    let settled = watch(&apis, &mut operator).await;
     match &settled {
         Ok(examples) => println!("==> {}", settled_summary(examples)),
         Err(e) => println!("==> {e}"),
@@ -180,7 +160,7 @@ fn closing_text(ending: &Ending) -> String {
         } => format!(
             "Try it yourself:\n\
              \x20 export KUBECONFIG={kubeconfig}\n\
-             \x20 kubectl get bedrock -n {namespace}        # models, deployments, throughputs; -o wide for ARNs\n\
+             \x20 kubectl get bedrock -n {namespace}        # models, deployments, throughputs, imported models; -o wide for ARNs\n\
              \x20 kubectl describe bcm -n {namespace} demo-failing-import\n\
              \x20 kubectl delete bcm -n {namespace} nova-support-assistant\n\
              \x20 curl -s {emulator_url}/__emulator/models | python3 -m json.tool   # Bedrock's side\n\
@@ -228,6 +208,86 @@ pub enum Example {
     Model(Box<BedrockCustomModel>),
     Deployment(Box<BedrockCustomModelDeployment>),
     Throughput(Box<BedrockProvisionedThroughput>),
+    Imported(Box<BedrockImportedModel>),
+}
+
+/// The demo namespace's API of each kind.
+struct Apis {
+    models: Api<BedrockCustomModel>,
+    deployments: Api<BedrockCustomModelDeployment>,
+    throughputs: Api<BedrockProvisionedThroughput>,
+    imported: Api<BedrockImportedModel>,
+}
+
+impl Apis {
+    fn new(plane: &ControlPlane, namespace: &str) -> Self {
+        Self {
+            models: Api::namespaced(plane.client(), namespace),
+            deployments: Api::namespaced(plane.client(), namespace),
+            throughputs: Api::namespaced(plane.client(), namespace),
+            imported: Api::namespaced(plane.client(), namespace),
+        }
+    }
+
+    /// Applies one example (server-side apply); its kind, as the demo words it, and name.
+    async fn apply(&self, example: &Example) -> Result<(&'static str, String)> {
+        match example {
+            Example::Model(r) => Ok(("model", apply_one(&self.models, r.as_ref()).await?)),
+            Example::Deployment(r) => Ok((
+                "deployment",
+                apply_one(&self.deployments, r.as_ref()).await?,
+            )),
+            Example::Throughput(r) => Ok((
+                "throughput",
+                apply_one(&self.throughputs, r.as_ref()).await?,
+            )),
+            Example::Imported(r) => Ok(("imported", apply_one(&self.imported, r.as_ref()).await?)),
+        }
+    }
+}
+
+async fn apply_one<K>(api: &Api<K>, resource: &K) -> Result<String>
+where
+    K: kube::Resource + serde::Serialize + Clone + std::fmt::Debug + serde::de::DeserializeOwned,
+{
+    let apply = PatchParams::apply("bedrock-operator-demo");
+    let name = resource.name_any();
+    api.patch(&name, &apply, &Patch::Apply(resource)).await?;
+    Ok(name)
+}
+
+/// One example's row while the demo watches: its key, name, line and whether it settled.
+type Row = (String, String, String, Option<bool>);
+
+/// The rows of every resource of one kind: `facts` gives its Bedrock name, its state and its
+/// status's conditions.
+async fn rows<K>(
+    api: &Api<K>,
+    kind: &str,
+    facts: impl Fn(&K) -> (Option<String>, Option<String>, Vec<Condition>),
+) -> Result<Vec<Row>>
+where
+    K: kube::Resource + Clone + std::fmt::Debug + serde::de::DeserializeOwned,
+{
+    let mut rows = Vec::new();
+    for resource in api.list(&ListParams::default()).await?.items {
+        let (bedrock, state, conditions) = facts(&resource);
+        let ready = conditions::find(&conditions, conditions::READY);
+        let (line, settled) = example_line(
+            kind,
+            &resource.name_any(),
+            bedrock.as_deref().unwrap_or("-"),
+            state.as_deref().unwrap_or("-"),
+            ready,
+        );
+        rows.push((
+            format!("{kind}/{}", resource.name_any()),
+            resource.name_any(),
+            line,
+            settled,
+        ));
+    }
+    Ok(rows)
 }
 
 /// Every resource (of the operator's kinds) in examples/*.yaml, in file order.
@@ -262,6 +322,10 @@ pub fn examples(root: &Path) -> Result<Vec<(PathBuf, Example)>> {
                     serde_yaml::from_value(value)
                         .with_context(|| format!("parsing {}", file.display()))?,
                 )),
+                "BedrockImportedModel" => Example::Imported(Box::new(
+                    serde_yaml::from_value(value)
+                        .with_context(|| format!("parsing {}", file.display()))?,
+                )),
                 other => bail!("{}: unknown kind {other:?}", file.display()),
             };
             resources.push((file.clone(), example));
@@ -292,14 +356,10 @@ fn example_line(
 }
 
 /// Prints each example's status as it changes, until every one is Ready or Failed.
-async fn watch(
-    api: &Api<BedrockCustomModel>,
-    deployments: &Api<BedrockCustomModelDeployment>,
-    throughputs: &Api<BedrockProvisionedThroughput>,
-    operator: &mut Operator,
-) -> Result<Vec<Settled>> {
+async fn watch(apis: &Apis, operator: &mut Operator) -> Result<Vec<Settled>> {
     let started = Instant::now();
     let mut shown: BTreeMap<String, String> = BTreeMap::new();
+    let state = |s: Option<String>| s.or_else(|| Some("-".into()));
     let settled = testkit::wait::until(
         "every example to settle",
         SETTLE_TIMEOUT,
@@ -308,69 +368,39 @@ async fn watch(
             if let Some(status) = operator.child.try_wait()? {
                 bail!("the operator exited early: {status}");
             }
-            let mut lines = Vec::new();
-            for resource in api.list(&ListParams::default()).await?.items {
-                let status = resource.status.clone().unwrap_or_default();
-                let ready = conditions::find(&status.conditions, conditions::READY);
-                let (line, settled) = example_line(
-                    "model",
-                    &resource.name_any(),
-                    status.model_name.as_deref().unwrap_or("-"),
-                    &status
-                        .model_status
-                        .map(|s| format!("{s:?}"))
-                        .unwrap_or_else(|| "-".into()),
-                    ready,
-                );
-                lines.push((
-                    format!("model/{}", resource.name_any()),
-                    resource.name_any(),
-                    line,
-                    settled,
-                ));
-            }
-            for resource in deployments.list(&ListParams::default()).await?.items {
-                let status = resource.status.clone().unwrap_or_default();
-                let ready = conditions::find(&status.conditions, conditions::READY);
-                let state = status
-                    .deployment_status
-                    .map(|s| format!("{s:?}"))
-                    .unwrap_or_else(|| "-".into());
-                let (line, settled) = example_line(
-                    "deployment",
-                    &resource.name_any(),
-                    status.model_deployment_name.as_deref().unwrap_or("-"),
-                    &state,
-                    ready,
-                );
-                lines.push((
-                    format!("deployment/{}", resource.name_any()),
-                    resource.name_any(),
-                    line,
-                    settled,
-                ));
-            }
-            for resource in throughputs.list(&ListParams::default()).await?.items {
-                let status = resource.status.clone().unwrap_or_default();
-                let ready = conditions::find(&status.conditions, conditions::READY);
-                let state = status
-                    .throughput_status
-                    .map(|s| format!("{s:?}"))
-                    .unwrap_or_else(|| "-".into());
-                let (line, settled) = example_line(
-                    "throughput",
-                    &resource.name_any(),
-                    status.provisioned_model_name.as_deref().unwrap_or("-"),
-                    &state,
-                    ready,
-                );
-                lines.push((
-                    format!("throughput/{}", resource.name_any()),
-                    resource.name_any(),
-                    line,
-                    settled,
-                ));
-            }
+            let mut lines = rows(&apis.models, "model", |r| {
+                let s = r.status.clone().unwrap_or_default();
+                (
+                    s.model_name,
+                    state(s.model_status.map(|s| format!("{s:?}"))),
+                    s.conditions,
+                )
+            })
+            .await?;
+            lines.extend(
+                rows(&apis.deployments, "deployment", |r| {
+                    let s = r.status.clone().unwrap_or_default();
+                    let st = state(s.deployment_status.map(|s| format!("{s:?}")));
+                    (s.model_deployment_name, st, s.conditions)
+                })
+                .await?,
+            );
+            lines.extend(
+                rows(&apis.throughputs, "throughput", |r| {
+                    let s = r.status.clone().unwrap_or_default();
+                    let st = state(s.throughput_status.map(|s| format!("{s:?}")));
+                    (s.provisioned_model_name, st, s.conditions)
+                })
+                .await?,
+            );
+            lines.extend(
+                rows(&apis.imported, "imported", |r| {
+                    let s = r.status.clone().unwrap_or_default();
+                    let st = state(s.job_status.map(|s| format!("{s:?}")));
+                    (s.imported_model_name, st, s.conditions)
+                })
+                .await?,
+            );
             let mut settled = Vec::new();
             for (key, name, line, done) in &lines {
                 if shown.get(key) != Some(line) {

@@ -29,7 +29,9 @@ use crate::controller::scope::NamespaceScope;
 
 pub use crate::controller::reference::Lookup;
 pub use checks::{guards_refused, immutable_changed};
-pub use create::{after_create, create_request, job_name};
+pub use create::after_create;
+#[cfg(test)]
+pub use create::{create_request, job_name};
 
 /// One call to make to Bedrock: start the import job, or the calls every kind shares (an
 /// imported model changes nothing in place).
