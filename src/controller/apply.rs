@@ -120,10 +120,24 @@ pub trait Plans: Apply {
         valid: &Self::Valid,
         ctx: &Context<B>,
     ) -> impl Future<Output = Result<Result<Self::Inputs, KindPlan<Self>>, Error>> + Send;
-    /// The region of the object ([`lifecycle::region`]).
-    fn region(&self, valid: &Self::Valid, inputs: &Self::Inputs, default_region: &str) -> String;
-    /// How to find the object; `None` while there is nothing to look up yet (no call).
-    fn lookup(&self, valid: &Self::Valid, inputs: &Self::Inputs) -> Option<Lookup>;
+    /// The region of the object: the one rule of [`lifecycle::region`], here for a kind that
+    /// references no model.
+    fn region(&self, valid: &Self::Valid, inputs: &Self::Inputs, default_region: &str) -> String {
+        let _ = (valid, inputs);
+        lifecycle::region(
+            self.held_region(),
+            self.given_region(),
+            None,
+            default_region,
+        )
+    }
+    /// How to find the object; `None` while there is nothing to look up yet (no call). By the
+    /// ARN the status holds, else by the Bedrock name.
+    fn lookup(&self, valid: &Self::Valid, inputs: &Self::Inputs) -> Option<Lookup> {
+        let _ = (valid, inputs);
+        let held = self.status().and_then(HeldStatus::held_arn);
+        Some(Lookup::new(held, self.bedrock_name()))
+    }
     /// The kind's pure plan of what was seen.
     fn plan(
         &self,

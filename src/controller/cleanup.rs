@@ -255,7 +255,8 @@ async fn run<K: Plans, B: Bedrock>(
                     deleted(existed, &noun, &arn)
                 }
                 Err(error) => {
-                    let Some(message) = refusal(&error, |e| K::deletion_refused(&arn, e)) else {
+                    let Some(message) = refusal(&error, |e| K::WORDS.deletion_refused(&arn, e))
+                    else {
                         return Err(Error::from(error));
                     };
                     blocked(resource, ctx, message).await?;

@@ -119,8 +119,13 @@ pub trait Managed:
         crate::api::tags::desired(self.spec_tags(), self.meta(), cluster)
     }
 
-    /// How failure messages word the Bedrock object, and what a person can do.
-    fn subject(&self) -> Subject<'_>;
+    /// How messages word the Bedrock object, and what a person can do.
+    const WORDS: super::outcome::Words;
+
+    /// How failure messages word this resource's Bedrock object.
+    fn subject(&self) -> Subject<'_> {
+        Self::WORDS.subject(self.bedrock_name())
+    }
 
     /// Records the Bedrock state of `status` in the metrics (`None`: the resource is gone).
     fn record_state(metrics: &Metrics, key: &str, status: Option<&Self::Status>);

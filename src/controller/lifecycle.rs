@@ -61,7 +61,7 @@ pub trait Lifecycle: Managed {
     /// The kind's in-place change (`Infallible` for none).
     type Update: Send + Sync;
     /// How lock keys and messages name the Bedrock object: "deployment".
-    const NOUN: &'static str;
+    const NOUN: &'static str = Self::WORDS.noun;
 
     /// GetXxx by name or ARN; `None` when there is no such object.
     fn get<B: Bedrock>(
@@ -102,10 +102,17 @@ pub trait Lifecycle: Managed {
     fn deletion(&self, adoption: &NamespaceScope, now: k8s_openapi::jiff::Timestamp) -> Cleanup;
 
     /// The event of a resource let go with its object kept (deletionPolicy Retain).
-    fn retained(&self) -> Note;
-
-    /// The DeletionBlocked message of an object Bedrock refused to delete.
-    fn deletion_refused(arn: &str, error: &BedrockError) -> String;
+    fn retained(&self) -> Note {
+        Note::normal(
+            crate::api::conditions::reason::RETAINED,
+            "Delete",
+            format!(
+                "kept Bedrock {} {} because deletionPolicy is Retain",
+                Self::NOUN,
+                self.bedrock_name()
+            ),
+        )
+    }
 
     /// The DeletionBlocked message of an object Bedrock will not delete before `until`.
     fn undeletable_until(&self, until: &str) -> String {

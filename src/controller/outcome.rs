@@ -374,6 +374,46 @@ pub fn changed(current: &[Condition], desired: &[Desired]) -> bool {
     })
 }
 
+/// How a kind words its Bedrock object in messages, and what a person can do: a table per kind
+/// (`Managed::WORDS`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Words {
+    /// How messages, logs and lock keys call the object: `model`, `deployment`.
+    pub noun: &'static str,
+    /// Appended to "Check the operator's IAM policy (docs/security.md)".
+    pub access_hint: &'static str,
+    /// What to do when a quota is used up.
+    pub quota_hint: &'static str,
+    /// Where to look when Bedrock cannot find something the call needs.
+    pub not_found_hint: &'static str,
+    /// What a person can do when Bedrock refuses to delete the object (ConflictException),
+    /// after "Bedrock refused to delete <noun> <arn>: <Bedrock's words>. ".
+    pub deletion_refused: &'static str,
+}
+
+impl Words {
+    /// The words of the object named `name`.
+    pub const fn subject<'a>(&self, name: &'a str) -> Subject<'a> {
+        Subject {
+            noun: self.noun,
+            name,
+            access_hint: self.access_hint,
+            quota_hint: self.quota_hint,
+            not_found_hint: self.not_found_hint,
+        }
+    }
+
+    /// The DeletionBlocked message of the object `arn` Bedrock refused to delete.
+    pub fn deletion_refused(&self, arn: &str, error: &crate::bedrock::BedrockError) -> String {
+        format!(
+            "Bedrock refused to delete {} {arn}: {}. {}",
+            self.noun,
+            error.describe(),
+            self.deletion_refused
+        )
+    }
+}
+
 /// What a failure message says about the Bedrock object, and what a person can do, per kind.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Subject<'a> {

@@ -35,9 +35,7 @@ impl Managed for BedrockCustomModelDeployment {
         bedrock_name: deployment_name
     );
 
-    fn subject(&self) -> outcome::Subject<'_> {
-        plan::subject(self.deployment_name())
-    }
+    const WORDS: outcome::Words = plan::WORDS;
     fn record_state(metrics: &Metrics, key: &str, status: Option<&Self::Status>) {
         metrics.deployment_status(key, status.map(|s| s.deployment_status.into()));
     }
@@ -48,8 +46,6 @@ impl Lifecycle for BedrockCustomModelDeployment {
     type Remote = RemoteDeployment;
     type Create = CreateDeploymentRequest;
     type Update = plan::Rollout;
-    const NOUN: &'static str = "deployment";
-
     async fn get<B: Bedrock>(
         ctx: &Context<B>,
         region: &str,
@@ -113,9 +109,6 @@ impl Lifecycle for BedrockCustomModelDeployment {
                 self.deployment_name()
             ),
         )
-    }
-    fn deletion_refused(arn: &str, error: &BedrockError) -> String {
-        plan::deletion_refused_message(arn, error)
     }
 }
 

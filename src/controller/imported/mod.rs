@@ -16,18 +16,17 @@ use super::error::Error;
 use super::holding::Lost;
 use super::kind::{Managed, status_access};
 use super::lifecycle::{Flow, Lifecycle};
-use super::outcome::{self, Note};
+use super::outcome::{self};
 use super::scope::NamespaceScope;
 use super::settings::Policy;
 use super::wiring::Wired;
-use crate::api::conditions::reason;
 use crate::api::validation::{self, FieldError};
 use crate::api::{BedrockImportedModel, BedrockImportedModelStatus, ValidImported};
 use crate::bedrock::{
     Bedrock, BedrockError, CreateImportRequest, ErrorClass, ImportJob, JobState, RemoteImport,
 };
 use crate::metrics::Metrics;
-use plan::{Lookup, Observation, Plan};
+use plan::{Observation, Plan};
 
 impl Managed for BedrockImportedModel {
     type Status = BedrockImportedModelStatus;
@@ -37,9 +36,7 @@ impl Managed for BedrockImportedModel {
         bedrock_name: imported_model_name
     );
 
-    fn subject(&self) -> outcome::Subject<'_> {
-        plan::subject(self.imported_model_name())
-    }
+    const WORDS: outcome::Words = plan::WORDS;
     fn record_state(metrics: &Metrics, key: &str, status: Option<&Self::Status>) {
         metrics.import_status(key, status.map(|s| s.job_status.into()));
     }
@@ -50,8 +47,6 @@ impl Lifecycle for BedrockImportedModel {
     type Remote = RemoteImport;
     type Create = CreateImportRequest;
     type Update = Infallible;
-    const NOUN: &'static str = "imported model";
-
     /// The import by its job's ARN (the status holds one), else by the imported model's name:
     /// the job, and once it Completed the model it made.
     async fn get<B: Bedrock>(
@@ -145,19 +140,6 @@ impl Lifecycle for BedrockImportedModel {
     fn deletion(&self, adoption: &NamespaceScope, _now: Timestamp) -> Cleanup {
         plan::cleanup(self, adoption)
     }
-    fn retained(&self) -> Note {
-        Note::normal(
-            reason::RETAINED,
-            "Delete",
-            format!(
-                "kept Bedrock imported model {} because deletionPolicy is Retain",
-                self.imported_model_name()
-            ),
-        )
-    }
-    fn deletion_refused(arn: &str, error: &BedrockError) -> String {
-        plan::deletion_refused_message(arn, error)
-    }
 }
 
 impl Apply for BedrockImportedModel {
@@ -188,12 +170,6 @@ impl Plans for BedrockImportedModel {
         _ctx: &Context<B>,
     ) -> Result<Result<(), Plan>, Error> {
         Ok(Ok(()))
-    }
-    fn region(&self, _valid: &ValidImported, _inputs: &(), default_region: &str) -> String {
-        plan::region(self, default_region)
-    }
-    fn lookup(&self, _valid: &ValidImported, _inputs: &()) -> Option<Lookup> {
-        Some(plan::lookup(self))
     }
     fn plan(
         &self,

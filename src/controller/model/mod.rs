@@ -18,20 +18,19 @@ use super::error::Error;
 use super::holding::Lost;
 use super::kind::{Managed, status_access};
 use super::lifecycle::{Flow, Lifecycle};
-use super::outcome::{self, Note};
+use super::outcome::{self};
 use super::ownership;
 use super::reference::{self, Users};
 use super::scope::NamespaceScope;
 use super::settings::Policy;
 use super::wiring::{Cache, Scoped, Wired, Wiring};
-use crate::api::conditions::reason;
 use crate::api::model::ValidModel;
 use crate::api::validation::{self, FieldError};
 use crate::api::{BedrockCustomModel, BedrockCustomModelStatus, ModelStatus};
 use crate::bedrock::{Bedrock, BedrockError, CreateRequest, RemoteModel};
 use crate::metrics::{Metrics, ModelStatusLabel};
 use futures::future::BoxFuture;
-use plan::{Lookup, Observation, Plan, Regions};
+use plan::{Observation, Plan, Regions};
 
 impl Managed for BedrockCustomModel {
     type Status = BedrockCustomModelStatus;
@@ -41,9 +40,7 @@ impl Managed for BedrockCustomModel {
         bedrock_name: model_name
     );
 
-    fn subject(&self) -> outcome::Subject<'_> {
-        plan::subject(self.model_name())
-    }
+    const WORDS: outcome::Words = plan::WORDS;
     fn record_state(metrics: &Metrics, key: &str, status: Option<&Self::Status>) {
         metrics.model_status(
             key,
@@ -57,8 +54,6 @@ impl Lifecycle for BedrockCustomModel {
     type Remote = RemoteModel;
     type Create = CreateRequest;
     type Update = Infallible;
-    const NOUN: &'static str = "model";
-
     async fn get<B: Bedrock>(
         ctx: &Context<B>,
         region: &str,
@@ -101,19 +96,6 @@ impl Lifecycle for BedrockCustomModel {
     }
     fn deletion(&self, adoption: &NamespaceScope, _now: Timestamp) -> Cleanup {
         plan::cleanup(self, adoption)
-    }
-    fn retained(&self) -> Note {
-        Note::normal(
-            reason::RETAINED,
-            "Delete",
-            format!(
-                "kept Bedrock model {} because deletionPolicy is Retain",
-                self.model_name()
-            ),
-        )
-    }
-    fn deletion_refused(arn: &str, error: &BedrockError) -> String {
-        plan::deletion_refused_message(arn, error)
     }
     /// Deployments and throughputs managed here that still use the model go first.
     async fn users<B: Bedrock>(&self, ctx: &Context<B>) -> Result<Option<String>, Error> {
@@ -177,13 +159,6 @@ impl Plans for BedrockCustomModel {
         Ok(Ok(Inputs {
             swept: ctx.sweep.covers(&model),
         }))
-    }
-    /// Where the model the status names lives, else where a new one goes.
-    fn region(&self, _valid: &ValidModel, _inputs: &Inputs, default_region: &str) -> String {
-        plan::regions(self, default_region).model
-    }
-    fn lookup(&self, _valid: &ValidModel, _inputs: &Inputs) -> Option<Lookup> {
-        Some(plan::lookup(self))
     }
     fn plan(
         &self,

@@ -43,9 +43,7 @@ impl Managed for BedrockProvisionedThroughput {
         bedrock_name: provisioned_model_name
     );
 
-    fn subject(&self) -> outcome::Subject<'_> {
-        plan::subject(self.provisioned_model_name())
-    }
+    const WORDS: outcome::Words = plan::WORDS;
     fn record_state(metrics: &Metrics, key: &str, status: Option<&Self::Status>) {
         metrics.model_units(
             key,
@@ -65,8 +63,6 @@ impl Lifecycle for BedrockProvisionedThroughput {
     type Remote = RemoteThroughput;
     type Create = CreateThroughputRequest;
     type Update = UpdateThroughputRequest;
-    const NOUN: &'static str = "provisioned throughput";
-
     async fn get<B: Bedrock>(
         ctx: &Context<B>,
         region: &str,
@@ -128,9 +124,6 @@ impl Lifecycle for BedrockProvisionedThroughput {
     }
     fn retained(&self) -> Note {
         Note::warning(reason::RETAINED, "Delete", plan::retained_message(self))
-    }
-    fn deletion_refused(arn: &str, error: &BedrockError) -> String {
-        plan::deletion_refused_message(arn, error)
     }
     fn undeletable_until(&self, until: &str) -> String {
         plan::committed_message(self, until)

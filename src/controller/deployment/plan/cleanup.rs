@@ -2,7 +2,6 @@
 
 use crate::api::deployment::BedrockCustomModelDeployment;
 use crate::api::{DeletionPolicy, validation};
-use crate::bedrock::BedrockError;
 use crate::controller::cleanup;
 use crate::controller::scope::NamespaceScope;
 
@@ -21,12 +20,4 @@ pub fn cleanup(resource: &BedrockCustomModelDeployment, adoption: &NamespaceScop
     };
     let held = held.map(|arn| Cleanup::Delete { arn });
     cleanup::decide(retain, held, cleanup::refused(resource), lookup)
-}
-
-/// The DeletionBlocked message of a deployment whose deletion Bedrock refused.
-pub fn deletion_refused_message(arn: &str, error: &BedrockError) -> String {
-    format!(
-        "Bedrock refused to delete deployment {arn}: {}. The operator keeps the finalizer and retries with backoff, or set spec.deletionPolicy: Retain to keep the deployment and let the resource go",
-        error.describe()
-    )
 }

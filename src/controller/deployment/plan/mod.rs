@@ -22,7 +22,8 @@ use crate::bedrock::{CreateDeploymentRequest, RemoteDeployment};
 use crate::controller::call::Call;
 pub use crate::controller::cleanup::Cleanup;
 use crate::controller::held;
-use crate::controller::outcome::{self, Note, Subject};
+use crate::controller::outcome::Words;
+use crate::controller::outcome::{self, Note};
 use crate::controller::reference;
 #[cfg(test)]
 use crate::controller::reference::Lookup;
@@ -31,7 +32,7 @@ pub use crate::controller::serving::region_mismatch;
 use crate::controller::serving::{self, serving_tables};
 
 pub use checks::{adoption_refused, precheck};
-pub use cleanup::{cleanup, deletion_refused_message};
+pub use cleanup::cleanup;
 pub use create::after_create;
 use create::plan_create;
 pub use existing::after_update;
@@ -80,16 +81,14 @@ fn unresolved(resolution: &Resolution) -> (&'static str, String) {
 #[cfg(test)]
 pub type Observation = reference::Observation<RemoteDeployment>;
 
-/// How the deployment's failures are worded.
-pub fn subject(name: &str) -> Subject<'_> {
-    Subject {
-        noun: "deployment",
-        name,
-        access_hint: "",
-        quota_hint: "Delete unused custom model deployments or request a quota increase",
-        not_found_hint: "Check spec.modelRef or spec.modelArn",
-    }
-}
+/// How the deployment's messages word it, and what a person can do.
+pub const WORDS: Words = Words {
+    noun: "deployment",
+    access_hint: "",
+    quota_hint: "Delete unused custom model deployments or request a quota increase",
+    not_found_hint: "Check spec.modelRef or spec.modelArn",
+    deletion_refused: "The operator keeps the finalizer and retries with backoff, or set spec.deletionPolicy: Retain to keep the deployment and let the resource go",
+};
 
 /// The status every plan starts from: the current one, brought to this generation.
 pub fn base_status(

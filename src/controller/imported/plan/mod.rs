@@ -11,6 +11,7 @@ mod checks;
 mod create;
 mod existing;
 
+use crate::controller::outcome::Words;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -19,15 +20,14 @@ use crate::api::{
     AdoptionPolicy, BedrockImportedModel, BedrockImportedModelStatus, DeletionPolicy,
     ImportCreatedWith, JobStatus, ValidImported,
 };
-use crate::bedrock::{BedrockError, CreateImportRequest, RemoteImport};
+use crate::bedrock::{CreateImportRequest, RemoteImport};
 use crate::controller::call::Call;
 use crate::controller::held;
-use crate::controller::lifecycle::{self, Cleanup};
-use crate::controller::outcome::{self, Note, Subject, Timing};
+use crate::controller::lifecycle::Cleanup;
+use crate::controller::outcome::{self, Note, Timing};
 use crate::controller::ownership::{Holder, Liveness};
 use crate::controller::scope::NamespaceScope;
 
-pub use crate::controller::reference::Lookup;
 pub use checks::{guards_refused, immutable_changed};
 pub use create::after_create;
 #[cfg(test)]
@@ -52,18 +52,6 @@ pub struct Observation {
     pub owner: Liveness,
     /// The cluster this operator serves, as owner tags name it.
     pub cluster: String,
-}
-
-/// Where the import goes: the region of the job the status holds, else spec.region, else the
-/// operator's default (the one rule of every kind, [`lifecycle::region`]).
-pub fn region(resource: &BedrockImportedModel, default_region: &str) -> String {
-    use crate::controller::kind::Managed;
-    lifecycle::region(
-        resource.held_region(),
-        resource.given_region(),
-        None,
-        default_region,
-    )
 }
 
 /// The parameters the spec asks to import the model with.
@@ -121,13 +109,6 @@ pub fn base_status(resource: &BedrockImportedModel, region: &str) -> BedrockImpo
     }
     status.conditions.clear();
     status
-}
-
-/// Where the observe step looks for the import: the job the status holds, else the imported
-/// model of the spec's name.
-pub fn lookup(resource: &BedrockImportedModel) -> Lookup {
-    let arn = resource.status.as_ref().and_then(|s| s.job_arn.as_deref());
-    Lookup::new(arn, resource.imported_model_name())
 }
 
 held::held_status!(BedrockImportedModelStatus {
@@ -249,25 +230,14 @@ pub fn cleanup(resource: &BedrockImportedModel, adoption: &NamespaceScope) -> Cl
     cleanup::decide(retain, held, cleanup::refused(resource), lookup)
 }
 
-/// The message of a deletion Bedrock refused (ConflictException: the job is still running, or
-/// something uses the model).
-pub fn deletion_refused_message(arn: &str, error: &BedrockError) -> String {
-    format!(
-        "Bedrock refused to delete the imported model of import job {arn}: {}. The operator keeps the finalizer and retries with backoff; wait for a running import to end, remove what uses the model, or set spec.deletionPolicy: Retain to keep the model and let the resource go",
-        error.describe()
-    )
-}
-
-/// How the imported model's failures are worded.
-pub fn subject(name: &str) -> Subject<'_> {
-    Subject {
-        noun: "imported model",
-        name,
-        access_hint: ", including iam:PassRole on spec.roleArn",
-        quota_hint: "Delete imported models you no longer need, wait for a running import job to end, or request a quota increase",
-        not_found_hint: "Check spec.source.s3Uri and spec.roleArn",
-    }
-}
+/// How the imported model's messages word it, and what a person can do.
+pub const WORDS: Words = Words {
+    noun: "imported model",
+    access_hint: ", including iam:PassRole on spec.roleArn",
+    quota_hint: "Delete imported models you no longer need, wait for a running import job to end, or request a quota increase",
+    not_found_hint: "Check spec.source.s3Uri and spec.roleArn",
+    deletion_refused: "The ARN is its import job's. The operator keeps the finalizer and retries with backoff; wait for a running import to end, remove what uses the model, or set spec.deletionPolicy: Retain to keep the model and let the resource go",
+};
 
 #[cfg(test)]
 #[path = "../plan_tests/mod.rs"]

@@ -43,6 +43,7 @@ fn the_same_attempt_sends_the_same_token_and_job_name_and_a_new_attempt_new_ones
 #[test]
 fn job_names_fit_bedrocks_job_name_pattern() {
     let long = "a_".repeat(31) + "b";
+    let pattern = regex::Regex::new(r"^[a-zA-Z0-9](-*[a-zA-Z0-9\+\-\.])*$").expect("regex");
     for (name, model) in [
         ("underscores become hyphens", NAME),
         ("a long name is shortened", long.as_str()),
@@ -50,7 +51,6 @@ fn job_names_fit_bedrocks_job_name_pattern() {
         let job = job_name(model, "bim-0123456789abcdef0123");
         assert!(job.len() <= 63, "{name}: {job}");
         assert!(job.ends_with("-0123456789ab"), "{name}: {job}");
-        let pattern = regex::Regex::new(r"^[a-zA-Z0-9](-*[a-zA-Z0-9\+\-\.])*$").expect("regex");
         assert!(pattern.is_match(&job), "{name}: {job}");
     }
 }

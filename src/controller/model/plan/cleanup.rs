@@ -16,11 +16,3 @@ pub fn cleanup(resource: &BedrockCustomModel, adoption: &NamespaceScope) -> Clea
     let refused = crate::controller::cleanup::refused(resource);
     crate::controller::cleanup::decide(retain, held, refused, lookup)
 }
-
-/// The message of a deletion Bedrock refused (ConflictException: the model is in use).
-pub fn deletion_refused_message(arn: &str, error: &BedrockError) -> String {
-    format!(
-        "Bedrock refused to delete model {arn}: {}. No deployment or throughput in the namespaces this operator watches uses it, so something else does (a resource in a namespace the operator does not watch, or one made outside Kubernetes). The operator keeps the finalizer and retries with backoff; remove what uses the model (such as a provisioned throughput), or set spec.deletionPolicy: Retain to keep the model and let the resource go",
-        error.describe()
-    )
-}

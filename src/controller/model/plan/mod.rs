@@ -11,6 +11,7 @@ mod cleanup;
 mod create;
 mod existing;
 
+use crate::controller::outcome::Words;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -35,7 +36,7 @@ use crate::controller::call::{self, Call};
 pub use crate::controller::cleanup::Cleanup;
 use crate::controller::guards::{Guarded, Guards, NOTHING_SENT};
 use crate::controller::held;
-use crate::controller::outcome::{self, Subject};
+use crate::controller::outcome::{self};
 use crate::controller::ownership::{Holder, Liveness};
 use crate::controller::scope::NamespaceScope;
 
@@ -43,7 +44,7 @@ pub use crate::controller::outcome::{Next, Note, Timing, poll_delay, retry_delay
 
 pub use crate::controller::call::client_request_token;
 pub use checks::{adoption_refused, guards_refused, immutable_changed, invalid, precheck};
-pub use cleanup::{cleanup, deletion_refused_message};
+pub use cleanup::cleanup;
 use create::plan_create;
 pub use create::{after_create, create_request};
 pub use existing::creating_poll;
@@ -175,15 +176,6 @@ pub fn current_conditions(
         .unwrap_or_default()
 }
 
-/// Where the observe step should look for the model.
-pub fn lookup(resource: &BedrockCustomModel) -> Lookup {
-    let arn = resource
-        .status
-        .as_ref()
-        .and_then(|s| s.model_arn.as_deref());
-    Lookup::new(arn, &model_name(resource))
-}
-
 held::held_status!(BedrockCustomModelStatus {
     created_with: CreatedWith,
     arn: model_arn,
@@ -277,16 +269,14 @@ pub fn name_conflict(
     held::name_conflict(resource, status, &conflict, timing.slow_retry)
 }
 
-/// How the model's failures are worded.
-pub fn subject(model_name: &str) -> Subject<'_> {
-    Subject {
-        noun: "model",
-        name: model_name,
-        access_hint: ", including iam:PassRole on spec.roleArn",
-        quota_hint: "Delete unused custom models or request a quota increase",
-        not_found_hint: "Check spec.source and spec.roleArn",
-    }
-}
+/// How the model's messages word it, and what a person can do.
+pub const WORDS: Words = Words {
+    noun: "model",
+    access_hint: ", including iam:PassRole on spec.roleArn",
+    quota_hint: "Delete unused custom models or request a quota increase",
+    not_found_hint: "Check spec.source and spec.roleArn",
+    deletion_refused: "No deployment or throughput in the namespaces this operator watches uses it, so something else does (a resource in a namespace the operator does not watch, or one made outside Kubernetes). The operator keeps the finalizer and retries with backoff; remove what uses the model (such as a provisioned throughput), or set spec.deletionPolicy: Retain to keep the model and let the resource go",
+};
 
 /// How a failed call shows on the resource: `None` for transient failures not yet worth a
 /// status write (they are retried with backoff).
@@ -296,7 +286,12 @@ pub fn failure_conditions(
     consecutive_failures: u32,
     timing: &Timing,
 ) -> Option<Vec<Desired>> {
-    outcome::failure_conditions(error, &subject(model_name), consecutive_failures, timing)
+    outcome::failure_conditions(
+        error,
+        &WORDS.subject(model_name),
+        consecutive_failures,
+        timing,
+    )
 }
 
 #[cfg(test)]

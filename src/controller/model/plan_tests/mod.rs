@@ -434,3 +434,12 @@ impl ApplyCase {
         assert_eq!(plan.next, self.next, "{}: next", self.name);
     }
 }
+
+/// Where the apply stage looks the model up (the shared rule of `Plans::lookup`).
+fn lookup(resource: &BedrockCustomModel) -> Lookup {
+    use crate::controller::apply::Plans;
+    let inputs = crate::controller::model::Inputs { swept: false };
+    resource
+        .lookup(&valid(resource), &inputs)
+        .expect("a model is always looked up")
+}

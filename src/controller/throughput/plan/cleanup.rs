@@ -7,7 +7,6 @@ use k8s_openapi::jiff::Timestamp;
 
 use crate::api::throughput::BedrockProvisionedThroughput;
 use crate::api::{DeletionPolicy, validation};
-use crate::bedrock::BedrockError;
 use crate::controller::cleanup;
 use crate::controller::scope::NamespaceScope;
 
@@ -77,13 +76,5 @@ pub fn retained_message(resource: &BedrockProvisionedThroughput) -> String {
         .unwrap_or_default();
     format!(
         "kept provisioned throughput {name}{units} in Bedrock because deletionPolicy is Retain: it keeps billing by the hour until it is deleted in Bedrock{until}"
-    )
-}
-
-/// The DeletionBlocked message of a throughput whose deletion Bedrock refused.
-pub fn deletion_refused_message(arn: &str, error: &BedrockError) -> String {
-    format!(
-        "Bedrock refused to delete provisioned throughput {arn}: {}. The operator keeps the finalizer and retries with backoff (a commitment term that has not ended is the usual cause), or set spec.deletionPolicy: Retain to keep the throughput (it keeps billing) and let the resource go",
-        error.describe()
     )
 }

@@ -29,14 +29,15 @@ use crate::bedrock::{CreateThroughputRequest, RemoteThroughput, UpdateThroughput
 use crate::controller::call::Call;
 pub use crate::controller::cleanup::Cleanup;
 use crate::controller::held::{self, HeldStatus};
-use crate::controller::outcome::{self, Note, Subject};
+use crate::controller::outcome::Words;
+use crate::controller::outcome::{self, Note};
 use crate::controller::reference;
 pub use crate::controller::reference::Resolution;
 pub use crate::controller::serving::region_mismatch;
 use crate::controller::serving::{self, serving_tables};
 
 pub use checks::{adoption_refused, invalid, precheck};
-pub use cleanup::{cleanup, committed_message, deletion_refused_message, retained_message};
+pub use cleanup::{cleanup, committed_message, retained_message};
 use existing::plan_existing;
 pub use existing::{after_update, units_in_service};
 pub use purchase::after_create;
@@ -91,16 +92,14 @@ pub fn same_model(wanted: &str, arn: &str) -> bool {
 /// What the operator saw before deciding.
 pub type Observation = reference::Observation<RemoteThroughput>;
 
-/// How the throughput's failures are worded.
-pub fn subject(name: &str) -> Subject<'_> {
-    Subject {
-        noun: "provisioned throughput",
-        name,
-        access_hint: "",
-        quota_hint: "Model units for custom models must be granted to the account by AWS first: request a Provisioned Throughput quota increase (model units) in Service Quotas, or delete unused throughputs",
-        not_found_hint: "Check spec.modelRef or spec.modelId",
-    }
-}
+/// How the provisioned throughput's messages word it, and what a person can do.
+pub const WORDS: Words = Words {
+    noun: "provisioned throughput",
+    access_hint: "",
+    quota_hint: "Model units for custom models must be granted to the account by AWS first: request a Provisioned Throughput quota increase (model units) in Service Quotas, or delete unused throughputs",
+    not_found_hint: "Check spec.modelRef or spec.modelId",
+    deletion_refused: "The operator keeps the finalizer and retries with backoff (a commitment term that has not ended is the usual cause), or set spec.deletionPolicy: Retain to keep the throughput (it keeps billing) and let the resource go",
+};
 
 /// The status every plan starts from: the current one, brought to this generation.
 pub fn base_status(

@@ -138,7 +138,7 @@ fn a_refused_unit_quota_says_aws_must_grant_model_units_first() {
         message: Some("model units exceed the quota".into()),
         source: None,
     };
-    let desired = outcome::failure_conditions(&error, &subject(NAME), 1, &Timing::default())
+    let desired = outcome::failure_conditions(&error, &WORDS.subject(NAME), 1, &Timing::default())
         .expect("shown at once");
     let synced = desired
         .iter()
