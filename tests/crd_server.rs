@@ -10,13 +10,16 @@
 //! - `kubectl explain`, `kubectl get` (printer columns) and `kubectl wait --for=condition=Ready`.
 //!
 //! Every kind: BedrockCustomModel (`cel_cases.rs`), BedrockCustomModelDeployment
-//! (`deployment_cel_cases.rs`) and BedrockProvisionedThroughput (`throughput_cel_cases.rs`);
-//! the bad inputs of the last two also break the OpenAPI schema.
+//! (`deployment_cel_cases.rs`), BedrockProvisionedThroughput (`throughput_cel_cases.rs`) and
+//! BedrockImportedModel (`imported_cel_cases.rs`); the bad inputs of the last three also break
+//! the OpenAPI schema.
 
 #[path = "../src/api/cel_cases.rs"]
 mod cel_cases;
 #[path = "../src/api/deployment_cel_cases.rs"]
 mod deployment_cel_cases;
+#[path = "../src/api/imported_cel_cases.rs"]
+mod imported_cel_cases;
 #[path = "../src/api/throughput_cel_cases.rs"]
 mod throughput_cel_cases;
 
@@ -29,8 +32,8 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use bedrock_operator::api::{
     BedrockCustomModel, BedrockCustomModelDeployment, BedrockCustomModelDeploymentSpec,
-    BedrockCustomModelSpec, BedrockProvisionedThroughput, BedrockProvisionedThroughputSpec,
-    conditions,
+    BedrockCustomModelSpec, BedrockImportedModel, BedrockImportedModelSpec,
+    BedrockProvisionedThroughput, BedrockProvisionedThroughputSpec, conditions,
 };
 use bedrock_operator::controller::FIELD_MANAGER;
 use bedrock_operator::crd;
@@ -56,6 +59,10 @@ const THROUGHPUT_CRD_FILE: &str = "crds/bedrockprovisionedthroughputs.bedrock-op
 const THROUGHPUT_CRD_YAML: &str =
     include_str!("../crds/bedrockprovisionedthroughputs.bedrock-operator.dev.yaml");
 const THROUGHPUT_CRD_NAME: &str = "bedrockprovisionedthroughputs.bedrock-operator.dev";
+const IMPORTED_CRD_FILE: &str = "crds/bedrockimportedmodels.bedrock-operator.dev.yaml";
+const IMPORTED_CRD_YAML: &str =
+    include_str!("../crds/bedrockimportedmodels.bedrock-operator.dev.yaml");
+const IMPORTED_CRD_NAME: &str = "bedrockimportedmodels.bedrock-operator.dev";
 /// `--timeout` of a `kubectl wait` that should succeed.
 const WAIT: &str = "--timeout=60s";
 /// `--timeout` of deleting a CRD: the API server tears down the kind's storage (and its
@@ -160,6 +167,7 @@ async fn plane() -> Result<&'static ControlPlane> {
     plane.install_crds_yaml(CRD_YAML).await?;
     plane.install_crds_yaml(DEPLOYMENT_CRD_YAML).await?;
     plane.install_crds_yaml(THROUGHPUT_CRD_YAML).await?;
+    plane.install_crds_yaml(IMPORTED_CRD_YAML).await?;
     Ok(plane)
 }
 
@@ -223,6 +231,16 @@ const THROUGHPUT: Kind = Kind {
     name: throughput_cel_cases::NAME,
     namespace_prefix: "bpt-cel",
     stored_form: typed_form::<BedrockProvisionedThroughputSpec>,
+};
+
+const IMPORTED: Kind = Kind {
+    resource: "bedrockimportedmodel",
+    api_version: || BedrockImportedModel::api_version(&()).into_owned(),
+    kind: || BedrockImportedModel::kind(&()).into_owned(),
+    api_resource: || ApiResource::erase::<BedrockImportedModel>(&()),
+    name: imported_cel_cases::NAME,
+    namespace_prefix: "bim-cel",
+    stored_form: typed_form::<BedrockImportedModelSpec>,
 };
 
 impl Kind {
@@ -595,7 +613,7 @@ fn report(family: &str, replays: usize, problems: Vec<String>) -> Result<()> {
         return Ok(());
     }
     let mut text = format!(
-        "{family}: {} of {replays} replays differ from the table (src/api/cel_cases.rs, deployment_cel_cases.rs or throughput_cel_cases.rs):",
+        "{family}: {} of {replays} replays differ from the table (src/api/cel_cases.rs, deployment_cel_cases.rs, throughput_cel_cases.rs or imported_cel_cases.rs):",
         problems.len()
     );
     for problem in &problems {
@@ -718,6 +736,15 @@ async fn committed_crds_apply_unchanged_with_kubectl() -> Result<()> {
             THROUGHPUT_CRD_FILE,
             THROUGHPUT_CRD_YAML,
             THROUGHPUT_CRD_NAME,
+        )
+        .await?,
+    );
+    problems.extend(
+        apply_unchanged(
+            &kubectl,
+            IMPORTED_CRD_FILE,
+            IMPORTED_CRD_YAML,
+            IMPORTED_CRD_NAME,
         )
         .await?,
     );
@@ -849,6 +876,51 @@ async fn throughput_update_rules_still_apply_schema_and_creation_rules_on_the_se
         THROUGHPUT,
         "throughput schema and creation rules on update",
         throughput_cel_cases::update_creation_rule_cases(),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn imported_bad_inputs_on_the_server() -> Result<()> {
+    replay_creates(
+        IMPORTED,
+        "imported model bad inputs",
+        imported_cel_cases::bad_inputs()
+            .into_iter()
+            .map(|input| input.case)
+            .collect(),
+        &[Verb::ServerSideApply, Verb::ClientSideApply],
+    )
+    .await
+}
+
+#[tokio::test]
+async fn imported_valid_specs_on_the_server() -> Result<()> {
+    replay_creates(
+        IMPORTED,
+        "imported model valid specs",
+        imported_cel_cases::valid_creates(),
+        &[Verb::ServerSideApply, Verb::ClientSideApply],
+    )
+    .await
+}
+
+#[tokio::test]
+async fn imported_immutability_rules_on_the_server() -> Result<()> {
+    replay_updates(
+        IMPORTED,
+        "imported model immutability rules",
+        imported_cel_cases::immutability_cases(),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn imported_update_rules_still_apply_schema_and_creation_rules_on_the_server() -> Result<()> {
+    replay_updates(
+        IMPORTED,
+        "imported model schema and creation rules on update",
+        imported_cel_cases::update_creation_rule_cases(),
     )
     .await
 }

@@ -2,9 +2,10 @@
 //! evaluates them with kube-cel, and `tests/crd_server.rs` replays them against a real
 //! kube-apiserver with kubectl. Where the two disagreed, the real server's verdict is recorded.
 //!
-//! It also holds what the case tables of every kind share (`deployment_cel_cases.rs` and
-//! `throughput_cel_cases.rs` use it as their sibling module `cel_cases`): the case types, the
-//! server's wording of schema failures, and the model the other kinds refer to.
+//! It also holds what the case tables of every kind share (`deployment_cel_cases.rs`,
+//! `throughput_cel_cases.rs` and `imported_cel_cases.rs` use it as their sibling module
+//! `cel_cases`): the case types, the server's wording of schema failures, and the model the
+//! other kinds refer to.
 //!
 //! Only JSON values and string constants, no crate types, so that the integration test can
 //! include this file with `#[path]`. A spec change is a JSON merge patch (RFC 7386) of the spec:
@@ -53,12 +54,16 @@ pub const SHOULD_MATCH: &str = "should match";
 pub const TOO_LONG: &str = "Too long";
 /// ... a string shorter than minLength.
 pub const TOO_SHORT: &str = "should be at least";
-/// ... a map with more than maxProperties entries.
+/// ... a map with more than maxProperties entries, or a list with more than maxItems.
 pub const TOO_MANY: &str = "Too many";
 /// ... an integer below the schema's minimum of 1.
 pub const AT_LEAST_ONE: &str = "should be greater than or equal to 1";
 /// ... a string that is not one of the schema's enum values.
 pub const UNSUPPORTED: &str = "Unsupported value";
+/// ... a required field that is missing.
+pub const REQUIRED: &str = "Required value";
+/// ... a list with fewer than minItems entries.
+pub const TOO_FEW_ITEMS: &str = "should have at least";
 
 /// The BedrockCustomModel that the cases of the other kinds refer to (the model of these
 /// cases: [`NAME`], [`ARN`]), and another one to swap to.
@@ -96,8 +101,9 @@ pub struct BadInput {
     /// The create and the server's failures.
     pub case: CreateCase,
     /// The one field the controller's validation names (InvalidSpec, no AWS call); `None` for a
-    /// value the Rust type has no place for (e.g. an enum value it has no variant for): such a
-    /// spec does not even read as the kind's spec type, so the schema is its only guard.
+    /// spec the Rust type cannot hold (an enum value it has no variant for, a required field
+    /// missing): such a spec does not even read as the kind's spec type, so the schema is its
+    /// only guard.
     pub field: Option<&'static str>,
 }
 

@@ -1,5 +1,6 @@
 //! The one harness of every kind's CRD validation tests. For a kind `K` it builds the resource
-//! of a case (`cel_cases.rs`, `deployment_cel_cases.rs`, `throughput_cel_cases.rs`) and checks
+//! of a case (`cel_cases.rs`, `deployment_cel_cases.rs`, `throughput_cel_cases.rs`,
+//! `imported_cel_cases.rs`) and checks
 //! the case's expected failures against:
 //!
 //! - the CEL rules alone, evaluated with a real CEL implementation (kube-cel, on `K::crd()`),
@@ -165,7 +166,8 @@ where
 
     /// The server's verdict on the create of a bad input, and the controller's: both refuse,
     /// naming the field. An input with no controller field does not even read as `K::Spec`
-    /// (a value the type has no place for), so the controller never gets to validate it.
+    /// (a value the type has no place for, or a required field missing), so the controller
+    /// never gets to validate it.
     pub fn check_bad_input<V: Debug>(
         &self,
         input: BadInput,
@@ -183,8 +185,9 @@ where
             let Err(error) = read else {
                 panic!("{}: the spec reads as the Rust type", case.name);
             };
+            let error = error.to_string();
             assert!(
-                error.to_string().contains("unknown variant"),
+                error.contains("unknown variant") || error.contains("missing field"),
                 "{}: {error}",
                 case.name
             );
@@ -362,7 +365,8 @@ macro_rules! bad_input_tests {
 pub(crate) use bad_input_tests;
 
 /// The OpenAPI checks the API server makes before the CEL rules, as it words them: of a
-/// string's maxLength, minLength and pattern only the first that fails is reported.
+/// string's maxLength, minLength and pattern only the first that fails is reported; a list's
+/// maxItems or minItems, then each of its items (`path[i]`).
 fn openapi_failures(schema: &Value, value: &Value, path: &str, out: &mut Vec<Found>) {
     let child = |name: &str| {
         if path.is_empty() {
@@ -428,6 +432,31 @@ fn openapi_failures(schema: &Value, value: &Value, path: &str, out: &mut Vec<Fou
                 && !allowed.contains(value)
             {
                 out.push((path.to_string(), format!("Unsupported value: {text:?}")));
+            }
+        }
+        Value::Array(items) => {
+            let count = items.len() as u64;
+            if let Some(max) = schema["maxItems"].as_u64()
+                && count > max
+            {
+                out.push((
+                    path.to_string(),
+                    format!("Too many: {count}: must have at most {max} items"),
+                ));
+            } else if let Some(min) = schema["minItems"].as_u64()
+                && count < min
+            {
+                out.push((
+                    path.to_string(),
+                    format!(
+                        "Invalid value: {count}: {path} in body should have at least {min} items"
+                    ),
+                ));
+            }
+            if schema["items"].is_object() {
+                for (index, item) in items.iter().enumerate() {
+                    openapi_failures(&schema["items"], item, &format!("{path}[{index}]"), out);
+                }
             }
         }
         Value::Number(number) => {

@@ -298,3 +298,7 @@ impl BedrockImportedModel {
 pub struct ValidImported {
     pub s3_uri: String,
 }
+
+#[cfg(test)]
+#[path = "imported_validation_tests.rs"]
+mod validation_tests;

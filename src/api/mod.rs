@@ -19,6 +19,8 @@ mod crd_check;
 #[cfg(test)]
 mod deployment_cel_cases;
 #[cfg(test)]
+mod imported_cel_cases;
+#[cfg(test)]
 mod throughput_cel_cases;
 
 pub use deployment::{
