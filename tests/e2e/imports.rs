@@ -12,7 +12,7 @@ use bedrock_operator::api::conditions::{READY, SYNCED};
 use bedrock_operator::api::{BedrockImportedModel, JobStatus, RETRY_ANNOTATION};
 use serde_json::{Value, json};
 
-use crate::harness::{Scope, World, condition_of};
+use crate::harness::{Scope, World, condition_of, metric};
 
 type Imports<'a> = Scope<'a, BedrockImportedModel>;
 
@@ -80,6 +80,14 @@ async fn an_imported_model_is_imported_by_one_job_and_ready() -> Result<()> {
         );
     }
     imports.wait_event("llama-ft", "Normal", "Active").await?;
+    world
+        .wait_metrics("the import counted Completed", |text| {
+            metric(
+                text,
+                r#"bedrock_operator_imported_models{job_status="Completed"}"#,
+            ) == Some(1.0)
+        })
+        .await?;
     Ok(())
 }
 
