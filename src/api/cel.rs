@@ -8,10 +8,25 @@ use kube::core::{Reason, Rule};
 
 use super::patterns;
 
-/// The state in which immutable fields may still change: no model yet, or a Failed one (which
-/// the operator replaces).
-const CHANGE_ALLOWED: &str = "!has(oldSelf.status) || !has(oldSelf.status.modelArn) || \
-     (has(oldSelf.status.modelStatus) && oldSelf.status.modelStatus == 'Failed')";
+/// A transition rule on the object root: `field` keeps its value (`equal`, comparing `self`
+/// with `oldSelf`) while the status holds an object (`status.<arn>` set) that is not Failed
+/// (`status.<state>`); `message` says why and what to do.
+pub fn immutable_while_held(
+    arn: &str,
+    state: &str,
+    field: &str,
+    equal: &str,
+    message: &str,
+) -> Rule {
+    let allowed = format!(
+        "!has(oldSelf.status) || !has(oldSelf.status.{arn}) || \
+         (has(oldSelf.status.{state}) && oldSelf.status.{state} == 'Failed')"
+    );
+    Rule::new(format!("{allowed} || ({equal})"))
+        .message(message)
+        .reason(Reason::FieldValueForbidden)
+        .field_path(format!(".spec.{field}"))
+}
 
 /// modelName defaults to metadata.name, so compare the effective names.
 pub const MODEL_NAME_EQUAL: &str = "(has(self.spec.modelName) ? self.spec.modelName : self.metadata.name) == \
@@ -22,10 +37,7 @@ pub fn immutable_once_created(field: &str, equal: &str) -> Rule {
     let message = format!(
         "spec.{field} cannot change once the Bedrock model exists: revert it, or delete and re-create the resource (it can change while the model is Failed, which replaces the model)"
     );
-    Rule::new(format!("{CHANGE_ALLOWED} || ({equal})"))
-        .message(message.as_str())
-        .reason(Reason::FieldValueForbidden)
-        .field_path(format!(".spec.{field}"))
+    immutable_while_held("modelArn", "modelStatus", field, equal, &message)
 }
 
 /// Equality of an optional spec field between the old and the new object.
@@ -67,11 +79,6 @@ pub fn tag_keys_not_reserved() -> Rule {
         .reason(Reason::FieldValueForbidden)
 }
 
-/// The state in which a deployment's immutable fields may still change: no deployment yet, or
-/// a Failed one (which the operator replaces).
-const DEPLOYMENT_CHANGE_ALLOWED: &str = "!has(oldSelf.status) || !has(oldSelf.status.deploymentArn) || \
-     (has(oldSelf.status.deploymentStatus) && oldSelf.status.deploymentStatus == 'Failed')";
-
 /// modelDeploymentName defaults to metadata.name, so compare the effective names.
 pub const DEPLOYMENT_NAME_EQUAL: &str = "(has(self.spec.modelDeploymentName) ? self.spec.modelDeploymentName : self.metadata.name) == \
      (has(oldSelf.spec.modelDeploymentName) ? oldSelf.spec.modelDeploymentName : oldSelf.metadata.name)";
@@ -82,10 +89,7 @@ pub fn deployment_immutable_once_created(field: &str, equal: &str) -> Rule {
     let message = format!(
         "spec.{field} cannot change once the Bedrock deployment exists: revert it, or delete and re-create the resource (it can change while the deployment is Failed, which replaces the deployment)"
     );
-    Rule::new(format!("{DEPLOYMENT_CHANGE_ALLOWED} || ({equal})"))
-        .message(message.as_str())
-        .reason(Reason::FieldValueForbidden)
-        .field_path(format!(".spec.{field}"))
+    immutable_while_held("deploymentArn", "deploymentStatus", field, equal, &message)
 }
 
 /// On a deployment's `spec`: the model is named exactly one way.
@@ -106,20 +110,18 @@ pub fn model_arn_in_region() -> Rule {
         .field_path(".region")
 }
 
-/// The state in which a provisioned throughput's immutable fields may still change: none bought
-/// yet, or a Failed one (which the operator replaces).
-const THROUGHPUT_CHANGE_ALLOWED: &str = "!has(oldSelf.status) || !has(oldSelf.status.provisionedModelArn) || \
-     (has(oldSelf.status.throughputStatus) && oldSelf.status.throughputStatus == 'Failed')";
-
 /// A transition rule on the root of a BedrockProvisionedThroughput: `field` keeps its value once
 /// the throughput exists (Bedrock cannot change it); `what_to_do` says how to get the change.
 pub fn throughput_immutable_once_created(field: &str, equal: &str, what_to_do: &str) -> Rule {
     let message =
         format!("spec.{field} cannot change once the provisioned throughput exists: {what_to_do}");
-    Rule::new(format!("{THROUGHPUT_CHANGE_ALLOWED} || ({equal})"))
-        .message(message.as_str())
-        .reason(Reason::FieldValueForbidden)
-        .field_path(format!(".spec.{field}"))
+    immutable_while_held(
+        "provisionedModelArn",
+        "throughputStatus",
+        field,
+        equal,
+        &message,
+    )
 }
 
 /// On a provisioned throughput's `spec`: the model is named exactly one way.
@@ -136,28 +138,6 @@ pub fn model_id_in_region() -> Rule {
         .message("spec.region must be the region of the model ARN in spec.modelId: a provisioned throughput serves a model of its own region (leave region unset to use the ARN's)")
         .reason(Reason::FieldValueInvalid)
         .field_path(".region")
-}
-
-/// The state in which an imported model's fixed fields may still change: no import started
-/// yet, or a Failed one (which the operator replaces with a new import job).
-const IMPORT_CHANGE_ALLOWED: &str = "!has(oldSelf.status) || !has(oldSelf.status.jobArn) || \
-     (has(oldSelf.status.jobStatus) && oldSelf.status.jobStatus == 'Failed')";
-
-/// importedModelName defaults to metadata.name, so compare the effective names.
-pub const IMPORTED_MODEL_NAME_EQUAL: &str = "(has(self.spec.importedModelName) ? self.spec.importedModelName : self.metadata.name) == \
-     (has(oldSelf.spec.importedModelName) ? oldSelf.spec.importedModelName : oldSelf.metadata.name)";
-
-/// A transition rule on the root of a BedrockImportedModel: `field` keeps its value once the
-/// import has started. Bedrock cannot change an imported model: a new version of the weights is
-/// a new BedrockImportedModel (another name), and the old one is deleted when no longer needed.
-pub fn imported_immutable_once_created(field: &str, equal: &str) -> Rule {
-    let message = format!(
-        "spec.{field} cannot change once the model import has started: an imported model cannot change in Bedrock, so import a new version as another BedrockImportedModel (another importedModelName) and delete this one when nothing uses it (it can change while the import is Failed, which starts a new import)"
-    );
-    Rule::new(format!("{IMPORT_CHANGE_ALLOWED} || ({equal})"))
-        .message(message.as_str())
-        .reason(Reason::FieldValueForbidden)
-        .field_path(format!(".spec.{field}"))
 }
 
 /// Escapes a regular expression for a single-quoted CEL string literal.

@@ -14,6 +14,22 @@ use serde::{Deserialize, Serialize};
 use super::cel;
 use super::model::{AdoptionPolicy, DeletionPolicy};
 use super::patterns;
+use super::validation::{Check, FieldError, REGION, ROLE_ARN, S3_URI, check_tags};
+use std::sync::LazyLock;
+
+/// importedModelName defaults to metadata.name, so compare the effective names.
+const IMPORTED_MODEL_NAME_EQUAL: &str = "(has(self.spec.importedModelName) ? self.spec.importedModelName : self.metadata.name) == \
+     (has(oldSelf.spec.importedModelName) ? oldSelf.spec.importedModelName : oldSelf.metadata.name)";
+
+/// A transition rule on the root: `field` keeps its value once the import has started (and
+/// may change while it is Failed, which starts a new import). Bedrock cannot change an
+/// imported model: a new version of the weights is a new BedrockImportedModel.
+fn fixed_once_imported(field: &str, equal: &str) -> kube::core::Rule {
+    let message = format!(
+        "spec.{field} cannot change once the model import has started: an imported model cannot change in Bedrock, so import a new version as another BedrockImportedModel (another importedModelName) and delete this one when nothing uses it (it can change while the import is Failed, which starts a new import)"
+    );
+    cel::immutable_while_held("jobArn", "jobStatus", field, equal, &message)
+}
 
 /// Declares one Amazon Bedrock imported model made by a model import job
 /// (CreateModelImportJob) from open-weight model files in S3. The operator starts the job,
@@ -40,12 +56,12 @@ use super::patterns;
     printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp"),
     printcolumn(name = "ARN", type_ = "string", json_path = ".status.importedModelArn", priority = 1, description = "The imported model's ARN: the modelId to invoke"),
     printcolumn(name = "Reason", type_ = "string", json_path = ".status.conditions[?(@.type==\"Ready\")].reason", priority = 1, description = "Why the model is or is not ready"),
-    validation = cel::imported_immutable_once_created("importedModelName", cel::IMPORTED_MODEL_NAME_EQUAL),
-    validation = cel::imported_immutable_once_created("source", "self.spec.source == oldSelf.spec.source"),
-    validation = cel::imported_immutable_once_created("roleArn", "self.spec.roleArn == oldSelf.spec.roleArn"),
-    validation = cel::imported_immutable_once_created("kmsKeyId", &cel::optional_equal("kmsKeyId")),
-    validation = cel::imported_immutable_once_created("vpcConfig", &cel::optional_equal("vpcConfig")),
-    validation = cel::imported_immutable_once_created("region", &cel::optional_equal("region")),
+    validation = fixed_once_imported("importedModelName", IMPORTED_MODEL_NAME_EQUAL),
+    validation = fixed_once_imported("source", "self.spec.source == oldSelf.spec.source"),
+    validation = fixed_once_imported("roleArn", "self.spec.roleArn == oldSelf.spec.roleArn"),
+    validation = fixed_once_imported("kmsKeyId", &cel::optional_equal("kmsKeyId")),
+    validation = fixed_once_imported("vpcConfig", &cel::optional_equal("vpcConfig")),
+    validation = fixed_once_imported("region", &cel::optional_equal("region")),
 )]
 #[serde(rename_all = "camelCase")]
 pub struct BedrockImportedModelSpec {
@@ -292,7 +308,7 @@ impl BedrockImportedModel {
     }
 }
 
-/// An imported model's spec that passed [`super::validation::validate_imported`]: every value
+/// An imported model's spec that passed [`validate_imported`]: every value
 /// is checked (the spec itself is then read as it is).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ValidImported {
@@ -302,3 +318,78 @@ pub struct ValidImported {
 #[cfg(test)]
 #[path = "imported_validation_tests.rs"]
 mod validation_tests;
+
+// The controller's check of the spec (see `super::validation`): the same rules as the schema.
+
+static IMPORTED_MODEL_NAME: LazyLock<Check> = LazyLock::new(|| {
+    Check::new(
+        patterns::IMPORTED_MODEL_NAME,
+        patterns::IMPORTED_MODEL_NAME_MAX,
+        "1 to 63 letters and digits, with single '-' or '_' between them",
+    )
+});
+static KMS_KEY_ID: LazyLock<Check> = LazyLock::new(|| {
+    Check::new(
+        patterns::KMS_KEY_ID,
+        patterns::ARN_MAX,
+        "a KMS key ARN, key ID, alias name (alias/...) or alias ARN",
+    )
+});
+static VPC_ID: LazyLock<Check> = LazyLock::new(|| {
+    Check::new(
+        patterns::VPC_ID,
+        patterns::VPC_ID_MAX,
+        "an ID of letters, digits and '-' such as subnet-0123456789abcdef0",
+    )
+});
+
+/// An imported model's spec, checked: the validated type, or every problem in field order.
+pub fn validate_imported(
+    imported: &BedrockImportedModel,
+) -> Result<ValidImported, Vec<FieldError>> {
+    let spec = &imported.spec;
+    let mut errors = Vec::new();
+
+    let derived = imported.metadata.name.as_deref().unwrap_or_default();
+    let given = spec.imported_model_name.as_deref();
+    let words = ("imported model", "imported model name");
+    IMPORTED_MODEL_NAME.check_name("spec.importedModelName", given, derived, words, &mut errors);
+    S3_URI.check("spec.source.s3Uri", &spec.source.s3_uri, &mut errors);
+    ROLE_ARN.check("spec.roleArn", &spec.role_arn, &mut errors);
+    if let Some(key) = &spec.kms_key_id {
+        KMS_KEY_ID.check("spec.kmsKeyId", key, &mut errors);
+    }
+    if let Some(vpc) = &spec.vpc_config {
+        let lists = [
+            ("subnetIds", &vpc.subnet_ids, patterns::VPC_SUBNETS_MAX),
+            (
+                "securityGroupIds",
+                &vpc.security_group_ids,
+                patterns::VPC_SECURITY_GROUPS_MAX,
+            ),
+        ];
+        for (name, ids, max) in lists {
+            let field = format!("spec.vpcConfig.{name}");
+            if ids.is_empty() || ids.len() > max as usize {
+                errors.push(FieldError {
+                    field: field.clone(),
+                    message: format!("has {} entries; it takes 1 to {max}", ids.len()),
+                });
+            }
+            for (i, id) in ids.iter().enumerate() {
+                VPC_ID.check(&format!("{field}[{i}]"), id, &mut errors);
+            }
+        }
+    }
+    check_tags(&spec.tags, "imported model", &mut errors);
+    if let Some(region) = &spec.region {
+        REGION.check("spec.region", region, &mut errors);
+    }
+    if errors.is_empty() {
+        Ok(ValidImported {
+            s3_uri: spec.source.s3_uri.clone(),
+        })
+    } else {
+        Err(errors)
+    }
+}

@@ -17,8 +17,8 @@ use crate::api::crd_check::{
     assert_message, assert_one_error, assert_status_strings, assert_string_fields, bad_input_tests,
     schema_node, server_update_tests, string_field,
 };
+use crate::api::imported::validate_imported;
 use crate::api::imported_cel_cases as cases;
-use crate::api::validation::validate_imported;
 use crate::api::{BedrockImportedModel, ValidImported, patterns};
 
 const CHECK: CrdCheck<BedrockImportedModel> =

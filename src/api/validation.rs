@@ -8,7 +8,6 @@ use std::sync::LazyLock;
 use regex::Regex;
 
 use super::deployment::{ModelTarget, ValidDeployment, arn_region};
-use super::imported::{BedrockImportedModel, ValidImported};
 use super::model::{ValidModel, ValidSource};
 use super::throughput::{
     BedrockProvisionedThroughput, CONFIRM_COMMITMENT_ANNOTATION, ThroughputModel, ValidThroughput,
@@ -30,14 +29,14 @@ impl std::fmt::Display for FieldError {
     }
 }
 
-struct Check {
+pub(super) struct Check {
     pattern: Regex,
     max: usize,
     expected: &'static str,
 }
 
 impl Check {
-    fn new(pattern: &str, max: u32, expected: &'static str) -> Self {
+    pub(super) fn new(pattern: &str, max: u32, expected: &'static str) -> Self {
         Self {
             // The patterns are compile-time constants, and a unit test compiles every one.
             pattern: Regex::new(pattern).expect("pattern constants are valid regular expressions"),
@@ -46,7 +45,7 @@ impl Check {
         }
     }
 
-    fn check(&self, field: &str, value: &str, errors: &mut Vec<FieldError>) {
+    pub(super) fn check(&self, field: &str, value: &str, errors: &mut Vec<FieldError>) {
         let problem = if value.is_empty() {
             Some("must not be empty".to_string())
         } else if value.chars().count() > self.max {
@@ -76,7 +75,7 @@ impl Check {
     /// derives from metadata.name (`derived`) must be valid too, else the error says to set
     /// `field`. `what` names the object ("deployment"), `noun` its Bedrock name ("deployment
     /// name").
-    fn check_name(
+    pub(super) fn check_name(
         &self,
         field: &str,
         given: Option<&str>,
@@ -109,7 +108,7 @@ static MODEL_NAME: LazyLock<Check> = LazyLock::new(|| {
         "1 to 63 letters and digits, with single '-' or '_' between them",
     )
 });
-static S3_URI: LazyLock<Check> = LazyLock::new(|| {
+pub(super) static S3_URI: LazyLock<Check> = LazyLock::new(|| {
     Check::new(
         patterns::S3_URI,
         patterns::S3_URI_MAX,
@@ -123,7 +122,7 @@ static MODEL_PACKAGE_ARN: LazyLock<Check> = LazyLock::new(|| {
         "a SageMaker model package ARN such as arn:aws:sagemaker:us-east-1:123456789012:model-package/name/1",
     )
 });
-static ROLE_ARN: LazyLock<Check> = LazyLock::new(|| {
+pub(super) static ROLE_ARN: LazyLock<Check> = LazyLock::new(|| {
     Check::new(
         patterns::ROLE_ARN,
         patterns::ARN_MAX,
@@ -137,7 +136,7 @@ static KMS_KEY_ARN: LazyLock<Check> = LazyLock::new(|| {
         "a KMS key ARN such as arn:aws:kms:us-east-1:123456789012:key/<36-character key id>",
     )
 });
-static REGION: LazyLock<Check> = LazyLock::new(|| {
+pub(super) static REGION: LazyLock<Check> = LazyLock::new(|| {
     Check::new(
         patterns::REGION,
         patterns::REGION_MAX,
@@ -464,82 +463,13 @@ pub fn commitment_refused(throughput: &BedrockProvisionedThroughput) -> Option<F
     }
 }
 
-static IMPORTED_MODEL_NAME: LazyLock<Check> = LazyLock::new(|| {
-    Check::new(
-        patterns::IMPORTED_MODEL_NAME,
-        patterns::IMPORTED_MODEL_NAME_MAX,
-        "1 to 63 letters and digits, with single '-' or '_' between them",
-    )
-});
-static KMS_KEY_ID: LazyLock<Check> = LazyLock::new(|| {
-    Check::new(
-        patterns::KMS_KEY_ID,
-        patterns::ARN_MAX,
-        "a KMS key ARN, key ID, alias name (alias/...) or alias ARN",
-    )
-});
-static VPC_ID: LazyLock<Check> = LazyLock::new(|| {
-    Check::new(
-        patterns::VPC_ID,
-        patterns::VPC_ID_MAX,
-        "an ID of letters, digits and '-' such as subnet-0123456789abcdef0",
-    )
-});
-
-/// An imported model's spec, checked: the validated type, or every problem in field order.
-pub fn validate_imported(
-    imported: &BedrockImportedModel,
-) -> Result<ValidImported, Vec<FieldError>> {
-    let spec = &imported.spec;
-    let mut errors = Vec::new();
-
-    let derived = imported.metadata.name.as_deref().unwrap_or_default();
-    let given = spec.imported_model_name.as_deref();
-    let words = ("imported model", "imported model name");
-    IMPORTED_MODEL_NAME.check_name("spec.importedModelName", given, derived, words, &mut errors);
-    S3_URI.check("spec.source.s3Uri", &spec.source.s3_uri, &mut errors);
-    ROLE_ARN.check("spec.roleArn", &spec.role_arn, &mut errors);
-    if let Some(key) = &spec.kms_key_id {
-        KMS_KEY_ID.check("spec.kmsKeyId", key, &mut errors);
-    }
-    if let Some(vpc) = &spec.vpc_config {
-        let lists = [
-            ("subnetIds", &vpc.subnet_ids, patterns::VPC_SUBNETS_MAX),
-            (
-                "securityGroupIds",
-                &vpc.security_group_ids,
-                patterns::VPC_SECURITY_GROUPS_MAX,
-            ),
-        ];
-        for (name, ids, max) in lists {
-            let field = format!("spec.vpcConfig.{name}");
-            if ids.is_empty() || ids.len() > max as usize {
-                errors.push(FieldError {
-                    field: field.clone(),
-                    message: format!("has {} entries; it takes 1 to {max}", ids.len()),
-                });
-            }
-            for (i, id) in ids.iter().enumerate() {
-                VPC_ID.check(&format!("{field}[{i}]"), id, &mut errors);
-            }
-        }
-    }
-    check_tags(&spec.tags, "imported model", &mut errors);
-    if let Some(region) = &spec.region {
-        REGION.check("spec.region", region, &mut errors);
-    }
-    if errors.is_empty() {
-        Ok(ValidImported {
-            s3_uri: spec.source.s3_uri.clone(),
-        })
-    } else {
-        Err(errors)
-    }
-}
-
 /// spec.tags: the entry limit, key and value rules and reserved prefixes (the same for every
 /// kind; `resource` names what the tags go on, for the message).
-fn check_tags(tags: &BTreeMap<String, String>, resource: &str, errors: &mut Vec<FieldError>) {
+pub(super) fn check_tags(
+    tags: &BTreeMap<String, String>,
+    resource: &str,
+    errors: &mut Vec<FieldError>,
+) {
     if tags.len() > patterns::SPEC_TAGS_MAX {
         errors.push(FieldError {
             field: "spec.tags".into(),

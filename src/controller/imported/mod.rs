@@ -20,7 +20,7 @@ use super::outcome::{self};
 use super::scope::NamespaceScope;
 use super::settings::Policy;
 use super::wiring::Wired;
-use crate::api::validation::{self, FieldError};
+use crate::api::validation::FieldError;
 use crate::api::{BedrockImportedModel, BedrockImportedModelStatus, ValidImported};
 use crate::bedrock::{
     Bedrock, BedrockError, CreateImportRequest, ErrorClass, ImportJob, JobState, RemoteImport,
@@ -146,7 +146,7 @@ impl Apply for BedrockImportedModel {
     type Inputs = ();
 
     fn validate(&self) -> Result<ValidImported, Vec<FieldError>> {
-        validation::validate_imported(self)
+        crate::api::imported::validate_imported(self)
     }
     fn precheck(
         &self,

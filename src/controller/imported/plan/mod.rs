@@ -223,7 +223,7 @@ pub fn cleanup(resource: &BedrockImportedModel, adoption: &NamespaceScope) -> Cl
         .map(|arn| Cleanup::Delete { arn });
     let lookup = || {
         let policy = resource.spec.adoption_policy;
-        let valid = crate::api::validation::validate_imported(resource).is_ok();
+        let valid = crate::api::imported::validate_imported(resource).is_ok();
         (valid && cleanup::may_adopt(resource, policy, adoption))
             .then(|| resource.imported_model_name().to_string())
     };

@@ -28,7 +28,7 @@ fn nothing_held_and_nothing_found_starts_one_import_job_with_the_owner_tags() {
 #[test]
 fn the_same_attempt_sends_the_same_token_and_job_name_and_a_new_attempt_new_ones() {
     let resource = resource(None);
-    let valid = crate::api::validation::validate_imported(&resource).expect("valid");
+    let valid = crate::api::imported::validate_imported(&resource).expect("valid");
     let first = create_request(&resource, &valid, REGION, 0, CLUSTER);
     let again = create_request(&resource, &valid, REGION, 0, CLUSTER);
     let retried = create_request(&resource, &valid, REGION, 1, CLUSTER);

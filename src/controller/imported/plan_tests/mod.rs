@@ -123,7 +123,7 @@ fn observe(import: Option<RemoteImport>, tags: Option<BTreeMap<String, String>>)
 
 /// The plan of `resource` (its spec valid) that saw `observation`, with nothing in progress.
 fn plan(resource: &BedrockImportedModel, observation: &Observation) -> Plan {
-    let valid = crate::api::validation::validate_imported(resource).expect("a valid spec");
+    let valid = crate::api::imported::validate_imported(resource).expect("a valid spec");
     plan_apply(
         resource,
         &valid,
