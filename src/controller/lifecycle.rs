@@ -133,6 +133,23 @@ pub trait Lifecycle: Managed {
     }
 }
 
+/// The `update` of a kind that changes nothing in place (`type Update = Infallible`): a plan
+/// of such a kind never holds a `Call::Update`.
+macro_rules! no_update {
+    () => {
+        async fn update<B: $crate::bedrock::Bedrock>(
+            _region: &str,
+            _arn: &str,
+            change: &std::convert::Infallible,
+            _plan: &mut $crate::controller::lifecycle::KindPlan<Self>,
+            _ctx: &$crate::controller::context::Context<B>,
+        ) -> Result<(), $crate::bedrock::BedrockError> {
+            match *change {}
+        }
+    };
+}
+pub(crate) use no_update;
+
 /// The region of a kind's Bedrock object, one rule for every kind, in apply and in cleanup:
 /// where the object lives once the status holds it (`held`); else where a new one goes:
 /// spec.region, else the referenced model's, else the operator's default.

@@ -15,7 +15,7 @@ use super::context::Context;
 use super::error::Error;
 use super::holding::Lost;
 use super::kind::{Managed, status_access};
-use super::lifecycle::{Flow, Lifecycle};
+use super::lifecycle::{Flow, Lifecycle, no_update};
 use super::outcome::{self};
 use super::scope::NamespaceScope;
 use super::settings::Policy;
@@ -100,15 +100,7 @@ impl Lifecycle for BedrockImportedModel {
         plan::after_create(plan, self, request, region, arn, &ctx.timing);
         Ok(Flow::Go)
     }
-    async fn update<B: Bedrock>(
-        _region: &str,
-        _arn: &str,
-        change: &Infallible,
-        _plan: &mut Plan,
-        _ctx: &Context<B>,
-    ) -> Result<(), BedrockError> {
-        match *change {}
-    }
+    no_update!();
     /// Deletes the imported model of the job `arn` (Bedrock keeps the job's record, and cannot
     /// stop a running job: that is a refusal, retried).
     async fn delete<B: Bedrock>(

@@ -17,7 +17,7 @@ use super::context::Context;
 use super::error::Error;
 use super::holding::Lost;
 use super::kind::{Managed, status_access};
-use super::lifecycle::{Flow, Lifecycle};
+use super::lifecycle::{Flow, Lifecycle, no_update};
 use super::outcome::{self};
 use super::ownership;
 use super::reference::{self, Users};
@@ -78,15 +78,7 @@ impl Lifecycle for BedrockCustomModel {
         plan::after_create(plan, self, &desired, arn, &ctx.timing, swept);
         Ok(Flow::Go)
     }
-    async fn update<B: Bedrock>(
-        _region: &str,
-        _arn: &str,
-        change: &Infallible,
-        _plan: &mut Plan,
-        _ctx: &Context<B>,
-    ) -> Result<(), BedrockError> {
-        match *change {}
-    }
+    no_update!();
     async fn delete<B: Bedrock>(
         ctx: &Context<B>,
         region: &str,
