@@ -158,6 +158,12 @@ pub trait Branches {
     fn created_with(&self) -> CreatedWith<Self::Kind>;
     /// What an adopted object was created with, as Bedrock describes it.
     fn adopted_with(&self, found: &Remote<Self>) -> CreatedWith<Self::Kind>;
+    /// What an object this resource created before a crash (taken back) was created with: the
+    /// spec's values, where Bedrock does not say otherwise.
+    fn taken_back_with(&self, found: &Remote<Self>) -> CreatedWith<Self::Kind> {
+        let _ = found;
+        self.created_with()
+    }
     /// Whether an adoption puts the spec's tags on with the owner tags in its one claim (and
     /// the kind manages their keys from then on), rather than the owner tags alone (the
     /// spec's then follow with the tag sync).
@@ -251,7 +257,7 @@ where
         Match::Create => branches.create(status, Vec::new()),
         // Created by this resource earlier (just before a crash): take it back.
         Match::TakeBack(found) => {
-            status.set_created_with(branches.created_with());
+            status.set_created_with(branches.taken_back_with(found));
             status.hold(found.arn(), region);
             branches.existing(status, found)
         }

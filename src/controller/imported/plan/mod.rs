@@ -180,6 +180,16 @@ impl held::Branches for Imported<'_> {
     fn created_with(&self) -> ImportCreatedWith {
         desired_parameters(self.resource, self.region)
     }
+    /// The spec's values, but the source and role the job ran with: the spec may have changed
+    /// between the create and a crash before the status write.
+    fn taken_back_with(&self, found: &RemoteImport) -> ImportCreatedWith {
+        let desired = desired_parameters(self.resource, self.region);
+        ImportCreatedWith {
+            s3_uri: found.job.s3_uri.clone().unwrap_or(desired.s3_uri),
+            role_arn: found.job.role_arn.clone().or(desired.role_arn),
+            ..desired
+        }
+    }
     fn adopted_with(&self, found: &RemoteImport) -> ImportCreatedWith {
         ImportCreatedWith {
             imported_model_name: found.name.clone(),

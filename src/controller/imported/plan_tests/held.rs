@@ -18,6 +18,28 @@ fn a_model_imported_for_this_resource_before_a_crash_is_taken_back_without_a_new
 }
 
 #[test]
+fn a_model_taken_back_records_the_source_its_job_ran_with_so_a_changed_spec_is_refused() {
+    // The spec's source changed between the create and a crash before the status write.
+    let mut resource = resource(None);
+    resource.spec.source.s3_uri = "s3://my-bucket/llama-v2/".into();
+    let plan = plan(
+        &resource,
+        &observe(Some(import(JobState::Completed)), Some(owned())),
+    );
+    let created = plan.status.created_with.clone().expect("recorded");
+    assert_eq!(created.s3_uri, S3_URI, "what the job imported");
+    let held = BedrockImportedModel {
+        status: Some(plan.status),
+        ..resource
+    };
+    let refused = immutable_changed(&held, REGION).expect("refused");
+    assert_eq!(
+        reason_of(&refused, conditions::READY),
+        (false, reason::IMMUTABLE_FIELD_CHANGED.to_string())
+    );
+}
+
+#[test]
 fn a_model_of_the_name_that_is_not_this_resources_is_a_name_conflict() {
     let resource = resource(None);
     let plan = plan(
