@@ -23,9 +23,11 @@ use crate::types::Empty;
 use crate::validate;
 use crate::wire::{json_response, read_body};
 
+mod inference;
+
 /// A Bedrock request with its body read (or the reason it could not be).
 pub(crate) struct BedrockRequest {
-    parts: Parts,
+    pub(crate) parts: Parts,
     body: Result<Bytes, ApiError>,
 }
 
@@ -52,16 +54,37 @@ async fn serve(
 ) -> Response {
     let started = Instant::now();
     let result = async {
-        let body = request.body.as_ref().map_err(Clone::clone)?;
-        auth::authorize(&request.parts, body, state.config(), Utc::now())?;
-        let latency = state.latency_for(operation);
-        if !latency.is_zero() {
-            tokio::time::sleep(latency).await;
-        }
-        state.admit(operation)?;
+        let body = admit_call(state, operation, &request).await?;
         handle(state, &request.parts, body)
     }
     .await;
+    finish(state, operation, started, result)
+}
+
+/// The front of the pipeline: body → authentication → added latency → throttling and injected
+/// errors. Returns the body of a call that may go on to its operation.
+pub(crate) async fn admit_call<'a>(
+    state: &EmulatorState,
+    operation: Operation,
+    request: &'a BedrockRequest,
+) -> Result<&'a [u8], ApiError> {
+    let body = request.body.as_ref().map_err(Clone::clone)?;
+    auth::authorize(&request.parts, body, state.config(), Utc::now())?;
+    let latency = state.latency_for(operation);
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
+    state.admit(operation)?;
+    Ok(body)
+}
+
+/// The back of the pipeline: the response, counted and traced.
+pub(crate) fn finish(
+    state: &EmulatorState,
+    operation: Operation,
+    started: Instant,
+    result: Result<Response, ApiError>,
+) -> Response {
     let (response, outcome) = match result {
         Ok(response) => (response, "Ok"),
         Err(error) => {
@@ -579,6 +602,8 @@ pub(crate) fn routes() -> Router<Arc<EmulatorState>> {
             get(get_model_import_job),
         )
         .route(IMPORTED_MODELS_PATH, get(list_imported_models))
+        .route("/model/{model_id}/converse", post(inference::converse))
+        .route("/model/{model_id}/invoke", post(inference::invoke_model))
         .route(
             "/imported-models/{*model_identifier}",
             get(get_imported_model).delete(delete_imported_model),

@@ -27,6 +27,7 @@ use crate::provisioned::{
     ProvisionedCreateLogEntry, ProvisionedDelays, ProvisionedFailure, ProvisionedForceStatus,
     ProvisionedRecord,
 };
+use crate::runtime::{InvocationRecord, ModelScript};
 use crate::types::Counters;
 
 /// A control API call that failed.
@@ -532,6 +533,31 @@ impl ControlClient {
         delays: &ImportDelays,
     ) -> Result<ImportDelays, ControlClientError> {
         self.call(Method::PUT, "/import-delays", Some(delays)).await
+    }
+
+    /// Every Converse and InvokeModel call, in order.
+    pub async fn invocation_log(&self) -> Result<Vec<InvocationRecord>, ControlClientError> {
+        self.get("/invocations").await
+    }
+
+    /// Sets how the model `model_arn` answers Converse and InvokeModel.
+    pub async fn set_model_script(
+        &self,
+        model_arn: &str,
+        script: &ModelScript,
+    ) -> Result<(), ControlClientError> {
+        let path = format!("/model-scripts/{}", segment(model_arn));
+        self.call::<ModelScript>(Method::PUT, &path, Some(script))
+            .await
+            .map(|_| ())
+    }
+
+    /// Back to the default answer for `model_arn`; true if it had a script.
+    pub async fn clear_model_script(&self, model_arn: &str) -> Result<bool, ControlClientError> {
+        let path = format!("/model-scripts/{}", segment(model_arn));
+        self.call::<Cleared>(Method::DELETE, &path, None::<&()>)
+            .await
+            .map(|body| body.cleared)
     }
 
     /// Where the emulator's clock stands.

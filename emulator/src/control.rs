@@ -21,6 +21,7 @@ use crate::faults::FaultConfig;
 use crate::import::{ImportDelays, ImportJobFailure};
 use crate::model::{ForceStatus, ForeignModel};
 use crate::provisioned::{ProvisionedDelays, ProvisionedFailure, ProvisionedForceStatus};
+use crate::runtime::ModelScript;
 use crate::state::EmulatorState;
 use crate::wire::{json_response, read_body};
 
@@ -478,6 +479,34 @@ async fn put_import_delays(
     Ok(ok_json(&state.import_delays()))
 }
 
+async fn invocation_log(State(state): State<Arc<EmulatorState>>) -> Response {
+    ok_json(&state.invocation_log())
+}
+
+async fn get_model_scripts(State(state): State<Arc<EmulatorState>>) -> Response {
+    ok_json(&state.model_scripts())
+}
+
+async fn put_model_script(
+    State(state): State<Arc<EmulatorState>>,
+    path: Result<Path<String>, PathRejection>,
+    body: Result<ControlJson<ModelScript>, ApiError>,
+) -> Result<Response, ApiError> {
+    let model_arn = path_param(path)?;
+    let ControlJson(script) = body?;
+    state.set_model_script(&model_arn, script.clone())?;
+    Ok(ok_json(&script))
+}
+
+async fn delete_model_script(
+    State(state): State<Arc<EmulatorState>>,
+    path: Result<Path<String>, PathRejection>,
+) -> Result<Response, ApiError> {
+    let model_arn = path_param(path)?;
+    let cleared = state.clear_model_script(&model_arn);
+    Ok(ok_json(&Cleared { cleared }))
+}
+
 async fn get_clock(State(state): State<Arc<EmulatorState>>) -> Response {
     ok_json(&state.clock())
 }
@@ -595,6 +624,12 @@ pub(crate) fn routes() -> Router<Arc<EmulatorState>> {
         .route(
             "/__emulator/import-delays",
             get(get_import_delays).put(put_import_delays),
+        )
+        .route("/__emulator/invocations", get(invocation_log))
+        .route("/__emulator/model-scripts", get(get_model_scripts))
+        .route(
+            "/__emulator/model-scripts/{model_arn}",
+            put(put_model_script).delete(delete_model_script),
         )
         .route("/__emulator/clock", get(get_clock).post(advance_clock))
         .route("/__emulator/reset", post(reset))

@@ -30,6 +30,14 @@ pub enum ErrorKind {
     UnknownOperation,
     /// A request body over the size limit.
     RequestEntityTooLarge,
+    /// bedrock-runtime: the model failed while answering (HTTP 424).
+    ModelError,
+    /// bedrock-runtime: the model cannot serve inference yet (HTTP 429, not a throttle).
+    ModelNotReady,
+    /// bedrock-runtime: the model took too long to answer (HTTP 408).
+    ModelTimeout,
+    /// bedrock-runtime: the service cannot take the call now (HTTP 503).
+    ServiceUnavailable,
 }
 
 impl ErrorKind {
@@ -50,6 +58,10 @@ impl ErrorKind {
             ErrorKind::UnrecognizedClient => "UnrecognizedClientException",
             ErrorKind::UnknownOperation => "UnknownOperationException",
             ErrorKind::RequestEntityTooLarge => "RequestEntityTooLargeException",
+            ErrorKind::ModelError => "ModelErrorException",
+            ErrorKind::ModelNotReady => "ModelNotReadyException",
+            ErrorKind::ModelTimeout => "ModelTimeoutException",
+            ErrorKind::ServiceUnavailable => "ServiceUnavailableException",
         }
     }
 
@@ -66,20 +78,25 @@ impl ErrorKind {
             | ErrorKind::IncompleteSignature
             | ErrorKind::InvalidSignature
             | ErrorKind::UnrecognizedClient => StatusCode::FORBIDDEN,
-            ErrorKind::Throttling => StatusCode::TOO_MANY_REQUESTS,
+            ErrorKind::Throttling | ErrorKind::ModelNotReady => StatusCode::TOO_MANY_REQUESTS,
             ErrorKind::InternalServer => StatusCode::INTERNAL_SERVER_ERROR,
             ErrorKind::RequestEntityTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorKind::ModelError => StatusCode::FAILED_DEPENDENCY,
+            ErrorKind::ModelTimeout => StatusCode::REQUEST_TIMEOUT,
+            ErrorKind::ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 }
 
-/// An error answer: a code, a human-readable message and, for TooManyTagsException, the resource.
+/// An error answer: a code, a human-readable message and, for TooManyTagsException and
+/// ModelErrorException, the resource; for ModelErrorException, the model's own HTTP status.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("{}: {message}", kind.code())]
 pub struct ApiError {
     kind: ErrorKind,
     message: String,
     resource_name: Option<String>,
+    original_status_code: Option<u16>,
 }
 
 impl ApiError {
@@ -88,6 +105,7 @@ impl ApiError {
             kind,
             message: message.into(),
             resource_name: None,
+            original_status_code: None,
         }
     }
 
@@ -108,6 +126,21 @@ impl ApiError {
             kind: ErrorKind::TooManyTags,
             message: message.into(),
             resource_name: Some(resource_name.into()),
+            original_status_code: None,
+        }
+    }
+
+    /// ModelErrorException: the model behind `resource_name` failed with `original_status_code`.
+    pub fn model_error(
+        message: impl Into<String>,
+        resource_name: impl Into<String>,
+        original_status_code: u16,
+    ) -> Self {
+        ApiError {
+            kind: ErrorKind::ModelError,
+            message: message.into(),
+            resource_name: Some(resource_name.into()),
+            original_status_code: Some(original_status_code),
         }
     }
 
@@ -130,6 +163,8 @@ struct ErrorBody<'a> {
     message: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     resource_name: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    original_status_code: Option<u16>,
 }
 
 impl IntoResponse for ApiError {
@@ -137,6 +172,7 @@ impl IntoResponse for ApiError {
         let body = ErrorBody {
             message: &self.message,
             resource_name: self.resource_name.as_deref(),
+            original_status_code: self.original_status_code,
         };
         // Serialising two strings cannot fail; fall back to an empty object to stay panic-free.
         let body = serde_json::to_vec(&body).unwrap_or_else(|_| b"{}".to_vec());

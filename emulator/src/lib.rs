@@ -6,7 +6,9 @@
 //! ListTagsForResource, and the Create, Get, List, Update and Delete operations of custom model
 //! deployments and of Provisioned Throughput, and the six operations of model imports:
 //! CreateModelImportJob, GetModelImportJob, ListModelImportJobs, GetImportedModel,
-//! ListImportedModels, DeleteImportedModel), and adds a control API under `/__emulator/` for
+//! ListImportedModels, DeleteImportedModel), bedrock-runtime's Converse and InvokeModel on
+//! deployment and Provisioned Throughput ARNs (answers scripted per model, every call logged),
+//! and adds a control API under `/__emulator/` for
 //! tests: fault injection, lifecycle scripting, a clock that can be moved forward, and
 //! inspection of everything that happened.
 //!
@@ -36,6 +38,7 @@ mod model;
 mod operation;
 mod provisioned;
 mod request_id;
+mod runtime;
 mod server;
 mod state;
 mod types;
@@ -62,6 +65,7 @@ pub use provisioned::{
     CommitmentDuration, ProvisionedCreateLogEntry, ProvisionedDelays, ProvisionedFailure,
     ProvisionedForceStatus, ProvisionedPhase, ProvisionedRecord, ProvisionedStatus,
 };
+pub use runtime::{DEFAULT_ANSWER, InvocationRecord, ModelScript};
 pub use server::{Emulator, EmulatorHandle, StartError, router};
 pub use state::EmulatorState;
 pub use types::{Counters, Tag};

@@ -31,11 +31,15 @@ pub enum Operation {
     GetImportedModel,
     ListImportedModels,
     DeleteImportedModel,
+    /// bedrock-runtime
+    Converse,
+    /// bedrock-runtime
+    InvokeModel,
 }
 
 impl Operation {
     /// Every operation, in a stable order.
-    pub const ALL: [Operation; 23] = [
+    pub const ALL: [Operation; 25] = [
         Operation::CreateCustomModel,
         Operation::GetCustomModel,
         Operation::ListCustomModels,
@@ -59,6 +63,8 @@ impl Operation {
         Operation::GetImportedModel,
         Operation::ListImportedModels,
         Operation::DeleteImportedModel,
+        Operation::Converse,
+        Operation::InvokeModel,
     ];
 
     /// The operation's name in the service model, e.g. `GetCustomModel`.
@@ -87,6 +93,8 @@ impl Operation {
             Operation::GetImportedModel => "GetImportedModel",
             Operation::ListImportedModels => "ListImportedModels",
             Operation::DeleteImportedModel => "DeleteImportedModel",
+            Operation::Converse => "Converse",
+            Operation::InvokeModel => "InvokeModel",
         }
     }
 }

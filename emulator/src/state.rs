@@ -25,6 +25,7 @@ use deployments::Deployments;
 use imports::Imports;
 use models::Models;
 use provisioned::Provisioned;
+use runtime::Runtime;
 
 mod deployments;
 mod failures;
@@ -32,6 +33,7 @@ mod imports;
 mod models;
 mod paging;
 mod provisioned;
+mod runtime;
 mod tokens;
 
 const ARN_SUFFIX_ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
@@ -60,6 +62,7 @@ struct Inner {
     deployments: Deployments,
     provisioned: Provisioned,
     imports: Imports,
+    runtime: Runtime,
 }
 
 /// A status forced through the control API, on a model or a deployment.
@@ -97,6 +100,7 @@ impl Inner {
             deployments: Deployments::new(config),
             provisioned: Provisioned::new(config),
             imports: Imports::new(config),
+            runtime: Runtime::new(),
         };
         inner.set_faults(config.faults.clone());
         inner
@@ -363,7 +367,7 @@ impl EmulatorState {
 
     /// Back to the start-up state: no models, deployments, Provisioned Throughputs, import jobs,
     /// imported models, tokens, log
-    /// entries, scripted failures or counters; the clock back on the wall clock; faults, delays
+    /// entries, scripted failures, model scripts, invocations or counters; the clock back on the wall clock; faults, delays
     /// and limits as configured at start.
     pub fn reset(&self) {
         let mut inner = self.lock();

@@ -21,6 +21,7 @@ mod deployments;
 mod imports;
 mod models;
 mod provisioned;
+mod runtime;
 
 pub(crate) use deployments::{
     CreateDeploymentFingerprint, CreateDeploymentInput, ListDeploymentsInput,
@@ -41,6 +42,7 @@ pub(crate) use provisioned::{
     UpdateProvisionedInput, parse_create_provisioned, parse_list_provisioned,
     parse_provisioned_identifier, parse_update_provisioned,
 };
+pub(crate) use runtime::{parse_converse, parse_invoke_model, parse_runtime_model_id};
 
 fn anchored(pattern: &str) -> Regex {
     // The patterns are constants of this file; a typo is caught by the unit tests below.

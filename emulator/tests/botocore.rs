@@ -1,9 +1,9 @@
 //! botocore as a second client: `tests/botocore/crosscheck.py` drives every emulator operation
-//! with botocore's own `bedrock` service model (the pinned version, installed once per machine
-//! by `testkit::python`) and checks each answer against that model: required output members at
-//! every depth, types and enums, success and error HTTP statuses, documented error codes. This
-//! test asserts the script's verdict and that the emulator counted exactly the calls the script
-//! made.
+//! with botocore's own `bedrock` and `bedrock-runtime` service models (the pinned version,
+//! installed once per machine by `testkit::python`) and checks each answer against that model:
+//! required output members at every depth, types and enums, success and error HTTP statuses,
+//! documented error codes. This test asserts the script's verdict and that the emulator counted
+//! exactly the calls the script made.
 
 mod common;
 
@@ -53,6 +53,7 @@ async fn botocore_parses_every_operation_as_the_service_model_has_it() -> Result
         .env_remove("AWS_PROFILE")
         .env_remove("AWS_ENDPOINT_URL")
         .env_remove("AWS_ENDPOINT_URL_BEDROCK")
+        .env_remove("AWS_ENDPOINT_URL_BEDROCK_RUNTIME")
         .kill_on_drop(true);
     let output = tokio::time::timeout(SCRIPT_DEADLINE, command.output())
         .await
@@ -119,6 +120,9 @@ async fn botocore_parses_every_operation_as_the_service_model_has_it() -> Result
         ),
         (Operation::GetImportedModel, "ResourceNotFoundException"),
         (Operation::DeleteImportedModel, "ResourceNotFoundException"),
+        (Operation::Converse, "ResourceNotFoundException"),
+        (Operation::Converse, "ValidationException"),
+        (Operation::InvokeModel, "ModelErrorException"),
     ] {
         ensure!(
             counters.get(operation, code) > 0,

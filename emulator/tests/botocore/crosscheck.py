@@ -1,4 +1,5 @@
-"""Drives every emulator operation with botocore's own `bedrock` client and service model.
+"""Drives every emulator operation with botocore's own `bedrock` and `bedrock-runtime` clients
+and service models.
 
 Run by emulator/tests/botocore.rs with the pinned botocore first on PYTHONPATH:
 
@@ -22,6 +23,7 @@ import datetime
 import json
 import os
 import sys
+import urllib.parse
 import urllib.request
 
 import botocore
@@ -511,6 +513,53 @@ def main():
     caller.error("GetImportedModel", "ResourceNotFoundException", modelIdentifier=imported[0])
     caller.error("DeleteImportedModel", "ResourceNotFoundException", modelIdentifier="crosscheck-imported-1")
 
+    # bedrock-runtime: Converse and InvokeModel on a deployment and a Provisioned Throughput,
+    # answered from the served model's script; then the documented errors.
+    runtime = Caller(
+        session.create_client(
+            "bedrock-runtime",
+            region_name="us-east-1",
+            endpoint_url=ENDPOINT,
+            aws_access_key_id="AKIDTEST",
+            aws_secret_access_key="secret",
+            config=Config(retries={"mode": "standard", "total_max_attempts": 1}),
+        )
+    )
+    served = control("GET", "/deployments/" + urllib.parse.quote(deployments[0], safe=""))["modelArn"]
+    script_path = "/model-scripts/" + urllib.parse.quote(served, safe="")
+    control("PUT", script_path, {"behaviour": "answer", "text": "crosscheck answer"})
+    messages = [{"role": "user", "content": [{"text": "hello there"}]}]
+    answer = runtime.ok("Converse", modelId=deployments[0], messages=messages, inferenceConfig={"maxTokens": 32})
+    content = answer.get("output", {}).get("message", {}).get("content", [{}])
+    if content[0].get("text") != "crosscheck answer":
+        problem(f"Converse: answered {answer.get('output')}, the script says 'crosscheck answer'")
+    invoked = runtime.ok(
+        "InvokeModel",
+        modelId=throughputs[0],
+        body=json.dumps({"messages": messages}),
+        contentType="application/json",
+        accept="application/json",
+    )
+    payload = invoked.get("body", b"")
+    payload = payload.read() if hasattr(payload, "read") else payload
+    try:
+        if not json.loads(payload)["output"]["message"]["content"][0]["text"]:
+            problem(f"InvokeModel: an empty answer in {payload!r}")
+    except (ValueError, KeyError, IndexError, TypeError):
+        problem(f"InvokeModel: the body is not the model's JSON answer: {payload!r}")
+    if invoked.get("contentType") != "application/json":
+        problem(f"InvokeModel: contentType {invoked.get('contentType')!r}")
+    missing_deployment = deployments[0][:-12] + "zzzzzzzzzzzz"
+    runtime.error("Converse", "ResourceNotFoundException", modelId=missing_deployment, messages=messages)
+    runtime.error("Converse", "ValidationException", modelId=deployments[0])
+    runtime.error("InvokeModel", "ValidationException", modelId=deployments[0], body=b"not json")
+    control("PUT", script_path, {"behaviour": "error", "message": "The model failed."})
+    runtime.error("InvokeModel", "ModelErrorException", modelId=deployments[0], body=json.dumps({"messages": messages}))
+    control("DELETE", script_path)
+    logged = [entry["operation"] for entry in control("GET", "/invocations")]
+    if logged != ["Converse", "InvokeModel", "Converse", "Converse", "InvokeModel", "InvokeModel"]:
+        problem(f"the invocation log holds {logged}")
+
     # Clean up: Provisioned Throughputs (once the commitment term is over) and deployments first,
     # then the models they held.
     control("POST", "/clock", {"advanceSeconds": 32 * 24 * 60 * 60})
@@ -524,6 +573,7 @@ def main():
         problem("something was left behind in the emulator")
 
     missing = [name for name in caller.model.operation_names if name in EMULATED and calls[name]["Ok"] == 0]
+    missing += [name for name in runtime.model.operation_names if name in EMULATED_RUNTIME and calls[name]["Ok"] == 0]
     if missing:
         problem(f"never called successfully: {missing}")
     print("SUMMARY " + json.dumps({name: dict(outcomes) for name, outcomes in sorted(calls.items())}, sort_keys=True))
@@ -561,6 +611,11 @@ EMULATED = {
     "GetImportedModel",
     "ListImportedModels",
     "DeleteImportedModel",
+}
+
+EMULATED_RUNTIME = {
+    "Converse",
+    "InvokeModel",
 }
 
 if __name__ == "__main__":
