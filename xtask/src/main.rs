@@ -110,7 +110,7 @@ enum BenchTarget {
     Emulator,
     /// The release operator against its own control plane and an in-process emulator:
     /// convergence, cost per lifecycle, steady state, memory and start-up, polling policies,
-    /// deployments, throughputs.
+    /// deployments, throughputs, imported models.
     /// Results go to target/bench-results/ (JSON, Markdown, SVG). See docs/benchmarks.md.
     Operator(Box<bench::Args>),
     /// Only the deployment section of `bench operator`: N models and one
@@ -122,6 +122,10 @@ enum BenchTarget {
     /// to a second model of the same base and deleted; writes per throughput, Bedrock calls per
     /// lifecycle, time to Ready and to swapped.
     Throughputs(Box<bench::ThroughputsArgs>),
+    /// Only the imported model section of `bench operator`: N BedrockImportedModels (an import
+    /// job from S3 each; no model referenced, nothing swapped), created, idle and deleted;
+    /// writes per import, Bedrock calls per lifecycle, time to Ready.
+    Imports(Box<bench::ImportsArgs>),
     /// The operator's Pod on testkit's real node, installed from the release image and the
     /// chart (helm install from an OCI registry): its cgroup's peak working set, usage and CPU
     /// while 1,000 resources converge and when a new Pod starts with 10,000 present, against
@@ -196,6 +200,7 @@ fn main() -> Result<()> {
             BenchTarget::Throughputs(args) => {
                 runtime()?.block_on(bench::run(&root, (*args).into()))
             }
+            BenchTarget::Imports(args) => runtime()?.block_on(bench::run(&root, (*args).into())),
             BenchTarget::Pod(args) => runtime()?.block_on(bench::run_pod(&root, *args)),
         },
         Command::Chaos {

@@ -1,5 +1,5 @@
-//! The command lines of `cargo xtask bench operator`, `cargo xtask bench deployments` and
-//! `cargo xtask bench throughputs`.
+//! The command lines of `cargo xtask bench operator`, `cargo xtask bench deployments`, `cargo
+//! xtask bench throughputs` and `cargo xtask bench imports`.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -34,6 +34,8 @@ pub struct Args {
     #[command(flatten)]
     pub throughputs: ThroughputOptions,
     #[command(flatten)]
+    pub imports: ImportOptions,
+    #[command(flatten)]
     pub common: Common,
 }
 
@@ -55,11 +57,21 @@ pub struct ThroughputsArgs {
     pub common: Common,
 }
 
+/// `cargo xtask bench imports`: the imported model section only.
+#[derive(Debug, clap::Args)]
+pub struct ImportsArgs {
+    #[command(flatten)]
+    pub imports: ImportOptions,
+    #[command(flatten)]
+    pub common: Common,
+}
+
 impl Args {
     /// Only the lifecycle sections given; every other section off.
     fn only(
         deployments: Option<DeploymentOptions>,
         throughputs: Option<ThroughputOptions>,
+        imports: Option<ImportOptions>,
         common: Common,
     ) -> Self {
         Args {
@@ -72,6 +84,7 @@ impl Args {
             startup_size: 0,
             deployments: deployments.unwrap_or_else(DeploymentOptions::off),
             throughputs: throughputs.unwrap_or_else(ThroughputOptions::off),
+            imports: imports.unwrap_or_else(ImportOptions::off),
             common,
         }
     }
@@ -79,25 +92,32 @@ impl Args {
 
 impl From<DeploymentsArgs> for Args {
     fn from(only: DeploymentsArgs) -> Self {
-        Args::only(Some(only.deployments), None, only.common)
+        Args::only(Some(only.deployments), None, None, only.common)
     }
 }
 
 impl From<ThroughputsArgs> for Args {
     fn from(only: ThroughputsArgs) -> Self {
-        Args::only(None, Some(only.throughputs), only.common)
+        Args::only(None, Some(only.throughputs), None, only.common)
     }
 }
 
-/// What a lifecycle section (g, h) runs with, whatever its flags are called.
+impl From<ImportsArgs> for Args {
+    fn from(only: ImportsArgs) -> Self {
+        Args::only(None, None, Some(only.imports), only.common)
+    }
+}
+
+/// What a lifecycle section (g, h, i) runs with, whatever its flags are called.
 #[derive(Debug, Clone, Copy)]
 pub struct LifecycleOptions {
-    /// Objects, one model each (0 skips the section).
+    /// Objects, one model each for a kind that serves one (0 skips the section).
     pub objects: usize,
     pub idle: Duration,
     /// How long the emulator keeps a new object Creating.
     pub creating: Duration,
-    /// How long the emulator keeps a model swap Updating.
+    /// How long the emulator keeps a model swap Updating (unused for a kind that serves no
+    /// model).
     pub updating: Duration,
     pub resync: Option<Duration>,
 }
@@ -190,6 +210,46 @@ impl ThroughputOptions {
     }
 }
 
+/// The imported model section (i): N BedrockImportedModels, no models, no swap.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ImportOptions {
+    /// Imported models (0 skips the section). The emulator's quotas of concurrent import jobs
+    /// and imported models are raised to this.
+    #[arg(long, default_value_t = 20)]
+    pub imports: usize,
+    /// Idle window after every import is Ready (0s skips it).
+    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    pub import_idle: Duration,
+    /// How long the emulator keeps an import job InProgress.
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    pub import_creating: Duration,
+    /// Operator --resync and --tag-check-interval for this section (as --deployment-resync).
+    #[arg(long, value_parser = parse_duration)]
+    pub import_resync: Option<Duration>,
+}
+
+impl ImportOptions {
+    fn off() -> Self {
+        Self {
+            imports: 0,
+            import_idle: Duration::ZERO,
+            import_creating: Duration::ZERO,
+            import_resync: None,
+        }
+    }
+
+    pub fn lifecycle(&self) -> LifecycleOptions {
+        LifecycleOptions {
+            objects: self.imports,
+            idle: self.import_idle,
+            creating: self.import_creating,
+            // No swap.
+            updating: Duration::ZERO,
+            resync: self.import_resync,
+        }
+    }
+}
+
 /// The emulator's and the operator's settings every section shares.
 #[derive(Debug, clap::Args)]
 pub struct Common {
@@ -253,5 +313,28 @@ mod tests {
         assert_eq!(parse_duration("5m"), Ok(Duration::from_secs(300)));
         assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
         assert!(parse_duration("5 parsecs").is_err());
+    }
+
+    #[derive(clap::Parser)]
+    struct Imports {
+        #[command(flatten)]
+        args: ImportsArgs,
+    }
+
+    #[test]
+    fn bench_imports_runs_only_the_imported_model_section() {
+        use clap::Parser;
+        let parsed = Imports::parse_from(["imports", "--import-resync", "10s"]);
+        let options = parsed.args.imports.lifecycle();
+        assert_eq!(options.objects, 20);
+        assert_eq!(options.idle, Duration::from_secs(30));
+        assert_eq!(options.creating, Duration::from_secs(10));
+        assert_eq!(options.resync, Some(Duration::from_secs(10)));
+        let args = Args::from(parsed.args);
+        assert_eq!(args.imports.imports, 20);
+        assert_eq!(args.deployments.deployments, 0);
+        assert_eq!(args.throughputs.throughputs, 0);
+        assert!(args.sizes.is_empty());
+        assert_eq!((args.startup_size, args.policy_models), (0, 0));
     }
 }

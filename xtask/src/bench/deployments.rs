@@ -25,6 +25,7 @@ impl Kind for Deployments {
         swap: "rollout",
         swapped: "rolled out",
         swapped_when: "UpdateCompleted on the new model",
+        creating: "deployments Creating",
         ready_writes: "finalizer, Creating, Active",
     };
 

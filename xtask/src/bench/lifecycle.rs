@@ -1,13 +1,15 @@
-//! What one lifecycle of a kind that serves a model costs (g: deployments, h: throughputs),
-//! measured the same way for each: N objects, each on a model of its own (the models Active
-//! first), created at once and run to Ready; an idle window; a swap (each object's modelRef
-//! pointed at a second model of the same base) until it serves the new model; then deleted.
+//! What one lifecycle of a kind costs (g: deployments, h: throughputs, i: imported models),
+//! measured the same way for each: N objects, created at once and run to Ready; an idle
+//! window; for a kind that serves a model, a swap; then deleted. An object of a serving kind
+//! is on a model of its own (the models Active first), and its swap points its modelRef at a
+//! second model of the same base until it serves the new model; a kind that serves no model
+//! (imports) has no models and no swap window.
 //! Per window: the operator's writes per object (from a watch, and from the API server's
 //! request counters), Bedrock calls per object by operation, events and CPU; and the time from
 //! each POST (or PATCH) to Ready (or swapped).
 //!
-//! A kind adds a [`Kind`]: its labels, the object it POSTs, the emulator's delays and quota
-//! for it, and how many it left in Bedrock.
+//! A kind adds a [`Kind`]: its labels, whether it serves a model, the object it POSTs, the
+//! emulator's delays and quota for it, and how many it left in Bedrock.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -47,9 +49,15 @@ const WAIT_SLACK: Duration = Duration::from_secs(120);
 pub(super) trait Kind {
     type Object: Watched;
     const LABELS: Labels;
-    /// The object `name` on `model`, as a user would write it.
+    /// Each object references a model (created before the objects and deleted after them)
+    /// and swaps to a second one. False: the section creates no models and has no swap
+    /// window, and leaves their figures out.
+    const SERVES_MODEL: bool = true;
+    /// The object `name` on `model`, as a user would write it (`model` is empty for a kind
+    /// that serves none).
     fn object(name: &str, model: &str) -> Result<Self::Object>;
-    /// The emulator's delays and quota for `options.objects` objects (each also swapping).
+    /// The emulator's delays and quota for `options.objects` objects (each also swapping, for
+    /// a kind that serves a model).
     fn configure(emulator: &mut EmulatorConfig, options: &LifecycleOptions);
     /// Objects of the kind still in the emulator.
     fn left_in_bedrock(emulator: &EmulatorHandle) -> usize;
@@ -67,17 +75,22 @@ pub(super) struct Labels {
     /// Object names are `PREFIX-0000`, their models `MODEL_PREFIX-0000-a` and `-b`.
     pub prefix: &'static str,
     pub model_prefix: &'static str,
-    /// The modelRef change: "rollout", "swap"; and done: "rolled out", "swapped".
+    /// The modelRef change: "rollout", "swap"; and done: "rolled out", "swapped" (unused for
+    /// a kind that serves no model).
     pub swap: &'static str,
     pub swapped: &'static str,
     /// What the wait on the swap waits for.
     pub swapped_when: &'static str,
+    /// What the emulator does while a new object is Creating: "deployments Creating",
+    /// "import jobs InProgress".
+    pub creating: &'static str,
     /// The writes the goal of 3 to Ready allows.
     pub ready_writes: &'static str,
 }
 
-/// A lifecycle section (`deployments`, `throughputs` in results.json). Figures "per object"
-/// are per deployment or per throughput.
+/// A lifecycle section (`deployments`, `throughputs`, `imports` in results.json). Figures "per
+/// object" are per deployment, throughput or import. The model and swap figures are absent
+/// for a kind that serves no model.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub(super) struct Lifecycle {
@@ -87,48 +100,56 @@ pub(super) struct Lifecycle {
     /// Flags added to the bench's operator flags for this section.
     pub extra_operator_flags: Vec<String>,
     pub creating_seconds: f64,
-    pub updating_seconds: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub updating_seconds: Option<f64>,
     /// The 2N models (one per object and one each swaps to) Active, from their POST.
-    pub models_ready_seconds: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub models_ready_seconds: Option<f64>,
     pub apply_seconds: f64,
     /// From the first POST until every object was Ready.
     pub all_ready_seconds: f64,
     /// Per object, its POST to the first version with Ready True.
     pub time_to_ready: Latency,
     /// From the first modelRef PATCH until every object served its new model.
-    pub all_swapped_seconds: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub all_swapped_seconds: Option<f64>,
     /// Per object, its PATCH to the first version serving the new model.
-    pub time_to_swap: Latency,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub time_to_swap: Option<Latency>,
     /// From the first DELETE until every object was gone.
     pub delete_seconds: f64,
     /// Left in the emulator after the objects and then the models were deleted.
     pub left_in_bedrock: usize,
-    pub models_left: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub models_left: Option<usize>,
     pub phases: Phases,
-    /// create → Ready + swap + delete (the idle window is in none of them).
+    /// create → Ready + swap (if any) + delete (the idle window is in none of them).
     pub lifecycle: PhaseCost,
     pub goals: Goals,
 }
 
-/// The section's settings (`settings.deployments`, `settings.throughputs`).
+/// The section's settings (`settings.deployments`, `settings.throughputs`,
+/// `settings.imports`).
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub(super) struct LifecycleSettings {
     pub objects: usize,
     pub idle_seconds: f64,
     pub creating_seconds: f64,
-    pub updating_seconds: f64,
+    /// Absent for a kind that serves no model (no swap).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub updating_seconds: Option<f64>,
     /// The flags this section adds to `operatorFlags`.
     pub extra_operator_flags: Vec<String>,
 }
 
 impl LifecycleSettings {
-    pub(super) fn of(options: &LifecycleOptions) -> Self {
+    pub(super) fn of<K: Kind>(options: &LifecycleOptions) -> Self {
         Self {
             objects: options.objects,
             idle_seconds: options.idle.as_secs_f64(),
             creating_seconds: options.creating.as_secs_f64(),
-            updating_seconds: options.updating.as_secs_f64(),
+            updating_seconds: K::SERVES_MODEL.then_some(options.updating.as_secs_f64()),
             extra_operator_flags: extra_flags(options),
         }
     }
@@ -168,7 +189,9 @@ pub(super) struct Phases {
     pub create_to_ready: PhaseCost,
     /// Absent without an idle window.
     pub idle: Option<PhaseCost>,
-    pub swap: PhaseCost,
+    /// Absent for a kind that serves no model.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub swap: Option<PhaseCost>,
     pub delete: PhaseCost,
 }
 
@@ -218,7 +241,17 @@ impl Goals {
     }
 }
 
+/// A serving kind's swap: the window's snapshots, when each object's modelRef PATCH was sent,
+/// and how long after the first one every object was swapped.
+struct Swap {
+    start: Snapshot,
+    patched: BTreeMap<String, Instant>,
+    all: Duration,
+    end: Snapshot,
+}
+
 /// One measured window: its snapshots and the benchmark's own write requests in it.
+#[derive(Clone, Copy)]
 struct Window<'a> {
     start: &'a Snapshot,
     end: &'a Snapshot,
@@ -311,14 +344,16 @@ pub(super) fn extra_flags(options: &LifecycleOptions) -> Vec<String> {
 }
 
 impl Bench<'_> {
-    /// N objects of kind `K` created, idle, swapped and deleted, in a namespace, emulator and
-    /// operator of their own.
+    /// N objects of kind `K` created, idle, swapped (if the kind serves a model) and deleted, in
+    /// a namespace, emulator and operator of their own.
     pub(super) async fn lifecycle<K: Kind>(&self, options: LifecycleOptions) -> Result<Lifecycle> {
         let labels = &K::LABELS;
-        println!(
-            "\nbench: {} {}, one model each",
-            options.objects, labels.many
-        );
+        let each = if K::SERVES_MODEL {
+            ", one model each"
+        } else {
+            ""
+        };
+        println!("\nbench: {} {}{each}", options.objects, labels.many);
         let namespace = self
             .plane
             .create_namespace(&format!("bench-{}", labels.many))
@@ -384,39 +419,28 @@ impl Bench<'_> {
                 .map(|i| format!("{}-{i:04}-{suffix}", labels.model_prefix))
                 .collect()
         };
-        let first_models = model("a");
-        let second_models = model("b");
-        let all_models: Vec<String> = first_models.iter().chain(&second_models).cloned().collect();
+        // A serving kind's objects start on their first model and swap to their second; a kind
+        // that serves none gets an empty model name and no models are made.
+        let (first_models, second_models) = if K::SERVES_MODEL {
+            (model("a"), model("b"))
+        } else {
+            (vec![String::new(); size], Vec::new())
+        };
+        let all_models: Vec<String> = if K::SERVES_MODEL {
+            first_models.iter().chain(&second_models).cloned().collect()
+        } else {
+            Vec::new()
+        };
 
         // The models first, so that the objects' windows hold nothing of theirs.
-        let started = Instant::now();
-        create_all(&models, &all_models).await?;
-        let models_deadline =
-            Duration::from_secs_f64(all_models.len() as f64 / self.args.common.create_rate * 3.0)
-                + self.args.common.creating * 3
-                + WAIT_SLACK;
-        let timeline = wait_all_ready(
-            &models,
-            all_models.len(),
-            started,
-            models_deadline,
-            POLL,
-            false,
-        )
-        .await?;
-        let models_ready = timeline.last().copied().unwrap_or_default();
-        anyhow::ensure!(
-            models_ready.1 >= all_models.len(),
-            "only {} of {} models Ready",
-            models_ready.1,
-            all_models.len()
-        );
-        self.settle(emulator, operator, QUIET_CAP).await?;
-        println!(
-            "bench: {} models Ready after {:.1} s",
-            all_models.len(),
-            models_ready.0
-        );
+        let models_ready = if K::SERVES_MODEL {
+            Some(
+                self.models_ready(&models, &all_models, emulator, operator)
+                    .await?,
+            )
+        } else {
+            None
+        };
 
         let recorder = Recorder::start(api.clone(), labels.many).await?;
 
@@ -451,25 +475,35 @@ impl Bench<'_> {
         };
 
         // swap
-        let before_swap = self.snapshot(emulator, Some(operator)).await?;
-        let patched = patch_all(&api, &names, &second_models).await?;
-        recorder
-            .wait_all(
+        let swap = if K::SERVES_MODEL {
+            let before_swap = self.snapshot(emulator, Some(operator)).await?;
+            let patched = patch_all(&api, &names, &second_models).await?;
+            recorder
+                .wait_all(
+                    labels.swapped,
+                    &names,
+                    options.updating * 3 + WAIT_SLACK,
+                    |v| v.swapped,
+                )
+                .await?;
+            let all_swapped = before_swap.at.elapsed();
+            self.settle(emulator, operator, QUIET_CAP).await?;
+            let swapped = self.snapshot(emulator, Some(operator)).await?;
+            println!(
+                "bench: {size} {} {} after {:.1} s",
+                labels.many,
                 labels.swapped,
-                &names,
-                options.updating * 3 + WAIT_SLACK,
-                |v| v.swapped,
-            )
-            .await?;
-        let all_swapped = before_swap.at.elapsed();
-        self.settle(emulator, operator, QUIET_CAP).await?;
-        let swapped = self.snapshot(emulator, Some(operator)).await?;
-        println!(
-            "bench: {size} {} {} after {:.1} s",
-            labels.many,
-            labels.swapped,
-            all_swapped.as_secs_f64()
-        );
+                all_swapped.as_secs_f64()
+            );
+            Some(Swap {
+                start: before_swap,
+                patched,
+                all: all_swapped,
+                end: swapped,
+            })
+        } else {
+            None
+        };
 
         // delete
         let before_delete = self.snapshot(emulator, Some(operator)).await?;
@@ -485,9 +519,13 @@ impl Bench<'_> {
         let versions = recorder.stop().await?;
         let left_in_bedrock = K::left_in_bedrock(emulator);
 
-        delete_all(&models, &all_models).await?;
-        wait_all_gone(&models, WAIT_SLACK, false).await?;
-        let models_left = emulator.models().iter().filter(|m| !m.foreign).count();
+        let models_left = if K::SERVES_MODEL {
+            delete_all(&models, &all_models).await?;
+            wait_all_gone(&models, WAIT_SLACK, false).await?;
+            Some(emulator.models().iter().filter(|m| !m.foreign).count())
+        } else {
+            None
+        };
 
         let window = |start, end, own_patches| Window {
             start,
@@ -497,31 +535,40 @@ impl Bench<'_> {
         let cost =
             |windows: &[Window<'_>]| PhaseCost::over(windows, &versions, &names, labels.resource);
         let create_window = window(&before, &ready, 0.0);
-        let swap_window = window(&before_swap, &swapped, patched.len() as f64);
+        let swap_window = swap
+            .as_ref()
+            .map(|s| window(&s.start, &s.end, s.patched.len() as f64));
         let delete_window = window(&before_delete, &gone, 0.0);
-        let create = cost(std::slice::from_ref(&create_window));
+        let create = cost(&[create_window]);
         let idle = idle
             .as_ref()
             .map(|(start, end)| cost(&[window(start, end, 0.0)]));
-        let swap = cost(std::slice::from_ref(&swap_window));
-        let delete = cost(std::slice::from_ref(&delete_window));
-        let lifecycle = cost(&[create_window, swap_window, delete_window]);
+        let swap_cost = swap_window.map(|w| cost(&[w]));
+        let delete = cost(&[delete_window]);
+        let lifecycle_windows: Vec<Window<'_>> = std::iter::once(create_window)
+            .chain(swap_window)
+            .chain([delete_window])
+            .collect();
+        let lifecycle = cost(&lifecycle_windows);
 
         let ready_seen = first_seen(&versions, &names, before.at, ready.at, |v| v.ready);
-        let swapped_seen = first_seen(&versions, &names, before_swap.at, swapped.at, |v| v.swapped);
+        let time_to_swap = swap.as_ref().map(|s| {
+            let swapped_seen = first_seen(&versions, &names, s.start.at, s.end.at, |v| v.swapped);
+            Latency::between(&s.patched, &swapped_seen)
+        });
         let figures = Lifecycle {
             kind: labels.kind,
             objects: size,
             namespace: namespace.to_string(),
             extra_operator_flags: extra_flags(options),
             creating_seconds: options.creating.as_secs_f64(),
-            updating_seconds: options.updating.as_secs_f64(),
-            models_ready_seconds: models_ready.0,
+            updating_seconds: K::SERVES_MODEL.then_some(options.updating.as_secs_f64()),
+            models_ready_seconds: models_ready,
             apply_seconds: applied.as_secs_f64(),
             all_ready_seconds: all_ready.as_secs_f64(),
             time_to_ready: Latency::between(&posted, &ready_seen),
-            all_swapped_seconds: all_swapped.as_secs_f64(),
-            time_to_swap: Latency::between(&patched, &swapped_seen),
+            all_swapped_seconds: swap.as_ref().map(|s| s.all.as_secs_f64()),
+            time_to_swap,
             delete_seconds: deleted.as_secs_f64(),
             left_in_bedrock,
             models_left,
@@ -529,13 +576,53 @@ impl Bench<'_> {
             phases: Phases {
                 create_to_ready: create,
                 idle,
-                swap,
+                swap: swap_cost,
                 delete,
             },
             lifecycle,
         };
         println!("bench: {} {}", labels.many, compact(&figures.phases));
         Ok(figures)
+    }
+
+    /// POSTs the models of a serving kind's objects, waits until all are Active and the
+    /// counters are quiet; how long after the first POST they were all Active.
+    async fn models_ready(
+        &self,
+        models: &Api<BedrockCustomModel>,
+        all_models: &[String],
+        emulator: &EmulatorHandle,
+        operator: &testkit::operator::Operator,
+    ) -> Result<f64> {
+        let started = Instant::now();
+        create_all(models, all_models).await?;
+        let models_deadline =
+            Duration::from_secs_f64(all_models.len() as f64 / self.args.common.create_rate * 3.0)
+                + self.args.common.creating * 3
+                + WAIT_SLACK;
+        let timeline = wait_all_ready(
+            models,
+            all_models.len(),
+            started,
+            models_deadline,
+            POLL,
+            false,
+        )
+        .await?;
+        let models_ready = timeline.last().copied().unwrap_or_default();
+        anyhow::ensure!(
+            models_ready.1 >= all_models.len(),
+            "only {} of {} models Ready",
+            models_ready.1,
+            all_models.len()
+        );
+        self.settle(emulator, operator, QUIET_CAP).await?;
+        println!(
+            "bench: {} models Ready after {:.1} s",
+            all_models.len(),
+            models_ready.0
+        );
+        Ok(models_ready.0)
     }
 }
 

@@ -1,8 +1,8 @@
-//! `cargo xtask bench operator` (every section), `cargo xtask bench deployments` and `cargo
-//! xtask bench throughputs` (one lifecycle section only): the release operator against its own
-//! control plane and an in-process Bedrock emulator with AWS-like rate limits. Prints figures and writes them to
-//! `target/bench-results/<run>/` (results.json, results.md, SVG plots). See
-//! docs/benchmarks.md for what each figure means.
+//! `cargo xtask bench operator` (every section), `cargo xtask bench deployments`, `cargo xtask
+//! bench throughputs` and `cargo xtask bench imports` (one lifecycle section only): the release
+//! operator against its own control plane and an in-process Bedrock emulator with AWS-like rate
+//! limits. Prints figures and writes them to `target/bench-results/<run>/` (results.json,
+//! results.md, SVG plots). See docs/benchmarks.md for what each figure means.
 //!
 //! `cargo xtask bench pod` ([`pod`], with [`cgroup`]) installs the chart on testkit's real node
 //! instead and measures the operator's Pod by its cgroup.
@@ -12,14 +12,15 @@
 //! resources), [`counters`] (Bedrock calls and API-server writes between snapshots),
 //! [`versions`] (every version of a kind's objects, from a watch), the scenarios
 //! [`convergence`], [`startup`], [`polling`] and [`lifecycle`] (what one lifecycle of a kind
-//! costs; per kind [`deployments`] and [`throughputs`]), each with the typed figures it adds to
-//! results.json, and [`report`] (results.md) and [`plot`] (the SVGs).
+//! costs; per kind [`deployments`], [`throughputs`] and [`imports`]), each with the typed
+//! figures it adds to results.json, and [`report`] (results.md) and [`plot`] (the SVGs).
 
 mod args;
 mod cgroup;
 mod convergence;
 mod counters;
 mod deployments;
+mod imports;
 mod lifecycle;
 mod operator;
 mod plot;
@@ -43,11 +44,12 @@ use bedrock_operator::crd;
 use serde::Serialize;
 use testkit::ControlPlane;
 
-pub use args::{Args, DeploymentsArgs, ThroughputsArgs};
+pub use args::{Args, DeploymentsArgs, ImportsArgs, ThroughputsArgs};
 pub use pod::{PodArgs, run as run_pod};
 
 use convergence::Convergence;
 use deployments::Deployments;
+use imports::Imports;
 use lifecycle::{Kind, Lifecycle, LifecycleSettings};
 use polling::Polling;
 use startup::{STARTUP_CREATING, Startup};
@@ -72,6 +74,8 @@ struct Results {
     deployments: Option<Lifecycle>,
     #[serde(skip_serializing_if = "Option::is_none")]
     throughputs: Option<Lifecycle>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    imports: Option<Lifecycle>,
 }
 
 /// The emulator's and the operator's settings of the run.
@@ -85,6 +89,7 @@ struct Settings {
     startup: StartupSettings,
     deployments: LifecycleSettings,
     throughputs: LifecycleSettings,
+    imports: LifecycleSettings,
 }
 
 /// The emulator's token buckets (calls/s; burst = rate).
@@ -158,6 +163,7 @@ pub async fn run(root: &Path, mut args: Args) -> Result<()> {
         polling: None,
         deployments: None,
         throughputs: None,
+        imports: None,
     };
 
     // Both files are rewritten after every section, so a long run that fails late keeps what
@@ -209,6 +215,13 @@ pub async fn run(root: &Path, mut args: Args) -> Result<()> {
             .await?;
         markdown.push_str(&throughputs.1);
         results.throughputs = Some(throughputs.0);
+        save(&results, &markdown)?;
+    }
+
+    if args.imports.imports > 0 {
+        let imports = bench.section::<Imports>(args.imports.lifecycle()).await?;
+        markdown.push_str(&imports.1);
+        results.imports = Some(imports.0);
     }
 
     save(&results, &markdown)?;
@@ -244,8 +257,9 @@ impl Bench<'_> {
                 emulator_rate_limits: "none",
                 operator_flags: self.startup_flags(),
             },
-            deployments: LifecycleSettings::of(&a.deployments.lifecycle()),
-            throughputs: LifecycleSettings::of(&a.throughputs.lifecycle()),
+            deployments: LifecycleSettings::of::<Deployments>(&a.deployments.lifecycle()),
+            throughputs: LifecycleSettings::of::<Throughputs>(&a.throughputs.lifecycle()),
+            imports: LifecycleSettings::of::<Imports>(&a.imports.lifecycle()),
         }
     }
 
@@ -264,7 +278,8 @@ impl Bench<'_> {
         Self::start_emulator(seed, self.args.common.creating, self.rate_limits()).await
     }
 
-    /// The command line's token buckets (the deployment and throughput operations have none).
+    /// The command line's token buckets (the deployment, throughput and import operations have
+    /// none).
     fn rate_limits(&self) -> BTreeMap<Operation, RateLimit> {
         let a = self.args;
         let bucket = |rate: f64| RateLimit {

@@ -353,6 +353,8 @@ pub(super) fn polling(p: &Polling) -> String {
     s
 }
 
+/// A lifecycle section (g, h, i). A kind that serves no model has no model and no swap
+/// figures: its rows, sentences and column are left out.
 pub(super) fn lifecycle(d: &Lifecycle, labels: &Labels) -> String {
     let Labels {
         kind,
@@ -361,10 +363,12 @@ pub(super) fn lifecycle(d: &Lifecycle, labels: &Labels) -> String {
         swap,
         swapped,
         swapped_when,
+        creating: creating_label,
         ready_writes,
         ..
     } = labels;
     let p = &d.phases;
+    let serving = p.swap.is_some();
     let flags = if d.extra_operator_flags.is_empty() {
         "the bench's operator flags".to_string()
     } else {
@@ -382,59 +386,100 @@ pub(super) fn lifecycle(d: &Lifecycle, labels: &Labels) -> String {
         )
     };
     let met = |ok: bool| if ok { "met" } else { "**missed**" };
-    let mut s = format!(
-        "\n## {n} {many} ({kind}), one model each\n\n\
-         The {models} models (one per {one}, one each swaps to) were Active first \
-         ({models_ready} s). Emulator: {many} Creating for {creating} s, model swaps Updating for \
-         {updating} s, no throttling of {one} operations; {flags}.\n\n\
+    let mut s = format!("\n## {n} {many} ({kind})", n = d.objects);
+    if let Some(models_ready) = d.models_ready_seconds {
+        s.push_str(&format!(
+            ", one model each\n\n\
+             The {models} models (one per {one}, one each swaps to) were Active first \
+             ({models_ready} s). ",
+            models = d.objects * 2,
+            models_ready = fig(models_ready),
+        ));
+    } else {
+        s.push_str(&format!(
+            "\n\nNo models and no swap window: the {many} reference no model. "
+        ));
+    }
+    s.push_str(&format!(
+        "Emulator: {creating_label} for {creating} s",
+        creating = json(&d.creating_seconds),
+    ));
+    if let Some(updating) = d.updating_seconds {
+        s.push_str(&format!(
+            ", model swaps Updating for {updating} s",
+            updating = json(&updating),
+        ));
+    }
+    s.push_str(&format!(
+        ", no throttling of {one} operations; {flags}.\n\n\
          | figure | value | goal |\n|---|---|---|\n\
          | {many} POSTed ({IN_FLIGHT} in flight) in | {apply} s | |\n\
          | first POST → all Ready | {ready} s | |\n\
-         | time to Ready per {one}, p50 / p99 / max (POST → first version with Ready True) | {ttr} s | |\n\
-         | first modelRef PATCH → all {swapped} | {all_swapped} s | |\n\
-         | time to {swap} per {one}, p50 / p99 / max (PATCH → {swapped_when}) | {tts} s | |\n\
-         | first DELETE → all gone | {del} s | |\n\
-         | {many} / models left in Bedrock | {left} / {mleft} | 0 / 0 |\n",
-        n = d.objects,
-        models = d.objects * 2,
-        models_ready = fig(d.models_ready_seconds),
-        creating = json(&d.creating_seconds),
-        updating = json(&d.updating_seconds),
+         | time to Ready per {one}, p50 / p99 / max (POST → first version with Ready True) | {ttr} s | |\n",
         apply = fig(d.apply_seconds),
         ready = fig(d.all_ready_seconds),
         ttr = seconds(&d.time_to_ready),
-        all_swapped = fig(d.all_swapped_seconds),
-        tts = seconds(&d.time_to_swap),
+    ));
+    if let (Some(all_swapped), Some(tts)) = (d.all_swapped_seconds, &d.time_to_swap) {
+        s.push_str(&format!(
+            "| first modelRef PATCH → all {swapped} | {all_swapped} s | |\n\
+             | time to {swap} per {one}, p50 / p99 / max (PATCH → {swapped_when}) | {tts} s | |\n",
+            all_swapped = fig(all_swapped),
+            tts = seconds(tts),
+        ));
+    }
+    s.push_str(&format!(
+        "| first DELETE → all gone | {del} s | |\n",
         del = fig(d.delete_seconds),
-        left = d.left_in_bedrock,
-        mleft = d.models_left,
-    );
+    ));
+    match d.models_left {
+        Some(models_left) => s.push_str(&format!(
+            "| {many} / models left in Bedrock | {left} / {models_left} | 0 / 0 |\n",
+            left = d.left_in_bedrock,
+        )),
+        None => s.push_str(&format!(
+            "| {many} left in Bedrock | {left} | 0 |\n",
+            left = d.left_in_bedrock,
+        )),
+    }
     s.push_str(&format!(
         "\nGoals: writes per {one} from create to Ready ({ready_writes}) ≤ {GOAL_WRITES_TO_READY} — {}; \
          writes in the idle window {GOAL_IDLE_WRITES} — {}.\n",
         met(d.goals.writes_to_ready_met),
         d.goals.idle_writes_met.map(met).unwrap_or("not measured"),
     ));
-    s.push_str(&format!(
-        "\nCost per {one}. Windows: **create → Ready** from the first POST until every \
-         {one} is Ready and the counters are quiet for 3 s; **idle** the idle window; \
-         **{swap}** from the first modelRef PATCH until every {one} serves its new model \
-         and the counters are quiet for 3 s; **delete** from the first DELETE until every \
-         {one} is gone, plus 3 s of quiet; **lifecycle** = create + {swap} + delete. \
-         Writes are the operator's: per {one} from a watch (each new version of the \
-         object; the user's create, spec change and deletion left out), and as write requests \
-         from `apiserver_request_total` (the benchmark's modelRef PATCHes left out).\n\n\
-         | figure | create → Ready | idle | {swap} | delete | lifecycle | goal |\n\
-         |---|---|---|---|---|---|---|\n",
-    ));
-    let idle = p.idle.as_ref();
-    let columns = [
-        Some(&p.create_to_ready),
-        idle,
-        Some(&p.swap),
-        Some(&p.delete),
-        Some(&d.lifecycle),
-    ];
+    if serving {
+        s.push_str(&format!(
+            "\nCost per {one}. Windows: **create → Ready** from the first POST until every \
+             {one} is Ready and the counters are quiet for 3 s; **idle** the idle window; \
+             **{swap}** from the first modelRef PATCH until every {one} serves its new model \
+             and the counters are quiet for 3 s; **delete** from the first DELETE until every \
+             {one} is gone, plus 3 s of quiet; **lifecycle** = create + {swap} + delete. \
+             Writes are the operator's: per {one} from a watch (each new version of the \
+             object; the user's create, spec change and deletion left out), and as write requests \
+             from `apiserver_request_total` (the benchmark's modelRef PATCHes left out).\n\n\
+             | figure | create → Ready | idle | {swap} | delete | lifecycle | goal |\n\
+             |---|---|---|---|---|---|---|\n",
+        ));
+    } else {
+        s.push_str(&format!(
+            "\nCost per {one}. Windows: **create → Ready** from the first POST until every \
+             {one} is Ready and the counters are quiet for 3 s; **idle** the idle window; \
+             **delete** from the first DELETE until every {one} is gone, plus 3 s of quiet; \
+             **lifecycle** = create + delete. \
+             Writes are the operator's: per {one} from a watch (each new version of the \
+             object; the user's create and deletion left out), and as write requests \
+             from `apiserver_request_total`.\n\n\
+             | figure | create → Ready | idle | delete | lifecycle | goal |\n\
+             |---|---|---|---|---|---|\n",
+        ));
+    }
+    // An absent idle window is a column of "—"; the swap column only for a kind that has one.
+    let mut columns = vec![Some(&p.create_to_ready), p.idle.as_ref()];
+    if let Some(swap) = &p.swap {
+        columns.push(Some(swap));
+    }
+    columns.extend([Some(&p.delete), Some(&d.lifecycle)]);
     let row = |s: &mut String, label: &str, figure: &dyn Fn(&PhaseCost) -> String, goal: &str| {
         let cells: Vec<String> = columns
             .iter()
@@ -683,4 +728,134 @@ pub(super) fn pod(r: &super::pod::PodResults) -> String {
         ));
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::super::deployments::Deployments;
+    use super::super::imports::Imports;
+    use super::super::lifecycle::{Goals, Kind, Phases};
+    use super::super::versions::Spread;
+    use super::*;
+
+    fn cost() -> PhaseCost {
+        PhaseCost {
+            seconds: 10.0,
+            writes: Spread::default(),
+            write_requests_per_object: 3.0,
+            write_requests_by_kind: BTreeMap::new(),
+            write_requests_by_verb: BTreeMap::new(),
+            event_writes_per_object: 1.0,
+            bedrock_calls_per_object: 4.0,
+            bedrock_calls_by_operation: BTreeMap::from([("GetImportedModel".into(), 1.0)]),
+            throttled_calls_per_object: 0.0,
+            cpu_seconds_per_object: 0.01,
+        }
+    }
+
+    /// A section's figures as `run_lifecycle` fills them in for kind `K`.
+    fn section<K: Kind>() -> Lifecycle {
+        let latency = Latency {
+            p50_seconds: Some(10.0),
+            p99_seconds: Some(11.0),
+            max_seconds: Some(11.0),
+        };
+        let serving = K::SERVES_MODEL;
+        Lifecycle {
+            kind: K::LABELS.kind,
+            objects: 20,
+            namespace: "bench".into(),
+            extra_operator_flags: Vec::new(),
+            creating_seconds: 10.0,
+            updating_seconds: serving.then_some(10.0),
+            models_ready_seconds: serving.then_some(12.0),
+            apply_seconds: 0.5,
+            all_ready_seconds: 11.0,
+            time_to_ready: latency.clone(),
+            all_swapped_seconds: serving.then_some(11.0),
+            time_to_swap: serving.then_some(latency),
+            delete_seconds: 1.0,
+            left_in_bedrock: 0,
+            models_left: serving.then_some(0),
+            phases: Phases {
+                create_to_ready: cost(),
+                idle: Some(cost()),
+                swap: serving.then(cost),
+                delete: cost(),
+            },
+            lifecycle: cost(),
+            goals: Goals {
+                writes_to_ready_met: true,
+                idle_writes_met: Some(true),
+            },
+        }
+    }
+
+    #[test]
+    fn a_kind_without_a_model_has_no_model_or_swap_figures() {
+        let imports = section::<Imports>();
+        let markdown = lifecycle(&imports, &Imports::LABELS);
+        assert!(markdown.starts_with("\n## 20 imports (BedrockImportedModel)\n\n"));
+        for absent in [
+            "models left",
+            "were Active first",
+            "one model each",
+            "modelRef PATCH",
+            "Updating",
+            "rollout",
+        ] {
+            assert!(
+                !markdown.contains(absent),
+                "{absent:?} in the imports' section:\n{markdown}"
+            );
+        }
+        assert!(
+            markdown.contains("| figure | create → Ready | idle | delete | lifecycle | goal |")
+        );
+        assert!(markdown.contains("| imports left in Bedrock | 0 | 0 |"));
+        assert!(markdown.contains("import jobs InProgress for 10.0 s"));
+        let json = serde_json::to_value(&imports).expect("serializes");
+        for absent in [
+            "modelsReadySeconds",
+            "modelsLeft",
+            "updatingSeconds",
+            "allSwappedSeconds",
+            "timeToSwap",
+        ] {
+            assert!(json.get(absent).is_none(), "{absent} in {json}");
+        }
+        assert!(json["phases"].get("swap").is_none());
+        assert!(json["phases"].get("delete").is_some());
+    }
+
+    #[test]
+    fn a_kind_serving_a_model_keeps_its_model_and_swap_figures() {
+        let deployments = section::<Deployments>();
+        let markdown = lifecycle(&deployments, &Deployments::LABELS);
+        assert!(
+            markdown.starts_with(
+                "\n## 20 deployments (BedrockCustomModelDeployment), one model each\n\n"
+            )
+        );
+        assert!(
+            markdown.contains(
+                "| figure | create → Ready | idle | rollout | delete | lifecycle | goal |"
+            )
+        );
+        assert!(markdown.contains("| first modelRef PATCH → all rolled out | 11.000 s | |"));
+        assert!(markdown.contains("| deployments / models left in Bedrock | 0 / 0 | 0 / 0 |"));
+        let json = serde_json::to_value(&deployments).expect("serializes");
+        for present in [
+            "modelsReadySeconds",
+            "modelsLeft",
+            "updatingSeconds",
+            "allSwappedSeconds",
+            "timeToSwap",
+        ] {
+            assert!(json.get(present).is_some(), "no {present} in {json}");
+        }
+        assert!(json["phases"].get("swap").is_some());
+    }
 }

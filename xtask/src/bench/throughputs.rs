@@ -29,6 +29,7 @@ impl Kind for Throughputs {
         swap: "swap",
         swapped: "swapped",
         swapped_when: "InService on the new model",
+        creating: "throughputs Creating",
         ready_writes: "finalizer, Creating, InService",
     };
 

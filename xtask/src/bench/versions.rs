@@ -1,6 +1,7 @@
-//! Every version of the benchmark's objects of one kind (deployments, throughputs), from one
-//! watch of their namespace: how many of them the operator wrote in a window, per object, and
-//! when each object first looked a given way (Ready, swapped to its new model, gone).
+//! Every version of the benchmark's objects of one kind (deployments, throughputs, imports),
+//! from one watch of their namespace: how many of them the operator wrote in a window, per
+//! object, and when each object first looked a given way (Ready, swapped to its new model,
+//! gone).
 //!
 //! The API server's request counters say how many writes were sent; the watch says which
 //! object each one changed, so the figures can be per object (the worst one, not only the
