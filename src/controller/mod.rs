@@ -167,9 +167,12 @@ pub async fn run<B: Bedrock>(
     // The caches exist before the controllers, so that the shared index (which one kind reads
     // to find the resources that reference another) holds them from the first reconcile on.
     let mut caches = wiring::Caches::<B>::new(client.clone(), settings.namespaces.clone());
+    let served = served_plurals(&client).await;
     macro_rules! register {
         ($($kind:ty),+) => {
-            $(caches.kind::<$kind>();)+
+            $(if installed(<$kind as crate::kinds::Registered>::KIND, served.as_ref()) {
+                caches.kind::<$kind>();
+            })+
         };
     }
     crate::for_each_kind!(register);
@@ -201,6 +204,77 @@ pub async fn run<B: Bedrock>(
     synced.abort();
     sweeping.abort();
     info!("controllers stopped");
+}
+
+/// The resources of the operator's API group the API server serves (the CRDs installed), read
+/// once at start; `None` when it serves none of them or could not say (then every kind is
+/// wired, and readiness waits for the CRDs as always).
+async fn served_plurals(client: &Client) -> Option<std::collections::BTreeSet<String>> {
+    use kube::Resource;
+    let version = crate::api::BedrockCustomModel::api_version(&()).into_owned();
+    let read = crate::startup::answered(
+        "discovering the installed CRDs",
+        crate::startup::transient,
+        || client.list_api_group_resources(&version),
+    )
+    .await;
+    match read {
+        Ok(list) => Some(list.resources.into_iter().map(|r| r.name).collect()),
+        Err(error) => {
+            tracing::debug!(error = %error, "the API group is not served; wiring every kind");
+            None
+        }
+    }
+}
+
+/// Whether `kind` is wired: its CRD is installed, or what is installed is not known. A kind
+/// whose CRD is missing while others of the group are served (an operator newer than the CRDs
+/// a cluster admin applied, or than a previous chart's) is left out with a warning, so that the
+/// other kinds still run.
+fn installed(
+    kind: crate::kinds::Kind,
+    served: Option<&std::collections::BTreeSet<String>>,
+) -> bool {
+    let Some(served) = served else {
+        return true;
+    };
+    if served.contains(kind.plural) {
+        return true;
+    }
+    tracing::warn!(
+        kind = %kind.name(),
+        crd = %kind.crd_name(),
+        "the CRD of this kind is not installed: the operator does not manage it; install the CRD (helm upgrade with crds.install, or kubectl apply -f crds/) and restart the operator"
+    );
+    false
+}
+
+#[cfg(test)]
+mod served_tests {
+    use std::collections::BTreeSet;
+
+    use super::installed;
+    use crate::kinds::KINDS;
+
+    #[test]
+    fn a_kind_is_wired_when_its_crd_is_served_or_nothing_is_known() {
+        let imported = KINDS
+            .iter()
+            .find(|k| k.plural == "bedrockimportedmodels")
+            .copied()
+            .expect("registered");
+        let model = KINDS[0];
+        let older: BTreeSet<String> = ["bedrockcustommodels", "bedrockcustommodels/status"]
+            .into_iter()
+            .map(String::from)
+            .collect();
+        assert!(installed(model, Some(&older)), "its CRD is served");
+        assert!(!installed(imported, Some(&older)), "its CRD is missing");
+        assert!(
+            installed(imported, None),
+            "nothing is known: wired as always"
+        );
+    }
 }
 
 #[cfg(test)]
