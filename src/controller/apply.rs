@@ -4,7 +4,6 @@
 //! loop, [`lifecycle::act`]) → report. A kind says what is its own through [`Apply`]; its
 //! decisions stay in its `plan`.
 
-use std::collections::BTreeMap;
 use std::future::Future;
 use std::time::Duration;
 
@@ -31,23 +30,13 @@ use crate::api::validation::FieldError;
 use crate::bedrock::Object;
 use crate::bedrock::{Bedrock, BedrockError};
 
-/// What the observe step saw of the kind's Bedrock object.
-#[derive(Clone, Debug)]
-pub struct Seen<R> {
-    /// The object: looked up by the status's ARN, or by name when there is none.
-    pub remote: Option<R>,
-    /// Its tags, when they were read.
-    pub tags: Option<BTreeMap<String, String>>,
-    /// Whether the resource the object's owner tag names still exists.
-    pub owner: Liveness,
-}
+/// What a kind's plan reads ([`held::Observation`]).
+pub type Observation<K> = held::Observation<<K as Lifecycle>::Remote, <K as Apply>::Inputs>;
 
 /// What a plan knows besides the resource and what was seen.
 #[derive(Clone, Copy, Debug)]
 pub struct Facts<'a> {
     pub timing: &'a Timing,
-    /// The cluster this operator serves, as owner tags name it.
-    pub cluster: &'a str,
     /// The operator's region, for a spec that names none.
     pub default_region: &'a str,
     /// How long the object (or its last change) has been in progress, when known.
@@ -143,8 +132,7 @@ pub trait Plans: Apply {
         &self,
         valid: &Self::Valid,
         region: &str,
-        inputs: Self::Inputs,
-        seen: Seen<Self::Remote>,
+        observation: &Observation<Self>,
         facts: &Facts<'_>,
     ) -> KindPlan<Self>;
     /// The plan once the object turned out to be another resource's (`lost`).
@@ -241,19 +229,20 @@ pub async fn apply<K: Plans, B: Bedrock>(resource: &K, ctx: &Context<B>) -> Resu
         .map(str::to_string);
     let facts = Facts {
         timing: &ctx.timing,
-        cluster: &ctx.cluster,
         default_region: &ctx.default_region,
         elapsed: changed_at.as_deref().map(holding::elapsed_since),
     };
     let tags_read = tags.is_some();
-    let seen = Seen {
+    let observation = held::Observation {
+        inputs,
         remote,
         tags,
         owner,
+        cluster: ctx.cluster.clone(),
     };
 
     // Plan.
-    let mut plan = resource.plan(&valid, &region, inputs, seen, &facts);
+    let mut plan = resource.plan(&valid, &region, &observation, &facts);
     if let Some(refused) = resource.admit(&valid, Some(&plan), &mut held, ctx).await? {
         plan = refused;
     }

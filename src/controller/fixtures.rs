@@ -68,7 +68,7 @@ pub fn resolved(arn: &str) -> Resolution {
 /// What a serving kind's observe step saw: the model, the object, no tags.
 pub fn observe<R>(model: Resolution, remote: Option<R>) -> Observation<R> {
     Observation {
-        model,
+        inputs: model,
         remote,
         tags: None,
         owner: Liveness::Unknown,

@@ -223,6 +223,52 @@ impl<K, V, O, E: Copy> Clone for Given<'_, K, V, O, E> {
 }
 impl<K, V, O, E: Copy> Copy for Given<'_, K, V, O, E> {}
 
+/// What a kind's plan reads: what the kind read before it looked at Bedrock (its
+/// [`Apply::Inputs`](super::apply::Apply::Inputs): a serving kind's model resolved, the model's
+/// sweep; nothing for an import), and what the observe step found of the object. Built once, by
+/// the shared apply stage.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Observation<R, I = ()> {
+    pub inputs: I,
+    /// The object: looked up by the status's ARN, or by name when there is none.
+    pub remote: Option<R>,
+    /// Its tags, when they were read.
+    pub tags: Option<BTreeMap<String, String>>,
+    /// Whether the resource the object's owner tag names still exists, when another
+    /// resource's tag made the observe step look it up (see [`ownership::owner_to_look_up`]).
+    pub owner: Liveness,
+    /// The cluster this operator serves, as owner tags name it: read from the API server at
+    /// start-up (or given by `--cluster-name`).
+    pub cluster: String,
+}
+
+impl<R, I: Default> Default for Observation<R, I> {
+    fn default() -> Self {
+        Self {
+            inputs: I::default(),
+            remote: None,
+            tags: None,
+            owner: Liveness::default(),
+            cluster: String::new(),
+        }
+    }
+}
+
+impl<R, I> Observation<R, I> {
+    /// What the shared match reads of it ([`decide`]).
+    pub fn seen<'a>(&'a self, adopt: bool, region: &'a str, slow_retry: Duration) -> Seen<'a, R> {
+        Seen {
+            found: self.remote.as_ref(),
+            tags: self.tags.as_ref(),
+            owner: self.owner,
+            cluster: &self.cluster,
+            adopt,
+            region,
+            slow_retry,
+        }
+    }
+}
+
 /// What the observe step saw, for [`decide`].
 pub struct Seen<'a, R> {
     /// The object: by the status's ARN, or by name while there is none.

@@ -132,39 +132,8 @@ impl Lookup {
     }
 }
 
-/// What the operator saw before deciding, for a kind whose Bedrock object is `R`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Observation<R> {
-    pub model: Resolution,
-    /// The Bedrock object: looked up by the status's ARN, or by name when there is none.
-    pub remote: Option<R>,
-    /// Its tags, when they were read.
-    pub tags: Option<std::collections::BTreeMap<String, String>>,
-    /// Whether the resource the object's owner tag names still exists.
-    pub owner: crate::controller::ownership::Liveness,
-    /// The cluster this operator serves, as owner tags name it.
-    pub cluster: String,
-}
-
-impl<R> Observation<R> {
-    /// What the shared match reads of it ([`held::decide`]).
-    pub fn seen<'a>(
-        &'a self,
-        adopt: bool,
-        region: &'a str,
-        slow_retry: std::time::Duration,
-    ) -> held::Seen<'a, R> {
-        held::Seen {
-            found: self.remote.as_ref(),
-            tags: self.tags.as_ref(),
-            owner: self.owner,
-            cluster: &self.cluster,
-            adopt,
-            region,
-            slow_retry,
-        }
-    }
-}
+/// What a serving kind's plan reads: its model resolved, and what was seen of its object `R`.
+pub type Observation<R> = held::Observation<R, Resolution>;
 
 /// The resources managed here that still use a model: by kind (its Kubernetes kind), each
 /// list sorted, in the registry's order.

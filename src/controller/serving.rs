@@ -8,7 +8,7 @@ use std::time::Duration;
 use kube::ResourceExt;
 use kube::api::Api;
 
-use super::apply::{self, Apply, Facts, Plans, Seen};
+use super::apply::{self, Apply, Facts, Plans};
 use super::context::Context;
 use super::error::Error;
 use super::held::{self, Branches, HeldStatus};
@@ -185,12 +185,11 @@ where
         &self,
         valid: &K::Valid,
         region: &str,
-        model: Resolution,
-        seen: Seen<K::Remote>,
+        observation: &Observation<K::Remote>,
         facts: &Facts<'_>,
     ) -> KindPlan<K> {
-        let (observation, elapsed) = observation(model, seen, facts);
-        plan_apply(self, valid, region, &observation, facts.timing, elapsed)
+        let elapsed = facts.elapsed.unwrap_or_default();
+        plan_apply(self, valid, region, observation, facts.timing, elapsed)
     }
     async fn model_region<B: Bedrock>(&self, ctx: &Context<B>) -> Result<Option<String>, Error> {
         model_region(self, ctx).await
@@ -230,7 +229,7 @@ where
     for<'a> Given<'a, K>: Branches<Kind = K>,
 {
     let mut status = resource.base_status(valid, region);
-    if let Some(arn) = observation.model.arn() {
+    if let Some(arn) = observation.inputs.arn() {
         status.want_model(arn);
     }
     let given = held::Given {
@@ -275,23 +274,6 @@ pub fn lookup(lookup: Lookup, model: &Resolution) -> Option<Lookup> {
         Lookup::ByName(_) if model.arn().is_none() => None,
         lookup => Some(lookup),
     }
-}
-
-/// What a serving kind's plan reads: the model resolved and what was seen of the object, and
-/// how long the object (or its last change) has been in progress.
-pub fn observation<R>(
-    model: Resolution,
-    seen: Seen<R>,
-    facts: &Facts<'_>,
-) -> (Observation<R>, Duration) {
-    let observation = Observation {
-        model,
-        remote: seen.remote,
-        tags: seen.tags,
-        owner: seen.owner,
-        cluster: facts.cluster.to_string(),
-    };
-    (observation, facts.elapsed.unwrap_or_default())
 }
 
 /// A spec that names (by ARN or ID) the model a BedrockCustomModel of another namespace holds,

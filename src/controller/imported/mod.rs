@@ -9,7 +9,7 @@ use tracing::info;
 
 pub mod plan;
 
-use super::apply::{Apply, Facts, Plans, Seen};
+use super::apply::{Apply, Facts, Plans};
 use super::cleanup::Cleanup;
 use super::context::Context;
 use super::error::Error;
@@ -167,21 +167,14 @@ impl Plans for BedrockImportedModel {
         &self,
         valid: &ValidImported,
         region: &str,
-        _inputs: (),
-        seen: Seen<RemoteImport>,
+        observation: &Observation,
         facts: &Facts<'_>,
     ) -> Plan {
-        let observation = Observation {
-            import: seen.remote,
-            tags: seen.tags,
-            owner: seen.owner,
-            cluster: facts.cluster.to_string(),
-        };
         plan::plan_apply(
             self,
             valid,
             region,
-            &observation,
+            observation,
             facts.timing,
             facts.elapsed,
         )

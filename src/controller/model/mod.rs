@@ -11,7 +11,7 @@ use tracing::info;
 pub mod plan;
 pub(crate) mod sweep;
 
-use super::apply::{Apply, Facts, Plans, Seen};
+use super::apply::{Apply, Facts, Plans};
 use super::cleanup::Cleanup;
 use super::context::Context;
 use super::error::Error;
@@ -30,7 +30,7 @@ use crate::api::{BedrockCustomModel, BedrockCustomModelStatus, ModelStatus};
 use crate::bedrock::{Bedrock, BedrockError, CreateRequest, RemoteModel};
 use crate::metrics::{Metrics, ModelStatusLabel};
 use futures::future::BoxFuture;
-use plan::{Observation, Plan, Regions};
+use plan::{Inputs, Observation, Plan, Regions};
 
 impl Managed for BedrockCustomModel {
     type Status = BedrockCustomModelStatus;
@@ -97,12 +97,6 @@ impl Lifecycle for BedrockCustomModel {
     }
 }
 
-/// What a model's plan knows beyond its spec.
-pub struct Inputs {
-    /// Whether the sweep (one ListCustomModels per region) watches the model's region.
-    swept: bool,
-}
-
 impl Apply for BedrockCustomModel {
     type Inputs = Inputs;
 
@@ -156,23 +150,15 @@ impl Plans for BedrockCustomModel {
         &self,
         valid: &ValidModel,
         _region: &str,
-        inputs: Inputs,
-        seen: Seen<RemoteModel>,
+        observation: &Observation,
         facts: &Facts<'_>,
     ) -> Plan {
-        let observation = Observation {
-            model: seen.remote,
-            tags: seen.tags,
-            swept: inputs.swept,
-            owner: seen.owner,
-            cluster: facts.cluster.to_string(),
-        };
         let Regions { desired, .. } = plan::regions(self, facts.default_region);
         plan::plan_apply(
             self,
             valid,
             &desired,
-            &observation,
+            observation,
             facts.timing,
             facts.elapsed,
         )

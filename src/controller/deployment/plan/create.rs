@@ -51,12 +51,12 @@ pub(super) fn plan_create(
     status: BedrockCustomModelDeploymentStatus,
     events: Vec<Note>,
 ) -> Plan {
-    let Some(model_arn) = given.observation.model.arn() else {
+    let Some(model_arn) = given.observation.inputs.arn() else {
         let current = given.resource.conditions();
         return reference::waiting(
             current,
             status,
-            &given.observation.model,
+            &given.observation.inputs,
             "deployment",
             events,
         );

@@ -90,7 +90,7 @@ pub(super) fn plan_existing(
                 reason::ACTIVE,
                 serving_message.clone(),
             );
-            let desired_model = given.observation.model.arn();
+            let desired_model = given.observation.inputs.arn();
             let update = found.update.as_ref();
             if let Some(update) = update.filter(|u| u.state == UpdateState::Updating) {
                 let message = format!(
@@ -176,7 +176,7 @@ pub(super) fn plan_existing(
                 None => {
                     // The model the spec names now cannot be resolved: keep serving, say why.
                     let keeps = format!("the deployment keeps serving {serving}");
-                    let why = unresolved(&given.observation.model);
+                    let why = unresolved(&given.observation.inputs);
                     rollout::unresolved(given.resource.conditions(), status, ready, why, &keeps)
                 }
                 Some(_) => {

@@ -60,7 +60,7 @@ fn adopt_takes_an_untagged_deployment_with_one_claim_of_owner_and_spec_tags() {
 fn adopt_claims_first_then_rolls_the_specs_model_out() {
     let resource = adopting("nova-v4");
     let mut observation = found_with_tags(BTreeMap::new(), Liveness::Unknown);
-    observation.model = resolved(V4);
+    observation.inputs = resolved(V4);
     let p = plan(&resource, &observation);
     assert!(matches!(p.actions[0], Action::Claim { .. }));
     assert_eq!(

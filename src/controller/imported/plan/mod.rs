@@ -12,7 +12,6 @@ mod create;
 mod existing;
 
 use crate::controller::outcome::Words;
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use crate::api::conditions::event;
@@ -25,7 +24,7 @@ use crate::controller::call::Call;
 use crate::controller::held;
 use crate::controller::lifecycle::Cleanup;
 use crate::controller::outcome::{self, Note, Timing};
-use crate::controller::ownership::{Holder, Liveness};
+use crate::controller::ownership::Holder;
 use crate::controller::scope::NamespaceScope;
 
 pub use checks::{guards_refused, immutable_changed};
@@ -40,19 +39,9 @@ pub type Action = Call<CreateImportRequest>;
 /// The outcome of planning an imported model's reconcile.
 pub type Plan = outcome::Plan<BedrockImportedModelStatus, Action>;
 
-/// What the operator saw in Bedrock before deciding.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Observation {
-    /// The import: by status.jobArn, or by the imported model's name while the status holds
-    /// no job.
-    pub import: Option<RemoteImport>,
-    /// The job's tags, when they were read.
-    pub tags: Option<BTreeMap<String, String>>,
-    /// Whether the resource the job's owner tag names still exists.
-    pub owner: Liveness,
-    /// The cluster this operator serves, as owner tags name it.
-    pub cluster: String,
-}
+/// What the operator saw before deciding: the import (by status.jobArn, or by the imported
+/// model's name while the status holds no job) and its job's tags.
+pub type Observation = held::Observation<RemoteImport>;
 
 /// The parameters the spec asks to import the model with.
 pub fn desired_parameters(resource: &BedrockImportedModel, region: &str) -> ImportCreatedWith {
@@ -148,15 +137,8 @@ pub fn plan_apply(
         timing,
         elapsed,
     };
-    let seen = held::Seen {
-        found: observation.import.as_ref(),
-        tags: observation.tags.as_ref(),
-        owner: observation.owner,
-        cluster: &observation.cluster,
-        adopt: resource.spec.adoption_policy == AdoptionPolicy::Adopt,
-        region,
-        slow_retry: timing.slow_retry,
-    };
+    let adopt = resource.spec.adoption_policy == AdoptionPolicy::Adopt;
+    let seen = observation.seen(adopt, region, timing.slow_retry);
     held::decide(resource, &given, status, seen)
 }
 

@@ -16,6 +16,7 @@ use crate::api::{BedrockImportedModelSpec, ImportSource, RETRY_ANNOTATION};
 use crate::bedrock::{ImportJob, ImportedModel, JobState};
 use crate::controller::fixtures::{CLUSTER, GENERATION, NAMESPACE, REGION, reason_of};
 use crate::controller::kind::Managed;
+use crate::controller::ownership::Liveness;
 
 const NAME: &str = "llama_ft";
 const UID: &str = "5a0c7e2b-1d3f-4a6b-8c9d-0e1f2a3b4c5d";
@@ -114,7 +115,8 @@ fn import(state: JobState) -> RemoteImport {
 
 fn observe(import: Option<RemoteImport>, tags: Option<BTreeMap<String, String>>) -> Observation {
     Observation {
-        import,
+        inputs: (),
+        remote: import,
         tags,
         owner: Liveness::Unknown,
         cluster: CLUSTER.into(),

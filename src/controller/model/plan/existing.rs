@@ -59,7 +59,7 @@ pub(super) fn plan_existing(
         ModelState::Creating | ModelState::Other(_) => {
             let message = format!("Bedrock is creating model {name}");
             let elapsed = elapsed_since_creation.unwrap_or_default();
-            let delay = creating_poll(given.timing, elapsed, given.observation.swept);
+            let delay = creating_poll(given.timing, elapsed, given.observation.inputs.swept);
             outcome::still_creating(status, message, delay)
         }
     }

@@ -12,7 +12,6 @@ mod create;
 mod existing;
 
 use crate::controller::outcome::Words;
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use crate::api::conditions::{self, Desired, event, reason};
@@ -37,7 +36,7 @@ pub use crate::controller::cleanup::Cleanup;
 use crate::controller::guards::{Guarded, Guards, NOTHING_SENT};
 use crate::controller::held;
 use crate::controller::outcome::{self};
-use crate::controller::ownership::{Holder, Liveness};
+use crate::controller::ownership::Holder;
 use crate::controller::scope::NamespaceScope;
 
 pub use crate::controller::outcome::{Next, Note, Timing, poll_delay, retry_delay};
@@ -57,23 +56,17 @@ pub type Action = Call<CreateRequest>;
 /// The outcome of planning a model's reconcile.
 pub type Plan = outcome::Plan<BedrockCustomModelStatus, Action>;
 
-/// What the operator saw in Bedrock before deciding.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Observation {
-    /// The model: looked up by status.modelArn, or by name when the status has none.
-    pub model: Option<RemoteModel>,
-    /// Its tags, when they were read.
-    pub tags: Option<BTreeMap<String, String>>,
+/// What a model's plan knows beyond its spec, read before Bedrock.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Inputs {
     /// Whether a sweep (one ListCustomModels per region) watches this region for imports that
     /// finish, so that a Creating model needs only a rare poll of its own.
     pub swept: bool,
-    /// Whether the resource the model's owner tag names still exists, when another resource's
-    /// tag made the observe step look it up (see [`crate::controller::ownership::owner_to_look_up`]).
-    pub owner: Liveness,
-    /// The cluster this operator serves, as owner tags name it: read from the API server at
-    /// start-up (or given by `--cluster-name`).
-    pub cluster: String,
 }
+
+/// What the operator saw before deciding: the sweep, and the model (looked up by
+/// status.modelArn, or by name when the status has none) with its tags.
+pub type Observation = held::Observation<RemoteModel, Inputs>;
 
 /// The two regions a model reconcile deals with.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -205,15 +198,8 @@ pub fn plan_apply(
         timing,
         elapsed: elapsed_since_creation,
     };
-    let seen = held::Seen {
-        found: observation.model.as_ref(),
-        tags: observation.tags.as_ref(),
-        owner: observation.owner,
-        cluster: &observation.cluster,
-        adopt: resource.spec.adoption_policy == AdoptionPolicy::Adopt,
-        region,
-        slow_retry: timing.slow_retry,
-    };
+    let adopt = resource.spec.adoption_policy == AdoptionPolicy::Adopt;
+    let seen = observation.seen(adopt, region, timing.slow_retry);
     held::decide(resource, &branches, status, seen)
 }
 

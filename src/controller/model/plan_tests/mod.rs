@@ -202,9 +202,9 @@ fn nothing_observed() -> Observation {
 
 fn observed(model: RemoteModel, tags: Option<BTreeMap<String, String>>) -> Observation {
     Observation {
-        model: Some(model),
+        inputs: Inputs { swept: false },
+        remote: Some(model),
         tags,
-        swept: false,
         owner: Liveness::Unknown,
         cluster: CLUSTER.into(),
     }
@@ -373,7 +373,7 @@ impl ApplyCase {
         let tags_synced = self.observation.tags.is_some()
             && self
                 .observation
-                .model
+                .remote
                 .as_ref()
                 .is_some_and(|m| m.state == ModelState::Active)
             && plan.status.model_status == Some(ModelStatus::Active)

@@ -79,7 +79,7 @@ fn polls_of_a_creating_model_write_nothing_and_follow_the_sweep() {
     let resource = resource(spec(), Some(created.clone()));
     for swept in [false, true] {
         let observation = Observation {
-            swept,
+            inputs: Inputs { swept },
             ..observed(remote(ModelState::Creating), None)
         };
         let plan = plan_apply(

@@ -180,10 +180,10 @@ pub(super) fn plan_in_service(
         reason::IN_SERVICE,
         serving_message.clone(),
     );
-    let Some(desired_model) = observation.model.arn() else {
+    let Some(desired_model) = observation.inputs.arn() else {
         // The model the spec names now cannot be resolved: keep serving, say why.
         let keeps = format!("the throughput keeps serving {serving}");
-        let why = unresolved(&observation.model);
+        let why = unresolved(&observation.inputs);
         return rollout::unresolved(resource.conditions(), status, ready, why, &keeps);
     };
     let rename = (valid.name != found.name).then(|| valid.name.clone());

@@ -100,12 +100,12 @@ pub(super) fn plan_create(
     mut status: BedrockProvisionedThroughputStatus,
     events: Vec<Note>,
 ) -> Plan {
-    let Some(model_id) = given.observation.model.arn() else {
+    let Some(model_id) = given.observation.inputs.arn() else {
         let current = given.resource.conditions();
         return reference::waiting(
             current,
             status,
-            &given.observation.model,
+            &given.observation.inputs,
             "throughput",
             events,
         );
