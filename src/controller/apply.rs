@@ -12,6 +12,7 @@ use kube::runtime::controller::Action;
 use tracing::warn;
 
 use super::context::Context;
+use super::deletion::{self, Cleanup};
 use super::error::Error;
 use super::held::{self, HeldStatus};
 use super::holding::{self, Lost};
@@ -51,6 +52,13 @@ pub trait Apply: Lifecycle<Status: HeldStatus> {
     type Inputs: Send + Sync;
 
     fn validate(&self) -> Result<Self::Valid, Vec<FieldError>>;
+    /// What deleting the resource takes, decided from the resource alone (`adoption`: the
+    /// namespaces that may adopt; `now`: for a commitment term): the one rule of
+    /// [`deletion::standard`] unless the kind has more to say (a commitment term).
+    fn deletion(&self, adoption: &NamespaceScope, now: k8s_openapi::jiff::Timestamp) -> Cleanup {
+        let _ = now;
+        deletion::standard(self, self.validate().is_ok(), adoption)
+    }
     /// InvalidSpec naming every field, no call (the status otherwise as it stands).
     fn invalid(&self, errors: &[FieldError], default_region: &str) -> KindPlan<Self> {
         let _ = default_region;

@@ -11,63 +11,17 @@ use tracing::info;
 
 use super::apply::Plans;
 use super::context::Context;
+pub use super::deletion::Cleanup;
 use super::error::Error;
 use super::holding;
 use super::kind::Managed;
 use super::lifecycle;
-pub use super::lifecycle::Cleanup;
 use super::outcome::{self, Note};
 use super::ownership::{self, Deletion, Me};
 use super::report::{publish, report};
-use super::scope::NamespaceScope;
-use crate::api::AdoptionPolicy;
 use crate::api::conditions::{event, reason};
 use crate::bedrock::Object;
 use crate::bedrock::{Bedrock, BedrockError, ErrorClass};
-
-/// What deleting the resource takes, the same for every kind: keep the object (`retain`:
-/// deletionPolicy Retain); else what the kind says of the object the status holds (`held`:
-/// delete it, or wait for the end of its term); else, unless this generation was refused
-/// before any call (`refused`), look it up by the name `lookup` gives: the name of a valid
-/// spec whose adoption, if it asks for one, is allowed (`None`: it never reached Bedrock).
-pub fn decide(
-    retain: bool,
-    held: Option<Cleanup>,
-    refused: bool,
-    lookup: impl FnOnce() -> Option<String>,
-) -> Cleanup {
-    if retain {
-        return Cleanup::Retain;
-    }
-    if let Some(held) = held {
-        return held;
-    }
-    if refused {
-        // Refused (by validation or a tenant guard) before any call: nothing to look up.
-        return Cleanup::Nothing;
-    }
-    match lookup() {
-        Some(name) => Cleanup::LookUp { name },
-        None => Cleanup::Nothing,
-    }
-}
-
-/// Whether the resource's current generation was refused before any call (see
-/// [`outcome::refused_before_any_call`]).
-pub fn refused<K: Managed>(resource: &K) -> bool {
-    let meta = resource.meta();
-    outcome::refused_before_any_call(
-        resource.conditions(),
-        meta.generation,
-        meta.deletion_timestamp.is_some(),
-    )
-}
-
-/// Whether a spec with `policy` may have adopted an object in the resource's namespace.
-pub fn may_adopt<K: Managed>(resource: &K, policy: AdoptionPolicy, scope: &NamespaceScope) -> bool {
-    policy != AdoptionPolicy::Adopt
-        || scope.allows(resource.meta().namespace.as_deref().unwrap_or_default())
-}
 
 /// How a deletion ends, for now.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -343,44 +297,6 @@ mod tests {
 
     fn release(events: Vec<Note>) -> Step {
         Step::End(End::Release(events))
-    }
-
-    #[test]
-    fn the_decision_keeps_a_retained_object_whatever_else_holds() {
-        let held = Some(Cleanup::Delete { arn: ARN.into() });
-        assert_eq!(
-            decide(true, held, false, || Some("m".into())),
-            Cleanup::Retain
-        );
-        assert_eq!(decide(true, None, true, || None), Cleanup::Retain);
-    }
-
-    #[test]
-    fn the_decision_follows_the_held_object_before_any_look_up() {
-        let until = Cleanup::Until {
-            until: "2027-01-01T00:00:00Z".into(),
-            wait: SLOW,
-        };
-        let looked = std::cell::Cell::new(false);
-        let lookup = || {
-            looked.set(true);
-            Some("m".into())
-        };
-        assert_eq!(decide(false, Some(until.clone()), false, lookup), until);
-        assert!(!looked.get(), "no look-up while an object is held");
-    }
-
-    #[test]
-    fn the_decision_looks_up_by_name_only_what_may_have_reached_bedrock() {
-        assert_eq!(
-            decide(false, None, false, || Some("m".into())),
-            Cleanup::LookUp { name: "m".into() }
-        );
-        assert_eq!(
-            decide(false, None, true, || Some("m".into())),
-            Cleanup::Nothing
-        );
-        assert_eq!(decide(false, None, false, || None), Cleanup::Nothing);
     }
 
     #[test]

@@ -112,3 +112,14 @@ fn planned<'p, S, A>(plan: &'p outcome::Plan<S, A>, type_: &str) -> &'p conditio
         .find(|c| c.type_ == type_)
         .expect("condition planned")
 }
+
+pub use super::deletion::Cleanup;
+
+/// What deleting `resource` takes, as the cleanup stage asks its kind (at no moment in
+/// particular: a kind with a commitment term has its own tests of `now`).
+pub fn cleanup<K: super::apply::Apply>(
+    resource: &K,
+    adoption: &super::scope::NamespaceScope,
+) -> Cleanup {
+    resource.deletion(adoption, k8s_openapi::jiff::Timestamp::UNIX_EPOCH)
+}

@@ -33,6 +33,12 @@ macro_rules! status_access {
         fn spec_tags(&self) -> &std::collections::BTreeMap<String, String> {
             &self.spec.tags
         }
+        fn deletion_policy(&self) -> $crate::api::DeletionPolicy {
+            self.spec.deletion_policy
+        }
+        fn adoption_policy(&self) -> $crate::api::AdoptionPolicy {
+            self.spec.adoption_policy
+        }
         fn status(&self) -> Option<&Self::Status> {
             self.status.as_ref()
         }
@@ -112,6 +118,12 @@ pub trait Managed:
 
     /// spec.tags.
     fn spec_tags(&self) -> &std::collections::BTreeMap<String, String>;
+
+    /// spec.deletionPolicy: what deleting the resource does to its object.
+    fn deletion_policy(&self) -> crate::api::DeletionPolicy;
+
+    /// spec.adoptionPolicy: whether the resource may take an existing object of its name.
+    fn adoption_policy(&self) -> crate::api::AdoptionPolicy;
 
     /// The tags the object should carry: spec.tags and the owner tags of this resource in
     /// `cluster`.

@@ -3,7 +3,6 @@
 //! through its hooks, the shared calls (delete for replacement, claim, tags) here.
 
 use std::future::Future;
-use std::time::Duration;
 
 use tracing::debug;
 
@@ -14,31 +13,12 @@ use super::holding::{self, Lost};
 use super::kind::Managed;
 use super::outcome::{Note, Plan};
 use super::ownership::Me;
-use super::scope::NamespaceScope;
 use crate::bedrock::Object;
 use crate::bedrock::{Bedrock, BedrockError};
 
 /// The plan of a kind.
 pub type KindPlan<K> =
     Plan<<K as Managed>::Status, Call<<K as Lifecycle>::Create, <K as Lifecycle>::Update>>;
-
-/// What deleting the resource takes, as the kind decides it from the resource alone.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Cleanup {
-    /// deletionPolicy Retain: keep the object, let the resource go.
-    Retain,
-    /// Delete the object the status holds.
-    Delete { arn: String },
-    /// The status holds no object, but one may have been created just before a crash (or
-    /// the one of that name is another's, NameConflict): look it up by name and delete it if
-    /// it is this resource's.
-    LookUp { name: String },
-    /// Bedrock will not delete the object before `until` (RFC 3339), `wait` from now (the end
-    /// of a commitment term): no call until then.
-    Until { until: String, wait: Duration },
-    /// Nothing was ever created for this resource: no AWS call.
-    Nothing,
-}
 
 /// Whether the act loop goes on after a create.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -96,10 +76,6 @@ pub trait Lifecycle: Managed {
         region: &str,
         arn: &str,
     ) -> impl Future<Output = Result<bool, BedrockError>> + Send;
-
-    /// What deleting the resource takes, decided from the resource alone (`adoption`: the
-    /// namespaces that may adopt; `now`: for a commitment term).
-    fn deletion(&self, adoption: &NamespaceScope, now: k8s_openapi::jiff::Timestamp) -> Cleanup;
 
     /// The event of a resource let go with its object kept (deletionPolicy Retain).
     fn retained(&self) -> Note {

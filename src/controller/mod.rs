@@ -22,6 +22,7 @@ mod apply;
 mod call;
 mod cleanup;
 mod context;
+mod deletion;
 mod deployment;
 mod driver;
 mod error;

@@ -2,17 +2,14 @@
 //! [`super::serving`], [`super::cleanup`]): its calls and its messages. Its decisions are in
 //! `plan`.
 
-use k8s_openapi::jiff::Timestamp;
 use tracing::info;
 
 use super::apply::Apply;
-use super::cleanup::Cleanup;
 use super::context::Context;
 use super::kind::{Managed, status_access};
 use super::lifecycle::{Flow, Lifecycle};
 use super::outcome::{self, Note};
 use super::reference::Resolution;
-use super::scope::NamespaceScope;
 use super::serving::Serving;
 use super::settings::Policy;
 use crate::api::conditions::reason;
@@ -96,9 +93,6 @@ impl Lifecycle for BedrockCustomModelDeployment {
         arn: &str,
     ) -> Result<bool, BedrockError> {
         ctx.bedrock.delete_deployment(region, arn).await
-    }
-    fn deletion(&self, adoption: &NamespaceScope, _now: Timestamp) -> Cleanup {
-        plan::cleanup(self, adoption)
     }
     fn retained(&self) -> Note {
         Note::warning(

@@ -4,20 +4,17 @@
 
 use std::convert::Infallible;
 
-use k8s_openapi::jiff::Timestamp;
 use tracing::info;
 
 pub mod plan;
 
 use super::apply::{Apply, Facts, Plans};
-use super::cleanup::Cleanup;
 use super::context::Context;
 use super::error::Error;
 use super::holding::Lost;
 use super::kind::{Managed, status_access};
 use super::lifecycle::{Flow, Lifecycle, no_update};
 use super::outcome::{self};
-use super::scope::NamespaceScope;
 use super::settings::Policy;
 use super::wiring::Wired;
 use crate::api::validation::FieldError;
@@ -128,9 +125,6 @@ impl Lifecycle for BedrockImportedModel {
                 source: None,
             }),
         }
-    }
-    fn deletion(&self, adoption: &NamespaceScope, _now: Timestamp) -> Cleanup {
-        plan::cleanup(self, adoption)
     }
 }
 

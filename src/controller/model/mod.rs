@@ -4,7 +4,6 @@
 
 use std::convert::Infallible;
 
-use k8s_openapi::jiff::Timestamp;
 use kube::ResourceExt;
 use tracing::info;
 
@@ -12,7 +11,6 @@ pub mod plan;
 pub(crate) mod sweep;
 
 use super::apply::{Apply, Facts, Plans};
-use super::cleanup::Cleanup;
 use super::context::Context;
 use super::error::Error;
 use super::holding::Lost;
@@ -21,7 +19,6 @@ use super::lifecycle::{Flow, Lifecycle, no_update};
 use super::outcome::{self};
 use super::ownership;
 use super::reference::{self, Users};
-use super::scope::NamespaceScope;
 use super::settings::Policy;
 use super::wiring::{Cache, Scoped, Wired, Wiring};
 use crate::api::model::ValidModel;
@@ -85,9 +82,6 @@ impl Lifecycle for BedrockCustomModel {
         arn: &str,
     ) -> Result<bool, BedrockError> {
         ctx.bedrock.delete_model(region, arn).await
-    }
-    fn deletion(&self, adoption: &NamespaceScope, _now: Timestamp) -> Cleanup {
-        plan::cleanup(self, adoption)
     }
     /// Deployments and throughputs managed here that still use the model go first.
     async fn users<B: Bedrock>(&self, ctx: &Context<B>) -> Result<Option<String>, Error> {

@@ -119,9 +119,6 @@ impl Lifecycle for BedrockProvisionedThroughput {
     ) -> Result<bool, BedrockError> {
         ctx.bedrock.delete_throughput(region, arn).await
     }
-    fn deletion(&self, adoption: &NamespaceScope, now: Timestamp) -> Cleanup {
-        plan::cleanup(self, adoption, now)
-    }
     fn retained(&self) -> Note {
         Note::warning(reason::RETAINED, "Delete", plan::retained_message(self))
     }
@@ -135,6 +132,10 @@ impl Apply for BedrockProvisionedThroughput {
 
     fn validate(&self) -> Result<ValidThroughput, Vec<FieldError>> {
         validation::validate_throughput(self)
+    }
+    /// Not before the commitment term ends.
+    fn deletion(&self, adoption: &NamespaceScope, now: Timestamp) -> Cleanup {
+        plan::cleanup(self, adoption, now)
     }
     /// The purchase guards first: nothing else matters while a purchase is not allowed.
     fn precheck(

@@ -7,7 +7,6 @@
 //! `cleanup` (deleting the resource).
 
 mod checks;
-mod cleanup;
 mod create;
 mod existing;
 
@@ -20,7 +19,6 @@ use crate::api::deployment::{
 use crate::api::tags;
 use crate::bedrock::{CreateDeploymentRequest, RemoteDeployment};
 use crate::controller::call::Call;
-pub use crate::controller::cleanup::Cleanup;
 use crate::controller::held;
 use crate::controller::outcome::Words;
 use crate::controller::outcome::{self, Note};
@@ -32,7 +30,6 @@ pub use crate::controller::serving::region_mismatch;
 use crate::controller::serving::{self, serving_tables};
 
 pub use checks::{adoption_refused, precheck};
-pub use cleanup::cleanup;
 pub use create::after_create;
 use create::plan_create;
 pub use existing::after_update;

@@ -11,8 +11,8 @@ use crate::api::deployment::{BedrockCustomModelDeploymentSpec, ModelRef};
 use crate::api::{BedrockCustomModelSpec, BedrockCustomModelStatus, ModelSource};
 use crate::bedrock::DeploymentUpdate;
 use crate::controller::fixtures::{
-    CLUSTER, GENERATION, MODEL, NAMESPACE, REGION, V3, V4, condition, message_of, meta, observe,
-    plan, reason_of, resolved, serving_conditions,
+    CLUSTER, Cleanup, GENERATION, MODEL, NAMESPACE, REGION, V3, V4, cleanup, condition, message_of,
+    meta, observe, plan, reason_of, resolved, serving_conditions,
 };
 use crate::controller::outcome::Next;
 use crate::controller::ownership::Liveness;

@@ -16,16 +16,14 @@ use std::time::Duration;
 
 use crate::api::conditions::event;
 use crate::api::{
-    AdoptionPolicy, BedrockImportedModel, BedrockImportedModelStatus, DeletionPolicy,
-    ImportCreatedWith, JobStatus, ValidImported,
+    AdoptionPolicy, BedrockImportedModel, BedrockImportedModelStatus, ImportCreatedWith, JobStatus,
+    ValidImported,
 };
 use crate::bedrock::{CreateImportRequest, RemoteImport};
 use crate::controller::call::Call;
 use crate::controller::held;
-use crate::controller::lifecycle::Cleanup;
 use crate::controller::outcome::{self, Note, Timing};
 use crate::controller::ownership::Holder;
-use crate::controller::scope::NamespaceScope;
 
 pub use checks::{guards_refused, immutable_changed};
 pub use create::after_create;
@@ -201,25 +199,6 @@ pub fn name_conflict(
     };
     let status = base_status(resource, region);
     held::name_conflict(resource, status, &conflict, timing.slow_retry)
-}
-
-/// What deleting the resource takes: the held job's imported model, or a look-up by name when
-/// the status holds no job (one may have been started just before a crash).
-pub fn cleanup(resource: &BedrockImportedModel, adoption: &NamespaceScope) -> Cleanup {
-    use crate::controller::cleanup;
-    let retain = resource.spec.deletion_policy == DeletionPolicy::Retain;
-    let held = resource
-        .status
-        .as_ref()
-        .and_then(|s| s.job_arn.clone())
-        .map(|arn| Cleanup::Delete { arn });
-    let lookup = || {
-        let policy = resource.spec.adoption_policy;
-        let valid = crate::api::imported::validate_imported(resource).is_ok();
-        (valid && cleanup::may_adopt(resource, policy, adoption))
-            .then(|| resource.imported_model_name().to_string())
-    };
-    cleanup::decide(retain, held, cleanup::refused(resource), lookup)
 }
 
 /// How the imported model's messages word it, and what a person can do.

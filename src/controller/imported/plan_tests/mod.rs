@@ -12,9 +12,11 @@ use kube::api::ObjectMeta;
 
 use super::*;
 use crate::api::conditions::{self, reason};
-use crate::api::{BedrockImportedModelSpec, ImportSource, RETRY_ANNOTATION};
+use crate::api::{BedrockImportedModelSpec, DeletionPolicy, ImportSource, RETRY_ANNOTATION};
 use crate::bedrock::{ImportJob, ImportedModel, JobState};
-use crate::controller::fixtures::{CLUSTER, GENERATION, NAMESPACE, REGION, reason_of};
+use crate::controller::fixtures::{
+    CLUSTER, Cleanup, GENERATION, NAMESPACE, REGION, cleanup, reason_of,
+};
 use crate::controller::kind::Managed;
 use crate::controller::ownership::Liveness;
 

@@ -7,7 +7,6 @@
 //! `cleanup` (deleting the resource).
 
 mod checks;
-mod cleanup;
 mod create;
 mod existing;
 
@@ -20,8 +19,8 @@ use crate::api::model::{ValidModel, ValidSource};
 use crate::api::tags;
 use crate::api::validation;
 use crate::api::{
-    AdoptionPolicy, BedrockCustomModel, BedrockCustomModelStatus, CreatedWith, DeletionPolicy,
-    ModelStatus, RETRY_ANNOTATION,
+    AdoptionPolicy, BedrockCustomModel, BedrockCustomModelStatus, CreatedWith, ModelStatus,
+    RETRY_ANNOTATION,
 };
 #[cfg(test)]
 use crate::bedrock::ErrorClass;
@@ -43,7 +42,6 @@ pub use crate::controller::outcome::{Next, Note, Timing, poll_delay, retry_delay
 
 pub use crate::controller::call::client_request_token;
 pub use checks::{adoption_refused, guards_refused, immutable_changed, invalid, precheck};
-pub use cleanup::cleanup;
 use create::plan_create;
 pub use create::{after_create, create_request};
 pub use existing::creating_poll;

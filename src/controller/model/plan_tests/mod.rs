@@ -21,7 +21,8 @@ use kube::api::ObjectMeta;
 
 use super::*;
 
-use crate::api::{BedrockCustomModelSpec, ModelSource};
+use crate::api::{BedrockCustomModelSpec, DeletionPolicy, ModelSource};
+use crate::controller::fixtures::{Cleanup, cleanup};
 use crate::controller::ownership::Liveness;
 use crate::controller::scope::NamespaceScope;
 

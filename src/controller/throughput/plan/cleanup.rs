@@ -6,8 +6,8 @@ use std::time::Duration;
 use k8s_openapi::jiff::Timestamp;
 
 use crate::api::throughput::BedrockProvisionedThroughput;
-use crate::api::{DeletionPolicy, validation};
-use crate::controller::cleanup;
+use crate::api::validation;
+use crate::controller::deletion;
 use crate::controller::scope::NamespaceScope;
 
 use super::Cleanup;
@@ -24,28 +24,29 @@ pub fn cleanup(
     adoption: &NamespaceScope,
     now: Timestamp,
 ) -> Cleanup {
-    let retain = resource.spec.deletion_policy == DeletionPolicy::Retain;
-    let status = resource.status.clone().unwrap_or_default();
-    let held = status.provisioned_model_arn.map(|arn| {
-        if let Some(until) = status.commitment_expiration_time
-            && let Ok(end) = until.parse::<Timestamp>()
-            && let Ok(left) = Duration::try_from(end.duration_since(now))
-            && !left.is_zero()
-        {
-            return Cleanup::Until {
-                until,
-                wait: left + TERM_SLACK,
-            };
+    let valid = validation::validate_throughput(resource).is_ok();
+    match deletion::standard(resource, valid, adoption) {
+        Cleanup::Delete { arn } => {
+            committed_until(resource, now).unwrap_or(Cleanup::Delete { arn })
         }
-        Cleanup::Delete { arn }
-    });
-    let lookup = || {
-        validation::validate_throughput(resource)
-            .ok()
-            .filter(|valid| cleanup::may_adopt(resource, valid.adoption_policy, adoption))
-            .map(|valid| valid.name)
-    };
-    cleanup::decide(retain, held, cleanup::refused(resource), lookup)
+        decided => decided,
+    }
+}
+
+/// The wait for the end of the commitment term of the throughput the status holds, when it
+/// has not ended at `now`.
+fn committed_until(resource: &BedrockProvisionedThroughput, now: Timestamp) -> Option<Cleanup> {
+    let until = resource
+        .status
+        .as_ref()?
+        .commitment_expiration_time
+        .clone()?;
+    let end = until.parse::<Timestamp>().ok()?;
+    let left = Duration::try_from(end.duration_since(now)).ok()?;
+    (!left.is_zero()).then(|| Cleanup::Until {
+        until,
+        wait: left + TERM_SLACK,
+    })
 }
 
 /// The DeletionBlocked message of a committed throughput whose term has not ended.
