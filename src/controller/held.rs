@@ -20,6 +20,7 @@ use super::kind::Managed;
 use super::lifecycle::{KindPlan, Lifecycle};
 use super::outcome::{self, Next, Note, Plan};
 use super::ownership::{self, Liveness, Match, Me};
+use crate::api::AdoptionPolicy;
 use crate::api::conditions::{event, reason};
 use crate::bedrock::Object;
 
@@ -222,6 +223,43 @@ impl<K, V, O, E: Copy> Clone for Given<'_, K, V, O, E> {
     }
 }
 impl<K, V, O, E: Copy> Copy for Given<'_, K, V, O, E> {}
+
+impl<'a, K, V, O, E> Given<'a, K, V, O, E> {
+    pub fn new(
+        resource: &'a K,
+        valid: &'a V,
+        region: &'a str,
+        observation: &'a O,
+        timing: &'a super::outcome::Timing,
+        elapsed: E,
+    ) -> Self {
+        Self {
+            resource,
+            valid,
+            region,
+            observation,
+            timing,
+            elapsed,
+        }
+    }
+}
+
+/// A kind's plan: the shared match ([`decide`]) of what was observed, through the kind's
+/// branches (`given`), from `status`.
+pub fn plan<'a, K, V, I, E>(
+    given: Given<'a, K, V, Observation<K::Remote, I>, E>,
+    status: K::Status,
+) -> KindPlan<K>
+where
+    K: Lifecycle<Status: HeldStatus>,
+    K::Remote: Object,
+    E: Copy,
+    Given<'a, K, V, Observation<K::Remote, I>, E>: Branches<Kind = K>,
+{
+    let adopt = given.resource.adoption_policy() == AdoptionPolicy::Adopt;
+    let seen = (given.observation).seen(adopt, given.region, given.timing.slow_retry);
+    decide(given.resource, &given, status, seen)
+}
 
 /// What a kind's plan reads: what the kind read before it looked at Bedrock (its
 /// [`Apply::Inputs`](super::apply::Apply::Inputs): a serving kind's model resolved, the model's

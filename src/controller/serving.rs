@@ -17,8 +17,8 @@ use super::kind::Managed;
 use super::lifecycle::{KindPlan, Lifecycle};
 use super::outcome::Timing;
 use super::reference::{self, Lookup, Observation, Resolution, Serves};
+use crate::api::BedrockCustomModel;
 use crate::api::validation::FieldError;
-use crate::api::{AdoptionPolicy, BedrockCustomModel};
 use crate::bedrock::Bedrock;
 
 /// What a serving kind's spec says of its model, and the status its plans start from. Pure.
@@ -85,7 +85,6 @@ pub trait Spec {
     fn target(&self) -> &Self::Target;
     /// The Bedrock name the spec asks for (or the operator gives).
     fn name(&self) -> &str;
-    fn adoption_policy(&self) -> AdoptionPolicy;
     /// The region of a new object: spec.region; else the model's (`referenced_model_region`
     /// for a referenced BedrockCustomModel); else the operator's default.
     fn new_region(&self, referenced_model_region: Option<&str>, operator_default: &str) -> String;
@@ -139,9 +138,6 @@ macro_rules! serving_tables {
             }
             fn name(&self) -> &str {
                 &self.$name
-            }
-            fn adoption_policy(&self) -> $crate::api::AdoptionPolicy {
-                self.adoption_policy
             }
             fn new_region(&self, model_region: Option<&str>, default: &str) -> String {
                 self.region(model_region, default)
@@ -232,17 +228,8 @@ where
     if let Some(arn) = observation.inputs.arn() {
         status.want_model(arn);
     }
-    let given = held::Given {
-        resource,
-        valid,
-        region,
-        observation,
-        timing,
-        elapsed,
-    };
-    let adopt = valid.adoption_policy() == AdoptionPolicy::Adopt;
-    let seen = observation.seen(adopt, region, timing.slow_retry);
-    held::decide(resource, &given, status, seen)
+    let given = held::Given::new(resource, valid, region, observation, timing, elapsed);
+    held::plan(given, status)
 }
 
 /// The `inputs` of a serving kind: the model its spec names, resolved. The referenced model is

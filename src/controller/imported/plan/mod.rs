@@ -127,17 +127,8 @@ pub fn plan_apply(
     elapsed: Option<Duration>,
 ) -> Plan {
     let status = base_status(resource, region);
-    let given = Imported {
-        resource,
-        valid,
-        region,
-        observation,
-        timing,
-        elapsed,
-    };
-    let adopt = resource.spec.adoption_policy == AdoptionPolicy::Adopt;
-    let seen = observation.seen(adopt, region, timing.slow_retry);
-    held::decide(resource, &given, status, seen)
+    let given = Imported::new(resource, valid, region, observation, timing, elapsed);
+    held::plan(given, status)
 }
 
 /// The imported model's own branches of the shared match.

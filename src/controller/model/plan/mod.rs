@@ -188,17 +188,9 @@ pub fn plan_apply(
     elapsed_since_creation: Option<Duration>,
 ) -> Plan {
     let status = base_status(resource, region);
-    let branches = Model {
-        resource,
-        valid,
-        region,
-        observation,
-        timing,
-        elapsed: elapsed_since_creation,
-    };
-    let adopt = resource.spec.adoption_policy == AdoptionPolicy::Adopt;
-    let seen = observation.seen(adopt, region, timing.slow_retry);
-    held::decide(resource, &branches, status, seen)
+    let elapsed = elapsed_since_creation;
+    let branches = Model::new(resource, valid, region, observation, timing, elapsed);
+    held::plan(branches, status)
 }
 
 /// The model's own branches of the shared match.
