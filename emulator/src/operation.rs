@@ -99,6 +99,18 @@ impl Operation {
     }
 }
 
+impl Operation {
+    /// The IAM action that allows the operation: its own name, but for Converse, which IAM
+    /// allows through `bedrock:InvokeModel` (Converse has no action of its own).
+    pub fn iam_action(self) -> String {
+        let action = match self {
+            Operation::Converse => Operation::InvokeModel,
+            other => other,
+        };
+        format!("bedrock:{action}")
+    }
+}
+
 impl fmt::Display for Operation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())

@@ -293,8 +293,9 @@ impl EmulatorState {
             return Err(ApiError::new(
                 ErrorKind::AccessDenied,
                 format!(
-                    "User: arn:aws:sts::{}:assumed-role/emulator/session is not authorized to perform: bedrock:{operation} because no identity-based policy allows the bedrock:{operation} action",
-                    self.config.account_id
+                    "User: arn:aws:sts::{}:assumed-role/emulator/session is not authorized to perform: {action} because no identity-based policy allows the {action} action",
+                    self.config.account_id,
+                    action = operation.iam_action(),
                 ),
             ));
         }

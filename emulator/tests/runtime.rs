@@ -1,5 +1,5 @@
-//! bedrock-runtime inference on the emulator: Converse and InvokeModel on deployment and
-//! Provisioned Throughput ARNs, sent as botocore's `bedrock-runtime` model shapes them (the
+//! bedrock-runtime inference on the emulator: Converse and InvokeModel on deployment,
+//! Provisioned Throughput and imported model ARNs, sent as botocore's `bedrock-runtime` model shapes them (the
 //! workspace has no aws-sdk-bedrockruntime), answered from per-model scripts, and logged.
 
 mod common;
@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Result, anyhow, ensure};
 use bedrock_emulator::{
-    ControlClient, DEFAULT_ANSWER, EmulatorConfig, EmulatorHandle, ForceStatus, ModelScript,
-    Operation,
+    ControlClient, DEFAULT_ANSWER, EmulatorConfig, EmulatorHandle, FaultConfig, ForceStatus,
+    ModelScript, Operation,
 };
 use common::*;
 use http::{Method, StatusCode};
@@ -363,5 +363,78 @@ async fn scripts_and_the_log_are_reachable_through_the_control_api() -> Result<(
     let log = control.invocation_log().await?;
     assert_eq!(log, emulator.invocation_log());
     assert_eq!(log.len(), 2);
+    Ok(())
+}
+
+/// IAM allows Converse through `bedrock:InvokeModel` (Converse has no action of its own), so a
+/// caller without it is told that action is missing, as AWS words it.
+#[tokio::test]
+async fn converse_without_the_invoke_permission_names_bedrock_invoke_model() -> Result<()> {
+    let emulator = start_with(instant()).await?;
+    let (_, deployment) = active_deployment(&emulator, "denied").await?;
+    emulator.state().set_faults(FaultConfig {
+        access_denied_operations: vec![Operation::Converse],
+        ..FaultConfig::default()
+    })?;
+
+    let response = invoke(&emulator, &deployment, "converse", converse_body("hi")).await?;
+
+    assert_eq!(response.status, StatusCode::FORBIDDEN);
+    let body = String::from_utf8_lossy(&response.body).into_owned();
+    assert!(
+        body.contains("is not authorized to perform: bedrock:InvokeModel because"),
+        "{body}"
+    );
+    assert!(!body.contains("bedrock:Converse"), "{body}");
+    Ok(())
+}
+
+/// An imported model serves on demand by its own ARN (no deployment): answered from its
+/// script while it exists, ResourceNotFoundException once it is deleted.
+#[tokio::test]
+async fn an_imported_model_answers_by_its_arn_until_it_is_deleted() -> Result<()> {
+    let emulator = start_with(EmulatorConfig {
+        import_job_delay: Duration::ZERO,
+        ..instant()
+    })
+    .await?;
+    let client = sdk(&emulator.url());
+    let job = client
+        .create_model_import_job()
+        .job_name("import-llama")
+        .imported_model_name("llama-8b")
+        .role_arn(ROLE_ARN)
+        .model_data_source(s3_source("s3://my-models/llama-3-8b-instruct/")?)
+        .send()
+        .await?;
+    let model = client
+        .get_model_import_job()
+        .job_identifier(job.job_arn())
+        .send()
+        .await?
+        .imported_model_arn()
+        .map(str::to_owned)
+        .ok_or_else(|| anyhow!("the import did not complete"))?;
+    emulator.set_model_script(
+        &model,
+        ModelScript::Answer {
+            text: "Bonjour".into(),
+        },
+    )?;
+
+    let response = invoke(&emulator, &model, "converse", converse_body("hi")).await?;
+    assert_eq!(answer_text(&response)?, "Bonjour");
+    assert_eq!(
+        emulator.invocation_log()[0].model_arn.as_deref(),
+        Some(model.as_str())
+    );
+
+    client
+        .delete_imported_model()
+        .model_identifier(&model)
+        .send()
+        .await?;
+    let gone = invoke(&emulator, &model, "converse", converse_body("hi")).await?;
+    assert_eq!(gone.status, StatusCode::NOT_FOUND);
     Ok(())
 }

@@ -44,7 +44,8 @@ fn not_ready(model_id: &str, status: &str) -> ApiError {
 }
 
 impl EmulatorState {
-    /// The model ARN behind `model_id`, if that deployment or throughput can serve now.
+    /// The model ARN behind `model_id`, if that deployment, throughput or imported model can
+    /// serve now.
     fn serving_model(&self, model_id: &str) -> Result<String, ApiError> {
         if model_id.contains(":custom-model-deployment/") {
             let deployment = self
@@ -83,8 +84,20 @@ impl EmulatorState {
                 ))),
             };
         }
+        if model_id.contains(":imported-model/") {
+            // An imported model serves on demand by its own ARN, as long as it exists.
+            return self
+                .imported_model(model_id)
+                .filter(|model| model.model_arn == model_id)
+                .map(|model| model.model_arn)
+                .ok_or_else(|| {
+                    ApiError::not_found(format!(
+                        "The imported model {model_id} could not be found."
+                    ))
+                });
+        }
         Err(ApiError::validation(format!(
-            "The emulator serves inference only for custom model deployment and provisioned model ARNs, not '{model_id}'."
+            "The emulator serves inference only for custom model deployment, provisioned model and imported model ARNs, not '{model_id}'."
         )))
     }
 
