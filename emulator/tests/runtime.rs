@@ -1,6 +1,7 @@
 //! bedrock-runtime inference on the emulator: Converse and InvokeModel on deployment,
-//! Provisioned Throughput and imported model ARNs, sent as botocore's `bedrock-runtime` model shapes them (the
-//! workspace has no aws-sdk-bedrockruntime), answered from per-model scripts, and logged.
+//! Provisioned Throughput and imported model ARNs, sent as botocore's `bedrock-runtime` model
+//! shapes them (the workspace has no aws-sdk-bedrockruntime), answered from per-model scripts,
+//! and logged.
 
 mod common;
 
