@@ -64,6 +64,17 @@ struct ErrorBody {
     message: String,
 }
 
+/// A 404 as `None`: the answer of a call on something that may not exist.
+fn found<T>(result: Result<T, ControlClientError>) -> Result<Option<T>, ControlClientError> {
+    match result {
+        Ok(record) => Ok(Some(record)),
+        Err(ControlClientError::Status { status, .. }) if status == StatusCode::NOT_FOUND => {
+            Ok(None)
+        }
+        Err(error) => Err(error),
+    }
+}
+
 /// A path segment holding a name or ARN.
 fn segment(identifier: &str) -> String {
     utf8_percent_encode(identifier, NON_ALPHANUMERIC).to_string()
@@ -476,6 +487,15 @@ impl ControlClient {
             }
             Err(error) => Err(error),
         }
+    }
+
+    /// Forgets an import job out of band (its model stays); `None` when it did not exist.
+    pub async fn remove_import_job(
+        &self,
+        identifier: &str,
+    ) -> Result<Option<ImportJobRecord>, ControlClientError> {
+        let path = format!("/import-jobs/{}", segment(identifier));
+        found(self.call(Method::DELETE, &path, None::<&()>).await)
     }
 
     pub async fn imported_models(&self) -> Result<Vec<ImportedModelRecord>, ControlClientError> {

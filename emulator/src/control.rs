@@ -433,6 +433,17 @@ async fn get_import_job(
         .ok_or_else(|| ApiError::not_found(format!("No model import job '{identifier}'.")))
 }
 
+async fn remove_import_job(
+    State(state): State<Arc<EmulatorState>>,
+    path: Result<Path<String>, PathRejection>,
+) -> Result<Response, ApiError> {
+    let identifier = path_param(path)?;
+    state
+        .remove_import_job(&identifier)
+        .map(|record| ok_json(&record))
+        .ok_or_else(|| ApiError::not_found(format!("No model import job '{identifier}'.")))
+}
+
 async fn list_imported_models(State(state): State<Arc<EmulatorState>>) -> Response {
     ok_json(&state.imported_models())
 }
@@ -609,7 +620,10 @@ pub(crate) fn routes() -> Router<Arc<EmulatorState>> {
             get(import_job_create_log),
         )
         .route("/__emulator/import-jobs", get(list_import_jobs))
-        .route("/__emulator/import-jobs/{identifier}", get(get_import_job))
+        .route(
+            "/__emulator/import-jobs/{identifier}",
+            get(get_import_job).delete(remove_import_job),
+        )
         .route("/__emulator/imported-models", get(list_imported_models))
         .route(
             "/__emulator/imported-models/{identifier}",

@@ -84,6 +84,9 @@ pub struct ImportedModelRecord {
     pub model_kms_key_arn: Option<String>,
     #[serde(default)]
     pub tags: Vec<Tag>,
+    /// The ConflictException message DeleteImportedModel answers with, while scripted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delete_conflict: Option<String>,
 }
 
 /// One job CreateModelImportJob actually created (idempotent replays add nothing).

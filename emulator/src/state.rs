@@ -20,13 +20,15 @@ use crate::error::{ApiError, ErrorKind};
 use crate::faults::{FaultConfig, TokenBucket};
 use crate::operation::Operation;
 use crate::types::{Counters, ListTagsForResourceOutput, Tag};
-use crate::validate::{TagResourceInput, UntagResourceInput};
+use crate::validate::{self, TagResourceInput, UntagResourceInput};
+use conflicts::DeleteConflicts;
 use deployments::Deployments;
 use imports::Imports;
 use models::Models;
 use provisioned::Provisioned;
 use runtime::Runtime;
 
+mod conflicts;
 mod deployments;
 mod failures;
 mod imports;
@@ -63,6 +65,7 @@ struct Inner {
     provisioned: Provisioned,
     imports: Imports,
     runtime: Runtime,
+    delete_conflicts: DeleteConflicts,
 }
 
 /// A status forced through the control API, on a model or a deployment.
@@ -77,6 +80,23 @@ pub(crate) fn after(start: DateTime<Utc>, delay: Duration) -> Option<DateTime<Ut
     TimeDelta::from_std(delay)
         .ok()
         .and_then(|delay| start.checked_add_signed(delay))
+}
+
+/// The model name per-name scripting is keyed by: a valid model name as is (the model need not
+/// exist yet), an ARN as the name `name_of` finds for it.
+fn scripted_name(
+    identifier: &str,
+    name_of: impl FnOnce(&str) -> Option<String>,
+) -> Result<String, ApiError> {
+    if identifier.starts_with("arn:") {
+        name_of(identifier).ok_or_else(|| models::not_found(identifier))
+    } else if validate::is_valid_model_name(identifier) {
+        Ok(identifier.to_owned())
+    } else {
+        Err(ApiError::validation(format!(
+            "'{identifier}' is neither a valid model name nor the ARN of an existing model"
+        )))
+    }
 }
 
 pub(crate) fn millis(delay: Duration) -> u64 {
@@ -101,6 +121,7 @@ impl Inner {
             provisioned: Provisioned::new(config),
             imports: Imports::new(config),
             runtime: Runtime::new(),
+            delete_conflicts: DeleteConflicts::default(),
         };
         inner.set_faults(config.faults.clone());
         inner

@@ -414,6 +414,111 @@ async fn deleted_imported_model_is_gone_and_its_job_stays() -> Result<()> {
     Ok(())
 }
 
+async fn delete_imported(client: &Client, model: &str) -> Option<(u16, String, String)> {
+    failure(
+        client
+            .delete_imported_model()
+            .model_identifier(model)
+            .send()
+            .await,
+    )
+}
+
+/// A scripted refusal (by the model's ARN) makes DeleteImportedModel a ConflictException with
+/// its message, the model kept, until cleared; one scripted by name before the import exists
+/// uses DeleteImportedModel's own words.
+#[tokio::test]
+async fn delete_imported_model_is_refused_while_a_conflict_is_scripted() -> Result<()> {
+    let emulator = start_imports().await?;
+    let client = sdk(&emulator.url());
+    emulator.set_delete_conflict("later", None)?;
+    // One job at a time (Bedrock's default quota).
+    import(&client, "import-in-use", "in-use", "t1").await?;
+    finish_jobs(&emulator).await?;
+    import(&client, "import-later", "later", "t2").await?;
+    finish_jobs(&emulator).await?;
+    let arn = emulator
+        .imported_model("in-use")
+        .context("the model")?
+        .model_arn;
+    emulator.set_delete_conflict(&arn, Some("in use by an inference profile".into()))?;
+    assert_eq!(
+        emulator
+            .imported_model("in-use")
+            .and_then(|model| model.delete_conflict)
+            .as_deref(),
+        Some("in use by an inference profile")
+    );
+
+    for identifier in ["in-use", arn.as_str()] {
+        assert_eq!(
+            delete_imported(&client, identifier).await,
+            Some((
+                400,
+                "ConflictException".to_owned(),
+                "in use by an inference profile".to_owned()
+            )),
+            "{identifier}"
+        );
+    }
+    assert!(emulator.imported_model(&arn).is_some(), "still there");
+    let (_, code, message) = delete_imported(&client, "later").await.context("refused")?;
+    assert_eq!(code, "ConflictException");
+    assert!(message.contains("'later' is in use"), "{message}");
+
+    assert!(emulator.clear_delete_conflict("in-use")?);
+    assert!(!emulator.clear_delete_conflict("in-use")?);
+    assert_eq!(delete_imported(&client, &arn).await, None);
+    assert!(emulator.imported_model(&arn).is_none());
+    Ok(())
+}
+
+/// Over the control API: a delete conflict on an imported model's ARN, and a job record
+/// forgotten (as Bedrock forgets old jobs) while the model it made stays and still names it.
+#[tokio::test]
+async fn control_api_refuses_deletes_and_forgets_jobs() -> Result<()> {
+    let emulator = start_imports().await?;
+    let control = bedrock_emulator::ControlClient::new(emulator.url())?;
+    let client = sdk(&emulator.url());
+    let job_arn = import(&client, "old-job", "kept", "t1").await?;
+    finish_jobs(&emulator).await?;
+    let model = control.imported_model("kept").await?.context("the model")?;
+    control
+        .set_delete_conflict(&model.model_arn, Some("busy"))
+        .await?;
+    assert_eq!(
+        delete_imported(&client, "kept")
+            .await
+            .map(|(_, code, _)| code),
+        Some("ConflictException".to_owned())
+    );
+    assert!(control.clear_delete_conflict(&model.model_arn).await?);
+
+    let forgotten = control.remove_import_job(&job_arn).await?;
+    assert_eq!(
+        forgotten.map(|job| job.job_name).as_deref(),
+        Some("old-job")
+    );
+    assert!(control.remove_import_job("old-job").await?.is_none());
+    let get = client
+        .get_model_import_job()
+        .job_identifier(&job_arn)
+        .send()
+        .await;
+    assert_eq!(
+        failure(get).map(|(status, code, _)| (status, code)),
+        Some((404, "ResourceNotFoundException".to_owned()))
+    );
+    let kept = client
+        .get_imported_model()
+        .model_identifier("kept")
+        .send()
+        .await?;
+    assert_eq!(kept.job_arn(), Some(job_arn.as_str()));
+    assert_eq!(delete_imported(&client, "kept").await, None);
+    Ok(())
+}
+
 #[tokio::test]
 async fn tags_work_on_the_job_and_the_imported_model() -> Result<()> {
     let emulator = start_imports().await?;

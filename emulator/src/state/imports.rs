@@ -9,6 +9,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use tracing::info;
 
+use super::conflicts::DeleteConflicts;
 use super::failures::{FailureQueue, Scripted};
 use super::tokens::IdempotencyTokens;
 use super::{EmulatorState, Inner, after, merged_tag_count, millis, paging};
@@ -156,7 +157,7 @@ impl ImportedModel {
         (self.creation_time.timestamp_millis(), self.seq)
     }
 
-    fn record(&self) -> ImportedModelRecord {
+    fn record(&self, conflicts: &DeleteConflicts) -> ImportedModelRecord {
         ImportedModelRecord {
             model_arn: self.arn.clone(),
             model_name: self.name.clone(),
@@ -170,8 +171,14 @@ impl ImportedModel {
             custom_model_units_version: CUSTOM_MODEL_UNITS_VERSION.to_owned(),
             model_kms_key_arn: self.kms_key_arn.clone(),
             tags: self.tags.clone(),
+            delete_conflict: conflicts.refusal(&self.name, || in_use(&self.name)),
         }
     }
+}
+
+/// DeleteImportedModel's refusal of a model in use, when a test scripts one without words.
+fn in_use(name: &str) -> String {
+    format!("The imported model '{name}' is in use and cannot be deleted. Stop using it first.")
 }
 
 fn architecture(s3_uri: &str) -> &'static str {
@@ -283,6 +290,11 @@ impl Imports {
                 .get(identifier)
                 .and_then(|arn| self.models.get(arn))
         })
+    }
+
+    /// The name of the imported model with this name or ARN.
+    pub(super) fn model_name(&self, identifier: &str) -> Option<String> {
+        self.model(identifier).map(|model| model.name.clone())
     }
 
     /// Jobs that have not ended (after [`Imports::settle`], those not settled).
@@ -641,11 +653,18 @@ impl EmulatorState {
         let now = self.now();
         let mut inner = self.lock();
         inner.imports.settle(now);
-        let imports = &mut inner.imports;
-        let arn = imports
+        let model = inner
+            .imports
             .model(identifier)
-            .map(|model| model.arn.clone())
             .ok_or_else(|| model_not_found(identifier))?;
+        if let Some(message) = inner
+            .delete_conflicts
+            .refusal(&model.name, || in_use(&model.name))
+        {
+            return Err(ApiError::conflict(message));
+        }
+        let arn = model.arn.clone();
+        let imports = &mut inner.imports;
         if let Some(model) = imports.models.remove(&arn) {
             imports.model_names.remove(&model.name);
             drop(inner);
@@ -681,7 +700,10 @@ impl EmulatorState {
         inner.imports.settle(now);
         let mut models: Vec<&ImportedModel> = inner.imports.models.values().collect();
         models.sort_by_key(|model| model.seq);
-        models.into_iter().map(ImportedModel::record).collect()
+        models
+            .into_iter()
+            .map(|model| model.record(&inner.delete_conflicts))
+            .collect()
     }
 
     /// One imported model, by name or ARN.
@@ -689,7 +711,26 @@ impl EmulatorState {
         let now = self.now();
         let mut inner = self.lock();
         inner.imports.settle(now);
-        inner.imports.model(identifier).map(ImportedModel::record)
+        inner
+            .imports
+            .model(identifier)
+            .map(|model| model.record(&inner.delete_conflicts))
+    }
+
+    /// Forgets an import job out of band, as Bedrock forgets the records of old jobs: the model
+    /// it made stays and still names it. Returns the job if it existed; a job still running
+    /// never makes its model.
+    pub fn remove_import_job(&self, identifier: &str) -> Option<ImportJobRecord> {
+        let now = self.now();
+        let mut inner = self.lock();
+        inner.imports.settle(now);
+        let imports = &mut inner.imports;
+        let arn = imports.job(identifier)?.arn.clone();
+        let job = imports.jobs.remove(&arn)?;
+        imports.job_names.remove(&job.name);
+        drop(inner);
+        info!(job = %job.name, arn = %arn, "model import job record removed");
+        Some(job.record(now))
     }
 
     /// Every job CreateModelImportJob actually created, in order.

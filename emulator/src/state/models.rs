@@ -8,8 +8,9 @@ use std::time::Duration;
 use chrono::{DateTime, TimeDelta, Utc};
 use tracing::info;
 
+use super::conflicts::DeleteConflicts;
 use super::tokens::IdempotencyTokens;
-use super::{EmulatorState, Forced, Inner, paging};
+use super::{EmulatorState, Forced, Inner, paging, scripted_name};
 use crate::config::{DEFAULT_FOUNDATION_MODEL_ID, EmulatorConfig};
 use crate::error::{ApiError, ErrorKind};
 use crate::model::{
@@ -34,8 +35,6 @@ pub(super) struct Models {
     ready_delay: Duration,
     /// Per-name Creating delays, set before or after the model exists.
     ready_delays: HashMap<String, Duration>,
-    /// DeleteCustomModel's scripted ConflictException messages, by model name.
-    delete_conflicts: HashMap<String, String>,
 }
 
 /// One model, with what GetCustomModel hides and the emulator's own scripting.
@@ -136,10 +135,17 @@ fn default_foundation_model_arn(region: &str) -> String {
     format!("arn:aws:bedrock:{region}::foundation-model/{DEFAULT_FOUNDATION_MODEL_ID}")
 }
 
-fn not_found(identifier: &str) -> ApiError {
+pub(super) fn not_found(identifier: &str) -> ApiError {
     ApiError::not_found(format!(
         "The model '{identifier}' could not be found. Check the model identifier and try again."
     ))
+}
+
+/// DeleteCustomModel's refusal of a model in use, when a test scripts one without words.
+fn in_use(name: &str) -> String {
+    format!(
+        "The model '{name}' is in use by a provisioned throughput and cannot be deleted. Delete the provisioned throughput first."
+    )
 }
 
 /// `'a', 'b'`: names in a message.
@@ -160,7 +166,6 @@ impl Models {
             create_log: Vec::new(),
             ready_delay: config.ready_delay,
             ready_delays: HashMap::new(),
-            delete_conflicts: HashMap::new(),
         }
     }
 
@@ -186,17 +191,9 @@ impl Models {
 
     /// A name for the per-name settings: an ARN is resolved to its model's name.
     fn settings_name(&self, identifier: &str) -> Result<String, ApiError> {
-        if identifier.starts_with("arn:") {
-            self.resolve(identifier)
-                .map(|model| model.name.clone())
-                .ok_or_else(|| not_found(identifier))
-        } else if validate::is_valid_model_name(identifier) {
-            Ok(identifier.to_owned())
-        } else {
-            Err(ApiError::validation(format!(
-                "'{identifier}' is neither a valid model name nor the ARN of an existing model"
-            )))
-        }
+        scripted_name(identifier, |arn| {
+            self.resolve(arn).map(|model| model.name.clone())
+        })
     }
 
     pub(super) fn contains(&self, arn: &str) -> bool {
@@ -223,7 +220,12 @@ impl Models {
         Some(model)
     }
 
-    fn record(&self, model: &Model, now: DateTime<Utc>) -> ModelRecord {
+    fn record(
+        &self,
+        model: &Model,
+        now: DateTime<Utc>,
+        conflicts: &DeleteConflicts,
+    ) -> ModelRecord {
         let lifecycle = model.lifecycle(now, &self.ready_delays);
         ModelRecord {
             model_arn: model.arn.clone(),
@@ -242,7 +244,7 @@ impl Models {
             foundation_model_arn: model.foundation_model_arn.clone(),
             owner_account_id: model.owner_account_id.clone(),
             foreign: model.foreign,
-            delete_conflict: self.delete_conflicts.get(&model.name).cloned(),
+            delete_conflict: conflicts.refusal(&model.name, || in_use(&model.name)),
         }
     }
 }
@@ -464,8 +466,11 @@ impl EmulatorState {
             .models
             .resolve(identifier)
             .ok_or_else(|| not_found(identifier))?;
-        if let Some(message) = inner.models.delete_conflicts.get(&model.name) {
-            return Err(ApiError::conflict(message.clone()));
+        if let Some(message) = inner
+            .delete_conflicts
+            .refusal(&model.name, || in_use(&model.name))
+        {
+            return Err(ApiError::conflict(message));
         }
         let now = self.now();
         let throughputs = inner.provisioned.using_model(&model.arn, now);
@@ -507,7 +512,7 @@ impl EmulatorState {
         models.sort_by_key(|model| model.seq);
         models
             .into_iter()
-            .map(|model| inner.models.record(model, now))
+            .map(|model| inner.models.record(model, now, &inner.delete_conflicts))
             .collect()
     }
 
@@ -518,7 +523,7 @@ impl EmulatorState {
         inner
             .models
             .resolve(identifier)
-            .map(|model| inner.models.record(model, now))
+            .map(|model| inner.models.record(model, now, &inner.delete_conflicts))
     }
 
     /// The delay new models spend in Creating.
@@ -547,31 +552,6 @@ impl EmulatorState {
         let mut inner = self.lock();
         let name = inner.models.settings_name(identifier)?;
         Ok(inner.models.ready_delays.remove(&name).is_some())
-    }
-
-    /// Makes DeleteCustomModel answer ConflictException for this model (by name, or ARN of an
-    /// existing model) until cleared.
-    pub fn set_delete_conflict(
-        &self,
-        identifier: &str,
-        message: Option<String>,
-    ) -> Result<(), ApiError> {
-        let mut inner = self.lock();
-        let name = inner.models.settings_name(identifier)?;
-        let message = message.unwrap_or_else(|| {
-            format!(
-                "The model '{name}' is in use by a provisioned throughput and cannot be deleted. Delete the provisioned throughput first."
-            )
-        });
-        inner.models.delete_conflicts.insert(name, message);
-        Ok(())
-    }
-
-    /// Lets DeleteCustomModel succeed again; returns whether a conflict was set.
-    pub fn clear_delete_conflict(&self, identifier: &str) -> Result<bool, ApiError> {
-        let mut inner = self.lock();
-        let name = inner.models.settings_name(identifier)?;
-        Ok(inner.models.delete_conflicts.remove(&name).is_some())
     }
 
     /// Forces a model Active or Failed at once.
@@ -605,7 +585,7 @@ impl EmulatorState {
             .by_arn
             .get(&arn)
             .ok_or_else(|| not_found(identifier))?;
-        Ok(inner.models.record(model, now))
+        Ok(inner.models.record(model, now, &inner.delete_conflicts))
     }
 
     /// Inserts a model directly, as if created outside the operator. It is not in the create log.
@@ -678,7 +658,9 @@ impl EmulatorState {
             .by_arn
             .get(&arn)
             .ok_or_else(|| not_found(&arn))?;
-        Ok(inner.models.record(model, self.now()))
+        Ok(inner
+            .models
+            .record(model, self.now(), &inner.delete_conflicts))
     }
 
     /// Sets (or, with `None`, clears) the foundation model a model was customized from. Provisioned
@@ -711,7 +693,7 @@ impl EmulatorState {
             .by_arn
             .get(&arn)
             .ok_or_else(|| not_found(identifier))?;
-        Ok(inner.models.record(model, now))
+        Ok(inner.models.record(model, now, &inner.delete_conflicts))
     }
 
     /// Deletes a model out of band (no delete conflict applies); returns it if it existed.
@@ -720,6 +702,6 @@ impl EmulatorState {
         let mut inner = self.lock();
         let arn = inner.models.resolve_arn(identifier)?;
         let model = inner.models.remove(&arn)?;
-        Some(inner.models.record(&model, now))
+        Some(inner.models.record(&model, now, &inner.delete_conflicts))
     }
 }

@@ -508,6 +508,13 @@ def main():
     )
     caller.error("GetModelImportJob", "ResourceNotFoundException", jobIdentifier="no-such-job")
     caller.error("GetImportedModel", "ValidationException", modelIdentifier="not.a.name")
+    # A model still in use: DeleteImportedModel refuses it (a scripted ConflictException).
+    conflict_path = "/delete-conflicts/" + urllib.parse.quote(imported[0], safe="")
+    control("PUT", conflict_path, {"message": "The model is in use."})
+    refused = caller.error("DeleteImportedModel", "ConflictException", modelIdentifier=imported[0])
+    if refused is not None and refused.response["Error"].get("Message") != "The model is in use.":
+        problem(f"DeleteImportedModel of a model in use: {refused}")
+    control("DELETE", conflict_path)
     for arn in imported:
         caller.ok("DeleteImportedModel", modelIdentifier=arn)
     caller.error("GetImportedModel", "ResourceNotFoundException", modelIdentifier=imported[0])
