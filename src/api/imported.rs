@@ -188,7 +188,8 @@ pub struct BedrockImportedModelStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_generation: Option<i64>,
 
-    /// ARN of the model import job of this resource's current import.
+    /// ARN of the model import job of this resource's current import; the imported model's own
+    /// ARN when Bedrock no longer has a record of the job (an adopted model whose job expired).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub job_arn: Option<String>,
 

@@ -53,6 +53,26 @@ pub struct ImportJob {
     pub kms_key_arn: Option<String>,
 }
 
+impl ImportJob {
+    /// The job that made `model` when Bedrock no longer has its record (it forgets old jobs):
+    /// Completed, and held by the model's own ARN, since the job ARN the model still names can
+    /// neither be looked up nor tagged.
+    pub fn forgotten(model: &ImportedModel) -> Self {
+        Self {
+            arn: model.arn.clone(),
+            name: String::new(),
+            imported_model_name: model.name.clone(),
+            imported_model_arn: Some(model.arn.clone()),
+            role_arn: None,
+            s3_uri: None,
+            state: JobState::Completed,
+            failure_message: None,
+            creation_time: model.creation_time.clone(),
+            kms_key_arn: model.kms_key_arn.clone(),
+        }
+    }
+}
+
 /// An imported model as GetImportedModel describes it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ImportedModel {

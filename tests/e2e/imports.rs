@@ -1,7 +1,8 @@
 //! BedrockImportedModel end to end: an open-weight model imported with CreateModelImportJob
 //! on the real API server, the operator process and the emulator — to Ready, a Failed job
-//! retried, a crash between the create and the status write, deletion and Retain, adoption
-//! refused and allowed, AccessDenied shown.
+//! retried, a crash between the create and the status write, deletion and Retain, deletion
+//! blocked while Bedrock refuses it, adoption refused and allowed (also of a model whose job
+//! record is gone), AccessDenied shown.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -9,7 +10,8 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use bedrock_emulator::{FaultConfig, ImportJobFailure, Operation};
 use bedrock_operator::api::conditions::{READY, SYNCED};
-use bedrock_operator::api::{BedrockImportedModel, JobStatus, RETRY_ANNOTATION};
+use bedrock_operator::api::{BedrockImportedModel, FINALIZER, JobStatus, RETRY_ANNOTATION};
+use kube::ResourceExt;
 use serde_json::{Value, json};
 
 use crate::harness::{Scope, World, condition_of, metric};
@@ -42,6 +44,32 @@ fn tags(list: &[bedrock_emulator::Tag]) -> BTreeMap<String, String> {
     list.iter()
         .map(|t| (t.key.clone(), t.value.clone()))
         .collect()
+}
+
+/// Imports `s3://open-weights/{path}/` as `model` outside the operator (as from the console)
+/// and waits for the model; returns the job's ARN.
+async fn foreign_import(world: &World, job: &str, model: &str, path: &str) -> Result<String> {
+    let job_arn = crate::lifecycle::sdk_client(world)
+        .await
+        .create_model_import_job()
+        .job_name(job)
+        .imported_model_name(model)
+        .role_arn(ROLE)
+        .model_data_source(aws_sdk_bedrock::types::ModelDataSource::S3DataSource(
+            aws_sdk_bedrock::types::S3DataSource::builder()
+                .s3_uri(format!("s3://open-weights/{path}/"))
+                .build()?,
+        ))
+        .send()
+        .await?
+        .job_arn()
+        .to_string();
+    world
+        .wait_emulator("the foreign model imported", |e| {
+            e.state().imported_model(model).is_some()
+        })
+        .await?;
+    Ok(job_arn)
 }
 
 /// Applied, the model is imported by one job and shows Ready with what Bedrock found; the
@@ -177,6 +205,52 @@ async fn a_crash_between_the_create_and_the_status_write_makes_exactly_one_job()
     Ok(())
 }
 
+/// An imported model Bedrock refuses to delete (still in use) keeps its resource, with the
+/// finalizer, showing DeletionBlocked with Bedrock's message; once Bedrock lets it go, the
+/// resource and the model are gone.
+#[tokio::test]
+async fn deletion_is_blocked_while_bedrock_refuses_it() -> Result<()> {
+    let world = World::start("bim-blocked").await?;
+    let imports: Imports = world.kind();
+    imports.apply("in-use", spec("in-use")).await?;
+    let arn = imports
+        .wait_ready("in-use")
+        .await?
+        .status
+        .and_then(|s| s.imported_model_arn)
+        .context("arn")?;
+    let state = world.emulator.state();
+    state.set_delete_conflict(
+        &arn,
+        Some("The imported model is used by inference profile ip-1".into()),
+    )?;
+
+    imports.delete("in-use").await?;
+    let blocked = imports
+        .wait_reason("in-use", READY, "DeletionBlocked")
+        .await?;
+    assert!(blocked.metadata.deletion_timestamp.is_some());
+    assert_eq!(blocked.finalizers(), [FINALIZER.to_string()]);
+    assert_eq!(reason(&blocked, SYNCED), "DeletionBlocked");
+    for type_ in [READY, SYNCED] {
+        assert!(
+            message(&blocked, type_).contains("used by inference profile ip-1"),
+            "{type_}: {}",
+            message(&blocked, type_)
+        );
+    }
+    imports
+        .wait_event("in-use", "Warning", "DeletionBlocked")
+        .await?;
+    assert!(state.imported_model(&arn).is_some(), "the model is kept");
+
+    assert!(state.clear_delete_conflict(&arn)?);
+    imports.wait_gone("in-use").await?;
+    assert!(state.imported_model(&arn).is_none());
+    assert_eq!(world.ok_calls(Operation::DeleteImportedModel), 1);
+    Ok(())
+}
+
 /// Deleting the resource deletes the imported model; with Retain, the model stays.
 #[tokio::test]
 async fn deletion_deletes_the_imported_model_and_retain_keeps_it() -> Result<()> {
@@ -218,24 +292,7 @@ async fn deletion_deletes_the_imported_model_and_retain_keeps_it() -> Result<()>
 async fn a_foreign_imported_model_is_refused_then_adopted() -> Result<()> {
     let world = World::start("bim-adopt").await?;
     let imports: Imports = world.kind();
-    let client = crate::lifecycle::sdk_client(&world).await;
-    client
-        .create_model_import_job()
-        .job_name("console-import")
-        .imported_model_name("shared")
-        .role_arn(ROLE)
-        .model_data_source(aws_sdk_bedrock::types::ModelDataSource::S3DataSource(
-            aws_sdk_bedrock::types::S3DataSource::builder()
-                .s3_uri("s3://open-weights/shared/")
-                .build()?,
-        ))
-        .send()
-        .await?;
-    world
-        .wait_emulator("the foreign model imported", |e| {
-            e.state().imported_model("shared").is_some()
-        })
-        .await?;
+    foreign_import(&world, "console-import", "shared", "shared").await?;
 
     imports.apply("shared", spec("shared")).await?;
     let conflict = imports.wait_reason("shared", READY, "NameConflict").await?;
@@ -273,6 +330,66 @@ async fn a_foreign_imported_model_is_refused_then_adopted() -> Result<()> {
     imports.delete("shared").await?;
     imports.wait_gone("shared").await?;
     assert!(world.emulator.state().imported_model("shared").is_none());
+    Ok(())
+}
+
+/// An imported model whose import job Bedrock no longer has a record of is adopted all the
+/// same: Ready with the model's facts, tagged as the resource's, kept Ready by later
+/// reconciles without a new import, and deleted with the resource.
+#[tokio::test]
+async fn an_imported_model_whose_job_is_gone_is_adopted_and_deleted() -> Result<()> {
+    let world = World::start("bim-orphan").await?;
+    let imports: Imports = world.kind();
+    let job_arn = foreign_import(&world, "expired-import", "orphan", "mistral-7b").await?;
+    let state = world.emulator.state();
+    assert!(state.remove_import_job(&job_arn).is_some());
+    let model = state.imported_model("orphan").context("the model")?;
+    assert_eq!(model.job_arn, job_arn, "the model still names its job");
+
+    let mut adopt = spec("mistral-7b");
+    adopt["adoptionPolicy"] = json!("Adopt");
+    imports.apply("orphan", adopt).await?;
+    let adopted = imports.wait_ready("orphan").await?;
+    assert_eq!(reason(&adopted, READY), "Active");
+    let status = adopted.status.clone().context("status")?;
+    assert_eq!(status.job_status, Some(JobStatus::Completed));
+    assert_eq!(
+        status.imported_model_arn.as_deref(),
+        Some(model.model_arn.as_str())
+    );
+    assert_eq!(status.model_architecture.as_deref(), Some("mistral"));
+    world
+        .wait_emulator("the model tagged as the resource's", |e| {
+            e.state()
+                .imported_model("orphan")
+                .is_some_and(|m| tags(&m.tags).contains_key("bedrock-operator.dev/owner-uid"))
+        })
+        .await?;
+
+    // Later reconciles (resyncs, 3 s apart in tests) find the model again: still Ready, no
+    // new import.
+    let looked = world.calls(Operation::GetImportedModel);
+    world
+        .wait_emulator("two more looks at the model", |e| {
+            e.state().counters().total(Operation::GetImportedModel) >= looked + 2
+        })
+        .await?;
+    let later = imports.get("orphan").await?;
+    assert_eq!(reason(&later, READY), "Active", "{:?}", later.status);
+    assert_eq!(
+        later.status.and_then(|s| s.imported_model_arn).as_deref(),
+        Some(model.model_arn.as_str())
+    );
+    assert_eq!(
+        world.calls(Operation::CreateModelImportJob),
+        1,
+        "no new job"
+    );
+
+    imports.delete("orphan").await?;
+    imports.wait_gone("orphan").await?;
+    assert!(state.imported_model("orphan").is_none());
+    assert_eq!(world.ok_calls(Operation::DeleteImportedModel), 1);
     Ok(())
 }
 

@@ -69,19 +69,7 @@ impl Lifecycle for BedrockImportedModel {
             Some(arn) => bedrock.get_import_job(region, arn).await?,
             None => None,
         };
-        // A model whose job record is gone is held by its own ARN.
-        let job = job.unwrap_or_else(|| ImportJob {
-            arn: model.job_arn.clone().unwrap_or_else(|| model.arn.clone()),
-            name: String::new(),
-            imported_model_name: model.name.clone(),
-            imported_model_arn: Some(model.arn.clone()),
-            role_arn: None,
-            s3_uri: None,
-            state: JobState::Completed,
-            failure_message: None,
-            creation_time: model.creation_time.clone(),
-            kms_key_arn: model.kms_key_arn.clone(),
-        });
+        let job = job.unwrap_or_else(|| ImportJob::forgotten(&model));
         Ok(Some(RemoteImport::new(job, Some(model))))
     }
     async fn create<B: Bedrock>(

@@ -82,10 +82,13 @@ fn ready(
         given.observation.tags.as_ref(),
         cluster,
     );
-    // The model carries what the job carries: the same changes, made on both.
+    // The model carries what the job carries: the same changes, made on both (once, when the
+    // job record is gone and the model is held by its own ARN).
     let mut actions = Vec::new();
     for call in job_calls {
-        actions.push(on_model(&call, &model.arn));
+        if import.arn != model.arn {
+            actions.push(on_model(&call, &model.arn));
+        }
         actions.push(call);
     }
     let adopted = status.created_with.as_ref().is_some_and(|c| c.adopted);

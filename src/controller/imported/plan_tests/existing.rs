@@ -134,3 +134,35 @@ fn a_spec_tag_change_is_made_on_the_job_and_on_the_model() {
     assert_eq!(tagged, vec![MODEL_ARN, JOB_ARN]);
     assert_eq!(plan.status.tags_synced_generation, Some(GENERATION));
 }
+
+#[test]
+fn a_model_whose_job_record_is_gone_is_held_by_its_own_arn_and_tagged_once() {
+    let forgotten = ImportJob::forgotten(&model());
+    assert_eq!(forgotten.arn, MODEL_ARN);
+    let mut before = holding(JobStatus::Completed);
+    before.job_arn = Some(MODEL_ARN.into());
+    before.imported_model_arn = Some(MODEL_ARN.into());
+    before.tags_synced_generation = Some(GENERATION - 1);
+    let mut resource = resource(Some(before));
+    resource.spec.tags = map(&[("team", "search")]);
+    let import = RemoteImport::new(forgotten, Some(model()));
+    let plan = plan(&resource, &observe(Some(import), Some(owned())));
+
+    assert_eq!(plan.status.job_arn.as_deref(), Some(MODEL_ARN));
+    assert_eq!(plan.status.job_name, None);
+    assert_eq!(plan.status.job_status, Some(JobStatus::Completed));
+    assert_eq!(plan.status.model_architecture.as_deref(), Some("llama3"));
+    let tagged: Vec<&str> = plan
+        .actions
+        .iter()
+        .filter_map(|call| match call {
+            Call::Tag { arn, .. } => Some(arn.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(tagged, vec![MODEL_ARN], "one call on the model");
+    assert_eq!(
+        reason_of(&plan, conditions::READY),
+        (true, reason::ACTIVE.to_string())
+    );
+}
