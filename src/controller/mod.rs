@@ -25,6 +25,7 @@ mod context;
 mod deployment;
 mod driver;
 mod error;
+mod export;
 pub mod guards;
 mod held;
 mod holding;
