@@ -100,7 +100,8 @@ pub fn holder(config_map: &ConfigMap) -> String {
 }
 
 /// The ConfigMap as the operator applies it: `data`, the managed-by label, and the resource as
-/// its controller `owner` (the garbage collector deletes it with the resource). With
+/// its controller `owner`, blocking the owner's deletion (the garbage collector deletes it with
+/// the resource). With
 /// `resource_version` (the ConfigMap as just read) the write applies only to that version, so
 /// that a ConfigMap replaced since it was read is not taken over.
 pub fn config_map(
@@ -119,7 +120,12 @@ pub fn config_map(
         MANAGED_BY.0.to_string(),
         MANAGED_BY.1.to_string(),
     )]));
-    meta.owner_references = Some(vec![owner]);
+    // Foreground deletion of the resource waits for the ConfigMap (kube's controller
+    // reference leaves this unset).
+    meta.owner_references = Some(vec![OwnerReference {
+        block_owner_deletion: Some(true),
+        ..owner
+    }]);
     meta.resource_version = resource_version;
     config_map
 }

@@ -119,7 +119,7 @@ fn owner(uid: &str, controller: bool) -> OwnerReference {
         name: "chat".into(),
         uid: uid.into(),
         controller: Some(controller),
-        block_owner_deletion: Some(true),
+        block_owner_deletion: None,
     }
 }
 
@@ -153,6 +153,10 @@ fn the_configmap_holds_the_data_the_label_and_the_resource_as_its_controller() {
     );
     assert_eq!(value["metadata"]["ownerReferences"][0]["uid"], UID);
     assert_eq!(value["metadata"]["ownerReferences"][0]["controller"], true);
+    assert_eq!(
+        value["metadata"]["ownerReferences"][0]["blockOwnerDeletion"],
+        true
+    );
     assert_eq!(
         value["metadata"]["resourceVersion"], "42",
         "a write applies to the version read"
