@@ -577,3 +577,22 @@ pub fn export_valid_creates(spec: &Value) -> Vec<CreateCase> {
         ),
     ]
 }
+
+/// The named export cases of a serving kind's table, on its `spec()`: what its
+/// `bad_input_tests!` names and its `bad_inputs` lists.
+macro_rules! export_cases {
+    () => {
+        pub fn export_config_map_name_invalid() -> BadInput {
+            super::cel_cases::export_name_invalid(&spec())
+        }
+
+        pub fn export_config_map_name_too_long() -> BadInput {
+            super::cel_cases::export_name_too_long(&spec())
+        }
+
+        pub fn export_config_map_name_empty() -> BadInput {
+            super::cel_cases::export_name_empty(&spec())
+        }
+    };
+}
+pub(crate) use export_cases;

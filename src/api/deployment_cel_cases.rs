@@ -246,17 +246,7 @@ pub fn region_other_than_the_model_arns() -> BadInput {
     )
 }
 
-pub fn export_config_map_name_invalid() -> BadInput {
-    super::cel_cases::export_name_invalid(&spec())
-}
-
-pub fn export_config_map_name_too_long() -> BadInput {
-    super::cel_cases::export_name_too_long(&spec())
-}
-
-pub fn export_config_map_name_empty() -> BadInput {
-    super::cel_cases::export_name_empty(&spec())
-}
+super::cel_cases::export_cases!();
 
 /// Every bad input, for the server replay (the unit tests name each).
 pub fn bad_inputs() -> Vec<BadInput> {

@@ -10,7 +10,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, OwnerReference, 
 use super::*;
 use crate::api::BedrockCustomModelDeploymentStatus;
 use crate::api::conditions::{Desired, READY, SYNCED, event, reason};
-use crate::controller::fixtures::{GENERATION, REGION, V3, V4};
+use crate::controller::fixtures::{GENERATION, REGION, V3, V4, api_error};
 
 const DEPLOYMENT_ARN: &str =
     "arn:aws:bedrock:us-east-1:123456789012:custom-model-deployment/abc123def456";
@@ -345,14 +345,6 @@ fn a_reason_the_plan_gives_for_synced_comes_first() {
     show(&mut plan, &[], &conflict_step(), conflict(), &timing());
     assert_eq!(synced(&plan).reason, reason::UPDATING);
     assert_eq!(plan.next, Next::Poll(Duration::from_secs(2)));
-}
-
-fn api_error(code: u16) -> kube::Error {
-    kube::Error::Api(
-        kube::core::Status::failure("configmaps \"chat-bedrock\" is forbidden", "Forbidden")
-            .with_code(code)
-            .boxed(),
-    )
 }
 
 #[test]

@@ -112,3 +112,12 @@ fn planned<'p, S, A>(plan: &'p outcome::Plan<S, A>, type_: &str) -> &'p conditio
         .find(|c| c.type_ == type_)
         .expect("condition planned")
 }
+
+/// A Kubernetes API error of HTTP status `code`, as the client returns it.
+pub fn api_error(code: u16) -> kube::Error {
+    kube::Error::Api(
+        kube::core::Status::failure("denied by the test", "Forbidden")
+            .with_code(code)
+            .boxed(),
+    )
+}

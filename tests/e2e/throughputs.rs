@@ -498,7 +498,11 @@ async fn the_export_configmap_names_the_provisioned_arn_and_follows_a_swap() -> 
     let throughputs: Throughputs = world.kind();
     world.apply("nova-v3", s3_spec("v3")).await?;
     world.apply("nova-v4", s3_spec("v4")).await?;
-    let with_export = |model: &str| json!({ "modelRef": { "name": model }, "modelUnits": 1, "export": { "configMapName": "pt-env" } });
+    let with_export = |model: &str| {
+        let mut spec = by_ref(model);
+        spec["export"] = json!({ "configMapName": "pt-env" });
+        spec
+    };
     throughputs.apply("pt", with_export("nova-v3")).await?;
     let first = throughputs.wait_ready("pt").await?;
     let status = first.status.context("status")?;
