@@ -13,7 +13,7 @@ use bedrock_operator::api::deployment::{
 use bedrock_operator::api::export::{MODEL_ARN_KEY, MODEL_ID_KEY, REGION_KEY};
 use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::api::core::v1::ConfigMap;
-use kube::api::{Api, DeleteParams, PostParams, WatchParams};
+use kube::api::{Api, DeleteParams, WatchParams};
 use serde_json::{Value, json};
 
 use crate::harness::{DEADLINE, World, data_of, s3_spec, tail};
@@ -719,14 +719,7 @@ async fn the_export_configmap_follows_a_rollout_and_goes_with_the_deployment() -
 async fn a_foreign_configmap_of_the_export_name_is_left_alone() -> Result<()> {
     let world = World::start("dep-export-foreign").await?;
     let deployments = world.kind::<BedrockCustomModelDeployment>();
-    let foreign: ConfigMap = serde_json::from_value(json!({
-        "metadata": { "name": "chat-bedrock" },
-        "data": { "BEDROCK_MODEL_ID": "hand-written" },
-    }))?;
-    let foreign = world
-        .config_maps()
-        .create(&PostParams::default(), &foreign)
-        .await?;
+    let foreign = world.create_foreign_config_map("chat-bedrock").await?;
     world.apply("nova", s3_spec("nova")).await?;
     let nova = world
         .wait_ready("nova")

@@ -12,7 +12,7 @@ use bedrock_operator::controller::Managed;
 use bedrock_operator::crd;
 use k8s_openapi::api::core::v1::ConfigMap;
 use k8s_openapi::api::events::v1::Event;
-use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams};
+use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use serde_json::{Value, json};
 use testkit::ControlPlane;
 use testkit::operator::OperatorCommand;
@@ -320,6 +320,19 @@ impl World {
     /// The ConfigMaps of the world's namespace (admin client).
     pub fn config_maps(&self) -> Api<ConfigMap> {
         Api::namespaced(self.plane.client(), &self.namespace)
+    }
+
+    /// Creates a ConfigMap `name` of the world's namespace that no resource owns (made by
+    /// hand, or by another tool), as admin.
+    pub async fn create_foreign_config_map(&self, name: &str) -> Result<ConfigMap> {
+        let config_map: ConfigMap = serde_json::from_value(json!({
+            "metadata": { "name": name },
+            "data": { "BEDROCK_MODEL_ID": "hand-written" },
+        }))?;
+        Ok(self
+            .config_maps()
+            .create(&PostParams::default(), &config_map)
+            .await?)
     }
 
     /// Waits until `check` holds for the ConfigMap `name` of the world's namespace (`None`:

@@ -209,6 +209,32 @@ async fn health_of_a_deployment_whose_spec_cannot_be_deployed() -> Result<()> {
         "{health:?}"
     );
     keep_as_testdata(DEPLOYMENT, "name_conflict", &conflict, &health)?;
+
+    // spec.export names a ConfigMap that is not the deployment's: it serves, apps get nothing.
+    world.create_foreign_config_map("exported-bedrock").await?;
+    apply_deployment(
+        &world,
+        "exported",
+        json!({ "modelRef": { "name": "base" }, "export": {} }),
+    )
+    .await?;
+    let refused = wait_json(
+        &world,
+        DEPLOYMENT,
+        "exported",
+        "serving, with Synced ExportConflict",
+        |object| {
+            condition_in(object, READY).is_some_and(|c| c.0 == "True")
+                && condition_in(object, SYNCED).is_some_and(|c| c.1 == "ExportConflict")
+        },
+    )
+    .await?;
+    let health = assert_health(DEPLOYMENT, &refused, "Degraded", SYNCED).await?;
+    assert!(
+        health.message.contains("spec.export.configMapName"),
+        "{health:?}"
+    );
+    keep_as_testdata(DEPLOYMENT, "export_conflict", &refused, &health)?;
     Ok(())
 }
 

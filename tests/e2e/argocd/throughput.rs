@@ -262,11 +262,38 @@ async fn health_of_a_throughput_whose_spec_cannot_be_bought() -> Result<()> {
         "{health:?}"
     );
     keep_as_testdata(THROUGHPUT, "name_conflict", &conflict, &health)?;
+
     assert_eq!(
         world.ok_calls(Operation::CreateProvisionedModelThroughput),
         1,
         "only the first one bought"
     );
+
+    // spec.export names a ConfigMap that is not the throughput's: it serves, apps get nothing.
+    world.create_foreign_config_map("exported-bedrock").await?;
+    apply_throughput(
+        &world,
+        "exported",
+        json!({ "modelRef": { "name": "base" }, "modelUnits": 1, "export": {} }),
+    )
+    .await?;
+    let refused = wait_json(
+        &world,
+        THROUGHPUT,
+        "exported",
+        "serving, with Synced ExportConflict",
+        |object| {
+            condition_in(object, READY).is_some_and(|c| c.0 == "True")
+                && condition_in(object, SYNCED).is_some_and(|c| c.1 == "ExportConflict")
+        },
+    )
+    .await?;
+    let health = assert_health(THROUGHPUT, &refused, "Degraded", SYNCED).await?;
+    assert!(
+        health.message.contains("spec.export.configMapName"),
+        "{health:?}"
+    );
+    keep_as_testdata(THROUGHPUT, "export_conflict", &refused, &health)?;
     Ok(())
 }
 
