@@ -21,10 +21,9 @@ use tracing::info;
 
 use super::context::Context;
 use super::held::HeldStatus;
-use super::lifecycle::KindPlan;
+use super::lifecycle::{KindPlan, Lifecycle};
 use super::outcome::{self, Next, Note, Plan, Timing};
 use super::report::FIELD_MANAGER;
-use super::serving::Serving;
 use crate::api::conditions::{self, Desired, event, reason};
 use crate::api::export::ExportStatus;
 use crate::bedrock::Bedrock;
@@ -250,12 +249,15 @@ fn describe(data: &BTreeMap<String, String>) -> String {
 /// The export step of a serving resource's reconcile, on its plan: decides ([`decide`]), reads
 /// and writes the ConfigMap when there is something to do, and shows the outcome ([`show`]).
 /// Never fails the reconcile: the plan's status (a new ARN among it) must still be reported.
-pub async fn export<K: Serving, B: Bedrock>(
+pub async fn export<K, B>(
     resource: &K,
     wanted: Option<&str>,
     plan: &mut KindPlan<K>,
     ctx: &Context<B>,
-) {
+) where
+    K: Lifecycle<Status: Exports + HeldStatus>,
+    B: Bedrock,
+{
     let written = resource.status().and_then(Exports::exported);
     let observed = resource.status().and_then(HeldStatus::observed_generation);
     let new_generation = observed != resource.meta().generation;
@@ -269,7 +271,7 @@ pub async fn export<K: Serving, B: Bedrock>(
 
 /// Makes the step's calls: the old ConfigMap deleted if it is this resource's, the new one read
 /// and, unless another's, applied.
-async fn act<K: Serving, B: Bedrock>(
+async fn act<K: Lifecycle, B: Bedrock>(
     resource: &K,
     step: &Step,
     mut written: Option<ExportStatus>,
