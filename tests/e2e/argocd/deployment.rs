@@ -9,9 +9,9 @@ use serde_json::{Value, json};
 
 use super::{
     DEPLOYMENT, FOREVER, Health, POLL, QUICK_MS, V3, V4, apply_as, assert_covers_every_live_state,
-    assert_health, assert_pending_deletion, check_cases, condition_in, gen2, health_of,
-    keep_as_testdata, live_json, millis, ready, ready_model_arn, run_contribution_tests, synced,
-    wait_json, wait_reason_json,
+    assert_health, assert_pending_deletion, check_cases, condition_in, export_conflict, gen2,
+    health_of, keep_as_testdata, live_json, millis, ready, ready_model_arn, run_contribution_tests,
+    synced, wait_json, wait_reason_json,
 };
 use crate::harness::{DEADLINE, World, s3_spec, tail};
 
@@ -211,30 +211,7 @@ async fn health_of_a_deployment_whose_spec_cannot_be_deployed() -> Result<()> {
     keep_as_testdata(DEPLOYMENT, "name_conflict", &conflict, &health)?;
 
     // spec.export names a ConfigMap that is not the deployment's: it serves, apps get nothing.
-    world.create_foreign_config_map("exported-bedrock").await?;
-    apply_deployment(
-        &world,
-        "exported",
-        json!({ "modelRef": { "name": "base" }, "export": {} }),
-    )
-    .await?;
-    let refused = wait_json(
-        &world,
-        DEPLOYMENT,
-        "exported",
-        "serving, with Synced ExportConflict",
-        |object| {
-            condition_in(object, READY).is_some_and(|c| c.0 == "True")
-                && condition_in(object, SYNCED).is_some_and(|c| c.1 == "ExportConflict")
-        },
-    )
-    .await?;
-    let health = assert_health(DEPLOYMENT, &refused, "Degraded", SYNCED).await?;
-    assert!(
-        health.message.contains("spec.export.configMapName"),
-        "{health:?}"
-    );
-    keep_as_testdata(DEPLOYMENT, "export_conflict", &refused, &health)?;
+    export_conflict(&world, DEPLOYMENT, by_ref("base")).await?;
     Ok(())
 }
 

@@ -15,8 +15,8 @@ use serde_json::{Value, json};
 use super::{
     FOREVER, Health, PENDING_DELETION, POLL, QUICK_MS, THROUGHPUT, V3, V4, apply_as,
     assert_covers_every_live_state, assert_health, assert_pending_deletion, check_cases,
-    condition_in, gen2, health_of, keep_as_testdata, live_json, millis, ready, ready_model_arn,
-    run_contribution_tests, synced, wait_json, wait_reason_json,
+    condition_in, export_conflict, gen2, health_of, keep_as_testdata, live_json, millis, ready,
+    ready_model_arn, run_contribution_tests, synced, wait_json, wait_reason_json,
 };
 use crate::harness::{COMMITMENTS_HERE, DEADLINE, World, s3_spec, tail};
 
@@ -270,30 +270,7 @@ async fn health_of_a_throughput_whose_spec_cannot_be_bought() -> Result<()> {
     );
 
     // spec.export names a ConfigMap that is not the throughput's: it serves, apps get nothing.
-    world.create_foreign_config_map("exported-bedrock").await?;
-    apply_throughput(
-        &world,
-        "exported",
-        json!({ "modelRef": { "name": "base" }, "modelUnits": 1, "export": {} }),
-    )
-    .await?;
-    let refused = wait_json(
-        &world,
-        THROUGHPUT,
-        "exported",
-        "serving, with Synced ExportConflict",
-        |object| {
-            condition_in(object, READY).is_some_and(|c| c.0 == "True")
-                && condition_in(object, SYNCED).is_some_and(|c| c.1 == "ExportConflict")
-        },
-    )
-    .await?;
-    let health = assert_health(THROUGHPUT, &refused, "Degraded", SYNCED).await?;
-    assert!(
-        health.message.contains("spec.export.configMapName"),
-        "{health:?}"
-    );
-    keep_as_testdata(THROUGHPUT, "export_conflict", &refused, &health)?;
+    export_conflict(&world, THROUGHPUT, units_of("base")).await?;
     Ok(())
 }
 
