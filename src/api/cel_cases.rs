@@ -518,3 +518,81 @@ pub fn update_creation_rule_cases() -> Vec<UpdateCase> {
         want: vec![failure("spec.roleArn", ROLE_REQUIRED), immutable("roleArn")],
     }]
 }
+
+// spec.export of the kinds that serve a model: one schema, so one set of cases, each kind's
+// table applies them to its own valid spec.
+
+/// The field that names the export's ConfigMap.
+pub const EXPORT_NAME_FIELD: &str = "spec.export.configMapName";
+
+/// `spec` exporting to a ConfigMap named with uppercase letters and '_'.
+pub fn export_name_invalid(spec: &Value) -> BadInput {
+    bad_input(
+        "export.configMapName with uppercase and '_'",
+        patched(
+            spec,
+            &json!({ "export": { "configMapName": "Chat_Endpoint" } }),
+        ),
+        vec![failure(EXPORT_NAME_FIELD, SHOULD_MATCH)],
+        Some(EXPORT_NAME_FIELD),
+    )
+}
+
+/// `spec` exporting to a ConfigMap name of 254 characters.
+pub fn export_name_too_long(spec: &Value) -> BadInput {
+    bad_input(
+        "export.configMapName of 254 characters",
+        patched(
+            spec,
+            &json!({ "export": { "configMapName": "a".repeat(254) } }),
+        ),
+        vec![failure(EXPORT_NAME_FIELD, TOO_LONG)],
+        Some(EXPORT_NAME_FIELD),
+    )
+}
+
+/// `spec` exporting to an empty ConfigMap name.
+pub fn export_name_empty(spec: &Value) -> BadInput {
+    bad_input(
+        "empty export.configMapName",
+        patched(spec, &json!({ "export": { "configMapName": "" } })),
+        vec![failure(EXPORT_NAME_FIELD, TOO_SHORT)],
+        Some(EXPORT_NAME_FIELD),
+    )
+}
+
+/// Valid exports of `spec`: to the default ConfigMap and to a named one.
+pub fn export_valid_creates(spec: &Value) -> Vec<CreateCase> {
+    let case = |name: &str, export: Value| CreateCase {
+        name: name.to_string(),
+        spec: patched(spec, &json!({ "export": export })),
+        status: None,
+        want: vec![],
+    };
+    vec![
+        case("export to the default ConfigMap", json!({})),
+        case(
+            "export to a named ConfigMap",
+            json!({ "configMapName": "chat.endpoint-1" }),
+        ),
+    ]
+}
+
+/// The named export cases of a serving kind's table, on its `spec()`: what its
+/// `bad_input_tests!` names and its `bad_inputs` lists.
+macro_rules! export_cases {
+    () => {
+        pub fn export_config_map_name_invalid() -> BadInput {
+            super::cel_cases::export_name_invalid(&spec())
+        }
+
+        pub fn export_config_map_name_too_long() -> BadInput {
+            super::cel_cases::export_name_too_long(&spec())
+        }
+
+        pub fn export_config_map_name_empty() -> BadInput {
+            super::cel_cases::export_name_empty(&spec())
+        }
+    };
+}
+pub(crate) use export_cases;

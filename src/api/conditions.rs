@@ -77,6 +77,13 @@ pub mod reason {
 
     /// The throughput is InService with the model the spec names.
     pub const IN_SERVICE: &str = "InService";
+    // Reasons of the kinds that serve a model (deployments, provisioned throughputs) with
+    // spec.export.
+
+    /// A ConfigMap of the name spec.export gives exists and is not this resource's: the
+    /// operator leaves it alone and exports nothing.
+    pub const EXPORT_CONFLICT: &str = "ExportConflict";
+
     /// The throughput disappeared outside the operator and had a commitment: buying it again
     /// would start a new term, so the operator waits for the retry annotation.
     pub const THROUGHPUT_MISSING: &str = "ThroughputMissing";
@@ -107,6 +114,8 @@ pub mod event {
     pub const MODEL_UNITS: &str = "ModelUnits";
     /// The throughput was renamed in place.
     pub const RENAMED: &str = "Renamed";
+    /// The spec.export ConfigMap was written (its data changed: a new object, a rollout).
+    pub const EXPORTED: &str = "Exported";
 }
 
 /// The desired value of one condition; turned into a `metav1.Condition` by [`merge`].

@@ -11,6 +11,7 @@ use kube::{CustomResource, KubeSchema};
 use serde::{Deserialize, Serialize};
 
 use super::cel;
+use super::export::{Export, ExportStatus};
 use super::model::{AdoptionPolicy, DeletionPolicy};
 use super::patterns;
 
@@ -113,6 +114,12 @@ pub struct BedrockCustomModelDeploymentSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 1, max = 20), regex(pattern = patterns::REGION))]
     pub region: Option<String>,
+
+    /// Publish the ID to invoke, the model served and the region as a ConfigMap of this
+    /// namespace (owned by this resource, deleted with it), for apps to read with envFrom.
+    /// Unset: no ConfigMap (one written before is deleted).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub export: Option<Export>,
 }
 
 /// A BedrockCustomModel in the namespace of this resource.
@@ -222,6 +229,10 @@ pub struct BedrockCustomModelDeploymentStatus {
     #[serde(default, skip_serializing_if = "is_zero")]
     pub recreations: i32,
 
+    /// The ConfigMap spec.export asked for, as the operator last wrote it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub export: Option<ExportStatus>,
+
     /// The last value of the bedrock-operator.dev/retry annotation that was acted on.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry_handled: Option<String>,
@@ -313,6 +324,8 @@ pub struct ValidDeployment {
     pub tags: BTreeMap<String, String>,
     pub deletion_policy: DeletionPolicy,
     pub adoption_policy: AdoptionPolicy,
+    /// The name of the ConfigMap spec.export asks for (the default applied), when it is set.
+    pub export: Option<String>,
 }
 
 impl ValidDeployment {
@@ -347,6 +360,7 @@ mod tests {
             tags: BTreeMap::new(),
             deletion_policy: DeletionPolicy::Delete,
             adoption_policy: AdoptionPolicy::Never,
+            export: None,
         }
     }
 

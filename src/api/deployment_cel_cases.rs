@@ -246,6 +246,8 @@ pub fn region_other_than_the_model_arns() -> BadInput {
     )
 }
 
+super::cel_cases::export_cases!();
+
 /// Every bad input, for the server replay (the unit tests name each).
 pub fn bad_inputs() -> Vec<BadInput> {
     vec![
@@ -269,6 +271,9 @@ pub fn bad_inputs() -> Vec<BadInput> {
         too_many_tags(),
         bad_region(),
         region_other_than_the_model_arns(),
+        export_config_map_name_invalid(),
+        export_config_map_name_too_long(),
+        export_config_map_name_empty(),
     ]
 }
 
@@ -330,6 +335,9 @@ pub fn valid_creates() -> Vec<CreateCase> {
             spec_with(json!({ "deletionPolicy": "Retain" })),
         ),
     ]
+    .into_iter()
+    .chain(super::cel_cases::export_valid_creates(&spec()))
+    .collect()
 }
 
 /// The status of an existing deployment in `state` (`None`: Bedrock state not recorded).

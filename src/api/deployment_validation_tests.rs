@@ -43,6 +43,9 @@ bad_input_tests!(
     too_many_tags,
     bad_region,
     region_other_than_the_model_arns,
+    export_config_map_name_invalid,
+    export_config_map_name_too_long,
+    export_config_map_name_empty,
 );
 
 #[test]
@@ -81,6 +84,7 @@ fn valid_reference_becomes_a_model_target_ref() {
             tags: BTreeMap::from([("team".to_string(), "ml".to_string())]),
             deletion_policy: DeletionPolicy::Delete,
             adoption_policy: crate::api::AdoptionPolicy::Never,
+            export: None,
         }
     );
 }
@@ -221,4 +225,46 @@ fn deployment_pattern_constants_compile_and_are_anchored() {
 #[test]
 fn status_columns_and_enums_are_strings_in_the_schema() {
     assert_status_strings(&CHECK.schema(), &["deploymentStatus", "updateStatus"]);
+}
+
+#[test]
+fn export_names_the_configmap_after_the_resource_unless_configmapname_is_set() {
+    let exported = |export: serde_json::Value| {
+        validate_deployment(&CHECK.object(
+            &cases::spec_with(serde_json::json!({ "export": export })),
+            None,
+        ))
+        .map(|valid| valid.export)
+    };
+    assert_eq!(
+        exported(serde_json::json!({})),
+        Ok(Some(format!("{}-bedrock", cases::NAME)))
+    );
+    assert_eq!(
+        exported(serde_json::json!({ "configMapName": "chat-endpoint" })),
+        Ok(Some("chat-endpoint".to_string()))
+    );
+    assert_eq!(
+        validate_deployment(&CHECK.object(&cases::spec(), None)).map(|valid| valid.export),
+        Ok(None)
+    );
+}
+
+/// No schema can state it: metadata.name is valid, the ConfigMap name made from it is too long.
+#[test]
+fn a_default_configmap_name_too_long_names_the_field_to_set() {
+    let spec = cases::spec_with(serde_json::json!({ "modelDeploymentName": "chat", "export": {} }));
+    let mut deployment = CHECK.object(&spec, None);
+    deployment.metadata.name = Some("a".repeat(250));
+    let errors = validate_deployment(&deployment).expect_err("too long a default");
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(errors[0].field, "spec.export.configMapName");
+    assert!(
+        errors[0]
+            .message
+            .starts_with("is unset, so the ConfigMap would be named")
+            && errors[0].message.ends_with("set spec.export.configMapName"),
+        "{}",
+        errors[0].message
+    );
 }

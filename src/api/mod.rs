@@ -3,6 +3,7 @@
 pub mod cel;
 pub mod conditions;
 pub mod deployment;
+pub mod export;
 pub mod imported;
 pub mod model;
 pub mod patterns;
@@ -28,6 +29,7 @@ pub use deployment::{
     BedrockCustomModelDeploymentStatus, DeploymentCreatedWith, DeploymentStatus, ModelRef,
     ModelTarget, UpdateStatus, ValidDeployment,
 };
+pub use export::{Export, ExportStatus};
 pub use imported::{
     BedrockImportedModel, BedrockImportedModelSpec, BedrockImportedModelStatus, CustomModelUnits,
     ImportCreatedWith, ImportSource, JobStatus, ValidImported, VpcConfig,

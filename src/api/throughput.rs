@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use super::cel;
 use super::deployment::{ModelRef, arn_region};
+use super::export::{Export, ExportStatus};
 use super::model::{AdoptionPolicy, DeletionPolicy};
 use super::patterns;
 
@@ -133,6 +134,12 @@ pub struct BedrockProvisionedThroughputSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 1, max = 20), regex(pattern = patterns::REGION))]
     pub region: Option<String>,
+
+    /// Publish the ID to invoke, the model served and the region as a ConfigMap of this
+    /// namespace (owned by this resource, deleted with it), for apps to read with envFrom.
+    /// Unset: no ConfigMap (one written before is deleted).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub export: Option<Export>,
 }
 
 // A commitment term (CommitmentDuration). No doc comment: it would replace the field's
@@ -249,6 +256,10 @@ pub struct BedrockProvisionedThroughputStatus {
     #[serde(default, skip_serializing_if = "is_zero")]
     pub recreations: i32,
 
+    /// The ConfigMap spec.export asked for, as the operator last wrote it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub export: Option<ExportStatus>,
+
     /// The last value of the bedrock-operator.dev/retry annotation that was acted on.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry_handled: Option<String>,
@@ -345,6 +356,8 @@ pub struct ValidThroughput {
     pub tags: BTreeMap<String, String>,
     pub deletion_policy: DeletionPolicy,
     pub adoption_policy: AdoptionPolicy,
+    /// The name of the ConfigMap spec.export asks for (the default applied), when it is set.
+    pub export: Option<String>,
 }
 
 impl ValidThroughput {

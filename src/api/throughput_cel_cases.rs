@@ -293,6 +293,8 @@ pub fn too_many_tags() -> BadInput {
     )
 }
 
+super::cel_cases::export_cases!();
+
 /// Every bad input, for the server replay (the unit tests name each).
 pub fn bad_inputs() -> Vec<BadInput> {
     vec![
@@ -321,6 +323,9 @@ pub fn bad_inputs() -> Vec<BadInput> {
         reserved_operator_tag_key(),
         tag_key_with_bad_character(),
         too_many_tags(),
+        export_config_map_name_invalid(),
+        export_config_map_name_too_long(),
+        export_config_map_name_empty(),
     ]
 }
 
@@ -395,6 +400,9 @@ pub fn valid_creates() -> Vec<CreateCase> {
             spec_with(json!({ "deletionPolicy": "Retain", "adoptionPolicy": "Adopt" })),
         ),
     ]
+    .into_iter()
+    .chain(super::cel_cases::export_valid_creates(&spec()))
+    .collect()
 }
 
 /// The status of a bought throughput in `state` (`None`: Bedrock state not recorded).

@@ -58,6 +58,9 @@ bad_input_tests!(
     reserved_operator_tag_key,
     tag_key_with_bad_character,
     too_many_tags,
+    export_config_map_name_invalid,
+    export_config_map_name_too_long,
+    export_config_map_name_empty,
 );
 
 #[test]
@@ -234,6 +237,7 @@ fn valid_reference_becomes_a_throughput_model_ref() {
             tags: BTreeMap::from([("team".to_string(), "ml".to_string())]),
             deletion_policy: DeletionPolicy::Delete,
             adoption_policy: AdoptionPolicy::Never,
+            export: None,
         }
     );
 }

@@ -8,6 +8,7 @@ use std::sync::LazyLock;
 use regex::Regex;
 
 use super::deployment::{ModelTarget, ValidDeployment, arn_region};
+use super::export::Export;
 use super::model::{ValidModel, ValidSource};
 use super::throughput::{
     BedrockProvisionedThroughput, CONFIRM_COMMITMENT_ANNOTATION, ThroughputModel, ValidThroughput,
@@ -236,6 +237,43 @@ static OBJECT_NAME: LazyLock<Check> = LazyLock::new(|| {
     )
 });
 
+static CONFIG_MAP_NAME: LazyLock<Check> = LazyLock::new(|| {
+    Check::new(
+        patterns::OBJECT_NAME,
+        patterns::OBJECT_NAME_MAX,
+        "a ConfigMap name: lowercase letters, digits, '-' and '.', starting and ending with a letter or digit",
+    )
+});
+
+/// spec.export of a serving kind: the name of its ConfigMap (configMapName, else the default
+/// derived from metadata.name `resource`), checked; `None` when export is unset.
+fn check_export(
+    export: Option<&Export>,
+    resource: &str,
+    errors: &mut Vec<FieldError>,
+) -> Option<String> {
+    let export = export?;
+    let field = "spec.export.configMapName";
+    let name = export.config_map_name(resource);
+    if export.config_map_name.is_some() {
+        CONFIG_MAP_NAME.check(field, &name, errors);
+        return Some(name);
+    }
+    let mut name_errors = Vec::new();
+    CONFIG_MAP_NAME.check(field, &name, &mut name_errors);
+    if !name_errors.is_empty() {
+        errors.push(FieldError {
+            field: field.into(),
+            message: format!(
+                "is unset, so the ConfigMap would be named {}, which is not a valid ConfigMap name ({}): set {field}",
+                quoted(&name),
+                CONFIG_MAP_NAME.expected
+            ),
+        });
+    }
+    Some(name)
+}
+
 /// The controller's check of a BedrockCustomModelDeployment: the checked values, or every
 /// problem with the spec in field order.
 pub fn validate_deployment(
@@ -308,6 +346,12 @@ pub fn validate_deployment(
         }
     }
 
+    let export = check_export(
+        spec.export.as_ref(),
+        deployment.metadata.name.as_deref().unwrap_or_default(),
+        &mut errors,
+    );
+
     match model {
         Some(model) if errors.is_empty() => Ok(ValidDeployment {
             deployment_name,
@@ -317,6 +361,7 @@ pub fn validate_deployment(
             tags: spec.tags.clone(),
             deletion_policy: spec.deletion_policy,
             adoption_policy: spec.adoption_policy,
+            export,
         }),
         _ => Err(errors),
     }
@@ -424,6 +469,12 @@ pub fn validate_throughput(
         }
     }
 
+    let export = check_export(
+        spec.export.as_ref(),
+        throughput.metadata.name.as_deref().unwrap_or_default(),
+        &mut errors,
+    );
+
     match model {
         Some(model) if errors.is_empty() => Ok(ValidThroughput {
             name,
@@ -434,6 +485,7 @@ pub fn validate_throughput(
             tags: spec.tags.clone(),
             deletion_policy: spec.deletion_policy,
             adoption_policy: spec.adoption_policy,
+            export,
         }),
         _ => Err(errors),
     }

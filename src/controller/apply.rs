@@ -1,7 +1,7 @@
 //! The apply stage of every kind, written once: validate → read what the kind needs first
 //! (a serving kind's referenced model) → checks that need no call → observe the Bedrock object
 //! (and its tags, and the owner they name) → plan (the kind's pure plan) → act (the shared act
-//! loop, [`lifecycle::act`]) → report. A kind says what is its own through [`Apply`]; its
+//! loop, [`lifecycle::act`]; a serving kind's export) → report. A kind says what is its own through [`Apply`]; its
 //! decisions stay in its `plan`.
 
 use std::future::Future;
@@ -151,6 +151,18 @@ pub trait Plans: Apply {
         lost: &Lost,
         facts: &Facts<'_>,
     ) -> KindPlan<Self>;
+    /// After the plan's calls, before its report: what the kind keeps in step with the plan's
+    /// status in Kubernetes (a serving kind's spec.export ConfigMap, [`super::export`]). Folds
+    /// its own failures into the plan: the status must still be reported.
+    fn export<B: Bedrock>(
+        &self,
+        valid: &Self::Valid,
+        plan: &mut KindPlan<Self>,
+        ctx: &Context<B>,
+    ) -> impl Future<Output = ()> + Send {
+        let _ = (valid, plan, ctx);
+        async {}
+    }
     /// The region of the model the spec names (by reference: read through the API server),
     /// for [`lifecycle::region`] in cleanup.
     fn model_region<B: Bedrock>(
@@ -268,6 +280,7 @@ pub async fn apply<K: Plans, B: Bedrock>(resource: &K, ctx: &Context<B>) -> Resu
     if tags_read {
         ctx.memory.tags_checked(resource);
     }
+    resource.export(&valid, &mut plan, ctx).await;
 
     // Report.
     let action = finish(resource, ctx, &plan).await?;

@@ -123,3 +123,12 @@ pub fn cleanup<K: super::apply::Apply>(
 ) -> Cleanup {
     resource.deletion(adoption, k8s_openapi::jiff::Timestamp::UNIX_EPOCH)
 }
+
+/// A Kubernetes API error of HTTP status `code`, as the client returns it.
+pub fn api_error(code: u16) -> kube::Error {
+    kube::Error::Api(
+        kube::core::Status::failure("denied by the test", "Forbidden")
+            .with_code(code)
+            .boxed(),
+    )
+}

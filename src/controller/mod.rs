@@ -26,6 +26,7 @@ mod deletion;
 mod deployment;
 mod driver;
 mod error;
+mod export;
 pub mod guards;
 mod held;
 mod holding;

@@ -721,6 +721,7 @@ pub fn name_list(names: &[String]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::controller::fixtures::api_error;
     use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
     const SUBJECT: Subject<'static> = Subject {
@@ -888,14 +889,6 @@ mod tests {
             "{}",
             denied[1].message
         );
-    }
-
-    fn api_error(code: u16) -> kube::Error {
-        kube::Error::Api(
-            kube::core::Status::failure("denied by the test", "Forbidden")
-                .with_code(code)
-                .boxed(),
-        )
     }
 
     #[test]

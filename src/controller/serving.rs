@@ -11,6 +11,7 @@ use kube::api::Api;
 use super::apply::{self, Apply, Facts, Plans};
 use super::context::Context;
 use super::error::Error;
+use super::export::{self, Exports};
 use super::held::{self, Branches, HeldStatus};
 use super::holding::Lost;
 use super::kind::Managed;
@@ -24,7 +25,7 @@ use crate::bedrock::Bedrock;
 /// What a serving kind's spec says of its model, and the status its plans start from. Pure.
 /// The rest of its apply stage ([`Plans`]) is written once, below.
 pub trait Serving:
-    Apply<Inputs = Resolution, Valid: Spec, Status: HeldStatus + Wants> + Serves
+    Apply<Inputs = Resolution, Valid: Spec, Status: HeldStatus + Wants + Exports> + Serves
 {
     /// The status every plan starts from: the current one, brought to this generation.
     fn base_status(&self, valid: &Self::Valid, region: &str) -> Self::Status;
@@ -88,6 +89,8 @@ pub trait Spec {
     /// The region of a new object: spec.region; else the model's (`referenced_model_region`
     /// for a referenced BedrockCustomModel); else the operator's default.
     fn new_region(&self, referenced_model_region: Option<&str>, operator_default: &str) -> String;
+    /// The ConfigMap spec.export names, when it is set ([`super::export`]).
+    fn export_config_map(&self) -> Option<&str>;
 }
 
 /// A serving kind's status: the model it is to serve.
@@ -95,10 +98,11 @@ pub trait Wants {
     fn want_model(&mut self, arn: &str);
 }
 
-/// The [`Serves`], [`Spec`], [`Target`] and [`Wants`] tables of a serving kind: its checked
-/// spec (the field of the Bedrock name; the variant of its model enum that names a model by
-/// ARN or ID, and the spec field of it; the spec's own `region` method decides a new object's
-/// region), its status, and the spec field that names a model by ARN or ID.
+/// The [`Serves`], [`Spec`], [`Target`], [`Wants`] and [`Exports`] tables of a serving kind:
+/// its checked spec (the field of the Bedrock name; the variant of its model enum that names a
+/// model by ARN or ID, and the spec field of it; the spec's own `region` method decides a new
+/// object's region; its `export`), its status (`model_arn`, `region` and `export` fields), and
+/// the spec field that names a model by ARN or ID.
 macro_rules! serving_tables {
     ($kind:ty {
         valid: $valid:ty {
@@ -141,6 +145,24 @@ macro_rules! serving_tables {
             }
             fn new_region(&self, model_region: Option<&str>, default: &str) -> String {
                 self.region(model_region, default)
+            }
+            fn export_config_map(&self) -> Option<&str> {
+                self.export.as_deref()
+            }
+        }
+        impl $crate::controller::export::Exports for $status {
+            fn export_data(&self) -> Option<std::collections::BTreeMap<String, String>> {
+                $crate::api::export::data(
+                    $crate::controller::held::HeldStatus::held_arn(self),
+                    self.model_arn.as_deref(),
+                    self.region.as_deref(),
+                )
+            }
+            fn exported(&self) -> Option<&$crate::api::export::ExportStatus> {
+                self.export.as_ref()
+            }
+            fn set_exported(&mut self, exported: Option<$crate::api::export::ExportStatus>) {
+                self.export = exported;
             }
         }
         impl $crate::controller::serving::Wants for $status {
@@ -193,6 +215,9 @@ where
     fn lost(&self, valid: &K::Valid, region: &str, lost: &Lost, facts: &Facts<'_>) -> KindPlan<K> {
         let status = self.base_status(valid, region);
         apply::lost_to_another(self, status, lost, facts.timing)
+    }
+    async fn export<B: Bedrock>(&self, valid: &K::Valid, plan: &mut KindPlan<K>, ctx: &Context<B>) {
+        export::export(self, valid.export_config_map(), plan, ctx).await;
     }
 }
 

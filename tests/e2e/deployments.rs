@@ -5,14 +5,18 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use bedrock_emulator::{DeploymentFailure, Operation};
+use bedrock_operator::api::BedrockCustomModel;
 use bedrock_operator::api::conditions::{READY, SYNCED};
 use bedrock_operator::api::deployment::{
     BedrockCustomModelDeployment, DeploymentStatus, UpdateStatus,
 };
-use kube::api::{Api, DeleteParams};
+use bedrock_operator::api::export::{MODEL_ARN_KEY, MODEL_ID_KEY, REGION_KEY};
+use futures::{StreamExt, TryStreamExt};
+use k8s_openapi::api::core::v1::ConfigMap;
+use kube::api::{Api, DeleteParams, WatchParams};
 use serde_json::{Value, json};
 
-use crate::harness::{DEADLINE, World, s3_spec, tail};
+use crate::harness::{DEADLINE, World, data_of, s3_spec, tail};
 
 const POLL: Duration = Duration::from_millis(200);
 
@@ -507,8 +511,7 @@ async fn a_reference_to_a_missing_model_waits_with_no_call() -> Result<()> {
 /// create); once Active, resyncs write nothing; deleting it is one DeleteCustomModelDeployment.
 #[tokio::test]
 async fn a_deployment_lifecycle_costs_three_writes_and_no_tag_calls() -> Result<()> {
-    use futures::{StreamExt, TryStreamExt};
-    use kube::api::{WatchEvent, WatchParams};
+    use kube::api::WatchEvent;
 
     let world = World::start("dep-cost").await?;
     let deployments = world.kind::<BedrockCustomModelDeployment>();
@@ -597,5 +600,203 @@ async fn a_deployment_lifecycle_costs_three_writes_and_no_tag_calls() -> Result<
         .await?;
     deployments.wait_gone("chat").await?;
     assert_eq!(world.ok_calls(Operation::DeleteCustomModelDeployment), 1);
+    Ok(())
+}
+
+/// The ConfigMap `spec.export` writes: the deployment's ARN to invoke, the model it serves and
+/// its region, owned by the deployment (controller, blockOwnerDeletion).
+fn export_says(
+    config_map: Option<&ConfigMap>,
+    deployment_arn: &str,
+    model_arn: &str,
+    region: &str,
+) -> bool {
+    data_of(config_map, MODEL_ID_KEY) == Some(deployment_arn)
+        && data_of(config_map, MODEL_ARN_KEY) == Some(model_arn)
+        && data_of(config_map, REGION_KEY) == Some(region)
+}
+
+/// `spec.export` on a deployment: the ConfigMap appears with the ARN to invoke once the
+/// deployment has one, owned by it, and is not written again while nothing changes; a rollout to model v4 rewrites it with v4 once the swap
+/// completes (same ID to invoke); deleting the deployment deletes the ConfigMap (by the
+/// garbage collector of the real kube-controller-manager, through the ownerReference).
+#[tokio::test]
+async fn the_export_configmap_follows_a_rollout_and_goes_with_the_deployment() -> Result<()> {
+    let world = World::start("dep-export").await?;
+    let deployments = world.kind::<BedrockCustomModelDeployment>();
+    world.apply("v3", s3_spec("v3")).await?;
+    world.apply("v4", s3_spec("v4")).await?;
+    let model_arn = |model: BedrockCustomModel| model.status.and_then(|s| s.model_arn);
+    let v3 = model_arn(world.wait_ready("v3").await?).context("v3")?;
+    let v4 = model_arn(world.wait_ready("v4").await?).context("v4")?;
+    let with_export = |model: &str| json!({ "modelRef": { "name": model }, "export": {} });
+
+    deployments.apply("chat", with_export("v3")).await?;
+    let ready = deployments.wait_ready("chat").await?;
+    let status = ready.status.clone().context("status")?;
+    let arn = status.deployment_arn.clone().context("deploymentArn")?;
+    let region = status.region.clone().context("region")?;
+    let written = world
+        .wait_config_map("chat-bedrock", "the export of v3", |c| {
+            export_says(c, &arn, &v3, &region)
+        })
+        .await?
+        .context("the ConfigMap")?;
+    let owners = written
+        .metadata
+        .owner_references
+        .clone()
+        .unwrap_or_default();
+    assert_eq!(owners.len(), 1, "{owners:?}");
+    assert_eq!(owners[0].kind, "BedrockCustomModelDeployment");
+    assert_eq!(Some(&owners[0].uid), ready.metadata.uid.as_ref());
+    assert_eq!(owners[0].controller, Some(true));
+    assert_eq!(owners[0].block_owner_deletion, Some(true));
+    let recorded = deployments
+        .wait_for("chat", "recording the export", |d| {
+            d.status
+                .as_ref()
+                .and_then(|s| s.export.as_ref())
+                .is_some_and(|e| e.config_map_name == "chat-bedrock")
+        })
+        .await?;
+    assert_eq!(
+        condition(&recorded, SYNCED).map(|c| c.1).as_deref(),
+        Some("Reconciled")
+    );
+    world.wait_event("chat", "Normal", "Exported").await?;
+
+    // Quiet: the resyncs that follow (every 3 s in tests) do not write it again.
+    let params = WatchParams::default().fields("metadata.name=chat-bedrock");
+    let version = written
+        .metadata
+        .resource_version
+        .clone()
+        .unwrap_or_default();
+    let mut changes = world.config_maps().watch(&params, &version).await?.boxed();
+    let idle = tokio::time::timeout(Duration::from_secs(7), changes.try_next()).await;
+    assert!(
+        idle.is_err(),
+        "the ConfigMap was written again with nothing new: {idle:?}"
+    );
+    // Not even a write that changes nothing (the API server would not bump the version).
+    let writes = world
+        .operator_logs()
+        .matches("export ConfigMap written")
+        .count();
+    assert_eq!(writes, 1, "one write until something changes");
+
+    // A rollout: once v4 is served, the ConfigMap names it; the ID to invoke stays.
+    deployments.apply("chat", with_export("v4")).await?;
+    deployments
+        .wait_for("chat", "serving v4", |d| {
+            d.status.as_ref().and_then(|s| s.model_arn.as_deref()) == Some(v4.as_str())
+        })
+        .await?;
+    world
+        .wait_config_map("chat-bedrock", "the export of v4", |c| {
+            export_says(c, &arn, &v4, &region)
+        })
+        .await?;
+
+    // Deleted with the deployment, by the garbage collector (which learns a kind installed
+    // after it started at its next discovery: up to half a minute in a fresh control plane).
+    deployments.delete("chat").await?;
+    deployments.wait_gone("chat").await?;
+    world
+        .wait_config_map("chat-bedrock", "deleted with the deployment", |c| {
+            c.is_none()
+        })
+        .await?;
+    Ok(())
+}
+
+/// A ConfigMap of the export's name that is not the deployment's is never touched: Synced
+/// shows ExportConflict naming spec.export.configMapName (Ready stays True) and the ConfigMap
+/// keeps its data and version. Another configMapName exports there; removing spec.export
+/// deletes the ConfigMap the deployment owns and still leaves the foreign one alone.
+#[tokio::test]
+async fn a_foreign_configmap_of_the_export_name_is_left_alone() -> Result<()> {
+    let world = World::start("dep-export-foreign").await?;
+    let deployments = world.kind::<BedrockCustomModelDeployment>();
+    let foreign = world.create_foreign_config_map("chat-bedrock").await?;
+    world.apply("nova", s3_spec("nova")).await?;
+    let nova = world
+        .wait_ready("nova")
+        .await?
+        .status
+        .and_then(|s| s.model_arn)
+        .context("nova")?;
+
+    deployments
+        .apply(
+            "chat",
+            json!({ "modelRef": { "name": "nova" }, "export": {} }),
+        )
+        .await?;
+    let refused = deployments
+        .wait_for("chat", "Ready, with Synced ExportConflict", |d| {
+            condition(d, READY).is_some_and(|c| c.0 == "True")
+                && condition(d, SYNCED).is_some_and(|c| c.1 == "ExportConflict")
+        })
+        .await?;
+    let said = message(&refused, SYNCED);
+    assert!(
+        said.starts_with("spec.export.configMapName: ConfigMap chat-bedrock already exists"),
+        "{said}"
+    );
+    world
+        .wait_event("chat", "Warning", "ExportConflict")
+        .await?;
+    let after = world.config_maps().get("chat-bedrock").await?;
+    assert_eq!(
+        after.metadata.resource_version, foreign.metadata.resource_version,
+        "the foreign ConfigMap is not written"
+    );
+    assert_eq!(after.data, foreign.data);
+    assert_eq!(after.metadata.owner_references, None);
+
+    // Another name: exported there, Synced back to Reconciled.
+    deployments
+        .apply(
+            "chat",
+            json!({ "modelRef": { "name": "nova" }, "export": { "configMapName": "chat-endpoint" } }),
+        )
+        .await?;
+    let exported = deployments
+        .wait_for("chat", "exporting to chat-endpoint", |d| {
+            condition(d, SYNCED).is_some_and(|c| c.1 == "Reconciled")
+                && d.status
+                    .as_ref()
+                    .and_then(|s| s.export.as_ref())
+                    .is_some_and(|e| e.config_map_name == "chat-endpoint")
+        })
+        .await?;
+    let arn = exported
+        .status
+        .as_ref()
+        .and_then(|s| s.deployment_arn.clone())
+        .context("deploymentArn")?;
+    world
+        .wait_config_map("chat-endpoint", "the export", |c| {
+            data_of(c, MODEL_ID_KEY) == Some(arn.as_str())
+                && data_of(c, MODEL_ARN_KEY) == Some(nova.as_str())
+        })
+        .await?;
+
+    // spec.export removed: the deployment's ConfigMap goes, the foreign one stays as it was.
+    deployments
+        .apply("chat", json!({ "modelRef": { "name": "nova" } }))
+        .await?;
+    world
+        .wait_config_map("chat-endpoint", "deleted with spec.export", |c| c.is_none())
+        .await?;
+    let kept = world.config_maps().get("chat-bedrock").await?;
+    assert_eq!(
+        kept.metadata.resource_version,
+        foreign.metadata.resource_version
+    );
+    let cleared = deployments.get("chat").await?;
+    assert_eq!(cleared.status.and_then(|s| s.export), None);
     Ok(())
 }

@@ -10,8 +10,9 @@ use bedrock_operator::api::BedrockCustomModel;
 use bedrock_operator::api::conditions;
 use bedrock_operator::controller::Managed;
 use bedrock_operator::crd;
+use k8s_openapi::api::core::v1::ConfigMap;
 use k8s_openapi::api::events::v1::Event;
-use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams};
+use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use serde_json::{Value, json};
 use testkit::ControlPlane;
 use testkit::operator::OperatorCommand;
@@ -316,6 +317,57 @@ impl World {
         self.scope().events(name).await
     }
 
+    /// The ConfigMaps of the world's namespace (admin client).
+    pub fn config_maps(&self) -> Api<ConfigMap> {
+        Api::namespaced(self.plane.client(), &self.namespace)
+    }
+
+    /// Creates a ConfigMap `name` of the world's namespace that no resource owns (made by
+    /// hand, or by another tool), as admin.
+    pub async fn create_foreign_config_map(&self, name: &str) -> Result<ConfigMap> {
+        let config_map: ConfigMap = serde_json::from_value(json!({
+            "metadata": { "name": name },
+            "data": { "BEDROCK_MODEL_ID": "hand-written" },
+        }))?;
+        Ok(self
+            .config_maps()
+            .create(&PostParams::default(), &config_map)
+            .await?)
+    }
+
+    /// Waits until `check` holds for the ConfigMap `name` of the world's namespace (`None`:
+    /// there is none); returns what it saw. Fails naming `what`, with the last ConfigMap seen.
+    pub async fn wait_config_map(
+        &self,
+        name: &str,
+        what: &str,
+        check: impl Fn(Option<&ConfigMap>) -> bool,
+    ) -> Result<Option<ConfigMap>> {
+        let api = self.config_maps();
+        let mut last = None;
+        let found = wait::until(
+            format!("ConfigMap {name} to be {what}"),
+            DEADLINE,
+            POLL,
+            async || {
+                let seen = api.get_opt(name).await?;
+                if check(seen.as_ref()) {
+                    return Ok(Some(seen));
+                }
+                last = seen;
+                Ok(None)
+            },
+        )
+        .await;
+        found.with_context(|| {
+            format!(
+                "last seen: {:?}\noperator log tail:\n{}",
+                last.map(|c| (c.metadata.owner_references, c.data)),
+                tail(&self.operator_logs(), 40)
+            )
+        })
+    }
+
     /// Scrapes the current operator's `/metrics` until `check` holds for the text; returns
     /// that text. Fails naming `what` and quoting the last scrape.
     pub async fn wait_metrics(&self, what: &str, check: impl Fn(&str) -> bool) -> Result<String> {
@@ -618,4 +670,9 @@ impl<K: Managed> Scope<'_, K> {
         .await;
         recorded.with_context(|| format!("events: {seen:?}"))
     }
+}
+
+/// The value of `key` in a ConfigMap's data.
+pub fn data_of<'a>(config_map: Option<&'a ConfigMap>, key: &str) -> Option<&'a str> {
+    config_map?.data.as_ref()?.get(key).map(String::as_str)
 }

@@ -14,15 +14,16 @@ use bedrock_operator::api::conditions::{self, READY};
 use bedrock_operator::api::deployment::{
     BedrockCustomModelDeployment, DeploymentStatus, UpdateStatus,
 };
+use bedrock_operator::api::export::{MODEL_ARN_KEY, MODEL_ID_KEY};
 use k8s_openapi::api::coordination::v1::Lease;
-use k8s_openapi::api::core::v1::{Event as CoreEvent, Pod, Secret};
+use k8s_openapi::api::core::v1::{ConfigMap, Event as CoreEvent, Pod, Secret};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, PostParams};
 use kube::core::{ApiResource, GroupVersionKind};
 use kube::discovery::{self, Scope};
 use serde_json::{Value, json};
 
-use crate::harness::{DEADLINE, POLL, World, condition, metric, s3_spec, tail};
+use crate::harness::{DEADLINE, POLL, World, condition, data_of, metric, s3_spec, tail};
 use driver::Helm;
 
 /// The kinds that make up the operator's identity and rights.
@@ -241,7 +242,8 @@ fn deployments_gauge(status: &str) -> String {
     format!(r#"bedrock_operator_deployments{{deployment_status="{status}"}}"#)
 }
 
-/// Server-side applies a deployment of the model `model` (by modelRef), as `kubectl apply` would.
+/// Server-side applies a deployment of the model `model` (by modelRef) that exports to its
+/// default ConfigMap, as `kubectl apply` would.
 async fn apply_deployment(
     api: &Api<BedrockCustomModelDeployment>,
     name: &str,
@@ -251,7 +253,7 @@ async fn apply_deployment(
         "apiVersion": "bedrock-operator.dev/v1alpha1",
         "kind": "BedrockCustomModelDeployment",
         "metadata": { "name": name },
-        "spec": { "modelRef": { "name": model } },
+        "spec": { "modelRef": { "name": model }, "export": {} },
     });
     api.patch(
         name,
@@ -312,8 +314,10 @@ fn model_arn(model: &BedrockCustomModel) -> Result<String> {
 }
 
 /// 3. A model and its deployment (modelRef) with nothing but the chart's rules: the deployment
-/// turns Active and Ready, rolls a second model out in place, and deleting the deployment and
-/// both models at once leaves nothing in Bedrock. The deployments gauge follows it.
+/// turns Active and Ready, exports its ConfigMap (server-side apply creates it: `create` and
+/// `patch`), rolls a second model out in place and rewrites the ConfigMap, and deleting the
+/// deployment and both models at once leaves nothing in Bedrock. The deployments gauge follows
+/// it.
 #[tokio::test]
 async fn the_charts_rbac_is_enough_for_a_deployment_lifecycle() -> Result<()> {
     let chart = ChartIdentity::install("rbac-dep-release").await?;
@@ -346,6 +350,12 @@ async fn the_charts_rbac_is_enough_for_a_deployment_lifecycle() -> Result<()> {
         Some(v1.as_str()),
         "the deployment serves the first model in Bedrock"
     );
+    world
+        .wait_config_map("rbac-chat-bedrock", "the export of the first model", |c| {
+            data_of(c, MODEL_ID_KEY) == Some(arn.as_str())
+                && data_of(c, MODEL_ARN_KEY) == Some(v1.as_str())
+        })
+        .await?;
     world
         .wait_metrics("one Active deployment", |text| {
             metric(text, &deployments_gauge("Active")) == Some(1.0)
@@ -382,6 +392,11 @@ async fn the_charts_rbac_is_enough_for_a_deployment_lifecycle() -> Result<()> {
         Some(v2.as_str()),
         "the deployment serves the second model in Bedrock"
     );
+    world
+        .wait_config_map("rbac-chat-bedrock", "the export of the second model", |c| {
+            data_of(c, MODEL_ARN_KEY) == Some(v2.as_str())
+        })
+        .await?;
 
     // Everything deleted at once, as `kubectl delete -f` of one file does: the model in use
     // first (it waits for its deployment), then the deployment, then the other model.
@@ -501,6 +516,19 @@ async fn the_charts_identity_is_refused_secrets_and_pods() -> Result<()> {
             .list(&ListParams::default())
             .await,
         "list Pods in the release namespace",
+    )?;
+    // spec.export reads ConfigMaps by name only: it may not list or watch them.
+    expect_forbidden(
+        Api::<ConfigMap>::namespaced(client.clone(), &other)
+            .list(&ListParams::default())
+            .await,
+        "list ConfigMaps",
+    )?;
+    expect_forbidden(
+        Api::<ConfigMap>::all(client.clone())
+            .list(&ListParams::default())
+            .await,
+        "list ConfigMaps cluster-wide",
     )?;
     expect_forbidden(
         Api::<CustomResourceDefinition>::all(client.clone())

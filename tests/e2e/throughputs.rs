@@ -7,13 +7,17 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use bedrock_emulator::{EmulatorConfig, Operation};
 use bedrock_operator::api::conditions::{READY, SYNCED};
+use bedrock_operator::api::export::{MODEL_ARN_KEY, MODEL_ID_KEY, REGION_KEY};
 use bedrock_operator::api::throughput::{
     BedrockProvisionedThroughput, CONFIRM_COMMITMENT_ANNOTATION, ThroughputStatus,
 };
+use k8s_openapi::api::core::v1::ConfigMap;
 use kube::api::{DeleteParams, Patch, PatchParams};
 use serde_json::{Value, json};
 
-use crate::harness::{COMMITMENTS_HERE, Scope, World, condition_of, metric, s3_spec, tail};
+use crate::harness::{
+    COMMITMENTS_HERE, Scope, World, condition_of, data_of, metric, s3_spec, tail,
+};
 
 type Throughputs<'a> = Scope<'a, BedrockProvisionedThroughput>;
 
@@ -483,5 +487,53 @@ async fn a_region_other_than_the_models_is_invalid_with_no_call() -> Result<()> 
         )
         .await?;
     throughputs.wait_ready("pt").await?;
+    Ok(())
+}
+
+/// `spec.export` on a throughput: the ConfigMap holds the provisioned model's ARN to invoke,
+/// and follows a swap to another model once Bedrock serves it (same ARN to invoke).
+#[tokio::test]
+async fn the_export_configmap_names_the_provisioned_arn_and_follows_a_swap() -> Result<()> {
+    let world = World::start("pt-export").await?;
+    let throughputs: Throughputs = world.kind();
+    world.apply("nova-v3", s3_spec("v3")).await?;
+    world.apply("nova-v4", s3_spec("v4")).await?;
+    let with_export = |model: &str| {
+        let mut spec = by_ref(model);
+        spec["export"] = json!({ "configMapName": "pt-env" });
+        spec
+    };
+    throughputs.apply("pt", with_export("nova-v3")).await?;
+    let first = throughputs.wait_ready("pt").await?;
+    let status = first.status.context("status")?;
+    let arn = status
+        .provisioned_model_arn
+        .context("provisionedModelArn")?;
+    let v3 = status.model_arn.context("modelArn")?;
+    let v4 = world
+        .wait_ready("nova-v4")
+        .await?
+        .status
+        .and_then(|s| s.model_arn)
+        .context("v4 arn")?;
+    let says = |config_map: Option<&ConfigMap>, model: &str| {
+        data_of(config_map, MODEL_ID_KEY) == Some(arn.as_str())
+            && data_of(config_map, MODEL_ARN_KEY) == Some(model)
+            && data_of(config_map, REGION_KEY) == status.region.as_deref()
+    };
+    world
+        .wait_config_map("pt-env", "the export of v3", |c| says(c, &v3))
+        .await?;
+
+    throughputs.apply("pt", with_export("nova-v4")).await?;
+    world
+        .wait_config_map("pt-env", "the export of v4", |c| says(c, &v4))
+        .await?;
+    let swapped = throughputs.get("pt").await?;
+    assert_eq!(
+        swapped.status.and_then(|s| s.provisioned_model_arn),
+        Some(arn.clone()),
+        "swapped in place"
+    );
     Ok(())
 }

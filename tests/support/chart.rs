@@ -66,6 +66,8 @@ pub fn operator_grants() -> Grants {
             &["patch"],
         ),
         ("events.k8s.io", "events", &["create", "patch"]),
+        // spec.export's ConfigMap: read by name, server-side applied, deleted.
+        ("", "configmaps", &["get", "create", "patch", "delete"]),
     ])
 }
 

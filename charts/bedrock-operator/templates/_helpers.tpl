@@ -76,8 +76,8 @@ The leader-election Lease's name.
 {{- end }}
 
 {{/*
-What the operator does with BedrockCustomModels and events: exactly the rules it needs, no more
-(no Secrets, no CRDs, no core/v1 events). Shared by the ClusterRole and the per-namespace Roles.
+What the operator does with its resources, events and spec.export ConfigMaps: exactly the rules
+it needs, no more (no Secrets, no CRDs, no core/v1 events). Shared by the ClusterRole and the per-namespace Roles.
 */}}
 {{- define "bedrock-operator.rules" -}}
 - apiGroups: ["bedrock-operator.dev"]
@@ -89,4 +89,10 @@ What the operator does with BedrockCustomModels and events: exactly the rules it
 - apiGroups: ["events.k8s.io"]
   resources: ["events"]
   verbs: ["create", "patch"]
+# spec.export of deployments and throughputs: the ConfigMap of that name only, read to tell
+# whose it is, applied (create and patch: server-side apply), deleted when export is removed.
+# No list or watch: the operator never reads other ConfigMaps.
+- apiGroups: [""]
+  resources: ["configmaps"]
+  verbs: ["get", "create", "patch", "delete"]
 {{- end }}

@@ -9,9 +9,9 @@ use serde_json::{Value, json};
 
 use super::{
     DEPLOYMENT, FOREVER, Health, POLL, QUICK_MS, V3, V4, apply_as, assert_covers_every_live_state,
-    assert_health, assert_pending_deletion, check_cases, condition_in, gen2, health_of,
-    keep_as_testdata, live_json, millis, ready, ready_model_arn, run_contribution_tests, synced,
-    wait_json, wait_reason_json,
+    assert_health, assert_pending_deletion, check_cases, condition_in, export_conflict, gen2,
+    health_of, keep_as_testdata, live_json, millis, ready, ready_model_arn, run_contribution_tests,
+    synced, wait_json, wait_reason_json,
 };
 use crate::harness::{DEADLINE, World, s3_spec, tail};
 
@@ -209,6 +209,9 @@ async fn health_of_a_deployment_whose_spec_cannot_be_deployed() -> Result<()> {
         "{health:?}"
     );
     keep_as_testdata(DEPLOYMENT, "name_conflict", &conflict, &health)?;
+
+    // spec.export names a ConfigMap that is not the deployment's: it serves, apps get nothing.
+    export_conflict(&world, DEPLOYMENT, by_ref("base")).await?;
     Ok(())
 }
 

@@ -106,6 +106,7 @@ const DEPLOYMENT: Check = Check {
         "model_deleting",
         "invalid_spec",
         "name_conflict",
+        "export_conflict",
         "updating",
         "update_failed",
         "generation_not_observed",
@@ -127,6 +128,7 @@ const THROUGHPUT: Check = Check {
         "model_failed",
         "invalid_spec",
         "name_conflict",
+        "export_conflict",
         "updating",
         "throughput_missing",
         "deletion_blocked",
@@ -562,6 +564,32 @@ async fn apply_as(world: &World, check: Check, mut object: Value) -> Result<()> 
         )
         .await?;
     Ok(())
+}
+
+/// A serving kind's `spec` exporting to a ConfigMap that is not the resource's: it serves
+/// (Ready True) with Synced ExportConflict, which is Degraded naming the field; kept as the
+/// kind's `export_conflict` live state.
+async fn export_conflict(world: &World, check: Check, mut spec: Value) -> Result<()> {
+    world.create_foreign_config_map("exported-bedrock").await?;
+    spec["export"] = json!({});
+    apply_as(
+        world,
+        check,
+        json!({ "metadata": { "name": "exported" }, "spec": spec }),
+    )
+    .await?;
+    let what = "serving, with Synced ExportConflict";
+    let refused = wait_json(world, check, "exported", what, |object| {
+        condition_in(object, READY).is_some_and(|c| c.0 == "True")
+            && condition_in(object, SYNCED).is_some_and(|c| c.1 == "ExportConflict")
+    })
+    .await?;
+    let health = assert_health(check, &refused, "Degraded", SYNCED).await?;
+    assert!(
+        health.message.contains("spec.export.configMapName"),
+        "{health:?}"
+    );
+    keep_as_testdata(check, "export_conflict", &refused, &health)
 }
 
 /// The ARN of the BedrockCustomModel `name` once it is Ready.

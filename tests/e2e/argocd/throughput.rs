@@ -15,8 +15,8 @@ use serde_json::{Value, json};
 use super::{
     FOREVER, Health, PENDING_DELETION, POLL, QUICK_MS, THROUGHPUT, V3, V4, apply_as,
     assert_covers_every_live_state, assert_health, assert_pending_deletion, check_cases,
-    condition_in, gen2, health_of, keep_as_testdata, live_json, millis, ready, ready_model_arn,
-    run_contribution_tests, synced, wait_json, wait_reason_json,
+    condition_in, export_conflict, gen2, health_of, keep_as_testdata, live_json, millis, ready,
+    ready_model_arn, run_contribution_tests, synced, wait_json, wait_reason_json,
 };
 use crate::harness::{COMMITMENTS_HERE, DEADLINE, World, s3_spec, tail};
 
@@ -262,11 +262,15 @@ async fn health_of_a_throughput_whose_spec_cannot_be_bought() -> Result<()> {
         "{health:?}"
     );
     keep_as_testdata(THROUGHPUT, "name_conflict", &conflict, &health)?;
+
     assert_eq!(
         world.ok_calls(Operation::CreateProvisionedModelThroughput),
         1,
         "only the first one bought"
     );
+
+    // spec.export names a ConfigMap that is not the throughput's: it serves, apps get nothing.
+    export_conflict(&world, THROUGHPUT, units_of("base")).await?;
     Ok(())
 }
 

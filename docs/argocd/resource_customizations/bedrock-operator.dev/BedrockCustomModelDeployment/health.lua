@@ -29,6 +29,9 @@ local DEGRADED = {
   -- The model swap failed; the deployment keeps serving the previous model (Ready stays
   -- True), and the message says which.
   UpdateFailed = true,
+  -- The spec.export ConfigMap's name is taken by a ConfigMap that is not this resource's: it
+  -- serves (Ready stays True), but apps get nothing until that ConfigMap or the name changes.
+  ExportConflict = true,
   -- The referenced BedrockCustomModel failed in Bedrock, or is being deleted: the deployment
   -- cannot get the model its spec names until the spec (or that model) changes.
   ModelFailed = true,

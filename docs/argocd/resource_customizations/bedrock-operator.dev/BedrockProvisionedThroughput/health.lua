@@ -27,6 +27,9 @@ local DEGRADED = {
   TooManyTags = true,
   ResourceNotFound = true,
   UpdateFailed = true,
+  -- The spec.export ConfigMap's name is taken by a ConfigMap that is not this resource's: it
+  -- serves (Ready stays True), but apps get nothing until that ConfigMap or the name changes.
+  ExportConflict = true,
   -- A committed throughput disappeared outside the operator: buying it again would start a
   -- new term, so the operator waits for the retry annotation.
   ThroughputMissing = true,
