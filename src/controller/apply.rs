@@ -1,8 +1,8 @@
 //! The apply stage of every kind, written once: validate → read what the kind needs first
 //! (a serving kind's referenced model) → checks that need no call → observe the Bedrock object
 //! (and its tags, and the owner they name) → plan (the kind's pure plan) → act (the shared act
-//! loop, [`lifecycle::act`]; a serving kind's export) → report. A kind says what is its own through [`Apply`]; its
-//! decisions stay in its `plan`.
+//! loop, [`lifecycle::act`]; a serving kind's export) → report. A kind says what is its own
+//! through [`Apply`]; its decisions stay in its `plan`.
 
 use std::future::Future;
 use std::time::Duration;
