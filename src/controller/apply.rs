@@ -57,7 +57,7 @@ pub trait Apply: Lifecycle<Status: HeldStatus> {
     /// [`deletion::standard`] unless the kind has more to say (a commitment term).
     fn deletion(&self, adoption: &NamespaceScope, now: k8s_openapi::jiff::Timestamp) -> Cleanup {
         let _ = now;
-        deletion::standard(self, self.validate().is_ok(), adoption)
+        deletion::standard(self, || self.validate().is_ok(), adoption)
     }
     /// InvalidSpec naming every field, no call (the status otherwise as it stands).
     fn invalid(&self, errors: &[FieldError], default_region: &str) -> KindPlan<Self> {

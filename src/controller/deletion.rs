@@ -30,8 +30,9 @@ pub enum Cleanup {
 
 /// The one rule: Retain keeps the object; else delete the object the status holds; else,
 /// unless this generation was refused before any call, look up the object of the resource's
-/// Bedrock name when the spec is `valid` and its adoption, if it asks for one, is allowed.
-pub fn standard<K>(resource: &K, valid: bool, adoption: &NamespaceScope) -> Cleanup
+/// Bedrock name when the spec is `valid` (checked only then: a held object needs no check) and
+/// its adoption, if it asks for one, is allowed.
+pub fn standard<K>(resource: &K, valid: impl FnOnce() -> bool, adoption: &NamespaceScope) -> Cleanup
 where
     K: Managed<Status: HeldStatus>,
 {
@@ -43,7 +44,7 @@ where
             arn: arn.to_string(),
         });
     let lookup = || {
-        (valid && may_adopt(resource, resource.adoption_policy(), adoption))
+        (valid() && may_adopt(resource, resource.adoption_policy(), adoption))
             .then(|| resource.bedrock_name().to_string())
     };
     decide(retain, held, refused(resource), lookup)

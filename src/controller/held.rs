@@ -257,7 +257,9 @@ where
     Given<'a, K, V, Observation<K::Remote, I>, E>: Branches<Kind = K>,
 {
     let adopt = given.resource.adoption_policy() == AdoptionPolicy::Adopt;
-    let seen = (given.observation).seen(adopt, given.region, given.timing.slow_retry);
+    let seen = given
+        .observation
+        .seen(adopt, given.region, given.timing.slow_retry);
     decide(given.resource, &given, status, seen)
 }
 

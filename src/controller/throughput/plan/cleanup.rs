@@ -24,7 +24,7 @@ pub fn cleanup(
     adoption: &NamespaceScope,
     now: Timestamp,
 ) -> Cleanup {
-    let valid = validation::validate_throughput(resource).is_ok();
+    let valid = || validation::validate_throughput(resource).is_ok();
     match deletion::standard(resource, valid, adoption) {
         Cleanup::Delete { arn } => {
             committed_until(resource, now).unwrap_or(Cleanup::Delete { arn })
